@@ -1,0 +1,95 @@
+# segmilter - a campaign milter and its customer store.
+#
+#   make            build build/segctl (and, later, build/segmilter)
+#   make check      unit and integration tests, then the unit tests again
+#                   under AddressSanitizer + UBSan
+#   make bench      benchmarks; they print figures, they do not pass/fail
+#   make install    PREFIX (default /usr/local) and DESTDIR honoured
+#   make deps       install the Debian packages (contrib/install-deps.sh)
+
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+BUILD	?= build
+VERSION	 = 0.1.0
+
+PKGS	 = sqlite3 libconfig libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSEGM_VERSION='"$(VERSION)"' \
+	     -DSEGM_SYSCONFDIR='"$(SYSCONFDIR)"' $(WARN) -Iinclude \
+	     $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+LIBS	 = $(PKG_LIBS) -lm
+
+ifeq ($(SAN),1)
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=all
+endif
+
+# The library: every module but the programs' mains.
+LIB_SRCS = $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
+		src/segment/*.c src/import/*.c src/demo/*.c)
+CLI_SRCS = $(wildcard src/cli/*.c)
+TEST_SRCS = $(wildcard tests/unit/test_*.c)
+
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TESTS	 = $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+LIBSEGM	 = $(BUILD)/libsegm.a
+
+all: $(BUILD)/segctl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBSEGM): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/segctl: $(CLI_OBJS) $(LIBSEGM)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(LIBSEGM) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBSEGM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) \
+	    $(LIBS) $(shell pkg-config --libs cmocka)
+
+tests: $(TESTS) $(BUILD)/segctl
+
+# Unit tests, integration tests, then the unit tests under ASan + UBSan.
+check: tests
+	BUILD=$(BUILD) tests/run.sh
+	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" tests
+	BUILD=build-asan tests/run.sh --unit-only
+
+bench: all
+	BUILD=$(BUILD) tests/bench/run.sh
+
+deps:
+	contrib/install-deps.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/segmilter
+	install -m 755 $(BUILD)/segctl $(DESTDIR)$(BINDIR)/segctl
+	install -m 644 src/cli/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1
+	install -m 644 src/conf/segmilter.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/segmilter.conf.5
+	test -e $(DESTDIR)$(SYSCONFDIR)/segmilter/segmilter.conf || \
+	    install -m 644 conf/segmilter.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/segmilter/segmilter.conf
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all tests check bench deps install clean
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -1,0 +1,130 @@
+/*
+ * conf - segmilter.conf (libconfig syntax): loading, validation, defaults.
+ *
+ * Every setting is described once, in a table in src/conf/conf.c, with its
+ * type, default and bounds.  Loading rejects unknown keys, wrong types and
+ * out-of-range values; every problem is reported as FILE:LINE: message,
+ * all of them, not just the first.  A missing file is an error: defaults
+ * apply only to settings absent from a file that exists (conf_defaults()
+ * gives a configuration with no file at all, for tests and the demo).
+ *
+ * The loaded struct conf is immutable: code that reloads builds a new one
+ * and swaps it in.  Ownership: conf_load() and conf_defaults() return a
+ * struct the caller frees with conf_free().
+ */
+#ifndef SEGM_CONF_H
+#define SEGM_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_NAME_MAX	64	/* segment, category and facet names */
+
+/* Lifecycle segments, in no particular order; priority is configured. */
+enum conf_lifecycle {
+	LC_B2B,
+	LC_VIP,
+	LC_LAPSED,
+	LC_REPEAT,
+	LC_FIRST_TIME,
+	LC_SUBSCRIBER,
+	LC_COUNT
+};
+
+enum conf_vip_metric {
+	VIP_NET_SPEND,		/* lifetime spend less refunds */
+	VIP_ORDER_COUNT,	/* completed orders */
+	VIP_MARGIN		/* net spend less product cost */
+};
+
+struct conf_kv_int {		/* a name with a number: coffee = 60 */
+	char	 name[CONF_NAME_MAX];
+	int64_t	 value;
+};
+
+struct conf_kv_str {		/* a key with a string: "COF-" = "coffee" */
+	char	*key;
+	char	 value[CONF_NAME_MAX];
+};
+
+struct conf_rate {		/* 1 unit of CURRENCY = RATE base units */
+	char	 currency[4];
+	double	 rate;
+};
+
+struct conf_segments {
+	/* lifecycle priority, highest first; always all LC_COUNT entries */
+	enum conf_lifecycle	 priority[LC_COUNT];
+
+	struct {
+		enum conf_vip_metric metric;
+		double		 top_percent;	/* (0, 100] */
+		int64_t		 min_value;	/* cents, or orders for count */
+		int64_t		 min_orders;
+	} vip;
+
+	struct {
+		int64_t		 default_days;
+		struct conf_kv_int *category_days; /* per-category cycle */
+		size_t		 ncategory_days;
+		int		 adapt_to_interval;
+		double		 interval_factor;
+		int64_t		 adapt_min_orders;
+	} lapsed;
+
+	struct {
+		int64_t		 window_hours;	/* cart event at most this old */
+		int64_t		 min_age_minutes; /* and at least this old */
+	} cart;
+
+	struct {
+		int64_t		 window_days;
+	} interest;
+
+	struct {
+		char		**account_types;	/* "b2b", "wholesale" */
+		size_t		 naccount_types;
+		char		**tags;			/* customer tags */
+		size_t		 ntags;
+		char		**company_domains;	/* email domains */
+		size_t		 ncompany_domains;
+		int		 tax_exempt;		/* tax exempt => b2b */
+		int64_t		 bulk_line_quantity;	/* 0: off */
+		int64_t		 bulk_orders_min;
+	} b2b;
+
+	/* category of an order line without one from products */
+	struct conf_kv_str	*sku_prefixes;		/* longest prefix wins */
+	size_t			 nsku_prefixes;
+	struct conf_kv_str	*name_keywords;		/* first match wins */
+	size_t			 nname_keywords;
+
+	char			 base_currency[4];
+	struct conf_rate	*rates;
+	size_t			 nrates;
+};
+
+struct conf {
+	char			*path;		/* NULL for conf_defaults() */
+	char			*store_path;
+	int64_t			 store_timeout_ms;	/* busy timeout */
+	struct conf_segments	 seg;
+	unsigned char		 hash[32];	/* SHA-256 of the file */
+};
+
+/* Returns 0 and *out, or -1 with every problem in ERR, one per line. */
+int	 conf_load(const char *path, struct conf **out, char *err,
+	    size_t errlen);
+struct conf *conf_defaults(void);
+void	 conf_free(struct conf *c);
+
+const char *conf_lifecycle_name(enum conf_lifecycle lc);
+int	 conf_lifecycle_parse(const char *name, enum conf_lifecycle *out);
+const char *conf_vip_metric_name(enum conf_vip_metric m);
+
+/* Cycle days for CATEGORY: its configured value, or the default. */
+int64_t	 conf_lapsed_days(const struct conf_segments *s, const char *category);
+/* Rate to the base currency, 1.0 for the base or an unknown currency. */
+double	 conf_rate(const struct conf_segments *s, const char *currency);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * segment - the eight segments of the source article, decided from facts.
+ *
+ * Pure: segment_classify() sees one customer's facts (profile, orders with
+ * their lines, behaviour events) and the rules from segmilter.conf, and
+ * fills a segment_result with every rule the customer meets and the figures
+ * that decided it.  No I/O, no clock: NOW is passed in.  The store gathers
+ * the facts (store_facts_scan); segment_rebuild() in rebuild.c drives the
+ * two passes and writes a new generation through the store.
+ *
+ * VIP is the one rule that needs every customer: the top N percent is known
+ * only after all values are seen, so classification yields the VIP value and
+ * eligibility, and segment_pick() chooses the lifecycle segment once the
+ * threshold is known.
+ *
+ * Lifecycle rules (a customer may meet several; priority picks one):
+ *   b2b         account type, customer tag, tax exempt, company email
+ *               domain, or bulk orders (line quantity >= N in >= M orders)
+ *   vip         value in the top N percent of eligible customers
+ *   lapsed      no completed order within the buying cycle: the longest
+ *               cycle of the categories bought, or, if adapting, FACTOR
+ *               times the customer's own mean order interval
+ *   repeat      two or more completed orders
+ *   first_time  exactly one completed order
+ *   subscriber  everyone else (no completed order)
+ * A completed order is paid (or partially refunded/paid), not cancelled, and
+ * not refunded in full.
+ */
+#ifndef SEGM_SEGMENT_H
+#define SEGM_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+#define SEGMENT_MAX_INTERESTS	32	/* most recent kept */
+
+enum segment_event_type {
+	SEG_EV_PRODUCT_VIEW,
+	SEG_EV_CATEGORY_VIEW,
+	SEG_EV_ADD_TO_CART,
+	SEG_EV_CHECKOUT_START
+};
+
+struct segment_customer {
+	int64_t		 id;
+	const char	*email;
+	const char	*country;
+	const char	*currency;
+	const char	*language;
+	const char	*time_zone;
+	const char	*account_type;
+	const char	*company;
+	const char	*tags;		/* comma separated, as Shopify writes */
+	int		 tax_exempt;
+};
+
+struct segment_line {
+	const char	*sku;
+	const char	*product;
+	const char	*category;	/* NULL: resolve by config maps */
+	int64_t		 quantity;
+	int64_t		 price;		/* cents, per unit */
+	int64_t		 cost;		/* cents per unit, -1 unknown */
+};
+
+struct segment_order {
+	int64_t		 id;
+	int64_t		 at;
+	const char	*financial_status;
+	int		 cancelled;
+	const char	*currency;
+	int64_t		 total;		/* cents */
+	int64_t		 refunded;	/* cents */
+	size_t		 first_line;	/* index into facts->lines */
+	size_t		 nlines;
+};
+
+struct segment_event {
+	enum segment_event_type type;
+	int64_t		 at;
+	const char	*category;	/* may be NULL */
+	int64_t		 cart_value;	/* cents, -1 unknown */
+};
+
+/* One customer's facts; orders and events in ascending time. */
+struct segment_facts {
+	struct segment_customer	 cust;
+	struct segment_order	*orders;
+	size_t			 norders;
+	struct segment_line	*lines;
+	size_t			 nlines;
+	struct segment_event	*events;
+	size_t			 nevents;
+};
+
+enum segment_b2b_reason {
+	B2B_NONE,
+	B2B_ACCOUNT_TYPE,
+	B2B_TAG,
+	B2B_TAX_EXEMPT,
+	B2B_DOMAIN,
+	B2B_BULK
+};
+
+/* Where a category interest came from; bits. */
+#define SEG_INTEREST_BOUGHT	0x1
+#define SEG_INTEREST_VIEWED	0x2
+#define SEG_INTEREST_CARTED	0x4
+
+struct segment_interest {
+	char		 category[CONF_NAME_MAX];
+	unsigned	 sources;
+	int64_t		 last_at;
+};
+
+struct segment_result {
+	unsigned	 flags;		/* 1u << lifecycle, for each rule met */
+	enum conf_lifecycle lifecycle;	/* set by segment_pick() */
+
+	int64_t		 orders;	/* completed */
+	int64_t		 net_spend;	/* cents, base currency */
+	int64_t		 margin;	/* cents, base currency */
+	int64_t		 uncosted_lines; /* lines with unknown cost */
+	int64_t		 first_order_at;	/* 0: none */
+	int64_t		 last_order_at;
+
+	int64_t		 vip_value;	/* by the configured metric */
+	int		 vip_eligible;	/* meets the VIP minimums */
+
+	int64_t		 cycle_days;	/* buying cycle used for lapsed */
+	char		 cycle_source[CONF_NAME_MAX]; /* category, "default",
+					   or "own interval" */
+	int64_t		 mean_interval_days; /* 0: fewer than two orders */
+
+	enum segment_b2b_reason b2b_reason;
+	char		 b2b_detail[CONF_NAME_MAX];
+
+	int		 cart_abandoner;
+	int64_t		 cart_at;
+	int64_t		 cart_value;	/* cents, -1 unknown */
+
+	struct segment_interest interests[SEGMENT_MAX_INTERESTS];
+	size_t		 ninterests;
+};
+
+void	 segment_classify(const struct conf_segments *rules,
+	    const struct segment_facts *facts, int64_t now,
+	    struct segment_result *res);
+
+/* How many eligible customers are VIP: ceil(N * percent / 100). */
+int64_t	 segment_vip_count(const struct conf_segments *rules,
+	    int64_t eligible);
+
+/*
+ * Chooses the lifecycle segment from FLAGS by the configured priority,
+ * adding VIP when the customer is eligible and VALUE >= THRESHOLD.
+ * Returns the lifecycle and stores the final flags in *flags_out if set.
+ */
+enum conf_lifecycle segment_pick(const struct conf_segments *rules,
+	    unsigned flags, int vip_eligible, int64_t value,
+	    int64_t threshold, unsigned *flags_out);
+
+/* The category of LINE: its own, else the SKU prefix or name maps. */
+const char *segment_line_category(const struct conf_segments *rules,
+	    const struct segment_line *line);
+
+const char *segment_b2b_reason_name(enum segment_b2b_reason r);
+const char *segment_event_name(enum segment_event_type t);
+int	 segment_event_parse(const char *name, enum segment_event_type *out);
+
+struct store;
+struct conf;
+
+struct segment_rebuild_stats {
+	int64_t		 generation;
+	int64_t		 customers;
+	int64_t		 vip_eligible;
+	int64_t		 vip_threshold;
+	int64_t		 counts[LC_COUNT];
+};
+
+/* Computes and atomically publishes a new generation of segments. */
+int	 segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
+	    struct segment_rebuild_stats *stats, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * store - the only code that speaks SQL.
+ *
+ * One SQLite file per relay, in WAL mode with foreign keys on.  The schema
+ * is built by numbered migrations (src/store/schema.c) recorded in a version
+ * table: store_open() with STORE_CREATE creates or upgrades; without it a
+ * store that is older than this binary must first be upgraded with
+ * `segctl init`, and one that is newer is refused.
+ *
+ * Every statement is prepared once per handle and reused.  A handle belongs
+ * to one thread.  Functions return 0 on success and -1 on failure, leaving a
+ * message for store_error(); lookups return 1 for "not found".  Strings in
+ * returned structs belong to the handle and stay valid until the next call
+ * on it, unless said otherwise.
+ *
+ * Upserts are by natural key (email, order reference, SKU, ...) and report
+ * through *changed whether anything was written, so that importing the same
+ * file twice changes nothing and can say so.
+ */
+#ifndef SEGM_STORE_H
+#define SEGM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "segment.h"
+
+#define STORE_SCHEMA_VERSION	1
+
+#define STORE_CREATE	0x1	/* create or upgrade the schema */
+#define STORE_READONLY	0x2
+
+struct store;
+
+int	 store_open(const char *path, int flags, int64_t timeout_ms,
+	    struct store **out, char *err, size_t errlen);
+void	 store_close(struct store *st);
+const char *store_error(const struct store *st);
+const char *store_path(const struct store *st);
+int	 store_schema_version(struct store *st, int64_t *version);
+
+int	 store_begin(struct store *st);
+int	 store_commit(struct store *st);
+int	 store_rollback(struct store *st);
+
+/* Upsert outcome. */
+enum store_change {
+	STORE_UNCHANGED,
+	STORE_INSERTED,
+	STORE_UPDATED
+};
+
+/* Customer profile; NULL strings are stored as NULL (absent). */
+struct store_customer {
+	const char	*email;		/* normalised, required */
+	const char	*external_id;
+	const char	*first_name;
+	const char	*last_name;
+	const char	*phone;		/* E.164 */
+	const char	*country;	/* ISO 3166 alpha-2 */
+	const char	*region;
+	const char	*currency;	/* ISO 4217 */
+	const char	*language;	/* BCP 47 primary tag */
+	const char	*time_zone;	/* IANA */
+	const char	*account_type;	/* "retail" when NULL */
+	const char	*company;
+	const char	*tags;
+	int		 tax_exempt;
+	int64_t		 created_at;	/* 0: unknown */
+};
+
+/* Replaces the profile of EMAIL (creating it); *id is its row id. */
+int	 store_customer_upsert(struct store *st, const struct store_customer *c,
+	    int64_t *id, enum store_change *changed);
+/* Creates a bare customer for EMAIL if there is none (orders of guests). */
+int	 store_customer_ensure(struct store *st, const char *email,
+	    int64_t *id, enum store_change *changed);
+/* 0 and *id when found, 1 when not. */
+int	 store_customer_find(struct store *st, const char *email, int64_t *id);
+
+struct store_product {
+	const char	*sku;		/* required */
+	const char	*handle;
+	const char	*title;
+	const char	*category;	/* slug */
+	int64_t		 cost;		/* cents per unit, -1 unknown */
+};
+
+int	 store_product_upsert(struct store *st, const struct store_product *p,
+	    enum store_change *changed);
+
+struct store_order {
+	const char	*ref;		/* natural key: Shopify "Name" */
+	int64_t		 customer_id;
+	int64_t		 created_at;
+	const char	*financial_status;
+	int64_t		 cancelled_at;	/* 0: not cancelled */
+	const char	*currency;
+	int64_t		 total;		/* cents */
+	int64_t		 refunded;	/* cents */
+	const char	*discount_code;
+};
+
+struct store_order_line {
+	int64_t		 line_no;	/* 1-based position in the order */
+	const char	*sku;
+	const char	*product;
+	const char	*category;	/* slug, NULL: from products/config */
+	int64_t		 quantity;
+	int64_t		 price;		/* cents per unit */
+};
+
+int	 store_order_upsert(struct store *st, const struct store_order *o,
+	    int64_t *order_id, enum store_change *changed);
+int	 store_order_line_upsert(struct store *st, int64_t order_id,
+	    const struct store_order_line *l, enum store_change *changed);
+/* Drops lines numbered above NLINES (an order re-exported shorter). */
+int	 store_order_lines_trim(struct store *st, int64_t order_id,
+	    int64_t nlines, enum store_change *changed);
+
+struct store_event {
+	int64_t		 customer_id;
+	enum segment_event_type type;
+	int64_t		 at;
+	const char	*category;
+	const char	*sku;
+	int64_t		 cart_value;	/* cents, -1 unknown */
+};
+
+int	 store_event_add(struct store *st, const struct store_event *e,
+	    enum store_change *changed);
+
+enum store_channel { CHANNEL_EMAIL, CHANNEL_SMS };
+
+struct store_consent {
+	int64_t		 customer_id;
+	enum store_channel channel;
+	int		 granted;	/* 1 granted, 0 revoked/refused */
+	const char	*source;	/* "shopify_customers", a form id... */
+	int64_t		 recorded_at;
+	const char	*evidence;	/* consent text, form id, IP... */
+};
+
+/*
+ * Records a consent statement in the history and makes it current unless a
+ * later one is current already.  With ONLY_IF_DIFFERENT, a statement whose
+ * status equals the current one is not recorded (exports that carry no
+ * timestamp of their own).
+ */
+int	 store_consent_record(struct store *st, const struct store_consent *c,
+	    int only_if_different, enum store_change *changed);
+/* 0 and *c filled (strings valid until the next call), 1 if no record. */
+int	 store_consent_get(struct store *st, int64_t customer_id,
+	    enum store_channel channel, struct store_consent *c);
+
+enum store_engagement_type {
+	ENG_SENT,
+	ENG_OPEN,
+	ENG_CLICK,
+	ENG_UNSUBSCRIBE,
+	ENG_BOUNCE,
+	ENG_SMS_OPTOUT,
+	ENG_COUNT
+};
+
+struct store_engagement {
+	int64_t		 customer_id;
+	const char	*campaign_id;
+	enum store_engagement_type type;
+	int64_t		 at;
+};
+
+int	 store_engagement_add(struct store *st,
+	    const struct store_engagement *e, enum store_change *changed);
+const char *store_engagement_name(enum store_engagement_type t);
+int	 store_engagement_parse(const char *name,
+	    enum store_engagement_type *out);
+
+/* Counts of engagement by type for one customer, and the latest of each. */
+struct store_engagement_summary {
+	int64_t		 count[ENG_COUNT];
+	int64_t		 last[ENG_COUNT];
+};
+int	 store_engagement_summary(struct store *st, int64_t customer_id,
+	    struct store_engagement_summary *sum);
+
+/* Profile as stored; strings valid until the next call on the handle. */
+int	 store_customer_get(struct store *st, int64_t id,
+	    struct store_customer *c);
+
+/*
+ * Facts for segmentation.  store_facts_scan() calls FN for every customer
+ * in id order inside one read transaction, so the rebuild sees one
+ * snapshot; a non-zero return from FN stops the scan and is returned.
+ * The facts and their strings are valid only during the call.
+ */
+typedef int (*store_facts_fn)(const struct segment_facts *facts, void *arg);
+int	 store_facts_scan(struct store *st, store_facts_fn fn, void *arg);
+int	 store_facts_get(struct store *st, int64_t customer_id,
+	    store_facts_fn fn, void *arg);
+
+/*
+ * A new generation of segments, written beside the current one in short
+ * batches (the milter's writes never wait long) and published by one small
+ * transaction: readers see the old generation or the new, never a mix.
+ */
+struct store_rebuild;
+
+int	 store_rebuild_begin(struct store *st, struct store_rebuild **out);
+int	 store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
+	    const struct segment_result *res);
+/* Value of the K-th highest VIP value among eligible rows (K >= 1). */
+int	 store_rebuild_kth_value(struct store_rebuild *rb, int64_t k,
+	    int64_t *value, int64_t *eligible);
+/* Calls PICK for every row to decide its lifecycle and final flags. */
+typedef enum conf_lifecycle (*store_pick_fn)(unsigned flags, int eligible,
+	    int64_t value, unsigned *flags_out, void *arg);
+int	 store_rebuild_assign(struct store_rebuild *rb, store_pick_fn pick,
+	    void *arg);
+
+struct store_segment_meta {
+	int64_t		 generation;
+	int64_t		 built_at;
+	int64_t		 customers;
+	int64_t		 vip_threshold;
+	int64_t		 vip_eligible;
+	char		 vip_metric[16];
+	double		 vip_top_percent;
+	char		 config_hash[65];	/* hex SHA-256 */
+};
+
+/* Publishes the generation and removes the previous one; frees RB. */
+int	 store_rebuild_commit(struct store_rebuild *rb,
+	    const struct store_segment_meta *meta);
+/* Drops what was written; frees RB.  Safe on NULL. */
+void	 store_rebuild_abort(struct store_rebuild *rb);
+
+/* The current generation's metadata; 1 if segments were never built. */
+int	 store_segment_meta(struct store *st, struct store_segment_meta *m);
+/* A customer's materialised segment; 1 if none in this generation. */
+int	 store_segment_get(struct store *st, int64_t customer_id,
+	    struct segment_result *res);
+
+/* Counts per lifecycle segment and facet value, for `segctl segments`. */
+typedef int (*store_count_fn)(const char *facet, const char *value,
+	    int64_t count, void *arg);
+int	 store_segment_counts(struct store *st, store_count_fn fn, void *arg);
+
+#endif

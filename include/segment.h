@@ -143,6 +143,12 @@ struct segment_result {
 
 	struct segment_interest interests[SEGMENT_MAX_INTERESTS];
 	size_t		 ninterests;
+
+	/* locale facet: the profile's, else derived (see classify.c) */
+	char		 country[3];
+	char		 currency[4];
+	char		 language[8];
+	char		 time_zone[48];
 };
 
 void	 segment_classify(const struct conf_segments *rules,

@@ -209,7 +209,10 @@ struct store_rebuild;
 int	 store_rebuild_begin(struct store *st, struct store_rebuild **out);
 int	 store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
 	    const struct segment_result *res);
-/* Value of the K-th highest VIP value among eligible rows (K >= 1). */
+/*
+ * The K-th highest VIP value among eligible rows, and how many are eligible;
+ * with K = 0 only the count.
+ */
 int	 store_rebuild_kth_value(struct store_rebuild *rb, int64_t k,
 	    int64_t *value, int64_t *eligible);
 /* Calls PICK for every row to decide its lifecycle and final flags. */

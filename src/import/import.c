@@ -1,0 +1,379 @@
+/*
+ * import.c - the import driver: header detection, batching, reporting.
+ *
+ * Formats (customers.c, orders.c, ...) see one record at a time through
+ * struct import_ctx; this file owns the CSV reader, the transactions, the
+ * progress bar and every FILE:LINE message, so all formats report alike.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "import_int.h"
+
+#define IMPORT_BATCH	10000	/* records per transaction, not strict */
+
+static const char *const kind_names[IMPORT_KIND_COUNT] = {
+	"customers", "orders", "products", "events", "consent", "engagement"
+};
+
+/* Shopify's exports first: they are recognised by a signature column. */
+static const struct import_format *const formats[] = {
+	&import_customers_shopify, &import_customers_native,
+	&import_orders_shopify, &import_orders_native,
+	&import_products_shopify, &import_products_native,
+	&import_events_native, &import_consent_native,
+	&import_engagement_native,
+};
+
+const char *
+import_kind_name(enum import_kind kind)
+{
+	return kind_names[kind];
+}
+
+int
+import_kind_parse(const char *name, enum import_kind *out)
+{
+	int i;
+
+	for (i = 0; i < IMPORT_KIND_COUNT; i++)
+		if (strcmp(name, kind_names[i]) == 0) {
+			*out = (enum import_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+import_col(const struct import_ctx *ctx, int c)
+{
+	int i = ctx->idx[c];
+
+	if (i < 0 || (size_t)i >= ctx->row.nfields)
+		return "";
+	return ctx->row.fields[i];
+}
+
+const char *
+import_opt(const struct import_ctx *ctx, int c)
+{
+	const char *v = import_col(ctx, c);
+
+	return *v != '\0' ? v : NULL;
+}
+
+static void
+import_vreport(struct import_ctx *ctx, unsigned long line, const char *kind,
+    const char *fmt, va_list ap)
+{
+	FILE *out = ctx->opts->report;
+
+	if (out == NULL)
+		return;
+	if (ctx->opts->progress)
+		fputs("\r\033[K", out);
+	fprintf(out, "%s:%lu: %s", ctx->path, line, kind);
+	vfprintf(out, fmt, ap);
+	fputc('\n', out);
+}
+
+int
+import_bad(struct import_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	import_vreport(ctx, ctx->row.line, "", fmt, ap);
+	va_end(ap);
+	ctx->stats->bad++;
+	return 1;
+}
+
+void
+import_warn(struct import_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	import_vreport(ctx, ctx->row.line, "warning: ", fmt, ap);
+	va_end(ap);
+	ctx->stats->warnings++;
+}
+
+int
+import_store_fail(struct import_ctx *ctx)
+{
+	snprintf(ctx->err, sizeof(ctx->err), "%s:%lu: store: %s", ctx->path,
+	    ctx->row.line, store_error(ctx->st));
+	return -1;
+}
+
+void
+import_tally(struct import_ctx *ctx, enum store_change ch)
+{
+	if (ch == STORE_INSERTED)
+		ctx->stats->inserted++;
+	else if (ch == STORE_UPDATED)
+		ctx->stats->updated++;
+	else
+		ctx->stats->unchanged++;
+}
+
+int
+import_customer(struct import_ctx *ctx, const char *email, int64_t *id)
+{
+	enum store_change ch;
+
+	if (strcmp(email, ctx->last_email) == 0) {
+		*id = ctx->last_id;
+		return 0;
+	}
+	if (store_customer_ensure(ctx->st, email, id, &ch) == -1)
+		return import_store_fail(ctx);
+	snprintf(ctx->last_email, sizeof(ctx->last_email), "%s", email);
+	ctx->last_id = *id;
+	return 0;
+}
+
+int
+import_email(struct import_ctx *ctx, int c, char *out, size_t outlen)
+{
+	const char *why, *v = import_col(ctx, c);
+
+	if (*v == '\0')
+		return import_bad(ctx, "%s: missing",
+		    ctx->fmt->cols[c].names[0]);
+	if (parse_email(v, out, outlen, &why) == -1)
+		return import_bad(ctx, "%s: '%s': %s",
+		    ctx->fmt->cols[c].names[0], v, why);
+	return 0;
+}
+
+static int
+import_header_has(const struct csv_row *hdr, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < hdr->nfields; i++)
+		if (strcasecmp(hdr->fields[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static const struct import_format *
+import_detect(enum import_kind kind, const struct csv_row *hdr)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (formats[i]->kind != kind)
+			continue;
+		if (formats[i]->signature == NULL ||
+		    import_header_has(hdr, formats[i]->signature))
+			return formats[i];
+	}
+	return NULL;
+}
+
+/*
+ * Maps header names to positions.  The native formats are ours, so an
+ * unknown column there is a typo worth stopping for; Shopify's exports
+ * carry many columns we do not use.
+ */
+static int
+import_map_header(struct import_ctx *ctx, const struct csv_row *hdr)
+{
+	const struct import_format *f = ctx->fmt;
+	size_t c, i, n;
+	int known;
+
+	for (c = 0; c < f->ncols; c++)
+		ctx->idx[c] = -1;
+	for (i = 0; i < hdr->nfields; i++) {
+		known = 0;
+		for (c = 0; c < f->ncols; c++)
+			for (n = 0; n < 3 && f->cols[c].names[n]; n++)
+				if (strcasecmp(hdr->fields[i],
+				    f->cols[c].names[n]) == 0 &&
+				    ctx->idx[c] == -1) {
+					ctx->idx[c] = (int)i;
+					known = 1;
+				}
+		if (!known && f->signature == NULL) {
+			snprintf(ctx->err, sizeof(ctx->err), "%s:%lu: unknown"
+			    " column '%s' in a %s file", ctx->path, hdr->line,
+			    hdr->fields[i], f->name);
+			return -1;
+		}
+	}
+	for (c = 0; c < f->ncols; c++)
+		if (f->cols[c].required && ctx->idx[c] == -1) {
+			snprintf(ctx->err, sizeof(ctx->err), "%s:%lu: %s: no"
+			    " '%s' column", ctx->path, hdr->line, f->name,
+			    f->cols[c].names[0]);
+			return -1;
+		}
+	return 0;
+}
+
+/* Trims blanks around every field, in place. */
+static void
+import_trim(struct csv_row *row)
+{
+	size_t i, len;
+	char *s;
+
+	for (i = 0; i < row->nfields; i++) {
+		s = row->fields[i];
+		while (*s == ' ' || *s == '\t')
+			s++;
+		len = strlen(s);
+		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			s[--len] = '\0';
+		row->fields[i] = s;
+	}
+}
+
+static void
+import_progress(struct import_ctx *ctx, struct csv_reader *csv, int done)
+{
+	static const int width = 30;
+	unsigned long long size = csv_size(csv), off = csv_offset(csv);
+	int pct = size > 0 ? (int)(off * 100 / size) : 0;
+	int i, fill = pct * width / 100;
+	FILE *out = ctx->opts->report;
+
+	if (done) {
+		fputs("\r\033[K", out);
+		fflush(out);
+		return;
+	}
+	fprintf(out, "\r%s [", ctx->path);
+	for (i = 0; i < width; i++)
+		fputc(i < fill ? '#' : ' ', out);
+	fprintf(out, "] %3d%% %lld records", pct,
+	    (long long)ctx->stats->records);
+	fflush(out);
+}
+
+static double
+import_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reads every data record; 0 at end of file, -1 fatal. */
+static int
+import_records(struct import_ctx *ctx, struct csv_reader *csv,
+    size_t nheader)
+{
+	int64_t batch = 0;
+	double next_draw = 0;
+	int rc;
+
+	while ((rc = csv_next(csv, &ctx->row)) == 1) {
+		if (ctx->row.nfields == 1 && ctx->row.fields[0][0] == '\0' &&
+		    ctx->row.error == NULL)
+			continue;	/* blank line */
+		ctx->stats->records++;
+		if (ctx->row.error != NULL)
+			import_bad(ctx, "%s", ctx->row.error);
+		else if (ctx->row.nfields != nheader)
+			import_bad(ctx, "expected %zu fields, found %zu",
+			    nheader, ctx->row.nfields);
+		else {
+			import_trim(&ctx->row);
+			if (ctx->fmt->record(ctx) == -1)
+				return -1;
+		}
+		if (!ctx->opts->strict && ++batch >= IMPORT_BATCH) {
+			batch = 0;
+			if (store_commit(ctx->st) == -1 ||
+			    store_begin(ctx->st) == -1)
+				return import_store_fail(ctx);
+		}
+		if (ctx->opts->progress && (ctx->stats->records & 4095) == 0 &&
+		    import_clock() >= next_draw) {
+			import_progress(ctx, csv, 0);
+			next_draw = import_clock() + 0.2;
+		}
+	}
+	if (rc == -1) {
+		snprintf(ctx->err, sizeof(ctx->err), "%s", csv_strerror(csv));
+		return -1;
+	}
+	if (ctx->fmt->finish != NULL && ctx->fmt->finish(ctx) == -1)
+		return -1;
+	return 0;
+}
+
+int
+import_file(struct store *st, enum import_kind kind, const char *path,
+    const struct import_opts *opts, struct import_stats *stats, char *err,
+    size_t errlen)
+{
+	struct import_ctx ctx;
+	struct csv_reader *csv;
+	size_t nheader;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.st = st;
+	ctx.opts = opts;
+	ctx.stats = stats;
+	ctx.path = path;
+
+	if ((csv = csv_open(path, err, errlen)) == NULL)
+		return -1;
+	rc = csv_next(csv, &ctx.row);
+	if (rc != 1 || ctx.row.error != NULL) {
+		snprintf(err, errlen, "%s: %s", path, rc == -1 ?
+		    csv_strerror(csv) : rc == 0 ? "empty file, no header row" :
+		    ctx.row.error);
+		csv_close(csv);
+		return -1;
+	}
+	import_trim(&ctx.row);
+	if ((ctx.fmt = import_detect(kind, &ctx.row)) == NULL ||
+	    import_map_header(&ctx, &ctx.row) == -1) {
+		snprintf(err, errlen, "%s", ctx.err);
+		csv_close(csv);
+		return -1;
+	}
+	stats->format = ctx.fmt->name;
+	nheader = ctx.row.nfields;
+
+	if (store_begin(st) == -1) {
+		snprintf(err, errlen, "%s: store: %s", path, store_error(st));
+		csv_close(csv);
+		return -1;
+	}
+	rc = import_records(&ctx, csv, nheader);
+	if (opts->progress)
+		import_progress(&ctx, csv, 1);
+	if (ctx.fmt->cleanup != NULL)
+		ctx.fmt->cleanup(&ctx);
+	csv_close(csv);
+
+	if (rc == 0 && opts->strict && stats->bad > 0) {
+		stats->rolled_back = 1;
+		rc = store_rollback(st);
+	} else if (rc == 0) {
+		rc = store_commit(st);
+	} else {
+		store_rollback(st);
+	}
+	if (rc == -1) {
+		snprintf(err, errlen, "%s", ctx.err[0] ? ctx.err :
+		    store_error(st));
+		return -1;
+	}
+	return 0;
+}

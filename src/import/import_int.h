@@ -1,0 +1,87 @@
+/*
+ * import_int.h - what the files of src/import/ share.
+ *
+ * A format is a table of the columns it knows, the header column that
+ * identifies it, and a function called for each data record.  The driver
+ * (import.c) maps header names to positions, so formats read columns by
+ * their own enum and never by position; Shopify's older and newer names
+ * for one column are listed side by side.
+ */
+#ifndef SEGM_IMPORT_INT_H
+#define SEGM_IMPORT_INT_H
+
+#include <stdint.h>
+
+#include "csv.h"
+#include "import.h"
+#include "parse.h"
+#include "store.h"
+
+#define IMPORT_MAX_COLS	32
+
+struct import_column {
+	const char	*names[3];	/* accepted header names */
+	int		 required;
+};
+
+struct import_ctx;
+
+struct import_format {
+	const char		*name;
+	enum import_kind	 kind;
+	const char		*signature;	/* NULL: the native format */
+	const struct import_column *cols;
+	size_t			 ncols;
+	/* 0 done, 1 bad (reported), -1 fatal (ctx->err set) */
+	int			(*record)(struct import_ctx *ctx);
+	int			(*finish)(struct import_ctx *ctx);
+	void			(*cleanup)(struct import_ctx *ctx);
+};
+
+struct import_ctx {
+	struct store		*st;
+	const struct import_opts *opts;
+	struct import_stats	*stats;
+	const char		*path;
+	const struct import_format *fmt;
+	int			 idx[IMPORT_MAX_COLS];	/* -1: absent */
+	struct csv_row		 row;
+	char			 err[512];
+	void			*state;		/* the format's own */
+
+	/* consecutive records often name the same customer */
+	char			 last_email[PARSE_EMAIL_MAX + 1];
+	int64_t			 last_id;
+};
+
+/* Column C of the current record, trimmed; "" when absent. */
+const char *import_col(const struct import_ctx *ctx, int c);
+/* Column C or NULL when absent or empty. */
+const char *import_opt(const struct import_ctx *ctx, int c);
+
+/* Reports the current record as bad; returns 1. */
+int	 import_bad(struct import_ctx *ctx, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 import_warn(struct import_ctx *ctx, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Sets the fatal error from the store; returns -1. */
+int	 import_store_fail(struct import_ctx *ctx);
+void	 import_tally(struct import_ctx *ctx, enum store_change ch);
+
+/* Customer id for EMAIL (already normalised), creating a bare one. */
+int	 import_customer(struct import_ctx *ctx, const char *email,
+	    int64_t *id);
+/* Normalises column C as an email into OUT; 1 (reported) if bad. */
+int	 import_email(struct import_ctx *ctx, int c, char *out, size_t outlen);
+
+extern const struct import_format import_customers_native;
+extern const struct import_format import_customers_shopify;
+extern const struct import_format import_orders_native;
+extern const struct import_format import_orders_shopify;
+extern const struct import_format import_products_native;
+extern const struct import_format import_products_shopify;
+extern const struct import_format import_events_native;
+extern const struct import_format import_consent_native;
+extern const struct import_format import_engagement_native;
+
+#endif

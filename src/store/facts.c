@@ -1,0 +1,298 @@
+/*
+ * facts.c - gathering each customer's facts for segmentation.
+ *
+ * Three cursors sorted by customer id (customers; orders joined with their
+ * lines and products; events) are merged in one pass, so a rebuild reads
+ * every table once in index order and holds only the current customer in
+ * memory.  Strings are copied into a pool because SQLite's column pointers
+ * die at the next step; the pool's chunks never move, so pointers into it
+ * stay valid until the pool is reset for the next customer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "xalloc.h"
+
+#define POOL_CHUNK	65536
+
+struct pool_chunk {
+	struct pool_chunk	*next;
+	size_t			 used;
+	size_t			 size;
+	char			 data[];
+};
+
+struct facts_ctx {
+	struct store		*st;
+	sqlite3_stmt		*cust, *ord, *ev;
+	int			 ord_rc, ev_rc;	/* last step of each */
+	struct pool_chunk	*pool;
+	struct segment_facts	 f;
+	size_t			 orders_cap, lines_cap, events_cap;
+};
+
+static const char *
+facts_strdup(struct facts_ctx *ctx, const char *s)
+{
+	struct pool_chunk *c;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	c = ctx->pool;
+	if (c == NULL || c->size - c->used < n) {
+		size_t size = n > POOL_CHUNK ? n : POOL_CHUNK;
+
+		c = xmalloc(sizeof(*c) + size);
+		c->size = size;
+		c->used = 0;
+		c->next = ctx->pool;
+		ctx->pool = c;
+	}
+	memcpy(c->data + c->used, s, n);
+	c->used += n;
+	return c->data + c->used - n;
+}
+
+/* Keeps the newest chunk for reuse and frees the rest. */
+static void
+facts_pool_reset(struct facts_ctx *ctx)
+{
+	struct pool_chunk *c, *next;
+
+	if (ctx->pool == NULL)
+		return;
+	for (c = ctx->pool->next; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	ctx->pool->next = NULL;
+	ctx->pool->used = 0;
+}
+
+static void
+facts_free(struct facts_ctx *ctx)
+{
+	facts_pool_reset(ctx);
+	free(ctx->pool);
+	free(ctx->f.orders);
+	free(ctx->f.lines);
+	free(ctx->f.events);
+	sqlite3_finalize(ctx->cust);
+	sqlite3_finalize(ctx->ord);
+	sqlite3_finalize(ctx->ev);
+}
+
+/*
+ * The three cursors, each sorted by customer.  For one customer a WHERE on
+ * KEY is added: an "?1 IS NULL OR" form would stop SQLite from using the
+ * index and scan every order for a single `segctl explain`.
+ */
+struct facts_query {
+	const char	*select;
+	const char	*key;
+	const char	*order;
+};
+
+static const struct facts_query facts_cust_q = {
+	"SELECT id, email, country, currency, language, time_zone,"
+	" account_type, company, tags, tax_exempt FROM customers",
+	"id", "id"
+};
+static const struct facts_query facts_ord_q = {
+	"SELECT o.customer_id, o.id, o.created_at, o.financial_status,"
+	" o.cancelled_at IS NOT NULL, o.currency, o.total, o.refunded,"
+	" l.line_no, l.sku, l.product, coalesce(l.category, p.category),"
+	" l.quantity, l.price, coalesce(p.cost, -1)"
+	" FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id"
+	" LEFT JOIN products p ON p.sku = l.sku",
+	"o.customer_id", "o.customer_id, o.created_at, o.id, l.line_no"
+};
+static const struct facts_query facts_ev_q = {
+	"SELECT customer_id, type, at, category, coalesce(cart_value, -1)"
+	" FROM events",
+	"customer_id", "customer_id, at"
+};
+
+static int
+facts_prepare(struct facts_ctx *ctx, const struct facts_query *q,
+    sqlite3_stmt **s, int64_t customer_id)
+{
+	char sql[1024];
+
+	if (customer_id > 0)
+		snprintf(sql, sizeof(sql), "%s WHERE %s = ?1 ORDER BY %s",
+		    q->select, q->key, q->order);
+	else
+		snprintf(sql, sizeof(sql), "%s ORDER BY %s", q->select,
+		    q->order);
+	if (sqlite3_prepare_v2(ctx->st->db, sql, -1, s, NULL) != SQLITE_OK)
+		return store_fail(ctx->st, "facts");
+	if (customer_id > 0)
+		sqlite3_bind_int64(*s, 1, customer_id);
+	return 0;
+}
+
+static void
+facts_add_order(struct facts_ctx *ctx)
+{
+	sqlite3_stmt *s = ctx->ord;
+	struct segment_facts *f = &ctx->f;
+	struct segment_order *o;
+	struct segment_line *l;
+	int64_t order_id = sqlite3_column_int64(s, 1);
+
+	if (f->norders == 0 || f->orders[f->norders - 1].id != order_id) {
+		if (f->norders == ctx->orders_cap) {
+			ctx->orders_cap = ctx->orders_cap ? ctx->orders_cap * 2
+			    : 16;
+			f->orders = xreallocarray(f->orders, ctx->orders_cap,
+			    sizeof(*f->orders));
+		}
+		o = &f->orders[f->norders++];
+		o->id = order_id;
+		o->at = sqlite3_column_int64(s, 2);
+		o->financial_status = facts_strdup(ctx, store_col_text(s, 3));
+		o->cancelled = sqlite3_column_int(s, 4);
+		o->currency = facts_strdup(ctx, store_col_text(s, 5));
+		o->total = sqlite3_column_int64(s, 6);
+		o->refunded = sqlite3_column_int64(s, 7);
+		o->first_line = f->nlines;
+		o->nlines = 0;
+	}
+	if (sqlite3_column_type(s, 8) == SQLITE_NULL)
+		return;		/* an order without lines */
+	if (f->nlines == ctx->lines_cap) {
+		ctx->lines_cap = ctx->lines_cap ? ctx->lines_cap * 2 : 16;
+		f->lines = xreallocarray(f->lines, ctx->lines_cap,
+		    sizeof(*f->lines));
+	}
+	l = &f->lines[f->nlines++];
+	l->sku = facts_strdup(ctx, store_col_text(s, 9));
+	l->product = facts_strdup(ctx, store_col_text(s, 10));
+	l->category = facts_strdup(ctx, store_col_text(s, 11));
+	l->quantity = sqlite3_column_int64(s, 12);
+	l->price = sqlite3_column_int64(s, 13);
+	l->cost = sqlite3_column_int64(s, 14);
+	f->orders[f->norders - 1].nlines++;
+}
+
+static void
+facts_add_event(struct facts_ctx *ctx)
+{
+	sqlite3_stmt *s = ctx->ev;
+	struct segment_facts *f = &ctx->f;
+	struct segment_event *e;
+	enum segment_event_type t;
+
+	/* The schema's CHECK admits only names segment_event_parse knows. */
+	if (segment_event_parse(store_col_text(s, 1), &t) == -1)
+		return;
+	if (f->nevents == ctx->events_cap) {
+		ctx->events_cap = ctx->events_cap ? ctx->events_cap * 2 : 16;
+		f->events = xreallocarray(f->events, ctx->events_cap,
+		    sizeof(*f->events));
+	}
+	e = &f->events[f->nevents++];
+	e->type = t;
+	e->at = sqlite3_column_int64(s, 2);
+	e->category = facts_strdup(ctx, store_col_text(s, 3));
+	e->cart_value = sqlite3_column_int64(s, 4);
+}
+
+/* Steps the cursors past every row of customer ID, collecting them. */
+static int
+facts_collect(struct facts_ctx *ctx, int64_t id)
+{
+	while (ctx->ord_rc == SQLITE_ROW &&
+	    sqlite3_column_int64(ctx->ord, 0) <= id) {
+		if (sqlite3_column_int64(ctx->ord, 0) == id)
+			facts_add_order(ctx);
+		ctx->ord_rc = sqlite3_step(ctx->ord);
+	}
+	while (ctx->ev_rc == SQLITE_ROW &&
+	    sqlite3_column_int64(ctx->ev, 0) <= id) {
+		if (sqlite3_column_int64(ctx->ev, 0) == id)
+			facts_add_event(ctx);
+		ctx->ev_rc = sqlite3_step(ctx->ev);
+	}
+	if ((ctx->ord_rc != SQLITE_ROW && ctx->ord_rc != SQLITE_DONE) ||
+	    (ctx->ev_rc != SQLITE_ROW && ctx->ev_rc != SQLITE_DONE))
+		return store_fail(ctx->st, "facts");
+	return 0;
+}
+
+static void
+facts_set_customer(struct facts_ctx *ctx)
+{
+	sqlite3_stmt *s = ctx->cust;
+	struct segment_customer *c = &ctx->f.cust;
+
+	c->id = sqlite3_column_int64(s, 0);
+	c->email = facts_strdup(ctx, store_col_text(s, 1));
+	c->country = facts_strdup(ctx, store_col_text(s, 2));
+	c->currency = facts_strdup(ctx, store_col_text(s, 3));
+	c->language = facts_strdup(ctx, store_col_text(s, 4));
+	c->time_zone = facts_strdup(ctx, store_col_text(s, 5));
+	c->account_type = facts_strdup(ctx, store_col_text(s, 6));
+	c->company = facts_strdup(ctx, store_col_text(s, 7));
+	c->tags = facts_strdup(ctx, store_col_text(s, 8));
+	c->tax_exempt = sqlite3_column_int(s, 9);
+}
+
+static int
+facts_run(struct store *st, int64_t customer_id, store_facts_fn fn,
+    void *arg)
+{
+	struct facts_ctx ctx;
+	int rc, ret = 0, own_txn;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.st = st;
+	/* One read transaction: the three cursors see one snapshot. */
+	own_txn = sqlite3_get_autocommit(st->db);
+	if (own_txn && store_exec(st, "BEGIN") == -1)
+		return -1;
+	if (facts_prepare(&ctx, &facts_cust_q, &ctx.cust, customer_id) == -1
+	    || facts_prepare(&ctx, &facts_ord_q, &ctx.ord, customer_id) == -1
+	    || facts_prepare(&ctx, &facts_ev_q, &ctx.ev, customer_id) == -1) {
+		ret = -1;
+		goto out;
+	}
+	ctx.ord_rc = sqlite3_step(ctx.ord);
+	ctx.ev_rc = sqlite3_step(ctx.ev);
+	while ((rc = sqlite3_step(ctx.cust)) == SQLITE_ROW) {
+		facts_pool_reset(&ctx);
+		ctx.f.norders = ctx.f.nlines = ctx.f.nevents = 0;
+		facts_set_customer(&ctx);
+		if (facts_collect(&ctx, ctx.f.cust.id) == -1) {
+			ret = -1;
+			goto out;
+		}
+		if ((ret = fn(&ctx.f, arg)) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, "facts");
+out:
+	facts_free(&ctx);
+	if (own_txn)
+		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	return ret;
+}
+
+int
+store_facts_scan(struct store *st, store_facts_fn fn, void *arg)
+{
+	return facts_run(st, 0, fn, arg);
+}
+
+int
+store_facts_get(struct store *st, int64_t customer_id, store_facts_fn fn,
+    void *arg)
+{
+	return facts_run(st, customer_id, fn, arg);
+}

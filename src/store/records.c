@@ -1,0 +1,509 @@
+/*
+ * records.c - writing what imports bring: customers, products, orders and
+ * their lines, behaviour events, consent and engagement.
+ *
+ * Every write is by natural key and says whether it changed anything: an
+ * existing row is updated only when a value differs (IS NOT also compares
+ * NULLs), and event-like rows are inserted or ignored.  That is what lets a
+ * re-import of the same file change nothing and report it.
+ */
+#include <string.h>
+
+#include "store_int.h"
+
+static enum store_change
+records_changed(struct store *st, enum store_change if_changed)
+{
+	return sqlite3_changes(st->db) > 0 ? if_changed : STORE_UNCHANGED;
+}
+
+/* Runs S to completion (no rows expected); resets it. */
+static int
+records_run(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, what);
+	return 0;
+}
+
+/* Looks KEY up with S; 0 and *id found, 1 not found, -1 error. */
+static int
+records_find(struct store *st, sqlite3_stmt *s, const char *key, int64_t *id)
+{
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		store_done(s);
+		return 0;
+	}
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "lookup");
+	return 1;
+}
+
+int
+store_customer_find(struct store *st, const char *email, int64_t *id)
+{
+	return records_find(st, store_stmt(st, SQ_CUST_FIND,
+	    "SELECT id FROM customers WHERE email = ?1"), email, id);
+}
+
+
+static void
+records_bind_customer(sqlite3_stmt *s, const struct store_customer *c)
+{
+	store_bind_text(s, 1, c->email);
+	store_bind_text(s, 2, c->external_id);
+	store_bind_text(s, 3, c->first_name);
+	store_bind_text(s, 4, c->last_name);
+	store_bind_text(s, 5, c->phone);
+	store_bind_text(s, 6, c->country);
+	store_bind_text(s, 7, c->region);
+	store_bind_text(s, 8, c->currency);
+	store_bind_text(s, 9, c->language);
+	store_bind_text(s, 10, c->time_zone);
+	store_bind_text(s, 11, c->account_type ? c->account_type : "retail");
+	sqlite3_bind_int(s, 12, c->tax_exempt != 0);
+	store_bind_text(s, 13, c->company);
+	store_bind_text(s, 14, c->tags);
+	if (c->created_at != 0)
+		sqlite3_bind_int64(s, 15, c->created_at);
+	else
+		sqlite3_bind_null(s, 15);
+}
+
+int
+store_customer_upsert(struct store *st, const struct store_customer *c,
+    int64_t *id, enum store_change *changed)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = store_customer_find(st, c->email, id);
+	if (rc == -1)
+		return -1;
+	if (rc == 1) {
+		s = store_stmt(st, SQ_CUST_INSERT, "INSERT INTO customers"
+		    " (email, external_id, first_name, last_name, phone,"
+		    " country, region, currency, language, time_zone,"
+		    " account_type, tax_exempt, company, tags, created_at)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+		    " ?12, ?13, ?14, ?15)");
+		if (s == NULL)
+			return -1;
+		records_bind_customer(s, c);
+		if (records_run(st, s, "insert customer") == -1)
+			return -1;
+		*id = sqlite3_last_insert_rowid(st->db);
+		*changed = STORE_INSERTED;
+		return 0;
+	}
+	s = store_stmt(st, SQ_CUST_UPDATE, "UPDATE customers SET"
+	    " external_id = ?2, first_name = ?3, last_name = ?4, phone = ?5,"
+	    " country = ?6, region = ?7, currency = ?8, language = ?9,"
+	    " time_zone = ?10, account_type = ?11, tax_exempt = ?12,"
+	    " company = ?13, tags = ?14, created_at = ?15"
+	    " WHERE email = ?1 AND (external_id IS NOT ?2"
+	    " OR first_name IS NOT ?3 OR last_name IS NOT ?4"
+	    " OR phone IS NOT ?5 OR country IS NOT ?6 OR region IS NOT ?7"
+	    " OR currency IS NOT ?8 OR language IS NOT ?9"
+	    " OR time_zone IS NOT ?10 OR account_type IS NOT ?11"
+	    " OR tax_exempt IS NOT ?12 OR company IS NOT ?13"
+	    " OR tags IS NOT ?14 OR created_at IS NOT ?15)");
+	if (s == NULL)
+		return -1;
+	records_bind_customer(s, c);
+	if (records_run(st, s, "update customer") == -1)
+		return -1;
+	*changed = records_changed(st, STORE_UPDATED);
+	return 0;
+}
+
+int
+store_customer_ensure(struct store *st, const char *email, int64_t *id,
+    enum store_change *changed)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = store_customer_find(st, email, id);
+	if (rc != 1) {
+		*changed = STORE_UNCHANGED;
+		return rc;
+	}
+	s = store_stmt(st, SQ_CUST_ENSURE,
+	    "INSERT INTO customers (email) VALUES (?1)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, email);
+	if (records_run(st, s, "insert customer") == -1)
+		return -1;
+	*id = sqlite3_last_insert_rowid(st->db);
+	*changed = STORE_INSERTED;
+	return 0;
+}
+
+int
+store_customer_get(struct store *st, int64_t id, struct store_customer *c)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_CUST_GET, "SELECT email, external_id,"
+	    " first_name, last_name, phone, country, region, currency,"
+	    " language, time_zone, account_type, tax_exempt, company, tags,"
+	    " coalesce(created_at, 0) FROM customers WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	/* The strings stay valid until the next use of this statement. */
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		store_done(s);
+		return rc == SQLITE_DONE ? 1 : store_fail(st, "customer");
+	}
+	c->email = store_col_text(s, 0);
+	c->external_id = store_col_text(s, 1);
+	c->first_name = store_col_text(s, 2);
+	c->last_name = store_col_text(s, 3);
+	c->phone = store_col_text(s, 4);
+	c->country = store_col_text(s, 5);
+	c->region = store_col_text(s, 6);
+	c->currency = store_col_text(s, 7);
+	c->language = store_col_text(s, 8);
+	c->time_zone = store_col_text(s, 9);
+	c->account_type = store_col_text(s, 10);
+	c->tax_exempt = sqlite3_column_int(s, 11);
+	c->company = store_col_text(s, 12);
+	c->tags = store_col_text(s, 13);
+	c->created_at = sqlite3_column_int64(s, 14);
+	return 0;
+}
+
+static void
+records_bind_cost(sqlite3_stmt *s, int i, int64_t cost)
+{
+	if (cost >= 0)
+		sqlite3_bind_int64(s, i, cost);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int
+store_product_upsert(struct store *st, const struct store_product *p,
+    enum store_change *changed)
+{
+	sqlite3_stmt *s;
+	int64_t unused;
+	int rc;
+
+	rc = records_find(st, store_stmt(st, SQ_PROD_FIND,
+	    "SELECT 1 FROM products WHERE sku = ?1"), p->sku, &unused);
+	if (rc == -1)
+		return -1;
+	if (rc == 1)
+		s = store_stmt(st, SQ_PROD_INSERT, "INSERT INTO products"
+		    " (sku, handle, title, category, cost)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5)");
+	else
+		s = store_stmt(st, SQ_PROD_UPDATE, "UPDATE products SET"
+		    " handle = ?2, title = ?3, category = ?4, cost = ?5"
+		    " WHERE sku = ?1 AND (handle IS NOT ?2 OR title IS NOT ?3"
+		    " OR category IS NOT ?4 OR cost IS NOT ?5)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, p->sku);
+	store_bind_text(s, 2, p->handle);
+	store_bind_text(s, 3, p->title);
+	store_bind_text(s, 4, p->category);
+	records_bind_cost(s, 5, p->cost);
+	if (records_run(st, s, "product") == -1)
+		return -1;
+	*changed = records_changed(st, rc == 1 ? STORE_INSERTED :
+	    STORE_UPDATED);
+	return 0;
+}
+
+int
+store_order_upsert(struct store *st, const struct store_order *o,
+    int64_t *order_id, enum store_change *changed)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = records_find(st, store_stmt(st, SQ_ORDER_FIND,
+	    "SELECT id FROM orders WHERE ref = ?1"), o->ref, order_id);
+	if (rc == -1)
+		return -1;
+	if (rc == 1)
+		s = store_stmt(st, SQ_ORDER_INSERT, "INSERT INTO orders"
+		    " (ref, customer_id, created_at, financial_status,"
+		    " cancelled_at, currency, total, refunded, discount_code)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	else
+		s = store_stmt(st, SQ_ORDER_UPDATE, "UPDATE orders SET"
+		    " customer_id = ?2, created_at = ?3, financial_status = ?4,"
+		    " cancelled_at = ?5, currency = ?6, total = ?7,"
+		    " refunded = ?8, discount_code = ?9 WHERE ref = ?1 AND"
+		    " (customer_id IS NOT ?2 OR created_at IS NOT ?3"
+		    " OR financial_status IS NOT ?4 OR cancelled_at IS NOT ?5"
+		    " OR currency IS NOT ?6 OR total IS NOT ?7"
+		    " OR refunded IS NOT ?8 OR discount_code IS NOT ?9)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, o->ref);
+	sqlite3_bind_int64(s, 2, o->customer_id);
+	sqlite3_bind_int64(s, 3, o->created_at);
+	store_bind_text(s, 4, o->financial_status);
+	if (o->cancelled_at != 0)
+		sqlite3_bind_int64(s, 5, o->cancelled_at);
+	else
+		sqlite3_bind_null(s, 5);
+	store_bind_text(s, 6, o->currency);
+	sqlite3_bind_int64(s, 7, o->total);
+	sqlite3_bind_int64(s, 8, o->refunded);
+	store_bind_text(s, 9, o->discount_code);
+	if (records_run(st, s, "order") == -1)
+		return -1;
+	if (rc == 1)
+		*order_id = sqlite3_last_insert_rowid(st->db);
+	*changed = records_changed(st, rc == 1 ? STORE_INSERTED :
+	    STORE_UPDATED);
+	return 0;
+}
+
+int
+store_order_line_upsert(struct store *st, int64_t order_id,
+    const struct store_order_line *l, enum store_change *changed)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, SQ_LINE_UPSERT, "INSERT INTO order_lines"
+	    " (order_id, line_no, sku, product, category, quantity, price)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	    " ON CONFLICT (order_id, line_no) DO UPDATE SET"
+	    " sku = ?3, product = ?4, category = ?5, quantity = ?6, price = ?7"
+	    " WHERE sku IS NOT ?3 OR product IS NOT ?4 OR category IS NOT ?5"
+	    " OR quantity IS NOT ?6 OR price IS NOT ?7");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, order_id);
+	sqlite3_bind_int64(s, 2, l->line_no);
+	store_bind_text(s, 3, l->sku);
+	store_bind_text(s, 4, l->product);
+	store_bind_text(s, 5, l->category);
+	sqlite3_bind_int64(s, 6, l->quantity);
+	sqlite3_bind_int64(s, 7, l->price);
+	if (records_run(st, s, "order line") == -1)
+		return -1;
+	/* An insert and an update both change the order. */
+	*changed = records_changed(st, STORE_UPDATED);
+	return 0;
+}
+
+int
+store_order_lines_trim(struct store *st, int64_t order_id, int64_t nlines,
+    enum store_change *changed)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, SQ_LINE_TRIM, "DELETE FROM order_lines"
+	    " WHERE order_id = ?1 AND line_no > ?2");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, order_id);
+	sqlite3_bind_int64(s, 2, nlines);
+	if (records_run(st, s, "order lines") == -1)
+		return -1;
+	*changed = records_changed(st, STORE_UPDATED);
+	return 0;
+}
+
+int
+store_event_add(struct store *st, const struct store_event *e,
+    enum store_change *changed)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, SQ_EVENT_INSERT, "INSERT OR IGNORE INTO events"
+	    " (customer_id, at, type, sku, category, cart_value)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, e->customer_id);
+	sqlite3_bind_int64(s, 2, e->at);
+	store_bind_text(s, 3, segment_event_name(e->type));
+	store_bind_text(s, 4, e->sku ? e->sku : "");
+	store_bind_text(s, 5, e->category);
+	if (e->cart_value >= 0)
+		sqlite3_bind_int64(s, 6, e->cart_value);
+	if (records_run(st, s, "event") == -1)
+		return -1;
+	*changed = records_changed(st, STORE_INSERTED);
+	return 0;
+}
+
+int
+store_consent_get(struct store *st, int64_t customer_id,
+    enum store_channel channel, struct store_consent *c)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_CONSENT_GET, "SELECT granted, source,"
+	    " recorded_at, evidence FROM consent"
+	    " WHERE customer_id = ?1 AND channel = ?2");
+	if (s == NULL)
+		return -1;
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, customer_id);
+	store_bind_text(s, 2, store_channel_name(channel));
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		store_done(s);
+		return rc == SQLITE_DONE ? 1 : store_fail(st, "consent");
+	}
+	c->customer_id = customer_id;
+	c->channel = channel;
+	c->granted = sqlite3_column_int(s, 0);
+	c->source = store_col_text(s, 1);
+	c->recorded_at = sqlite3_column_int64(s, 2);
+	c->evidence = store_col_text(s, 3);
+	return 0;
+}
+
+int
+store_consent_record(struct store *st, const struct store_consent *c,
+    int only_if_different, enum store_change *changed)
+{
+	struct store_consent cur;
+	sqlite3_stmt *s;
+	int rc, make_current;
+
+	*changed = STORE_UNCHANGED;
+	rc = store_consent_get(st, c->customer_id, c->channel, &cur);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 && only_if_different && (cur.granted != 0) ==
+	    (c->granted != 0))
+		return 0;
+	/* A statement older than the current one is history, not news. */
+	make_current = rc == 1 || c->recorded_at >= cur.recorded_at;
+
+	s = store_stmt(st, SQ_CONSENT_HISTORY, "INSERT OR IGNORE INTO"
+	    " consent_history (customer_id, channel, recorded_at, granted,"
+	    " source, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, c->customer_id);
+	store_bind_text(s, 2, store_channel_name(c->channel));
+	sqlite3_bind_int64(s, 3, c->recorded_at);
+	sqlite3_bind_int(s, 4, c->granted != 0);
+	store_bind_text(s, 5, c->source);
+	store_bind_text(s, 6, c->evidence);
+	if (records_run(st, s, "consent history") == -1)
+		return -1;
+	*changed = records_changed(st, STORE_INSERTED);
+	if (!make_current)
+		return 0;
+
+	s = store_stmt(st, SQ_CONSENT_SET, "INSERT INTO consent"
+	    " (customer_id, channel, granted, source, recorded_at, evidence)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+	    " ON CONFLICT (customer_id, channel) DO UPDATE SET"
+	    " granted = ?3, source = ?4, recorded_at = ?5, evidence = ?6"
+	    " WHERE granted IS NOT ?3 OR source IS NOT ?4"
+	    " OR recorded_at IS NOT ?5 OR evidence IS NOT ?6");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, c->customer_id);
+	store_bind_text(s, 2, store_channel_name(c->channel));
+	sqlite3_bind_int(s, 3, c->granted != 0);
+	store_bind_text(s, 4, c->source);
+	sqlite3_bind_int64(s, 5, c->recorded_at);
+	store_bind_text(s, 6, c->evidence);
+	if (records_run(st, s, "consent") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) > 0 && *changed == STORE_UNCHANGED)
+		*changed = STORE_UPDATED;
+	return 0;
+}
+
+static const char *const engagement_names[ENG_COUNT] = {
+	"sent", "open", "click", "unsubscribe", "bounce", "sms_optout"
+};
+
+const char *
+store_engagement_name(enum store_engagement_type t)
+{
+	return engagement_names[t];
+}
+
+int
+store_engagement_parse(const char *name, enum store_engagement_type *out)
+{
+	int i;
+
+	for (i = 0; i < ENG_COUNT; i++)
+		if (strcmp(name, engagement_names[i]) == 0) {
+			*out = (enum store_engagement_type)i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+store_engagement_add(struct store *st, const struct store_engagement *e,
+    enum store_change *changed)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, SQ_ENG_INSERT, "INSERT OR IGNORE INTO engagement"
+	    " (customer_id, campaign_id, type, at) VALUES (?1, ?2, ?3, ?4)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, e->customer_id);
+	store_bind_text(s, 2, e->campaign_id);
+	store_bind_text(s, 3, store_engagement_name(e->type));
+	sqlite3_bind_int64(s, 4, e->at);
+	if (records_run(st, s, "engagement") == -1)
+		return -1;
+	*changed = records_changed(st, STORE_INSERTED);
+	return 0;
+}
+
+int
+store_engagement_summary(struct store *st, int64_t customer_id,
+    struct store_engagement_summary *sum)
+{
+	enum store_engagement_type t;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(sum, 0, sizeof(*sum));
+	s = store_stmt(st, SQ_ENG_SUMMARY, "SELECT type, count(*), max(at)"
+	    " FROM engagement WHERE customer_id = ?1 GROUP BY type");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, customer_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (store_engagement_parse(store_col_text(s, 0), &t) == 0) {
+			sum->count[t] = sqlite3_column_int64(s, 1);
+			sum->last[t] = sqlite3_column_int64(s, 2);
+		}
+	}
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "engagement");
+	return 0;
+}

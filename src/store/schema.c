@@ -1,0 +1,215 @@
+/*
+ * schema.c - numbered migrations of the store schema.
+ *
+ * Migration N brings the schema from version N-1 to N inside one
+ * transaction and records N in schema_migrations.  Migrations are only ever
+ * appended: a released migration is never edited, so every store reaches
+ * the same schema whatever version it started from.
+ *
+ * Money is in minor units (cents) as integers; times are seconds since the
+ * epoch, UTC.  Segments are stored per generation so that a rebuild can be
+ * written beside the published one (see segments.c).
+ */
+#include <stdio.h>
+
+#include "store_int.h"
+
+static const char *const migrations[] = {
+	/* 1: customers, orders, behaviour, consent, engagement, segments */
+	"CREATE TABLE customers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  email TEXT NOT NULL UNIQUE,"
+	"  external_id TEXT, first_name TEXT, last_name TEXT, phone TEXT,"
+	"  country TEXT, region TEXT, currency TEXT, language TEXT,"
+	"  time_zone TEXT,"
+	"  account_type TEXT NOT NULL DEFAULT 'retail',"
+	"  tax_exempt INTEGER NOT NULL DEFAULT 0,"
+	"  company TEXT, tags TEXT, created_at INTEGER);"
+	"CREATE TABLE products ("
+	"  sku TEXT PRIMARY KEY, handle TEXT, title TEXT, category TEXT,"
+	"  cost INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE orders ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ref TEXT NOT NULL UNIQUE,"
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
+	"  created_at INTEGER NOT NULL,"
+	"  financial_status TEXT NOT NULL,"
+	"  cancelled_at INTEGER,"
+	"  currency TEXT,"
+	"  total INTEGER NOT NULL,"
+	"  refunded INTEGER NOT NULL DEFAULT 0,"
+	"  discount_code TEXT);"
+	"CREATE INDEX orders_by_customer ON orders(customer_id, created_at);"
+	"CREATE TABLE order_lines ("
+	"  order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,"
+	"  line_no INTEGER NOT NULL,"
+	"  sku TEXT, product TEXT, category TEXT,"
+	"  quantity INTEGER NOT NULL, price INTEGER NOT NULL,"
+	"  PRIMARY KEY (order_id, line_no)) WITHOUT ROWID;"
+	"CREATE TABLE events ("
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
+	"  at INTEGER NOT NULL,"
+	"  type TEXT NOT NULL CHECK (type IN ('product_view',"
+	"    'category_view', 'add_to_cart', 'checkout_start')),"
+	"  sku TEXT NOT NULL DEFAULT '',"
+	"  category TEXT, cart_value INTEGER,"
+	"  PRIMARY KEY (customer_id, at, type, sku)) WITHOUT ROWID;"
+	"CREATE TABLE consent ("
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
+	"  channel TEXT NOT NULL CHECK (channel IN ('email', 'sms')),"
+	"  granted INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  recorded_at INTEGER NOT NULL,"
+	"  evidence TEXT,"
+	"  PRIMARY KEY (customer_id, channel)) WITHOUT ROWID;"
+	"CREATE TABLE consent_history ("
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
+	"  channel TEXT NOT NULL CHECK (channel IN ('email', 'sms')),"
+	"  recorded_at INTEGER NOT NULL,"
+	"  granted INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  evidence TEXT,"
+	"  PRIMARY KEY (customer_id, channel, recorded_at, granted, source))"
+	"  WITHOUT ROWID;"
+	"CREATE TABLE engagement ("
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
+	"  campaign_id TEXT NOT NULL,"
+	"  type TEXT NOT NULL CHECK (type IN ('sent', 'open', 'click',"
+	"    'unsubscribe', 'bounce', 'sms_optout')),"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (customer_id, campaign_id, type, at)) WITHOUT ROWID;"
+	"CREATE TABLE segment_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  generation INTEGER NOT NULL,"
+	"  built_at INTEGER NOT NULL,"
+	"  customers INTEGER NOT NULL,"
+	"  vip_threshold INTEGER NOT NULL,"
+	"  vip_eligible INTEGER NOT NULL,"
+	"  vip_metric TEXT NOT NULL,"
+	"  vip_top_percent REAL NOT NULL,"
+	"  config_hash TEXT NOT NULL);"
+	"CREATE TABLE customer_segments ("
+	"  generation INTEGER NOT NULL,"
+	"  customer_id INTEGER NOT NULL,"
+	"  lifecycle TEXT,"
+	"  flags INTEGER NOT NULL,"
+	"  orders INTEGER NOT NULL,"
+	"  net_spend INTEGER NOT NULL,"
+	"  margin INTEGER NOT NULL,"
+	"  uncosted_lines INTEGER NOT NULL,"
+	"  first_order_at INTEGER NOT NULL,"
+	"  last_order_at INTEGER NOT NULL,"
+	"  vip_value INTEGER NOT NULL,"
+	"  vip_eligible INTEGER NOT NULL,"
+	"  cycle_days INTEGER NOT NULL,"
+	"  cycle_source TEXT NOT NULL,"
+	"  mean_interval_days INTEGER NOT NULL,"
+	"  b2b_reason TEXT NOT NULL,"
+	"  b2b_detail TEXT NOT NULL,"
+	"  cart_abandoner INTEGER NOT NULL,"
+	"  cart_at INTEGER NOT NULL,"
+	"  cart_value INTEGER NOT NULL,"
+	"  country TEXT NOT NULL, currency TEXT NOT NULL,"
+	"  language TEXT NOT NULL, time_zone TEXT NOT NULL,"
+	"  PRIMARY KEY (generation, customer_id)) WITHOUT ROWID;"
+	"CREATE TABLE customer_interests ("
+	"  generation INTEGER NOT NULL,"
+	"  customer_id INTEGER NOT NULL,"
+	"  category TEXT NOT NULL,"
+	"  sources INTEGER NOT NULL,"
+	"  last_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (generation, customer_id, category)) WITHOUT ROWID;",
+};
+
+#define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
+
+_Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,
+    "STORE_SCHEMA_VERSION must equal the number of migrations");
+
+static int
+schema_read_version(struct store *st, int64_t *version)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*version = 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'table' AND name = 'schema_migrations'", -1, &s,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(st, "not a segmilter store");
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return store_fail(st, "not a segmilter store");
+	}
+	if (sqlite3_column_int(s, 0) == 0) {
+		sqlite3_finalize(s);
+		return 0;
+	}
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0)"
+	    " FROM schema_migrations", -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "schema_migrations");
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*version = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int
+store_schema_version(struct store *st, int64_t *version)
+{
+	return schema_read_version(st, version);
+}
+
+static int
+schema_apply(struct store *st, int64_t n)
+{
+	char sql[160];
+
+	if (store_exec(st, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (n == 1 && store_exec(st, "CREATE TABLE IF NOT EXISTS"
+	    " schema_migrations (version INTEGER PRIMARY KEY,"
+	    " applied_at INTEGER NOT NULL)") == -1)
+		goto fail;
+	if (store_exec(st, migrations[n - 1]) == -1)
+		goto fail;
+	snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations"
+	    " VALUES (%lld, strftime('%%s', 'now'))", (long long)n);
+	if (store_exec(st, sql) == -1 || store_exec(st, "COMMIT") == -1)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return store_failf(st, "migration %lld: %s", (long long)n,
+	    sqlite3_errmsg(st->db));
+}
+
+int
+store_schema_migrate(struct store *st, int create)
+{
+	int64_t v, n;
+
+	if (schema_read_version(st, &v) == -1)
+		return -1;
+	if (v > STORE_SCHEMA_VERSION)
+		return store_failf(st, "schema version %lld is newer than this"
+		    " segmilter understands (%d); upgrade segmilter",
+		    (long long)v, STORE_SCHEMA_VERSION);
+	if (v == STORE_SCHEMA_VERSION)
+		return 0;
+	if (!create) {
+		if (v == 0)
+			return store_failf(st, "no store here; create it with"
+			    " `segctl init`");
+		return store_failf(st, "schema version %lld is older than %d;"
+		    " upgrade it with `segctl init`", (long long)v,
+		    STORE_SCHEMA_VERSION);
+	}
+	for (n = v + 1; n <= STORE_SCHEMA_VERSION; n++)
+		if (schema_apply(st, n) == -1)
+			return -1;
+	return 0;
+}

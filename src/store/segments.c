@@ -1,0 +1,577 @@
+/*
+ * segments.c - materialised segments, by generation.
+ *
+ * A rebuild writes generation N+1 beside the published generation N in
+ * batches of REBUILD_BATCH rows, each its own short transaction, so that the
+ * milter's ledger writes never wait behind a multi-second rebuild.  Readers
+ * join segment_state, whose single row names the published generation;
+ * store_rebuild_commit() changes that row in one small transaction, so a
+ * reader sees the old generation or the new one, never a mix.  The old
+ * generation is deleted afterwards, again in batches.
+ *
+ * The second pass (store_rebuild_assign) reads the new rows through a
+ * second connection: its read snapshot is unaffected by the batches the
+ * first connection commits while updating the same rows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "xalloc.h"
+
+#define REBUILD_BATCH	20000
+#define DELETE_STEP	50000	/* customer ids per delete transaction */
+
+struct store_rebuild {
+	struct store	*st;
+	int64_t		 generation;
+	int64_t		 pending;	/* rows in the open transaction */
+	sqlite3_stmt	*ins_seg, *ins_int, *upd;
+};
+
+static int
+rebuild_flush(struct store_rebuild *rb)
+{
+	if (rb->pending == 0)
+		return 0;
+	rb->pending = 0;
+	return store_commit(rb->st);
+}
+
+/* Counts a written row, committing and reopening at batch boundaries. */
+static int
+rebuild_count(struct store_rebuild *rb)
+{
+	if (rb->pending == 0 && store_begin(rb->st) == -1)
+		return -1;
+	if (++rb->pending >= REBUILD_BATCH)
+		return rebuild_flush(rb);
+	return 0;
+}
+
+/* Deletes generation GEN of both tables in batches. */
+static int
+rebuild_delete_generation(struct store *st, int64_t gen)
+{
+	static const char *const tables[] = {
+		"customer_segments", "customer_interests"
+	};
+	sqlite3_stmt *s;
+	int64_t maxid = 0, lo;
+	size_t i;
+	char sql[160];
+
+	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0)"
+	    " FROM customers", -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "segments");
+	if (sqlite3_step(s) == SQLITE_ROW)
+		maxid = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE generation"
+		    " = ?1 AND customer_id BETWEEN ?2 AND ?3", tables[i]);
+		if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+			return store_fail(st, "segments");
+		/* Rows of customers deleted since are caught by the last. */
+		for (lo = 0; lo <= maxid; lo += DELETE_STEP) {
+			int rc;
+
+			sqlite3_bind_int64(s, 1, gen);
+			sqlite3_bind_int64(s, 2, lo);
+			sqlite3_bind_int64(s, 3, lo + DELETE_STEP - 1 >= maxid
+			    ? INT64_MAX : lo + DELETE_STEP - 1);
+			if (store_begin(st) == -1) {
+				sqlite3_finalize(s);
+				return -1;
+			}
+			rc = sqlite3_step(s);
+			sqlite3_reset(s);
+			if (rc != SQLITE_DONE) {
+				sqlite3_finalize(s);
+				store_fail(st, "segments");
+				store_rollback(st);
+				return -1;
+			}
+			if (store_commit(st) == -1) {
+				sqlite3_finalize(s);
+				return -1;
+			}
+		}
+		sqlite3_finalize(s);
+	}
+	return 0;
+}
+
+static int
+segments_current_generation(struct store *st, int64_t *gen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*gen = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT generation FROM segment_state",
+	    -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "segments");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*gen = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "segments");
+	return 0;
+}
+
+/* Generations other than the published one left by an interrupted build. */
+static int
+rebuild_drop_leftovers(struct store *st, int64_t current, int64_t *maxgen)
+{
+	sqlite3_stmt *s;
+	int64_t gen;
+	int rc;
+
+	*maxgen = current;
+	if (sqlite3_prepare_v2(st->db, "SELECT DISTINCT generation FROM"
+	    " customer_segments WHERE generation <> ?1 UNION SELECT DISTINCT"
+	    " generation FROM customer_interests WHERE generation <> ?1", -1,
+	    &s, NULL) != SQLITE_OK)
+		return store_fail(st, "segments");
+	sqlite3_bind_int64(s, 1, current);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		gen = sqlite3_column_int64(s, 0);
+		if (gen > *maxgen)
+			*maxgen = gen;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "segments");
+	for (gen = current + 1; gen <= *maxgen; gen++)
+		if (rebuild_delete_generation(st, gen) == -1)
+			return -1;
+	return 0;
+}
+
+int
+store_rebuild_begin(struct store *st, struct store_rebuild **out)
+{
+	struct store_rebuild *rb;
+	int64_t current, maxgen;
+
+	if (segments_current_generation(st, &current) == -1 ||
+	    rebuild_drop_leftovers(st, current, &maxgen) == -1)
+		return -1;
+	rb = xcalloc(1, sizeof(*rb));
+	rb->st = st;
+	rb->generation = maxgen + 1;
+	if (sqlite3_prepare_v3(st->db, "INSERT INTO customer_segments"
+	    " (generation, customer_id, lifecycle, flags, orders, net_spend,"
+	    " margin, uncosted_lines, first_order_at, last_order_at,"
+	    " vip_value, vip_eligible, cycle_days, cycle_source,"
+	    " mean_interval_days, b2b_reason, b2b_detail, cart_abandoner,"
+	    " cart_at, cart_value, country, currency, language, time_zone)"
+	    " VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	    " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+	    -1, SQLITE_PREPARE_PERSISTENT, &rb->ins_seg, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->db, "INSERT INTO customer_interests"
+	    " (generation, customer_id, category, sources, last_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)", -1, SQLITE_PREPARE_PERSISTENT,
+	    &rb->ins_int, NULL) != SQLITE_OK) {
+		store_fail(st, "segments");
+		store_rebuild_abort(rb);
+		return -1;
+	}
+	*out = rb;
+	return 0;
+}
+
+int
+store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
+    const struct segment_result *r)
+{
+	sqlite3_stmt *s = rb->ins_seg;
+	size_t i;
+	int rc;
+
+	if (rebuild_count(rb) == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, rb->generation);
+	sqlite3_bind_int64(s, 2, customer_id);
+	sqlite3_bind_int64(s, 3, r->flags);
+	sqlite3_bind_int64(s, 4, r->orders);
+	sqlite3_bind_int64(s, 5, r->net_spend);
+	sqlite3_bind_int64(s, 6, r->margin);
+	sqlite3_bind_int64(s, 7, r->uncosted_lines);
+	sqlite3_bind_int64(s, 8, r->first_order_at);
+	sqlite3_bind_int64(s, 9, r->last_order_at);
+	sqlite3_bind_int64(s, 10, r->vip_value);
+	sqlite3_bind_int(s, 11, r->vip_eligible);
+	sqlite3_bind_int64(s, 12, r->cycle_days);
+	sqlite3_bind_text(s, 13, r->cycle_source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 14, r->mean_interval_days);
+	sqlite3_bind_text(s, 15, segment_b2b_reason_name(r->b2b_reason), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(s, 16, r->b2b_detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 17, r->cart_abandoner);
+	sqlite3_bind_int64(s, 18, r->cart_at);
+	sqlite3_bind_int64(s, 19, r->cart_value);
+	sqlite3_bind_text(s, 20, r->country, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 21, r->currency, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 22, r->language, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 23, r->time_zone, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(rb->st, "segment row");
+
+	s = rb->ins_int;
+	for (i = 0; i < r->ninterests; i++) {
+		sqlite3_bind_int64(s, 1, rb->generation);
+		sqlite3_bind_int64(s, 2, customer_id);
+		sqlite3_bind_text(s, 3, r->interests[i].category, -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, r->interests[i].sources);
+		sqlite3_bind_int64(s, 5, r->interests[i].last_at);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return store_fail(rb->st, "interest row");
+	}
+	return 0;
+}
+
+int
+store_rebuild_kth_value(struct store_rebuild *rb, int64_t k, int64_t *value,
+    int64_t *eligible)
+{
+	struct store *st = rb->st;
+	sqlite3_stmt *s;
+	int rc;
+
+	*value = 0;
+	*eligible = 0;
+	if (rebuild_flush(rb) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM"
+	    " customer_segments WHERE generation = ?1 AND vip_eligible", -1,
+	    &s, NULL) != SQLITE_OK)
+		return store_fail(st, "vip");
+	sqlite3_bind_int64(s, 1, rb->generation);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*eligible = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (k < 1 || *eligible == 0)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT vip_value FROM"
+	    " customer_segments WHERE generation = ?1 AND vip_eligible"
+	    " ORDER BY vip_value DESC LIMIT 1 OFFSET ?2", -1, &s, NULL)
+	    != SQLITE_OK)
+		return store_fail(st, "vip");
+	sqlite3_bind_int64(s, 1, rb->generation);
+	sqlite3_bind_int64(s, 2, (k > *eligible ? *eligible : k) - 1);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*value = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return store_fail(st, "vip");
+	return 0;
+}
+
+int
+store_rebuild_assign(struct store_rebuild *rb, store_pick_fn pick, void *arg)
+{
+	struct store *st = rb->st;
+	sqlite3 *reader = NULL;
+	sqlite3_stmt *sel = NULL;
+	enum conf_lifecycle lc;
+	unsigned flags;
+	int rc, ret = -1;
+
+	if (rebuild_flush(rb) == -1)
+		return -1;
+	if (sqlite3_open_v2(st->path, &reader, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		store_failf(st, "assign: %s", sqlite3_errmsg(reader));
+		goto out;
+	}
+	sqlite3_busy_timeout(reader, 10000);
+	if (sqlite3_prepare_v2(reader, "SELECT customer_id, flags,"
+	    " vip_eligible, vip_value FROM customer_segments"
+	    " WHERE generation = ?1 ORDER BY customer_id", -1, &sel, NULL)
+	    != SQLITE_OK ||
+	    (rb->upd == NULL && sqlite3_prepare_v3(st->db,
+	    "UPDATE customer_segments SET lifecycle = ?3, flags = ?4"
+	    " WHERE generation = ?1 AND customer_id = ?2", -1,
+	    SQLITE_PREPARE_PERSISTENT, &rb->upd, NULL) != SQLITE_OK)) {
+		store_failf(st, "assign: %s", sqlite3_errmsg(sel ? st->db :
+		    reader));
+		goto out;
+	}
+	sqlite3_bind_int64(sel, 1, rb->generation);
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		lc = pick((unsigned)sqlite3_column_int64(sel, 1),
+		    sqlite3_column_int(sel, 2), sqlite3_column_int64(sel, 3),
+		    &flags, arg);
+		if (rebuild_count(rb) == -1)
+			goto out;
+		sqlite3_bind_int64(rb->upd, 1, rb->generation);
+		sqlite3_bind_int64(rb->upd, 2, sqlite3_column_int64(sel, 0));
+		sqlite3_bind_text(rb->upd, 3, conf_lifecycle_name(lc), -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(rb->upd, 4, flags);
+		rc = sqlite3_step(rb->upd);
+		sqlite3_reset(rb->upd);
+		if (rc != SQLITE_DONE) {
+			store_fail(st, "assign");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		store_failf(st, "assign: %s", sqlite3_errmsg(reader));
+		goto out;
+	}
+	ret = rebuild_flush(rb);
+out:
+	sqlite3_finalize(sel);
+	sqlite3_close(reader);
+	return ret;
+}
+
+int
+store_rebuild_commit(struct store_rebuild *rb,
+    const struct store_segment_meta *m)
+{
+	struct store *st = rb->st;
+	sqlite3_stmt *s;
+	int64_t old;
+	int rc;
+
+	if (rebuild_flush(rb) == -1 ||
+	    segments_current_generation(st, &old) == -1)
+		goto fail;
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO segment_state"
+	    " (id, generation, built_at, customers, vip_threshold,"
+	    " vip_eligible, vip_metric, vip_top_percent, config_hash)"
+	    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &s, NULL)
+	    != SQLITE_OK) {
+		store_fail(st, "publish");
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, rb->generation);
+	sqlite3_bind_int64(s, 2, m->built_at);
+	sqlite3_bind_int64(s, 3, m->customers);
+	sqlite3_bind_int64(s, 4, m->vip_threshold);
+	sqlite3_bind_int64(s, 5, m->vip_eligible);
+	sqlite3_bind_text(s, 6, m->vip_metric, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 7, m->vip_top_percent);
+	sqlite3_bind_text(s, 8, m->config_hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		store_fail(st, "publish");
+		goto fail;
+	}
+	/* Published: a failure below only leaves old rows for next time. */
+	rc = old > 0 ? rebuild_delete_generation(st, old) : 0;
+	rb->generation = 0;
+	store_rebuild_abort(rb);
+	return rc;
+fail:
+	store_rebuild_abort(rb);
+	return -1;
+}
+
+void
+store_rebuild_abort(struct store_rebuild *rb)
+{
+	if (rb == NULL)
+		return;
+	if (rb->pending > 0)
+		store_rollback(rb->st);
+	sqlite3_finalize(rb->ins_seg);
+	sqlite3_finalize(rb->ins_int);
+	sqlite3_finalize(rb->upd);
+	if (rb->generation > 0)
+		rebuild_delete_generation(rb->st, rb->generation);
+	free(rb);
+}
+
+int
+store_segment_meta(struct store *st, struct store_segment_meta *m)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	s = store_stmt(st, SQ_SEG_META, "SELECT generation, built_at,"
+	    " customers, vip_threshold, vip_eligible, vip_metric,"
+	    " vip_top_percent, config_hash FROM segment_state");
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		m->generation = sqlite3_column_int64(s, 0);
+		m->built_at = sqlite3_column_int64(s, 1);
+		m->customers = sqlite3_column_int64(s, 2);
+		m->vip_threshold = sqlite3_column_int64(s, 3);
+		m->vip_eligible = sqlite3_column_int64(s, 4);
+		snprintf(m->vip_metric, sizeof(m->vip_metric), "%s",
+		    store_col_text(s, 5));
+		m->vip_top_percent = sqlite3_column_double(s, 6);
+		snprintf(m->config_hash, sizeof(m->config_hash), "%s",
+		    store_col_text(s, 7));
+	}
+	store_done(s);
+	if (rc == SQLITE_DONE)
+		return 1;
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "segment state");
+}
+
+static void
+segments_copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+int
+store_segment_get(struct store *st, int64_t customer_id,
+    struct segment_result *r)
+{
+	sqlite3_stmt *s;
+	enum conf_lifecycle lc;
+	const char *name;
+	int rc;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	s = store_stmt(st, SQ_SEG_GET, "SELECT lifecycle, flags, orders,"
+	    " net_spend, margin, uncosted_lines, first_order_at,"
+	    " last_order_at, vip_value, vip_eligible, cycle_days,"
+	    " cycle_source, mean_interval_days, b2b_reason, b2b_detail,"
+	    " cart_abandoner, cart_at, cart_value, country, currency,"
+	    " language, time_zone FROM customer_segments s"
+	    " JOIN segment_state g ON g.generation = s.generation"
+	    " WHERE s.customer_id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, customer_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		store_done(s);
+		return rc == SQLITE_DONE ? 1 : store_fail(st, "segment");
+	}
+	name = store_col_text(s, 0);
+	r->lifecycle = name && conf_lifecycle_parse(name, &lc) == 0 ? lc :
+	    LC_SUBSCRIBER;
+	r->flags = (unsigned)sqlite3_column_int64(s, 1);
+	r->orders = sqlite3_column_int64(s, 2);
+	r->net_spend = sqlite3_column_int64(s, 3);
+	r->margin = sqlite3_column_int64(s, 4);
+	r->uncosted_lines = sqlite3_column_int64(s, 5);
+	r->first_order_at = sqlite3_column_int64(s, 6);
+	r->last_order_at = sqlite3_column_int64(s, 7);
+	r->vip_value = sqlite3_column_int64(s, 8);
+	r->vip_eligible = sqlite3_column_int(s, 9);
+	r->cycle_days = sqlite3_column_int64(s, 10);
+	segments_copy(r->cycle_source, sizeof(r->cycle_source),
+	    store_col_text(s, 11));
+	r->mean_interval_days = sqlite3_column_int64(s, 12);
+	name = store_col_text(s, 13);
+	for (i = B2B_NONE; i <= B2B_BULK; i++)
+		if (name && strcmp(name, segment_b2b_reason_name(i)) == 0)
+			r->b2b_reason = i;
+	segments_copy(r->b2b_detail, sizeof(r->b2b_detail),
+	    store_col_text(s, 14));
+	r->cart_abandoner = sqlite3_column_int(s, 15);
+	r->cart_at = sqlite3_column_int64(s, 16);
+	r->cart_value = sqlite3_column_int64(s, 17);
+	segments_copy(r->country, sizeof(r->country), store_col_text(s, 18));
+	segments_copy(r->currency, sizeof(r->currency), store_col_text(s, 19));
+	segments_copy(r->language, sizeof(r->language), store_col_text(s, 20));
+	segments_copy(r->time_zone, sizeof(r->time_zone),
+	    store_col_text(s, 21));
+	store_done(s);
+
+	s = store_stmt(st, SQ_SEG_INTERESTS, "SELECT category, sources,"
+	    " last_at FROM customer_interests i JOIN segment_state g"
+	    " ON g.generation = i.generation WHERE i.customer_id = ?1"
+	    " ORDER BY last_at DESC, category");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, customer_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    r->ninterests < SEGMENT_MAX_INTERESTS) {
+		struct segment_interest *in = &r->interests[r->ninterests++];
+
+		segments_copy(in->category, sizeof(in->category),
+		    store_col_text(s, 0));
+		in->sources = (unsigned)sqlite3_column_int64(s, 1);
+		in->last_at = sqlite3_column_int64(s, 2);
+	}
+	store_done(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_fail(st, "interests");
+	return 0;
+}
+
+int
+store_segment_counts(struct store *st, store_count_fn fn, void *arg)
+{
+	static const struct {
+		const char *facet;
+		const char *sql;
+	} q[] = {
+		{ "lifecycle", "SELECT lifecycle, count(*) FROM"
+		  " customer_segments s JOIN segment_state USING (generation)"
+		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
+		{ "cart_abandoner", "SELECT 'yes', count(*) FROM"
+		  " customer_segments s JOIN segment_state USING (generation)"
+		  " WHERE cart_abandoner" },
+		{ "b2b_reason", "SELECT b2b_reason, count(*) FROM"
+		  " customer_segments s JOIN segment_state USING (generation)"
+		  " WHERE b2b_reason <> 'none' GROUP BY 1 ORDER BY 2 DESC, 1" },
+		{ "interest", "SELECT category, count(*) FROM"
+		  " customer_interests i JOIN segment_state USING (generation)"
+		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
+		{ "country", "SELECT country, count(*) FROM"
+		  " customer_segments s JOIN segment_state USING (generation)"
+		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
+		{ "currency", "SELECT currency, count(*) FROM"
+		  " customer_segments s JOIN segment_state USING (generation)"
+		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
+		{ "language", "SELECT language, count(*) FROM"
+		  " customer_segments s JOIN segment_state USING (generation)"
+		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
+		{ "time_zone", "SELECT time_zone, count(*) FROM"
+		  " customer_segments s JOIN segment_state USING (generation)"
+		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
+	};
+	sqlite3_stmt *s;
+	size_t i;
+	int rc, ret = 0, own_txn;
+
+	/* One snapshot for every count. */
+	own_txn = sqlite3_get_autocommit(st->db);
+	if (own_txn && store_exec(st, "BEGIN") == -1)
+		return -1;
+	for (i = 0; i < sizeof(q) / sizeof(q[0]) && ret == 0; i++) {
+		if (sqlite3_prepare_v2(st->db, q[i].sql, -1, &s, NULL)
+		    != SQLITE_OK) {
+			ret = store_fail(st, "counts");
+			break;
+		}
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW && ret == 0) {
+			const char *v = store_col_text(s, 0);
+
+			ret = fn(q[i].facet, v && *v ? v : "(unknown)",
+			    sqlite3_column_int64(s, 1), arg);
+		}
+		if (ret == 0 && rc != SQLITE_DONE)
+			ret = store_fail(st, "counts");
+		sqlite3_finalize(s);
+	}
+	if (own_txn)
+		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	return ret;
+}

@@ -1,0 +1,194 @@
+/*
+ * store.c - opening the store, statement cache, transactions, errors.
+ *
+ * A handle is one SQLite connection used by one thread.  Opening sets the
+ * pragmas every user relies on (WAL, foreign keys, a busy timeout so that a
+ * reader and the rebuild's writer wait for each other instead of failing)
+ * and brings the schema to this binary's version or refuses it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "xalloc.h"
+
+int
+store_open(const char *path, int flags, int64_t timeout_ms,
+    struct store **out, char *err, size_t errlen)
+{
+	struct store *st;
+	int oflags, rc;
+
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
+	st->readonly = (flags & STORE_READONLY) != 0;
+	if (st->readonly)
+		oflags = SQLITE_OPEN_READONLY;
+	else if (flags & STORE_CREATE)
+		oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	else
+		oflags = SQLITE_OPEN_READWRITE;
+	oflags |= SQLITE_OPEN_NOMUTEX;
+
+	rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, st->db ?
+		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		store_close(st);
+		return -1;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, timeout_ms > 0 ? (int)timeout_ms : 0);
+
+	if ((!st->readonly && store_exec(st, "PRAGMA journal_mode=WAL") == -1)
+	    || store_exec(st, "PRAGMA foreign_keys=ON") == -1
+	    || store_exec(st, "PRAGMA synchronous=NORMAL") == -1
+	    || store_schema_migrate(st, (flags & STORE_CREATE) != 0) == -1) {
+		snprintf(err, errlen, "%s: %s", path, st->err);
+		store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+void
+store_close(struct store *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < SQ_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+const char *
+store_error(const struct store *st)
+{
+	return st->err;
+}
+
+const char *
+store_path(const struct store *st)
+{
+	return st->path;
+}
+
+sqlite3_stmt *
+store_stmt(struct store *st, enum store_stmt_id id, const char *sql)
+{
+	if (st->stmt[id] == NULL &&
+	    sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &st->stmt[id], NULL) != SQLITE_OK) {
+		store_fail(st, "prepare");
+		return NULL;
+	}
+	return st->stmt[id];
+}
+
+void
+store_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+int
+store_fail(struct store *st, const char *what)
+{
+	snprintf(st->err, sizeof(st->err), "%s: %s", what,
+	    sqlite3_errmsg(st->db));
+	return -1;
+}
+
+int
+store_failf(struct store *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof(st->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+store_exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		store_failf(st, "%s", msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+const char *
+store_col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+static int
+store_simple(struct store *st, enum store_stmt_id id, const char *sql)
+{
+	sqlite3_stmt *s = store_stmt(st, id, sql);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, sql);
+	return 0;
+}
+
+int
+store_begin(struct store *st)
+{
+	/*
+	 * Writers take the lock up front: a deferred transaction that reads
+	 * first and writes later can fail with SQLITE_BUSY at the write,
+	 * where the busy timeout no longer helps.
+	 */
+	if (st->readonly)
+		return store_simple(st, SQ_BEGIN, "BEGIN");
+	return store_simple(st, SQ_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE");
+}
+
+int
+store_commit(struct store *st)
+{
+	return store_simple(st, SQ_COMMIT, "COMMIT");
+}
+
+int
+store_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return 0;
+	return store_simple(st, SQ_ROLLBACK, "ROLLBACK");
+}
+
+const char *
+store_channel_name(enum store_channel c)
+{
+	return c == CHANNEL_SMS ? "sms" : "email";
+}

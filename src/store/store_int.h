@@ -1,0 +1,59 @@
+/*
+ * store_int.h - what the files of src/store/ share; not for other modules.
+ *
+ * Each statement has a slot in struct store, prepared on first use by
+ * store_stmt() and reset after every use by the caller (store_done()), so
+ * the SQL text sits beside the code that runs it.
+ */
+#ifndef SEGM_STORE_INT_H
+#define SEGM_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+enum store_stmt_id {
+	SQ_BEGIN, SQ_BEGIN_IMMEDIATE, SQ_COMMIT, SQ_ROLLBACK,
+	SQ_CUST_FIND, SQ_CUST_INSERT, SQ_CUST_UPDATE, SQ_CUST_ENSURE,
+	SQ_CUST_GET,
+	SQ_PROD_FIND, SQ_PROD_INSERT, SQ_PROD_UPDATE,
+	SQ_ORDER_FIND, SQ_ORDER_INSERT, SQ_ORDER_UPDATE,
+	SQ_LINE_UPSERT, SQ_LINE_TRIM,
+	SQ_EVENT_INSERT,
+	SQ_CONSENT_GET, SQ_CONSENT_SET, SQ_CONSENT_HISTORY,
+	SQ_ENG_INSERT, SQ_ENG_SUMMARY,
+	SQ_SEG_META, SQ_SEG_GET, SQ_SEG_INTERESTS,
+	SQ_COUNT
+};
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	int		 readonly;
+	char		 err[512];
+	sqlite3_stmt	*stmt[SQ_COUNT];
+};
+
+/* The statement for ID, prepared from SQL on first use; NULL on error. */
+sqlite3_stmt *store_stmt(struct store *st, enum store_stmt_id id,
+	    const char *sql);
+/* Resets S (and clears its bindings) for the next use. */
+void	 store_done(sqlite3_stmt *s);
+/* Sets the error from the connection, prefixed with WHAT; returns -1. */
+int	 store_fail(struct store *st, const char *what);
+/* Sets a formatted error; returns -1. */
+int	 store_failf(struct store *st, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Runs SQL that returns no rows (pragmas, DDL). */
+int	 store_exec(struct store *st, const char *sql);
+
+/* Binds a string, or NULL for a NULL pointer. */
+int	 store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* A column as a string, NULL for SQL NULL. */
+const char *store_col_text(sqlite3_stmt *s, int i);
+
+int	 store_schema_migrate(struct store *st, int create);
+
+const char *store_channel_name(enum store_channel c);
+
+#endif

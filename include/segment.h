@@ -176,6 +176,26 @@ const char *segment_b2b_reason_name(enum segment_b2b_reason r);
 const char *segment_event_name(enum segment_event_type t);
 int	 segment_event_parse(const char *name, enum segment_event_type *out);
 
+/* What explain needs beyond the result: the published VIP cut. */
+struct segment_vip_cut {
+	int64_t		 threshold;	/* INT64_MAX: nobody eligible */
+	int64_t		 eligible;
+};
+
+struct buf;
+
+/*
+ * Appends to OUT one line per lifecycle rule, in priority order:
+ * "  vip         yes  net spend 1234.50 >= 800.00, the top 10% of 8123"
+ * and then the facets, each with the figures that decided it.
+ */
+void	 segment_explain(const struct conf_segments *rules,
+	    const struct segment_result *res, const struct segment_vip_cut *cut,
+	    int64_t now, struct buf *out);
+
+/* Formats CENTS as "1234.50" into OUT. */
+void	 segment_format_money(int64_t cents, char *out, size_t outlen);
+
 struct store;
 struct conf;
 

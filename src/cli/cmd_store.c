@@ -1,0 +1,121 @@
+/*
+ * cmd_store.c - segctl init, import and check: getting data in.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "import.h"
+#include "store.h"
+
+int
+cmd_init(struct cli *cli, int argc, char **argv)
+{
+	struct store *st;
+	int64_t version = 0;
+
+	(void)argv;
+	if (argc != 1) {
+		cli_warnx("usage: segctl init");
+		return 2;
+	}
+	if ((st = cli_store(cli, STORE_CREATE)) == NULL)
+		return 1;
+	store_schema_version(st, &version);
+	if (!cli->quiet)
+		printf("%s: schema version %lld\n", store_path(st),
+		    (long long)version);
+	store_close(st);
+	return 0;
+}
+
+int
+cmd_check(struct cli *cli, int argc, char **argv)
+{
+	struct conf *cf;
+
+	(void)argv;
+	if (argc != 1) {
+		cli_warnx("usage: segctl check");
+		return 2;
+	}
+	if ((cf = cli_conf(cli)) == NULL)
+		return 1;
+	if (!cli->quiet)
+		printf("%s: configuration OK\n", cf->path ? cf->path :
+		    "(built-in defaults)");
+	return 0;
+}
+
+static void
+import_summary(const char *path, const struct import_stats *s)
+{
+	printf("%s: %s, %lld records: %lld new, %lld updated, %lld unchanged",
+	    path, s->format, (long long)s->records, (long long)s->inserted,
+	    (long long)s->updated, (long long)s->unchanged);
+	if (s->skipped > 0)
+		printf(", %lld skipped", (long long)s->skipped);
+	printf(", %lld bad", (long long)s->bad);
+	if (s->warnings > 0)
+		printf(", %lld warnings", (long long)s->warnings);
+	if (s->rolled_back)
+		printf(" (--strict: nothing imported)");
+	putchar('\n');
+}
+
+int
+cmd_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "strict", no_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct import_opts opts;
+	struct import_stats stats;
+	enum import_kind kind;
+	struct store *st;
+	char err[1024];
+	int ch, i, rc = 0;
+
+	memset(&opts, 0, sizeof(opts));
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch != 'S') {
+			cli_warnx("usage: segctl import [--strict] KIND FILE...");
+			return 2;
+		}
+		opts.strict = 1;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2) {
+		cli_warnx("usage: segctl import [--strict] KIND FILE...");
+		return 2;
+	}
+	if (import_kind_parse(argv[0], &kind) == -1) {
+		cli_warnx("unknown import kind '%s' (customers, orders,"
+		    " products, events, consent, engagement)", argv[0]);
+		return 2;
+	}
+	if ((st = cli_store(cli, 0)) == NULL)
+		return 1;
+	opts.report = stderr;
+	opts.progress = !cli->quiet && isatty(STDERR_FILENO);
+	opts.now = cli->now;
+	for (i = 1; i < argc; i++) {
+		if (import_file(st, kind, argv[i], &opts, &stats, err,
+		    sizeof(err)) == -1) {
+			cli_warnx("%s", err);
+			rc = 1;
+			continue;
+		}
+		if (!cli->quiet)
+			import_summary(argv[i], &stats);
+		if (stats.bad > 0)
+			rc = 1;
+	}
+	store_close(st);
+	return rc;
+}

@@ -1,0 +1,209 @@
+/*
+ * explain.c - the reasons behind a customer's segments, as text.
+ *
+ * Pure: the figures come from a segment_result and the rules, so what
+ * `segctl explain` says is exactly what classify.c decided, rule by rule,
+ * and a reader can check each against the configuration.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "parse.h"
+#include "segment.h"
+
+#define DAY	86400
+
+void
+segment_format_money(int64_t cents, char *out, size_t outlen)
+{
+	uint64_t a = cents < 0 ? (uint64_t)-(cents + 1) + 1 : (uint64_t)cents;
+
+	snprintf(out, outlen, "%s%" PRIu64 ".%02" PRIu64, cents < 0 ? "-" : "",
+	    a / 100, a % 100);
+}
+
+static void
+explain_date(int64_t t, char *out, size_t outlen)
+{
+	char full[32];
+
+	format_time(t, full, sizeof(full));
+	snprintf(out, outlen, "%.10s", full);
+}
+
+static void
+explain_vip_value(const struct conf_segments *rules, int64_t v, char *out,
+    size_t outlen)
+{
+	char money[32];
+
+	if (rules->vip.metric == VIP_ORDER_COUNT) {
+		snprintf(out, outlen, "%lld orders", (long long)v);
+		return;
+	}
+	segment_format_money(v, money, sizeof(money));
+	snprintf(out, outlen, "%s %s %s", rules->vip.metric == VIP_MARGIN ?
+	    "margin" : "net spend", money, rules->base_currency);
+}
+
+static void
+explain_rule(struct buf *out, enum conf_lifecycle lc, int met,
+    const char *why)
+{
+	buf_printf(out, "  %-11s %-4s %s\n", conf_lifecycle_name(lc),
+	    met ? "yes" : "no", why);
+}
+
+static void
+explain_b2b(const struct segment_result *r, struct buf *out)
+{
+	char why[160];
+
+	if (r->b2b_reason == B2B_NONE)
+		snprintf(why, sizeof(why), "no b2b account type, tag, tax"
+		    " exemption, company domain or bulk orders");
+	else
+		snprintf(why, sizeof(why), "%s: %s",
+		    segment_b2b_reason_name(r->b2b_reason), r->b2b_detail);
+	explain_rule(out, LC_B2B, r->flags & (1u << LC_B2B), why);
+}
+
+static void
+explain_vip(const struct conf_segments *rules, const struct segment_result *r,
+    const struct segment_vip_cut *cut, struct buf *out)
+{
+	char value[64], cutv[64], min[64], why[256];
+
+	explain_vip_value(rules, r->vip_value, value, sizeof(value));
+	if (!r->vip_eligible) {
+		explain_vip_value(rules, rules->vip.min_value, min,
+		    sizeof(min));
+		snprintf(why, sizeof(why), "%s with %lld completed orders is"
+		    " under the minimum (%s, %lld orders)", value,
+		    (long long)r->orders, min,
+		    (long long)rules->vip.min_orders);
+	} else if (cut == NULL || cut->threshold == INT64_MAX) {
+		snprintf(why, sizeof(why), "%s; no VIP threshold yet (run"
+		    " segctl segments rebuild)", value);
+	} else {
+		explain_vip_value(rules, cut->threshold, cutv, sizeof(cutv));
+		snprintf(why, sizeof(why), "%s %s the cut %s for the top"
+		    " %g%% of %lld eligible", value,
+		    r->vip_value >= cut->threshold ? ">=" : "<", cutv,
+		    rules->vip.top_percent, (long long)cut->eligible);
+	}
+	explain_rule(out, LC_VIP, r->flags & (1u << LC_VIP), why);
+}
+
+static void
+explain_lapsed(const struct segment_result *r, int64_t now, struct buf *out)
+{
+	char last[16], why[256];
+	int64_t days;
+
+	if (r->orders == 0) {
+		explain_rule(out, LC_LAPSED, 0, "no completed order");
+		return;
+	}
+	explain_date(r->last_order_at, last, sizeof(last));
+	days = (now - r->last_order_at) / DAY;
+	snprintf(why, sizeof(why), "last order %s, %lld days ago, %s the"
+	    " %lld-day cycle (%s%s)", last, (long long)days,
+	    r->flags & (1u << LC_LAPSED) ? "past" : "within",
+	    (long long)r->cycle_days, strcmp(r->cycle_source, "default") == 0
+	    || strcmp(r->cycle_source, "own interval") == 0 ? "" : "category ",
+	    r->cycle_source);
+	explain_rule(out, LC_LAPSED, r->flags & (1u << LC_LAPSED), why);
+}
+
+static void
+explain_facets(const struct conf_segments *rules,
+    const struct segment_result *r, struct buf *out)
+{
+	char when[32], money[32];
+	size_t i;
+
+	buf_puts(out, "facets\n");
+	if (r->cart_abandoner) {
+		format_time(r->cart_at, when, sizeof(when));
+		if (r->cart_value >= 0)
+			segment_format_money(r->cart_value, money,
+			    sizeof(money));
+		buf_printf(out, "  cart        abandoned %s, value %s (no order"
+		    " since; window %lld h, after %lld min)\n", when,
+		    r->cart_value >= 0 ? money : "unknown",
+		    (long long)rules->cart.window_hours,
+		    (long long)rules->cart.min_age_minutes);
+	} else if (r->cart_at > 0) {
+		format_time(r->cart_at, when, sizeof(when));
+		buf_printf(out, "  cart        not abandoned: last cart %s is"
+		    " outside the window or an order followed\n", when);
+	} else {
+		buf_puts(out, "  cart        no cart activity\n");
+	}
+	buf_printf(out, "  interests  ");
+	if (r->ninterests == 0)
+		buf_printf(out, " none in the last %lld days",
+		    (long long)rules->interest.window_days);
+	for (i = 0; i < r->ninterests; i++) {
+		const struct segment_interest *in = &r->interests[i];
+
+		explain_date(in->last_at, when, sizeof(when));
+		buf_printf(out, "%s %s (%s%s%s, last %s)", i ? "," : "",
+		    in->category,
+		    in->sources & SEG_INTEREST_BOUGHT ? "bought " : "",
+		    in->sources & SEG_INTEREST_VIEWED ? "viewed " : "",
+		    in->sources & SEG_INTEREST_CARTED ? "carted " : "", when);
+	}
+	buf_putc(out, '\n');
+	buf_printf(out, "  locale      country %s, currency %s, language %s,"
+	    " time zone %s\n", *r->country ? r->country : "unknown",
+	    *r->currency ? r->currency : "unknown",
+	    *r->language ? r->language : "unknown",
+	    *r->time_zone ? r->time_zone : "unknown");
+}
+
+void
+segment_explain(const struct conf_segments *rules,
+    const struct segment_result *r, const struct segment_vip_cut *cut,
+    int64_t now, struct buf *out)
+{
+	char why[128];
+	size_t i;
+
+	buf_puts(out, "rules       (in priority order; the first met"
+	    " decides)\n");
+	for (i = 0; i < LC_COUNT; i++) {
+		switch (rules->priority[i]) {
+		case LC_B2B:
+			explain_b2b(r, out);
+			break;
+		case LC_VIP:
+			explain_vip(rules, r, cut, out);
+			break;
+		case LC_LAPSED:
+			explain_lapsed(r, now, out);
+			break;
+		case LC_REPEAT:
+			snprintf(why, sizeof(why), "%lld completed orders"
+			    " (needs 2 or more)", (long long)r->orders);
+			explain_rule(out, LC_REPEAT,
+			    r->flags & (1u << LC_REPEAT), why);
+			break;
+		case LC_FIRST_TIME:
+			snprintf(why, sizeof(why), "%lld completed orders"
+			    " (needs exactly 1)", (long long)r->orders);
+			explain_rule(out, LC_FIRST_TIME,
+			    r->flags & (1u << LC_FIRST_TIME), why);
+			break;
+		default:
+			explain_rule(out, LC_SUBSCRIBER,
+			    r->flags & (1u << LC_SUBSCRIBER), r->orders == 0 ?
+			    "no completed order" : "has completed orders");
+			break;
+		}
+	}
+	explain_facets(rules, r, out);
+}

@@ -1,0 +1,467 @@
+/*
+ * test_import.c - imports into a real SQLite store: both Shopify exports
+ * and our own columns, bad records with their line numbers, --strict,
+ * re-imports that change nothing, and the schema version checks.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "import.h"
+#include "store.h"
+
+#define NOW	((int64_t)1795000000)
+
+struct tx {
+	char		 dir[64];
+	char		 db[128];
+	struct store	*st;
+	char		*report;	/* what the import printed */
+	size_t		 reportlen;
+	struct import_stats stats;
+};
+
+static int
+tx_setup(void **state)
+{
+	struct tx *t = calloc(1, sizeof(*t));
+	char err[512];
+
+	snprintf(t->dir, sizeof(t->dir), "/tmp/segm-import-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->db, sizeof(t->db), "%s/store.db", t->dir);
+	assert_int_equal(store_open(t->db, STORE_CREATE, 1000, &t->st, err,
+	    sizeof(err)), 0);
+	*state = t;
+	return 0;
+}
+
+static int
+tx_teardown(void **state)
+{
+	struct tx *t = *state;
+	char cmd[160];
+
+	store_close(t->st);
+	free(t->report);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
+	assert_int_equal(system(cmd), 0);
+	free(t);
+	return 0;
+}
+
+/* Writes CONTENT to DIR/NAME and imports it as KIND; returns the rc. */
+static int
+tx_import(struct tx *t, enum import_kind kind, const char *name,
+    const char *content, int strict)
+{
+	struct import_opts opts;
+	char path[192], err[512];
+	FILE *fp;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(content, fp);
+	fclose(fp);
+	free(t->report);
+	t->report = NULL;
+	memset(&opts, 0, sizeof(opts));
+	opts.strict = strict;
+	opts.now = NOW;
+	opts.report = open_memstream(&t->report, &t->reportlen);
+	rc = import_file(t->st, kind, path, &opts, &t->stats, err,
+	    sizeof(err));
+	fclose(opts.report);
+	if (rc == -1) {
+		free(t->report);
+		t->report = strdup(err);
+	}
+	return rc;
+}
+
+/* One integer from SQL run on a second connection. */
+static int64_t
+tx_count(struct tx *t, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+static const char shopify_customers[] =
+    "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,"
+    "Default Address Company,Default Address Address1,Default Address "
+    "Address2,Default Address City,Default Address Province Code,Default "
+    "Address Country Code,Default Address Zip,Default Address Phone,Phone,"
+    "Accepts SMS Marketing,Total Spent,Total Orders,Note,Tax Exempt,Tags\n"
+    "7001,Ann,Lee,Ann.Lee@Example.com,yes,,1 Main St,,Ottawa,ON,CA,K1A,"
+    ",'+16135550123,yes,120.00,2,,no,\"newsletter, vip\"\n"
+    "7002,Bob,Ray,bob@example.com,no,Acme Ltd,,,Leeds,,GB,,"
+    "07700 900123,,no,0.00,0,\"likes tea,\nsays \"\"hi\"\"\",yes,wholesale\n"
+    "7003,Bad,Mail,not-an-email,yes,,,,,,US,,,,no,0,0,,no,\n"
+    "7004,Phone,Only,,no,,,,,,US,,,+15550001111,yes,0,0,,no,\n"
+    "7005,Cy,Ng,cy@example.com,yes,,,,,,DE,,,12,no,0,0,,no,\n";
+
+static void
+test_shopify_customers(void **state)
+{
+	struct tx *t = *state;
+	struct store_consent c;
+	int64_t id;
+
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv",
+	    shopify_customers, 0), 0);
+	assert_string_equal(t->stats.format, "Shopify customers export");
+	assert_int_equal(t->stats.records, 5);
+	assert_int_equal(t->stats.inserted, 3);
+	assert_int_equal(t->stats.bad, 1);
+	assert_int_equal(t->stats.skipped, 1);
+	/* the quoted note spans two lines: the bad record is on line 5 */
+	assert_non_null(strstr(t->report, "c.csv:5: Email: 'not-an-email'"));
+	/* a junk phone is dropped with a warning, the customer kept */
+	assert_non_null(strstr(t->report, "c.csv:7: warning: phone '12'"));
+
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM customers WHERE"
+	    " email = 'ann.lee@example.com' AND phone = '+16135550123' AND"
+	    " country = 'CA' AND external_id = '7001'"), 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM customers WHERE"
+	    " email = 'bob@example.com' AND phone = '+447700900123' AND"
+	    " tax_exempt = 1 AND company = 'Acme Ltd'"), 1);
+
+	/* yes/no consent becomes dated evidence, per channel */
+	assert_int_equal(store_customer_find(t->st, "ann.lee@example.com",
+	    &id), 0);
+	assert_int_equal(store_consent_get(t->st, id, CHANNEL_SMS, &c), 0);
+	assert_true(c.granted);
+	assert_int_equal(c.recorded_at, NOW);
+	assert_string_equal(c.source, "shopify_customers_export");
+	assert_non_null(strstr(c.evidence, "Accepts SMS Marketing=yes"));
+	assert_int_equal(store_customer_find(t->st, "cy@example.com", &id), 0);
+	assert_int_equal(store_consent_get(t->st, id, CHANNEL_EMAIL, &c), 0);
+	assert_true(c.granted);
+	assert_int_equal(store_consent_get(t->st, id, CHANNEL_SMS, &c), 0);
+	assert_false(c.granted);
+
+	/* the same file again changes nothing, consent included */
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv",
+	    shopify_customers, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(t->stats.updated, 0);
+	assert_int_equal(t->stats.unchanged, 3);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent_history"),
+	    6);
+}
+
+static void
+test_shopify_consent_revoked_by_later_export(void **state)
+{
+	struct tx *t = *state;
+	struct store_consent c;
+	int64_t id;
+	static const char later[] =
+	    "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,"
+	    "Phone,Accepts SMS Marketing,Tax Exempt,Tags\n"
+	    "7001,Ann,Lee,ann.lee@example.com,yes,+16135550123,no,no,\n";
+
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv",
+	    shopify_customers, 0), 0);
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "later.csv", later, 0),
+	    0);
+	assert_int_equal(store_customer_find(t->st, "ann.lee@example.com",
+	    &id), 0);
+	assert_int_equal(store_consent_get(t->st, id, CHANNEL_SMS, &c), 0);
+	assert_false(c.granted);
+	assert_int_equal(store_consent_get(t->st, id, CHANNEL_EMAIL, &c), 0);
+	assert_true(c.granted);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent_history"
+	    " WHERE channel = 'sms' AND customer_id = (SELECT id FROM"
+	    " customers WHERE email = 'ann.lee@example.com')"), 2);
+}
+
+static void
+test_shopify_customers_older_header(void **state)
+{
+	struct tx *t = *state;
+	static const char old[] =
+	    "First Name,Last Name,Email,Company,Address1,Address2,City,"
+	    "Province,Province Code,Country,Country Code,Zip,Phone,"
+	    "Accepts Marketing,Total Spent,Total Orders,Tags,Note,Tax Exempt\n"
+	    "Dee,Fox,dee@example.org,,,,Paris,,,France,FR,,0612345678,yes,"
+	    "0,0,,,no\n";
+
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "old.csv", old, 0), 0);
+	assert_int_equal(t->stats.inserted, 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM customers WHERE"
+	    " country = 'FR' AND phone = '+33612345678'"), 1);
+	assert_int_equal(tx_count(t, "SELECT granted FROM consent WHERE"
+	    " channel = 'email'"), 1);
+}
+
+static const char shopify_orders_header[] =
+    "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,"
+    "Accepts Marketing,Currency,Subtotal,Shipping,Taxes,Total,Discount "
+    "Code,Discount Amount,Shipping Method,Created at,Lineitem quantity,"
+    "Lineitem name,Lineitem price,Lineitem compare at price,Lineitem sku,"
+    "Lineitem requires shipping,Lineitem taxable,Lineitem fulfillment "
+    "status,Notes,Cancelled at,Refunded Amount\n";
+
+static void
+test_shopify_orders(void **state)
+{
+	struct tx *t = *state;
+	char csv[4096];
+
+	snprintf(csv, sizeof(csv), "%s"
+	    "#1001,ann@example.com,paid,,,,yes,USD,40.00,5.00,0,45.00,,,,"
+	    "2026-03-05 14:22:10 -0500,2,House Blend,12.50,,COF-1,,,,"
+	    "\"leave at door,\nplease\",,\n"
+	    "#1001,ann@example.com,,,,,,,,,,,,,,,1,Green Tea,15.00,,TEA-1,,,,"
+	    ",,\n"
+	    "#1002,ann@example.com,refunded,,,,yes,USD,10,0,0,10.00,,,,"
+	    "2026-04-01 10:00:00 +0000,1,Mug,10.00,,KIT-1,,,,,,10.00\n"
+	    "#1003,bob@example.com,paid,,,,no,USD,10,0,0,10.00,,,,"
+	    "2026-04-02 10:00:00 +0000,x,Mug,10.00,,KIT-1,,,,,,\n"
+	    "#1003,bob@example.com,,,,,,,,,,,,,,,1,Mug,10.00,,KIT-1,,,,,,\n"
+	    "#1004,cy@example.com,paid,,,,no,USD,10,0,0,10.00,,,,"
+	    "2026-13-02 10:00:00 +0000,1,Mug,10.00,,KIT-1,,,,,,\n"
+	    "#1005,,paid,,,,no,USD,10,0,0,10.00,,,,"
+	    "2026-04-02 10:00:00 +0000,1,Mug,10.00,,KIT-1,,,,,,\n",
+	    shopify_orders_header);
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "o.csv", csv, 0), 0);
+	assert_string_equal(t->stats.format, "Shopify orders export");
+	assert_int_equal(t->stats.inserted, 2);
+	assert_int_equal(t->stats.skipped, 1);	/* #1005 has no customer */
+	/* #1003's first line is bad, its second is skipped with it */
+	assert_non_null(strstr(t->report, "o.csv:6: Lineitem quantity: 'x'"));
+	assert_non_null(strstr(t->report, "o.csv:7: order #1003 skipped"));
+	assert_non_null(strstr(t->report, "o.csv:8: Created at:"));
+	assert_int_equal(t->stats.bad, 3);
+
+	assert_int_equal(tx_count(t, "SELECT total FROM orders WHERE ref ="
+	    " '#1001'"), 4500);
+	assert_int_equal(tx_count(t, "SELECT created_at FROM orders WHERE"
+	    " ref = '#1001'"), 1772738530);	/* 19:22:10Z */
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l JOIN"
+	    " orders o ON o.id = l.order_id WHERE o.ref = '#1001'"), 2);
+	assert_int_equal(tx_count(t, "SELECT refunded FROM orders WHERE ref ="
+	    " '#1002'"), 1000);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM orders WHERE ref"
+	    " IN ('#1003', '#1004', '#1005')"), 0);
+	/* guests of an order are created as bare customers */
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM customers"), 1);
+
+	/* again: nothing changes */
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "o.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(t->stats.updated, 0);
+	assert_int_equal(t->stats.unchanged, 2);
+}
+
+static void
+test_strict_imports_nothing(void **state)
+{
+	struct tx *t = *state;
+
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv",
+	    shopify_customers, 1), 0);
+	assert_true(t->stats.rolled_back);
+	assert_int_equal(t->stats.bad, 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM customers"), 0);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent"), 0);
+}
+
+static void
+test_products_map_categories(void **state)
+{
+	struct tx *t = *state;
+	static const char products[] =
+	    "Handle,Title,Body (HTML),Vendor,Product Category,Type,Tags,"
+	    "Variant SKU,Cost per item\n"
+	    "house-blend,House Blend,,Roaster,\"Food, Beverages & Tobacco >"
+	    " Beverages > Coffee\",Coffee Beans,,COF-1,4.10\n"
+	    "house-blend,,,,,,,COF-2,4.20\n"
+	    "teapot,Teapot,,Pots,Home & Garden > Kitchen,,,KIT-1,\n"
+	    "gift-card,Gift Card,,,,,,,\n";
+	char csv[2048];
+
+	assert_int_equal(tx_import(t, IMPORT_PRODUCTS, "p.csv", products, 0),
+	    0);
+	assert_int_equal(t->stats.inserted, 3);
+	assert_int_equal(t->stats.skipped, 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM products WHERE"
+	    " sku = 'COF-2' AND category = 'coffee_beans' AND cost = 420"
+	    " AND title = 'House Blend'"), 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM products WHERE"
+	    " sku = 'KIT-1' AND category = 'kitchen' AND cost IS NULL"), 1);
+
+	/* our own order columns carry a category of their own */
+	snprintf(csv, sizeof(csv), "order_id,email,created_at,total,sku,"
+	    "product,category,quantity,price\n"
+	    "A1,ann@example.com,2026-01-01,12.00,X-1,Scarf,Accessories,1,"
+	    "12.00\n");
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "o.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines"
+	    " WHERE category = 'accessories'"), 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM orders WHERE"
+	    " financial_status = 'paid'"), 1);
+}
+
+static void
+test_activity_formats(void **state)
+{
+	struct tx *t = *state;
+	static const char events[] =
+	    "email,type,occurred_at,category,sku,cart_value\n"
+	    "ann@example.com,add_to_cart,2026-11-17T10:00:00Z,Tea,TEA-1,12.50\n"
+	    "ann@example.com,purchase,2026-11-17T10:00:00Z,Tea,TEA-1,\n"
+	    "ann@example.com,product_view,2026-11-17T09:00:00Z,,,\n"
+	    "ann@example.com,product_view,yesterday,,,\n"
+	    "ann@example.com,product_view\n";
+	static const char consent[] =
+	    "email,channel,status,source,recorded_at,evidence\n"
+	    "ann@example.com,sms,granted,sms_keyword,2026-01-01T00:00:00Z,"
+	    "replied YES\n"
+	    "ann@example.com,sms,revoked,sms_keyword,2026-02-01T00:00:00Z,"
+	    "replied STOP\n"
+	    "ann@example.com,email,granted,,2026-01-01T00:00:00Z,\n"
+	    "ann@example.com,fax,granted,x,2026-01-01T00:00:00Z,\n"
+	    "bob@example.com,email,maybe,form,2026-01-01T00:00:00Z,\n";
+	static const char engagement[] =
+	    "email,campaign_id,type,occurred_at\n"
+	    "ann@example.com,spring,sent,2026-03-01T00:00:00Z\n"
+	    "ann@example.com,spring,open,2026-03-01T01:00:00Z\n"
+	    "ann@example.com,spring,liked,2026-03-01T01:00:00Z\n";
+
+	assert_int_equal(tx_import(t, IMPORT_EVENTS, "e.csv", events, 0), 0);
+	assert_int_equal(t->stats.inserted, 2);
+	assert_int_equal(t->stats.bad, 3);
+	assert_non_null(strstr(t->report, "e.csv:3: type: 'purchase'"));
+	assert_non_null(strstr(t->report, "e.csv:5: occurred_at: 'yesterday'"));
+	assert_non_null(strstr(t->report, "e.csv:6: expected 6 fields,"
+	    " found 2"));
+	assert_int_equal(tx_count(t, "SELECT cart_value FROM events WHERE"
+	    " type = 'add_to_cart' AND category = 'tea'"), 1250);
+
+	assert_int_equal(tx_import(t, IMPORT_CONSENT, "k.csv", consent, 0), 0);
+	assert_int_equal(t->stats.bad, 3);
+	assert_non_null(strstr(t->report, "k.csv:4: source: missing"));
+	assert_non_null(strstr(t->report, "k.csv:5: channel: 'fax'"));
+	assert_non_null(strstr(t->report, "k.csv:6: status: 'maybe'"));
+	/* the later STOP is current, both are history */
+	assert_int_equal(tx_count(t, "SELECT granted FROM consent WHERE"
+	    " channel = 'sms'"), 0);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent_history"),
+	    2);
+	/* no email consent was recorded, so there is none */
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent WHERE"
+	    " channel = 'email'"), 0);
+
+	assert_int_equal(tx_import(t, IMPORT_ENGAGEMENT, "g.csv", engagement,
+	    0), 0);
+	assert_int_equal(t->stats.inserted, 2);
+	assert_non_null(strstr(t->report, "g.csv:4: type: 'liked'"));
+}
+
+static void
+test_header_errors(void **state)
+{
+	struct tx *t = *state;
+
+	assert_int_equal(tx_import(t, IMPORT_EVENTS, "e.csv",
+	    "email,typo,occurred_at\n", 0), -1);
+	assert_non_null(strstr(t->report, "e.csv:1: unknown column 'typo'"));
+	assert_int_equal(tx_import(t, IMPORT_CONSENT, "k.csv",
+	    "email,channel,status,source\n", 0), -1);
+	assert_non_null(strstr(t->report, "no 'recorded_at' column"));
+	assert_int_equal(tx_import(t, IMPORT_CONSENT, "empty.csv", "", 0), -1);
+	assert_non_null(strstr(t->report, "empty file"));
+}
+
+static void
+test_schema_versions(void **state)
+{
+	struct tx *t = *state;
+	struct store *st;
+	char err[512], path[192];
+	int64_t v;
+	FILE *fp;
+
+	assert_int_equal(store_schema_version(t->st, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM pragma_journal_mode"
+	    " WHERE journal_mode = 'wal'"), 1);
+
+	/* a store from a newer segmilter is refused, even with init */
+	store_close(t->st);
+	t->st = NULL;
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM schema_migrations"),
+	    STORE_SCHEMA_VERSION);
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "INSERT INTO"
+		    " schema_migrations VALUES (99, 0)", NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(store_open(t->db, STORE_CREATE, 1000, &st, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "schema version 99 is newer"));
+
+	/* a file that is not a store at all */
+	snprintf(path, sizeof(path), "%s/junk.db", t->dir);
+	fp = fopen(path, "w");
+	fputs("this is not a database, just text padding it out to a page",
+	    fp);
+	fclose(fp);
+	assert_int_equal(store_open(path, 0, 1000, &st, err, sizeof(err)), -1);
+
+	/* an empty file needs segctl init */
+	snprintf(path, sizeof(path), "%s/empty.db", t->dir);
+	fp = fopen(path, "w");
+	fclose(fp);
+	assert_int_equal(store_open(path, 0, 1000, &st, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "segctl init"));
+	assert_int_equal(store_open(path, STORE_CREATE, 1000, &t->st, err,
+	    sizeof(err)), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, tx_setup, tx_teardown)
+		T(test_shopify_customers),
+		T(test_shopify_consent_revoked_by_later_export),
+		T(test_shopify_customers_older_header),
+		T(test_shopify_orders),
+		T(test_strict_imports_nothing),
+		T(test_products_map_categories),
+		T(test_activity_formats),
+		T(test_header_errors),
+		T(test_schema_versions),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("import", tests, NULL, NULL);
+}

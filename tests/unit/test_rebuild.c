@@ -1,0 +1,282 @@
+/*
+ * test_rebuild.c - segments rebuild on a real store: the VIP percentile
+ * edge and its ties, publication by generation (a reader in a transaction
+ * keeps the old one), leftovers of an interrupted rebuild, and what
+ * store_segment_get returns.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "conf.h"
+#include "segment.h"
+#include "store.h"
+
+#define DAY	86400
+#define NOW	((int64_t)1795000000)
+
+struct rx {
+	char		 dir[64];
+	char		 db[128];
+	struct store	*st;
+	struct conf	*cf;
+	struct segment_rebuild_stats stats;
+};
+
+static int
+rx_setup(void **state)
+{
+	struct rx *x = calloc(1, sizeof(*x));
+	char err[512];
+
+	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-rebuild-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
+	    sizeof(err)), 0);
+	x->cf = conf_defaults();
+	*state = x;
+	return 0;
+}
+
+static int
+rx_teardown(void **state)
+{
+	struct rx *x = *state;
+	char cmd[160];
+
+	store_close(x->st);
+	conf_free(x->cf);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
+	assert_int_equal(system(cmd), 0);
+	free(x);
+	return 0;
+}
+
+/* A customer with one paid coffee order of TOTAL cents DAYS_AGO. */
+static int64_t
+rx_customer(struct rx *x, const char *email, int64_t total, int64_t days_ago)
+{
+	struct store_customer c;
+	struct store_order o;
+	struct store_order_line l;
+	enum store_change ch;
+	char ref[64];
+	int64_t id, oid;
+
+	memset(&c, 0, sizeof(c));
+	c.email = email;
+	c.country = "US";
+	assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
+	if (total < 0)
+		return id;
+	memset(&o, 0, sizeof(o));
+	snprintf(ref, sizeof(ref), "#%s", email);
+	o.ref = ref;
+	o.customer_id = id;
+	o.created_at = NOW - days_ago * DAY;
+	o.financial_status = "paid";
+	o.currency = "USD";
+	o.total = total;
+	assert_int_equal(store_order_upsert(x->st, &o, &oid, &ch), 0);
+	memset(&l, 0, sizeof(l));
+	l.line_no = 1;
+	l.sku = "COF-1";
+	l.category = "coffee";
+	l.quantity = 1;
+	l.price = total;
+	assert_int_equal(store_order_line_upsert(x->st, oid, &l, &ch), 0);
+	return id;
+}
+
+static enum conf_lifecycle
+rx_lifecycle(struct rx *x, const char *email)
+{
+	struct segment_result r;
+	int64_t id;
+
+	assert_int_equal(store_customer_find(x->st, email, &id), 0);
+	assert_int_equal(store_segment_get(x->st, id, &r), 0);
+	return r.lifecycle;
+}
+
+static void
+rx_rebuild(struct rx *x)
+{
+	char err[512];
+
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &x->stats, err,
+	    sizeof(err)), 0);
+}
+
+static void
+test_vip_percentile_edge(void **state)
+{
+	struct rx *x = *state;
+	char email[64];
+	int i;
+
+	/* 20 buyers spending 100.00 .. 2000.00: the top 10% is two */
+	for (i = 1; i <= 20; i++) {
+		snprintf(email, sizeof(email), "c%02d@example.com", i);
+		rx_customer(x, email, i * 10000, 10);
+	}
+	rx_customer(x, "nobody@example.com", -1, 0);
+	rx_rebuild(x);
+	assert_int_equal(x->stats.customers, 21);
+	assert_int_equal(x->stats.vip_eligible, 20);
+	assert_int_equal(x->stats.vip_threshold, 190000);
+	assert_int_equal(x->stats.counts[LC_VIP], 2);
+	assert_int_equal(x->stats.counts[LC_FIRST_TIME], 18);
+	assert_int_equal(x->stats.counts[LC_SUBSCRIBER], 1);
+	assert_int_equal(rx_lifecycle(x, "c20@example.com"), LC_VIP);
+	assert_int_equal(rx_lifecycle(x, "c19@example.com"), LC_VIP);
+	assert_int_equal(rx_lifecycle(x, "c18@example.com"), LC_FIRST_TIME);
+
+	/* 21 eligible: ceil(2.1) = 3, and a tie at the cut is VIP too */
+	rx_customer(x, "tie@example.com", 180000, 10);
+	rx_customer(x, "tie2@example.com", 180000, 10);
+	rx_rebuild(x);
+	assert_int_equal(x->stats.vip_eligible, 22);
+	assert_int_equal(x->stats.vip_threshold, 180000);
+	assert_int_equal(x->stats.counts[LC_VIP], 5);
+	assert_int_equal(rx_lifecycle(x, "c18@example.com"), LC_VIP);
+	assert_int_equal(rx_lifecycle(x, "tie2@example.com"), LC_VIP);
+}
+
+static void
+test_readers_see_one_generation(void **state)
+{
+	struct rx *x = *state;
+	struct segment_result r;
+	struct store *reader;
+	char err[512];
+	int64_t id;
+
+	id = rx_customer(x, "ann@example.com", 5000, 10);
+	rx_rebuild(x);
+	assert_int_equal(rx_lifecycle(x, "ann@example.com"), LC_FIRST_TIME);
+
+	/* a reader inside a transaction keeps generation 1 ... */
+	assert_int_equal(store_open(x->db, STORE_READONLY, 5000, &reader, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_begin(reader), 0);
+	assert_int_equal(store_segment_get(reader, id, &r), 0);
+	assert_int_equal(r.lifecycle, LC_FIRST_TIME);
+
+	/* ... while a second order makes her a repeat buyer */
+	{
+		struct store_order o;
+		enum store_change ch;
+		int64_t oid;
+
+		memset(&o, 0, sizeof(o));
+		o.ref = "#second";
+		o.customer_id = id;
+		o.created_at = NOW - 2 * DAY;
+		o.financial_status = "paid";
+		o.total = 100;
+		assert_int_equal(store_order_upsert(x->st, &o, &oid, &ch), 0);
+	}
+	rx_rebuild(x);
+	assert_int_equal(x->stats.generation, 2);
+	assert_int_equal(store_segment_get(reader, id, &r), 0);
+	assert_int_equal(r.lifecycle, LC_FIRST_TIME);
+	assert_int_equal(r.orders, 1);
+	assert_int_equal(store_commit(reader), 0);
+
+	/* ... and sees generation 2 whole afterwards */
+	assert_int_equal(store_segment_get(reader, id, &r), 0);
+	assert_int_equal(r.orders, 2);
+	assert_int_equal(r.lifecycle, LC_VIP);	/* top 10% of one */
+	store_close(reader);
+}
+
+static int64_t
+rx_count(struct rx *x, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+static void
+test_old_and_leftover_generations_removed(void **state)
+{
+	struct rx *x = *state;
+	sqlite3 *db;
+
+	rx_customer(x, "ann@example.com", 5000, 10);
+	rx_rebuild(x);
+	/* rows of a rebuild that died before publishing */
+	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO customer_interests"
+	    " VALUES (7, 1, 'tea', 1, 0)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	rx_rebuild(x);
+	rx_rebuild(x);
+	assert_int_equal(rx_count(x, "SELECT count(DISTINCT generation) FROM"
+	    " customer_segments"), 1);
+	assert_int_equal(rx_count(x, "SELECT count(*) FROM customer_interests"
+	    " WHERE category = 'tea'"), 0);
+	assert_int_equal(rx_count(x, "SELECT generation FROM segment_state"),
+	    x->stats.generation);
+}
+
+static void
+test_stored_result_round_trips(void **state)
+{
+	struct rx *x = *state;
+	struct segment_result r;
+	int64_t id;
+
+	id = rx_customer(x, "ann@example.com", 5000, 61);
+	rx_rebuild(x);
+	assert_int_equal(store_segment_get(x->st, id, &r), 0);
+	assert_int_equal(r.lifecycle, LC_VIP);
+	assert_true(r.flags & (1u << LC_LAPSED));
+	assert_int_equal(r.cycle_days, 60);
+	assert_string_equal(r.cycle_source, "coffee");
+	assert_int_equal(r.net_spend, 5000);
+	assert_string_equal(r.country, "US");
+	assert_string_equal(r.currency, "USD");
+	assert_int_equal(r.ninterests, 1);
+	assert_string_equal(r.interests[0].category, "coffee");
+
+	/* lapsed ranks above repeat but below vip by default */
+	x->cf->seg.priority[0] = LC_LAPSED;
+	x->cf->seg.priority[2] = LC_B2B;
+	rx_rebuild(x);
+	assert_int_equal(store_segment_get(x->st, id, &r), 0);
+	assert_int_equal(r.lifecycle, LC_LAPSED);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, rx_setup, rx_teardown)
+		T(test_vip_percentile_edge),
+		T(test_readers_see_one_generation),
+		T(test_old_and_leftover_generations_removed),
+		T(test_stored_result_round_trips),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("rebuild", tests, NULL, NULL);
+}

@@ -3,6 +3,7 @@
 #   make            build build/segctl (and, later, build/segmilter)
 #   make check      unit and integration tests, then the unit tests again
 #                   under AddressSanitizer + UBSan
+#   make demo       the main job on a synthetic store (contrib/demo.sh)
 #   make bench      benchmarks; they print figures, they do not pass/fail
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 #   make deps       install the Debian packages (contrib/install-deps.sh)
@@ -70,6 +71,9 @@ check: tests
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" tests
 	BUILD=build-asan tests/run.sh --unit-only
 
+demo: all
+	BUILD=$(BUILD) contrib/demo.sh
+
 bench: all
 	BUILD=$(BUILD) tests/bench/run.sh
 
@@ -90,6 +94,6 @@ install: all
 clean:
 	rm -rf build build-asan
 
-.PHONY: all tests check bench deps install clean
+.PHONY: all tests check demo bench deps install clean
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

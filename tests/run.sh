@@ -1,0 +1,46 @@
+#!/bin/sh
+# run.sh - runs every test program and prints one closing tally.
+#
+#   tests/run.sh               unit tests, then integration tests
+#   tests/run.sh --unit-only   unit tests only (the sanitizer pass)
+#
+# BUILD names the build directory (default build).  Each unit test is a
+# cmocka program; each integration test is tests/integration/t-*.sh and
+# exits 0 (pass), 77 (skipped: a prerequisite is missing) or other (fail).
+set -u
+BUILD=${BUILD:-build}
+export SEGM_SRCDIR=${SEGM_SRCDIR:-$(pwd)}
+export BUILD
+passed=0 failed=0 skipped=0
+failures=""
+
+run() {
+	name=$1
+	shift
+	echo "== $name"
+	"$@"
+	rc=$?
+	case $rc in
+	0) passed=$((passed + 1)) ;;
+	77) skipped=$((skipped + 1)); echo "-- $name: skipped" ;;
+	*) failed=$((failed + 1)); failures="$failures $name"
+	   echo "-- $name: FAILED (exit $rc)" ;;
+	esac
+}
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run "$(basename "$t")" "$t"
+done
+
+if [ "${1:-}" != "--unit-only" ]; then
+	for t in tests/integration/t-*.sh; do
+		[ -f "$t" ] || continue
+		run "$(basename "$t" .sh)" sh "$t"
+	done
+fi
+
+echo
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,50 @@
+#!/bin/sh
+# run.sh - make bench: prints figures, never passes or fails on them.
+#
+#   BENCH_SIZES="100000 1000000"   customer counts for the store benchmark
+#   BENCH_DIR=/tmp/segm-bench      scratch space (several GB at 1M)
+set -eu
+BUILD=${BUILD:-build}
+SIZES=${BENCH_SIZES:-100000 1000000}
+DIR=${BENCH_DIR:-/tmp/segm-bench}
+SEGCTL="$(pwd)/$BUILD/segctl"
+NOW=2026-11-24T12:00:00Z
+TIME=/usr/bin/time
+
+[ -x "$TIME" ] || { echo "bench: /usr/bin/time missing (make deps)"; exit 1; }
+
+# Runs a command, appends "label seconds peak_kb" to $DIR/figures.
+measure() {
+	label=$1
+	shift
+	"$TIME" -f "%e %M" -o "$DIR/time.out" "$@" > "$DIR/cmd.out" 2>&1 || {
+		echo "bench: $label failed:"; cat "$DIR/cmd.out"; exit 1; }
+	printf '%-28s %8s s %8s MB\n' "$label" "$(cut -d' ' -f1 "$DIR/time.out")" \
+	    "$(awk '{printf "%.1f", $2 / 1024}' "$DIR/time.out")"
+}
+
+echo "== store: import and segments rebuild ($(nproc) cores)"
+for n in $SIZES; do
+	rm -rf "$DIR"
+	mkdir -p "$DIR"
+	S="$SEGCTL -q -s $DIR/store.db --now $NOW"
+	echo "-- $n customers"
+	measure "demo-data" $S demo-data --customers "$n" --seed 1 "$DIR/data"
+	printf '   exports: %s\n' "$(du -sh "$DIR/data" | cut -f1)"
+	$S init
+	t0=$(date +%s.%N)
+	for k in products customers orders events consent engagement; do
+		measure "import $k" $S import $k "$DIR/data/$k.csv"
+	done
+	t1=$(date +%s.%N)
+	printf '%-28s %8s s\n' "import total" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
+	printf '   rows: %s customers, %s orders, %s order lines, %s events\n' \
+	    "$(sqlite3 "$DIR/store.db" 'SELECT count(*) FROM customers')" \
+	    "$(sqlite3 "$DIR/store.db" 'SELECT count(*) FROM orders')" \
+	    "$(sqlite3 "$DIR/store.db" 'SELECT count(*) FROM order_lines')" \
+	    "$(sqlite3 "$DIR/store.db" 'SELECT count(*) FROM events')"
+	measure "segments rebuild" $S segments rebuild
+	measure "segments rebuild (again)" $S segments rebuild
+	printf '   store: %s\n' "$(du -sh "$DIR/store.db" | cut -f1)"
+done
+rm -rf "$DIR"

@@ -135,7 +135,7 @@ struct segment_result {
 	int64_t		 mean_interval_days; /* 0: fewer than two orders */
 
 	enum segment_b2b_reason b2b_reason;
-	char		 b2b_detail[CONF_NAME_MAX];
+	char		 b2b_detail[128];	/* why, for explain */
 
 	int		 cart_abandoner;
 	int64_t		 cart_at;

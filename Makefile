@@ -36,7 +36,8 @@ endif
 
 # The library: every module but the programs' mains.
 LIB_SRCS = $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
-		src/segment/*.c src/import/*.c src/demo/*.c)
+		src/segment/*.c src/import/*.c src/demo/*.c \
+		src/render/*.c)
 CLI_SRCS = $(wildcard src/cli/*.c)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 

@@ -1,0 +1,71 @@
+/*
+ * template - the Mustache subset that campaigns are written in.
+ *
+ *   {{offer}}                      a value, escaped for where it lands
+ *   {{first_name|default:"there"}} a value, or the default when it is
+ *                                  missing or empty
+ *   {{{offer}}}  {{&offer}}        a value, never escaped (HTML parts)
+ *   {{#vip}}...{{/vip}}            kept only when vip is true
+ *   {{^vip}}...{{/vip}}            kept only when vip is false
+ *   {{! a note for colleagues }}   dropped
+ *
+ * Sections nest.  A section, inverted section or comment tag alone on its
+ * line takes the line with it, as in Mustache, so blocks in plain-text
+ * mail leave no blank lines behind.
+ *
+ * Escaping follows the context: TEMPLATE_HTML escapes & < > " and ',
+ * TEMPLATE_TEXT copies values as they are, and TEMPLATE_HEADER copies
+ * them but refuses a value holding CR or LF, which would let a value
+ * forge headers.
+ *
+ * The template is checked in full whatever the values are: a syntax error
+ * or an unknown placeholder inside a section that is not kept is still an
+ * error, so a campaign fails the same way for every recipient and
+ * `segmilter -n` and `segctl preview` see what the milter will see.
+ * A name without a value is unknown unless it has a default or the
+ * caller asked for unknown names to render empty.
+ *
+ * Pure: no I/O, no global state.
+ */
+#ifndef SEGM_TEMPLATE_H
+#define SEGM_TEMPLATE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define TEMPLATE_NAME_MAX	64
+#define TEMPLATE_DEPTH_MAX	16
+
+enum template_context {
+	TEMPLATE_TEXT,
+	TEMPLATE_HTML,
+	TEMPLATE_HEADER
+};
+
+struct template_vars {
+	/* The value of NAME, or NULL when it has none. */
+	const char	*(*value)(void *arg, const char *name);
+	/* 1 when the section NAME is true (a segment, facet, interest). */
+	int		 (*flag)(void *arg, const char *name);
+	void		*arg;
+	int		 unknown_empty;	/* 1: render unknown names as "" */
+};
+
+/*
+ * Renders IN (LEN bytes) into OUT, appending.  Returns 0, or -1 with ERR
+ * set to "line N: reason"; OUT then holds a partial result to discard.
+ */
+int	 template_render(const char *in, size_t len, enum template_context ctx,
+	    const struct template_vars *vars, struct buf *out, char *err,
+	    size_t errlen);
+
+/*
+ * Checks IN's syntax only and calls NAME_CB for every placeholder and
+ * section name it uses (with is_section set), for configuration checks.
+ */
+int	 template_check(const char *in, size_t len,
+	    void (*name_cb)(void *arg, const char *name, int is_section),
+	    void *arg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * template.c - one pass over the template with a stack of open sections.
+ *
+ * The same walk renders and checks: when rendering, text and values are
+ * appended while every open section is kept; when checking, nothing is
+ * appended and each name is handed to a callback.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "template.h"
+
+enum tag_kind {
+	TAG_VALUE,	/* {{x}} */
+	TAG_RAW,	/* {{{x}}} or {{&x}} */
+	TAG_SECTION,	/* {{#x}} */
+	TAG_INVERTED,	/* {{^x}} */
+	TAG_CLOSE,	/* {{/x}} */
+	TAG_COMMENT	/* {{! ...}} */
+};
+
+struct tag {
+	enum tag_kind	 kind;
+	char		 name[TEMPLATE_NAME_MAX];
+	const char	*def;		/* default text, not NUL-terminated */
+	size_t		 deflen;
+	int		 has_def;
+	size_t		 end;		/* offset just past the closing braces */
+};
+
+struct walk {
+	const char	*in;
+	size_t		 len;
+	const struct template_vars *vars;	/* NULL: checking only */
+	struct buf	*out;
+	enum template_context ctx;
+	void		(*name_cb)(void *, const char *, int);
+	void		*cb_arg;
+	char		*err;
+	size_t		 errlen;
+	struct {
+		char	 name[TEMPLATE_NAME_MAX];
+		int	 kept;
+	}		 stack[TEMPLATE_DEPTH_MAX];
+	int		 depth;
+};
+
+/* Sets the error for the template position POS; returns -1. */
+static int
+walk_fail(struct walk *w, size_t pos, const char *fmt, const char *name)
+{
+	unsigned long line = 1;
+	char why[160];
+	size_t i;
+
+	for (i = 0; i < pos && i < w->len; i++)
+		if (w->in[i] == '\n')
+			line++;
+	snprintf(why, sizeof(why), fmt, name);
+	snprintf(w->err, w->errlen, "line %lu: %s", line, why);
+	return -1;
+}
+
+static int
+walk_kept(const struct walk *w)
+{
+	return w->depth == 0 || w->stack[w->depth - 1].kept;
+}
+
+static int
+walk_emit(struct walk *w, size_t pos, const char *p, size_t n)
+{
+	if (w->vars == NULL || !walk_kept(w) || n == 0)
+		return 0;
+	if (buf_append(w->out, p, n) == -1)
+		return walk_fail(w, pos, "%s", "rendered text over the size"
+		    " limit");
+	return 0;
+}
+
+static int
+name_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+static int
+blank(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Parses the tag at POS (which starts with "{{") into T.  The inside of a
+ * tag is: optional blanks, a name, optionally |default:"text", blanks.
+ */
+static int
+walk_tag(struct walk *w, size_t pos, struct tag *t)
+{
+	const char *in = w->in, *close, *c;
+	size_t p = pos + 2, end, n;
+	char q;
+
+	memset(t, 0, sizeof(*t));
+	if (p < w->len && in[p] == '{') {
+		t->kind = TAG_RAW;
+		p++;
+		close = "}}}";
+	} else {
+		close = "}}";
+		t->kind = TAG_VALUE;
+		if (p < w->len) {
+			switch (in[p]) {
+			case '&': t->kind = TAG_RAW; p++; break;
+			case '#': t->kind = TAG_SECTION; p++; break;
+			case '^': t->kind = TAG_INVERTED; p++; break;
+			case '/': t->kind = TAG_CLOSE; p++; break;
+			case '!': t->kind = TAG_COMMENT; p++; break;
+			}
+		}
+	}
+	if ((c = memmem(in + p, w->len - p, close, strlen(close))) == NULL)
+		return walk_fail(w, pos, "%s", "tag not closed with }}");
+	end = (size_t)(c - in);
+	t->end = end + strlen(close);
+	if (t->kind == TAG_COMMENT)
+		return 0;
+	while (p < end && blank((unsigned char)in[p]))
+		p++;
+	for (n = 0; p < end && name_char((unsigned char)in[p]); p++) {
+		if (n + 1 >= sizeof(t->name))
+			return walk_fail(w, pos, "%s", "name too long");
+		t->name[n++] = in[p];
+	}
+	t->name[n] = '\0';
+	if (n == 0)
+		return walk_fail(w, pos, "%s", "tag without a name");
+	while (p < end && blank((unsigned char)in[p]))
+		p++;
+	if (p < end && in[p] == '|') {
+		if (t->kind != TAG_VALUE && t->kind != TAG_RAW)
+			return walk_fail(w, pos, "a default on section {{%s}}",
+			    t->name);
+		for (p++; p < end && blank((unsigned char)in[p]); p++)
+			;
+		if (end - p < 8 || strncmp(in + p, "default:", 8) != 0)
+			return walk_fail(w, pos, "{{%s|...}}: only |default:"
+			    "\"text\" is known", t->name);
+		for (p += 8; p < end && blank((unsigned char)in[p]); p++)
+			;
+		if (p >= end || (in[p] != '"' && in[p] != '\''))
+			return walk_fail(w, pos, "{{%s|default:...}}: the"
+			    " default must be quoted", t->name);
+		q = in[p++];
+		t->def = in + p;
+		while (p < end && in[p] != q)
+			p++;
+		if (p >= end)
+			return walk_fail(w, pos, "{{%s|default:...}}: quote"
+			    " not closed", t->name);
+		t->deflen = (size_t)(in + p - t->def);
+		t->has_def = 1;
+		for (p++; p < end && blank((unsigned char)in[p]); p++)
+			;
+	}
+	if (p != end)
+		return walk_fail(w, pos, "{{%s ...}}: unexpected text in the"
+		    " tag", t->name);
+	return 0;
+}
+
+/*
+ * A section, inverted, close or comment tag with only blanks around it on
+ * its line is standalone: the line goes.  Returns 1 and sets *LS (start of
+ * the line) and *NEXT (start of the following line).
+ */
+static int
+walk_standalone(const struct walk *w, size_t lit, size_t pos,
+    const struct tag *t, size_t *ls, size_t *next)
+{
+	size_t a = pos, b = t->end;
+
+	if (t->kind == TAG_VALUE || t->kind == TAG_RAW)
+		return 0;
+	while (a > lit && blank((unsigned char)w->in[a - 1]))
+		a--;
+	if (a > 0 && w->in[a - 1] != '\n')
+		return 0;
+	while (b < w->len && blank((unsigned char)w->in[b]))
+		b++;
+	if (b < w->len && w->in[b] == '\r' && b + 1 < w->len &&
+	    w->in[b + 1] == '\n')
+		b += 2;
+	else if (b < w->len && w->in[b] == '\n')
+		b++;
+	else if (b != w->len)
+		return 0;
+	*ls = a;
+	*next = b;
+	return 1;
+}
+
+static int
+walk_truth(const struct walk *w, const char *name)
+{
+	const char *v;
+
+	if (w->vars->flag != NULL && w->vars->flag(w->vars->arg, name))
+		return 1;
+	v = w->vars->value != NULL ? w->vars->value(w->vars->arg, name) :
+	    NULL;
+	return v != NULL && *v != '\0';
+}
+
+static int
+walk_value(struct walk *w, size_t pos, const struct tag *t)
+{
+	const char *v = NULL, *p;
+	size_t n;
+	int r = 0;
+
+	if (w->vars == NULL)
+		return 0;
+	if (w->vars->value != NULL)
+		v = w->vars->value(w->vars->arg, t->name);
+	if ((v == NULL || *v == '\0') && t->has_def) {
+		v = t->def;
+		n = t->deflen;
+	} else if (v == NULL) {
+		if (!w->vars->unknown_empty)
+			return walk_fail(w, pos, "unknown placeholder {{%s}}",
+			    t->name);
+		return 0;
+	} else
+		n = strlen(v);
+	if (!walk_kept(w))
+		return 0;
+	if (w->ctx == TEMPLATE_HEADER && (memchr(v, '\r', n) != NULL ||
+	    memchr(v, '\n', n) != NULL))
+		return walk_fail(w, pos, "the value of {{%s}} holds a line"
+		    " break, refused in a header", t->name);
+	if (w->ctx != TEMPLATE_HTML || t->kind == TAG_RAW)
+		return walk_emit(w, pos, v, n);
+	for (p = v; p < v + n && r == 0; p++) {
+		switch (*p) {
+		case '&': r = buf_puts(w->out, "&amp;"); break;
+		case '<': r = buf_puts(w->out, "&lt;"); break;
+		case '>': r = buf_puts(w->out, "&gt;"); break;
+		case '"': r = buf_puts(w->out, "&quot;"); break;
+		case '\'': r = buf_puts(w->out, "&#39;"); break;
+		default: r = buf_putc(w->out, *p); break;
+		}
+	}
+	if (r == -1)
+		return walk_fail(w, pos, "%s", "rendered text over the size"
+		    " limit");
+	return 0;
+}
+
+static int
+walk_tagged(struct walk *w, size_t pos, const struct tag *t)
+{
+	int kept;
+
+	if (w->name_cb != NULL && t->kind != TAG_COMMENT &&
+	    t->kind != TAG_CLOSE)
+		w->name_cb(w->cb_arg, t->name, t->kind == TAG_SECTION ||
+		    t->kind == TAG_INVERTED);
+	switch (t->kind) {
+	case TAG_COMMENT:
+		return 0;
+	case TAG_VALUE:
+	case TAG_RAW:
+		return walk_value(w, pos, t);
+	case TAG_SECTION:
+	case TAG_INVERTED:
+		if (w->depth == TEMPLATE_DEPTH_MAX)
+			return walk_fail(w, pos, "sections nested deeper than"
+			    " %s", "16");
+		kept = walk_kept(w);
+		if (w->vars != NULL && kept)
+			kept = walk_truth(w, t->name) == (t->kind ==
+			    TAG_SECTION);
+		snprintf(w->stack[w->depth].name, TEMPLATE_NAME_MAX, "%s",
+		    t->name);
+		w->stack[w->depth++].kept = kept;
+		return 0;
+	case TAG_CLOSE:
+		if (w->depth == 0)
+			return walk_fail(w, pos, "{{/%s}} closes no section",
+			    t->name);
+		if (strcmp(w->stack[w->depth - 1].name, t->name) != 0) {
+			char both[2 * TEMPLATE_NAME_MAX + 16];
+
+			snprintf(both, sizeof(both), "%s}} inside {{#%s",
+			    t->name, w->stack[w->depth - 1].name);
+			return walk_fail(w, pos, "{{/%s}}", both);
+		}
+		w->depth--;
+		return 0;
+	}
+	return 0;
+}
+
+static int
+walk_run(struct walk *w)
+{
+	const char *p;
+	size_t lit = 0, pos, ls, next;
+	struct tag t;
+
+	while (lit < w->len) {
+		p = memmem(w->in + lit, w->len - lit, "{{", 2);
+		if (p == NULL)
+			break;
+		pos = (size_t)(p - w->in);
+		if (walk_tag(w, pos, &t) == -1)
+			return -1;
+		if (walk_standalone(w, lit, pos, &t, &ls, &next)) {
+			if (walk_emit(w, lit, w->in + lit, ls - lit) == -1 ||
+			    walk_tagged(w, pos, &t) == -1)
+				return -1;
+			lit = next;
+			continue;
+		}
+		if (walk_emit(w, lit, w->in + lit, pos - lit) == -1 ||
+		    walk_tagged(w, pos, &t) == -1)
+			return -1;
+		lit = t.end;
+	}
+	if (walk_emit(w, lit, w->in + lit, w->len - lit) == -1)
+		return -1;
+	if (w->depth > 0)
+		return walk_fail(w, w->len, "{{#%s}} is never closed",
+		    w->stack[w->depth - 1].name);
+	return 0;
+}
+
+int
+template_render(const char *in, size_t len, enum template_context ctx,
+    const struct template_vars *vars, struct buf *out, char *err,
+    size_t errlen)
+{
+	struct walk w;
+
+	memset(&w, 0, sizeof(w));
+	w.in = in;
+	w.len = len;
+	w.ctx = ctx;
+	w.vars = vars;
+	w.out = out;
+	w.err = err;
+	w.errlen = errlen;
+	return walk_run(&w);
+}
+
+int
+template_check(const char *in, size_t len,
+    void (*name_cb)(void *arg, const char *name, int is_section), void *arg,
+    char *err, size_t errlen)
+{
+	struct walk w;
+
+	memset(&w, 0, sizeof(w));
+	w.in = in;
+	w.len = len;
+	w.name_cb = name_cb;
+	w.cb_arg = arg;
+	w.err = err;
+	w.errlen = errlen;
+	return walk_run(&w);
+}

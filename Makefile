@@ -16,7 +16,7 @@ SYSCONFDIR ?= /etc
 BUILD	?= build
 VERSION	 = 0.1.0
 
-PKGS	 = sqlite3 libconfig libcrypto
+PKGS	 = sqlite3 libconfig libcrypto gmime-3.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 

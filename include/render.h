@@ -1,0 +1,76 @@
+/*
+ * render - tailoring a whole message, MIME-correctly, for one variant.
+ *
+ * A message is parsed once (render_parse) and can then be rendered for
+ * several variants (render_apply), as a split message needs.  Only
+ * text/plain and text/html parts that are not attachments are touched:
+ * their transfer encoding (quoted-printable, base64) and charset are
+ * decoded, the template is rendered in UTF-8, and the result is encoded
+ * back into the part's charset (UTF-8 when the original cannot hold the
+ * text) and transfer encoding (7bit that gains 8-bit text becomes
+ * quoted-printable).  Every other part, attachments above all, is written
+ * back as it came.  The Subject is decoded from RFC 2047, rendered as a
+ * header (CR/LF in a value is refused) and encoded again.
+ *
+ * Messages the renderer cannot be sure of (GMime's critical parser
+ * warnings, an unknown charset or transfer encoding in a text part) are
+ * refused by render_parse with a reason; the caller passes them through
+ * untouched and logs the reason.
+ *
+ * Bytes in and out are those of the milter: CRLF line ends.  Input and
+ * output are file descriptors (the milter's spool, in memory or in a
+ * temporary file) so that a 50 MB message never needs two copies in
+ * memory; render_parse reads its input from the start and keeps a
+ * duplicate of it open until render_free.
+ *
+ * render_init() is called once, before any thread starts.
+ */
+#ifndef SEGM_RENDER_H
+#define SEGM_RENDER_H
+
+#include <stddef.h>
+
+#include "template.h"
+
+struct render_msg;
+
+void	 render_init(void);
+
+/* What render_apply changed, beyond the body it wrote. */
+struct render_result {
+	char	*subject;		/* new Subject value, or NULL */
+	char	*content_type;		/* new top-level values, or NULL */
+	char	*transfer_encoding;
+	int	 body_changed;		/* 0: the body came out the same */
+	unsigned parts;			/* text parts rendered */
+};
+
+/* Parses the message at FD.  NULL with ERR when it must pass untouched. */
+struct render_msg *render_parse(int fd, char *err, size_t errlen);
+void	 render_free(struct render_msg *m);
+
+/* The decoded Subject (UTF-8), "" when there is none. */
+const char *render_subject(const struct render_msg *m);
+/* Text parts found: plain and HTML. */
+void	 render_count(const struct render_msg *m, unsigned *plain,
+	    unsigned *html);
+
+/*
+ * Renders M for VARS.  The new body (everything after the top-level
+ * header, CRLF) is written to OUT_FD at its current offset; RES says what
+ * else changed, and the caller frees it with render_result_free().
+ * Returns 0, or -1 with ERR ("part 2 (text/html): line 4: unknown
+ * placeholder {{x}}").
+ */
+int	 render_apply(struct render_msg *m, const struct template_vars *vars,
+	    int out_fd, struct render_result *res, char *err, size_t errlen);
+void	 render_result_free(struct render_result *res);
+
+/*
+ * Renders one text in the header context and encodes it per RFC 2047,
+ * folded for a header line.  Caller frees *OUT.
+ */
+int	 render_header(const char *utf8, const struct template_vars *vars,
+	    char **out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * policy - who gets a campaign, who does not and why, and in which
+ * variant.  Pure: the milter (and segctl preview) gather the facts from
+ * the store, policy decides, and nothing here does I/O, so every branch
+ * is reached by unit tests.
+ *
+ * Only campaign mail reaches policy: a message without the campaign header
+ * (transactional mail) is never looked at.  The order of the checks is
+ * the order of the reasons below, and the first that applies is the one
+ * recorded, so an unknown address is "unknown", never also "no consent".
+ * Consent is never guessed: no record, a revoked one, or a grant older
+ * than a later unsubscribe all suppress, and so do bounces since the
+ * grant.
+ *
+ * Fatigue has two parts.  Someone who has been delivered many campaigns
+ * since they last opened, clicked or ordered is fatigued, and is then
+ * sent at a reduced cadence (one campaign every N days) rather than
+ * dropped for good.  Anyone who was delivered the cap within the
+ * frequency window (default one per 16 hours) waits.
+ */
+#ifndef SEGM_POLICY_H
+#define SEGM_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+enum policy_reason {
+	POLICY_DELIVER,
+	POLICY_UNKNOWN,		/* no customer with this address */
+	POLICY_UNSUBSCRIBED,	/* unsubscribed, not consented since */
+	POLICY_NO_CONSENT,	/* no email consent, or it was revoked */
+	POLICY_BOUNCED,		/* bounced after consenting */
+	POLICY_AUDIENCE,	/* outside the campaign's audience */
+	POLICY_FATIGUED,	/* fatigue or the frequency cap */
+	POLICY_NREASONS
+};
+
+/* Thresholds, from segmilter.conf. */
+struct policy_rules {
+	int64_t		 fatigue_unanswered;	/* 0: off */
+	int64_t		 fatigue_cadence_days;	/* while fatigued */
+	int64_t		 cap_count;		/* 0: no cap */
+	int64_t		 cap_window_hours;
+	int64_t		 bounce_limit;		/* bounces that suppress */
+};
+
+/* What the store knows about one recipient; all times epoch seconds. */
+struct policy_facts {
+	int		 found;
+	int		 email_consent;		/* latest statement: granted */
+	int64_t		 consent_at;		/* ... made at */
+	int64_t		 unsubscribed_at;	/* latest, 0: never */
+	int64_t		 bounces;		/* since consent_at */
+	int64_t		 unanswered;		/* deliveries since last
+						   open, click or order */
+	int64_t		 last_delivery_at;	/* 0: never */
+	int64_t		 deliveries_in_window;	/* within cap_window_hours */
+	/* the customer's segment, facets and interests, by name */
+	const char	*const *flags;
+	size_t		 nflags;
+};
+
+/* A campaign's audience and variants, as policy needs them. */
+struct policy_campaign {
+	const char	*const *include;	/* empty: everyone */
+	size_t		 ninclude;
+	const char	*const *exclude;
+	size_t		 nexclude;
+	const char	*const *variants;	/* segment names, in order */
+	size_t		 nvariants;
+};
+
+struct policy_decision {
+	enum policy_reason reason;
+	int		 variant;	/* index, or -1: the default variant */
+	char		 detail[160];	/* the figures, for the audit log */
+};
+
+void	 policy_rules_default(struct policy_rules *r);
+
+void	 policy_decide(const struct policy_rules *r,
+	    const struct policy_campaign *c, const struct policy_facts *f,
+	    int64_t now, struct policy_decision *d);
+
+/* 1 if the facts carry the flag NAME. */
+int	 policy_has_flag(const struct policy_facts *f, const char *name);
+
+const char *policy_reason_name(enum policy_reason r);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * policy.c - the suppression checks, in the order their reasons are
+ * listed in policy.h, and the choice of variant.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+
+#define HOUR	3600
+#define DAY	86400
+
+static const char *const reason_names[POLICY_NREASONS] = {
+	[POLICY_DELIVER] = "deliver",
+	[POLICY_UNKNOWN] = "unknown",
+	[POLICY_UNSUBSCRIBED] = "unsubscribed",
+	[POLICY_NO_CONSENT] = "no_consent",
+	[POLICY_BOUNCED] = "bounced",
+	[POLICY_AUDIENCE] = "audience",
+	[POLICY_FATIGUED] = "fatigued",
+};
+
+const char *
+policy_reason_name(enum policy_reason r)
+{
+	return r < POLICY_NREASONS ? reason_names[r] : "?";
+}
+
+void
+policy_rules_default(struct policy_rules *r)
+{
+	r->fatigue_unanswered = 10;
+	r->fatigue_cadence_days = 14;
+	r->cap_count = 1;
+	r->cap_window_hours = 16;
+	r->bounce_limit = 1;
+}
+
+int
+policy_has_flag(const struct policy_facts *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->nflags; i++)
+		if (strcmp(f->flags[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first of NAMES that F carries, or NULL. */
+static const char *
+policy_first(const struct policy_facts *f, const char *const *names,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (policy_has_flag(f, names[i]))
+			return names[i];
+	return NULL;
+}
+
+static int
+policy_audience(const struct policy_campaign *c, const struct policy_facts *f,
+    struct policy_decision *d)
+{
+	const char *hit;
+
+	if (c->ninclude > 0 && policy_first(f, c->include, c->ninclude) ==
+	    NULL) {
+		snprintf(d->detail, sizeof(d->detail), "in none of the %zu"
+		    " included segments", c->ninclude);
+		return 1;
+	}
+	if ((hit = policy_first(f, c->exclude, c->nexclude)) != NULL) {
+		snprintf(d->detail, sizeof(d->detail), "excluded segment %s",
+		    hit);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+policy_fatigue(const struct policy_rules *r, const struct policy_facts *f,
+    int64_t now, struct policy_decision *d)
+{
+	int64_t since;
+
+	if (r->cap_count > 0 && f->deliveries_in_window >= r->cap_count) {
+		snprintf(d->detail, sizeof(d->detail), "frequency cap: %lld"
+		    " delivered in %lld h (cap %lld)",
+		    (long long)f->deliveries_in_window,
+		    (long long)r->cap_window_hours, (long long)r->cap_count);
+		return 1;
+	}
+	if (r->fatigue_unanswered == 0 ||
+	    f->unanswered < r->fatigue_unanswered)
+		return 0;
+	/* fatigued: one campaign per cadence period, not none */
+	since = f->last_delivery_at > 0 ? now - f->last_delivery_at : -1;
+	if (since >= 0 && since < r->fatigue_cadence_days * DAY) {
+		snprintf(d->detail, sizeof(d->detail), "%lld unanswered"
+		    " (limit %lld); last delivered %lld d ago, cadence %lld d",
+		    (long long)f->unanswered,
+		    (long long)r->fatigue_unanswered, (long long)(since / DAY),
+		    (long long)r->fatigue_cadence_days);
+		return 1;
+	}
+	snprintf(d->detail, sizeof(d->detail), "%lld unanswered (limit %lld);"
+	    " reduced cadence of %lld d", (long long)f->unanswered,
+	    (long long)r->fatigue_unanswered,
+	    (long long)r->fatigue_cadence_days);
+	return 0;
+}
+
+void
+policy_decide(const struct policy_rules *r, const struct policy_campaign *c,
+    const struct policy_facts *f, int64_t now, struct policy_decision *d)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	d->variant = -1;
+	if (!f->found) {
+		d->reason = POLICY_UNKNOWN;
+		return;
+	}
+	if (f->unsubscribed_at > 0 && f->unsubscribed_at >= f->consent_at) {
+		d->reason = POLICY_UNSUBSCRIBED;
+		return;
+	}
+	if (!f->email_consent) {
+		d->reason = POLICY_NO_CONSENT;
+		return;
+	}
+	if (r->bounce_limit > 0 && f->bounces >= r->bounce_limit) {
+		d->reason = POLICY_BOUNCED;
+		snprintf(d->detail, sizeof(d->detail), "%lld bounces since"
+		    " consent (limit %lld)", (long long)f->bounces,
+		    (long long)r->bounce_limit);
+		return;
+	}
+	if (policy_audience(c, f, d)) {
+		d->reason = POLICY_AUDIENCE;
+		return;
+	}
+	if (policy_fatigue(r, f, now, d)) {
+		d->reason = POLICY_FATIGUED;
+		return;
+	}
+	d->reason = POLICY_DELIVER;
+	for (i = 0; i < c->nvariants; i++)
+		if (policy_has_flag(f, c->variants[i])) {
+			d->variant = (int)i;
+			break;
+		}
+}

@@ -1,0 +1,234 @@
+/*
+ * test_policy.c - every suppression reason at its boundary, the order in
+ * which they win, the reduced cadence for the fatigued, and variants.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "policy.h"
+
+#define NOW	((int64_t)1795000000)
+#define HOUR	3600
+#define DAY	86400
+
+static const char *const vip_flags[] = { "vip", "cart_abandoner", "coffee" };
+static const char *const lapsed_flags[] = { "lapsed", "tea" };
+static const char *const variants[] = { "cart_abandoner", "vip", "lapsed" };
+
+struct fx {
+	struct policy_rules	r;
+	struct policy_campaign	c;
+	struct policy_facts	f;
+	struct policy_decision	d;
+};
+
+/* A consenting VIP who engages: delivered unless a test changes that. */
+static int
+setup(void **state)
+{
+	static struct fx x;
+
+	memset(&x, 0, sizeof(x));
+	policy_rules_default(&x.r);
+	x.c.variants = variants;
+	x.c.nvariants = 3;
+	x.f.found = 1;
+	x.f.email_consent = 1;
+	x.f.consent_at = NOW - 100 * DAY;
+	x.f.flags = vip_flags;
+	x.f.nflags = 3;
+	*state = &x;
+	return 0;
+}
+
+static enum policy_reason
+decide(struct fx *x)
+{
+	policy_decide(&x->r, &x->c, &x->f, NOW, &x->d);
+	return x->d.reason;
+}
+
+static void
+test_deliver_and_variant(void **state)
+{
+	struct fx *x = *state;
+
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	assert_int_equal(x->d.variant, 0);	/* first listed that applies */
+	x->f.flags = lapsed_flags;
+	x->f.nflags = 2;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	assert_int_equal(x->d.variant, 2);
+	x->c.nvariants = 2;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	assert_int_equal(x->d.variant, -1);	/* the default variant */
+}
+
+static void
+test_unknown(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.found = 0;
+	x->f.email_consent = 0;
+	assert_int_equal(decide(x), POLICY_UNKNOWN);
+	assert_string_equal(policy_reason_name(x->d.reason), "unknown");
+}
+
+static void
+test_consent(void **state)
+{
+	struct fx *x = *state;
+
+	/* no record at all is no consent: never guessed */
+	x->f.email_consent = 0;
+	x->f.consent_at = 0;
+	assert_int_equal(decide(x), POLICY_NO_CONSENT);
+	/* revoked */
+	x->f.consent_at = NOW - DAY;
+	assert_int_equal(decide(x), POLICY_NO_CONSENT);
+}
+
+static void
+test_unsubscribed(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.unsubscribed_at = x->f.consent_at + 1;
+	assert_int_equal(decide(x), POLICY_UNSUBSCRIBED);
+	/* the same second counts as after: doubt suppresses */
+	x->f.unsubscribed_at = x->f.consent_at;
+	assert_int_equal(decide(x), POLICY_UNSUBSCRIBED);
+	/* consent given again afterwards wins */
+	x->f.unsubscribed_at = x->f.consent_at - 1;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	/* unsubscribed and revoked: the more specific reason */
+	x->f.unsubscribed_at = NOW - HOUR;
+	x->f.email_consent = 0;
+	assert_int_equal(decide(x), POLICY_UNSUBSCRIBED);
+}
+
+static void
+test_bounced(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.bounces = 1;
+	assert_int_equal(decide(x), POLICY_BOUNCED);
+	assert_string_equal(x->d.detail, "1 bounces since consent (limit 1)");
+	x->r.bounce_limit = 3;
+	x->f.bounces = 2;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	x->f.bounces = 3;
+	assert_int_equal(decide(x), POLICY_BOUNCED);
+}
+
+static void
+test_audience(void **state)
+{
+	struct fx *x = *state;
+	static const char *const only_lapsed[] = { "lapsed", "first_time" };
+	static const char *const no_coffee[] = { "tea", "coffee" };
+
+	x->c.include = only_lapsed;
+	x->c.ninclude = 2;
+	assert_int_equal(decide(x), POLICY_AUDIENCE);
+	assert_string_equal(x->d.detail, "in none of the 2 included segments");
+	x->f.flags = lapsed_flags;
+	x->f.nflags = 2;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+
+	x->c.ninclude = 0;
+	x->c.exclude = no_coffee;
+	x->c.nexclude = 2;
+	assert_int_equal(decide(x), POLICY_AUDIENCE);
+	assert_string_equal(x->d.detail, "excluded segment tea");
+	x->f.flags = vip_flags;
+	x->f.nflags = 3;
+	assert_int_equal(decide(x), POLICY_AUDIENCE);
+	assert_string_equal(x->d.detail, "excluded segment coffee");
+}
+
+static void
+test_frequency_cap(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.deliveries_in_window = 1;
+	assert_int_equal(decide(x), POLICY_FATIGUED);
+	assert_string_equal(x->d.detail, "frequency cap: 1 delivered in 16 h"
+	    " (cap 1)");
+	x->r.cap_count = 2;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	x->r.cap_count = 0;		/* no cap */
+	x->f.deliveries_in_window = 50;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+}
+
+static void
+test_fatigue_reduced_cadence(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.unanswered = 9;
+	x->f.last_delivery_at = NOW - DAY;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	x->f.unanswered = 10;
+	assert_int_equal(decide(x), POLICY_FATIGUED);
+	assert_string_equal(x->d.detail, "10 unanswered (limit 10); last"
+	    " delivered 1 d ago, cadence 14 d");
+	/* at the cadence they get one again */
+	x->f.last_delivery_at = NOW - 14 * DAY;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	assert_string_equal(x->d.detail, "10 unanswered (limit 10); reduced"
+	    " cadence of 14 d");
+	x->f.last_delivery_at = NOW - 14 * DAY + 1;
+	assert_int_equal(decide(x), POLICY_FATIGUED);
+	x->r.fatigue_unanswered = 0;	/* off */
+	assert_int_equal(decide(x), POLICY_DELIVER);
+}
+
+static void
+test_reason_order(void **state)
+{
+	struct fx *x = *state;
+
+	/* everything wrong at once: each fix reveals the next reason */
+	x->f.unsubscribed_at = NOW;
+	x->f.bounces = 5;
+	x->f.deliveries_in_window = 5;
+	x->c.exclude = vip_flags;
+	x->c.nexclude = 1;
+	assert_int_equal(decide(x), POLICY_UNSUBSCRIBED);
+	x->f.unsubscribed_at = 0;
+	assert_int_equal(decide(x), POLICY_BOUNCED);
+	x->f.bounces = 0;
+	assert_int_equal(decide(x), POLICY_AUDIENCE);
+	x->c.nexclude = 0;
+	assert_int_equal(decide(x), POLICY_FATIGUED);
+	x->f.deliveries_in_window = 0;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	assert_string_equal(policy_reason_name(POLICY_NREASONS), "?");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_deliver_and_variant, setup),
+		cmocka_unit_test_setup(test_unknown, setup),
+		cmocka_unit_test_setup(test_consent, setup),
+		cmocka_unit_test_setup(test_unsubscribed, setup),
+		cmocka_unit_test_setup(test_bounced, setup),
+		cmocka_unit_test_setup(test_audience, setup),
+		cmocka_unit_test_setup(test_frequency_cap, setup),
+		cmocka_unit_test_setup(test_fatigue_reduced_cadence, setup),
+		cmocka_unit_test_setup(test_reason_order, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

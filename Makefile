@@ -37,7 +37,7 @@ endif
 # The library: every module but the programs' mains.
 LIB_SRCS = $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
 		src/segment/*.c src/import/*.c src/demo/*.c \
-		src/render/*.c src/policy/*.c)
+		src/render/*.c src/policy/*.c src/audit/*.c)
 CLI_SRCS = $(wildcard src/cli/*.c)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 

@@ -25,7 +25,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -248,5 +248,91 @@ int	 store_segment_get(struct store *st, int64_t customer_id,
 typedef int (*store_count_fn)(const char *facet, const char *value,
 	    int64_t count, void *arg);
 int	 store_segment_counts(struct store *st, store_count_fn fn, void *arg);
+
+/*
+ * Delivery: what the milter reads about a recipient and writes about its
+ * decisions.  Lookups copy what they return, so that no statement stays
+ * open between messages (an open statement would pin an old snapshot).
+ */
+#define STORE_NAME_MAX	128
+
+struct store_recipient {
+	int64_t		 customer_id;		/* 0: unknown address */
+	char		 first_name[STORE_NAME_MAX];
+	char		 last_name[STORE_NAME_MAX];
+	char		 company[STORE_NAME_MAX];
+	char		 phone[24];
+
+	int		 has_consent;		/* an email statement exists */
+	int		 consent_granted;
+	int64_t		 consent_at;
+	char		 consent_evidence[256];	/* "source: evidence" */
+
+	int64_t		 unsubscribed_at;	/* latest, 0: never */
+	int64_t		 bounces_since_consent;
+	int64_t		 last_answer_at;	/* open, click or order */
+	int64_t		 unanswered;		/* campaigns delivered since */
+	int64_t		 in_window;		/* ... since window start */
+	int64_t		 last_delivery_at;
+	int64_t		 campaign_at;		/* this campaign already
+						   delivered at, 0: not */
+	char		 campaign_message[STORE_NAME_MAX]; /* ... in */
+
+	int		 has_segment;
+	struct segment_result seg;
+};
+
+/*
+ * Looks EMAIL up for CAMPAIGN at NOW; deliveries counted from the ledger
+ * and imported "sent" engagement, once per campaign.  0, or -1.
+ */
+int	 store_recipient_get(struct store *st, const char *email,
+	    const char *campaign, int64_t now, int64_t window_secs,
+	    struct store_recipient *r);
+
+struct store_ledger {
+	const char	*campaign_id;
+	const char	*recipient;
+	const char	*message_key;	/* Message-ID, or the queue id */
+	int64_t		 customer_id;	/* 0: unknown */
+	const char	*queue_id;
+	const char	*decision;	/* "deliver" or a suppression reason */
+	const char	*variant;	/* NULL: none */
+	int64_t		 at;
+};
+
+/*
+ * Records a decision.  An earlier decision for the same campaign and
+ * recipient is replaced, unless it was a delivery: that one stands.
+ */
+int	 store_ledger_put(struct store *st, const struct store_ledger *l);
+
+struct store_audit {
+	int64_t		 seq;		/* 1, 2, 3... in append order */
+	int64_t		 at;
+	const char	*channel;	/* "email", "sms" */
+	const char	*queue_id;
+	const char	*message_id;
+	const char	*campaign_id;
+	const char	*recipient;
+	int64_t		 customer_id;	/* 0: unknown */
+	const char	*decision;
+	const char	*detail;
+	const char	*segment;
+	const char	*variant;
+	const char	*consent;
+	const char	*config_hash;
+	const char	*prev_hash;	/* hex SHA-256 */
+	const char	*hash;
+};
+
+/* The last audit row's sequence number and hash; 0 and "" when none. */
+int	 store_audit_last(struct store *st, int64_t *seq, char *hash,
+	    size_t len);
+int	 store_audit_append(struct store *st, const struct store_audit *a);
+/* Calls FN for every row with at >= SINCE in sequence order. */
+typedef int (*store_audit_fn)(const struct store_audit *a, void *arg);
+int	 store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
+	    void *arg);
 
 #endif

@@ -119,6 +119,38 @@ static const char *const migrations[] = {
 	"  sources INTEGER NOT NULL,"
 	"  last_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (generation, customer_id, category)) WITHOUT ROWID;",
+
+	/* 2: what the milter decided: the ledger and the audit chain */
+	"CREATE TABLE ledger ("
+	"  campaign_id TEXT NOT NULL,"
+	"  recipient TEXT NOT NULL,"
+	"  message_key TEXT NOT NULL,"
+	"  customer_id INTEGER,"
+	"  queue_id TEXT NOT NULL,"
+	"  decision TEXT NOT NULL,"
+	"  variant TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (campaign_id, recipient)) WITHOUT ROWID;"
+	"CREATE INDEX ledger_deliveries ON ledger(customer_id, at)"
+	"  WHERE decision = 'deliver';"
+	"CREATE TABLE audit ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  queue_id TEXT NOT NULL,"
+	"  message_id TEXT NOT NULL,"
+	"  campaign_id TEXT NOT NULL,"
+	"  recipient TEXT NOT NULL,"
+	"  customer_id INTEGER,"
+	"  decision TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  segment TEXT NOT NULL,"
+	"  variant TEXT NOT NULL,"
+	"  consent TEXT NOT NULL,"
+	"  config_hash TEXT NOT NULL,"
+	"  prev_hash TEXT NOT NULL,"
+	"  hash TEXT NOT NULL);"
+	"CREATE INDEX audit_by_time ON audit(at);",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -445,12 +445,13 @@ store_segment_get(struct store *st, int64_t customer_id,
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
-	s = store_stmt(st, SQ_SEG_GET, "SELECT lifecycle, flags, orders,"
-	    " net_spend, margin, uncosted_lines, first_order_at,"
-	    " last_order_at, vip_value, vip_eligible, cycle_days,"
-	    " cycle_source, mean_interval_days, b2b_reason, b2b_detail,"
-	    " cart_abandoner, cart_at, cart_value, country, currency,"
-	    " language, time_zone FROM customer_segments s"
+	s = store_stmt(st, SQ_SEG_GET, "SELECT s.lifecycle, s.flags, s.orders,"
+	    " s.net_spend, s.margin, s.uncosted_lines, s.first_order_at,"
+	    " s.last_order_at, s.vip_value, s.vip_eligible, s.cycle_days,"
+	    " s.cycle_source, s.mean_interval_days, s.b2b_reason,"
+	    " s.b2b_detail, s.cart_abandoner, s.cart_at, s.cart_value,"
+	    " s.country, s.currency, s.language, s.time_zone"
+	    " FROM customer_segments s"
 	    " JOIN segment_state g ON g.generation = s.generation"
 	    " WHERE s.customer_id = ?1");
 	if (s == NULL)

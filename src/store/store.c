@@ -99,6 +99,13 @@ store_done(sqlite3_stmt *s)
 	sqlite3_clear_bindings(s);
 }
 
+void
+store_release(struct store *st, enum store_stmt_id id)
+{
+	if (st->stmt[id] != NULL)
+		store_done(st->stmt[id]);
+}
+
 int
 store_fail(struct store *st, const char *what)
 {

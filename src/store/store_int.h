@@ -23,6 +23,9 @@ enum store_stmt_id {
 	SQ_CONSENT_GET, SQ_CONSENT_SET, SQ_CONSENT_HISTORY,
 	SQ_ENG_INSERT, SQ_ENG_SUMMARY,
 	SQ_SEG_META, SQ_SEG_GET, SQ_SEG_INTERESTS,
+	SQ_RCPT_ENGAGEMENT, SQ_RCPT_LAST_ORDER, SQ_RCPT_DELIVERIES,
+	SQ_RCPT_CAMPAIGN, SQ_LEDGER_PUT,
+	SQ_AUDIT_LAST, SQ_AUDIT_APPEND, SQ_AUDIT_SCAN,
 	SQ_COUNT
 };
 
@@ -39,6 +42,9 @@ sqlite3_stmt *store_stmt(struct store *st, enum store_stmt_id id,
 	    const char *sql);
 /* Resets S (and clears its bindings) for the next use. */
 void	 store_done(sqlite3_stmt *s);
+/* Resets statement ID if it was prepared: rows returned by a lookup whose
+ * strings were copied no longer pin the snapshot they were read from. */
+void	 store_release(struct store *st, enum store_stmt_id id);
 /* Sets the error from the connection, prefixed with WHAT; returns -1. */
 int	 store_fail(struct store *st, const char *what);
 /* Sets a formatted error; returns -1. */

@@ -1,0 +1,228 @@
+/*
+ * audit.c - hashing, appending, verifying and exporting the audit chain.
+ *
+ * The hashed form of a row is every field, in a fixed order, each as its
+ * decimal length, a colon and its bytes: no separator can be forged by a
+ * value that contains it.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "parse.h"
+
+static void
+hash_field(EVP_MD_CTX *md, const char *v)
+{
+	char len[24];
+
+	if (v == NULL)
+		v = "";
+	snprintf(len, sizeof(len), "%zu:", strlen(v));
+	EVP_DigestUpdate(md, len, strlen(len));
+	EVP_DigestUpdate(md, v, strlen(v));
+}
+
+static void
+hash_int(EVP_MD_CTX *md, int64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%" PRId64, v);
+	hash_field(md, s);
+}
+
+void
+audit_hash(const struct store_audit *a, char *out)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n, i;
+	EVP_MD_CTX *md;
+
+	md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	hash_int(md, a->seq);
+	hash_int(md, a->at);
+	hash_field(md, a->channel);
+	hash_field(md, a->queue_id);
+	hash_field(md, a->message_id);
+	hash_field(md, a->campaign_id);
+	hash_field(md, a->recipient);
+	hash_int(md, a->customer_id);
+	hash_field(md, a->decision);
+	hash_field(md, a->detail);
+	hash_field(md, a->segment);
+	hash_field(md, a->variant);
+	hash_field(md, a->consent);
+	hash_field(md, a->config_hash);
+	hash_field(md, a->prev_hash);
+	EVP_DigestFinal_ex(md, d, &n);
+	EVP_MD_CTX_free(md);
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+int
+audit_begin(struct store *st, struct audit_chain *ch)
+{
+	return store_audit_last(st, &ch->seq, ch->hash, sizeof(ch->hash));
+}
+
+int
+audit_append(struct store *st, struct audit_chain *ch, struct store_audit *a)
+{
+	char hash[AUDIT_HASH_LEN + 1];
+
+	a->seq = ch->seq + 1;
+	a->prev_hash = ch->hash;
+	audit_hash(a, hash);
+	a->hash = hash;
+	if (store_audit_append(st, a) == -1)
+		return -1;
+	ch->seq = a->seq;
+	memcpy(ch->hash, hash, sizeof(hash));
+	a->prev_hash = a->hash = NULL;
+	return 0;
+}
+
+struct verify {
+	struct audit_report	*rep;
+	const char		*expect;
+	char			 prev[AUDIT_HASH_LEN + 1];
+	int64_t			 prev_seq;
+};
+
+static int
+verify_row(const struct store_audit *a, void *arg)
+{
+	struct verify *v = arg;
+	struct audit_report *rep = v->rep;
+	char hash[AUDIT_HASH_LEN + 1], head[AUDIT_HASH_LEN + 32];
+
+	rep->rows++;
+	if (strcmp(a->prev_hash, v->prev) != 0 || a->seq != v->prev_seq + 1) {
+		rep->bad_seq = a->seq;
+		snprintf(rep->why, sizeof(rep->why), "row %" PRId64 " does not"
+		    " follow row %" PRId64 ": rows were deleted, inserted or"
+		    " reordered", a->seq, v->prev_seq);
+		return 1;
+	}
+	audit_hash(a, hash);
+	if (strcmp(hash, a->hash) != 0) {
+		rep->bad_seq = a->seq;
+		snprintf(rep->why, sizeof(rep->why), "row %" PRId64 " does not"
+		    " match its hash: it was edited", a->seq);
+		return 1;
+	}
+	snprintf(v->prev, sizeof(v->prev), "%s", a->hash);
+	v->prev_seq = a->seq;
+	rep->head.seq = a->seq;
+	memcpy(rep->head.hash, v->prev, sizeof(rep->head.hash));
+	if (v->expect != NULL) {
+		snprintf(head, sizeof(head), "%" PRId64 ":%s", a->seq, a->hash);
+		if (strcmp(head, v->expect) == 0)
+			rep->expect_found = 1;
+	}
+	return 0;
+}
+
+int
+audit_verify(struct store *st, const char *expect, struct audit_report *rep)
+{
+	struct verify v;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&v, 0, sizeof(v));
+	v.rep = rep;
+	v.expect = expect;
+	if ((rc = store_audit_scan(st, INT64_MIN, verify_row, &v)) == -1)
+		return -1;
+	if (rc != 0)
+		return 1;
+	if (expect != NULL && !rep->expect_found) {
+		snprintf(rep->why, sizeof(rep->why), "the recorded head %s is"
+		    " not in the chain: rows were cut off or replaced",
+		    expect);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+json_string(FILE *out, const char *s)
+{
+	const unsigned char *p;
+
+	fputc('"', out);
+	for (p = (const unsigned char *)(s ? s : ""); *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+struct export {
+	FILE	*out;
+	int64_t	 rows;
+};
+
+static int
+export_row(const struct store_audit *a, void *arg)
+{
+	struct export *x = arg;
+	char at[32];
+
+	format_time(a->at, at, sizeof(at));
+	fprintf(x->out, "{\"seq\":%" PRId64 ",\"at\":\"%s\",\"channel\":",
+	    a->seq, at);
+	json_string(x->out, a->channel);
+	fputs(",\"queue_id\":", x->out);
+	json_string(x->out, a->queue_id);
+	fputs(",\"message_id\":", x->out);
+	json_string(x->out, a->message_id);
+	fputs(",\"campaign\":", x->out);
+	json_string(x->out, a->campaign_id);
+	fputs(",\"recipient\":", x->out);
+	json_string(x->out, a->recipient);
+	if (a->customer_id != 0)
+		fprintf(x->out, ",\"customer_id\":%" PRId64, a->customer_id);
+	else
+		fputs(",\"customer_id\":null", x->out);
+	fputs(",\"decision\":", x->out);
+	json_string(x->out, a->decision);
+	fputs(",\"detail\":", x->out);
+	json_string(x->out, a->detail);
+	fputs(",\"segment\":", x->out);
+	json_string(x->out, a->segment);
+	fputs(",\"variant\":", x->out);
+	json_string(x->out, a->variant);
+	fputs(",\"consent\":", x->out);
+	json_string(x->out, a->consent);
+	fputs(",\"config_hash\":", x->out);
+	json_string(x->out, a->config_hash);
+	fputs(",\"prev_hash\":", x->out);
+	json_string(x->out, a->prev_hash);
+	fputs(",\"hash\":", x->out);
+	json_string(x->out, a->hash);
+	fputs("}\n", x->out);
+	x->rows++;
+	return ferror(x->out) ? -1 : 0;
+}
+
+int64_t
+audit_export(struct store *st, int64_t since, FILE *out)
+{
+	struct export x = { out, 0 };
+
+	if (store_audit_scan(st, since, export_row, &x) != 0)
+		return -1;
+	return x.rows;
+}

@@ -1,0 +1,283 @@
+/*
+ * delivery.c - the milter's reads and writes: one recipient's facts, the
+ * per-campaign ledger and the audit rows.
+ *
+ * Deliveries are counted once per campaign from two sources: the ledger
+ * (what this relay delivered) and imported "sent" engagement (what the
+ * sending tool reports, including campaigns that never passed here).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static void
+delivery_copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src != NULL ? src : "");
+}
+
+static int
+delivery_consent(struct store *st, struct store_recipient *r)
+{
+	struct store_consent c;
+	int rc;
+
+	if ((rc = store_consent_get(st, r->customer_id, CHANNEL_EMAIL,
+	    &c)) == -1)
+		return -1;
+	if (rc == 0) {
+		r->has_consent = 1;
+		r->consent_granted = c.granted;
+		r->consent_at = c.recorded_at;
+		snprintf(r->consent_evidence, sizeof(r->consent_evidence),
+		    "%s %s%s%s", c.granted ? "granted" : "revoked", c.source,
+		    c.evidence ? ": " : "", c.evidence ? c.evidence : "");
+	}
+	store_release(st, SQ_CONSENT_GET);
+	return 0;
+}
+
+/* Unsubscribes, bounces since consent, and the last open or click. */
+static int
+delivery_engagement(struct store *st, struct store_recipient *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT"
+	    " coalesce(max(at) FILTER (WHERE type = 'unsubscribe'), 0),"
+	    " count(*) FILTER (WHERE type = 'bounce' AND at >= ?2),"
+	    " coalesce(max(at) FILTER (WHERE type IN ('open', 'click')), 0)"
+	    " FROM engagement WHERE customer_id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, r->customer_id);
+	sqlite3_bind_int64(s, 2, r->consent_at);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r->unsubscribed_at = sqlite3_column_int64(s, 0);
+		r->bounces_since_consent = sqlite3_column_int64(s, 1);
+		r->last_answer_at = sqlite3_column_int64(s, 2);
+	}
+	store_done(s);
+	if (rc != SQLITE_ROW)
+		return store_fail(st, "engagement");
+
+	s = store_stmt(st, SQ_RCPT_LAST_ORDER, "SELECT"
+	    " coalesce(max(created_at), 0) FROM orders WHERE customer_id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, r->customer_id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    sqlite3_column_int64(s, 0) > r->last_answer_at)
+		r->last_answer_at = sqlite3_column_int64(s, 0);
+	store_done(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "orders");
+}
+
+static int
+delivery_counts(struct store *st, struct store_recipient *r,
+    int64_t window_start)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
+	    " count(*) FILTER (WHERE at > ?2), count(*) FILTER (WHERE at > ?3),"
+	    " coalesce(max(at), 0) FROM ("
+	    "  SELECT campaign_id, max(at) AS at FROM ("
+	    "   SELECT campaign_id, at FROM ledger"
+	    "    WHERE customer_id = ?1 AND decision = 'deliver'"
+	    "   UNION ALL SELECT campaign_id, at FROM engagement"
+	    "    WHERE customer_id = ?1 AND type = 'sent')"
+	    "  GROUP BY campaign_id)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, r->customer_id);
+	sqlite3_bind_int64(s, 2, r->last_answer_at);
+	sqlite3_bind_int64(s, 3, window_start);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r->unanswered = sqlite3_column_int64(s, 0);
+		r->in_window = sqlite3_column_int64(s, 1);
+		r->last_delivery_at = sqlite3_column_int64(s, 2);
+	}
+	store_done(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "deliveries");
+}
+
+int
+store_recipient_get(struct store *st, const char *email, const char *campaign,
+    int64_t now, int64_t window_secs, struct store_recipient *r)
+{
+	struct store_customer c;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	/* this campaign to this address, whoever it belongs to now */
+	s = store_stmt(st, SQ_RCPT_CAMPAIGN, "SELECT at, message_key"
+	    " FROM ledger WHERE campaign_id = ?1 AND recipient = ?2"
+	    " AND decision = 'deliver'");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, campaign);
+	store_bind_text(s, 2, email);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r->campaign_at = sqlite3_column_int64(s, 0);
+		delivery_copy(r->campaign_message, sizeof(r->campaign_message),
+		    store_col_text(s, 1));
+	}
+	store_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "ledger");
+
+	if ((rc = store_customer_find(st, email, &r->customer_id)) == -1)
+		return -1;
+	if (rc == 1) {
+		r->customer_id = 0;
+		return 0;
+	}
+	if ((rc = store_customer_get(st, r->customer_id, &c)) == -1)
+		return -1;
+	if (rc == 0) {
+		delivery_copy(r->first_name, sizeof(r->first_name),
+		    c.first_name);
+		delivery_copy(r->last_name, sizeof(r->last_name), c.last_name);
+		delivery_copy(r->company, sizeof(r->company), c.company);
+		delivery_copy(r->phone, sizeof(r->phone), c.phone);
+	}
+	store_release(st, SQ_CUST_GET);
+	if (delivery_consent(st, r) == -1 ||
+	    delivery_engagement(st, r) == -1 ||
+	    delivery_counts(st, r, now - window_secs) == -1)
+		return -1;
+	if ((rc = store_segment_get(st, r->customer_id, &r->seg)) == -1)
+		return -1;
+	r->has_segment = rc == 0;
+	return 0;
+}
+
+int
+store_ledger_put(struct store *st, const struct store_ledger *l)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_LEDGER_PUT, "INSERT INTO ledger (campaign_id,"
+	    " recipient, message_key, customer_id, queue_id, decision,"
+	    " variant, at) VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7, ?8)"
+	    " ON CONFLICT (campaign_id, recipient) DO UPDATE SET"
+	    " message_key = excluded.message_key,"
+	    " customer_id = excluded.customer_id,"
+	    " queue_id = excluded.queue_id, decision = excluded.decision,"
+	    " variant = excluded.variant, at = excluded.at"
+	    " WHERE ledger.decision <> 'deliver'");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, l->campaign_id);
+	store_bind_text(s, 2, l->recipient);
+	store_bind_text(s, 3, l->message_key);
+	sqlite3_bind_int64(s, 4, l->customer_id);
+	store_bind_text(s, 5, l->queue_id);
+	store_bind_text(s, 6, l->decision);
+	store_bind_text(s, 7, l->variant);
+	sqlite3_bind_int64(s, 8, l->at);
+	rc = sqlite3_step(s);
+	store_done(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "ledger");
+}
+
+int
+store_audit_last(struct store *st, int64_t *seq, char *hash, size_t len)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_AUDIT_LAST, "SELECT seq, hash FROM audit"
+	    " ORDER BY seq DESC LIMIT 1");
+	if (s == NULL)
+		return -1;
+	*seq = 0;
+	hash[0] = '\0';
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(s, 0);
+		delivery_copy(hash, len, store_col_text(s, 1));
+	}
+	store_done(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    store_fail(st, "audit");
+}
+
+int
+store_audit_append(struct store *st, const struct store_audit *a)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_AUDIT_APPEND, "INSERT INTO audit (at, channel,"
+	    " queue_id, message_id, campaign_id, recipient, customer_id,"
+	    " decision, detail, segment, variant, consent, config_hash,"
+	    " prev_hash, hash, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " nullif(?7, 0), ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->at);
+	store_bind_text(s, 2, a->channel);
+	store_bind_text(s, 3, a->queue_id);
+	store_bind_text(s, 4, a->message_id);
+	store_bind_text(s, 5, a->campaign_id);
+	store_bind_text(s, 6, a->recipient);
+	sqlite3_bind_int64(s, 7, a->customer_id);
+	store_bind_text(s, 8, a->decision);
+	store_bind_text(s, 9, a->detail);
+	store_bind_text(s, 10, a->segment);
+	store_bind_text(s, 11, a->variant);
+	store_bind_text(s, 12, a->consent);
+	store_bind_text(s, 13, a->config_hash);
+	store_bind_text(s, 14, a->prev_hash);
+	store_bind_text(s, 15, a->hash);
+	sqlite3_bind_int64(s, 16, a->seq);
+	rc = sqlite3_step(s);
+	store_done(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit");
+}
+
+int
+store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
+    void *arg)
+{
+	struct store_audit a;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = store_stmt(st, SQ_AUDIT_SCAN, "SELECT seq, at, channel, queue_id,"
+	    " message_id, campaign_id, recipient, coalesce(customer_id, 0),"
+	    " decision, detail, segment, variant, consent, config_hash,"
+	    " prev_hash, hash FROM audit WHERE at >= ?1 ORDER BY seq");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, since);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		a.seq = sqlite3_column_int64(s, 0);
+		a.at = sqlite3_column_int64(s, 1);
+		a.channel = store_col_text(s, 2);
+		a.queue_id = store_col_text(s, 3);
+		a.message_id = store_col_text(s, 4);
+		a.campaign_id = store_col_text(s, 5);
+		a.recipient = store_col_text(s, 6);
+		a.customer_id = sqlite3_column_int64(s, 7);
+		a.decision = store_col_text(s, 8);
+		a.detail = store_col_text(s, 9);
+		a.segment = store_col_text(s, 10);
+		a.variant = store_col_text(s, 11);
+		a.consent = store_col_text(s, 12);
+		a.config_hash = store_col_text(s, 13);
+		a.prev_hash = store_col_text(s, 14);
+		a.hash = store_col_text(s, 15);
+		stop = fn(&a, arg);
+	}
+	store_done(s);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit");
+}

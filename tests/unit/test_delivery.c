@@ -1,0 +1,349 @@
+/*
+ * test_delivery.c - the milter's side of the store on a real SQLite
+ * file: what a recipient lookup finds (consent, unsubscribes, bounces,
+ * fatigue counts, this campaign already delivered), the ledger's rule
+ * that a delivery stands, and the audit chain catching edits, deletions,
+ * reordering and a cut-off tail.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "store.h"
+
+#define DAY	86400
+#define HOUR	3600
+#define NOW	((int64_t)1795000000)
+
+struct dx {
+	char		 dir[64];
+	char		 db[128];
+	struct store	*st;
+	int64_t		 ann;
+};
+
+static void
+dx_engage(struct dx *x, const char *campaign, enum store_engagement_type t,
+    int64_t at)
+{
+	struct store_engagement e;
+	enum store_change ch;
+
+	memset(&e, 0, sizeof(e));
+	e.customer_id = x->ann;
+	e.campaign_id = campaign;
+	e.type = t;
+	e.at = at;
+	assert_int_equal(store_engagement_add(x->st, &e, &ch), 0);
+}
+
+static void
+dx_consent(struct dx *x, int granted, int64_t at)
+{
+	struct store_consent c;
+	enum store_change ch;
+
+	memset(&c, 0, sizeof(c));
+	c.customer_id = x->ann;
+	c.channel = CHANNEL_EMAIL;
+	c.granted = granted;
+	c.source = "signup_form";
+	c.recorded_at = at;
+	c.evidence = "form newsletter-footer v3";
+	assert_int_equal(store_consent_record(x->st, &c, 0, &ch), 0);
+}
+
+static int
+dx_setup(void **state)
+{
+	struct dx *x = calloc(1, sizeof(*x));
+	struct store_customer c;
+	enum store_change ch;
+	char err[512];
+
+	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-delivery-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
+	    sizeof(err)), 0);
+	memset(&c, 0, sizeof(c));
+	c.email = "ann@example.com";
+	c.first_name = "Ann";
+	assert_int_equal(store_customer_upsert(x->st, &c, &x->ann, &ch), 0);
+	*state = x;
+	return 0;
+}
+
+static int
+dx_teardown(void **state)
+{
+	struct dx *x = *state;
+	char cmd[160];
+
+	store_close(x->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
+	assert_int_equal(system(cmd), 0);
+	free(x);
+	return 0;
+}
+
+static void
+dx_lookup(struct dx *x, const char *email, struct store_recipient *r)
+{
+	if (store_recipient_get(x->st, email, "c-now", NOW, 16 * HOUR, r) != 0)
+		fail_msg("%s", store_error(x->st));
+}
+
+static void
+dx_deliver(struct dx *x, const char *campaign, const char *decision,
+    int64_t at)
+{
+	struct store_ledger l;
+
+	memset(&l, 0, sizeof(l));
+	l.campaign_id = campaign;
+	l.recipient = "ann@example.com";
+	l.message_key = "<m1@example.com>";
+	l.customer_id = x->ann;
+	l.queue_id = "4XyZ1";
+	l.decision = decision;
+	l.at = at;
+	assert_int_equal(store_ledger_put(x->st, &l), 0);
+}
+
+static void
+test_recipient_consent(void **state)
+{
+	struct dx *x = *state;
+	struct store_recipient r;
+
+	dx_lookup(x, "nobody@example.com", &r);
+	assert_int_equal(r.customer_id, 0);
+
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.customer_id, x->ann);
+	assert_string_equal(r.first_name, "Ann");
+	assert_int_equal(r.has_consent, 0);	/* no record: no consent */
+	assert_int_equal(r.has_segment, 0);
+
+	dx_consent(x, 1, NOW - 30 * DAY);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.has_consent, 1);
+	assert_int_equal(r.consent_granted, 1);
+	assert_int_equal(r.consent_at, NOW - 30 * DAY);
+	assert_string_equal(r.consent_evidence, "granted signup_form: form"
+	    " newsletter-footer v3");
+
+	/* a bounce before the consent does not count, one after does */
+	dx_engage(x, "old", ENG_BOUNCE, NOW - 40 * DAY);
+	dx_engage(x, "c1", ENG_UNSUBSCRIBE, NOW - 2 * DAY);
+	dx_engage(x, "c2", ENG_BOUNCE, NOW - DAY);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.bounces_since_consent, 1);
+	assert_int_equal(r.unsubscribed_at, NOW - 2 * DAY);
+}
+
+static void
+test_recipient_fatigue_counts(void **state)
+{
+	struct dx *x = *state;
+	struct store_recipient r;
+
+	dx_consent(x, 1, NOW - 300 * DAY);
+	dx_engage(x, "a", ENG_SENT, NOW - 50 * DAY);
+	dx_engage(x, "a", ENG_OPEN, NOW - 49 * DAY);
+	dx_engage(x, "b", ENG_SENT, NOW - 20 * DAY);
+	dx_engage(x, "c", ENG_SENT, NOW - 10 * DAY);
+	/* "c" imported as sent and also in the ledger: counted once */
+	dx_deliver(x, "c", "deliver", NOW - 10 * DAY + 60);
+	dx_deliver(x, "d", "deliver", NOW - 2 * HOUR);
+	dx_deliver(x, "e", "fatigued", NOW - HOUR);	/* not a delivery */
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.last_answer_at, NOW - 49 * DAY);
+	assert_int_equal(r.unanswered, 3);		/* b, c, d */
+	assert_int_equal(r.in_window, 1);		/* d */
+	assert_int_equal(r.last_delivery_at, NOW - 2 * HOUR);
+	assert_int_equal(r.campaign_at, 0);
+	/* a click answers them */
+	dx_engage(x, "d", ENG_CLICK, NOW - HOUR);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.unanswered, 0);
+}
+
+static void
+test_ledger_delivery_stands(void **state)
+{
+	struct dx *x = *state;
+	struct store_recipient r;
+
+	dx_deliver(x, "c-now", "fatigued", NOW - 3 * HOUR);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.campaign_at, 0);
+	/* a later decision replaces a suppression ... */
+	dx_deliver(x, "c-now", "deliver", NOW - 2 * HOUR);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.campaign_at, NOW - 2 * HOUR);
+	assert_string_equal(r.campaign_message, "<m1@example.com>");
+	/* ... but never a delivery */
+	dx_deliver(x, "c-now", "audience", NOW - HOUR);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.campaign_at, NOW - 2 * HOUR);
+}
+
+static void
+dx_audit(struct dx *x, int n)
+{
+	struct audit_chain ch;
+	struct store_audit a;
+	char rcpt[64];
+	int i;
+
+	assert_int_equal(store_begin(x->st), 0);
+	assert_int_equal(audit_begin(x->st, &ch), 0);
+	for (i = 0; i < n; i++) {
+		memset(&a, 0, sizeof(a));
+		snprintf(rcpt, sizeof(rcpt), "r%d@example.com", i);
+		a.at = NOW + i;
+		a.channel = "email";
+		a.queue_id = "4XyZ1";
+		a.message_id = "<m1@example.com>";
+		a.campaign_id = "bf-2026";
+		a.recipient = rcpt;
+		a.customer_id = i % 2 ? x->ann : 0;
+		a.decision = i % 3 ? "deliver" : "no_consent";
+		a.detail = "";
+		a.segment = "vip";
+		a.variant = "vip";
+		a.consent = "granted \"quoted\"\nline";
+		a.config_hash = "abc";
+		assert_int_equal(audit_append(x->st, &ch, &a), 0);
+	}
+	assert_int_equal(store_commit(x->st), 0);
+}
+
+static int
+dx_verify(struct dx *x, const char *expect, struct audit_report *rep)
+{
+	return audit_verify(x->st, expect, rep);
+}
+
+static void
+dx_sql(struct dx *x, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+test_audit_chain(void **state)
+{
+	struct dx *x = *state;
+	struct audit_report rep;
+	char head[128];
+
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+	assert_int_equal(rep.rows, 0);
+	dx_audit(x, 5);
+	dx_audit(x, 5);		/* a second transaction continues the chain */
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+	assert_int_equal(rep.rows, 10);
+	assert_int_equal(rep.head.seq, 10);
+	snprintf(head, sizeof(head), "%lld:%s", (long long)rep.head.seq,
+	    rep.head.hash);
+	assert_int_equal(dx_verify(x, head, &rep), 0);
+	assert_int_equal(rep.expect_found, 1);
+
+	/* cutting the tail leaves a valid chain, but not the recorded head */
+	dx_sql(x, "DELETE FROM audit WHERE seq = 10");
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+	assert_int_equal(dx_verify(x, head, &rep), 1);
+	assert_non_null(strstr(rep.why, "not in the chain"));
+}
+
+static void
+test_audit_tampering(void **state)
+{
+	struct dx *x = *state;
+	struct audit_report rep;
+
+	dx_audit(x, 6);
+	/* row 4 suppressed someone: pretend it delivered */
+	dx_sql(x, "UPDATE audit SET decision = 'deliver' WHERE seq = 4");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_int_equal(rep.bad_seq, 4);
+	assert_string_equal(rep.why, "row 4 does not match its hash: it was"
+	    " edited");
+	dx_sql(x, "UPDATE audit SET decision = 'no_consent' WHERE seq = 4");
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+
+	dx_sql(x, "DELETE FROM audit WHERE seq = 2");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_int_equal(rep.bad_seq, 3);
+	assert_non_null(strstr(rep.why, "deleted, inserted or reordered"));
+}
+
+static void
+test_audit_reordered(void **state)
+{
+	struct dx *x = *state;
+	struct audit_report rep;
+
+	dx_audit(x, 4);
+	/* swap rows 2 and 3, hashes and all */
+	dx_sql(x, "UPDATE audit SET seq = -2 WHERE seq = 2;"
+	    "UPDATE audit SET seq = 2 WHERE seq = 3;"
+	    "UPDATE audit SET seq = 3 WHERE seq = -2");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_int_equal(rep.bad_seq, 2);
+}
+
+static void
+test_audit_export(void **state)
+{
+	struct dx *x = *state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	dx_audit(x, 3);
+	out = open_memstream(&text, &len);
+	assert_int_equal(audit_export(x->st, NOW + 1, out), 2);
+	fclose(out);
+	assert_null(strstr(text, "\"seq\":1,"));
+	assert_non_null(strstr(text, "{\"seq\":2,\"at\":\"2026-11-18T"));
+	assert_non_null(strstr(text, "\"recipient\":\"r1@example.com\","
+	    "\"customer_id\":1,\"decision\":\"deliver\""));
+	assert_non_null(strstr(text, "\"consent\":\"granted \\\"quoted\\\""
+	    "\\u000aline\""));
+	assert_int_equal(text[len - 1], '\n');
+	free(text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, dx_setup, dx_teardown)
+		T(test_recipient_consent),
+		T(test_recipient_fatigue_counts),
+		T(test_ledger_delivery_stands),
+		T(test_audit_chain),
+		T(test_audit_tampering),
+		T(test_audit_reordered),
+		T(test_audit_export),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("delivery", tests, NULL, NULL);
+}

@@ -33,8 +33,9 @@ explain_date(int64_t t, char *out, size_t outlen)
 	snprintf(out, outlen, "%.10s", full);
 }
 
+/* V in the VIP metric's unit: "150.50 USD" or "3 orders". */
 static void
-explain_vip_value(const struct conf_segments *rules, int64_t v, char *out,
+explain_vip_amount(const struct conf_segments *rules, int64_t v, char *out,
     size_t outlen)
 {
 	char money[32];
@@ -44,8 +45,22 @@ explain_vip_value(const struct conf_segments *rules, int64_t v, char *out,
 		return;
 	}
 	segment_format_money(v, money, sizeof(money));
-	snprintf(out, outlen, "%s %s %s", rules->vip.metric == VIP_MARGIN ?
-	    "margin" : "net spend", money, rules->base_currency);
+	snprintf(out, outlen, "%s %s", money, rules->base_currency);
+}
+
+/* V with the metric's name: "net spend 150.50 USD". */
+static void
+explain_vip_value(const struct conf_segments *rules, int64_t v, char *out,
+    size_t outlen)
+{
+	char amount[48];
+
+	explain_vip_amount(rules, v, amount, sizeof(amount));
+	if (rules->vip.metric == VIP_ORDER_COUNT)
+		snprintf(out, outlen, "%s", amount);
+	else
+		snprintf(out, outlen, "%s %s", rules->vip.metric == VIP_MARGIN ?
+		    "margin" : "net spend", amount);
 }
 
 static void
@@ -78,7 +93,7 @@ explain_vip(const struct conf_segments *rules, const struct segment_result *r,
 
 	explain_vip_value(rules, r->vip_value, value, sizeof(value));
 	if (!r->vip_eligible) {
-		explain_vip_value(rules, rules->vip.min_value, min,
+		explain_vip_amount(rules, rules->vip.min_value, min,
 		    sizeof(min));
 		snprintf(why, sizeof(why), "%s with %lld completed orders is"
 		    " under the minimum (%s, %lld orders)", value,
@@ -88,7 +103,7 @@ explain_vip(const struct conf_segments *rules, const struct segment_result *r,
 		snprintf(why, sizeof(why), "%s; no VIP threshold yet (run"
 		    " segctl segments rebuild)", value);
 	} else {
-		explain_vip_value(rules, cut->threshold, cutv, sizeof(cutv));
+		explain_vip_amount(rules, cut->threshold, cutv, sizeof(cutv));
 		snprintf(why, sizeof(why), "%s %s the cut %s for the top"
 		    " %g%% of %lld eligible", value,
 		    r->vip_value >= cut->threshold ? ">=" : "<", cutv,
@@ -118,11 +133,32 @@ explain_lapsed(const struct segment_result *r, int64_t now, struct buf *out)
 	explain_rule(out, LC_LAPSED, r->flags & (1u << LC_LAPSED), why);
 }
 
+/* "bought, viewed": where an interest came from. */
+static void
+explain_sources(unsigned sources, char *out, size_t outlen)
+{
+	static const struct {
+		unsigned	 bit;
+		const char	*name;
+	} words[] = {
+		{ SEG_INTEREST_BOUGHT, "bought" },
+		{ SEG_INTEREST_VIEWED, "viewed" },
+		{ SEG_INTEREST_CARTED, "carted" },
+	};
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (sources & words[i].bit)
+			n += (size_t)snprintf(out + n, n < outlen ? outlen - n :
+			    0, "%s%s", n ? ", " : "", words[i].name);
+}
+
 static void
 explain_facets(const struct conf_segments *rules,
     const struct segment_result *r, struct buf *out)
 {
-	char when[32], money[32];
+	char when[32], money[32], how[32];
 	size_t i;
 
 	buf_puts(out, "facets\n");
@@ -151,11 +187,9 @@ explain_facets(const struct conf_segments *rules,
 		const struct segment_interest *in = &r->interests[i];
 
 		explain_date(in->last_at, when, sizeof(when));
-		buf_printf(out, "%s %s (%s%s%s, last %s)", i ? "," : "",
-		    in->category,
-		    in->sources & SEG_INTEREST_BOUGHT ? "bought " : "",
-		    in->sources & SEG_INTEREST_VIEWED ? "viewed " : "",
-		    in->sources & SEG_INTEREST_CARTED ? "carted " : "", when);
+		explain_sources(in->sources, how, sizeof(how));
+		buf_printf(out, "%s %s (%s, last %s)", i ? "," : "",
+		    in->category, how, when);
 	}
 	buf_putc(out, '\n');
 	buf_printf(out, "  locale      country %s, currency %s, language %s,"

@@ -11,6 +11,8 @@ set -u
 BUILD=${BUILD:-build}
 export SEGM_SRCDIR=${SEGM_SRCDIR:-$(pwd)}
 export BUILD
+# leaks inside third-party libraries, listed with the reason for each
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$SEGM_SRCDIR/tests/lsan.supp:print_suppressions=0}
 passed=0 failed=0 skipped=0
 failures=""
 

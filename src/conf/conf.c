@@ -1,0 +1,817 @@
+/*
+ * conf.c - segmilter.conf: one table per group of settings.
+ *
+ * libconfig parses the syntax; these tables give every setting its type
+ * and bounds.  Walking the file's settings (not the table's) is what
+ * rejects unknown keys: a setting the table does not name is an error,
+ * never silently ignored, since a misspelt threshold would otherwise
+ * leave a default in force that nobody asked for.
+ *
+ * Loading starts from conf_defaults(), so every pointer in a struct conf
+ * is owned by it whether it came from the file or from the defaults.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libconfig.h>
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "parse.h"
+#include "xalloc.h"
+
+enum conf_type {
+	CT_GROUP,	/* a nested table */
+	CT_INT,		/* int64_t within [min, max] */
+	CT_FLOAT,	/* double within (fmin, fmax] */
+	CT_BOOL,	/* int */
+	CT_PATH,	/* char *, not empty */
+	CT_CURRENCY,	/* char[4], ISO 4217 */
+	CT_STRLIST,	/* char ** and its count */
+	CT_PRIORITY,	/* every lifecycle once */
+	CT_VIP_METRIC,
+	CT_VIP_MIN,	/* money or a count, by the metric: read last */
+	CT_DAYS_MAP,	/* { category = days; ... } */
+	CT_SKU_MAP,	/* ( { prefix; category; }, ... ) */
+	CT_WORD_MAP,	/* ( { keyword; category; }, ... ) */
+	CT_RATES	/* { EUR = 1.08; ... } */
+};
+
+struct conf_setting {
+	const char		*name;
+	enum conf_type		 type;
+	size_t			 off;	/* into struct conf */
+	size_t			 noff;	/* its count, for lists */
+	int64_t			 min, max;
+	double			 fmin, fmax;
+	const struct conf_setting *group;
+};
+
+#define SEG(f)	offsetof(struct conf, seg.f)
+#define END	{ NULL, 0, 0, 0, 0, 0, 0, 0, NULL }
+
+static const struct conf_setting vip_table[] = {
+	{ "metric", CT_VIP_METRIC, SEG(vip.metric), 0, 0, 0, 0, 0, NULL },
+	{ "top_percent", CT_FLOAT, SEG(vip.top_percent), 0, 0, 0, 0.0, 100.0,
+	    NULL },
+	{ "min_value", CT_VIP_MIN, SEG(vip.min_value), 0, 0, 0, 0, 0, NULL },
+	{ "min_orders", CT_INT, SEG(vip.min_orders), 0, 1, 1000000, 0, 0,
+	    NULL },
+	END
+};
+
+static const struct conf_setting lapsed_table[] = {
+	{ "default_days", CT_INT, SEG(lapsed.default_days), 0, 1, 3650, 0, 0,
+	    NULL },
+	{ "categories", CT_DAYS_MAP, SEG(lapsed.category_days),
+	    SEG(lapsed.ncategory_days), 1, 3650, 0, 0, NULL },
+	{ "adapt_to_interval", CT_BOOL, SEG(lapsed.adapt_to_interval), 0, 0,
+	    0, 0, 0, NULL },
+	{ "interval_factor", CT_FLOAT, SEG(lapsed.interval_factor), 0, 0, 0,
+	    0.999, 10.0, NULL },
+	{ "adapt_min_orders", CT_INT, SEG(lapsed.adapt_min_orders), 0, 2,
+	    1000, 0, 0, NULL },
+	END
+};
+
+static const struct conf_setting cart_table[] = {
+	{ "window_hours", CT_INT, SEG(cart.window_hours), 0, 1, 8760, 0, 0,
+	    NULL },
+	{ "min_age_minutes", CT_INT, SEG(cart.min_age_minutes), 0, 0, 10080,
+	    0, 0, NULL },
+	END
+};
+
+static const struct conf_setting interest_table[] = {
+	{ "window_days", CT_INT, SEG(interest.window_days), 0, 1, 3650, 0, 0,
+	    NULL },
+	END
+};
+
+static const struct conf_setting b2b_table[] = {
+	{ "account_types", CT_STRLIST, SEG(b2b.account_types),
+	    SEG(b2b.naccount_types), 0, 0, 0, 0, NULL },
+	{ "tags", CT_STRLIST, SEG(b2b.tags), SEG(b2b.ntags), 0, 0, 0, 0,
+	    NULL },
+	{ "company_domains", CT_STRLIST, SEG(b2b.company_domains),
+	    SEG(b2b.ncompany_domains), 0, 0, 0, 0, NULL },
+	{ "tax_exempt", CT_BOOL, SEG(b2b.tax_exempt), 0, 0, 0, 0, 0, NULL },
+	{ "bulk_line_quantity", CT_INT, SEG(b2b.bulk_line_quantity), 0, 0,
+	    1000000, 0, 0, NULL },
+	{ "bulk_orders_min", CT_INT, SEG(b2b.bulk_orders_min), 0, 1, 1000000,
+	    0, 0, NULL },
+	END
+};
+
+static const struct conf_setting categories_table[] = {
+	{ "sku_prefixes", CT_SKU_MAP, SEG(sku_prefixes), SEG(nsku_prefixes),
+	    0, 0, 0, 0, NULL },
+	{ "name_keywords", CT_WORD_MAP, SEG(name_keywords),
+	    SEG(nname_keywords), 0, 0, 0, 0, NULL },
+	END
+};
+
+static const struct conf_setting segments_table[] = {
+	{ "priority", CT_PRIORITY, SEG(priority), 0, 0, 0, 0, 0, NULL },
+	{ "vip", CT_GROUP, 0, 0, 0, 0, 0, 0, vip_table },
+	{ "lapsed", CT_GROUP, 0, 0, 0, 0, 0, 0, lapsed_table },
+	{ "cart", CT_GROUP, 0, 0, 0, 0, 0, 0, cart_table },
+	{ "interest", CT_GROUP, 0, 0, 0, 0, 0, 0, interest_table },
+	{ "b2b", CT_GROUP, 0, 0, 0, 0, 0, 0, b2b_table },
+	{ "categories", CT_GROUP, 0, 0, 0, 0, 0, 0, categories_table },
+	{ "base_currency", CT_CURRENCY, SEG(base_currency), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "currency_rates", CT_RATES, SEG(rates), SEG(nrates), 0, 0, 0, 0,
+	    NULL },
+	END
+};
+
+static const struct conf_setting top_table[] = {
+	{ "store", CT_PATH, offsetof(struct conf, store_path), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "store_timeout_ms", CT_INT, offsetof(struct conf, store_timeout_ms),
+	    0, 0, 600000, 0, 0, NULL },
+	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
+	END
+};
+
+static const char *const lifecycle_names[LC_COUNT] = {
+	[LC_B2B] = "b2b",
+	[LC_VIP] = "vip",
+	[LC_LAPSED] = "lapsed",
+	[LC_REPEAT] = "repeat",
+	[LC_FIRST_TIME] = "first_time",
+	[LC_SUBSCRIBER] = "subscriber",
+};
+
+static const char *const vip_metric_names[] = {
+	[VIP_NET_SPEND] = "net_spend",
+	[VIP_ORDER_COUNT] = "order_count",
+	[VIP_MARGIN] = "margin",
+};
+
+/* A load in progress: the errors so far, and min_value for the end. */
+struct conf_load {
+	struct conf		*c;
+	struct buf		 errs;
+	int			 nerrs;
+	config_setting_t	*vip_min;
+	char			 vip_min_path[256];
+};
+
+static void
+load_error(struct conf_load *ld, const config_setting_t *s, const char *path,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+load_error(struct conf_load *ld, const config_setting_t *s, const char *path,
+    const char *fmt, ...)
+{
+	const char *file = config_setting_source_file(s);
+	va_list ap;
+
+	buf_printf(&ld->errs, "%s:%u: %s: ", file ? file : ld->c->path,
+	    config_setting_source_line(s), path);
+	va_start(ap, fmt);
+	buf_vprintf(&ld->errs, fmt, ap);
+	va_end(ap);
+	buf_putc(&ld->errs, '\n');
+	ld->nerrs++;
+}
+
+/* OUT = A SEP B, cut to LEN: setting paths for messages. */
+static void
+path_join(char *out, size_t len, const char *a, const char *sep,
+    const char *b)
+{
+	const char *parts[3] = { a, sep, b };
+	size_t n = 0, i;
+	const char *p;
+
+	for (i = 0; i < 3; i++)
+		for (p = parts[i]; *p != '\0' && n + 1 < len; p++)
+			out[n++] = *p;
+	out[n] = '\0';
+}
+
+static void *
+field(struct conf *c, size_t off)
+{
+	return (char *)c + off;
+}
+
+static void
+free_strlist(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+free_kv_str(struct conf_kv_str *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+}
+
+static int
+get_int(const config_setting_t *s, int64_t *v)
+{
+	int t = config_setting_type(s);
+
+	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+		return -1;
+	*v = config_setting_get_int64(s);
+	return 0;
+}
+
+/* A category name as imports store it; "" when nothing is left. */
+static int
+load_category(struct conf_load *ld, const config_setting_t *s,
+    const char *path, const char *in, char *out)
+{
+	if (parse_slug(in, out, CONF_NAME_MAX) == -1) {
+		load_error(ld, s, path, "'%s' is not a category name", in);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+load_strlist(struct conf_load *ld, const config_setting_t *s,
+    const char *path, const struct conf_setting *t)
+{
+	char ***list = field(ld->c, t->off), **v;
+	size_t *n = field(ld->c, t->noff), i, len;
+	const char *e;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		load_error(ld, s, path, "expected a list of strings");
+		return;
+	}
+	len = (size_t)config_setting_length(s);
+	v = xcalloc(len + 1, sizeof(*v));
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_string_elem(s, (int)i);
+		if (e == NULL || *e == '\0') {
+			load_error(ld, s, path, "element %zu is not a"
+			    " non-empty string", i + 1);
+			free_strlist(v, i);
+			return;
+		}
+		v[i] = xstrdup(e);
+	}
+	free_strlist(*list, *n);
+	*list = v;
+	*n = len;
+}
+
+static void
+load_priority(struct conf_load *ld, const config_setting_t *s,
+    const char *path)
+{
+	enum conf_lifecycle p[LC_COUNT], lc;
+	unsigned seen = 0;
+	const char *e;
+	int i, len;
+
+	len = config_setting_is_array(s) || config_setting_is_list(s) ?
+	    config_setting_length(s) : -1;
+	if (len != LC_COUNT) {
+		load_error(ld, s, path, "expected all six segments, highest"
+		    " first: b2b, vip, lapsed, repeat, first_time,"
+		    " subscriber in some order");
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_string_elem(s, i);
+		if (e == NULL || conf_lifecycle_parse(e, &lc) == -1) {
+			load_error(ld, s, path, "element %d: '%s' is not a"
+			    " lifecycle segment", i + 1, e ? e : "?");
+			return;
+		}
+		if (seen & (1u << lc)) {
+			load_error(ld, s, path, "'%s' is listed twice", e);
+			return;
+		}
+		seen |= 1u << lc;
+		p[i] = lc;
+	}
+	memcpy(ld->c->seg.priority, p, sizeof(p));
+}
+
+static void
+load_days_map(struct conf_load *ld, const config_setting_t *s,
+    const char *path, const struct conf_setting *t)
+{
+	struct conf_kv_int *v;
+	config_setting_t *e;
+	char epath[256];
+	int64_t days = 0;
+	int i, len, bad = 0;
+
+	if (!config_setting_is_group(s)) {
+		load_error(ld, s, path, "expected a group: { coffee = 60; }");
+		return;
+	}
+	len = config_setting_length(s);
+	v = xcalloc((size_t)len + 1, sizeof(*v));
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		path_join(epath, sizeof(epath), path, ".",
+		    config_setting_name(e));
+		if (load_category(ld, e, epath, config_setting_name(e),
+		    v[i].name) == -1) {
+			bad = 1;
+			continue;
+		}
+		if (get_int(e, &days) == -1) {
+			load_error(ld, e, epath, "expected an integer");
+			bad = 1;
+		} else if (days < t->min || days > t->max) {
+			load_error(ld, e, epath, "%lld is out of range"
+			    " %lld..%lld", (long long)days, (long long)t->min,
+			    (long long)t->max);
+			bad = 1;
+		}
+		v[i].value = days;
+	}
+	if (bad) {
+		free(v);
+		return;
+	}
+	free(ld->c->seg.lapsed.category_days);
+	ld->c->seg.lapsed.category_days = v;
+	ld->c->seg.lapsed.ncategory_days = (size_t)len;
+}
+
+/* ( { KEYNAME = "..."; category = "..."; }, ... ) */
+static void
+load_kv_map(struct conf_load *ld, const config_setting_t *s,
+    const char *path, const struct conf_setting *t, const char *keyname)
+{
+	struct conf_kv_str **list = field(ld->c, t->off), *v;
+	size_t *n = field(ld->c, t->noff);
+	config_setting_t *e, *m;
+	const char *key, *cat;
+	char epath[256];
+	int i, j, len, bad = 0;
+
+	if (!config_setting_is_list(s)) {
+		load_error(ld, s, path, "expected a list: ( { %s = \"...\";"
+		    " category = \"...\"; } )", keyname);
+		return;
+	}
+	len = config_setting_length(s);
+	v = xcalloc((size_t)len + 1, sizeof(*v));
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		snprintf(epath, sizeof(epath), "%s[%d]", path, i + 1);
+		if (!config_setting_is_group(e)) {
+			load_error(ld, e, epath, "expected { %s = \"...\";"
+			    " category = \"...\"; }", keyname);
+			bad = 1;
+			continue;
+		}
+		for (j = 0; j < config_setting_length(e); j++) {
+			m = config_setting_get_elem(e, (unsigned)j);
+			if (strcmp(config_setting_name(m), keyname) != 0 &&
+			    strcmp(config_setting_name(m), "category") != 0) {
+				load_error(ld, m, epath, "%s: unknown setting",
+				    config_setting_name(m));
+				bad = 1;
+			}
+		}
+		key = NULL;
+		cat = NULL;
+		if (!config_setting_lookup_string(e, keyname, &key) ||
+		    *key == '\0' ||
+		    !config_setting_lookup_string(e, "category", &cat)) {
+			load_error(ld, e, epath, "needs a non-empty %s and a"
+			    " category, both strings", keyname);
+			bad = 1;
+			continue;
+		}
+		if (load_category(ld, e, epath, cat, v[i].value) == -1) {
+			bad = 1;
+			continue;
+		}
+		v[i].key = xstrdup(key);
+		if (strcmp(keyname, "keyword") == 0) {
+			char *p;
+
+			for (p = v[i].key; *p != '\0'; p++)
+				*p = (char)tolower((unsigned char)*p);
+		}
+	}
+	if (bad) {
+		free_kv_str(v, (size_t)len);
+		return;
+	}
+	free_kv_str(*list, *n);
+	*list = v;
+	*n = (size_t)len;
+}
+
+static int
+is_currency(const char *s)
+{
+	return s != NULL && strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' &&
+	    s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z';
+}
+
+static void
+load_rates(struct conf_load *ld, const config_setting_t *s, const char *path)
+{
+	struct conf_rate *v;
+	config_setting_t *e;
+	char epath[256];
+	int i, len, bad = 0;
+
+	if (!config_setting_is_group(s)) {
+		load_error(ld, s, path, "expected a group: { EUR = 1.08; }");
+		return;
+	}
+	len = config_setting_length(s);
+	v = xcalloc((size_t)len + 1, sizeof(*v));
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		path_join(epath, sizeof(epath), path, ".",
+		    config_setting_name(e));
+		if (config_setting_type(e) == CONFIG_TYPE_FLOAT)
+			v[i].rate = config_setting_get_float(e);
+		else if (config_setting_is_number(e))
+			v[i].rate = (double)config_setting_get_int64(e);
+		if (!is_currency(config_setting_name(e))) {
+			load_error(ld, e, epath, "not an ISO 4217 currency"
+			    " code");
+			bad = 1;
+		} else if (!(v[i].rate > 0.0)) {
+			load_error(ld, e, epath, "expected a rate above 0");
+			bad = 1;
+		}
+		snprintf(v[i].currency, sizeof(v[i].currency), "%s",
+		    config_setting_name(e));
+	}
+	if (bad) {
+		free(v);
+		return;
+	}
+	free(ld->c->seg.rates);
+	ld->c->seg.rates = v;
+	ld->c->seg.nrates = (size_t)len;
+}
+
+static void load_group(struct conf_load *, const config_setting_t *,
+    const char *, const struct conf_setting *);
+
+static void
+load_one(struct conf_load *ld, config_setting_t *s, const char *path,
+    const struct conf_setting *t)
+{
+	const char *str;
+	int64_t iv;
+	double dv;
+	int type = config_setting_type(s);
+
+	switch (t->type) {
+	case CT_GROUP:
+		if (!config_setting_is_group(s))
+			load_error(ld, s, path, "expected a group { ... }");
+		else
+			load_group(ld, s, path, t->group);
+		break;
+	case CT_INT:
+		if (get_int(s, &iv) == -1)
+			load_error(ld, s, path, "expected an integer");
+		else if (iv < t->min || iv > t->max)
+			load_error(ld, s, path, "%lld is out of range"
+			    " %lld..%lld", (long long)iv, (long long)t->min,
+			    (long long)t->max);
+		else
+			*(int64_t *)field(ld->c, t->off) = iv;
+		break;
+	case CT_FLOAT:
+		if (type != CONFIG_TYPE_FLOAT && type != CONFIG_TYPE_INT &&
+		    type != CONFIG_TYPE_INT64) {
+			load_error(ld, s, path, "expected a number");
+			break;
+		}
+		dv = type == CONFIG_TYPE_FLOAT ? config_setting_get_float(s) :
+		    (double)config_setting_get_int64(s);
+		if (dv <= t->fmin || dv > t->fmax)
+			load_error(ld, s, path, "%g is out of range %g..%g",
+			    dv, t->fmin, t->fmax);
+		else
+			*(double *)field(ld->c, t->off) = dv;
+		break;
+	case CT_BOOL:
+		if (type != CONFIG_TYPE_BOOL)
+			load_error(ld, s, path, "expected true or false");
+		else
+			*(int *)field(ld->c, t->off) = config_setting_get_bool(s);
+		break;
+	case CT_PATH:
+		if (type != CONFIG_TYPE_STRING ||
+		    *(str = config_setting_get_string(s)) == '\0') {
+			load_error(ld, s, path, "expected a non-empty string");
+			break;
+		}
+		free(*(char **)field(ld->c, t->off));
+		*(char **)field(ld->c, t->off) = xstrdup(str);
+		break;
+	case CT_CURRENCY:
+		str = type == CONFIG_TYPE_STRING ?
+		    config_setting_get_string(s) : NULL;
+		if (!is_currency(str))
+			load_error(ld, s, path, "expected an ISO 4217 code"
+			    " such as \"USD\"");
+		else
+			memcpy(field(ld->c, t->off), str, 4);
+		break;
+	case CT_STRLIST:
+		load_strlist(ld, s, path, t);
+		break;
+	case CT_PRIORITY:
+		load_priority(ld, s, path);
+		break;
+	case CT_VIP_METRIC:
+		str = type == CONFIG_TYPE_STRING ?
+		    config_setting_get_string(s) : "";
+		for (iv = 0; iv < 3; iv++)
+			if (strcmp(str, vip_metric_names[iv]) == 0)
+				break;
+		if (iv == 3)
+			load_error(ld, s, path, "expected \"net_spend\","
+			    " \"order_count\" or \"margin\"");
+		else
+			ld->c->seg.vip.metric = (enum conf_vip_metric)iv;
+		break;
+	case CT_VIP_MIN:
+		ld->vip_min = s;	/* its unit depends on the metric */
+		path_join(ld->vip_min_path, sizeof(ld->vip_min_path), path,
+		    "", "");
+		break;
+	case CT_DAYS_MAP:
+		load_days_map(ld, s, path, t);
+		break;
+	case CT_SKU_MAP:
+		load_kv_map(ld, s, path, t, "prefix");
+		break;
+	case CT_WORD_MAP:
+		load_kv_map(ld, s, path, t, "keyword");
+		break;
+	case CT_RATES:
+		load_rates(ld, s, path);
+		break;
+	}
+}
+
+static void
+load_group(struct conf_load *ld, const config_setting_t *g, const char *path,
+    const struct conf_setting *table)
+{
+	const struct conf_setting *t;
+	config_setting_t *s;
+	char spath[256];
+	int i;
+
+	for (i = 0; i < config_setting_length(g); i++) {
+		s = config_setting_get_elem(g, (unsigned)i);
+		path_join(spath, sizeof(spath), path, *path ? "." : "",
+		    config_setting_name(s));
+		for (t = table; t->name != NULL; t++)
+			if (strcmp(t->name, config_setting_name(s)) == 0)
+				break;
+		if (t->name == NULL)
+			load_error(ld, s, spath, "unknown setting");
+		else
+			load_one(ld, s, spath, t);
+	}
+}
+
+/* min_value: money in the base currency, or a number of orders. */
+static void
+load_vip_min(struct conf_load *ld)
+{
+	config_setting_t *s = ld->vip_min;
+	const char *why;
+	int64_t v;
+
+	if (s == NULL)
+		return;
+	if (ld->c->seg.vip.metric == VIP_ORDER_COUNT) {
+		if (get_int(s, &v) == -1 || v < 0)
+			load_error(ld, s, ld->vip_min_path, "expected a number"
+			    " of orders (metric is order_count)");
+		else
+			ld->c->seg.vip.min_value = v;
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    parse_money(config_setting_get_string(s), &v, &why) == -1 ||
+	    v < 0)
+		load_error(ld, s, ld->vip_min_path, "expected an amount as a"
+		    " string, such as \"250.00\"");
+	else
+		ld->c->seg.vip.min_value = v;
+}
+
+static int
+conf_hash_file(const char *path, unsigned char *out, char *err,
+    size_t errlen)
+{
+	unsigned char chunk[8192];
+	EVP_MD_CTX *md;
+	FILE *fp;
+	size_t n;
+	unsigned int len;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		EVP_DigestUpdate(md, chunk, n);
+	EVP_DigestFinal_ex(md, out, &len);
+	EVP_MD_CTX_free(md);
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: %s\n", path, strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+int
+conf_load(const char *path, struct conf **out, char *err, size_t errlen)
+{
+	struct conf_load ld;
+	config_t cfg;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.c = conf_defaults();
+	ld.c->path = xstrdup(path);
+	if (conf_hash_file(path, ld.c->hash, err, errlen) == -1) {
+		conf_free(ld.c);
+		return -1;
+	}
+	config_init(&cfg);
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		snprintf(err, errlen, "%s:%d: %s\n", config_error_file(&cfg) ?
+		    config_error_file(&cfg) : path, config_error_line(&cfg),
+		    config_error_text(&cfg));
+		config_destroy(&cfg);
+		conf_free(ld.c);
+		return -1;
+	}
+	buf_init(&ld.errs, 64 * 1024);
+	load_group(&ld, config_root_setting(&cfg), "", top_table);
+	load_vip_min(&ld);
+	config_destroy(&cfg);
+	if (ld.nerrs > 0) {
+		snprintf(err, errlen, "%s", buf_str(&ld.errs));
+		buf_free(&ld.errs);
+		conf_free(ld.c);
+		return -1;
+	}
+	buf_free(&ld.errs);
+	*out = ld.c;
+	return 0;
+}
+
+static char **
+strlist(const char *const *v, size_t n)
+{
+	char **out = xcalloc(n + 1, sizeof(*out));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+struct conf *
+conf_defaults(void)
+{
+	static const enum conf_lifecycle priority[LC_COUNT] = {
+		LC_B2B, LC_VIP, LC_LAPSED, LC_REPEAT, LC_FIRST_TIME,
+		LC_SUBSCRIBER
+	};
+	static const struct conf_kv_int cycles[] = {
+		{ "coffee", 60 }, { "skincare", 90 }, { "furniture", 365 },
+	};
+	static const char *const account_types[] = { "b2b", "wholesale" };
+	static const char *const tags[] = { "wholesale", "b2b" };
+	struct conf *c = xcalloc(1, sizeof(*c));
+	struct conf_segments *s = &c->seg;
+
+	c->store_path = xstrdup("/var/lib/segmilter/store.db");
+	c->store_timeout_ms = 5000;
+	memcpy(s->priority, priority, sizeof(priority));
+	s->vip.metric = VIP_NET_SPEND;
+	s->vip.top_percent = 10.0;
+	s->vip.min_value = 0;
+	s->vip.min_orders = 1;
+	s->lapsed.default_days = 120;
+	s->lapsed.ncategory_days = sizeof(cycles) / sizeof(cycles[0]);
+	s->lapsed.category_days = xreallocarray(NULL,
+	    s->lapsed.ncategory_days, sizeof(cycles[0]));
+	memcpy(s->lapsed.category_days, cycles, sizeof(cycles));
+	s->lapsed.adapt_to_interval = 0;
+	s->lapsed.interval_factor = 2.0;
+	s->lapsed.adapt_min_orders = 3;
+	s->cart.window_hours = 72;
+	s->cart.min_age_minutes = 60;
+	s->interest.window_days = 90;
+	s->b2b.account_types = strlist(account_types, 2);
+	s->b2b.naccount_types = 2;
+	s->b2b.tags = strlist(tags, 2);
+	s->b2b.ntags = 2;
+	s->b2b.company_domains = strlist(NULL, 0);
+	s->b2b.tax_exempt = 1;
+	s->b2b.bulk_line_quantity = 24;
+	s->b2b.bulk_orders_min = 2;
+	memcpy(s->base_currency, "USD", 4);
+	return c;
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->store_path);
+	free(c->seg.lapsed.category_days);
+	free_strlist(c->seg.b2b.account_types, c->seg.b2b.naccount_types);
+	free_strlist(c->seg.b2b.tags, c->seg.b2b.ntags);
+	free_strlist(c->seg.b2b.company_domains, c->seg.b2b.ncompany_domains);
+	free_kv_str(c->seg.sku_prefixes, c->seg.nsku_prefixes);
+	free_kv_str(c->seg.name_keywords, c->seg.nname_keywords);
+	free(c->seg.rates);
+	free(c);
+}
+
+const char *
+conf_lifecycle_name(enum conf_lifecycle lc)
+{
+	return lc < LC_COUNT ? lifecycle_names[lc] : "?";
+}
+
+int
+conf_lifecycle_parse(const char *name, enum conf_lifecycle *out)
+{
+	int i;
+
+	for (i = 0; i < LC_COUNT; i++)
+		if (strcmp(name, lifecycle_names[i]) == 0) {
+			*out = (enum conf_lifecycle)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+conf_vip_metric_name(enum conf_vip_metric m)
+{
+	return m <= VIP_MARGIN ? vip_metric_names[m] : "?";
+}
+
+int64_t
+conf_lapsed_days(const struct conf_segments *s, const char *category)
+{
+	size_t i;
+
+	for (i = 0; category != NULL && i < s->lapsed.ncategory_days; i++)
+		if (strcmp(category, s->lapsed.category_days[i].name) == 0)
+			return s->lapsed.category_days[i].value;
+	return s->lapsed.default_days;
+}
+
+double
+conf_rate(const struct conf_segments *s, const char *currency)
+{
+	size_t i;
+
+	for (i = 0; currency != NULL && i < s->nrates; i++)
+		if (strcmp(currency, s->rates[i].currency) == 0)
+			return s->rates[i].rate;
+	return 1.0;
+}

@@ -1,0 +1,330 @@
+/*
+ * test_conf.c - segmilter.conf: defaults, every setting read back, and
+ * every kind of mistake reported as FILE:LINE, all of them at once.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "conf.h"
+
+static char dir[64], path[128], err[4096];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/segm-conf-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/segmilter.conf", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+/* Writes TEXT as the config file and loads it. */
+static struct conf *
+load(const char *text)
+{
+	struct conf *c = NULL;
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	err[0] = '\0';
+	if (conf_load(path, &c, err, sizeof(err)) == -1)
+		return NULL;
+	return c;
+}
+
+static void
+test_defaults(void **state)
+{
+	struct conf *c = conf_defaults();
+
+	(void)state;
+	assert_null(c->path);
+	assert_string_equal(c->store_path, "/var/lib/segmilter/store.db");
+	assert_int_equal(c->seg.priority[0], LC_B2B);
+	assert_int_equal(c->seg.priority[5], LC_SUBSCRIBER);
+	assert_int_equal(c->seg.vip.metric, VIP_NET_SPEND);
+	assert_true(c->seg.vip.top_percent == 10.0);
+	assert_int_equal(conf_lapsed_days(&c->seg, "coffee"), 60);
+	assert_int_equal(conf_lapsed_days(&c->seg, "furniture"), 365);
+	assert_int_equal(conf_lapsed_days(&c->seg, "tea"), 120);
+	assert_int_equal(conf_lapsed_days(&c->seg, NULL), 120);
+	assert_int_equal(c->seg.cart.window_hours, 72);
+	assert_int_equal(c->seg.b2b.naccount_types, 2);
+	assert_true(conf_rate(&c->seg, "EUR") == 1.0);
+	assert_string_equal(conf_lifecycle_name(LC_FIRST_TIME), "first_time");
+	assert_string_equal(conf_vip_metric_name(VIP_MARGIN), "margin");
+	conf_free(c);
+}
+
+static void
+test_every_setting(void **state)
+{
+	struct conf *c;
+	enum conf_lifecycle lc;
+
+	(void)state;
+	c = load("store = \"/srv/segm/store.db\";\n"
+	    "store_timeout_ms = 250;\n"
+	    "segments = {\n"
+	    "  priority = [ \"vip\", \"b2b\", \"repeat\", \"lapsed\","
+	    " \"first_time\", \"subscriber\" ];\n"
+	    "  vip = { metric = \"margin\"; top_percent = 5; min_value ="
+	    " \"99.995\"; min_orders = 2; };\n"
+	    "  lapsed = { default_days = 90; categories = { Coffee-Beans"
+	    " = 45; }; adapt_to_interval = true; interval_factor = 1.5;"
+	    " adapt_min_orders = 4; };\n"
+	    "  cart = { window_hours = 24; min_age_minutes = 0; };\n"
+	    "  interest = { window_days = 30; };\n"
+	    "  b2b = { account_types = [ \"trade\" ]; tags = [ ];"
+	    " company_domains = [ \"acme.example\" ]; tax_exempt = false;"
+	    " bulk_line_quantity = 0; bulk_orders_min = 3; };\n"
+	    "  categories = {\n"
+	    "    sku_prefixes = ( { prefix = \"COF-\"; category ="
+	    " \"Coffee\"; } );\n"
+	    "    name_keywords = ( { keyword = \"EsPresso\"; category ="
+	    " \"coffee\"; }, { keyword = \"tea\"; category = \"Food > Tea &"
+	    " Infusions\"; } );\n"
+	    "  };\n"
+	    "  base_currency = \"EUR\";\n"
+	    "  currency_rates = { USD = 0.92; GBP = 1; };\n"
+	    "};\n");
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(c->path, path);
+	assert_string_equal(c->store_path, "/srv/segm/store.db");
+	assert_int_equal(c->store_timeout_ms, 250);
+	assert_int_equal(c->seg.priority[0], LC_VIP);
+	assert_int_equal(c->seg.priority[3], LC_LAPSED);
+	assert_int_equal(c->seg.vip.metric, VIP_MARGIN);
+	assert_true(c->seg.vip.top_percent == 5.0);
+	assert_int_equal(c->seg.vip.min_value, 10000);	/* rounded */
+	assert_int_equal(c->seg.vip.min_orders, 2);
+	assert_int_equal(c->seg.lapsed.default_days, 90);
+	/* the listed categories replace the default list */
+	assert_int_equal(c->seg.lapsed.ncategory_days, 1);
+	assert_int_equal(conf_lapsed_days(&c->seg, "coffee_beans"), 45);
+	assert_int_equal(conf_lapsed_days(&c->seg, "coffee"), 90);
+	assert_int_equal(c->seg.lapsed.adapt_to_interval, 1);
+	assert_true(c->seg.lapsed.interval_factor == 1.5);
+	assert_int_equal(c->seg.lapsed.adapt_min_orders, 4);
+	assert_int_equal(c->seg.cart.window_hours, 24);
+	assert_int_equal(c->seg.cart.min_age_minutes, 0);
+	assert_int_equal(c->seg.interest.window_days, 30);
+	assert_int_equal(c->seg.b2b.naccount_types, 1);
+	assert_string_equal(c->seg.b2b.account_types[0], "trade");
+	assert_int_equal(c->seg.b2b.ntags, 0);
+	assert_string_equal(c->seg.b2b.company_domains[0], "acme.example");
+	assert_int_equal(c->seg.b2b.tax_exempt, 0);
+	assert_int_equal(c->seg.b2b.bulk_line_quantity, 0);
+	assert_int_equal(c->seg.b2b.bulk_orders_min, 3);
+	assert_int_equal(c->seg.nsku_prefixes, 1);
+	assert_string_equal(c->seg.sku_prefixes[0].key, "COF-");
+	assert_string_equal(c->seg.sku_prefixes[0].value, "coffee");
+	assert_int_equal(c->seg.nname_keywords, 2);
+	assert_string_equal(c->seg.name_keywords[0].key, "espresso");
+	assert_string_equal(c->seg.name_keywords[1].value, "tea_infusions");
+	assert_string_equal(c->seg.base_currency, "EUR");
+	assert_true(conf_rate(&c->seg, "USD") == 0.92);
+	assert_true(conf_rate(&c->seg, "GBP") == 1.0);
+	assert_true(conf_rate(&c->seg, "JPY") == 1.0);
+	assert_int_equal(conf_lifecycle_parse("lapsed", &lc), 0);
+	assert_int_equal(lc, LC_LAPSED);
+	assert_int_equal(conf_lifecycle_parse("whale", &lc), -1);
+	conf_free(c);
+}
+
+static void
+test_every_error_reported(void **state)
+{
+	char want[256];
+
+	(void)state;
+	assert_null(load("store_timeout_ms = 5000;\n"
+	    "segments = {\n"
+	    "  vip = { top_percnt = 10.0; };\n"
+	    "  cart = { window_hours = \"72\"; min_age_minutes = -1; };\n"
+	    "  lapsed = { default_days = 0; categories = { coffee = 0; }; };\n"
+	    "  priority = [ \"vip\", \"vip\", \"b2b\", \"repeat\", \"lapsed\","
+	    " \"first_time\" ];\n"
+	    "  base_currency = \"usd\";\n"
+	    "  currency_rates = { EUR = -1.0; };\n"
+	    "  b2b = { tax_exempt = 1; tags = [ \"\" ]; };\n"
+	    "  categories = { sku_prefixes = ( { prefix = \"X\"; } ); };\n"
+	    "};\n"
+	    "colour = \"blue\";\n"));
+#define HAS(line, text) do {						\
+	snprintf(want, sizeof(want), "%s:%d: %s", path, line, text);	\
+	if (strstr(err, want) == NULL)					\
+		fail_msg("missing \"%s\" in:\n%s", want, err);		\
+} while (0)
+	HAS(3, "segments.vip.top_percnt: unknown setting");
+	HAS(4, "segments.cart.window_hours: expected an integer");
+	HAS(4, "segments.cart.min_age_minutes: -1 is out of range 0..10080");
+	HAS(5, "segments.lapsed.default_days: 0 is out of range 1..3650");
+	HAS(5, "segments.lapsed.categories.coffee: 0 is out of range");
+	HAS(6, "segments.priority: 'vip' is listed twice");
+	HAS(7, "segments.base_currency: expected an ISO 4217 code");
+	HAS(8, "segments.currency_rates.EUR: expected a rate above 0");
+	HAS(9, "segments.b2b.tax_exempt: expected true or false");
+	HAS(9, "segments.b2b.tags: element 1 is not a non-empty string");
+	HAS(10, "segments.categories.sku_prefixes[1]: needs a non-empty"
+	    " prefix and a category");
+	HAS(12, "colour: unknown setting");
+#undef HAS
+}
+
+static void
+test_vip_min_follows_metric(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load("segments = { vip = { min_value = 3; metric ="
+	    " \"order_count\"; }; };\n");
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->seg.vip.min_value, 3);
+	conf_free(c);
+	assert_null(load("segments = { vip = { min_value = 3; }; };\n"));
+	assert_non_null(strstr(err, ":1: segments.vip.min_value: expected an"
+	    " amount as a string"));
+	assert_null(load("segments = { vip = { metric = \"spend\"; }; };\n"));
+	assert_non_null(strstr(err, "segments.vip.metric: expected"));
+	assert_null(load("segments = { priority = [ \"vip\" ]; };\n"));
+	assert_non_null(strstr(err, "expected all six segments"));
+}
+
+static void
+test_syntax_and_missing(void **state)
+{
+	char want[256];
+	struct conf *c;
+
+	(void)state;
+	assert_null(load("store = \"/x\";\nsegments = {\n  vip = { metric"
+	    " = ; };\n};\n"));
+	snprintf(want, sizeof(want), "%s:3: syntax error", path);
+	assert_non_null(strstr(err, want));
+	assert_int_equal(conf_load("/nonexistent/segmilter.conf", &c, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "/nonexistent/segmilter.conf: No such file"
+	    " or directory\n");
+}
+
+static void
+test_hash_follows_content(void **state)
+{
+	unsigned char first[32];
+	struct conf *c;
+
+	(void)state;
+	c = load("store = \"/a\";\n");
+	assert_non_null(c);
+	memcpy(first, c->hash, sizeof(first));
+	conf_free(c);
+	c = load("store = \"/a\";\n");
+	assert_memory_equal(first, c->hash, sizeof(first));
+	conf_free(c);
+	c = load("store = \"/b\";\n");
+	assert_memory_not_equal(first, c->hash, sizeof(first));
+	conf_free(c);
+}
+
+/* The shipped example is the defaults, written out. */
+static void
+test_shipped_file_is_the_defaults(void **state)
+{
+	const char *src = getenv("SEGM_SRCDIR");
+	struct conf *c, *d = conf_defaults();
+	char shipped[512];
+	size_t i;
+
+	(void)state;
+	snprintf(shipped, sizeof(shipped), "%s/conf/segmilter.conf",
+	    src ? src : ".");
+	if (conf_load(shipped, &c, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	assert_string_equal(c->store_path, d->store_path);
+	assert_int_equal(c->store_timeout_ms, d->store_timeout_ms);
+	assert_memory_equal(c->seg.priority, d->seg.priority,
+	    sizeof(d->seg.priority));
+	assert_int_equal(c->seg.vip.metric, d->seg.vip.metric);
+	assert_true(c->seg.vip.top_percent == d->seg.vip.top_percent);
+	assert_int_equal(c->seg.vip.min_value, d->seg.vip.min_value);
+	assert_int_equal(c->seg.vip.min_orders, d->seg.vip.min_orders);
+	assert_int_equal(c->seg.lapsed.default_days,
+	    d->seg.lapsed.default_days);
+	assert_int_equal(c->seg.lapsed.ncategory_days,
+	    d->seg.lapsed.ncategory_days);
+	for (i = 0; i < d->seg.lapsed.ncategory_days; i++) {
+		assert_string_equal(c->seg.lapsed.category_days[i].name,
+		    d->seg.lapsed.category_days[i].name);
+		assert_int_equal(c->seg.lapsed.category_days[i].value,
+		    d->seg.lapsed.category_days[i].value);
+	}
+	assert_int_equal(c->seg.lapsed.adapt_to_interval,
+	    d->seg.lapsed.adapt_to_interval);
+	assert_true(c->seg.lapsed.interval_factor ==
+	    d->seg.lapsed.interval_factor);
+	assert_int_equal(c->seg.lapsed.adapt_min_orders,
+	    d->seg.lapsed.adapt_min_orders);
+	assert_int_equal(c->seg.cart.window_hours, d->seg.cart.window_hours);
+	assert_int_equal(c->seg.cart.min_age_minutes,
+	    d->seg.cart.min_age_minutes);
+	assert_int_equal(c->seg.interest.window_days,
+	    d->seg.interest.window_days);
+	assert_int_equal(c->seg.b2b.naccount_types, d->seg.b2b.naccount_types);
+	for (i = 0; i < d->seg.b2b.naccount_types; i++)
+		assert_string_equal(c->seg.b2b.account_types[i],
+		    d->seg.b2b.account_types[i]);
+	assert_int_equal(c->seg.b2b.ntags, d->seg.b2b.ntags);
+	for (i = 0; i < d->seg.b2b.ntags; i++)
+		assert_string_equal(c->seg.b2b.tags[i], d->seg.b2b.tags[i]);
+	assert_int_equal(c->seg.b2b.ncompany_domains, 0);
+	assert_int_equal(c->seg.b2b.tax_exempt, d->seg.b2b.tax_exempt);
+	assert_int_equal(c->seg.b2b.bulk_line_quantity,
+	    d->seg.b2b.bulk_line_quantity);
+	assert_int_equal(c->seg.b2b.bulk_orders_min,
+	    d->seg.b2b.bulk_orders_min);
+	assert_int_equal(c->seg.nsku_prefixes, 0);
+	assert_int_equal(c->seg.nname_keywords, 0);
+	assert_string_equal(c->seg.base_currency, d->seg.base_currency);
+	assert_int_equal(c->seg.nrates, 0);
+	conf_free(c);
+	conf_free(d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_setting),
+		cmocka_unit_test(test_every_error_reported),
+		cmocka_unit_test(test_vip_min_follows_metric),
+		cmocka_unit_test(test_syntax_and_missing),
+		cmocka_unit_test(test_hash_follows_content),
+		cmocka_unit_test(test_shipped_file_is_the_defaults),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -15,7 +15,9 @@ rm -rf "$DIR"
 mkdir -p "$DIR"
 $SEGCTL demo-data --customers "$N" --seed 42 "$DIR/data"
 $SEGCTL init
-for kind in products customers orders events consent engagement; do
+# consent first: its dated statements are the evidence that the customers
+# export's undated yes/no then confirms
+for kind in products consent customers orders events engagement; do
 	$SEGCTL import "$kind" "$DIR/data/$kind.csv"
 done
 $SEGCTL segments rebuild

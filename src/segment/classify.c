@@ -329,25 +329,34 @@ classify_events(const struct conf_segments *rules,
 		}
 }
 
-/* Defaults for a country's language and, if it has only one, time zone. */
+/*
+ * Defaults for a country's currency, language and, if it has only one,
+ * time zone: customers who never ordered still have a country.
+ */
 static const struct {
 	const char	*country;
+	const char	*currency;
 	const char	*language;
 	const char	*time_zone;
 } classify_countries[] = {
-	{ "AT", "de", "Europe/Vienna" }, { "AU", "en", NULL },
-	{ "BR", "pt", NULL }, { "CA", "en", NULL },
-	{ "CH", NULL, "Europe/Zurich" }, { "DE", "de", "Europe/Berlin" },
-	{ "DK", "da", "Europe/Copenhagen" }, { "ES", "es", NULL },
-	{ "FI", "fi", "Europe/Helsinki" }, { "FR", "fr", "Europe/Paris" },
-	{ "GB", "en", "Europe/London" }, { "IE", "en", "Europe/Dublin" },
-	{ "IN", "en", "Asia/Kolkata" }, { "IT", "it", "Europe/Rome" },
-	{ "JP", "ja", "Asia/Tokyo" }, { "MX", "es", NULL },
-	{ "NL", "nl", "Europe/Amsterdam" }, { "NO", "nb", "Europe/Oslo" },
-	{ "NZ", "en", NULL }, { "PL", "pl", "Europe/Warsaw" },
-	{ "PT", "pt", NULL }, { "SE", "sv", "Europe/Stockholm" },
-	{ "SG", "en", "Asia/Singapore" }, { "US", "en", NULL },
-	{ "ZA", "en", "Africa/Johannesburg" },
+	{ "AT", "EUR", "de", "Europe/Vienna" }, { "AU", "AUD", "en", NULL },
+	{ "BR", "BRL", "pt", NULL }, { "CA", "CAD", "en", NULL },
+	{ "CH", "CHF", NULL, "Europe/Zurich" },
+	{ "DE", "EUR", "de", "Europe/Berlin" },
+	{ "DK", "DKK", "da", "Europe/Copenhagen" }, { "ES", "EUR", "es", NULL },
+	{ "FI", "EUR", "fi", "Europe/Helsinki" },
+	{ "FR", "EUR", "fr", "Europe/Paris" },
+	{ "GB", "GBP", "en", "Europe/London" },
+	{ "IE", "EUR", "en", "Europe/Dublin" },
+	{ "IN", "INR", "en", "Asia/Kolkata" },
+	{ "IT", "EUR", "it", "Europe/Rome" },
+	{ "JP", "JPY", "ja", "Asia/Tokyo" }, { "MX", "MXN", "es", NULL },
+	{ "NL", "EUR", "nl", "Europe/Amsterdam" },
+	{ "NO", "NOK", "nb", "Europe/Oslo" }, { "NZ", "NZD", "en", NULL },
+	{ "PL", "PLN", "pl", "Europe/Warsaw" }, { "PT", "EUR", "pt", NULL },
+	{ "SE", "SEK", "sv", "Europe/Stockholm" },
+	{ "SG", "SGD", "en", "Asia/Singapore" }, { "US", "USD", "en", NULL },
+	{ "ZA", "ZAR", "en", "Africa/Johannesburg" },
 };
 
 static void
@@ -364,6 +373,8 @@ classify_locale(const struct segment_facts *f, struct segment_result *r)
 	    sizeof(classify_countries[0]); i++) {
 		if (strcasecmp(c->country, classify_countries[i].country) != 0)
 			continue;
+		if (currency == NULL || *currency == '\0')
+			currency = classify_countries[i].currency;
 		if (language == NULL || *language == '\0')
 			language = classify_countries[i].language;
 		if (tz == NULL || *tz == '\0')

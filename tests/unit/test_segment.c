@@ -214,7 +214,7 @@ static void
 test_b2b_reasons(void **state)
 {
 	struct fx *x = *state;
-	char *domains[] = { "acme-wholesale.example" };
+	char *domains[] = { "acme-wholesale.example" }, **saved;
 
 	x->f.cust.account_type = "Wholesale";
 	assert_int_equal(fx_classify(x), LC_B2B);
@@ -235,12 +235,13 @@ test_b2b_reasons(void **state)
 	x->cf->seg.b2b.tax_exempt = 0;
 	assert_int_equal(fx_classify(x), LC_SUBSCRIBER);
 
+	saved = x->cf->seg.b2b.company_domains;
 	x->cf->seg.b2b.company_domains = domains;
 	x->cf->seg.b2b.ncompany_domains = 1;
 	x->f.cust.email = "buyer@acme-wholesale.example";
 	assert_int_equal(fx_classify(x), LC_B2B);
 	assert_int_equal(x->r.b2b_reason, B2B_DOMAIN);
-	x->cf->seg.b2b.company_domains = NULL;
+	x->cf->seg.b2b.company_domains = saved;	/* conf_free frees it */
 	x->cf->seg.b2b.ncompany_domains = 0;
 
 	/* bulk: two orders with a line of 24 or more units */

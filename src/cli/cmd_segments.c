@@ -32,7 +32,7 @@ segments_rebuild(struct cli *cli)
 	double t0;
 	int i;
 
-	if ((cf = cli_conf(cli)) == NULL || (st = cli_store(cli, 0)) == NULL)
+	if ((cf = cli_conf(cli)) == NULL || (st = cli_store(cli, STORE_BULK)) == NULL)
 		return 1;
 	t0 = segments_clock();
 	if (segment_rebuild(st, cf, cli->now, &stats, err, sizeof(err)) ==

@@ -99,7 +99,7 @@ cmd_import(struct cli *cli, int argc, char **argv)
 		    " products, events, consent, engagement)", argv[0]);
 		return 2;
 	}
-	if ((st = cli_store(cli, 0)) == NULL)
+	if ((st = cli_store(cli, STORE_BULK)) == NULL)
 		return 1;
 	opts.report = stderr;
 	opts.progress = !cli->quiet && isatty(STDERR_FILENO);

@@ -13,7 +13,7 @@
 
 #include "import_int.h"
 
-#define IMPORT_BATCH	10000	/* records per transaction, not strict */
+#define IMPORT_BATCH	50000	/* records per transaction, not strict */
 
 static const char *const kind_names[IMPORT_KIND_COUNT] = {
 	"customers", "orders", "products", "events", "consent", "engagement"
@@ -219,22 +219,30 @@ import_map_header(struct import_ctx *ctx, const struct csv_row *hdr)
 	return 0;
 }
 
-/* Trims blanks around every field, in place. */
-static void
-import_trim(struct csv_row *row)
+/* S without the blanks around it; trims in place. */
+static char *
+import_trim(char *s)
 {
-	size_t i, len;
-	char *s;
+	size_t len;
 
-	for (i = 0; i < row->nfields; i++) {
-		s = row->fields[i];
-		while (*s == ' ' || *s == '\t')
-			s++;
-		len = strlen(s);
-		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-			s[--len] = '\0';
-		row->fields[i] = s;
-	}
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		s[--len] = '\0';
+	return s;
+}
+
+/* Trims the fields the format reads: most of a wide export is not. */
+static void
+import_trim_used(struct import_ctx *ctx)
+{
+	size_t c;
+	int i;
+
+	for (c = 0; c < ctx->fmt->ncols; c++)
+		if ((i = ctx->idx[c]) >= 0)
+			ctx->row.fields[i] = import_trim(ctx->row.fields[i]);
 }
 
 static void
@@ -288,7 +296,7 @@ import_records(struct import_ctx *ctx, struct csv_reader *csv,
 			import_bad(ctx, "expected %zu fields, found %zu",
 			    nheader, ctx->row.nfields);
 		else {
-			import_trim(&ctx->row);
+			import_trim_used(ctx);
 			if (ctx->fmt->record(ctx) == -1)
 				return -1;
 		}
@@ -320,7 +328,7 @@ import_file(struct store *st, enum import_kind kind, const char *path,
 {
 	struct import_ctx ctx;
 	struct csv_reader *csv;
-	size_t nheader;
+	size_t nheader, i;
 	int rc;
 
 	memset(stats, 0, sizeof(*stats));
@@ -340,7 +348,8 @@ import_file(struct store *st, enum import_kind kind, const char *path,
 		csv_close(csv);
 		return -1;
 	}
-	import_trim(&ctx.row);
+	for (i = 0; i < ctx.row.nfields; i++)
+		ctx.row.fields[i] = import_trim(ctx.row.fields[i]);
 	if ((ctx.fmt = import_detect(kind, &ctx.row)) == NULL ||
 	    import_map_header(&ctx, &ctx.row) == -1) {
 		snprintf(err, errlen, "%s", ctx.err);

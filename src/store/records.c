@@ -234,33 +234,9 @@ store_product_upsert(struct store *st, const struct store_product *p,
 	return 0;
 }
 
-int
-store_order_upsert(struct store *st, const struct store_order *o,
-    int64_t *order_id, enum store_change *changed)
+static void
+records_bind_order(sqlite3_stmt *s, const struct store_order *o)
 {
-	sqlite3_stmt *s;
-	int rc;
-
-	rc = records_find(st, store_stmt(st, SQ_ORDER_FIND,
-	    "SELECT id FROM orders WHERE ref = ?1"), o->ref, order_id);
-	if (rc == -1)
-		return -1;
-	if (rc == 1)
-		s = store_stmt(st, SQ_ORDER_INSERT, "INSERT INTO orders"
-		    " (ref, customer_id, created_at, financial_status,"
-		    " cancelled_at, currency, total, refunded, discount_code)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-	else
-		s = store_stmt(st, SQ_ORDER_UPDATE, "UPDATE orders SET"
-		    " customer_id = ?2, created_at = ?3, financial_status = ?4,"
-		    " cancelled_at = ?5, currency = ?6, total = ?7,"
-		    " refunded = ?8, discount_code = ?9 WHERE ref = ?1 AND"
-		    " (customer_id IS NOT ?2 OR created_at IS NOT ?3"
-		    " OR financial_status IS NOT ?4 OR cancelled_at IS NOT ?5"
-		    " OR currency IS NOT ?6 OR total IS NOT ?7"
-		    " OR refunded IS NOT ?8 OR discount_code IS NOT ?9)");
-	if (s == NULL)
-		return -1;
 	store_bind_text(s, 1, o->ref);
 	sqlite3_bind_int64(s, 2, o->customer_id);
 	sqlite3_bind_int64(s, 3, o->created_at);
@@ -273,12 +249,50 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	sqlite3_bind_int64(s, 7, o->total);
 	sqlite3_bind_int64(s, 8, o->refunded);
 	store_bind_text(s, 9, o->discount_code);
+}
+
+int
+store_order_upsert(struct store *st, const struct store_order *o,
+    int64_t *order_id, enum store_change *changed)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* Try the insert first: on a first import that is all it takes. */
+	s = store_stmt(st, SQ_ORDER_INSERT, "INSERT INTO orders (ref,"
+	    " customer_id, created_at, financial_status, cancelled_at,"
+	    " currency, total, refunded, discount_code)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	    " ON CONFLICT (ref) DO NOTHING");
+	if (s == NULL)
+		return -1;
+	records_bind_order(s, o);
 	if (records_run(st, s, "order") == -1)
 		return -1;
-	if (rc == 1)
+	if (sqlite3_changes(st->db) > 0) {
 		*order_id = sqlite3_last_insert_rowid(st->db);
-	*changed = records_changed(st, rc == 1 ? STORE_INSERTED :
-	    STORE_UPDATED);
+		*changed = STORE_INSERTED;
+		return 0;
+	}
+	rc = records_find(st, store_stmt(st, SQ_ORDER_FIND,
+	    "SELECT id FROM orders WHERE ref = ?1"), o->ref, order_id);
+	if (rc != 0)
+		return rc == 1 ? store_failf(st, "order %s vanished", o->ref) :
+		    -1;
+	s = store_stmt(st, SQ_ORDER_UPDATE, "UPDATE orders SET"
+	    " customer_id = ?2, created_at = ?3, financial_status = ?4,"
+	    " cancelled_at = ?5, currency = ?6, total = ?7,"
+	    " refunded = ?8, discount_code = ?9 WHERE ref = ?1 AND"
+	    " (customer_id IS NOT ?2 OR created_at IS NOT ?3"
+	    " OR financial_status IS NOT ?4 OR cancelled_at IS NOT ?5"
+	    " OR currency IS NOT ?6 OR total IS NOT ?7"
+	    " OR refunded IS NOT ?8 OR discount_code IS NOT ?9)");
+	if (s == NULL)
+		return -1;
+	records_bind_order(s, o);
+	if (records_run(st, s, "order") == -1)
+		return -1;
+	*changed = records_changed(st, STORE_UPDATED);
 	return 0;
 }
 

@@ -7,7 +7,8 @@
  * the same schema whatever version it started from.
  *
  * Money is in minor units (cents) as integers; times are seconds since the
- * epoch, UTC.  Segments are stored per generation so that a rebuild can be
+ * epoch, UTC.  CHECK constraints are written with OR, not IN (...): SQLite
+ * builds a temporary table for an IN list on every row written.  Segments are stored per generation so that a rebuild can be
  * written beside the published one (see segments.c).
  */
 #include <stdio.h>
@@ -49,14 +50,15 @@ static const char *const migrations[] = {
 	"CREATE TABLE events ("
 	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
 	"  at INTEGER NOT NULL,"
-	"  type TEXT NOT NULL CHECK (type IN ('product_view',"
-	"    'category_view', 'add_to_cart', 'checkout_start')),"
+	"  type TEXT NOT NULL CHECK (type = 'product_view' OR"
+	"    type = 'category_view' OR type = 'add_to_cart' OR"
+	"    type = 'checkout_start'),"
 	"  sku TEXT NOT NULL DEFAULT '',"
 	"  category TEXT, cart_value INTEGER,"
 	"  PRIMARY KEY (customer_id, at, type, sku)) WITHOUT ROWID;"
 	"CREATE TABLE consent ("
 	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
-	"  channel TEXT NOT NULL CHECK (channel IN ('email', 'sms')),"
+	"  channel TEXT NOT NULL CHECK (channel = 'email' OR channel = 'sms'),"
 	"  granted INTEGER NOT NULL,"
 	"  source TEXT NOT NULL,"
 	"  recorded_at INTEGER NOT NULL,"
@@ -64,7 +66,7 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (customer_id, channel)) WITHOUT ROWID;"
 	"CREATE TABLE consent_history ("
 	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
-	"  channel TEXT NOT NULL CHECK (channel IN ('email', 'sms')),"
+	"  channel TEXT NOT NULL CHECK (channel = 'email' OR channel = 'sms'),"
 	"  recorded_at INTEGER NOT NULL,"
 	"  granted INTEGER NOT NULL,"
 	"  source TEXT NOT NULL,"
@@ -74,8 +76,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE engagement ("
 	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
 	"  campaign_id TEXT NOT NULL,"
-	"  type TEXT NOT NULL CHECK (type IN ('sent', 'open', 'click',"
-	"    'unsubscribe', 'bounce', 'sms_optout')),"
+	"  type TEXT NOT NULL CHECK (type = 'sent' OR type = 'open' OR"
+	"    type = 'click' OR type = 'unsubscribe' OR type = 'bounce' OR"
+	"    type = 'sms_optout'),"
 	"  at INTEGER NOT NULL,"
 	"  PRIMARY KEY (customer_id, campaign_id, type, at)) WITHOUT ROWID;"
 	"CREATE TABLE segment_state ("

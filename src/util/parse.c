@@ -33,6 +33,11 @@ parse_trim(const char **s, const char **e)
 		(*e)--;
 }
 
+static const unsigned char not_in_address[256] = {
+	['<'] = 1, ['>'] = 1, ['('] = 1, [')'] = 1, ['['] = 1, [']'] = 1,
+	[','] = 1, [';'] = 1, [':'] = 1, ['"'] = 1, ['\\'] = 1
+};
+
 int
 parse_email(const char *in, char *out, size_t outlen, const char **err)
 {
@@ -57,7 +62,7 @@ parse_email(const char *in, char *out, size_t outlen, const char **err)
 			return -1;
 		}
 		/* a display name, a list or a route, not one address */
-		if (strchr("<>()[],;:\"\\", c) != NULL) {
+		if (not_in_address[c]) {
 			*err = "not a bare address";
 			return -1;
 		}
@@ -462,6 +467,17 @@ parse_utf8_valid(const char *str, size_t len)
 	int i, n;
 
 	while (s < e) {
+		/* ASCII, eight bytes at a time: most of any export */
+		while (e - s >= 8) {
+			uint64_t w;
+
+			memcpy(&w, s, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			s += 8;
+		}
+		if (s == e)
+			break;
 		if (*s < 0x80) {
 			s++;
 			continue;

@@ -168,6 +168,25 @@ test_limits(void **state)
 	free(in);
 }
 
+/* The last record needs no line end, even a one-field one. */
+static void
+test_no_final_newline(void **state)
+{
+	static const char in[] = "a\n1\nlast";
+	struct csv_reader *r;
+	struct csv_row row;
+	FILE *fp;
+
+	(void)state;
+	r = open_bytes(in, sizeof(in) - 1, &fp);
+	expect_row(r, 1, 1, "a");
+	expect_row(r, 2, 1, "1");
+	expect_row(r, 3, 1, "last");
+	assert_int_equal(csv_next(r, &row), 0);
+	csv_close(r);
+	fclose(fp);
+}
+
 static void
 test_open_errors(void **state)
 {
@@ -188,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_bad_records_do_not_derail),
 		cmocka_unit_test(test_unterminated_quote_is_fatal),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_no_final_newline),
 		cmocka_unit_test(test_open_errors),
 	};
 

@@ -27,7 +27,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSEGM_VERSION='"$(VERSION)"' \
 	     -DSEGM_SYSCONFDIR='"$(SYSCONFDIR)"' $(WARN) -Iinclude \
 	     $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-LIBS	 = $(PKG_LIBS) -lm
+LIBS	 = $(PKG_LIBS) -lm -pthread
 
 ifeq ($(SAN),1)
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \

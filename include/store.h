@@ -216,11 +216,17 @@ int	 store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
  */
 int	 store_rebuild_kth_value(struct store_rebuild *rb, int64_t k,
 	    int64_t *value, int64_t *eligible);
-/* Calls PICK for every row to decide its lifecycle and final flags. */
+/*
+ * Rows are added with a provisional lifecycle that assumes nobody is VIP.
+ * store_rebuild_assign calls PICK for every eligible row whose VIP value
+ * is at least THRESHOLD, with its provisional lifecycle OLD, and stores
+ * the lifecycle and flags PICK decides.
+ */
 typedef enum conf_lifecycle (*store_pick_fn)(unsigned flags, int eligible,
-	    int64_t value, unsigned *flags_out, void *arg);
-int	 store_rebuild_assign(struct store_rebuild *rb, store_pick_fn pick,
+	    int64_t value, enum conf_lifecycle old, unsigned *flags_out,
 	    void *arg);
+int	 store_rebuild_assign(struct store_rebuild *rb, int64_t threshold,
+	    store_pick_fn pick, void *arg);
 
 struct store_segment_meta {
 	int64_t		 generation;

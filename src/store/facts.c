@@ -171,9 +171,11 @@ facts_add_order(struct facts_ctx *ctx)
 		    sizeof(*f->lines));
 	}
 	l = &f->lines[f->nlines++];
-	l->sku = facts_strdup(ctx, store_col_text(s, 9));
-	l->product = facts_strdup(ctx, store_col_text(s, 10));
 	l->category = facts_strdup(ctx, store_col_text(s, 11));
+	/* SKU and name only matter for mapping a line with no category */
+	l->sku = l->category ? NULL : facts_strdup(ctx, store_col_text(s, 9));
+	l->product = l->category ? NULL :
+	    facts_strdup(ctx, store_col_text(s, 10));
 	l->quantity = sqlite3_column_int64(s, 12);
 	l->price = sqlite3_column_int64(s, 13);
 	l->cost = sqlite3_column_int64(s, 14);

@@ -9,9 +9,11 @@
  * reader sees the old generation or the new one, never a mix.  The old
  * generation is deleted afterwards, again in batches.
  *
- * The second pass (store_rebuild_assign) reads the new rows through a
- * second connection: its read snapshot is unaffected by the batches the
- * first connection commits while updating the same rows.
+ * Rows are written with a provisional lifecycle, decided as if nobody
+ * were VIP; once the VIP cut is known, the second pass
+ * (store_rebuild_assign) revisits only the rows at or above it.  It reads
+ * them through a second connection: its read snapshot is unaffected by
+ * the batches the first connection commits while updating the same rows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,7 +172,7 @@ store_rebuild_begin(struct store *st, struct store_rebuild **out)
 	    " vip_value, vip_eligible, cycle_days, cycle_source,"
 	    " mean_interval_days, b2b_reason, b2b_detail, cart_abandoner,"
 	    " cart_at, cart_value, country, currency, language, time_zone)"
-	    " VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	    " VALUES (?1, ?2, ?24, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
 	    " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
 	    -1, SQLITE_PREPARE_PERSISTENT, &rb->ins_seg, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(st->db, "INSERT INTO customer_interests"
@@ -219,6 +221,8 @@ store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
 	sqlite3_bind_text(s, 21, r->currency, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 22, r->language, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 23, r->time_zone, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 24, conf_lifecycle_name(r->lifecycle), -1,
+	    SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
@@ -279,12 +283,13 @@ store_rebuild_kth_value(struct store_rebuild *rb, int64_t k, int64_t *value,
 }
 
 int
-store_rebuild_assign(struct store_rebuild *rb, store_pick_fn pick, void *arg)
+store_rebuild_assign(struct store_rebuild *rb, int64_t threshold,
+    store_pick_fn pick, void *arg)
 {
 	struct store *st = rb->st;
 	sqlite3 *reader = NULL;
 	sqlite3_stmt *sel = NULL;
-	enum conf_lifecycle lc;
+	enum conf_lifecycle lc, old;
 	unsigned flags;
 	int rc, ret = -1;
 
@@ -296,10 +301,11 @@ store_rebuild_assign(struct store_rebuild *rb, store_pick_fn pick, void *arg)
 		goto out;
 	}
 	sqlite3_busy_timeout(reader, 10000);
+	/* only rows at or above the cut can change: the rest are not VIP */
 	if (sqlite3_prepare_v2(reader, "SELECT customer_id, flags,"
-	    " vip_eligible, vip_value FROM customer_segments"
-	    " WHERE generation = ?1 ORDER BY customer_id", -1, &sel, NULL)
-	    != SQLITE_OK ||
+	    " vip_eligible, vip_value, lifecycle FROM customer_segments"
+	    " WHERE generation = ?1 AND vip_eligible AND vip_value >= ?2"
+	    " ORDER BY customer_id", -1, &sel, NULL) != SQLITE_OK ||
 	    (rb->upd == NULL && sqlite3_prepare_v3(st->db,
 	    "UPDATE customer_segments SET lifecycle = ?3, flags = ?4"
 	    " WHERE generation = ?1 AND customer_id = ?2", -1,
@@ -309,10 +315,17 @@ store_rebuild_assign(struct store_rebuild *rb, store_pick_fn pick, void *arg)
 		goto out;
 	}
 	sqlite3_bind_int64(sel, 1, rb->generation);
+	sqlite3_bind_int64(sel, 2, threshold);
 	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		if (conf_lifecycle_parse((const char *)sqlite3_column_text(sel,
+		    4), &old) == -1)
+			old = LC_SUBSCRIBER;
 		lc = pick((unsigned)sqlite3_column_int64(sel, 1),
 		    sqlite3_column_int(sel, 2), sqlite3_column_int64(sel, 3),
-		    &flags, arg);
+		    old, &flags, arg);
+		if (lc == old && flags == (unsigned)sqlite3_column_int64(sel,
+		    1))
+			continue;
 		if (rebuild_count(rb) == -1)
 			goto out;
 		sqlite3_bind_int64(rb->upd, 1, rb->generation);

@@ -88,25 +88,27 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	sqlite3_stmt *s;
 	int rc;
 
-	rc = store_customer_find(st, c->email, id);
-	if (rc == -1)
+	/* Try the insert first: on a first import that is all it takes. */
+	s = store_stmt(st, SQ_CUST_INSERT, "INSERT INTO customers"
+	    " (email, external_id, first_name, last_name, phone,"
+	    " country, region, currency, language, time_zone,"
+	    " account_type, tax_exempt, company, tags, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	    " ?12, ?13, ?14, ?15) ON CONFLICT (email) DO NOTHING");
+	if (s == NULL)
 		return -1;
-	if (rc == 1) {
-		s = store_stmt(st, SQ_CUST_INSERT, "INSERT INTO customers"
-		    " (email, external_id, first_name, last_name, phone,"
-		    " country, region, currency, language, time_zone,"
-		    " account_type, tax_exempt, company, tags, created_at)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-		    " ?12, ?13, ?14, ?15)");
-		if (s == NULL)
-			return -1;
-		records_bind_customer(s, c);
-		if (records_run(st, s, "insert customer") == -1)
-			return -1;
+	records_bind_customer(s, c);
+	if (records_run(st, s, "insert customer") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) > 0) {
 		*id = sqlite3_last_insert_rowid(st->db);
 		*changed = STORE_INSERTED;
 		return 0;
 	}
+	rc = store_customer_find(st, c->email, id);
+	if (rc != 0)
+		return rc == 1 ? store_failf(st, "customer %s vanished",
+		    c->email) : -1;
 	s = store_stmt(st, SQ_CUST_UPDATE, "UPDATE customers SET"
 	    " external_id = ?2, first_name = ?3, last_name = ?4, phone = ?5,"
 	    " country = ?6, region = ?7, currency = ?8, language = ?9,"

@@ -5,12 +5,14 @@
  * struct import_ctx; this file owns the CSV reader, the transactions, the
  * progress bar and every FILE:LINE message, so all formats report alike.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "csvpipe.h"
 #include "import_int.h"
 
 #define IMPORT_BATCH	50000	/* records per transaction, not strict */
@@ -246,10 +248,10 @@ import_trim_used(struct import_ctx *ctx)
 }
 
 static void
-import_progress(struct import_ctx *ctx, struct csv_reader *csv, int done)
+import_progress(struct import_ctx *ctx, unsigned long long off,
+    unsigned long long size, int done)
 {
 	static const int width = 30;
-	unsigned long long size = csv_size(csv), off = csv_offset(csv);
 	int pct = size > 0 ? (int)(off * 100 / size) : 0;
 	int i, fill = pct * width / 100;
 	FILE *out = ctx->opts->report;
@@ -276,16 +278,16 @@ import_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Reads every data record; 0 at end of file, -1 fatal. */
+/* Reads every data record from PIPE; 0 at end of file, -1 fatal. */
 static int
-import_records(struct import_ctx *ctx, struct csv_reader *csv,
-    size_t nheader)
+import_read(struct import_ctx *ctx, struct csv_pipe *pipe, size_t nheader,
+    unsigned long long size)
 {
 	int64_t batch = 0;
 	double next_draw = 0;
 	int rc;
 
-	while ((rc = csv_next(csv, &ctx->row)) == 1) {
+	while ((rc = csv_pipe_next(pipe, &ctx->row)) == 1) {
 		if (ctx->row.nfields == 1 && ctx->row.fields[0][0] == '\0' &&
 		    ctx->row.error == NULL)
 			continue;	/* blank line */
@@ -308,17 +310,37 @@ import_records(struct import_ctx *ctx, struct csv_reader *csv,
 		}
 		if (ctx->opts->progress && (ctx->stats->records & 4095) == 0 &&
 		    import_clock() >= next_draw) {
-			import_progress(ctx, csv, 0);
+			import_progress(ctx, csv_pipe_offset(pipe), size, 0);
 			next_draw = import_clock() + 0.2;
 		}
 	}
 	if (rc == -1) {
-		snprintf(ctx->err, sizeof(ctx->err), "%s", csv_strerror(csv));
+		snprintf(ctx->err, sizeof(ctx->err), "%s",
+		    csv_pipe_strerror(pipe));
 		return -1;
 	}
-	if (ctx->fmt->finish != NULL && ctx->fmt->finish(ctx) == -1)
-		return -1;
 	return 0;
+}
+
+/* Reads the records after the header; 0 at end of file, -1 fatal. */
+static int
+import_records(struct import_ctx *ctx, struct csv_reader *csv,
+    size_t nheader)
+{
+	struct csv_pipe *pipe;
+	int rc;
+
+	/* the file is tokenised ahead, on the other core */
+	if ((pipe = csv_pipe_start(csv)) == NULL) {
+		snprintf(ctx->err, sizeof(ctx->err), "%s: thread: %s",
+		    ctx->path, strerror(errno));
+		return -1;
+	}
+	rc = import_read(ctx, pipe, nheader, csv_size(csv));
+	csv_pipe_stop(pipe);
+	if (rc == 0 && ctx->fmt->finish != NULL && ctx->fmt->finish(ctx) == -1)
+		return -1;
+	return rc;
 }
 
 int
@@ -366,7 +388,7 @@ import_file(struct store *st, enum import_kind kind, const char *path,
 	}
 	rc = import_records(&ctx, csv, nheader);
 	if (opts->progress)
-		import_progress(&ctx, csv, 1);
+		import_progress(&ctx, 0, 0, 1);
 	if (ctx.fmt->cleanup != NULL)
 		ctx.fmt->cleanup(&ctx);
 	csv_close(csv);

@@ -13,14 +13,16 @@ TIME=/usr/bin/time
 
 [ -x "$TIME" ] || { echo "bench: /usr/bin/time missing (make deps)"; exit 1; }
 
-# Runs a command, appends "label seconds peak_kb" to $DIR/figures.
+# Runs a command; prints its wall time, CPU time (user + system: steadier
+# than wall time on a shared machine whose page cache comes and goes) and
+# peak RSS.
 measure() {
 	label=$1
 	shift
-	"$TIME" -f "%e %M" -o "$DIR/time.out" "$@" > "$DIR/cmd.out" 2>&1 || {
+	"$TIME" -f "%e %M %U %S" -o "$DIR/time.out" "$@" > "$DIR/cmd.out" 2>&1 || {
 		echo "bench: $label failed:"; cat "$DIR/cmd.out"; exit 1; }
-	printf '%-28s %8s s %8s MB\n' "$label" "$(cut -d' ' -f1 "$DIR/time.out")" \
-	    "$(awk '{printf "%.1f", $2 / 1024}' "$DIR/time.out")"
+	awk -v l="$label" '{ printf "%-28s %8s s wall %8.2f s cpu %8.1f MB\n",
+	    l, $1, $3 + $4, $2 / 1024 }' "$DIR/time.out"
 }
 
 echo "== store: import and segments rebuild ($(nproc) cores)"

@@ -30,6 +30,8 @@ static const struct {
 	{ "demo-data", cmd_demo_data,
 	    "demo-data [--customers N] [--seed S] DIR" },
 	{ "check", cmd_check, "check" },
+	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH] |"
+	    " audit export [--since TIME]" },
 };
 
 void

@@ -144,12 +144,16 @@ struct store_consent {
 
 /*
  * Records a consent statement in the history and makes it current unless a
- * later one is current already.  With ONLY_IF_DIFFERENT, a statement whose
- * status equals the current one is not recorded (exports that carry no
- * timestamp of their own).
+ * later one is current already.  FLAGS:
+ *   STORE_CONSENT_IF_DIFFERENT  a statement whose status equals the current
+ *       one is not recorded (exports that carry no timestamp of their own);
+ *   STORE_CONSENT_FIRST  the caller has just created the customer, so no
+ *       statement can exist yet and none is looked up.
  */
+#define STORE_CONSENT_IF_DIFFERENT	0x1
+#define STORE_CONSENT_FIRST		0x2
 int	 store_consent_record(struct store *st, const struct store_consent *c,
-	    int only_if_different, enum store_change *changed);
+	    int flags, enum store_change *changed);
 /* 0 and *c filled (strings valid until the next call), 1 if no record. */
 int	 store_consent_get(struct store *st, int64_t customer_id,
 	    enum store_channel channel, struct store_consent *c);

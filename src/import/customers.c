@@ -118,14 +118,16 @@ customers_phone(struct import_ctx *ctx, const char *v, const char *country,
 	}
 }
 
+/* Saves C; *CREATED says whether it is a new customer. */
 static int
 customers_save(struct import_ctx *ctx, const struct store_customer *c,
-    int64_t *id)
+    int64_t *id, int *created)
 {
 	enum store_change ch;
 
 	if (store_customer_upsert(ctx->st, c, id, &ch) == -1)
 		return import_store_fail(ctx);
+	*created = ch == STORE_INSERTED;
 	import_tally(ctx, ch);
 	snprintf(ctx->last_email, sizeof(ctx->last_email), "%s", c->email);
 	ctx->last_id = *id;
@@ -139,7 +141,7 @@ customers_native_record(struct import_ctx *ctx)
 	char email[PARSE_EMAIL_MAX + 1], country[3], phone[PARSE_PHONE_MAX + 1];
 	const char *why, *v;
 	int64_t id;
-	int rc;
+	int rc, created;
 
 	memset(&c, 0, sizeof(c));
 	if ((rc = import_email(ctx, CN_EMAIL, email, sizeof(email))) != 0 ||
@@ -170,12 +172,12 @@ customers_native_record(struct import_ctx *ctx)
 	c.account_type = import_opt(ctx, CN_ACCOUNT);
 	c.company = import_opt(ctx, CN_COMPANY);
 	c.tags = import_opt(ctx, CN_TAGS);
-	return customers_save(ctx, &c, &id);
+	return customers_save(ctx, &c, &id, &created);
 }
 
 /* Records the export's yes/no for CHANNEL as dated consent evidence. */
 static int
-customers_consent(struct import_ctx *ctx, int64_t id, int col,
+customers_consent(struct import_ctx *ctx, int64_t id, int created, int col,
     enum store_channel channel)
 {
 	struct store_consent cs;
@@ -198,7 +200,8 @@ customers_consent(struct import_ctx *ctx, int64_t id, int col,
 	cs.source = "shopify_customers_export";
 	cs.recorded_at = ctx->opts->now;
 	cs.evidence = evidence;
-	if (store_consent_record(ctx->st, &cs, 1, &ch) == -1)
+	if (store_consent_record(ctx->st, &cs, STORE_CONSENT_IF_DIFFERENT |
+	    (created ? STORE_CONSENT_FIRST : 0), &ch) == -1)
 		return import_store_fail(ctx);
 	return 0;
 }
@@ -210,7 +213,7 @@ customers_shopify_record(struct import_ctx *ctx)
 	char email[PARSE_EMAIL_MAX + 1], country[3], phone[PARSE_PHONE_MAX + 1];
 	const char *why, *v;
 	int64_t id;
-	int rc, unused;
+	int rc, unused, created;
 
 	memset(&c, 0, sizeof(c));
 	/* Shopify keeps customers known only by phone: nothing to mail. */
@@ -241,12 +244,13 @@ customers_shopify_record(struct import_ctx *ctx)
 	c.region = import_opt(ctx, CS_PROVINCE);
 	c.company = import_opt(ctx, CS_COMPANY);
 	c.tags = import_opt(ctx, CS_TAGS);
-	if ((rc = customers_save(ctx, &c, &id)) != 0)
+	if ((rc = customers_save(ctx, &c, &id, &created)) != 0)
 		return rc;
-	if ((rc = customers_consent(ctx, id, CS_ACCEPTS_EMAIL,
+	if ((rc = customers_consent(ctx, id, created, CS_ACCEPTS_EMAIL,
 	    CHANNEL_EMAIL)) != 0)
 		return rc;
-	return customers_consent(ctx, id, CS_ACCEPTS_SMS, CHANNEL_SMS);
+	return customers_consent(ctx, id, created, CS_ACCEPTS_SMS,
+	    CHANNEL_SMS);
 }
 
 const struct import_format import_customers_native = {

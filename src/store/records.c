@@ -400,18 +400,19 @@ store_consent_get(struct store *st, int64_t customer_id,
 
 int
 store_consent_record(struct store *st, const struct store_consent *c,
-    int only_if_different, enum store_change *changed)
+    int flags, enum store_change *changed)
 {
 	struct store_consent cur;
 	sqlite3_stmt *s;
 	int rc, make_current;
 
 	*changed = STORE_UNCHANGED;
-	rc = store_consent_get(st, c->customer_id, c->channel, &cur);
+	rc = flags & STORE_CONSENT_FIRST ? 1 :
+	    store_consent_get(st, c->customer_id, c->channel, &cur);
 	if (rc == -1)
 		return -1;
-	if (rc == 0 && only_if_different && (cur.granted != 0) ==
-	    (c->granted != 0))
+	if (rc == 0 && (flags & STORE_CONSENT_IF_DIFFERENT) &&
+	    (cur.granted != 0) == (c->granted != 0))
 		return 0;
 	/* A statement older than the current one is history, not news. */
 	make_current = rc == 1 || c->recorded_at >= cur.recorded_at;

@@ -431,12 +431,23 @@ fold_header(const char *v)
 	return buf_take(&b);
 }
 
+/* UTF8 as RFC 2047 encoded words where needed, folded; caller frees. */
+static char *
+encode_header(const char *utf8)
+{
+	char *enc, *out;
+
+	enc = g_mime_utils_header_encode_text(NULL, utf8, NULL);
+	out = fold_header(enc);
+	g_free(enc);
+	return out;
+}
+
 int
 render_header(const char *utf8, const struct template_vars *vars,
     char **out, char *err, size_t errlen)
 {
 	struct buf b;
-	char *enc;
 
 	buf_init(&b, 16 * 1024);
 	if (template_render(utf8, strlen(utf8), TEMPLATE_HEADER, vars, &b,
@@ -444,9 +455,7 @@ render_header(const char *utf8, const struct template_vars *vars,
 		buf_free(&b);
 		return -1;
 	}
-	enc = g_mime_utils_header_encode_text(NULL, buf_str(&b), NULL);
-	*out = fold_header(enc);
-	g_free(enc);
+	*out = encode_header(buf_str(&b));
 	buf_free(&b);
 	return 0;
 }
@@ -472,11 +481,8 @@ render_apply(struct render_msg *m, const struct template_vars *vars,
 		buf_free(&subject);
 		return -1;
 	}
-	if (strcmp(buf_str(&subject), m->subject) != 0 &&
-	    render_header(m->subject, vars, &res->subject, err, errlen) == -1) {
-		buf_free(&subject);
-		return -1;
-	}
+	if (strcmp(buf_str(&subject), m->subject) != 0)
+		res->subject = encode_header(buf_str(&subject));
 	buf_free(&subject);
 
 	for (i = 0; i < m->nparts; i++) {

@@ -177,6 +177,13 @@ struct store_engagement {
 
 int	 store_engagement_add(struct store *st,
 	    const struct store_engagement *e, enum store_change *changed);
+/*
+ * Adds N records at once (fewer statements for bulk imports); *INSERTED
+ * is how many were new, the rest being already there.
+ */
+#define STORE_ENGAGEMENT_MANY	32
+int	 store_engagement_add_many(struct store *st,
+	    const struct store_engagement *e, size_t n, int64_t *inserted);
 const char *store_engagement_name(enum store_engagement_type t);
 int	 store_engagement_parse(const char *name,
 	    enum store_engagement_type *out);

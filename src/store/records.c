@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "buf.h"
 #include "store_int.h"
 
 static enum store_change
@@ -496,6 +497,49 @@ store_engagement_add(struct store *st, const struct store_engagement *e,
 	if (records_run(st, s, "engagement") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_INSERTED);
+	return 0;
+}
+
+int
+store_engagement_add_many(struct store *st, const struct store_engagement *e,
+    size_t n, int64_t *inserted)
+{
+	enum store_change ch;
+	sqlite3_stmt *s;
+	struct buf sql;
+	size_t i;
+
+	*inserted = 0;
+	if (n != STORE_ENGAGEMENT_MANY) {
+		/* a short batch: the one-row statement, N times */
+		for (i = 0; i < n; i++) {
+			if (store_engagement_add(st, &e[i], &ch) == -1)
+				return -1;
+			*inserted += ch == STORE_INSERTED;
+		}
+		return 0;
+	}
+	if ((s = st->stmt[SQ_ENG_INSERT_MANY]) == NULL) {
+		buf_init(&sql, 4096);
+		buf_puts(&sql, "INSERT OR IGNORE INTO engagement (customer_id,"
+		    " campaign_id, type, at) VALUES ");
+		for (i = 0; i < STORE_ENGAGEMENT_MANY; i++)
+			buf_puts(&sql, i ? ", (?, ?, ?, ?)" : "(?, ?, ?, ?)");
+		s = store_stmt(st, SQ_ENG_INSERT_MANY, buf_str(&sql));
+		buf_free(&sql);
+		if (s == NULL)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		sqlite3_bind_int64(s, 4 * (int)i + 1, e[i].customer_id);
+		store_bind_text(s, 4 * (int)i + 2, e[i].campaign_id);
+		store_bind_text(s, 4 * (int)i + 3,
+		    store_engagement_name(e[i].type));
+		sqlite3_bind_int64(s, 4 * (int)i + 4, e[i].at);
+	}
+	if (records_run(st, s, "engagement") == -1)
+		return -1;
+	*inserted = sqlite3_changes(st->db);
 	return 0;
 }
 

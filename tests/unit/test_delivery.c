@@ -198,6 +198,38 @@ test_ledger_delivery_stands(void **state)
 	assert_int_equal(r.campaign_at, NOW - 2 * HOUR);
 }
 
+/* Batches and short batches count new rows the same way. */
+static void
+test_engagement_many(void **state)
+{
+	struct dx *x = *state;
+	struct store_engagement e[STORE_ENGAGEMENT_MANY];
+	struct store_recipient r;
+	char ids[STORE_ENGAGEMENT_MANY][16];
+	int64_t inserted;
+	size_t i;
+
+	for (i = 0; i < STORE_ENGAGEMENT_MANY; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "c%zu", i);
+		e[i].customer_id = x->ann;
+		e[i].campaign_id = ids[i];
+		e[i].type = ENG_SENT;
+		e[i].at = NOW - DAY * (int64_t)(i + 1);
+	}
+	dx_engage(x, "c3", ENG_SENT, NOW - 4 * DAY);	/* already there */
+	assert_int_equal(store_engagement_add_many(x->st, e,
+	    STORE_ENGAGEMENT_MANY, &inserted), 0);
+	assert_int_equal(inserted, STORE_ENGAGEMENT_MANY - 1);
+	assert_int_equal(store_engagement_add_many(x->st, e, 5, &inserted), 0);
+	assert_int_equal(inserted, 0);
+	e[0].type = ENG_OPEN;
+	assert_int_equal(store_engagement_add_many(x->st, e, 5, &inserted), 0);
+	assert_int_equal(inserted, 1);
+	dx_consent(x, 1, NOW - 300 * DAY);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.last_answer_at, NOW - DAY);	/* the open */
+}
+
 static void
 dx_audit(struct dx *x, int n)
 {
@@ -338,6 +370,7 @@ main(void)
 		T(test_recipient_consent),
 		T(test_recipient_fatigue_counts),
 		T(test_ledger_delivery_stands),
+		T(test_engagement_many),
 		T(test_audit_chain),
 		T(test_audit_tampering),
 		T(test_audit_reordered),

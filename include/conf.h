@@ -104,10 +104,39 @@ struct conf_segments {
 	size_t			 nrates;
 };
 
+/* Suppression thresholds (see policy.h). */
+struct conf_policy {
+	int64_t		 fatigue_unanswered;	/* 0: off */
+	int64_t		 fatigue_cadence_days;	/* while fatigued */
+	int64_t		 cap_count;		/* 0: no cap */
+	int64_t		 cap_window_hours;
+	int64_t		 bounce_limit;		/* bounces that suppress */
+};
+
+enum conf_on_error {
+	ON_ERROR_TEMPFAIL,	/* the MTA keeps the message and retries */
+	ON_ERROR_ACCEPT		/* the message goes out untouched */
+};
+
+/* The daemon: where it listens, as whom, and how it treats failures. */
+struct conf_milter {
+	char		*socket;	/* unix:PATH or inet:PORT@HOST */
+	char		*user;		/* "": keep the starting user */
+	char		*campaign_header;
+	char		*campaigns_dir;
+	char		*spool_dir;	/* bodies past spool_memory_kb */
+	int64_t		 spool_memory_kb;
+	int64_t		 timeout_s;	/* libmilter's MTA read timeout */
+	enum conf_on_error on_store_error;
+	int		 unknown_empty;	/* unknown placeholders render "" */
+};
+
 struct conf {
 	char			*path;		/* NULL for conf_defaults() */
 	char			*store_path;
 	int64_t			 store_timeout_ms;	/* busy timeout */
+	struct conf_milter	 milter;
+	struct conf_policy	 policy;
 	struct conf_segments	 seg;
 	unsigned char		 hash[32];	/* SHA-256 of the file */
 };
@@ -121,6 +150,9 @@ void	 conf_free(struct conf *c);
 const char *conf_lifecycle_name(enum conf_lifecycle lc);
 int	 conf_lifecycle_parse(const char *name, enum conf_lifecycle *out);
 const char *conf_vip_metric_name(enum conf_vip_metric m);
+const char *conf_on_error_name(enum conf_on_error e);
+/* The file's SHA-256 in hex into OUT (65 bytes): audit rows carry it. */
+void	 conf_hash_hex(const struct conf *c, char *out);
 
 /* Cycle days for CATEGORY: its configured value, or the default. */
 int64_t	 conf_lapsed_days(const struct conf_segments *s, const char *category);

@@ -8,6 +8,7 @@
  * (transactional mail) is never looked at.  The order of the checks is
  * the order of the reasons below, and the first that applies is the one
  * recorded, so an unknown address is "unknown", never also "no consent".
+ * Nobody is delivered one campaign twice, whatever the MTA retries.
  * Consent is never guessed: no record, a revoked one, or a grant older
  * than a later unsubscribe all suppress, and so do bounces since the
  * grant.
@@ -29,21 +30,13 @@
 enum policy_reason {
 	POLICY_DELIVER,
 	POLICY_UNKNOWN,		/* no customer with this address */
+	POLICY_DUPLICATE,	/* already delivered this campaign */
 	POLICY_UNSUBSCRIBED,	/* unsubscribed, not consented since */
 	POLICY_NO_CONSENT,	/* no email consent, or it was revoked */
 	POLICY_BOUNCED,		/* bounced after consenting */
 	POLICY_AUDIENCE,	/* outside the campaign's audience */
 	POLICY_FATIGUED,	/* fatigue or the frequency cap */
 	POLICY_NREASONS
-};
-
-/* Thresholds, from segmilter.conf. */
-struct policy_rules {
-	int64_t		 fatigue_unanswered;	/* 0: off */
-	int64_t		 fatigue_cadence_days;	/* while fatigued */
-	int64_t		 cap_count;		/* 0: no cap */
-	int64_t		 cap_window_hours;
-	int64_t		 bounce_limit;		/* bounces that suppress */
 };
 
 /* What the store knows about one recipient; all times epoch seconds. */
@@ -57,6 +50,7 @@ struct policy_facts {
 						   open, click or order */
 	int64_t		 last_delivery_at;	/* 0: never */
 	int64_t		 deliveries_in_window;	/* within cap_window_hours */
+	int64_t		 campaign_delivered_at;	/* this campaign, 0: not yet */
 	/* the customer's segment, facets and interests, by name */
 	const char	*const *flags;
 	size_t		 nflags;
@@ -78,9 +72,8 @@ struct policy_decision {
 	char		 detail[160];	/* the figures, for the audit log */
 };
 
-void	 policy_rules_default(struct policy_rules *r);
-
-void	 policy_decide(const struct policy_rules *r,
+/* R: the thresholds of segmilter.conf's policy group. */
+void	 policy_decide(const struct conf_policy *r,
 	    const struct policy_campaign *c, const struct policy_facts *f,
 	    int64_t now, struct policy_decision *d);
 

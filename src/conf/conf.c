@@ -41,7 +41,11 @@ enum conf_type {
 	CT_DAYS_MAP,	/* { category = days; ... } */
 	CT_SKU_MAP,	/* ( { prefix; category; }, ... ) */
 	CT_WORD_MAP,	/* ( { keyword; category; }, ... ) */
-	CT_RATES	/* { EUR = 1.08; ... } */
+	CT_RATES,	/* { EUR = 1.08; ... } */
+	CT_STRING,	/* char *, may be empty */
+	CT_SOCKET,	/* char *: unix:PATH, local:PATH or inet:PORT@HOST */
+	CT_ON_ERROR,	/* "tempfail" or "accept" */
+	CT_UNKNOWN	/* "tempfail" or "empty" */
 };
 
 struct conf_setting {
@@ -133,11 +137,45 @@ static const struct conf_setting segments_table[] = {
 	END
 };
 
+#define MIL(f)	offsetof(struct conf, milter.f)
+#define POL(f)	offsetof(struct conf, policy.f)
+
+static const struct conf_setting milter_table[] = {
+	{ "socket", CT_SOCKET, MIL(socket), 0, 0, 0, 0, 0, NULL },
+	{ "user", CT_STRING, MIL(user), 0, 0, 0, 0, 0, NULL },
+	{ "campaign_header", CT_PATH, MIL(campaign_header), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "campaigns", CT_PATH, MIL(campaigns_dir), 0, 0, 0, 0, 0, NULL },
+	{ "spool_dir", CT_PATH, MIL(spool_dir), 0, 0, 0, 0, 0, NULL },
+	{ "spool_memory_kb", CT_INT, MIL(spool_memory_kb), 0, 16, 1048576, 0,
+	    0, NULL },
+	{ "timeout", CT_INT, MIL(timeout_s), 0, 10, 86400, 0, 0, NULL },
+	{ "on_store_error", CT_ON_ERROR, MIL(on_store_error), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "unknown_placeholder", CT_UNKNOWN, MIL(unknown_empty), 0, 0, 0, 0,
+	    0, NULL },
+	END
+};
+
+static const struct conf_setting policy_table[] = {
+	{ "fatigue_unanswered", CT_INT, POL(fatigue_unanswered), 0, 0, 10000,
+	    0, 0, NULL },
+	{ "fatigue_cadence_days", CT_INT, POL(fatigue_cadence_days), 0, 1,
+	    3650, 0, 0, NULL },
+	{ "cap_count", CT_INT, POL(cap_count), 0, 0, 10000, 0, 0, NULL },
+	{ "cap_window_hours", CT_INT, POL(cap_window_hours), 0, 1, 8760, 0, 0,
+	    NULL },
+	{ "bounce_limit", CT_INT, POL(bounce_limit), 0, 1, 1000, 0, 0, NULL },
+	END
+};
+
 static const struct conf_setting top_table[] = {
 	{ "store", CT_PATH, offsetof(struct conf, store_path), 0, 0, 0, 0, 0,
 	    NULL },
 	{ "store_timeout_ms", CT_INT, offsetof(struct conf, store_timeout_ms),
 	    0, 0, 600000, 0, 0, NULL },
+	{ "milter", CT_GROUP, 0, 0, 0, 0, 0, 0, milter_table },
+	{ "policy", CT_GROUP, 0, 0, 0, 0, 0, 0, policy_table },
 	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
 	END
 };
@@ -475,6 +513,48 @@ load_rates(struct conf_load *ld, const config_setting_t *s, const char *path)
 	ld->c->seg.nrates = (size_t)len;
 }
 
+/* What libmilter's smfi_setconn accepts, checked before it is tried. */
+static int
+valid_socket(const char *s)
+{
+	const char *at;
+	char *end;
+	long port;
+
+	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0)
+		return strchr(s, '/') != NULL;
+	if (strncmp(s, "inet:", 5) != 0 && strncmp(s, "inet6:", 6) != 0)
+		return 0;
+	s = strchr(s, ':') + 1;
+	port = strtol(s, &end, 10);
+	if (end == s || port < 1 || port > 65535)
+		return 0;
+	at = end;
+	return *at == '\0' || (*at == '@' && at[1] != '\0');
+}
+
+/* Sets *OUT to the index of STR in NAMES; -1 when it is not there. */
+static int
+load_choice(struct conf_load *ld, const config_setting_t *s, const char *path,
+    const char *const *names, int *out)
+{
+	const char *str = config_setting_type(s) == CONFIG_TYPE_STRING ?
+	    config_setting_get_string(s) : "";
+	int i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(str, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	load_error(ld, s, path, "expected \"%s\" or \"%s\"", names[0],
+	    names[1]);
+	return -1;
+}
+
+static const char *const on_error_names[] = { "tempfail", "accept", NULL };
+static const char *const unknown_names[] = { "tempfail", "empty", NULL };
+
 static void load_group(struct conf_load *, const config_setting_t *,
     const char *, const struct conf_setting *);
 
@@ -485,6 +565,7 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 	const char *str;
 	int64_t iv;
 	double dv;
+	int choice;
 	int type = config_setting_type(s);
 
 	switch (t->type) {
@@ -576,6 +657,30 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 		break;
 	case CT_RATES:
 		load_rates(ld, s, path);
+		break;
+	case CT_STRING:
+	case CT_SOCKET:
+		if (type != CONFIG_TYPE_STRING) {
+			load_error(ld, s, path, "expected a string");
+			break;
+		}
+		str = config_setting_get_string(s);
+		if (t->type == CT_SOCKET && !valid_socket(str)) {
+			load_error(ld, s, path, "'%s' is not unix:/PATH or"
+			    " inet:PORT@HOST", str);
+			break;
+		}
+		free(*(char **)field(ld->c, t->off));
+		*(char **)field(ld->c, t->off) = xstrdup(str);
+		break;
+	case CT_ON_ERROR:
+		if (load_choice(ld, s, path, on_error_names, &choice) == 0)
+			ld->c->milter.on_store_error =
+			    (enum conf_on_error)choice;
+		break;
+	case CT_UNKNOWN:
+		load_choice(ld, s, path, unknown_names,
+		    &ld->c->milter.unknown_empty);
 		break;
 	}
 }
@@ -724,6 +829,21 @@ conf_defaults(void)
 
 	c->store_path = xstrdup("/var/lib/segmilter/store.db");
 	c->store_timeout_ms = 5000;
+	c->milter.socket = xstrdup("unix:/run/segmilter/segmilter.sock");
+	c->milter.user = xstrdup("segmilter");
+	c->milter.campaign_header = xstrdup("X-Campaign-ID");
+	c->milter.campaigns_dir = xstrdup(SEGM_SYSCONFDIR
+	    "/segmilter/campaigns");
+	c->milter.spool_dir = xstrdup("/var/tmp");
+	c->milter.spool_memory_kb = 1024;
+	c->milter.timeout_s = 600;
+	c->milter.on_store_error = ON_ERROR_TEMPFAIL;
+	c->milter.unknown_empty = 0;
+	c->policy.fatigue_unanswered = 10;
+	c->policy.fatigue_cadence_days = 14;
+	c->policy.cap_count = 1;
+	c->policy.cap_window_hours = 16;
+	c->policy.bounce_limit = 1;
 	memcpy(s->priority, priority, sizeof(priority));
 	s->vip.metric = VIP_NET_SPEND;
 	s->vip.top_percent = 10.0;
@@ -759,6 +879,11 @@ conf_free(struct conf *c)
 		return;
 	free(c->path);
 	free(c->store_path);
+	free(c->milter.socket);
+	free(c->milter.user);
+	free(c->milter.campaign_header);
+	free(c->milter.campaigns_dir);
+	free(c->milter.spool_dir);
 	free(c->seg.lapsed.category_days);
 	free_strlist(c->seg.b2b.account_types, c->seg.b2b.naccount_types);
 	free_strlist(c->seg.b2b.tags, c->seg.b2b.ntags);
@@ -792,6 +917,25 @@ const char *
 conf_vip_metric_name(enum conf_vip_metric m)
 {
 	return m <= VIP_MARGIN ? vip_metric_names[m] : "?";
+}
+
+const char *
+conf_on_error_name(enum conf_on_error e)
+{
+	return e == ON_ERROR_ACCEPT ? "accept" : "tempfail";
+}
+
+void
+conf_hash_hex(const struct conf *c, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < sizeof(c->hash); i++) {
+		out[2 * i] = hex[c->hash[i] >> 4];
+		out[2 * i + 1] = hex[c->hash[i] & 0xf];
+	}
+	out[2 * i] = '\0';
 }
 
 int64_t

@@ -13,6 +13,7 @@
 static const char *const reason_names[POLICY_NREASONS] = {
 	[POLICY_DELIVER] = "deliver",
 	[POLICY_UNKNOWN] = "unknown",
+	[POLICY_DUPLICATE] = "duplicate",
 	[POLICY_UNSUBSCRIBED] = "unsubscribed",
 	[POLICY_NO_CONSENT] = "no_consent",
 	[POLICY_BOUNCED] = "bounced",
@@ -24,16 +25,6 @@ const char *
 policy_reason_name(enum policy_reason r)
 {
 	return r < POLICY_NREASONS ? reason_names[r] : "?";
-}
-
-void
-policy_rules_default(struct policy_rules *r)
-{
-	r->fatigue_unanswered = 10;
-	r->fatigue_cadence_days = 14;
-	r->cap_count = 1;
-	r->cap_window_hours = 16;
-	r->bounce_limit = 1;
 }
 
 int
@@ -81,7 +72,7 @@ policy_audience(const struct policy_campaign *c, const struct policy_facts *f,
 }
 
 static int
-policy_fatigue(const struct policy_rules *r, const struct policy_facts *f,
+policy_fatigue(const struct conf_policy *r, const struct policy_facts *f,
     int64_t now, struct policy_decision *d)
 {
 	int64_t since;
@@ -114,7 +105,7 @@ policy_fatigue(const struct policy_rules *r, const struct policy_facts *f,
 }
 
 void
-policy_decide(const struct policy_rules *r, const struct policy_campaign *c,
+policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
     const struct policy_facts *f, int64_t now, struct policy_decision *d)
 {
 	size_t i;
@@ -123,6 +114,12 @@ policy_decide(const struct policy_rules *r, const struct policy_campaign *c,
 	d->variant = -1;
 	if (!f->found) {
 		d->reason = POLICY_UNKNOWN;
+		return;
+	}
+	if (f->campaign_delivered_at > 0) {
+		d->reason = POLICY_DUPLICATE;
+		snprintf(d->detail, sizeof(d->detail), "delivered %lld s"
+		    " earlier", (long long)(now - f->campaign_delivered_at));
 		return;
 	}
 	if (f->unsubscribed_at > 0 && f->unsubscribed_at >= f->consent_at) {

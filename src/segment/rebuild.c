@@ -183,7 +183,6 @@ segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
 	struct rebuild_ctx ctx;
 	struct store *reader = NULL;
 	int64_t k;
-	size_t i;
 
 	memset(stats, 0, sizeof(*stats));
 	memset(&ctx, 0, sizeof(ctx));
@@ -225,8 +224,7 @@ segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
 	snprintf(meta.vip_metric, sizeof(meta.vip_metric), "%s",
 	    conf_vip_metric_name(ctx.rules->vip.metric));
 	meta.vip_top_percent = ctx.rules->vip.top_percent;
-	for (i = 0; i < sizeof(cf->hash); i++)
-		snprintf(meta.config_hash + 2 * i, 3, "%02x", cf->hash[i]);
+	conf_hash_hex(cf, meta.config_hash);
 	stats->generation = 0;
 	if (store_rebuild_commit(ctx.rb, &meta) == -1) {
 		snprintf(err, errlen, "%s", store_error(st));

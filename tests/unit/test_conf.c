@@ -309,8 +309,55 @@ test_shipped_file_is_the_defaults(void **state)
 	assert_int_equal(c->seg.nname_keywords, 0);
 	assert_string_equal(c->seg.base_currency, d->seg.base_currency);
 	assert_int_equal(c->seg.nrates, 0);
+	assert_string_equal(c->milter.socket, d->milter.socket);
+	assert_string_equal(c->milter.user, d->milter.user);
+	assert_string_equal(c->milter.campaign_header,
+	    d->milter.campaign_header);
+	assert_string_equal(c->milter.campaigns_dir, d->milter.campaigns_dir);
+	assert_string_equal(c->milter.spool_dir, d->milter.spool_dir);
+	assert_int_equal(c->milter.spool_memory_kb, d->milter.spool_memory_kb);
+	assert_int_equal(c->milter.timeout_s, d->milter.timeout_s);
+	assert_int_equal(c->milter.on_store_error, d->milter.on_store_error);
+	assert_int_equal(c->milter.unknown_empty, d->milter.unknown_empty);
+	assert_memory_equal(&c->policy, &d->policy, sizeof(d->policy));
 	conf_free(c);
 	conf_free(d);
+}
+
+static void
+test_milter_and_policy(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = load("milter = { socket = \"inet:8891@127.0.0.1\"; user = \"\";\n"
+	    "  on_store_error = \"accept\"; unknown_placeholder = \"empty\";"
+	    " };\n"
+	    "policy = { cap_count = 0; fatigue_unanswered = 5; };\n");
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(c->milter.socket, "inet:8891@127.0.0.1");
+	assert_string_equal(c->milter.user, "");
+	assert_int_equal(c->milter.on_store_error, ON_ERROR_ACCEPT);
+	assert_int_equal(c->milter.unknown_empty, 1);
+	assert_int_equal(c->policy.cap_count, 0);
+	assert_int_equal(c->policy.fatigue_unanswered, 5);
+	assert_int_equal(c->policy.cap_window_hours, 16);
+	conf_free(c);
+
+	assert_null(load("milter = {\n socket = \"/run/x.sock\";\n"
+	    " on_store_error = \"ignore\";\n campaign_header = \"\";\n};\n"
+	    "policy = { cap_window_hours = 0; };\n"));
+	assert_non_null(strstr(err, ":2: milter.socket: '/run/x.sock' is not"
+	    " unix:/PATH or inet:PORT@HOST"));
+	assert_non_null(strstr(err, ":3: milter.on_store_error: expected"
+	    " \"tempfail\" or \"accept\""));
+	assert_non_null(strstr(err, ":4: milter.campaign_header: expected a"
+	    " non-empty string"));
+	assert_non_null(strstr(err, ":6: policy.cap_window_hours: 0 is out of"
+	    " range 1..8760"));
+	assert_null(load("milter = { socket = \"inet:99999@localhost\"; };\n"));
+	assert_non_null(strstr(err, "milter.socket"));
 }
 
 int
@@ -324,6 +371,8 @@ main(void)
 		cmocka_unit_test(test_syntax_and_missing),
 		cmocka_unit_test(test_hash_follows_content),
 		cmocka_unit_test(test_shipped_file_is_the_defaults),
+		cmocka_unit_test_setup_teardown(test_milter_and_policy, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -20,7 +20,7 @@ static const char *const lapsed_flags[] = { "lapsed", "tea" };
 static const char *const variants[] = { "cart_abandoner", "vip", "lapsed" };
 
 struct fx {
-	struct policy_rules	r;
+	struct conf_policy	r;
 	struct policy_campaign	c;
 	struct policy_facts	f;
 	struct policy_decision	d;
@@ -31,9 +31,11 @@ static int
 setup(void **state)
 {
 	static struct fx x;
+	struct conf *defaults = conf_defaults();
 
 	memset(&x, 0, sizeof(x));
-	policy_rules_default(&x.r);
+	x.r = defaults->policy;
+	conf_free(defaults);
 	x.c.variants = variants;
 	x.c.nvariants = 3;
 	x.f.found = 1;
@@ -77,6 +79,22 @@ test_unknown(void **state)
 	x->f.email_consent = 0;
 	assert_int_equal(decide(x), POLICY_UNKNOWN);
 	assert_string_equal(policy_reason_name(x->d.reason), "unknown");
+}
+
+/* An MTA retry, or a second send of the campaign, delivers nobody twice. */
+static void
+test_duplicate(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.campaign_delivered_at = NOW - 60;
+	assert_int_equal(decide(x), POLICY_DUPLICATE);
+	assert_string_equal(policy_reason_name(x->d.reason), "duplicate");
+	/* even for someone who has since revoked consent */
+	x->f.email_consent = 0;
+	assert_int_equal(decide(x), POLICY_DUPLICATE);
+	x->f.found = 0;
+	assert_int_equal(decide(x), POLICY_UNKNOWN);
 }
 
 static void
@@ -221,6 +239,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_deliver_and_variant, setup),
 		cmocka_unit_test_setup(test_unknown, setup),
+		cmocka_unit_test_setup(test_duplicate, setup),
 		cmocka_unit_test_setup(test_consent, setup),
 		cmocka_unit_test_setup(test_unsubscribed, setup),
 		cmocka_unit_test_setup(test_bounced, setup),

@@ -193,6 +193,21 @@ void	 segment_explain(const struct conf_segments *rules,
 	    const struct segment_result *res, const struct segment_vip_cut *cut,
 	    int64_t now, struct buf *out);
 
+/*
+ * The names a customer answers to in campaigns (audiences, variants,
+ * template sections): the lifecycle segment ("vip"), "cart_abandoner",
+ * every category of interest ("coffee"), and the locale as
+ * "country_de", "language_fr", "currency_eur".  At most SEGMENT_FLAGS_MAX.
+ */
+#define SEGMENT_FLAGS_MAX	(SEGMENT_MAX_INTERESTS + 5)
+struct segment_flags {
+	char		 name[SEGMENT_FLAGS_MAX][CONF_NAME_MAX];
+	const char	*ptr[SEGMENT_FLAGS_MAX];	/* into name */
+	size_t		 n;
+};
+void	 segment_flags(const struct segment_result *res,
+	    struct segment_flags *out);
+
 /* Formats CENTS as "1234.50" into OUT. */
 void	 segment_format_money(int64_t cents, char *out, size_t outlen);
 

@@ -321,9 +321,11 @@ struct store_ledger {
 
 /*
  * Records a decision.  An earlier decision for the same campaign and
- * recipient is replaced, unless it was a delivery: that one stands.
+ * recipient is replaced, unless it was a delivery: that one stands, and
+ * *WRITTEN (if not NULL) is then 0.
  */
-int	 store_ledger_put(struct store *st, const struct store_ledger *l);
+int	 store_ledger_put(struct store *st, const struct store_ledger *l,
+	    int *written);
 
 struct store_audit {
 	int64_t		 seq;		/* 1, 2, 3... in append order */

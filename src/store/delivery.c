@@ -158,7 +158,8 @@ store_recipient_get(struct store *st, const char *email, const char *campaign,
 }
 
 int
-store_ledger_put(struct store *st, const struct store_ledger *l)
+store_ledger_put(struct store *st, const struct store_ledger *l,
+    int *written)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -184,7 +185,11 @@ store_ledger_put(struct store *st, const struct store_ledger *l)
 	sqlite3_bind_int64(s, 8, l->at);
 	rc = sqlite3_step(s);
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "ledger");
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "ledger");
+	if (written != NULL)
+		*written = sqlite3_changes(st->db) > 0;
+	return 0;
 }
 
 int

@@ -102,11 +102,13 @@ dx_lookup(struct dx *x, const char *email, struct store_recipient *r)
 		fail_msg("%s", store_error(x->st));
 }
 
-static void
+/* Records DECISION; returns whether the ledger row was written. */
+static int
 dx_deliver(struct dx *x, const char *campaign, const char *decision,
     int64_t at)
 {
 	struct store_ledger l;
+	int written = -1;
 
 	memset(&l, 0, sizeof(l));
 	l.campaign_id = campaign;
@@ -116,7 +118,8 @@ dx_deliver(struct dx *x, const char *campaign, const char *decision,
 	l.queue_id = "4XyZ1";
 	l.decision = decision;
 	l.at = at;
-	assert_int_equal(store_ledger_put(x->st, &l), 0);
+	assert_int_equal(store_ledger_put(x->st, &l, &written), 0);
+	return written;
 }
 
 static void
@@ -184,16 +187,19 @@ test_ledger_delivery_stands(void **state)
 	struct dx *x = *state;
 	struct store_recipient r;
 
-	dx_deliver(x, "c-now", "fatigued", NOW - 3 * HOUR);
+	assert_int_equal(dx_deliver(x, "c-now", "fatigued", NOW - 3 * HOUR),
+	    1);
 	dx_lookup(x, "ann@example.com", &r);
 	assert_int_equal(r.campaign_at, 0);
 	/* a later decision replaces a suppression ... */
-	dx_deliver(x, "c-now", "deliver", NOW - 2 * HOUR);
+	assert_int_equal(dx_deliver(x, "c-now", "deliver", NOW - 2 * HOUR),
+	    1);
 	dx_lookup(x, "ann@example.com", &r);
 	assert_int_equal(r.campaign_at, NOW - 2 * HOUR);
 	assert_string_equal(r.campaign_message, "<m1@example.com>");
-	/* ... but never a delivery */
-	dx_deliver(x, "c-now", "audience", NOW - HOUR);
+	/* ... but never a delivery, and the caller learns it */
+	assert_int_equal(dx_deliver(x, "c-now", "audience", NOW - HOUR), 0);
+	assert_int_equal(dx_deliver(x, "c-now", "deliver", NOW - HOUR), 0);
 	dx_lookup(x, "ann@example.com", &r);
 	assert_int_equal(r.campaign_at, NOW - 2 * HOUR);
 }

@@ -1,0 +1,81 @@
+/*
+ * campaign - the campaign files: one libconfig file per campaign in the
+ * campaigns directory (milter.campaigns), named *.conf.
+ *
+ *   id = "spring-sale";                  what X-Campaign-ID carries
+ *   audience = {
+ *     include = [ "vip", "repeat" ];     empty or absent: everyone
+ *     exclude = [ "b2b" ];
+ *   };
+ *   variants = {                         first match wins, in file order
+ *     vip = { offer = "25% off"; code = "VIP25"; };
+ *     lapsed = { offer = "We miss you: 15% off"; };
+ *     default = { offer = "10% off"; };  required
+ *   };
+ *
+ * Audience and variant names are segment names: a lifecycle segment
+ * (b2b, vip, lapsed, repeat, first_time, subscriber), cart_abandoner, a
+ * category of interest (coffee), or a locale (country_de, language_fr,
+ * currency_eur).  A variant's values fill the template's placeholders; a
+ * name a variant lacks comes from the default variant.
+ *
+ * Loading reads every file and reports every problem as FILE:LINE: what,
+ * like segmilter.conf; a set with any problem is refused whole, so a
+ * reload with a broken file keeps the campaigns that were running.
+ * Ownership: campaign_set_load() returns a set the caller frees with
+ * campaign_set_free(); everything found through it lives as long.
+ */
+#ifndef SEGM_CAMPAIGN_H
+#define SEGM_CAMPAIGN_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+#define CAMPAIGN_ID_MAX		128
+
+struct campaign_value {
+	char	*name;
+	char	*value;
+};
+
+struct campaign_variant {
+	char			 name[CONF_NAME_MAX];
+	struct campaign_value	*values;
+	size_t			 nvalues;
+};
+
+struct campaign {
+	char			 id[CAMPAIGN_ID_MAX];
+	char			*file;
+	char			**include;
+	size_t			 ninclude;
+	char			**exclude;
+	size_t			 nexclude;
+	struct campaign_variant	*variants;	/* without the default */
+	size_t			 nvariants;
+	const char		**variant_names; /* for policy_campaign */
+	struct campaign_variant	 dflt;
+};
+
+struct campaign_set {
+	struct campaign	*v;
+	size_t		 n;
+};
+
+/* Every DIR/ *.conf.  0, or -1 with every problem in ERR, one per line. */
+int	 campaign_set_load(const char *dir, struct campaign_set **out,
+	    char *err, size_t errlen);
+void	 campaign_set_free(struct campaign_set *set);
+
+/* The campaign with ID, or NULL. */
+const struct campaign *campaign_find(const struct campaign_set *set,
+	    const char *id);
+
+/* The variant's NAME (VARIANT -1: the default's), else the default's. */
+const char *campaign_value(const struct campaign *c, int variant,
+	    const char *name);
+/* "vip", or "default" for -1. */
+const char *campaign_variant_name(const struct campaign *c, int variant);
+
+#endif

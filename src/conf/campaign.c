@@ -1,0 +1,410 @@
+/*
+ * campaign.c - loading and checking the campaign files.
+ *
+ * Files are read in name order so that two runs report problems (and a
+ * duplicate id) the same way.  As in conf.c, walking the file's settings
+ * rather than a list of expected ones is what rejects unknown keys.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include "buf.h"
+#include "campaign.h"
+#include "parse.h"
+#include "xalloc.h"
+
+struct campaign_load {
+	struct buf	 errs;
+	int		 nerrs;
+	const char	*file;
+};
+
+static void
+campaign_error(struct campaign_load *ld, const config_setting_t *s,
+    const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+campaign_error(struct campaign_load *ld, const config_setting_t *s,
+    const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_printf(&ld->errs, "%s:%u: %s%s", ld->file,
+	    s ? config_setting_source_line(s) : 0, path, *path ? ": " : "");
+	va_start(ap, fmt);
+	buf_vprintf(&ld->errs, fmt, ap);
+	va_end(ap);
+	buf_putc(&ld->errs, '\n');
+	ld->nerrs++;
+}
+
+static void
+free_strlist(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+free_variant(struct campaign_variant *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nvalues; i++) {
+		free(v->values[i].name);
+		free(v->values[i].value);
+	}
+	free(v->values);
+}
+
+static void
+free_campaign(struct campaign *c)
+{
+	size_t i;
+
+	free(c->file);
+	free_strlist(c->include, c->ninclude);
+	free_strlist(c->exclude, c->nexclude);
+	for (i = 0; i < c->nvariants; i++)
+		free_variant(&c->variants[i]);
+	free(c->variants);
+	free(c->variant_names);
+	free_variant(&c->dflt);
+}
+
+/* A segment name as segment.c spells them: a lowercase slug. */
+static int
+valid_name(const char *s)
+{
+	char slug[CONF_NAME_MAX];
+
+	return parse_slug(s, slug, sizeof(slug)) == 0 && strcmp(s, slug) == 0;
+}
+
+static int
+valid_id(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= '0' && s[n] <= '9') || strchr("._-:", s[n])))
+			return 0;
+	return n > 0 && n < CAMPAIGN_ID_MAX;
+}
+
+static void
+load_names(struct campaign_load *ld, const config_setting_t *s,
+    const char *path, char ***out, size_t *n)
+{
+	const char *e;
+	int i, len;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		campaign_error(ld, s, path, "expected a list of segment"
+		    " names");
+		return;
+	}
+	len = config_setting_length(s);
+	*out = xcalloc((size_t)len + 1, sizeof(**out));
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_string_elem(s, i);
+		if (e == NULL || !valid_name(e)) {
+			campaign_error(ld, s, path, "element %d: '%s' is not"
+			    " a segment name", i + 1, e ? e : "?");
+			continue;
+		}
+		(*out)[(*n)++] = xstrdup(e);
+	}
+}
+
+static void
+load_audience(struct campaign_load *ld, const config_setting_t *g,
+    struct campaign *c)
+{
+	config_setting_t *s;
+	const char *name;
+	char path[64];
+	int i;
+
+	if (!config_setting_is_group(g)) {
+		campaign_error(ld, g, "audience", "expected a group {"
+		    " include = [...]; exclude = [...]; }");
+		return;
+	}
+	for (i = 0; i < config_setting_length(g); i++) {
+		s = config_setting_get_elem(g, (unsigned)i);
+		name = config_setting_name(s);
+		snprintf(path, sizeof(path), "audience.%s", name);
+		if (strcmp(name, "include") == 0)
+			load_names(ld, s, path, &c->include, &c->ninclude);
+		else if (strcmp(name, "exclude") == 0)
+			load_names(ld, s, path, &c->exclude, &c->nexclude);
+		else
+			campaign_error(ld, s, path, "unknown setting");
+	}
+}
+
+static void
+load_variant(struct campaign_load *ld, const config_setting_t *g,
+    struct campaign_variant *v)
+{
+	config_setting_t *s;
+	const char *val;
+	char path[192];
+	int i, len;
+
+	snprintf(v->name, sizeof(v->name), "%s", config_setting_name(g));
+	if (!config_setting_is_group(g)) {
+		campaign_error(ld, g, "variants", "%s: expected a group"
+		    " { offer = \"...\"; }", v->name);
+		return;
+	}
+	len = config_setting_length(g);
+	v->values = xcalloc((size_t)len + 1, sizeof(*v->values));
+	for (i = 0; i < len; i++) {
+		s = config_setting_get_elem(g, (unsigned)i);
+		snprintf(path, sizeof(path), "variants.%s.%s", v->name,
+		    config_setting_name(s));
+		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+			campaign_error(ld, s, path, "expected a string");
+			continue;
+		}
+		val = config_setting_get_string(s);
+		if (!parse_utf8_valid(val, strlen(val))) {
+			campaign_error(ld, s, path, "not valid UTF-8");
+			continue;
+		}
+		v->values[v->nvalues].name = xstrdup(config_setting_name(s));
+		v->values[v->nvalues].value = xstrdup(val);
+		v->nvalues++;
+	}
+}
+
+static void
+load_variants(struct campaign_load *ld, const config_setting_t *g,
+    struct campaign *c)
+{
+	config_setting_t *s;
+	int i, len, have_default = 0;
+
+	if (!config_setting_is_group(g)) {
+		campaign_error(ld, g, "variants", "expected a group of"
+		    " variants { vip = { ... }; default = { ... }; }");
+		return;
+	}
+	len = config_setting_length(g);
+	c->variants = xcalloc((size_t)len + 1, sizeof(*c->variants));
+	c->variant_names = xcalloc((size_t)len + 1,
+	    sizeof(*c->variant_names));
+	for (i = 0; i < len; i++) {
+		s = config_setting_get_elem(g, (unsigned)i);
+		if (strcmp(config_setting_name(s), "default") == 0) {
+			load_variant(ld, s, &c->dflt);
+			have_default = 1;
+			continue;
+		}
+		if (!valid_name(config_setting_name(s))) {
+			campaign_error(ld, s, "variants", "'%s' is not a"
+			    " segment name", config_setting_name(s));
+			continue;
+		}
+		load_variant(ld, s, &c->variants[c->nvariants]);
+		c->variant_names[c->nvariants] =
+		    c->variants[c->nvariants].name;
+		c->nvariants++;
+	}
+	if (!have_default)
+		campaign_error(ld, g, "variants", "a default variant is"
+		    " required: default = { ... };");
+}
+
+static void
+load_campaign(struct campaign_load *ld, config_t *cfg, struct campaign *c)
+{
+	config_setting_t *root = config_root_setting(cfg), *s;
+	const char *name;
+	int i, have_id = 0, have_variants = 0;
+
+	snprintf(c->dflt.name, sizeof(c->dflt.name), "default");
+	for (i = 0; i < config_setting_length(root); i++) {
+		s = config_setting_get_elem(root, (unsigned)i);
+		name = config_setting_name(s);
+		if (strcmp(name, "id") == 0) {
+			have_id = 1;
+			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+			    !valid_id(config_setting_get_string(s)))
+				campaign_error(ld, s, "id", "expected letters,"
+				    " digits and . _ - : (at most %d)",
+				    CAMPAIGN_ID_MAX - 1);
+			else
+				snprintf(c->id, sizeof(c->id), "%s",
+				    config_setting_get_string(s));
+		} else if (strcmp(name, "audience") == 0) {
+			load_audience(ld, s, c);
+		} else if (strcmp(name, "variants") == 0) {
+			have_variants = 1;
+			load_variants(ld, s, c);
+		} else {
+			campaign_error(ld, s, name, "unknown setting");
+		}
+	}
+	if (!have_id)
+		campaign_error(ld, NULL, "id", "missing");
+	if (!have_variants)
+		campaign_error(ld, NULL, "variants", "missing: at least"
+		    " default = { ... };");
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.conf names in DIR, sorted; NULL with ERR. */
+static char **
+list_files(const char *dir, size_t *n, char *err, size_t errlen)
+{
+	struct dirent *de;
+	char **v = NULL;
+	size_t len, cap = 0;
+	DIR *d;
+
+	*n = 0;
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "%s: %s\n", dir, strerror(errno));
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 6 || de->d_name[0] == '.' ||
+		    strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		if (*n + 1 >= cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (v == NULL)
+		v = xcalloc(1, sizeof(*v));
+	qsort(v, *n, sizeof(*v), compare_names);
+	return v;
+}
+
+int
+campaign_set_load(const char *dir, struct campaign_set **out, char *err,
+    size_t errlen)
+{
+	struct campaign_set *set;
+	struct campaign_load ld;
+	struct campaign *c;
+	char **names, path[4096];
+	size_t n, i, j;
+	config_t cfg;
+
+	if ((names = list_files(dir, &n, err, errlen)) == NULL)
+		return -1;
+	set = xcalloc(1, sizeof(*set));
+	set->v = xcalloc(n + 1, sizeof(*set->v));
+	memset(&ld, 0, sizeof(ld));
+	buf_init(&ld.errs, 64 * 1024);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		c = &set->v[set->n++];
+		c->file = xstrdup(path);
+		ld.file = c->file;
+		config_init(&cfg);
+		if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+			buf_printf(&ld.errs, "%s:%d: %s\n", path,
+			    config_error_line(&cfg), config_error_text(&cfg));
+			ld.nerrs++;
+		} else {
+			load_campaign(&ld, &cfg, c);
+		}
+		config_destroy(&cfg);
+		for (j = 0; c->id[0] != '\0' && j + 1 < set->n; j++)
+			if (strcmp(set->v[j].id, c->id) == 0) {
+				buf_printf(&ld.errs, "%s: id: '%s' is also"
+				    " the id of %s\n", path, c->id,
+				    set->v[j].file);
+				ld.nerrs++;
+			}
+	}
+	free_strlist(names, n);
+	if (ld.nerrs > 0) {
+		snprintf(err, errlen, "%s", buf_str(&ld.errs));
+		buf_free(&ld.errs);
+		campaign_set_free(set);
+		return -1;
+	}
+	buf_free(&ld.errs);
+	*out = set;
+	return 0;
+}
+
+void
+campaign_set_free(struct campaign_set *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n; i++)
+		free_campaign(&set->v[i]);
+	free(set->v);
+	free(set);
+}
+
+const struct campaign *
+campaign_find(const struct campaign_set *set, const char *id)
+{
+	size_t i;
+
+	for (i = 0; set != NULL && i < set->n; i++)
+		if (strcmp(set->v[i].id, id) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
+static const char *
+variant_value(const struct campaign_variant *v, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < v->nvalues; i++)
+		if (strcmp(v->values[i].name, name) == 0)
+			return v->values[i].value;
+	return NULL;
+}
+
+const char *
+campaign_value(const struct campaign *c, int variant, const char *name)
+{
+	const char *v = NULL;
+
+	if (variant >= 0 && (size_t)variant < c->nvariants)
+		v = variant_value(&c->variants[variant], name);
+	return v != NULL ? v : variant_value(&c->dflt, name);
+}
+
+const char *
+campaign_variant_name(const struct campaign *c, int variant)
+{
+	if (variant >= 0 && (size_t)variant < c->nvariants)
+		return c->variants[variant].name;
+	return "default";
+}

@@ -34,19 +34,23 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=all
 endif
 
-# The library: every module but the programs' mains.
-LIB_SRCS = $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
+# The library: every module but the programs' mains and the libmilter
+# glue, so that unit tests reach everything else.
+MILTER_SRCS = src/milter/main.c src/milter/mlfi.c
+LIB_SRCS = $(filter-out $(MILTER_SRCS), \
+	   $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
 		src/segment/*.c src/import/*.c src/demo/*.c \
-		src/render/*.c src/policy/*.c src/audit/*.c)
+		src/render/*.c src/policy/*.c src/audit/*.c src/milter/*.c))
 CLI_SRCS = $(wildcard src/cli/*.c)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/%.o)
+MILTER_OBJS = $(MILTER_SRCS:%.c=$(BUILD)/%.o)
 TESTS	 = $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 LIBSEGM	 = $(BUILD)/libsegm.a
 
-all: $(BUILD)/segctl
+all: $(BUILD)/segctl $(BUILD)/segmilter
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,12 +63,16 @@ $(LIBSEGM): $(LIB_OBJS)
 $(BUILD)/segctl: $(CLI_OBJS) $(LIBSEGM)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(LIBSEGM) $(LIBS)
 
+# libmilter ships no pkg-config file
+$(BUILD)/segmilter: $(MILTER_OBJS) $(LIBSEGM)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJS) $(LIBSEGM) -lmilter $(LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIBSEGM)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) \
 	    $(LIBS) $(shell pkg-config --libs cmocka)
 
-tests: $(TESTS) $(BUILD)/segctl
+tests: $(TESTS) $(BUILD)/segctl $(BUILD)/segmilter
 
 # Unit tests, integration tests, then the unit tests under ASan + UBSan.
 check: tests
@@ -82,9 +90,14 @@ deps:
 	contrib/install-deps.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/segmilter
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/segmilter/campaigns
 	install -m 755 $(BUILD)/segctl $(DESTDIR)$(BINDIR)/segctl
+	install -m 755 $(BUILD)/segmilter $(DESTDIR)$(SBINDIR)/segmilter
+	install -m 644 src/milter/segmilter.8 \
+	    $(DESTDIR)$(MANDIR)/man8/segmilter.8
 	install -m 644 src/cli/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1
 	install -m 644 src/conf/segmilter.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/segmilter.conf.5
@@ -97,4 +110,4 @@ clean:
 
 .PHONY: all tests check demo bench deps install clean
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(MILTER_OBJS:.o=.d)

@@ -121,6 +121,7 @@ enum conf_on_error {
 /* The daemon: where it listens, as whom, and how it treats failures. */
 struct conf_milter {
 	char		*socket;	/* unix:PATH or inet:PORT@HOST */
+	int64_t		 socket_mode;	/* of a unix socket */
 	char		*user;		/* "": keep the starting user */
 	char		*campaign_header;
 	char		*campaigns_dir;

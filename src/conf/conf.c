@@ -45,7 +45,8 @@ enum conf_type {
 	CT_STRING,	/* char *, may be empty */
 	CT_SOCKET,	/* char *: unix:PATH, local:PATH or inet:PORT@HOST */
 	CT_ON_ERROR,	/* "tempfail" or "accept" */
-	CT_UNKNOWN	/* "tempfail" or "empty" */
+	CT_UNKNOWN,	/* "tempfail" or "empty" */
+	CT_MODE		/* int64_t from an octal string: "0660" */
 };
 
 struct conf_setting {
@@ -142,6 +143,7 @@ static const struct conf_setting segments_table[] = {
 
 static const struct conf_setting milter_table[] = {
 	{ "socket", CT_SOCKET, MIL(socket), 0, 0, 0, 0, 0, NULL },
+	{ "socket_mode", CT_MODE, MIL(socket_mode), 0, 0, 0777, 0, 0, NULL },
 	{ "user", CT_STRING, MIL(user), 0, 0, 0, 0, 0, NULL },
 	{ "campaign_header", CT_PATH, MIL(campaign_header), 0, 0, 0, 0, 0,
 	    NULL },
@@ -565,6 +567,7 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 	const char *str;
 	int64_t iv;
 	double dv;
+	char *end;
 	int choice;
 	int type = config_setting_type(s);
 
@@ -677,6 +680,18 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 		if (load_choice(ld, s, path, on_error_names, &choice) == 0)
 			ld->c->milter.on_store_error =
 			    (enum conf_on_error)choice;
+		break;
+	case CT_MODE:
+		str = type == CONFIG_TYPE_STRING ?
+		    config_setting_get_string(s) : "";
+		errno = 0;
+		iv = strtoll(str, &end, 8);
+		if (*str == '\0' || *end != '\0' || errno != 0 ||
+		    iv < t->min || iv > t->max)
+			load_error(ld, s, path, "expected an octal mode as a"
+			    " string, such as \"0660\"");
+		else
+			*(int64_t *)field(ld->c, t->off) = iv;
 		break;
 	case CT_UNKNOWN:
 		load_choice(ld, s, path, unknown_names,
@@ -830,6 +845,7 @@ conf_defaults(void)
 	c->store_path = xstrdup("/var/lib/segmilter/store.db");
 	c->store_timeout_ms = 5000;
 	c->milter.socket = xstrdup("unix:/run/segmilter/segmilter.sock");
+	c->milter.socket_mode = 0660;
 	c->milter.user = xstrdup("segmilter");
 	c->milter.campaign_header = xstrdup("X-Campaign-ID");
 	c->milter.campaigns_dir = xstrdup(SEGM_SYSCONFDIR

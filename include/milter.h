@@ -1,0 +1,122 @@
+/*
+ * milter - one message on its way through segmilter, independent of
+ * libmilter so that unit tests drive it directly.
+ *
+ * The libmilter callbacks (src/milter/mlfi.c) feed a struct milter_msg:
+ * sender and recipients as the MTA gave them, headers, then the body.  At
+ * the end of the headers a message without the campaign header is done
+ * with (accepted untouched, never buffered: transactional mail); a
+ * campaign's header and body go to a spool.  At the end of the message
+ * milter_msg_eom():
+ *   1. looks every recipient up in the store and lets policy decide;
+ *   2. renders the message for the kept recipients' variant (one variant
+ *      for all of them until splitting lands: with several, the default
+ *      variant, and the log says so);
+ *   3. records a ledger row and an audit row per recipient in one
+ *      transaction, committed before anything is said to the MTA;
+ *   4. asks the MTA, through OPS, to remove suppressed recipients, change
+ *      the Subject and MIME headers, drop the control headers and replace
+ *      the body; or discards the message when nobody is left.
+ * Failures are reported once, here, to syslog with the queue id first;
+ * the verdict says what the MTA is told.
+ */
+#ifndef SEGM_MILTER_H
+#define SEGM_MILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "campaign.h"
+#include "conf.h"
+#include "store.h"
+
+/* The smfi_* calls a verdict needs, wrapped so tests can record them. */
+struct milter_ops {
+	void	*ctx;
+	int	 (*delrcpt)(void *ctx, const char *rcpt);
+	/* VALUE NULL deletes the INDEX-th (1-based) header called NAME */
+	int	 (*chgheader)(void *ctx, const char *name, int index,
+		    const char *value);
+	int	 (*replacebody)(void *ctx, const unsigned char *p, size_t len);
+	int	 (*setreply)(void *ctx, const char *rcode, const char *xcode,
+		    const char *text);
+};
+
+enum milter_verdict {
+	MILTER_CONTINUE,	/* accepted, with any changes made */
+	MILTER_DISCARD,		/* nobody left to deliver to */
+	MILTER_TEMPFAIL		/* the MTA keeps it and retries */
+};
+
+/* What a message is judged by: one generation of configuration. */
+struct milter_env {
+	const struct conf		*conf;
+	const struct campaign_set	*campaigns;
+	char				 conf_hash[65];
+};
+
+struct milter_msg;
+
+struct milter_msg *milter_msg_new(void);
+void	 milter_msg_free(struct milter_msg *m);
+/* Forgets the message, keeping the connection's allocations. */
+void	 milter_msg_reset(struct milter_msg *m);
+
+void	 milter_msg_set_queue_id(struct milter_msg *m, const char *qid);
+const char *milter_msg_queue_id(const struct milter_msg *m);
+void	 milter_msg_sender(struct milter_msg *m, const char *addr);
+void	 milter_msg_rcpt(struct milter_msg *m, const char *addr);
+
+/* 0, or -1 when the header cannot be held (reported; tempfail). */
+int	 milter_msg_header(struct milter_msg *m, const struct milter_env *env,
+	    const char *name, const char *value);
+/*
+ * 1 when the message is a campaign and its body is wanted; 0 when it is
+ * not (accept it untouched); -1 when it cannot be spooled (tempfail).
+ */
+int	 milter_msg_eoh(struct milter_msg *m, const struct milter_env *env);
+int	 milter_msg_body(struct milter_msg *m, const unsigned char *p,
+	    size_t len);
+
+enum milter_verdict milter_msg_eom(struct milter_msg *m,
+	    const struct milter_env *env, struct store *st, int64_t now,
+	    const struct milter_ops *ops);
+
+/*
+ * The running configuration: generations of (segmilter.conf, campaigns)
+ * that messages hold by reference, so a reload never changes the rules
+ * under a message; and a pool of store handles, one per busy thread.
+ */
+struct milter_rt;
+struct milter_gen {
+	struct milter_env	 env;
+	struct conf		*conf;
+	struct campaign_set	*campaigns;
+	int			 refs;		/* under the runtime's lock */
+};
+
+/* Loads PATH and its campaigns.  0, or -1 with every problem in ERR. */
+int	 milter_gen_load(const char *path, struct milter_gen **out, char *err,
+	    size_t errlen);
+void	 milter_gen_free(struct milter_gen *g);
+
+struct milter_rt *milter_rt_new(struct milter_gen *g);
+void	 milter_rt_free(struct milter_rt *rt);
+/* The current generation, referenced; give it back with release. */
+struct milter_gen *milter_rt_acquire(struct milter_rt *rt);
+void	 milter_rt_release(struct milter_rt *rt, struct milter_gen *g);
+/* Makes G current; messages under way finish with the one they hold. */
+void	 milter_rt_swap(struct milter_rt *rt, struct milter_gen *g);
+/* A store handle for this thread; NULL (logged) when it cannot open. */
+struct store *milter_rt_store(struct milter_rt *rt, const struct conf *c);
+void	 milter_rt_store_put(struct milter_rt *rt, struct store *st);
+/* Messages between their end and the MTA's answer: SIGTERM waits. */
+void	 milter_rt_busy(struct milter_rt *rt, int delta);
+/* Waits up to SECONDS for no message to be busy; 0, or -1 on timeout. */
+int	 milter_rt_drain(struct milter_rt *rt, int seconds);
+
+/* syslog(3) at PRIO, the line starting with QID ("NOQUEUE" if NULL). */
+void	 milter_log(int prio, const char *qid, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * main.c - segmilter(8): options, start-up, signals.
+ *
+ * Start-up order: load and check everything (-n stops there), open the
+ * milter socket while still root, drop privileges, leave the terminal,
+ * and only then start threads (fork and threads do not mix).
+ *
+ * libmilter runs its own signal thread that treats SIGHUP as "stop".  To
+ * make SIGHUP a reload, smfi_main() runs in a thread of its own and this
+ * main thread waits for HUP, TERM and INT with sigwait(): for a signal sent
+ * to the process, Linux prefers the main thread when it is waiting for
+ * it, so libmilter's thread never sees one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "milter.h"
+#include "mlfi.h"
+
+#define EX_OK		0
+#define EX_USAGE	64
+#define EX_SOFTWARE	70
+#define EX_OSERR	71
+#define EX_CONFIG	78
+
+#define DRAIN_SECONDS	30
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: segmilter [-fnV] [-c FILE] [-p SOCKET]\n"
+	    "  -c FILE    configuration (default %s/segmilter/segmilter.conf)\n"
+	    "  -p SOCKET  listen here instead of milter.socket\n"
+	    "  -n         check the configuration and campaigns, then exit\n"
+	    "  -f         stay in the foreground, log to stderr as well\n"
+	    "  -V         print the version\n", SEGM_SYSCONFDIR);
+	exit(EX_USAGE);
+}
+
+/* The store must open, at the schema this binary knows. */
+static int
+check_store(const struct conf *c, char *err, size_t errlen)
+{
+	struct store *st;
+
+	if (store_open(c->store_path, STORE_READONLY, c->store_timeout_ms,
+	    &st, err, errlen) == -1)
+		return -1;
+	store_close(st);
+	return 0;
+}
+
+/*
+ * TCP_NODELAY on the listening sockets: accepted sockets inherit it, and
+ * libmilter, which accepts them, offers no hook.  Without it each small
+ * end-of-message reply can wait ~40 ms for a delayed ACK.
+ */
+static void
+set_nodelay(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, listening, one = 1;
+
+	for (fd = 0; fd < 1024; fd++) {
+		len = sizeof(listening);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+		    &len) == -1 || !listening)
+			continue;
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			continue;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
+static const char *
+unix_path(const char *sock)
+{
+	if (strncmp(sock, "unix:", 5) == 0)
+		return sock + 5;
+	if (strncmp(sock, "local:", 6) == 0)
+		return sock + 6;
+	return NULL;
+}
+
+static int
+open_socket(const struct conf *c, const char *sock)
+{
+	const char *path = unix_path(sock);
+	mode_t old;
+	int rc;
+
+	if (smfi_setconn((char *)sock) != MI_SUCCESS ||
+	    smfi_settimeout((int)c->milter.timeout_s) != MI_SUCCESS ||
+	    smfi_setbacklog(256) != MI_SUCCESS || mlfi_register() == -1) {
+		fprintf(stderr, "segmilter: %s: cannot set up the milter\n",
+		    sock);
+		return -1;
+	}
+	old = umask(0777 & ~(mode_t)c->milter.socket_mode);
+	rc = smfi_opensocket(1);
+	umask(old);
+	if (rc != MI_SUCCESS) {
+		fprintf(stderr, "segmilter: %s: cannot listen (in use, or"
+		    " the directory is missing or not writable)\n", sock);
+		return -1;
+	}
+	if (path != NULL)
+		chmod(path, (mode_t)c->milter.socket_mode);
+	set_nodelay();
+	return 0;
+}
+
+static int
+drop_privileges(const char *user, const char *sock)
+{
+	const char *path = unix_path(sock);
+	struct passwd *pw;
+
+	if (getuid() != 0 || *user == '\0')
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		fprintf(stderr, "segmilter: milter.user: no user '%s'\n", user);
+		return -1;
+	}
+	if (path != NULL && chown(path, pw->pw_uid, pw->pw_gid) == -1) {
+		fprintf(stderr, "segmilter: %s: chown: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		fprintf(stderr, "segmilter: cannot become %s: %s\n", user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+run_milter(void *arg)
+{
+	int *rc = arg;
+
+	*rc = smfi_main() == MI_SUCCESS ? 0 : -1;
+	return NULL;
+}
+
+static void
+reload(struct milter_rt *rt, const char *path)
+{
+	struct milter_gen *g;
+	char err[8192];
+
+	if (milter_gen_load(path, &g, err, sizeof(err)) == -1) {
+		milter_log(LOG_ERR, NULL, "reload refused, the running"
+		    " configuration stays: %s", err);
+		return;
+	}
+	milter_rt_swap(rt, g);
+	milter_log(LOG_INFO, NULL, "reloaded %s: %zu campaigns", path,
+	    g->campaigns->n);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = SEGM_SYSCONFDIR "/segmilter/segmilter.conf";
+	const char *sock = NULL;
+	struct milter_gen *g;
+	struct milter_rt *rt;
+	pthread_t thread;
+	sigset_t sigs;
+	char err[8192];
+	unsigned int major, minor, patch;
+	int ch, check = 0, foreground = 0, sig, milter_rc = 0;
+
+	while ((ch = getopt(argc, argv, "c:fhnp:V")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'p':
+			sock = optarg;
+			break;
+		case 'V':
+			smfi_version(&major, &minor, &patch);
+			printf("segmilter %s (libmilter %u.%u.%u)\n",
+			    SEGM_VERSION, major, minor, patch);
+			return EX_OK;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	if (milter_gen_load(path, &g, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s", err);
+		return EX_CONFIG;
+	}
+	if (sock == NULL)
+		sock = g->conf->milter.socket;
+	if (check_store(g->conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: store: %s\n", path, err);
+		milter_gen_free(g);
+		return EX_CONFIG;
+	}
+	if (check) {
+		printf("%s: configuration OK, %zu campaigns in %s\n", path,
+		    g->campaigns->n, g->conf->milter.campaigns_dir);
+		milter_gen_free(g);
+		return EX_OK;
+	}
+
+	openlog("segmilter", LOG_PID | (foreground ? LOG_PERROR : 0),
+	    LOG_MAIL);
+	if (open_socket(g->conf, sock) == -1 ||
+	    drop_privileges(g->conf->milter.user, sock) == -1) {
+		milter_gen_free(g);
+		return EX_OSERR;
+	}
+	if (!foreground && daemon(0, 0) == -1) {
+		fprintf(stderr, "segmilter: daemon: %s\n", strerror(errno));
+		return EX_OSERR;
+	}
+
+	rt = milter_rt_new(g);
+	mlfi_set_runtime(rt);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (pthread_create(&thread, NULL, run_milter, &milter_rc) != 0) {
+		milter_log(LOG_ERR, NULL, "cannot start the milter thread");
+		return EX_OSERR;
+	}
+	milter_log(LOG_INFO, NULL, "segmilter %s listening on %s, %zu"
+	    " campaigns", SEGM_VERSION, sock, g->campaigns->n);
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(rt, path);
+			continue;
+		}
+		milter_log(LOG_INFO, NULL, "%s: finishing open messages",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		smfi_stop();
+		if (milter_rt_drain(rt, DRAIN_SECONDS) == -1)
+			milter_log(LOG_WARNING, NULL, "messages still open"
+			    " after %d s: exiting anyway", DRAIN_SECONDS);
+		break;
+	}
+	/* smfi_main may wait on idle connections: do not join it */
+	milter_log(LOG_INFO, NULL, "stopped");
+	closelog();
+	return milter_rc == 0 ? EX_OK : EX_SOFTWARE;
+}

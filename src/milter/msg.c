@@ -1,0 +1,706 @@
+/*
+ * msg.c - a message's state and the end-of-message decision.
+ *
+ * Order at the end of the message matters: rendering comes before the
+ * transaction, so that a template error tempfails without recording a
+ * delivery that did not happen; the transaction comes before any request
+ * to the MTA, so that nothing is changed that the ledger does not know.
+ * Between the lookups and the commit another message of the same
+ * campaign may have delivered to a recipient; the ledger notices (a
+ * delivery stands) and that recipient is removed as a duplicate.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "milter.h"
+#include "parse.h"
+#include "policy.h"
+#include "render.h"
+#include "segment.h"
+#include "spool.h"
+#include "template.h"
+#include "xalloc.h"
+
+#define HEADERS_MAX	(1024 * 1024)	/* Postfix allows 100 KB */
+#define REPLACE_CHUNK	(64 * 1024)
+
+struct milter_rcpt {
+	char			*addr;		/* as the MTA gave it */
+	char			 email[320];	/* normalised, "" if bad */
+	struct store_recipient	 r;
+	struct segment_flags	 flags;
+	struct policy_decision	 d;
+};
+
+struct milter_msg {
+	char			 qid[64];
+	char			*sender;
+	struct milter_rcpt	*rcpts;
+	size_t			 nrcpts, cap;
+
+	struct buf		 headers;	/* "Name: value" CRLF, in order */
+	int			 campaign_headers; /* occurrences */
+	char			 campaign[CAMPAIGN_ID_MAX];
+	int			 bad_campaign;	/* unusable header value */
+	char			 message_id[STORE_NAME_MAX];
+	int			 header_error;
+	struct spool		*spool;
+	int			 spool_error;
+};
+
+/* The values and sections one rendering sees. */
+struct milter_group {
+	const struct campaign	*c;
+	int			 variant;
+	const char		**flags;	/* common to every recipient */
+	size_t			 nflags;
+	const struct milter_rcpt *single;	/* the only recipient */
+};
+
+void
+milter_log(int prio, const char *qid, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	syslog(prio, "%s: %s", qid != NULL && *qid != '\0' ? qid : "NOQUEUE",
+	    line);
+}
+
+struct milter_msg *
+milter_msg_new(void)
+{
+	struct milter_msg *m = xcalloc(1, sizeof(*m));
+
+	buf_init(&m->headers, HEADERS_MAX);
+	return m;
+}
+
+void
+milter_msg_reset(struct milter_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrcpts; i++)
+		free(m->rcpts[i].addr);
+	m->nrcpts = 0;
+	free(m->sender);
+	m->sender = NULL;
+	buf_reset(&m->headers);
+	m->campaign_headers = 0;
+	m->campaign[0] = '\0';
+	m->bad_campaign = 0;
+	m->message_id[0] = '\0';
+	m->header_error = 0;
+	spool_free(m->spool);
+	m->spool = NULL;
+	m->spool_error = 0;
+	m->qid[0] = '\0';
+}
+
+void
+milter_msg_free(struct milter_msg *m)
+{
+	if (m == NULL)
+		return;
+	milter_msg_reset(m);
+	free(m->rcpts);
+	buf_free(&m->headers);
+	free(m);
+}
+
+void
+milter_msg_set_queue_id(struct milter_msg *m, const char *qid)
+{
+	if (qid != NULL && *qid != '\0')
+		snprintf(m->qid, sizeof(m->qid), "%s", qid);
+}
+
+const char *
+milter_msg_queue_id(const struct milter_msg *m)
+{
+	return m->qid[0] != '\0' ? m->qid : "NOQUEUE";
+}
+
+void
+milter_msg_sender(struct milter_msg *m, const char *addr)
+{
+	free(m->sender);
+	m->sender = xstrdup(addr);
+}
+
+/* "<Ann@Example.COM>" -> "ann@example.com"; "" when it is no address. */
+static void
+normalise_rcpt(const char *addr, char *out, size_t outlen)
+{
+	char bare[320];
+	const char *why;
+	size_t n;
+
+	while (*addr == ' ')
+		addr++;
+	if (*addr == '<')
+		addr++;
+	n = strcspn(addr, ">");
+	if (n >= sizeof(bare))
+		n = sizeof(bare) - 1;
+	memcpy(bare, addr, n);
+	bare[n] = '\0';
+	if (parse_email(bare, out, outlen, &why) == -1)
+		out[0] = '\0';
+}
+
+void
+milter_msg_rcpt(struct milter_msg *m, const char *addr)
+{
+	struct milter_rcpt *r;
+
+	if (m->nrcpts == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 8;
+		m->rcpts = xreallocarray(m->rcpts, m->cap, sizeof(*m->rcpts));
+	}
+	r = &m->rcpts[m->nrcpts++];
+	memset(r, 0, sizeof(*r));
+	r->addr = xstrdup(addr);
+	normalise_rcpt(addr, r->email, sizeof(r->email));
+}
+
+/* VALUE without surrounding blanks, into OUT; 0, or -1 if it is empty. */
+static int
+trimmed(const char *value, char *out, size_t outlen)
+{
+	size_t n;
+
+	while (*value == ' ' || *value == '\t' || *value == '\r' ||
+	    *value == '\n')
+		value++;
+	n = strlen(value);
+	while (n > 0 && strchr(" \t\r\n", value[n - 1]) != NULL)
+		n--;
+	if (n == 0 || n >= outlen)
+		return -1;
+	memcpy(out, value, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+milter_msg_header(struct milter_msg *m, const struct milter_env *env,
+    const char *name, const char *value)
+{
+	const char *p;
+	int rc = 0;
+
+	if (strcasecmp(name, env->conf->milter.campaign_header) == 0) {
+		if (m->campaign_headers++ == 0 &&
+		    trimmed(value, m->campaign, sizeof(m->campaign)) == -1)
+			m->bad_campaign = 1;
+	} else if (strcasecmp(name, "Message-ID") == 0 &&
+	    m->message_id[0] == '\0') {
+		if (trimmed(value, m->message_id, sizeof(m->message_id)) == -1)
+			m->message_id[0] = '\0';
+	}
+	/* libmilter hands folded values with bare LF: the spool wants CRLF */
+	rc |= buf_puts(&m->headers, name);
+	rc |= buf_puts(&m->headers, ": ");
+	for (p = value; *p != '\0'; p++) {
+		if (*p == '\n' && (p == value || p[-1] != '\r'))
+			rc |= buf_putc(&m->headers, '\r');
+		rc |= buf_putc(&m->headers, *p);
+	}
+	rc |= buf_puts(&m->headers, "\r\n");
+	if (rc != 0 && !m->header_error) {
+		milter_log(LOG_ERR, m->qid, "headers over %d bytes",
+		    HEADERS_MAX);
+		m->header_error = 1;
+	}
+	return rc != 0 ? -1 : 0;
+}
+
+int
+milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
+{
+	char err[512];
+
+	if (m->campaign_headers == 0)
+		return 0;
+	if (m->header_error)
+		return -1;
+	m->spool = spool_new((size_t)env->conf->milter.spool_memory_kb * 1024,
+	    env->conf->milter.spool_dir, err, sizeof(err));
+	if (m->spool == NULL ||
+	    spool_write(m->spool, m->headers.data, m->headers.len, err,
+	    sizeof(err)) == -1 ||
+	    spool_write(m->spool, "\r\n", 2, err, sizeof(err)) == -1) {
+		milter_log(LOG_ERR, m->qid, "spool: %s", err);
+		return -1;
+	}
+	return 1;
+}
+
+int
+milter_msg_body(struct milter_msg *m, const unsigned char *p, size_t len)
+{
+	char err[512];
+
+	if (m->spool == NULL || m->spool_error)
+		return -1;
+	if (spool_write(m->spool, p, len, err, sizeof(err)) == -1) {
+		milter_log(LOG_ERR, m->qid, "spool: %s", err);
+		m->spool_error = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Template callbacks over a group. */
+static const char *
+group_value(void *arg, const char *name)
+{
+	const struct milter_group *g = arg;
+	const char *v = campaign_value(g->c, g->variant, name);
+
+	if (v != NULL || g->single == NULL)
+		return v;
+	if (strcmp(name, "first_name") == 0)
+		v = g->single->r.first_name;
+	else if (strcmp(name, "last_name") == 0)
+		v = g->single->r.last_name;
+	else if (strcmp(name, "company") == 0)
+		v = g->single->r.company;
+	else if (strcmp(name, "email") == 0)
+		v = g->single->email;
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static int
+group_flag(void *arg, const char *name)
+{
+	const struct milter_group *g = arg;
+	size_t i;
+
+	for (i = 0; i < g->nflags; i++)
+		if (strcmp(g->flags[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+rcpt_has_flag(const struct milter_rcpt *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->flags.n; i++)
+		if (strcmp(r->flags.ptr[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The group of kept recipients: their variant when they share one, else
+ * the default; the sections every one of them answers to.  Caller frees
+ * g->flags.  Returns the number of kept recipients.
+ */
+static size_t
+group_build(struct milter_msg *m, const struct campaign *c,
+    struct milter_group *g, int *mixed)
+{
+	const struct milter_rcpt *first = NULL;
+	size_t i, j, kept = 0;
+
+	memset(g, 0, sizeof(*g));
+	g->c = c;
+	*mixed = 0;
+	for (i = 0; i < m->nrcpts; i++) {
+		if (m->rcpts[i].d.reason != POLICY_DELIVER)
+			continue;
+		if (first == NULL) {
+			first = &m->rcpts[i];
+			g->variant = first->d.variant;
+		} else if (m->rcpts[i].d.variant != g->variant) {
+			*mixed = 1;
+		}
+		kept++;
+	}
+	if (*mixed)
+		g->variant = -1;
+	if (first == NULL)
+		return 0;
+	g->single = kept == 1 ? first : NULL;
+	g->flags = xcalloc(first->flags.n + 1, sizeof(*g->flags));
+	for (j = 0; j < first->flags.n; j++) {
+		for (i = 0; i < m->nrcpts; i++)
+			if (m->rcpts[i].d.reason == POLICY_DELIVER &&
+			    !rcpt_has_flag(&m->rcpts[i], first->flags.ptr[j]))
+				break;
+		if (i == m->nrcpts)
+			g->flags[g->nflags++] = first->flags.ptr[j];
+	}
+	return kept;
+}
+
+/* Looks every recipient up and decides.  0, or -1 on a store error. */
+static int
+decide_all(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct store *st, int64_t now)
+{
+	const struct conf_policy *pol = &env->conf->policy;
+	struct policy_campaign pc;
+	struct policy_facts f;
+	struct milter_rcpt *r;
+	size_t i;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.include = (const char *const *)c->include;
+	pc.ninclude = c->ninclude;
+	pc.exclude = (const char *const *)c->exclude;
+	pc.nexclude = c->nexclude;
+	pc.variants = c->variant_names;
+	pc.nvariants = c->nvariants;
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		memset(&r->r, 0, sizeof(r->r));
+		r->flags.n = 0;
+		if (r->email[0] != '\0' && store_recipient_get(st, r->email,
+		    c->id, now, pol->cap_window_hours * 3600, &r->r) == -1) {
+			milter_log(LOG_ERR, m->qid, "to=%s: store: %s",
+			    r->addr, store_error(st));
+			return -1;
+		}
+		if (r->r.has_segment)
+			segment_flags(&r->r.seg, &r->flags);
+		memset(&f, 0, sizeof(f));
+		f.found = r->r.customer_id != 0;
+		f.email_consent = r->r.has_consent && r->r.consent_granted;
+		f.consent_at = r->r.consent_at;
+		f.unsubscribed_at = r->r.unsubscribed_at;
+		f.bounces = r->r.bounces_since_consent;
+		f.unanswered = r->r.unanswered;
+		f.last_delivery_at = r->r.last_delivery_at;
+		f.deliveries_in_window = r->r.in_window;
+		f.campaign_delivered_at = r->r.campaign_at;
+		f.flags = r->flags.ptr;
+		f.nflags = r->flags.n;
+		policy_decide(pol, &pc, &f, now, &r->d);
+	}
+	return 0;
+}
+
+/* Ledger and audit rows for every recipient, in one transaction. */
+static int
+record_all(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct store *st, int64_t now)
+{
+	struct audit_chain ch;
+	struct store_ledger l;
+	struct store_audit a;
+	struct milter_rcpt *r;
+	const char *decision, *variant, *segment;
+	size_t i;
+	int written;
+
+	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
+		goto fail;
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		variant = r->d.reason == POLICY_DELIVER ?
+		    campaign_variant_name(c, r->d.variant) : NULL;
+		segment = r->r.has_segment ?
+		    conf_lifecycle_name(r->r.seg.lifecycle) : NULL;
+		memset(&l, 0, sizeof(l));
+		l.campaign_id = c->id;
+		l.recipient = r->email[0] != '\0' ? r->email : r->addr;
+		l.message_key = m->message_id[0] != '\0' ? m->message_id :
+		    m->qid;
+		l.customer_id = r->r.customer_id;
+		l.queue_id = m->qid;
+		l.decision = policy_reason_name(r->d.reason);
+		l.variant = variant;
+		l.at = now;
+		/* a duplicate's row is the delivery that stands */
+		written = 1;
+		if (r->d.reason != POLICY_DUPLICATE &&
+		    store_ledger_put(st, &l, &written) == -1)
+			goto fail;
+		if (!written && r->d.reason == POLICY_DELIVER) {
+			r->d.reason = POLICY_DUPLICATE;
+			snprintf(r->d.detail, sizeof(r->d.detail), "delivered"
+			    " by another message meanwhile");
+			variant = NULL;
+		}
+		decision = policy_reason_name(r->d.reason);
+		memset(&a, 0, sizeof(a));
+		a.at = now;
+		a.channel = "email";
+		a.queue_id = m->qid;
+		a.message_id = m->message_id;
+		a.campaign_id = c->id;
+		a.recipient = l.recipient;
+		a.customer_id = r->r.customer_id;
+		a.decision = decision;
+		a.detail = r->d.detail;
+		a.segment = segment != NULL ? segment : "";
+		a.variant = variant != NULL ? variant : "";
+		a.consent = r->r.has_consent ? r->r.consent_evidence : "";
+		a.config_hash = env->conf_hash;
+		if (audit_append(st, &ch, &a) == -1)
+			goto fail;
+	}
+	if (store_commit(st) == -1)
+		goto fail;
+	return 0;
+fail:
+	milter_log(LOG_ERR, m->qid, "campaign=%s: store: %s", c->id,
+	    store_error(st));
+	store_rollback(st);
+	return -1;
+}
+
+/* "451 4.3.0 ..." with TEXT, which carries no CR/LF and no raw '%'. */
+static void
+reply(const struct milter_ops *ops, const char *rcode, const char *xcode,
+    const char *text)
+{
+	char safe[512];
+	size_t i, n = 0;
+
+	for (i = 0; text[i] != '\0' && n + 2 < sizeof(safe); i++) {
+		if (text[i] == '\r' || text[i] == '\n')
+			safe[n++] = ' ';
+		else if (text[i] == '%') {
+			safe[n++] = '%';
+			safe[n++] = '%';
+		} else
+			safe[n++] = text[i];
+	}
+	safe[n] = '\0';
+	ops->setreply(ops->ctx, rcode, xcode, safe);
+}
+
+static enum milter_verdict
+store_failed(struct milter_msg *m, const struct milter_env *env,
+    const struct milter_ops *ops)
+{
+	if (env->conf->milter.on_store_error == ON_ERROR_ACCEPT) {
+		milter_log(LOG_WARNING, m->qid, "campaign=%s: store error:"
+		    " accepting untouched (on_store_error = accept)",
+		    m->campaign);
+		return MILTER_CONTINUE;
+	}
+	reply(ops, "451", "4.3.0", "segmilter: customer store unavailable,"
+	    " try again later");
+	return MILTER_TEMPFAIL;
+}
+
+/* Renders the spooled message for G into *OUT.  0, 1 untouched, -1. */
+static int
+render_group(struct milter_msg *m, const struct milter_env *env,
+    struct milter_group *g, struct spool **out, struct render_result *res,
+    char *err, size_t errlen)
+{
+	struct template_vars vars;
+	struct render_msg *rm;
+	char why[512];
+	int fd;
+
+	memset(res, 0, sizeof(*res));
+	*out = NULL;
+	if ((fd = spool_fd(m->spool, err, errlen)) == -1)
+		return -1;
+	if ((rm = render_parse(fd, why, sizeof(why))) == NULL) {
+		milter_log(LOG_WARNING, m->qid, "campaign=%s: passed"
+		    " untouched: %s", m->campaign, why);
+		return 1;
+	}
+	vars.value = group_value;
+	vars.flag = group_flag;
+	vars.arg = g;
+	vars.unknown_empty = env->conf->milter.unknown_empty;
+	*out = spool_new((size_t)env->conf->milter.spool_memory_kb * 1024,
+	    env->conf->milter.spool_dir, err, errlen);
+	if (*out == NULL || (fd = spool_fd(*out, err, errlen)) == -1 ||
+	    render_apply(rm, &vars, fd, res, err, errlen) == -1) {
+		render_free(rm);
+		spool_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	render_free(rm);
+	return 0;
+}
+
+static int
+replace_body(struct spool *body, const struct milter_ops *ops, char *err,
+    size_t errlen)
+{
+	unsigned char *chunk;
+	off_t off = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	if ((fd = spool_fd(body, err, errlen)) == -1)
+		return -1;
+	chunk = xmalloc(REPLACE_CHUNK);
+	while ((n = pread(fd, chunk, REPLACE_CHUNK, off)) > 0) {
+		if (ops->replacebody(ops->ctx, chunk, (size_t)n) != 0) {
+			snprintf(err, errlen, "replacebody refused");
+			rc = -1;
+			break;
+		}
+		off += n;
+	}
+	if (n == -1) {
+		snprintf(err, errlen, "spool: %s", strerror(errno));
+		rc = -1;
+	}
+	free(chunk);
+	return rc;
+}
+
+/* Requests to the MTA; headers before the body, as Postfix wants. */
+static int
+apply(struct milter_msg *m, const struct milter_env *env,
+    struct spool *body, const struct render_result *res,
+    const struct milter_ops *ops)
+{
+	char err[256];
+	size_t i;
+	int n;
+
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].d.reason != POLICY_DELIVER &&
+		    ops->delrcpt(ops->ctx, m->rcpts[i].addr) != 0)
+			return -1;
+	/* from the last: an index must not shift under later deletes */
+	for (n = m->campaign_headers; n >= 1; n--)
+		if (ops->chgheader(ops->ctx,
+		    env->conf->milter.campaign_header, n, NULL) != 0)
+			return -1;
+	if (res->subject != NULL &&
+	    ops->chgheader(ops->ctx, "Subject", 1, res->subject) != 0)
+		return -1;
+	if (res->content_type != NULL &&
+	    ops->chgheader(ops->ctx, "Content-Type", 1, res->content_type) != 0)
+		return -1;
+	if (res->transfer_encoding != NULL &&
+	    ops->chgheader(ops->ctx, "Content-Transfer-Encoding", 1,
+	    res->transfer_encoding) != 0)
+		return -1;
+	if (body != NULL && res->body_changed &&
+	    replace_body(body, ops, err, sizeof(err)) == -1) {
+		milter_log(LOG_ERR, m->qid, "body: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+log_decisions(struct milter_msg *m, const struct campaign *c)
+{
+	struct milter_rcpt *r;
+	size_t i;
+
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		milter_log(LOG_INFO, m->qid, "to=%s, campaign=%s, decision=%s,"
+		    " segment=%s, variant=%s%s%s", r->addr, c->id,
+		    policy_reason_name(r->d.reason),
+		    r->r.has_segment ? conf_lifecycle_name(r->r.seg.lifecycle) :
+		    "none", r->d.reason == POLICY_DELIVER ?
+		    campaign_variant_name(c, r->d.variant) : "none",
+		    r->d.detail[0] != '\0' ? ", detail=" : "", r->d.detail);
+	}
+}
+
+enum milter_verdict
+milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
+    struct store *st, int64_t now, const struct milter_ops *ops)
+{
+	const struct campaign *c;
+	struct render_result res;
+	struct milter_group g;
+	struct spool *body = NULL;
+	enum milter_verdict v;
+	char err[512], text[700];
+	size_t kept, i;
+	int mixed, rc;
+
+	if (m->campaign_headers == 0)
+		return MILTER_CONTINUE;
+	if (m->spool == NULL || m->spool_error) {
+		reply(ops, "451", "4.3.0", "segmilter: cannot hold the message,"
+		    " try again later");
+		return MILTER_TEMPFAIL;
+	}
+	if (m->bad_campaign ||
+	    (c = campaign_find(env->campaigns, m->campaign)) == NULL) {
+		milter_log(LOG_ERR, m->qid, "campaign=%s: no such campaign in"
+		    " %s: tempfail", m->campaign,
+		    env->conf->milter.campaigns_dir);
+		snprintf(text, sizeof(text), "segmilter: unknown campaign"
+		    " '%s'", m->campaign);
+		reply(ops, "451", "4.7.1", text);
+		return MILTER_TEMPFAIL;
+	}
+	if (st == NULL || decide_all(m, env, c, st, now) == -1)
+		return store_failed(m, env, ops);
+
+	memset(&res, 0, sizeof(res));
+	memset(&g, 0, sizeof(g));
+	kept = group_build(m, c, &g, &mixed);
+	if (mixed)
+		milter_log(LOG_NOTICE, m->qid, "campaign=%s: recipients in"
+		    " several variants: the default variant for all",
+		    c->id);
+	if (kept > 0) {
+		rc = render_group(m, env, &g, &body, &res, err, sizeof(err));
+		if (rc == -1) {
+			milter_log(LOG_ERR, m->qid, "campaign=%s: render: %s:"
+			    " tempfail", c->id, err);
+			snprintf(text, sizeof(text), "segmilter: campaign %s:"
+			    " %s", c->id, err);
+			reply(ops, "451", "4.7.0", text);
+			free(g.flags);
+			return MILTER_TEMPFAIL;
+		}
+	}
+	free(g.flags);
+
+	if (record_all(m, env, c, st, now) == -1) {
+		render_result_free(&res);
+		spool_free(body);
+		return store_failed(m, env, ops);
+	}
+	log_decisions(m, c);
+	for (kept = 0, i = 0; i < m->nrcpts; i++)
+		kept += m->rcpts[i].d.reason == POLICY_DELIVER;
+	if (kept == 0) {
+		milter_log(LOG_INFO, m->qid, "campaign=%s: no recipient left:"
+		    " discarded", c->id);
+		v = MILTER_DISCARD;
+	} else if (apply(m, env, body, &res, ops) == -1) {
+		milter_log(LOG_ERR, m->qid, "campaign=%s: the MTA refused a"
+		    " change: tempfail", c->id);
+		v = MILTER_TEMPFAIL;
+	} else {
+		milter_log(LOG_INFO, m->qid, "campaign=%s: delivered to %zu"
+		    " of %zu, body %s", c->id, kept, m->nrcpts,
+		    body != NULL && res.body_changed ? "rewritten" :
+		    "untouched");
+		v = MILTER_CONTINUE;
+	}
+	render_result_free(&res);
+	spool_free(body);
+	return v;
+}

@@ -1,0 +1,472 @@
+/*
+ * test_milter.c - one message through milter_msg as libmilter would
+ * drive it, on a real store, with the smfi_* calls recorded: who is
+ * removed and why, what is rewritten, what the ledger and audit log
+ * hold, and every failure path (unknown campaign, store down, template
+ * error, malformed MIME).  Also the campaign files' loader.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "campaign.h"
+#include "milter.h"
+#include "render.h"
+#include "segment.h"
+#include "store.h"
+
+#define NOW	((int64_t)1795000000)
+#define DAY	86400
+
+struct mx {
+	char			 dir[64];
+	struct store		*st;
+	struct conf		*cf;
+	struct campaign_set	*set;
+	struct milter_env	 env;
+	/* what the MTA was asked */
+	struct buf		 log;	/* one request per line */
+	struct buf		 body;
+	char			 reply[600];
+};
+
+static int
+rec_delrcpt(void *ctx, const char *rcpt)
+{
+	struct mx *x = ctx;
+
+	buf_printf(&x->log, "delrcpt %s\n", rcpt);
+	return 0;
+}
+
+static int
+rec_chgheader(void *ctx, const char *name, int index, const char *value)
+{
+	struct mx *x = ctx;
+
+	buf_printf(&x->log, "chgheader %s %d %s\n", name, index,
+	    value ? value : "(delete)");
+	return 0;
+}
+
+static int
+rec_replacebody(void *ctx, const unsigned char *p, size_t len)
+{
+	struct mx *x = ctx;
+
+	buf_append(&x->body, p, len);
+	return 0;
+}
+
+static int
+rec_setreply(void *ctx, const char *rcode, const char *xcode,
+    const char *text)
+{
+	struct mx *x = ctx;
+
+	snprintf(x->reply, sizeof(x->reply), "%s %s %s", rcode, xcode, text);
+	return 0;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static int64_t
+customer(struct mx *x, const char *email, const char *first, int consent,
+    int orders)
+{
+	struct store_customer c;
+	struct store_consent k;
+	struct store_order o;
+	enum store_change ch;
+	char ref[64];
+	int64_t id, oid;
+	int i;
+
+	memset(&c, 0, sizeof(c));
+	c.email = email;
+	c.first_name = first;
+	c.country = "DE";
+	assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
+	if (consent >= 0) {
+		memset(&k, 0, sizeof(k));
+		k.customer_id = id;
+		k.channel = CHANNEL_EMAIL;
+		k.granted = consent;
+		k.source = "checkout";
+		k.recorded_at = NOW - 300 * DAY;
+		k.evidence = "box ticked";
+		assert_int_equal(store_consent_record(x->st, &k, 0, &ch), 0);
+	}
+	for (i = 0; i < orders; i++) {
+		memset(&o, 0, sizeof(o));
+		snprintf(ref, sizeof(ref), "#%s-%d", email, i);
+		o.ref = ref;
+		o.customer_id = id;
+		o.created_at = NOW - (10 + i) * DAY;
+		o.financial_status = "paid";
+		o.currency = "EUR";
+		o.total = 5000;
+		assert_int_equal(store_order_upsert(x->st, &o, &oid, &ch), 0);
+	}
+	return id;
+}
+
+static const char campaign_file[] =
+    "id = \"spring\";\n"
+    "audience = { exclude = [ \"b2b\" ]; };\n"
+    "variants = {\n"
+    "  vip = { offer = \"VIP: 25% off\"; };\n"
+    "  repeat = { offer = \"20% off\"; };\n"
+    "  default = { offer = \"10% off\"; headline = \"Spring\"; };\n"
+    "};\n";
+
+static int
+mx_setup(void **state)
+{
+	struct mx *x = calloc(1, sizeof(*x));
+	struct segment_rebuild_stats stats;
+	char path[160], err[2048];
+
+	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-milter-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(path, sizeof(path), "%s/store.db", x->dir);
+	assert_int_equal(store_open(path, STORE_CREATE, 5000, &x->st, err,
+	    sizeof(err)), 0);
+	x->cf = conf_defaults();
+	free(x->cf->milter.spool_dir);
+	x->cf->milter.spool_dir = strdup(x->dir);
+	x->cf->milter.spool_memory_kb = 16;	/* big bodies go to disk */
+	customer(x, "ann@example.com", "Ann", 1, 1);	/* first_time */
+	customer(x, "rob@example.com", "Rob", 1, 3);	/* repeat */
+	customer(x, "bea@example.com", "Bea", 0, 1);	/* refused */
+	customer(x, "cy@example.com", "Cy", -1, 1);	/* no record */
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
+	    sizeof(err)), 0);
+
+	snprintf(path, sizeof(path), "%s/campaigns", x->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	free(x->cf->milter.campaigns_dir);
+	x->cf->milter.campaigns_dir = strdup(path);
+	snprintf(path, sizeof(path), "%s/campaigns/spring.conf", x->dir);
+	write_file(path, campaign_file);
+	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s", err);
+	x->env.conf = x->cf;
+	x->env.campaigns = x->set;
+	snprintf(x->env.conf_hash, sizeof(x->env.conf_hash), "%064d", 0);
+	buf_init(&x->log, 1 << 20);
+	buf_init(&x->body, 1 << 26);
+	*state = x;
+	return 0;
+}
+
+static int
+mx_teardown(void **state)
+{
+	struct mx *x = *state;
+	char cmd[160];
+
+	store_close(x->st);
+	conf_free(x->cf);
+	campaign_set_free(x->set);
+	buf_free(&x->log);
+	buf_free(&x->body);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->dir);
+	assert_int_equal(system(cmd), 0);
+	free(x);
+	return 0;
+}
+
+/*
+ * Runs one message: HEADERS is "Name: value\n" lines, BODY the body
+ * (LF, turned into CRLF as the MTA would send it).
+ */
+static enum milter_verdict
+run(struct mx *x, const char *const *rcpts, const char *headers,
+    const char *body, struct store *st)
+{
+	struct milter_ops ops = { x, rec_delrcpt, rec_chgheader,
+	    rec_replacebody, rec_setreply };
+	struct milter_msg *m = milter_msg_new();
+	enum milter_verdict v;
+	char name[128], value[1024];
+	const char *p, *colon, *nl;
+	struct buf crlf;
+	int rc;
+
+	buf_reset(&x->log);
+	buf_reset(&x->body);
+	x->reply[0] = '\0';
+	milter_msg_set_queue_id(m, "4QTEST1");
+	milter_msg_sender(m, "<news@shop.example>");
+	for (; *rcpts != NULL; rcpts++)
+		milter_msg_rcpt(m, *rcpts);
+	for (p = headers; *p != '\0'; p = nl + 1) {
+		colon = strchr(p, ':');
+		nl = strchr(p, '\n');
+		snprintf(name, sizeof(name), "%.*s", (int)(colon - p), p);
+		snprintf(value, sizeof(value), "%.*s", (int)(nl - colon - 2),
+		    colon + 2);
+		assert_int_equal(milter_msg_header(m, &x->env, name, value), 0);
+	}
+	rc = milter_msg_eoh(m, &x->env);
+	if (rc == 0) {
+		milter_msg_free(m);
+		return MILTER_CONTINUE;
+	}
+	assert_int_equal(rc, 1);
+	buf_init(&crlf, 1 << 26);
+	for (p = body; *p != '\0'; p++) {
+		if (*p == '\n')
+			buf_putc(&crlf, '\r');
+		buf_putc(&crlf, *p);
+	}
+	assert_int_equal(milter_msg_body(m, (const unsigned char *)
+	    buf_str(&crlf), crlf.len), 0);
+	buf_free(&crlf);
+	v = milter_msg_eom(m, &x->env, st, NOW, &ops);
+	milter_msg_free(m);
+	return v;
+}
+
+static const char campaign_headers[] =
+    "From: Shop <news@shop.example>\n"
+    "Subject: {{headline}} for {{first_name|default:\"you\"}}\n"
+    "X-Campaign-ID: spring\n"
+    "Message-ID: <m1@shop.example>\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: text/plain; charset=utf-8\n";
+
+static void
+test_transactional_untouched(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<bea@example.com>", NULL };
+
+	assert_int_equal(run(x, rcpts, "From: shop@example.com\n"
+	    "Subject: Your order #1001\n", "Thanks {{x}}\n", x->st),
+	    MILTER_CONTINUE);
+	/* nothing asked of the MTA: not even Bea, who refused, is removed */
+	assert_int_equal(x->log.len, 0);
+	assert_int_equal(x->body.len, 0);
+}
+
+static void
+test_suppress_and_rewrite(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<Ann@Example.com>", "<bea@example.com>",
+	    "<cy@example.com>", "<nobody@example.com>", NULL };
+	struct audit_report rep;
+
+	assert_int_equal(run(x, rcpts, campaign_headers,
+	    "Hello {{first_name|default:\"there\"}},\n{{offer}} this week.\n"
+	    "{{#first_time}}Welcome back for a second order!{{/first_time}}\n",
+	    x->st), MILTER_CONTINUE);
+	assert_string_equal(buf_str(&x->log),
+	    "delrcpt <bea@example.com>\n"
+	    "delrcpt <cy@example.com>\n"
+	    "delrcpt <nobody@example.com>\n"
+	    "chgheader X-Campaign-ID 1 (delete)\n"
+	    "chgheader Subject 1 Spring for Ann\n");
+	/* one recipient left: her own name; first_time is the default */
+	assert_string_equal(buf_str(&x->body), "Hello Ann,\r\n10% off this"
+	    " week.\r\nWelcome back for a second order!\r\n");
+
+	/* four audit rows, chained */
+	assert_int_equal(audit_verify(x->st, NULL, &rep), 0);
+	assert_int_equal(rep.rows, 4);
+}
+
+static void
+test_duplicate_discarded(void **state)
+{
+	struct mx *x = *state;
+	const char *const ann[] = { "<ann@example.com>", NULL };
+	const char *const both[] = { "<ann@example.com>",
+	    "<rob@example.com>", NULL };
+
+	assert_int_equal(run(x, ann, campaign_headers, "{{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	/* the MTA retries, or the campaign is sent again: Ann is done */
+	assert_int_equal(run(x, ann, campaign_headers, "{{offer}}\n", x->st),
+	    MILTER_DISCARD);
+	assert_int_equal(x->log.len, 0);
+	/* Rob is new and, top spender of four, VIP: his variant */
+	assert_int_equal(run(x, both, campaign_headers, "{{offer}}\n",
+	    x->st), MILTER_CONTINUE);
+	assert_string_equal(buf_str(&x->log),
+	    "delrcpt <ann@example.com>\n"
+	    "chgheader X-Campaign-ID 1 (delete)\n"
+	    "chgheader Subject 1 Spring for Rob\n");
+	assert_string_equal(buf_str(&x->body), "VIP: 25% off\r\n");
+}
+
+static void
+test_failures_tempfail(void **state)
+{
+	struct mx *x = *state;
+	const char *const ann[] = { "<ann@example.com>", NULL };
+	struct audit_report rep;
+
+	/* a campaign nobody configured */
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: autumn\n",
+	    "x\n", x->st), MILTER_TEMPFAIL);
+	assert_string_equal(x->reply, "451 4.7.1 segmilter: unknown campaign"
+	    " 'autumn'");
+	/* a '%' in a reply would be a format directive to libmilter */
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: 50%off\n",
+	    "x\n", x->st), MILTER_TEMPFAIL);
+	assert_string_equal(x->reply, "451 4.7.1 segmilter: unknown campaign"
+	    " '50%%off'");
+	/* the store is down */
+	assert_int_equal(run(x, ann, campaign_headers, "x\n", NULL),
+	    MILTER_TEMPFAIL);
+	assert_string_equal(x->reply, "451 4.3.0 segmilter: customer store"
+	    " unavailable, try again later");
+	x->cf->milter.on_store_error = ON_ERROR_ACCEPT;
+	assert_int_equal(run(x, ann, campaign_headers, "x\n", NULL),
+	    MILTER_CONTINUE);
+	assert_int_equal(x->log.len, 0);
+	x->cf->milter.on_store_error = ON_ERROR_TEMPFAIL;
+	/* a placeholder no variant fills: tempfail, nothing recorded */
+	assert_int_equal(run(x, ann, campaign_headers, "{{coupon}} 50%\n",
+	    x->st), MILTER_TEMPFAIL);
+	assert_non_null(strstr(x->reply, "451 4.7.0 segmilter: campaign"
+	    " spring: "));
+	assert_non_null(strstr(x->reply, "coupon"));
+	assert_int_equal(audit_verify(x->st, NULL, &rep), 0);
+	assert_int_equal(rep.rows, 0);
+	/* ... or empty, when configured so */
+	x->cf->milter.unknown_empty = 1;
+	assert_int_equal(run(x, ann, campaign_headers, "[{{coupon}}]\n",
+	    x->st), MILTER_CONTINUE);
+	assert_string_equal(buf_str(&x->body), "[]\r\n");
+}
+
+static void
+test_malformed_mime_untouched(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>", "<bea@example.com>",
+	    NULL };
+
+	assert_int_equal(run(x, rcpts, "Subject: s\nX-Campaign-ID: spring\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"b1\"\n",
+	    "--b1\nContent-Type: text/plain\nContent-Transfer-Encoding:"
+	    " x-unheard-of\n\n{{offer}}\n--b1--\n", x->st), MILTER_CONTINUE);
+	/* the body is left alone; suppression still applies */
+	assert_int_equal(x->body.len, 0);
+	assert_string_equal(buf_str(&x->log),
+	    "delrcpt <bea@example.com>\n"
+	    "chgheader X-Campaign-ID 1 (delete)\n");
+}
+
+/* A body past the memory limit is spooled to disk and still rendered. */
+static void
+test_large_body(void **state)
+{
+	struct mx *x = *state;
+	const char *const ann[] = { "<ann@example.com>", NULL };
+	struct buf big;
+	size_t i;
+
+	buf_init(&big, 1 << 26);
+	buf_puts(&big, "{{offer}}\n");
+	for (i = 0; i < 20000; i++)
+		buf_puts(&big, "A line of campaign copy, seventy bytes or so,"
+		    " to fill the body.\n");
+	assert_int_equal(run(x, ann, campaign_headers, buf_str(&big), x->st),
+	    MILTER_CONTINUE);
+	assert_true(x->body.len > 1300000);
+	assert_memory_equal(x->body.data, "10% off\r\nA line", 15);
+	buf_free(&big);
+}
+
+static void
+test_campaign_files(void **state)
+{
+	struct mx *x = *state;
+	struct campaign_set *set;
+	const struct campaign *c;
+	char path[160], err[4096];
+
+	c = campaign_find(x->set, "spring");
+	assert_non_null(c);
+	assert_int_equal(c->nvariants, 2);
+	assert_string_equal(c->variant_names[1], "repeat");
+	assert_string_equal(campaign_value(c, 1, "offer"), "20% off");
+	assert_string_equal(campaign_value(c, 1, "headline"), "Spring");
+	assert_string_equal(campaign_value(c, -1, "offer"), "10% off");
+	assert_null(campaign_value(c, -1, "nothing"));
+	assert_string_equal(campaign_variant_name(c, -1), "default");
+	assert_null(campaign_find(x->set, "autumn"));
+
+	snprintf(path, sizeof(path), "%s/campaigns/bad.conf", x->dir);
+	write_file(path, "id = \"spring\";\n"
+	    "audience = { include = [ \"VIP Club\" ]; };\n"
+	    "variants = {\n  vip = { offer = 25; };\n};\n"
+	    "colour = \"red\";\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad.conf:2: audience.include: element 1:"
+	    " 'VIP Club' is not a segment name"));
+	assert_non_null(strstr(err, "bad.conf:4: variants.vip.offer: expected"
+	    " a string"));
+	assert_non_null(strstr(err, "bad.conf:3: variants: a default variant"
+	    " is required"));
+	assert_non_null(strstr(err, "bad.conf:6: colour: unknown setting"));
+	assert_non_null(strstr(err, "id: 'spring' is also the id of"));
+	write_file(path, "id = \"x\";\nvariants = { default = ; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,
+	    err, sizeof(err)), -1);
+	if (strstr(err, "bad.conf:2: syntax error") == NULL)
+		fail_msg("%s", err);
+	unlink(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_transactional_untouched,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_suppress_and_rewrite,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_discarded,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_failures_tempfail,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_mime_untouched,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_large_body,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_campaign_files,
+		    mx_setup, mx_teardown),
+	};
+
+	/* the milter's log lines go to stderr, beside cmocka's */
+	openlog("test_milter", LOG_PERROR, LOG_MAIL);
+	render_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -32,6 +32,7 @@
 
 #include "milter.h"
 #include "mlfi.h"
+#include "render.h"
 
 #define EX_OK		0
 #define EX_USAGE	64
@@ -249,6 +250,7 @@ main(int argc, char **argv)
 		return EX_OSERR;
 	}
 
+	render_init();
 	rt = milter_rt_new(g);
 	mlfi_set_runtime(rt);
 	sigemptyset(&sigs);

@@ -1,0 +1,252 @@
+#!/bin/sh
+# t-postfix.sh - segmilter inside a real, private Postfix on loopback:
+# one broadcast to eleven addresses, checked at the far end (smtp-sink):
+# which recipients arrived, with which body and headers; suppressed ones
+# nowhere; a resend delivers nobody twice; a per-segment variant; HTML
+# escaping; transactional mail untouched; an unknown campaign tempfailed;
+# a campaign added by SIGHUP; the audit chain intact afterwards.
+#
+# Needs root (Postfix's master), postfix, smtp-sink and swaks: skipped
+# (77) without them.
+set -u
+BUILD=${BUILD:-build}
+[ "$(id -u)" = 0 ] || { echo "t-postfix: needs root"; exit 77; }
+for p in postfix smtp-sink swaks sqlite3; do
+	command -v $p >/dev/null 2>&1 || { echo "t-postfix: no $p"; exit 77; }
+done
+SRC=$(pwd)
+T=$(mktemp -d /tmp/segm-t-postfix.XXXXXX)
+chmod 755 "$T"		# Postfix's smtpd (user postfix) reaches the socket
+PORT=${T_POSTFIX_PORT:-12625}
+SINK=$((PORT + 1))
+MPID=""
+cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	"$SRC/tests/lib/postfix.sh" stop "$T/pf"
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	echo "--- segmilter log"; tail -20 "$T/milter.log" 2>/dev/null
+	echo "--- postfix log"; tail -20 "$T/pf/maillog" 2>/dev/null
+	exit 1
+}
+ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+# --- the store: one customer per case --------------------------------
+mkdir -p "$T/data" "$T/campaigns"
+cat > "$T/data/customers.csv" <<CSV
+email,first_name,country,language,currency,account_type
+vera@example.com,Vera,DE,de,EUR,
+rita@example.com,Rita,FR,fr,EUR,
+fred@example.com,Fred,US,en,USD,
+lara@example.com,Lara,US,en,USD,
+sue@example.com,Sue,US,en,USD,
+bo@acme.example,Bo,US,en,USD,b2b
+nora@example.com,Nora,US,en,USD,
+una@example.com,Una,US,en,USD,
+bob@example.com,Bob,US,en,USD,
+fay@example.com,Fay,US,en,USD,
+CSV
+{
+	echo "order_id,email,created_at,total,currency"
+	for i in 1 2 3 4 5 6; do echo "V$i,vera@example.com,$(ago "$((i * 20)) days"),400.00,EUR"; done
+	echo "R1,rita@example.com,$(ago '20 days'),40.00,EUR"
+	echo "R2,rita@example.com,$(ago '50 days'),45.00,EUR"
+	echo "F1,fred@example.com,$(ago '10 days'),30.00,USD"
+	echo "L1,lara@example.com,$(ago '300 days'),60.00,USD"
+	echo "L2,lara@example.com,$(ago '400 days'),60.00,USD"
+	echo "B1,bo@acme.example,$(ago '5 days'),900.00,USD"
+} > "$T/data/orders.csv"
+{
+	echo "email,channel,status,source,recorded_at,evidence"
+	for c in vera rita fred lara sue una bob fay; do
+		echo "$c@example.com,email,granted,checkout,$(ago '500 days'),box ticked"
+	done
+	echo "bo@acme.example,email,granted,checkout,$(ago '500 days'),box ticked"
+	echo "nora@example.com,email,granted,checkout,$(ago '500 days'),box ticked"
+	echo "nora@example.com,email,revoked,preference_center,$(ago '30 days'),"
+} > "$T/data/consent.csv"
+{
+	echo "email,campaign_id,type,occurred_at"
+	echo "una@example.com,autumn,unsubscribe,$(ago '10 days')"
+	echo "bob@example.com,autumn,bounce,$(ago '10 days')"
+	echo "fay@example.com,flash-1,sent,$(ago '2 hours')"
+	echo "fay@example.com,flash-2,sent,$(ago '1 hours')"
+} > "$T/data/engagement.csv"
+
+cat > "$T/segmilter.conf" <<CONF
+store = "$T/store.db";
+milter = {
+  socket = "unix:$T/segmilter.sock";
+  socket_mode = "0666";
+  user = "";
+  campaigns = "$T/campaigns";
+  spool_dir = "$T";
+};
+policy = { cap_count = 2; };
+CONF
+cat > "$T/campaigns/launch.conf" <<'CONF'
+id = "launch";
+audience = { exclude = [ "b2b" ]; };
+variants = {
+  vip = { offer = "VIP: 25% off & free shipping"; headline = "For our best"; };
+  lapsed = { offer = "We miss you: 15% off"; headline = "Come back"; };
+  default = { offer = "10% off"; headline = "Spring launch"; };
+};
+CONF
+S="$BUILD/segctl -q -c $T/segmilter.conf"
+$S init || fail init
+for k in customers orders consent engagement; do
+	$S import $k "$T/data/$k.csv" || fail "import $k"
+done
+$S segments rebuild || fail rebuild
+
+# --- segmilter and Postfix ------------------------------------------
+"$BUILD/segmilter" -n -c "$T/segmilter.conf" > "$T/check.out" 2>&1 ||
+    fail "segmilter -n: $(cat "$T/check.out")"
+grep -q "configuration OK, 1 campaigns" "$T/check.out" || fail "-n: $(cat "$T/check.out")"
+"$BUILD/segmilter" -f -c "$T/segmilter.conf" > "$T/milter.log" 2>&1 &
+MPID=$!
+i=0
+while [ ! -S "$T/segmilter.sock" ]; do
+	i=$((i + 1)); [ $i -lt 50 ] || fail "segmilter did not start"
+	sleep 0.1
+done
+"$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
+    fail "postfix start"
+
+send() {	# send NAME RCPTS... < message (headers and body, LF)
+	name=$1; shift
+	to=$(echo "$@" | tr ' ' ',')
+	swaks -n --server "127.0.0.1:$PORT" --from news@shop.example --to "$to" \
+	    --data - > "$T/$name.swaks" 2>&1
+}
+arrived() { find "$T/pf/sink" -type f | sort; }
+settle() { "$SRC/tests/lib/postfix.sh" wait "$T/pf" 30 || fail "queue did not drain"; }
+
+# --- 1. the broadcast -------------------------------------------------
+ALL="vera@example.com rita@example.com fred@example.com lara@example.com
+sue@example.com bo@acme.example nora@example.com una@example.com
+bob@example.com fay@example.com ghost@example.com"
+send broadcast $ALL <<'MSG' || fail "broadcast refused: $(cat "$T/broadcast.swaks")"
+From: Shop <news@shop.example>
+Subject: {{headline}}: {{offer}}
+X-Campaign-ID: launch
+Message-ID: <launch-1@shop.example>
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="alt"
+
+--alt
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+Hello {{first_name|default:"there"}},
+{{offer}} on everything this week.
+{{#vip}}Your early access starts now.{{/vip}}
+--alt
+Content-Type: text/html; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+<p>{{offer}}</p>
+--alt--
+MSG
+settle
+[ "$(arrived | wc -l)" = 1 ] || fail "broadcast: expected one message at the sink, got $(arrived | wc -l)"
+M=$(arrived)
+grep '^X-Rcpt-Args:' "$M" | sed 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/' | sort > "$T/got.rcpts"
+printf '%s\n' fred@example.com lara@example.com rita@example.com sue@example.com \
+    vera@example.com > "$T/want.rcpts"
+cmp -s "$T/got.rcpts" "$T/want.rcpts" || fail "broadcast recipients: $(cat "$T/got.rcpts")"
+grep -qi '^X-Campaign-ID' "$M" && fail "the campaign header reached the sink"
+grep -q '^Subject: Spring launch: 10% off$' "$M" || fail "Subject: $(grep ^Subject "$M")"
+grep -q '^Hello there,' "$M" || fail "plain part: $(cat "$M")"
+grep -q '^10% off on everything this week.' "$M" || fail "offer not rendered"
+grep -q 'early access' "$M" && fail "a vip section rendered for a mixed group"
+grep -q '<p>10% off</p>' "$M" || fail "HTML part not rendered"
+grep -q '{{' "$M" && fail "a placeholder left in: $(grep '{{' "$M")"
+
+# every decision recorded, with its reason
+q() { sqlite3 "$T/store.db" "$1"; }
+[ "$(q "SELECT decision FROM ledger WHERE recipient = 'bo@acme.example'")" = audience ] || fail "b2b not 'audience'"
+[ "$(q "SELECT decision FROM ledger WHERE recipient = 'nora@example.com'")" = no_consent ] || fail "nora"
+[ "$(q "SELECT decision FROM ledger WHERE recipient = 'una@example.com'")" = unsubscribed ] || fail "una"
+[ "$(q "SELECT decision FROM ledger WHERE recipient = 'bob@example.com'")" = bounced ] || fail "bob"
+[ "$(q "SELECT decision FROM ledger WHERE recipient = 'fay@example.com'")" = fatigued ] || fail "fay"
+[ "$(q "SELECT decision FROM ledger WHERE recipient = 'ghost@example.com'")" = unknown ] || fail "ghost"
+[ "$(q "SELECT count(*) FROM ledger WHERE decision = 'deliver'")" = 5 ] || fail "deliveries"
+[ "$(q "SELECT count(*) FROM audit")" = 11 ] || fail "audit rows"
+qid=$(q "SELECT DISTINCT queue_id FROM audit")
+grep -q "^segmilter.*$qid: to=<nora@example.com>, campaign=launch, decision=no_consent" "$T/milter.log" ||
+    fail "log line with the queue id first"
+
+# --- 2. the same campaign again: nobody twice -------------------------
+send resend vera@example.com fred@example.com <<'MSG' || fail "resend refused"
+Subject: {{headline}}
+X-Campaign-ID: launch
+Message-ID: <launch-2@shop.example>
+
+{{offer}}
+MSG
+settle
+[ "$(arrived | wc -l)" = 1 ] || fail "resend delivered again"
+grep -q "milter-discard" "$T/pf/maillog" || fail "resend not discarded"
+
+# --- 3. one segment's variant, HTML-escaped ---------------------------
+cat > "$T/campaigns/early.conf" <<'CONF'
+id = "early";
+audience = { include = [ "vip" ]; };
+variants = {
+  vip = { offer = "VIP: 25% off & free shipping"; };
+  default = { offer = "10% off"; };
+};
+CONF
+kill -HUP "$MPID"
+i=0
+until grep -q "reloaded .*2 campaigns" "$T/milter.log"; do
+	i=$((i + 1)); [ $i -lt 50 ] || fail "SIGHUP did not reload"
+	sleep 0.1
+done
+send early vera@example.com rita@example.com <<'MSG' || fail "early refused: $(cat "$T/early.swaks")"
+Subject: Early access, {{first_name}}
+X-Campaign-ID: early
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<p>{{offer}}</p>{{#vip}}<p>VIP only</p>{{/vip}}
+MSG
+settle
+[ "$(arrived | wc -l)" = 2 ] || fail "early: no new message"
+M=$(arrived | while read -r f; do grep -l 'Early access' "$f"; done)
+[ "$(grep -c '^X-Rcpt-Args:' "$M")" = 1 ] || fail "early: rita is not VIP"
+grep -q '^X-Rcpt-Args: <vera@example.com>' "$M" || fail "early: vera"
+grep -q '^Subject: Early access, Vera$' "$M" || fail "early Subject: $(grep ^Subject "$M")"
+grep -q '<p>VIP: 25% off &amp; free shipping</p><p>VIP only</p>' "$M" ||
+    fail "early body: $(sed -n '/^$/,$p' "$M")"
+
+# --- 4. transactional mail: untouched, whoever it is for --------------
+send receipt nora@example.com <<'MSG' || fail "receipt refused"
+Subject: Your order V1 {{offer}}
+Message-ID: <receipt-1@shop.example>
+
+Thanks for your order, {{first_name}}.
+MSG
+settle
+M=$(arrived | while read -r f; do grep -l 'receipt-1' "$f"; done)
+[ -n "$M" ] || fail "transactional mail suppressed"
+grep -q '^Thanks for your order, {{first_name}}.' "$M" || fail "transactional mail rewritten"
+
+# --- 5. an unknown campaign: tempfailed, the sender keeps it ----------
+send unknown vera@example.com <<'MSG' && fail "unknown campaign accepted"
+Subject: x
+X-Campaign-ID: nope
+
+x
+MSG
+grep -q "451 4.7.1 segmilter: unknown campaign 'nope'" "$T/unknown.swaks" ||
+    fail "unknown campaign reply: $(grep -- '<-' "$T/unknown.swaks" | tail -2)"
+
+# --- the audit chain --------------------------------------------------
+$S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
+echo "t-postfix: ok ($(q "SELECT count(*) FROM audit") audit rows, $(arrived | wc -l) messages at the sink)"

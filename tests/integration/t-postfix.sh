@@ -32,76 +32,9 @@ fail() {
 	echo "--- postfix log"; tail -20 "$T/pf/maillog" 2>/dev/null
 	exit 1
 }
-ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
-
-# --- the store: one customer per case --------------------------------
-mkdir -p "$T/data" "$T/campaigns"
-cat > "$T/data/customers.csv" <<CSV
-email,first_name,country,language,currency,account_type
-vera@example.com,Vera,DE,de,EUR,
-rita@example.com,Rita,FR,fr,EUR,
-fred@example.com,Fred,US,en,USD,
-lara@example.com,Lara,US,en,USD,
-sue@example.com,Sue,US,en,USD,
-bo@acme.example,Bo,US,en,USD,b2b
-nora@example.com,Nora,US,en,USD,
-una@example.com,Una,US,en,USD,
-bob@example.com,Bob,US,en,USD,
-fay@example.com,Fay,US,en,USD,
-CSV
-{
-	echo "order_id,email,created_at,total,currency"
-	for i in 1 2 3 4 5 6; do echo "V$i,vera@example.com,$(ago "$((i * 20)) days"),400.00,EUR"; done
-	echo "R1,rita@example.com,$(ago '20 days'),40.00,EUR"
-	echo "R2,rita@example.com,$(ago '50 days'),45.00,EUR"
-	echo "F1,fred@example.com,$(ago '10 days'),30.00,USD"
-	echo "L1,lara@example.com,$(ago '300 days'),60.00,USD"
-	echo "L2,lara@example.com,$(ago '400 days'),60.00,USD"
-	echo "B1,bo@acme.example,$(ago '5 days'),900.00,USD"
-} > "$T/data/orders.csv"
-{
-	echo "email,channel,status,source,recorded_at,evidence"
-	for c in vera rita fred lara sue una bob fay; do
-		echo "$c@example.com,email,granted,checkout,$(ago '500 days'),box ticked"
-	done
-	echo "bo@acme.example,email,granted,checkout,$(ago '500 days'),box ticked"
-	echo "nora@example.com,email,granted,checkout,$(ago '500 days'),box ticked"
-	echo "nora@example.com,email,revoked,preference_center,$(ago '30 days'),"
-} > "$T/data/consent.csv"
-{
-	echo "email,campaign_id,type,occurred_at"
-	echo "una@example.com,autumn,unsubscribe,$(ago '10 days')"
-	echo "bob@example.com,autumn,bounce,$(ago '10 days')"
-	echo "fay@example.com,flash-1,sent,$(ago '2 hours')"
-	echo "fay@example.com,flash-2,sent,$(ago '1 hours')"
-} > "$T/data/engagement.csv"
-
-cat > "$T/segmilter.conf" <<CONF
-store = "$T/store.db";
-milter = {
-  socket = "unix:$T/segmilter.sock";
-  socket_mode = "0666";
-  user = "";
-  campaigns = "$T/campaigns";
-  spool_dir = "$T";
-};
-policy = { cap_count = 2; };
-CONF
-cat > "$T/campaigns/launch.conf" <<'CONF'
-id = "launch";
-audience = { exclude = [ "b2b" ]; };
-variants = {
-  vip = { offer = "VIP: 25% off & free shipping"; headline = "For our best"; };
-  lapsed = { offer = "We miss you: 15% off"; headline = "Come back"; };
-  default = { offer = "10% off"; headline = "Spring launch"; };
-};
-CONF
+. "$SRC/tests/lib/fixture.sh"
+fixture_store "$T" || fail "fixture store"
 S="$BUILD/segctl -q -c $T/segmilter.conf"
-$S init || fail init
-for k in customers orders consent engagement; do
-	$S import $k "$T/data/$k.csv" || fail "import $k"
-done
-$S segments rebuild || fail rebuild
 
 # --- segmilter and Postfix ------------------------------------------
 "$BUILD/segmilter" -n -c "$T/segmilter.conf" > "$T/check.out" 2>&1 ||
@@ -168,7 +101,6 @@ grep -q '<p>10% off</p>' "$M" || fail "HTML part not rendered"
 grep -q '{{' "$M" && fail "a placeholder left in: $(grep '{{' "$M")"
 
 # every decision recorded, with its reason
-q() { sqlite3 "$T/store.db" "$1"; }
 [ "$(q "SELECT decision FROM ledger WHERE recipient = 'bo@acme.example'")" = audience ] || fail "b2b not 'audience'"
 [ "$(q "SELECT decision FROM ledger WHERE recipient = 'nora@example.com'")" = no_consent ] || fail "nora"
 [ "$(q "SELECT decision FROM ledger WHERE recipient = 'una@example.com'")" = unsubscribed ] || fail "una"

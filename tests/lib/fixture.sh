@@ -1,0 +1,85 @@
+# fixture.sh - the store most integration tests share: one customer per
+# case the milter must tell apart, imported with segctl, segments built,
+# and a segmilter.conf that listens on a unix socket in the directory.
+#
+#   . tests/lib/fixture.sh; fixture_store DIR     (BUILD names the build)
+#
+# Customers: vera (vip), rita (repeat), fred (first_time), lara (lapsed),
+# sue (subscriber), bo (b2b), nora (consent revoked), una (unsubscribed),
+# bob (bounced), fay (two campaigns in the last two hours: capped).
+# Campaign "launch" excludes b2b and has vip, lapsed and default variants.
+
+ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
+q() { sqlite3 "$T/store.db" "$1"; }
+
+fixture_store() {
+	fx=$1
+	mkdir -p "$fx/data" "$fx/campaigns"
+	cat > "$fx/data/customers.csv" <<-CSV
+	email,first_name,country,language,currency,account_type
+	vera@example.com,Vera,DE,de,EUR,
+	rita@example.com,Rita,FR,fr,EUR,
+	fred@example.com,Fred,US,en,USD,
+	lara@example.com,Lara,US,en,USD,
+	sue@example.com,Sue,US,en,USD,
+	bo@acme.example,Bo,US,en,USD,b2b
+	nora@example.com,Nora,US,en,USD,
+	una@example.com,Una,US,en,USD,
+	bob@example.com,Bob,US,en,USD,
+	fay@example.com,Fay,US,en,USD,
+	CSV
+	{
+		echo "order_id,email,created_at,total,currency"
+		for i in 1 2 3 4 5 6; do
+			echo "V$i,vera@example.com,$(ago "$((i * 20)) days"),400.00,EUR"
+		done
+		echo "R1,rita@example.com,$(ago '20 days'),40.00,EUR"
+		echo "R2,rita@example.com,$(ago '50 days'),45.00,EUR"
+		echo "F1,fred@example.com,$(ago '10 days'),30.00,USD"
+		echo "L1,lara@example.com,$(ago '300 days'),60.00,USD"
+		echo "L2,lara@example.com,$(ago '400 days'),60.00,USD"
+		echo "B1,bo@acme.example,$(ago '5 days'),900.00,USD"
+	} > "$fx/data/orders.csv"
+	{
+		echo "email,channel,status,source,recorded_at,evidence"
+		for c in vera rita fred lara sue una bob fay nora; do
+			echo "$c@example.com,email,granted,checkout,$(ago '500 days'),box ticked"
+		done
+		echo "bo@acme.example,email,granted,checkout,$(ago '500 days'),box ticked"
+		echo "nora@example.com,email,revoked,preference_center,$(ago '30 days'),"
+	} > "$fx/data/consent.csv"
+	{
+		echo "email,campaign_id,type,occurred_at"
+		echo "una@example.com,autumn,unsubscribe,$(ago '10 days')"
+		echo "bob@example.com,autumn,bounce,$(ago '10 days')"
+		echo "fay@example.com,flash-1,sent,$(ago '2 hours')"
+		echo "fay@example.com,flash-2,sent,$(ago '1 hours')"
+	} > "$fx/data/engagement.csv"
+
+	cat > "$fx/segmilter.conf" <<-CONF
+	store = "$fx/store.db";
+	milter = {
+	  socket = "unix:$fx/segmilter.sock";
+	  socket_mode = "0666";
+	  user = "";
+	  campaigns = "$fx/campaigns";
+	  spool_dir = "$fx";
+	};
+	policy = { cap_count = 2; };
+	CONF
+	cat > "$fx/campaigns/launch.conf" <<-'CONF'
+	id = "launch";
+	audience = { exclude = [ "b2b" ]; };
+	variants = {
+	  vip = { offer = "VIP: 25% off & free shipping"; headline = "For our best"; };
+	  lapsed = { offer = "We miss you: 15% off"; headline = "Come back"; };
+	  default = { offer = "10% off"; headline = "Spring launch"; };
+	};
+	CONF
+	fs="$BUILD/segctl -q -c $fx/segmilter.conf"
+	$fs init && $fs import customers "$fx/data/customers.csv" &&
+	    $fs import orders "$fx/data/orders.csv" &&
+	    $fs import consent "$fx/data/consent.csv" &&
+	    $fs import engagement "$fx/data/engagement.csv" &&
+	    $fs segments rebuild
+}

@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "campaign.h"
 #include "conf.h"
@@ -114,6 +115,18 @@ void	 milter_rt_store_put(struct milter_rt *rt, struct store *st);
 void	 milter_rt_busy(struct milter_rt *rt, int delta);
 /* Waits up to SECONDS for no message to be busy; 0, or -1 on timeout. */
 int	 milter_rt_drain(struct milter_rt *rt, int seconds);
+
+/*
+ * segctl preview: the message in FD (an .eml file, LF or CRLF) judged as
+ * if sent to RCPTS (NRCPTS 0: every customer in the store), with the
+ * same policy and renderer, nothing recorded.  Prints to OUT, per
+ * variant, how many recipients get it with its rendered Subject and text
+ * parts, then the suppressions by reason.  0; 1 when the message would
+ * be tempfailed (the reason printed); -1 with ERR.
+ */
+int	 milter_preview(const struct milter_env *env, struct store *st,
+	    int fd, const char *const *rcpts, size_t nrcpts, int64_t now,
+	    FILE *out, char *err, size_t errlen);
 
 /* syslog(3) at PRIO, the line starting with QID ("NOQUEUE" if NULL). */
 void	 milter_log(int prio, const char *qid, const char *fmt, ...)

@@ -65,6 +65,11 @@ void	 render_count(const struct render_msg *m, unsigned *plain,
 int	 render_apply(struct render_msg *m, const struct template_vars *vars,
 	    int out_fd, struct render_result *res, char *err, size_t errlen);
 void	 render_result_free(struct render_result *res);
+/*
+ * Text part I as the last render_apply rendered it (UTF-8, LF), and
+ * whether it is HTML; NULL past the last part or before any rendering.
+ */
+const char *render_text(const struct render_msg *m, size_t i, int *html);
 
 /*
  * Renders one text in the header context and encodes it per RFC 2047,

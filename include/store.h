@@ -196,6 +196,10 @@ struct store_engagement_summary {
 int	 store_engagement_summary(struct store *st, int64_t customer_id,
 	    struct store_engagement_summary *sum);
 
+/* Calls FN with every customer's email in id order; FN's non-zero stops. */
+typedef int (*store_email_fn)(const char *email, void *arg);
+int	 store_customer_emails(struct store *st, store_email_fn fn, void *arg);
+
 /* Profile as stored; strings valid until the next call on the handle. */
 int	 store_customer_get(struct store *st, int64_t id,
 	    struct store_customer *c);

@@ -34,5 +34,6 @@ int	 cmd_explain(struct cli *cli, int argc, char **argv);
 int	 cmd_demo_data(struct cli *cli, int argc, char **argv);
 int	 cmd_check(struct cli *cli, int argc, char **argv);
 int	 cmd_audit(struct cli *cli, int argc, char **argv);
+int	 cmd_preview(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -30,6 +30,8 @@ static const struct {
 	{ "demo-data", cmd_demo_data,
 	    "demo-data [--customers N] [--seed S] DIR" },
 	{ "check", cmd_check, "check" },
+	{ "preview", cmd_preview, "preview [--to EMAIL]... [--campaigns DIR]"
+	    " MESSAGE.eml" },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH] |"
 	    " audit export [--since TIME]" },
 };

@@ -21,6 +21,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "milter.h"
+#include "msg_int.h"
 #include "parse.h"
 #include "policy.h"
 #include "render.h"
@@ -31,39 +32,6 @@
 
 #define HEADERS_MAX	(1024 * 1024)	/* Postfix allows 100 KB */
 #define REPLACE_CHUNK	(64 * 1024)
-
-struct milter_rcpt {
-	char			*addr;		/* as the MTA gave it */
-	char			 email[320];	/* normalised, "" if bad */
-	struct store_recipient	 r;
-	struct segment_flags	 flags;
-	struct policy_decision	 d;
-};
-
-struct milter_msg {
-	char			 qid[64];
-	char			*sender;
-	struct milter_rcpt	*rcpts;
-	size_t			 nrcpts, cap;
-
-	struct buf		 headers;	/* "Name: value" CRLF, in order */
-	int			 campaign_headers; /* occurrences */
-	char			 campaign[CAMPAIGN_ID_MAX];
-	int			 bad_campaign;	/* unusable header value */
-	char			 message_id[STORE_NAME_MAX];
-	int			 header_error;
-	struct spool		*spool;
-	int			 spool_error;
-};
-
-/* The values and sections one rendering sees. */
-struct milter_group {
-	const struct campaign	*c;
-	int			 variant;
-	const char		**flags;	/* common to every recipient */
-	size_t			 nflags;
-	const struct milter_rcpt *single;	/* the only recipient */
-};
 
 void
 milter_log(int prio, const char *qid, const char *fmt, ...)
@@ -296,6 +264,16 @@ group_flag(void *arg, const char *name)
 	return 0;
 }
 
+void
+msg_vars(struct milter_group *g, const struct milter_env *env,
+    struct template_vars *vars)
+{
+	vars->value = group_value;
+	vars->flag = group_flag;
+	vars->arg = g;
+	vars->unknown_empty = env->conf->milter.unknown_empty;
+}
+
 static int
 rcpt_has_flag(const struct milter_rcpt *r, const char *name)
 {
@@ -307,13 +285,15 @@ rcpt_has_flag(const struct milter_rcpt *r, const char *name)
 	return 0;
 }
 
-/*
- * The group of kept recipients: their variant when they share one, else
- * the default; the sections every one of them answers to.  Caller frees
- * g->flags.  Returns the number of kept recipients.
- */
-static size_t
-group_build(struct milter_msg *m, const struct campaign *c,
+static int
+in_group(const struct milter_rcpt *r, int only)
+{
+	return r->d.reason == POLICY_DELIVER &&
+	    (only == MSG_ALL_KEPT || r->d.variant == only);
+}
+
+size_t
+msg_group(struct milter_msg *m, const struct campaign *c, int only,
     struct milter_group *g, int *mixed)
 {
 	const struct milter_rcpt *first = NULL;
@@ -323,7 +303,7 @@ group_build(struct milter_msg *m, const struct campaign *c,
 	g->c = c;
 	*mixed = 0;
 	for (i = 0; i < m->nrcpts; i++) {
-		if (m->rcpts[i].d.reason != POLICY_DELIVER)
+		if (!in_group(&m->rcpts[i], only))
 			continue;
 		if (first == NULL) {
 			first = &m->rcpts[i];
@@ -341,7 +321,7 @@ group_build(struct milter_msg *m, const struct campaign *c,
 	g->flags = xcalloc(first->flags.n + 1, sizeof(*g->flags));
 	for (j = 0; j < first->flags.n; j++) {
 		for (i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].d.reason == POLICY_DELIVER &&
+			if (in_group(&m->rcpts[i], only) &&
 			    !rcpt_has_flag(&m->rcpts[i], first->flags.ptr[j]))
 				break;
 		if (i == m->nrcpts)
@@ -350,9 +330,8 @@ group_build(struct milter_msg *m, const struct campaign *c,
 	return kept;
 }
 
-/* Looks every recipient up and decides.  0, or -1 on a store error. */
-static int
-decide_all(struct milter_msg *m, const struct milter_env *env,
+int
+msg_decide(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, int64_t now)
 {
 	const struct conf_policy *pol = &env->conf->policy;
@@ -523,10 +502,7 @@ render_group(struct milter_msg *m, const struct milter_env *env,
 		    " untouched: %s", m->campaign, why);
 		return 1;
 	}
-	vars.value = group_value;
-	vars.flag = group_flag;
-	vars.arg = g;
-	vars.unknown_empty = env->conf->milter.unknown_empty;
+	msg_vars(g, env, &vars);
 	*out = spool_new((size_t)env->conf->milter.spool_memory_kb * 1024,
 	    env->conf->milter.spool_dir, err, errlen);
 	if (*out == NULL || (fd = spool_fd(*out, err, errlen)) == -1 ||
@@ -653,12 +629,12 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		reply(ops, "451", "4.7.1", text);
 		return MILTER_TEMPFAIL;
 	}
-	if (st == NULL || decide_all(m, env, c, st, now) == -1)
+	if (st == NULL || msg_decide(m, env, c, st, now) == -1)
 		return store_failed(m, env, ops);
 
 	memset(&res, 0, sizeof(res));
 	memset(&g, 0, sizeof(g));
-	kept = group_build(m, c, &g, &mixed);
+	kept = msg_group(m, c, MSG_ALL_KEPT, &g, &mixed);
 	if (mixed)
 		milter_log(LOG_NOTICE, m->qid, "campaign=%s: recipients in"
 		    " several variants: the default variant for all",

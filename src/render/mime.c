@@ -34,6 +34,7 @@ struct render_part {
 	GMimeContentEncoding	 encoding;
 	char			*text;		/* decoded UTF-8, LF line ends */
 	size_t			 len;
+	char			*rendered;	/* the last render_apply's */
 };
 
 struct render_msg {
@@ -309,6 +310,7 @@ render_free(struct render_msg *m)
 	for (i = 0; i < m->nparts; i++) {
 		free(m->parts[i].charset);
 		free(m->parts[i].text);
+		free(m->parts[i].rendered);
 	}
 	free(m->parts);
 	free(m->subject);
@@ -316,6 +318,16 @@ render_free(struct render_msg *m)
 	if (m->msg != NULL)
 		g_object_unref(m->msg);
 	free(m);
+}
+
+const char *
+render_text(const struct render_msg *m, size_t i, int *html)
+{
+	if (i >= m->nparts)
+		return NULL;
+	if (html != NULL)
+		*html = m->parts[i].html;
+	return m->parts[i].rendered;
 }
 
 const char *
@@ -400,6 +412,8 @@ mime_render_part(struct render_part *p, size_t index,
 	g_object_unref(w);
 	g_object_unref(stream);
 	g_mime_part_set_content_encoding(p->part, enc);
+	free(p->rendered);
+	p->rendered = xstrdup(buf_str(&out));
 	rc = 0;
 out:
 	buf_free(&out);

@@ -568,3 +568,21 @@ store_engagement_summary(struct store *st, int64_t customer_id,
 		return store_fail(st, "engagement");
 	return 0;
 }
+
+int
+store_customer_emails(struct store *st, store_email_fn fn, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = store_stmt(st, SQ_CUST_EMAILS, "SELECT email FROM customers"
+	    " ORDER BY id");
+	if (s == NULL)
+		return -1;
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		stop = fn((const char *)sqlite3_column_text(s, 0), arg);
+	store_done(s);
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, "customers");
+	return stop;
+}

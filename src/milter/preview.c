@@ -1,0 +1,296 @@
+/*
+ * preview.c - a campaign message judged and rendered without an MTA.
+ *
+ * The message file is fed to a struct milter_msg exactly as libmilter
+ * would feed it (headers one by one, unfolded names, CRLF body), so what
+ * preview prints is what segmilter would do; only the grouping differs:
+ * every variant is rendered for its own recipients, as splitting will,
+ * and a note says when segmilter would still render the default for all.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msg_int.h"
+#include "render.h"
+#include "xalloc.h"
+
+#define PREVIEW_MAX	(64 * 1024 * 1024)
+
+/* Reads all of FD into B. */
+static int
+read_all(int fd, struct buf *b, char *err, size_t errlen)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		if (buf_append(b, chunk, (size_t)n) == -1) {
+			snprintf(err, errlen, "message over %d bytes",
+			    PREVIEW_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Feeds TEXT's header to M as libmilter would: one call per field with
+ * continuation lines joined by LF; returns where the body starts.
+ */
+static const char *
+feed_headers(struct milter_msg *m, const struct milter_env *env,
+    const char *text, char *err, size_t errlen)
+{
+	struct buf name, value;
+	const char *p = text, *eol, *colon;
+	size_t len;
+
+	buf_init(&name, 1024);
+	buf_init(&value, 1024 * 1024);
+	while (*p != '\0' && *p != '\n' && !(p[0] == '\r' && p[1] == '\n')) {
+		eol = strchr(p, '\n');
+		len = eol ? (size_t)(eol - p) : strlen(p);
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (*p == ' ' || *p == '\t') {
+			if (name.len == 0) {
+				snprintf(err, errlen, "a continuation line"
+				    " before any header");
+				goto fail;
+			}
+			buf_putc(&value, '\n');
+			buf_append(&value, p, len);
+		} else {
+			if (name.len > 0 && milter_msg_header(m, env,
+			    buf_str(&name), buf_str(&value)) == -1)
+				goto toobig;
+			buf_reset(&name);
+			buf_reset(&value);
+			colon = memchr(p, ':', len);
+			if (colon == NULL || colon == p) {
+				snprintf(err, errlen, "not a header line:"
+				    " %.*s", (int)(len > 60 ? 60 : len), p);
+				goto fail;
+			}
+			buf_append(&name, p, (size_t)(colon - p));
+			colon++;
+			while (colon < p + len && (*colon == ' ' ||
+			    *colon == '\t'))
+				colon++;
+			buf_append(&value, colon, (size_t)(p + len - colon));
+		}
+		p = eol ? eol + 1 : p + strlen(p);
+	}
+	if (name.len > 0 && milter_msg_header(m, env, buf_str(&name),
+	    buf_str(&value)) == -1)
+		goto toobig;
+	buf_free(&name);
+	buf_free(&value);
+	if (*p == '\r')
+		p++;
+	return *p == '\n' ? p + 1 : p;
+toobig:
+	snprintf(err, errlen, "headers too large");
+fail:
+	buf_free(&name);
+	buf_free(&value);
+	return NULL;
+}
+
+/* The body with CRLF line ends, as the MTA hands it over. */
+static int
+feed_body(struct milter_msg *m, const char *p)
+{
+	struct buf crlf;
+	int rc;
+
+	buf_init(&crlf, PREVIEW_MAX);
+	for (; *p != '\0'; p++) {
+		if (*p == '\n' && (crlf.len == 0 || crlf.data[crlf.len - 1] !=
+		    '\r'))
+			buf_putc(&crlf, '\r');
+		if (buf_putc(&crlf, *p) == -1)
+			break;
+	}
+	rc = milter_msg_body(m, (const unsigned char *)buf_str(&crlf),
+	    crlf.len);
+	buf_free(&crlf);
+	return rc;
+}
+
+static int
+add_rcpt(const char *email, void *arg)
+{
+	milter_msg_rcpt(arg, email);
+	return 0;
+}
+
+static void
+print_indented(FILE *out, const char *text)
+{
+	const char *eol;
+
+	for (; *text != '\0'; text = eol + 1) {
+		eol = strchr(text, '\n');
+		if (eol == NULL) {
+			fprintf(out, "    %s\n", text);
+			return;
+		}
+		fprintf(out, "    %.*s\n", (int)(eol - text), text);
+	}
+}
+
+/* Renders RM for variant V's recipients and prints it; 0, or 1. */
+static int
+preview_variant(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct render_msg *rm, int v, size_t n,
+    FILE *out)
+{
+	struct render_result res;
+	struct template_vars vars;
+	struct milter_group g;
+	struct spool *sink;
+	const char *text;
+	char err[512];
+	size_t i;
+	int mixed, html, rc = 0, fd;
+
+	fprintf(out, "\nvariant %s: %zu recipient%s\n",
+	    campaign_variant_name(c, v), n, n == 1 ? "" : "s");
+	msg_group(m, c, v, &g, &mixed);
+	msg_vars(&g, env, &vars);
+	sink = spool_new(PREVIEW_MAX, env->conf->milter.spool_dir, err,
+	    sizeof(err));
+	if (sink == NULL || (fd = spool_fd(sink, err, sizeof(err))) == -1 ||
+	    render_apply(rm, &vars, fd, &res, err, sizeof(err)) == -1) {
+		fprintf(out, "  would tempfail: %s\n", err);
+		rc = 1;
+	} else {
+		if (res.subject != NULL)
+			fprintf(out, "  Subject: %s\n", res.subject);
+		else
+			fprintf(out, "  Subject: %s\n", render_subject(rm));
+		for (i = 0; (text = render_text(rm, i, &html)) != NULL; i++) {
+			fprintf(out, "  --- part %zu, text/%s\n", i + 1,
+			    html ? "html" : "plain");
+			print_indented(out, text);
+		}
+		render_result_free(&res);
+	}
+	spool_free(sink);
+	free(g.flags);
+	return rc;
+}
+
+int
+milter_preview(const struct milter_env *env, struct store *st, int fd,
+    const char *const *rcpts, size_t nrcpts, int64_t now, FILE *out,
+    char *err, size_t errlen)
+{
+	size_t counts[POLICY_NREASONS], *per_variant = NULL, i, kept = 0;
+	const struct campaign *c;
+	struct milter_msg *m;
+	struct render_msg *rm = NULL;
+	const char *body;
+	struct buf text;
+	int rc = -1, used = 0, sfd;
+
+	buf_init(&text, PREVIEW_MAX);
+	m = milter_msg_new();
+	milter_msg_set_queue_id(m, "PREVIEW");
+	if (read_all(fd, &text, err, errlen) == -1 ||
+	    (body = feed_headers(m, env, buf_str(&text), err, errlen)) ==
+	    NULL)
+		goto out;
+	switch (milter_msg_eoh(m, env)) {
+	case 0:
+		fprintf(out, "not a campaign (no %s header): segmilter passes"
+		    " it untouched to every recipient\n",
+		    env->conf->milter.campaign_header);
+		rc = 0;
+		goto out;
+	case -1:
+		snprintf(err, errlen, "cannot spool the message");
+		goto out;
+	}
+	if (feed_body(m, body) == -1) {
+		snprintf(err, errlen, "cannot spool the message");
+		goto out;
+	}
+	if (m->bad_campaign ||
+	    (c = campaign_find(env->campaigns, m->campaign)) == NULL) {
+		fprintf(out, "would tempfail: unknown campaign '%s' (not in"
+		    " %s)\n", m->campaign, env->conf->milter.campaigns_dir);
+		rc = 1;
+		goto out;
+	}
+	if (nrcpts == 0) {
+		if (store_customer_emails(st, add_rcpt, m) == -1) {
+			snprintf(err, errlen, "%s", store_error(st));
+			goto out;
+		}
+	} else {
+		for (i = 0; i < nrcpts; i++)
+			milter_msg_rcpt(m, rcpts[i]);
+	}
+	if (msg_decide(m, env, c, st, now) == -1) {
+		snprintf(err, errlen, "%s", store_error(st));
+		goto out;
+	}
+	memset(counts, 0, sizeof(counts));
+	per_variant = xcalloc(c->nvariants + 1, sizeof(*per_variant));
+	for (i = 0; i < m->nrcpts; i++) {
+		counts[m->rcpts[i].d.reason]++;
+		if (m->rcpts[i].d.reason == POLICY_DELIVER) {
+			per_variant[m->rcpts[i].d.variant + 1]++;
+			kept++;
+		}
+	}
+	fprintf(out, "campaign %s: %zu recipients, %zu delivered, %zu"
+	    " suppressed\n", c->id, m->nrcpts, kept, m->nrcpts - kept);
+	rc = 0;
+	if (kept > 0) {
+		if ((sfd = spool_fd(m->spool, err, errlen)) == -1) {
+			rc = -1;
+			goto out;
+		}
+		if ((rm = render_parse(sfd, err, errlen)) == NULL) {
+			fprintf(out, "\nthe body would pass untouched: %s\n",
+			    err);
+		} else {
+			for (i = 0; i <= c->nvariants; i++) {
+				if (per_variant[i] == 0)
+					continue;
+				used++;
+				rc |= preview_variant(m, env, c, rm,
+				    (int)i - 1, per_variant[i], out);
+			}
+		}
+	}
+	if (used > 1)
+		fprintf(out, "\nnote: sent as one message, these recipients"
+		    " span %d variants; segmilter renders the default variant"
+		    " for all of them until splitting is enabled\n", used);
+	if (kept < m->nrcpts) {
+		fprintf(out, "\nsuppressed: %zu\n", m->nrcpts - kept);
+		for (i = 1; i < POLICY_NREASONS; i++)
+			if (counts[i] > 0)
+				fprintf(out, "  %-14s %zu\n",
+				    policy_reason_name(i), counts[i]);
+	}
+out:
+	render_free(rm);
+	free(per_variant);
+	milter_msg_free(m);
+	buf_free(&text);
+	return rc;
+}

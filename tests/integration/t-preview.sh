@@ -1,0 +1,48 @@
+#!/bin/sh
+# t-preview.sh - segctl preview on the fixture store: per-variant counts
+# and renderings, suppressions by reason, non-campaign mail, an unknown
+# campaign and a template error, and that nothing is recorded.
+set -u
+BUILD=${BUILD:-build}
+SRC=$(pwd)
+T=$(mktemp -d /tmp/segm-t-preview.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+. "$SRC/tests/lib/fixture.sh"
+fixture_store "$T" || fail "fixture store"
+P="$BUILD/segctl -c $T/segmilter.conf preview"
+
+cat > "$T/m.eml" <<'EOF2'
+Subject: {{headline}}
+X-Campaign-ID: launch
+Content-Type: text/plain; charset=utf-8
+
+Hi {{first_name|default:"there"}}: {{offer}}
+EOF2
+$P "$T/m.eml" > "$T/out" || fail "preview: $(cat "$T/out")"
+grep -q "^campaign launch: 10 recipients, 5 delivered, 5 suppressed$" "$T/out" || fail "totals: $(cat "$T/out")"
+grep -q "^variant vip: 1 recipient$" "$T/out" || fail "vip count"
+grep -q "^variant default: 3 recipients$" "$T/out" || fail "default count"
+grep -q "^    Hi Vera: VIP: 25% off & free shipping$" "$T/out" || fail "vip text"
+grep -q "^  Subject: Come back$" "$T/out" || fail "lapsed Subject"
+grep -q "^    Hi there: 10% off$" "$T/out" || fail "default text"
+for r in unsubscribed no_consent bounced audience fatigued; do
+	grep -q "^  $r  *1$" "$T/out" || fail "reason $r"
+done
+[ "$(q "SELECT count(*) FROM ledger") $(q "SELECT count(*) FROM audit")" = "0 0" ] ||
+    fail "preview recorded something"
+
+$P --to ghost@example.com --to fred@example.com "$T/m.eml" > "$T/out" || fail "preview --to"
+grep -q "^campaign launch: 2 recipients, 1 delivered, 1 suppressed$" "$T/out" || fail "--to: $(cat "$T/out")"
+grep -q "^    Hi Fred: 10% off$" "$T/out" || fail "--to: Fred's own name"
+
+printf 'Subject: receipt\n\nThanks\n' > "$T/tx.eml"
+$P "$T/tx.eml" | grep -q "^not a campaign" || fail "transactional mail"
+printf 'Subject: x\nX-Campaign-ID: nope\n\nx\n' > "$T/nope.eml"
+$P "$T/nope.eml" > "$T/out" && fail "unknown campaign must exit non-zero"
+grep -q "would tempfail: unknown campaign 'nope'" "$T/out" || fail "unknown: $(cat "$T/out")"
+printf 'Subject: x\nX-Campaign-ID: launch\n\n{{coupon}}\n' > "$T/bad.eml"
+$P "$T/bad.eml" > "$T/out" && fail "template error must exit non-zero"
+grep -q "would tempfail: part 1 (text/plain): line 1: unknown placeholder {{coupon}}" "$T/out" ||
+    fail "template error: $(cat "$T/out")"
+echo "t-preview: ok"

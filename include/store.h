@@ -350,6 +350,16 @@ struct store_audit {
 	const char	*hash;
 };
 
+/*
+ * A campaign's email decisions counted by segment and decision, each
+ * recipient once (a delivery if there was one, else the latest
+ * decision), with the segment as it was at the time.
+ */
+typedef int (*store_report_fn)(const char *segment, const char *decision,
+	    int64_t count, void *arg);
+int	 store_campaign_report(struct store *st, const char *campaign,
+	    store_report_fn fn, void *arg);
+
 /* The last audit row's sequence number and hash; 0 and "" when none. */
 int	 store_audit_last(struct store *st, int64_t *seq, char *hash,
 	    size_t len);

@@ -35,5 +35,6 @@ int	 cmd_demo_data(struct cli *cli, int argc, char **argv);
 int	 cmd_check(struct cli *cli, int argc, char **argv);
 int	 cmd_audit(struct cli *cli, int argc, char **argv);
 int	 cmd_preview(struct cli *cli, int argc, char **argv);
+int	 cmd_report(struct cli *cli, int argc, char **argv);
 
 #endif

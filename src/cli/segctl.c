@@ -32,6 +32,7 @@ static const struct {
 	{ "check", cmd_check, "check" },
 	{ "preview", cmd_preview, "preview [--to EMAIL]... [--campaigns DIR]"
 	    " MESSAGE.eml" },
+	{ "report", cmd_report, "report CAMPAIGN" },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH] |"
 	    " audit export [--since TIME]" },
 };

@@ -286,3 +286,29 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 		return stop;
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit");
 }
+
+int
+store_campaign_report(struct store *st, const char *campaign,
+    store_report_fn fn, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = store_stmt(st, SQ_REPORT, "SELECT segment, decision, count(*)"
+	    " FROM (SELECT segment, decision, row_number() OVER"
+	    " (PARTITION BY recipient ORDER BY decision = 'deliver' DESC,"
+	    " seq DESC) AS latest"
+	    " FROM audit WHERE campaign_id = ?1 AND channel = 'email')"
+	    " WHERE latest = 1 GROUP BY segment, decision"
+	    " ORDER BY segment, decision");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, campaign);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		stop = fn(store_col_text(s, 0), store_col_text(s, 1),
+		    sqlite3_column_int64(s, 2), arg);
+	store_done(s);
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, "audit");
+	return stop;
+}

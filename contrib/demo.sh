@@ -1,18 +1,47 @@
 #!/bin/sh
 # demo.sh - the main job, end to end on a synthetic store:
-# generate Shopify-format exports, create the SQLite store, import them,
-# compute the eight segments, print them and explain two customers.
+#   1. generate Shopify-format exports, create the SQLite store, import
+#      them and compute the eight segments;
+#   2. preview the spring-launch broadcast (contrib/demo-broadcast.eml)
+#      as the marketing team would, per variant;
+#   3. start segmilter and a private Postfix on loopback (127.0.0.1:12525,
+#      relaying to smtp-sink on 12526; never the system MTA) and send the
+#      broadcast to every demo customer, as a sending tool would: one
+#      message, 500 recipients per SMTP transaction;
+#   4. print what happened per segment, and where the delivered mail is.
 #
 #   contrib/demo.sh [DIR] [CUSTOMERS]     (default demo/, 2000 customers)
+#
+# Needs root for step 3 (Postfix's master runs as root); without it the
+# demo stops after the preview.
 set -eu
 BUILD=${BUILD:-build}
 DIR=${1:-demo}
 N=${2:-2000}
-NOW=2026-11-24T12:00:00Z
-SEGCTL="$BUILD/segctl -s $DIR/store.db --now $NOW"
+PORT=${DEMO_PORT:-12525}
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+SRC=$(pwd)
 
 rm -rf "$DIR"
-mkdir -p "$DIR"
+mkdir -p "$DIR/campaigns"
+DIR=$(realpath "$DIR")
+chmod 755 "$DIR"	# Postfix's smtpd (user postfix) reaches the socket
+cp conf/campaigns/spring-launch.conf "$DIR/campaigns/"
+cat > "$DIR/segmilter.conf" <<CONF
+# The demo's configuration: the defaults of conf/segmilter.conf, with
+# everything under $DIR.
+store = "$DIR/store.db";
+milter = {
+  socket = "unix:$DIR/segmilter.sock";
+  socket_mode = "0666";
+  user = "";
+  campaigns = "$DIR/campaigns";
+  spool_dir = "$DIR";
+};
+CONF
+SEGCTL="$BUILD/segctl -c $DIR/segmilter.conf --now $NOW"
+
+echo "== 1. the store: $N synthetic customers"
 $SEGCTL demo-data --customers "$N" --seed 42 "$DIR/data"
 $SEGCTL init
 # consent first: its dated statements are the evidence that the customers
@@ -23,15 +52,52 @@ done
 $SEGCTL segments rebuild
 echo
 $SEGCTL segments
-for lc in vip lapsed; do
-	email=$(sqlite3 "$DIR/store.db" "SELECT c.email FROM customers c
-	    JOIN customer_segments s ON s.customer_id = c.id
-	    JOIN segment_state g ON g.generation = s.generation
-	    WHERE s.lifecycle = '$lc' ORDER BY c.id LIMIT 1")
-	[ -n "$email" ] || continue
-	echo
-	echo "\$ segctl explain $email"
-	$SEGCTL explain "$email"
-done
+
 echo
-echo "store: $DIR/store.db; exports: $DIR/data/"
+echo "== 2. segctl preview contrib/demo-broadcast.eml"
+$SEGCTL preview contrib/demo-broadcast.eml | sed -n '1,60p'
+
+if [ "$(id -u)" != 0 ]; then
+	echo
+	echo "demo: sending through Postfix needs root; stopped after the preview"
+	exit 0
+fi
+
+echo
+echo "== 3. the broadcast through Postfix + segmilter"
+"$BUILD/segmilter" -n -c "$DIR/segmilter.conf"
+"$BUILD/segmilter" -f -c "$DIR/segmilter.conf" > "$DIR/segmilter.log" 2>&1 &
+MPID=$!
+cleanup() {
+	"$SRC/tests/lib/postfix.sh" stop "$DIR/postfix"
+	kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	return 0
+}
+trap cleanup EXIT
+i=0
+while [ ! -S "$DIR/segmilter.sock" ]; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || { cat "$DIR/segmilter.log"; exit 1; }
+	sleep 0.1
+done
+tests/lib/postfix.sh start "$DIR/postfix" "$PORT" "$((PORT + 1))" \
+    "unix:$DIR/segmilter.sock"
+sqlite3 "$DIR/store.db" "SELECT email FROM customers ORDER BY id" > "$DIR/recipients"
+split -l 500 "$DIR/recipients" "$DIR/batch."
+for b in "$DIR"/batch.*; do
+	swaks -n --server "127.0.0.1:$PORT" --from news@shop.example \
+	    --to "$(paste -sd, "$b")" --data contrib/demo-broadcast.eml \
+	    > "$b.swaks" 2>&1 || { tail -5 "$b.swaks"; exit 1; }
+done
+tests/lib/postfix.sh wait "$DIR/postfix" 120
+echo "sent $(wc -l < "$DIR/recipients") recipients in $(ls "$DIR"/batch.*.swaks | wc -l) messages"
+
+echo
+echo "== 4. what happened"
+$SEGCTL report spring-launch
+msgs=$(find "$DIR/postfix/sink" -type f | wc -l)
+rcpts=$(find "$DIR/postfix/sink" -type f -exec grep -h '^X-Rcpt-Args:' {} + | wc -l)
+echo
+echo "at the far end: $msgs messages for $rcpts recipients in $DIR/postfix/sink/"
+echo "segmilter's log: $DIR/segmilter.log; Postfix's: $DIR/postfix/maillog"
+$SEGCTL audit verify

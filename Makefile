@@ -67,6 +67,9 @@ $(BUILD)/segctl: $(CLI_OBJS) $(LIBSEGM)
 $(BUILD)/segmilter: $(MILTER_OBJS) $(LIBSEGM)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJS) $(LIBSEGM) -lmilter $(LIBS)
 
+$(BUILD)/nullmilter: tests/bench/nullmilter.c $(LIBSEGM)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) -lmilter $(LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIBSEGM)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) \
@@ -83,7 +86,7 @@ check: tests
 demo: all
 	BUILD=$(BUILD) contrib/demo.sh
 
-bench: all
+bench: all $(BUILD)/nullmilter
 	BUILD=$(BUILD) tests/bench/run.sh
 
 deps:

@@ -128,6 +128,9 @@ int	 milter_preview(const struct milter_env *env, struct store *st,
 	    int fd, const char *const *rcpts, size_t nrcpts, int64_t now,
 	    FILE *out, char *err, size_t errlen);
 
+/* TCP_NODELAY on every listening TCP socket; returns how many. */
+int	 milter_nodelay_listeners(void);
+
 /* syslog(3) at PRIO, the line starting with QID ("NOQUEUE" if NULL). */
 void	 milter_log(int prio, const char *qid, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -15,15 +15,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -67,31 +64,6 @@ check_store(const struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * TCP_NODELAY on the listening sockets: accepted sockets inherit it, and
- * libmilter, which accepts them, offers no hook.  Without it each small
- * end-of-message reply can wait ~40 ms for a delayed ACK.
- */
-static void
-set_nodelay(void)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, listening, one = 1;
-
-	for (fd = 0; fd < 1024; fd++) {
-		len = sizeof(listening);
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
-		    &len) == -1 || !listening)
-			continue;
-		len = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
-		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-			continue;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-}
-
 static const char *
 unix_path(const char *sock)
 {
@@ -126,7 +98,7 @@ open_socket(const struct conf *c, const char *sock)
 	}
 	if (path != NULL)
 		chmod(path, (mode_t)c->milter.socket_mode);
-	set_nodelay();
+	milter_nodelay_listeners();
 	return 0;
 }
 

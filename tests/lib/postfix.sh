@@ -7,9 +7,12 @@
 #
 #   tests/lib/postfix.sh start DIR PORT SINK_PORT [MILTER]
 #       MILTER: "unix:/path" or "inet:127.0.0.1:PORT" for smtpd_milters
+#   tests/lib/postfix.sh listen DIR PORT [MILTER]
+#       one more smtpd on 127.0.0.1:PORT with its own smtpd_milters
 #   tests/lib/postfix.sh wait DIR [SECONDS]   until the queue is empty
 #   tests/lib/postfix.sh stop DIR
 #
+# SINK_DUMP=0 keeps smtp-sink from writing messages (benchmarks).
 # Runs as root (Postfix's master must); the postfix user owns the queue.
 set -eu
 
@@ -103,13 +106,24 @@ start)
 	dir=$(realpath -m "$dir")
 	write_config "$dir" "$port" "$sink" "$milter"
 	# smtp-sink: -u keeps it root-free, -R the dump directory
-	smtp-sink -u postfix -R "$dir/sink" -d "%Y%m%d/%H%M%S." \
-	    "127.0.0.1:$sink" 256 > "$dir/sink.log" 2>&1 &
+	if [ "${SINK_DUMP:-1}" = 0 ]; then
+		smtp-sink -u postfix "127.0.0.1:$sink" 256 > "$dir/sink.log" 2>&1 &
+	else
+		smtp-sink -u postfix -R "$dir/sink" -d "%Y%m%d/%H%M%S." \
+		    "127.0.0.1:$sink" 256 > "$dir/sink.log" 2>&1 &
+	fi
 	echo $! > "$dir/sink.pid"
 	postfix -c "$dir/etc" check || die "postfix check failed"
 	postfix -c "$dir/etc" start > "$dir/start.log" 2>&1 ||
 	    { cat "$dir/start.log" "$dir/maillog" 2>/dev/null >&2; die "start failed"; }
 	wait_port "$sink"
+	wait_port "$port"
+	;;
+listen)
+	port=${3:?PORT} milter=${4:-}
+	printf '127.0.0.1:%s inet n - n - - smtpd -o smtpd_milters=%s\n' \
+	    "$port" "$milter" >> "$dir/etc/master.cf"
+	postfix -c "$dir/etc" reload > /dev/null 2>&1 || die "reload failed"
 	wait_port "$port"
 	;;
 wait)

@@ -1,0 +1,154 @@
+#!/bin/sh
+# milter.sh - segmilter's throughput inside a private Postfix, against
+# Postfix alone and against a null milter (the libmilter floor: buffer
+# the body, replace it with itself).  Part of `make bench`.
+#
+# smtp-source sends MESSAGES messages of 20 KB, each a campaign message
+# (X-Campaign-ID, placeholders in the body) to 1 or 50 recipients, over
+# SESSIONS parallel sessions; every recipient is a distinct consenting
+# customer (-N numbers them), so segmilter looks each one up, records a
+# ledger and an audit row for each, and rewrites every message.  One
+# Postfix serves every configuration, one smtpd port each, and rounds
+# are interleaved so that machine noise hits all configurations alike.
+#
+#   BENCH_MESSAGES=2000 BENCH_SESSIONS=10 BENCH_ROUNDS=3
+set -eu
+BUILD=${BUILD:-build}
+SRC=$(pwd)
+MESSAGES=${BENCH_MESSAGES:-2000}
+SESSIONS=${BENCH_SESSIONS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+BASE=${BENCH_PORT:-13525}
+D=${BENCH_MILTER_DIR:-/tmp/segm-bench-milter}
+
+[ "$(id -u)" = 0 ] || { echo "bench milter: needs root (Postfix)"; exit 0; }
+rm -rf "$D"
+mkdir -p "$D/campaigns"
+chmod 755 "$D"
+MPIDS=""
+cleanup() {
+	for p in $MPIDS; do kill "$p" 2>/dev/null; done
+	for p in $MPIDS; do wait "$p" 2>/dev/null || true; done
+	"$SRC/tests/lib/postfix.sh" stop "$D/pf"
+}
+trap cleanup EXIT
+
+# --- a store of 100000 consenting customers: 1bench@ ... -------------
+max=$((MESSAGES * 50))
+awk -v n="$max" 'BEGIN { print "email,first_name,country";
+    for (i = 1; i <= n; i++) printf "%dbench@example.com,Cust%d,US\n", i, i }' \
+    > "$D/customers.csv"
+awk -v n="$max" 'BEGIN { print "email,channel,status,source,recorded_at,evidence";
+    for (i = 1; i <= n; i++)
+	printf "%dbench@example.com,email,granted,checkout,2025-01-01,box\n", i }' \
+    > "$D/consent.csv"
+cat > "$D/segmilter.conf" <<CONF
+store = "$D/store.db";
+milter = { socket = "unix:$D/segmilter.sock"; socket_mode = "0666";
+  user = ""; campaigns = "$D/campaigns"; spool_dir = "$D"; };
+CONF
+cat > "$D/campaigns/bench.conf" <<'CONF'
+id = "bench";
+variants = { subscriber = { offer = "15% off"; };
+  default = { offer = "10% off"; }; };
+CONF
+S="$BUILD/segctl -q -c $D/segmilter.conf"
+$S init
+$S import customers "$D/customers.csv"
+$S import consent "$D/consent.csv"
+$S segments rebuild
+cp "$D/store.db" "$D/pristine.db"
+
+# --- the message: 20 KB, a campaign, placeholders throughout ----------
+{
+	printf 'From: news@shop.example\nSubject: {{offer}} this week\n'
+	printf 'X-Campaign-ID: bench\nMIME-Version: 1.0\n'
+	printf 'Content-Type: text/plain; charset=utf-8\n\n'
+	i=0
+	while [ $i -lt 270 ]; do
+		echo "Line $i of the campaign: {{offer}} on the spring collection."
+		i=$((i + 1))
+	done
+} > "$D/message.eml"
+
+# --- one Postfix, one smtpd port per configuration --------------------
+SINK_DUMP=0 "$SRC/tests/lib/postfix.sh" start "$D/pf" "$BASE" "$((BASE + 1))"
+"$BUILD/nullmilter" "unix:$D/null.sock" > "$D/null-unix.log" 2>&1 &
+MPIDS="$MPIDS $!"
+"$BUILD/nullmilter" "inet:$((BASE + 10))@127.0.0.1" > "$D/null-inet.log" 2>&1 &
+MPIDS="$MPIDS $!"
+sleep 1
+"$SRC/tests/lib/postfix.sh" listen "$D/pf" $((BASE + 2)) "unix:$D/null.sock"
+"$SRC/tests/lib/postfix.sh" listen "$D/pf" $((BASE + 3)) "inet:127.0.0.1:$((BASE + 10))"
+"$SRC/tests/lib/postfix.sh" listen "$D/pf" $((BASE + 4)) "unix:$D/segmilter.sock"
+"$SRC/tests/lib/postfix.sh" listen "$D/pf" $((BASE + 5)) "inet:127.0.0.1:$((BASE + 11))"
+
+# segmilter starts on a fresh copy of the store for every run
+SPID=""
+segmilter_fresh() {
+	[ -n "$SPID" ] && { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
+	cp "$D/pristine.db" "$D/store.db"
+	rm -f "$D/store.db-wal" "$D/store.db-shm"
+	"$BUILD/segmilter" -f -c "$D/segmilter.conf" -p "$1" > "$D/segmilter.log" 2>&1 &
+	SPID=$!
+	i=0
+	until grep -q listening "$D/segmilter.log"; do
+		i=$((i + 1)); [ $i -lt 100 ] || { cat "$D/segmilter.log"; exit 1; }
+		sleep 0.1
+	done
+}
+
+# run NAME PORT RCPTS -> seconds until the queue is empty
+run() {
+	t0=$(date +%s.%N)
+	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$3" -F "$D/message.eml" \
+	    -f news@shop.example -t bench@example.com "127.0.0.1:$2" \
+	    > "$D/source.log" 2>&1 || { echo "smtp-source failed:"; cat "$D/source.log"; exit 1; }
+	"$SRC/tests/lib/postfix.sh" wait "$D/pf" 600
+	t1=$(date +%s.%N)
+	echo "$1 $3 $(awk "BEGIN { print $t1 - $t0 }")" >> "$D/results"
+}
+
+echo "== milter: $MESSAGES messages of 20 KB, $SESSIONS sessions, $ROUNDS rounds ($(nproc) cores)"
+: > "$D/results"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	for rc in 1 50; do
+		run postfix "$BASE" $rc
+		run null-unix $((BASE + 2)) $rc
+		run null-inet $((BASE + 3)) $rc
+		segmilter_fresh "unix:$D/segmilter.sock"
+		run segmilter-unix $((BASE + 4)) $rc
+		segmilter_fresh "inet:$((BASE + 11))@127.0.0.1"
+		run segmilter-inet $((BASE + 5)) $rc
+	done
+	r=$((r + 1))
+done
+[ -n "$SPID" ] && { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
+sent=$(sqlite3 "$D/store.db" "SELECT count(*) FROM ledger WHERE decision = 'deliver'")
+echo "(last run: $sent recipients delivered by segmilter, each with a ledger and an audit row)"
+
+# medians per configuration and recipient count; ratios against the floor
+awk -v m="$MESSAGES" '
+{ t[$1 " " $2] = t[$1 " " $2] " " $3 }
+function median(s,   a, n, i, j, x) {
+	n = split(s, a, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+		if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
+	return a[int((n + 1) / 2)]
+}
+END {
+	split("postfix null-unix null-inet segmilter-unix segmilter-inet", cfg, " ")
+	for (k = 1; k <= 2; k++) {
+		rc = (k == 1) ? 1 : 50
+		printf "-- %d recipient%s per message (median seconds, msg/s, rcpt/s, ratios)\n", rc, rc == 1 ? "" : "s"
+		for (i = 1; i <= 5; i++) {
+			s = median(t[cfg[i] " " rc]); rate[cfg[i]] = m / s
+			printf "   %-15s %7.2f s %8.1f msg/s %9.1f rcpt/s", cfg[i], s, m / s, m * rc / s
+			if (i > 1) printf "  %.2fx postfix", rate[cfg[i]] / rate["postfix"]
+			if (cfg[i] == "segmilter-unix") printf "  %.2fx null-unix", rate[cfg[i]] / rate["null-unix"]
+			if (cfg[i] == "segmilter-inet") printf "  %.2fx null-inet", rate[cfg[i]] / rate["null-inet"]
+			printf "\n"
+		}
+	}
+}' "$D/results"

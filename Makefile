@@ -70,6 +70,9 @@ $(BUILD)/segmilter: $(MILTER_OBJS) $(LIBSEGM)
 $(BUILD)/nullmilter: tests/bench/nullmilter.c $(LIBSEGM)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) -lmilter $(LIBS)
 
+$(BUILD)/msgbench: tests/bench/msgbench.c $(LIBSEGM)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIBSEGM)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) \
@@ -86,7 +89,7 @@ check: tests
 demo: all
 	BUILD=$(BUILD) contrib/demo.sh
 
-bench: all $(BUILD)/nullmilter
+bench: all $(BUILD)/nullmilter $(BUILD)/msgbench
 	BUILD=$(BUILD) tests/bench/run.sh
 
 deps:

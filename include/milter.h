@@ -131,7 +131,14 @@ int	 milter_preview(const struct milter_env *env, struct store *st,
 /* TCP_NODELAY on every listening TCP socket; returns how many. */
 int	 milter_nodelay_listeners(void);
 
-/* syslog(3) at PRIO, the line starting with QID ("NOQUEUE" if NULL). */
+/*
+ * Logging: syslog(3) at PRIO, facility mail, the line starting with QID
+ * ("NOQUEUE" if NULL).  milter_log_open(IDENT, FOREGROUND) sets it up
+ * once, before threads start; in the foreground lines also go to stderr,
+ * and only there when the machine has no syslog socket (a test box),
+ * rather than trying to connect to it for every line.
+ */
+void	 milter_log_open(const char *ident, int foreground);
 void	 milter_log(int prio, const char *qid, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 

@@ -41,6 +41,9 @@ const char *store_path(const struct store *st);
 int	 store_schema_version(struct store *st, int64_t *version);
 
 int	 store_begin(struct store *st);
+/* A read transaction: one snapshot and one lock for many lookups; end it
+ * with store_commit() (or store_rollback()). */
+int	 store_begin_read(struct store *st);
 int	 store_commit(struct store *st);
 int	 store_rollback(struct store *st);
 

@@ -14,30 +14,54 @@
 #include "audit.h"
 #include "parse.h"
 
+/*
+ * V in decimal, written backwards from END; returns the first digit.
+ * Hashing runs for every recipient of every message: no printf here.
+ */
+static char *
+decimal(uint64_t v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+static void
+hash_bytes(EVP_MD_CTX *md, const char *v, size_t n)
+{
+	char num[24], *p;
+
+	num[sizeof(num) - 1] = ':';
+	p = decimal(n, num + sizeof(num) - 1);
+	EVP_DigestUpdate(md, p, (size_t)(num + sizeof(num) - p));
+	EVP_DigestUpdate(md, v, n);
+}
+
 static void
 hash_field(EVP_MD_CTX *md, const char *v)
 {
-	char len[24];
-
 	if (v == NULL)
 		v = "";
-	snprintf(len, sizeof(len), "%zu:", strlen(v));
-	EVP_DigestUpdate(md, len, strlen(len));
-	EVP_DigestUpdate(md, v, strlen(v));
+	hash_bytes(md, v, strlen(v));
 }
 
 static void
 hash_int(EVP_MD_CTX *md, int64_t v)
 {
-	char s[24];
+	char num[24], *p, *end = num + sizeof(num);
 
-	snprintf(s, sizeof(s), "%" PRId64, v);
-	hash_field(md, s);
+	p = decimal(v < 0 ? -(uint64_t)v : (uint64_t)v, end);
+	if (v < 0)
+		*--p = '-';
+	hash_bytes(md, p, (size_t)(end - p));
 }
 
 void
 audit_hash(const struct store_audit *a, char *out)
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int n, i;
 	EVP_MD_CTX *md;
@@ -61,8 +85,11 @@ audit_hash(const struct store_audit *a, char *out)
 	hash_field(md, a->prev_hash);
 	EVP_DigestFinal_ex(md, d, &n);
 	EVP_MD_CTX_free(md);
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 0xf];
+	}
+	out[2 * n] = '\0';
 }
 
 int

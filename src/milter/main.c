@@ -210,8 +210,7 @@ main(int argc, char **argv)
 		return EX_OK;
 	}
 
-	openlog("segmilter", LOG_PID | (foreground ? LOG_PERROR : 0),
-	    LOG_MAIL);
+	milter_log_open("segmilter", foreground);
 	if (open_socket(g->conf, sock) == -1 ||
 	    drop_privileges(g->conf->milter.user, sock) == -1) {
 		milter_gen_free(g);

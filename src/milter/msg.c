@@ -33,19 +33,6 @@
 #define HEADERS_MAX	(1024 * 1024)	/* Postfix allows 100 KB */
 #define REPLACE_CHUNK	(64 * 1024)
 
-void
-milter_log(int prio, const char *qid, const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	syslog(prio, "%s: %s", qid != NULL && *qid != '\0' ? qid : "NOQUEUE",
-	    line);
-}
-
 struct milter_msg *
 milter_msg_new(void)
 {
@@ -347,6 +334,11 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 	pc.nexclude = c->nexclude;
 	pc.variants = c->variant_names;
 	pc.nvariants = c->nvariants;
+	/* one snapshot, and one lock instead of one per statement */
+	if (store_begin_read(st) == -1) {
+		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		return -1;
+	}
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
 		memset(&r->r, 0, sizeof(r->r));
@@ -355,6 +347,7 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		    c->id, now, pol->cap_window_hours * 3600, &r->r) == -1) {
 			milter_log(LOG_ERR, m->qid, "to=%s: store: %s",
 			    r->addr, store_error(st));
+			store_rollback(st);
 			return -1;
 		}
 		if (r->r.has_segment)
@@ -372,6 +365,10 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		f.flags = r->flags.ptr;
 		f.nflags = r->flags.n;
 		policy_decide(pol, &pc, &f, now, &r->d);
+	}
+	if (store_commit(st) == -1) {
+		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		return -1;
 	}
 	return 0;
 }

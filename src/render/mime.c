@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
@@ -269,7 +270,10 @@ render_parse(int fd, char *err, size_t errlen)
 		return NULL;
 	}
 	m = xcalloc(1, sizeof(*m));
-	stream = g_mime_stream_fs_new(dupfd);
+	/* mapped, not read: GMime's fs stream seeks before every read */
+	stream = g_mime_stream_mmap_new(dupfd, PROT_READ, MAP_PRIVATE);
+	if (stream == NULL)
+		stream = g_mime_stream_fs_new(dupfd);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	opts = g_mime_parser_options_new();

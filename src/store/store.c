@@ -214,6 +214,12 @@ store_begin(struct store *st)
 }
 
 int
+store_begin_read(struct store *st)
+{
+	return store_simple(st, SQ_BEGIN, "BEGIN");
+}
+
+int
 store_commit(struct store *st)
 {
 	return store_simple(st, SQ_COMMIT, "COMMIT");

@@ -1,0 +1,46 @@
+/*
+ * log.c - segmilter's log lines, queue id first, as Postfix writes its
+ * own, so that one grep for a queue id finds both.
+ *
+ * The destination is chosen once at start-up and is part of the loaded
+ * configuration in all but name; it is never changed while threads run.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "milter.h"
+
+enum log_to { LOG_TO_SYSLOG, LOG_TO_STDERR };
+
+static enum log_to log_to = LOG_TO_SYSLOG;
+
+void
+milter_log_open(const char *ident, int foreground)
+{
+	if (foreground && access("/dev/log", W_OK) == -1) {
+		log_to = LOG_TO_STDERR;
+		return;
+	}
+	openlog(ident, LOG_PID | LOG_NDELAY | (foreground ? LOG_PERROR : 0),
+	    LOG_MAIL);
+}
+
+void
+milter_log(int prio, const char *qid, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (qid == NULL || *qid == '\0')
+		qid = "NOQUEUE";
+	if (log_to == LOG_TO_STDERR)
+		fprintf(stderr, "segmilter[%ld]: %s: %s\n", (long)getpid(),
+		    qid, line);
+	else
+		syslog(prio, "%s: %s", qid, line);
+}

@@ -1,0 +1,168 @@
+/*
+ * msgbench.c - segmilter's own cost per message, without an MTA: the
+ * end-of-message work (lookups, policy, rendering, ledger and audit
+ * commit) on a real store, with the smfi_* calls counted, not sent.
+ *
+ *   msgbench CONF MESSAGE.eml MESSAGES RCPTS
+ *
+ * Recipients are NNNbench@example.com, numbered on across messages, as
+ * smtp-source -N numbers them.  Prints microseconds per message and per
+ * recipient, CPU time included.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "milter.h"
+#include "render.h"
+
+static int
+ops_nop(void *ctx, const char *rcpt)
+{
+	(void)ctx;
+	(void)rcpt;
+	return 0;
+}
+
+static int
+ops_chg(void *ctx, const char *name, int index, const char *value)
+{
+	(void)ctx;
+	(void)name;
+	(void)index;
+	(void)value;
+	return 0;
+}
+
+static int
+ops_body(void *ctx, const unsigned char *p, size_t len)
+{
+	(void)p;
+	*(size_t *)ctx += len;
+	return 0;
+}
+
+static int
+ops_reply(void *ctx, const char *a, const char *b, const char *c)
+{
+	(void)ctx;
+	fprintf(stderr, "msgbench: reply %s %s %s\n", a, b, c);
+	return 0;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct milter_gen *g;
+	struct milter_ops ops;
+	struct milter_msg *m;
+	struct store *st;
+	struct buf text;
+	char err[8192], rcpt[64], *body, *line, *colon;
+	size_t replaced = 0;
+	long messages, rcpts, i, j, seq = 0;
+	double t0, c0, wall, cpu;
+	FILE *fp;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: msgbench CONF MESSAGE MESSAGES RCPTS\n");
+		return 64;
+	}
+	messages = atol(argv[3]);
+	rcpts = atol(argv[4]);
+	render_init();
+	milter_log_open("msgbench", 1);
+	if (milter_gen_load(argv[1], &g, err, sizeof(err)) == -1 ||
+	    store_open(g->conf->store_path, 0, 5000, &st, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	buf_init(&text, 64 << 20);
+	if ((fp = fopen(argv[2], "r")) == NULL) {
+		perror(argv[2]);
+		return 1;
+	}
+	while ((i = (long)fread(err, 1, sizeof(err), fp)) > 0)
+		buf_append(&text, err, (size_t)i);
+	fclose(fp);
+	body = strstr(text.data, "\n\n");
+	*body = '\0';
+	body += 2;
+	ops.ctx = &replaced;
+	ops.delrcpt = ops_nop;
+	ops.chgheader = ops_chg;
+	ops.replacebody = ops_body;
+	ops.setreply = ops_reply;
+
+	t0 = now_s();
+	c0 = cpu_s();
+	m = milter_msg_new();
+	for (i = 0; i < messages; i++) {
+		milter_msg_set_queue_id(m, "BENCH");
+		milter_msg_sender(m, "<news@shop.example>");
+		for (j = 0; j < rcpts; j++) {
+			snprintf(rcpt, sizeof(rcpt), "<%ldbench@example.com>",
+			    ++seq);
+			milter_msg_rcpt(m, rcpt);
+		}
+		for (line = text.data; line != NULL && *line != '\0';) {
+			char *nl = strchr(line, '\n');
+
+			if (nl != NULL)
+				*nl = '\0';
+			colon = strchr(line, ':');
+			*colon = '\0';
+			milter_msg_header(m, &g->env, line, colon + 2);
+			*colon = ':';
+			if (nl != NULL)
+				*nl = '\n';
+			line = nl ? nl + 1 : NULL;
+		}
+		milter_msg_eoh(m, &g->env);
+		milter_msg_body(m, (const unsigned char *)body, strlen(body));
+		if (milter_msg_eom(m, &g->env, st, (int64_t)time(NULL), &ops) !=
+		    MILTER_CONTINUE) {
+			fprintf(stderr, "msgbench: message %ld not accepted\n",
+			    i);
+			return 1;
+		}
+		milter_msg_reset(m);
+	}
+	wall = now_s() - t0;
+	cpu = cpu_s() - c0;
+	printf("   segmilter alone, %ld rcpt%s: %8.0f us/message %6.0f"
+	    " us/recipient (cpu %.0f us/message), %zu bytes replaced\n", rcpts,
+	    rcpts == 1 ? "" : "s", wall * 1e6 / (double)messages,
+	    wall * 1e6 / (double)(messages * rcpts),
+	    cpu * 1e6 / (double)messages, replaced);
+	milter_msg_free(m);
+	store_close(st);
+	milter_gen_free(g);
+	buf_free(&text);
+	return 0;
+}

@@ -197,7 +197,7 @@ void	 segment_explain(const struct conf_segments *rules,
  * The names a customer answers to in campaigns (audiences, variants,
  * template sections): the lifecycle segment ("vip"), "cart_abandoner",
  * every category of interest ("coffee"), and the locale as
- * "country_de", "language_fr", "currency_eur".  At most SEGMENT_FLAGS_MAX.
+ * "country_de", "language_fr", "currency_eur" (lowercase slugs).  At most SEGMENT_FLAGS_MAX.
  */
 #define SEGMENT_FLAGS_MAX	(SEGMENT_MAX_INTERESTS + 5)
 struct segment_flags {

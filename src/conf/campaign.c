@@ -36,8 +36,12 @@ campaign_error(struct campaign_load *ld, const config_setting_t *s,
 {
 	va_list ap;
 
-	buf_printf(&ld->errs, "%s:%u: %s%s", ld->file,
-	    s ? config_setting_source_line(s) : 0, path, *path ? ": " : "");
+	if (s != NULL)
+		buf_printf(&ld->errs, "%s:%u: %s%s", ld->file,
+		    config_setting_source_line(s), path, *path ? ": " : "");
+	else
+		buf_printf(&ld->errs, "%s: %s%s", ld->file, path,
+		    *path ? ": " : "");
 	va_start(ap, fmt);
 	buf_vprintf(&ld->errs, fmt, ap);
 	va_end(ap);

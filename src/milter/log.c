@@ -23,8 +23,9 @@ milter_log_open(const char *ident, int foreground)
 		log_to = LOG_TO_STDERR;
 		return;
 	}
-	openlog(ident, LOG_PID | LOG_NDELAY | (foreground ? LOG_PERROR : 0),
-	    LOG_MAIL);
+	/* under systemd stderr is the journal, which has syslog already */
+	openlog(ident, LOG_PID | LOG_NDELAY |
+	    (foreground && isatty(STDERR_FILENO) ? LOG_PERROR : 0), LOG_MAIL);
 }
 
 void

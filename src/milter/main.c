@@ -51,14 +51,17 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-/* The store must open, at the schema this binary knows. */
+/*
+ * The store must open for writing (the ledger and the audit log are
+ * written for every campaign message), at the schema this binary knows.
+ */
 static int
 check_store(const struct conf *c, char *err, size_t errlen)
 {
 	struct store *st;
 
-	if (store_open(c->store_path, STORE_READONLY, c->store_timeout_ms,
-	    &st, err, errlen) == -1)
+	if (store_open(c->store_path, 0, c->store_timeout_ms, &st, err,
+	    errlen) == -1)
 		return -1;
 	store_close(st);
 	return 0;
@@ -128,26 +131,71 @@ drop_privileges(const char *user, const char *sock)
 	return 0;
 }
 
+/*
+ * smfi_main() returns on smfi_stop() or when it fails; in both cases the
+ * main thread must hear of it, or a milter that stopped serving would sit
+ * in sigwait() for ever.
+ */
 static void *
 run_milter(void *arg)
 {
 	int *rc = arg;
 
 	*rc = smfi_main() == MI_SUCCESS ? 0 : -1;
+	kill(getpid(), SIGTERM);
 	return NULL;
+}
+
+/* Logs a multi-line message one line at a time: syslog is line-based. */
+static void
+log_lines(int prio, const char *intro, const char *text)
+{
+	const char *eol;
+
+	milter_log(prio, NULL, "%s", intro);
+	for (; *text != '\0'; text = eol + 1) {
+		eol = strchr(text, '\n');
+		if (eol == NULL) {
+			milter_log(prio, NULL, "  %s", text);
+			return;
+		}
+		milter_log(prio, NULL, "  %.*s", (int)(eol - text), text);
+	}
+}
+
+/* Settings only a restart applies: say so rather than ignore them. */
+static void
+warn_restart_only(const struct conf *old, const struct conf *new)
+{
+	if (strcmp(old->milter.socket, new->milter.socket) != 0 ||
+	    old->milter.socket_mode != new->milter.socket_mode ||
+	    strcmp(old->milter.user, new->milter.user) != 0 ||
+	    old->milter.timeout_s != new->milter.timeout_s)
+		milter_log(LOG_WARNING, NULL, "milter.socket, socket_mode,"
+		    " user and timeout changed: they take effect at the next"
+		    " restart, not on reload");
 }
 
 static void
 reload(struct milter_rt *rt, const char *path)
 {
-	struct milter_gen *g;
+	struct milter_gen *g, *old;
 	char err[8192];
 
 	if (milter_gen_load(path, &g, err, sizeof(err)) == -1) {
-		milter_log(LOG_ERR, NULL, "reload refused, the running"
-		    " configuration stays: %s", err);
+		log_lines(LOG_ERR, "reload refused, the running configuration"
+		    " stays:", err);
 		return;
 	}
+	if (check_store(g->conf, err, sizeof(err)) == -1) {
+		milter_log(LOG_ERR, NULL, "reload refused, the running"
+		    " configuration stays: store: %s", err);
+		milter_gen_free(g);
+		return;
+	}
+	old = milter_rt_acquire(rt);
+	warn_restart_only(old->conf, g->conf);
+	milter_rt_release(rt, old);
 	milter_rt_swap(rt, g);
 	milter_log(LOG_INFO, NULL, "reloaded %s: %zu campaigns", path,
 	    g->campaigns->n);
@@ -250,8 +298,11 @@ main(int argc, char **argv)
 			    " after %d s: exiting anyway", DRAIN_SECONDS);
 		break;
 	}
-	/* smfi_main may wait on idle connections: do not join it */
+	/* smfi_main may wait on idle connections: join it only if done */
+	if (pthread_tryjoin_np(thread, NULL) == 0 && milter_rc != 0) {
+		milter_log(LOG_ERR, NULL, "the milter stopped serving");
+		return EX_SOFTWARE;
+	}
 	milter_log(LOG_INFO, NULL, "stopped");
-	closelog();
-	return milter_rc == 0 ? EX_OK : EX_SOFTWARE;
+	return EX_OK;
 }

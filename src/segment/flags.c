@@ -1,8 +1,9 @@
 /*
  * flags.c - a materialised segment as the names campaigns use.
  *
- * Locale names are lowercased ("country_de") so that every name a
- * campaign file or template may use is a slug, like category names.
+ * Locale names are lowercased slugs ("country_de", "language_en_us") so
+ * that every name a campaign file or template may use is a slug, like
+ * category names.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -19,8 +20,10 @@ add(struct segment_flags *out, const char *prefix, const char *value)
 		return;
 	p = out->name[out->n];
 	snprintf(p, CONF_NAME_MAX, "%s%s", prefix, value);
+	/* a slug, as campaign files spell names: en-US -> en_us */
 	for (; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
+		*p = isalnum((unsigned char)*p) ?
+		    (char)tolower((unsigned char)*p) : '_';
 	out->ptr[out->n] = out->name[out->n];
 	out->n++;
 }

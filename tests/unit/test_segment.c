@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -470,6 +471,40 @@ test_explain_names_the_figures(void **state)
 	buf_free(&out);
 }
 
+/* The names campaigns use: lifecycle, cart, interests, locale slugs. */
+static void
+test_flags_are_campaign_names(void **state)
+{
+	struct segment_result res;
+	struct segment_flags f;
+	size_t i;
+
+	(void)state;
+	memset(&res, 0, sizeof(res));
+	res.lifecycle = LC_VIP;
+	res.cart_abandoner = 1;
+	snprintf(res.interests[0].category, CONF_NAME_MAX, "coffee");
+	res.ninterests = 1;
+	snprintf(res.country, sizeof(res.country), "DE");
+	snprintf(res.language, sizeof(res.language), "en-US");
+	snprintf(res.currency, sizeof(res.currency), "EUR");
+	segment_flags(&res, &f);
+	assert_int_equal(f.n, 6);
+	assert_string_equal(f.ptr[0], "vip");
+	assert_string_equal(f.ptr[1], "cart_abandoner");
+	assert_string_equal(f.ptr[2], "coffee");
+	assert_string_equal(f.ptr[3], "country_de");
+	assert_string_equal(f.ptr[4], "language_en_us");
+	assert_string_equal(f.ptr[5], "currency_eur");
+	/* no locale known: no locale names, never "country_" */
+	memset(&res, 0, sizeof(res));
+	res.lifecycle = LC_SUBSCRIBER;
+	segment_flags(&res, &f);
+	assert_int_equal(f.n, 1);
+	for (i = 0; i < f.n; i++)
+		assert_ptr_equal(f.ptr[i], f.name[i]);
+}
+
 int
 main(void)
 {
@@ -490,6 +525,7 @@ main(void)
 		T(test_locale_defaults),
 		T(test_line_category_maps),
 		T(test_explain_names_the_figures),
+		T(test_flags_are_campaign_names),
 #undef T
 	};
 

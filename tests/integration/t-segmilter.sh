@@ -1,0 +1,63 @@
+#!/bin/sh
+# t-segmilter.sh - the daemon's command line and life cycle: -V, -n on a
+# good and a broken configuration (every problem as FILE:LINE, exit 78),
+# a store it cannot open, SIGHUP with a broken campaign refused and a good
+# one taken, SIGTERM ending cleanly.
+set -u
+BUILD=${BUILD:-build}
+SRC=$(pwd)
+M="$SRC/$BUILD/segmilter"
+T=$(mktemp -d /tmp/segm-t-segmilter.XXXXXX)
+PID=""
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -20 "$T/log"; exit 1; }
+. "$SRC/tests/lib/fixture.sh"
+fixture_store "$T" || fail "fixture store"
+
+"$M" -V | grep -q "^segmilter [0-9.]* (libmilter " || fail "-V"
+"$M" -n -c "$T/segmilter.conf" > "$T/out" 2>&1 || fail "-n: $(cat "$T/out")"
+grep -q "configuration OK, 1 campaigns in $T/campaigns" "$T/out" || fail "-n output"
+
+# every problem, FILE:LINE first, exit 78
+sed 's/^policy = .*/policy = { cap_count = -1; colour = 1; };/' "$T/segmilter.conf" > "$T/bad.conf"
+line=$(grep -n "^policy" "$T/bad.conf" | cut -d: -f1)
+"$M" -n -c "$T/bad.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n on a bad file must exit 78"
+grep -q "^$T/bad.conf:$line: policy.cap_count: -1 is out of range" "$T/out" || fail "cap_count: $(cat "$T/out")"
+grep -q "^$T/bad.conf:$line: policy.colour: unknown setting" "$T/out" || fail "colour: $(cat "$T/out")"
+printf 'id = "x";\naudience = { include = [ "Big Spenders" ]; };\n' > "$T/campaigns/x.conf"
+"$M" -n -c "$T/segmilter.conf" > "$T/out" 2>&1 && fail "-n with a bad campaign must fail"
+grep -q "^$T/campaigns/x.conf:2: audience.include: element 1: 'Big Spenders' is not a segment name" "$T/out" ||
+    fail "campaign error: $(cat "$T/out")"
+grep -q "^$T/campaigns/x.conf: variants: missing" "$T/out" || fail "missing variants: $(cat "$T/out")"
+rm "$T/campaigns/x.conf"
+sed "s|$T/store.db|$T/nowhere/store.db|" "$T/segmilter.conf" > "$T/nostore.conf"
+"$M" -n -c "$T/nostore.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with no store must exit 78"
+grep -q "store:" "$T/out" || fail "no store: $(cat "$T/out")"
+
+# reloads: a broken campaign is refused, a good one taken
+"$M" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
+PID=$!
+wait_log() {
+	i=0
+	until grep -q "$1" "$T/log"; do
+		i=$((i + 1)); [ $i -lt 50 ] || fail "no '$1' in the log"
+		sleep 0.1
+	done
+}
+wait_log "listening on unix:$T/segmilter.sock, 1 campaigns"
+printf 'id = "y"\nvariants = { default = { offer = 5; }; };\n' > "$T/campaigns/y.conf"
+kill -HUP "$PID"
+wait_log "reload refused, the running configuration stays:"
+wait_log "  $T/campaigns/y.conf:2: variants.default.offer: expected a string"
+printf 'id = "y";\nvariants = { default = { offer = "5%%"; }; };\n' > "$T/campaigns/y.conf"
+kill -HUP "$PID"
+wait_log "reloaded $T/segmilter.conf: 2 campaigns"
+kill -TERM "$PID"
+wait "$PID"
+rc=$?
+PID=""
+[ $rc = 0 ] || fail "SIGTERM: exit $rc"
+grep -q "NOQUEUE: stopped" "$T/log" || fail "no 'stopped' line"
+echo "t-segmilter: ok"

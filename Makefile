@@ -1,9 +1,11 @@
 # segmilter - a campaign milter and its customer store.
 #
-#   make            build build/segctl (and, later, build/segmilter)
-#   make check      unit and integration tests, then the unit tests again
-#                   under AddressSanitizer + UBSan
-#   make demo       the main job on a synthetic store (contrib/demo.sh)
+#   make            build build/segctl and build/segmilter
+#   make check      unit and integration tests (a private Postfix on
+#                   loopback, miltertest), then all again under
+#                   AddressSanitizer + UBSan
+#   make demo       the main job: a synthetic store, a broadcast through a
+#                   private Postfix with segmilter (contrib/demo.sh)
 #   make bench      benchmarks; they print figures, they do not pass/fail
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 #   make deps       install the Debian packages (contrib/install-deps.sh)
@@ -80,11 +82,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBSEGM)
 
 tests: $(TESTS) $(BUILD)/segctl $(BUILD)/segmilter
 
-# Unit tests, integration tests, then the unit tests under ASan + UBSan.
+# Unit and integration tests, then all of them again under ASan + UBSan
+# (the integration tests drive the sanitized segmilter and segctl).
 check: tests
 	BUILD=$(BUILD) tests/run.sh
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" tests
-	BUILD=build-asan tests/run.sh --unit-only
+	BUILD=build-asan tests/run.sh
 
 demo: all
 	BUILD=$(BUILD) contrib/demo.sh

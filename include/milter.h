@@ -23,6 +23,7 @@
 #ifndef SEGM_MILTER_H
 #define SEGM_MILTER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,11 +50,17 @@ enum milter_verdict {
 	MILTER_TEMPFAIL		/* the MTA keeps it and retries */
 };
 
-/* What a message is judged by: one generation of configuration. */
+/*
+ * What a message is judged by: one generation of configuration, and the
+ * process's writer lock (NULL in tests): SQLite admits one writer at a
+ * time, and threads that queue on a mutex wake the moment it is free,
+ * where SQLite's busy handler would have them sleep and poll.
+ */
 struct milter_env {
 	const struct conf		*conf;
 	const struct campaign_set	*campaigns;
 	char				 conf_hash[65];
+	pthread_mutex_t			*write_lock;
 };
 
 struct milter_msg;

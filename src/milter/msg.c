@@ -386,6 +386,8 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 	size_t i;
 	int written;
 
+	if (env->write_lock != NULL)
+		pthread_mutex_lock(env->write_lock);
 	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
 		goto fail;
 	for (i = 0; i < m->nrcpts; i++) {
@@ -435,11 +437,15 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 	}
 	if (store_commit(st) == -1)
 		goto fail;
+	if (env->write_lock != NULL)
+		pthread_mutex_unlock(env->write_lock);
 	return 0;
 fail:
 	milter_log(LOG_ERR, m->qid, "campaign=%s: store: %s", c->id,
 	    store_error(st));
 	store_rollback(st);
+	if (env->write_lock != NULL)
+		pthread_mutex_unlock(env->write_lock);
 	return -1;
 }
 

@@ -22,6 +22,7 @@
 
 struct milter_rt {
 	pthread_mutex_t	 lock;
+	pthread_mutex_t	 write_lock;	/* see struct milter_env */
 	pthread_cond_t	 idle;
 	struct milter_gen *cur;
 	struct store	*pool[POOL_MAX];
@@ -71,8 +72,10 @@ milter_rt_new(struct milter_gen *g)
 	struct milter_rt *rt = xcalloc(1, sizeof(*rt));
 
 	pthread_mutex_init(&rt->lock, NULL);
+	pthread_mutex_init(&rt->write_lock, NULL);
 	pthread_cond_init(&rt->idle, NULL);
 	g->refs = 1;
+	g->env.write_lock = &rt->write_lock;
 	rt->cur = g;
 	rt->store_path = xstrdup(g->conf->store_path);
 	return rt;
@@ -90,6 +93,7 @@ milter_rt_free(struct milter_rt *rt)
 	milter_rt_release(rt, rt->cur);
 	free(rt->store_path);
 	pthread_cond_destroy(&rt->idle);
+	pthread_mutex_destroy(&rt->write_lock);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
 }
@@ -127,6 +131,7 @@ milter_rt_swap(struct milter_rt *rt, struct milter_gen *g)
 	struct store *close_v[POOL_MAX];
 	size_t nclose = 0, i;
 
+	g->env.write_lock = &rt->write_lock;
 	pthread_mutex_lock(&rt->lock);
 	old = rt->cur;
 	g->refs = 1;

@@ -128,6 +128,15 @@ done
 sent=$(sqlite3 "$D/store.db" "SELECT count(*) FROM ledger WHERE decision = 'deliver'")
 echo "(last run: $sent recipients delivered by segmilter, each with a ledger and an audit row)"
 
+# segmilter's own cost, no MTA: what each message costs it in CPU
+echo "-- segmilter alone (tests/bench/msgbench: the end-of-message work, no MTA)"
+for rc in 1 50; do
+	cp "$D/pristine.db" "$D/store.db"
+	rm -f "$D/store.db-wal" "$D/store.db-shm"
+	"$BUILD/msgbench" "$D/segmilter.conf" "$D/message.eml" \
+	    $((MESSAGES * 50 / rc > MESSAGES ? MESSAGES : MESSAGES * 50 / rc)) $rc 2>/dev/null
+done
+
 # medians per configuration and recipient count; ratios against the floor
 awk -v m="$MESSAGES" '
 { t[$1 " " $2] = t[$1 " " $2] " " $3 }

@@ -1,8 +1,10 @@
 #!/bin/sh
 # run.sh - make bench: prints figures, never passes or fails on them.
 #
+#   BENCH_PARTS="store milter"     which benchmarks
 #   BENCH_SIZES="100000 1000000"   customer counts for the store benchmark
 #   BENCH_DIR=/tmp/segm-bench      scratch space (several GB at 1M)
+# and tests/bench/milter.sh's BENCH_MESSAGES, BENCH_SESSIONS, BENCH_ROUNDS.
 set -eu
 BUILD=${BUILD:-build}
 SIZES=${BENCH_SIZES:-100000 1000000}
@@ -25,7 +27,10 @@ measure() {
 	    l, $1, $3 + $4, $2 / 1024 }' "$DIR/time.out"
 }
 
-echo "== store: import and segments rebuild ($(nproc) cores)"
+PARTS=${BENCH_PARTS:-store milter}
+case " $PARTS " in *" store "*) ;; *) SIZES="" ;; esac
+
+[ -z "$SIZES" ] || echo "== store: import and segments rebuild ($(nproc) cores)"
 for n in $SIZES; do
 	rm -rf "$DIR"
 	mkdir -p "$DIR"
@@ -50,3 +55,7 @@ for n in $SIZES; do
 	printf '   store: %s\n' "$(du -sh "$DIR/store.db" | cut -f1)"
 done
 rm -rf "$DIR"
+
+case " $PARTS " in
+*" milter "*) BUILD=$BUILD tests/bench/milter.sh ;;
+esac

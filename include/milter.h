@@ -52,15 +52,15 @@ enum milter_verdict {
 
 /*
  * What a message is judged by: one generation of configuration, and the
- * process's writer lock (NULL in tests): SQLite admits one writer at a
- * time, and threads that queue on a mutex wake the moment it is free,
- * where SQLite's busy handler would have them sleep and poll.
+ * lock of the process's one store handle (NULL when the handle is the
+ * caller's alone: tests, preview), held while a message reads and while
+ * it records, never while it renders.
  */
 struct milter_env {
 	const struct conf		*conf;
 	const struct campaign_set	*campaigns;
 	char				 conf_hash[65];
-	pthread_mutex_t			*write_lock;
+	pthread_mutex_t			*store_lock;
 };
 
 struct milter_msg;
@@ -93,7 +93,11 @@ enum milter_verdict milter_msg_eom(struct milter_msg *m,
 /*
  * The running configuration: generations of (segmilter.conf, campaigns)
  * that messages hold by reference, so a reload never changes the rules
- * under a message; and a pool of store handles, one per busy thread.
+ * under a message; and the one store handle every thread shares, under
+ * a lock.  One handle, not one per thread: a commit through any handle
+ * empties the page cache of every other, so with a handle per thread
+ * each lookup would start cold.  The store path is read at start-up; a
+ * reload that changes it is told to restart.
  */
 struct milter_rt;
 struct milter_gen {
@@ -115,9 +119,9 @@ struct milter_gen *milter_rt_acquire(struct milter_rt *rt);
 void	 milter_rt_release(struct milter_rt *rt, struct milter_gen *g);
 /* Makes G current; messages under way finish with the one they hold. */
 void	 milter_rt_swap(struct milter_rt *rt, struct milter_gen *g);
-/* A store handle for this thread; NULL (logged) when it cannot open. */
-struct store *milter_rt_store(struct milter_rt *rt, const struct conf *c);
-void	 milter_rt_store_put(struct milter_rt *rt, struct store *st);
+/* The shared store handle, opened on first use; NULL (logged) when it
+ * cannot be opened, and tried again for the next message. */
+struct store *milter_rt_store(struct milter_rt *rt);
 /* Messages between their end and the MTA's answer: SIGTERM waits. */
 void	 milter_rt_busy(struct milter_rt *rt, int delta);
 /* Waits up to SECONDS for no message to be busy; 0, or -1 on timeout. */

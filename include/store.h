@@ -304,12 +304,16 @@ struct store_recipient {
 	char		 campaign_message[STORE_NAME_MAX]; /* ... in */
 
 	int		 has_segment;
-	struct segment_result seg;
+	struct segment_result seg;	/* only what campaigns use: the
+					   lifecycle, cart, interests and
+					   locale (segment_flags()) */
 };
 
 /*
  * Looks EMAIL up for CAMPAIGN at NOW; deliveries counted from the ledger
- * and imported "sent" engagement, once per campaign.  0, or -1.
+ * and imported "sent" engagement, once per campaign.  campaign_at is set
+ * only for a known customer (an unknown address is suppressed as such).
+ * 0, or -1.
  */
 int	 store_recipient_get(struct store *st, const char *email,
 	    const char *campaign, int64_t now, int64_t window_secs,

@@ -15,9 +15,32 @@
 #include "parse.h"
 
 /*
- * V in decimal, written backwards from END; returns the first digit.
- * Hashing runs for every recipient of every message: no printf here.
+ * The hashed form is gathered in a buffer and hashed in as few updates
+ * as it takes: the hash runs for every recipient of every message, and
+ * thirty small digest updates cost more than the hashing itself.
  */
+struct hash_input {
+	EVP_MD_CTX	*md;
+	char		 buf[2048];
+	size_t		 len;
+};
+
+static void
+hash_append(struct hash_input *in, const char *p, size_t n)
+{
+	if (in->len + n > sizeof(in->buf)) {
+		EVP_DigestUpdate(in->md, in->buf, in->len);
+		in->len = 0;
+		if (n > sizeof(in->buf)) {
+			EVP_DigestUpdate(in->md, p, n);
+			return;
+		}
+	}
+	memcpy(in->buf + in->len, p, n);
+	in->len += n;
+}
+
+/* V in decimal, written backwards from END; returns the first digit. */
 static char *
 decimal(uint64_t v, char *end)
 {
@@ -29,33 +52,33 @@ decimal(uint64_t v, char *end)
 }
 
 static void
-hash_bytes(EVP_MD_CTX *md, const char *v, size_t n)
+hash_bytes(struct hash_input *in, const char *v, size_t n)
 {
 	char num[24], *p;
 
 	num[sizeof(num) - 1] = ':';
 	p = decimal(n, num + sizeof(num) - 1);
-	EVP_DigestUpdate(md, p, (size_t)(num + sizeof(num) - p));
-	EVP_DigestUpdate(md, v, n);
+	hash_append(in, p, (size_t)(num + sizeof(num) - p));
+	hash_append(in, v, n);
 }
 
 static void
-hash_field(EVP_MD_CTX *md, const char *v)
+hash_field(struct hash_input *in, const char *v)
 {
 	if (v == NULL)
 		v = "";
-	hash_bytes(md, v, strlen(v));
+	hash_bytes(in, v, strlen(v));
 }
 
 static void
-hash_int(EVP_MD_CTX *md, int64_t v)
+hash_int(struct hash_input *in, int64_t v)
 {
 	char num[24], *p, *end = num + sizeof(num);
 
 	p = decimal(v < 0 ? -(uint64_t)v : (uint64_t)v, end);
 	if (v < 0)
 		*--p = '-';
-	hash_bytes(md, p, (size_t)(end - p));
+	hash_bytes(in, p, (size_t)(end - p));
 }
 
 void
@@ -63,28 +86,30 @@ audit_hash(const struct store_audit *a, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char d[EVP_MAX_MD_SIZE];
+	struct hash_input in;
 	unsigned int n, i;
-	EVP_MD_CTX *md;
 
-	md = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	hash_int(md, a->seq);
-	hash_int(md, a->at);
-	hash_field(md, a->channel);
-	hash_field(md, a->queue_id);
-	hash_field(md, a->message_id);
-	hash_field(md, a->campaign_id);
-	hash_field(md, a->recipient);
-	hash_int(md, a->customer_id);
-	hash_field(md, a->decision);
-	hash_field(md, a->detail);
-	hash_field(md, a->segment);
-	hash_field(md, a->variant);
-	hash_field(md, a->consent);
-	hash_field(md, a->config_hash);
-	hash_field(md, a->prev_hash);
-	EVP_DigestFinal_ex(md, d, &n);
-	EVP_MD_CTX_free(md);
+	in.md = EVP_MD_CTX_new();
+	in.len = 0;
+	EVP_DigestInit_ex(in.md, EVP_sha256(), NULL);
+	hash_int(&in, a->seq);
+	hash_int(&in, a->at);
+	hash_field(&in, a->channel);
+	hash_field(&in, a->queue_id);
+	hash_field(&in, a->message_id);
+	hash_field(&in, a->campaign_id);
+	hash_field(&in, a->recipient);
+	hash_int(&in, a->customer_id);
+	hash_field(&in, a->decision);
+	hash_field(&in, a->detail);
+	hash_field(&in, a->segment);
+	hash_field(&in, a->variant);
+	hash_field(&in, a->consent);
+	hash_field(&in, a->config_hash);
+	hash_field(&in, a->prev_hash);
+	EVP_DigestUpdate(in.md, in.buf, in.len);
+	EVP_DigestFinal_ex(in.md, d, &n);
+	EVP_MD_CTX_free(in.md);
 	for (i = 0; i < n; i++) {
 		out[2 * i] = hex[d[i] >> 4];
 		out[2 * i + 1] = hex[d[i] & 0xf];

@@ -167,13 +167,14 @@ log_lines(int prio, const char *intro, const char *text)
 static void
 warn_restart_only(const struct conf *old, const struct conf *new)
 {
-	if (strcmp(old->milter.socket, new->milter.socket) != 0 ||
+	if (strcmp(old->store_path, new->store_path) != 0 ||
+	    strcmp(old->milter.socket, new->milter.socket) != 0 ||
 	    old->milter.socket_mode != new->milter.socket_mode ||
 	    strcmp(old->milter.user, new->milter.user) != 0 ||
 	    old->milter.timeout_s != new->milter.timeout_s)
-		milter_log(LOG_WARNING, NULL, "milter.socket, socket_mode,"
-		    " user and timeout changed: they take effect at the next"
-		    " restart, not on reload");
+		milter_log(LOG_WARNING, NULL, "store, milter.socket,"
+		    " socket_mode, user or timeout changed: they take effect"
+		    " at the next restart, not on reload");
 }
 
 static void

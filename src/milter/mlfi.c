@@ -210,10 +210,9 @@ mlfi_eom(SMFICTX *ctx)
 	ops.replacebody = ops_replacebody;
 	ops.setreply = ops_setreply;
 	milter_rt_busy(mlfi_rt, 1);
-	st = milter_rt_store(mlfi_rt, cc->gen->conf);
+	st = milter_rt_store(mlfi_rt);
 	v = milter_msg_eom(cc->msg, &cc->gen->env, st, (int64_t)time(NULL),
 	    &ops);
-	milter_rt_store_put(mlfi_rt, st);
 	conn_end_message(cc);
 	milter_rt_busy(mlfi_rt, -1);
 	switch (v) {

@@ -386,8 +386,6 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 	size_t i;
 	int written;
 
-	if (env->write_lock != NULL)
-		pthread_mutex_lock(env->write_lock);
 	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
 		goto fail;
 	for (i = 0; i < m->nrcpts; i++) {
@@ -437,16 +435,26 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 	}
 	if (store_commit(st) == -1)
 		goto fail;
-	if (env->write_lock != NULL)
-		pthread_mutex_unlock(env->write_lock);
 	return 0;
 fail:
 	milter_log(LOG_ERR, m->qid, "campaign=%s: store: %s", c->id,
 	    store_error(st));
 	store_rollback(st);
-	if (env->write_lock != NULL)
-		pthread_mutex_unlock(env->write_lock);
 	return -1;
+}
+
+static void
+store_lock(const struct milter_env *env)
+{
+	if (env->store_lock != NULL)
+		pthread_mutex_lock(env->store_lock);
+}
+
+static void
+store_unlock(const struct milter_env *env)
+{
+	if (env->store_lock != NULL)
+		pthread_mutex_unlock(env->store_lock);
 }
 
 /* "451 4.3.0 ..." with TEXT, which carries no CR/LF and no raw '%'. */
@@ -584,6 +592,12 @@ apply(struct milter_msg *m, const struct milter_env *env,
 	return 0;
 }
 
+/*
+ * One line per suppressed recipient, the reason and its figures; the
+ * delivered ones are counted in the summary line (Postfix logs each
+ * delivery, and the audit log has every decision): a 50-recipient
+ * broadcast should not cost 50 log lines to say that all went well.
+ */
 static void
 log_decisions(struct milter_msg *m, const struct campaign *c)
 {
@@ -592,6 +606,8 @@ log_decisions(struct milter_msg *m, const struct campaign *c)
 
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
+		if (r->d.reason == POLICY_DELIVER)
+			continue;
 		milter_log(LOG_INFO, m->qid, "to=%s, campaign=%s, decision=%s,"
 		    " segment=%s, variant=%s%s%s", r->addr, c->id,
 		    policy_reason_name(r->d.reason),
@@ -632,7 +648,12 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		reply(ops, "451", "4.7.1", text);
 		return MILTER_TEMPFAIL;
 	}
-	if (st == NULL || msg_decide(m, env, c, st, now) == -1)
+	if (st == NULL)
+		return store_failed(m, env, ops);
+	store_lock(env);
+	rc = msg_decide(m, env, c, st, now);
+	store_unlock(env);
+	if (rc == -1)
 		return store_failed(m, env, ops);
 
 	memset(&res, 0, sizeof(res));
@@ -656,7 +677,10 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	}
 	free(g.flags);
 
-	if (record_all(m, env, c, st, now) == -1) {
+	store_lock(env);
+	rc = record_all(m, env, c, st, now);
+	store_unlock(env);
+	if (rc == -1) {
 		render_result_free(&res);
 		spool_free(body);
 		return store_failed(m, env, ops);
@@ -674,7 +698,9 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		v = MILTER_TEMPFAIL;
 	} else {
 		milter_log(LOG_INFO, m->qid, "campaign=%s: delivered to %zu"
-		    " of %zu, body %s", c->id, kept, m->nrcpts,
+		    " of %zu, variant=%s, body %s", c->id, kept, m->nrcpts,
+		    mixed ? "default (several)" :
+		    campaign_variant_name(c, g.variant),
 		    body != NULL && res.body_changed ? "rewritten" :
 		    "untouched");
 		v = MILTER_CONTINUE;

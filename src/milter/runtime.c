@@ -1,11 +1,10 @@
 /*
- * runtime.c - configuration generations and the store handle pool.
+ * runtime.c - configuration generations and the shared store handle.
  *
- * One mutex guards the current generation, the reference counts and the
- * pool; it is held only to move pointers, never across I/O.  A store
- * handle belongs to one thread at a time (store.h), so a thread takes one
- * from the pool for a message and puts it back after; handles are opened
- * lazily, as many as there are messages ending at once.
+ * rt->lock guards the current generation, the reference counts and the
+ * opening of the store handle; it is held only to move pointers.  Uses
+ * of the handle are serialised by store_lock, which msg.c takes (see
+ * struct milter_env).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,16 +17,14 @@
 #include "milter.h"
 #include "xalloc.h"
 
-#define POOL_MAX	64
-
 struct milter_rt {
 	pthread_mutex_t	 lock;
-	pthread_mutex_t	 write_lock;	/* see struct milter_env */
+	pthread_mutex_t	 store_lock;	/* see struct milter_env */
 	pthread_cond_t	 idle;
 	struct milter_gen *cur;
-	struct store	*pool[POOL_MAX];
-	size_t		 npool;
-	char		*store_path;	/* the pool's; a reload may change it */
+	struct store	*st;
+	char		*store_path;	/* from the first configuration */
+	int64_t		 store_timeout_ms;
 	int		 busy;
 };
 
@@ -72,28 +69,26 @@ milter_rt_new(struct milter_gen *g)
 	struct milter_rt *rt = xcalloc(1, sizeof(*rt));
 
 	pthread_mutex_init(&rt->lock, NULL);
-	pthread_mutex_init(&rt->write_lock, NULL);
+	pthread_mutex_init(&rt->store_lock, NULL);
 	pthread_cond_init(&rt->idle, NULL);
 	g->refs = 1;
-	g->env.write_lock = &rt->write_lock;
+	g->env.store_lock = &rt->store_lock;
 	rt->cur = g;
 	rt->store_path = xstrdup(g->conf->store_path);
+	rt->store_timeout_ms = g->conf->store_timeout_ms;
 	return rt;
 }
 
 void
 milter_rt_free(struct milter_rt *rt)
 {
-	size_t i;
-
 	if (rt == NULL)
 		return;
-	for (i = 0; i < rt->npool; i++)
-		store_close(rt->pool[i]);
+	store_close(rt->st);
 	milter_rt_release(rt, rt->cur);
 	free(rt->store_path);
 	pthread_cond_destroy(&rt->idle);
-	pthread_mutex_destroy(&rt->write_lock);
+	pthread_mutex_destroy(&rt->store_lock);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt);
 }
@@ -128,61 +123,31 @@ void
 milter_rt_swap(struct milter_rt *rt, struct milter_gen *g)
 {
 	struct milter_gen *old;
-	struct store *close_v[POOL_MAX];
-	size_t nclose = 0, i;
 
-	g->env.write_lock = &rt->write_lock;
+	g->env.store_lock = &rt->store_lock;
 	pthread_mutex_lock(&rt->lock);
 	old = rt->cur;
 	g->refs = 1;
 	rt->cur = g;
-	/* handles on a store the new configuration no longer names */
-	if (strcmp(rt->store_path, g->conf->store_path) != 0) {
-		memcpy(close_v, rt->pool, rt->npool * sizeof(*close_v));
-		nclose = rt->npool;
-		rt->npool = 0;
-		free(rt->store_path);
-		rt->store_path = xstrdup(g->conf->store_path);
-	}
 	pthread_mutex_unlock(&rt->lock);
-	for (i = 0; i < nclose; i++)
-		store_close(close_v[i]);
 	milter_rt_release(rt, old);
 }
 
 struct store *
-milter_rt_store(struct milter_rt *rt, const struct conf *c)
+milter_rt_store(struct milter_rt *rt)
 {
-	struct store *st = NULL;
+	struct store *st;
 	char err[512];
 
 	pthread_mutex_lock(&rt->lock);
-	if (rt->npool > 0 && strcmp(rt->store_path, c->store_path) == 0)
-		st = rt->pool[--rt->npool];
-	pthread_mutex_unlock(&rt->lock);
-	if (st != NULL)
-		return st;
-	if (store_open(c->store_path, 0, c->store_timeout_ms, &st, err,
-	    sizeof(err)) == -1) {
+	if (rt->st == NULL && store_open(rt->store_path, 0,
+	    rt->store_timeout_ms, &rt->st, err, sizeof(err)) == -1) {
+		rt->st = NULL;
 		milter_log(LOG_ERR, NULL, "store: %s", err);
-		return NULL;
 	}
-	return st;
-}
-
-void
-milter_rt_store_put(struct milter_rt *rt, struct store *st)
-{
-	if (st == NULL)
-		return;
-	pthread_mutex_lock(&rt->lock);
-	if (rt->npool < POOL_MAX &&
-	    strcmp(rt->store_path, store_path(st)) == 0) {
-		rt->pool[rt->npool++] = st;
-		st = NULL;
-	}
+	st = rt->st;
 	pthread_mutex_unlock(&rt->lock);
-	store_close(st);
+	return st;
 }
 
 void

@@ -10,35 +10,87 @@
 #include <string.h>
 
 #include "store_int.h"
+#include "str.h"
 
-static void
-delivery_copy(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src != NULL ? src : "");
-}
 
+/*
+ * Everything about one recipient that is one row: the customer with
+ * EMAIL, their current email consent, the campaign names of their
+ * current segment, and whether CAMPAIGN was already delivered to the
+ * address; one statement, since this runs for every recipient of every
+ * campaign.  0 when the customer exists, 1 when not.
+ */
 static int
-delivery_consent(struct store *st, struct store_recipient *r)
+delivery_profile(struct store *st, const char *email, const char *campaign,
+    struct store_recipient *r)
 {
-	struct store_consent c;
+	struct segment_result *seg = &r->seg;
+	enum conf_lifecycle lc;
+	const char *evidence;
+	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = store_consent_get(st, r->customer_id, CHANNEL_EMAIL,
-	    &c)) == -1)
+	s = store_stmt(st, SQ_RCPT_PROFILE, "SELECT c.id, c.first_name,"
+	    " c.last_name, c.company, c.phone,"
+	    " k.granted, k.source, k.recorded_at, k.evidence,"
+	    " l.at, l.message_key,"
+	    " s.lifecycle, s.cart_abandoner, s.cart_at, s.cart_value,"
+	    " s.country, s.currency, s.language, s.time_zone"
+	    " FROM customers c"
+	    " LEFT JOIN consent k ON k.customer_id = c.id"
+	    "  AND k.channel = 'email'"
+	    " LEFT JOIN customer_segments s ON s.customer_id = c.id"
+	    "  AND s.generation = (SELECT generation FROM segment_state)"
+	    " LEFT JOIN ledger l ON l.campaign_id = ?2 AND l.recipient = ?1"
+	    "  AND l.decision = 'deliver'"
+	    " WHERE c.email = ?1");
+	if (s == NULL)
 		return -1;
-	if (rc == 0) {
-		r->has_consent = 1;
-		r->consent_granted = c.granted;
-		r->consent_at = c.recorded_at;
-		snprintf(r->consent_evidence, sizeof(r->consent_evidence),
-		    "%s %s%s%s", c.granted ? "granted" : "revoked", c.source,
-		    c.evidence ? ": " : "", c.evidence ? c.evidence : "");
+	store_bind_text(s, 1, email);
+	store_bind_text(s, 2, campaign);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		store_done(s);
+		return rc == SQLITE_DONE ? 1 : store_fail(st, "customer");
 	}
-	store_release(st, SQ_CONSENT_GET);
+	r->customer_id = sqlite3_column_int64(s, 0);
+	str_copy(r->first_name, sizeof(r->first_name), store_col_text(s, 1));
+	str_copy(r->last_name, sizeof(r->last_name), store_col_text(s, 2));
+	str_copy(r->company, sizeof(r->company), store_col_text(s, 3));
+	str_copy(r->phone, sizeof(r->phone), store_col_text(s, 4));
+	if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
+		r->has_consent = 1;
+		r->consent_granted = sqlite3_column_int(s, 5);
+		r->consent_at = sqlite3_column_int64(s, 7);
+		evidence = store_col_text(s, 8);
+		snprintf(r->consent_evidence, sizeof(r->consent_evidence),
+		    "%s %s%s%s", r->consent_granted ? "granted" : "revoked",
+		    store_col_text(s, 6), evidence ? ": " : "",
+		    evidence ? evidence : "");
+	}
+	r->campaign_at = sqlite3_column_int64(s, 9);
+	str_copy(r->campaign_message, sizeof(r->campaign_message),
+	    store_col_text(s, 10));
+	if (sqlite3_column_type(s, 11) != SQLITE_NULL) {
+		r->has_segment = 1;
+		seg->lifecycle = conf_lifecycle_parse(store_col_text(s, 11),
+		    &lc) == 0 ? lc : LC_SUBSCRIBER;
+		seg->cart_abandoner = sqlite3_column_int(s, 12);
+		seg->cart_at = sqlite3_column_int64(s, 13);
+		seg->cart_value = sqlite3_column_int64(s, 14);
+		str_copy(seg->country, sizeof(seg->country),
+		    store_col_text(s, 15));
+		str_copy(seg->currency, sizeof(seg->currency),
+		    store_col_text(s, 16));
+		str_copy(seg->language, sizeof(seg->language),
+		    store_col_text(s, 17));
+		str_copy(seg->time_zone, sizeof(seg->time_zone),
+		    store_col_text(s, 18));
+	}
+	store_done(s);
 	return 0;
 }
 
-/* Unsubscribes, bounces since consent, and the last open or click. */
+/* Unsubscribes, bounces since consent, the last open, click or order. */
 static int
 delivery_engagement(struct store *st, struct store_recipient *r)
 {
@@ -48,7 +100,9 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT"
 	    " coalesce(max(at) FILTER (WHERE type = 'unsubscribe'), 0),"
 	    " count(*) FILTER (WHERE type = 'bounce' AND at >= ?2),"
-	    " coalesce(max(at) FILTER (WHERE type IN ('open', 'click')), 0)"
+	    " max(coalesce(max(at) FILTER (WHERE type IN ('open', 'click')),"
+	    "  0), (SELECT coalesce(max(created_at), 0) FROM orders"
+	    "  WHERE customer_id = ?1))"
 	    " FROM engagement WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;
@@ -60,19 +114,7 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 		r->last_answer_at = sqlite3_column_int64(s, 2);
 	}
 	store_done(s);
-	if (rc != SQLITE_ROW)
-		return store_fail(st, "engagement");
-
-	s = store_stmt(st, SQ_RCPT_LAST_ORDER, "SELECT"
-	    " coalesce(max(created_at), 0) FROM orders WHERE customer_id = ?1");
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, r->customer_id);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
-	    sqlite3_column_int64(s, 0) > r->last_answer_at)
-		r->last_answer_at = sqlite3_column_int64(s, 0);
-	store_done(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "orders");
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "engagement");
 }
 
 static int
@@ -109,51 +151,21 @@ int
 store_recipient_get(struct store *st, const char *email, const char *campaign,
     int64_t now, int64_t window_secs, struct store_recipient *r)
 {
-	struct store_customer c;
-	sqlite3_stmt *s;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	/* this campaign to this address, whoever it belongs to now */
-	s = store_stmt(st, SQ_RCPT_CAMPAIGN, "SELECT at, message_key"
-	    " FROM ledger WHERE campaign_id = ?1 AND recipient = ?2"
-	    " AND decision = 'deliver'");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, campaign);
-	store_bind_text(s, 2, email);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r->campaign_at = sqlite3_column_int64(s, 0);
-		delivery_copy(r->campaign_message, sizeof(r->campaign_message),
-		    store_col_text(s, 1));
-	}
-	store_done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(st, "ledger");
-
-	if ((rc = store_customer_find(st, email, &r->customer_id)) == -1)
+	if ((rc = delivery_profile(st, email, campaign, r)) == -1)
 		return -1;
 	if (rc == 1) {
 		r->customer_id = 0;
 		return 0;
 	}
-	if ((rc = store_customer_get(st, r->customer_id, &c)) == -1)
-		return -1;
-	if (rc == 0) {
-		delivery_copy(r->first_name, sizeof(r->first_name),
-		    c.first_name);
-		delivery_copy(r->last_name, sizeof(r->last_name), c.last_name);
-		delivery_copy(r->company, sizeof(r->company), c.company);
-		delivery_copy(r->phone, sizeof(r->phone), c.phone);
-	}
-	store_release(st, SQ_CUST_GET);
-	if (delivery_consent(st, r) == -1 ||
-	    delivery_engagement(st, r) == -1 ||
+	if (delivery_engagement(st, r) == -1 ||
 	    delivery_counts(st, r, now - window_secs) == -1)
 		return -1;
-	if ((rc = store_segment_get(st, r->customer_id, &r->seg)) == -1)
+	if (r->has_segment &&
+	    store_segment_interests(st, r->customer_id, &r->seg) == -1)
 		return -1;
-	r->has_segment = rc == 0;
 	return 0;
 }
 
@@ -206,7 +218,7 @@ store_audit_last(struct store *st, int64_t *seq, char *hash, size_t len)
 	hash[0] = '\0';
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		*seq = sqlite3_column_int64(s, 0);
-		delivery_copy(hash, len, store_col_text(s, 1));
+		str_copy(hash, len, store_col_text(s, 1));
 	}
 	store_done(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :

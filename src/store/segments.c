@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "store_int.h"
+#include "str.h"
 #include "xalloc.h"
 
 #define REBUILD_BATCH	20000
@@ -441,12 +442,6 @@ store_segment_meta(struct store *st, struct store_segment_meta *m)
 	return rc == SQLITE_ROW ? 0 : store_fail(st, "segment state");
 }
 
-static void
-segments_copy(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src ? src : "");
-}
-
 int
 store_segment_get(struct store *st, int64_t customer_id,
     struct segment_result *r)
@@ -488,25 +483,36 @@ store_segment_get(struct store *st, int64_t customer_id,
 	r->vip_value = sqlite3_column_int64(s, 8);
 	r->vip_eligible = sqlite3_column_int(s, 9);
 	r->cycle_days = sqlite3_column_int64(s, 10);
-	segments_copy(r->cycle_source, sizeof(r->cycle_source),
+	str_copy(r->cycle_source, sizeof(r->cycle_source),
 	    store_col_text(s, 11));
 	r->mean_interval_days = sqlite3_column_int64(s, 12);
 	name = store_col_text(s, 13);
 	for (i = B2B_NONE; i <= B2B_BULK; i++)
 		if (name && strcmp(name, segment_b2b_reason_name(i)) == 0)
 			r->b2b_reason = i;
-	segments_copy(r->b2b_detail, sizeof(r->b2b_detail),
+	str_copy(r->b2b_detail, sizeof(r->b2b_detail),
 	    store_col_text(s, 14));
 	r->cart_abandoner = sqlite3_column_int(s, 15);
 	r->cart_at = sqlite3_column_int64(s, 16);
 	r->cart_value = sqlite3_column_int64(s, 17);
-	segments_copy(r->country, sizeof(r->country), store_col_text(s, 18));
-	segments_copy(r->currency, sizeof(r->currency), store_col_text(s, 19));
-	segments_copy(r->language, sizeof(r->language), store_col_text(s, 20));
-	segments_copy(r->time_zone, sizeof(r->time_zone),
+	str_copy(r->country, sizeof(r->country), store_col_text(s, 18));
+	str_copy(r->currency, sizeof(r->currency), store_col_text(s, 19));
+	str_copy(r->language, sizeof(r->language), store_col_text(s, 20));
+	str_copy(r->time_zone, sizeof(r->time_zone),
 	    store_col_text(s, 21));
 	store_done(s);
 
+	return store_segment_interests(st, customer_id, r);
+}
+
+int
+store_segment_interests(struct store *st, int64_t customer_id,
+    struct segment_result *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	r->ninterests = 0;
 	s = store_stmt(st, SQ_SEG_INTERESTS, "SELECT category, sources,"
 	    " last_at FROM customer_interests i JOIN segment_state g"
 	    " ON g.generation = i.generation WHERE i.customer_id = ?1"
@@ -518,7 +524,7 @@ store_segment_get(struct store *st, int64_t customer_id,
 	    r->ninterests < SEGMENT_MAX_INTERESTS) {
 		struct segment_interest *in = &r->interests[r->ninterests++];
 
-		segments_copy(in->category, sizeof(in->category),
+		str_copy(in->category, sizeof(in->category),
 		    store_col_text(s, 0));
 		in->sources = (unsigned)sqlite3_column_int64(s, 1);
 		in->last_at = sqlite3_column_int64(s, 2);

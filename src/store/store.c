@@ -71,12 +71,16 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	/*
 	 * 16 KiB pages for a new store (no effect on an existing one): the
 	 * tables are wide and written in bulk; measured 13% faster to fill.
+	 * Reads through a memory map: every commit by one handle empties the
+	 * page cache of every other handle (the milter has one per busy
+	 * thread), and mapped pages come back without a read(2) each.
 	 */
 	if (((flags & STORE_CREATE) &&
 	    store_exec(st, "PRAGMA page_size=16384") == -1)
 	    || (!st->readonly && store_exec(st, "PRAGMA journal_mode=WAL") == -1)
 	    || store_exec(st, "PRAGMA foreign_keys=ON") == -1
 	    || store_exec(st, "PRAGMA synchronous=NORMAL") == -1
+	    || store_exec(st, "PRAGMA mmap_size=1073741824") == -1
 	    || ((flags & STORE_BULK) && store_bulk(st) == -1)
 	    || store_schema_migrate(st, (flags & STORE_CREATE) != 0) == -1) {
 		snprintf(err, errlen, "%s: %s", path, st->err);
@@ -176,7 +180,8 @@ store_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v == NULL)
 		return sqlite3_bind_null(s, i);
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	/* not copied: every caller steps and store_done()s before V goes */
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
 const char *

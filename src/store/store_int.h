@@ -23,8 +23,8 @@ enum store_stmt_id {
 	SQ_CONSENT_GET, SQ_CONSENT_SET, SQ_CONSENT_HISTORY,
 	SQ_ENG_INSERT, SQ_ENG_INSERT_MANY, SQ_ENG_SUMMARY,
 	SQ_SEG_META, SQ_SEG_GET, SQ_SEG_INTERESTS,
-	SQ_RCPT_ENGAGEMENT, SQ_RCPT_LAST_ORDER, SQ_RCPT_DELIVERIES,
-	SQ_RCPT_CAMPAIGN, SQ_LEDGER_PUT,
+	SQ_RCPT_ENGAGEMENT, SQ_RCPT_DELIVERIES, SQ_RCPT_PROFILE,
+	SQ_LEDGER_PUT,
 	SQ_AUDIT_LAST, SQ_AUDIT_APPEND, SQ_AUDIT_SCAN, SQ_REPORT,
 	SQ_COUNT
 };
@@ -53,7 +53,8 @@ int	 store_failf(struct store *st, const char *fmt, ...)
 /* Runs SQL that returns no rows (pragmas, DDL). */
 int	 store_exec(struct store *st, const char *sql);
 
-/* Binds a string, or NULL for a NULL pointer. */
+/* Binds a string, or NULL for a NULL pointer.  V is not copied: it must
+ * stay valid until store_done(S). */
 int	 store_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* A column as a string, NULL for SQL NULL. */
 const char *store_col_text(sqlite3_stmt *s, int i);
@@ -61,5 +62,9 @@ const char *store_col_text(sqlite3_stmt *s, int i);
 int	 store_schema_migrate(struct store *st, int create);
 
 const char *store_channel_name(enum store_channel c);
+
+/* Fills R's category interests from the current generation.  0 or -1. */
+int	 store_segment_interests(struct store *st, int64_t customer_id,
+	    struct segment_result *r);
 
 #endif

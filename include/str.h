@@ -1,0 +1,17 @@
+/*
+ * str - bounded string copies for fixed-size fields.
+ *
+ * str_copy() is what strlcpy is elsewhere (glibc 2.36 lacks it): it never
+ * writes past LEN, always terminates, and takes NULL as "".  It exists
+ * because snprintf(dst, len, "%s", src) costs a format parse per field,
+ * and the milter copies a dozen fields per recipient.
+ */
+#ifndef SEGM_STR_H
+#define SEGM_STR_H
+
+#include <stddef.h>
+
+/* Copies SRC (NULL: "") into DST of LEN bytes, cut if needed. */
+void	 str_copy(char *dst, size_t len, const char *src);
+
+#endif

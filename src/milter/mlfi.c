@@ -86,11 +86,23 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		    " connection");
 		return SMFIS_REJECT;
 	}
-	*pf0 = need | (f0 & SMFIF_ADDHDRS);
+	*pf0 = need | (f0 & (SMFIF_ADDHDRS | SMFIF_SETSYMLIST));
 	*pf1 = f1 & skip;
 	*pf2 = 0;
 	*pf3 = 0;
 	cc->pf1 = *pf1;
+	/*
+	 * Only the queue id is used: without a list Postfix sends its
+	 * default macros with every RCPT, fifty packets to parse and drop
+	 * for a fifty-recipient message.
+	 */
+	if (f0 & SMFIF_SETSYMLIST) {
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i");
+		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i");
+		smfi_setsymlist(ctx, SMFIM_DATA, "i");
+		smfi_setsymlist(ctx, SMFIM_EOH, "i");
+		smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	}
 	return SMFIS_CONTINUE;
 }
 

@@ -4,7 +4,8 @@
 # which recipients arrived, with which body and headers; suppressed ones
 # nowhere; a resend delivers nobody twice; a per-segment variant; HTML
 # escaping; transactional mail untouched; an unknown campaign tempfailed;
-# a campaign added by SIGHUP; the audit chain intact afterwards.
+# a campaign added by SIGHUP; a 50 MB campaign spooled to disk; the store
+# locked past its timeout tempfails; the audit chain intact afterwards.
 #
 # Needs root (Postfix's master), postfix, smtp-sink and swaks: skipped
 # (77) without them.
@@ -50,6 +51,13 @@ done
 "$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
     fail "postfix start"
 
+wait_log() {
+	i=0
+	until grep -q "$1" "$T/milter.log"; do
+		i=$((i + 1)); [ $i -lt 50 ] || fail "no '$1' in segmilter's log"
+		sleep 0.1
+	done
+}
 send() {	# send NAME RCPTS... < message (headers and body, LF)
 	name=$1; shift
 	to=$(echo "$@" | tr ' ' ',')
@@ -140,11 +148,7 @@ variants = {
 };
 CONF
 kill -HUP "$MPID"
-i=0
-until grep -q "reloaded .*2 campaigns" "$T/milter.log"; do
-	i=$((i + 1)); [ $i -lt 50 ] || fail "SIGHUP did not reload"
-	sleep 0.1
-done
+wait_log "reloaded .*2 campaigns"
 send early vera@example.com rita@example.com <<'MSG' || fail "early refused: $(cat "$T/early.swaks")"
 Subject: Early access, {{first_name}}
 X-Campaign-ID: early
@@ -183,6 +187,50 @@ x
 MSG
 grep -q "451 4.7.1 segmilter: unknown campaign 'nope'" "$T/unknown.swaks" ||
     fail "unknown campaign reply: $(grep -- '<-' "$T/unknown.swaks" | tail -2)"
+
+# --- 6. a 50 MB campaign: spooled to disk, rendered, delivered -------
+cat > "$T/campaigns/big.conf" <<'CONF'
+id = "big";
+variants = { default = { offer = "the big catalogue"; }; };
+CONF
+kill -HUP "$MPID"
+wait_log "reloaded .*3 campaigns"
+{
+	printf 'Subject: {{offer}}\nX-Campaign-ID: big\nMIME-Version: 1.0\n'
+	printf 'Content-Type: text/plain; charset=utf-8\n\nHello {{first_name}}, {{offer}}:\n'
+	yes "A catalogue line of seventy-odd characters, repeated to make fifty MB." |
+	    head -n 720000
+	printf 'The end.\n'
+} > "$T/big.eml"
+send big sue@example.com < "$T/big.eml" || fail "50 MB message refused: $(tail -3 "$T/big.swaks")"
+settle
+M=$(arrived | while read -r f; do grep -l '^Subject: the big catalogue' "$f"; done)
+[ -n "$M" ] || fail "50 MB message not at the sink"
+[ "$(stat -c %s "$M")" -gt 50000000 ] || fail "50 MB message cut short: $(stat -c %s "$M")"
+grep -q '^Hello Sue, the big catalogue:' "$M" || fail "50 MB message not rendered"
+grep -q '^The end\.' "$M" || fail "50 MB message lost its end"
+
+# --- 7. the store locked past its timeout: tempfail, nothing lost ------
+(echo "BEGIN IMMEDIATE;"; sleep 3; echo "COMMIT;") | sqlite3 "$T/store.db" &
+LPID=$!
+sleep 0.5
+send locked lara@example.com <<'MSG' && fail "accepted while the store was locked"
+Subject: {{offer}}
+X-Campaign-ID: big
+
+{{offer}}
+MSG
+wait "$LPID"
+grep -q "451 4.3.0 segmilter: customer store unavailable" "$T/locked.swaks" ||
+    fail "locked store reply: $(grep -- '<' "$T/locked.swaks" | tail -2)"
+grep -q "campaign=big: store: .*locked" "$T/milter.log" || fail "locked store not logged"
+# the lock gone, the same message goes through
+send unlocked lara@example.com <<'MSG' || fail "refused after the lock: $(tail -3 "$T/unlocked.swaks")"
+Subject: {{offer}}
+X-Campaign-ID: big
+
+{{offer}}
+MSG
 
 # --- the audit chain --------------------------------------------------
 $S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"

@@ -58,6 +58,7 @@ fixture_store() {
 
 	cat > "$fx/segmilter.conf" <<-CONF
 	store = "$fx/store.db";
+	store_timeout_ms = 500;
 	milter = {
 	  socket = "unix:$fx/segmilter.sock";
 	  socket_mode = "0666";

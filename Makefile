@@ -18,7 +18,7 @@ SYSCONFDIR ?= /etc
 BUILD	?= build
 VERSION	 = 0.1.0
 
-PKGS	 = sqlite3 libconfig libcrypto gmime-3.0
+PKGS	 = sqlite3 libconfig libcrypto gmime-3.0 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
@@ -42,7 +42,8 @@ MILTER_SRCS = src/milter/main.c src/milter/mlfi.c
 LIB_SRCS = $(filter-out $(MILTER_SRCS), \
 	   $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
 		src/segment/*.c src/import/*.c src/demo/*.c \
-		src/render/*.c src/policy/*.c src/audit/*.c src/milter/*.c))
+		src/render/*.c src/policy/*.c src/audit/*.c src/milter/*.c \
+		src/outbox/*.c src/gateway/*.c))
 CLI_SRCS = $(wildcard src/cli/*.c)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 

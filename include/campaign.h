@@ -13,6 +13,10 @@
  *     default = { offer = "10% off"; };  required
  *   };
  *
+ * A variant's send_after ("2026-12-01T09:00:00Z") holds its copies in
+ * the outbox until then (VIP early access before the public launch);
+ * every other setting of a variant is a placeholder value.
+ *
  * Audience and variant names are segment names: a lifecycle segment
  * (b2b, vip, lapsed, repeat, first_time, subscriber), cart_abandoner, a
  * category of interest (coffee), or a locale (country_de, language_fr,
@@ -29,6 +33,7 @@
 #define SEGM_CAMPAIGN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 
@@ -43,6 +48,7 @@ struct campaign_variant {
 	char			 name[CONF_NAME_MAX];
 	struct campaign_value	*values;
 	size_t			 nvalues;
+	int64_t			 send_after;	/* epoch seconds, 0: now */
 };
 
 struct campaign {
@@ -77,5 +83,7 @@ const char *campaign_value(const struct campaign *c, int variant,
 	    const char *name);
 /* "vip", or "default" for -1. */
 const char *campaign_variant_name(const struct campaign *c, int variant);
+/* The variant's send_after (-1: the default's), 0 when there is none. */
+int64_t	 campaign_send_after(const struct campaign *c, int variant);
 
 #endif

@@ -132,12 +132,29 @@ struct conf_milter {
 	int		 unknown_empty;	/* unknown placeholders render "" */
 };
 
+#define CONF_KEY_MAX	128	/* bytes of the copy marker's HMAC key */
+
+/* Tailored copies and their re-injection (empty reinject_url: off). */
+struct conf_outbox {
+	char		*reinject_url;	/* smtp://127.0.0.1:10026 */
+	char		*key_file;	/* the copy marker's HMAC key */
+	unsigned char	 key[CONF_KEY_MAX];
+	size_t		 keylen;
+	int64_t		 workers;
+	int64_t		 retry_base_s;	/* first retry after about this */
+	int64_t		 retry_max_s;	/* backoff ceiling */
+	int64_t		 max_age_hours;	/* then a copy expires */
+	int		 split_language; /* a copy per segment and language */
+	int		 split_currency;
+};
+
 struct conf {
 	char			*path;		/* NULL for conf_defaults() */
 	char			*store_path;
 	int64_t			 store_timeout_ms;	/* busy timeout */
 	struct conf_milter	 milter;
 	struct conf_policy	 policy;
+	struct conf_outbox	 outbox;
 	struct conf_segments	 seg;
 	unsigned char		 hash[32];	/* SHA-256 of the file */
 };

@@ -61,6 +61,9 @@ struct milter_env {
 	const struct campaign_set	*campaigns;
 	char				 conf_hash[65];
 	pthread_mutex_t			*store_lock;
+	/* called after a commit that queued copies; NULL: nobody to wake */
+	void				(*outbox_wake)(void *arg);
+	void				*outbox_arg;
 };
 
 struct milter_msg;
@@ -80,7 +83,9 @@ int	 milter_msg_header(struct milter_msg *m, const struct milter_env *env,
 	    const char *name, const char *value);
 /*
  * 1 when the message is a campaign and its body is wanted; 0 when it is
- * not (accept it untouched); -1 when it cannot be spooled (tempfail).
+ * not (accept it untouched); 2 when it is a copy of segmilter's own (a
+ * valid marker: its body is not wanted, but the marker is stripped at
+ * the end of the message); -1 when it cannot be spooled (tempfail).
  */
 int	 milter_msg_eoh(struct milter_msg *m, const struct milter_env *env);
 int	 milter_msg_body(struct milter_msg *m, const unsigned char *p,

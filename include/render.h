@@ -51,6 +51,9 @@ void	 render_free(struct render_msg *m);
 
 /* The decoded Subject (UTF-8), "" when there is none. */
 const char *render_subject(const struct render_msg *m);
+/* 1 when the Subject or a text part uses one of NAMES (N of them). */
+int	 render_uses(const struct render_msg *m, const char *const *names,
+	    size_t n);
 /* Text parts found: plain and HTML. */
 void	 render_count(const struct render_msg *m, unsigned *plain,
 	    unsigned *html);

@@ -25,7 +25,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -302,6 +302,7 @@ struct store_recipient {
 	int64_t		 campaign_at;		/* this campaign already
 						   delivered at, 0: not */
 	char		 campaign_message[STORE_NAME_MAX]; /* ... in */
+	char		 campaign_route[8];	/* ... "inplace" or "copy" */
 
 	int		 has_segment;
 	struct segment_result seg;	/* only what campaigns use: the
@@ -320,6 +321,7 @@ int	 store_recipient_get(struct store *st, const char *email,
 	    struct store_recipient *r);
 
 struct store_ledger {
+	const char	*route;		/* "inplace", "copy", NULL: none */
 	const char	*campaign_id;
 	const char	*recipient;
 	const char	*message_key;	/* Message-ID, or the queue id */
@@ -333,7 +335,10 @@ struct store_ledger {
 /*
  * Records a decision.  An earlier decision for the same campaign and
  * recipient is replaced, unless it was a delivery: that one stands, and
- * *WRITTEN (if not NULL) is then 0.
+ * *WRITTEN (if not NULL) is then 0.  The one exception is the MTA
+ * retrying the same message (same message_key) whose recipient was to be
+ * delivered in place: the first attempt never reached them, so the new
+ * delivery replaces it.
  */
 int	 store_ledger_put(struct store *st, const struct store_ledger *l,
 	    int *written);
@@ -366,6 +371,60 @@ typedef int (*store_report_fn)(const char *segment, const char *decision,
 	    int64_t count, void *arg);
 int	 store_campaign_report(struct store *st, const char *campaign,
 	    store_report_fn fn, void *arg);
+
+/*
+ * The outbox: tailored copies (and later SMS) waiting to be sent.  A job
+ * is claimed with a lease; a worker that dies leaves it to be claimed
+ * again when the lease runs out, so jobs survive restarts.
+ */
+enum store_job_state {
+	JOB_QUEUED,
+	JOB_SENDING,
+	JOB_SENT,
+	JOB_FAILED,
+	JOB_CANCELLED
+};
+
+struct store_job {
+	int64_t		 id;
+	const char	*kind;		/* "email" */
+	const char	*campaign_id;
+	const char	*message_key;
+	const char	*variant;
+	const char	*sender;
+	const char	*recipients;	/* one address per line */
+	const void	*message;	/* the whole copy, CRLF */
+	size_t		 len;
+	int64_t		 not_before;	/* send_after, or now */
+	int64_t		 next_at;
+	int64_t		 attempts;
+	enum store_job_state state;
+	const char	*last_error;
+	int64_t		 created_at;
+	int64_t		 done_at;
+};
+
+int	 store_outbox_add(struct store *st, const struct store_job *j,
+	    int64_t *id);
+/*
+ * Claims the job due first at NOW (queued and due, or sending with its
+ * lease run out) for LEASE seconds, counting the attempt.  0 and *J
+ * (strings and message valid until the next call on the handle), 1 when
+ * none is due (*NEXT_AT: the next due time, 0 when the outbox is empty),
+ * or -1.
+ */
+int	 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
+	    struct store_job *j, int64_t *next_at);
+/* Sets a job's state; NEXT_AT for a retry, ERROR (may be NULL). */
+int	 store_outbox_update(struct store *st, int64_t id,
+	    enum store_job_state state, int64_t next_at, const char *error,
+	    int64_t now);
+/* Calls FN for every job (message not loaded) in id order. */
+typedef int (*store_job_fn)(const struct store_job *j, void *arg);
+int	 store_outbox_scan(struct store *st, store_job_fn fn, void *arg);
+/* 0 and *J without the message, 1 when there is no job ID. */
+int	 store_outbox_get(struct store *st, int64_t id, struct store_job *j);
+const char *store_job_state_name(enum store_job_state s);
 
 /* The last audit row's sequence number and hash; 0 and "" when none. */
 int	 store_audit_last(struct store *st, int64_t *seq, char *hash,

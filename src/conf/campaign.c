@@ -165,7 +165,7 @@ load_variant(struct campaign_load *ld, const config_setting_t *g,
     struct campaign_variant *v)
 {
 	config_setting_t *s;
-	const char *val;
+	const char *val, *why;
 	char path[192];
 	int i, len;
 
@@ -181,6 +181,14 @@ load_variant(struct campaign_load *ld, const config_setting_t *g,
 		s = config_setting_get_elem(g, (unsigned)i);
 		snprintf(path, sizeof(path), "variants.%s.%s", v->name,
 		    config_setting_name(s));
+		if (strcmp(config_setting_name(s), "send_after") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+			    parse_time(config_setting_get_string(s),
+			    &v->send_after, &why) == -1)
+				campaign_error(ld, s, path, "expected a time"
+				    " such as \"2026-12-01T09:00:00Z\"");
+			continue;
+		}
 		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
 			campaign_error(ld, s, path, "expected a string");
 			continue;
@@ -403,6 +411,14 @@ campaign_value(const struct campaign *c, int variant, const char *name)
 	if (variant >= 0 && (size_t)variant < c->nvariants)
 		v = variant_value(&c->variants[variant], name);
 	return v != NULL ? v : variant_value(&c->dflt, name);
+}
+
+int64_t
+campaign_send_after(const struct campaign *c, int variant)
+{
+	if (variant >= 0 && (size_t)variant < c->nvariants)
+		return c->variants[variant].send_after;
+	return c->dflt.send_after;
 }
 
 const char *

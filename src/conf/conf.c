@@ -171,6 +171,24 @@ static const struct conf_setting policy_table[] = {
 	END
 };
 
+#define OUT(f)	offsetof(struct conf, outbox.f)
+
+static const struct conf_setting outbox_table[] = {
+	{ "reinject_url", CT_STRING, OUT(reinject_url), 0, 0, 0, 0, 0, NULL },
+	{ "key_file", CT_STRING, OUT(key_file), 0, 0, 0, 0, 0, NULL },
+	{ "workers", CT_INT, OUT(workers), 0, 1, 64, 0, 0, NULL },
+	{ "retry_base_s", CT_INT, OUT(retry_base_s), 0, 1, 86400, 0, 0,
+	    NULL },
+	{ "retry_max_s", CT_INT, OUT(retry_max_s), 0, 1, 604800, 0, 0, NULL },
+	{ "max_age_hours", CT_INT, OUT(max_age_hours), 0, 1, 8760, 0, 0,
+	    NULL },
+	{ "split_language", CT_BOOL, OUT(split_language), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "split_currency", CT_BOOL, OUT(split_currency), 0, 0, 0, 0, 0,
+	    NULL },
+	END
+};
+
 static const struct conf_setting top_table[] = {
 	{ "store", CT_PATH, offsetof(struct conf, store_path), 0, 0, 0, 0, 0,
 	    NULL },
@@ -178,6 +196,7 @@ static const struct conf_setting top_table[] = {
 	    0, 0, 600000, 0, 0, NULL },
 	{ "milter", CT_GROUP, 0, 0, 0, 0, 0, 0, milter_table },
 	{ "policy", CT_GROUP, 0, 0, 0, 0, 0, 0, policy_table },
+	{ "outbox", CT_GROUP, 0, 0, 0, 0, 0, 0, outbox_table },
 	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
 	END
 };
@@ -750,6 +769,48 @@ load_vip_min(struct conf_load *ld)
 		ld->c->seg.vip.min_value = v;
 }
 
+/*
+ * The copy marker's key: read here so that a missing or short key is a
+ * configuration error, found by segmilter -n, not a failure per message.
+ */
+static void
+load_outbox_key(struct conf_load *ld, config_t *cfg)
+{
+	struct conf_outbox *o = &ld->c->outbox;
+	config_setting_t *s = config_lookup(cfg, "outbox");
+	FILE *fp;
+	size_t n;
+
+	if (s == NULL)
+		s = config_root_setting(cfg);
+	if (o->reinject_url[0] == '\0')
+		return;
+	if (strncmp(o->reinject_url, "smtp://", 7) != 0) {
+		load_error(ld, s, "outbox.reinject_url", "'%s' is not"
+		    " smtp://HOST:PORT", o->reinject_url);
+		return;
+	}
+	if (o->key_file[0] == '\0') {
+		load_error(ld, s, "outbox.key_file", "required with"
+		    " reinject_url: copies are marked with an HMAC");
+		return;
+	}
+	if ((fp = fopen(o->key_file, "r")) == NULL) {
+		load_error(ld, s, "outbox.key_file", "%s: %s", o->key_file,
+		    strerror(errno));
+		return;
+	}
+	n = fread(o->key, 1, sizeof(o->key), fp);
+	fclose(fp);
+	while (n > 0 && (o->key[n - 1] == '\n' || o->key[n - 1] == '\r'))
+		n--;
+	if (n < 16)
+		load_error(ld, s, "outbox.key_file", "%s: a key of at least"
+		    " 16 bytes is needed (e.g. openssl rand -hex 32 > %s)",
+		    o->key_file, o->key_file);
+	o->keylen = n;
+}
+
 static int
 conf_hash_file(const char *path, unsigned char *out, char *err,
     size_t errlen)
@@ -804,6 +865,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	buf_init(&ld.errs, 64 * 1024);
 	load_group(&ld, config_root_setting(&cfg), "", top_table);
 	load_vip_min(&ld);
+	load_outbox_key(&ld, &cfg);
 	config_destroy(&cfg);
 	if (ld.nerrs > 0) {
 		snprintf(err, errlen, "%s", buf_str(&ld.errs));
@@ -860,6 +922,12 @@ conf_defaults(void)
 	c->policy.cap_count = 1;
 	c->policy.cap_window_hours = 16;
 	c->policy.bounce_limit = 1;
+	c->outbox.reinject_url = xstrdup("");
+	c->outbox.key_file = xstrdup("");
+	c->outbox.workers = 2;
+	c->outbox.retry_base_s = 30;
+	c->outbox.retry_max_s = 3600;
+	c->outbox.max_age_hours = 72;
 	memcpy(s->priority, priority, sizeof(priority));
 	s->vip.metric = VIP_NET_SPEND;
 	s->vip.top_percent = 10.0;
@@ -900,6 +968,9 @@ conf_free(struct conf *c)
 	free(c->milter.campaign_header);
 	free(c->milter.campaigns_dir);
 	free(c->milter.spool_dir);
+	free(c->outbox.reinject_url);
+	free(c->outbox.key_file);
+	explicit_bzero(c->outbox.key, sizeof(c->outbox.key));
 	free(c->seg.lapsed.category_days);
 	free_strlist(c->seg.b2b.account_types, c->seg.b2b.naccount_types);
 	free_strlist(c->seg.b2b.tags, c->seg.b2b.ntags);

@@ -156,7 +156,7 @@ mlfi_eoh(SMFICTX *ctx)
 		return SMFIS_ACCEPT;
 	milter_msg_set_queue_id(cc->msg, smfi_getsymval(ctx, "i"));
 	rc = milter_msg_eoh(cc->msg, &cc->gen->env);
-	if (rc == 1)
+	if (rc == 1 || rc == 2)
 		return SMFIS_CONTINUE;
 	conn_end_message(cc);
 	if (rc == 0)

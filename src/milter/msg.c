@@ -27,6 +27,7 @@
 #include "render.h"
 #include "segment.h"
 #include "spool.h"
+#include "str.h"
 #include "template.h"
 #include "xalloc.h"
 
@@ -62,6 +63,8 @@ milter_msg_reset(struct milter_msg *m)
 	m->spool = NULL;
 	m->spool_error = 0;
 	m->qid[0] = '\0';
+	m->marker[0] = '\0';
+	m->own_copy = 0;
 }
 
 void
@@ -161,6 +164,9 @@ milter_msg_header(struct milter_msg *m, const struct milter_env *env,
 		if (m->campaign_headers++ == 0 &&
 		    trimmed(value, m->campaign, sizeof(m->campaign)) == -1)
 			m->bad_campaign = 1;
+	} else if (strcasecmp(name, MARKER_HEADER) == 0 &&
+	    m->marker[0] == '\0') {
+		str_copy(m->marker, sizeof(m->marker), value);
 	} else if (strcasecmp(name, "Message-ID") == 0 &&
 	    m->message_id[0] == '\0') {
 		if (trimmed(value, m->message_id, sizeof(m->message_id)) == -1)
@@ -188,6 +194,15 @@ milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 {
 	char err[512];
 
+	if (m->marker[0] != '\0') {
+		if (marker_valid(env->conf->outbox.key,
+		    env->conf->outbox.keylen, m->marker)) {
+			m->own_copy = 1;
+			return 2;
+		}
+		milter_log(LOG_WARNING, m->qid, "%s does not verify: ignored",
+		    MARKER_HEADER);
+	}
 	if (m->campaign_headers == 0)
 		return 0;
 	if (m->header_error)
@@ -272,16 +287,20 @@ rcpt_has_flag(const struct milter_rcpt *r, const char *name)
 	return 0;
 }
 
+/* ONLY: a variant, MSG_ALL_KEPT; or, with BY_PART, a part index. */
 static int
-in_group(const struct milter_rcpt *r, int only)
+in_group(const struct milter_rcpt *r, int only, int by_part)
 {
-	return r->d.reason == POLICY_DELIVER &&
-	    (only == MSG_ALL_KEPT || r->d.variant == only);
+	if (r->d.reason != POLICY_DELIVER)
+		return 0;
+	if (by_part)
+		return r->part == only;
+	return only == MSG_ALL_KEPT || r->d.variant == only;
 }
 
-size_t
-msg_group(struct milter_msg *m, const struct campaign *c, int only,
-    struct milter_group *g, int *mixed)
+static size_t
+group_build(struct milter_msg *m, const struct campaign *c, int only,
+    int by_part, struct milter_group *g, int *mixed)
 {
 	const struct milter_rcpt *first = NULL;
 	size_t i, j, kept = 0;
@@ -290,7 +309,7 @@ msg_group(struct milter_msg *m, const struct campaign *c, int only,
 	g->c = c;
 	*mixed = 0;
 	for (i = 0; i < m->nrcpts; i++) {
-		if (!in_group(&m->rcpts[i], only))
+		if (!in_group(&m->rcpts[i], only, by_part))
 			continue;
 		if (first == NULL) {
 			first = &m->rcpts[i];
@@ -308,13 +327,29 @@ msg_group(struct milter_msg *m, const struct campaign *c, int only,
 	g->flags = xcalloc(first->flags.n + 1, sizeof(*g->flags));
 	for (j = 0; j < first->flags.n; j++) {
 		for (i = 0; i < m->nrcpts; i++)
-			if (in_group(&m->rcpts[i], only) &&
+			if (in_group(&m->rcpts[i], only, by_part) &&
 			    !rcpt_has_flag(&m->rcpts[i], first->flags.ptr[j]))
 				break;
 		if (i == m->nrcpts)
 			g->flags[g->nflags++] = first->flags.ptr[j];
 	}
 	return kept;
+}
+
+size_t
+msg_group(struct milter_msg *m, const struct campaign *c, int only,
+    struct milter_group *g, int *mixed)
+{
+	return group_build(m, c, only, 0, g, mixed);
+}
+
+void
+msg_part_group(struct milter_msg *m, const struct campaign *c, int p,
+    struct milter_group *g)
+{
+	int mixed;
+
+	group_build(m, c, p, 1, g, &mixed);
 }
 
 int
@@ -362,6 +397,15 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		f.last_delivery_at = r->r.last_delivery_at;
 		f.deliveries_in_window = r->r.in_window;
 		f.campaign_delivered_at = r->r.campaign_at;
+		/*
+		 * The MTA retrying this very message (it never got our
+		 * answer): who was to get it in place did not get it.
+		 * Whoever was given a copy has it queued: a duplicate.
+		 */
+		if (strcmp(r->r.campaign_route, "inplace") == 0 &&
+		    strcmp(r->r.campaign_message, m->message_id[0] != '\0' ?
+		    m->message_id : m->qid) == 0)
+			f.campaign_delivered_at = 0;
 		f.flags = r->flags.ptr;
 		f.nflags = r->flags.n;
 		policy_decide(pol, &pc, &f, now, &r->d);
@@ -373,23 +417,75 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 	return 0;
 }
 
-/* Ledger and audit rows for every recipient, in one transaction. */
+/* Every copy of the plan into the outbox; inside the transaction. */
+static int
+queue_copies(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct store *st, struct msg_plan *p,
+    int64_t now)
+{
+	struct store_job j;
+	struct buf copy, rcpts;
+	char err[256];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < p->nparts; i++) {
+		if ((int)i == p->inplace || p->parts[i].n == 0)
+			continue;
+		buf_init(&copy, 256 * 1024 * 1024);
+		buf_init(&rcpts, 64 * 1024 * 1024);
+		msg_part_recipients(m, (int)i, &rcpts);
+		if (msg_copy_build(m, env, &p->parts[i], now, &copy, err,
+		    sizeof(err)) == -1) {
+			milter_log(LOG_ERR, m->qid, "campaign=%s: copy: %s",
+			    c->id, err);
+			rc = -1;
+		} else {
+			memset(&j, 0, sizeof(j));
+			j.kind = "email";
+			j.campaign_id = c->id;
+			j.message_key = m->message_id[0] != '\0' ?
+			    m->message_id : m->qid;
+			j.variant = campaign_variant_name(c,
+			    p->parts[i].g.variant);
+			j.sender = m->sender != NULL ? m->sender : "<>";
+			j.recipients = buf_str(&rcpts);
+			j.message = copy.data;
+			j.len = copy.len;
+			j.not_before = p->parts[i].send_after > now ?
+			    p->parts[i].send_after : now;
+			j.created_at = now;
+			rc = store_outbox_add(st, &j, &p->parts[i].job);
+		}
+		buf_free(&copy);
+		buf_free(&rcpts);
+	}
+	return rc;
+}
+
+/* Ledger and audit rows for every recipient, and the copies, in one
+ * transaction. */
 static int
 record_all(struct milter_msg *m, const struct milter_env *env,
-    const struct campaign *c, struct store *st, int64_t now)
+    const struct campaign *c, struct store *st, struct msg_plan *p,
+    int64_t now)
 {
 	struct audit_chain ch;
 	struct store_ledger l;
 	struct store_audit a;
 	struct milter_rcpt *r;
+	const struct msg_part *part;
 	const char *decision, *variant, *segment;
+	char detail[sizeof(r->d.detail) + 96], when[32];
 	size_t i;
 	int written;
 
-	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
+	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1 ||
+	    queue_copies(m, env, c, st, p, now) == -1)
 		goto fail;
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
+		part = r->part >= 0 ? &p->parts[r->part] : NULL;
 		variant = r->d.reason == POLICY_DELIVER ?
 		    campaign_variant_name(c, r->d.variant) : NULL;
 		segment = r->r.has_segment ?
@@ -403,6 +499,8 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 		l.queue_id = m->qid;
 		l.decision = policy_reason_name(r->d.reason);
 		l.variant = variant;
+		l.route = part == NULL ? NULL : part->job != 0 ? "copy" :
+		    "inplace";
 		l.at = now;
 		/* a duplicate's row is the delivery that stands */
 		written = 1;
@@ -414,6 +512,16 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 			snprintf(r->d.detail, sizeof(r->d.detail), "delivered"
 			    " by another message meanwhile");
 			variant = NULL;
+			part = NULL;
+		}
+		str_copy(detail, sizeof(detail), r->d.detail);
+		if (part != NULL && part->job != 0) {
+			format_time(part->send_after, when, sizeof(when));
+			snprintf(detail, sizeof(detail), "%s%scopy, outbox job"
+			    " %lld%s%s", r->d.detail, r->d.detail[0] ? "; " :
+			    "", (long long)part->job, part->send_after > now ?
+			    ", held until " : "", part->send_after > now ?
+			    when : "");
 		}
 		decision = policy_reason_name(r->d.reason);
 		memset(&a, 0, sizeof(a));
@@ -425,7 +533,7 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 		a.recipient = l.recipient;
 		a.customer_id = r->r.customer_id;
 		a.decision = decision;
-		a.detail = r->d.detail;
+		a.detail = detail;
 		a.segment = segment != NULL ? segment : "";
 		a.variant = variant != NULL ? variant : "";
 		a.consent = r->r.has_consent ? r->r.consent_evidence : "";
@@ -493,40 +601,6 @@ store_failed(struct milter_msg *m, const struct milter_env *env,
 	return MILTER_TEMPFAIL;
 }
 
-/* Renders the spooled message for G into *OUT.  0, 1 untouched, -1. */
-static int
-render_group(struct milter_msg *m, const struct milter_env *env,
-    struct milter_group *g, struct spool **out, struct render_result *res,
-    char *err, size_t errlen)
-{
-	struct template_vars vars;
-	struct render_msg *rm;
-	char why[512];
-	int fd;
-
-	memset(res, 0, sizeof(*res));
-	*out = NULL;
-	if ((fd = spool_fd(m->spool, err, errlen)) == -1)
-		return -1;
-	if ((rm = render_parse(fd, why, sizeof(why))) == NULL) {
-		milter_log(LOG_WARNING, m->qid, "campaign=%s: passed"
-		    " untouched: %s", m->campaign, why);
-		return 1;
-	}
-	msg_vars(g, env, &vars);
-	*out = spool_new((size_t)env->conf->milter.spool_memory_kb * 1024,
-	    env->conf->milter.spool_dir, err, errlen);
-	if (*out == NULL || (fd = spool_fd(*out, err, errlen)) == -1 ||
-	    render_apply(rm, &vars, fd, res, err, errlen) == -1) {
-		render_free(rm);
-		spool_free(*out);
-		*out = NULL;
-		return -1;
-	}
-	render_free(rm);
-	return 0;
-}
-
 static int
 replace_body(struct spool *body, const struct milter_ops *ops, char *err,
     size_t errlen)
@@ -555,18 +629,24 @@ replace_body(struct spool *body, const struct milter_ops *ops, char *err,
 	return rc;
 }
 
-/* Requests to the MTA; headers before the body, as Postfix wants. */
+/*
+ * Requests to the MTA; headers before the body, as Postfix wants.  The
+ * recipients of copies leave the original only now, after the commit
+ * that queued their copy.
+ */
 static int
 apply(struct milter_msg *m, const struct milter_env *env,
-    struct spool *body, const struct render_result *res,
-    const struct milter_ops *ops)
+    const struct msg_plan *p, const struct milter_ops *ops)
 {
+	const struct msg_part *part = &p->parts[p->inplace];
+	const struct render_result *res = &part->res;
 	char err[256];
 	size_t i;
 	int n;
 
 	for (i = 0; i < m->nrcpts; i++)
-		if (m->rcpts[i].d.reason != POLICY_DELIVER &&
+		if ((m->rcpts[i].d.reason != POLICY_DELIVER ||
+		    m->rcpts[i].part != p->inplace) &&
 		    ops->delrcpt(ops->ctx, m->rcpts[i].addr) != 0)
 			return -1;
 	/* from the last: an index must not shift under later deletes */
@@ -584,8 +664,8 @@ apply(struct milter_msg *m, const struct milter_env *env,
 	    ops->chgheader(ops->ctx, "Content-Transfer-Encoding", 1,
 	    res->transfer_encoding) != 0)
 		return -1;
-	if (body != NULL && res->body_changed &&
-	    replace_body(body, ops, err, sizeof(err)) == -1) {
+	if (part->body != NULL && res->body_changed &&
+	    replace_body(part->body, ops, err, sizeof(err)) == -1) {
 		milter_log(LOG_ERR, m->qid, "body: %s", err);
 		return -1;
 	}
@@ -618,19 +698,64 @@ log_decisions(struct milter_msg *m, const struct campaign *c)
 	}
 }
 
+/* The summary line: who went how. */
+static void
+log_summary(struct milter_msg *m, const struct campaign *c,
+    const struct msg_plan *p, size_t kept)
+{
+	struct buf line;
+	char when[32];
+	size_t i;
+
+	buf_init(&line, 4096);
+	buf_printf(&line, "campaign=%s: delivered to %zu of %zu", c->id, kept,
+	    m->nrcpts);
+	for (i = 0; i < p->nparts; i++) {
+		if (p->parts[i].n == 0)
+			continue;
+		if ((int)i == p->inplace)
+			buf_printf(&line, "; in place: %zu, variant=%s, body %s",
+			    p->parts[i].n, p->mixed ? "default (several)" :
+			    campaign_variant_name(c, p->parts[i].g.variant),
+			    p->parts[i].body != NULL &&
+			    p->parts[i].res.body_changed ? "rewritten" :
+			    "untouched");
+		else {
+			format_time(p->parts[i].send_after, when, sizeof(when));
+			buf_printf(&line, "; copy job %lld: %zu, variant=%s%s%s",
+			    (long long)p->parts[i].job, p->parts[i].n,
+			    campaign_variant_name(c, p->parts[i].g.variant),
+			    p->parts[i].send_after > 0 ? ", held until " : "",
+			    p->parts[i].send_after > 0 ? when : "");
+		}
+	}
+	milter_log(LOG_INFO, m->qid, "%s", buf_str(&line));
+	buf_free(&line);
+}
+
+/* A copy of ours: the marker goes, nothing else changes. */
+static enum milter_verdict
+pass_copy(struct milter_msg *m, const struct milter_ops *ops)
+{
+	milter_log(LOG_INFO, m->qid, "a segmilter copy: passed untouched");
+	if (ops->chgheader(ops->ctx, MARKER_HEADER, 1, NULL) != 0)
+		return MILTER_TEMPFAIL;
+	return MILTER_CONTINUE;
+}
+
 enum milter_verdict
 milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
     struct store *st, int64_t now, const struct milter_ops *ops)
 {
 	const struct campaign *c;
-	struct render_result res;
-	struct milter_group g;
-	struct spool *body = NULL;
+	struct msg_plan plan;
 	enum milter_verdict v;
 	char err[512], text[700];
 	size_t kept, i;
-	int mixed, rc;
+	int rc;
 
+	if (m->own_copy)
+		return pass_copy(m, ops);
 	if (m->campaign_headers == 0)
 		return MILTER_CONTINUE;
 	if (m->spool == NULL || m->spool_error) {
@@ -656,56 +781,47 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	if (rc == -1)
 		return store_failed(m, env, ops);
 
-	memset(&res, 0, sizeof(res));
-	memset(&g, 0, sizeof(g));
-	kept = msg_group(m, c, MSG_ALL_KEPT, &g, &mixed);
-	if (mixed)
-		milter_log(LOG_NOTICE, m->qid, "campaign=%s: recipients in"
-		    " several variants: the default variant for all",
-		    c->id);
-	if (kept > 0) {
-		rc = render_group(m, env, &g, &body, &res, err, sizeof(err));
-		if (rc == -1) {
-			milter_log(LOG_ERR, m->qid, "campaign=%s: render: %s:"
-			    " tempfail", c->id, err);
-			snprintf(text, sizeof(text), "segmilter: campaign %s:"
-			    " %s", c->id, err);
-			reply(ops, "451", "4.7.0", text);
-			free(g.flags);
-			return MILTER_TEMPFAIL;
-		}
+	if (msg_plan_build(m, env, c, now, &plan, err, sizeof(err)) == -1) {
+		milter_log(LOG_ERR, m->qid, "campaign=%s: render: %s:"
+		    " tempfail", c->id, err);
+		snprintf(text, sizeof(text), "segmilter: campaign %s: %s",
+		    c->id, err);
+		reply(ops, "451", "4.7.0", text);
+		msg_plan_free(&plan);
+		return MILTER_TEMPFAIL;
 	}
-	free(g.flags);
+	if (plan.mixed)
+		milter_log(LOG_NOTICE, m->qid, "campaign=%s: recipients in"
+		    " several variants and no outbox.reinject_url: the default"
+		    " variant for all", c->id);
 
 	store_lock(env);
-	rc = record_all(m, env, c, st, now);
+	rc = record_all(m, env, c, st, &plan, now);
 	store_unlock(env);
 	if (rc == -1) {
-		render_result_free(&res);
-		spool_free(body);
+		msg_plan_free(&plan);
 		return store_failed(m, env, ops);
 	}
+	if (env->outbox_wake != NULL)
+		env->outbox_wake(env->outbox_arg);
 	log_decisions(m, c);
 	for (kept = 0, i = 0; i < m->nrcpts; i++)
 		kept += m->rcpts[i].d.reason == POLICY_DELIVER;
-	if (kept == 0) {
-		milter_log(LOG_INFO, m->qid, "campaign=%s: no recipient left:"
-		    " discarded", c->id);
+	if (kept == 0 || plan.inplace == -1 ||
+	    plan.parts[plan.inplace].n == 0) {
+		if (kept > 0)
+			log_summary(m, c, &plan, kept);
+		milter_log(LOG_INFO, m->qid, "campaign=%s: nobody left in the"
+		    " original: discarded", c->id);
 		v = MILTER_DISCARD;
-	} else if (apply(m, env, body, &res, ops) == -1) {
+	} else if (apply(m, env, &plan, ops) == -1) {
 		milter_log(LOG_ERR, m->qid, "campaign=%s: the MTA refused a"
 		    " change: tempfail", c->id);
 		v = MILTER_TEMPFAIL;
 	} else {
-		milter_log(LOG_INFO, m->qid, "campaign=%s: delivered to %zu"
-		    " of %zu, variant=%s, body %s", c->id, kept, m->nrcpts,
-		    mixed ? "default (several)" :
-		    campaign_variant_name(c, g.variant),
-		    body != NULL && res.body_changed ? "rewritten" :
-		    "untouched");
+		log_summary(m, c, &plan, kept);
 		v = MILTER_CONTINUE;
 	}
-	render_result_free(&res);
-	spool_free(body);
+	msg_plan_free(&plan);
 	return v;
 }

@@ -6,7 +6,9 @@
 #define SEGM_MSG_INT_H
 
 #include "buf.h"
+#include "marker.h"
 #include "milter.h"
+#include "render.h"
 #include "policy.h"
 #include "segment.h"
 #include "spool.h"
@@ -14,6 +16,7 @@
 
 struct milter_rcpt {
 	char			*addr;		/* as the MTA gave it */
+	int			 part;		/* its msg_part, -1: none */
 	char			 email[320];	/* normalised, "" if bad */
 	struct store_recipient	 r;
 	struct segment_flags	 flags;
@@ -34,6 +37,8 @@ struct milter_msg {
 	int			 header_error;
 	struct spool		*spool;
 	int			 spool_error;
+	char			 marker[MARKER_MAX];	/* "": none */
+	int			 own_copy;	/* a valid marker */
 };
 
 /* The values and sections one rendering sees. */
@@ -46,6 +51,59 @@ struct milter_group {
 };
 
 #define MSG_ALL_KEPT	(-2)	/* msg_group: every kept recipient */
+
+/*
+ * The kept recipients in parts: one rendering each.  Without splitting
+ * there is one part, rewritten in place.  With it, a part per variant
+ * (and language or currency, per configuration; per recipient when the
+ * message uses their own name); the largest part that may go now stays
+ * in the original message, every other becomes a copy in the outbox.
+ */
+struct msg_part {
+	struct milter_group	 g;
+	size_t			 n;		/* recipients */
+	char			 language[8];
+	char			 currency[4];
+	int64_t			 send_after;	/* 0: now */
+	struct spool		*body;		/* NULL: the body untouched */
+	struct render_result	 res;
+	int64_t			 job;		/* outbox id; 0: in place */
+};
+
+struct msg_plan {
+	struct msg_part		*parts;
+	size_t			 nparts;
+	int			 inplace;	/* a part index, or -1 */
+	int			 split;		/* copies are made */
+	int			 mixed;		/* one part, several variants */
+	int			 personal;	/* a part per recipient */
+	struct render_msg	*rm;		/* NULL: malformed, untouched */
+};
+
+/*
+ * Parts the kept recipients of M, renders each part; on a template error
+ * 0 is not returned: -1 with ERR.  Malformed MIME is not an error: the
+ * plan then has one part and no rendering.
+ */
+int	 msg_plan_build(struct milter_msg *m, const struct milter_env *env,
+	    const struct campaign *c, int64_t now, struct msg_plan *p,
+	    char *err, size_t errlen);
+void	 msg_plan_free(struct msg_plan *p);
+/*
+ * The whole copy for part P: the original headers without the control
+ * header, the Subject and MIME headers rendered, a fresh copy marker,
+ * then the rendered body; appended to OUT.  0, or -1 with ERR.
+ */
+int	 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
+	    const struct msg_part *p, int64_t now, struct buf *out, char *err,
+	    size_t errlen);
+/* The recipients of part P, one bare address per line, into OUT. */
+void	 msg_part_recipients(const struct milter_msg *m, int p,
+	    struct buf *out);
+
+/* The group of the kept recipients whose part is P. */
+void	 msg_part_group(struct milter_msg *m, const struct campaign *c,
+	    int p, struct milter_group *g);
 
 /* Looks every recipient up and decides.  0, or -1 (logged) on a store
  * error. */

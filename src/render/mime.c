@@ -324,6 +324,38 @@ render_free(struct render_msg *m)
 	free(m);
 }
 
+struct uses {
+	const char *const	*names;
+	size_t			 n;
+	int			 found;
+};
+
+static void
+uses_name(void *arg, const char *name, int is_section)
+{
+	struct uses *u = arg;
+	size_t i;
+
+	for (i = 0; !is_section && i < u->n; i++)
+		if (strcmp(name, u->names[i]) == 0)
+			u->found = 1;
+}
+
+int
+render_uses(const struct render_msg *m, const char *const *names, size_t n)
+{
+	struct uses u = { names, n, 0 };
+	char err[256];
+	size_t i;
+
+	template_check(m->subject, strlen(m->subject), uses_name, &u, err,
+	    sizeof(err));
+	for (i = 0; !u.found && i < m->nparts; i++)
+		template_check(m->parts[i].text, m->parts[i].len, uses_name,
+		    &u, err, sizeof(err));
+	return u.found;
+}
+
 const char *
 render_text(const struct render_msg *m, size_t i, int *html)
 {

@@ -33,7 +33,7 @@ delivery_profile(struct store *st, const char *email, const char *campaign,
 	s = store_stmt(st, SQ_RCPT_PROFILE, "SELECT c.id, c.first_name,"
 	    " c.last_name, c.company, c.phone,"
 	    " k.granted, k.source, k.recorded_at, k.evidence,"
-	    " l.at, l.message_key,"
+	    " l.at, l.message_key, l.route,"
 	    " s.lifecycle, s.cart_abandoner, s.cart_at, s.cart_value,"
 	    " s.country, s.currency, s.language, s.time_zone"
 	    " FROM customers c"
@@ -70,21 +70,23 @@ delivery_profile(struct store *st, const char *email, const char *campaign,
 	r->campaign_at = sqlite3_column_int64(s, 9);
 	str_copy(r->campaign_message, sizeof(r->campaign_message),
 	    store_col_text(s, 10));
-	if (sqlite3_column_type(s, 11) != SQLITE_NULL) {
+	str_copy(r->campaign_route, sizeof(r->campaign_route),
+	    store_col_text(s, 11));
+	if (sqlite3_column_type(s, 12) != SQLITE_NULL) {
 		r->has_segment = 1;
-		seg->lifecycle = conf_lifecycle_parse(store_col_text(s, 11),
+		seg->lifecycle = conf_lifecycle_parse(store_col_text(s, 12),
 		    &lc) == 0 ? lc : LC_SUBSCRIBER;
-		seg->cart_abandoner = sqlite3_column_int(s, 12);
-		seg->cart_at = sqlite3_column_int64(s, 13);
-		seg->cart_value = sqlite3_column_int64(s, 14);
+		seg->cart_abandoner = sqlite3_column_int(s, 13);
+		seg->cart_at = sqlite3_column_int64(s, 14);
+		seg->cart_value = sqlite3_column_int64(s, 15);
 		str_copy(seg->country, sizeof(seg->country),
-		    store_col_text(s, 15));
-		str_copy(seg->currency, sizeof(seg->currency),
 		    store_col_text(s, 16));
-		str_copy(seg->language, sizeof(seg->language),
+		str_copy(seg->currency, sizeof(seg->currency),
 		    store_col_text(s, 17));
-		str_copy(seg->time_zone, sizeof(seg->time_zone),
+		str_copy(seg->language, sizeof(seg->language),
 		    store_col_text(s, 18));
+		str_copy(seg->time_zone, sizeof(seg->time_zone),
+		    store_col_text(s, 19));
 	}
 	store_done(s);
 	return 0;
@@ -117,9 +119,14 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 	return rc == SQLITE_ROW ? 0 : store_fail(st, "engagement");
 }
 
+/*
+ * Campaigns delivered since the last answer and within the window,
+ * other than CAMPAIGN itself: a campaign never fatigues its own retry
+ * (whether it may go again is the duplicate rule's business).
+ */
 static int
 delivery_counts(struct store *st, struct store_recipient *r,
-    int64_t window_start)
+    const char *campaign, int64_t window_start)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -132,12 +139,13 @@ delivery_counts(struct store *st, struct store_recipient *r,
 	    "    WHERE customer_id = ?1 AND decision = 'deliver'"
 	    "   UNION ALL SELECT campaign_id, at FROM engagement"
 	    "    WHERE customer_id = ?1 AND type = 'sent')"
-	    "  GROUP BY campaign_id)");
+	    "  WHERE campaign_id <> ?4 GROUP BY campaign_id)");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, r->customer_id);
 	sqlite3_bind_int64(s, 2, r->last_answer_at);
 	sqlite3_bind_int64(s, 3, window_start);
+	store_bind_text(s, 4, campaign);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		r->unanswered = sqlite3_column_int64(s, 0);
 		r->in_window = sqlite3_column_int64(s, 1);
@@ -161,7 +169,7 @@ store_recipient_get(struct store *st, const char *email, const char *campaign,
 		return 0;
 	}
 	if (delivery_engagement(st, r) == -1 ||
-	    delivery_counts(st, r, now - window_secs) == -1)
+	    delivery_counts(st, r, campaign, now - window_secs) == -1)
 		return -1;
 	if (r->has_segment &&
 	    store_segment_interests(st, r->customer_id, &r->seg) == -1)
@@ -178,13 +186,18 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 
 	s = store_stmt(st, SQ_LEDGER_PUT, "INSERT INTO ledger (campaign_id,"
 	    " recipient, message_key, customer_id, queue_id, decision,"
-	    " variant, at) VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7, ?8)"
+	    " variant, at, route)"
+	    " VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7, ?8, ?9)"
 	    " ON CONFLICT (campaign_id, recipient) DO UPDATE SET"
 	    " message_key = excluded.message_key,"
 	    " customer_id = excluded.customer_id,"
 	    " queue_id = excluded.queue_id, decision = excluded.decision,"
-	    " variant = excluded.variant, at = excluded.at"
-	    " WHERE ledger.decision <> 'deliver'");
+	    " variant = excluded.variant, at = excluded.at,"
+	    " route = excluded.route"
+	    " WHERE ledger.decision <> 'deliver'"
+	    "  OR (ledger.route = 'inplace'"
+	    "   AND ledger.message_key = excluded.message_key"
+	    "   AND excluded.decision = 'deliver')");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, l->campaign_id);
@@ -195,6 +208,7 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 	store_bind_text(s, 6, l->decision);
 	store_bind_text(s, 7, l->variant);
 	sqlite3_bind_int64(s, 8, l->at);
+	store_bind_text(s, 9, l->route);
 	rc = sqlite3_step(s);
 	store_done(s);
 	if (rc != SQLITE_DONE)

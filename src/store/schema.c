@@ -156,6 +156,29 @@ static const char *const migrations[] = {
 	"  prev_hash TEXT NOT NULL,"
 	"  hash TEXT NOT NULL);"
 	"CREATE INDEX audit_by_time ON audit(at);",
+
+	/* 3: tailored copies waiting to be re-injected, and how each
+	 * delivery went out (in the original message, or as a copy) */
+	"ALTER TABLE ledger ADD COLUMN route TEXT;"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind = 'email' OR kind = 'sms'),"
+	"  campaign_id TEXT NOT NULL,"
+	"  message_key TEXT NOT NULL,"
+	"  variant TEXT NOT NULL,"
+	"  sender TEXT NOT NULL,"
+	"  recipients TEXT NOT NULL,"
+	"  message BLOB NOT NULL,"
+	"  not_before INTEGER NOT NULL,"
+	"  next_at INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  state TEXT NOT NULL CHECK (state = 'queued' OR state = 'sending'"
+	"    OR state = 'sent' OR state = 'failed' OR state = 'cancelled'),"
+	"  lease_until INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  done_at INTEGER);"
+	"CREATE INDEX outbox_due ON outbox(state, next_at);",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -1,0 +1,257 @@
+/*
+ * split.c - parting a campaign's kept recipients and building copies.
+ *
+ * A part is what one rendering serves.  The part that stays in the
+ * original message is the largest one allowed to go now: it saves the
+ * most copies.  A part held by its variant's send_after can never stay
+ * in the original (the MTA would deliver it at once), so when every part
+ * is held the original is discarded and everything goes through the
+ * outbox.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "msg_int.h"
+#include "str.h"
+#include "xalloc.h"
+
+#define COPY_MAX	(256 * 1024 * 1024)
+
+/* Names whose value is the recipient's own: a part each. */
+static const char *const personal_names[] = {
+	"first_name", "last_name", "company", "email"
+};
+
+static int
+same_part(const struct milter_rcpt *r, const struct msg_part *p,
+    const struct conf_outbox *o)
+{
+	if (r->d.variant != p->g.variant)
+		return 0;
+	if (o->split_language && strcmp(r->r.seg.language, p->language) != 0)
+		return 0;
+	if (o->split_currency && strcmp(r->r.seg.currency, p->currency) != 0)
+		return 0;
+	return 1;
+}
+
+/* Gives every kept recipient a part; the parts' keys into P. */
+static void
+assign_parts(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct msg_plan *p)
+{
+	const struct conf_outbox *o = &env->conf->outbox;
+	struct milter_rcpt *r;
+	struct msg_part *part;
+	size_t i, j;
+
+	p->parts = xcalloc(m->nrcpts + 1, sizeof(*p->parts));
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		r->part = -1;
+		if (r->d.reason != POLICY_DELIVER)
+			continue;
+		if (!p->split) {
+			r->part = 0;
+			if (p->nparts == 0)
+				p->nparts = 1;
+			p->parts[0].n++;
+			continue;
+		}
+		for (j = 0; !p->personal && j < p->nparts; j++)
+			if (same_part(r, &p->parts[j], o))
+				break;
+		if (p->personal)
+			j = p->nparts;
+		if (j == p->nparts) {
+			part = &p->parts[p->nparts++];
+			part->g.variant = r->d.variant;
+			str_copy(part->language, sizeof(part->language),
+			    r->r.seg.language);
+			str_copy(part->currency, sizeof(part->currency),
+			    r->r.seg.currency);
+			part->send_after = campaign_send_after(c,
+			    r->d.variant);
+		}
+		r->part = (int)j;
+		p->parts[j].n++;
+	}
+}
+
+static int
+render_part(struct milter_msg *m, const struct milter_env *env,
+    struct msg_plan *p, struct msg_part *part, char *err, size_t errlen)
+{
+	struct template_vars vars;
+	int fd;
+
+	msg_vars(&part->g, env, &vars);
+	part->body = spool_new((size_t)env->conf->milter.spool_memory_kb *
+	    1024, env->conf->milter.spool_dir, err, errlen);
+	if (part->body == NULL ||
+	    (fd = spool_fd(part->body, err, errlen)) == -1)
+		return -1;
+	(void)m;
+	return render_apply(p->rm, &vars, fd, &part->res, err, errlen);
+}
+
+int
+msg_plan_build(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, int64_t now, struct msg_plan *p, char *err,
+    size_t errlen)
+{
+	char why[512];
+	size_t i, best = 0;
+	int fd, mixed;
+
+	memset(p, 0, sizeof(*p));
+	p->inplace = -1;
+	if ((fd = spool_fd(m->spool, err, errlen)) == -1)
+		return -1;
+	if ((p->rm = render_parse(fd, why, sizeof(why))) == NULL)
+		milter_log(LOG_WARNING, m->qid, "campaign=%s: the body passes"
+		    " untouched: %s", c->id, why);
+	p->split = p->rm != NULL && env->conf->outbox.reinject_url[0] != '\0';
+	p->personal = p->split && render_uses(p->rm, personal_names,
+	    sizeof(personal_names) / sizeof(personal_names[0]));
+	assign_parts(m, env, c, p);
+	for (i = 0; i < p->nparts; i++) {
+		if (p->split)
+			msg_part_group(m, c, (int)i, &p->parts[i].g);
+		else {
+			msg_group(m, c, MSG_ALL_KEPT, &p->parts[i].g, &mixed);
+			p->mixed = mixed;
+		}
+		if (p->parts[i].send_after > now)
+			continue;
+		if (p->inplace == -1 || p->parts[i].n > best) {
+			p->inplace = (int)i;
+			best = p->parts[i].n;
+		}
+	}
+	for (i = 0; p->rm != NULL && i < p->nparts; i++)
+		if (render_part(m, env, p, &p->parts[i], err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+void
+msg_plan_free(struct msg_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nparts; i++) {
+		free(p->parts[i].g.flags);
+		spool_free(p->parts[i].body);
+		render_result_free(&p->parts[i].res);
+	}
+	free(p->parts);
+	render_free(p->rm);
+	memset(p, 0, sizeof(*p));
+	p->inplace = -1;
+}
+
+/* A header value from the renderer: folded with LF, wanted with CRLF. */
+static void
+put_header(struct buf *out, const char *name, const char *value)
+{
+	const char *v;
+
+	buf_puts(out, name);
+	buf_puts(out, ": ");
+	for (v = value; *v != '\0'; v++) {
+		if (*v == '\n' && (v == value || v[-1] != '\r'))
+			buf_putc(out, '\r');
+		buf_putc(out, *v);
+	}
+	buf_puts(out, "\r\n");
+}
+
+static int
+name_is(const char *line, size_t namelen, const char *name)
+{
+	return strlen(name) == namelen && strncasecmp(line, name, namelen) == 0;
+}
+
+int
+msg_copy_build(struct milter_msg *m, const struct milter_env *env,
+    const struct msg_part *p, int64_t now, struct buf *out, char *err,
+    size_t errlen)
+{
+	const char *h = buf_str(&m->headers), *end, *colon;
+	const char *replace;
+	char marker[MARKER_MAX], chunk[65536], name[128];
+	size_t namelen;
+	ssize_t n;
+	off_t off = 0;
+	int fd, skip = 0;
+
+	/* header by header: a field and its continuation lines */
+	for (; *h != '\0'; h = end) {
+		end = strstr(h, "\r\n");
+		end = end != NULL ? end + 2 : h + strlen(h);
+		if (*h == ' ' || *h == '\t') {
+			if (!skip)
+				buf_append(out, h, (size_t)(end - h));
+			continue;
+		}
+		colon = memchr(h, ':', (size_t)(end - h));
+		namelen = colon != NULL ? (size_t)(colon - h) : 0;
+		replace = NULL;
+		skip = name_is(h, namelen, env->conf->milter.campaign_header) ||
+		    name_is(h, namelen, MARKER_HEADER);
+		if (name_is(h, namelen, "Subject"))
+			replace = p->res.subject;
+		else if (name_is(h, namelen, "Content-Type"))
+			replace = p->res.content_type;
+		else if (name_is(h, namelen, "Content-Transfer-Encoding"))
+			replace = p->res.transfer_encoding;
+		if (replace != NULL) {
+			snprintf(name, sizeof(name), "%.*s", (int)namelen, h);
+			put_header(out, name, replace);
+			skip = 1;
+		}
+		if (!skip)
+			buf_append(out, h, (size_t)(end - h));
+	}
+	if (marker_make(env->conf->outbox.key, env->conf->outbox.keylen,
+	    m->campaign, now, marker, sizeof(marker)) == -1) {
+		snprintf(err, errlen, "cannot make the copy marker");
+		return -1;
+	}
+	put_header(out, MARKER_HEADER, marker);
+	buf_puts(out, "\r\n");
+	if ((fd = spool_fd(p->body, err, errlen)) == -1)
+		return -1;
+	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		if (buf_append(out, chunk, (size_t)n) == -1) {
+			snprintf(err, errlen, "copy over %d bytes", COPY_MAX);
+			return -1;
+		}
+		off += n;
+	}
+	return 0;
+}
+
+void
+msg_part_recipients(const struct milter_msg *m, int p, struct buf *out)
+{
+	const char *a;
+	size_t i, n;
+
+	for (i = 0; i < m->nrcpts; i++) {
+		if (m->rcpts[i].part != p ||
+		    m->rcpts[i].d.reason != POLICY_DELIVER)
+			continue;
+		a = m->rcpts[i].addr;
+		while (*a == ' ' || *a == '<')
+			a++;
+		n = strcspn(a, ">");
+		buf_append(out, a, n);
+		buf_putc(out, '\n');
+	}
+}

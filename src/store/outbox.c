@@ -1,0 +1,206 @@
+/*
+ * outbox.c - the durable queue of tailored copies.
+ *
+ * A claim is one UPDATE ... RETURNING: the row moves to 'sending' with a
+ * lease in the same statement that picks it, so two workers never take
+ * the same job, and a worker killed mid-send leaves a lease that runs
+ * out rather than a job that is lost.
+ */
+#include <string.h>
+
+#include "store_int.h"
+
+static const char *const state_names[] = {
+	[JOB_QUEUED] = "queued",
+	[JOB_SENDING] = "sending",
+	[JOB_SENT] = "sent",
+	[JOB_FAILED] = "failed",
+	[JOB_CANCELLED] = "cancelled",
+};
+
+const char *
+store_job_state_name(enum store_job_state s)
+{
+	return s <= JOB_CANCELLED ? state_names[s] : "?";
+}
+
+static enum store_job_state
+job_state_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i <= JOB_CANCELLED; i++)
+		if (name != NULL && strcmp(name, state_names[i]) == 0)
+			return (enum store_job_state)i;
+	return JOB_FAILED;
+}
+
+int
+store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_OUTBOX_ADD, "INSERT INTO outbox (kind,"
+	    " campaign_id, message_key, variant, sender, recipients, message,"
+	    " not_before, next_at, state, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 'queued', ?9)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, j->kind);
+	store_bind_text(s, 2, j->campaign_id);
+	store_bind_text(s, 3, j->message_key);
+	store_bind_text(s, 4, j->variant);
+	store_bind_text(s, 5, j->sender);
+	store_bind_text(s, 6, j->recipients);
+	sqlite3_bind_blob64(s, 7, j->message, j->len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, j->not_before);
+	sqlite3_bind_int64(s, 9, j->created_at);
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "outbox");
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static void
+job_from_row(sqlite3_stmt *s, struct store_job *j, int with_message)
+{
+	memset(j, 0, sizeof(*j));
+	j->id = sqlite3_column_int64(s, 0);
+	j->kind = store_col_text(s, 1);
+	j->campaign_id = store_col_text(s, 2);
+	j->message_key = store_col_text(s, 3);
+	j->variant = store_col_text(s, 4);
+	j->sender = store_col_text(s, 5);
+	j->recipients = store_col_text(s, 6);
+	j->not_before = sqlite3_column_int64(s, 7);
+	j->next_at = sqlite3_column_int64(s, 8);
+	j->attempts = sqlite3_column_int64(s, 9);
+	j->state = job_state_parse(store_col_text(s, 10));
+	j->last_error = store_col_text(s, 11);
+	j->created_at = sqlite3_column_int64(s, 12);
+	j->done_at = sqlite3_column_int64(s, 13);
+	if (with_message) {
+		j->message = sqlite3_column_blob(s, 14);
+		j->len = (size_t)sqlite3_column_bytes(s, 14);
+	}
+}
+
+#define JOB_COLUMNS	"id, kind, campaign_id, message_key, variant, sender," \
+			" recipients, not_before, next_at, attempts, state," \
+			" last_error, created_at, coalesce(done_at, 0)"
+
+int
+store_outbox_claim(struct store *st, int64_t now, int64_t lease,
+    struct store_job *j, int64_t *next_at)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*next_at = 0;
+	s = store_stmt(st, SQ_OUTBOX_CLAIM, "UPDATE outbox SET"
+	    " state = 'sending', lease_until = ?1 + ?2,"
+	    " attempts = attempts + 1"
+	    " WHERE id = (SELECT id FROM outbox"
+	    "  WHERE (state = 'queued' AND next_at <= ?1)"
+	    "  OR (state = 'sending' AND lease_until <= ?1)"
+	    "  ORDER BY next_at, id LIMIT 1)"
+	    " RETURNING " JOB_COLUMNS ", message");
+	if (s == NULL)
+		return -1;
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, lease);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		/* the row stays readable until the next use of S */
+		job_from_row(s, j, 1);
+		return 0;
+	}
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "outbox claim");
+
+	s = store_stmt(st, SQ_OUTBOX_NEXT, "SELECT min(CASE state"
+	    " WHEN 'queued' THEN next_at ELSE lease_until END) FROM outbox"
+	    " WHERE state = 'queued' OR state = 'sending'");
+	if (s == NULL)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*next_at = sqlite3_column_int64(s, 0);
+	store_done(s);
+	return rc == SQLITE_ROW ? 1 : store_fail(st, "outbox");
+}
+
+int
+store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
+    int64_t next_at, const char *error, int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* the claim's row must not pin an old snapshot */
+	store_release(st, SQ_OUTBOX_CLAIM);
+	s = store_stmt(st, SQ_OUTBOX_UPDATE, "UPDATE outbox SET state = ?2,"
+	    " next_at = ?3, last_error = ?4, lease_until = 0,"
+	    " done_at = CASE WHEN ?2 IN ('sent', 'failed', 'cancelled')"
+	    "  THEN ?5 END WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, store_job_state_name(state));
+	sqlite3_bind_int64(s, 3, next_at);
+	store_bind_text(s, 4, error);
+	sqlite3_bind_int64(s, 5, now);
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "outbox");
+	return sqlite3_changes(st->db) == 1 ? 0 :
+	    store_failf(st, "outbox: no job %lld", (long long)id);
+}
+
+int
+store_outbox_scan(struct store *st, store_job_fn fn, void *arg)
+{
+	struct store_job j;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = store_stmt(st, SQ_OUTBOX_SCAN, "SELECT " JOB_COLUMNS
+	    " FROM outbox ORDER BY id");
+	if (s == NULL)
+		return -1;
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		job_from_row(s, &j, 0);
+		stop = fn(&j, arg);
+	}
+	store_done(s);
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, "outbox");
+	return stop;
+}
+
+int
+store_outbox_get(struct store *st, int64_t id, struct store_job *j)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_OUTBOX_GET, "SELECT " JOB_COLUMNS
+	    " FROM outbox WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		job_from_row(s, j, 0);
+		return 0;
+	}
+	store_done(s);
+	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");
+}

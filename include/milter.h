@@ -127,6 +127,9 @@ void	 milter_rt_swap(struct milter_rt *rt, struct milter_gen *g);
 /* The shared store handle, opened on first use; NULL (logged) when it
  * cannot be opened, and tried again for the next message. */
 struct store *milter_rt_store(struct milter_rt *rt);
+/* Who to wake when a message queued copies (set once, before serving). */
+void	 milter_rt_set_outbox(struct milter_rt *rt, void (*wake)(void *),
+	    void *arg);
 /* Messages between their end and the MTA's answer: SIGTERM waits. */
 void	 milter_rt_busy(struct milter_rt *rt, int delta);
 /* Waits up to SECONDS for no message to be busy; 0, or -1 on timeout. */

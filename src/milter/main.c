@@ -28,7 +28,9 @@
 #include <libmilter/mfapi.h>
 
 #include "milter.h"
+#include "gateway.h"
 #include "mlfi.h"
+#include "outbox.h"
 #include "render.h"
 
 #define EX_OK		0
@@ -209,6 +211,7 @@ main(int argc, char **argv)
 	const char *sock = NULL;
 	struct milter_gen *g;
 	struct milter_rt *rt;
+	struct outbox *ob;
 	pthread_t thread;
 	sigset_t sigs;
 	char err[8192];
@@ -271,6 +274,7 @@ main(int argc, char **argv)
 	}
 
 	render_init();
+	gateway_init();
 	rt = milter_rt_new(g);
 	mlfi_set_runtime(rt);
 	sigemptyset(&sigs);
@@ -278,6 +282,8 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	ob = outbox_start(rt, (int)g->conf->outbox.workers);
+	milter_rt_set_outbox(rt, outbox_wake, ob);
 	if (pthread_create(&thread, NULL, run_milter, &milter_rc) != 0) {
 		milter_log(LOG_ERR, NULL, "cannot start the milter thread");
 		return EX_OSERR;
@@ -297,6 +303,7 @@ main(int argc, char **argv)
 		if (milter_rt_drain(rt, DRAIN_SECONDS) == -1)
 			milter_log(LOG_WARNING, NULL, "messages still open"
 			    " after %d s: exiting anyway", DRAIN_SECONDS);
+		outbox_stop(ob);
 		break;
 	}
 	/* smfi_main may wait on idle connections: join it only if done */

@@ -26,6 +26,8 @@ struct milter_rt {
 	char		*store_path;	/* from the first configuration */
 	int64_t		 store_timeout_ms;
 	int		 busy;
+	void		(*outbox_wake)(void *);
+	void		*outbox_arg;
 };
 
 int
@@ -126,11 +128,24 @@ milter_rt_swap(struct milter_rt *rt, struct milter_gen *g)
 
 	g->env.store_lock = &rt->store_lock;
 	pthread_mutex_lock(&rt->lock);
+	g->env.outbox_wake = rt->outbox_wake;
+	g->env.outbox_arg = rt->outbox_arg;
 	old = rt->cur;
 	g->refs = 1;
 	rt->cur = g;
 	pthread_mutex_unlock(&rt->lock);
 	milter_rt_release(rt, old);
+}
+
+void
+milter_rt_set_outbox(struct milter_rt *rt, void (*wake)(void *), void *arg)
+{
+	pthread_mutex_lock(&rt->lock);
+	rt->outbox_wake = wake;
+	rt->outbox_arg = arg;
+	rt->cur->env.outbox_wake = wake;
+	rt->cur->env.outbox_arg = arg;
+	pthread_mutex_unlock(&rt->lock);
 }
 
 struct store *

@@ -1,0 +1,37 @@
+/*
+ * outbox - the worker threads that send what the milter queued.
+ *
+ * Workers claim due jobs from the store's outbox (store.h), send each
+ * copy to outbox.reinject_url, and record the outcome: sent; a temporary
+ * failure retried with exponential backoff and jitter until the copy is
+ * older than outbox.max_age_hours; a permanent failure (5xx) or expiry
+ * recorded as failed, with an audit row per recipient, and listed by
+ * `segctl outbox`.  A job claimed by a worker that dies is claimed again
+ * when its lease runs out, so nothing queued is lost to a crash.
+ *
+ * outbox_backoff() is the pure part, for tests.
+ */
+#ifndef SEGM_OUTBOX_H
+#define SEGM_OUTBOX_H
+
+#include <stdint.h>
+
+struct milter_rt;
+struct outbox;
+
+/*
+ * Seconds before attempt ATTEMPTS + 1: BASE * 2^(ATTEMPTS - 1), at most
+ * MAX, times a jitter factor in [0.5, 1.5) drawn from U in [0, 1) so
+ * that copies that failed together do not retry together.
+ */
+int64_t	 outbox_backoff(int64_t base, int64_t max, int64_t attempts,
+	    double u);
+
+/* Starts N workers over RT's store and configuration. */
+struct outbox *outbox_start(struct milter_rt *rt, int n);
+/* Wakes the workers: a job was queued.  ARG is the struct outbox. */
+void	 outbox_wake(void *arg);
+/* Lets each worker finish the copy it is sending, then joins them. */
+void	 outbox_stop(struct outbox *ob);
+
+#endif

@@ -1,0 +1,295 @@
+/*
+ * worker.c - outbox worker threads.
+ *
+ * A worker takes the store lock only to claim a job and to record its
+ * outcome, never while it talks to the re-injection port, so the milter's
+ * messages never wait on a slow or absent server.  The job is copied out
+ * of SQLite's row before the lock is dropped.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "audit.h"
+#include "gateway.h"
+#include "milter.h"
+#include "outbox.h"
+#include "xalloc.h"
+
+#define LEASE_SECONDS	600	/* longer than any one SMTP transaction */
+#define IDLE_SECONDS	5	/* a look at the outbox at least this often */
+
+struct outbox {
+	struct milter_rt	*rt;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 wake;
+	int			 stop;
+	int			 pending;	/* wakes not yet seen */
+	pthread_t		*threads;
+	int			 n;
+};
+
+/* A claimed job, owned by the worker. */
+struct job {
+	int64_t	 id;
+	int64_t	 attempts;
+	int64_t	 created_at;
+	char	*campaign_id, *message_key, *variant, *sender, *recipients;
+	void	*message;
+	size_t	 len;
+};
+
+static void
+job_free(struct job *j)
+{
+	free(j->campaign_id);
+	free(j->message_key);
+	free(j->variant);
+	free(j->sender);
+	free(j->recipients);
+	free(j->message);
+	memset(j, 0, sizeof(*j));
+}
+
+static void
+job_copy(struct job *dst, const struct store_job *src)
+{
+	dst->id = src->id;
+	dst->attempts = src->attempts;
+	dst->created_at = src->created_at;
+	dst->campaign_id = xstrdup(src->campaign_id);
+	dst->message_key = xstrdup(src->message_key);
+	dst->variant = xstrdup(src->variant);
+	dst->sender = xstrdup(src->sender);
+	dst->recipients = xstrdup(src->recipients);
+	dst->message = xmalloc(src->len + 1);
+	memcpy(dst->message, src->message, src->len);
+	dst->len = src->len;
+}
+
+/* An audit row per recipient of a copy that will not be delivered. */
+static int
+audit_failure(struct store *st, const struct milter_env *env,
+    const struct job *j, const char *decision, const char *why,
+    int64_t now)
+{
+	struct audit_chain ch;
+	struct store_audit a;
+	char rcpt[1024], detail[640];
+	const char *p, *eol;
+
+	if (audit_begin(st, &ch) == -1)
+		return -1;
+	snprintf(detail, sizeof(detail), "outbox job %lld after %lld"
+	    " attempts: %s", (long long)j->id, (long long)j->attempts, why);
+	for (p = j->recipients; *p != '\0'; p = *eol ? eol + 1 : eol) {
+		eol = strchr(p, '\n');
+		if (eol == NULL)
+			eol = p + strlen(p);
+		snprintf(rcpt, sizeof(rcpt), "%.*s", (int)(eol - p), p);
+		memset(&a, 0, sizeof(a));
+		a.at = now;
+		a.channel = "email";
+		a.queue_id = "outbox";
+		a.message_id = j->message_key;
+		a.campaign_id = j->campaign_id;
+		a.recipient = rcpt;
+		a.decision = decision;
+		a.detail = detail;
+		a.segment = "";
+		a.variant = j->variant;
+		a.consent = "";
+		a.config_hash = env->conf_hash;
+		if (audit_append(st, &ch, &a) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Records the outcome of one attempt.  0, or -1 (logged). */
+static int
+record(struct outbox *ob, struct store *st, const struct milter_env *env,
+    const struct job *j, enum gw_result r, const char *why, int64_t now)
+{
+	const struct conf_outbox *o = &env->conf->outbox;
+	int64_t delay;
+	int rc;
+
+	pthread_mutex_lock(env->store_lock);
+	if (store_begin(st) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (r == GW_SENT) {
+		rc = store_outbox_update(st, j->id, JOB_SENT, now, NULL, now);
+	} else if (r == GW_PERMFAIL ||
+	    now - j->created_at >= o->max_age_hours * 3600) {
+		rc = store_outbox_update(st, j->id, JOB_FAILED, now, why,
+		    now);
+		if (rc == 0)
+			rc = audit_failure(st, env, j, r == GW_PERMFAIL ?
+			    "copy_failed" : "copy_expired", why, now);
+	} else {
+		delay = outbox_backoff(o->retry_base_s, o->retry_max_s,
+		    j->attempts, (double)random() / ((double)RAND_MAX + 1));
+		rc = store_outbox_update(st, j->id, JOB_QUEUED, now + delay,
+		    why, now);
+	}
+	if (rc == 0)
+		rc = store_commit(st);
+out:
+	if (rc == -1) {
+		milter_log(LOG_ERR, "outbox", "job %lld: store: %s",
+		    (long long)j->id, store_error(st));
+		store_rollback(st);
+	}
+	pthread_mutex_unlock(env->store_lock);
+	(void)ob;
+	return rc;
+}
+
+/* Waits until woken, stopped, or SECONDS pass. */
+static void
+idle(struct outbox *ob, int64_t seconds)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	pthread_mutex_lock(&ob->lock);
+	while (!ob->stop && ob->pending == 0)
+		if (pthread_cond_timedwait(&ob->wake, &ob->lock, &until) ==
+		    ETIMEDOUT)
+			break;
+	if (ob->pending > 0)
+		ob->pending--;
+	pthread_mutex_unlock(&ob->lock);
+}
+
+static int
+stopping(struct outbox *ob)
+{
+	int stop;
+
+	pthread_mutex_lock(&ob->lock);
+	stop = ob->stop;
+	pthread_mutex_unlock(&ob->lock);
+	return stop;
+}
+
+static void *
+work(void *arg)
+{
+	struct outbox *ob = arg;
+	struct gw_smtp *smtp = NULL;
+	struct milter_gen *g;
+	struct store_job sj;
+	struct store *st;
+	struct job j;
+	enum gw_result r;
+	char why[512], url[512] = "";
+	int64_t now, next;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	while (!stopping(ob)) {
+		g = milter_rt_acquire(ob->rt);
+		if (g->conf->outbox.reinject_url[0] == '\0' ||
+		    (st = milter_rt_store(ob->rt)) == NULL) {
+			milter_rt_release(ob->rt, g);
+			idle(ob, IDLE_SECONDS);
+			continue;
+		}
+		if (strcmp(url, g->conf->outbox.reinject_url) != 0) {
+			gw_smtp_free(smtp);
+			snprintf(url, sizeof(url), "%s",
+			    g->conf->outbox.reinject_url);
+			smtp = gw_smtp_new(url);
+		}
+		now = (int64_t)time(NULL);
+		pthread_mutex_lock(g->env.store_lock);
+		rc = store_outbox_claim(st, now, LEASE_SECONDS, &sj, &next);
+		if (rc == 0)
+			job_copy(&j, &sj);
+		else if (rc == -1)
+			milter_log(LOG_ERR, "outbox", "store: %s",
+			    store_error(st));
+		pthread_mutex_unlock(g->env.store_lock);
+		if (rc != 0) {
+			milter_rt_release(ob->rt, g);
+			next = next > now && next - now < IDLE_SECONDS ?
+			    next - now : IDLE_SECONDS;
+			idle(ob, rc == 1 ? next : IDLE_SECONDS);
+			continue;
+		}
+		r = gw_smtp_send(smtp, j.sender, j.recipients, j.message,
+		    j.len, why, sizeof(why));
+		now = (int64_t)time(NULL);
+		if (record(ob, st, &g->env, &j, r, why, now) == 0)
+			milter_log(r == GW_SENT ? LOG_INFO : LOG_WARNING,
+			    "outbox", "job %lld: campaign=%s, variant=%s,"
+			    " attempt %lld: %s: %s", (long long)j.id,
+			    j.campaign_id, j.variant, (long long)j.attempts,
+			    r == GW_SENT ? "sent" : r == GW_PERMFAIL ?
+			    "failed" : "deferred", why);
+		job_free(&j);
+		milter_rt_release(ob->rt, g);
+	}
+	gw_smtp_free(smtp);
+	return NULL;
+}
+
+struct outbox *
+outbox_start(struct milter_rt *rt, int n)
+{
+	struct outbox *ob = xcalloc(1, sizeof(*ob));
+	int i;
+
+	ob->rt = rt;
+	pthread_mutex_init(&ob->lock, NULL);
+	pthread_cond_init(&ob->wake, NULL);
+	ob->threads = xcalloc((size_t)n, sizeof(*ob->threads));
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&ob->threads[i], NULL, work, ob) != 0) {
+			milter_log(LOG_ERR, "outbox", "cannot start worker"
+			    " %d", i + 1);
+			break;
+		}
+		ob->n++;
+	}
+	return ob;
+}
+
+void
+outbox_wake(void *arg)
+{
+	struct outbox *ob = arg;
+
+	pthread_mutex_lock(&ob->lock);
+	ob->pending++;
+	pthread_cond_signal(&ob->wake);
+	pthread_mutex_unlock(&ob->lock);
+}
+
+void
+outbox_stop(struct outbox *ob)
+{
+	int i;
+
+	if (ob == NULL)
+		return;
+	pthread_mutex_lock(&ob->lock);
+	ob->stop = 1;
+	pthread_cond_broadcast(&ob->wake);
+	pthread_mutex_unlock(&ob->lock);
+	for (i = 0; i < ob->n; i++)
+		pthread_join(ob->threads[i], NULL);
+	pthread_cond_destroy(&ob->wake);
+	pthread_mutex_destroy(&ob->lock);
+	free(ob->threads);
+	free(ob);
+}

@@ -1,0 +1,182 @@
+#!/bin/sh
+# t-split.sh - one broadcast, four segments, through a private Postfix:
+# the largest group rewritten in place, every other group a tailored copy
+# queued in the outbox and re-injected (libcurl SMTP) into a second smtpd
+# that runs no milter.  Checked at the sink: four different bodies, each
+# recipient exactly once, suppressed recipients nowhere; a send_after
+# variant held until its time; a valid copy marker passed untouched and
+# stripped, a forged one ignored; the audit chain intact.
+set -u
+BUILD=${BUILD:-build}
+[ "$(id -u)" = 0 ] || { echo "t-split: needs root"; exit 77; }
+for p in postfix smtp-sink swaks sqlite3 openssl; do
+	command -v $p >/dev/null 2>&1 || { echo "t-split: no $p"; exit 77; }
+done
+SRC=$(pwd)
+T=$(mktemp -d /tmp/segm-t-split.XXXXXX)
+chmod 755 "$T"
+PORT=${T_SPLIT_PORT:-12725}
+SINK=$((PORT + 1))
+REINJECT=$((PORT + 2))
+MPID=""
+cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	"$SRC/tests/lib/postfix.sh" stop "$T/pf"
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	echo "--- segmilter log"; tail -25 "$T/milter.log" 2>/dev/null
+	echo "--- postfix log"; tail -15 "$T/pf/maillog" 2>/dev/null
+	exit 1
+}
+. "$SRC/tests/lib/fixture.sh"
+fixture_store "$T" || fail "fixture store"
+S="$BUILD/segctl -q -c $T/segmilter.conf"
+KEY=0123456789abcdef0123456789abcdef
+printf '%s\n' "$KEY" > "$T/copy.key"
+cat >> "$T/segmilter.conf" <<CONF
+outbox = { reinject_url = "smtp://127.0.0.1:$REINJECT";
+  key_file = "$T/copy.key"; retry_base_s = 1; };
+CONF
+HELD=$(date -u -d "+6 seconds" +%Y-%m-%dT%H:%M:%SZ)
+cat > "$T/campaigns/spring4.conf" <<'CONF'
+id = "spring4";
+audience = { exclude = [ "b2b" ]; };
+variants = {
+  vip = { offer = "VIP: 25% off"; };
+  lapsed = { offer = "Come back: 15% off"; };
+  first_time = { offer = "Second order: 10% off"; };
+  default = { offer = "Spring: free shipping"; };
+};
+CONF
+cat > "$T/campaigns/early.conf" <<CONF
+id = "early";
+variants = {
+  vip = { offer = "Early access"; send_after = "$HELD"; };
+  default = { offer = "Public launch"; };
+};
+CONF
+
+"$BUILD/segmilter" -f -c "$T/segmilter.conf" > "$T/milter.log" 2>&1 &
+MPID=$!
+i=0
+while [ ! -S "$T/segmilter.sock" ]; do
+	i=$((i + 1)); [ $i -lt 50 ] || fail "segmilter did not start"
+	sleep 0.1
+done
+"$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
+    fail "postfix start"
+"$SRC/tests/lib/postfix.sh" listen "$T/pf" "$REINJECT" || fail "re-injection listener"
+
+send() {	# send NAME RCPTS... < message
+	name=$1; shift
+	swaks -n --server "127.0.0.1:$PORT" --from news@shop.example \
+	    --to "$(echo "$@" | tr ' ' ',')" --data - > "$T/$name.swaks" 2>&1
+}
+arrived() { find "$T/pf/sink" -type f | sort; }
+# waits until the outbox is empty of due work and the queue has drained
+settle() {
+	i=0
+	while [ "$(q "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now')")" != 0 ]; do
+		i=$((i + 1)); [ $i -lt 300 ] || fail "outbox did not drain"
+		sleep 0.1
+	done
+	"$SRC/tests/lib/postfix.sh" wait "$T/pf" 30 || fail "queue did not drain"
+}
+# RCPT: the sink's messages for that recipient, one per line
+for_rcpt() { grep -l "^X-Rcpt-Args: <$1>" $(arrived) 2>/dev/null; }
+
+# --- 1. one broadcast, four segments ----------------------------------
+send broadcast vera@example.com lara@example.com fred@example.com \
+    rita@example.com sue@example.com nora@example.com una@example.com \
+    bo@acme.example ghost@example.com <<'MSG' || fail "broadcast refused: $(tail -3 "$T/broadcast.swaks")"
+From: Shop <news@shop.example>
+Subject: {{offer}}
+X-Campaign-ID: spring4
+Message-ID: <spring4@shop.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+This week: {{offer}}.
+MSG
+settle
+for r in vera lara fred rita sue; do
+	n=$(for_rcpt "$r@example.com" | wc -l)
+	[ "$n" = 1 ] || fail "$r@example.com received $n copies"
+done
+for r in nora@example.com una@example.com bo@acme.example ghost@example.com; do
+	[ -z "$(for_rcpt "$r")" ] || fail "suppressed $r received a copy"
+done
+body_of() { sed -n '/^$/,$p' "$(for_rcpt "$1")" | grep '^This week'; }
+[ "$(body_of vera@example.com)" = "This week: VIP: 25% off." ] || fail "vip body: $(body_of vera@example.com)"
+[ "$(body_of lara@example.com)" = "This week: Come back: 15% off." ] || fail "lapsed body"
+[ "$(body_of fred@example.com)" = "This week: Second order: 10% off." ] || fail "first_time body"
+[ "$(body_of rita@example.com)" = "This week: Spring: free shipping." ] || fail "default body (rita)"
+[ "$(body_of sue@example.com)" = "This week: Spring: free shipping." ] || fail "default body (sue)"
+[ "$(arrived | wc -l)" = 4 ] || fail "expected 4 messages (1 in place, 3 copies), got $(arrived | wc -l)"
+grep -l '^X-Campaign-ID' $(arrived) && fail "a control header reached the sink"
+grep -q '^Subject: VIP: 25% off$' "$(for_rcpt vera@example.com)" || fail "copy Subject"
+[ "$(q "SELECT count(*) FROM outbox WHERE state = 'sent'")" = 3 ] || fail "outbox: $(q "SELECT id, state, last_error FROM outbox")"
+[ "$(q "SELECT route FROM ledger WHERE recipient = 'vera@example.com'")" = copy ] || fail "vera's route"
+[ "$(q "SELECT route FROM ledger WHERE recipient = 'rita@example.com'")" = inplace ] || fail "rita's route"
+
+# the MTA retrying the same message: the copies are not made again
+send retry vera@example.com fred@example.com <<'MSG' || fail "retry refused"
+Subject: {{offer}}
+X-Campaign-ID: spring4
+Message-ID: <spring4@shop.example>
+
+This week: {{offer}}.
+MSG
+settle
+[ "$(for_rcpt vera@example.com | wc -l)" = 1 ] || fail "vera got the campaign twice"
+[ "$(q "SELECT count(*) FROM outbox")" = 3 ] || fail "a retry queued copies again"
+
+# --- 2. send_after: the VIP copy waits --------------------------------
+send early vera@example.com rita@example.com <<'MSG' || fail "early refused"
+Subject: {{offer}}
+X-Campaign-ID: early
+
+Early: {{offer}}
+MSG
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" 30
+grep -l '^Early: Public launch' $(arrived) | xargs grep -q '^X-Rcpt-Args: <rita@example.com>' ||
+    fail "the public part did not go at once"
+grep -l '^Early: Early access' $(arrived) > /dev/null && fail "the held VIP copy went early"
+q "SELECT detail FROM audit WHERE campaign_id = 'early' AND recipient = 'vera@example.com'" |
+    grep -q "held until" || fail "the audit does not say the copy is held"
+while [ "$(date +%s)" -le "$(date -d "$HELD" +%s)" ]; do sleep 0.5; done
+settle
+grep -l '^Early: Early access' $(arrived) | xargs grep -q '^X-Rcpt-Args: <vera@example.com>' ||
+    fail "the held copy never went"
+
+# --- 3. the copy marker: valid passes untouched, forged is ignored ----
+t=$(date +%s)
+mac=$(printf 'v1|00ff00ff|spring4|%s' "$t" | openssl dgst -sha256 -hmac "$KEY" | sed 's/.*= //')
+send marked nora@example.com <<MSG || fail "marked copy refused"
+Subject: a copy {{offer}}
+X-Campaign-ID: spring4
+X-Segmilter-Copy: v1; n=00ff00ff; c=spring4; t=$t; mac=$mac
+
+marked copy body
+MSG
+settle
+M=$(for_rcpt nora@example.com)
+[ -n "$M" ] || fail "a valid copy was not passed"
+grep -q '^X-Segmilter-Copy' "$M" && fail "the marker was not stripped"
+grep -q '^Subject: a copy {{offer}}$' "$M" || fail "a copy was rewritten"
+send forged una@example.com <<MSG || fail "forged refused: $(tail -3 "$T/forged.swaks")"
+Subject: forged {{offer}}
+X-Campaign-ID: spring4
+X-Segmilter-Copy: v1; n=00ff00ff; c=spring4; t=$t; mac=0000$mac
+
+forged body
+MSG
+settle
+[ -z "$(for_rcpt una@example.com)" ] || fail "a forged marker let an unsubscribed recipient through"
+grep -q "X-Segmilter-Copy does not verify: ignored" "$T/milter.log" || fail "forged marker not logged"
+
+$S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
+echo "t-split: ok ($(arrived | wc -l) messages at the sink, $(q "SELECT count(*) FROM outbox") copies)"

@@ -36,5 +36,6 @@ int	 cmd_check(struct cli *cli, int argc, char **argv);
 int	 cmd_audit(struct cli *cli, int argc, char **argv);
 int	 cmd_preview(struct cli *cli, int argc, char **argv);
 int	 cmd_report(struct cli *cli, int argc, char **argv);
+int	 cmd_outbox(struct cli *cli, int argc, char **argv);
 
 #endif

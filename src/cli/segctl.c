@@ -33,6 +33,7 @@ static const struct {
 	{ "preview", cmd_preview, "preview [--to EMAIL]... [--campaigns DIR]"
 	    " MESSAGE.eml" },
 	{ "report", cmd_report, "report CAMPAIGN" },
+	{ "outbox", cmd_outbox, "outbox [list] | retry ID | cancel ID" },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH] |"
 	    " audit export [--since TIME]" },
 };

@@ -178,5 +178,37 @@ settle
 [ -z "$(for_rcpt una@example.com)" ] || fail "a forged marker let an unsubscribed recipient through"
 grep -q "X-Segmilter-Copy does not verify: ignored" "$T/milter.log" || fail "forged marker not logged"
 
+# --- 4. segctl outbox: list, cancel a held copy, retry it -------------
+LATER=$(date -u -d "+1 hour" +%Y-%m-%dT%H:%M:%SZ)
+cat > "$T/campaigns/later.conf" <<CONF
+id = "later";
+variants = { first_time = { offer = "Later"; send_after = "$LATER"; };
+  default = { offer = "Now"; }; };
+CONF
+kill -HUP "$MPID"
+i=0
+until grep -q "reloaded .*4 campaigns" "$T/milter.log"; do
+	i=$((i + 1)); [ $i -lt 50 ] || fail "reload"; sleep 0.1
+done
+send later fred@example.com sue@example.com <<'MSG' || fail "later refused"
+Subject: x
+X-Campaign-ID: later
+
+Later: {{offer}}
+MSG
+settle
+job=$(q "SELECT id FROM outbox WHERE campaign_id = 'later'")
+$S outbox > "$T/outbox.out" || fail "segctl outbox"
+grep -Eq "^$job +queued +later +first_time +1 " "$T/outbox.out" || fail "outbox list: $(cat "$T/outbox.out")"
+[ "$(grep -c ' sent ' "$T/outbox.out")" -ge 4 ] || fail "sent jobs not listed"
+first=$(q "SELECT min(id) FROM outbox")
+$S outbox cancel "$first" 2>/dev/null && fail "cancelled a sent job"
+$S outbox cancel "$job" || fail "cancel"
+[ "$(q "SELECT state FROM outbox WHERE id = $job")" = cancelled ] || fail "not cancelled"
+$S outbox retry "$job" || fail "retry"
+settle
+grep -l '^Later: Later' $(arrived) | xargs grep -q '^X-Rcpt-Args: <fred@example.com>' ||
+    fail "the retried copy did not go"
+
 $S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
 echo "t-split: ok ($(arrived | wc -l) messages at the sink, $(q "SELECT count(*) FROM outbox") copies)"

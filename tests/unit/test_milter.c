@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "campaign.h"
+#include "marker.h"
 #include "milter.h"
 #include "render.h"
 #include "segment.h"
@@ -412,6 +413,97 @@ test_large_body(void **state)
 	buf_free(&big);
 }
 
+/* The copy queued for one job, read back from the outbox. */
+static void
+outbox_job(struct mx *x, int64_t id, struct buf *msg, struct buf *rcpts)
+{
+	struct store_job j;
+	int64_t next;
+
+	assert_int_equal(store_outbox_claim(x->st, NOW + 1, 600, &j, &next),
+	    0);
+	assert_int_equal(j.id, id);
+	buf_reset(msg);
+	buf_reset(rcpts);
+	buf_append(msg, j.message, j.len);
+	buf_puts(rcpts, j.recipients);
+	store_outbox_update(x->st, j.id, JOB_SENT, NOW, NULL, NOW);
+}
+
+static void
+split_on(struct mx *x)
+{
+	free(x->cf->outbox.reinject_url);
+	x->cf->outbox.reinject_url = strdup("smtp://127.0.0.1:1");
+	memcpy(x->cf->outbox.key, "0123456789abcdef", 16);
+	x->cf->outbox.keylen = 16;
+}
+
+/* Two variants: the larger part in place, the other a marked copy. */
+static void
+test_split_copies(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<Ann@example.com>", "<rob@example.com>",
+	    "<bea@example.com>", NULL };
+	struct buf msg, to;
+	const char *marker;
+
+	split_on(x);
+	buf_init(&msg, 1 << 20);
+	buf_init(&to, 1 << 20);
+	assert_int_equal(run(x, rcpts, "Subject: {{offer}}\n"
+	    "X-Campaign-ID: spring\nMessage-ID: <s1@shop.example>\n"
+	    "X-Other: kept\n", "Dear customer: {{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	/* Ann (default) and Rob (vip): one part each; Ann's stays */
+	assert_string_equal(buf_str(&x->log),
+	    "delrcpt <rob@example.com>\n"
+	    "delrcpt <bea@example.com>\n"
+	    "chgheader X-Campaign-ID 1 (delete)\n"
+	    "chgheader Subject 1 10% off\n");
+	assert_string_equal(buf_str(&x->body), "Dear customer: 10% off\r\n");
+	outbox_job(x, 1, &msg, &to);
+	assert_string_equal(buf_str(&to), "rob@example.com\n");
+	assert_non_null(strstr(buf_str(&msg), "Subject: VIP: 25% off\r\n"));
+	assert_non_null(strstr(buf_str(&msg), "X-Other: kept\r\n"));
+	assert_null(strstr(buf_str(&msg), "X-Campaign-ID"));
+	assert_non_null(strstr(buf_str(&msg), "\r\n\r\nDear customer: VIP:"
+	    " 25% off\r\n"));
+	marker = strstr(buf_str(&msg), MARKER_HEADER ": ");
+	assert_non_null(marker);
+	marker += strlen(MARKER_HEADER ": ");
+	*strstr(marker, "\r\n") = '\0';
+	assert_true(marker_valid(x->cf->outbox.key, x->cf->outbox.keylen,
+	    marker));
+	buf_free(&msg);
+	buf_free(&to);
+}
+
+/* A message that names its recipient: one part, and copy, each. */
+static void
+test_split_personal(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>", "<rob@example.com>",
+	    NULL };
+	struct buf msg, to;
+
+	split_on(x);
+	buf_init(&msg, 1 << 20);
+	buf_init(&to, 1 << 20);
+	assert_int_equal(run(x, rcpts, "Subject: For you\n"
+	    "X-Campaign-ID: spring\n", "Hello {{first_name}}: {{offer}}\n",
+	    x->st), MILTER_CONTINUE);
+	/* the first part stays (a tie: the first), Rob gets a copy */
+	assert_string_equal(buf_str(&x->body), "Hello Ann: 10% off\r\n");
+	outbox_job(x, 1, &msg, &to);
+	assert_string_equal(buf_str(&to), "rob@example.com\n");
+	assert_non_null(strstr(buf_str(&msg), "Hello Rob: VIP: 25% off"));
+	buf_free(&msg);
+	buf_free(&to);
+}
+
 static void
 test_campaign_files(void **state)
 {
@@ -471,6 +563,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_large_body,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_files,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_split_copies,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_split_personal,
 		    mx_setup, mx_teardown),
 	};
 

@@ -1,0 +1,124 @@
+/*
+ * cmd_outbox.c - segctl outbox [list] | retry ID | cancel ID: the copies
+ * waiting, sent and failed, and what an operator may do about them.
+ *
+ * A retried job goes back to the queue due now; the running segmilter's
+ * workers pick it up at their next look (within seconds).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "parse.h"
+#include "store.h"
+
+#define OUTBOX_USAGE	"usage: segctl outbox [list] | retry ID | cancel ID"
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static int
+print_job(const struct store_job *j, void *arg)
+{
+	char created[32], next[32];
+
+	(void)arg;
+	format_time(j->created_at, created, sizeof(created));
+	format_time(j->next_at, next, sizeof(next));
+	printf("%-6" PRId64 " %-9s %-20s %-12s %5d %8" PRId64 "  %s  %s%s%s\n",
+	    j->id, store_job_state_name(j->state), j->campaign_id, j->variant,
+	    count_lines(j->recipients), j->attempts, created,
+	    j->state == JOB_QUEUED ? "due " : "", j->state == JOB_QUEUED ?
+	    next : "", j->last_error != NULL && j->state != JOB_SENT ?
+	    j->last_error : "");
+	return 0;
+}
+
+static int
+outbox_set(struct cli *cli, struct store *st, const char *verb,
+    const char *arg)
+{
+	enum store_job_state to;
+	struct store_job j;
+	int64_t id, now = cli->now;
+	const char *why;
+	int rc;
+
+	if (parse_int(arg, 1, INT64_MAX, &id, &why) == -1) {
+		cli_warnx("%s: '%s': %s", verb, arg, why);
+		return 2;
+	}
+	if ((rc = store_outbox_get(st, id, &j)) != 0) {
+		if (rc == 1)
+			cli_warnx("no outbox job %" PRId64, id);
+		else
+			cli_warnx("outbox: %s", store_error(st));
+		return 1;
+	}
+	if (strcmp(verb, "retry") == 0) {
+		if (j.state != JOB_FAILED && j.state != JOB_CANCELLED &&
+		    j.state != JOB_QUEUED) {
+			cli_warnx("job %" PRId64 " is %s: only queued, failed"
+			    " or cancelled jobs are retried", id,
+			    store_job_state_name(j.state));
+			return 1;
+		}
+		to = JOB_QUEUED;
+	} else {
+		if (j.state != JOB_QUEUED && j.state != JOB_FAILED) {
+			cli_warnx("job %" PRId64 " is %s: only queued or"
+			    " failed jobs are cancelled", id,
+			    store_job_state_name(j.state));
+			return 1;
+		}
+		to = JOB_CANCELLED;
+	}
+	if (store_outbox_update(st, id, to, now, to == JOB_QUEUED ? NULL :
+	    "cancelled by segctl", now) == -1) {
+		cli_warnx("outbox: %s", store_error(st));
+		return 1;
+	}
+	if (!cli->quiet)
+		printf("job %" PRId64 ": %s\n", id, store_job_state_name(to));
+	return 0;
+}
+
+int
+cmd_outbox(struct cli *cli, int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : "list";
+	struct store *st;
+	int rc;
+
+	if (!((strcmp(verb, "list") == 0 && argc <= 2) ||
+	    ((strcmp(verb, "retry") == 0 || strcmp(verb, "cancel") == 0) &&
+	    argc == 3))) {
+		cli_warnx("%s", OUTBOX_USAGE);
+		return 2;
+	}
+	if ((st = cli_store(cli, strcmp(verb, "list") == 0 ? STORE_READONLY :
+	    0)) == NULL)
+		return 1;
+	if (strcmp(verb, "list") == 0) {
+		printf("%-6s %-9s %-20s %-12s %5s %8s  %-20s  %s\n", "job",
+		    "state", "campaign", "variant", "rcpts", "attempts",
+		    "queued", "due / last error");
+		rc = store_outbox_scan(st, print_job, NULL) == -1 ? 1 : 0;
+		if (rc != 0)
+			cli_warnx("outbox: %s", store_error(st));
+	} else {
+		rc = outbox_set(cli, st, verb, argv[2]);
+	}
+	store_close(st);
+	return rc;
+}

@@ -1,0 +1,155 @@
+/*
+ * test_outbox.c - the outbox's pure parts and its store: backoff with
+ * jitter, the copy marker (valid, forged, another key, tampered), and
+ * jobs through claim, lease, retry and completion on a real store.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "marker.h"
+#include "outbox.h"
+#include "store.h"
+
+#define NOW	((int64_t)1795000000)
+
+static void
+test_backoff(void **state)
+{
+	(void)state;
+	/* doubling from the base, the middle of the jitter range */
+	assert_int_equal(outbox_backoff(30, 3600, 1, 0.5), 30);
+	assert_int_equal(outbox_backoff(30, 3600, 2, 0.5), 60);
+	assert_int_equal(outbox_backoff(30, 3600, 3, 0.5), 120);
+	/* capped */
+	assert_int_equal(outbox_backoff(30, 3600, 20, 0.5), 3600);
+	assert_int_equal(outbox_backoff(30, 3600, 200, 0.5), 3600);
+	/* jitter: half to one and a half times */
+	assert_int_equal(outbox_backoff(30, 3600, 2, 0.0), 30);
+	assert_int_equal(outbox_backoff(30, 3600, 2, 0.999), 89);
+	/* never zero */
+	assert_int_equal(outbox_backoff(1, 1, 1, 0.0), 1);
+}
+
+static void
+test_marker(void **state)
+{
+	const unsigned char key[] = "0123456789abcdef0123456789abcdef";
+	const unsigned char other[] = "fedcba9876543210fedcba9876543210";
+	char m1[MARKER_MAX], m2[MARKER_MAX], bad[MARKER_MAX], *p;
+
+	(void)state;
+	assert_int_equal(marker_make(key, 32, "spring", NOW, m1, sizeof(m1)),
+	    0);
+	assert_int_equal(marker_make(key, 32, "spring", NOW, m2, sizeof(m2)),
+	    0);
+	assert_string_not_equal(m1, m2);	/* a fresh nonce each time */
+	assert_true(marker_valid(key, 32, m1));
+	assert_true(marker_valid(key, 32, m2));
+	assert_false(marker_valid(other, 32, m1));
+	assert_false(marker_valid(key, 0, m1));
+	/* any field changed breaks the MAC */
+	snprintf(bad, sizeof(bad), "%s", m1);
+	p = strstr(bad, "c=spring");
+	p[2] = 'S';
+	assert_false(marker_valid(key, 32, bad));
+	snprintf(bad, sizeof(bad), "%s", m1);
+	p = strstr(bad, "mac=") + 4;
+	*p = *p == '0' ? '1' : '0';
+	assert_false(marker_valid(key, 32, bad));
+	assert_false(marker_valid(key, 32, "v1; n=00; c=x; t=1"));
+	assert_false(marker_valid(key, 32, ""));
+	assert_false(marker_valid(key, 32, "v2; n=00; c=x; t=1; mac=00"));
+}
+
+static void
+test_jobs(void **state)
+{
+	struct store_job j, got;
+	struct store *st;
+	char dir[64], path[128], err[512];
+	int64_t id1, id2, next;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/segm-outbox-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_int_equal(store_open(path, STORE_CREATE, 5000, &st, err,
+	    sizeof(err)), 0);
+	memset(&j, 0, sizeof(j));
+	j.kind = "email";
+	j.campaign_id = "spring";
+	j.message_key = "<m@x>";
+	j.variant = "vip";
+	j.sender = "<news@shop.example>";
+	j.recipients = "a@example.com\nb@example.com\n";
+	j.message = "Subject: x\r\n\r\nbody\r\n";
+	j.len = strlen(j.message);
+	j.not_before = NOW;
+	j.created_at = NOW;
+	assert_int_equal(store_outbox_add(st, &j, &id1), 0);
+	j.variant = "lapsed";
+	j.not_before = NOW + 3600;		/* held */
+	assert_int_equal(store_outbox_add(st, &j, &id2), 0);
+
+	/* the due one, with its message; the held one is not due */
+	assert_int_equal(store_outbox_claim(st, NOW, 600, &got, &next), 0);
+	assert_int_equal(got.id, id1);
+	assert_int_equal(got.attempts, 1);
+	assert_int_equal(got.state, JOB_SENDING);
+	assert_int_equal(got.len, j.len);
+	assert_memory_equal(got.message, j.message, j.len);
+	assert_string_equal(got.recipients, j.recipients);
+	assert_int_equal(store_outbox_claim(st, NOW, 600, &got, &next), 1);
+	assert_int_equal(next, NOW + 600);	/* id1's lease runs out first */
+
+	/* a worker died: the lease runs out, the job is claimed again */
+	assert_int_equal(store_outbox_claim(st, NOW + 600, 600, &got, &next),
+	    0);
+	assert_int_equal(got.id, id1);
+	assert_int_equal(got.attempts, 2);
+	/* deferred, then sent */
+	assert_int_equal(store_outbox_update(st, id1, JOB_QUEUED, NOW + 700,
+	    "421 busy", NOW + 600), 0);
+	assert_int_equal(store_outbox_claim(st, NOW + 650, 600, &got, &next),
+	    1);
+	assert_int_equal(next, NOW + 700);
+	assert_int_equal(store_outbox_claim(st, NOW + 700, 600, &got, &next),
+	    0);
+	assert_int_equal(got.attempts, 3);
+	assert_string_equal(got.last_error, "421 busy");
+	assert_int_equal(store_outbox_update(st, id1, JOB_SENT, NOW + 700,
+	    NULL, NOW + 700), 0);
+	assert_int_equal(store_outbox_get(st, id1, &got), 0);
+	assert_int_equal(got.state, JOB_SENT);
+	assert_int_equal(got.done_at, NOW + 700);
+
+	/* the held job once its time has come */
+	assert_int_equal(store_outbox_claim(st, NOW + 3600, 600, &got, &next),
+	    0);
+	assert_int_equal(got.id, id2);
+	assert_string_equal(store_job_state_name(JOB_CANCELLED), "cancelled");
+	assert_int_equal(store_outbox_update(st, 999, JOB_SENT, 0, NULL, 0),
+	    -1);
+	store_close(st);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_marker),
+		cmocka_unit_test(test_jobs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

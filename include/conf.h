@@ -130,6 +130,8 @@ struct conf_milter {
 	int64_t		 timeout_s;	/* libmilter's MTA read timeout */
 	enum conf_on_error on_store_error;
 	int		 unknown_empty;	/* unknown placeholders render "" */
+	char		*unsubscribe_url; /* one-click link, token appended;
+					   "": no List-Unsubscribe */
 };
 
 #define CONF_KEY_MAX	128	/* bytes of the copy marker's HMAC key */

@@ -42,6 +42,7 @@ struct milter_ops {
 	int	 (*replacebody)(void *ctx, const unsigned char *p, size_t len);
 	int	 (*setreply)(void *ctx, const char *rcode, const char *xcode,
 		    const char *text);
+	int	 (*addheader)(void *ctx, const char *name, const char *value);
 };
 
 enum milter_verdict {

@@ -37,5 +37,6 @@ int	 cmd_audit(struct cli *cli, int argc, char **argv);
 int	 cmd_preview(struct cli *cli, int argc, char **argv);
 int	 cmd_report(struct cli *cli, int argc, char **argv);
 int	 cmd_outbox(struct cli *cli, int argc, char **argv);
+int	 cmd_unsubscribe(struct cli *cli, int argc, char **argv);
 
 #endif

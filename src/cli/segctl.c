@@ -34,6 +34,7 @@ static const struct {
 	    " MESSAGE.eml" },
 	{ "report", cmd_report, "report CAMPAIGN" },
 	{ "outbox", cmd_outbox, "outbox [list] | retry ID | cancel ID" },
+	{ "unsubscribe", cmd_unsubscribe, "unsubscribe TOKEN" },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH] |"
 	    " audit export [--since TIME]" },
 };

@@ -156,6 +156,8 @@ static const struct conf_setting milter_table[] = {
 	    NULL },
 	{ "unknown_placeholder", CT_UNKNOWN, MIL(unknown_empty), 0, 0, 0, 0,
 	    0, NULL },
+	{ "unsubscribe_url", CT_STRING, MIL(unsubscribe_url), 0, 0, 0, 0, 0,
+	    NULL },
 	END
 };
 
@@ -783,16 +785,18 @@ load_outbox_key(struct conf_load *ld, config_t *cfg)
 
 	if (s == NULL)
 		s = config_root_setting(cfg);
-	if (o->reinject_url[0] == '\0')
-		return;
-	if (strncmp(o->reinject_url, "smtp://", 7) != 0) {
+	if (o->reinject_url[0] != '\0' &&
+	    strncmp(o->reinject_url, "smtp://", 7) != 0) {
 		load_error(ld, s, "outbox.reinject_url", "'%s' is not"
 		    " smtp://HOST:PORT", o->reinject_url);
 		return;
 	}
 	if (o->key_file[0] == '\0') {
-		load_error(ld, s, "outbox.key_file", "required with"
-		    " reinject_url: copies are marked with an HMAC");
+		if (o->reinject_url[0] != '\0' ||
+		    ld->c->milter.unsubscribe_url[0] != '\0')
+			load_error(ld, s, "outbox.key_file", "required with"
+			    " outbox.reinject_url or milter.unsubscribe_url:"
+			    " copies and unsubscribe links carry an HMAC");
 		return;
 	}
 	if ((fp = fopen(o->key_file, "r")) == NULL) {
@@ -917,6 +921,7 @@ conf_defaults(void)
 	c->milter.timeout_s = 600;
 	c->milter.on_store_error = ON_ERROR_TEMPFAIL;
 	c->milter.unknown_empty = 0;
+	c->milter.unsubscribe_url = xstrdup("");
 	c->policy.fatigue_unanswered = 10;
 	c->policy.fatigue_cadence_days = 14;
 	c->policy.cap_count = 1;
@@ -968,6 +973,7 @@ conf_free(struct conf *c)
 	free(c->milter.campaign_header);
 	free(c->milter.campaigns_dir);
 	free(c->milter.spool_dir);
+	free(c->milter.unsubscribe_url);
 	free(c->outbox.reinject_url);
 	free(c->outbox.key_file);
 	explicit_bzero(c->outbox.key, sizeof(c->outbox.key));

@@ -205,6 +205,13 @@ ops_setreply(void *ctx, const char *rcode, const char *xcode,
 	    (char *)text) == MI_SUCCESS ? 0 : -1;
 }
 
+static int
+ops_addheader(void *ctx, const char *name, const char *value)
+{
+	return smfi_addheader(ctx, (char *)name, (char *)value) ==
+	    MI_SUCCESS ? 0 : -1;
+}
+
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
@@ -221,6 +228,7 @@ mlfi_eom(SMFICTX *ctx)
 	ops.chgheader = ops_chgheader;
 	ops.replacebody = ops_replacebody;
 	ops.setreply = ops_setreply;
+	ops.addheader = ops_addheader;
 	milter_rt_busy(mlfi_rt, 1);
 	st = milter_rt_store(mlfi_rt);
 	v = milter_msg_eom(cc->msg, &cc->gen->env, st, (int64_t)time(NULL),

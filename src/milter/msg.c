@@ -29,6 +29,7 @@
 #include "spool.h"
 #include "str.h"
 #include "template.h"
+#include "unsub.h"
 #include "xalloc.h"
 
 #define HEADERS_MAX	(1024 * 1024)	/* Postfix allows 100 KB */
@@ -636,11 +637,11 @@ replace_body(struct spool *body, const struct milter_ops *ops, char *err,
  */
 static int
 apply(struct milter_msg *m, const struct milter_env *env,
-    const struct msg_plan *p, const struct milter_ops *ops)
+    const struct msg_plan *p, int64_t now, const struct milter_ops *ops)
 {
 	const struct msg_part *part = &p->parts[p->inplace];
 	const struct render_result *res = &part->res;
-	char err[256];
+	char err[256], unsub[UNSUB_TOKEN_MAX + 512];
 	size_t i;
 	int n;
 
@@ -663,6 +664,11 @@ apply(struct milter_msg *m, const struct milter_env *env,
 	if (res->transfer_encoding != NULL &&
 	    ops->chgheader(ops->ctx, "Content-Transfer-Encoding", 1,
 	    res->transfer_encoding) != 0)
+		return -1;
+	if (msg_unsub_header(m, env, part, now, unsub, sizeof(unsub)) == 0 &&
+	    (ops->addheader(ops->ctx, "List-Unsubscribe", unsub) != 0 ||
+	    ops->addheader(ops->ctx, "List-Unsubscribe-Post",
+	    "List-Unsubscribe=One-Click") != 0))
 		return -1;
 	if (part->body != NULL && res->body_changed &&
 	    replace_body(part->body, ops, err, sizeof(err)) == -1) {
@@ -814,7 +820,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		milter_log(LOG_INFO, m->qid, "campaign=%s: nobody left in the"
 		    " original: discarded", c->id);
 		v = MILTER_DISCARD;
-	} else if (apply(m, env, &plan, ops) == -1) {
+	} else if (apply(m, env, &plan, now, ops) == -1) {
 		milter_log(LOG_ERR, m->qid, "campaign=%s: the MTA refused a"
 		    " change: tempfail", c->id);
 		v = MILTER_TEMPFAIL;

@@ -97,6 +97,13 @@ void	 msg_plan_free(struct msg_plan *p);
 int	 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 	    const struct msg_part *p, int64_t now, struct buf *out, char *err,
 	    size_t errlen);
+/*
+ * The List-Unsubscribe value for part P's only recipient, into OUT; 0,
+ * or -1 when unsubscribe links are off or the part has several people.
+ */
+int	 msg_unsub_header(const struct milter_msg *m,
+	    const struct milter_env *env, const struct msg_part *p,
+	    int64_t now, char *out, size_t outlen);
 /* The recipients of part P, one bare address per line, into OUT. */
 void	 msg_part_recipients(const struct milter_msg *m, int p,
 	    struct buf *out);

@@ -17,6 +17,7 @@
 
 #include "msg_int.h"
 #include "str.h"
+#include "unsub.h"
 #include "xalloc.h"
 
 #define COPY_MAX	(256 * 1024 * 1024)
@@ -116,8 +117,11 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 		milter_log(LOG_WARNING, m->qid, "campaign=%s: the body passes"
 		    " untouched: %s", c->id, why);
 	p->split = p->rm != NULL && env->conf->outbox.reinject_url[0] != '\0';
-	p->personal = p->split && render_uses(p->rm, personal_names,
-	    sizeof(personal_names) / sizeof(personal_names[0]));
+	/* a personal unsubscribe link is a personal value too */
+	p->personal = p->split &&
+	    (env->conf->milter.unsubscribe_url[0] != '\0' ||
+	    render_uses(p->rm, personal_names,
+	    sizeof(personal_names) / sizeof(personal_names[0])));
 	assign_parts(m, env, c, p);
 	for (i = 0; i < p->nparts; i++) {
 		if (p->split)
@@ -185,6 +189,7 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 	const char *h = buf_str(&m->headers), *end, *colon;
 	const char *replace;
 	char marker[MARKER_MAX], chunk[65536], name[128];
+	char unsub[UNSUB_TOKEN_MAX + 512];
 	size_t namelen;
 	ssize_t n;
 	off_t off = 0;
@@ -224,6 +229,11 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		return -1;
 	}
 	put_header(out, MARKER_HEADER, marker);
+	if (msg_unsub_header(m, env, p, now, unsub, sizeof(unsub)) == 0) {
+		put_header(out, "List-Unsubscribe", unsub);
+		put_header(out, "List-Unsubscribe-Post",
+		    "List-Unsubscribe=One-Click");
+	}
 	buf_puts(out, "\r\n");
 	if ((fd = spool_fd(p->body, err, errlen)) == -1)
 		return -1;
@@ -234,6 +244,23 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		}
 		off += n;
 	}
+	return 0;
+}
+
+int
+msg_unsub_header(const struct milter_msg *m, const struct milter_env *env,
+    const struct msg_part *p, int64_t now, char *out, size_t outlen)
+{
+	const struct conf *cf = env->conf;
+	char token[UNSUB_TOKEN_MAX];
+
+	if (cf->milter.unsubscribe_url[0] == '\0' || p->g.single == NULL ||
+	    unsub_token_make(cf->outbox.key, cf->outbox.keylen, m->campaign,
+	    p->g.single->email, now, token, sizeof(token)) == -1)
+		return -1;
+	if ((size_t)snprintf(out, outlen, "<%s%s>", cf->milter.unsubscribe_url,
+	    token) >= outlen)
+		return -1;
 	return 0;
 }
 

@@ -40,6 +40,15 @@ ops_chg(void *ctx, const char *name, int index, const char *value)
 }
 
 static int
+ops_chg_add(void *ctx, const char *name, const char *value)
+{
+	(void)ctx;
+	(void)name;
+	(void)value;
+	return 0;
+}
+
+static int
 ops_body(void *ctx, const unsigned char *p, size_t len)
 {
 	(void)p;
@@ -118,6 +127,7 @@ main(int argc, char **argv)
 	ops.chgheader = ops_chg;
 	ops.replacebody = ops_body;
 	ops.setreply = ops_reply;
+	ops.addheader = ops_chg_add;
 
 	t0 = now_s();
 	c0 = cpu_s();

@@ -210,5 +210,36 @@ settle
 grep -l '^Later: Later' $(arrived) | xargs grep -q '^X-Rcpt-Args: <fred@example.com>' ||
     fail "the retried copy did not go"
 
+# --- 5. one-click unsubscribe (RFC 8058) ------------------------------
+sed -i 's|^  spool_dir = \(.*\);|  spool_dir = \1; unsubscribe_url = "https://shop.example/u?t=";|' "$T/segmilter.conf"
+kill -HUP "$MPID"
+i=0
+until [ "$(grep -c "reloaded" "$T/milter.log")" -ge 2 ]; do
+	i=$((i + 1)); [ $i -lt 50 ] || fail "reload with unsubscribe_url"; sleep 0.1
+done
+send unsub lara@example.com <<'MSG' || fail "unsub refused"
+Subject: x
+X-Campaign-ID: launch
+
+Unsub test: {{offer}}
+MSG
+settle
+M=$(grep -l '^Unsub test' $(arrived))
+grep -q '^List-Unsubscribe-Post: List-Unsubscribe=One-Click' "$M" || fail "no List-Unsubscribe-Post"
+token=$(sed -n 's/^List-Unsubscribe: <https:\/\/shop.example\/u?t=\(.*\)>/\1/p' "$M")
+[ -n "$token" ] || fail "no List-Unsubscribe link: $(grep -i unsubscribe "$M")"
+$S unsubscribe "X$token" 2>/dev/null && fail "a forged token was honoured"
+$S unsubscribe "$token" || fail "segctl unsubscribe"
+send after lara@example.com <<'MSG' || fail "after refused"
+Subject: x
+X-Campaign-ID: early
+
+After: {{offer}}
+MSG
+settle
+grep -l '^After:' $(arrived) >/dev/null && fail "an unsubscribed recipient got the next campaign"
+[ "$(q "SELECT decision FROM ledger WHERE campaign_id = 'early' AND recipient = 'lara@example.com'")" = unsubscribed ] ||
+    fail "not suppressed as unsubscribed"
+
 $S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
 echo "t-split: ok ($(arrived | wc -l) messages at the sink, $(q "SELECT count(*) FROM outbox") copies)"

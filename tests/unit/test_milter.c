@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "campaign.h"
 #include "marker.h"
+#include "unsub.h"
 #include "milter.h"
 #include "render.h"
 #include "segment.h"
@@ -76,6 +77,15 @@ rec_setreply(void *ctx, const char *rcode, const char *xcode,
 	struct mx *x = ctx;
 
 	snprintf(x->reply, sizeof(x->reply), "%s %s %s", rcode, xcode, text);
+	return 0;
+}
+
+static int
+rec_addheader(void *ctx, const char *name, const char *value)
+{
+	struct mx *x = ctx;
+
+	buf_printf(&x->log, "addheader %s %s\n", name, value);
 	return 0;
 }
 
@@ -206,7 +216,7 @@ run(struct mx *x, const char *const *rcpts, const char *headers,
     const char *body, struct store *st)
 {
 	struct milter_ops ops = { x, rec_delrcpt, rec_chgheader,
-	    rec_replacebody, rec_setreply };
+	    rec_replacebody, rec_setreply, rec_addheader };
 	struct milter_msg *m = milter_msg_new();
 	enum milter_verdict v;
 	char name[128], value[1024];
@@ -504,6 +514,62 @@ test_split_personal(void **state)
 	buf_free(&to);
 }
 
+/* RFC 8058: each recipient's own signed link, in place and in copies. */
+static void
+test_unsubscribe_links(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>", "<rob@example.com>",
+	    NULL };
+	char campaign[64], email[320], token[UNSUB_TOKEN_MAX];
+	const char *p, *end;
+	struct buf msg, to;
+	int64_t at;
+
+	split_on(x);
+	free(x->cf->milter.unsubscribe_url);
+	x->cf->milter.unsubscribe_url = strdup("https://shop.example/u?t=");
+	buf_init(&msg, 1 << 20);
+	buf_init(&to, 1 << 20);
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: spring\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	p = strstr(buf_str(&x->log), "addheader List-Unsubscribe <https://"
+	    "shop.example/u?t=");
+	assert_non_null(p);
+	assert_non_null(strstr(buf_str(&x->log), "addheader"
+	    " List-Unsubscribe-Post List-Unsubscribe=One-Click\n"));
+	p = strstr(p, "?t=") + 3;
+	end = strchr(p, '>');
+	snprintf(token, sizeof(token), "%.*s", (int)(end - p), p);
+	assert_int_equal(unsub_token_parse(x->cf->outbox.key,
+	    x->cf->outbox.keylen, token, campaign, sizeof(campaign), email,
+	    sizeof(email), &at), 0);
+	assert_string_equal(campaign, "spring");
+	assert_string_equal(email, "ann@example.com");
+	assert_int_equal(at, NOW);
+	/* someone else's token cannot be made from this one */
+	token[0] = token[0] == 'A' ? 'B' : 'A';
+	assert_int_equal(unsub_token_parse(x->cf->outbox.key,
+	    x->cf->outbox.keylen, token, campaign, sizeof(campaign), email,
+	    sizeof(email), &at), -1);
+	/* Rob's copy carries his own */
+	outbox_job(x, 1, &msg, &to);
+	assert_non_null(strstr(buf_str(&msg), "List-Unsubscribe-Post:"
+	    " List-Unsubscribe=One-Click\r\n"));
+	p = strstr(buf_str(&msg), "List-Unsubscribe: <https://shop.example/"
+	    "u?t=");
+	assert_non_null(p);
+	p = strstr(p, "?t=") + 3;
+	end = strchr(p, '>');
+	snprintf(token, sizeof(token), "%.*s", (int)(end - p), p);
+	assert_int_equal(unsub_token_parse(x->cf->outbox.key,
+	    x->cf->outbox.keylen, token, campaign, sizeof(campaign), email,
+	    sizeof(email), &at), 0);
+	assert_string_equal(email, "rob@example.com");
+	buf_free(&msg);
+	buf_free(&to);
+}
+
 static void
 test_campaign_files(void **state)
 {
@@ -567,6 +633,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_split_copies,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_split_personal,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_unsubscribe_links,
 		    mx_setup, mx_teardown),
 	};
 

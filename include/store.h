@@ -408,13 +408,18 @@ int	 store_outbox_add(struct store *st, const struct store_job *j,
 	    int64_t *id);
 /*
  * Claims the job due first at NOW (queued and due, or sending with its
- * lease run out) for LEASE seconds, counting the attempt.  0 and *J
- * (strings and message valid until the next call on the handle), 1 when
- * none is due (*NEXT_AT: the next due time, 0 when the outbox is empty),
- * or -1.
+ * lease run out) for LEASE seconds, counting the attempt.  0 and *J, a
+ * copy the caller frees with store_job_free(); 1 when none is due
+ * (*NEXT_AT: the next due time, 0 when the outbox is empty); or -1.
  */
 int	 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
-	    struct store_job *j, int64_t *next_at);
+	    struct store_job **j, int64_t *next_at);
+void	 store_job_free(struct store_job *j);
+/*
+ * At start-up, before any worker runs: jobs left 'sending' by a process
+ * that died are queued again, due now.  Returns how many, or -1.
+ */
+int64_t	 store_outbox_recover(struct store *st, int64_t now);
 /* Sets a job's state; NEXT_AT for a retry, ERROR (may be NULL). */
 int	 store_outbox_update(struct store *st, int64_t id,
 	    enum store_job_state state, int64_t next_at, const char *error,

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -204,6 +205,26 @@ reload(struct milter_rt *rt, const char *path)
 	    g->campaigns->n);
 }
 
+/*
+ * Copies a previous process was sending when it died go back to the
+ * queue at once rather than after their lease.  Whether the far end got
+ * one before the crash cannot be known: it may get it twice.
+ */
+static void
+recover_outbox(struct milter_rt *rt)
+{
+	struct store *st = milter_rt_store(rt);
+	int64_t n;
+
+	if (st == NULL)
+		return;
+	if ((n = store_outbox_recover(st, (int64_t)time(NULL))) > 0)
+		milter_log(LOG_WARNING, "outbox", "%lld copies were being sent"
+		    " when segmilter stopped: queued again", (long long)n);
+	else if (n == -1)
+		milter_log(LOG_ERR, "outbox", "store: %s", store_error(st));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -282,6 +303,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	recover_outbox(rt);
 	ob = outbox_start(rt, (int)g->conf->outbox.workers);
 	milter_rt_set_outbox(rt, outbox_wake, ob);
 	if (pthread_create(&thread, NULL, run_milter, &milter_rc) != 0) {

@@ -3,8 +3,7 @@
  *
  * A worker takes the store lock only to claim a job and to record its
  * outcome, never while it talks to the re-injection port, so the milter's
- * messages never wait on a slow or absent server.  The job is copied out
- * of SQLite's row before the lock is dropped.
+ * messages never wait on a slow or absent server.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,48 +32,10 @@ struct outbox {
 	int			 n;
 };
 
-/* A claimed job, owned by the worker. */
-struct job {
-	int64_t	 id;
-	int64_t	 attempts;
-	int64_t	 created_at;
-	char	*campaign_id, *message_key, *variant, *sender, *recipients;
-	void	*message;
-	size_t	 len;
-};
-
-static void
-job_free(struct job *j)
-{
-	free(j->campaign_id);
-	free(j->message_key);
-	free(j->variant);
-	free(j->sender);
-	free(j->recipients);
-	free(j->message);
-	memset(j, 0, sizeof(*j));
-}
-
-static void
-job_copy(struct job *dst, const struct store_job *src)
-{
-	dst->id = src->id;
-	dst->attempts = src->attempts;
-	dst->created_at = src->created_at;
-	dst->campaign_id = xstrdup(src->campaign_id);
-	dst->message_key = xstrdup(src->message_key);
-	dst->variant = xstrdup(src->variant);
-	dst->sender = xstrdup(src->sender);
-	dst->recipients = xstrdup(src->recipients);
-	dst->message = xmalloc(src->len + 1);
-	memcpy(dst->message, src->message, src->len);
-	dst->len = src->len;
-}
-
 /* An audit row per recipient of a copy that will not be delivered. */
 static int
 audit_failure(struct store *st, const struct milter_env *env,
-    const struct job *j, const char *decision, const char *why,
+    const struct store_job *j, const char *decision, const char *why,
     int64_t now)
 {
 	struct audit_chain ch;
@@ -113,7 +74,7 @@ audit_failure(struct store *st, const struct milter_env *env,
 /* Records the outcome of one attempt.  0, or -1 (logged). */
 static int
 record(struct outbox *ob, struct store *st, const struct milter_env *env,
-    const struct job *j, enum gw_result r, const char *why, int64_t now)
+    const struct store_job *j, enum gw_result r, const char *why, int64_t now)
 {
 	const struct conf_outbox *o = &env->conf->outbox;
 	int64_t delay;
@@ -187,15 +148,13 @@ work(void *arg)
 	struct outbox *ob = arg;
 	struct gw_smtp *smtp = NULL;
 	struct milter_gen *g;
-	struct store_job sj;
+	struct store_job *j;
 	struct store *st;
-	struct job j;
 	enum gw_result r;
 	char why[512], url[512] = "";
 	int64_t now, next;
 	int rc;
 
-	memset(&j, 0, sizeof(j));
 	while (!stopping(ob)) {
 		g = milter_rt_acquire(ob->rt);
 		if (g->conf->outbox.reinject_url[0] == '\0' ||
@@ -212,10 +171,8 @@ work(void *arg)
 		}
 		now = (int64_t)time(NULL);
 		pthread_mutex_lock(g->env.store_lock);
-		rc = store_outbox_claim(st, now, LEASE_SECONDS, &sj, &next);
-		if (rc == 0)
-			job_copy(&j, &sj);
-		else if (rc == -1)
+		rc = store_outbox_claim(st, now, LEASE_SECONDS, &j, &next);
+		if (rc == -1)
 			milter_log(LOG_ERR, "outbox", "store: %s",
 			    store_error(st));
 		pthread_mutex_unlock(g->env.store_lock);
@@ -226,17 +183,17 @@ work(void *arg)
 			idle(ob, rc == 1 ? next : IDLE_SECONDS);
 			continue;
 		}
-		r = gw_smtp_send(smtp, j.sender, j.recipients, j.message,
-		    j.len, why, sizeof(why));
+		r = gw_smtp_send(smtp, j->sender, j->recipients, j->message,
+		    j->len, why, sizeof(why));
 		now = (int64_t)time(NULL);
-		if (record(ob, st, &g->env, &j, r, why, now) == 0)
+		if (record(ob, st, &g->env, j, r, why, now) == 0)
 			milter_log(r == GW_SENT ? LOG_INFO : LOG_WARNING,
 			    "outbox", "job %lld: campaign=%s, variant=%s,"
-			    " attempt %lld: %s: %s", (long long)j.id,
-			    j.campaign_id, j.variant, (long long)j.attempts,
+			    " attempt %lld: %s: %s", (long long)j->id,
+			    j->campaign_id, j->variant, (long long)j->attempts,
 			    r == GW_SENT ? "sent" : r == GW_PERMFAIL ?
 			    "failed" : "deferred", why);
-		job_free(&j);
+		store_job_free(j);
 		milter_rt_release(ob->rt, g);
 	}
 	gw_smtp_free(smtp);

@@ -6,9 +6,11 @@
  * the same job, and a worker killed mid-send leaves a lease that runs
  * out rather than a job that is lost.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
+#include "xalloc.h"
 
 static const char *const state_names[] = {
 	[JOB_QUEUED] = "queued",
@@ -93,10 +95,51 @@ job_from_row(sqlite3_stmt *s, struct store_job *j, int with_message)
 			" recipients, not_before, next_at, attempts, state," \
 			" last_error, created_at, coalesce(done_at, 0)"
 
+/*
+ * A claimed job outlives its statement: the statement is reset at once,
+ * since an UPDATE ... RETURNING left open keeps its write transaction
+ * open on a handle the milter shares.
+ */
+static struct store_job *
+job_dup(const struct store_job *src)
+{
+	struct store_job *j = xcalloc(1, sizeof(*j));
+	void *msg = xmalloc(src->len + 1);
+
+	*j = *src;
+	j->kind = xstrdup(src->kind ? src->kind : "");
+	j->campaign_id = xstrdup(src->campaign_id ? src->campaign_id : "");
+	j->message_key = xstrdup(src->message_key ? src->message_key : "");
+	j->variant = xstrdup(src->variant ? src->variant : "");
+	j->sender = xstrdup(src->sender ? src->sender : "");
+	j->recipients = xstrdup(src->recipients ? src->recipients : "");
+	j->last_error = src->last_error ? xstrdup(src->last_error) : NULL;
+	memcpy(msg, src->message, src->len);
+	j->message = msg;
+	return j;
+}
+
+void
+store_job_free(struct store_job *j)
+{
+	if (j == NULL)
+		return;
+	free((char *)j->kind);
+	free((char *)j->campaign_id);
+	free((char *)j->message_key);
+	free((char *)j->variant);
+	free((char *)j->sender);
+	free((char *)j->recipients);
+	free((char *)j->last_error);
+	free((void *)j->message);
+	free(j);
+}
+
 int
 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
-    struct store_job *j, int64_t *next_at)
+    struct store_job **out, int64_t *next_at)
 {
+	struct store_job j;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -116,8 +159,14 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	sqlite3_bind_int64(s, 2, lease);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		/* the row stays readable until the next use of S */
-		job_from_row(s, j, 1);
+		job_from_row(s, &j, 1);
+		*out = job_dup(&j);
+		rc = sqlite3_step(s);
+		store_done(s);
+		if (rc != SQLITE_DONE) {
+			store_job_free(*out);
+			return store_fail(st, "outbox claim");
+		}
 		return 0;
 	}
 	store_done(s);
@@ -142,8 +191,6 @@ store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
 	sqlite3_stmt *s;
 	int rc;
 
-	/* the claim's row must not pin an old snapshot */
-	store_release(st, SQ_OUTBOX_CLAIM);
 	s = store_stmt(st, SQ_OUTBOX_UPDATE, "UPDATE outbox SET state = ?2,"
 	    " next_at = ?3, last_error = ?4, lease_until = 0,"
 	    " done_at = CASE WHEN ?2 IN ('sent', 'failed', 'cancelled')"
@@ -203,4 +250,23 @@ store_outbox_get(struct store *st, int64_t id, struct store_job *j)
 	}
 	store_done(s);
 	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");
+}
+
+int64_t
+store_outbox_recover(struct store *st, int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_OUTBOX_RECOVER, "UPDATE outbox SET"
+	    " state = 'queued', next_at = ?1, lease_until = 0,"
+	    " last_error = 'interrupted by a restart' WHERE state = 'sending'");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now);
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "outbox");
+	return sqlite3_changes(st->db);
 }

@@ -427,17 +427,18 @@ test_large_body(void **state)
 static void
 outbox_job(struct mx *x, int64_t id, struct buf *msg, struct buf *rcpts)
 {
-	struct store_job j;
+	struct store_job *j;
 	int64_t next;
 
 	assert_int_equal(store_outbox_claim(x->st, NOW + 1, 600, &j, &next),
 	    0);
-	assert_int_equal(j.id, id);
+	assert_int_equal(j->id, id);
 	buf_reset(msg);
 	buf_reset(rcpts);
-	buf_append(msg, j.message, j.len);
-	buf_puts(rcpts, j.recipients);
-	store_outbox_update(x->st, j.id, JOB_SENT, NOW, NULL, NOW);
+	buf_append(msg, j->message, j->len);
+	buf_puts(rcpts, j->recipients);
+	store_outbox_update(x->st, j->id, JOB_SENT, NOW, NULL, NOW);
+	store_job_free(j);
 }
 
 static void

@@ -71,7 +71,7 @@ test_marker(void **state)
 static void
 test_jobs(void **state)
 {
-	struct store_job j, got;
+	struct store_job j, got, *c;
 	struct store *st;
 	char dir[64], path[128], err[512];
 	int64_t id1, id2, next;
@@ -99,31 +99,34 @@ test_jobs(void **state)
 	assert_int_equal(store_outbox_add(st, &j, &id2), 0);
 
 	/* the due one, with its message; the held one is not due */
-	assert_int_equal(store_outbox_claim(st, NOW, 600, &got, &next), 0);
-	assert_int_equal(got.id, id1);
-	assert_int_equal(got.attempts, 1);
-	assert_int_equal(got.state, JOB_SENDING);
-	assert_int_equal(got.len, j.len);
-	assert_memory_equal(got.message, j.message, j.len);
-	assert_string_equal(got.recipients, j.recipients);
-	assert_int_equal(store_outbox_claim(st, NOW, 600, &got, &next), 1);
+	assert_int_equal(store_outbox_claim(st, NOW, 600, &c, &next), 0);
+	assert_int_equal(c->id, id1);
+	assert_int_equal(c->attempts, 1);
+	assert_int_equal(c->state, JOB_SENDING);
+	assert_int_equal(c->len, j.len);
+	assert_memory_equal(c->message, j.message, j.len);
+	assert_string_equal(c->recipients, j.recipients);
+	store_job_free(c);
+	assert_int_equal(store_outbox_claim(st, NOW, 600, &c, &next), 1);
 	assert_int_equal(next, NOW + 600);	/* id1's lease runs out first */
 
 	/* a worker died: the lease runs out, the job is claimed again */
-	assert_int_equal(store_outbox_claim(st, NOW + 600, 600, &got, &next),
+	assert_int_equal(store_outbox_claim(st, NOW + 600, 600, &c, &next),
 	    0);
-	assert_int_equal(got.id, id1);
-	assert_int_equal(got.attempts, 2);
+	assert_int_equal(c->id, id1);
+	assert_int_equal(c->attempts, 2);
+	store_job_free(c);
 	/* deferred, then sent */
 	assert_int_equal(store_outbox_update(st, id1, JOB_QUEUED, NOW + 700,
 	    "421 busy", NOW + 600), 0);
-	assert_int_equal(store_outbox_claim(st, NOW + 650, 600, &got, &next),
+	assert_int_equal(store_outbox_claim(st, NOW + 650, 600, &c, &next),
 	    1);
 	assert_int_equal(next, NOW + 700);
-	assert_int_equal(store_outbox_claim(st, NOW + 700, 600, &got, &next),
+	assert_int_equal(store_outbox_claim(st, NOW + 700, 600, &c, &next),
 	    0);
-	assert_int_equal(got.attempts, 3);
-	assert_string_equal(got.last_error, "421 busy");
+	assert_int_equal(c->attempts, 3);
+	assert_string_equal(c->last_error, "421 busy");
+	store_job_free(c);
 	assert_int_equal(store_outbox_update(st, id1, JOB_SENT, NOW + 700,
 	    NULL, NOW + 700), 0);
 	assert_int_equal(store_outbox_get(st, id1, &got), 0);
@@ -131,9 +134,14 @@ test_jobs(void **state)
 	assert_int_equal(got.done_at, NOW + 700);
 
 	/* the held job once its time has come */
-	assert_int_equal(store_outbox_claim(st, NOW + 3600, 600, &got, &next),
+	assert_int_equal(store_outbox_claim(st, NOW + 3600, 600, &c, &next),
 	    0);
-	assert_int_equal(got.id, id2);
+	assert_int_equal(c->id, id2);
+	store_job_free(c);
+	/* a restart puts what was being sent back in the queue */
+	assert_int_equal(store_outbox_recover(st, NOW + 3601), 1);
+	assert_int_equal(store_outbox_get(st, id2, &got), 0);
+	assert_int_equal(got.state, JOB_QUEUED);
 	assert_string_equal(store_job_state_name(JOB_CANCELLED), "cancelled");
 	assert_int_equal(store_outbox_update(st, 999, JOB_SENT, 0, NULL, 0),
 	    -1);

@@ -1,0 +1,131 @@
+#!/bin/sh
+# t-fault.sh - exactly once through crashes: a sending tool (which tries
+# again on 4xx, same Message-ID) sends a campaign to 600 customers in
+# four locale variants, 6 per message, while segmilter is killed with
+# SIGKILL at random moments and restarted, and the re-injection port is
+# closed for a while.  Once the outbox has drained, every consented
+# recipient must be at the sink exactly once, nobody else at all, and the
+# audit chain must verify.  Prints the counts.
+set -u
+BUILD=${BUILD:-build}
+[ "$(id -u)" = 0 ] || { echo "t-fault: needs root"; exit 77; }
+for p in postfix smtp-sink sqlite3 python3; do
+	command -v $p >/dev/null 2>&1 || { echo "t-fault: no $p"; exit 77; }
+done
+SRC=$(pwd)
+T=$(mktemp -d /tmp/segm-t-fault.XXXXXX)
+chmod 755 "$T"
+PORT=${T_FAULT_PORT:-12825}
+SINK=$((PORT + 1))
+REINJECT=$((PORT + 2))
+N=${T_FAULT_CUSTOMERS:-600}
+MPID=""
+cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	"$SRC/tests/lib/postfix.sh" stop "$T/pf"
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	echo "--- segmilter log"; tail -15 "$T/milter.log" 2>/dev/null
+	exit 1
+}
+q() { sqlite3 "$T/store.db" "$1"; }
+
+# --- N customers in four countries; every tenth without consent -------
+awk -v n="$N" 'BEGIN { split("US DE FR GB", c, " "); print "email,first_name,country";
+    for (i = 1; i <= n; i++) printf "c%d@example.com,C%d,%s\n", i, i, c[i % 4 + 1] }' \
+    > "$T/customers.csv"
+awk -v n="$N" 'BEGIN { print "email,channel,status,source,recorded_at,evidence";
+    for (i = 1; i <= n; i++) if (i % 10 != 0)
+	printf "c%d@example.com,email,granted,checkout,2025-01-01,box\n", i }' \
+    > "$T/consent.csv"
+awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) printf "c%d@example.com\n", i }' > "$T/rcpts"
+printf '%s\n' 0123456789abcdef0123456789abcdef > "$T/copy.key"
+mkdir -p "$T/campaigns"
+cat > "$T/segmilter.conf" <<CONF
+store = "$T/store.db";
+milter = { socket = "unix:$T/segmilter.sock"; socket_mode = "0666";
+  user = ""; campaigns = "$T/campaigns"; spool_dir = "$T"; };
+policy = { cap_count = 0; };
+outbox = { reinject_url = "smtp://127.0.0.1:$REINJECT";
+  key_file = "$T/copy.key"; retry_base_s = 1; retry_max_s = 2; };
+CONF
+cat > "$T/campaigns/fault.conf" <<'CONF'
+id = "fault";
+variants = {
+  country_us = { offer = "US offer"; };
+  country_de = { offer = "DE Angebot"; };
+  country_fr = { offer = "FR offre"; };
+  default = { offer = "GB offer"; };
+};
+CONF
+S="$BUILD/segctl -q -c $T/segmilter.conf"
+$S init && $S import customers "$T/customers.csv" &&
+    $S import consent "$T/consent.csv" && $S segments rebuild || fail "store"
+
+start_milter() {
+	rm -f "$T/segmilter.sock"
+	"$BUILD/segmilter" -f -c "$T/segmilter.conf" >> "$T/milter.log" 2>&1 &
+	MPID=$!
+	i=0
+	while [ ! -S "$T/segmilter.sock" ]; do
+		i=$((i + 1)); [ $i -lt 100 ] || fail "segmilter did not start"
+		sleep 0.05
+	done
+}
+reinject() {	# on | off
+	sed -i "/^127.0.0.1:$REINJECT /d" "$T/pf/etc/master.cf"
+	if [ "$1" = on ]; then
+		"$SRC/tests/lib/postfix.sh" listen "$T/pf" "$REINJECT" || fail "listen"
+	else
+		postfix -c "$T/pf/etc" reload > /dev/null 2>&1
+	fi
+}
+start_milter
+"$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
+    fail "postfix start"
+reinject on
+
+# --- the load, and the faults -----------------------------------------
+python3 "$SRC/tests/lib/sender.py" "127.0.0.1:$PORT" fault "$T/rcpts" 6 4 \
+    > "$T/sender.out" 2>&1 &
+SPID=$!
+kills=0
+for k in 1 2 3 4 5; do
+	sleep "0.$(awk -v s="$k$$" 'BEGIN { srand(s); printf "%d", 2 + rand() * 7 }')"
+	kill -9 "$MPID" 2>/dev/null && kills=$((kills + 1))
+	wait "$MPID" 2>/dev/null
+	[ "$k" = 2 ] && reinject off
+	sleep 0.3
+	start_milter
+	[ "$k" = 4 ] && reinject on
+done
+wait "$SPID" || fail "sender: $(cat "$T/sender.out")"
+
+# --- drain, then count --------------------------------------------------
+i=0
+while [ "$(q "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')")" != 0 ]; do
+	i=$((i + 1)); [ $i -lt 600 ] || fail "outbox did not drain: $(q "SELECT state, count(*) FROM outbox GROUP BY 1")"
+	sleep 0.1
+done
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" 60 || fail "queue did not drain"
+find "$T/pf/sink" -type f -exec grep -h '^X-Rcpt-Args:' {} + |
+    sed 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/' | sort | uniq -c > "$T/counts"
+consented=$(awk -v n="$N" 'BEGIN { print n - int(n / 10) }')
+once=$(awk '$1 == 1' "$T/counts" | wc -l)
+dup=$(awk '$1 > 1' "$T/counts" | wc -l)
+delivered_suppressed=$(awk '{ sub(/^c/, "", $2); sub(/@.*/, "", $2); if ($2 % 10 == 0) n++ } END { print n + 0 }' "$T/counts")
+lost=$((consented - once - dup))
+copies=$(q "SELECT count(*) FROM outbox WHERE state = 'sent'")
+echo "t-fault: $kills SIGKILLs, re-injection port closed for a while;" \
+    "$(cat "$T/sender.out" | sed 's/^sender: //')"
+echo "t-fault: $consented consented: $once exactly once, $lost lost, $dup duplicated;" \
+    "$delivered_suppressed of $((N - consented)) without consent delivered;" \
+    "$copies copies re-injected"
+[ "$dup" = 0 ] || fail "duplicates: $(awk '$1 > 1' "$T/counts" | head -5)"
+[ "$lost" = 0 ] || fail "$lost recipients lost"
+[ "$delivered_suppressed" = 0 ] || fail "recipients without consent were delivered"
+$S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
+echo "t-fault: ok"

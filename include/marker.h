@@ -21,11 +21,18 @@
 #define MARKER_HEADER	"X-Segmilter-Copy"
 #define MARKER_MAX	512
 
-/* Writes a fresh marker value for CAMPAIGN at NOW into OUT.  0, or -1. */
+#define MARKER_NONCE_MAX	64
+
+/*
+ * Writes a fresh marker value for CAMPAIGN at NOW into OUT, and its
+ * nonce, which names this copy, into NONCE (MARKER_NONCE_MAX).  0, or -1.
+ */
 int	 marker_make(const unsigned char *key, size_t keylen,
-	    const char *campaign, int64_t now, char *out, size_t outlen);
-/* 1 when VALUE is a marker made with KEY, else 0. */
+	    const char *campaign, int64_t now, char *out, size_t outlen,
+	    char *nonce);
+/* 1 when VALUE is a marker made with KEY (its nonce into NONCE if not
+ * NULL), else 0. */
 int	 marker_valid(const unsigned char *key, size_t keylen,
-	    const char *value);
+	    const char *value, char *nonce);
 
 #endif

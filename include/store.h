@@ -395,6 +395,7 @@ struct store_job {
 	const char	*recipients;	/* one address per line */
 	const void	*message;	/* the whole copy, CRLF */
 	size_t		 len;
+	const char	*nonce;		/* its marker's, names the copy */
 	int64_t		 not_before;	/* send_after, or now */
 	int64_t		 next_at;
 	int64_t		 attempts;
@@ -417,9 +418,15 @@ int	 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 void	 store_job_free(struct store_job *j);
 /*
  * At start-up, before any worker runs: jobs left 'sending' by a process
- * that died are queued again, due now.  Returns how many, or -1.
+ * that died are sent if segmilter on the re-injection port saw them go
+ * through (store_copy_seen), else queued again, due now.  *QUEUED and
+ * *SENT say how many of each.  0, or -1.
  */
-int64_t	 store_outbox_recover(struct store *st, int64_t now);
+int	 store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
+	    int64_t *sent);
+/* Notes that the copy with NONCE passed, in queue QID.  0, or -1. */
+int	 store_copy_seen(struct store *st, const char *nonce, const char *qid,
+	    int64_t now);
 /* Sets a job's state; NEXT_AT for a retry, ERROR (may be NULL). */
 int	 store_outbox_update(struct store *st, int64_t id,
 	    enum store_job_state state, int64_t next_at, const char *error,

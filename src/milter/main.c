@@ -207,22 +207,27 @@ reload(struct milter_rt *rt, const char *path)
 
 /*
  * Copies a previous process was sending when it died go back to the
- * queue at once rather than after their lease.  Whether the far end got
- * one before the crash cannot be known: it may get it twice.
+ * queue at once rather than after their lease, unless segmilter on the
+ * re-injection port saw them pass.  Without segmilter there, whether the
+ * far end got one before the crash cannot be known: it may get it twice.
  */
 static void
 recover_outbox(struct milter_rt *rt)
 {
 	struct store *st = milter_rt_store(rt);
-	int64_t n;
+	int64_t queued, sent;
 
 	if (st == NULL)
 		return;
-	if ((n = store_outbox_recover(st, (int64_t)time(NULL))) > 0)
-		milter_log(LOG_WARNING, "outbox", "%lld copies were being sent"
-		    " when segmilter stopped: queued again", (long long)n);
-	else if (n == -1)
+	if (store_outbox_recover(st, (int64_t)time(NULL), &queued, &sent) ==
+	    -1)
 		milter_log(LOG_ERR, "outbox", "store: %s", store_error(st));
+	else if (queued + sent > 0)
+		milter_log(LOG_WARNING, "outbox", "%lld copies were being sent"
+		    " when segmilter stopped: %lld had gone through segmilter"
+		    " on the re-injection port, %lld queued again",
+		    (long long)(queued + sent), (long long)sent,
+		    (long long)queued);
 }
 
 int

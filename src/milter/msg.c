@@ -197,7 +197,7 @@ milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 
 	if (m->marker[0] != '\0') {
 		if (marker_valid(env->conf->outbox.key,
-		    env->conf->outbox.keylen, m->marker)) {
+		    env->conf->outbox.keylen, m->marker, m->marker_nonce)) {
 			m->own_copy = 1;
 			return 2;
 		}
@@ -426,7 +426,7 @@ queue_copies(struct milter_msg *m, const struct milter_env *env,
 {
 	struct store_job j;
 	struct buf copy, rcpts;
-	char err[256];
+	char err[256], nonce[MARKER_NONCE_MAX];
 	size_t i;
 	int rc = 0;
 
@@ -436,8 +436,8 @@ queue_copies(struct milter_msg *m, const struct milter_env *env,
 		buf_init(&copy, 256 * 1024 * 1024);
 		buf_init(&rcpts, 64 * 1024 * 1024);
 		msg_part_recipients(m, (int)i, &rcpts);
-		if (msg_copy_build(m, env, &p->parts[i], now, &copy, err,
-		    sizeof(err)) == -1) {
+		if (msg_copy_build(m, env, &p->parts[i], now, &copy, nonce,
+		    err, sizeof(err)) == -1) {
 			milter_log(LOG_ERR, m->qid, "campaign=%s: copy: %s",
 			    c->id, err);
 			rc = -1;
@@ -453,6 +453,7 @@ queue_copies(struct milter_msg *m, const struct milter_env *env,
 			j.recipients = buf_str(&rcpts);
 			j.message = copy.data;
 			j.len = copy.len;
+			j.nonce = nonce;
 			j.not_before = p->parts[i].send_after > now ?
 			    p->parts[i].send_after : now;
 			j.created_at = now;
@@ -739,11 +740,29 @@ log_summary(struct milter_msg *m, const struct campaign *c,
 	buf_free(&line);
 }
 
-/* A copy of ours: the marker goes, nothing else changes. */
+/*
+ * A copy of ours: the marker goes, nothing else changes.  That it went
+ * through is noted first: if segmilter dies while its outbox waits for
+ * the re-injection's reply, the restart knows the copy is already on its
+ * way (store_outbox_recover) and does not send it twice.
+ */
 static enum milter_verdict
-pass_copy(struct milter_msg *m, const struct milter_ops *ops)
+pass_copy(struct milter_msg *m, const struct milter_env *env,
+    struct store *st, int64_t now, const struct milter_ops *ops)
 {
-	milter_log(LOG_INFO, m->qid, "a segmilter copy: passed untouched");
+	int rc = -1;
+
+	if (st != NULL) {
+		store_lock(env);
+		rc = store_copy_seen(st, m->marker_nonce, m->qid, now);
+		store_unlock(env);
+	}
+	if (rc == -1)
+		milter_log(LOG_WARNING, m->qid, "copy %s: not noted as passed"
+		    " (store: %s): a crash now could send it twice",
+		    m->marker_nonce, st != NULL ? store_error(st) : "closed");
+	milter_log(LOG_INFO, m->qid, "copy %s: a segmilter copy, passed"
+	    " untouched", m->marker_nonce);
 	if (ops->chgheader(ops->ctx, MARKER_HEADER, 1, NULL) != 0)
 		return MILTER_TEMPFAIL;
 	return MILTER_CONTINUE;
@@ -761,7 +780,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	int rc;
 
 	if (m->own_copy)
-		return pass_copy(m, ops);
+		return pass_copy(m, env, st, now, ops);
 	if (m->campaign_headers == 0)
 		return MILTER_CONTINUE;
 	if (m->spool == NULL || m->spool_error) {

@@ -38,6 +38,7 @@ struct milter_msg {
 	struct spool		*spool;
 	int			 spool_error;
 	char			 marker[MARKER_MAX];	/* "": none */
+	char			 marker_nonce[MARKER_NONCE_MAX];
 	int			 own_copy;	/* a valid marker */
 };
 
@@ -95,8 +96,8 @@ void	 msg_plan_free(struct msg_plan *p);
  * then the rendered body; appended to OUT.  0, or -1 with ERR.
  */
 int	 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
-	    const struct msg_part *p, int64_t now, struct buf *out, char *err,
-	    size_t errlen);
+	    const struct msg_part *p, int64_t now, struct buf *out,
+	    char *nonce, char *err, size_t errlen);
 /*
  * The List-Unsubscribe value for part P's only recipient, into OUT; 0,
  * or -1 when unsubscribe links are off or the part has several people.

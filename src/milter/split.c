@@ -183,8 +183,8 @@ name_is(const char *line, size_t namelen, const char *name)
 
 int
 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
-    const struct msg_part *p, int64_t now, struct buf *out, char *err,
-    size_t errlen)
+    const struct msg_part *p, int64_t now, struct buf *out, char *nonce,
+    char *err, size_t errlen)
 {
 	const char *h = buf_str(&m->headers), *end, *colon;
 	const char *replace;
@@ -224,7 +224,7 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 			buf_append(out, h, (size_t)(end - h));
 	}
 	if (marker_make(env->conf->outbox.key, env->conf->outbox.keylen,
-	    m->campaign, now, marker, sizeof(marker)) == -1) {
+	    m->campaign, now, marker, sizeof(marker), nonce) == -1) {
 		snprintf(err, errlen, "cannot make the copy marker");
 		return -1;
 	}

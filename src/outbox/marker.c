@@ -51,10 +51,10 @@ marker_mac(const unsigned char *key, size_t keylen, const char *nonce,
 
 int
 marker_make(const unsigned char *key, size_t keylen, const char *campaign,
-    int64_t now, char *out, size_t outlen)
+    int64_t now, char *out, size_t outlen, char *nonce)
 {
 	unsigned char raw[NONCE_BYTES];
-	char nonce[2 * NONCE_BYTES + 1], t[24], mac[2 * EVP_MAX_MD_SIZE + 1];
+	char t[24], mac[2 * EVP_MAX_MD_SIZE + 1];
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return -1;
@@ -90,9 +90,11 @@ field(const char *v, const char *name, char *out, size_t outlen)
 }
 
 int
-marker_valid(const unsigned char *key, size_t keylen, const char *value)
+marker_valid(const unsigned char *key, size_t keylen, const char *value,
+    char *nonce_out)
 {
-	char nonce[64], campaign[256], t[32], mac[160], want[160];
+	char nonce[MARKER_NONCE_MAX], campaign[256], t[32], mac[160];
+	char want[160];
 
 	while (*value == ' ' || *value == '\t')
 		value++;
@@ -103,6 +105,10 @@ marker_valid(const unsigned char *key, size_t keylen, const char *value)
 	    field(value, "mac", mac, sizeof(mac)) == -1 ||
 	    marker_mac(key, keylen, nonce, campaign, t, want) == -1)
 		return 0;
-	return strlen(mac) == strlen(want) &&
-	    CRYPTO_memcmp(mac, want, strlen(want)) == 0;
+	if (strlen(mac) != strlen(want) ||
+	    CRYPTO_memcmp(mac, want, strlen(want)) != 0)
+		return 0;
+	if (nonce_out != NULL)
+		memcpy(nonce_out, nonce, strlen(nonce) + 1);
+	return 1;
 }

@@ -45,8 +45,8 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 
 	s = store_stmt(st, SQ_OUTBOX_ADD, "INSERT INTO outbox (kind,"
 	    " campaign_id, message_key, variant, sender, recipients, message,"
-	    " not_before, next_at, state, created_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 'queued', ?9)");
+	    " not_before, next_at, state, created_at, nonce)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 'queued', ?9, ?10)");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, j->kind);
@@ -58,6 +58,7 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 	sqlite3_bind_blob64(s, 7, j->message, j->len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, j->not_before);
 	sqlite3_bind_int64(s, 9, j->created_at);
+	store_bind_text(s, 10, j->nonce != NULL ? j->nonce : "");
 	rc = sqlite3_step(s);
 	store_done(s);
 	if (rc != SQLITE_DONE)
@@ -252,21 +253,64 @@ store_outbox_get(struct store *st, int64_t id, struct store_job *j)
 	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");
 }
 
-int64_t
-store_outbox_recover(struct store *st, int64_t now)
+int
+store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
+    int64_t *sent)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, SQ_OUTBOX_RECOVER, "UPDATE outbox SET"
-	    " state = 'queued', next_at = ?1, lease_until = 0,"
-	    " last_error = 'interrupted by a restart' WHERE state = 'sending'");
-	if (s == NULL)
+	*queued = *sent = 0;
+	if (store_begin(st) == -1)
 		return -1;
+	/* seen on the re-injection port: the far end has it */
+	s = store_stmt(st, SQ_OUTBOX_RECOVER_SENT, "UPDATE outbox SET"
+	    " state = 'sent', done_at = ?1, lease_until = 0,"
+	    " last_error = 'seen passing before a restart'"
+	    " WHERE state = 'sending' AND nonce <> ''"
+	    " AND nonce IN (SELECT nonce FROM copy_seen)");
+	if (s == NULL)
+		goto fail;
 	sqlite3_bind_int64(s, 1, now);
 	rc = sqlite3_step(s);
 	store_done(s);
 	if (rc != SQLITE_DONE)
-		return store_fail(st, "outbox");
-	return sqlite3_changes(st->db);
+		goto fail;
+	*sent = sqlite3_changes(st->db);
+	s = store_stmt(st, SQ_OUTBOX_RECOVER, "UPDATE outbox SET"
+	    " state = 'queued', next_at = ?1, lease_until = 0,"
+	    " last_error = 'interrupted by a restart' WHERE state = 'sending'");
+	if (s == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, now);
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	*queued = sqlite3_changes(st->db);
+	return store_commit(st);
+fail:
+	store_fail(st, "outbox");
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_copy_seen(struct store *st, const char *nonce, const char *qid,
+    int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_COPY_SEEN, "INSERT INTO copy_seen (nonce,"
+	    " queue_id, at) VALUES (?1, ?2, ?3) ON CONFLICT (nonce)"
+	    " DO UPDATE SET queue_id = excluded.queue_id, at = excluded.at");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, nonce);
+	store_bind_text(s, 2, qid);
+	sqlite3_bind_int64(s, 3, now);
+	rc = sqlite3_step(s);
+	store_done(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "copy_seen");
 }

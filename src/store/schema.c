@@ -177,8 +177,14 @@ static const char *const migrations[] = {
 	"  lease_until INTEGER NOT NULL DEFAULT 0,"
 	"  last_error TEXT,"
 	"  created_at INTEGER NOT NULL,"
-	"  done_at INTEGER);"
-	"CREATE INDEX outbox_due ON outbox(state, next_at);",
+	"  done_at INTEGER,"
+	"  nonce TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX outbox_due ON outbox(state, next_at);"
+	/* copies that passed segmilter on the re-injection port */
+	"CREATE TABLE copy_seen ("
+	"  nonce TEXT PRIMARY KEY,"
+	"  queue_id TEXT NOT NULL,"
+	"  at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

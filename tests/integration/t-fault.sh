@@ -3,9 +3,11 @@
 # again on 4xx, same Message-ID) sends a campaign to 600 customers in
 # four locale variants, 6 per message, while segmilter is killed with
 # SIGKILL at random moments and restarted, and the re-injection port is
-# closed for a while.  Once the outbox has drained, every consented
-# recipient must be at the sink exactly once, nobody else at all, and the
-# audit chain must verify.  Prints the counts.
+# closed for a while.  The re-injection smtpd runs segmilter too, which
+# passes copies untouched and notes each one: a restart then knows which
+# copies were already through when it died.  Once the outbox has drained,
+# every consented recipient must be at the sink exactly once, nobody
+# else at all, and the audit chain must verify.  Prints the counts.
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-fault: needs root"; exit 77; }
@@ -78,7 +80,8 @@ start_milter() {
 reinject() {	# on | off
 	sed -i "/^127.0.0.1:$REINJECT /d" "$T/pf/etc/master.cf"
 	if [ "$1" = on ]; then
-		"$SRC/tests/lib/postfix.sh" listen "$T/pf" "$REINJECT" || fail "listen"
+		"$SRC/tests/lib/postfix.sh" listen "$T/pf" "$REINJECT" \
+		    "unix:$T/segmilter.sock" || fail "listen"
 	else
 		postfix -c "$T/pf/etc" reload > /dev/null 2>&1
 	fi

@@ -68,7 +68,8 @@ while [ ! -S "$T/segmilter.sock" ]; do
 done
 "$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
     fail "postfix start"
-"$SRC/tests/lib/postfix.sh" listen "$T/pf" "$REINJECT" || fail "re-injection listener"
+"$SRC/tests/lib/postfix.sh" listen "$T/pf" "$REINJECT" "unix:$T/segmilter.sock" ||
+    fail "re-injection listener"
 
 send() {	# send NAME RCPTS... < message
 	name=$1; shift

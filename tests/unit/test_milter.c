@@ -486,7 +486,7 @@ test_split_copies(void **state)
 	marker += strlen(MARKER_HEADER ": ");
 	*strstr(marker, "\r\n") = '\0';
 	assert_true(marker_valid(x->cf->outbox.key, x->cf->outbox.keylen,
-	    marker));
+	    marker, NULL));
 	buf_free(&msg);
 	buf_free(&to);
 }

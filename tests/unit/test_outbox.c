@@ -43,29 +43,33 @@ test_marker(void **state)
 	const unsigned char key[] = "0123456789abcdef0123456789abcdef";
 	const unsigned char other[] = "fedcba9876543210fedcba9876543210";
 	char m1[MARKER_MAX], m2[MARKER_MAX], bad[MARKER_MAX], *p;
+	char n1[MARKER_NONCE_MAX], n2[MARKER_NONCE_MAX], got[MARKER_NONCE_MAX];
 
 	(void)state;
-	assert_int_equal(marker_make(key, 32, "spring", NOW, m1, sizeof(m1)),
-	    0);
-	assert_int_equal(marker_make(key, 32, "spring", NOW, m2, sizeof(m2)),
-	    0);
+	assert_int_equal(marker_make(key, 32, "spring", NOW, m1, sizeof(m1),
+	    n1), 0);
+	assert_int_equal(marker_make(key, 32, "spring", NOW, m2, sizeof(m2),
+	    n2), 0);
 	assert_string_not_equal(m1, m2);	/* a fresh nonce each time */
-	assert_true(marker_valid(key, 32, m1));
-	assert_true(marker_valid(key, 32, m2));
-	assert_false(marker_valid(other, 32, m1));
-	assert_false(marker_valid(key, 0, m1));
+	assert_string_not_equal(n1, n2);
+	assert_true(marker_valid(key, 32, m1, got));
+	assert_string_equal(got, n1);
+	assert_true(marker_valid(key, 32, m2, NULL));
+	assert_false(marker_valid(other, 32, m1, NULL));
+	assert_false(marker_valid(key, 0, m1, NULL));
 	/* any field changed breaks the MAC */
 	snprintf(bad, sizeof(bad), "%s", m1);
 	p = strstr(bad, "c=spring");
 	p[2] = 'S';
-	assert_false(marker_valid(key, 32, bad));
+	assert_false(marker_valid(key, 32, bad, NULL));
 	snprintf(bad, sizeof(bad), "%s", m1);
 	p = strstr(bad, "mac=") + 4;
 	*p = *p == '0' ? '1' : '0';
-	assert_false(marker_valid(key, 32, bad));
-	assert_false(marker_valid(key, 32, "v1; n=00; c=x; t=1"));
-	assert_false(marker_valid(key, 32, ""));
-	assert_false(marker_valid(key, 32, "v2; n=00; c=x; t=1; mac=00"));
+	assert_false(marker_valid(key, 32, bad, NULL));
+	assert_false(marker_valid(key, 32, "v1; n=00; c=x; t=1", NULL));
+	assert_false(marker_valid(key, 32, "", NULL));
+	assert_false(marker_valid(key, 32, "v2; n=00; c=x; t=1; mac=00",
+	    NULL));
 }
 
 static void
@@ -74,7 +78,7 @@ test_jobs(void **state)
 	struct store_job j, got, *c;
 	struct store *st;
 	char dir[64], path[128], err[512];
-	int64_t id1, id2, next;
+	int64_t id1, id2, next, q, sent;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/segm-outbox-XXXXXX");
@@ -95,6 +99,7 @@ test_jobs(void **state)
 	j.created_at = NOW;
 	assert_int_equal(store_outbox_add(st, &j, &id1), 0);
 	j.variant = "lapsed";
+	j.nonce = "n2";
 	j.not_before = NOW + 3600;		/* held */
 	assert_int_equal(store_outbox_add(st, &j, &id2), 0);
 
@@ -138,10 +143,22 @@ test_jobs(void **state)
 	    0);
 	assert_int_equal(c->id, id2);
 	store_job_free(c);
-	/* a restart puts what was being sent back in the queue */
-	assert_int_equal(store_outbox_recover(st, NOW + 3601), 1);
+	/* a restart puts what was being sent back in the queue ... */
+	assert_int_equal(store_outbox_recover(st, NOW + 3601, &q, &sent), 0);
+	assert_int_equal(q, 1);
+	assert_int_equal(sent, 0);
 	assert_int_equal(store_outbox_get(st, id2, &got), 0);
 	assert_int_equal(got.state, JOB_QUEUED);
+	/* ... unless it was seen passing on the re-injection port */
+	assert_int_equal(store_outbox_claim(st, NOW + 3601, 600, &c, &next),
+	    0);
+	store_job_free(c);
+	assert_int_equal(store_copy_seen(st, "n2", "4QCOPY", NOW + 3602), 0);
+	assert_int_equal(store_outbox_recover(st, NOW + 3603, &q, &sent), 0);
+	assert_int_equal(q, 0);
+	assert_int_equal(sent, 1);
+	assert_int_equal(store_outbox_get(st, id2, &got), 0);
+	assert_int_equal(got.state, JOB_SENT);
 	assert_string_equal(store_job_state_name(JOB_CANCELLED), "cancelled");
 	assert_int_equal(store_outbox_update(st, 999, JOB_SENT, 0, NULL, 0),
 	    -1);

@@ -742,9 +742,12 @@ log_summary(struct milter_msg *m, const struct campaign *c,
 
 /*
  * A copy of ours: the marker goes, nothing else changes.  That it went
- * through is noted first: if segmilter dies while its outbox waits for
- * the re-injection's reply, the restart knows the copy is already on its
- * way (store_outbox_recover) and does not send it twice.
+ * through is noted too: if segmilter dies while its outbox waits for the
+ * re-injection's reply, the restart knows the copy is already on its way
+ * (store_outbox_recover) and does not send it twice.  The note is the
+ * last thing done before the answer, so that the time in which a crash
+ * loses a noted copy (noted, but the MTA never hears "continue") is the
+ * few microseconds between the commit and libmilter's write.
  */
 static enum milter_verdict
 pass_copy(struct milter_msg *m, const struct milter_env *env,
@@ -752,6 +755,10 @@ pass_copy(struct milter_msg *m, const struct milter_env *env,
 {
 	int rc = -1;
 
+	milter_log(LOG_INFO, m->qid, "copy %s: a segmilter copy, passed"
+	    " untouched", m->marker_nonce);
+	if (ops->chgheader(ops->ctx, MARKER_HEADER, 1, NULL) != 0)
+		return MILTER_TEMPFAIL;
 	if (st != NULL) {
 		store_lock(env);
 		rc = store_copy_seen(st, m->marker_nonce, m->qid, now);
@@ -761,10 +768,6 @@ pass_copy(struct milter_msg *m, const struct milter_env *env,
 		milter_log(LOG_WARNING, m->qid, "copy %s: not noted as passed"
 		    " (store: %s): a crash now could send it twice",
 		    m->marker_nonce, st != NULL ? store_error(st) : "closed");
-	milter_log(LOG_INFO, m->qid, "copy %s: a segmilter copy, passed"
-	    " untouched", m->marker_nonce);
-	if (ops->chgheader(ops->ctx, MARKER_HEADER, 1, NULL) != 0)
-		return MILTER_TEMPFAIL;
 	return MILTER_CONTINUE;
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - make bench: prints figures, never passes or fails on them.
 #
-#   BENCH_PARTS="store milter"     which benchmarks
+#   BENCH_PARTS="store milter split"  which benchmarks
 #   BENCH_SIZES="100000 1000000"   customer counts for the store benchmark
 #   BENCH_DIR=/tmp/segm-bench      scratch space (several GB at 1M)
 # and tests/bench/milter.sh's BENCH_MESSAGES, BENCH_SESSIONS, BENCH_ROUNDS.
@@ -27,7 +27,7 @@ measure() {
 	    l, $1, $3 + $4, $2 / 1024 }' "$DIR/time.out"
 }
 
-PARTS=${BENCH_PARTS:-store milter}
+PARTS=${BENCH_PARTS:-store milter split}
 case " $PARTS " in *" store "*) ;; *) SIZES="" ;; esac
 
 [ -z "$SIZES" ] || echo "== store: import and segments rebuild ($(nproc) cores)"
@@ -58,4 +58,7 @@ rm -rf "$DIR"
 
 case " $PARTS " in
 *" milter "*) BUILD=$BUILD tests/bench/milter.sh ;;
+esac
+case " $PARTS " in
+*" split "*) BUILD=$BUILD tests/bench/split.sh ;;
 esac

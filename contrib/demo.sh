@@ -5,10 +5,12 @@
 #   2. preview the spring-launch broadcast (contrib/demo-broadcast.eml)
 #      as the marketing team would, per variant;
 #   3. start segmilter and a private Postfix on loopback (127.0.0.1:12525,
-#      relaying to smtp-sink on 12526; never the system MTA) and send the
-#      broadcast to every demo customer, as a sending tool would: one
-#      message, 500 recipients per SMTP transaction;
-#   4. print what happened per segment, and where the delivered mail is.
+#      relaying to smtp-sink on 12526; never the system MTA; copies are
+#      re-injected on 12527) and send the broadcast to every demo
+#      customer, as a sending tool would: one message, 500 recipients per
+#      SMTP transaction; segmilter tailors a copy per segment;
+#   4. print what happened per segment, which versions went out, and
+#      where the delivered mail is.
 #
 #   contrib/demo.sh [DIR] [CUSTOMERS]     (default demo/, 2000 customers)
 #
@@ -27,9 +29,12 @@ mkdir -p "$DIR/campaigns"
 DIR=$(realpath "$DIR")
 chmod 755 "$DIR"	# Postfix's smtpd (user postfix) reaches the socket
 cp conf/campaigns/spring-launch.conf "$DIR/campaigns/"
+openssl rand -hex 32 > "$DIR/copy.key"
+chmod 600 "$DIR/copy.key"
 cat > "$DIR/segmilter.conf" <<CONF
 # The demo's configuration: the defaults of conf/segmilter.conf, with
-# everything under $DIR.
+# everything under $DIR, and tailored copies re-injected on port
+# $((PORT + 2)).
 store = "$DIR/store.db";
 milter = {
   socket = "unix:$DIR/segmilter.sock";
@@ -37,6 +42,10 @@ milter = {
   user = "";
   campaigns = "$DIR/campaigns";
   spool_dir = "$DIR";
+};
+outbox = {
+  reinject_url = "smtp://127.0.0.1:$((PORT + 2))";
+  key_file = "$DIR/copy.key";
 };
 CONF
 SEGCTL="$BUILD/segctl -c $DIR/segmilter.conf --now $NOW"
@@ -82,6 +91,9 @@ while [ ! -S "$DIR/segmilter.sock" ]; do
 done
 tests/lib/postfix.sh start "$DIR/postfix" "$PORT" "$((PORT + 1))" \
     "unix:$DIR/segmilter.sock"
+# the re-injection port: segmilter there only passes copies through
+tests/lib/postfix.sh listen "$DIR/postfix" "$((PORT + 2))" \
+    "unix:$DIR/segmilter.sock"
 sqlite3 "$DIR/store.db" "SELECT email FROM customers ORDER BY id" > "$DIR/recipients"
 split -l 500 "$DIR/recipients" "$DIR/batch."
 for b in "$DIR"/batch.*; do
@@ -89,12 +101,26 @@ for b in "$DIR"/batch.*; do
 	    --to "$(paste -sd, "$b")" --data contrib/demo-broadcast.eml \
 	    > "$b.swaks" 2>&1 || { tail -5 "$b.swaks"; exit 1; }
 done
+# the copies: wait for the outbox to drain, then for Postfix
+i=0
+while [ "$(sqlite3 "$DIR/store.db" "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')")" != 0 ]; do
+	i=$((i + 1))
+	[ $i -lt 1200 ] || { echo "demo: the outbox did not drain"; exit 1; }
+	sleep 0.1
+done
 tests/lib/postfix.sh wait "$DIR/postfix" 120
-echo "sent $(wc -l < "$DIR/recipients") recipients in $(ls "$DIR"/batch.*.swaks | wc -l) messages"
+echo "sent $(wc -l < "$DIR/recipients") recipients in $(ls "$DIR"/batch.*.swaks | wc -l) messages;" \
+    "segmilter made $(sqlite3 "$DIR/store.db" "SELECT count(*) FROM outbox") tailored copies"
 
 echo
 echo "== 4. what happened"
 $SEGCTL report spring-launch
+echo
+echo "versions at the far end (recipients per Subject):"
+find "$DIR/postfix/sink" -type f | while read -r f; do
+	subject=$(grep -m1 '^Subject:' "$f")
+	grep -c '^X-Rcpt-Args:' "$f" | sed "s|\$| $subject|"
+done | awk '{ n = $1; $1 = ""; c[$0] += n } END { for (s in c) printf "  %5d %s\n", c[s], s }' | sort -rn
 msgs=$(find "$DIR/postfix/sink" -type f | wc -l)
 rcpts=$(find "$DIR/postfix/sink" -type f -exec grep -h '^X-Rcpt-Args:' {} + | wc -l)
 echo

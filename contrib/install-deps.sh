@@ -11,7 +11,7 @@ set -eu
 PKGS="build-essential pkg-config
 libmilter-dev libgmime-3.0-dev libconfig-dev libcurl4-openssl-dev
 libsqlite3-dev libcmocka-dev libssl-dev
-sqlite3 miltertest postfix swaks python3 curl time"
+sqlite3 miltertest postfix swaks python3 curl time openssl"
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

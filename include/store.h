@@ -424,6 +424,8 @@ void	 store_job_free(struct store_job *j);
  */
 int	 store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	    int64_t *sent);
+/* 1 when the copy with NONCE passed before, 0 when not, or -1. */
+int	 store_copy_was_seen(struct store *st, const char *nonce);
 /* Notes that the copy with NONCE passed, in queue QID.  0, or -1. */
 int	 store_copy_seen(struct store *st, const char *nonce, const char *qid,
 	    int64_t now);

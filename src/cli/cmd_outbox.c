@@ -83,7 +83,9 @@ outbox_set(struct cli *cli, struct store *st, const char *verb,
 		}
 		to = JOB_CANCELLED;
 	}
-	if (store_outbox_update(st, id, to, now, to == JOB_QUEUED ? NULL :
+	/* a retried copy still waits for its send_after */
+	if (store_outbox_update(st, id, to, j.not_before > now ?
+	    j.not_before : now, to == JOB_QUEUED ? NULL :
 	    "cancelled by segctl", now) == -1) {
 		cli_warnx("outbox: %s", store_error(st));
 		return 1;

@@ -18,6 +18,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "audit.h"
 #include "buf.h"
 #include "milter.h"
@@ -199,10 +201,17 @@ milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 		if (marker_valid(env->conf->outbox.key,
 		    env->conf->outbox.keylen, m->marker, m->marker_nonce)) {
 			m->own_copy = 1;
-			return 2;
+			/*
+			 * Copies carry no campaign header.  One that does is
+			 * spooled like any campaign: if its marker turns out
+			 * to be replayed, it is judged like one.
+			 */
+			if (m->campaign_headers == 0)
+				return 2;
+		} else {
+			milter_log(LOG_WARNING, m->qid, "%s does not verify:"
+			    " ignored", MARKER_HEADER);
 		}
-		milter_log(LOG_WARNING, m->qid, "%s does not verify: ignored",
-		    MARKER_HEADER);
 	}
 	if (m->campaign_headers == 0)
 		return 0;
@@ -741,6 +750,45 @@ log_summary(struct milter_msg *m, const struct campaign *c,
 }
 
 /*
+ * A message without a Message-ID is known by its content: the ledger
+ * keys deliveries by message, and a client's retry must be recognised
+ * as the same message (the queue id changes with every attempt).
+ */
+static void
+message_fingerprint(struct milter_msg *m)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char chunk[65536], d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	char err[256];
+	EVP_MD_CTX *md;
+	off_t off = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = spool_fd(m->spool, err, sizeof(err))) == -1)
+		return;
+	md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestUpdate(md, m->sender ? m->sender : "", m->sender ?
+	    strlen(m->sender) : 0);
+	while ((r = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		EVP_DigestUpdate(md, chunk, (size_t)r);
+		off += r;
+	}
+	EVP_DigestFinal_ex(md, d, &n);
+	EVP_MD_CTX_free(md);
+	if (r == -1)
+		return;
+	memcpy(m->message_id, "sha256:", 7);
+	for (i = 0; i < 16 && i < n; i++) {
+		m->message_id[7 + 2 * i] = hex[d[i] >> 4];
+		m->message_id[8 + 2 * i] = hex[d[i] & 0xf];
+	}
+	m->message_id[7 + 2 * i] = '\0';
+}
+
+/*
  * A copy of ours: the marker goes, nothing else changes.  That it went
  * through is noted too: if segmilter dies while its outbox waits for the
  * re-injection's reply, the restart knows the copy is already on its way
@@ -782,8 +830,27 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	size_t kept, i;
 	int rc;
 
-	if (m->own_copy)
-		return pass_copy(m, env, st, now, ops);
+	if (m->own_copy) {
+		/*
+		 * A marker honoured once: the same marker again on a
+		 * campaign message is someone replaying a copy they were
+		 * sent, to get past suppression.
+		 */
+		if (m->campaign_headers > 0 && st != NULL) {
+			store_lock(env);
+			rc = store_copy_was_seen(st, m->marker_nonce);
+			store_unlock(env);
+			if (rc != 0) {
+				milter_log(LOG_WARNING, m->qid, "copy %s:"
+				    " marker already used once (or store"
+				    " error): judged as a campaign",
+				    m->marker_nonce);
+				m->own_copy = 0;
+			}
+		}
+		if (m->own_copy)
+			return pass_copy(m, env, st, now, ops);
+	}
 	if (m->campaign_headers == 0)
 		return MILTER_CONTINUE;
 	if (m->spool == NULL || m->spool_error) {
@@ -803,6 +870,8 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	}
 	if (st == NULL)
 		return store_failed(m, env, ops);
+	if (m->message_id[0] == '\0')
+		message_fingerprint(m);
 	store_lock(env);
 	rc = msg_decide(m, env, c, st, now);
 	store_unlock(env);

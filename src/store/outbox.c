@@ -314,3 +314,21 @@ store_copy_seen(struct store *st, const char *nonce, const char *qid,
 	store_done(s);
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "copy_seen");
 }
+
+int
+store_copy_was_seen(struct store *st, const char *nonce)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_COPY_WAS_SEEN, "SELECT 1 FROM copy_seen"
+	    " WHERE nonce = ?1");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, nonce);
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "copy_seen");
+}

@@ -5,7 +5,8 @@
 # that runs no milter.  Checked at the sink: four different bodies, each
 # recipient exactly once, suppressed recipients nowhere; a send_after
 # variant held until its time; a valid copy marker passed untouched and
-# stripped, a forged one ignored; the audit chain intact.
+# stripped, once: replayed or forged, it is ignored; segctl outbox; the
+# one-click unsubscribe link; the audit chain intact.
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-split: needs root"; exit 77; }
@@ -168,6 +169,17 @@ M=$(for_rcpt nora@example.com)
 [ -n "$M" ] || fail "a valid copy was not passed"
 grep -q '^X-Segmilter-Copy' "$M" && fail "the marker was not stripped"
 grep -q '^Subject: a copy {{offer}}$' "$M" || fail "a copy was rewritten"
+# the same marker again: a replay, judged like any campaign message
+send replay una@example.com <<MSG || fail "replay refused"
+Subject: replayed {{offer}}
+X-Campaign-ID: spring4
+X-Segmilter-Copy: v1; n=00ff00ff; c=spring4; t=$t; mac=$mac
+
+replayed body
+MSG
+settle
+[ -z "$(for_rcpt una@example.com)" ] || fail "a replayed marker let an unsubscribed recipient through"
+grep -q "marker already used once" "$T/milter.log" || fail "replay not logged"
 send forged una@example.com <<MSG || fail "forged refused: $(tail -3 "$T/forged.swaks")"
 Subject: forged {{offer}}
 X-Campaign-ID: spring4
@@ -207,9 +219,10 @@ $S outbox cancel "$first" 2>/dev/null && fail "cancelled a sent job"
 $S outbox cancel "$job" || fail "cancel"
 [ "$(q "SELECT state FROM outbox WHERE id = $job")" = cancelled ] || fail "not cancelled"
 $S outbox retry "$job" || fail "retry"
-settle
-grep -l '^Later: Later' $(arrived) | xargs grep -q '^X-Rcpt-Args: <fred@example.com>' ||
-    fail "the retried copy did not go"
+# back in the queue, still held until its send_after
+[ "$(q "SELECT state, next_at = not_before FROM outbox WHERE id = $job")" = "queued|1" ] ||
+    fail "retry: $(q "SELECT state, next_at, not_before FROM outbox WHERE id = $job")"
+grep -l '^Later: Later' $(arrived) > /dev/null && fail "a retried held copy went early"
 
 # --- 5. one-click unsubscribe (RFC 8058) ------------------------------
 sed -i 's|^  spool_dir = \(.*\);|  spool_dir = \1; unsubscribe_url = "https://shop.example/u?t=";|' "$T/segmilter.conf"

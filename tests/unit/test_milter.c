@@ -341,6 +341,23 @@ test_duplicate_discarded(void **state)
 	assert_string_equal(buf_str(&x->body), "VIP: 25% off\r\n");
 }
 
+/* Without a Message-ID, a retry is known by its content. */
+static void
+test_retry_without_message_id(void **state)
+{
+	struct mx *x = *state;
+	const char *const ann[] = { "<ann@example.com>", NULL };
+	const char *h = "Subject: {{offer}}\nX-Campaign-ID: spring\n";
+
+	assert_int_equal(run(x, ann, h, "{{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	assert_int_equal(run(x, ann, h, "{{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	/* another message of the campaign: she has it already */
+	assert_int_equal(run(x, ann, h, "Again: {{offer}}\n", x->st),
+	    MILTER_DISCARD);
+}
+
 static void
 test_failures_tempfail(void **state)
 {
@@ -622,6 +639,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_suppress_and_rewrite,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_discarded,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_retry_without_message_id,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_failures_tempfail,
 		    mx_setup, mx_teardown),

@@ -255,5 +255,38 @@ grep -l '^After:' $(arrived) >/dev/null && fail "an unsubscribed recipient got t
 [ "$(q "SELECT decision FROM ledger WHERE campaign_id = 'early' AND recipient = 'lara@example.com'")" = unsubscribed ] ||
     fail "not suppressed as unsubscribed"
 
+# --- 6. a re-injection server that refuses: failed, audited, listed ---
+REFUSE=$((PORT + 3))
+printf '127.0.0.1:%s inet n - n - - smtpd -o smtpd_milters= -o smtpd_client_restrictions=reject\n' \
+    "$REFUSE" >> "$T/pf/etc/master.cf"
+postfix -c "$T/pf/etc" reload > /dev/null 2>&1
+sed -i -e "s|smtp://127.0.0.1:$REINJECT|smtp://127.0.0.1:$REFUSE|" \
+    -e 's/^policy = .*/policy = { cap_count = 0; };/' "$T/segmilter.conf"
+cat > "$T/campaigns/perm.conf" <<'CONF'
+id = "perm";
+variants = { first_time = { offer = "Refused"; }; default = { offer = "Fine"; }; };
+CONF
+kill -HUP "$MPID"
+i=0
+until grep -q "reloaded .*5 campaigns" "$T/milter.log"; do
+	i=$((i + 1)); [ $i -lt 50 ] || fail "reload for the refusing server"; sleep 0.1
+done
+sleep 1	# the refusing smtpd is listening
+send perm fred@example.com rita@example.com <<'MSG' || fail "perm refused"
+Subject: x
+X-Campaign-ID: perm
+
+Perm: {{offer}}
+MSG
+i=0
+until [ "$(q "SELECT state FROM outbox WHERE campaign_id = 'perm'")" = failed ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "the refused copy is not failed: $(q "SELECT state, last_error FROM outbox WHERE campaign_id = 'perm'")"
+	sleep 0.1
+done
+# Fred and Rita are a part each: Fred's (the first) stays, Rita's copy fails
+q "SELECT recipient, decision, detail FROM audit WHERE campaign_id = 'perm' AND decision = 'copy_failed'" |
+    grep -q "^rita@example.com|copy_failed|outbox job .* after 1 attempts: .*554" || fail "the failure is not audited: $(q "SELECT decision, detail FROM audit WHERE campaign_id = 'perm'")"
+$S outbox | grep -Eq " failed +perm +default +1 .*554" || fail "outbox list: $($S outbox | grep perm)"
+
 $S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
 echo "t-split: ok ($(arrived | wc -l) messages at the sink, $(q "SELECT count(*) FROM outbox") copies)"

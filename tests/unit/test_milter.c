@@ -16,6 +16,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "audit.h"
 #include "buf.h"
@@ -532,6 +533,60 @@ test_split_personal(void **state)
 	buf_free(&to);
 }
 
+/* split_language: one variant, two languages, two versions. */
+static void
+test_split_language(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>", "<fr@example.com>",
+	    NULL };
+	struct segment_rebuild_stats stats;
+	struct store_customer c;
+	struct store_consent k;
+	enum store_change ch;
+	struct buf msg, to;
+	char err[512];
+	sqlite3 *db;
+	int64_t id;
+
+	memset(&c, 0, sizeof(c));
+	c.email = "fr@example.com";
+	c.first_name = "Zoé";
+	c.country = "FR";
+	c.language = "fr";
+	assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
+	memset(&k, 0, sizeof(k));
+	k.customer_id = id;
+	k.channel = CHANNEL_EMAIL;
+	k.granted = 1;
+	k.source = "checkout";
+	k.recorded_at = NOW - DAY;
+	assert_int_equal(store_consent_record(x->st, &k, 0, &ch), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
+	    sizeof(err)), 0);
+	split_on(x);
+	buf_init(&msg, 1 << 20);
+	buf_init(&to, 1 << 20);
+	/* both get the default variant: one version without the setting */
+	assert_int_equal(run(x, rcpts, "Subject: s\nX-Campaign-ID: spring\n"
+	    "Message-ID: <l1@x>\n", "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_null(strstr(buf_str(&x->log), "delrcpt"));
+	/* and two with it, another campaign message to fresh people */
+	x->cf->outbox.split_language = 1;
+	snprintf(err, sizeof(err), "%s/store.db", x->dir);
+	assert_int_equal(sqlite3_open(err, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM ledger", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(run(x, rcpts, "Subject: s\nX-Campaign-ID: spring\n"
+	    "Message-ID: <l2@x>\n", "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_non_null(strstr(buf_str(&x->log), "delrcpt <fr@example.com>"));
+	outbox_job(x, 1, &msg, &to);
+	assert_string_equal(buf_str(&to), "fr@example.com\n");
+	buf_free(&msg);
+	buf_free(&to);
+}
+
 /* RFC 8058: each recipient's own signed link, in place and in copies. */
 static void
 test_unsubscribe_links(void **state)
@@ -655,6 +710,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_split_personal,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_unsubscribe_links,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_split_language,
 		    mx_setup, mx_teardown),
 	};
 

@@ -14,25 +14,12 @@ BUILD=${BUILD:-build}
 for p in postfix smtp-sink sqlite3 python3; do
 	command -v $p >/dev/null 2>&1 || { echo "t-fault: no $p"; exit 77; }
 done
-SRC=$(pwd)
-T=$(mktemp -d /tmp/segm-t-fault.XXXXXX)
-chmod 755 "$T"
+. tests/lib/harness.sh
+harness_init t-fault
 PORT=${T_FAULT_PORT:-12825}
 SINK=$((PORT + 1))
 REINJECT=$((PORT + 2))
 N=${T_FAULT_CUSTOMERS:-600}
-MPID=""
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	"$SRC/tests/lib/postfix.sh" stop "$T/pf"
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	echo "--- segmilter log"; tail -15 "$T/milter.log" 2>/dev/null
-	exit 1
-}
 q() { sqlite3 "$T/store.db" "$1"; }
 
 # --- N customers in four countries; every tenth without consent -------
@@ -67,16 +54,6 @@ S="$BUILD/segctl -q -c $T/segmilter.conf"
 $S init && $S import customers "$T/customers.csv" &&
     $S import consent "$T/consent.csv" && $S segments rebuild || fail "store"
 
-start_milter() {
-	rm -f "$T/segmilter.sock"
-	"$BUILD/segmilter" -f -c "$T/segmilter.conf" >> "$T/milter.log" 2>&1 &
-	MPID=$!
-	i=0
-	while [ ! -S "$T/segmilter.sock" ]; do
-		i=$((i + 1)); [ $i -lt 100 ] || fail "segmilter did not start"
-		sleep 0.05
-	done
-}
 reinject() {	# on | off
 	sed -i "/^127.0.0.1:$REINJECT /d" "$T/pf/etc/master.cf"
 	if [ "$1" = on ]; then
@@ -86,7 +63,7 @@ reinject() {	# on | off
 		postfix -c "$T/pf/etc" reload > /dev/null 2>&1
 	fi
 }
-start_milter
+milter_start
 "$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
     fail "postfix start"
 reinject on
@@ -102,7 +79,7 @@ for k in 1 2 3 4 5; do
 	wait "$MPID" 2>/dev/null
 	[ "$k" = 2 ] && reinject off
 	sleep 0.3
-	start_milter
+	milter_start
 	[ "$k" = 4 ] && reinject on
 done
 wait "$SPID" || fail "sender: $(cat "$T/sender.out")"

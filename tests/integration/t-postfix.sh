@@ -15,24 +15,10 @@ BUILD=${BUILD:-build}
 for p in postfix smtp-sink swaks sqlite3; do
 	command -v $p >/dev/null 2>&1 || { echo "t-postfix: no $p"; exit 77; }
 done
-SRC=$(pwd)
-T=$(mktemp -d /tmp/segm-t-postfix.XXXXXX)
-chmod 755 "$T"		# Postfix's smtpd (user postfix) reaches the socket
+. tests/lib/harness.sh
+harness_init t-postfix
 PORT=${T_POSTFIX_PORT:-12625}
 SINK=$((PORT + 1))
-MPID=""
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	"$SRC/tests/lib/postfix.sh" stop "$T/pf"
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	echo "--- segmilter log"; tail -20 "$T/milter.log" 2>/dev/null
-	echo "--- postfix log"; tail -20 "$T/pf/maillog" 2>/dev/null
-	exit 1
-}
 . "$SRC/tests/lib/fixture.sh"
 fixture_store "$T" || fail "fixture store"
 S="$BUILD/segctl -q -c $T/segmilter.conf"
@@ -41,13 +27,7 @@ S="$BUILD/segctl -q -c $T/segmilter.conf"
 "$BUILD/segmilter" -n -c "$T/segmilter.conf" > "$T/check.out" 2>&1 ||
     fail "segmilter -n: $(cat "$T/check.out")"
 grep -q "configuration OK, 1 campaigns" "$T/check.out" || fail "-n: $(cat "$T/check.out")"
-"$BUILD/segmilter" -f -c "$T/segmilter.conf" > "$T/milter.log" 2>&1 &
-MPID=$!
-i=0
-while [ ! -S "$T/segmilter.sock" ]; do
-	i=$((i + 1)); [ $i -lt 50 ] || fail "segmilter did not start"
-	sleep 0.1
-done
+milter_start
 "$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
     fail "postfix start"
 
@@ -58,13 +38,6 @@ wait_log() {
 		sleep 0.1
 	done
 }
-send() {	# send NAME RCPTS... < message (headers and body, LF)
-	name=$1; shift
-	to=$(echo "$@" | tr ' ' ',')
-	swaks -n --server "127.0.0.1:$PORT" --from news@shop.example --to "$to" \
-	    --data - > "$T/$name.swaks" 2>&1
-}
-arrived() { find "$T/pf/sink" -type f | sort; }
 settle() { "$SRC/tests/lib/postfix.sh" wait "$T/pf" 30 || fail "queue did not drain"; }
 
 # --- 1. the broadcast -------------------------------------------------

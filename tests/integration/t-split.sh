@@ -13,25 +13,11 @@ BUILD=${BUILD:-build}
 for p in postfix smtp-sink swaks sqlite3 openssl; do
 	command -v $p >/dev/null 2>&1 || { echo "t-split: no $p"; exit 77; }
 done
-SRC=$(pwd)
-T=$(mktemp -d /tmp/segm-t-split.XXXXXX)
-chmod 755 "$T"
+. tests/lib/harness.sh
+harness_init t-split
 PORT=${T_SPLIT_PORT:-12725}
 SINK=$((PORT + 1))
 REINJECT=$((PORT + 2))
-MPID=""
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	"$SRC/tests/lib/postfix.sh" stop "$T/pf"
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	echo "--- segmilter log"; tail -25 "$T/milter.log" 2>/dev/null
-	echo "--- postfix log"; tail -15 "$T/pf/maillog" 2>/dev/null
-	exit 1
-}
 . "$SRC/tests/lib/fixture.sh"
 fixture_store "$T" || fail "fixture store"
 S="$BUILD/segctl -q -c $T/segmilter.conf"
@@ -60,24 +46,12 @@ variants = {
 };
 CONF
 
-"$BUILD/segmilter" -f -c "$T/segmilter.conf" > "$T/milter.log" 2>&1 &
-MPID=$!
-i=0
-while [ ! -S "$T/segmilter.sock" ]; do
-	i=$((i + 1)); [ $i -lt 50 ] || fail "segmilter did not start"
-	sleep 0.1
-done
+milter_start
 "$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
     fail "postfix start"
 "$SRC/tests/lib/postfix.sh" listen "$T/pf" "$REINJECT" "unix:$T/segmilter.sock" ||
     fail "re-injection listener"
 
-send() {	# send NAME RCPTS... < message
-	name=$1; shift
-	swaks -n --server "127.0.0.1:$PORT" --from news@shop.example \
-	    --to "$(echo "$@" | tr ' ' ',')" --data - > "$T/$name.swaks" 2>&1
-}
-arrived() { find "$T/pf/sink" -type f | sort; }
 # waits until the outbox is empty of due work and the queue has drained
 settle() {
 	i=0

@@ -1,0 +1,53 @@
+# harness.sh - what the end-to-end tests share: a scratch directory that
+# Postfix's smtpd (user postfix) can traverse, segmilter in the
+# background, a private Postfix (tests/lib/postfix.sh), and failing with
+# the logs that say why.
+#
+#   . tests/lib/harness.sh
+#   harness_init NAME        sets SRC and T, and cleans up on exit
+#   milter_start             segmilter -f on $T/segmilter.conf, logging to
+#                            $T/milter.log, once its socket is there
+#   send NAME RCPT...        swaks to 127.0.0.1:$PORT, message on stdin,
+#                            the dialogue in $T/NAME.swaks
+#   arrived                  the messages at the sink, one file per line
+# KEEP=1 keeps $T for a post-mortem.
+
+harness_init() {
+	SRC=$(pwd)
+	T=$(mktemp -d "/tmp/segm-$1.XXXXXX")
+	chmod 755 "$T"
+	MPID=""
+	trap harness_cleanup EXIT
+}
+
+harness_cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	"$SRC/tests/lib/postfix.sh" stop "$T/pf"
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+
+fail() {
+	echo "FAIL: $*"
+	echo "--- segmilter log"; tail -20 "$T/milter.log" 2>/dev/null
+	echo "--- postfix log"; tail -15 "$T/pf/maillog" 2>/dev/null
+	exit 1
+}
+
+milter_start() {
+	rm -f "$T/segmilter.sock"
+	"$BUILD/segmilter" -f -c "$T/segmilter.conf" >> "$T/milter.log" 2>&1 &
+	MPID=$!
+	hi=0
+	while [ ! -S "$T/segmilter.sock" ]; do
+		hi=$((hi + 1)); [ $hi -lt 100 ] || fail "segmilter did not start"
+		sleep 0.05
+	done
+}
+
+send() {
+	sname=$1; shift
+	swaks -n --server "127.0.0.1:$PORT" --from news@shop.example \
+	    --to "$(echo "$@" | tr ' ' ',')" --data - > "$T/$sname.swaks" 2>&1
+}
+
+arrived() { find "$T/pf/sink" -type f | sort; }

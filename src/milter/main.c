@@ -174,10 +174,11 @@ warn_restart_only(const struct conf *old, const struct conf *new)
 	    strcmp(old->milter.socket, new->milter.socket) != 0 ||
 	    old->milter.socket_mode != new->milter.socket_mode ||
 	    strcmp(old->milter.user, new->milter.user) != 0 ||
-	    old->milter.timeout_s != new->milter.timeout_s)
+	    old->milter.timeout_s != new->milter.timeout_s ||
+	    old->outbox.workers != new->outbox.workers)
 		milter_log(LOG_WARNING, NULL, "store, milter.socket,"
-		    " socket_mode, user or timeout changed: they take effect"
-		    " at the next restart, not on reload");
+		    " socket_mode, user, timeout or outbox.workers changed:"
+		    " they take effect at the next restart, not on reload");
 }
 
 static void

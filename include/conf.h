@@ -170,7 +170,6 @@ void	 conf_free(struct conf *c);
 const char *conf_lifecycle_name(enum conf_lifecycle lc);
 int	 conf_lifecycle_parse(const char *name, enum conf_lifecycle *out);
 const char *conf_vip_metric_name(enum conf_vip_metric m);
-const char *conf_on_error_name(enum conf_on_error e);
 /* The file's SHA-256 in hex into OUT (65 bytes): audit rows carry it. */
 void	 conf_hash_hex(const struct conf *c, char *out);
 

@@ -9,11 +9,14 @@
  * campaign's header and body go to a spool.  At the end of the message
  * milter_msg_eom():
  *   1. looks every recipient up in the store and lets policy decide;
- *   2. renders the message for the kept recipients' variant (one variant
- *      for all of them until splitting lands: with several, the default
- *      variant, and the log says so);
- *   3. records a ledger row and an audit row per recipient in one
- *      transaction, committed before anything is said to the MTA;
+ *   2. parts the kept recipients (msg_int.h, struct msg_plan) and renders
+ *      each part: with outbox.reinject_url set, a part per variant, the
+ *      largest one rewritten in place and the others tailored copies;
+ *      without it, one part, in the default variant when recipients are
+ *      in several (logged);
+ *   3. records a ledger row and an audit row per recipient, and every
+ *      copy in the outbox, in one transaction, committed before anything
+ *      is said to the MTA;
  *   4. asks the MTA, through OPS, to remove suppressed recipients, change
  *      the Subject and MIME headers, drop the control headers and replace
  *      the body; or discards the message when nobody is left.
@@ -75,7 +78,6 @@ void	 milter_msg_free(struct milter_msg *m);
 void	 milter_msg_reset(struct milter_msg *m);
 
 void	 milter_msg_set_queue_id(struct milter_msg *m, const char *qid);
-const char *milter_msg_queue_id(const struct milter_msg *m);
 void	 milter_msg_sender(struct milter_msg *m, const char *addr);
 void	 milter_msg_rcpt(struct milter_msg *m, const char *addr);
 
@@ -119,7 +121,6 @@ int	 milter_gen_load(const char *path, struct milter_gen **out, char *err,
 void	 milter_gen_free(struct milter_gen *g);
 
 struct milter_rt *milter_rt_new(struct milter_gen *g);
-void	 milter_rt_free(struct milter_rt *rt);
 /* The current generation, referenced; give it back with release. */
 struct milter_gen *milter_rt_acquire(struct milter_rt *rt);
 void	 milter_rt_release(struct milter_rt *rt, struct milter_gen *g);

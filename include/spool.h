@@ -29,8 +29,5 @@ int	 spool_write(struct spool *sp, const void *p, size_t n, char *err,
 	    size_t errlen);
 /* Everything written is in the descriptor; returns it, or -1 with ERR. */
 int	 spool_fd(struct spool *sp, char *err, size_t errlen);
-off_t	 spool_size(const struct spool *sp);
-/* 1 once the bytes live in a temporary file. */
-int	 spool_on_disk(const struct spool *sp);
 
 #endif

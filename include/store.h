@@ -7,8 +7,9 @@
  * store that is older than this binary must first be upgraded with
  * `segctl init`, and one that is newer is refused.
  *
- * Every statement is prepared once per handle and reused.  A handle belongs
- * to one thread.  Functions return 0 on success and -1 on failure, leaving a
+ * Every statement is prepared once per handle and reused.  A handle is
+ * used by one thread at a time (segmilter's threads share one under a
+ * lock).  Functions return 0 on success and -1 on failure, leaving a
  * message for store_error(); lookups return 1 for "not found".  Strings in
  * returned structs belong to the handle and stay valid until the next call
  * on it, unless said otherwise.
@@ -436,8 +437,9 @@ int	 store_outbox_update(struct store *st, int64_t id,
 /* Calls FN for every job (message not loaded) in id order. */
 typedef int (*store_job_fn)(const struct store_job *j, void *arg);
 int	 store_outbox_scan(struct store *st, store_job_fn fn, void *arg);
-/* 0 and *J without the message, 1 when there is no job ID. */
-int	 store_outbox_get(struct store *st, int64_t id, struct store_job *j);
+/* 0 and *J without the message (caller frees with store_job_free()),
+ * 1 when there is no job ID, or -1. */
+int	 store_outbox_get(struct store *st, int64_t id, struct store_job **j);
 const char *store_job_state_name(enum store_job_state s);
 
 /* The last audit row's sequence number and hash; 0 and "" when none. */

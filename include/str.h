@@ -13,5 +13,7 @@
 
 /* Copies SRC (NULL: "") into DST of LEN bytes, cut if needed. */
 void	 str_copy(char *dst, size_t len, const char *src);
+/* N bytes as lowercase hex into OUT, which holds 2 * N + 1. */
+void	 str_hex(const unsigned char *p, size_t n, char *out);
 
 #endif

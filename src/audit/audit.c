@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "parse.h"
+#include "str.h"
 
 /*
  * The hashed form is gathered in a buffer and hashed in as few updates
@@ -84,10 +85,9 @@ hash_int(struct hash_input *in, int64_t v)
 void
 audit_hash(const struct store_audit *a, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char d[EVP_MAX_MD_SIZE];
 	struct hash_input in;
-	unsigned int n, i;
+	unsigned int n;
 
 	in.md = EVP_MD_CTX_new();
 	in.len = 0;
@@ -110,11 +110,7 @@ audit_hash(const struct store_audit *a, char *out)
 	EVP_DigestUpdate(in.md, in.buf, in.len);
 	EVP_DigestFinal_ex(in.md, d, &n);
 	EVP_MD_CTX_free(in.md);
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 0xf];
-	}
-	out[2 * n] = '\0';
+	str_hex(d, n, out);
 }
 
 int

@@ -49,8 +49,8 @@ outbox_set(struct cli *cli, struct store *st, const char *verb,
     const char *arg)
 {
 	enum store_job_state to;
-	struct store_job j;
-	int64_t id, now = cli->now;
+	struct store_job *j;
+	int64_t id, now = cli->now, due;
 	const char *why;
 	int rc;
 
@@ -58,36 +58,43 @@ outbox_set(struct cli *cli, struct store *st, const char *verb,
 		cli_warnx("%s: '%s': %s", verb, arg, why);
 		return 2;
 	}
+	/* one transaction: a worker must not claim the job in between */
+	if (store_begin(st) == -1) {
+		cli_warnx("outbox: %s", store_error(st));
+		return 1;
+	}
 	if ((rc = store_outbox_get(st, id, &j)) != 0) {
 		if (rc == 1)
 			cli_warnx("no outbox job %" PRId64, id);
 		else
 			cli_warnx("outbox: %s", store_error(st));
+		store_rollback(st);
 		return 1;
 	}
 	if (strcmp(verb, "retry") == 0) {
-		if (j.state != JOB_FAILED && j.state != JOB_CANCELLED &&
-		    j.state != JOB_QUEUED) {
-			cli_warnx("job %" PRId64 " is %s: only queued, failed"
-			    " or cancelled jobs are retried", id,
-			    store_job_state_name(j.state));
-			return 1;
-		}
 		to = JOB_QUEUED;
+		rc = j->state == JOB_FAILED || j->state == JOB_CANCELLED ||
+		    j->state == JOB_QUEUED;
 	} else {
-		if (j.state != JOB_QUEUED && j.state != JOB_FAILED) {
-			cli_warnx("job %" PRId64 " is %s: only queued or"
-			    " failed jobs are cancelled", id,
-			    store_job_state_name(j.state));
-			return 1;
-		}
 		to = JOB_CANCELLED;
+		rc = j->state == JOB_QUEUED || j->state == JOB_FAILED;
+	}
+	if (!rc) {
+		cli_warnx("job %" PRId64 " is %s: %s", id,
+		    store_job_state_name(j->state), to == JOB_QUEUED ?
+		    "only queued, failed or cancelled jobs are retried" :
+		    "only queued or failed jobs are cancelled");
+		store_job_free(j);
+		store_rollback(st);
+		return 1;
 	}
 	/* a retried copy still waits for its send_after */
-	if (store_outbox_update(st, id, to, j.not_before > now ?
-	    j.not_before : now, to == JOB_QUEUED ? NULL :
-	    "cancelled by segctl", now) == -1) {
+	due = j->not_before > now ? j->not_before : now;
+	store_job_free(j);
+	if (store_outbox_update(st, id, to, due, to == JOB_QUEUED ? NULL :
+	    "cancelled by segctl", now) == -1 || store_commit(st) == -1) {
 		cli_warnx("outbox: %s", store_error(st));
+		store_rollback(st);
 		return 1;
 	}
 	if (!cli->quiet)

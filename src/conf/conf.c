@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "parse.h"
+#include "str.h"
 #include "xalloc.h"
 
 enum conf_type {
@@ -1012,23 +1013,10 @@ conf_vip_metric_name(enum conf_vip_metric m)
 	return m <= VIP_MARGIN ? vip_metric_names[m] : "?";
 }
 
-const char *
-conf_on_error_name(enum conf_on_error e)
-{
-	return e == ON_ERROR_ACCEPT ? "accept" : "tempfail";
-}
-
 void
 conf_hash_hex(const struct conf *c, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < sizeof(c->hash); i++) {
-		out[2 * i] = hex[c->hash[i] >> 4];
-		out[2 * i + 1] = hex[c->hash[i] & 0xf];
-	}
-	out[2 * i] = '\0';
+	str_hex(c->hash, sizeof(c->hash), out);
 }
 
 int64_t

@@ -72,7 +72,7 @@ enum gw_result
 gw_smtp_send(struct gw_smtp *g, const char *sender, const char *recipients,
     const void *message, size_t len, char *err, size_t errlen)
 {
-	struct curl_slist *rcpts = NULL;
+	struct curl_slist *rcpts = NULL, *next;
 	struct upload up = { message, len };
 	char addr[1024], from[1024];
 	const char *p, *eol;
@@ -92,7 +92,12 @@ gw_smtp_send(struct gw_smtp *g, const char *sender, const char *recipients,
 		if (n == 0 || n + 3 > sizeof(addr))
 			continue;
 		snprintf(addr, sizeof(addr), "<%.*s>", (int)n, p);
-		rcpts = curl_slist_append(rcpts, addr);
+		if ((next = curl_slist_append(rcpts, addr)) == NULL) {
+			curl_slist_free_all(rcpts);
+			snprintf(err, errlen, "out of memory");
+			return GW_TEMPFAIL;
+		}
+		rcpts = next;
 	}
 	if (rcpts == NULL) {
 		snprintf(err, errlen, "no recipients");

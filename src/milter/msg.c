@@ -88,12 +88,6 @@ milter_msg_set_queue_id(struct milter_msg *m, const char *qid)
 		snprintf(m->qid, sizeof(m->qid), "%s", qid);
 }
 
-const char *
-milter_msg_queue_id(const struct milter_msg *m)
-{
-	return m->qid[0] != '\0' ? m->qid : "NOQUEUE";
-}
-
 void
 milter_msg_sender(struct milter_msg *m, const char *addr)
 {
@@ -422,136 +416,148 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 	}
 	if (store_commit(st) == -1) {
 		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		store_rollback(st);
 		return -1;
 	}
 	return 0;
 }
 
-/* Every copy of the plan into the outbox; inside the transaction. */
+/*
+ * Every copy of the plan into the outbox, inside the transaction, after
+ * the ledger: a recipient the ledger has just found delivered by another
+ * message is out of their part, and a part left empty sends nothing.
+ */
 static int
-queue_copies(struct milter_msg *m, const struct milter_env *env,
-    const struct campaign *c, struct store *st, struct msg_plan *p,
-    int64_t now)
+queue_copies(struct milter_msg *m, const struct campaign *c,
+    struct store *st, struct msg_plan *p, int64_t now)
 {
 	struct store_job j;
-	struct buf copy, rcpts;
-	char err[256], nonce[MARKER_NONCE_MAX];
+	struct buf rcpts;
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; rc == 0 && i < p->nparts; i++) {
-		if ((int)i == p->inplace || p->parts[i].n == 0)
+		if ((int)i == p->inplace || p->parts[i].n == 0 ||
+		    p->parts[i].copy.len == 0)
 			continue;
-		buf_init(&copy, 256 * 1024 * 1024);
 		buf_init(&rcpts, 64 * 1024 * 1024);
 		msg_part_recipients(m, (int)i, &rcpts);
-		if (msg_copy_build(m, env, &p->parts[i], now, &copy, nonce,
-		    err, sizeof(err)) == -1) {
-			milter_log(LOG_ERR, m->qid, "campaign=%s: copy: %s",
-			    c->id, err);
-			rc = -1;
-		} else {
-			memset(&j, 0, sizeof(j));
-			j.kind = "email";
-			j.campaign_id = c->id;
-			j.message_key = m->message_id[0] != '\0' ?
-			    m->message_id : m->qid;
-			j.variant = campaign_variant_name(c,
-			    p->parts[i].g.variant);
-			j.sender = m->sender != NULL ? m->sender : "<>";
-			j.recipients = buf_str(&rcpts);
-			j.message = copy.data;
-			j.len = copy.len;
-			j.nonce = nonce;
-			j.not_before = p->parts[i].send_after > now ?
-			    p->parts[i].send_after : now;
-			j.created_at = now;
-			rc = store_outbox_add(st, &j, &p->parts[i].job);
-		}
-		buf_free(&copy);
+		memset(&j, 0, sizeof(j));
+		j.kind = "email";
+		j.campaign_id = c->id;
+		j.message_key = m->message_id[0] != '\0' ? m->message_id :
+		    m->qid;
+		j.variant = campaign_variant_name(c, p->parts[i].g.variant);
+		j.sender = m->sender != NULL ? m->sender : "<>";
+		j.recipients = buf_str(&rcpts);
+		j.message = p->parts[i].copy.data;
+		j.len = p->parts[i].copy.len;
+		j.nonce = p->parts[i].nonce;
+		j.not_before = p->parts[i].send_after > now ?
+		    p->parts[i].send_after : now;
+		j.created_at = now;
+		rc = store_outbox_add(st, &j, &p->parts[i].job);
 		buf_free(&rcpts);
 	}
 	return rc;
 }
 
-/* Ledger and audit rows for every recipient, and the copies, in one
- * transaction. */
+/* The ledger row for R; a delivery that loses to another message's
+ * becomes a duplicate, out of its part. */
+static int
+record_ledger(struct milter_msg *m, const struct campaign *c,
+    struct store *st, struct msg_plan *p, struct milter_rcpt *r, int64_t now)
+{
+	struct store_ledger l;
+	int written = 1;
+
+	if (r->d.reason == POLICY_DUPLICATE)
+		return 0;	/* its row is the delivery that stands */
+	memset(&l, 0, sizeof(l));
+	l.campaign_id = c->id;
+	l.recipient = r->email[0] != '\0' ? r->email : r->addr;
+	l.message_key = m->message_id[0] != '\0' ? m->message_id : m->qid;
+	l.customer_id = r->r.customer_id;
+	l.queue_id = m->qid;
+	l.decision = policy_reason_name(r->d.reason);
+	l.variant = r->d.reason == POLICY_DELIVER ?
+	    campaign_variant_name(c, r->d.variant) : NULL;
+	l.route = r->part < 0 ? NULL : r->part == p->inplace ? "inplace" :
+	    "copy";
+	l.at = now;
+	if (store_ledger_put(st, &l, &written) == -1)
+		return -1;
+	if (!written && r->d.reason == POLICY_DELIVER) {
+		r->d.reason = POLICY_DUPLICATE;
+		snprintf(r->d.detail, sizeof(r->d.detail), "delivered by"
+		    " another message meanwhile");
+		if (r->part >= 0)
+			p->parts[r->part].n--;
+		r->part = -1;
+	}
+	return 0;
+}
+
+static int
+record_audit(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct store *st, struct audit_chain *ch,
+    const struct msg_plan *p, const struct milter_rcpt *r, int64_t now)
+{
+	const struct msg_part *part = r->part >= 0 ? &p->parts[r->part] :
+	    NULL;
+	struct store_audit a;
+	char detail[sizeof(r->d.detail) + 96], when[32];
+
+	str_copy(detail, sizeof(detail), r->d.detail);
+	if (part != NULL && part->job != 0) {
+		format_time(part->send_after, when, sizeof(when));
+		snprintf(detail, sizeof(detail), "%s%scopy, outbox job %lld%s%s",
+		    r->d.detail, r->d.detail[0] ? "; " : "",
+		    (long long)part->job, part->send_after > now ?
+		    ", held until " : "", part->send_after > now ? when : "");
+	}
+	memset(&a, 0, sizeof(a));
+	a.at = now;
+	a.channel = "email";
+	a.queue_id = m->qid;
+	a.message_id = m->message_id;
+	a.campaign_id = c->id;
+	a.recipient = r->email[0] != '\0' ? r->email : r->addr;
+	a.customer_id = r->r.customer_id;
+	a.decision = policy_reason_name(r->d.reason);
+	a.detail = detail;
+	a.segment = r->r.has_segment ?
+	    conf_lifecycle_name(r->r.seg.lifecycle) : "";
+	a.variant = r->d.reason == POLICY_DELIVER ?
+	    campaign_variant_name(c, r->d.variant) : "";
+	a.consent = r->r.has_consent ? r->r.consent_evidence : "";
+	a.config_hash = env->conf_hash;
+	return audit_append(st, ch, &a);
+}
+
+/*
+ * In one transaction: the ledger rows (which may turn a delivery into a
+ * duplicate), then the copies, then the audit rows that name them.
+ */
 static int
 record_all(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, struct msg_plan *p,
     int64_t now)
 {
 	struct audit_chain ch;
-	struct store_ledger l;
-	struct store_audit a;
-	struct milter_rcpt *r;
-	const struct msg_part *part;
-	const char *decision, *variant, *segment;
-	char detail[sizeof(r->d.detail) + 96], when[32];
 	size_t i;
-	int written;
 
-	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1 ||
-	    queue_copies(m, env, c, st, p, now) == -1)
+	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
 		goto fail;
-	for (i = 0; i < m->nrcpts; i++) {
-		r = &m->rcpts[i];
-		part = r->part >= 0 ? &p->parts[r->part] : NULL;
-		variant = r->d.reason == POLICY_DELIVER ?
-		    campaign_variant_name(c, r->d.variant) : NULL;
-		segment = r->r.has_segment ?
-		    conf_lifecycle_name(r->r.seg.lifecycle) : NULL;
-		memset(&l, 0, sizeof(l));
-		l.campaign_id = c->id;
-		l.recipient = r->email[0] != '\0' ? r->email : r->addr;
-		l.message_key = m->message_id[0] != '\0' ? m->message_id :
-		    m->qid;
-		l.customer_id = r->r.customer_id;
-		l.queue_id = m->qid;
-		l.decision = policy_reason_name(r->d.reason);
-		l.variant = variant;
-		l.route = part == NULL ? NULL : part->job != 0 ? "copy" :
-		    "inplace";
-		l.at = now;
-		/* a duplicate's row is the delivery that stands */
-		written = 1;
-		if (r->d.reason != POLICY_DUPLICATE &&
-		    store_ledger_put(st, &l, &written) == -1)
+	for (i = 0; i < m->nrcpts; i++)
+		if (record_ledger(m, c, st, p, &m->rcpts[i], now) == -1)
 			goto fail;
-		if (!written && r->d.reason == POLICY_DELIVER) {
-			r->d.reason = POLICY_DUPLICATE;
-			snprintf(r->d.detail, sizeof(r->d.detail), "delivered"
-			    " by another message meanwhile");
-			variant = NULL;
-			part = NULL;
-		}
-		str_copy(detail, sizeof(detail), r->d.detail);
-		if (part != NULL && part->job != 0) {
-			format_time(part->send_after, when, sizeof(when));
-			snprintf(detail, sizeof(detail), "%s%scopy, outbox job"
-			    " %lld%s%s", r->d.detail, r->d.detail[0] ? "; " :
-			    "", (long long)part->job, part->send_after > now ?
-			    ", held until " : "", part->send_after > now ?
-			    when : "");
-		}
-		decision = policy_reason_name(r->d.reason);
-		memset(&a, 0, sizeof(a));
-		a.at = now;
-		a.channel = "email";
-		a.queue_id = m->qid;
-		a.message_id = m->message_id;
-		a.campaign_id = c->id;
-		a.recipient = l.recipient;
-		a.customer_id = r->r.customer_id;
-		a.decision = decision;
-		a.detail = detail;
-		a.segment = segment != NULL ? segment : "";
-		a.variant = variant != NULL ? variant : "";
-		a.consent = r->r.has_consent ? r->r.consent_evidence : "";
-		a.config_hash = env->conf_hash;
-		if (audit_append(st, &ch, &a) == -1)
+	if (queue_copies(m, c, st, p, now) == -1)
+		goto fail;
+	for (i = 0; i < m->nrcpts; i++)
+		if (record_audit(m, env, c, st, &ch, p, &m->rcpts[i],
+		    now) == -1)
 			goto fail;
-	}
 	if (store_commit(st) == -1)
 		goto fail;
 	return 0;
@@ -757,9 +763,8 @@ log_summary(struct milter_msg *m, const struct campaign *c,
 static void
 message_fingerprint(struct milter_msg *m)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char chunk[65536], d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 	char err[256];
 	EVP_MD_CTX *md;
 	off_t off = 0;
@@ -768,7 +773,8 @@ message_fingerprint(struct milter_msg *m)
 
 	if ((fd = spool_fd(m->spool, err, sizeof(err))) == -1)
 		return;
-	md = EVP_MD_CTX_new();
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return;
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	EVP_DigestUpdate(md, m->sender ? m->sender : "", m->sender ?
 	    strlen(m->sender) : 0);
@@ -781,11 +787,7 @@ message_fingerprint(struct milter_msg *m)
 	if (r == -1)
 		return;
 	memcpy(m->message_id, "sha256:", 7);
-	for (i = 0; i < 16 && i < n; i++) {
-		m->message_id[7 + 2 * i] = hex[d[i] >> 4];
-		m->message_id[8 + 2 * i] = hex[d[i] & 0xf];
-	}
-	m->message_id[7 + 2 * i] = '\0';
+	str_hex(d, n < 16 ? n : 16, m->message_id + 7);
 }
 
 /*
@@ -801,21 +803,25 @@ static enum milter_verdict
 pass_copy(struct milter_msg *m, const struct milter_env *env,
     struct store *st, int64_t now, const struct milter_ops *ops)
 {
+	char why[512];
 	int rc = -1;
 
 	milter_log(LOG_INFO, m->qid, "copy %s: a segmilter copy, passed"
 	    " untouched", m->marker_nonce);
 	if (ops->chgheader(ops->ctx, MARKER_HEADER, 1, NULL) != 0)
 		return MILTER_TEMPFAIL;
+	str_copy(why, sizeof(why), "closed");
 	if (st != NULL) {
 		store_lock(env);
-		rc = store_copy_seen(st, m->marker_nonce, m->qid, now);
+		if ((rc = store_copy_seen(st, m->marker_nonce, m->qid,
+		    now)) == -1)
+			str_copy(why, sizeof(why), store_error(st));
 		store_unlock(env);
 	}
 	if (rc == -1)
 		milter_log(LOG_WARNING, m->qid, "copy %s: not noted as passed"
 		    " (store: %s): a crash now could send it twice",
-		    m->marker_nonce, st != NULL ? store_error(st) : "closed");
+		    m->marker_nonce, why);
 	return MILTER_CONTINUE;
 }
 
@@ -899,8 +905,11 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		msg_plan_free(&plan);
 		return store_failed(m, env, ops);
 	}
-	if (env->outbox_wake != NULL)
-		env->outbox_wake(env->outbox_arg);
+	for (i = 0; i < plan.nparts; i++)
+		if (plan.parts[i].job != 0 && env->outbox_wake != NULL) {
+			env->outbox_wake(env->outbox_arg);
+			break;
+		}
 	log_decisions(m, c);
 	for (kept = 0, i = 0; i < m->nrcpts; i++)
 		kept += m->rcpts[i].d.reason == POLICY_DELIVER;

@@ -52,6 +52,7 @@ struct milter_group {
 };
 
 #define MSG_ALL_KEPT	(-2)	/* msg_group: every kept recipient */
+#define MSG_COPY_MAX	(256 * 1024 * 1024)	/* one copy, whole */
 
 /*
  * The kept recipients in parts: one rendering each.  Without splitting
@@ -68,6 +69,8 @@ struct msg_part {
 	int64_t			 send_after;	/* 0: now */
 	struct spool		*body;		/* NULL: the body untouched */
 	struct render_result	 res;
+	struct buf		 copy;		/* the whole copy, when one */
+	char			 nonce[MARKER_NONCE_MAX]; /* its marker's */
 	int64_t			 job;		/* outbox id; 0: in place */
 };
 
@@ -82,9 +85,10 @@ struct msg_plan {
 };
 
 /*
- * Parts the kept recipients of M, renders each part; on a template error
- * 0 is not returned: -1 with ERR.  Malformed MIME is not an error: the
- * plan then has one part and no rendering.
+ * Parts the kept recipients of M, renders each part and builds every
+ * copy, all before the store is locked; -1 with ERR on a template error.
+ * Malformed MIME is not an error: the plan then has one part and no
+ * rendering.
  */
 int	 msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	    const struct campaign *c, int64_t now, struct msg_plan *p,

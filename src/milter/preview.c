@@ -3,9 +3,10 @@
  *
  * The message file is fed to a struct milter_msg exactly as libmilter
  * would feed it (headers one by one, unfolded names, CRLF body), so what
- * preview prints is what segmilter would do; only the grouping differs:
- * every variant is rendered for its own recipients, as splitting will,
- * and a note says when segmilter would still render the default for all.
+ * preview prints is what segmilter would do, grouped by variant: with
+ * splitting on, each variant is what a part (or, split by language,
+ * currency or recipient, several parts) receives; without it a note says
+ * that segmilter renders the default for all.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -276,7 +277,7 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 			}
 		}
 	}
-	if (used > 1)
+	if (used > 1 && env->conf->outbox.reinject_url[0] == '\0')
 		fprintf(out, "\nnote: sent as one message, these recipients"
 		    " span %d variants; segmilter renders the default variant"
 		    " for all of them until splitting is enabled\n", used);

@@ -81,20 +81,6 @@ milter_rt_new(struct milter_gen *g)
 	return rt;
 }
 
-void
-milter_rt_free(struct milter_rt *rt)
-{
-	if (rt == NULL)
-		return;
-	store_close(rt->st);
-	milter_rt_release(rt, rt->cur);
-	free(rt->store_path);
-	pthread_cond_destroy(&rt->idle);
-	pthread_mutex_destroy(&rt->store_lock);
-	pthread_mutex_destroy(&rt->lock);
-	free(rt);
-}
-
 struct milter_gen *
 milter_rt_acquire(struct milter_rt *rt)
 {

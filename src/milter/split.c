@@ -8,6 +8,7 @@
  * is held the original is discarded and everything goes through the
  * outbox.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,6 @@
 #include "str.h"
 #include "unsub.h"
 #include "xalloc.h"
-
-#define COPY_MAX	(256 * 1024 * 1024)
 
 /* Names whose value is the recipient's own: a part each. */
 static const char *const personal_names[] = {
@@ -140,6 +139,14 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	for (i = 0; p->rm != NULL && i < p->nparts; i++)
 		if (render_part(m, env, p, &p->parts[i], err, errlen) == -1)
 			return -1;
+	for (i = 0; p->split && i < p->nparts; i++) {
+		if ((int)i == p->inplace)
+			continue;
+		buf_init(&p->parts[i].copy, MSG_COPY_MAX);
+		if (msg_copy_build(m, env, &p->parts[i], now,
+		    &p->parts[i].copy, p->parts[i].nonce, err, errlen) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -152,6 +159,7 @@ msg_plan_free(struct msg_plan *p)
 		free(p->parts[i].g.flags);
 		spool_free(p->parts[i].body);
 		render_result_free(&p->parts[i].res);
+		buf_free(&p->parts[i].copy);
 	}
 	free(p->parts);
 	render_free(p->rm);
@@ -239,10 +247,14 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		return -1;
 	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
 		if (buf_append(out, chunk, (size_t)n) == -1) {
-			snprintf(err, errlen, "copy over %d bytes", COPY_MAX);
+			snprintf(err, errlen, "copy over %d bytes", MSG_COPY_MAX);
 			return -1;
 		}
 		off += n;
+	}
+	if (n == -1) {
+		snprintf(err, errlen, "spool: %s", strerror(errno));
+		return -1;
 	}
 	return 0;
 }

@@ -149,14 +149,3 @@ spool_fd(struct spool *sp, char *err, size_t errlen)
 	return sp->fd;
 }
 
-off_t
-spool_size(const struct spool *sp)
-{
-	return sp->size + (off_t)sp->ngather;
-}
-
-int
-spool_on_disk(const struct spool *sp)
-{
-	return sp->on_disk;
-}

@@ -14,21 +14,9 @@
 #include <openssl/rand.h>
 
 #include "marker.h"
+#include "str.h"
 
 #define NONCE_BYTES	12
-
-static void
-hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
 
 /* The hex HMAC of the signed fields into MAC (65 bytes). */
 static int
@@ -45,7 +33,7 @@ marker_mac(const unsigned char *key, size_t keylen, const char *nonce,
 	if (HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)data,
 	    strlen(data), d, &n) == NULL)
 		return -1;
-	hex(d, n, mac);
+	str_hex(d, n, mac);
 	return 0;
 }
 
@@ -58,7 +46,7 @@ marker_make(const unsigned char *key, size_t keylen, const char *campaign,
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return -1;
-	hex(raw, sizeof(raw), nonce);
+	str_hex(raw, sizeof(raw), nonce);
 	snprintf(t, sizeof(t), "%" PRId64, now);
 	if (marker_mac(key, keylen, nonce, campaign, t, mac) == -1)
 		return -1;

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "str.h"
 #include "unsub.h"
 
 static const char b64url[] =
@@ -70,18 +71,13 @@ static int
 mac_hex(const unsigned char *key, size_t keylen, const char *data,
     char *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 
 	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data,
 	    strlen(data), d, &n) == NULL)
 		return -1;
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 0xf];
-	}
-	out[2 * n] = '\0';
+	str_hex(d, n, out);
 	return 0;
 }
 

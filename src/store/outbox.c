@@ -115,7 +115,8 @@ job_dup(const struct store_job *src)
 	j->sender = xstrdup(src->sender ? src->sender : "");
 	j->recipients = xstrdup(src->recipients ? src->recipients : "");
 	j->last_error = src->last_error ? xstrdup(src->last_error) : NULL;
-	memcpy(msg, src->message, src->len);
+	if (src->len > 0)
+		memcpy(msg, src->message, src->len);
 	j->message = msg;
 	return j;
 }
@@ -233,8 +234,9 @@ store_outbox_scan(struct store *st, store_job_fn fn, void *arg)
 }
 
 int
-store_outbox_get(struct store *st, int64_t id, struct store_job *j)
+store_outbox_get(struct store *st, int64_t id, struct store_job **out)
 {
+	struct store_job j;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -242,14 +244,15 @@ store_outbox_get(struct store *st, int64_t id, struct store_job *j)
 	    " FROM outbox WHERE id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		job_from_row(s, j, 0);
-		return 0;
+		job_from_row(s, &j, 0);
+		*out = job_dup(&j);
 	}
 	store_done(s);
+	if (rc == SQLITE_ROW)
+		return 0;
 	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");
 }
 
@@ -288,7 +291,9 @@ store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	if (rc != SQLITE_DONE)
 		goto fail;
 	*queued = sqlite3_changes(st->db);
-	return store_commit(st);
+	if (store_commit(st) == -1)
+		goto fail;
+	return 0;
 fail:
 	store_fail(st, "outbox");
 	store_rollback(st);

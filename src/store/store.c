@@ -71,9 +71,9 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	/*
 	 * 16 KiB pages for a new store (no effect on an existing one): the
 	 * tables are wide and written in bulk; measured 13% faster to fill.
-	 * Reads through a memory map: every commit by one handle empties the
-	 * page cache of every other handle (the milter has one per busy
-	 * thread), and mapped pages come back without a read(2) each.
+	 * Reads through a memory map: a commit by one handle (segctl, the
+	 * milter) empties every other handle's page cache, and mapped pages
+	 * come back without a read(2) each.
 	 */
 	if (((flags & STORE_CREATE) &&
 	    store_exec(st, "PRAGMA page_size=16384") == -1)
@@ -134,13 +134,6 @@ store_done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-}
-
-void
-store_release(struct store *st, enum store_stmt_id id)
-{
-	if (st->stmt[id] != NULL)
-		store_done(st->stmt[id]);
 }
 
 int

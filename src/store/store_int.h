@@ -45,9 +45,6 @@ sqlite3_stmt *store_stmt(struct store *st, enum store_stmt_id id,
 	    const char *sql);
 /* Resets S (and clears its bindings) for the next use. */
 void	 store_done(sqlite3_stmt *s);
-/* Resets statement ID if it was prepared: rows returned by a lookup whose
- * strings were copied no longer pin the snapshot they were read from. */
-void	 store_release(struct store *st, enum store_stmt_id id);
 /* Sets the error from the connection, prefixed with WHAT; returns -1. */
 int	 store_fail(struct store *st, const char *what);
 /* Sets a formatted error; returns -1. */

@@ -75,7 +75,7 @@ test_marker(void **state)
 static void
 test_jobs(void **state)
 {
-	struct store_job j, got, *c;
+	struct store_job j, *got, *c;
 	struct store *st;
 	char dir[64], path[128], err[512];
 	int64_t id1, id2, next, q, sent;
@@ -135,8 +135,9 @@ test_jobs(void **state)
 	assert_int_equal(store_outbox_update(st, id1, JOB_SENT, NOW + 700,
 	    NULL, NOW + 700), 0);
 	assert_int_equal(store_outbox_get(st, id1, &got), 0);
-	assert_int_equal(got.state, JOB_SENT);
-	assert_int_equal(got.done_at, NOW + 700);
+	assert_int_equal(got->state, JOB_SENT);
+	assert_int_equal(got->done_at, NOW + 700);
+	store_job_free(got);
 
 	/* the held job once its time has come */
 	assert_int_equal(store_outbox_claim(st, NOW + 3600, 600, &c, &next),
@@ -148,7 +149,8 @@ test_jobs(void **state)
 	assert_int_equal(q, 1);
 	assert_int_equal(sent, 0);
 	assert_int_equal(store_outbox_get(st, id2, &got), 0);
-	assert_int_equal(got.state, JOB_QUEUED);
+	assert_int_equal(got->state, JOB_QUEUED);
+	store_job_free(got);
 	/* ... unless it was seen passing on the re-injection port */
 	assert_int_equal(store_outbox_claim(st, NOW + 3601, 600, &c, &next),
 	    0);
@@ -158,7 +160,8 @@ test_jobs(void **state)
 	assert_int_equal(q, 0);
 	assert_int_equal(sent, 1);
 	assert_int_equal(store_outbox_get(st, id2, &got), 0);
-	assert_int_equal(got.state, JOB_SENT);
+	assert_int_equal(got->state, JOB_SENT);
+	store_job_free(got);
 	assert_string_equal(store_job_state_name(JOB_CANCELLED), "cancelled");
 	assert_int_equal(store_outbox_update(st, 999, JOB_SENT, 0, NULL, 0),
 	    -1);

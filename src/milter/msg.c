@@ -756,9 +756,11 @@ log_summary(struct milter_msg *m, const struct campaign *c,
 }
 
 /*
- * A message without a Message-ID is known by its content: the ledger
- * keys deliveries by message, and a client's retry must be recognised
- * as the same message (the queue id changes with every attempt).
+ * A message without a Message-ID is known by its sender, recipients and
+ * content: the ledger keys deliveries by message, and a client's retry
+ * must be recognised as the same message (the queue id changes with
+ * every attempt).  BLAKE2b rather than SHA-256: this hashes every such
+ * message whole, and needs no more than to tell messages apart.
  */
 static void
 message_fingerprint(struct milter_msg *m)
@@ -766,6 +768,7 @@ message_fingerprint(struct milter_msg *m)
 	unsigned char chunk[65536], d[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	char err[256];
+	size_t i;
 	EVP_MD_CTX *md;
 	off_t off = 0;
 	ssize_t r;
@@ -775,9 +778,12 @@ message_fingerprint(struct milter_msg *m)
 		return;
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return;
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(md, EVP_blake2b512(), NULL);
 	EVP_DigestUpdate(md, m->sender ? m->sender : "", m->sender ?
 	    strlen(m->sender) : 0);
+	for (i = 0; i < m->nrcpts; i++)
+		EVP_DigestUpdate(md, m->rcpts[i].addr,
+		    strlen(m->rcpts[i].addr) + 1);
 	while ((r = pread(fd, chunk, sizeof(chunk), off)) > 0) {
 		EVP_DigestUpdate(md, chunk, (size_t)r);
 		off += r;
@@ -786,8 +792,8 @@ message_fingerprint(struct milter_msg *m)
 	EVP_MD_CTX_free(md);
 	if (r == -1)
 		return;
-	memcpy(m->message_id, "sha256:", 7);
-	str_hex(d, n < 16 ? n : 16, m->message_id + 7);
+	memcpy(m->message_id, "blake2b:", 8);
+	str_hex(d, n < 16 ? n : 16, m->message_id + 8);
 }
 
 /*

@@ -18,6 +18,17 @@
 
 struct milter_rt;
 struct outbox;
+struct store;
+struct store_job;
+
+/*
+ * An audit row per recipient of job J: DECISION (copy_failed,
+ * copy_expired, copy_cancelled, copy_retried) and WHY.  Inside the
+ * caller's write transaction.  0, or -1.
+ */
+int	 outbox_audit_job(struct store *st, const struct store_job *j,
+	    const char *decision, const char *why, const char *config_hash,
+	    int64_t now);
 
 /*
  * Seconds before attempt ATTEMPTS + 1: BASE * 2^(ATTEMPTS - 1), at most

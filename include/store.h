@@ -365,8 +365,10 @@ struct store_audit {
 
 /*
  * A campaign's email decisions counted by segment and decision, each
- * recipient once (a delivery if there was one, else the latest
- * decision), with the segment as it was at the time.
+ * recipient once: the latest of their delivery and what became of its
+ * copy (copy_failed, copy_expired, copy_cancelled, copy_retried) if
+ * there was one, else their latest decision.  The segment is the one
+ * recorded with each row (none for copy outcomes).
  */
 typedef int (*store_report_fn)(const char *segment, const char *decision,
 	    int64_t count, void *arg);

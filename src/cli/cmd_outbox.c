@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "conf.h"
+#include "outbox.h"
 #include "parse.h"
 #include "store.h"
 
@@ -48,6 +50,8 @@ static int
 outbox_set(struct cli *cli, struct store *st, const char *verb,
     const char *arg)
 {
+	struct conf *cf = cli_conf(cli);
+	char hash[65];
 	enum store_job_state to;
 	struct store_job *j;
 	int64_t id, now = cli->now, due;
@@ -90,9 +94,14 @@ outbox_set(struct cli *cli, struct store *st, const char *verb,
 	}
 	/* a retried copy still waits for its send_after */
 	due = j->not_before > now ? j->not_before : now;
+	conf_hash_hex(cf, hash);
+	rc = store_outbox_update(st, id, to, due, to == JOB_QUEUED ? NULL :
+	    "cancelled by segctl", now) == -1 ||
+	    outbox_audit_job(st, j, to == JOB_QUEUED ? "copy_retried" :
+	    "copy_cancelled", "by segctl outbox", hash, now) == -1 ||
+	    store_commit(st) == -1;
 	store_job_free(j);
-	if (store_outbox_update(st, id, to, due, to == JOB_QUEUED ? NULL :
-	    "cancelled by segctl", now) == -1 || store_commit(st) == -1) {
+	if (rc) {
 		cli_warnx("outbox: %s", store_error(st));
 		store_rollback(st);
 		return 1;

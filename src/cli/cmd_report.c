@@ -3,7 +3,9 @@
  * segment: delivered, and suppressed by reason.
  *
  * Read from the audit log, so the segment is the one each recipient was
- * in when segmilter decided, whatever rebuilds happened since.
+ * in when segmilter decided, whatever rebuilds happened since.  A
+ * delivery whose copy failed, expired or was cancelled in the outbox is
+ * counted as not_sent.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,12 +17,23 @@
 
 #define REPORT_SEGMENTS	64
 
+/* The policy reasons, then copies that never left: failed, expired or
+ * cancelled in the outbox. */
+#define REPORT_NOT_SENT	POLICY_NREASONS
+#define REPORT_COLUMNS	(POLICY_NREASONS + 1)
+
 struct report {
 	char	 segment[REPORT_SEGMENTS][64];
-	int64_t	 count[REPORT_SEGMENTS][POLICY_NREASONS];
-	int64_t	 total[POLICY_NREASONS];
+	int64_t	 count[REPORT_SEGMENTS][REPORT_COLUMNS];
+	int64_t	 total[REPORT_COLUMNS];
 	size_t	 nsegments;
 };
+
+static const char *
+column_name(int d)
+{
+	return d == REPORT_NOT_SENT ? "not_sent" : policy_reason_name(d);
+}
 
 static int
 report_row(const char *segment, const char *decision, int64_t count,
@@ -32,11 +45,17 @@ report_row(const char *segment, const char *decision, int64_t count,
 
 	if (segment == NULL || *segment == '\0')
 		segment = "(none)";
+	/* a retried copy is on its way again: still a delivery */
+	if (strcmp(decision, "copy_retried") == 0)
+		decision = "deliver";
 	for (d = 0; d < POLICY_NREASONS; d++)
 		if (strcmp(decision, policy_reason_name(d)) == 0)
 			break;
-	if (d == POLICY_NREASONS)
-		return 0;
+	if (d == POLICY_NREASONS) {
+		if (strncmp(decision, "copy_", 5) != 0)
+			return 0;
+		d = REPORT_NOT_SENT;
+	}
 	for (i = 0; i < r->nsegments; i++)
 		if (strcmp(r->segment[i], segment) == 0)
 			break;
@@ -54,7 +73,7 @@ report_row(const char *segment, const char *decision, int64_t count,
 static int
 width(int d)
 {
-	int n = (int)strlen(policy_reason_name(d));
+	int n = (int)strlen(column_name(d));
 
 	return n > 7 ? n : 7;
 }
@@ -65,10 +84,10 @@ report_line(const char *name, const int64_t *count)
 	int64_t all = 0;
 	int d;
 
-	for (d = 0; d < POLICY_NREASONS; d++)
+	for (d = 0; d < REPORT_COLUMNS; d++)
 		all += count[d];
 	printf("%-12s %7" PRId64, name, all);
-	for (d = 0; d < POLICY_NREASONS; d++)
+	for (d = 0; d < REPORT_COLUMNS; d++)
 		printf(" %*" PRId64, width(d), count[d]);
 	printf("\n");
 }
@@ -101,8 +120,8 @@ cmd_report(struct cli *cli, int argc, char **argv)
 	printf("campaign %s: recipients by segment at the time of sending\n",
 	    argv[1]);
 	printf("%-12s %7s", "segment", "total");
-	for (d = 0; d < POLICY_NREASONS; d++)
-		printf(" %*s", width(d), policy_reason_name(d));
+	for (d = 0; d < REPORT_COLUMNS; d++)
+		printf(" %*s", width(d), column_name(d));
 	printf("\n");
 	for (i = 0; i < r.nsegments; i++)
 		report_line(r.segment[i], r.count[i]);

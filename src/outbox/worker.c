@@ -32,45 +32,6 @@ struct outbox {
 	int			 n;
 };
 
-/* An audit row per recipient of a copy that will not be delivered. */
-static int
-audit_failure(struct store *st, const struct milter_env *env,
-    const struct store_job *j, const char *decision, const char *why,
-    int64_t now)
-{
-	struct audit_chain ch;
-	struct store_audit a;
-	char rcpt[1024], detail[640];
-	const char *p, *eol;
-
-	if (audit_begin(st, &ch) == -1)
-		return -1;
-	snprintf(detail, sizeof(detail), "outbox job %lld after %lld"
-	    " attempts: %s", (long long)j->id, (long long)j->attempts, why);
-	for (p = j->recipients; *p != '\0'; p = *eol ? eol + 1 : eol) {
-		eol = strchr(p, '\n');
-		if (eol == NULL)
-			eol = p + strlen(p);
-		snprintf(rcpt, sizeof(rcpt), "%.*s", (int)(eol - p), p);
-		memset(&a, 0, sizeof(a));
-		a.at = now;
-		a.channel = "email";
-		a.queue_id = "outbox";
-		a.message_id = j->message_key;
-		a.campaign_id = j->campaign_id;
-		a.recipient = rcpt;
-		a.decision = decision;
-		a.detail = detail;
-		a.segment = "";
-		a.variant = j->variant;
-		a.consent = "";
-		a.config_hash = env->conf_hash;
-		if (audit_append(st, &ch, &a) == -1)
-			return -1;
-	}
-	return 0;
-}
-
 /* Records the outcome of one attempt.  0, or -1 (logged). */
 static int
 record(struct outbox *ob, struct store *st, const struct milter_env *env,
@@ -92,8 +53,9 @@ record(struct outbox *ob, struct store *st, const struct milter_env *env,
 		rc = store_outbox_update(st, j->id, JOB_FAILED, now, why,
 		    now);
 		if (rc == 0)
-			rc = audit_failure(st, env, j, r == GW_PERMFAIL ?
-			    "copy_failed" : "copy_expired", why, now);
+			rc = outbox_audit_job(st, j, r == GW_PERMFAIL ?
+			    "copy_failed" : "copy_expired", why,
+			    env->conf_hash, now);
 	} else {
 		delay = outbox_backoff(o->retry_base_s, o->retry_max_s,
 		    j->attempts, (double)random() / ((double)RAND_MAX + 1));

@@ -321,9 +321,13 @@ store_campaign_report(struct store *st, const char *campaign,
 	int rc, stop = 0;
 
 	s = store_stmt(st, SQ_REPORT, "SELECT segment, decision, count(*)"
-	    " FROM (SELECT segment, decision, row_number() OVER"
-	    " (PARTITION BY recipient ORDER BY decision = 'deliver' DESC,"
-	    " seq DESC) AS latest"
+	    " FROM (SELECT decision,"
+	    "  first_value(segment) OVER (PARTITION BY recipient"
+	    "   ORDER BY segment = '', seq DESC) AS segment,"
+	    "  row_number() OVER (PARTITION BY recipient"
+	    "   ORDER BY decision = 'deliver'"
+	    "   OR decision LIKE 'copy\\_%' ESCAPE '\\' DESC, seq DESC)"
+	    "   AS latest"
 	    " FROM audit WHERE campaign_id = ?1 AND channel = 'email')"
 	    " WHERE latest = 1 GROUP BY segment, decision"
 	    " ORDER BY segment, decision");

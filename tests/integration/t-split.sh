@@ -261,6 +261,12 @@ done
 q "SELECT recipient, decision, detail FROM audit WHERE campaign_id = 'perm' AND decision = 'copy_failed'" |
     grep -q "^rita@example.com|copy_failed|outbox job .* after 1 attempts: .*554" || fail "the failure is not audited: $(q "SELECT decision, detail FROM audit WHERE campaign_id = 'perm'")"
 $S outbox | grep -Eq " failed +perm +default +1 .*554" || fail "outbox list: $($S outbox | grep perm)"
+# the report counts Rita's copy as not sent, in her segment
+$S report perm > "$T/report.out" || fail "report perm"
+grep -Eq "^repeat +1 +0( +0)+ +1$" "$T/report.out" || fail "report: $(cat "$T/report.out")"
+grep -Eq "^first_time +1 +1( +0)+$" "$T/report.out" || fail "report: $(cat "$T/report.out")"
+[ "$(q "SELECT count(*) FROM audit WHERE campaign_id = 'later' AND decision IN ('copy_cancelled', 'copy_retried')")" = 2 ] ||
+    fail "cancel and retry not audited"
 
 $S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
 echo "t-split: ok ($(arrived | wc -l) messages at the sink, $(q "SELECT count(*) FROM outbox") copies)"

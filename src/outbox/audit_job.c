@@ -1,0 +1,51 @@
+/*
+ * audit_job.c - what happened to a copy, in the audit log, one row per
+ * recipient: the outbox workers (failed, expired) and segctl outbox
+ * (cancelled, retried) write them alike.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "outbox.h"
+#include "store.h"
+
+int
+outbox_audit_job(struct store *st, const struct store_job *j,
+    const char *decision, const char *why, const char *config_hash,
+    int64_t now)
+{
+	struct audit_chain ch;
+	struct store_audit a;
+	char rcpt[1024], detail[640];
+	const char *p, *eol;
+
+	if (audit_begin(st, &ch) == -1)
+		return -1;
+	snprintf(detail, sizeof(detail), "outbox job %lld after %lld"
+	    " attempts: %s", (long long)j->id, (long long)j->attempts, why);
+	for (p = j->recipients; *p != '\0'; p = *eol ? eol + 1 : eol) {
+		eol = strchr(p, '\n');
+		if (eol == NULL)
+			eol = p + strlen(p);
+		if (eol == p)
+			continue;
+		snprintf(rcpt, sizeof(rcpt), "%.*s", (int)(eol - p), p);
+		memset(&a, 0, sizeof(a));
+		a.at = now;
+		a.channel = "email";
+		a.queue_id = "outbox";
+		a.message_id = j->message_key;
+		a.campaign_id = j->campaign_id;
+		a.recipient = rcpt;
+		a.decision = decision;
+		a.detail = detail;
+		a.segment = "";
+		a.variant = j->variant;
+		a.consent = "";
+		a.config_hash = config_hash;
+		if (audit_append(st, &ch, &a) == -1)
+			return -1;
+	}
+	return 0;
+}

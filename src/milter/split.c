@@ -136,16 +136,22 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 			best = p->parts[i].n;
 		}
 	}
-	for (i = 0; p->rm != NULL && i < p->nparts; i++)
+	/*
+	 * A copy's rendered body goes into the copy at once and its spool
+	 * is closed: a message split per recipient would otherwise hold a
+	 * descriptor per recipient.
+	 */
+	for (i = 0; p->rm != NULL && i < p->nparts; i++) {
 		if (render_part(m, env, p, &p->parts[i], err, errlen) == -1)
 			return -1;
-	for (i = 0; p->split && i < p->nparts; i++) {
-		if ((int)i == p->inplace)
+		if (!p->split || (int)i == p->inplace)
 			continue;
 		buf_init(&p->parts[i].copy, MSG_COPY_MAX);
 		if (msg_copy_build(m, env, &p->parts[i], now,
 		    &p->parts[i].copy, p->parts[i].nonce, err, errlen) == -1)
 			return -1;
+		spool_free(p->parts[i].body);
+		p->parts[i].body = NULL;
 	}
 	return 0;
 }

@@ -108,6 +108,13 @@ install: all
 	install -m 755 $(BUILD)/segmilter $(DESTDIR)$(SBINDIR)/segmilter
 	install -m 644 src/milter/segmilter.8 \
 	    $(DESTDIR)$(MANDIR)/man8/segmilter.8
+	install -d $(DESTDIR)$(PREFIX)/share/segmilter/examples \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 644 conf/campaigns/spring-launch.conf \
+	    contrib/demo-broadcast.eml \
+	    $(DESTDIR)$(PREFIX)/share/segmilter/examples/
+	install -m 644 systemd/segmilter.service \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/segmilter.service
 	install -m 644 src/cli/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1
 	install -m 644 src/conf/segmilter.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/segmilter.conf.5

@@ -83,8 +83,8 @@ assign_parts(struct milter_msg *m, const struct milter_env *env,
 }
 
 static int
-render_part(struct milter_msg *m, const struct milter_env *env,
-    struct msg_plan *p, struct msg_part *part, char *err, size_t errlen)
+render_part(const struct milter_env *env, struct msg_plan *p,
+    struct msg_part *part, char *err, size_t errlen)
 {
 	struct template_vars vars;
 	int fd;
@@ -95,7 +95,6 @@ render_part(struct milter_msg *m, const struct milter_env *env,
 	if (part->body == NULL ||
 	    (fd = spool_fd(part->body, err, errlen)) == -1)
 		return -1;
-	(void)m;
 	return render_apply(p->rm, &vars, fd, &part->res, err, errlen);
 }
 
@@ -142,7 +141,7 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	 * descriptor per recipient.
 	 */
 	for (i = 0; p->rm != NULL && i < p->nparts; i++) {
-		if (render_part(m, env, p, &p->parts[i], err, errlen) == -1)
+		if (render_part(env, p, &p->parts[i], err, errlen) == -1)
 			return -1;
 		if (!p->split || (int)i == p->inplace)
 			continue;

@@ -34,7 +34,7 @@ struct outbox {
 
 /* Records the outcome of one attempt.  0, or -1 (logged). */
 static int
-record(struct outbox *ob, struct store *st, const struct milter_env *env,
+record(struct store *st, const struct milter_env *env,
     const struct store_job *j, enum gw_result r, const char *why, int64_t now)
 {
 	const struct conf_outbox *o = &env->conf->outbox;
@@ -71,7 +71,6 @@ out:
 		store_rollback(st);
 	}
 	pthread_mutex_unlock(env->store_lock);
-	(void)ob;
 	return rc;
 }
 
@@ -148,7 +147,7 @@ work(void *arg)
 		r = gw_smtp_send(smtp, j->sender, j->recipients, j->message,
 		    j->len, why, sizeof(why));
 		now = (int64_t)time(NULL);
-		if (record(ob, st, &g->env, j, r, why, now) == 0)
+		if (record(st, &g->env, j, r, why, now) == 0)
 			milter_log(r == GW_SENT ? LOG_INFO : LOG_WARNING,
 			    "outbox", "job %lld: campaign=%s, variant=%s,"
 			    " attempt %lld: %s: %s", (long long)j->id,

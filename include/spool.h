@@ -27,6 +27,13 @@ void	 spool_free(struct spool *sp);
 /* Appends.  0, or -1 with ERR (a full disk, say). */
 int	 spool_write(struct spool *sp, const void *p, size_t n, char *err,
 	    size_t errlen);
+/*
+ * Calls FN with everything written, in chunks of at most 64 KB, from the
+ * start.  0; FN's non-zero return, which stops the walk; or -1 with ERR
+ * when the spool cannot be read.
+ */
+int	 spool_each(struct spool *sp, int (*fn)(void *arg, const void *p,
+	    size_t n), void *arg, char *err, size_t errlen);
 /* Everything written is in the descriptor; returns it, or -1 with ERR. */
 int	 spool_fd(struct spool *sp, char *err, size_t errlen);
 

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "campaign.h"
+#include "conf_int.h"
 #include "parse.h"
 #include "xalloc.h"
 
@@ -50,16 +51,6 @@ campaign_error(struct campaign_load *ld, const config_setting_t *s,
 }
 
 static void
-free_strlist(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void
 free_variant(struct campaign_variant *v)
 {
 	size_t i;
@@ -77,8 +68,8 @@ free_campaign(struct campaign *c)
 	size_t i;
 
 	free(c->file);
-	free_strlist(c->include, c->ninclude);
-	free_strlist(c->exclude, c->nexclude);
+	conf_free_strlist(c->include, c->ninclude);
+	conf_free_strlist(c->exclude, c->nexclude);
 	for (i = 0; i < c->nvariants; i++)
 		free_variant(&c->variants[i]);
 	free(c->variants);
@@ -356,7 +347,7 @@ campaign_set_load(const char *dir, struct campaign_set **out, char *err,
 				ld.nerrs++;
 			}
 	}
-	free_strlist(names, n);
+	conf_free_strlist(names, n);
 	if (ld.nerrs > 0) {
 		snprintf(err, errlen, "%s", buf_str(&ld.errs));
 		buf_free(&ld.errs);

@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "conf_int.h"
 #include "parse.h"
 #include "str.h"
 #include "xalloc.h"
@@ -269,8 +270,8 @@ field(struct conf *c, size_t off)
 	return (char *)c + off;
 }
 
-static void
-free_strlist(char **v, size_t n)
+void
+conf_free_strlist(char **v, size_t n)
 {
 	size_t i;
 
@@ -331,12 +332,12 @@ load_strlist(struct conf_load *ld, const config_setting_t *s,
 		if (e == NULL || *e == '\0') {
 			load_error(ld, s, path, "element %zu is not a"
 			    " non-empty string", i + 1);
-			free_strlist(v, i);
+			conf_free_strlist(v, i);
 			return;
 		}
 		v[i] = xstrdup(e);
 	}
-	free_strlist(*list, *n);
+	conf_free_strlist(*list, *n);
 	*list = v;
 	*n = len;
 }
@@ -979,9 +980,9 @@ conf_free(struct conf *c)
 	free(c->outbox.key_file);
 	explicit_bzero(c->outbox.key, sizeof(c->outbox.key));
 	free(c->seg.lapsed.category_days);
-	free_strlist(c->seg.b2b.account_types, c->seg.b2b.naccount_types);
-	free_strlist(c->seg.b2b.tags, c->seg.b2b.ntags);
-	free_strlist(c->seg.b2b.company_domains, c->seg.b2b.ncompany_domains);
+	conf_free_strlist(c->seg.b2b.account_types, c->seg.b2b.naccount_types);
+	conf_free_strlist(c->seg.b2b.tags, c->seg.b2b.ntags);
+	conf_free_strlist(c->seg.b2b.company_domains, c->seg.b2b.ncompany_domains);
 	free_kv_str(c->seg.sku_prefixes, c->seg.nsku_prefixes);
 	free_kv_str(c->seg.name_keywords, c->seg.nname_keywords);
 	free(c->seg.rates);

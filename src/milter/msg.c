@@ -10,13 +10,11 @@
  * delivery stands) and that recipient is removed as a duplicate.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -35,7 +33,6 @@
 #include "xalloc.h"
 
 #define HEADERS_MAX	(1024 * 1024)	/* Postfix allows 100 KB */
-#define REPLACE_CHUNK	(64 * 1024)
 
 struct milter_msg *
 milter_msg_new(void)
@@ -128,6 +125,7 @@ milter_msg_rcpt(struct milter_msg *m, const char *addr)
 	r = &m->rcpts[m->nrcpts++];
 	memset(r, 0, sizeof(*r));
 	r->addr = xstrdup(addr);
+	r->part = -1;
 	normalise_rcpt(addr, r->email, sizeof(r->email));
 }
 
@@ -151,11 +149,27 @@ trimmed(const char *value, char *out, size_t outlen)
 }
 
 int
+msg_put_header(struct buf *out, const char *name, const char *value)
+{
+	const char *v;
+	int rc = 0;
+
+	rc |= buf_puts(out, name);
+	rc |= buf_puts(out, ": ");
+	for (v = value; *v != '\0'; v++) {
+		if (*v == '\n' && (v == value || v[-1] != '\r'))
+			rc |= buf_putc(out, '\r');
+		rc |= buf_putc(out, *v);
+	}
+	rc |= buf_puts(out, "\r\n");
+	return rc != 0 ? -1 : 0;
+}
+
+int
 milter_msg_header(struct milter_msg *m, const struct milter_env *env,
     const char *name, const char *value)
 {
-	const char *p;
-	int rc = 0;
+	int rc;
 
 	if (strcasecmp(name, env->conf->milter.campaign_header) == 0) {
 		if (m->campaign_headers++ == 0 &&
@@ -169,15 +183,7 @@ milter_msg_header(struct milter_msg *m, const struct milter_env *env,
 		if (trimmed(value, m->message_id, sizeof(m->message_id)) == -1)
 			m->message_id[0] = '\0';
 	}
-	/* libmilter hands folded values with bare LF: the spool wants CRLF */
-	rc |= buf_puts(&m->headers, name);
-	rc |= buf_puts(&m->headers, ": ");
-	for (p = value; *p != '\0'; p++) {
-		if (*p == '\n' && (p == value || p[-1] != '\r'))
-			rc |= buf_putc(&m->headers, '\r');
-		rc |= buf_putc(&m->headers, *p);
-	}
-	rc |= buf_puts(&m->headers, "\r\n");
+	rc = msg_put_header(&m->headers, name, value);
 	if (rc != 0 && !m->header_error) {
 		milter_log(LOG_ERR, m->qid, "headers over %d bytes",
 		    HEADERS_MAX);
@@ -619,31 +625,25 @@ store_failed(struct milter_msg *m, const struct milter_env *env,
 }
 
 static int
+replace_chunk(void *arg, const void *p, size_t n)
+{
+	const struct milter_ops *ops = arg;
+
+	return ops->replacebody(ops->ctx, p, n) != 0 ? 1 : 0;
+}
+
+static int
 replace_body(struct spool *body, const struct milter_ops *ops, char *err,
     size_t errlen)
 {
-	unsigned char *chunk;
-	off_t off = 0;
-	ssize_t n;
-	int fd, rc = 0;
-
-	if ((fd = spool_fd(body, err, errlen)) == -1)
-		return -1;
-	chunk = xmalloc(REPLACE_CHUNK);
-	while ((n = pread(fd, chunk, REPLACE_CHUNK, off)) > 0) {
-		if (ops->replacebody(ops->ctx, chunk, (size_t)n) != 0) {
-			snprintf(err, errlen, "replacebody refused");
-			rc = -1;
-			break;
-		}
-		off += n;
+	switch (spool_each(body, replace_chunk, (void *)ops, err, errlen)) {
+	case 0:
+		return 0;
+	case 1:
+		snprintf(err, errlen, "replacebody refused");
+		break;
 	}
-	if (n == -1) {
-		snprintf(err, errlen, "spool: %s", strerror(errno));
-		rc = -1;
-	}
-	free(chunk);
-	return rc;
+	return -1;
 }
 
 /*
@@ -762,20 +762,22 @@ log_summary(struct milter_msg *m, const struct campaign *c,
  * every attempt).  BLAKE2b rather than SHA-256: this hashes every such
  * message whole, and needs no more than to tell messages apart.
  */
+static int
+digest_chunk(void *arg, const void *p, size_t n)
+{
+	return EVP_DigestUpdate(arg, p, n) == 1 ? 0 : 1;
+}
+
 static void
 message_fingerprint(struct milter_msg *m)
 {
-	unsigned char chunk[65536], d[EVP_MAX_MD_SIZE];
+	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	char err[256];
 	size_t i;
 	EVP_MD_CTX *md;
-	off_t off = 0;
-	ssize_t r;
-	int fd;
+	int rc;
 
-	if ((fd = spool_fd(m->spool, err, sizeof(err))) == -1)
-		return;
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return;
 	EVP_DigestInit_ex(md, EVP_blake2b512(), NULL);
@@ -784,13 +786,10 @@ message_fingerprint(struct milter_msg *m)
 	for (i = 0; i < m->nrcpts; i++)
 		EVP_DigestUpdate(md, m->rcpts[i].addr,
 		    strlen(m->rcpts[i].addr) + 1);
-	while ((r = pread(fd, chunk, sizeof(chunk), off)) > 0) {
-		EVP_DigestUpdate(md, chunk, (size_t)r);
-		off += r;
-	}
+	rc = spool_each(m->spool, digest_chunk, md, err, sizeof(err));
 	EVP_DigestFinal_ex(md, d, &n);
 	EVP_MD_CTX_free(md);
-	if (r == -1)
+	if (rc != 0)
 		return;
 	memcpy(m->message_id, "blake2b:", 8);
 	str_hex(d, n < 16 ? n : 16, m->message_id + 8);

@@ -113,6 +113,13 @@ int	 msg_unsub_header(const struct milter_msg *m,
 void	 msg_part_recipients(const struct milter_msg *m, int p,
 	    struct buf *out);
 
+/*
+ * Appends "NAME: VALUE" CRLF to OUT; VALUE may be folded with bare LF
+ * (as libmilter and the renderer fold), which becomes CRLF.  0, or -1
+ * when OUT is full.
+ */
+int	 msg_put_header(struct buf *out, const char *name, const char *value);
+
 /* The group of the kept recipients whose part is P. */
 void	 msg_part_group(struct milter_msg *m, const struct campaign *c,
 	    int p, struct milter_group *g);

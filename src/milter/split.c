@@ -8,13 +8,11 @@
  * is held the original is discarded and everything goes through the
  * outbox.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include "msg_int.h"
 #include "str.h"
@@ -104,11 +102,18 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
     size_t errlen)
 {
 	char why[512];
-	size_t i, best = 0;
+	size_t i, kept = 0, best = 0;
 	int fd, mixed;
 
 	memset(p, 0, sizeof(*p));
 	p->inplace = -1;
+	/* nobody kept: nothing to part, nothing worth parsing */
+	for (i = 0; i < m->nrcpts; i++) {
+		m->rcpts[i].part = -1;
+		kept += m->rcpts[i].d.reason == POLICY_DELIVER;
+	}
+	if (kept == 0)
+		return 0;
 	if ((fd = spool_fd(m->spool, err, errlen)) == -1)
 		return -1;
 	if ((p->rm = render_parse(fd, why, sizeof(why))) == NULL)
@@ -172,26 +177,16 @@ msg_plan_free(struct msg_plan *p)
 	p->inplace = -1;
 }
 
-/* A header value from the renderer: folded with LF, wanted with CRLF. */
-static void
-put_header(struct buf *out, const char *name, const char *value)
-{
-	const char *v;
-
-	buf_puts(out, name);
-	buf_puts(out, ": ");
-	for (v = value; *v != '\0'; v++) {
-		if (*v == '\n' && (v == value || v[-1] != '\r'))
-			buf_putc(out, '\r');
-		buf_putc(out, *v);
-	}
-	buf_puts(out, "\r\n");
-}
-
 static int
 name_is(const char *line, size_t namelen, const char *name)
 {
 	return strlen(name) == namelen && strncasecmp(line, name, namelen) == 0;
+}
+
+static int
+append_chunk(void *arg, const void *p, size_t n)
+{
+	return buf_append(arg, p, n) == -1 ? 1 : 0;
 }
 
 int
@@ -201,12 +196,10 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 {
 	const char *h = buf_str(&m->headers), *end, *colon;
 	const char *replace;
-	char marker[MARKER_MAX], chunk[65536], name[128];
+	char marker[MARKER_MAX], name[128];
 	char unsub[UNSUB_TOKEN_MAX + 512];
 	size_t namelen;
-	ssize_t n;
-	off_t off = 0;
-	int fd, skip = 0;
+	int skip = 0;
 
 	/* header by header: a field and its continuation lines */
 	for (; *h != '\0'; h = end) {
@@ -230,7 +223,7 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 			replace = p->res.transfer_encoding;
 		if (replace != NULL) {
 			snprintf(name, sizeof(name), "%.*s", (int)namelen, h);
-			put_header(out, name, replace);
+			msg_put_header(out, name, replace);
 			skip = 1;
 		}
 		if (!skip)
@@ -241,27 +234,21 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		snprintf(err, errlen, "cannot make the copy marker");
 		return -1;
 	}
-	put_header(out, MARKER_HEADER, marker);
+	msg_put_header(out, MARKER_HEADER, marker);
 	if (msg_unsub_header(m, env, p, now, unsub, sizeof(unsub)) == 0) {
-		put_header(out, "List-Unsubscribe", unsub);
-		put_header(out, "List-Unsubscribe-Post",
+		msg_put_header(out, "List-Unsubscribe", unsub);
+		msg_put_header(out, "List-Unsubscribe-Post",
 		    "List-Unsubscribe=One-Click");
 	}
 	buf_puts(out, "\r\n");
-	if ((fd = spool_fd(p->body, err, errlen)) == -1)
-		return -1;
-	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
-		if (buf_append(out, chunk, (size_t)n) == -1) {
-			snprintf(err, errlen, "copy over %d bytes", MSG_COPY_MAX);
-			return -1;
-		}
-		off += n;
+	switch (spool_each(p->body, append_chunk, out, err, errlen)) {
+	case 0:
+		return 0;
+	case 1:
+		snprintf(err, errlen, "copy over %d bytes", MSG_COPY_MAX);
+		break;
 	}
-	if (n == -1) {
-		snprintf(err, errlen, "spool: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 int

@@ -142,6 +142,33 @@ spool_write(struct spool *sp, const void *p, size_t n, char *err,
 }
 
 int
+spool_each(struct spool *sp, int (*fn)(void *arg, const void *p, size_t n),
+    void *arg, char *err, size_t errlen)
+{
+	char *chunk;
+	off_t off = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (spool_flush(sp, err, errlen) == -1)
+		return -1;
+	chunk = xmalloc(SPOOL_GATHER);
+	while (rc == 0 && (n = pread(sp->fd, chunk, SPOOL_GATHER, off)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "spool: %s", strerror(errno));
+			rc = -1;
+			break;
+		}
+		rc = fn(arg, chunk, (size_t)n);
+		off += n;
+	}
+	free(chunk);
+	return rc;
+}
+
+int
 spool_fd(struct spool *sp, char *err, size_t errlen)
 {
 	if (spool_flush(sp, err, errlen) == -1)

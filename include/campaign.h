@@ -17,6 +17,19 @@
  * the outbox until then (VIP early access before the public launch);
  * every other setting of a variant is a placeholder value.
  *
+ * An optional sms block sends a text as well, to recipients the email
+ * goes to who are in one of its segments (see policy.h for the rest):
+ *
+ *   sms = {
+ *     segments = [ "cart_abandoner", "vip" ];
+ *     text = "{{first_name|default:\"Hi\"}}, {{offer}}: {{code}}."
+ *            " Reply STOP to opt out";
+ *     send_after = "2026-12-01T09:00:00Z";   optional
+ *   };
+ *
+ * The text is a template like the message's, rendered as plain text
+ * with the recipient's variant.
+ *
  * Audience and variant names are segment names: a lifecycle segment
  * (b2b, vip, lapsed, repeat, first_time, subscriber), cart_abandoner, a
  * category of interest (coffee), or a locale (country_de, language_fr,
@@ -51,6 +64,13 @@ struct campaign_variant {
 	int64_t			 send_after;	/* epoch seconds, 0: now */
 };
 
+struct campaign_sms {
+	char			**segments;	/* NULL: no SMS */
+	size_t			 nsegments;
+	char			*text;
+	int64_t			 send_after;	/* 0: now */
+};
+
 struct campaign {
 	char			 id[CAMPAIGN_ID_MAX];
 	char			*file;
@@ -62,6 +82,7 @@ struct campaign {
 	size_t			 nvariants;
 	const char		**variant_names; /* for policy_campaign */
 	struct campaign_variant	 dflt;
+	struct campaign_sms	 sms;
 };
 
 struct campaign_set {

@@ -150,6 +150,51 @@ struct conf_outbox {
 	int		 split_currency;
 };
 
+enum conf_sms_driver {
+	SMS_OFF,		/* driver = "": no SMS at all */
+	SMS_TWILIO,		/* Twilio's Messages resource */
+	SMS_KANNEL,		/* Kannel's sendsms interface */
+	SMS_WEBHOOK		/* segmilter's signed JSON POST */
+};
+
+/* Allowed sending hours, minutes of the local day: [start, end). */
+struct conf_window {
+	int		 start;
+	int		 end;		/* 1440: midnight */
+};
+
+/* A narrower (or wider) window where the recipient lives. */
+struct conf_window_rule {
+	char		 where[16];	/* "FR" (country), "US-FL" (region) */
+	struct conf_window w;
+};
+
+#define CONF_SECRET_MAX	256
+
+/* SMS for high-intent segments (see policy.h, gateway.h). */
+struct conf_sms {
+	enum conf_sms_driver driver;
+	char		*url;		/* the gateway's base URL */
+	char		*credentials_file;
+	char		*from;		/* sender: number or alphanumeric */
+	char		*messaging_service_sid;	/* Twilio, instead of from */
+	char		*status_callback;	/* Twilio, "" none */
+	char		*ca_file;	/* "": the system's CAs */
+	int64_t		 connect_timeout_s;
+	int64_t		 timeout_s;
+	int64_t		 max_parts;	/* longest text, in SMS parts */
+	int64_t		 cap_day;	/* SMS per customer per 24 h */
+	int64_t		 cap_month;	/* ... per 30 days */
+	int64_t		 max_age_hours;	/* then a job expires */
+	char		*zoneinfo;	/* the tz database */
+	struct conf_window window;	/* default allowed hours */
+	struct conf_window_rule *windows;
+	size_t		 nwindows;
+	/* from credentials_file; never logged */
+	char		 user[CONF_SECRET_MAX];	/* account SID, username */
+	char		 secret[CONF_SECRET_MAX]; /* token, password, key */
+};
+
 struct conf {
 	char			*path;		/* NULL for conf_defaults() */
 	char			*store_path;
@@ -157,6 +202,7 @@ struct conf {
 	struct conf_milter	 milter;
 	struct conf_policy	 policy;
 	struct conf_outbox	 outbox;
+	struct conf_sms		 sms;
 	struct conf_segments	 seg;
 	unsigned char		 hash[32];	/* SHA-256 of the file */
 };
@@ -175,6 +221,19 @@ void	 conf_hash_hex(const struct conf *c, char *out);
 
 /* Cycle days for CATEGORY: its configured value, or the default. */
 int64_t	 conf_lapsed_days(const struct conf_segments *s, const char *category);
+const char *conf_sms_driver_name(enum conf_sms_driver d);
+/* "08:00-21:00" into *W; 0, or -1 when it is not HH:MM-HH:MM with
+ * start before end (end may be 24:00). */
+int	 conf_window_parse(const char *s, struct conf_window *w);
+/*
+ * The window for a recipient in COUNTRY and REGION (either may be ""):
+ * the rule for "COUNTRY-REGION", else for "COUNTRY", else the default.
+ * With the region unknown, the narrowest of the country's rules and the
+ * default, since any of them may be the one that applies.
+ */
+struct conf_window conf_sms_window(const struct conf_sms *s,
+	    const char *country, const char *region);
+
 /* Rate to the base currency, 1.0 for the base or an unknown currency. */
 double	 conf_rate(const struct conf_segments *s, const char *currency);
 

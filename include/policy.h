@@ -82,4 +82,71 @@ int	 policy_has_flag(const struct policy_facts *f, const char *name);
 
 const char *policy_reason_name(enum policy_reason r);
 
+/*
+ * SMS: for a recipient the email policy delivers to, in one of the
+ * campaign's SMS segments.  Email consent never stands in for SMS
+ * consent.  The checks run in the order of the reasons below, and every
+ * refusal is audited with the first that applies.
+ */
+enum policy_sms_reason {
+	POLICY_SMS_QUEUE,	/* eligible: an SMS job is queued */
+	POLICY_SMS_OPTED_OUT,	/* STOP, or the gateway said so, since the
+				   last grant */
+	POLICY_SMS_NO_CONSENT,	/* no SMS consent, or it was revoked */
+	POLICY_SMS_NO_EVIDENCE,	/* a grant with nothing to show for it */
+	POLICY_SMS_BAD_NUMBER,	/* none, not E.164, or found invalid */
+	POLICY_SMS_DUPLICATE,	/* this campaign has an SMS for them */
+	POLICY_SMS_CAPPED,	/* cap_day or cap_month reached */
+	POLICY_SMS_TOO_LONG,	/* their text is over max_parts */
+	POLICY_SMS_NO_PLACE,	/* no time zone or country: their local
+				   time, hence quiet hours, unknown */
+	POLICY_SMS_NREASONS
+};
+
+struct policy_sms_facts {
+	int		 has_consent;
+	int		 consent_granted;
+	int64_t		 consent_at;
+	int		 has_evidence;
+	const char	*phone;			/* "" none */
+	const char	*phone_status;		/* opted_out, invalid, "" */
+	int64_t		 phone_status_at;
+	int64_t		 sent_day;		/* SMS within 24 h */
+	int64_t		 sent_month;		/* ... 30 days */
+	int64_t		 campaign_job;		/* this campaign's, 0 none */
+	size_t		 parts;			/* of their rendered text */
+	int		 has_place;		/* zones are known */
+};
+
+struct policy_sms_decision {
+	enum policy_sms_reason reason;
+	char		 detail[160];	/* the figures, for the audit log */
+};
+
+void	 policy_sms_decide(const struct conf_sms *s,
+	    const struct policy_sms_facts *f, struct policy_sms_decision *d);
+const char *policy_sms_reason_name(enum policy_sms_reason r);
+/* 1 if PHONE is E.164: '+', then 7 to 15 digits, the first not 0. */
+int	 policy_e164_valid(const char *phone);
+
+/*
+ * Quiet hours.  A recipient's place is their time zone, or every zone of
+ * their country when only that is known (the window must hold in all of
+ * them: the narrowest), with the window that applies there.
+ */
+struct tz;
+struct policy_place {
+	const struct tz	*const *zones;
+	size_t		 nzones;
+	struct conf_window window;
+};
+
+/*
+ * The first instant at or after T inside the window in every zone of P:
+ * T itself when it is allowed, else the start of the next allowed
+ * minute.  -1 when there is none within 8 days (windows that never
+ * overlap across the country's zones).
+ */
+int64_t	 policy_sms_due(const struct policy_place *p, int64_t t);
+
 #endif

@@ -81,4 +81,30 @@ const char *render_text(const struct render_msg *m, size_t i, int *html);
 int	 render_header(const char *utf8, const struct template_vars *vars,
 	    char **out, char *err, size_t errlen);
 
+/*
+ * SMS text: how a text travels, for the limit on parts and for the
+ * gateway's coding.  GSM-7 when every character is in the GSM 03.38
+ * alphabet (the extension characters ^ { } \\ [ ] ~ | and the euro sign
+ * take two septets), 160 septets in one part, 153 in each part of a
+ * longer one; otherwise UCS-2, 70 UTF-16 units in one part, 67 in each
+ * part of a longer one.  An escape pair or a surrogate pair never
+ * straddles two parts, as phones would not reassemble it.
+ */
+enum render_sms_coding {
+	RENDER_SMS_GSM7,
+	RENDER_SMS_UCS2
+};
+
+struct render_sms_size {
+	enum render_sms_coding coding;
+	size_t		 chars;		/* characters */
+	size_t		 units;		/* septets, or UTF-16 units */
+	size_t		 parts;
+};
+
+/* 0 and *OUT for TEXT (LEN bytes of UTF-8), or -1 if it is not UTF-8. */
+int	 render_sms_size(const char *text, size_t len,
+	    struct render_sms_size *out);
+const char *render_sms_coding_name(enum render_sms_coding c);
+
 #endif

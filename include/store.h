@@ -26,7 +26,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -390,7 +390,7 @@ enum store_job_state {
 
 struct store_job {
 	int64_t		 id;
-	const char	*kind;		/* "email" */
+	const char	*kind;		/* "email" or "sms" */
 	const char	*campaign_id;
 	const char	*message_key;
 	const char	*variant;
@@ -398,7 +398,8 @@ struct store_job {
 	const char	*recipients;	/* one address per line */
 	const void	*message;	/* the whole copy, CRLF */
 	size_t		 len;
-	const char	*nonce;		/* its marker's, names the copy */
+	const char	*nonce;		/* its marker's, names the copy;
+					   sms: the idempotency key */
 	int64_t		 not_before;	/* send_after, or now */
 	int64_t		 next_at;
 	int64_t		 attempts;
@@ -406,10 +407,23 @@ struct store_job {
 	const char	*last_error;
 	int64_t		 created_at;
 	int64_t		 done_at;
+	/* sms: the customer, where they live (quiet hours), the reply */
+	int64_t		 customer_id;
+	const char	*time_zone;
+	const char	*country;
+	const char	*region;
+	const char	*gateway_ref;	/* the gateway's message id */
 };
 
+/*
+ * Queues J; 0 and *ID, 1 when J is an SMS and this campaign already has
+ * one for this customer (a unique index, so that two messages of one
+ * campaign racing each other cannot both queue one), or -1.
+ */
 int	 store_outbox_add(struct store *st, const struct store_job *j,
 	    int64_t *id);
+/* Records the gateway's id for a sent SMS.  0, or -1. */
+int	 store_outbox_set_ref(struct store *st, int64_t id, const char *ref);
 /*
  * Claims the job due first at NOW (queued and due, or sending with its
  * lease run out) for LEASE seconds, counting the attempt.  0 and *J, a
@@ -443,6 +457,45 @@ int	 store_outbox_scan(struct store *st, store_job_fn fn, void *arg);
  * 1 when there is no job ID, or -1. */
 int	 store_outbox_get(struct store *st, int64_t id, struct store_job **j);
 const char *store_job_state_name(enum store_job_state s);
+
+/*
+ * What SMS eligibility needs about a customer, beyond the email facts:
+ * the SMS consent, the number and what the gateways or STOP replies
+ * said about it, and the SMS already queued or sent.  Strings are copies.
+ */
+struct store_sms_facts {
+	int		 has_consent;
+	int		 consent_granted;
+	int64_t		 consent_at;
+	char		 consent_evidence[256];	/* "source: evidence" */
+	int		 has_evidence;		/* evidence was recorded */
+	char		 phone[24];		/* as stored, "" none */
+	char		 phone_status[16];	/* opted_out, invalid, "" */
+	int64_t		 phone_status_at;
+	char		 time_zone[64];
+	char		 country[3];
+	char		 region[8];
+	int64_t		 sent_day;		/* SMS in the last 24 h */
+	int64_t		 sent_month;		/* ... 30 days */
+	int64_t		 campaign_job;		/* this campaign's, 0 none */
+};
+
+/* 0 and *F for CUSTOMER_ID at NOW and CAMPAIGN; 1 if no such customer. */
+int	 store_sms_facts_get(struct store *st, int64_t customer_id,
+	    const char *campaign, int64_t now, struct store_sms_facts *f);
+
+enum store_phone_status { PHONE_OPTED_OUT, PHONE_INVALID };
+
+/*
+ * Notes what is known about PHONE (E.164) since AT: opted out (a STOP
+ * reply, or the gateway refusing an unsubscribed number) or invalid.
+ * An opt-out also revokes the SMS consent of every customer with that
+ * number, with SOURCE and DETAIL as the evidence, and records an
+ * sms_optout engagement.  *CUSTOMERS (may be NULL): how many.  0, or -1.
+ */
+int	 store_phone_mark(struct store *st, const char *phone,
+	    enum store_phone_status status, const char *source,
+	    const char *detail, int64_t at, int64_t *customers);
 
 /* The last audit row's sequence number and hash; 0 and "" when none. */
 int	 store_audit_last(struct store *st, int64_t *seq, char *hash,

@@ -18,6 +18,7 @@
 #include "campaign.h"
 #include "conf_int.h"
 #include "parse.h"
+#include "template.h"
 #include "xalloc.h"
 
 struct campaign_load {
@@ -75,6 +76,8 @@ free_campaign(struct campaign *c)
 	free(c->variants);
 	free(c->variant_names);
 	free_variant(&c->dflt);
+	conf_free_strlist(c->sms.segments, c->sms.nsegments);
+	free(c->sms.text);
 }
 
 /* A segment name as segment.c spells them: a lowercase slug. */
@@ -234,6 +237,57 @@ load_variants(struct campaign_load *ld, const config_setting_t *g,
 }
 
 static void
+load_sms(struct campaign_load *ld, const config_setting_t *g,
+    struct campaign *c)
+{
+	config_setting_t *s;
+	const char *name, *why, *text;
+	char path[64], err[256];
+	int i;
+
+	if (!config_setting_is_group(g)) {
+		campaign_error(ld, g, "sms", "expected a group { segments ="
+		    " [...]; text = \"...\"; }");
+		return;
+	}
+	for (i = 0; i < config_setting_length(g); i++) {
+		s = config_setting_get_elem(g, (unsigned)i);
+		name = config_setting_name(s);
+		snprintf(path, sizeof(path), "sms.%s", name);
+		if (strcmp(name, "segments") == 0) {
+			load_names(ld, s, path, &c->sms.segments,
+			    &c->sms.nsegments);
+		} else if (strcmp(name, "text") == 0) {
+			text = config_setting_type(s) == CONFIG_TYPE_STRING ?
+			    config_setting_get_string(s) : NULL;
+			if (text == NULL || *text == '\0')
+				campaign_error(ld, s, path, "expected a"
+				    " non-empty string");
+			else if (!parse_utf8_valid(text, strlen(text)))
+				campaign_error(ld, s, path, "not valid UTF-8");
+			else if (template_check(text, strlen(text), NULL,
+			    NULL, err, sizeof(err)) == -1)
+				campaign_error(ld, s, path, "%s", err);
+			else
+				c->sms.text = xstrdup(text);
+		} else if (strcmp(name, "send_after") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+			    parse_time(config_setting_get_string(s),
+			    &c->sms.send_after, &why) == -1)
+				campaign_error(ld, s, path, "expected a time"
+				    " such as \"2026-12-01T09:00:00Z\"");
+		} else {
+			campaign_error(ld, s, path, "unknown setting");
+		}
+	}
+	if (c->sms.nsegments == 0)
+		campaign_error(ld, g, "sms.segments", "required: the segments"
+		    " an SMS is for, such as [ \"cart_abandoner\" ]");
+	if (config_setting_get_member(g, "text") == NULL)
+		campaign_error(ld, g, "sms.text", "required");
+}
+
+static void
 load_campaign(struct campaign_load *ld, config_t *cfg, struct campaign *c)
 {
 	config_setting_t *root = config_root_setting(cfg), *s;
@@ -259,6 +313,8 @@ load_campaign(struct campaign_load *ld, config_t *cfg, struct campaign *c)
 		} else if (strcmp(name, "variants") == 0) {
 			have_variants = 1;
 			load_variants(ld, s, c);
+		} else if (strcmp(name, "sms") == 0) {
+			load_sms(ld, s, c);
 		} else {
 			campaign_error(ld, s, name, "unknown setting");
 		}

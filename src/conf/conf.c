@@ -48,7 +48,10 @@ enum conf_type {
 	CT_SOCKET,	/* char *: unix:PATH, local:PATH or inet:PORT@HOST */
 	CT_ON_ERROR,	/* "tempfail" or "accept" */
 	CT_UNKNOWN,	/* "tempfail" or "empty" */
-	CT_MODE		/* int64_t from an octal string: "0660" */
+	CT_MODE,	/* int64_t from an octal string: "0660" */
+	CT_SMS_DRIVER,	/* "", "twilio", "kannel" or "webhook" */
+	CT_WINDOW,	/* struct conf_window: "08:00-21:00" */
+	CT_WINDOWS	/* ( { where; window; }, ... ) */
 };
 
 struct conf_setting {
@@ -193,6 +196,34 @@ static const struct conf_setting outbox_table[] = {
 	END
 };
 
+#define SMS(f)	offsetof(struct conf, sms.f)
+
+static const struct conf_setting sms_table[] = {
+	{ "driver", CT_SMS_DRIVER, SMS(driver), 0, 0, 0, 0, 0, NULL },
+	{ "url", CT_STRING, SMS(url), 0, 0, 0, 0, 0, NULL },
+	{ "credentials_file", CT_STRING, SMS(credentials_file), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "from", CT_STRING, SMS(from), 0, 0, 0, 0, 0, NULL },
+	{ "messaging_service_sid", CT_STRING, SMS(messaging_service_sid), 0,
+	    0, 0, 0, 0, NULL },
+	{ "status_callback", CT_STRING, SMS(status_callback), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "ca_file", CT_STRING, SMS(ca_file), 0, 0, 0, 0, 0, NULL },
+	{ "connect_timeout", CT_INT, SMS(connect_timeout_s), 0, 1, 300, 0, 0,
+	    NULL },
+	{ "timeout", CT_INT, SMS(timeout_s), 0, 1, 600, 0, 0, NULL },
+	{ "max_parts", CT_INT, SMS(max_parts), 0, 1, 10, 0, 0, NULL },
+	{ "cap_day", CT_INT, SMS(cap_day), 0, 0, 100, 0, 0, NULL },
+	{ "cap_month", CT_INT, SMS(cap_month), 0, 0, 1000, 0, 0, NULL },
+	{ "max_age_hours", CT_INT, SMS(max_age_hours), 0, 1, 720, 0, 0,
+	    NULL },
+	{ "zoneinfo", CT_PATH, SMS(zoneinfo), 0, 0, 0, 0, 0, NULL },
+	{ "window", CT_WINDOW, SMS(window), 0, 0, 0, 0, 0, NULL },
+	{ "windows", CT_WINDOWS, SMS(windows), SMS(nwindows), 0, 0, 0, 0,
+	    NULL },
+	END
+};
+
 static const struct conf_setting top_table[] = {
 	{ "store", CT_PATH, offsetof(struct conf, store_path), 0, 0, 0, 0, 0,
 	    NULL },
@@ -201,6 +232,7 @@ static const struct conf_setting top_table[] = {
 	{ "milter", CT_GROUP, 0, 0, 0, 0, 0, 0, milter_table },
 	{ "policy", CT_GROUP, 0, 0, 0, 0, 0, 0, policy_table },
 	{ "outbox", CT_GROUP, 0, 0, 0, 0, 0, 0, outbox_table },
+	{ "sms", CT_GROUP, 0, 0, 0, 0, 0, 0, sms_table },
 	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
 	END
 };
@@ -577,6 +609,54 @@ load_choice(struct conf_load *ld, const config_setting_t *s, const char *path,
 	return -1;
 }
 
+/* ( { where = "US-FL"; window = "08:00-20:00"; }, ... ) */
+static void
+load_windows(struct conf_load *ld, const config_setting_t *s,
+    const char *path)
+{
+	struct conf_sms *sms = &ld->c->sms;
+	struct conf_window_rule *r;
+	const config_setting_t *e;
+	const char *where, *win;
+	char epath[300];
+	int i, n = config_setting_is_list(s) ? config_setting_length(s) : -1;
+
+	if (n < 0) {
+		load_error(ld, s, path, "expected a list ( { where; window; },"
+		    " ... )");
+		return;
+	}
+	free(sms->windows);
+	sms->windows = xcalloc((size_t)n + 1, sizeof(*sms->windows));
+	sms->nwindows = 0;
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		snprintf(epath, sizeof(epath), "%s.[%d]", path, i);
+		r = &sms->windows[sms->nwindows];
+		if (!config_setting_is_group(e) || config_setting_length(e) !=
+		    2 || config_setting_lookup_string(e, "where", &where) !=
+		    CONFIG_TRUE || config_setting_lookup_string(e, "window",
+		    &win) != CONFIG_TRUE) {
+			load_error(ld, e, epath, "expected { where = \"US-FL\";"
+			    " window = \"08:00-20:00\"; }");
+			continue;
+		}
+		if (!conf_where_valid(where)) {
+			load_error(ld, e, epath, "where '%s' is not a country"
+			    " (\"FR\") or a country and region (\"US-FL\")",
+			    where);
+			continue;
+		}
+		if (conf_window_parse(win, &r->w) == -1) {
+			load_error(ld, e, epath, "window '%s' is not"
+			    " HH:MM-HH:MM, start before end", win);
+			continue;
+		}
+		str_copy(r->where, sizeof(r->where), where);
+		sms->nwindows++;
+	}
+}
+
 static const char *const on_error_names[] = { "tempfail", "accept", NULL };
 static const char *const unknown_names[] = { "tempfail", "empty", NULL };
 
@@ -720,6 +800,28 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 		load_choice(ld, s, path, unknown_names,
 		    &ld->c->milter.unknown_empty);
 		break;
+	case CT_SMS_DRIVER:
+		str = type == CONFIG_TYPE_STRING ?
+		    config_setting_get_string(s) : "?";
+		for (iv = SMS_OFF; iv <= SMS_WEBHOOK; iv++)
+			if (strcmp(str, conf_sms_driver_name(
+			    (enum conf_sms_driver)iv)) == 0)
+				break;
+		if (iv > SMS_WEBHOOK)
+			load_error(ld, s, path, "expected \"twilio\","
+			    " \"kannel\", \"webhook\" or \"\" (off)");
+		else
+			ld->c->sms.driver = (enum conf_sms_driver)iv;
+		break;
+	case CT_WINDOW:
+		if (type != CONFIG_TYPE_STRING || conf_window_parse(
+		    config_setting_get_string(s), field(ld->c, t->off)) == -1)
+			load_error(ld, s, path, "expected hours as a string,"
+			    " such as \"08:00-21:00\"");
+		break;
+	case CT_WINDOWS:
+		load_windows(ld, s, path);
+		break;
 	}
 }
 
@@ -817,6 +919,24 @@ load_outbox_key(struct conf_load *ld, config_t *cfg)
 	o->keylen = n;
 }
 
+/* What the driver needs, and the credentials, read here so that
+ * segmilter -n finds a missing or unreadable file. */
+static void
+load_sms(struct conf_load *ld, config_t *cfg)
+{
+	config_setting_t *s = config_lookup(cfg, "sms");
+	char err[1024], *line, *next;
+
+	if (s == NULL)
+		s = config_root_setting(cfg);
+	if (conf_sms_check(ld->c, err, sizeof(err)) == -1)
+		for (line = err; line != NULL && *line != '\0'; line = next) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
+			load_error(ld, s, "sms", "%s", line);
+		}
+}
+
 static int
 conf_hash_file(const char *path, unsigned char *out, char *err,
     size_t errlen)
@@ -872,6 +992,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	load_group(&ld, config_root_setting(&cfg), "", top_table);
 	load_vip_min(&ld);
 	load_outbox_key(&ld, &cfg);
+	load_sms(&ld, &cfg);
 	config_destroy(&cfg);
 	if (ld.nerrs > 0) {
 		snprintf(err, errlen, "%s", buf_str(&ld.errs));
@@ -935,6 +1056,7 @@ conf_defaults(void)
 	c->outbox.retry_base_s = 30;
 	c->outbox.retry_max_s = 3600;
 	c->outbox.max_age_hours = 72;
+	conf_sms_defaults(&c->sms);
 	memcpy(s->priority, priority, sizeof(priority));
 	s->vip.metric = VIP_NET_SPEND;
 	s->vip.top_percent = 10.0;
@@ -979,6 +1101,7 @@ conf_free(struct conf *c)
 	free(c->outbox.reinject_url);
 	free(c->outbox.key_file);
 	explicit_bzero(c->outbox.key, sizeof(c->outbox.key));
+	conf_sms_free(&c->sms);
 	free(c->seg.lapsed.category_days);
 	conf_free_strlist(c->seg.b2b.account_types, c->seg.b2b.naccount_types);
 	conf_free_strlist(c->seg.b2b.tags, c->seg.b2b.ntags);

@@ -9,4 +9,18 @@
 /* Frees N strings and the array holding them; NULL is fine. */
 void	 conf_free_strlist(char **v, size_t n);
 
+struct conf;
+struct conf_sms;
+
+/* The sms group's defaults, and freeing what it holds (secrets wiped). */
+void	 conf_sms_defaults(struct conf_sms *s);
+void	 conf_sms_free(struct conf_sms *s);
+/* 1 if WHERE is "FR" or "US-FL" (uppercase country, region). */
+int	 conf_where_valid(const char *where);
+/*
+ * After the file: the settings the driver needs, and its credentials
+ * read from credentials_file.  0, or -1 with one problem per line in ERR.
+ */
+int	 conf_sms_check(struct conf *c, char *err, size_t errlen);
+
 #endif

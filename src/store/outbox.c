@@ -45,8 +45,10 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 
 	s = store_stmt(st, SQ_OUTBOX_ADD, "INSERT INTO outbox (kind,"
 	    " campaign_id, message_key, variant, sender, recipients, message,"
-	    " not_before, next_at, state, created_at, nonce)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 'queued', ?9, ?10)");
+	    " not_before, next_at, state, created_at, nonce, customer_id,"
+	    " time_zone, country, region)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 'queued', ?9, ?10,"
+	    " ?11, ?12, ?13, ?14)");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, j->kind);
@@ -59,8 +61,16 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 	sqlite3_bind_int64(s, 8, j->not_before);
 	sqlite3_bind_int64(s, 9, j->created_at);
 	store_bind_text(s, 10, j->nonce != NULL ? j->nonce : "");
+	if (j->customer_id != 0)
+		sqlite3_bind_int64(s, 11, j->customer_id);
+	store_bind_text(s, 12, j->time_zone);
+	store_bind_text(s, 13, j->country);
+	store_bind_text(s, 14, j->region);
 	rc = sqlite3_step(s);
 	store_done(s);
+	if (rc == SQLITE_CONSTRAINT &&
+	    sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+		return 1;
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "outbox");
 	if (id != NULL)
@@ -86,15 +96,23 @@ job_from_row(sqlite3_stmt *s, struct store_job *j, int with_message)
 	j->last_error = store_col_text(s, 11);
 	j->created_at = sqlite3_column_int64(s, 12);
 	j->done_at = sqlite3_column_int64(s, 13);
+	j->nonce = store_col_text(s, 14);
+	j->customer_id = sqlite3_column_int64(s, 15);
+	j->time_zone = store_col_text(s, 16);
+	j->country = store_col_text(s, 17);
+	j->region = store_col_text(s, 18);
+	j->gateway_ref = store_col_text(s, 19);
 	if (with_message) {
-		j->message = sqlite3_column_blob(s, 14);
-		j->len = (size_t)sqlite3_column_bytes(s, 14);
+		j->message = sqlite3_column_blob(s, 20);
+		j->len = (size_t)sqlite3_column_bytes(s, 20);
 	}
 }
 
 #define JOB_COLUMNS	"id, kind, campaign_id, message_key, variant, sender," \
 			" recipients, not_before, next_at, attempts, state," \
-			" last_error, created_at, coalesce(done_at, 0)"
+			" last_error, created_at, coalesce(done_at, 0), nonce," \
+			" coalesce(customer_id, 0), time_zone, country, region," \
+			" gateway_ref"
 
 /*
  * A claimed job outlives its statement: the statement is reset at once,
@@ -115,6 +133,11 @@ job_dup(const struct store_job *src)
 	j->sender = xstrdup(src->sender ? src->sender : "");
 	j->recipients = xstrdup(src->recipients ? src->recipients : "");
 	j->last_error = src->last_error ? xstrdup(src->last_error) : NULL;
+	j->nonce = xstrdup(src->nonce ? src->nonce : "");
+	j->time_zone = xstrdup(src->time_zone ? src->time_zone : "");
+	j->country = xstrdup(src->country ? src->country : "");
+	j->region = xstrdup(src->region ? src->region : "");
+	j->gateway_ref = xstrdup(src->gateway_ref ? src->gateway_ref : "");
 	if (src->len > 0)
 		memcpy(msg, src->message, src->len);
 	j->message = msg;
@@ -133,6 +156,11 @@ store_job_free(struct store_job *j)
 	free((char *)j->sender);
 	free((char *)j->recipients);
 	free((char *)j->last_error);
+	free((char *)j->nonce);
+	free((char *)j->time_zone);
+	free((char *)j->country);
+	free((char *)j->region);
+	free((char *)j->gateway_ref);
 	free((void *)j->message);
 	free(j);
 }
@@ -210,6 +238,23 @@ store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
 		return store_fail(st, "outbox");
 	return sqlite3_changes(st->db) == 1 ? 0 :
 	    store_failf(st, "outbox: no job %lld", (long long)id);
+}
+
+int
+store_outbox_set_ref(struct store *st, int64_t id, const char *ref)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_OUTBOX_REF, "UPDATE outbox SET gateway_ref = ?2"
+	    " WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, ref);
+	rc = sqlite3_step(s);
+	store_done(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
 }
 
 int

@@ -185,6 +185,26 @@ static const char *const migrations[] = {
 	"  nonce TEXT PRIMARY KEY,"
 	"  queue_id TEXT NOT NULL,"
 	"  at INTEGER NOT NULL) WITHOUT ROWID;",
+
+	/* 4: SMS jobs (one per campaign and customer), and what is known
+	 * about phone numbers from STOP replies and the gateways */
+	"ALTER TABLE outbox ADD COLUMN customer_id INTEGER;"
+	"ALTER TABLE outbox ADD COLUMN time_zone TEXT;"
+	"ALTER TABLE outbox ADD COLUMN country TEXT;"
+	"ALTER TABLE outbox ADD COLUMN region TEXT;"
+	"ALTER TABLE outbox ADD COLUMN gateway_ref TEXT;"
+	"CREATE UNIQUE INDEX outbox_sms_once ON outbox(campaign_id,"
+	"  customer_id) WHERE kind = 'sms';"
+	"CREATE INDEX outbox_sms_by_customer ON outbox(customer_id,"
+	"  created_at) WHERE kind = 'sms';"
+	"CREATE TABLE phone_status ("
+	"  phone TEXT PRIMARY KEY,"
+	"  status TEXT NOT NULL CHECK (status = 'opted_out'"
+	"    OR status = 'invalid'),"
+	"  at INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  detail TEXT) WITHOUT ROWID;"
+	"CREATE INDEX customers_by_phone ON customers(phone);",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

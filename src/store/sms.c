@@ -1,0 +1,153 @@
+/*
+ * sms.c - what SMS eligibility reads, and what is learnt about numbers.
+ *
+ * Numbers carry their own state (phone_status) apart from customers: a
+ * STOP reply belongs to the number whoever it is filed under, and a
+ * re-import that gives a customer a new number must not inherit the old
+ * number's opt-out, nor the new one escape its own.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "str.h"
+
+int
+store_sms_facts_get(struct store *st, int64_t customer_id,
+    const char *campaign, int64_t now, struct store_sms_facts *f)
+{
+	const char *evidence;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	/* failed and cancelled jobs sent nothing: they count toward no cap */
+	s = store_stmt(st, SQ_SMS_FACTS, "SELECT c.phone, c.time_zone,"
+	    " c.country, c.region,"
+	    " k.granted, k.source, k.recorded_at, k.evidence,"
+	    " p.status, p.at,"
+	    " (SELECT count(*) FROM outbox o WHERE o.kind = 'sms'"
+	    "   AND o.customer_id = c.id AND o.created_at > ?2 - 86400"
+	    "   AND o.state NOT IN ('failed', 'cancelled')),"
+	    " (SELECT count(*) FROM outbox o WHERE o.kind = 'sms'"
+	    "   AND o.customer_id = c.id AND o.created_at > ?2 - 30 * 86400"
+	    "   AND o.state NOT IN ('failed', 'cancelled')),"
+	    " (SELECT id FROM outbox o WHERE o.kind = 'sms'"
+	    "   AND o.customer_id = c.id AND o.campaign_id = ?3)"
+	    " FROM customers c"
+	    " LEFT JOIN consent k ON k.customer_id = c.id AND k.channel = 'sms'"
+	    " LEFT JOIN phone_status p ON p.phone = c.phone"
+	    " WHERE c.id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, customer_id);
+	sqlite3_bind_int64(s, 2, now);
+	store_bind_text(s, 3, campaign);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		store_done(s);
+		return rc == SQLITE_DONE ? 1 : store_fail(st, "sms facts");
+	}
+	str_copy(f->phone, sizeof(f->phone), store_col_text(s, 0));
+	str_copy(f->time_zone, sizeof(f->time_zone), store_col_text(s, 1));
+	str_copy(f->country, sizeof(f->country), store_col_text(s, 2));
+	str_copy(f->region, sizeof(f->region), store_col_text(s, 3));
+	if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
+		f->has_consent = 1;
+		f->consent_granted = sqlite3_column_int(s, 4);
+		f->consent_at = sqlite3_column_int64(s, 6);
+		evidence = store_col_text(s, 7);
+		f->has_evidence = evidence != NULL && *evidence != '\0';
+		snprintf(f->consent_evidence, sizeof(f->consent_evidence),
+		    "%s %s%s%s", f->consent_granted ? "granted" : "revoked",
+		    store_col_text(s, 5), f->has_evidence ? ": " : "",
+		    f->has_evidence ? evidence : "");
+	}
+	str_copy(f->phone_status, sizeof(f->phone_status),
+	    store_col_text(s, 8));
+	f->phone_status_at = sqlite3_column_int64(s, 9);
+	f->sent_day = sqlite3_column_int64(s, 10);
+	f->sent_month = sqlite3_column_int64(s, 11);
+	f->campaign_job = sqlite3_column_int64(s, 12);
+	store_done(s);
+	return 0;
+}
+
+/* Every customer with PHONE: revoked SMS consent, an sms_optout row. */
+static int
+phone_revoke(struct store *st, const char *phone, const char *source,
+    const char *detail, int64_t at, int64_t *customers)
+{
+	struct store_engagement e;
+	struct store_consent c;
+	enum store_change changed;
+	int64_t ids[64];
+	sqlite3_stmt *s;
+	size_t i, n = 0;
+	int rc;
+
+	/* a number shared by more than 64 customers is a data problem;
+	 * the phone_status row still stops every one of them */
+	s = store_stmt(st, SQ_PHONE_CUSTOMERS, "SELECT id FROM customers"
+	    " WHERE phone = ?1 LIMIT 64");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(s, 0);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "customers");
+	for (i = 0; i < n; i++) {
+		memset(&c, 0, sizeof(c));
+		c.customer_id = ids[i];
+		c.channel = CHANNEL_SMS;
+		c.granted = 0;
+		c.source = source;
+		c.recorded_at = at;
+		c.evidence = detail;
+		if (store_consent_record(st, &c, 0, &changed) == -1)
+			return -1;
+		memset(&e, 0, sizeof(e));
+		e.customer_id = ids[i];
+		e.campaign_id = "";
+		e.type = ENG_SMS_OPTOUT;
+		e.at = at;
+		if (store_engagement_add(st, &e, &changed) == -1)
+			return -1;
+	}
+	if (customers != NULL)
+		*customers = (int64_t)n;
+	return 0;
+}
+
+int
+store_phone_mark(struct store *st, const char *phone,
+    enum store_phone_status status, const char *source, const char *detail,
+    int64_t at, int64_t *customers)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (customers != NULL)
+		*customers = 0;
+	/* the latest word about a number stands */
+	s = store_stmt(st, SQ_PHONE_MARK, "INSERT INTO phone_status (phone,"
+	    " status, at, source, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (phone) DO UPDATE SET status = ?2, at = ?3,"
+	    " source = ?4, detail = ?5 WHERE ?3 >= at");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	store_bind_text(s, 2, status == PHONE_OPTED_OUT ? "opted_out" :
+	    "invalid");
+	sqlite3_bind_int64(s, 3, at);
+	store_bind_text(s, 4, source);
+	store_bind_text(s, 5, detail);
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "phone status");
+	if (status == PHONE_OPTED_OUT)
+		return phone_revoke(st, phone, source, detail, at, customers);
+	return 0;
+}

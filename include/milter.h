@@ -65,6 +65,7 @@ struct milter_env {
 	const struct campaign_set	*campaigns;
 	char				 conf_hash[65];
 	pthread_mutex_t			*store_lock;
+	struct tzdb			*tzdb;	/* quiet hours */
 	/* called after a commit that queued copies; NULL: nobody to wake */
 	void				(*outbox_wake)(void *arg);
 	void				*outbox_arg;
@@ -112,6 +113,8 @@ struct milter_gen {
 	struct milter_env	 env;
 	struct conf		*conf;
 	struct campaign_set	*campaigns;
+	struct tzdb		*tzdb;
+	char			*sms_report;	/* each SMS text's size */
 	int			 refs;		/* under the runtime's lock */
 };
 
@@ -148,6 +151,17 @@ int	 milter_rt_drain(struct milter_rt *rt, int seconds);
 int	 milter_preview(const struct milter_env *env, struct store *st,
 	    int fd, const char *const *rcpts, size_t nrcpts, int64_t now,
 	    FILE *out, char *err, size_t errlen);
+
+/*
+ * Renders every campaign's SMS text for each of its variants (customer
+ * names empty, so defaults count) and reports its coding and parts into
+ * REPORT; a text that fails or is over sms.max_parts goes into ERRS as
+ * FILE: problem.  0, or -1 when ERRS got anything.
+ */
+struct buf;
+int	 milter_sms_check(const struct conf *conf,
+	    const struct campaign_set *set, struct buf *report,
+	    struct buf *errs);
 
 /* TCP_NODELAY on every listening TCP socket; returns how many. */
 int	 milter_nodelay_listeners(void);

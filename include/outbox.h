@@ -16,8 +16,12 @@
 
 #include <stdint.h>
 
+struct conf_sms;
 struct milter_rt;
 struct outbox;
+struct policy_place;
+struct tz;
+struct tzdb;
 struct store;
 struct store_job;
 
@@ -37,6 +41,16 @@ int	 outbox_audit_job(struct store *st, const struct store_job *j,
  */
 int64_t	 outbox_backoff(int64_t base, int64_t max, int64_t attempts,
 	    double u);
+
+/*
+ * Where a recipient's quiet hours are kept: their TIME_ZONE, else every
+ * zone of their COUNTRY (either may be ""), with the window for COUNTRY
+ * and REGION.  ONE holds the single zone P may point at.  0, or -1 when
+ * no zone is known (nothing is guessed).
+ */
+int	 outbox_sms_place(struct tzdb *db, const struct conf_sms *s,
+	    const char *time_zone, const char *country, const char *region,
+	    struct policy_place *p, const struct tz **one);
 
 /* Starts N workers over RT's store and configuration. */
 struct outbox *outbox_start(struct milter_rt *rt, int n);

@@ -98,6 +98,7 @@ enum policy_sms_reason {
 	POLICY_SMS_DUPLICATE,	/* this campaign has an SMS for them */
 	POLICY_SMS_CAPPED,	/* cap_day or cap_month reached */
 	POLICY_SMS_TOO_LONG,	/* their text is over max_parts */
+	POLICY_SMS_NO_TEXT,	/* their text cannot be rendered */
 	POLICY_SMS_NO_PLACE,	/* no time zone or country: their local
 				   time, hence quiet hours, unknown */
 	POLICY_SMS_NREASONS
@@ -114,7 +115,8 @@ struct policy_sms_facts {
 	int64_t		 sent_day;		/* SMS within 24 h */
 	int64_t		 sent_month;		/* ... 30 days */
 	int64_t		 campaign_job;		/* this campaign's, 0 none */
-	size_t		 parts;			/* of their rendered text */
+	size_t		 parts;			/* of their rendered text,
+						   0: it failed to render */
 	int		 has_place;		/* zones are known */
 };
 

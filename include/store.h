@@ -424,14 +424,16 @@ int	 store_outbox_add(struct store *st, const struct store_job *j,
 	    int64_t *id);
 /* Records the gateway's id for a sent SMS.  0, or -1. */
 int	 store_outbox_set_ref(struct store *st, int64_t id, const char *ref);
+#define STORE_JOB_EMAIL	0x1	/* kinds a worker can send */
+#define STORE_JOB_SMS	0x2
 /*
- * Claims the job due first at NOW (queued and due, or sending with its
- * lease run out) for LEASE seconds, counting the attempt.  0 and *J, a
- * copy the caller frees with store_job_free(); 1 when none is due
- * (*NEXT_AT: the next due time, 0 when the outbox is empty); or -1.
+ * Claims the job of KINDS due first at NOW (queued and due, or sending
+ * with its lease run out) for LEASE seconds, counting the attempt.  0
+ * and *J, a copy the caller frees with store_job_free(); 1 when none is
+ * due (*NEXT_AT: the next due time, 0 when there is none); or -1.
  */
 int	 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
-	    struct store_job **j, int64_t *next_at);
+	    int kinds, struct store_job **j, int64_t *next_at);
 void	 store_job_free(struct store_job *j);
 /*
  * At start-up, before any worker runs: jobs left 'sending' by a process

@@ -283,8 +283,9 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check) {
-		printf("%s: configuration OK, %zu campaigns in %s\n", path,
-		    g->campaigns->n, g->conf->milter.campaigns_dir);
+		printf("%s%s: configuration OK, %zu campaigns in %s\n",
+		    g->sms_report, path, g->campaigns->n,
+		    g->conf->milter.campaigns_dir);
 		milter_gen_free(g);
 		return EX_OK;
 	}

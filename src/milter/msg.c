@@ -48,8 +48,10 @@ milter_msg_reset(struct milter_msg *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->nrcpts; i++)
+	for (i = 0; i < m->nrcpts; i++) {
 		free(m->rcpts[i].addr);
+		msg_sms_free(&m->rcpts[i]);
+	}
 	m->nrcpts = 0;
 	free(m->sender);
 	m->sender = NULL;
@@ -419,6 +421,12 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		f.flags = r->flags.ptr;
 		f.nflags = r->flags.n;
 		policy_decide(pol, &pc, &f, now, &r->d);
+		if (msg_sms_lookup(r, c, st, now) == -1) {
+			milter_log(LOG_ERR, m->qid, "to=%s: store: %s",
+			    r->addr, store_error(st));
+			store_rollback(st);
+			return -1;
+		}
 	}
 	if (store_commit(st) == -1) {
 		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
@@ -543,12 +551,13 @@ record_audit(struct milter_msg *m, const struct milter_env *env,
 
 /*
  * In one transaction: the ledger rows (which may turn a delivery into a
- * duplicate), then the copies, then the audit rows that name them.
+ * duplicate), then the copies, then the audit rows that name them, then
+ * the SMS jobs and their audit rows.
  */
 static int
 record_all(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, struct msg_plan *p,
-    int64_t now)
+    int64_t now, size_t *jobs)
 {
 	struct audit_chain ch;
 	size_t i;
@@ -564,6 +573,8 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 		if (record_audit(m, env, c, st, &ch, p, &m->rcpts[i],
 		    now) == -1)
 			goto fail;
+	if (msg_sms_record(m, env, c, st, &ch, now, jobs) == -1)
+		goto fail;
 	if (store_commit(st) == -1)
 		goto fail;
 	return 0;
@@ -838,7 +849,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	struct msg_plan plan;
 	enum milter_verdict v;
 	char err[512], text[700];
-	size_t kept, i;
+	size_t kept, i, jobs = 0;
 	int rc;
 
 	if (m->own_copy) {
@@ -888,6 +899,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	store_unlock(env);
 	if (rc == -1)
 		return store_failed(m, env, ops);
+	msg_sms_decide(m, env, c, now);
 
 	if (msg_plan_build(m, env, c, now, &plan, err, sizeof(err)) == -1) {
 		milter_log(LOG_ERR, m->qid, "campaign=%s: render: %s:"
@@ -904,17 +916,17 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		    " variant for all", c->id);
 
 	store_lock(env);
-	rc = record_all(m, env, c, st, &plan, now);
+	rc = record_all(m, env, c, st, &plan, now, &jobs);
 	store_unlock(env);
 	if (rc == -1) {
 		msg_plan_free(&plan);
 		return store_failed(m, env, ops);
 	}
 	for (i = 0; i < plan.nparts; i++)
-		if (plan.parts[i].job != 0 && env->outbox_wake != NULL) {
-			env->outbox_wake(env->outbox_arg);
-			break;
-		}
+		if (plan.parts[i].job != 0)
+			jobs++;
+	if (jobs > 0 && env->outbox_wake != NULL)
+		env->outbox_wake(env->outbox_arg);
 	log_decisions(m, c);
 	for (kept = 0, i = 0; i < m->nrcpts; i++)
 		kept += m->rcpts[i].d.reason == POLICY_DELIVER;

@@ -5,6 +5,7 @@
 #ifndef SEGM_MSG_INT_H
 #define SEGM_MSG_INT_H
 
+#include "audit.h"
 #include "buf.h"
 #include "marker.h"
 #include "milter.h"
@@ -14,6 +15,16 @@
 #include "spool.h"
 #include "template.h"
 
+/* A recipient in one of the campaign's SMS segments. */
+struct msg_sms {
+	struct store_sms_facts	 f;
+	struct policy_sms_decision d;
+	char			*text;		/* rendered; NULL: none */
+	struct render_sms_size	 size;
+	int64_t			 due;		/* after quiet hours */
+	int64_t			 job;		/* outbox id once queued */
+};
+
 struct milter_rcpt {
 	char			*addr;		/* as the MTA gave it */
 	int			 part;		/* its msg_part, -1: none */
@@ -21,6 +32,7 @@ struct milter_rcpt {
 	struct store_recipient	 r;
 	struct segment_flags	 flags;
 	struct policy_decision	 d;
+	struct msg_sms		*sms;		/* NULL: no SMS for them */
 };
 
 struct milter_msg {
@@ -139,5 +151,22 @@ size_t	 msg_group(struct milter_msg *m, const struct campaign *c, int only,
 /* Template variables over G. */
 void	 msg_vars(struct milter_group *g, const struct milter_env *env,
 	    struct template_vars *vars);
+
+/*
+ * SMS (sms.c), in three steps around the email's: the facts, read in
+ * msg_decide's snapshot for recipients the email goes to who are in an
+ * SMS segment; the decision and text, outside the store lock; the jobs
+ * and audit rows, in record_all's transaction after the ledger (a
+ * recipient the ledger turns into a duplicate gets no SMS either).
+ */
+int	 msg_sms_lookup(struct milter_rcpt *r, const struct campaign *c,
+	    struct store *st, int64_t now);
+void	 msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
+	    const struct campaign *c, int64_t now);
+/* *QUEUED: how many jobs.  0, or -1 on a store error. */
+int	 msg_sms_record(struct milter_msg *m, const struct milter_env *env,
+	    const struct campaign *c, struct store *st,
+	    struct audit_chain *ch, int64_t now, size_t *queued);
+void	 msg_sms_free(struct milter_rcpt *r);
 
 #endif

@@ -14,7 +14,9 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "buf.h"
 #include "milter.h"
+#include "tz.h"
 #include "xalloc.h"
 
 struct milter_rt {
@@ -37,6 +39,7 @@ milter_gen_load(const char *path, struct milter_gen **out, char *err,
 	struct milter_gen *g;
 	struct conf *c;
 	struct campaign_set *set;
+	struct buf report, errs;
 
 	if (conf_load(path, &c, err, errlen) == -1)
 		return -1;
@@ -45,11 +48,25 @@ milter_gen_load(const char *path, struct milter_gen **out, char *err,
 		conf_free(c);
 		return -1;
 	}
+	buf_init(&report, 1024 * 1024);
+	buf_init(&errs, errlen > 0 ? errlen - 1 : 0);
+	if (milter_sms_check(c, set, &report, &errs) == -1) {
+		snprintf(err, errlen, "%s", buf_str(&errs));
+		buf_free(&report);
+		buf_free(&errs);
+		campaign_set_free(set);
+		conf_free(c);
+		return -1;
+	}
+	buf_free(&errs);
 	g = xcalloc(1, sizeof(*g));
 	g->conf = c;
 	g->campaigns = set;
+	g->sms_report = buf_take(&report);
+	g->tzdb = tzdb_new(c->sms.zoneinfo);
 	g->env.conf = c;
 	g->env.campaigns = set;
+	g->env.tzdb = g->tzdb;
 	conf_hash_hex(c, g->env.conf_hash);
 	*out = g;
 	return 0;
@@ -62,6 +79,8 @@ milter_gen_free(struct milter_gen *g)
 		return;
 	conf_free(g->conf);
 	campaign_set_free(g->campaigns);
+	tzdb_free(g->tzdb);
+	free(g->sms_report);
 	free(g);
 }
 

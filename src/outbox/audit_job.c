@@ -1,7 +1,8 @@
 /*
- * audit_job.c - what happened to a copy, in the audit log, one row per
- * recipient: the outbox workers (failed, expired) and segctl outbox
- * (cancelled, retried) write them alike.
+ * audit_job.c - what happened to a copy or an SMS, in the audit log, one
+ * row per recipient: the outbox workers (sent SMS, failed, expired) and
+ * segctl outbox (cancelled, retried) write them alike.  An SMS row names
+ * the number and the customer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@ outbox_audit_job(struct store *st, const struct store_job *j,
 	struct store_audit a;
 	char rcpt[1024], detail[640];
 	const char *p, *eol;
+	int sms = strcmp(j->kind, "sms") == 0;
 
 	if (audit_begin(st, &ch) == -1)
 		return -1;
@@ -33,7 +35,8 @@ outbox_audit_job(struct store *st, const struct store_job *j,
 		snprintf(rcpt, sizeof(rcpt), "%.*s", (int)(eol - p), p);
 		memset(&a, 0, sizeof(a));
 		a.at = now;
-		a.channel = "email";
+		a.channel = sms ? "sms" : "email";
+		a.customer_id = j->customer_id;
 		a.queue_id = "outbox";
 		a.message_id = j->message_key;
 		a.campaign_id = j->campaign_id;

@@ -2,8 +2,10 @@
  * worker.c - outbox worker threads.
  *
  * A worker takes the store lock only to claim a job and to record its
- * outcome, never while it talks to the re-injection port, so the milter's
- * messages never wait on a slow or absent server.
+ * outcome, never while it talks to the re-injection port or an SMS
+ * gateway, so the milter's messages never wait on a slow or absent
+ * server.  A worker claims only the kinds of job it can send now: with
+ * the SMS driver off, SMS jobs wait in the outbox for it to come back.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include "gateway.h"
 #include "milter.h"
 #include "outbox.h"
+#include "outbox_int.h"
 #include "xalloc.h"
 
 #define LEASE_SECONDS	600	/* longer than any one SMTP transaction */
@@ -103,23 +106,45 @@ stopping(struct outbox *ob)
 	return stop;
 }
 
+/* One claimed copy: re-injected, and the outcome recorded. */
+static void
+send_copy(struct store *st, const struct milter_env *env,
+    struct gw_smtp *smtp, const struct store_job *j)
+{
+	enum gw_result r;
+	char why[512];
+	int64_t now;
+
+	r = gw_smtp_send(smtp, j->sender, j->recipients, j->message, j->len,
+	    why, sizeof(why));
+	now = (int64_t)time(NULL);
+	if (record(st, env, j, r, why, now) == 0)
+		milter_log(r == GW_SENT ? LOG_INFO : LOG_WARNING, "outbox",
+		    "job %lld: campaign=%s, variant=%s, attempt %lld: %s: %s",
+		    (long long)j->id, j->campaign_id, j->variant,
+		    (long long)j->attempts, r == GW_SENT ? "sent" :
+		    r == GW_PERMFAIL ? "failed" : "deferred", why);
+}
+
 static void *
 work(void *arg)
 {
 	struct outbox *ob = arg;
 	struct gw_smtp *smtp = NULL;
+	struct gw_sms *sms = gw_sms_new();
 	struct milter_gen *g;
 	struct store_job *j;
 	struct store *st;
-	enum gw_result r;
-	char why[512], url[512] = "";
+	char url[512] = "";
 	int64_t now, next;
-	int rc;
+	int rc, kinds;
 
 	while (!stopping(ob)) {
 		g = milter_rt_acquire(ob->rt);
-		if (g->conf->outbox.reinject_url[0] == '\0' ||
-		    (st = milter_rt_store(ob->rt)) == NULL) {
+		kinds = (g->conf->outbox.reinject_url[0] != '\0' ?
+		    STORE_JOB_EMAIL : 0) | (g->conf->sms.driver != SMS_OFF ?
+		    STORE_JOB_SMS : 0);
+		if (kinds == 0 || (st = milter_rt_store(ob->rt)) == NULL) {
 			milter_rt_release(ob->rt, g);
 			idle(ob, IDLE_SECONDS);
 			continue;
@@ -132,7 +157,8 @@ work(void *arg)
 		}
 		now = (int64_t)time(NULL);
 		pthread_mutex_lock(g->env.store_lock);
-		rc = store_outbox_claim(st, now, LEASE_SECONDS, &j, &next);
+		rc = store_outbox_claim(st, now, LEASE_SECONDS, kinds, &j,
+		    &next);
 		if (rc == -1)
 			milter_log(LOG_ERR, "outbox", "store: %s",
 			    store_error(st));
@@ -144,20 +170,15 @@ work(void *arg)
 			idle(ob, rc == 1 ? next : IDLE_SECONDS);
 			continue;
 		}
-		r = gw_smtp_send(smtp, j->sender, j->recipients, j->message,
-		    j->len, why, sizeof(why));
-		now = (int64_t)time(NULL);
-		if (record(st, &g->env, j, r, why, now) == 0)
-			milter_log(r == GW_SENT ? LOG_INFO : LOG_WARNING,
-			    "outbox", "job %lld: campaign=%s, variant=%s,"
-			    " attempt %lld: %s: %s", (long long)j->id,
-			    j->campaign_id, j->variant, (long long)j->attempts,
-			    r == GW_SENT ? "sent" : r == GW_PERMFAIL ?
-			    "failed" : "deferred", why);
+		if (strcmp(j->kind, "sms") == 0)
+			outbox_sms_attempt(st, &g->env, sms, j, now);
+		else
+			send_copy(st, &g->env, smtp, j);
 		store_job_free(j);
 		milter_rt_release(ob->rt, g);
 	}
 	gw_smtp_free(smtp);
+	gw_sms_free(sms);
 	return NULL;
 }
 

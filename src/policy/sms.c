@@ -21,6 +21,7 @@ static const char *const sms_reason_names[POLICY_SMS_NREASONS] = {
 	[POLICY_SMS_DUPLICATE] = "duplicate",
 	[POLICY_SMS_CAPPED] = "capped",
 	[POLICY_SMS_TOO_LONG] = "too_long",
+	[POLICY_SMS_NO_TEXT] = "no_text",
 	[POLICY_SMS_NO_PLACE] = "no_place",
 };
 
@@ -93,6 +94,9 @@ policy_sms_decide(const struct conf_sms *s, const struct policy_sms_facts *f,
 		d->reason = POLICY_SMS_TOO_LONG;
 		snprintf(d->detail, sizeof(d->detail), "%zu parts,"
 		    " max_parts %lld", f->parts, (long long)s->max_parts);
+	} else if (f->parts == 0) {
+		refuse(d, POLICY_SMS_NO_TEXT, "the text does not render for"
+		    " them");
 	} else if (!f->has_place)
 		refuse(d, POLICY_SMS_NO_PLACE, "no time zone or country:"
 		    " local time unknown");

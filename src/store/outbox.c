@@ -167,7 +167,7 @@ store_job_free(struct store_job *j)
 
 int
 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
-    struct store_job **out, int64_t *next_at)
+    int kinds, struct store_job **out, int64_t *next_at)
 {
 	struct store_job j;
 	sqlite3_stmt *s;
@@ -178,8 +178,9 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	    " state = 'sending', lease_until = ?1 + ?2,"
 	    " attempts = attempts + 1"
 	    " WHERE id = (SELECT id FROM outbox"
-	    "  WHERE (state = 'queued' AND next_at <= ?1)"
-	    "  OR (state = 'sending' AND lease_until <= ?1)"
+	    "  WHERE ((state = 'queued' AND next_at <= ?1)"
+	    "  OR (state = 'sending' AND lease_until <= ?1))"
+	    "  AND (kind = 'email' AND ?3 & 1 OR kind = 'sms' AND ?3 & 2)"
 	    "  ORDER BY next_at, id LIMIT 1)"
 	    " RETURNING " JOB_COLUMNS ", message");
 	if (s == NULL)
@@ -187,6 +188,7 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, lease);
+	sqlite3_bind_int(s, 3, kinds);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		job_from_row(s, &j, 1);

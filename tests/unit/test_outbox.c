@@ -104,7 +104,7 @@ test_jobs(void **state)
 	assert_int_equal(store_outbox_add(st, &j, &id2), 0);
 
 	/* the due one, with its message; the held one is not due */
-	assert_int_equal(store_outbox_claim(st, NOW, 600, &c, &next), 0);
+	assert_int_equal(store_outbox_claim(st, NOW, 600, STORE_JOB_EMAIL, &c, &next), 0);
 	assert_int_equal(c->id, id1);
 	assert_int_equal(c->attempts, 1);
 	assert_int_equal(c->state, JOB_SENDING);
@@ -112,11 +112,11 @@ test_jobs(void **state)
 	assert_memory_equal(c->message, j.message, j.len);
 	assert_string_equal(c->recipients, j.recipients);
 	store_job_free(c);
-	assert_int_equal(store_outbox_claim(st, NOW, 600, &c, &next), 1);
+	assert_int_equal(store_outbox_claim(st, NOW, 600, STORE_JOB_EMAIL, &c, &next), 1);
 	assert_int_equal(next, NOW + 600);	/* id1's lease runs out first */
 
 	/* a worker died: the lease runs out, the job is claimed again */
-	assert_int_equal(store_outbox_claim(st, NOW + 600, 600, &c, &next),
+	assert_int_equal(store_outbox_claim(st, NOW + 600, 600, STORE_JOB_EMAIL, &c, &next),
 	    0);
 	assert_int_equal(c->id, id1);
 	assert_int_equal(c->attempts, 2);
@@ -124,10 +124,10 @@ test_jobs(void **state)
 	/* deferred, then sent */
 	assert_int_equal(store_outbox_update(st, id1, JOB_QUEUED, NOW + 700,
 	    "421 busy", NOW + 600), 0);
-	assert_int_equal(store_outbox_claim(st, NOW + 650, 600, &c, &next),
+	assert_int_equal(store_outbox_claim(st, NOW + 650, 600, STORE_JOB_EMAIL, &c, &next),
 	    1);
 	assert_int_equal(next, NOW + 700);
-	assert_int_equal(store_outbox_claim(st, NOW + 700, 600, &c, &next),
+	assert_int_equal(store_outbox_claim(st, NOW + 700, 600, STORE_JOB_EMAIL, &c, &next),
 	    0);
 	assert_int_equal(c->attempts, 3);
 	assert_string_equal(c->last_error, "421 busy");
@@ -140,7 +140,7 @@ test_jobs(void **state)
 	store_job_free(got);
 
 	/* the held job once its time has come */
-	assert_int_equal(store_outbox_claim(st, NOW + 3600, 600, &c, &next),
+	assert_int_equal(store_outbox_claim(st, NOW + 3600, 600, STORE_JOB_EMAIL, &c, &next),
 	    0);
 	assert_int_equal(c->id, id2);
 	store_job_free(c);
@@ -152,7 +152,7 @@ test_jobs(void **state)
 	assert_int_equal(got->state, JOB_QUEUED);
 	store_job_free(got);
 	/* ... unless it was seen passing on the re-injection port */
-	assert_int_equal(store_outbox_claim(st, NOW + 3601, 600, &c, &next),
+	assert_int_equal(store_outbox_claim(st, NOW + 3601, 600, STORE_JOB_EMAIL, &c, &next),
 	    0);
 	store_job_free(c);
 	assert_int_equal(store_copy_seen(st, "n2", "4QCOPY", NOW + 3602), 0);

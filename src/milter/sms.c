@@ -1,0 +1,328 @@
+/*
+ * sms.c - a campaign message's SMS: who gets one, with which text, when.
+ *
+ * The email path never waits on a gateway: a message only queues SMS
+ * jobs, in the transaction that records its email decisions, and the
+ * outbox workers send them.  Everything here but the store calls runs
+ * outside the store lock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "milter.h"
+#include "msg_int.h"
+#include "outbox.h"
+#include "parse.h"
+#include "str.h"
+#include "tz.h"
+#include "xalloc.h"
+
+#define SMS_TEXT_MAX	(16 * 1024)	/* far over 10 parts of UCS-2 */
+
+static int
+in_sms_segments(const struct milter_rcpt *r, const struct campaign *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->sms.nsegments; i++)
+		for (j = 0; j < r->flags.n; j++)
+			if (strcmp(c->sms.segments[i], r->flags.ptr[j]) == 0)
+				return 1;
+	return 0;
+}
+
+void
+msg_sms_free(struct milter_rcpt *r)
+{
+	if (r->sms == NULL)
+		return;
+	free(r->sms->text);
+	free(r->sms);
+	r->sms = NULL;
+}
+
+int
+msg_sms_lookup(struct milter_rcpt *r, const struct campaign *c,
+    struct store *st, int64_t now)
+{
+	int rc;
+
+	msg_sms_free(r);
+	if (c->sms.text == NULL || r->d.reason != POLICY_DELIVER ||
+	    r->r.customer_id == 0 || !in_sms_segments(r, c))
+		return 0;
+	r->sms = xcalloc(1, sizeof(*r->sms));
+	rc = store_sms_facts_get(st, r->r.customer_id, c->id, now,
+	    &r->sms->f);
+	if (rc == 1)
+		msg_sms_free(r);	/* deleted meanwhile: no SMS */
+	return rc == -1 ? -1 : 0;
+}
+
+/* R's text for their variant, sections and names; NULL (logged) if it
+ * does not render. */
+static char *
+sms_render(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct milter_rcpt *r)
+{
+	struct milter_group g;
+	struct template_vars vars;
+	struct buf out;
+	char err[256];
+
+	memset(&g, 0, sizeof(g));
+	g.c = c;
+	g.variant = r->d.variant;
+	g.flags = r->flags.ptr;
+	g.nflags = r->flags.n;
+	g.single = r;
+	msg_vars(&g, env, &vars);
+	buf_init(&out, SMS_TEXT_MAX);
+	if (template_render(c->sms.text, strlen(c->sms.text), TEMPLATE_TEXT,
+	    &vars, &out, err, sizeof(err)) == -1) {
+		milter_log(LOG_ERR, m->qid, "to=%s, campaign=%s: sms text: %s",
+		    r->addr, c->id, err);
+		buf_free(&out);
+		return NULL;
+	}
+	return buf_take(&out);
+}
+
+void
+msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, int64_t now)
+{
+	const struct conf_sms *cs = &env->conf->sms;
+	struct policy_sms_facts pf;
+	struct policy_place place;
+	const struct tz *one;
+	struct milter_rcpt *r;
+	struct msg_sms *s;
+	size_t i;
+	int has_place;
+
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if ((s = r->sms) == NULL)
+			continue;
+		s->text = sms_render(m, env, c, r);
+		if (s->text != NULL &&
+		    render_sms_size(s->text, strlen(s->text), &s->size) == -1) {
+			free(s->text);
+			s->text = NULL;
+		}
+		has_place = outbox_sms_place(env->tzdb, cs, s->f.time_zone,
+		    s->f.country, s->f.region, &place, &one) == 0;
+		memset(&pf, 0, sizeof(pf));
+		pf.has_consent = s->f.has_consent;
+		pf.consent_granted = s->f.consent_granted;
+		pf.consent_at = s->f.consent_at;
+		pf.has_evidence = s->f.has_evidence;
+		pf.phone = s->f.phone;
+		pf.phone_status = s->f.phone_status;
+		pf.phone_status_at = s->f.phone_status_at;
+		pf.sent_day = s->f.sent_day;
+		pf.sent_month = s->f.sent_month;
+		pf.campaign_job = s->f.campaign_job;
+		pf.parts = s->text != NULL ? s->size.parts : 0;
+		pf.has_place = has_place;
+		policy_sms_decide(cs, &pf, &s->d);
+		if (s->d.reason != POLICY_SMS_QUEUE)
+			continue;
+		s->due = policy_sms_due(&place, c->sms.send_after > now ?
+		    c->sms.send_after : now);
+		if (s->due == -1) {
+			s->d.reason = POLICY_SMS_NO_PLACE;
+			snprintf(s->d.detail, sizeof(s->d.detail), "no allowed"
+			    " minute in the next 8 days across %zu time"
+			    " zones", place.nzones);
+		}
+	}
+}
+
+static int
+queue_one(struct milter_msg *m, const struct campaign *c, struct store *st,
+    struct milter_rcpt *r, int64_t now)
+{
+	struct msg_sms *s = r->sms;
+	struct store_job j;
+	char key[CAMPAIGN_ID_MAX + 32];
+	int rc;
+
+	snprintf(key, sizeof(key), "sms-%s-%lld", c->id,
+	    (long long)r->r.customer_id);
+	memset(&j, 0, sizeof(j));
+	j.kind = "sms";
+	j.campaign_id = c->id;
+	j.message_key = m->message_id[0] != '\0' ? m->message_id : m->qid;
+	j.variant = campaign_variant_name(c, r->d.variant);
+	j.sender = "";
+	j.recipients = s->f.phone;
+	j.message = s->text;
+	j.len = strlen(s->text);
+	j.nonce = key;
+	j.not_before = s->due;
+	j.created_at = now;
+	j.customer_id = r->r.customer_id;
+	j.time_zone = s->f.time_zone;
+	j.country = s->f.country;
+	j.region = s->f.region;
+	rc = store_outbox_add(st, &j, &s->job);
+	if (rc == 1) {
+		/* another message of the campaign queued it meanwhile */
+		s->d.reason = POLICY_SMS_DUPLICATE;
+		snprintf(s->d.detail, sizeof(s->d.detail), "queued by another"
+		    " message meanwhile");
+		return 0;
+	}
+	return rc;
+}
+
+static int
+audit_one(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct store *st, struct audit_chain *ch,
+    const struct milter_rcpt *r, int64_t now)
+{
+	const struct msg_sms *s = r->sms;
+	struct store_audit a;
+	char detail[sizeof(s->d.detail) + 160], when[32];
+
+	if (s->d.reason == POLICY_SMS_QUEUE) {
+		format_time(s->due, when, sizeof(when));
+		snprintf(detail, sizeof(detail), "outbox job %lld, %s, %zu"
+		    " part%s, due %s%s", (long long)s->job,
+		    render_sms_coding_name(s->size.coding), s->size.parts,
+		    s->size.parts == 1 ? "" : "s", when, s->due > now +
+		    59 && s->due > c->sms.send_after ? " (quiet hours)" : "");
+	} else
+		str_copy(detail, sizeof(detail), s->d.detail);
+	memset(&a, 0, sizeof(a));
+	a.at = now;
+	a.channel = "sms";
+	a.queue_id = m->qid;
+	a.message_id = m->message_id;
+	a.campaign_id = c->id;
+	a.recipient = s->f.phone[0] != '\0' ? s->f.phone : r->email;
+	a.customer_id = r->r.customer_id;
+	a.decision = policy_sms_reason_name(s->d.reason);
+	a.detail = detail;
+	a.segment = r->r.has_segment ?
+	    conf_lifecycle_name(r->r.seg.lifecycle) : "";
+	a.variant = campaign_variant_name(c, r->d.variant);
+	a.consent = s->f.has_consent ? s->f.consent_evidence : "";
+	a.config_hash = env->conf_hash;
+	return audit_append(st, ch, &a);
+}
+
+int
+msg_sms_record(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct store *st, struct audit_chain *ch,
+    int64_t now, size_t *queued)
+{
+	struct milter_rcpt *r;
+	size_t i;
+
+	*queued = 0;
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		/* the ledger may have found the email a duplicate */
+		if (r->sms == NULL || r->d.reason != POLICY_DELIVER)
+			continue;
+		if (r->sms->d.reason == POLICY_SMS_QUEUE &&
+		    queue_one(m, c, st, r, now) == -1)
+			return -1;
+		if (r->sms->d.reason == POLICY_SMS_QUEUE)
+			(*queued)++;
+		if (audit_one(m, env, c, st, ch, r, now) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Template callbacks for the check: a variant's values; a customer's
+ * fields empty, so that their defaults count. */
+struct check_arg {
+	const struct campaign	*c;
+	int			 variant;
+};
+
+static const char *
+check_value(void *arg, const char *name)
+{
+	const struct check_arg *ca = arg;
+	const char *v = campaign_value(ca->c, ca->variant, name);
+
+	if (v != NULL)
+		return v;
+	if (strcmp(name, "first_name") == 0 || strcmp(name, "last_name") ==
+	    0 || strcmp(name, "company") == 0 || strcmp(name, "email") == 0)
+		return "";
+	return NULL;
+}
+
+static int
+check_flag(void *arg, const char *name)
+{
+	(void)arg;
+	(void)name;
+	return 0;
+}
+
+int
+milter_sms_check(const struct conf *conf, const struct campaign_set *set,
+    struct buf *report, struct buf *errs)
+{
+	struct render_sms_size size;
+	struct template_vars vars;
+	struct check_arg ca;
+	struct buf out;
+	const struct campaign *c;
+	char err[256];
+	size_t i;
+	int v, rc = 0;
+
+	for (i = 0; i < set->n; i++) {
+		c = &set->v[i];
+		if (c->sms.text == NULL)
+			continue;
+		if (conf->sms.driver == SMS_OFF)
+			buf_printf(report, "campaign %s: has an sms block but"
+			    " sms.driver is off: no SMS will be sent\n", c->id);
+		for (v = -1; v < (int)c->nvariants; v++) {
+			ca.c = c;
+			ca.variant = v;
+			vars.value = check_value;
+			vars.flag = check_flag;
+			vars.arg = &ca;
+			vars.unknown_empty = conf->milter.unknown_empty;
+			buf_init(&out, SMS_TEXT_MAX);
+			if (template_render(c->sms.text, strlen(c->sms.text),
+			    TEMPLATE_TEXT, &vars, &out, err, sizeof(err)) ==
+			    -1 || render_sms_size(buf_str(&out), out.len,
+			    &size) == -1) {
+				buf_printf(errs, "%s: sms.text, variant %s:"
+				    " %s\n", c->file, campaign_variant_name(c,
+				    v), err);
+				rc = -1;
+			} else if (size.parts > (size_t)conf->sms.max_parts) {
+				buf_printf(errs, "%s: sms.text, variant %s:"
+				    " %zu parts (%s, %zu characters), over"
+				    " sms.max_parts %lld\n", c->file,
+				    campaign_variant_name(c, v), size.parts,
+				    render_sms_coding_name(size.coding),
+				    size.chars, (long long)conf->sms.max_parts);
+				rc = -1;
+			} else
+				buf_printf(report, "campaign %s: sms variant"
+				    " %s: %s, %zu characters, %zu part%s\n",
+				    c->id, campaign_variant_name(c, v),
+				    render_sms_coding_name(size.coding),
+				    size.chars, size.parts,
+				    size.parts == 1 ? "" : "s");
+			buf_free(&out);
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,173 @@
+/*
+ * sms.c - sending one claimed SMS job, and where its recipient lives.
+ *
+ * Quiet hours are checked again at send time, not only when the job was
+ * queued: a job retried after a 429 or a restart may come due at night.
+ * A permanent refusal says something about the number (opted out,
+ * invalid); that is recorded against the number, so no campaign tries
+ * it again until the customer consents anew or their number changes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "gateway.h"
+#include "milter.h"
+#include "outbox.h"
+#include "outbox_int.h"
+#include "parse.h"
+#include "policy.h"
+#include "render.h"
+#include "tz.h"
+
+int
+outbox_sms_place(struct tzdb *db, const struct conf_sms *s,
+    const char *time_zone, const char *country, const char *region,
+    struct policy_place *p, const struct tz **one)
+{
+	char err[256];
+	size_t n = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->window = conf_sms_window(s, country, region);
+	if (db == NULL)
+		return -1;
+	if (time_zone[0] != '\0' &&
+	    (*one = tzdb_zone(db, time_zone, err, sizeof(err))) != NULL) {
+		p->zones = one;
+		p->nzones = 1;
+		return 0;
+	}
+	if (country[0] != '\0' && tzdb_country(db, country, &p->zones, &n,
+	    err, sizeof(err)) == 0 && n > 0) {
+		p->nzones = n;
+		return 0;
+	}
+	return -1;
+}
+
+/* The outcome of one attempt, recorded under the store lock. */
+static void
+record_sms(struct store *st, const struct milter_env *env,
+    const struct store_job *j, const struct gw_sms_reply *rep, int64_t now)
+{
+	const struct conf_sms *cs = &env->conf->sms;
+	const struct conf_outbox *o = &env->conf->outbox;
+	const char *decision = NULL;
+	char why[400];
+	int64_t delay;
+	int rc;
+
+	snprintf(why, sizeof(why), "%s", rep->why);
+	pthread_mutex_lock(env->store_lock);
+	if ((rc = store_begin(st)) == -1)
+		goto out;
+	if (rep->result == GW_SENT) {
+		rc = store_outbox_update(st, j->id, JOB_SENT, now, NULL, now);
+		if (rc == 0)
+			rc = store_outbox_set_ref(st, j->id, rep->ref);
+		decision = "sms_sent";
+	} else if (rep->result == GW_PERMFAIL) {
+		rc = store_outbox_update(st, j->id, JOB_FAILED, now, why, now);
+		if (rc == 0 && rep->refusal != GW_SMS_OTHER) {
+			rc = store_phone_mark(st, j->recipients,
+			    rep->refusal == GW_SMS_OPTED_OUT ? PHONE_OPTED_OUT :
+			    PHONE_INVALID, "gateway", why, now, NULL);
+			snprintf(why, sizeof(why), "%s; number marked %s",
+			    rep->why, rep->refusal == GW_SMS_OPTED_OUT ?
+			    "opted out" : "invalid");
+		}
+		decision = "sms_failed";
+	} else if (now - j->not_before >= cs->max_age_hours * 3600) {
+		rc = store_outbox_update(st, j->id, JOB_FAILED, now, why, now);
+		decision = "sms_expired";
+	} else {
+		delay = outbox_backoff(o->retry_base_s, o->retry_max_s,
+		    j->attempts, (double)random() / ((double)RAND_MAX + 1));
+		rc = store_outbox_update(st, j->id, JOB_QUEUED, now + delay,
+		    why, now);
+	}
+	if (rc == 0 && decision != NULL)
+		rc = outbox_audit_job(st, j, decision, why, env->conf_hash,
+		    now);
+	if (rc == 0)
+		rc = store_commit(st);
+out:
+	if (rc == -1) {
+		milter_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
+		    (long long)j->id, store_error(st));
+		store_rollback(st);
+	}
+	pthread_mutex_unlock(env->store_lock);
+	if (rc == 0)
+		milter_log(rep->result == GW_SENT ? LOG_INFO : LOG_WARNING,
+		    "outbox", "sms job %lld: campaign=%s, customer=%lld,"
+		    " attempt %lld: %s: %s", (long long)j->id, j->campaign_id,
+		    (long long)j->customer_id, (long long)j->attempts,
+		    decision != NULL ? decision + 4 : "deferred", why);
+}
+
+/* Puts J back until DUE without an attempt at the gateway. */
+static void
+hold(struct store *st, const struct milter_env *env,
+    const struct store_job *j, int64_t due, int64_t now)
+{
+	char when[32], why[64];
+	int rc;
+
+	format_time(due, when, sizeof(when));
+	snprintf(why, sizeof(why), "quiet hours until %s", when);
+	pthread_mutex_lock(env->store_lock);
+	rc = store_outbox_update(st, j->id, JOB_QUEUED, due, why, now);
+	pthread_mutex_unlock(env->store_lock);
+	if (rc == -1)
+		milter_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
+		    (long long)j->id, store_error(st));
+	else
+		milter_log(LOG_INFO, "outbox", "sms job %lld: %s",
+		    (long long)j->id, why);
+}
+
+void
+outbox_sms_attempt(struct store *st, const struct milter_env *env,
+    struct gw_sms *gw, const struct store_job *j, int64_t now)
+{
+	const struct conf_sms *cs = &env->conf->sms;
+	struct render_sms_size size;
+	struct policy_place place;
+	struct gw_sms_reply rep;
+	struct gw_sms_msg msg;
+	const struct tz *one;
+	char text[16 * 1024];
+	int64_t due;
+
+	if (outbox_sms_place(env->tzdb, cs, j->time_zone, j->country,
+	    j->region, &place, &one) == -1 ||
+	    (due = policy_sms_due(&place, now)) == -1) {
+		/* the zone left the tz database since it was queued */
+		memset(&rep, 0, sizeof(rep));
+		rep.result = GW_PERMFAIL;
+		snprintf(rep.why, sizeof(rep.why), "local time unknown (time"
+		    " zone '%s', country '%s'): quiet hours cannot be kept",
+		    j->time_zone, j->country);
+		record_sms(st, env, j, &rep, now);
+		return;
+	}
+	if (due > now) {
+		hold(st, env, j, due, now);
+		return;
+	}
+	snprintf(text, sizeof(text), "%.*s", (int)j->len,
+	    (const char *)j->message);
+	memset(&msg, 0, sizeof(msg));
+	msg.to = j->recipients;
+	msg.text = text;
+	msg.key = j->nonce;
+	msg.campaign = j->campaign_id;
+	msg.ucs2 = render_sms_size(text, strlen(text), &size) == 0 &&
+	    size.coding == RENDER_SMS_UCS2;
+	gw_sms_send(gw, cs, &msg, now, &rep);
+	record_sms(st, env, j, &rep, (int64_t)time(NULL));
+}

@@ -29,6 +29,7 @@ enum import_kind {
 	IMPORT_EVENTS,
 	IMPORT_CONSENT,
 	IMPORT_ENGAGEMENT,
+	IMPORT_OPTOUT,		/* SMS replies: STOP and the like */
 	IMPORT_KIND_COUNT
 };
 

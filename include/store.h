@@ -493,7 +493,9 @@ enum store_phone_status { PHONE_OPTED_OUT, PHONE_INVALID };
  * reply, or the gateway refusing an unsubscribed number) or invalid.
  * An opt-out also revokes the SMS consent of every customer with that
  * number, with SOURCE and DETAIL as the evidence, and records an
- * sms_optout engagement.  *CUSTOMERS (may be NULL): how many.  0, or -1.
+ * sms_optout engagement.  *CUSTOMERS (may be NULL): how many.  0; 1 when
+ * the number was known so already, as of AT or later (nothing changed);
+ * or -1.
  */
 int	 store_phone_mark(struct store *st, const char *phone,
 	    enum store_phone_status status, const char *source,

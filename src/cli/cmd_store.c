@@ -96,7 +96,8 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	}
 	if (import_kind_parse(argv[0], &kind) == -1) {
 		cli_warnx("unknown import kind '%s' (customers, orders,"
-		    " products, events, consent, engagement)", argv[0]);
+		    " products, events, consent, engagement, optout)",
+		    argv[0]);
 		return 2;
 	}
 	if ((st = cli_store(cli, STORE_BULK)) == NULL)
@@ -118,4 +119,29 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	}
 	store_close(st);
 	return rc;
+}
+
+/*
+ * segctl optout import FILE...: STOP replies, the same import as
+ * `segctl import optout`, under the name people look for.
+ */
+int
+cmd_optout(struct cli *cli, int argc, char **argv)
+{
+	char *args[64], kind[] = "optout";
+	int i, n = 0;
+
+	if (argc < 3 || strcmp(argv[1], "import") != 0 || argc > 60) {
+		cli_warnx("usage: segctl optout import [--strict] FILE...");
+		return 2;
+	}
+	args[n++] = argv[1];
+	for (i = 2; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++)
+		args[n++] = argv[i];
+	args[n++] = kind;
+	for (; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	optind = 1;
+	return cmd_import(cli, n, args);
 }

@@ -35,6 +35,7 @@ static const struct {
 	{ "report", cmd_report, "report CAMPAIGN" },
 	{ "outbox", cmd_outbox, "outbox [list] | retry ID | cancel ID" },
 	{ "unsubscribe", cmd_unsubscribe, "unsubscribe TOKEN" },
+	{ "optout", cmd_optout, "optout import [--strict] FILE..." },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH] |"
 	    " audit export [--since TIME]" },
 };

@@ -18,7 +18,8 @@
 #define IMPORT_BATCH	50000	/* records per transaction, not strict */
 
 static const char *const kind_names[IMPORT_KIND_COUNT] = {
-	"customers", "orders", "products", "events", "consent", "engagement"
+	"customers", "orders", "products", "events", "consent", "engagement",
+	"optout"
 };
 
 /* Shopify's exports first: they are recognised by a signature column. */
@@ -27,7 +28,7 @@ static const struct import_format *const formats[] = {
 	&import_orders_shopify, &import_orders_native,
 	&import_products_shopify, &import_products_native,
 	&import_events_native, &import_consent_native,
-	&import_engagement_native,
+	&import_engagement_native, &import_optout_native,
 };
 
 const char *

@@ -83,5 +83,6 @@ extern const struct import_format import_products_shopify;
 extern const struct import_format import_events_native;
 extern const struct import_format import_consent_native;
 extern const struct import_format import_engagement_native;
+extern const struct import_format import_optout_native;
 
 #endif

@@ -134,7 +134,8 @@ store_phone_mark(struct store *st, const char *phone,
 	s = store_stmt(st, SQ_PHONE_MARK, "INSERT INTO phone_status (phone,"
 	    " status, at, source, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (phone) DO UPDATE SET status = ?2, at = ?3,"
-	    " source = ?4, detail = ?5 WHERE ?3 >= at");
+	    " source = ?4, detail = ?5 WHERE ?3 > at OR (?3 = at AND"
+	    " status IS NOT ?2)");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, phone);
@@ -147,6 +148,8 @@ store_phone_mark(struct store *st, const char *phone,
 	store_done(s);
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "phone status");
+	if (sqlite3_changes(st->db) == 0)
+		return 1;
 	if (status == PHONE_OPTED_OUT)
 		return phone_revoke(st, phone, source, detail, at, customers);
 	return 0;

@@ -11,7 +11,8 @@ set -eu
 PKGS="build-essential pkg-config
 libmilter-dev libgmime-3.0-dev libconfig-dev libcurl4-openssl-dev
 libsqlite3-dev libcmocka-dev libssl-dev
-sqlite3 miltertest postfix swaks python3 curl time openssl"
+sqlite3 miltertest postfix swaks python3 curl time openssl tzdata
+kannel kannel-extras"
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

@@ -228,8 +228,9 @@ int	 conf_window_parse(const char *s, struct conf_window *w);
 /*
  * The window for a recipient in COUNTRY and REGION (either may be ""):
  * the rule for "COUNTRY-REGION", else for "COUNTRY", else the default.
- * With the region unknown, the narrowest of the country's rules and the
- * default, since any of them may be the one that applies.
+ * With the region unknown, that narrowed by each of the country's
+ * regional rules, since any of them may be the one that applies; empty
+ * (start == end, never allowed) when they share no minute.
  */
 struct conf_window conf_sms_window(const struct conf_sms *s,
 	    const char *country, const char *region);

@@ -84,7 +84,7 @@ struct gw_sms_request {
 	struct buf	 url;
 	struct buf	 body;
 	const char	*content_type;
-	char		 headers[GW_SMS_HEADERS][160];
+	char		 headers[GW_SMS_HEADERS][256];  /* key <= 180 */
 	size_t		 nheaders;
 	char		 userpwd[2 * CONF_SECRET_MAX + 2];  /* "" none */
 };

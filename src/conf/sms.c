@@ -126,10 +126,9 @@ struct conf_window
 conf_sms_window(const struct conf_sms *s, const char *country,
     const char *region)
 {
-	struct conf_window w = s->window, narrow;
+	struct conf_window w = s->window;
 	char where[16];
 	size_t i, clen = strlen(country);
-	int found_country = 0;
 
 	if (clen == 0)
 		return w;
@@ -138,23 +137,26 @@ conf_sms_window(const struct conf_sms *s, const char *country,
 		if (strcasecmp(s->windows[i].where, where) == 0)
 			return s->windows[i].w;
 	for (i = 0; i < s->nwindows; i++)
-		if (strcasecmp(s->windows[i].where, country) == 0) {
+		if (strcasecmp(s->windows[i].where, country) == 0)
 			w = s->windows[i].w;
-			found_country = 1;
-		}
-	if (*region != '\0' || found_country)
+	if (*region != '\0')
 		return w;
-	/* region unknown: any of the country's regional rules may apply */
-	narrow = w;
+	/*
+	 * Region unknown: any of the country's regional rules may be the
+	 * one that applies.  Rules that share no minute leave an empty
+	 * window (start == end): never allowed, rather than a guess.
+	 */
 	for (i = 0; i < s->nwindows; i++)
 		if (strncasecmp(s->windows[i].where, country, clen) == 0 &&
 		    s->windows[i].where[clen] == '-') {
-			if (s->windows[i].w.start > narrow.start)
-				narrow.start = s->windows[i].w.start;
-			if (s->windows[i].w.end < narrow.end)
-				narrow.end = s->windows[i].w.end;
+			if (s->windows[i].w.start > w.start)
+				w.start = s->windows[i].w.start;
+			if (s->windows[i].w.end < w.end)
+				w.end = s->windows[i].w.end;
 		}
-	return narrow.start < narrow.end ? narrow : w;
+	if (w.end < w.start)
+		w.end = w.start;
+	return w;
 }
 
 static int

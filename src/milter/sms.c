@@ -126,7 +126,9 @@ msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
 		pf.sent_day = s->f.sent_day;
 		pf.sent_month = s->f.sent_month;
 		pf.campaign_job = s->f.campaign_job;
-		pf.parts = s->text != NULL ? s->size.parts : 0;
+		/* an empty text is no message */
+		pf.parts = s->text != NULL && s->size.chars > 0 ?
+		    s->size.parts : 0;
 		pf.has_place = has_place;
 		policy_sms_decide(cs, &pf, &s->d);
 		if (s->d.reason != POLICY_SMS_QUEUE)

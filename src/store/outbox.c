@@ -68,8 +68,8 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 	store_bind_text(s, 14, j->region);
 	rc = sqlite3_step(s);
 	store_done(s);
-	if (rc == SQLITE_CONSTRAINT &&
-	    sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+	/* the store runs with extended result codes */
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		return 1;
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "outbox");

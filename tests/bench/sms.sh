@@ -1,0 +1,203 @@
+#!/bin/sh
+# sms.sh - what SMS costs the email path, and how fast the workers send.
+# Part of `make bench`; prints figures, never passes or fails.
+#
+# 1. Milter throughput: the same 20 KB campaign message through a private
+#    Postfix with segmilter, to 1 and to 50 recipients, as a campaign
+#    without an SMS block and as one whose SMS block takes every
+#    recipient (each gets an SMS job: SMS facts, a rendered text, a job
+#    and an audit row more per recipient).  The outbox workers send those
+#    jobs meanwhile to the local test gateway (tests/lib/smsgw.py), which
+#    answers after BENCH_GW_DELAY_MS like a real one, so the email path
+#    would show any wait on the gateway.  Rounds interleave the two.
+# 2. Worker sends per second: a store holding BENCH_JOBS queued SMS jobs,
+#    segmilter started with 2 and with 8 workers, each driver in turn
+#    against the local gateway answering at once.
+#
+#   BENCH_MESSAGES=2000 BENCH_SESSIONS=10 BENCH_ROUNDS=3
+#   BENCH_GW_DELAY_MS=50 BENCH_JOBS=5000
+set -eu
+BUILD=${BUILD:-build}
+SRC=$(pwd)
+MESSAGES=${BENCH_MESSAGES:-2000}
+SESSIONS=${BENCH_SESSIONS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+DELAY=${BENCH_GW_DELAY_MS:-50}
+JOBS=${BENCH_JOBS:-5000}
+BASE=${BENCH_PORT:-13625}
+D=${BENCH_SMS_DIR:-/tmp/segm-bench-sms}
+
+[ "$(id -u)" = 0 ] || { echo "bench sms: needs root (Postfix)"; exit 0; }
+rm -rf "$D"
+mkdir -p "$D/campaigns"
+chmod 755 "$D"
+SPID="" GWPID=""
+cleanup() {
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
+	[ -n "$GWPID" ] && kill "$GWPID" 2>/dev/null
+	"$SRC/tests/lib/postfix.sh" stop "$D/pf"
+}
+trap cleanup EXIT
+
+# --- the gateway --------------------------------------------------------
+faults() { printf '%s\n' "$1" > "$D/f.new"; mv "$D/f.new" "$D/faults.json"; }
+faults "{\"delay_ms\": $DELAY}"
+python3 "$SRC/tests/lib/smsgw.py" --port-file "$D/gw.port" --log /dev/null \
+    --faults "$D/faults.json" --twilio-sid AC1 --twilio-token t1 \
+    --kannel-user u1 --kannel-pass p1 --webhook-secret s1 2> "$D/gw.err" &
+GWPID=$!
+i=0
+while [ ! -s "$D/gw.port" ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || { cat "$D/gw.err"; exit 1; }; sleep 0.05
+done
+GW=$(cat "$D/gw.port")
+printf 'account_sid = "AC1";\nauth_token = "t1";\n' > "$D/twilio.cred"
+printf 'username = "u1";\npassword = "p1";\n' > "$D/kannel.cred"
+printf 'secret = "s1";\n' > "$D/webhook.cred"
+chmod 600 "$D"/*.cred
+
+write_conf() {	# DRIVER URL WORKERS
+	cat > "$D/segmilter.conf" <<-CONF
+	store = "$D/store.db";
+	milter = { socket = "unix:$D/segmilter.sock"; socket_mode = "0666";
+	  user = ""; campaigns = "$D/campaigns"; spool_dir = "$D"; };
+	outbox = { workers = $3; };
+	sms = { driver = "$1"; url = "$2"; credentials_file = "$D/$1.cred";
+	  from = "+15005550006"; window = "00:00-24:00"; };
+	CONF
+}
+write_conf webhook "http://127.0.0.1:$GW/sms" 2
+
+# --- customers with email and SMS consent, phones, a time zone ----------
+max=$((MESSAGES * 50))
+awk -v n="$max" 'BEGIN { print "email,first_name,phone,country,time_zone";
+    for (i = 1; i <= n; i++)
+	printf "%dbench@example.com,Cust%d,+1555%07d,US,America/Chicago\n", i, i, i }' \
+    > "$D/customers.csv"
+awk -v n="$max" 'BEGIN { print "email,channel,status,source,recorded_at,evidence";
+    for (i = 1; i <= n; i++) {
+	printf "%dbench@example.com,email,granted,checkout,2025-01-01,box\n", i
+	printf "%dbench@example.com,sms,granted,checkout,2025-01-01,sms box\n", i } }' \
+    > "$D/consent.csv"
+for c in bench bench-sms; do
+	{
+		echo "id = \"$c\";"
+		echo 'variants = { subscriber = { offer = "15% off"; code = "SUB15"; };'
+		echo '  default = { offer = "10% off"; code = "TEN"; }; };'
+		[ $c = bench ] || echo 'sms = { segments = [ "subscriber" ];
+  text = "{{first_name}}: {{offer}} with {{code}} this week. Reply STOP to opt out"; };'
+	} > "$D/campaigns/$c.conf"
+done
+S="$BUILD/segctl -q -c $D/segmilter.conf"
+$S init
+$S import customers "$D/customers.csv"
+$S import consent "$D/consent.csv"
+$S segments rebuild
+cp "$D/store.db" "$D/pristine.db"
+
+for c in bench bench-sms; do
+	{
+		printf 'From: news@shop.example\nSubject: {{offer}} this week\n'
+		printf 'X-Campaign-ID: %s\nMIME-Version: 1.0\n' "$c"
+		printf 'Content-Type: text/plain; charset=utf-8\n\n'
+		i=0
+		while [ $i -lt 270 ]; do
+			echo "Line $i of the campaign: {{offer}} on the spring collection."
+			i=$((i + 1))
+		done
+	} > "$D/$c.eml"
+done
+
+SINK_DUMP=0 "$SRC/tests/lib/postfix.sh" start "$D/pf" "$BASE" "$((BASE + 1))" \
+    "unix:$D/segmilter.sock"
+
+segmilter_fresh() {	# STORE
+	[ -n "$SPID" ] && { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
+	SPID=""
+	if [ "$1" != keep ]; then
+		cp "$1" "$D/store.db"
+		rm -f "$D/store.db-wal" "$D/store.db-shm"
+	fi
+	: > "$D/segmilter.log"
+	"$BUILD/segmilter" -f -c "$D/segmilter.conf" > "$D/segmilter.log" 2>&1 &
+	SPID=$!
+	i=0
+	until grep -q listening "$D/segmilter.log"; do
+		i=$((i + 1)); [ $i -lt 100 ] || { cat "$D/segmilter.log"; exit 1; }
+		sleep 0.1
+	done
+}
+
+run() {	# CAMPAIGN RCPTS
+	t0=$(date +%s.%N)
+	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$2" -F "$D/$1.eml" \
+	    -f news@shop.example -t bench@example.com "127.0.0.1:$BASE" \
+	    > "$D/source.log" 2>&1 || { echo "smtp-source failed:"; cat "$D/source.log"; exit 1; }
+	"$SRC/tests/lib/postfix.sh" wait "$D/pf" 600
+	t1=$(date +%s.%N)
+	echo "$1 $2 $(awk "BEGIN { print $t1 - $t0 }")" >> "$D/results"
+}
+
+echo "== sms: $MESSAGES messages of 20 KB, $SESSIONS sessions, $ROUNDS rounds, gateway answering in $DELAY ms ($(nproc) cores)"
+: > "$D/results"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	for rc in 1 50; do
+		segmilter_fresh "$D/pristine.db"
+		run bench $rc
+		segmilter_fresh "$D/pristine.db"
+		run bench-sms $rc
+	done
+	r=$((r + 1))
+done
+jobs=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms'")
+sent=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state = 'sent'")
+echo "(last run: $jobs SMS jobs queued by the milter, $sent of them sent by the end of the email run)"
+awk -v m="$MESSAGES" '
+{ t[$1 " " $2] = t[$1 " " $2] " " $3 }
+function median(s,   a, n, i, j, x) {
+	n = split(s, a, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+		if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
+	return a[int((n + 1) / 2)]
+}
+END {
+	for (k = 1; k <= 2; k++) {
+		rc = (k == 1) ? 1 : 50
+		a = median(t["bench " rc]); b = median(t["bench-sms " rc])
+		printf "-- %d recipient%s per message (median seconds, rcpt/s)\n", rc, rc == 1 ? "" : "s"
+		printf "   %-22s %7.2f s %9.1f rcpt/s\n", "campaign without SMS", a, m * rc / a
+		printf "   %-22s %7.2f s %9.1f rcpt/s  %.3fx without (%+.1f%%)\n", "same campaign, SMS", b,
+		    m * rc / b, a / b, (a / b - 1) * 100
+	}
+}' "$D/results"
+
+# --- 2. worker sends per second ------------------------------------------
+kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=""
+faults '{}'
+sqlite3 "$D/store.db" "DELETE FROM outbox WHERE id NOT IN (SELECT id FROM outbox WHERE kind = 'sms' ORDER BY id LIMIT $JOBS)"
+cp "$D/store.db" "$D/jobs.db"
+echo "-- outbox workers: $JOBS SMS jobs, local gateway answering at once"
+for driver in twilio kannel webhook; do
+	case $driver in
+	twilio) url="http://127.0.0.1:$GW" ;;
+	kannel) url="http://127.0.0.1:$GW" ;;
+	webhook) url="http://127.0.0.1:$GW/sms" ;;
+	esac
+	for w in 2 8; do
+		sqlite3 "$D/jobs.db" "UPDATE outbox SET state = 'queued', next_at = 0, attempts = 0, gateway_ref = NULL"
+		write_conf $driver "$url" $w
+		# the previous segmilter's shutdown is not the workers' time
+		[ -n "$SPID" ] && { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
+		SPID=""
+		t0=$(date +%s.%N)
+		segmilter_fresh "$D/jobs.db"
+		until [ "$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE state = 'queued' OR state = 'sending'")" = 0 ]; do
+			sleep 0.2
+		done
+		t1=$(date +%s.%N)
+		ok=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE state = 'sent'")
+		awk -v d=$driver -v w=$w -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN {
+		    printf "   %-8s %d workers: %5d sent in %6.2f s  %7.1f SMS/s\n", d, w, n, b - a, n / (b - a) }'
+	done
+done

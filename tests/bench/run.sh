@@ -1,10 +1,11 @@
 #!/bin/sh
 # run.sh - make bench: prints figures, never passes or fails on them.
 #
-#   BENCH_PARTS="store milter split"  which benchmarks
+#   BENCH_PARTS="store milter split sms"  which benchmarks
 #   BENCH_SIZES="100000 1000000"   customer counts for the store benchmark
 #   BENCH_DIR=/tmp/segm-bench      scratch space (several GB at 1M)
-# and tests/bench/milter.sh's BENCH_MESSAGES, BENCH_SESSIONS, BENCH_ROUNDS.
+# and tests/bench/milter.sh's BENCH_MESSAGES, BENCH_SESSIONS, BENCH_ROUNDS
+# (also used by tests/bench/sms.sh, with BENCH_GW_DELAY_MS, BENCH_JOBS).
 set -eu
 BUILD=${BUILD:-build}
 SIZES=${BENCH_SIZES:-100000 1000000}
@@ -27,7 +28,7 @@ measure() {
 	    l, $1, $3 + $4, $2 / 1024 }' "$DIR/time.out"
 }
 
-PARTS=${BENCH_PARTS:-store milter split}
+PARTS=${BENCH_PARTS:-store milter split sms}
 case " $PARTS " in *" store "*) ;; *) SIZES="" ;; esac
 
 [ -z "$SIZES" ] || echo "== store: import and segments rebuild ($(nproc) cores)"
@@ -61,4 +62,7 @@ case " $PARTS " in
 esac
 case " $PARTS " in
 *" split "*) BUILD=$BUILD tests/bench/split.sh ;;
+esac
+case " $PARTS " in
+*" sms "*) BUILD=$BUILD tests/bench/sms.sh ;;
 esac

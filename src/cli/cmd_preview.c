@@ -20,6 +20,7 @@
 #include "milter.h"
 #include "render.h"
 #include "store.h"
+#include "tz.h"
 #include "xalloc.h"
 
 #define PREVIEW_USAGE	"usage: segctl preview [--to EMAIL]..." \
@@ -90,10 +91,12 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	memset(&env, 0, sizeof(env));
 	env.conf = cf;
 	env.campaigns = set;
+	env.tzdb = tzdb_new(cf->sms.zoneinfo);
 	conf_hash_hex(cf, env.conf_hash);
 	render_init();
 	rc = milter_preview(&env, st, fd, to, nto, cli->now, stdout, err,
 	    sizeof(err));
+	tzdb_free(env.tzdb);
 	if (rc == -1) {
 		cli_warnx("%s: %s", argv[optind], err);
 		rc = 1;

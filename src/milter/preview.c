@@ -192,6 +192,52 @@ preview_variant(struct milter_msg *m, const struct milter_env *env,
 	return rc;
 }
 
+/*
+ * The SMS block: who would get one, with the first text of each variant
+ * as a sample, and the refusals by reason.
+ */
+static void
+preview_sms(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, int64_t now, FILE *out)
+{
+	size_t counts[POLICY_SMS_NREASONS], i, n = 0;
+	const struct msg_sms *s;
+	int *shown, v;
+
+	msg_sms_decide(m, env, c, now);
+	memset(counts, 0, sizeof(counts));
+	for (i = 0; i < m->nrcpts; i++)
+		if ((s = m->rcpts[i].sms) != NULL) {
+			counts[s->d.reason]++;
+			n++;
+		}
+	fprintf(out, "\nsms: %zu delivered recipients in its segments",
+	    n);
+	for (i = 0; i < c->sms.nsegments; i++)
+		fprintf(out, "%s%s", i == 0 ? " (" : ", ", c->sms.segments[i]);
+	fprintf(out, ")%s\n", env->conf->sms.driver == SMS_OFF ?
+	    "; sms.driver is off: none would be sent" : "");
+	shown = xcalloc(c->nvariants + 1, sizeof(*shown));
+	for (i = 0; i < m->nrcpts; i++) {
+		s = m->rcpts[i].sms;
+		v = m->rcpts[i].d.variant + 1;
+		if (s == NULL || s->d.reason != POLICY_SMS_QUEUE || shown[v])
+			continue;
+		shown[v] = 1;
+		fprintf(out, "  variant %s, e.g. to %s: %s, %zu characters,"
+		    " %zu part%s\n    %s\n", campaign_variant_name(c, v - 1),
+		    s->f.phone, render_sms_coding_name(s->size.coding),
+		    s->size.chars, s->size.parts, s->size.parts == 1 ? "" :
+		    "s", s->text);
+	}
+	free(shown);
+	for (i = 0; i < POLICY_SMS_NREASONS; i++)
+		if (counts[i] > 0)
+			fprintf(out, "  %-14s %zu\n",
+			    policy_sms_reason_name((enum policy_sms_reason)i),
+			    counts[i]);
+}
+
 int
 milter_preview(const struct milter_env *env, struct store *st, int fd,
     const char *const *rcpts, size_t nrcpts, int64_t now, FILE *out,
@@ -288,6 +334,8 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 				fprintf(out, "  %-14s %zu\n",
 				    policy_reason_name(i), counts[i]);
 	}
+	if (c->sms.text != NULL)
+		preview_sms(m, env, c, now, out);
 out:
 	render_free(rm);
 	free(per_variant);

@@ -172,10 +172,9 @@ milter_start
 faults '{"first": [["500", 4]], "numbers": {"+15550001003": ["429", "429", "ok"],
   "+15550001004": ["timeout", "ok"]}, "optout": ["+15550004001"],
   "invalid": ["+15550004002"]}'
-RCPTS=""
-for c in $CUSTOMERS; do RCPTS="$RCPTS $c@example.com"; done
-# shellcheck disable=SC2086
-send cart $RCPTS <<'MSG' || fail "campaign refused: $(tail -3 "$T/cart.swaks")"
+RCPTS="" TO=""
+for c in $CUSTOMERS; do RCPTS="$RCPTS $c@example.com"; TO="$TO --to $c@example.com"; done
+cat > "$T/cart.eml" <<'MSG'
 From: Shop <news@shop.example>
 Subject: Your cart
 X-Campaign-ID: cart-rescue
@@ -183,6 +182,17 @@ Message-ID: <cart-1@shop.example>
 
 Still thinking it over? {{code}} takes 10% off.
 MSG
+# shellcheck disable=SC2086
+$S preview $TO "$T/cart.eml" > "$T/preview.out" || fail "preview"
+for want in "sms: 21 delivered recipients in its segments (cart_abandoner)" \
+    "variant default, e.g. to +15550001001: GSM-7, 71 characters, 1 part" \
+    "Ann01, your cart is waiting: 10% off with CART10. Reply STOP to opt out" \
+    "queued         16" "opted_out      1" "no_sms_consent 2" \
+    "no_evidence    1" "bad_number     1"; do
+	grep -qF "$want" "$T/preview.out" || fail "preview lacks '$want': $(cat "$T/preview.out")"
+done
+# shellcheck disable=SC2086
+send cart $RCPTS < "$T/cart.eml" || fail "campaign refused: $(tail -3 "$T/cart.swaks")"
 "$SRC/tests/lib/postfix.sh" wait "$T/pf" 30 || fail "queue did not drain"
 [ "$(arrived | wc -l)" = 1 ] || fail "email not delivered"
 [ "$(grep -c '^X-Rcpt-Args' $(arrived))" = 22 ] || fail "email lost recipients"

@@ -57,7 +57,9 @@ enum gw_result gw_smtp_send(struct gw_smtp *g, const char *sender,
  * (and the log says so) until the job expires; any other 4xx is
  * permanent, and says why when the gateway does: the number opted out
  * (Twilio 21610, webhook "opted_out") or is invalid (Twilio 21211,
- * 21614, webhook "invalid_number", Kannel 400).
+ * 21612, 21614, webhook "invalid_number").  Kannel's 400s name no
+ * reason a number can be marked by (a bad password in smsbox's
+ * configuration looks the same), so they mark nothing.
  *
  * Encoding and classifying are pure (gw_sms_encode, gw_sms_classify) so
  * that tests check each driver's bytes without a network.  Credentials

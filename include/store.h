@@ -364,16 +364,17 @@ struct store_audit {
 };
 
 /*
- * A campaign's email decisions counted by segment and decision, each
- * recipient once: the latest of their delivery and what became of its
- * copy (copy_failed, copy_expired, copy_cancelled, copy_retried) if
+ * A campaign's decisions on CHANNEL ("email" or "sms") counted by
+ * segment and decision, each recipient once: the latest of their
+ * delivery (email) or queued SMS and what became of it in the outbox
+ * (copy_failed, ... for email; sms_sent, sms_failed, ... for SMS) if
  * there was one, else their latest decision.  The segment is the one
- * recorded with each row (none for copy outcomes).
+ * recorded when segmilter decided (outbox outcomes record none).
  */
 typedef int (*store_report_fn)(const char *segment, const char *decision,
 	    int64_t count, void *arg);
 int	 store_campaign_report(struct store *st, const char *campaign,
-	    store_report_fn fn, void *arg);
+	    const char *channel, store_report_fn fn, void *arg);
 
 /*
  * The outbox: tailored copies (and later SMS) waiting to be sent.  A job
@@ -422,6 +423,10 @@ struct store_job {
  */
 int	 store_outbox_add(struct store *st, const struct store_job *j,
 	    int64_t *id);
+/* Puts a claimed job back until UNTIL without counting the claim as an
+ * attempt (quiet hours), saying WHY.  0, or -1. */
+int	 store_outbox_hold(struct store *st, int64_t id, int64_t until,
+	    const char *why);
 /* Records the gateway's id for a sent SMS.  0, or -1. */
 int	 store_outbox_set_ref(struct store *st, int64_t id, const char *ref);
 #define STORE_JOB_EMAIL	0x1	/* kinds a worker can send */

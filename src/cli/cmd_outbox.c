@@ -37,8 +37,9 @@ print_job(const struct store_job *j, void *arg)
 	(void)arg;
 	format_time(j->created_at, created, sizeof(created));
 	format_time(j->next_at, next, sizeof(next));
-	printf("%-6" PRId64 " %-9s %-20s %-12s %5d %8" PRId64 "  %s  %s%s%s\n",
-	    j->id, store_job_state_name(j->state), j->campaign_id, j->variant,
+	printf("%-6" PRId64 " %-5s %-9s %-20s %-12s %5d %8" PRId64
+	    "  %s  %s%s%s\n", j->id, j->kind,
+	    store_job_state_name(j->state), j->campaign_id, j->variant,
 	    count_lines(j->recipients), j->attempts, created,
 	    j->state == JOB_QUEUED ? "due " : "", j->state == JOB_QUEUED ?
 	    next : "", j->last_error != NULL && j->state != JOB_SENT ?

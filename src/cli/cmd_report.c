@@ -1,6 +1,8 @@
 /*
  * cmd_report.c - segctl report CAMPAIGN: what happened to a campaign, by
- * segment: delivered, and suppressed by reason.
+ * segment: for email, delivered and suppressed by reason; for SMS (when
+ * the campaign has any), sent, still queued, failed or expired at the
+ * gateway, and refused by reason.
  *
  * Read from the audit log, so the segment is the one each recipient was
  * in when segmilter decided, whatever rebuilds happened since.  A
@@ -16,24 +18,54 @@
 #include "store.h"
 
 #define REPORT_SEGMENTS	64
+#define REPORT_COLUMNS	16
 
-/* The policy reasons, then copies that never left: failed, expired or
- * cancelled in the outbox. */
-#define REPORT_NOT_SENT	POLICY_NREASONS
-#define REPORT_COLUMNS	(POLICY_NREASONS + 1)
+/* A column and the audit decisions counted in it. */
+struct report_column {
+	const char	*name;
+	const char	*decisions[4];
+};
+
+/* Email: the policy reasons; a retried copy is on its way again. */
+_Static_assert(POLICY_NREASONS == 8, "email_columns names every reason");
+static const struct report_column email_columns[] = {
+	{ "deliver", { "deliver", "copy_retried" } },
+	{ "unknown", { "unknown" } },
+	{ "duplicate", { "duplicate" } },
+	{ "unsubscribed", { "unsubscribed" } },
+	{ "no_consent", { "no_consent" } },
+	{ "bounced", { "bounced" } },
+	{ "audience", { "audience" } },
+	{ "fatigued", { "fatigued" } },
+	{ "not_sent", { "copy_failed", "copy_expired", "copy_cancelled" } },
+	{ NULL, { NULL } }
+};
+
+static const struct report_column sms_columns[] = {
+	{ "sent", { "sms_sent" } },
+	{ "queued", { "queued", "sms_retried" } },
+	{ "failed", { "sms_failed", "sms_cancelled" } },
+	{ "expired", { "sms_expired" } },
+	{ "withdrawn", { "sms_withdrawn" } },
+	{ "opted_out", { "opted_out" } },
+	{ "no_sms_consent", { "no_sms_consent" } },
+	{ "no_evidence", { "no_evidence" } },
+	{ "bad_number", { "bad_number" } },
+	{ "duplicate", { "duplicate" } },
+	{ "capped", { "capped" } },
+	{ "too_long", { "too_long", "no_text" } },
+	{ "no_place", { "no_place" } },
+	{ NULL, { NULL } }
+};
 
 struct report {
+	const struct report_column *cols;
+	int	 ncols;
 	char	 segment[REPORT_SEGMENTS][64];
 	int64_t	 count[REPORT_SEGMENTS][REPORT_COLUMNS];
 	int64_t	 total[REPORT_COLUMNS];
 	size_t	 nsegments;
 };
-
-static const char *
-column_name(int d)
-{
-	return d == REPORT_NOT_SENT ? "not_sent" : policy_reason_name(d);
-}
 
 static int
 report_row(const char *segment, const char *decision, int64_t count,
@@ -41,21 +73,19 @@ report_row(const char *segment, const char *decision, int64_t count,
 {
 	struct report *r = arg;
 	size_t i;
-	int d;
+	int d, k;
 
 	if (segment == NULL || *segment == '\0')
 		segment = "(none)";
-	/* a retried copy is on its way again: still a delivery */
-	if (strcmp(decision, "copy_retried") == 0)
-		decision = "deliver";
-	for (d = 0; d < POLICY_NREASONS; d++)
-		if (strcmp(decision, policy_reason_name(d)) == 0)
+	for (d = 0; d < r->ncols; d++) {
+		for (k = 0; k < 4 && r->cols[d].decisions[k] != NULL; k++)
+			if (strcmp(decision, r->cols[d].decisions[k]) == 0)
+				break;
+		if (k < 4 && r->cols[d].decisions[k] != NULL)
 			break;
-	if (d == POLICY_NREASONS) {
-		if (strncmp(decision, "copy_", 5) != 0)
-			return 0;
-		d = REPORT_NOT_SENT;
 	}
+	if (d == r->ncols)
+		return 0;
 	for (i = 0; i < r->nsegments; i++)
 		if (strcmp(r->segment[i], segment) == 0)
 			break;
@@ -71,34 +101,64 @@ report_row(const char *segment, const char *decision, int64_t count,
 }
 
 static int
-width(int d)
+width(const struct report *r, int d)
 {
-	int n = (int)strlen(column_name(d));
+	int n = (int)strlen(r->cols[d].name);
 
 	return n > 7 ? n : 7;
 }
 
 static void
-report_line(const char *name, const int64_t *count)
+report_line(const struct report *r, const char *name, const int64_t *count)
 {
 	int64_t all = 0;
 	int d;
 
-	for (d = 0; d < REPORT_COLUMNS; d++)
+	for (d = 0; d < r->ncols; d++)
 		all += count[d];
 	printf("%-12s %7" PRId64, name, all);
-	for (d = 0; d < REPORT_COLUMNS; d++)
-		printf(" %*" PRId64, width(d), count[d]);
+	for (d = 0; d < r->ncols; d++)
+		printf(" %*" PRId64, width(r, d), count[d]);
 	printf("\n");
+}
+
+static void
+report_print(const struct report *r)
+{
+	size_t i;
+	int d;
+
+	printf("%-12s %7s", "segment", "total");
+	for (d = 0; d < r->ncols; d++)
+		printf(" %*s", width(r, d), r->cols[d].name);
+	printf("\n");
+	for (i = 0; i < r->nsegments; i++)
+		report_line(r, r->segment[i], r->count[i]);
+	report_line(r, "all", r->total);
+}
+
+/* CHANNEL's rows for CAMPAIGN into R; 0, or -1 (reported). */
+static int
+report_load(struct store *st, const char *campaign, const char *channel,
+    const struct report_column *cols, struct report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->cols = cols;
+	while (cols[r->ncols].name != NULL)
+		r->ncols++;
+	if (store_campaign_report(st, campaign, channel, report_row, r) ==
+	    -1) {
+		cli_warnx("report: %s", store_error(st));
+		return -1;
+	}
+	return 0;
 }
 
 int
 cmd_report(struct cli *cli, int argc, char **argv)
 {
-	struct report r;
+	struct report email, sms;
 	struct store *st;
-	size_t i;
-	int d;
 
 	if (argc != 2) {
 		cli_warnx("usage: segctl report CAMPAIGN");
@@ -106,25 +166,23 @@ cmd_report(struct cli *cli, int argc, char **argv)
 	}
 	if ((st = cli_store(cli, STORE_READONLY)) == NULL)
 		return 1;
-	memset(&r, 0, sizeof(r));
-	if (store_campaign_report(st, argv[1], report_row, &r) == -1) {
-		cli_warnx("report: %s", store_error(st));
+	if (report_load(st, argv[1], "email", email_columns, &email) == -1 ||
+	    report_load(st, argv[1], "sms", sms_columns, &sms) == -1) {
 		store_close(st);
 		return 1;
 	}
 	store_close(st);
-	if (r.nsegments == 0) {
+	if (email.nsegments == 0) {
 		cli_warnx("campaign '%s': no decisions recorded", argv[1]);
 		return 1;
 	}
 	printf("campaign %s: recipients by segment at the time of sending\n",
 	    argv[1]);
-	printf("%-12s %7s", "segment", "total");
-	for (d = 0; d < REPORT_COLUMNS; d++)
-		printf(" %*s", width(d), column_name(d));
-	printf("\n");
-	for (i = 0; i < r.nsegments; i++)
-		report_line(r.segment[i], r.count[i]);
-	report_line("all", r.total);
+	report_print(&email);
+	if (sms.nsegments > 0) {
+		printf("\nSMS, recipients the email went to in the campaign's"
+		    " SMS segments:\n");
+		report_print(&sms);
+	}
 	return 0;
 }

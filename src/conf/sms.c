@@ -159,16 +159,26 @@ conf_sms_window(const struct conf_sms *s, const char *country,
 	return w;
 }
 
+/* 1 if URL's host is 127.0.0.0/8, localhost or [::1], exactly. */
 static int
 is_loopback_url(const char *url)
 {
 	const char *host = strstr(url, "://");
+	size_t n, digits;
 
 	if (host == NULL)
 		return 0;
 	host += 3;
-	return strncmp(host, "127.", 4) == 0 ||
-	    strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
+	if (strchr(host, '@') != NULL)
+		return 0;	/* userinfo: not worth telling apart */
+	n = strcspn(host, ":/?#");
+	if ((n == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(host, "[::1]", 5) == 0))
+		return 1;
+	if (n < 7 || strncmp(host, "127.", 4) != 0)
+		return 0;
+	digits = strspn(host, "0123456789.");
+	return digits == n;
 }
 
 static int

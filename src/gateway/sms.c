@@ -327,8 +327,6 @@ gw_sms_classify(enum conf_sms_driver driver, long status, const char *body,
 		    err);
 		return;
 	}
-	if (driver == SMS_KANNEL && status == 400)
-		out->refusal = GW_SMS_INVALID;
 	snprintf(out->why, sizeof(out->why), "HTTP %ld: %s", status, line);
 }
 

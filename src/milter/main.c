@@ -211,6 +211,8 @@ reload(struct milter_rt *rt, const char *path)
  * queue at once rather than after their lease, unless segmilter on the
  * re-injection port saw them pass.  Without segmilter there, whether the
  * far end got one before the crash cannot be known: it may get it twice.
+ * The same holds for an SMS whose request was in flight (the webhook
+ * driver's Idempotency-Key lets the receiver drop the repeat).
  */
 static void
 recover_outbox(struct milter_rt *rt)
@@ -224,9 +226,9 @@ recover_outbox(struct milter_rt *rt)
 	    -1)
 		milter_log(LOG_ERR, "outbox", "store: %s", store_error(st));
 	else if (queued + sent > 0)
-		milter_log(LOG_WARNING, "outbox", "%lld copies were being sent"
-		    " when segmilter stopped: %lld had gone through segmilter"
-		    " on the re-injection port, %lld queued again",
+		milter_log(LOG_WARNING, "outbox", "%lld jobs were being sent"
+		    " when segmilter stopped: %lld copies had gone through"
+		    " segmilter on the re-injection port, %lld queued again",
 		    (long long)(queued + sent), (long long)sent,
 		    (long long)queued);
 }

@@ -421,7 +421,7 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		f.flags = r->flags.ptr;
 		f.nflags = r->flags.n;
 		policy_decide(pol, &pc, &f, now, &r->d);
-		if (msg_sms_lookup(r, c, st, now) == -1) {
+		if (msg_sms_lookup(r, env, c, st, now) == -1) {
 			milter_log(LOG_ERR, m->qid, "to=%s: store: %s",
 			    r->addr, store_error(st));
 			store_rollback(st);

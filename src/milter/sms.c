@@ -44,13 +44,15 @@ msg_sms_free(struct milter_rcpt *r)
 }
 
 int
-msg_sms_lookup(struct milter_rcpt *r, const struct campaign *c,
-    struct store *st, int64_t now)
+msg_sms_lookup(struct milter_rcpt *r, const struct milter_env *env,
+    const struct campaign *c, struct store *st, int64_t now)
 {
 	int rc;
 
 	msg_sms_free(r);
-	if (c->sms.text == NULL || r->d.reason != POLICY_DELIVER ||
+	/* SMS off: nothing queued to go out, unaudited, some day later */
+	if (env->conf->sms.driver == SMS_OFF || c->sms.text == NULL ||
+	    r->d.reason != POLICY_DELIVER ||
 	    r->r.customer_id == 0 || !in_sms_segments(r, c))
 		return 0;
 	r->sms = xcalloc(1, sizeof(*r->sms));
@@ -248,6 +250,7 @@ msg_sms_record(struct milter_msg *m, const struct milter_env *env,
 struct check_arg {
 	const struct campaign	*c;
 	int			 variant;
+	int			 nameless;	/* the customer has no names */
 };
 
 static const char *
@@ -258,8 +261,9 @@ check_value(void *arg, const char *name)
 
 	if (v != NULL)
 		return v;
-	if (strcmp(name, "first_name") == 0 || strcmp(name, "last_name") ==
-	    0 || strcmp(name, "company") == 0 || strcmp(name, "email") == 0)
+	if (!ca->nameless && (strcmp(name, "first_name") == 0 ||
+	    strcmp(name, "last_name") == 0 || strcmp(name, "company") == 0 ||
+	    strcmp(name, "email") == 0))
 		return "";
 	return NULL;
 }
@@ -295,6 +299,7 @@ milter_sms_check(const struct conf *conf, const struct campaign_set *set,
 		for (v = -1; v < (int)c->nvariants; v++) {
 			ca.c = c;
 			ca.variant = v;
+			ca.nameless = 0;
 			vars.value = check_value;
 			vars.flag = check_flag;
 			vars.arg = &ca;
@@ -323,6 +328,17 @@ milter_sms_check(const struct conf *conf, const struct campaign_set *set,
 				    render_sms_coding_name(size.coding),
 				    size.chars, size.parts,
 				    size.parts == 1 ? "" : "s");
+			/* a customer without a first name, say */
+			ca.nameless = 1;
+			buf_reset(&out);
+			if (rc == 0 && !conf->milter.unknown_empty &&
+			    template_render(c->sms.text, strlen(c->sms.text),
+			    TEMPLATE_TEXT, &vars, &out, err, sizeof(err)) ==
+			    -1)
+				buf_printf(report, "campaign %s: sms variant"
+				    " %s: warning: %s: customers without it get"
+				    " no SMS (no_text); give it a |default\n",
+				    c->id, campaign_variant_name(c, v), err);
 			buf_free(&out);
 		}
 	}

@@ -18,12 +18,17 @@ outbox_audit_job(struct store *st, const struct store_job *j,
 {
 	struct audit_chain ch;
 	struct store_audit a;
-	char rcpt[1024], detail[640];
+	char rcpt[1024], detail[640], name[32];
 	const char *p, *eol;
 	int sms = strcmp(j->kind, "sms") == 0;
 
 	if (audit_begin(st, &ch) == -1)
 		return -1;
+	/* segctl outbox names copy_cancelled and the like: an SMS is no copy */
+	if (sms && strncmp(decision, "copy_", 5) == 0) {
+		snprintf(name, sizeof(name), "sms_%s", decision + 5);
+		decision = name;
+	}
 	snprintf(detail, sizeof(detail), "outbox job %lld after %lld"
 	    " attempts: %s", (long long)j->id, (long long)j->attempts, why);
 	for (p = j->recipients; *p != '\0'; p = *eol ? eol + 1 : eol) {

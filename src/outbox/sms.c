@@ -3,6 +3,8 @@
  *
  * Quiet hours are checked again at send time, not only when the job was
  * queued: a job retried after a 429 or a restart may come due at night.
+ * So are consent and the number: a STOP that arrives while a job waits
+ * withdraws it.
  * A permanent refusal says something about the number (opted out,
  * invalid); that is recorded against the number, so no campaign tries
  * it again until the customer consents anew or their number changes.
@@ -109,10 +111,92 @@ out:
 		    decision != NULL ? decision + 4 : "deferred", why);
 }
 
+/* Gives J up without asking the gateway: DECISION, audited, WHY. */
+static void
+give_up(struct store *st, const struct milter_env *env,
+    const struct store_job *j, const char *decision, const char *why,
+    int64_t now)
+{
+	int rc;
+
+	pthread_mutex_lock(env->store_lock);
+	rc = store_begin(st);
+	if (rc == 0)
+		rc = store_outbox_update(st, j->id, JOB_FAILED, now, why, now);
+	if (rc == 0)
+		rc = outbox_audit_job(st, j, decision, why, env->conf_hash,
+		    now);
+	if (rc == 0)
+		rc = store_commit(st);
+	if (rc == -1) {
+		milter_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
+		    (long long)j->id, store_error(st));
+		store_rollback(st);
+	}
+	pthread_mutex_unlock(env->store_lock);
+	if (rc == 0)
+		milter_log(LOG_WARNING, "outbox", "sms job %lld: campaign=%s,"
+		    " customer=%lld: %s: %s", (long long)j->id,
+		    j->campaign_id, (long long)j->customer_id, decision + 4,
+		    why);
+}
+
+/*
+ * Whether J may still go: the customer's consent and number as they are
+ * now, since a STOP, a revocation or a new number may have come in while
+ * the job waited (quiet hours, send_after, retries).  Caps and the
+ * campaign's own job are not asked again: they were counted when it was
+ * queued.  0 when it may, 1 with WHY when not, -1 on a store error.
+ */
+static int
+still_allowed(struct store *st, const struct milter_env *env,
+    const struct store_job *j, int64_t now, char *why, size_t whylen)
+{
+	struct store_sms_facts f;
+	struct policy_sms_facts pf;
+	struct policy_sms_decision d;
+	int rc;
+
+	pthread_mutex_lock(env->store_lock);
+	rc = store_sms_facts_get(st, j->customer_id, j->campaign_id, now, &f);
+	if (rc == -1)
+		milter_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
+		    (long long)j->id, store_error(st));
+	pthread_mutex_unlock(env->store_lock);
+	if (rc == -1)
+		return -1;
+	if (rc == 1) {
+		snprintf(why, whylen, "the customer is no longer in the"
+		    " store");
+		return 1;
+	}
+	if (strcmp(f.phone, j->recipients) != 0) {
+		snprintf(why, whylen, "the customer's number changed since"
+		    " the SMS was queued");
+		return 1;
+	}
+	memset(&pf, 0, sizeof(pf));
+	pf.has_consent = f.has_consent;
+	pf.consent_granted = f.consent_granted;
+	pf.consent_at = f.consent_at;
+	pf.has_evidence = f.has_evidence;
+	pf.phone = f.phone;
+	pf.phone_status = f.phone_status;
+	pf.phone_status_at = f.phone_status_at;
+	pf.parts = 1;
+	pf.has_place = 1;
+	policy_sms_decide(&env->conf->sms, &pf, &d);
+	if (d.reason == POLICY_SMS_QUEUE)
+		return 0;
+	snprintf(why, whylen, "%s since it was queued: %s",
+	    policy_sms_reason_name(d.reason), d.detail);
+	return 1;
+}
+
 /* Puts J back until DUE without an attempt at the gateway. */
 static void
 hold(struct store *st, const struct milter_env *env,
-    const struct store_job *j, int64_t due, int64_t now)
+    const struct store_job *j, int64_t due)
 {
 	char when[32], why[64];
 	int rc;
@@ -120,7 +204,7 @@ hold(struct store *st, const struct milter_env *env,
 	format_time(due, when, sizeof(when));
 	snprintf(why, sizeof(why), "quiet hours until %s", when);
 	pthread_mutex_lock(env->store_lock);
-	rc = store_outbox_update(st, j->id, JOB_QUEUED, due, why, now);
+	rc = store_outbox_hold(st, j->id, due, why);
 	pthread_mutex_unlock(env->store_lock);
 	if (rc == -1)
 		milter_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
@@ -140,23 +224,34 @@ outbox_sms_attempt(struct store *st, const struct milter_env *env,
 	struct gw_sms_reply rep;
 	struct gw_sms_msg msg;
 	const struct tz *one;
-	char text[16 * 1024];
+	char text[16 * 1024], why[256];
 	int64_t due;
+	int rc;
 
+	/* queued while the driver was off, or stuck behind a backlog */
+	if (now - j->not_before >= cs->max_age_hours * 3600) {
+		give_up(st, env, j, "sms_expired", "not sent within"
+		    " sms.max_age_hours of being due", now);
+		return;
+	}
+	if ((rc = still_allowed(st, env, j, now, why, sizeof(why))) != 0) {
+		/* a store error leaves the job to its lease: tried again */
+		if (rc == 1)
+			give_up(st, env, j, "sms_withdrawn", why, now);
+		return;
+	}
 	if (outbox_sms_place(env->tzdb, cs, j->time_zone, j->country,
 	    j->region, &place, &one) == -1 ||
 	    (due = policy_sms_due(&place, now)) == -1) {
 		/* the zone left the tz database since it was queued */
-		memset(&rep, 0, sizeof(rep));
-		rep.result = GW_PERMFAIL;
-		snprintf(rep.why, sizeof(rep.why), "local time unknown (time"
-		    " zone '%s', country '%s'): quiet hours cannot be kept",
+		snprintf(why, sizeof(why), "local time unknown (time zone"
+		    " '%s', country '%s'): quiet hours cannot be kept",
 		    j->time_zone, j->country);
-		record_sms(st, env, j, &rep, now);
+		give_up(st, env, j, "sms_failed", why, now);
 		return;
 	}
 	if (due > now) {
-		hold(st, env, j, due, now);
+		hold(st, env, j, due);
 		return;
 	}
 	snprintf(text, sizeof(text), "%.*s", (int)j->len,

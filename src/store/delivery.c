@@ -315,25 +315,30 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 
 int
 store_campaign_report(struct store *st, const char *campaign,
-    store_report_fn fn, void *arg)
+    const char *channel, store_report_fn fn, void *arg)
 {
+	int sms = strcmp(channel, "sms") == 0;
 	sqlite3_stmt *s;
 	int rc, stop = 0;
 
+	/* ?2 and ?3: what happened to a send, which outranks later rows */
 	s = store_stmt(st, SQ_REPORT, "SELECT segment, decision, count(*)"
 	    " FROM (SELECT decision,"
 	    "  first_value(segment) OVER (PARTITION BY recipient"
 	    "   ORDER BY segment = '', seq DESC) AS segment,"
 	    "  row_number() OVER (PARTITION BY recipient"
-	    "   ORDER BY decision = 'deliver'"
-	    "   OR decision LIKE 'copy\\_%' ESCAPE '\\' DESC, seq DESC)"
+	    "   ORDER BY decision = ?2"
+	    "   OR decision LIKE ?3 ESCAPE '\\' DESC, seq DESC)"
 	    "   AS latest"
-	    " FROM audit WHERE campaign_id = ?1 AND channel = 'email')"
+	    " FROM audit WHERE campaign_id = ?1 AND channel = ?4)"
 	    " WHERE latest = 1 GROUP BY segment, decision"
 	    " ORDER BY segment, decision");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, campaign);
+	store_bind_text(s, 2, sms ? "queued" : "deliver");
+	store_bind_text(s, 3, sms ? "sms\\_%" : "copy\\_%");
+	store_bind_text(s, 4, sms ? "sms" : "email");
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		stop = fn(store_col_text(s, 0), store_col_text(s, 1),
 		    sqlite3_column_int64(s, 2), arg);

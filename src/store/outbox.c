@@ -243,6 +243,26 @@ store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
 }
 
 int
+store_outbox_hold(struct store *st, int64_t id, int64_t until,
+    const char *why)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_OUTBOX_HOLD, "UPDATE outbox SET state = 'queued',"
+	    " next_at = ?2, last_error = ?3, lease_until = 0,"
+	    " attempts = max(attempts - 1, 0) WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, until);
+	store_bind_text(s, 3, why);
+	rc = sqlite3_step(s);
+	store_done(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
+}
+
+int
 store_outbox_set_ref(struct store *st, int64_t id, const char *ref)
 {
 	sqlite3_stmt *s;

@@ -413,10 +413,19 @@ store_consent_record(struct store *st, const struct store_consent *c,
 	if (rc == -1)
 		return -1;
 	if (rc == 0 && (flags & STORE_CONSENT_IF_DIFFERENT) &&
-	    (cur.granted != 0) == (c->granted != 0))
+	    (cur.granted != 0) == (c->granted != 0)) {
+		store_done(st->stmt[SQ_CONSENT_GET]);
 		return 0;
+	}
 	/* A statement older than the current one is history, not news. */
 	make_current = rc == 1 || c->recorded_at >= cur.recorded_at;
+	/*
+	 * CUR's strings are not needed past here; a row left pending would
+	 * hold a read snapshot open on a long-lived handle (the milter's)
+	 * past the commit, hiding every later change from it.
+	 */
+	if (rc == 0)
+		store_done(st->stmt[SQ_CONSENT_GET]);
 
 	s = store_stmt(st, SQ_CONSENT_HISTORY, "INSERT OR IGNORE INTO"
 	    " consent_history (customer_id, channel, recorded_at, granted,"

@@ -10,7 +10,8 @@
 # segmilter killed while every attempt fails loses nothing once it is
 # back; the gateway's permanent refusals mark the number (opted out,
 # invalid) and are audited; a second campaign the same day is capped;
-# quiet hours hold the Tokyo customers until their window opens; the
+# quiet hours hold the Tokyo customers until their window opens, and a
+# STOP or sms.max_age_hours passing while a job waits stops it; the
 # webhook driver signs its requests (switched to by SIGHUP); TLS to the
 # gateway is verified (a self-signed certificate is refused until
 # sms.ca_file names it); the audit chain verifies.
@@ -249,6 +250,16 @@ for c in t1 t2; do
 	[ "$due" = "$JP_DUE" ] || fail "$c due at $due, expected $JP_DUE ($JP_WIN Tokyo)"
 done
 grep -q '"to": *"+8131234567' "$T/gw.log" && fail "an SMS went out in Tokyo's quiet hours"
+# while they wait: t1 replies STOP, t2's job outlives sms.max_age_hours
+printf 'phone,received_at,text\n+81312345671,%s,stop\n' "$(ago '1 minute')" > "$T/stop2.csv"
+$S optout import "$T/stop2.csv" || fail "optout import"
+q "UPDATE outbox SET next_at = 0 WHERE customer_id = (SELECT id FROM customers WHERE email = 't1@example.com')"
+q "UPDATE outbox SET next_at = 0, not_before = strftime('%s', 'now') - 2 * 86400 WHERE customer_id = (SELECT id FROM customers WHERE email = 't2@example.com')"
+i=0
+until [ "$(aud t1)" = "queued sms_withdrawn" ] && [ "$(aud t2)" = "queued sms_expired" ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "waiting jobs: t1 $(aud t1), t2 $(aud t2)"; sleep 0.1
+done
+grep -q '"to": *"+8131234567' "$T/gw.log" && fail "a withdrawn or expired SMS went out"
 
 # --- 2. the same day, another campaign (capped), with the gateway down;
 # segmilter killed mid-retry: nothing lost, nothing twice; the message
@@ -362,6 +373,11 @@ until tlsjob | grep -q '^sent'; do
 	i=$((i + 1)); [ $i -lt 100 ] || fail "trusted TLS gateway not used: $(tlsjob)"; sleep 0.1
 done
 
+$S report cart-rescue > "$T/report.out" || fail "report"
+# all: 21 in the SMS segments: 12 sent, 2 failed (the gateway's opted
+# out and invalid), 1 expired and 1 withdrawn (Tokyo), then the refusals
+tail -1 "$T/report.out" | grep -Eq '^all +21 +12 +0 +2 +1 +1 +1 +2 +1 +1 +0 +0 +0 +0$' ||
+    fail "SMS report: $(cat "$T/report.out")"
 $S audit verify > "$T/verify.out" 2>&1 || fail "audit verify: $(cat "$T/verify.out")"
 echo "t-sms: 12 eligible got exactly one SMS each; 0 of 7 refused got one;" \
     "2 Tokyo held to $JP_WIN; capped, duplicate, restart, webhook, TLS: ok"

@@ -43,6 +43,20 @@ in_table(const uint32_t *t, size_t n, uint32_t cp)
 static int
 gsm_septets(uint32_t cp)
 {
+	/* ASCII, most of any text, without walking the tables */
+	if (cp < 0x80) {
+		switch (cp) {
+		case '^': case '{': case '}': case '\\': case '[': case ']':
+		case '~': case '|': case '\f':
+			return 2;
+		case '\n': case '\r':
+			return 1;
+		case '`': case 0x7f:
+			return 0;
+		default:
+			return cp >= 0x20;
+		}
+	}
 	if (in_table(gsm_basic, sizeof(gsm_basic) / sizeof(gsm_basic[0]), cp))
 		return 1;
 	if (in_table(gsm_extension, sizeof(gsm_extension) /

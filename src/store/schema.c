@@ -193,10 +193,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE outbox ADD COLUMN country TEXT;"
 	"ALTER TABLE outbox ADD COLUMN region TEXT;"
 	"ALTER TABLE outbox ADD COLUMN gateway_ref TEXT;"
-	"CREATE UNIQUE INDEX outbox_sms_once ON outbox(campaign_id,"
-	"  customer_id) WHERE kind = 'sms';"
-	"CREATE INDEX outbox_sms_by_customer ON outbox(customer_id,"
-	"  created_at) WHERE kind = 'sms';"
+	/* one SMS per campaign and customer; also a customer's SMS for
+	 * the caps, which are few */
+	"CREATE UNIQUE INDEX outbox_sms_once ON outbox(customer_id,"
+	"  campaign_id) WHERE kind = 'sms';"
 	"CREATE TABLE phone_status ("
 	"  phone TEXT PRIMARY KEY,"
 	"  status TEXT NOT NULL CHECK (status = 'opted_out'"

@@ -21,19 +21,23 @@ store_sms_facts_get(struct store *st, int64_t customer_id,
 	int rc;
 
 	memset(f, 0, sizeof(*f));
-	/* failed and cancelled jobs sent nothing: they count toward no cap */
+	/*
+	 * The caps and this campaign's job, through outbox_sms_once (a
+	 * customer has few SMS jobs).  Failed and cancelled jobs sent
+	 * nothing: they count toward no cap.
+	 */
 	s = store_stmt(st, SQ_SMS_FACTS, "SELECT c.phone, c.time_zone,"
 	    " c.country, c.region,"
 	    " k.granted, k.source, k.recorded_at, k.evidence,"
 	    " p.status, p.at,"
 	    " (SELECT count(*) FROM outbox o WHERE o.kind = 'sms'"
-	    "   AND o.customer_id = c.id AND o.created_at > ?2 - 86400"
+	    "   AND o.customer_id = ?1 AND o.created_at > ?2 - 86400"
 	    "   AND o.state NOT IN ('failed', 'cancelled')),"
 	    " (SELECT count(*) FROM outbox o WHERE o.kind = 'sms'"
-	    "   AND o.customer_id = c.id AND o.created_at > ?2 - 30 * 86400"
+	    "   AND o.customer_id = ?1 AND o.created_at > ?2 - 30 * 86400"
 	    "   AND o.state NOT IN ('failed', 'cancelled')),"
 	    " (SELECT id FROM outbox o WHERE o.kind = 'sms'"
-	    "   AND o.customer_id = c.id AND o.campaign_id = ?3)"
+	    "   AND o.customer_id = ?1 AND o.campaign_id = ?3)"
 	    " FROM customers c"
 	    " LEFT JOIN consent k ON k.customer_id = c.id AND k.channel = 'sms'"
 	    " LEFT JOIN phone_status p ON p.phone = c.phone"

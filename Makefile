@@ -111,7 +111,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/segmilter/examples \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 conf/campaigns/spring-launch.conf \
-	    contrib/demo-broadcast.eml \
+	    conf/campaigns/cart-rescue.conf contrib/demo-broadcast.eml \
 	    $(DESTDIR)$(PREFIX)/share/segmilter/examples/
 	install -m 644 systemd/segmilter.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/segmilter.service

@@ -52,6 +52,16 @@ int	 outbox_sms_place(struct tzdb *db, const struct conf_sms *s,
 	    const char *time_zone, const char *country, const char *region,
 	    struct policy_place *p, const struct tz **one);
 
+/*
+ * What policy_sms_decide() needs from F, into PF: consent and number;
+ * the caps and the campaign's job as F has them, and no text or place
+ * yet (the caller sets parts and has_place).
+ */
+struct policy_sms_facts;
+struct store_sms_facts;
+void	 outbox_sms_facts(const struct store_sms_facts *f,
+	    struct policy_sms_facts *pf);
+
 /* Starts N workers over RT's store and configuration. */
 struct outbox *outbox_start(struct milter_rt *rt, int n);
 /* Wakes the workers: a job was queued.  ARG is the struct outbox. */

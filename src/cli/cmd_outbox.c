@@ -129,8 +129,9 @@ cmd_outbox(struct cli *cli, int argc, char **argv)
 	    0)) == NULL)
 		return 1;
 	if (strcmp(verb, "list") == 0) {
-		printf("%-6s %-9s %-20s %-12s %5s %8s  %-20s  %s\n", "job",
-		    "state", "campaign", "variant", "rcpts", "attempts",
+		printf("%-6s %-5s %-9s %-20s %-12s %5s %8s  %-20s  %s\n",
+		    "job", "kind", "state", "campaign", "variant", "rcpts",
+		    "attempts",
 		    "queued", "due / last error");
 		rc = store_outbox_scan(st, print_job, NULL) == -1 ? 1 : 0;
 		if (rc != 0)

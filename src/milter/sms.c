@@ -117,17 +117,7 @@ msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
 		}
 		has_place = outbox_sms_place(env->tzdb, cs, s->f.time_zone,
 		    s->f.country, s->f.region, &place, &one) == 0;
-		memset(&pf, 0, sizeof(pf));
-		pf.has_consent = s->f.has_consent;
-		pf.consent_granted = s->f.consent_granted;
-		pf.consent_at = s->f.consent_at;
-		pf.has_evidence = s->f.has_evidence;
-		pf.phone = s->f.phone;
-		pf.phone_status = s->f.phone_status;
-		pf.phone_status_at = s->f.phone_status_at;
-		pf.sent_day = s->f.sent_day;
-		pf.sent_month = s->f.sent_month;
-		pf.campaign_job = s->f.campaign_job;
+		outbox_sms_facts(&s->f, &pf);
 		/* an empty text is no message */
 		pf.parts = s->text != NULL && s->size.chars > 0 ?
 		    s->size.parts : 0;
@@ -287,7 +277,7 @@ milter_sms_check(const struct conf *conf, const struct campaign_set *set,
 	const struct campaign *c;
 	char err[256];
 	size_t i;
-	int v, rc = 0;
+	int v, bad, rc = 0;
 
 	for (i = 0; i < set->n; i++) {
 		c = &set->v[i];
@@ -305,6 +295,7 @@ milter_sms_check(const struct conf *conf, const struct campaign_set *set,
 			vars.arg = &ca;
 			vars.unknown_empty = conf->milter.unknown_empty;
 			buf_init(&out, SMS_TEXT_MAX);
+			bad = 1;
 			if (template_render(c->sms.text, strlen(c->sms.text),
 			    TEMPLATE_TEXT, &vars, &out, err, sizeof(err)) ==
 			    -1 || render_sms_size(buf_str(&out), out.len,
@@ -321,17 +312,19 @@ milter_sms_check(const struct conf *conf, const struct campaign_set *set,
 				    render_sms_coding_name(size.coding),
 				    size.chars, (long long)conf->sms.max_parts);
 				rc = -1;
-			} else
+			} else {
+				bad = 0;
 				buf_printf(report, "campaign %s: sms variant"
 				    " %s: %s, %zu characters, %zu part%s\n",
 				    c->id, campaign_variant_name(c, v),
 				    render_sms_coding_name(size.coding),
 				    size.chars, size.parts,
 				    size.parts == 1 ? "" : "s");
+			}
 			/* a customer without a first name, say */
 			ca.nameless = 1;
 			buf_reset(&out);
-			if (rc == 0 && !conf->milter.unknown_empty &&
+			if (!bad && !conf->milter.unknown_empty &&
 			    template_render(c->sms.text, strlen(c->sms.text),
 			    TEMPLATE_TEXT, &vars, &out, err, sizeof(err)) ==
 			    -1)

@@ -50,6 +50,23 @@ outbox_sms_place(struct tzdb *db, const struct conf_sms *s,
 	return -1;
 }
 
+void
+outbox_sms_facts(const struct store_sms_facts *f,
+    struct policy_sms_facts *pf)
+{
+	memset(pf, 0, sizeof(*pf));
+	pf->has_consent = f->has_consent;
+	pf->consent_granted = f->consent_granted;
+	pf->consent_at = f->consent_at;
+	pf->has_evidence = f->has_evidence;
+	pf->phone = f->phone;
+	pf->phone_status = f->phone_status;
+	pf->phone_status_at = f->phone_status_at;
+	pf->sent_day = f->sent_day;
+	pf->sent_month = f->sent_month;
+	pf->campaign_job = f->campaign_job;
+}
+
 /* The outcome of one attempt, recorded under the store lock. */
 static void
 record_sms(struct store *st, const struct milter_env *env,
@@ -175,14 +192,8 @@ still_allowed(struct store *st, const struct milter_env *env,
 		    " the SMS was queued");
 		return 1;
 	}
-	memset(&pf, 0, sizeof(pf));
-	pf.has_consent = f.has_consent;
-	pf.consent_granted = f.consent_granted;
-	pf.consent_at = f.consent_at;
-	pf.has_evidence = f.has_evidence;
-	pf.phone = f.phone;
-	pf.phone_status = f.phone_status;
-	pf.phone_status_at = f.phone_status_at;
+	outbox_sms_facts(&f, &pf);
+	pf.sent_day = pf.sent_month = pf.campaign_job = 0;
 	pf.parts = 1;
 	pf.has_place = 1;
 	policy_sms_decide(&env->conf->sms, &pf, &d);

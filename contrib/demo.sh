@@ -10,7 +10,12 @@
 #      customer, as a sending tool would: one message, 500 recipients per
 #      SMTP transaction; segmilter tailors a copy per segment;
 #   4. print what happened per segment, which versions went out, and
-#      where the delivered mail is.
+#      where the delivered mail is;
+#   5. send the cart-rescue campaign (contrib/demo-cart.eml) with its SMS
+#      block: an email to the cart abandoners, and an SMS to those of
+#      them with SMS consent, through a local test gateway on loopback
+#      (tests/lib/smsgw.py, speaking the webhook driver's signed JSON on
+#      port 12528) inside each one's quiet hours.
 #
 #   contrib/demo.sh [DIR] [CUSTOMERS]     (default demo/, 2000 customers)
 #
@@ -28,9 +33,12 @@ rm -rf "$DIR"
 mkdir -p "$DIR/campaigns"
 DIR=$(realpath "$DIR")
 chmod 755 "$DIR"	# Postfix's smtpd (user postfix) reaches the socket
-cp conf/campaigns/spring-launch.conf "$DIR/campaigns/"
+cp conf/campaigns/spring-launch.conf conf/campaigns/cart-rescue.conf \
+    "$DIR/campaigns/"
 openssl rand -hex 32 > "$DIR/copy.key"
 chmod 600 "$DIR/copy.key"
+printf 'secret = "%s";\n' "$(openssl rand -hex 16)" > "$DIR/sms.cred"
+chmod 600 "$DIR/sms.cred"
 cat > "$DIR/segmilter.conf" <<CONF
 # The demo's configuration: the defaults of conf/segmilter.conf, with
 # everything under $DIR, and tailored copies re-injected on port
@@ -46,6 +54,15 @@ milter = {
 outbox = {
   reinject_url = "smtp://127.0.0.1:$((PORT + 2))";
   key_file = "$DIR/copy.key";
+};
+# two campaigns back to back: the default frequency cap (one per 16
+# hours) would keep the second from everyone who got the first
+policy = { cap_count = 2; };
+# SMS through the local test gateway; quiet hours at their default
+sms = {
+  driver = "webhook";
+  url = "http://127.0.0.1:$((PORT + 3))/sms";
+  credentials_file = "$DIR/sms.cred";
 };
 CONF
 SEGCTL="$BUILD/segctl -c $DIR/segmilter.conf --now $NOW"
@@ -77,9 +94,14 @@ echo "== 3. the broadcast through Postfix + segmilter"
 "$BUILD/segmilter" -n -c "$DIR/segmilter.conf"
 "$BUILD/segmilter" -f -c "$DIR/segmilter.conf" > "$DIR/segmilter.log" 2>&1 &
 MPID=$!
+python3 tests/lib/smsgw.py --port $((PORT + 3)) --port-file "$DIR/smsgw.port" \
+    --log "$DIR/smsgw.log" --webhook-secret "$(sed 's/.*"\(.*\)".*/\1/' "$DIR/sms.cred")" \
+    2> "$DIR/smsgw.err" &
+GPID=$!
 cleanup() {
 	"$SRC/tests/lib/postfix.sh" stop "$DIR/postfix"
 	kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	kill "$GPID" 2>/dev/null && wait "$GPID" 2>/dev/null
 	return 0
 }
 trap cleanup EXIT
@@ -125,5 +147,29 @@ msgs=$(find "$DIR/postfix/sink" -type f | wc -l)
 rcpts=$(find "$DIR/postfix/sink" -type f -exec grep -h '^X-Rcpt-Args:' {} + | wc -l)
 echo
 echo "at the far end: $msgs messages for $rcpts recipients in $DIR/postfix/sink/"
+
+echo
+echo "== 5. cart rescue: an email to the cart abandoners, an SMS to those who agreed"
+$SEGCTL preview contrib/demo-cart.eml | sed -n '/^sms:/,$p'
+for b in "$DIR"/batch.*; do
+	case $b in *.swaks) continue ;; esac
+	swaks -n --server "127.0.0.1:$PORT" --from news@shop.example \
+	    --to "$(paste -sd, "$b")" --data contrib/demo-cart.eml \
+	    > "$b.cart" 2>&1 || { tail -5 "$b.cart"; exit 1; }
+done
+tests/lib/postfix.sh wait "$DIR/postfix" 120
+# SMS due now are sent within seconds; the rest wait for their window
+i=0
+while [ "$(sqlite3 "$DIR/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now')")" != 0 ]; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || { echo "demo: the SMS did not go"; exit 1; }
+	sleep 0.1
+done
+$SEGCTL report cart-rescue
+held=$(sqlite3 "$DIR/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state = 'queued'")
+echo
+echo "at the local SMS gateway: $(grep -c '"outcome": "ok"' "$DIR/smsgw.log") SMS" \
+    "(requests in $DIR/smsgw.log); $held wait for quiet hours to end where" \
+    "their recipients live ($SEGCTL outbox)"
 echo "segmilter's log: $DIR/segmilter.log; Postfix's: $DIR/postfix/maillog"
 $SEGCTL audit verify

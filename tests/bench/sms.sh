@@ -193,7 +193,6 @@ for c in $CAMPAIGNS; do
 	printf '   %-14s' "$c"
 	"$BUILD/msgbench" "$D/msgbench.conf" "$D/$c.eml" "$MESSAGES" 50 2>/dev/null |
 	    sed 's/^ *segmilter alone, 50 rcpts: *//'
-	echo
 done
 
 # --- 2. worker sends per second ------------------------------------------

@@ -186,7 +186,7 @@ MSG
 settle
 job=$(q "SELECT id FROM outbox WHERE campaign_id = 'later'")
 $S outbox > "$T/outbox.out" || fail "segctl outbox"
-grep -Eq "^$job +queued +later +first_time +1 " "$T/outbox.out" || fail "outbox list: $(cat "$T/outbox.out")"
+grep -Eq "^$job +email +queued +later +first_time +1 " "$T/outbox.out" || fail "outbox list: $(cat "$T/outbox.out")"
 [ "$(grep -c ' sent ' "$T/outbox.out")" -ge 4 ] || fail "sent jobs not listed"
 first=$(q "SELECT min(id) FROM outbox")
 $S outbox cancel "$first" 2>/dev/null && fail "cancelled a sent job"

@@ -160,9 +160,9 @@ while [ $r -lt "$ROUNDS" ]; do
 	done
 	r=$((r + 1))
 done
-jobs=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms'")
-sent=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state = 'sent'")
-echo "(last run: $jobs SMS jobs queued by the milter, $sent of them sent by the end of the email run)"
+jobs=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND customer_id IS NOT NULL")
+sent=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND customer_id IS NOT NULL AND state = 'sent'")
+echo "(last run: $jobs SMS jobs decided by the workers from the milter's batches, $sent of them sent by the end of the email run)"
 awk -v m="$MESSAGES" '
 { t[$1 " " $2] = t[$1 " " $2] " " $3 }
 function median(s,   a, n, i, j, x) {
@@ -199,7 +199,7 @@ done
 kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=""
 faults '{}'
 # the last run was the worst case: a job for every recipient
-sqlite3 "$D/store.db" "DELETE FROM outbox WHERE id NOT IN (SELECT id FROM outbox WHERE kind = 'sms' ORDER BY id LIMIT $JOBS)"
+sqlite3 "$D/store.db" "DELETE FROM outbox WHERE id NOT IN (SELECT id FROM outbox WHERE kind = 'sms' AND customer_id IS NOT NULL ORDER BY id LIMIT $JOBS)"
 cp "$D/store.db" "$D/jobs.db"
 echo "-- outbox workers: $JOBS SMS jobs, local gateway answering at once"
 for driver in twilio kannel webhook; do

@@ -165,12 +165,9 @@ int	 milter_sms_check(const struct conf *conf,
 
 /*
  * An SMS batch job J (queued by a message, see store.h): the SMS
- * decisions for its recipients, then their jobs and audit rows and J
- * marked done in one transaction.  Takes ENV's store lock as it needs
- * it.  The caller lets one batch be expanded at a time: SMS jobs are
- * written by expansions only, so the caps each one reads stay true
- * until it writes.  *QUEUED: SMS jobs queued.  0, or -1 (logged,
- * rolled back: J is to be tried again).
+ * decisions for its recipients, their jobs and audit rows, and J marked
+ * done, in one transaction; the caller holds the store lock.  *QUEUED:
+ * SMS jobs queued.  0, or -1 (logged, rolled back: J is tried again).
  */
 struct store_job;
 int	 milter_sms_expand(const struct milter_env *env, struct store *st,

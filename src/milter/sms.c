@@ -316,31 +316,35 @@ batch_recipients(struct milter_msg *m, const struct campaign *c,
 	}
 }
 
-static void
-expand_lock(const struct milter_env *env)
-{
-	if (env->store_lock != NULL)
-		pthread_mutex_lock(env->store_lock);
-}
-
-static void
-expand_unlock(const struct milter_env *env)
-{
-	if (env->store_lock != NULL)
-		pthread_mutex_unlock(env->store_lock);
-}
-
-/* The recipients' profiles and SMS facts, in one read snapshot. */
-static int
-expand_read(struct milter_msg *m, const struct milter_env *env,
-    const struct campaign *c, struct store *st, int64_t now)
+int
+milter_sms_expand(const struct milter_env *env, struct store *st,
+    const struct store_job *j, int64_t now, size_t *queued)
 {
 	const int64_t window = env->conf->policy.cap_window_hours * 3600;
+	const struct campaign *c;
+	struct audit_chain ch;
 	struct milter_rcpt *r;
+	struct milter_msg *m;
+	char done[64];
 	size_t i;
 
-	if (store_begin_read(st) == -1)
-		return -1;
+	*queued = 0;
+	if ((c = campaign_find(env->campaigns, j->campaign_id)) == NULL ||
+	    c->sms.text == NULL) {
+		/* removed, or its sms block, since the message: no SMS */
+		milter_log(LOG_WARNING, j->sender, "campaign=%s: no SMS block"
+		    " (any more): SMS batch %lld dropped", j->campaign_id,
+		    (long long)j->id);
+		return store_outbox_update(st, j->id, JOB_CANCELLED, now,
+		    "the campaign has no sms block any more", now) == -1 ?
+		    -1 : 0;
+	}
+	m = milter_msg_new();
+	milter_msg_set_queue_id(m, j->sender);
+	str_copy(m->message_id, sizeof(m->message_id), j->message_key);
+	batch_recipients(m, c, j);
+	if (store_begin(st) == -1)
+		goto fail;
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
 		if (store_recipient_get(st, r->email, c->id, now, window,
@@ -351,65 +355,19 @@ expand_read(struct milter_msg *m, const struct milter_env *env,
 		if (msg_sms_lookup(r, env, c, st, now) == -1)
 			goto fail;
 	}
-	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
-}
-
-int
-milter_sms_expand(const struct milter_env *env, struct store *st,
-    const struct store_job *j, int64_t now, size_t *queued)
-{
-	const struct campaign *c;
-	struct audit_chain ch;
-	struct milter_msg *m;
-	char done[64];
-	int rc;
-
-	*queued = 0;
-	if ((c = campaign_find(env->campaigns, j->campaign_id)) == NULL ||
-	    c->sms.text == NULL) {
-		/* removed, or its sms block, since the message: no SMS */
-		milter_log(LOG_WARNING, j->sender, "campaign=%s: no SMS block"
-		    " (any more): SMS batch %lld dropped", j->campaign_id,
-		    (long long)j->id);
-		expand_lock(env);
-		rc = store_outbox_update(st, j->id, JOB_CANCELLED, now,
-		    "the campaign has no sms block any more", now);
-		expand_unlock(env);
-		return rc;
-	}
-	m = milter_msg_new();
-	milter_msg_set_queue_id(m, j->sender);
-	str_copy(m->message_id, sizeof(m->message_id), j->message_key);
-	batch_recipients(m, c, j);
-	/*
-	 * As for a message: the lookups under the lock, texts and quiet
-	 * hours outside it, the records under it again.
-	 */
-	expand_lock(env);
-	rc = expand_read(m, env, c, st, now);
-	expand_unlock(env);
-	if (rc == -1)
-		goto fail;
 	msg_sms_decide(m, env, c, now);
 	snprintf(done, sizeof(done), "decided for %zu recipients", m->nrcpts);
-	expand_lock(env);
-	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1 ||
+	if (audit_begin(st, &ch) == -1 ||
 	    msg_sms_record(m, env, c, st, &ch, now, queued) == -1 ||
 	    store_outbox_update(st, j->id, JOB_SENT, now, done, now) == -1 ||
-	    store_commit(st) == -1) {
-		store_rollback(st);
-		expand_unlock(env);
+	    store_commit(st) == -1)
 		goto fail;
-	}
-	expand_unlock(env);
 	milter_msg_free(m);
 	return 0;
 fail:
 	milter_log(LOG_ERR, m->qid, "campaign=%s: SMS batch %lld: store: %s",
 	    c->id, (long long)j->id, store_error(st));
+	store_rollback(st);
 	milter_msg_free(m);
 	*queued = 0;
 	return -1;

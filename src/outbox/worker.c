@@ -28,7 +28,6 @@
 struct outbox {
 	struct milter_rt	*rt;
 	pthread_mutex_t		 lock;
-	pthread_mutex_t		 expand_lock;	/* one SMS batch at a time */
 	pthread_cond_t		 wake;
 	int			 stop;
 	int			 pending;	/* wakes not yet seen */
@@ -112,16 +111,14 @@ stopping(struct outbox *ob)
  * put back, to be tried again after a while.
  */
 static void
-expand(struct outbox *ob, struct store *st, const struct milter_env *env,
+expand(struct store *st, const struct milter_env *env,
     const struct store_job *j, int64_t now)
 {
 	size_t queued;
 	int rc;
 
-	pthread_mutex_lock(&ob->expand_lock);
-	rc = milter_sms_expand(env, st, j, now, &queued);
-	pthread_mutex_unlock(&ob->expand_lock);
 	pthread_mutex_lock(env->store_lock);
+	rc = milter_sms_expand(env, st, j, now, &queued);
 	if (rc == -1 && store_outbox_update(st, j->id, JOB_QUEUED, now +
 	    env->conf->outbox.retry_base_s, store_error(st), now) == -1)
 		milter_log(LOG_ERR, "outbox", "job %lld: store: %s",
@@ -198,7 +195,7 @@ work(void *arg)
 			continue;
 		}
 		if (strcmp(j->kind, "sms") == 0 && j->customer_id == 0)
-			expand(ob, st, &g->env, j, now);
+			expand(st, &g->env, j, now);
 		else if (strcmp(j->kind, "sms") == 0)
 			outbox_sms_attempt(st, &g->env, sms, j, now);
 		else
@@ -219,7 +216,6 @@ outbox_start(struct milter_rt *rt, int n)
 
 	ob->rt = rt;
 	pthread_mutex_init(&ob->lock, NULL);
-	pthread_mutex_init(&ob->expand_lock, NULL);
 	pthread_cond_init(&ob->wake, NULL);
 	ob->threads = xcalloc((size_t)n, sizeof(*ob->threads));
 	for (i = 0; i < n; i++) {
@@ -258,7 +254,6 @@ outbox_stop(struct outbox *ob)
 	for (i = 0; i < ob->n; i++)
 		pthread_join(ob->threads[i], NULL);
 	pthread_cond_destroy(&ob->wake);
-	pthread_mutex_destroy(&ob->expand_lock);
 	pthread_mutex_destroy(&ob->lock);
 	free(ob->threads);
 	free(ob);

@@ -163,16 +163,6 @@ int	 milter_sms_check(const struct conf *conf,
 	    const struct campaign_set *set, struct buf *report,
 	    struct buf *errs);
 
-/*
- * An SMS batch job J (queued by a message, see store.h): the SMS
- * decisions for its recipients, their jobs and audit rows, and J marked
- * done, in one transaction; the caller holds the store lock.  *QUEUED:
- * SMS jobs queued.  0, or -1 (logged, rolled back: J is tried again).
- */
-struct store_job;
-int	 milter_sms_expand(const struct milter_env *env, struct store *st,
-	    const struct store_job *j, int64_t now, size_t *queued);
-
 /* TCP_NODELAY on every listening TCP socket; returns how many. */
 int	 milter_nodelay_listeners(void);
 

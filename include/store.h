@@ -408,13 +408,7 @@ struct store_job {
 	const char	*last_error;
 	int64_t		 created_at;
 	int64_t		 done_at;
-	/*
-	 * sms: the customer, where they live (quiet hours), the reply.
-	 * An SMS batch, the SMS decisions still to be made for a message,
-	 * has customer_id 0, a line "CUSTOMER_ID TAB EMAIL TAB VARIANT"
-	 * per recipient in recipients, and the message's queue id in
-	 * sender.
-	 */
+	/* sms: the customer, where they live (quiet hours), the reply */
 	int64_t		 customer_id;
 	const char	*time_zone;
 	const char	*country;

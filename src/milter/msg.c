@@ -421,6 +421,12 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		f.flags = r->flags.ptr;
 		f.nflags = r->flags.n;
 		policy_decide(pol, &pc, &f, now, &r->d);
+		if (msg_sms_lookup(r, env, c, st, now) == -1) {
+			milter_log(LOG_ERR, m->qid, "to=%s: store: %s",
+			    r->addr, store_error(st));
+			store_rollback(st);
+			return -1;
+		}
 	}
 	if (store_commit(st) == -1) {
 		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
@@ -546,7 +552,7 @@ record_audit(struct milter_msg *m, const struct milter_env *env,
 /*
  * In one transaction: the ledger rows (which may turn a delivery into a
  * duplicate), then the copies, then the audit rows that name them, then
- * the SMS batch (see msg_int.h).
+ * the SMS jobs and their audit rows.
  */
 static int
 record_all(struct milter_msg *m, const struct milter_env *env,
@@ -567,7 +573,7 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 		if (record_audit(m, env, c, st, &ch, p, &m->rcpts[i],
 		    now) == -1)
 			goto fail;
-	if (msg_sms_batch(m, env, c, st, now, jobs) == -1)
+	if (msg_sms_record(m, env, c, st, &ch, now, jobs) == -1)
 		goto fail;
 	if (store_commit(st) == -1)
 		goto fail;
@@ -893,6 +899,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	store_unlock(env);
 	if (rc == -1)
 		return store_failed(m, env, ops);
+	msg_sms_decide(m, env, c, now);
 
 	if (msg_plan_build(m, env, c, now, &plan, err, sizeof(err)) == -1) {
 		milter_log(LOG_ERR, m->qid, "campaign=%s: render: %s:"

@@ -153,27 +153,17 @@ void	 msg_vars(struct milter_group *g, const struct milter_env *env,
 	    struct template_vars *vars);
 
 /*
- * SMS (sms.c).  A message's transaction queues one SMS batch: the
- * recipients the email goes to (after the ledger: a duplicate gets no
- * SMS either) who are in one of the campaign's SMS segments.  The
- * decisions are an outbox worker's (milter_sms_expand), so that the MTA
- * never waits on SMS lookups, texts or their audit rows.  *JOBS grows by
- * one when a batch is queued.  0, or -1 on a store error.
- */
-int	 msg_sms_batch(struct milter_msg *m, const struct milter_env *env,
-	    const struct campaign *c, struct store *st, int64_t now,
-	    size_t *jobs);
-/*
- * Deciding, for R in M: the SMS facts (in the caller's snapshot or
- * transaction); then every such recipient's text, place and decision,
- * outside any lock; then, in a write transaction, a job per eligible
- * recipient and an audit row per decision (*QUEUED: the jobs).  Shared
- * by the workers and segctl preview, which stops before recording.
+ * SMS (sms.c), in three steps around the email's: the facts, read in
+ * msg_decide's snapshot for recipients the email goes to who are in an
+ * SMS segment; the decision and text, outside the store lock; the jobs
+ * and audit rows, in record_all's transaction after the ledger (a
+ * recipient the ledger turns into a duplicate gets no SMS either).
  */
 int	 msg_sms_lookup(struct milter_rcpt *r, const struct milter_env *env,
 	    const struct campaign *c, struct store *st, int64_t now);
 void	 msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
 	    const struct campaign *c, int64_t now);
+/* *QUEUED: how many jobs.  0, or -1 on a store error. */
 int	 msg_sms_record(struct milter_msg *m, const struct milter_env *env,
 	    const struct campaign *c, struct store *st,
 	    struct audit_chain *ch, int64_t now, size_t *queued);

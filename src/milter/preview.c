@@ -196,17 +196,14 @@ preview_variant(struct milter_msg *m, const struct milter_env *env,
  * The SMS block: who would get one, with the first text of each variant
  * as a sample, and the refusals by reason.
  */
-static int
+static void
 preview_sms(struct milter_msg *m, const struct milter_env *env,
-    const struct campaign *c, struct store *st, int64_t now, FILE *out)
+    const struct campaign *c, int64_t now, FILE *out)
 {
 	size_t counts[POLICY_SMS_NREASONS], i, n = 0;
 	const struct msg_sms *s;
 	int *shown, v;
 
-	for (i = 0; i < m->nrcpts; i++)
-		if (msg_sms_lookup(&m->rcpts[i], env, c, st, now) == -1)
-			return -1;
 	msg_sms_decide(m, env, c, now);
 	memset(counts, 0, sizeof(counts));
 	for (i = 0; i < m->nrcpts; i++)
@@ -239,7 +236,6 @@ preview_sms(struct milter_msg *m, const struct milter_env *env,
 			fprintf(out, "  %-14s %zu\n",
 			    policy_sms_reason_name((enum policy_sms_reason)i),
 			    counts[i]);
-	return 0;
 }
 
 int
@@ -338,10 +334,8 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 				fprintf(out, "  %-14s %zu\n",
 				    policy_reason_name(i), counts[i]);
 	}
-	if (c->sms.text != NULL && preview_sms(m, env, c, st, now, out) == -1) {
-		snprintf(err, errlen, "%s", store_error(st));
-		rc = -1;
-	}
+	if (c->sms.text != NULL)
+		preview_sms(m, env, c, now, out);
 out:
 	render_free(rm);
 	free(per_variant);

@@ -1,12 +1,10 @@
 /*
  * sms.c - a campaign message's SMS: who gets one, with which text, when.
  *
- * The email path never waits on a gateway, nor on SMS decisions: a
- * message's transaction queues one batch naming who may get an SMS, and
- * an outbox worker expands it (milter_sms_expand): facts, text, quiet
- * hours, eligibility, then a job per eligible recipient and an audit
- * row per decision, in one transaction, so a batch is decided exactly
- * once whatever crashes.
+ * The email path never waits on a gateway: a message only queues SMS
+ * jobs, in the transaction that records its email decisions, and the
+ * outbox workers send them.  Everything here but the store calls runs
+ * outside the store lock.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +15,6 @@
 #include "msg_int.h"
 #include "outbox.h"
 #include "parse.h"
-#include "segment.h"
 #include "str.h"
 #include "tz.h"
 #include "xalloc.h"
@@ -53,6 +50,7 @@ msg_sms_lookup(struct milter_rcpt *r, const struct milter_env *env,
 	int rc;
 
 	msg_sms_free(r);
+	/* SMS off: nothing queued to go out, unaudited, some day later */
 	if (env->conf->sms.driver == SMS_OFF || c->sms.text == NULL ||
 	    r->d.reason != POLICY_DELIVER ||
 	    r->r.customer_id == 0 || !in_sms_segments(r, c))
@@ -235,142 +233,6 @@ msg_sms_record(struct milter_msg *m, const struct milter_env *env,
 			return -1;
 	}
 	return 0;
-}
-
-int
-msg_sms_batch(struct milter_msg *m, const struct milter_env *env,
-    const struct campaign *c, struct store *st, int64_t now, size_t *jobs)
-{
-	const struct milter_rcpt *r;
-	struct store_job j;
-	struct buf lines;
-	size_t i;
-	int rc;
-
-	if (env->conf->sms.driver == SMS_OFF || c->sms.text == NULL)
-		return 0;
-	buf_init(&lines, 64 * 1024 * 1024);
-	for (i = 0; i < m->nrcpts; i++) {
-		r = &m->rcpts[i];
-		/* the ledger may have found the email a duplicate */
-		if (r->d.reason == POLICY_DELIVER && r->r.customer_id != 0 &&
-		    in_sms_segments(r, c))
-			buf_printf(&lines, "%lld\t%s\t%s\n",
-			    (long long)r->r.customer_id, r->email,
-			    campaign_variant_name(c, r->d.variant));
-	}
-	if (lines.len == 0) {
-		buf_free(&lines);
-		return 0;
-	}
-	memset(&j, 0, sizeof(j));
-	j.kind = "sms";
-	j.campaign_id = c->id;
-	j.message_key = m->message_id[0] != '\0' ? m->message_id : m->qid;
-	j.variant = "";
-	j.sender = m->qid;
-	j.recipients = buf_str(&lines);
-	j.message = "";
-	j.nonce = "";
-	j.not_before = now;
-	j.created_at = now;
-	rc = store_outbox_add(st, &j, NULL);
-	buf_free(&lines);
-	if (rc == 0)
-		(*jobs)++;
-	return rc == 0 ? 0 : -1;
-}
-
-/* The variant of C named NAME: its index, or -1 (the default). */
-static int
-variant_index(const struct campaign *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->nvariants; i++)
-		if (strcmp(c->variants[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-/* Batch J's recipients into M, as its message had them. */
-static void
-batch_recipients(struct milter_msg *m, const struct campaign *c,
-    const struct store_job *j)
-{
-	char email[320], variant[CONF_NAME_MAX];
-	const char *p, *eol;
-	long long id;
-	int n;
-
-	for (p = j->recipients; *p != '\0'; p = *eol ? eol + 1 : eol) {
-		eol = strchr(p, '\n');
-		if (eol == NULL)
-			eol = p + strlen(p);
-		if (sscanf(p, "%lld\t%319[^\t\n]\t%63[^\t\n]%n", &id, email,
-		    variant, &n) != 3 || p + n != eol)
-			continue;
-		milter_msg_rcpt(m, email);
-		m->rcpts[m->nrcpts - 1].d.reason = POLICY_DELIVER;
-		m->rcpts[m->nrcpts - 1].d.variant = variant_index(c, variant);
-	}
-}
-
-int
-milter_sms_expand(const struct milter_env *env, struct store *st,
-    const struct store_job *j, int64_t now, size_t *queued)
-{
-	const int64_t window = env->conf->policy.cap_window_hours * 3600;
-	const struct campaign *c;
-	struct audit_chain ch;
-	struct milter_rcpt *r;
-	struct milter_msg *m;
-	char done[64];
-	size_t i;
-
-	*queued = 0;
-	if ((c = campaign_find(env->campaigns, j->campaign_id)) == NULL ||
-	    c->sms.text == NULL) {
-		/* removed, or its sms block, since the message: no SMS */
-		milter_log(LOG_WARNING, j->sender, "campaign=%s: no SMS block"
-		    " (any more): SMS batch %lld dropped", j->campaign_id,
-		    (long long)j->id);
-		return store_outbox_update(st, j->id, JOB_CANCELLED, now,
-		    "the campaign has no sms block any more", now) == -1 ?
-		    -1 : 0;
-	}
-	m = milter_msg_new();
-	milter_msg_set_queue_id(m, j->sender);
-	str_copy(m->message_id, sizeof(m->message_id), j->message_key);
-	batch_recipients(m, c, j);
-	if (store_begin(st) == -1)
-		goto fail;
-	for (i = 0; i < m->nrcpts; i++) {
-		r = &m->rcpts[i];
-		if (store_recipient_get(st, r->email, c->id, now, window,
-		    &r->r) == -1)
-			goto fail;
-		if (r->r.has_segment)
-			segment_flags(&r->r.seg, &r->flags);
-		if (msg_sms_lookup(r, env, c, st, now) == -1)
-			goto fail;
-	}
-	msg_sms_decide(m, env, c, now);
-	snprintf(done, sizeof(done), "decided for %zu recipients", m->nrcpts);
-	if (audit_begin(st, &ch) == -1 ||
-	    msg_sms_record(m, env, c, st, &ch, now, queued) == -1 ||
-	    store_outbox_update(st, j->id, JOB_SENT, now, done, now) == -1 ||
-	    store_commit(st) == -1)
-		goto fail;
-	milter_msg_free(m);
-	return 0;
-fail:
-	milter_log(LOG_ERR, m->qid, "campaign=%s: SMS batch %lld: store: %s",
-	    c->id, (long long)j->id, store_error(st));
-	store_rollback(st);
-	milter_msg_free(m);
-	*queued = 0;
-	return -1;
 }
 
 /* Template callbacks for the check: a variant's values; a customer's

@@ -106,30 +106,6 @@ stopping(struct outbox *ob)
 	return stop;
 }
 
-/*
- * An SMS batch: its decisions made and recorded; on a store error it is
- * put back, to be tried again after a while.
- */
-static void
-expand(struct store *st, const struct milter_env *env,
-    const struct store_job *j, int64_t now)
-{
-	size_t queued;
-	int rc;
-
-	pthread_mutex_lock(env->store_lock);
-	rc = milter_sms_expand(env, st, j, now, &queued);
-	if (rc == -1 && store_outbox_update(st, j->id, JOB_QUEUED, now +
-	    env->conf->outbox.retry_base_s, store_error(st), now) == -1)
-		milter_log(LOG_ERR, "outbox", "job %lld: store: %s",
-		    (long long)j->id, store_error(st));
-	pthread_mutex_unlock(env->store_lock);
-	if (rc == 0)
-		milter_log(LOG_INFO, j->sender, "campaign=%s: SMS batch %lld:"
-		    " %zu SMS queued", j->campaign_id, (long long)j->id,
-		    queued);
-}
-
 /* One claimed copy: re-injected, and the outcome recorded. */
 static void
 send_copy(struct store *st, const struct milter_env *env,
@@ -194,9 +170,7 @@ work(void *arg)
 			idle(ob, rc == 1 ? next : IDLE_SECONDS);
 			continue;
 		}
-		if (strcmp(j->kind, "sms") == 0 && j->customer_id == 0)
-			expand(st, &g->env, j, now);
-		else if (strcmp(j->kind, "sms") == 0)
+		if (strcmp(j->kind, "sms") == 0)
 			outbox_sms_attempt(st, &g->env, sms, j, now);
 		else
 			send_copy(st, &g->env, smtp, j);

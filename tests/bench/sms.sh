@@ -7,9 +7,8 @@
 #    without an SMS block; as the same campaign with an SMS block for a
 #    high-intent segment holding one recipient in ten (country_ca here:
 #    a stand-in for cart abandoners); and, the worst case, with an SMS
-#    block for every recipient.  Each message's transaction writes one
-#    SMS batch; outbox workers make the decisions (a lookup, a text, a
-#    job and an audit row per SMS recipient) while the email runs.  BENCH_SMS_SEND=held (default)
+#    block for every recipient.  Each SMS recipient costs a lookup, a
+#    text, a job and an audit row in the message's transaction.  BENCH_SMS_SEND=held (default)
 #    sets a quiet-hours window that keeps the jobs from going out during
 #    the run, so the figures are the email path and the SMS decisions;
 #    BENCH_SMS_SEND=now sends them meanwhile to the local test gateway
@@ -186,7 +185,7 @@ SPID=""
 jobs=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND customer_id IS NOT NULL")
 sent=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND customer_id IS NOT NULL AND state = 'sent'")
 last=$(tail -1 "$D/results" | cut -d' ' -f1,2)
-echo "(last run, $last: $jobs SMS jobs decided by the workers from the milter's batches by the end of the email run, $sent of them sent)"
+echo "(last run, $last: $jobs SMS jobs queued, $sent of them sent by the end of the email run)"
 awk -v m="$MESSAGES" '
 { t[$1 " " $2] = t[$1 " " $2] " " $3 }
 function median(s,   a, n, i, j, x) {

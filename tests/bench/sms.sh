@@ -182,10 +182,6 @@ while [ $r -lt "$ROUNDS" ]; do
 done
 [ -n "$SPID" ] && { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
 SPID=""
-jobs=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND customer_id IS NOT NULL")
-sent=$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND customer_id IS NOT NULL AND state = 'sent'")
-last=$(tail -1 "$D/results" | cut -d' ' -f1,2)
-echo "(last run, $last: $jobs SMS jobs queued, $sent of them sent by the end of the email run)"
 awk -v m="$MESSAGES" '
 { t[$1 " " $2] = t[$1 " " $2] " " $3 }
 function median(s,   a, n, i, j, x) {
@@ -223,6 +219,9 @@ faults '{}'
 segmilter_fresh "$D/pristine.db"
 run bench-sms-all 50
 kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=""
+echo "-- one more run, SMS for all, 50 recipients: $(sqlite3 "$D/store.db" \
+    "SELECT count(*) FROM outbox WHERE kind = 'sms'") SMS jobs queued," \
+    "$(sqlite3 "$D/store.db" "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state = 'sent'") sent during it"
 sqlite3 "$D/store.db" "DELETE FROM outbox WHERE id NOT IN (SELECT id FROM outbox WHERE kind = 'sms' AND customer_id IS NOT NULL ORDER BY id LIMIT $JOBS)"
 cp "$D/store.db" "$D/jobs.db"
 echo "-- outbox workers: $JOBS SMS jobs, local gateway answering at once"

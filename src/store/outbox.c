@@ -207,9 +207,11 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 
 	s = store_stmt(st, SQ_OUTBOX_NEXT, "SELECT min(CASE state"
 	    " WHEN 'queued' THEN next_at ELSE lease_until END) FROM outbox"
-	    " WHERE state = 'queued' OR state = 'sending'");
+	    " WHERE (state = 'queued' OR state = 'sending')"
+	    " AND (kind = 'email' AND ?1 & 1 OR kind = 'sms' AND ?1 & 2)");
 	if (s == NULL)
 		return -1;
+	sqlite3_bind_int(s, 1, kinds);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		*next_at = sqlite3_column_int64(s, 0);
 	store_done(s);

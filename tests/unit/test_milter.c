@@ -448,8 +448,8 @@ outbox_job(struct mx *x, int64_t id, struct buf *msg, struct buf *rcpts)
 	struct store_job *j;
 	int64_t next;
 
-	assert_int_equal(store_outbox_claim(x->st, NOW + 1, 600, STORE_JOB_EMAIL, &j, &next),
-	    0);
+	assert_int_equal(store_outbox_claim(x->st, NOW + 1, 600,
+	    STORE_JOB_EMAIL, &j, &next), 0);
 	assert_int_equal(j->id, id);
 	buf_reset(msg);
 	buf_reset(rcpts);

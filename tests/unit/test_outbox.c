@@ -72,6 +72,13 @@ test_marker(void **state)
 	    NULL));
 }
 
+/* Claims an email job at NOW with a 600 s lease. */
+static int
+claim(struct store *st, int64_t now, struct store_job **j, int64_t *next)
+{
+	return store_outbox_claim(st, now, 600, STORE_JOB_EMAIL, j, next);
+}
+
 static void
 test_jobs(void **state)
 {
@@ -104,7 +111,7 @@ test_jobs(void **state)
 	assert_int_equal(store_outbox_add(st, &j, &id2), 0);
 
 	/* the due one, with its message; the held one is not due */
-	assert_int_equal(store_outbox_claim(st, NOW, 600, STORE_JOB_EMAIL, &c, &next), 0);
+	assert_int_equal(claim(st, NOW, &c, &next), 0);
 	assert_int_equal(c->id, id1);
 	assert_int_equal(c->attempts, 1);
 	assert_int_equal(c->state, JOB_SENDING);
@@ -112,23 +119,20 @@ test_jobs(void **state)
 	assert_memory_equal(c->message, j.message, j.len);
 	assert_string_equal(c->recipients, j.recipients);
 	store_job_free(c);
-	assert_int_equal(store_outbox_claim(st, NOW, 600, STORE_JOB_EMAIL, &c, &next), 1);
+	assert_int_equal(claim(st, NOW, &c, &next), 1);
 	assert_int_equal(next, NOW + 600);	/* id1's lease runs out first */
 
 	/* a worker died: the lease runs out, the job is claimed again */
-	assert_int_equal(store_outbox_claim(st, NOW + 600, 600, STORE_JOB_EMAIL, &c, &next),
-	    0);
+	assert_int_equal(claim(st, NOW + 600, &c, &next), 0);
 	assert_int_equal(c->id, id1);
 	assert_int_equal(c->attempts, 2);
 	store_job_free(c);
 	/* deferred, then sent */
 	assert_int_equal(store_outbox_update(st, id1, JOB_QUEUED, NOW + 700,
 	    "421 busy", NOW + 600), 0);
-	assert_int_equal(store_outbox_claim(st, NOW + 650, 600, STORE_JOB_EMAIL, &c, &next),
-	    1);
+	assert_int_equal(claim(st, NOW + 650, &c, &next), 1);
 	assert_int_equal(next, NOW + 700);
-	assert_int_equal(store_outbox_claim(st, NOW + 700, 600, STORE_JOB_EMAIL, &c, &next),
-	    0);
+	assert_int_equal(claim(st, NOW + 700, &c, &next), 0);
 	assert_int_equal(c->attempts, 3);
 	assert_string_equal(c->last_error, "421 busy");
 	store_job_free(c);
@@ -140,8 +144,7 @@ test_jobs(void **state)
 	store_job_free(got);
 
 	/* the held job once its time has come */
-	assert_int_equal(store_outbox_claim(st, NOW + 3600, 600, STORE_JOB_EMAIL, &c, &next),
-	    0);
+	assert_int_equal(claim(st, NOW + 3600, &c, &next), 0);
 	assert_int_equal(c->id, id2);
 	store_job_free(c);
 	/* a restart puts what was being sent back in the queue ... */
@@ -152,8 +155,7 @@ test_jobs(void **state)
 	assert_int_equal(got->state, JOB_QUEUED);
 	store_job_free(got);
 	/* ... unless it was seen passing on the re-injection port */
-	assert_int_equal(store_outbox_claim(st, NOW + 3601, 600, STORE_JOB_EMAIL, &c, &next),
-	    0);
+	assert_int_equal(claim(st, NOW + 3601, &c, &next), 0);
 	store_job_free(c);
 	assert_int_equal(store_copy_seen(st, "n2", "4QCOPY", NOW + 3602), 0);
 	assert_int_equal(store_outbox_recover(st, NOW + 3603, &q, &sent), 0);
@@ -165,6 +167,36 @@ test_jobs(void **state)
 	assert_string_equal(store_job_state_name(JOB_CANCELLED), "cancelled");
 	assert_int_equal(store_outbox_update(st, 999, JOB_SENT, 0, NULL, 0),
 	    -1);
+
+	/* a worker claims only the kinds it can send */
+	memset(&j, 0, sizeof(j));
+	j.kind = "sms";
+	j.campaign_id = "cart";
+	j.message_key = "<c@x>";
+	j.variant = "default";
+	j.sender = "";
+	j.recipients = "+15550001111";
+	j.message = "Your cart";
+	j.len = strlen(j.message);
+	j.nonce = "sms-cart-1";
+	j.customer_id = 1;
+	j.not_before = j.created_at = NOW + 7200;
+	assert_int_equal(store_outbox_add(st, &j, &id1), 0);
+	assert_int_equal(claim(st, NOW + 7200, &c, &next), 1);
+	assert_int_equal(next, 0);	/* none of its kinds waits */
+	assert_int_equal(store_outbox_claim(st, NOW + 7200, 600,
+	    STORE_JOB_EMAIL | STORE_JOB_SMS, &c, &next), 0);
+	assert_int_equal(c->id, id1);
+	assert_string_equal(c->kind, "sms");
+	assert_int_equal(c->customer_id, 1);
+	assert_string_equal(c->nonce, "sms-cart-1");
+	store_job_free(c);
+	/* a quiet-hours hold gives the attempt back */
+	assert_int_equal(store_outbox_hold(st, id1, NOW + 9000, "quiet"), 0);
+	assert_int_equal(store_outbox_claim(st, NOW + 9000, 600,
+	    STORE_JOB_SMS, &c, &next), 0);
+	assert_int_equal(c->attempts, 1);
+	store_job_free(c);
 	store_close(st);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	assert_int_equal(system(path), 0);

@@ -27,6 +27,7 @@
 #include "render.h"
 #include "segment.h"
 #include "store.h"
+#include "tz.h"
 
 #define NOW	((int64_t)1795000000)
 #define DAY	86400
@@ -643,6 +644,109 @@ test_unsubscribe_links(void **state)
 	buf_free(&to);
 }
 
+/* An integer from the store, by SQL, for checks. */
+static int64_t
+q_int(struct mx *x, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char path[160];
+	int64_t v = -1;
+
+	snprintf(path, sizeof(path), "%s/store.db", x->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/*
+ * SMS: Ann (SMS consent with evidence, a number) gets a job with her
+ * text; Rob (email consent only) is refused no_sms_consent; Bea (no
+ * email) is not considered; with the driver off nobody is.
+ */
+static void
+test_sms_jobs(void **state)
+{
+	static const char *const rcpts[] = { "<ann@example.com>",
+	    "<rob@example.com>", "<bea@example.com>", NULL };
+	struct mx *x = *state;
+	struct store_customer c;
+	struct store_consent k;
+	enum store_change ch;
+	char path[160], err[2048];
+	int64_t id;
+
+	memset(&c, 0, sizeof(c));
+	c.email = "ann@example.com";
+	c.first_name = "Ann";
+	c.country = "DE";
+	c.phone = "+4915112345678";
+	c.time_zone = "Europe/Berlin";
+	assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
+	memset(&k, 0, sizeof(k));
+	k.customer_id = id;
+	k.channel = CHANNEL_SMS;
+	k.granted = 1;
+	k.source = "checkout";
+	k.recorded_at = NOW - 30 * DAY;
+	k.evidence = "SMS box ticked";
+	assert_int_equal(store_consent_record(x->st, &k, 0, &ch), 0);
+	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
+	write_file(path, "id = \"cart\";\n"
+	    "variants = { default = { offer = \"10% off\"; }; };\n"
+	    "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
+	    "  text = \"{{first_name}}: {{offer}}\"; };\n");
+	campaign_set_free(x->set);
+	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s", err);
+	x->env.campaigns = x->set;
+	x->cf->sms.driver = SMS_WEBHOOK;
+	x->cf->sms.window.start = 0;
+	x->cf->sms.window.end = 24 * 60;
+	x->env.tzdb = tzdb_new(TZ_DIR);
+
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox"
+	    " WHERE kind = 'sms'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE kind ="
+	    " 'sms' AND recipients = '+4915112345678' AND CAST(message AS"
+	    " TEXT) = 'Ann: 10% off' AND time_zone = 'Europe/Berlin' AND"
+	    " next_at = 1795000000"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " channel = 'sms' AND recipient = '+4915112345678' AND decision ="
+	    " 'queued' AND consent LIKE 'granted checkout: SMS box ticked'"),
+	    1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'sms' AND recipient = 'rob@example.com' AND decision ="
+	    " 'no_sms_consent'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'sms'"), 2);
+
+	/* the same message again: the email goes in place, the SMS is a
+	 * duplicate of the job queued */
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox"
+	    " WHERE kind = 'sms'"), 1);
+
+	/* the driver off: nobody is considered */
+	x->cf->sms.driver = SMS_OFF;
+	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
+	assert_int_equal(run(x, rcpts, "Subject: y\nX-Campaign-ID: cart\n"
+	    "Message-ID: <other@x>\n", "{{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'sms' AND message_id = '<other@x>'"), 0);
+	tzdb_free(x->env.tzdb);
+	x->env.tzdb = NULL;
+}
+
 static void
 test_campaign_files(void **state)
 {
@@ -711,6 +815,8 @@ main(void)
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_unsubscribe_links,
 		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_sms_jobs, mx_setup,
+		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_split_language,
 		    mx_setup, mx_teardown),
 	};

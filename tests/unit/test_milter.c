@@ -665,7 +665,7 @@ q_int(struct mx *x, const char *sql)
 
 /*
  * SMS: Ann (SMS consent with evidence, a number) gets a job with her
- * text; Rob (email consent only) is refused no_sms_consent; Bea (no
+ * text, due at the block's send_after; Rob (email consent only) is refused no_sms_consent; Bea (no
  * email) is not considered; with the driver off nobody is.
  */
 static void
@@ -699,7 +699,8 @@ test_sms_jobs(void **state)
 	write_file(path, "id = \"cart\";\n"
 	    "variants = { default = { offer = \"10% off\"; }; };\n"
 	    "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
-	    "  text = \"{{first_name}}: {{offer}}\"; };\n");
+	    "  text = \"{{first_name}}: {{offer}}\";\n"
+	    "  send_after = \"2026-11-18T12:06:40Z\"; };\n");
 	campaign_set_free(x->set);
 	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
 	    sizeof(err)) == -1)
@@ -717,7 +718,7 @@ test_sms_jobs(void **state)
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE kind ="
 	    " 'sms' AND recipients = '+4915112345678' AND CAST(message AS"
 	    " TEXT) = 'Ann: 10% off' AND time_zone = 'Europe/Berlin' AND"
-	    " next_at = 1795000000"), 1);
+	    " next_at = 1795003600"), 1);	/* send_after */
 	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
 	    " channel = 'sms' AND recipient = '+4915112345678' AND decision ="
 	    " 'queued' AND consent LIKE 'granted checkout: SMS box ticked'"),

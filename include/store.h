@@ -427,6 +427,10 @@ int	 store_outbox_add(struct store *st, const struct store_job *j,
  * attempt (quiet hours), saying WHY.  0, or -1. */
 int	 store_outbox_hold(struct store *st, int64_t id, int64_t until,
 	    const char *why);
+/* The newest job's id, 0 when none; and how many SMS jobs are newer
+ * than AFTER.  0, or -1. */
+int	 store_outbox_last_id(struct store *st, int64_t *id);
+int	 store_outbox_sms_after(struct store *st, int64_t after, int64_t *n);
 /* Records the gateway's id for a sent SMS.  0, or -1. */
 int	 store_outbox_set_ref(struct store *st, int64_t id, const char *ref);
 #define STORE_JOB_EMAIL	0x1	/* kinds a worker can send */
@@ -492,6 +496,10 @@ int	 store_sms_facts_get(struct store *st, int64_t customer_id,
 	    const char *campaign, int64_t now, struct store_sms_facts *f);
 
 enum store_phone_status { PHONE_OPTED_OUT, PHONE_INVALID };
+
+/* 1 and *AT when PHONE opted out (STOP, or a gateway), 0 when not, -1. */
+int	 store_phone_opted_out(struct store *st, const char *phone,
+	    int64_t *at);
 
 /*
  * Notes what is known about PHONE (E.164) since AT: opted out (a STOP

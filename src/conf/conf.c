@@ -209,9 +209,10 @@ static const struct conf_setting sms_table[] = {
 	{ "status_callback", CT_STRING, SMS(status_callback), 0, 0, 0, 0, 0,
 	    NULL },
 	{ "ca_file", CT_STRING, SMS(ca_file), 0, 0, 0, 0, 0, NULL },
-	{ "connect_timeout", CT_INT, SMS(connect_timeout_s), 0, 1, 300, 0, 0,
+	/* well under the outbox workers' 600 s lease on a job */
+	{ "connect_timeout", CT_INT, SMS(connect_timeout_s), 0, 1, 60, 0, 0,
 	    NULL },
-	{ "timeout", CT_INT, SMS(timeout_s), 0, 1, 600, 0, 0, NULL },
+	{ "timeout", CT_INT, SMS(timeout_s), 0, 1, 300, 0, 0, NULL },
 	{ "max_parts", CT_INT, SMS(max_parts), 0, 1, 10, 0, 0, NULL },
 	{ "cap_day", CT_INT, SMS(cap_day), 0, 0, 100, 0, 0, NULL },
 	{ "cap_month", CT_INT, SMS(cap_month), 0, 0, 1000, 0, 0, NULL },

@@ -251,7 +251,7 @@ conf_sms_check(struct conf *c, char *err, size_t errlen)
 	if (!https && strncmp(s->url, "http://", 7) != 0)
 		buf_printf(&errs, "url: '%s' is not http:// or https://\n",
 		    s->url);
-	else if (!https && s->driver != SMS_KANNEL && !is_loopback_url(s->url))
+	else if (!https && !is_loopback_url(s->url))
 		buf_printf(&errs, "url: credentials would travel in clear to"
 		    " '%s': use https:// (plain http only on loopback)\n",
 		    s->url);

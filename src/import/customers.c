@@ -175,22 +175,39 @@ customers_native_record(struct import_ctx *ctx)
 	return customers_save(ctx, &c, &id, &created);
 }
 
-/* Records the export's yes/no for CHANNEL as dated consent evidence. */
+/*
+ * Records the export's yes/no for CHANNEL as dated consent evidence.  An
+ * SMS "yes" for a number that replied STOP is the shop's flag, not a new
+ * opt-in (the shop may never have heard of the STOP): it is not taken.
+ */
 static int
 customers_consent(struct import_ctx *ctx, int64_t id, int created, int col,
-    enum store_channel channel)
+    enum store_channel channel, const char *phone)
 {
 	struct store_consent cs;
 	enum store_change ch;
-	char evidence[256];
+	char evidence[256], when[32];
 	const char *v = import_col(ctx, col);
-	int granted;
+	int64_t at;
+	int granted, rc;
 
 	/* No column, or a blank: the export says nothing; guess nothing. */
 	if (*v == '\0')
 		return 0;
 	if (customers_bool(ctx, col, &granted) != 0)
 		return 1;
+	if (channel == CHANNEL_SMS && granted && *phone != '\0') {
+		if ((rc = store_phone_opted_out(ctx->st, phone, &at)) == -1)
+			return import_store_fail(ctx);
+		if (rc == 1) {
+			format_time(at, when, sizeof(when));
+			import_warn(ctx, "%s: yes, but %s opted out (STOP) at"
+			    " %s: kept opted out until a new opt-in is"
+			    " imported as consent", ctx->fmt->cols[col].names[0],
+			    phone, when);
+			return 0;
+		}
+	}
 	snprintf(evidence, sizeof(evidence), "%s=%s at %s:%lu",
 	    ctx->fmt->cols[col].names[0], v, ctx->path, ctx->row.line);
 	memset(&cs, 0, sizeof(cs));
@@ -247,10 +264,10 @@ customers_shopify_record(struct import_ctx *ctx)
 	if ((rc = customers_save(ctx, &c, &id, &created)) != 0)
 		return rc;
 	if ((rc = customers_consent(ctx, id, created, CS_ACCEPTS_EMAIL,
-	    CHANNEL_EMAIL)) != 0)
+	    CHANNEL_EMAIL, phone)) != 0)
 		return rc;
 	return customers_consent(ctx, id, created, CS_ACCEPTS_SMS,
-	    CHANNEL_SMS);
+	    CHANNEL_SMS, phone);
 }
 
 const struct import_format import_customers_native = {

@@ -67,6 +67,7 @@ milter_msg_reset(struct milter_msg *m)
 	m->qid[0] = '\0';
 	m->marker[0] = '\0';
 	m->own_copy = 0;
+	m->sms_seen = 0;
 }
 
 void
@@ -384,6 +385,7 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 	/* one snapshot, and one lock instead of one per statement */
 	if (store_begin_read(st) == -1) {
 		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		store_rollback(st);
 		return -1;
 	}
 	for (i = 0; i < m->nrcpts; i++) {
@@ -427,6 +429,11 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 			store_rollback(st);
 			return -1;
 		}
+	}
+	if (store_outbox_last_id(st, &m->sms_seen) == -1) {
+		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		store_rollback(st);
+		return -1;
 	}
 	if (store_commit(st) == -1) {
 		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));

@@ -52,6 +52,8 @@ struct milter_msg {
 	char			 marker[MARKER_MAX];	/* "": none */
 	char			 marker_nonce[MARKER_NONCE_MAX];
 	int			 own_copy;	/* a valid marker */
+	int64_t			 sms_seen;	/* the newest job at the
+						   lookups (SMS caps) */
 };
 
 /* The values and sections one rendering sees. */

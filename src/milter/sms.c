@@ -188,8 +188,8 @@ audit_one(struct milter_msg *m, const struct milter_env *env,
 		snprintf(detail, sizeof(detail), "outbox job %lld, %s, %zu"
 		    " part%s, due %s%s", (long long)s->job,
 		    render_sms_coding_name(s->size.coding), s->size.parts,
-		    s->size.parts == 1 ? "" : "s", when, s->due > now +
-		    59 && s->due > c->sms.send_after ? " (quiet hours)" : "");
+		    s->size.parts == 1 ? "" : "s", when, s->due > now &&
+		    s->due > c->sms.send_after ? " (quiet hours)" : "");
 	} else
 		str_copy(detail, sizeof(detail), s->d.detail);
 	memset(&a, 0, sizeof(a));
@@ -210,6 +210,42 @@ audit_one(struct milter_msg *m, const struct milter_env *env,
 	return audit_append(st, ch, &a);
 }
 
+/*
+ * Another message may have queued an SMS for one of M's recipients
+ * since the lookups (another campaign: the unique index stops only the
+ * same one); if any SMS job is newer than the lookups, the caps are
+ * counted again, in the caller's write transaction.
+ */
+static int
+recheck_caps(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct store *st, int64_t now)
+{
+	struct policy_sms_facts pf;
+	struct store_sms_facts f;
+	struct milter_rcpt *r;
+	int64_t newer;
+	size_t i;
+	int rc;
+
+	if (store_outbox_sms_after(st, m->sms_seen, &newer) == -1)
+		return -1;
+	for (i = 0; newer > 0 && i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if (r->sms == NULL || r->sms->d.reason != POLICY_SMS_QUEUE)
+			continue;
+		if ((rc = store_sms_facts_get(st, r->r.customer_id, c->id, now,
+		    &f)) == -1)
+			return -1;
+		if (rc == 1)
+			continue;
+		outbox_sms_facts(&f, &pf);
+		pf.parts = r->sms->size.parts;
+		pf.has_place = 1;
+		policy_sms_decide(&env->conf->sms, &pf, &r->sms->d);
+	}
+	return 0;
+}
+
 int
 msg_sms_record(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, struct audit_chain *ch,
@@ -219,6 +255,8 @@ msg_sms_record(struct milter_msg *m, const struct milter_env *env,
 	size_t i;
 
 	*queued = 0;
+	if (recheck_caps(m, env, c, st, now) == -1)
+		return -1;
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
 		/* the ledger may have found the email a duplicate */
@@ -277,7 +315,7 @@ milter_sms_check(const struct conf *conf, const struct campaign_set *set,
 	const struct campaign *c;
 	char err[256];
 	size_t i;
-	int v, bad, rc = 0;
+	int v, bad, rendered, rc = 0;
 
 	for (i = 0; i < set->n; i++) {
 		c = &set->v[i];
@@ -296,10 +334,15 @@ milter_sms_check(const struct conf *conf, const struct campaign_set *set,
 			vars.unknown_empty = conf->milter.unknown_empty;
 			buf_init(&out, SMS_TEXT_MAX);
 			bad = 1;
-			if (template_render(c->sms.text, strlen(c->sms.text),
-			    TEMPLATE_TEXT, &vars, &out, err, sizeof(err)) ==
-			    -1 || render_sms_size(buf_str(&out), out.len,
-			    &size) == -1) {
+			rendered = template_render(c->sms.text,
+			    strlen(c->sms.text), TEMPLATE_TEXT, &vars, &out,
+			    err, sizeof(err)) == 0;
+			if (rendered && render_sms_size(buf_str(&out),
+			    out.len, &size) == -1) {
+				snprintf(err, sizeof(err), "not UTF-8");
+				rendered = 0;
+			}
+			if (!rendered) {
 				buf_printf(errs, "%s: sms.text, variant %s:"
 				    " %s\n", c->file, campaign_variant_name(c,
 				    v), err);

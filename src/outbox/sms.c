@@ -94,6 +94,8 @@ record_sms(struct store *st, const struct milter_env *env,
 			rc = store_phone_mark(st, j->recipients,
 			    rep->refusal == GW_SMS_OPTED_OUT ? PHONE_OPTED_OUT :
 			    PHONE_INVALID, "gateway", why, now, NULL);
+			if (rc == 1)
+				rc = 0;	/* marked so already */
 			snprintf(why, sizeof(why), "%s; number marked %s",
 			    rep->why, rep->refusal == GW_SMS_OPTED_OUT ?
 			    "opted out" : "invalid");

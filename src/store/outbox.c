@@ -264,6 +264,37 @@ store_outbox_hold(struct store *st, int64_t id, int64_t until,
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
 }
 
+/* One integer from statement ID (SQL, binding ARG to ?1 if not 0). */
+static int
+outbox_int(struct store *st, enum store_stmt_id id, const char *sql,
+    int64_t arg, int64_t *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = store_stmt(st, id, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, arg);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	store_done(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "outbox");
+}
+
+int
+store_outbox_last_id(struct store *st, int64_t *id)
+{
+	return outbox_int(st, SQ_OUTBOX_LAST, "SELECT coalesce(max(id), 0)"
+	    " FROM outbox", 0, id);
+}
+
+int
+store_outbox_sms_after(struct store *st, int64_t after, int64_t *n)
+{
+	return outbox_int(st, SQ_OUTBOX_SMS_AFTER, "SELECT count(*) FROM"
+	    " outbox WHERE id > ?1 AND kind = 'sms'", after, n);
+}
+
 int
 store_outbox_set_ref(struct store *st, int64_t id, const char *ref)
 {

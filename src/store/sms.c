@@ -125,6 +125,26 @@ phone_revoke(struct store *st, const char *phone, const char *source,
 }
 
 int
+store_phone_opted_out(struct store *st, const char *phone, int64_t *at)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_PHONE_OPTED_OUT, "SELECT at FROM phone_status"
+	    " WHERE phone = ?1 AND status = 'opted_out'");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*at = sqlite3_column_int64(s, 0);
+	store_done(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "phone status");
+}
+
+int
 store_phone_mark(struct store *st, const char *phone,
     enum store_phone_status status, const char *source, const char *detail,
     int64_t at, int64_t *customers)
@@ -139,7 +159,7 @@ store_phone_mark(struct store *st, const char *phone,
 	    " status, at, source, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (phone) DO UPDATE SET status = ?2, at = ?3,"
 	    " source = ?4, detail = ?5 WHERE ?3 > at OR (?3 = at AND"
-	    " status IS NOT ?2)");
+	    " ?2 = 'opted_out' AND status <> 'opted_out')");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, phone);

@@ -157,6 +157,13 @@ $S optout import "$T/replies.csv" || fail "optout import"
 [ "$(q "SELECT status FROM phone_status WHERE phone = '+15550002005'")" = opted_out ] ||
     fail "STOP reply not recorded"
 [ "$(q "SELECT count(*) FROM phone_status")" = 1 ] || fail "HELP taken for a STOP"
+# the shop's next export still says yes for e5: its flag is no new opt-in
+cat > "$T/shopify.csv" <<'CSV'
+Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Phone,Accepts SMS Marketing,Default Address Country Code
+7005,Eva,,e5@example.com,yes,+15550002005,yes,US
+CSV
+$S import customers "$T/shopify.csv" 2> "$T/shopify.err" || fail "shopify import: $(cat "$T/shopify.err")"
+grep -q 'opted out (STOP)' "$T/shopify.err" || fail "no warning for the STOP: $(cat "$T/shopify.err")"
 
 "$BUILD/segmilter" -n -c "$T/segmilter.conf" > "$T/check.out" 2>&1 ||
     fail "segmilter -n: $(cat "$T/check.out")"

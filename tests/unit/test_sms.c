@@ -863,11 +863,15 @@ test_conf_sms_load(void **state)
 	assert_window(conf_sms_window(&c->sms, "FR", ""), 10, 19);
 	conf_free(c);
 
-	/* kannel may speak plain http anywhere (it has no TLS of its own) */
+	/* kannel's password travels in its URL: plain http on loopback
+	 * only, like the others */
 	write_file(x->creds, "username = \"ku\";\npassword = \"kp\";\n",
 	    0600);
+	assert_null(cf_load(x, "driver = \"kannel\";\n"
+	    "url = \"http://sms.example.com:13013\";\n", 0));
+	assert_non_null(strstr(x->err, "in clear"));
 	c = cf_load(x, "driver = \"kannel\";\n"
-	    "url = \"http://sms.example.com:13013\";\n", 0);
+	    "url = \"http://127.0.0.1:13013\";\n", 0);
 	if (c == NULL)
 		fail_msg("%s", x->err);
 	assert_int_equal(c->sms.driver, SMS_KANNEL);

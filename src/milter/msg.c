@@ -430,7 +430,9 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 			return -1;
 		}
 	}
-	if (store_outbox_last_id(st, &m->sms_seen) == -1) {
+	/* the newest job, against which SMS caps are checked when queued */
+	if (c->sms.text != NULL && env->conf->sms.driver != SMS_OFF &&
+	    store_outbox_last_id(st, &m->sms_seen) == -1) {
 		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
 		store_rollback(st);
 		return -1;

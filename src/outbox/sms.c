@@ -67,67 +67,33 @@ outbox_sms_facts(const struct store_sms_facts *f,
 	pf->campaign_job = f->campaign_job;
 }
 
-/* The outcome of one attempt, recorded under the store lock. */
+/* The outcome of one attempt, recorded, and logged. */
 static void
 record_sms(struct store *st, const struct milter_env *env,
     const struct store_job *j, const struct gw_sms_reply *rep, int64_t now)
 {
-	const struct conf_sms *cs = &env->conf->sms;
-	const struct conf_outbox *o = &env->conf->outbox;
-	const char *decision = NULL;
+	struct outbox_outcome o;
 	char why[400];
-	int64_t delay;
-	int rc;
 
-	snprintf(why, sizeof(why), "%s", rep->why);
-	pthread_mutex_lock(env->store_lock);
-	if ((rc = store_begin(st)) == -1)
-		goto out;
-	if (rep->result == GW_SENT) {
-		rc = store_outbox_update(st, j->id, JOB_SENT, now, NULL, now);
-		if (rc == 0)
-			rc = store_outbox_set_ref(st, j->id, rep->ref);
-		decision = "sms_sent";
-	} else if (rep->result == GW_PERMFAIL) {
-		rc = store_outbox_update(st, j->id, JOB_FAILED, now, why, now);
-		if (rc == 0 && rep->refusal != GW_SMS_OTHER) {
-			rc = store_phone_mark(st, j->recipients,
-			    rep->refusal == GW_SMS_OPTED_OUT ? PHONE_OPTED_OUT :
-			    PHONE_INVALID, "gateway", why, now, NULL);
-			if (rc == 1)
-				rc = 0;	/* marked so already */
-			snprintf(why, sizeof(why), "%s; number marked %s",
-			    rep->why, rep->refusal == GW_SMS_OPTED_OUT ?
-			    "opted out" : "invalid");
-		}
-		decision = "sms_failed";
-	} else if (now - j->not_before >= cs->max_age_hours * 3600) {
-		rc = store_outbox_update(st, j->id, JOB_FAILED, now, why, now);
-		decision = "sms_expired";
-	} else {
-		delay = outbox_backoff(o->retry_base_s, o->retry_max_s,
-		    j->attempts, (double)random() / ((double)RAND_MAX + 1));
-		rc = store_outbox_update(st, j->id, JOB_QUEUED, now + delay,
-		    why, now);
+	outbox_outcome_of(env, j, rep->result, rep->why, now, &o);
+	if (rep->result == GW_SENT)
+		o.ref = rep->ref;
+	if (rep->result == GW_PERMFAIL && rep->refusal != GW_SMS_OTHER) {
+		o.mark = rep->refusal == GW_SMS_OPTED_OUT ? PHONE_OPTED_OUT :
+		    PHONE_INVALID;
+		o.mark_detail = rep->why;
+		snprintf(why, sizeof(why), "%s; number marked %s", rep->why,
+		    rep->refusal == GW_SMS_OPTED_OUT ? "opted out" :
+		    "invalid");
+		o.why = why;
 	}
-	if (rc == 0 && decision != NULL)
-		rc = outbox_audit_job(st, j, decision, why, env->conf_hash,
-		    now);
-	if (rc == 0)
-		rc = store_commit(st);
-out:
-	if (rc == -1) {
-		milter_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
-		    (long long)j->id, store_error(st));
-		store_rollback(st);
-	}
-	pthread_mutex_unlock(env->store_lock);
-	if (rc == 0)
+	if (outbox_record(st, env, j, &o, now) == 0)
 		milter_log(rep->result == GW_SENT ? LOG_INFO : LOG_WARNING,
 		    "outbox", "sms job %lld: campaign=%s, customer=%lld,"
 		    " attempt %lld: %s: %s", (long long)j->id, j->campaign_id,
 		    (long long)j->customer_id, (long long)j->attempts,
-		    decision != NULL ? decision + 4 : "deferred", why);
+		    o.decision != NULL ? o.decision + 4 : "deferred",
+		    o.why != NULL ? o.why : rep->why);
 }
 
 /* Gives J up without asking the gateway: DECISION, audited, WHY. */
@@ -136,24 +102,15 @@ give_up(struct store *st, const struct milter_env *env,
     const struct store_job *j, const char *decision, const char *why,
     int64_t now)
 {
-	int rc;
+	struct outbox_outcome o;
 
-	pthread_mutex_lock(env->store_lock);
-	rc = store_begin(st);
-	if (rc == 0)
-		rc = store_outbox_update(st, j->id, JOB_FAILED, now, why, now);
-	if (rc == 0)
-		rc = outbox_audit_job(st, j, decision, why, env->conf_hash,
-		    now);
-	if (rc == 0)
-		rc = store_commit(st);
-	if (rc == -1) {
-		milter_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
-		    (long long)j->id, store_error(st));
-		store_rollback(st);
-	}
-	pthread_mutex_unlock(env->store_lock);
-	if (rc == 0)
+	memset(&o, 0, sizeof(o));
+	o.state = JOB_FAILED;
+	o.next_at = now;
+	o.why = why;
+	o.decision = decision;
+	o.mark = -1;
+	if (outbox_record(st, env, j, &o, now) == 0)
 		milter_log(LOG_WARNING, "outbox", "sms job %lld: campaign=%s,"
 		    " customer=%lld: %s: %s", (long long)j->id,
 		    j->campaign_id, (long long)j->customer_id, decision + 4,

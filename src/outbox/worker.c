@@ -35,39 +35,62 @@ struct outbox {
 	int			 n;
 };
 
-/* Records the outcome of one attempt.  0, or -1 (logged). */
-static int
-record(struct store *st, const struct milter_env *env,
-    const struct store_job *j, enum gw_result r, const char *why, int64_t now)
+void
+outbox_outcome_of(const struct milter_env *env, const struct store_job *j,
+    enum gw_result r, const char *why, int64_t now, struct outbox_outcome *o)
 {
-	const struct conf_outbox *o = &env->conf->outbox;
-	int64_t delay;
+	const struct conf_outbox *ob = &env->conf->outbox;
+	int sms = strcmp(j->kind, "sms") == 0;
+	/* an SMS ages from when it was first due: quiet hours, send_after */
+	int64_t age = sms ? now - j->not_before : now - j->created_at;
+	int64_t max_age = (sms ? env->conf->sms.max_age_hours :
+	    ob->max_age_hours) * 3600;
+
+	memset(o, 0, sizeof(*o));
+	o->why = why;
+	o->mark = -1;
+	o->next_at = now;
+	if (r == GW_SENT) {
+		o->state = JOB_SENT;
+		o->why = NULL;
+		o->decision = sms ? "sms_sent" : NULL;
+	} else if (r == GW_PERMFAIL) {
+		o->state = JOB_FAILED;
+		o->decision = sms ? "sms_failed" : "copy_failed";
+	} else if (age >= max_age) {
+		o->state = JOB_FAILED;
+		o->decision = sms ? "sms_expired" : "copy_expired";
+	} else {
+		o->state = JOB_QUEUED;
+		o->next_at = now + outbox_backoff(ob->retry_base_s,
+		    ob->retry_max_s, j->attempts,
+		    (double)random() / ((double)RAND_MAX + 1));
+	}
+}
+
+int
+outbox_record(struct store *st, const struct milter_env *env,
+    const struct store_job *j, const struct outbox_outcome *o, int64_t now)
+{
 	int rc;
 
 	pthread_mutex_lock(env->store_lock);
-	if (store_begin(st) == -1) {
+	rc = store_begin(st);
+	if (rc == 0)
+		rc = store_outbox_update(st, j->id, o->state, o->next_at,
+		    o->why, now);
+	if (rc == 0 && o->ref != NULL)
+		rc = store_outbox_set_ref(st, j->id, o->ref);
+	/* 1: the number was marked so already */
+	if (rc == 0 && o->mark >= 0 && store_phone_mark(st, j->recipients,
+	    (enum store_phone_status)o->mark, "gateway", o->mark_detail, now,
+	    NULL) == -1)
 		rc = -1;
-		goto out;
-	}
-	if (r == GW_SENT) {
-		rc = store_outbox_update(st, j->id, JOB_SENT, now, NULL, now);
-	} else if (r == GW_PERMFAIL ||
-	    now - j->created_at >= o->max_age_hours * 3600) {
-		rc = store_outbox_update(st, j->id, JOB_FAILED, now, why,
-		    now);
-		if (rc == 0)
-			rc = outbox_audit_job(st, j, r == GW_PERMFAIL ?
-			    "copy_failed" : "copy_expired", why,
-			    env->conf_hash, now);
-	} else {
-		delay = outbox_backoff(o->retry_base_s, o->retry_max_s,
-		    j->attempts, (double)random() / ((double)RAND_MAX + 1));
-		rc = store_outbox_update(st, j->id, JOB_QUEUED, now + delay,
-		    why, now);
-	}
+	if (rc == 0 && o->decision != NULL)
+		rc = outbox_audit_job(st, j, o->decision, o->why,
+		    env->conf_hash, now);
 	if (rc == 0)
 		rc = store_commit(st);
-out:
 	if (rc == -1) {
 		milter_log(LOG_ERR, "outbox", "job %lld: store: %s",
 		    (long long)j->id, store_error(st));
@@ -111,6 +134,7 @@ static void
 send_copy(struct store *st, const struct milter_env *env,
     struct gw_smtp *smtp, const struct store_job *j)
 {
+	struct outbox_outcome o;
 	enum gw_result r;
 	char why[512];
 	int64_t now;
@@ -118,7 +142,8 @@ send_copy(struct store *st, const struct milter_env *env,
 	r = gw_smtp_send(smtp, j->sender, j->recipients, j->message, j->len,
 	    why, sizeof(why));
 	now = (int64_t)time(NULL);
-	if (record(st, env, j, r, why, now) == 0)
+	outbox_outcome_of(env, j, r, why, now, &o);
+	if (outbox_record(st, env, j, &o, now) == 0)
 		milter_log(r == GW_SENT ? LOG_INFO : LOG_WARNING, "outbox",
 		    "job %lld: campaign=%s, variant=%s, attempt %lld: %s: %s",
 		    (long long)j->id, j->campaign_id, j->variant,

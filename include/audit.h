@@ -23,20 +23,32 @@
 
 #define AUDIT_HASH_LEN	64	/* hex SHA-256 */
 
+/* A SHA-256 context reused from row to row. */
+struct audit_hasher;
+
+struct audit_hasher *audit_hasher_new(void);
+void	 audit_hasher_free(struct audit_hasher *h);
+
 /* The head of the chain while rows are appended. */
 struct audit_chain {
-	int64_t	 seq;
-	char	 hash[AUDIT_HASH_LEN + 1];
+	int64_t			 seq;
+	char			 hash[AUDIT_HASH_LEN + 1];
+	struct audit_hasher	*hasher;	/* audit_end frees */
 };
 
-/* Reads the head; call inside the write transaction.  0 or -1. */
+/*
+ * Reads the head; call inside the write transaction.  0 or -1.  After
+ * 0, audit_end must follow, whether the transaction commits or not.
+ */
 int	 audit_begin(struct store *st, struct audit_chain *ch);
+void	 audit_end(struct audit_chain *ch);
 /* Numbers A, chains it, appends it and moves the head.  0 or -1. */
 int	 audit_append(struct store *st, struct audit_chain *ch,
 	    struct store_audit *a);
 
 /* The hash of A given A->prev_hash, into OUT (65 bytes). */
-void	 audit_hash(const struct store_audit *a, char *out);
+void	 audit_hash(struct audit_hasher *h, const struct store_audit *a,
+	    char *out);
 
 struct audit_report {
 	int64_t	 rows;

@@ -7,6 +7,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -14,17 +15,52 @@
 #include "audit.h"
 #include "parse.h"
 #include "str.h"
+#include "xalloc.h"
+
+/*
+ * A SHA-256 context kept for as long as rows are hashed: fetching the
+ * digest and setting up a context cost a third of hashing a row, and the
+ * hash runs for every recipient of every message.
+ */
+struct audit_hasher {
+	EVP_MD		*sha256;
+	EVP_MD_CTX	*md;
+};
 
 /*
  * The hashed form is gathered in a buffer and hashed in as few updates
- * as it takes: the hash runs for every recipient of every message, and
- * thirty small digest updates cost more than the hashing itself.
+ * as it takes: thirty small digest updates cost more than the hashing
+ * itself.
  */
 struct hash_input {
 	EVP_MD_CTX	*md;
 	char		 buf[2048];
 	size_t		 len;
 };
+
+struct audit_hasher *
+audit_hasher_new(void)
+{
+	struct audit_hasher *h = xcalloc(1, sizeof(*h));
+
+	/* like running out of memory: OpenSSL without SHA-256 is broken */
+	if ((h->sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL)) == NULL ||
+	    (h->md = EVP_MD_CTX_new()) == NULL) {
+		fprintf(stderr, "audit: no SHA-256 from OpenSSL\n");
+		abort();
+	}
+	return h;
+}
+
+void
+audit_hasher_free(struct audit_hasher *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->md);
+	EVP_MD_free(h->sha256);
+	free(h);
+}
 
 static void
 hash_append(struct hash_input *in, const char *p, size_t n)
@@ -83,15 +119,15 @@ hash_int(struct hash_input *in, int64_t v)
 }
 
 void
-audit_hash(const struct store_audit *a, char *out)
+audit_hash(struct audit_hasher *h, const struct store_audit *a, char *out)
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
 	struct hash_input in;
 	unsigned int n;
 
-	in.md = EVP_MD_CTX_new();
+	in.md = h->md;
 	in.len = 0;
-	EVP_DigestInit_ex(in.md, EVP_sha256(), NULL);
+	EVP_DigestInit_ex2(in.md, h->sha256, NULL);
 	hash_int(&in, a->seq);
 	hash_int(&in, a->at);
 	hash_field(&in, a->channel);
@@ -109,14 +145,24 @@ audit_hash(const struct store_audit *a, char *out)
 	hash_field(&in, a->prev_hash);
 	EVP_DigestUpdate(in.md, in.buf, in.len);
 	EVP_DigestFinal_ex(in.md, d, &n);
-	EVP_MD_CTX_free(in.md);
 	str_hex(d, n, out);
 }
 
 int
 audit_begin(struct store *st, struct audit_chain *ch)
 {
-	return store_audit_last(st, &ch->seq, ch->hash, sizeof(ch->hash));
+	ch->hasher = NULL;
+	if (store_audit_last(st, &ch->seq, ch->hash, sizeof(ch->hash)) == -1)
+		return -1;
+	ch->hasher = audit_hasher_new();
+	return 0;
+}
+
+void
+audit_end(struct audit_chain *ch)
+{
+	audit_hasher_free(ch->hasher);
+	ch->hasher = NULL;
 }
 
 int
@@ -126,7 +172,7 @@ audit_append(struct store *st, struct audit_chain *ch, struct store_audit *a)
 
 	a->seq = ch->seq + 1;
 	a->prev_hash = ch->hash;
-	audit_hash(a, hash);
+	audit_hash(ch->hasher, a, hash);
 	a->hash = hash;
 	if (store_audit_append(st, a) == -1)
 		return -1;
@@ -138,6 +184,7 @@ audit_append(struct store *st, struct audit_chain *ch, struct store_audit *a)
 
 struct verify {
 	struct audit_report	*rep;
+	struct audit_hasher	*hasher;
 	const char		*expect;
 	char			 prev[AUDIT_HASH_LEN + 1];
 	int64_t			 prev_seq;
@@ -158,7 +205,7 @@ verify_row(const struct store_audit *a, void *arg)
 		    " reordered", a->seq, v->prev_seq);
 		return 1;
 	}
-	audit_hash(a, hash);
+	audit_hash(v->hasher, a, hash);
 	if (strcmp(hash, a->hash) != 0) {
 		rep->bad_seq = a->seq;
 		snprintf(rep->why, sizeof(rep->why), "row %" PRId64 " does not"
@@ -187,7 +234,10 @@ audit_verify(struct store *st, const char *expect, struct audit_report *rep)
 	memset(&v, 0, sizeof(v));
 	v.rep = rep;
 	v.expect = expect;
-	if ((rc = store_audit_scan(st, INT64_MIN, verify_row, &v)) == -1)
+	v.hasher = audit_hasher_new();
+	rc = store_audit_scan(st, INT64_MIN, verify_row, &v);
+	audit_hasher_free(v.hasher);
+	if (rc == -1)
 		return -1;
 	if (rc != 0)
 		return 1;

@@ -19,7 +19,7 @@ cmd_unsubscribe(struct cli *cli, int argc, char **argv)
 {
 	char campaign[256], email[320], detail[320], hash[65];
 	struct store_engagement e;
-	struct audit_chain ch;
+	struct audit_chain ch = { 0 };
 	struct store_audit a;
 	enum store_change changed;
 	struct store *st;
@@ -79,10 +79,12 @@ cmd_unsubscribe(struct cli *cli, int argc, char **argv)
 	    &changed) == -1 || audit_begin(st, &ch) == -1 ||
 	    audit_append(st, &ch, &a) == -1 || store_commit(st) == -1) {
 		cli_warnx("%s", store_error(st));
+		audit_end(&ch);
 		store_rollback(st);
 		store_close(st);
 		return 1;
 	}
+	audit_end(&ch);
 	store_close(st);
 	if (!cli->quiet)
 		printf("%s unsubscribed (campaign %s)\n", email, campaign);

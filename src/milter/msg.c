@@ -568,7 +568,7 @@ record_all(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, struct msg_plan *p,
     int64_t now, size_t *jobs)
 {
-	struct audit_chain ch;
+	struct audit_chain ch = { 0 };
 	size_t i;
 
 	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
@@ -586,8 +586,10 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 		goto fail;
 	if (store_commit(st) == -1)
 		goto fail;
+	audit_end(&ch);
 	return 0;
 fail:
+	audit_end(&ch);
 	milter_log(LOG_ERR, m->qid, "campaign=%s: store: %s", c->id,
 	    store_error(st));
 	store_rollback(st);

@@ -16,7 +16,7 @@ outbox_audit_job(struct store *st, const struct store_job *j,
     const char *decision, const char *why, const char *config_hash,
     int64_t now)
 {
-	struct audit_chain ch;
+	struct audit_chain ch = { 0 };
 	struct store_audit a;
 	char rcpt[1024], detail[640], name[32];
 	const char *p, *eol;
@@ -52,8 +52,11 @@ outbox_audit_job(struct store *st, const struct store_job *j,
 		a.variant = j->variant;
 		a.consent = "";
 		a.config_hash = config_hash;
-		if (audit_append(st, &ch, &a) == -1)
+		if (audit_append(st, &ch, &a) == -1) {
+			audit_end(&ch);
 			return -1;
+		}
 	}
+	audit_end(&ch);
 	return 0;
 }

@@ -74,9 +74,10 @@ cp "$D/store.db" "$D/pristine.db"
 # --- one Postfix, one smtpd port per configuration --------------------
 SINK_DUMP=0 "$SRC/tests/lib/postfix.sh" start "$D/pf" "$BASE" "$((BASE + 1))"
 "$BUILD/nullmilter" "unix:$D/null.sock" > "$D/null-unix.log" 2>&1 &
-MPIDS="$MPIDS $!"
+NULL_UNIX=$!
 "$BUILD/nullmilter" "inet:$((BASE + 10))@127.0.0.1" > "$D/null-inet.log" 2>&1 &
-MPIDS="$MPIDS $!"
+NULL_INET=$!
+MPIDS="$NULL_UNIX $NULL_INET"
 sleep 1
 "$SRC/tests/lib/postfix.sh" listen "$D/pf" $((BASE + 2)) "unix:$D/null.sock"
 "$SRC/tests/lib/postfix.sh" listen "$D/pf" $((BASE + 3)) "inet:127.0.0.1:$((BASE + 10))"
@@ -98,15 +99,26 @@ segmilter_fresh() {
 	done
 }
 
-# run NAME PORT RCPTS -> seconds until the queue is empty
+# CPU seconds (user + system, all threads) that process PID has used:
+# the milter's own cost, steadier than wall time on a shared machine.
+cpu_of() {
+	[ -n "$1" ] || { echo 0; return; }
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' \
+	    "/proc/$1/stat"
+}
+
+# run NAME PORT RCPTS [MILTER_PID] -> seconds until the queue is empty,
+# and the milter's CPU seconds over the run
 run() {
+	c0=$(cpu_of "${4:-}")
 	t0=$(date +%s.%N)
 	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$3" -F "$D/message.eml" \
 	    -f news@shop.example -t bench@example.com "127.0.0.1:$2" \
 	    > "$D/source.log" 2>&1 || { echo "smtp-source failed:"; cat "$D/source.log"; exit 1; }
 	"$SRC/tests/lib/postfix.sh" wait "$D/pf" 600
 	t1=$(date +%s.%N)
-	echo "$1 $3 $(awk "BEGIN { print $t1 - $t0 }")" >> "$D/results"
+	c1=$(cpu_of "${4:-}")
+	echo "$1 $3 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0 }")" >> "$D/results"
 }
 
 echo "== milter: $MESSAGES messages of 20 KB, $SESSIONS sessions, $ROUNDS rounds ($(nproc) cores)"
@@ -115,12 +127,12 @@ r=0
 while [ $r -lt "$ROUNDS" ]; do
 	for rc in 1 50; do
 		run postfix "$BASE" $rc
-		run null-unix $((BASE + 2)) $rc
-		run null-inet $((BASE + 3)) $rc
+		run null-unix $((BASE + 2)) $rc "$NULL_UNIX"
+		run null-inet $((BASE + 3)) $rc "$NULL_INET"
 		segmilter_fresh "unix:$D/segmilter.sock"
-		run segmilter-unix $((BASE + 4)) $rc
+		run segmilter-unix $((BASE + 4)) $rc "$SPID"
 		segmilter_fresh "inet:$((BASE + 11))@127.0.0.1"
-		run segmilter-inet $((BASE + 5)) $rc
+		run segmilter-inet $((BASE + 5)) $rc "$SPID"
 	done
 	r=$((r + 1))
 done
@@ -139,7 +151,7 @@ done
 
 # medians per configuration and recipient count; ratios against the floor
 awk -v m="$MESSAGES" '
-{ t[$1 " " $2] = t[$1 " " $2] " " $3 }
+{ t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4 }
 function median(s,   a, n, i, j, x) {
 	n = split(s, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
@@ -157,6 +169,7 @@ END {
 			if (i > 1) printf "  %.2fx postfix", rate[cfg[i]] / rate["postfix"]
 			if (cfg[i] == "segmilter-unix") printf "  %.2fx null-unix", rate[cfg[i]] / rate["null-unix"]
 			if (cfg[i] == "segmilter-inet") printf "  %.2fx null-inet", rate[cfg[i]] / rate["null-inet"]
+			if (i > 1) printf "  milter cpu %.2f ms/msg", median(c[cfg[i] " " rc]) * 1000 / m
 			printf "\n"
 		}
 	}

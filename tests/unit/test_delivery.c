@@ -265,6 +265,7 @@ dx_audit(struct dx *x, int n)
 		assert_int_equal(audit_append(x->st, &ch, &a), 0);
 	}
 	assert_int_equal(store_commit(x->st), 0);
+	audit_end(&ch);
 }
 
 static int

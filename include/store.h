@@ -320,6 +320,13 @@ struct store_recipient {
 int	 store_recipient_get(struct store *st, const char *email,
 	    const char *campaign, int64_t now, int64_t window_secs,
 	    struct store_recipient *r);
+/*
+ * The same for N recipients at once, EMAILS[i] into *R[i] (an empty
+ * email is an unknown address); cheaper per recipient than one call each.
+ */
+int	 store_recipients_get(struct store *st, const char *const *emails,
+	    size_t n, const char *campaign, int64_t now, int64_t window_secs,
+	    struct store_recipient *const *r);
 
 struct store_ledger {
 	const char	*route;		/* "inplace", "copy", NULL: none */

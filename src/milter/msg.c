@@ -365,6 +365,29 @@ msg_part_group(struct milter_msg *m, const struct campaign *c, int p,
 	group_build(m, c, p, 1, g, &mixed);
 }
 
+/* Every recipient's facts, in batches (store_recipients_get). */
+static int
+lookup_all(struct milter_msg *m, struct store *st, const char *campaign,
+    int64_t now, int64_t window_secs)
+{
+	const char **emails;
+	struct store_recipient **r;
+	size_t i;
+	int rc;
+
+	emails = xcalloc(m->nrcpts + 1, sizeof(*emails));
+	r = xcalloc(m->nrcpts + 1, sizeof(*r));
+	for (i = 0; i < m->nrcpts; i++) {
+		emails[i] = m->rcpts[i].email;
+		r[i] = &m->rcpts[i].r;
+	}
+	rc = store_recipients_get(st, emails, m->nrcpts, campaign, now,
+	    window_secs, r);
+	free(emails);
+	free(r);
+	return rc;
+}
+
 int
 msg_decide(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, int64_t now)
@@ -388,17 +411,14 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		store_rollback(st);
 		return -1;
 	}
+	if (lookup_all(m, st, c->id, now, pol->cap_window_hours * 3600) == -1) {
+		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		store_rollback(st);
+		return -1;
+	}
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
-		memset(&r->r, 0, sizeof(r->r));
 		r->flags.n = 0;
-		if (r->email[0] != '\0' && store_recipient_get(st, r->email,
-		    c->id, now, pol->cap_window_hours * 3600, &r->r) == -1) {
-			milter_log(LOG_ERR, m->qid, "to=%s: store: %s",
-			    r->addr, store_error(st));
-			store_rollback(st);
-			return -1;
-		}
 		if (r->r.has_segment)
 			segment_flags(&r->r.seg, &r->flags);
 		memset(&f, 0, sizeof(f));

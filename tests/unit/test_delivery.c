@@ -123,6 +123,101 @@ dx_deliver(struct dx *x, const char *campaign, const char *decision,
 }
 
 static void
+dx_sql(struct dx *x, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/*
+ * A batch finds for each address what a lookup of its own finds, across
+ * the batch boundary, with unknown, empty, repeated and JSON-hostile
+ * addresses, and each customer's own interests.
+ */
+static void
+test_recipients_batch(void **state)
+{
+	struct dx *x = *state;
+	static const char *const pool[] = {
+		"ann@example.com", "nobody@example.com", "bob@example.com",
+		"", "\"q\\uo\"@example.com"
+	};
+	const char *emails[70];
+	struct store_recipient *many[70], one;
+	struct store_customer c;
+	enum store_change ch;
+	int64_t bob, quote;
+	char sql[1024];
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.email = "bob@example.com";
+	c.first_name = "Bob";
+	assert_int_equal(store_customer_upsert(x->st, &c, &bob, &ch), 0);
+	c.email = pool[4];
+	c.first_name = "Quo";
+	assert_int_equal(store_customer_upsert(x->st, &c, &quote, &ch), 0);
+	dx_consent(x, 1, NOW - 30 * DAY);
+	dx_engage(x, "c-old", ENG_SENT, NOW - 5 * DAY);
+	dx_engage(x, "c-old", ENG_OPEN, NOW - 4 * DAY);
+	assert_int_equal(dx_deliver(x, "c-now", "deliver", NOW - HOUR), 1);
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO segment_state VALUES (1, 7, %lld, 3, 0, 0,"
+	    " 'net_spend', 10, 'h');"
+	    "INSERT INTO customer_segments VALUES"
+	    " (7, %lld, 'repeat', 0, 2, 0, 0, 0, 0, 0, 0, 0, 60, 'default', 0,"
+	    "  'none', '', 1, %lld, 4500, 'US', 'USD', 'en', ''),"
+	    " (7, %lld, 'first_time', 0, 1, 0, 0, 0, 0, 0, 0, 0, 60,"
+	    "  'default', 0, 'none', '', 0, 0, 0, 'FR', 'EUR', 'fr', '');"
+	    "INSERT INTO customer_interests VALUES"
+	    " (7, %lld, 'tea', 2, %lld), (7, %lld, 'coffee', 1, %lld),"
+	    " (7, %lld, 'skincare', 4, %lld),"
+	    " (6, %lld, 'stale', 1, %lld);",
+	    (long long)NOW, (long long)x->ann, (long long)(NOW - DAY),
+	    (long long)bob, (long long)x->ann, (long long)(NOW - 2 * DAY),
+	    (long long)x->ann, (long long)(NOW - DAY), (long long)bob,
+	    (long long)(NOW - 3 * DAY), (long long)bob, (long long)NOW);
+	dx_sql(x, sql);
+
+	for (i = 0; i < 70; i++) {
+		emails[i] = pool[i % 5];
+		many[i] = malloc(sizeof(**many));
+		memset(many[i], 0xa5, sizeof(**many));	/* must be cleared */
+	}
+	if (store_recipients_get(x->st, emails, 70, "c-now", NOW, 16 * HOUR,
+	    many) != 0)
+		fail_msg("%s", store_error(x->st));
+	for (i = 0; i < 70; i++) {
+		dx_lookup(x, emails[i], &one);
+		if (memcmp(&one, many[i], sizeof(one)) != 0)
+			fail_msg("recipient %zu (%s) differs", i, emails[i]);
+	}
+	/* what both found is right, too */
+	assert_int_equal(many[65]->customer_id, x->ann);
+	assert_true(many[65]->consent_granted);
+	assert_int_equal(many[65]->campaign_at, NOW - HOUR);
+	assert_int_equal(many[65]->last_answer_at, NOW - 4 * DAY);
+	assert_int_equal(many[65]->seg.ninterests, 2);
+	assert_string_equal(many[65]->seg.interests[0].category, "coffee");
+	assert_string_equal(many[65]->seg.interests[1].category, "tea");
+	assert_int_equal(many[66]->customer_id, 0);
+	assert_int_equal(many[67]->customer_id, bob);
+	assert_string_equal(many[67]->seg.currency, "EUR");
+	assert_int_equal(many[67]->seg.ninterests, 1);
+	assert_int_equal(many[67]->campaign_at, 0);
+	assert_int_equal(many[68]->customer_id, 0);
+	assert_int_equal(many[69]->customer_id, quote);
+	assert_string_equal(many[69]->first_name, "Quo");
+	for (i = 0; i < 70; i++)
+		free(many[i]);
+}
+
+static void
 test_recipient_consent(void **state)
 {
 	struct dx *x = *state;
@@ -275,16 +370,6 @@ dx_verify(struct dx *x, const char *expect, struct audit_report *rep)
 }
 
 static void
-dx_sql(struct dx *x, const char *sql)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
-static void
 test_audit_chain(void **state)
 {
 	struct dx *x = *state;
@@ -376,6 +461,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, dx_setup, dx_teardown)
 		T(test_recipient_consent),
 		T(test_recipient_fatigue_counts),
+		T(test_recipients_batch),
 		T(test_ledger_delivery_stands),
 		T(test_engagement_many),
 		T(test_audit_chain),

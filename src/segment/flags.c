@@ -6,24 +6,36 @@
  * category names.
  */
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "segment.h"
 
+/* The slug of C, as campaign files spell names: en-US -> en_us. */
+static char
+slug(unsigned char c)
+{
+	return isalnum(c) ? (char)tolower(c) : '_';
+}
+
+/*
+ * PREFIX and VALUE as one slug, cut at CONF_NAME_MAX - 1 bytes; no
+ * printf, since this runs for every recipient of every message.
+ */
 static void
 add(struct segment_flags *out, const char *prefix, const char *value)
 {
-	char *p;
+	char *p, *end;
+	const char *s;
 
 	if (value[0] == '\0' || out->n == SEGMENT_FLAGS_MAX)
 		return;
 	p = out->name[out->n];
-	snprintf(p, CONF_NAME_MAX, "%s%s", prefix, value);
-	/* a slug, as campaign files spell names: en-US -> en_us */
-	for (; *p != '\0'; p++)
-		*p = isalnum((unsigned char)*p) ?
-		    (char)tolower((unsigned char)*p) : '_';
+	end = p + CONF_NAME_MAX - 1;
+	for (s = prefix; *s != '\0' && p < end; s++)
+		*p++ = slug((unsigned char)*s);
+	for (s = value; *s != '\0' && p < end; s++)
+		*p++ = slug((unsigned char)*s);
+	*p = '\0';
 	out->ptr[out->n] = out->name[out->n];
 	out->n++;
 }

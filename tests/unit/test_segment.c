@@ -503,6 +503,14 @@ test_flags_are_campaign_names(void **state)
 	assert_int_equal(f.n, 1);
 	for (i = 0; i < f.n; i++)
 		assert_ptr_equal(f.ptr[i], f.name[i]);
+	/* the longest category name stays whole and terminated */
+	memset(res.interests[0].category, 'A', CONF_NAME_MAX - 1);
+	res.interests[0].category[CONF_NAME_MAX - 1] = '\0';
+	res.ninterests = 1;
+	segment_flags(&res, &f);
+	assert_int_equal(f.n, 2);
+	assert_int_equal(strlen(f.ptr[1]), CONF_NAME_MAX - 1);
+	assert_int_equal(f.ptr[1][0], 'a');
 }
 
 int

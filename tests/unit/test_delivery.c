@@ -454,6 +454,37 @@ test_audit_export(void **state)
 	free(text);
 }
 
+/* A version 4 store is brought to the covering deliveries index. */
+static void
+test_schema_upgrade(void **state)
+{
+	struct dx *x = *state;
+	char err[512];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	store_close(x->st);
+	x->st = NULL;
+	dx_sql(x, "DELETE FROM schema_migrations WHERE version = 5;"
+	    "DROP INDEX ledger_deliveries;"
+	    "CREATE INDEX ledger_deliveries ON ledger(customer_id, at)"
+	    "  WHERE decision = 'deliver';");
+	assert_int_equal(store_open(x->db, 0, 5000, &x->st, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "older"));
+	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
+	    sizeof(err)), 0);
+	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT"
+	    " count(*) FROM ledger WHERE customer_id = 1"
+	    " AND decision = 'deliver'", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_non_null(strstr((const char *)sqlite3_column_text(s, 3),
+	    "COVERING INDEX ledger_deliveries"));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -468,6 +499,7 @@ main(void)
 		T(test_audit_tampering),
 		T(test_audit_reordered),
 		T(test_audit_export),
+		T(test_schema_upgrade),
 #undef T
 	};
 

@@ -501,6 +501,10 @@ struct store_sms_facts {
 /* 0 and *F for CUSTOMER_ID at NOW and CAMPAIGN; 1 if no such customer. */
 int	 store_sms_facts_get(struct store *st, int64_t customer_id,
 	    const char *campaign, int64_t now, struct store_sms_facts *f);
+/* The same for N customers at once: IDS[i] into *F[i], FOUND[i] 0 or 1. */
+int	 store_sms_facts_get_many(struct store *st, const int64_t *ids,
+	    size_t n, const char *campaign, int64_t now,
+	    struct store_sms_facts *const *f, int *found);
 
 enum store_phone_status { PHONE_OPTED_OUT, PHONE_INVALID };
 

@@ -443,16 +443,11 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		f.flags = r->flags.ptr;
 		f.nflags = r->flags.n;
 		policy_decide(pol, &pc, &f, now, &r->d);
-		if (msg_sms_lookup(r, env, c, st, now) == -1) {
-			milter_log(LOG_ERR, m->qid, "to=%s: store: %s",
-			    r->addr, store_error(st));
-			store_rollback(st);
-			return -1;
-		}
 	}
-	/* the newest job, against which SMS caps are checked when queued */
-	if (c->sms.text != NULL && env->conf->sms.driver != SMS_OFF &&
-	    store_outbox_last_id(st, &m->sms_seen) == -1) {
+	/* SMS facts, and the newest job (SMS caps are checked against it) */
+	if (msg_sms_lookup(m, env, c, st, now) == -1 ||
+	    (c->sms.text != NULL && env->conf->sms.driver != SMS_OFF &&
+	    store_outbox_last_id(st, &m->sms_seen) == -1)) {
 		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
 		store_rollback(st);
 		return -1;

@@ -161,7 +161,7 @@ void	 msg_vars(struct milter_group *g, const struct milter_env *env,
  * and audit rows, in record_all's transaction after the ledger (a
  * recipient the ledger turns into a duplicate gets no SMS either).
  */
-int	 msg_sms_lookup(struct milter_rcpt *r, const struct milter_env *env,
+int	 msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
 	    const struct campaign *c, struct store *st, int64_t now);
 void	 msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
 	    const struct campaign *c, int64_t now);

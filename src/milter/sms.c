@@ -44,23 +44,44 @@ msg_sms_free(struct milter_rcpt *r)
 }
 
 int
-msg_sms_lookup(struct milter_rcpt *r, const struct milter_env *env,
+msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, int64_t now)
 {
-	int rc;
+	struct store_sms_facts **f;
+	struct milter_rcpt *r, **who;
+	int64_t *ids;
+	int *found, rc;
+	size_t i, n = 0;
 
-	msg_sms_free(r);
+	for (i = 0; i < m->nrcpts; i++)
+		msg_sms_free(&m->rcpts[i]);
 	/* SMS off: nothing queued to go out, unaudited, some day later */
-	if (env->conf->sms.driver == SMS_OFF || c->sms.text == NULL ||
-	    r->d.reason != POLICY_DELIVER ||
-	    r->r.customer_id == 0 || !in_sms_segments(r, c))
+	if (env->conf->sms.driver == SMS_OFF || c->sms.text == NULL)
 		return 0;
-	r->sms = xcalloc(1, sizeof(*r->sms));
-	rc = store_sms_facts_get(st, r->r.customer_id, c->id, now,
-	    &r->sms->f);
-	if (rc == 1)
-		msg_sms_free(r);	/* deleted meanwhile: no SMS */
-	return rc == -1 ? -1 : 0;
+	who = xcalloc(m->nrcpts + 1, sizeof(*who));
+	ids = xcalloc(m->nrcpts + 1, sizeof(*ids));
+	f = xcalloc(m->nrcpts + 1, sizeof(*f));
+	found = xcalloc(m->nrcpts + 1, sizeof(*found));
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if (r->d.reason != POLICY_DELIVER || r->r.customer_id == 0 ||
+		    !in_sms_segments(r, c))
+			continue;
+		r->sms = xcalloc(1, sizeof(*r->sms));
+		who[n] = r;
+		ids[n] = r->r.customer_id;
+		f[n] = &r->sms->f;
+		n++;
+	}
+	rc = store_sms_facts_get_many(st, ids, n, c->id, now, f, found);
+	for (i = 0; i < n; i++)
+		if (rc == -1 || !found[i])
+			msg_sms_free(who[i]);	/* deleted meanwhile: none */
+	free(who);
+	free(ids);
+	free(f);
+	free(found);
+	return rc;
 }
 
 /* R's text for their variant, sections and names; NULL (logged) if it

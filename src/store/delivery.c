@@ -19,46 +19,7 @@
  * (json_each): one statement per batch of recipients instead of one per
  * recipient halves what SQLite spends on each.
  */
-#define DELIVERY_BATCH	64
-#define DELIVERY_JSON_MAX (DELIVERY_BATCH * 6 * 320)	/* every byte escaped */
-
-/* S as a JSON string; runs of plain bytes are copied whole. */
-static void
-json_quote(struct buf *b, const char *s)
-{
-	size_t n;
-
-	buf_putc(b, '"');
-	while (*s != '\0') {
-		for (n = 0; s[n] != '\0' && s[n] != '"' && s[n] != '\\' &&
-		    (unsigned char)s[n] >= 0x20; n++)
-			;
-		buf_append(b, s, n);
-		s += n;
-		if (*s == '"' || *s == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, *s++);
-		} else if (*s != '\0')
-			buf_printf(b, "\\u%04x", (unsigned char)*s++);
-	}
-	buf_putc(b, '"');
-}
-
-/* V in decimal (no printf: it runs for every recipient). */
-static void
-json_int(struct buf *b, int64_t v)
-{
-	char num[24], *p = num + sizeof(num);
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	buf_append(b, p, (size_t)(num + sizeof(num) - p));
-}
+#define DELIVERY_BATCH	STORE_BATCH
 
 /* Columns 1.. of a profile row into R. */
 static void
@@ -137,12 +98,12 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 	    "  AND l.recipient = j.value AND l.decision = 'deliver'");
 	if (s == NULL)
 		return -1;
-	buf_init(&in, DELIVERY_JSON_MAX);
+	buf_init(&in, STORE_BATCH_JSON_MAX);
 	buf_putc(&in, '[');
 	for (k = 0; k < n; k++) {
 		if (k > 0)
 			buf_putc(&in, ',');
-		json_quote(&in, emails[k]);
+		store_json_string(&in, emails[k]);
 	}
 	buf_putc(&in, ']');
 	sqlite3_bind_text(s, 1, buf_str(&in), -1, SQLITE_STATIC);
@@ -180,12 +141,12 @@ delivery_interests(struct store *st, size_t n,
 	    " ORDER BY j.key, last_at DESC, category");
 	if (s == NULL)
 		return -1;
-	buf_init(&ids, DELIVERY_JSON_MAX);
+	buf_init(&ids, STORE_BATCH_JSON_MAX);
 	buf_putc(&ids, '[');
 	for (k = 0; k < n; k++) {
 		if (k > 0)
 			buf_putc(&ids, ',');
-		json_int(&ids, r[k]->has_segment ? r[k]->customer_id : 0);
+		store_json_int(&ids, r[k]->has_segment ? r[k]->customer_id : 0);
 	}
 	buf_putc(&ids, ']');
 	sqlite3_bind_text(s, 1, buf_str(&ids), -1, SQLITE_STATIC);

@@ -9,71 +9,126 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "store_int.h"
 #include "str.h"
 
-int
-store_sms_facts_get(struct store *st, int64_t customer_id,
-    const char *campaign, int64_t now, struct store_sms_facts *f)
+/* Columns 1.. of a facts row into F. */
+static void
+facts_row(sqlite3_stmt *s, struct store_sms_facts *f)
 {
 	const char *evidence;
+
+	str_copy(f->phone, sizeof(f->phone), store_col_text(s, 1));
+	str_copy(f->time_zone, sizeof(f->time_zone), store_col_text(s, 2));
+	str_copy(f->country, sizeof(f->country), store_col_text(s, 3));
+	str_copy(f->region, sizeof(f->region), store_col_text(s, 4));
+	if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
+		f->has_consent = 1;
+		f->consent_granted = sqlite3_column_int(s, 5);
+		f->consent_at = sqlite3_column_int64(s, 7);
+		evidence = store_col_text(s, 8);
+		f->has_evidence = evidence != NULL && *evidence != '\0';
+		snprintf(f->consent_evidence, sizeof(f->consent_evidence),
+		    "%s %s%s%s", f->consent_granted ? "granted" : "revoked",
+		    store_col_text(s, 6), f->has_evidence ? ": " : "",
+		    f->has_evidence ? evidence : "");
+	}
+	str_copy(f->phone_status, sizeof(f->phone_status),
+	    store_col_text(s, 9));
+	f->phone_status_at = sqlite3_column_int64(s, 10);
+	f->sent_day = sqlite3_column_int64(s, 11);
+	f->sent_month = sqlite3_column_int64(s, 12);
+	f->campaign_job = sqlite3_column_int64(s, 13);
+}
+
+/* Up to STORE_BATCH customers in one statement. */
+static int
+facts_batch(struct store *st, const int64_t *ids, size_t n,
+    const char *campaign, int64_t now, struct store_sms_facts *const *f,
+    int *found)
+{
+	struct buf in;
 	sqlite3_stmt *s;
+	int64_t i;
+	size_t k;
 	int rc;
 
-	memset(f, 0, sizeof(*f));
 	/*
 	 * The caps and this campaign's job, through outbox_sms_once (a
 	 * customer has few SMS jobs).  Failed and cancelled jobs sent
 	 * nothing: they count toward no cap.
 	 */
-	s = store_stmt(st, SQ_SMS_FACTS, "SELECT c.phone, c.time_zone,"
+	s = store_stmt(st, SQ_SMS_FACTS, "SELECT j.key, c.phone, c.time_zone,"
 	    " c.country, c.region,"
 	    " k.granted, k.source, k.recorded_at, k.evidence,"
 	    " p.status, p.at,"
 	    " (SELECT count(*) FROM outbox o WHERE o.kind = 'sms'"
-	    "   AND o.customer_id = ?1 AND o.created_at > ?2 - 86400"
+	    "   AND o.customer_id = c.id AND o.created_at > ?2 - 86400"
 	    "   AND o.state NOT IN ('failed', 'cancelled')),"
 	    " (SELECT count(*) FROM outbox o WHERE o.kind = 'sms'"
-	    "   AND o.customer_id = ?1 AND o.created_at > ?2 - 30 * 86400"
+	    "   AND o.customer_id = c.id AND o.created_at > ?2 - 30 * 86400"
 	    "   AND o.state NOT IN ('failed', 'cancelled')),"
 	    " (SELECT id FROM outbox o WHERE o.kind = 'sms'"
-	    "   AND o.customer_id = ?1 AND o.campaign_id = ?3)"
-	    " FROM customers c"
+	    "   AND o.customer_id = c.id AND o.campaign_id = ?3)"
+	    " FROM json_each(?1) j JOIN customers c ON c.id = j.value"
 	    " LEFT JOIN consent k ON k.customer_id = c.id AND k.channel = 'sms'"
-	    " LEFT JOIN phone_status p ON p.phone = c.phone"
-	    " WHERE c.id = ?1");
+	    " LEFT JOIN phone_status p ON p.phone = c.phone");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, customer_id);
+	buf_init(&in, STORE_BATCH_JSON_MAX);
+	buf_putc(&in, '[');
+	for (k = 0; k < n; k++) {
+		if (k > 0)
+			buf_putc(&in, ',');
+		store_json_int(&in, ids[k]);
+	}
+	buf_putc(&in, ']');
+	sqlite3_bind_text(s, 1, buf_str(&in), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, now);
 	store_bind_text(s, 3, campaign);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		store_done(s);
-		return rc == SQLITE_DONE ? 1 : store_fail(st, "sms facts");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		i = sqlite3_column_int64(s, 0);
+		if (i >= 0 && (size_t)i < n) {
+			facts_row(s, f[i]);
+			found[i] = 1;
+		}
 	}
-	str_copy(f->phone, sizeof(f->phone), store_col_text(s, 0));
-	str_copy(f->time_zone, sizeof(f->time_zone), store_col_text(s, 1));
-	str_copy(f->country, sizeof(f->country), store_col_text(s, 2));
-	str_copy(f->region, sizeof(f->region), store_col_text(s, 3));
-	if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-		f->has_consent = 1;
-		f->consent_granted = sqlite3_column_int(s, 4);
-		f->consent_at = sqlite3_column_int64(s, 6);
-		evidence = store_col_text(s, 7);
-		f->has_evidence = evidence != NULL && *evidence != '\0';
-		snprintf(f->consent_evidence, sizeof(f->consent_evidence),
-		    "%s %s%s%s", f->consent_granted ? "granted" : "revoked",
-		    store_col_text(s, 5), f->has_evidence ? ": " : "",
-		    f->has_evidence ? evidence : "");
-	}
-	str_copy(f->phone_status, sizeof(f->phone_status),
-	    store_col_text(s, 8));
-	f->phone_status_at = sqlite3_column_int64(s, 9);
-	f->sent_day = sqlite3_column_int64(s, 10);
-	f->sent_month = sqlite3_column_int64(s, 11);
-	f->campaign_job = sqlite3_column_int64(s, 12);
 	store_done(s);
+	buf_free(&in);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "sms facts");
+}
+
+int
+store_sms_facts_get_many(struct store *st, const int64_t *ids, size_t n,
+    const char *campaign, int64_t now, struct store_sms_facts *const *f,
+    int *found)
+{
+	size_t off, k, i;
+
+	for (i = 0; i < n; i++) {
+		memset(f[i], 0, sizeof(*f[i]));
+		found[i] = 0;
+	}
+	for (off = 0; off < n; off += k) {
+		k = n - off < STORE_BATCH ? n - off : STORE_BATCH;
+		if (facts_batch(st, ids + off, k, campaign, now, f + off,
+		    found + off) == -1)
+			return -1;
+	}
 	return 0;
+}
+
+int
+store_sms_facts_get(struct store *st, int64_t customer_id,
+    const char *campaign, int64_t now, struct store_sms_facts *f)
+{
+	int found;
+
+	if (store_sms_facts_get_many(st, &customer_id, 1, campaign, now, &f,
+	    &found) == -1)
+		return -1;
+	return found ? 0 : 1;
 }
 
 /* Every customer with PHONE: revoked SMS consent, an sms_optout row. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "store_int.h"
 #include "xalloc.h"
 
@@ -235,4 +236,42 @@ const char *
 store_channel_name(enum store_channel c)
 {
 	return c == CHANNEL_SMS ? "sms" : "email";
+}
+
+/* S as a JSON string; runs of plain bytes are copied whole. */
+void
+store_json_string(struct buf *b, const char *s)
+{
+	size_t n;
+
+	buf_putc(b, '"');
+	while (*s != '\0') {
+		for (n = 0; s[n] != '\0' && s[n] != '"' && s[n] != '\\' &&
+		    (unsigned char)s[n] >= 0x20; n++)
+			;
+		buf_append(b, s, n);
+		s += n;
+		if (*s == '"' || *s == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, *s++);
+		} else if (*s != '\0')
+			buf_printf(b, "\\u%04x", (unsigned char)*s++);
+	}
+	buf_putc(b, '"');
+}
+
+/* V in decimal (no printf: it runs for every recipient). */
+void
+store_json_int(struct buf *b, int64_t v)
+{
+	char num[24], *p = num + sizeof(num);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_append(b, p, (size_t)(num + sizeof(num) - p));
 }

@@ -63,6 +63,16 @@ const char *store_col_text(sqlite3_stmt *s, int i);
 
 int	 store_schema_migrate(struct store *st, int create);
 
+/*
+ * Batch statements take their keys as one JSON array (json_each), up to
+ * STORE_BATCH at a time.
+ */
+#define STORE_BATCH		64
+#define STORE_BATCH_JSON_MAX	(STORE_BATCH * 6 * 320)	/* all escaped */
+struct buf;
+void	 store_json_string(struct buf *b, const char *s);
+void	 store_json_int(struct buf *b, int64_t v);
+
 const char *store_channel_name(enum store_channel c);
 
 /* Fills R's category interests from the current generation.  0 or -1. */

@@ -1552,6 +1552,46 @@ test_store_facts(void **state)
 	assert_int_equal(decide(&p, &d), POLICY_SMS_NO_EVIDENCE);
 }
 
+/*
+ * A batch finds for each customer what a lookup of its own finds (jobs,
+ * caps, consent, number), across the batch boundary, with a customer
+ * that does not exist.
+ */
+static void
+test_store_facts_batch(void **state)
+{
+	struct sx *x = *state;
+	struct store_sms_facts *many[70], one;
+	int64_t ids[70], job;
+	int found[70];
+	size_t i;
+
+	assert_int_equal(sx_job(x, x->sam, "c1", NOW - HOUR, &job), 0);
+	for (i = 0; i < 70; i++) {
+		ids[i] = i % 3 == 0 ? x->sam : i % 3 == 1 ? x->ned :
+		    x->ned + 1000;
+		many[i] = malloc(sizeof(**many));
+		memset(many[i], 0xa5, sizeof(**many));	/* must be cleared */
+	}
+	if (store_sms_facts_get_many(x->st, ids, 70, "c1", NOW, many,
+	    found) != 0)
+		fail_msg("%s", store_error(x->st));
+	for (i = 0; i < 70; i++) {
+		assert_int_equal(found[i], i % 3 != 2);
+		assert_int_equal(store_sms_facts_get(x->st, ids[i], "c1", NOW,
+		    &one), i % 3 == 2);
+		if (memcmp(&one, many[i], sizeof(one)) != 0)
+			fail_msg("customer %zu differs", i);
+	}
+	assert_int_equal(many[69]->campaign_job, job);
+	assert_int_equal(many[69]->sent_day, 1);
+	assert_string_equal(many[69]->phone, PHONE);
+	assert_int_equal(many[67]->campaign_job, 0);
+	assert_string_equal(many[67]->phone, "");
+	for (i = 0; i < 70; i++)
+		free(many[i]);
+}
+
 static void
 test_store_jobs(void **state)
 {
@@ -1761,6 +1801,8 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test_setup_teardown(test_store_facts, sx_setup,
 		    sx_teardown),
+		cmocka_unit_test_setup_teardown(test_store_facts_batch,
+		    sx_setup, sx_teardown),
 		cmocka_unit_test_setup_teardown(test_store_jobs, sx_setup,
 		    sx_teardown),
 		cmocka_unit_test_setup_teardown(test_store_phone_mark,

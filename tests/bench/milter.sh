@@ -22,6 +22,16 @@ BASE=${BENCH_PORT:-13525}
 D=${BENCH_MILTER_DIR:-/tmp/segm-bench-milter}
 
 [ "$(id -u)" = 0 ] || { echo "bench milter: needs root (Postfix)"; exit 0; }
+# Everything this script starts (Postfix, the milters, smtp-source) in one
+# cpuacct cgroup, where there is one: the whole pipeline's CPU per message
+# is a steadier figure than wall time on a shared machine.
+CG=/sys/fs/cgroup/cpuacct/segm-bench-$$
+if mkdir "$CG" 2>/dev/null && echo $$ > "$CG/cgroup.procs" 2>/dev/null; then
+	:
+else
+	rmdir "$CG" 2>/dev/null || true
+	CG=""
+fi
 rm -rf "$D"
 mkdir -p "$D/campaigns"
 chmod 755 "$D"
@@ -30,6 +40,10 @@ cleanup() {
 	for p in $MPIDS; do kill "$p" 2>/dev/null; done
 	for p in $MPIDS; do wait "$p" 2>/dev/null || true; done
 	"$SRC/tests/lib/postfix.sh" stop "$D/pf"
+	if [ -n "$CG" ]; then
+		echo $$ > "$(dirname "$CG")/cgroup.procs"
+		rmdir "$CG" 2>/dev/null || true
+	fi
 }
 trap cleanup EXIT
 
@@ -107,10 +121,20 @@ cpu_of() {
 	    "/proc/$1/stat"
 }
 
+# CPU seconds the whole pipeline has used (0 without a cgroup).
+cpu_all() {
+	if [ -n "$CG" ]; then
+		awk '{ print $1 / 1e9 }' "$CG/cpuacct.usage"
+	else
+		echo 0
+	fi
+}
+
 # run NAME PORT RCPTS [MILTER_PID] -> seconds until the queue is empty,
-# and the milter's CPU seconds over the run
+# the milter's CPU seconds and the pipeline's over the run
 run() {
 	c0=$(cpu_of "${4:-}")
+	p0=$(cpu_all)
 	t0=$(date +%s.%N)
 	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$3" -F "$D/message.eml" \
 	    -f news@shop.example -t bench@example.com "127.0.0.1:$2" \
@@ -118,7 +142,8 @@ run() {
 	"$SRC/tests/lib/postfix.sh" wait "$D/pf" 600
 	t1=$(date +%s.%N)
 	c1=$(cpu_of "${4:-}")
-	echo "$1 $3 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0 }")" >> "$D/results"
+	p1=$(cpu_all)
+	echo "$1 $3 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0, $p1 - $p0 }")" >> "$D/results"
 }
 
 echo "== milter: $MESSAGES messages of 20 KB, $SESSIONS sessions, $ROUNDS rounds ($(nproc) cores)"
@@ -151,7 +176,8 @@ done
 
 # medians per configuration and recipient count; ratios against the floor
 awk -v m="$MESSAGES" '
-{ t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4 }
+{ t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4
+  p[$1 " " $2] = p[$1 " " $2] " " $5 }
 function median(s,   a, n, i, j, x) {
 	n = split(s, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
@@ -171,6 +197,14 @@ END {
 			if (cfg[i] == "segmilter-inet") printf "  %.2fx null-inet", rate[cfg[i]] / rate["null-inet"]
 			if (i > 1) printf "  milter cpu %.2f ms/msg", median(c[cfg[i] " " rc]) * 1000 / m
 			printf "\n"
+			pc[cfg[i]] = median(p[cfg[i] " " rc]) * 1000 / m
+		}
+		if (pc["postfix"] > 0) {
+			printf "   pipeline CPU per message (Postfix, milter and client; a CPU-bound box runs at the inverse):\n"
+			printf "   postfix %.2f ms, null-unix %.2f, null-inet %.2f, segmilter-unix %.2f (%.2fx null), segmilter-inet %.2f (%.2fx null)\n",
+			    pc["postfix"], pc["null-unix"], pc["null-inet"], pc["segmilter-unix"],
+			    pc["null-unix"] / pc["segmilter-unix"], pc["segmilter-inet"],
+			    pc["null-inet"] / pc["segmilter-inet"]
 		}
 	}
 }' "$D/results"

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <iconv.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,12 +90,22 @@ mime_iconv(const char *from, const char *to, const char *in, size_t len,
 	return rc;
 }
 
+/*
+ * The byte scans below run over every text part of every message: they
+ * go eight bytes or a memchr() at a time rather than byte by byte.
+ */
 static int
 has_8bit(const char *p, size_t n)
 {
+	uint64_t w;
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i + sizeof(w) <= n; i += sizeof(w)) {
+		memcpy(&w, p + i, sizeof(w));
+		if (w & UINT64_C(0x8080808080808080))
+			return 1;
+	}
+	for (; i < n; i++)
 		if ((unsigned char)p[i] >= 0x80)
 			return 1;
 	return 0;
@@ -103,14 +114,34 @@ has_8bit(const char *p, size_t n)
 static int
 has_long_line(const char *p, size_t n)
 {
-	size_t i, run = 0;
+	const char *end = p + n, *nl;
 
-	for (i = 0; i < n; i++) {
-		run = p[i] == '\n' ? 0 : run + 1;
-		if (run > RENDER_LINE_MAX)
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl - p > RENDER_LINE_MAX)
 			return 1;
 	}
 	return 0;
+}
+
+/* CRLF to LF in place (a bare CR stays); returns the new length. */
+static size_t
+crlf_to_lf(char *s, size_t n)
+{
+	char *p = s, *out = s, *end = s + n, *cr;
+	size_t k;
+
+	while ((cr = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		/* up to the CR, and the CR itself unless an LF follows */
+		k = (size_t)(cr - p) + (cr + 1 < end && cr[1] == '\n' ? 0 : 1);
+		memmove(out, p, k);
+		out += k;
+		p = cr + 1;
+	}
+	k = (size_t)(end - p);
+	memmove(out, p, k);
+	return (size_t)(out - s) + k;
 }
 
 static void
@@ -170,7 +201,6 @@ mime_take_part(struct render_msg *m, GMimePart *part, int html)
 	GByteArray *ba;
 	const char *cs, *cte;
 	struct buf text;
-	size_t i, n;
 
 	cte = g_mime_object_get_header(GMIME_OBJECT(part),
 	    "Content-Transfer-Encoding");
@@ -190,7 +220,8 @@ mime_take_part(struct render_msg *m, GMimePart *part, int html)
 	cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
 	    "charset");
 	if (is_utf8(cs)) {
-		if (!g_utf8_validate((const char *)ba->data, ba->len, NULL)) {
+		if (has_8bit((const char *)ba->data, ba->len) &&
+		    !g_utf8_validate((const char *)ba->data, ba->len, NULL)) {
 			snprintf(m->why, sizeof(m->why), "text part is not"
 			    " valid %s", cs ? cs : "us-ascii or UTF-8");
 			goto out;
@@ -206,11 +237,7 @@ mime_take_part(struct render_msg *m, GMimePart *part, int html)
 		goto out;
 
 	/* CRLF to LF: the encoders below treat a bare CR as data */
-	for (i = n = 0; i < text.len; i++)
-		if (!(text.data[i] == '\r' && i + 1 < text.len &&
-		    text.data[i + 1] == '\n'))
-			text.data[n++] = text.data[i];
-	text.len = n;
+	text.len = crlf_to_lf(text.data, text.len);
 
 	m->parts = xreallocarray(m->parts, m->nparts + 1, sizeof(*m->parts));
 	p = &m->parts[m->nparts++];

@@ -285,6 +285,56 @@ test_malformed_refused(void **state)
 	}
 }
 
+/* A line of N x's and {{plain}}, in a 7bit part. */
+static char *
+long_line_msg(size_t n)
+{
+	char *msg = malloc(n + 256), *p;
+
+	p = msg + sprintf(msg, "From: a@example.com\r\nSubject: hi\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "\r\n");
+	memset(p, 'x', n);
+	strcpy(p + n, "{{plain}}\r\nend\r\n");
+	return msg;
+}
+
+/*
+ * The scans that run over every byte: 8-bit text past the first
+ * eight-byte word, lines at the RFC 5322 limit and one over, bare CRs
+ * kept and CRLFs made LF.
+ */
+static void
+test_byte_scans(void **state)
+{
+	struct run r;
+	char *msg;
+
+	(void)state;
+	assert_int_equal(run(&r, "From: a@example.com\r\nSubject: hi\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "\r\nabcdefg\xff{{plain}}\r\n"), -1);	/* the word's last byte */
+	assert_non_null(strstr(r.err, "not valid"));
+	run_free(&r);
+
+	msg = long_line_msg(998 - 3);	/* with "Tea": 998 */
+	assert_int_equal(run(&r, msg), 0);
+	assert_null(r.res.transfer_encoding);
+	run_free(&r);
+	free(msg);
+	msg = long_line_msg(998 - 2);	/* 999: quoted-printable */
+	assert_int_equal(run(&r, msg), 0);
+	assert_string_equal(r.res.transfer_encoding, "quoted-printable");
+	run_free(&r);
+	free(msg);
+
+	assert_int_equal(run(&r, "From: a@example.com\r\nSubject: hi\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "\r\na\rb {{plain}}\r\n\r\nc\r"), 0);
+	assert_string_equal(r.body, "a\rb Tea\r\n\r\nc\r");
+	run_free(&r);
+}
+
 static void
 test_render_header(void **state)
 {
@@ -326,6 +376,7 @@ main(void)
 		cmocka_unit_test(test_header_injection_refused),
 		cmocka_unit_test(test_unknown_placeholder_names_part),
 		cmocka_unit_test(test_malformed_refused),
+		cmocka_unit_test(test_byte_scans),
 		cmocka_unit_test(test_render_header),
 	};
 

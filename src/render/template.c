@@ -92,6 +92,26 @@ blank(int c)
 }
 
 /*
+ * NEEDLE in the N bytes at S, or NULL: memchr() for its first byte, since
+ * memmem() sets up more than a tag delimiter is worth, at every tag of
+ * every message.
+ */
+static const char *
+find(const char *s, size_t n, const char *needle, size_t nlen)
+{
+	const char *end = s + n, *p;
+
+	for (p = s; (size_t)(end - p) >= nlen; p++) {
+		if ((p = memchr(p, needle[0], (size_t)(end - p) - nlen + 1))
+		    == NULL)
+			return NULL;
+		if (memcmp(p, needle, nlen) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/*
  * Parses the tag at POS (which starts with "{{") into T.  The inside of a
  * tag is: optional blanks, a name, optionally |default:"text", blanks.
  */
@@ -120,7 +140,7 @@ walk_tag(struct walk *w, size_t pos, struct tag *t)
 			}
 		}
 	}
-	if ((c = memmem(in + p, w->len - p, close, strlen(close))) == NULL)
+	if ((c = find(in + p, w->len - p, close, strlen(close))) == NULL)
 		return walk_fail(w, pos, "%s", "tag not closed with }}");
 	end = (size_t)(c - in);
 	t->end = end + strlen(close);
@@ -311,7 +331,7 @@ walk_run(struct walk *w)
 	struct tag t;
 
 	while (lit < w->len) {
-		p = memmem(w->in + lit, w->len - lit, "{{", 2);
+		p = find(w->in + lit, w->len - lit, "{{", 2);
 		if (p == NULL)
 			break;
 		pos = (size_t)(p - w->in);

@@ -82,6 +82,13 @@ test_values(void **state)
 	/* a lone brace is text */
 	assert_string_equal(render("{ x } {", TEMPLATE_TEXT, &vars),
 	    "{ x } {");
+	/* delimiters found next to braces and at the very ends */
+	assert_string_equal(render("{{{offer}}}{{offer}}{", TEMPLATE_TEXT,
+	    &vars), "20% off20% off{");
+	assert_string_equal(render("{ {{offer}}}", TEMPLATE_TEXT, &vars),
+	    "{ 20% off}");
+	assert_string_equal(render("}}{{offer}}", TEMPLATE_TEXT, &vars),
+	    "}}20% off");
 }
 
 static void

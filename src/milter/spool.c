@@ -38,10 +38,14 @@ spool_new(size_t memory_max, const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
 		return NULL;
 	}
-	sp = xcalloc(1, sizeof(*sp));
+	/* not calloc: zeroing the gather buffer cost more than the copy */
+	sp = xmalloc(sizeof(*sp));
 	sp->fd = fd;
+	sp->on_disk = 0;
+	sp->size = 0;
 	sp->memory_max = memory_max;
 	sp->dir = xstrdup(dir);
+	sp->ngather = 0;
 	return sp;
 }
 

@@ -80,7 +80,6 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 	struct buf in;
 	sqlite3_stmt *s;
 	int64_t i;
-	size_t k;
 	int rc;
 
 	s = store_stmt(st, SQ_RCPT_PROFILE, "SELECT j.key, c.id,"
@@ -99,13 +98,7 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 	if (s == NULL)
 		return -1;
 	buf_init(&in, STORE_BATCH_JSON_MAX);
-	buf_putc(&in, '[');
-	for (k = 0; k < n; k++) {
-		if (k > 0)
-			buf_putc(&in, ',');
-		store_json_string(&in, emails[k]);
-	}
-	buf_putc(&in, ']');
+	store_json_strings(&in, emails, n);
 	sqlite3_bind_text(s, 1, buf_str(&in), -1, SQLITE_STATIC);
 	store_bind_text(s, 2, campaign);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -119,8 +112,9 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 }
 
 /*
- * The category interests of every recipient in the current segments
- * generation, most recent first (as store_segment_interests()).
+ * The category interests of every recipient (N <= STORE_BATCH) in the
+ * current segments generation, most recent first (as
+ * store_segment_interests()).
  */
 static int
 delivery_interests(struct store *st, size_t n,
@@ -128,9 +122,9 @@ delivery_interests(struct store *st, size_t n,
 {
 	struct segment_result *seg;
 	struct segment_interest *in;
+	int64_t id[STORE_BATCH], i;
 	struct buf ids;
 	sqlite3_stmt *s;
-	int64_t i;
 	size_t k;
 	int rc;
 
@@ -141,14 +135,10 @@ delivery_interests(struct store *st, size_t n,
 	    " ORDER BY j.key, last_at DESC, category");
 	if (s == NULL)
 		return -1;
+	for (k = 0; k < n; k++)
+		id[k] = r[k]->has_segment ? r[k]->customer_id : 0;
 	buf_init(&ids, STORE_BATCH_JSON_MAX);
-	buf_putc(&ids, '[');
-	for (k = 0; k < n; k++) {
-		if (k > 0)
-			buf_putc(&ids, ',');
-		store_json_int(&ids, r[k]->has_segment ? r[k]->customer_id : 0);
-	}
-	buf_putc(&ids, ']');
+	store_json_ints(&ids, id, n);
 	sqlite3_bind_text(s, 1, buf_str(&ids), -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		i = sqlite3_column_int64(s, 0);

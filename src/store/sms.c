@@ -51,7 +51,6 @@ facts_batch(struct store *st, const int64_t *ids, size_t n,
 	struct buf in;
 	sqlite3_stmt *s;
 	int64_t i;
-	size_t k;
 	int rc;
 
 	/*
@@ -77,13 +76,7 @@ facts_batch(struct store *st, const int64_t *ids, size_t n,
 	if (s == NULL)
 		return -1;
 	buf_init(&in, STORE_BATCH_JSON_MAX);
-	buf_putc(&in, '[');
-	for (k = 0; k < n; k++) {
-		if (k > 0)
-			buf_putc(&in, ',');
-		store_json_int(&in, ids[k]);
-	}
-	buf_putc(&in, ']');
+	store_json_ints(&in, ids, n);
 	sqlite3_bind_text(s, 1, buf_str(&in), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, now);
 	store_bind_text(s, 3, campaign);

@@ -239,8 +239,8 @@ store_channel_name(enum store_channel c)
 }
 
 /* S as a JSON string; runs of plain bytes are copied whole. */
-void
-store_json_string(struct buf *b, const char *s)
+static void
+json_string(struct buf *b, const char *s)
 {
 	size_t n;
 
@@ -261,8 +261,8 @@ store_json_string(struct buf *b, const char *s)
 }
 
 /* V in decimal (no printf: it runs for every recipient). */
-void
-store_json_int(struct buf *b, int64_t v)
+static void
+json_int(struct buf *b, int64_t v)
 {
 	char num[24], *p = num + sizeof(num);
 	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
@@ -274,4 +274,32 @@ store_json_int(struct buf *b, int64_t v)
 	if (v < 0)
 		*--p = '-';
 	buf_append(b, p, (size_t)(num + sizeof(num) - p));
+}
+
+void
+store_json_strings(struct buf *b, const char *const *v, size_t n)
+{
+	size_t i;
+
+	buf_putc(b, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_putc(b, ',');
+		json_string(b, v[i]);
+	}
+	buf_putc(b, ']');
+}
+
+void
+store_json_ints(struct buf *b, const int64_t *v, size_t n)
+{
+	size_t i;
+
+	buf_putc(b, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_putc(b, ',');
+		json_int(b, v[i]);
+	}
+	buf_putc(b, ']');
 }

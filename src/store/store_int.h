@@ -70,8 +70,9 @@ int	 store_schema_migrate(struct store *st, int create);
 #define STORE_BATCH		64
 #define STORE_BATCH_JSON_MAX	(STORE_BATCH * 6 * 320)	/* all escaped */
 struct buf;
-void	 store_json_string(struct buf *b, const char *s);
-void	 store_json_int(struct buf *b, int64_t v);
+/* V[0..N-1] as a JSON array, appended to B. */
+void	 store_json_strings(struct buf *b, const char *const *v, size_t n);
+void	 store_json_ints(struct buf *b, const int64_t *v, size_t n);
 
 const char *store_channel_name(enum store_channel c);
 

@@ -169,6 +169,11 @@ int
 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
     int kinds, struct store_job **out, int64_t *next_at)
 {
+	/* kinds by name, so that outbox_due (state, kind, next_at) finds
+	 * the due jobs without passing the held ones: an SMS campaign holds
+	 * a job per recipient through quiet hours */
+	const char *email = kinds & STORE_JOB_EMAIL ? "email" : NULL;
+	const char *sms = kinds & STORE_JOB_SMS ? "sms" : NULL;
 	struct store_job j;
 	sqlite3_stmt *s;
 	int rc;
@@ -178,9 +183,9 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	    " state = 'sending', lease_until = ?1 + ?2,"
 	    " attempts = attempts + 1"
 	    " WHERE id = (SELECT id FROM outbox"
-	    "  WHERE ((state = 'queued' AND next_at <= ?1)"
-	    "  OR (state = 'sending' AND lease_until <= ?1))"
-	    "  AND (kind = 'email' AND ?3 & 1 OR kind = 'sms' AND ?3 & 2)"
+	    "  WHERE (state = 'queued' AND kind IN (?3, ?4) AND next_at <= ?1)"
+	    "  OR (state = 'sending' AND kind IN (?3, ?4)"
+	    "   AND lease_until <= ?1)"
 	    "  ORDER BY next_at, id LIMIT 1)"
 	    " RETURNING " JOB_COLUMNS ", message");
 	if (s == NULL)
@@ -188,7 +193,8 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, lease);
-	sqlite3_bind_int(s, 3, kinds);
+	store_bind_text(s, 3, email);
+	store_bind_text(s, 4, sms);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		job_from_row(s, &j, 1);
@@ -205,13 +211,18 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "outbox claim");
 
-	s = store_stmt(st, SQ_OUTBOX_NEXT, "SELECT min(CASE state"
-	    " WHEN 'queued' THEN next_at ELSE lease_until END) FROM outbox"
-	    " WHERE (state = 'queued' OR state = 'sending')"
-	    " AND (kind = 'email' AND ?1 & 1 OR kind = 'sms' AND ?1 & 2)");
+	/* one index seek per kind, however many jobs are held */
+	s = store_stmt(st, SQ_OUTBOX_NEXT, "SELECT min(t) FROM ("
+	    " SELECT min(next_at) AS t FROM outbox"
+	    "  WHERE state = 'queued' AND kind = ?1"
+	    " UNION ALL SELECT min(next_at) FROM outbox"
+	    "  WHERE state = 'queued' AND kind = ?2"
+	    " UNION ALL SELECT min(lease_until) FROM outbox"
+	    "  WHERE state = 'sending' AND kind IN (?1, ?2))");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int(s, 1, kinds);
+	store_bind_text(s, 1, email);
+	store_bind_text(s, 2, sms);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		*next_at = sqlite3_column_int64(s, 0);
 	store_done(s);

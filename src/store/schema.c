@@ -214,7 +214,14 @@ static const char *const migrations[] = {
 	 */
 	"DROP INDEX ledger_deliveries;"
 	"CREATE INDEX ledger_deliveries ON ledger(customer_id, at, decision)"
-	"  WHERE decision = 'deliver';",
+	"  WHERE decision = 'deliver';"
+	/*
+	 * ... and the outbox's due index has the kind: the workers' next
+	 * due job was a scan of every queued job (32 ms with 100,000 SMS
+	 * held for quiet hours, after each message), now a seek per kind.
+	 */
+	"DROP INDEX outbox_due;"
+	"CREATE INDEX outbox_due ON outbox(state, kind, next_at);",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

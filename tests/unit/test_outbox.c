@@ -197,6 +197,43 @@ test_jobs(void **state)
 	    STORE_JOB_SMS, &c, &next), 0);
 	assert_int_equal(c->attempts, 1);
 	store_job_free(c);
+
+	/* SMS held for quiet hours do not hide what is due, of each kind */
+	for (q = 2; q <= 4; q++) {
+		j.customer_id = q;
+		j.not_before = NOW + 20000 + q;
+		assert_int_equal(store_outbox_add(st, &j, &id2), 0);
+	}
+	memset(&j, 0, sizeof(j));
+	j.kind = "email";
+	j.campaign_id = "late";
+	j.message_key = "<l@x>";
+	j.variant = "default";
+	j.sender = "<news@shop.example>";
+	j.recipients = "c@example.com\n";
+	j.message = "Subject: y\r\n\r\nbody\r\n";
+	j.len = strlen(j.message);
+	j.nonce = "n3";
+	j.not_before = j.created_at = NOW + 9500;
+	assert_int_equal(store_outbox_add(st, &j, &id2), 0);
+	assert_int_equal(claim(st, NOW + 9100, &c, &next), 1);
+	assert_int_equal(next, NOW + 9500);
+	assert_int_equal(store_outbox_claim(st, NOW + 9100, 600,
+	    STORE_JOB_SMS, &c, &next), 1);
+	assert_int_equal(next, NOW + 9600);	/* id1's lease */
+	assert_int_equal(store_outbox_claim(st, NOW + 9100, 600,
+	    STORE_JOB_EMAIL | STORE_JOB_SMS, &c, &next), 1);
+	assert_int_equal(next, NOW + 9500);
+	assert_int_equal(store_outbox_claim(st, NOW + 9500, 600,
+	    STORE_JOB_SMS, &c, &next), 1);
+	assert_int_equal(claim(st, NOW + 9500, &c, &next), 0);
+	assert_int_equal(c->id, id2);
+	store_job_free(c);
+	assert_int_equal(store_outbox_claim(st, NOW + 20002, 600,
+	    STORE_JOB_EMAIL | STORE_JOB_SMS, &c, &next), 0);
+	assert_string_equal(c->kind, "sms");	/* id1's lease ran out */
+	assert_int_equal(c->id, id1);
+	store_job_free(c);
 	store_close(st);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	assert_int_equal(system(path), 0);

@@ -14,13 +14,6 @@
 #include "str.h"
 
 
-/*
- * Emails and customer ids reach a batch statement as one JSON array
- * (json_each): one statement per batch of recipients instead of one per
- * recipient halves what SQLite spends on each.
- */
-#define DELIVERY_BATCH	STORE_BATCH
-
 /* Columns 1.. of a profile row into R. */
 static void
 profile_row(sqlite3_stmt *s, struct store_recipient *r)
@@ -231,7 +224,7 @@ store_recipients_get(struct store *st, const char *const *emails, size_t n,
 	for (i = 0; i < n; i++)
 		memset(r[i], 0, sizeof(*r[i]));
 	for (off = 0; off < n; off += k) {
-		k = n - off < DELIVERY_BATCH ? n - off : DELIVERY_BATCH;
+		k = n - off < STORE_BATCH ? n - off : STORE_BATCH;
 		if (delivery_profiles(st, emails + off, k, campaign,
 		    r + off) == -1)
 			return -1;

@@ -242,29 +242,45 @@ recheck_caps(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, int64_t now)
 {
 	struct policy_sms_facts pf;
-	struct store_sms_facts f;
-	struct milter_rcpt *r;
-	int64_t newer;
-	size_t i;
-	int rc;
+	struct store_sms_facts *f, **fp;
+	struct milter_rcpt *r, **who;
+	int64_t newer, *ids;
+	size_t i, n = 0;
+	int *found, rc;
 
 	if (store_outbox_sms_after(st, m->sms_seen, &newer) == -1)
 		return -1;
-	for (i = 0; newer > 0 && i < m->nrcpts; i++) {
+	if (newer == 0)
+		return 0;
+	who = xcalloc(m->nrcpts + 1, sizeof(*who));
+	ids = xcalloc(m->nrcpts + 1, sizeof(*ids));
+	f = xcalloc(m->nrcpts + 1, sizeof(*f));
+	fp = xcalloc(m->nrcpts + 1, sizeof(*fp));
+	found = xcalloc(m->nrcpts + 1, sizeof(*found));
+	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
 		if (r->sms == NULL || r->sms->d.reason != POLICY_SMS_QUEUE)
 			continue;
-		if ((rc = store_sms_facts_get(st, r->r.customer_id, c->id, now,
-		    &f)) == -1)
-			return -1;
-		if (rc == 1)
-			continue;
-		outbox_sms_facts(&f, &pf);
-		pf.parts = r->sms->size.parts;
-		pf.has_place = 1;
-		policy_sms_decide(&env->conf->sms, &pf, &r->sms->d);
+		who[n] = r;
+		ids[n] = r->r.customer_id;
+		fp[n] = &f[n];
+		n++;
 	}
-	return 0;
+	rc = store_sms_facts_get_many(st, ids, n, c->id, now, fp, found);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (!found[i])
+			continue;
+		outbox_sms_facts(&f[i], &pf);
+		pf.parts = who[i]->sms->size.parts;
+		pf.has_place = 1;
+		policy_sms_decide(&env->conf->sms, &pf, &who[i]->sms->d);
+	}
+	free(who);
+	free(ids);
+	free(f);
+	free(fp);
+	free(found);
+	return rc;
 }
 
 int

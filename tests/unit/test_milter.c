@@ -736,6 +736,30 @@ test_sms_jobs(void **state)
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox"
 	    " WHERE kind = 'sms'"), 1);
 
+	/*
+	 * Another message queues Ann an SMS of another campaign between
+	 * this one's lookups and its transaction (a trigger on the ledger
+	 * plays it): the caps are counted again, and she is capped.
+	 */
+	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
+	assert_int_equal(q_int(x, "DELETE FROM outbox RETURNING 0"), 0);
+	assert_int_equal(q_int(x, "CREATE TRIGGER meanwhile AFTER INSERT ON"
+	    " ledger WHEN NEW.recipient = 'ann@example.com' BEGIN"
+	    " INSERT INTO outbox (kind, campaign_id, message_key, variant,"
+	    "  sender, recipients, message, not_before, next_at, state,"
+	    "  created_at, customer_id) SELECT 'sms', 'other', 'k', 'v', '',"
+	    "  phone, 'hi', 0, 0, 'queued', 1795000000, id FROM customers"
+	    "  WHERE email = 'ann@example.com'; END"), -1);
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n"
+	    "Message-ID: <meanwhile@x>\n", "{{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
+	    " kind = 'sms' AND campaign_id = 'cart'"), 0);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'sms' AND message_id = '<meanwhile@x>' AND decision ="
+	    " 'capped'"), 1);
+	assert_int_equal(q_int(x, "DROP TRIGGER meanwhile"), -1);
+
 	/* the driver off: nobody is considered */
 	x->cf->sms.driver = SMS_OFF;
 	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);

@@ -123,6 +123,22 @@ int	 store_order_line_upsert(struct store *st, int64_t order_id,
 int	 store_order_lines_trim(struct store *st, int64_t order_id,
 	    int64_t nlines, enum store_change *changed);
 
+/*
+ * Bulk imports: orders and lines written many rows per statement, which
+ * costs SQLite about half as much per row.  store_orders_add() inserts the
+ * N orders whose refs are new, with ids from the next free one on, and
+ * leaves the others alone: IDS[i] is order i's new id, or 0 if its ref was
+ * in the store already (the caller upserts those one at a time).
+ * store_order_lines_add() inserts lines of orders just added (a line that
+ * exists already is an error); line i belongs to ORDER_IDS[i].
+ */
+#define STORE_ORDERS_MANY_LOG2	5	/* up to 32 orders a statement */
+#define STORE_LINES_MANY_LOG2	6	/* up to 64 lines */
+int	 store_orders_add(struct store *st, const struct store_order *o,
+	    size_t n, int64_t *ids);
+int	 store_order_lines_add(struct store *st, const int64_t *order_ids,
+	    const struct store_order_line *l, size_t n);
+
 struct store_event {
 	int64_t		 customer_id;
 	enum segment_event_type type;

@@ -220,17 +220,19 @@ engagement_record(struct import_ctx *ctx)
 
 const struct import_format import_events_native = {
 	"events", IMPORT_EVENTS, NULL, event_cols,
-	sizeof(event_cols) / sizeof(event_cols[0]), events_record, NULL, NULL
+	sizeof(event_cols) / sizeof(event_cols[0]), events_record, NULL, NULL,
+	NULL
 };
 
 const struct import_format import_consent_native = {
 	"consent", IMPORT_CONSENT, NULL, consent_cols,
 	sizeof(consent_cols) / sizeof(consent_cols[0]), consent_record, NULL,
-	NULL
+	NULL, NULL
 };
 
 const struct import_format import_engagement_native = {
 	"engagement", IMPORT_ENGAGEMENT, NULL, engagement_cols,
 	sizeof(engagement_cols) / sizeof(engagement_cols[0]),
-	engagement_record, engagement_flush, engagement_cleanup
+	engagement_record, engagement_flush, engagement_flush,
+	engagement_cleanup
 };

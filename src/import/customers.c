@@ -273,11 +273,11 @@ customers_shopify_record(struct import_ctx *ctx)
 const struct import_format import_customers_native = {
 	"customers (segctl columns)", IMPORT_CUSTOMERS, NULL,
 	native_cols, sizeof(native_cols) / sizeof(native_cols[0]),
-	customers_native_record, NULL, NULL
+	customers_native_record, NULL, NULL, NULL
 };
 
 const struct import_format import_customers_shopify = {
 	"Shopify customers export", IMPORT_CUSTOMERS, "First Name",
 	shopify_cols, sizeof(shopify_cols) / sizeof(shopify_cols[0]),
-	customers_shopify_record, NULL, NULL
+	customers_shopify_record, NULL, NULL, NULL
 };

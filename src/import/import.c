@@ -305,6 +305,8 @@ import_read(struct import_ctx *ctx, struct csv_pipe *pipe, size_t nheader,
 		}
 		if (!ctx->opts->strict && ++batch >= IMPORT_BATCH) {
 			batch = 0;
+			if (ctx->fmt->flush != NULL && ctx->fmt->flush(ctx) == -1)
+				return -1;
 			if (store_commit(ctx->st) == -1 ||
 			    store_begin(ctx->st) == -1)
 				return import_store_fail(ctx);

@@ -237,21 +237,22 @@ store_product_upsert(struct store *st, const struct store_product *p,
 	return 0;
 }
 
+/* Binds O to parameters AT + 1 to AT + 9. */
 static void
-records_bind_order(sqlite3_stmt *s, const struct store_order *o)
+records_bind_order(sqlite3_stmt *s, int at, const struct store_order *o)
 {
-	store_bind_text(s, 1, o->ref);
-	sqlite3_bind_int64(s, 2, o->customer_id);
-	sqlite3_bind_int64(s, 3, o->created_at);
-	store_bind_text(s, 4, o->financial_status);
+	store_bind_text(s, at + 1, o->ref);
+	sqlite3_bind_int64(s, at + 2, o->customer_id);
+	sqlite3_bind_int64(s, at + 3, o->created_at);
+	store_bind_text(s, at + 4, o->financial_status);
 	if (o->cancelled_at != 0)
-		sqlite3_bind_int64(s, 5, o->cancelled_at);
+		sqlite3_bind_int64(s, at + 5, o->cancelled_at);
 	else
-		sqlite3_bind_null(s, 5);
-	store_bind_text(s, 6, o->currency);
-	sqlite3_bind_int64(s, 7, o->total);
-	sqlite3_bind_int64(s, 8, o->refunded);
-	store_bind_text(s, 9, o->discount_code);
+		sqlite3_bind_null(s, at + 5);
+	store_bind_text(s, at + 6, o->currency);
+	sqlite3_bind_int64(s, at + 7, o->total);
+	sqlite3_bind_int64(s, at + 8, o->refunded);
+	store_bind_text(s, at + 9, o->discount_code);
 }
 
 int
@@ -269,7 +270,7 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	    " ON CONFLICT (ref) DO NOTHING");
 	if (s == NULL)
 		return -1;
-	records_bind_order(s, o);
+	records_bind_order(s, 0, o);
 	if (records_run(st, s, "order") == -1)
 		return -1;
 	if (sqlite3_changes(st->db) > 0) {
@@ -292,7 +293,7 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	    " OR refunded IS NOT ?8 OR discount_code IS NOT ?9)");
 	if (s == NULL)
 		return -1;
-	records_bind_order(s, o);
+	records_bind_order(s, 0, o);
 	if (records_run(st, s, "order") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
@@ -343,6 +344,150 @@ store_order_lines_trim(struct store *st, int64_t order_id, int64_t nlines,
 	if (records_run(st, s, "order lines") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
+	return 0;
+}
+
+/*
+ * The statement for 2^LOG2 rows, in slot FIRST + LOG2: HEAD, then ROW that
+ * many times, then TAIL.  Each size is prepared on its first use.
+ */
+static sqlite3_stmt *
+records_rows_stmt(struct store *st, enum store_stmt_id first, int log2,
+    const char *head, const char *row, const char *tail)
+{
+	enum store_stmt_id id = (enum store_stmt_id)(first + log2);
+	sqlite3_stmt *s;
+	struct buf sql;
+	size_t i;
+
+	if (st->stmt[id] != NULL)
+		return st->stmt[id];
+	buf_init(&sql, 64 * 1024);
+	buf_puts(&sql, head);
+	for (i = 0; i < (size_t)1 << log2; i++) {
+		if (i > 0)
+			buf_puts(&sql, ", ");
+		buf_puts(&sql, row);
+	}
+	buf_puts(&sql, tail);
+	s = store_stmt(st, id, buf_str(&sql));
+	buf_free(&sql);
+	return s;
+}
+
+/*
+ * Log2 of the largest power of two not above N (N > 0) nor 2^MAX: N rows
+ * are written in as many statements as N has bits set, past the largest.
+ */
+static int
+records_chunk(size_t n, int max)
+{
+	int lg = 0;
+
+	while (lg < max && ((size_t)2 << lg) <= n)
+		lg++;
+	return lg;
+}
+
+/*
+ * Some of the orders at O were not inserted: their refs exist.  Zeroes
+ * their IDS, so the caller upserts them; the ids of the others stand.
+ */
+static int
+records_orders_which(struct store *st, const struct store_order *o, size_t n,
+    int64_t *ids)
+{
+	int64_t id;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = records_find(st, store_stmt(st, SQ_ORDER_FIND,
+		    "SELECT id FROM orders WHERE ref = ?1"), o[i].ref, &id);
+		if (rc != 0)
+			return rc == 1 ? store_failf(st, "order %s vanished",
+			    o[i].ref) : -1;
+		if (id != ids[i])
+			ids[i] = 0;
+	}
+	return 0;
+}
+
+int
+store_orders_add(struct store *st, const struct store_order *o, size_t n,
+    int64_t *ids)
+{
+	sqlite3_stmt *s;
+	int64_t next;
+	size_t i, k, done;
+	int lg, rc;
+
+	/*
+	 * Ids are given, not left to SQLite, so that each order's is known
+	 * without a statement of its own; the writer's lock is held, so no
+	 * one else takes them meanwhile.
+	 */
+	if ((s = store_stmt(st, SQ_MAX_ORDER,
+	    "SELECT coalesce(max(id), 0) FROM orders")) == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	next = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) + 1 : 0;
+	store_done(s);
+	if (rc != SQLITE_ROW)
+		return store_fail(st, "orders");
+	for (done = 0; done < n; done += k) {
+		lg = records_chunk(n - done, STORE_ORDERS_MANY_LOG2);
+		k = (size_t)1 << lg;
+		s = records_rows_stmt(st, SQ_ORDER_ADD, lg, "INSERT INTO orders"
+		    " (id, ref, customer_id, created_at, financial_status,"
+		    " cancelled_at, currency, total, refunded, discount_code)"
+		    " VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		    " ON CONFLICT (ref) DO NOTHING");
+		if (s == NULL)
+			return -1;
+		for (i = 0; i < k; i++) {
+			ids[done + i] = next++;
+			sqlite3_bind_int64(s, 10 * (int)i + 1, ids[done + i]);
+			records_bind_order(s, 10 * (int)i + 1, &o[done + i]);
+		}
+		if (records_run(st, s, "orders") == -1)
+			return -1;
+		if ((size_t)sqlite3_changes(st->db) < k &&
+		    records_orders_which(st, o + done, k, ids + done) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+store_order_lines_add(struct store *st, const int64_t *order_ids,
+    const struct store_order_line *l, size_t n)
+{
+	sqlite3_stmt *s;
+	size_t i, k, done;
+	int at, lg;
+
+	for (done = 0; done < n; done += k) {
+		lg = records_chunk(n - done, STORE_LINES_MANY_LOG2);
+		k = (size_t)1 << lg;
+		s = records_rows_stmt(st, SQ_LINE_ADD, lg, "INSERT INTO"
+		    " order_lines (order_id, line_no, sku, product, category,"
+		    " quantity, price) VALUES ", "(?, ?, ?, ?, ?, ?, ?)", "");
+		if (s == NULL)
+			return -1;
+		for (i = 0; i < k; i++) {
+			at = 7 * (int)i;
+			sqlite3_bind_int64(s, at + 1, order_ids[done + i]);
+			sqlite3_bind_int64(s, at + 2, l[done + i].line_no);
+			store_bind_text(s, at + 3, l[done + i].sku);
+			store_bind_text(s, at + 4, l[done + i].product);
+			store_bind_text(s, at + 5, l[done + i].category);
+			sqlite3_bind_int64(s, at + 6, l[done + i].quantity);
+			sqlite3_bind_int64(s, at + 7, l[done + i].price);
+		}
+		if (records_run(st, s, "order lines") == -1)
+			return -1;
+	}
 	return 0;
 }
 

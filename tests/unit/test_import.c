@@ -275,6 +275,106 @@ test_shopify_orders(void **state)
 	assert_int_equal(t->stats.unchanged, 2);
 }
 
+#define BATCH_ORDERS	30000
+#define BATCH_BIG_LINES	300
+
+/* Lines of order I in batch_orders(): I % 3 + 1, BIG's many. */
+static int
+batch_lines(int i, int big)
+{
+	return i == big ? BATCH_BIG_LINES : i % 3 + 1;
+}
+
+/*
+ * Orders #1 to #BATCH_ORDERS (the odd ones only if ODD) for 97 customers,
+ * every line of order i of quantity i; #1 comes again at the end with one
+ * line of quantity 7 and another total.  Returns the CSV (to be freed).
+ */
+static char *
+batch_orders(int odd, int big)
+{
+	char *csv = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&csv, &len);
+	int i, j;
+
+	assert_non_null(fp);
+	fputs("order_id,email,created_at,total,sku,quantity,price\n", fp);
+	for (i = 1; i <= BATCH_ORDERS; i++)
+		for (j = 0; j < batch_lines(i, big) && (!odd || i % 2); j++)
+			fprintf(fp, "#%d,c%d@example.com,2026-01-01T00:00:00Z,"
+			    "%d.00,SKU-%d,%d,1.00\n", i, i % 97, i, j, i);
+	fputs("#1,c1@example.com,2026-01-01T00:00:00Z,9.00,SKU-0,7,1.00\n",
+	    fp);
+	fclose(fp);
+	return csv;
+}
+
+/*
+ * Orders are written many to a statement: batches cut at every size, an
+ * order longer than a batch, a commit in the middle of an order, a ref
+ * seen twice, and batches mixing new orders with ones already stored.
+ */
+static void
+test_orders_batches(void **state)
+{
+	struct tx *t = *state;
+	char *odd, *all;
+	int64_t lines = 0, nodd = 0;
+	int i, big = 0, before = 0;
+
+	/* the big order straddles the commit after 50000 records */
+	for (i = 1; big == 0; i++) {
+		if (i % 2 && before > 49800)
+			big = i;
+		before += i % 3 + 1;
+	}
+	for (i = 1; i <= BATCH_ORDERS; i++) {
+		lines += i == 1 ? 1 : batch_lines(i, big);
+		nodd += i % 2;
+	}
+	odd = batch_orders(1, big);
+	all = batch_orders(0, big);
+
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "odd.csv", odd, 0), 0);
+	assert_int_equal(t->stats.inserted, nodd);
+	assert_int_equal(t->stats.updated, 1);		/* #1 again */
+	assert_int_equal(t->stats.bad, 0);
+
+	/* half of each batch is there already */
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "all.csv", all, 0), 0);
+	assert_int_equal(t->stats.inserted, BATCH_ORDERS - nodd);
+	assert_int_equal(t->stats.updated, 2);		/* #1 twice */
+	assert_int_equal(t->stats.unchanged, nodd - 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM orders"),
+	    BATCH_ORDERS);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines"),
+	    lines);
+	/* every line is its own order's, numbered from 1 without a gap */
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
+	    " JOIN orders o ON o.id = l.order_id"
+	    " WHERE l.quantity != CAST(substr(o.ref, 2) AS INTEGER)"), 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM (SELECT order_id"
+	    " FROM order_lines GROUP BY order_id"
+	    " HAVING max(line_no) != count(*))"), 0);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
+	    " JOIN orders o ON o.id = l.order_id WHERE o.ref = '#1'"
+	    " AND l.quantity = 7 AND o.total = 900"), 1);
+
+	/* again: the same store */
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "all.csv", all, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(t->stats.updated, 2);
+	assert_int_equal(t->stats.unchanged, BATCH_ORDERS - 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines"),
+	    lines);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
+	    " JOIN orders o ON o.id = l.order_id"
+	    " WHERE l.quantity != CAST(substr(o.ref, 2) AS INTEGER)"), 1);
+	free(odd);
+	free(all);
+}
+
 static void
 test_strict_imports_nothing(void **state)
 {
@@ -455,6 +555,7 @@ main(void)
 		T(test_shopify_consent_revoked_by_later_export),
 		T(test_shopify_customers_older_header),
 		T(test_shopify_orders),
+		T(test_orders_batches),
 		T(test_strict_imports_nothing),
 		T(test_products_map_categories),
 		T(test_activity_formats),

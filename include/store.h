@@ -132,8 +132,8 @@ int	 store_order_lines_trim(struct store *st, int64_t order_id,
  * store_order_lines_add() inserts lines of orders just added (a line that
  * exists already is an error); line i belongs to ORDER_IDS[i].
  */
-#define STORE_ORDERS_MANY_LOG2	5	/* up to 32 orders a statement */
-#define STORE_LINES_MANY_LOG2	6	/* up to 64 lines */
+#define STORE_ORDERS_MANY_LOG2	9	/* up to 512 orders a statement */
+#define STORE_LINES_MANY_LOG2	10	/* up to 1024 lines */
 int	 store_orders_add(struct store *st, const struct store_order *o,
 	    size_t n, int64_t *ids);
 int	 store_order_lines_add(struct store *st, const int64_t *order_ids,
@@ -174,6 +174,13 @@ struct store_consent {
 #define STORE_CONSENT_FIRST		0x2
 int	 store_consent_record(struct store *st, const struct store_consent *c,
 	    int flags, enum store_change *changed);
+/*
+ * Records N statements as store_consent_record() with STORE_CONSENT_FIRST
+ * would, many to a statement: for customers just created.
+ */
+#define STORE_CONSENT_MANY_LOG2	9	/* up to 512 a statement */
+int	 store_consent_add(struct store *st, const struct store_consent *c,
+	    size_t n);
 /* 0 and *c filled (strings valid until the next call), 1 if no record. */
 int	 store_consent_get(struct store *st, int64_t customer_id,
 	    enum store_channel channel, struct store_consent *c);
@@ -201,7 +208,8 @@ int	 store_engagement_add(struct store *st,
  * Adds N records at once (fewer statements for bulk imports); *INSERTED
  * is how many were new, the rest being already there.
  */
-#define STORE_ENGAGEMENT_MANY	32
+#define STORE_ENGAGEMENT_MANY_LOG2	9
+#define STORE_ENGAGEMENT_MANY	(1 << STORE_ENGAGEMENT_MANY_LOG2)
 int	 store_engagement_add_many(struct store *st,
 	    const struct store_engagement *e, size_t n, int64_t *inserted);
 const char *store_engagement_name(enum store_engagement_type t);

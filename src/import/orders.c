@@ -22,9 +22,9 @@
  * strings grow large, so memory stays bounded whatever the file.  One
  * order's strings may take up to ORDERS_ARENA_MAX, as they always could.
  */
-#define ORDERS_BATCH		32
-#define ORDERS_BATCH_LINES	256
-#define ORDERS_BATCH_BYTES	(256 * 1024)
+#define ORDERS_BATCH		512
+#define ORDERS_BATCH_LINES	1024
+#define ORDERS_BATCH_BYTES	(1024 * 1024)
 #define ORDERS_ARENA_MAX	(4 * 1024 * 1024)
 
 enum {

@@ -196,6 +196,48 @@ test_shopify_consent_revoked_by_later_export(void **state)
 	    " customers WHERE email = 'ann.lee@example.com')"), 2);
 }
 
+/*
+ * The consent of new customers is written in batches: more of it than one
+ * batch holds, and a customer seen again later in the file, whose second
+ * statement must be weighed against the first.
+ */
+static void
+test_shopify_consent_batches(void **state)
+{
+	struct tx *t = *state;
+	char *csv = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&csv, &len);
+	int i;
+
+	assert_non_null(fp);
+	fputs("Customer ID,First Name,Last Name,Email,Accepts Email Marketing,"
+	    "Phone,Accepts SMS Marketing,Tax Exempt,Tags\n", fp);
+	for (i = 0; i < 700; i++)
+		fprintf(fp, "%d,A,B,c%d@example.com,yes,,no,no,\n", i, i);
+	fputs("1,A,B,c1@example.com,no,,no,no,\n", fp);
+	fclose(fp);
+
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 700);
+	assert_int_equal(t->stats.unchanged, 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent"), 1400);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent_history"),
+	    1401);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent"
+	    " WHERE granted = 1"), 699);
+	assert_int_equal(tx_count(t, "SELECT granted FROM consent WHERE"
+	    " channel = 'email' AND customer_id = (SELECT id FROM customers"
+	    " WHERE email = 'c1@example.com')"), 0);
+
+	/* again: the last statement stands, the first is not news */
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent"
+	    " WHERE granted = 1"), 699);
+	free(csv);
+}
+
 static void
 test_shopify_customers_older_header(void **state)
 {
@@ -553,6 +595,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, tx_setup, tx_teardown)
 		T(test_shopify_customers),
 		T(test_shopify_consent_revoked_by_later_export),
+		T(test_shopify_consent_batches),
 		T(test_shopify_customers_older_header),
 		T(test_shopify_orders),
 		T(test_orders_batches),

@@ -21,7 +21,7 @@
 
 struct pipe_row {
 	size_t		 first;		/* index of its first field offset */
-	size_t		 nfields;
+	size_t		 nfields, size;
 	unsigned long	 line;
 	const char	*error;		/* csv.c's errors are literals */
 };
@@ -66,24 +66,24 @@ batch_reserve(struct batch *b, size_t bytes, size_t offs)
 	}
 }
 
-/* Copies ROW into B. */
+/* Copies ROW into B, its fields in one piece (a wide export has many). */
 static void
 batch_add(struct batch *b, const struct csv_row *row)
 {
 	struct pipe_row *pr = &b->rows[b->nrows++];
-	size_t i, n;
+	size_t i;
 
 	pr->first = b->noffs;
 	pr->nfields = row->nfields;
+	pr->size = row->size;
 	pr->line = row->line;
 	pr->error = row->error;
-	for (i = 0; i < row->nfields; i++) {
-		n = strlen(row->fields[i]) + 1;
-		batch_reserve(b, n, 1);
-		b->offs[b->noffs++] = b->len;
-		memcpy(b->data + b->len, row->fields[i], n);
-		b->len += n;
-	}
+	batch_reserve(b, row->size, row->nfields);
+	memcpy(b->data + b->len, row->fields[0], row->size);
+	for (i = 0; i < row->nfields; i++)
+		b->offs[b->noffs++] = b->len +
+		    (size_t)(row->fields[i] - row->fields[0]);
+	b->len += row->size;
 }
 
 static void *
@@ -188,6 +188,7 @@ csv_pipe_next(struct csv_pipe *p, struct csv_row *row)
 		p->fields[i] = b->data + b->offs[pr->first + i];
 	row->fields = p->fields;
 	row->nfields = pr->nfields;
+	row->size = pr->size;
 	row->line = pr->line;
 	row->error = pr->error;
 	if (p->pos == b->nrows)

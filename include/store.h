@@ -150,6 +150,10 @@ struct store_event {
 
 int	 store_event_add(struct store *st, const struct store_event *e,
 	    enum store_change *changed);
+/* N events at once, many to a statement; *INSERTED of them were new. */
+#define STORE_EVENTS_MANY_LOG2	9	/* up to 512 a statement */
+int	 store_events_add(struct store *st, const struct store_event *e,
+	    size_t n, int64_t *inserted);
 
 enum store_channel { CHANNEL_EMAIL, CHANNEL_SMS };
 

@@ -538,6 +538,45 @@ store_event_add(struct store *st, const struct store_event *e,
 }
 
 int
+store_events_add(struct store *st, const struct store_event *e, size_t n,
+    int64_t *inserted)
+{
+	sqlite3_stmt *s;
+	size_t i, k, done;
+	int at, lg;
+
+	*inserted = 0;
+	for (done = 0; done < n; done += k) {
+		lg = records_chunk(n - done, STORE_EVENTS_MANY_LOG2);
+		k = (size_t)1 << lg;
+		s = records_rows_stmt(st, SQ_EVENT_ADD, lg, "INSERT OR IGNORE"
+		    " INTO events (customer_id, at, type, sku, category,"
+		    " cart_value) VALUES ", "(?, ?, ?, ?, ?, ?)", "");
+		if (s == NULL)
+			return -1;
+		for (i = 0; i < k; i++) {
+			at = 6 * (int)i;
+			sqlite3_bind_int64(s, at + 1, e[done + i].customer_id);
+			sqlite3_bind_int64(s, at + 2, e[done + i].at);
+			store_bind_text(s, at + 3,
+			    segment_event_name(e[done + i].type));
+			store_bind_text(s, at + 4, e[done + i].sku ?
+			    e[done + i].sku : "");
+			store_bind_text(s, at + 5, e[done + i].category);
+			if (e[done + i].cart_value >= 0)
+				sqlite3_bind_int64(s, at + 6,
+				    e[done + i].cart_value);
+			else
+				sqlite3_bind_null(s, at + 6);
+		}
+		if (records_run(st, s, "events") == -1)
+			return -1;
+		*inserted += sqlite3_changes(st->db);
+	}
+	return 0;
+}
+
+int
 store_consent_get(struct store *st, int64_t customer_id,
     enum store_channel channel, struct store_consent *c)
 {

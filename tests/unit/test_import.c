@@ -523,6 +523,42 @@ test_activity_formats(void **state)
 	assert_non_null(strstr(t->report, "g.csv:4: type: 'liked'"));
 }
 
+/* Events go many to a statement: past one, a repeat, a long SKU. */
+static void
+test_events_batches(void **state)
+{
+	struct tx *t = *state;
+	char *csv = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&csv, &len);
+	int i;
+
+	assert_non_null(fp);
+	fputs("email,type,occurred_at,category,sku,cart_value\n", fp);
+	for (i = 0; i < 600; i++)
+		fprintf(fp, "c%d@example.com,product_view,2026-01-01T00:%02d:%02dZ"
+		    ",tea,SKU-%d,\n", i % 3, i / 60, i % 60, i);
+	fprintf(fp, "c0@example.com,add_to_cart,2026-01-02T00:00:00Z,tea,"
+	    "%0100d,12.50\n", 7);
+	fputs("c0@example.com,product_view,2026-01-01T00:00:00Z,tea,SKU-0,\n",
+	    fp);
+	fclose(fp);
+
+	assert_int_equal(tx_import(t, IMPORT_EVENTS, "e.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 601);
+	assert_int_equal(t->stats.unchanged, 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM events"), 601);
+	assert_int_equal(tx_count(t, "SELECT cart_value FROM events"
+	    " WHERE length(sku) = 100"), 1250);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM events"
+	    " WHERE cart_value IS NULL AND category = 'tea'"), 600);
+
+	assert_int_equal(tx_import(t, IMPORT_EVENTS, "e.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(t->stats.unchanged, 602);
+	free(csv);
+}
+
 static void
 test_header_errors(void **state)
 {
@@ -602,6 +638,7 @@ main(void)
 		T(test_strict_imports_nothing),
 		T(test_products_map_categories),
 		T(test_activity_formats),
+		T(test_events_batches),
 		T(test_header_errors),
 		T(test_schema_versions),
 #undef T

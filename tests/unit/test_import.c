@@ -523,6 +523,39 @@ test_activity_formats(void **state)
 	assert_non_null(strstr(t->report, "g.csv:4: type: 'liked'"));
 }
 
+/* A statement older than the current one goes to history only. */
+static void
+test_consent_older_is_history(void **state)
+{
+	struct tx *t = *state;
+	static const char consent[] =
+	    "email,channel,status,source,recorded_at,evidence\n"
+	    "ann@example.com,sms,revoked,sms_keyword,2026-02-01T00:00:00Z,"
+	    "replied STOP\n"
+	    "ann@example.com,sms,granted,form,2026-01-01T00:00:00Z,form\n"
+	    "ann@example.com,email,granted,form,2026-01-01T00:00:00Z,form\n"
+	    "ann@example.com,email,granted,form,2026-01-01T00:00:00Z,new\n";
+
+	assert_int_equal(tx_import(t, IMPORT_CONSENT, "k.csv", consent, 0), 0);
+	assert_int_equal(t->stats.inserted, 3);
+	assert_int_equal(t->stats.updated, 1);	/* the same, new evidence */
+	assert_int_equal(tx_count(t, "SELECT granted FROM consent WHERE"
+	    " channel = 'sms'"), 0);
+	assert_int_equal(tx_count(t, "SELECT recorded_at FROM consent WHERE"
+	    " channel = 'sms'"), 1769904000);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent WHERE"
+	    " channel = 'email' AND evidence = 'new'"), 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent_history"),
+	    3);
+
+	assert_int_equal(tx_import(t, IMPORT_CONSENT, "k.csv", consent, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(t->stats.updated, 2);	/* evidence back and forth */
+	assert_int_equal(t->stats.unchanged, 2);
+	assert_int_equal(tx_count(t, "SELECT granted FROM consent WHERE"
+	    " channel = 'sms'"), 0);
+}
+
 /* Events go many to a statement: past one, a repeat, a long SKU. */
 static void
 test_events_batches(void **state)
@@ -638,6 +671,7 @@ main(void)
 		T(test_strict_imports_nothing),
 		T(test_products_map_categories),
 		T(test_activity_formats),
+		T(test_consent_older_is_history),
 		T(test_events_batches),
 		T(test_header_errors),
 		T(test_schema_versions),

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "import_int.h"
+#include "str.h"
 #include "xalloc.h"
 
 enum { EC_EMAIL, EC_TYPE, EC_AT, EC_CATEGORY, EC_SKU, EC_VALUE };
@@ -117,11 +118,11 @@ events_queue(struct import_ctx *ctx, const struct store_event *e)
 	q = &b->rows[b->n];
 	*q = *e;
 	if (e->sku != NULL) {
-		snprintf(b->skus[b->n], sizeof(b->skus[0]), "%s", e->sku);
+		str_copy(b->skus[b->n], sizeof(b->skus[0]), e->sku);
 		q->sku = b->skus[b->n];
 	}
 	if (e->category != NULL) {
-		snprintf(b->categories[b->n], sizeof(b->categories[0]), "%s",
+		str_copy(b->categories[b->n], sizeof(b->categories[0]),
 		    e->category);
 		q->category = b->categories[b->n];
 	}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "import_int.h"
+#include "str.h"
 #include "xalloc.h"
 
 /*
@@ -165,7 +166,7 @@ customers_queue(struct import_ctx *ctx, const struct store_consent *cs,
 
 	if (q == NULL)
 		ctx->state = q = xcalloc(1, sizeof(*q));
-	snprintf(q->evidence[q->n], sizeof(q->evidence[0]), "%s", evidence);
+	str_copy(q->evidence[q->n], sizeof(q->evidence[0]), evidence);
 	q->k[q->n] = *cs;
 	q->k[q->n].evidence = q->evidence[q->n];
 	if (++q->n == CUSTOMERS_CONSENT_BATCH)
@@ -180,12 +181,11 @@ customers_save(struct import_ctx *ctx, const struct store_customer *c,
 {
 	enum store_change ch;
 
+	*created = 0;
 	if (store_customer_upsert(ctx->st, c, id, &ch) == -1)
 		return import_store_fail(ctx);
 	*created = ch == STORE_INSERTED;
 	import_tally(ctx, ch);
-	snprintf(ctx->last_email, sizeof(ctx->last_email), "%s", c->email);
-	ctx->last_id = *id;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 
 #include "csvpipe.h"
 #include "import_int.h"
+#include "str.h"
 
 #define IMPORT_BATCH	50000	/* records per transaction, not strict */
 
@@ -136,7 +137,7 @@ import_customer(struct import_ctx *ctx, const char *email, int64_t *id)
 	}
 	if (store_customer_ensure(ctx->st, email, id, &ch) == -1)
 		return import_store_fail(ctx);
-	snprintf(ctx->last_email, sizeof(ctx->last_email), "%s", email);
+	str_copy(ctx->last_email, sizeof(ctx->last_email), email);
 	ctx->last_id = *id;
 	return 0;
 }

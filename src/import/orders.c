@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "import_int.h"
+#include "str.h"
 #include "xalloc.h"
 
 /*
@@ -361,7 +362,7 @@ orders_begin(struct import_ctx *ctx, struct orders_state *os)
 
 	/* Our own format defaults to paid; Shopify always says. */
 	v = import_opt(ctx, OC_STATUS);
-	snprintf(status, sizeof(status), "%s", v ? v : "paid");
+	str_copy(status, sizeof(status), v ? v : "paid");
 	for (i = 0; status[i] != '\0'; i++)
 		status[i] = (char)tolower((unsigned char)status[i]);
 	for (i = 0; i < sizeof(financial_statuses) /
@@ -434,7 +435,7 @@ orders_record(struct import_ctx *ctx)
 	if (!os->active || strcmp(ref, os->ref) != 0) {
 		if (orders_done(ctx, os) == -1)
 			return -1;
-		snprintf(os->ref, sizeof(os->ref), "%s", ref);
+		str_copy(os->ref, sizeof(os->ref), ref);
 		rc = orders_begin(ctx, os);
 		if (rc != 0) {
 			os->bad = 1;

@@ -125,7 +125,7 @@ int	 store_order_lines_trim(struct store *st, int64_t order_id,
 
 /*
  * Bulk imports: orders and lines written many rows per statement, which
- * costs SQLite about half as much per row.  store_orders_add() inserts the
+ * spares SQLite much of its work per row.  store_orders_add() inserts the
  * N orders whose refs are new, with ids from the next free one on, and
  * leaves the others alone: IDS[i] is order i's new id, or 0 if its ref was
  * in the store already (the caller upserts those one at a time).

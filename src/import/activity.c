@@ -7,7 +7,6 @@
  * Consent needs its evidence: a status, a source and the time it was
  * given or withdrawn.  A row without them is bad, never a guess.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -19,7 +19,7 @@
 
 /*
  * The consent of customers just created is queued and written many rows
- * to a statement (about half SQLite's work per row: both tables grow at
+ * to a statement (less of SQLite's work per row; both tables grow at
  * their end).  The customers themselves are written one at a time: their
  * email and phone indexes take rows all over, and a statement of many rows
  * would keep a copy of each page it changes in case a row fails.

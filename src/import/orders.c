@@ -19,7 +19,7 @@
 
 /*
  * Orders are written ORDERS_BATCH at a time, many rows per statement
- * (half SQLite's work per row); a batch is cut short when its lines or
+ * (less of SQLite's work per row); a batch is cut short when its lines or
  * strings grow large, so memory stays bounded whatever the file.  One
  * order's strings may take up to ORDERS_ARENA_MAX, as they always could.
  */

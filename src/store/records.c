@@ -126,47 +126,6 @@ records_bind_customer(sqlite3_stmt *s, int at, const struct store_customer *c)
 		sqlite3_bind_null(s, at + 15);
 }
 
-/* The next free id of TABLE's rows, read by S; 0 on error. */
-static int64_t
-records_next_id(struct store *st, sqlite3_stmt *s)
-{
-	int64_t next;
-	int rc;
-
-	if (s == NULL)
-		return 0;
-	rc = sqlite3_step(s);
-	next = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) + 1 : 0;
-	store_done(s);
-	if (rc != SQLITE_ROW)
-		store_fail(st, "next id");
-	return next;
-}
-
-/*
- * Some of the N rows just inserted with ids IDS were not: their keys
- * (KEY(i)) exist.  Zeroes their ids, so the caller upserts them.
- */
-static int
-records_which(struct store *st, sqlite3_stmt *find, const char *what,
-    const char *(*key)(const void *, size_t), const void *rows, size_t n,
-    int64_t *ids)
-{
-	int64_t id;
-	size_t i;
-	int rc;
-
-	for (i = 0; i < n; i++) {
-		rc = records_find(st, find, key(rows, i), &id);
-		if (rc != 0)
-			return rc == 1 ? store_failf(st, "%s %s vanished", what,
-			    key(rows, i)) : -1;
-		if (id != ids[i])
-			ids[i] = 0;
-	}
-	return 0;
-}
-
 int
 store_customer_upsert(struct store *st, const struct store_customer *c,
     int64_t *id, enum store_change *changed)
@@ -432,10 +391,28 @@ store_order_lines_trim(struct store *st, int64_t order_id, int64_t nlines,
 	return 0;
 }
 
-static const char *
-records_order_key(const void *rows, size_t i)
+/*
+ * Some of the N orders at O, inserted with ids IDS, were not: their refs
+ * exist.  Zeroes their ids, so the caller upserts them.
+ */
+static int
+records_orders_which(struct store *st, const struct store_order *o,
+    size_t n, int64_t *ids)
 {
-	return ((const struct store_order *)rows)[i].ref;
+	int64_t id;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = records_find(st, store_stmt(st, SQ_ORDER_FIND,
+		    "SELECT id FROM orders WHERE ref = ?1"), o[i].ref, &id);
+		if (rc != 0)
+			return rc == 1 ? store_failf(st, "order %s vanished",
+			    o[i].ref) : -1;
+		if (id != ids[i])
+			ids[i] = 0;
+	}
+	return 0;
 }
 
 int
@@ -445,16 +422,21 @@ store_orders_add(struct store *st, const struct store_order *o, size_t n,
 	sqlite3_stmt *s;
 	int64_t next;
 	size_t i, k, done;
-	int lg;
+	int lg, rc;
 
 	/*
 	 * Ids are given, not left to SQLite, so that each order's is known
 	 * without a statement of its own; the writer's lock is held, so no
 	 * one else takes them meanwhile.
 	 */
-	if ((next = records_next_id(st, store_stmt(st, SQ_MAX_ORDER,
-	    "SELECT coalesce(max(id), 0) FROM orders"))) == 0)
+	if ((s = store_stmt(st, SQ_MAX_ORDER,
+	    "SELECT coalesce(max(id), 0) FROM orders")) == NULL)
 		return -1;
+	rc = sqlite3_step(s);
+	next = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) + 1 : 0;
+	store_done(s);
+	if (rc != SQLITE_ROW)
+		return store_fail(st, "orders");
 	for (done = 0; done < n; done += k) {
 		lg = records_chunk(n - done, STORE_ORDERS_MANY_LOG2);
 		k = (size_t)1 << lg;
@@ -473,9 +455,7 @@ store_orders_add(struct store *st, const struct store_order *o, size_t n,
 		if (records_run(st, s, "orders") == -1)
 			return -1;
 		if ((size_t)sqlite3_changes(st->db) < k &&
-		    records_which(st, store_stmt(st, SQ_ORDER_FIND,
-		    "SELECT id FROM orders WHERE ref = ?1"), "order",
-		    records_order_key, o + done, k, ids + done) == -1)
+		    records_orders_which(st, o + done, k, ids + done) == -1)
 			return -1;
 	}
 	return 0;

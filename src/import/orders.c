@@ -101,6 +101,9 @@ struct orders_state {
 	size_t		 npend;
 	struct orders_line *lines;
 	size_t		 nlines, cap;
+	/* the last batch's orders were all stored already (a re-import): the
+	 * next is upserted one by one without trying to add it first */
+	int		 stored;
 	/* what a batch is written from */
 	struct store_order out[ORDERS_BATCH];
 	int64_t		 ids[ORDERS_BATCH];
@@ -212,6 +215,7 @@ orders_write(struct import_ctx *ctx, struct orders_state *os)
 	struct orders_pending *p;
 	const struct orders_line *ol;
 	struct store_order_line *l;
+	int64_t inserted = ctx->stats->inserted;
 	size_t i, j, nw = 0;
 
 	if (os->npend > 0) {
@@ -222,8 +226,10 @@ orders_write(struct import_ctx *ctx, struct orders_state *os)
 			p->order.currency = orders_str(os, p->currency);
 			p->order.discount_code = orders_str(os, p->discount);
 			os->out[i] = p->order;
+			os->ids[i] = 0;
 		}
-		if (store_orders_add(ctx->st, os->out, os->npend, os->ids) == -1)
+		if (!os->stored && store_orders_add(ctx->st, os->out,
+		    os->npend, os->ids) == -1)
 			return import_store_fail(ctx);
 		if (os->wcap < os->nlines) {
 			os->wcap = os->nlines;
@@ -256,6 +262,8 @@ orders_write(struct import_ctx *ctx, struct orders_state *os)
 	}
 	if (orders_write_lines(ctx, os, &nw) == -1)
 		return -1;
+	if (os->npend > 0)
+		os->stored = ctx->stats->inserted == inserted;
 	/*
 	 * An order still being gathered (a commit comes mid-order) keeps
 	 * its strings and lines where they are until the next batch.

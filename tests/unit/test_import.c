@@ -328,12 +328,12 @@ batch_lines(int i, int big)
 }
 
 /*
- * Orders #1 to #BATCH_ORDERS (the odd ones only if ODD) for 97 customers,
- * every line of order i of quantity i; #1 comes again at the end with one
- * line of quantity 7 and another total.  Returns the CSV (to be freed).
+ * Orders #1 to #LAST (the odd ones only if ODD) for 97 customers, every
+ * line of order i of quantity i; #1 comes again at the end with one line
+ * of quantity 7 and another total.  Returns the CSV (to be freed).
  */
 static char *
-batch_orders(int odd, int big)
+batch_orders(int odd, int big, int last)
 {
 	char *csv = NULL;
 	size_t len;
@@ -342,7 +342,7 @@ batch_orders(int odd, int big)
 
 	assert_non_null(fp);
 	fputs("order_id,email,created_at,total,sku,quantity,price\n", fp);
-	for (i = 1; i <= BATCH_ORDERS; i++)
+	for (i = 1; i <= last; i++)
 		for (j = 0; j < batch_lines(i, big) && (!odd || i % 2); j++)
 			fprintf(fp, "#%d,c%d@example.com,2026-01-01T00:00:00Z,"
 			    "%d.00,SKU-%d,%d,1.00\n", i, i % 97, i, j, i);
@@ -361,8 +361,8 @@ static void
 test_orders_batches(void **state)
 {
 	struct tx *t = *state;
-	char *odd, *all;
-	int64_t lines = 0, nodd = 0;
+	char *odd, *all, *more;
+	int64_t lines = 0, nodd = 0, extra = 0;
 	int i, big = 0, before = 0;
 
 	/* the big order straddles the commit after 50000 records */
@@ -375,8 +375,11 @@ test_orders_batches(void **state)
 		lines += i == 1 ? 1 : batch_lines(i, big);
 		nodd += i % 2;
 	}
-	odd = batch_orders(1, big);
-	all = batch_orders(0, big);
+	odd = batch_orders(1, big, BATCH_ORDERS);
+	all = batch_orders(0, big, BATCH_ORDERS);
+	more = batch_orders(0, big, BATCH_ORDERS + 2000);
+	for (i = BATCH_ORDERS + 1; i <= BATCH_ORDERS + 2000; i++)
+		extra += batch_lines(i, big);
 
 	assert_int_equal(tx_import(t, IMPORT_ORDERS, "odd.csv", odd, 0), 0);
 	assert_int_equal(t->stats.inserted, nodd);
@@ -413,8 +416,20 @@ test_orders_batches(void **state)
 	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
 	    " JOIN orders o ON o.id = l.order_id"
 	    " WHERE l.quantity != CAST(substr(o.ref, 2) AS INTEGER)"), 1);
+
+	/* new orders after a run of stored ones */
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "more.csv", more, 0), 0);
+	assert_int_equal(t->stats.inserted, 2000);
+	assert_int_equal(t->stats.updated, 2);
+	assert_int_equal(t->stats.unchanged, BATCH_ORDERS - 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines"),
+	    lines + extra);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
+	    " JOIN orders o ON o.id = l.order_id"
+	    " WHERE l.quantity != CAST(substr(o.ref, 2) AS INTEGER)"), 1);
 	free(odd);
 	free(all);
+	free(more);
 }
 
 static void

@@ -28,6 +28,9 @@ struct csv_reader;
 struct csv_row {
 	char		**fields;
 	size_t		  nfields;
+	/* the fields lie one after another from fields[0], each ended by
+	 * its NUL: this many bytes in all, for copying a row whole */
+	size_t		  size;
 	unsigned long	  line;		/* physical line where it started */
 	const char	 *error;	/* NULL, or why the record is unusable */
 };

@@ -123,6 +123,22 @@ int	 store_order_line_upsert(struct store *st, int64_t order_id,
 int	 store_order_lines_trim(struct store *st, int64_t order_id,
 	    int64_t nlines, enum store_change *changed);
 
+/*
+ * Bulk imports: orders and lines written many rows per statement, which
+ * spares SQLite much of its work per row.  store_orders_add() inserts the
+ * N orders whose refs are new, with ids from the next free one on, and
+ * leaves the others alone: IDS[i] is order i's new id, or 0 if its ref was
+ * in the store already (the caller upserts those one at a time).
+ * store_order_lines_add() inserts lines of orders just added (a line that
+ * exists already is an error); line i belongs to ORDER_IDS[i].
+ */
+#define STORE_ORDERS_MANY_LOG2	9	/* up to 512 orders a statement */
+#define STORE_LINES_MANY_LOG2	10	/* up to 1024 lines */
+int	 store_orders_add(struct store *st, const struct store_order *o,
+	    size_t n, int64_t *ids);
+int	 store_order_lines_add(struct store *st, const int64_t *order_ids,
+	    const struct store_order_line *l, size_t n);
+
 struct store_event {
 	int64_t		 customer_id;
 	enum segment_event_type type;
@@ -134,6 +150,10 @@ struct store_event {
 
 int	 store_event_add(struct store *st, const struct store_event *e,
 	    enum store_change *changed);
+/* N events at once, many to a statement; *INSERTED of them were new. */
+#define STORE_EVENTS_MANY_LOG2	9	/* up to 512 a statement */
+int	 store_events_add(struct store *st, const struct store_event *e,
+	    size_t n, int64_t *inserted);
 
 enum store_channel { CHANNEL_EMAIL, CHANNEL_SMS };
 
@@ -158,6 +178,13 @@ struct store_consent {
 #define STORE_CONSENT_FIRST		0x2
 int	 store_consent_record(struct store *st, const struct store_consent *c,
 	    int flags, enum store_change *changed);
+/*
+ * Records N statements as store_consent_record() with STORE_CONSENT_FIRST
+ * would, many to a statement: for customers just created.
+ */
+#define STORE_CONSENT_MANY_LOG2	9	/* up to 512 a statement */
+int	 store_consent_add(struct store *st, const struct store_consent *c,
+	    size_t n);
 /* 0 and *c filled (strings valid until the next call), 1 if no record. */
 int	 store_consent_get(struct store *st, int64_t customer_id,
 	    enum store_channel channel, struct store_consent *c);
@@ -185,7 +212,8 @@ int	 store_engagement_add(struct store *st,
  * Adds N records at once (fewer statements for bulk imports); *INSERTED
  * is how many were new, the rest being already there.
  */
-#define STORE_ENGAGEMENT_MANY	32
+#define STORE_ENGAGEMENT_MANY_LOG2	9
+#define STORE_ENGAGEMENT_MANY	(1 << STORE_ENGAGEMENT_MANY_LOG2)
 int	 store_engagement_add_many(struct store *st,
 	    const struct store_engagement *e, size_t n, int64_t *inserted);
 const char *store_engagement_name(enum store_engagement_type t);

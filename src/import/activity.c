@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "import_int.h"
+#include "str.h"
 #include "xalloc.h"
 
 enum { EC_EMAIL, EC_TYPE, EC_AT, EC_CATEGORY, EC_SKU, EC_VALUE };
@@ -59,11 +60,80 @@ activity_time(struct import_ctx *ctx, int c, int64_t *out)
 	return 0;
 }
 
+/*
+ * Events are queued and written EVENTS_BATCH to a statement, as
+ * engagement is (below); one whose SKU is too long for the queue is
+ * written at once.
+ */
+#define EVENTS_BATCH	(1 << STORE_EVENTS_MANY_LOG2)
+
+struct events_batch {
+	struct store_event	 rows[EVENTS_BATCH];
+	char			 skus[EVENTS_BATCH][64];
+	char			 categories[EVENTS_BATCH][CONF_NAME_MAX];
+	size_t			 n;
+};
+
+static int
+events_flush(struct import_ctx *ctx)
+{
+	struct events_batch *b = ctx->state;
+	int64_t inserted, i;
+
+	if (b == NULL || b->n == 0)
+		return 0;
+	if (store_events_add(ctx->st, b->rows, b->n, &inserted) == -1)
+		return import_store_fail(ctx);
+	for (i = 0; i < (int64_t)b->n; i++)
+		import_tally(ctx, i < inserted ? STORE_INSERTED :
+		    STORE_UNCHANGED);
+	b->n = 0;
+	return 0;
+}
+
+static void
+activity_cleanup(struct import_ctx *ctx)
+{
+	free(ctx->state);
+	ctx->state = NULL;
+}
+
+/* Queues E (its strings copied); writes at once if its SKU is too long. */
+static int
+events_queue(struct import_ctx *ctx, const struct store_event *e)
+{
+	struct events_batch *b = ctx->state;
+	struct store_event *q;
+	enum store_change ch;
+
+	if (e->sku != NULL && strlen(e->sku) >= sizeof(b->skus[0])) {
+		if (store_event_add(ctx->st, e, &ch) == -1)
+			return import_store_fail(ctx);
+		import_tally(ctx, ch);
+		return 0;
+	}
+	if (b == NULL)
+		ctx->state = b = xcalloc(1, sizeof(*b));
+	q = &b->rows[b->n];
+	*q = *e;
+	if (e->sku != NULL) {
+		str_copy(b->skus[b->n], sizeof(b->skus[0]), e->sku);
+		q->sku = b->skus[b->n];
+	}
+	if (e->category != NULL) {
+		str_copy(b->categories[b->n], sizeof(b->categories[0]),
+		    e->category);
+		q->category = b->categories[b->n];
+	}
+	if (++b->n == EVENTS_BATCH)
+		return events_flush(ctx);
+	return 0;
+}
+
 static int
 events_record(struct import_ctx *ctx)
 {
 	struct store_event e;
-	enum store_change ch;
 	char email[PARSE_EMAIL_MAX + 1], slug[CONF_NAME_MAX];
 	const char *why, *v;
 	int rc;
@@ -90,10 +160,7 @@ events_record(struct import_ctx *ctx)
 	e.sku = import_opt(ctx, EC_SKU);
 	if (import_customer(ctx, email, &e.customer_id) == -1)
 		return -1;
-	if (store_event_add(ctx->st, &e, &ch) == -1)
-		return import_store_fail(ctx);
-	import_tally(ctx, ch);
-	return 0;
+	return events_queue(ctx, &e);
 }
 
 static int
@@ -138,8 +205,7 @@ consent_record(struct import_ctx *ctx)
 /*
  * Engagement files are the longest: records are written STORE_ENGAGEMENT_
  * MANY at a time, which halves SQLite's work per record.  The batch is
- * flushed when full and at the end of the file; a transaction committed
- * in between simply leaves it for the next one.
+ * written when full, before each commit and at the end of the file.
  */
 struct engagement_batch {
 	struct store_engagement	 rows[STORE_ENGAGEMENT_MANY];
@@ -162,13 +228,6 @@ engagement_flush(struct import_ctx *ctx)
 		    STORE_UNCHANGED);
 	b->n = 0;
 	return 0;
-}
-
-static void
-engagement_cleanup(struct import_ctx *ctx)
-{
-	free(ctx->state);
-	ctx->state = NULL;
 }
 
 /* Queues E (its campaign copied); writes at once if it is too long. */
@@ -220,17 +279,19 @@ engagement_record(struct import_ctx *ctx)
 
 const struct import_format import_events_native = {
 	"events", IMPORT_EVENTS, NULL, event_cols,
-	sizeof(event_cols) / sizeof(event_cols[0]), events_record, NULL, NULL
+	sizeof(event_cols) / sizeof(event_cols[0]), events_record, events_flush,
+	events_flush, activity_cleanup
 };
 
 const struct import_format import_consent_native = {
 	"consent", IMPORT_CONSENT, NULL, consent_cols,
 	sizeof(consent_cols) / sizeof(consent_cols[0]), consent_record, NULL,
-	NULL
+	NULL, NULL
 };
 
 const struct import_format import_engagement_native = {
 	"engagement", IMPORT_ENGAGEMENT, NULL, engagement_cols,
 	sizeof(engagement_cols) / sizeof(engagement_cols[0]),
-	engagement_record, engagement_flush, engagement_cleanup
+	engagement_record, engagement_flush, engagement_flush,
+	activity_cleanup
 };

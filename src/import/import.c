@@ -14,6 +14,7 @@
 
 #include "csvpipe.h"
 #include "import_int.h"
+#include "str.h"
 
 #define IMPORT_BATCH	50000	/* records per transaction, not strict */
 
@@ -136,7 +137,7 @@ import_customer(struct import_ctx *ctx, const char *email, int64_t *id)
 	}
 	if (store_customer_ensure(ctx->st, email, id, &ch) == -1)
 		return import_store_fail(ctx);
-	snprintf(ctx->last_email, sizeof(ctx->last_email), "%s", email);
+	str_copy(ctx->last_email, sizeof(ctx->last_email), email);
 	ctx->last_id = *id;
 	return 0;
 }
@@ -305,6 +306,8 @@ import_read(struct import_ctx *ctx, struct csv_pipe *pipe, size_t nheader,
 		}
 		if (!ctx->opts->strict && ++batch >= IMPORT_BATCH) {
 			batch = 0;
+			if (ctx->fmt->flush != NULL && ctx->fmt->flush(ctx) == -1)
+				return -1;
 			if (store_commit(ctx->st) == -1 ||
 			    store_begin(ctx->st) == -1)
 				return import_store_fail(ctx);

@@ -34,6 +34,8 @@ struct import_format {
 	size_t			 ncols;
 	/* 0 done, 1 bad (reported), -1 fatal (ctx->err set) */
 	int			(*record)(struct import_ctx *ctx);
+	/* writes what records left queued, before each batch's commit */
+	int			(*flush)(struct import_ctx *ctx);
 	int			(*finish)(struct import_ctx *ctx);
 	void			(*cleanup)(struct import_ctx *ctx);
 };

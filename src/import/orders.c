@@ -14,8 +14,18 @@
 
 #include "buf.h"
 #include "import_int.h"
+#include "str.h"
 #include "xalloc.h"
 
+/*
+ * Orders are written ORDERS_BATCH at a time, many rows per statement
+ * (less of SQLite's work per row); a batch is cut short when its lines or
+ * strings grow large, so memory stays bounded whatever the file.  One
+ * order's strings may take up to ORDERS_ARENA_MAX, as they always could.
+ */
+#define ORDERS_BATCH		512
+#define ORDERS_BATCH_LINES	1024
+#define ORDERS_BATCH_BYTES	(1024 * 1024)
 #define ORDERS_ARENA_MAX	(4 * 1024 * 1024)
 
 enum {
@@ -70,19 +80,44 @@ struct orders_line {
 	int64_t		 quantity, price;
 };
 
+/* An order gathered whole, or being gathered. */
+struct orders_pending {
+	struct store_order order;	/* strings set when written */
+	size_t		 ref, status, currency, discount;
+	size_t		 first, nlines;	/* its lines in the batch's */
+};
+
 struct orders_state {
-	struct buf	 arena;
+	struct buf	 arena;		/* strings of the batch */
+	size_t		 start;		/* ... where the last order's begin */
 	char		 ref[128];
 	int		 active;	/* an order is being gathered */
 	int		 bad;		/* ... and will be skipped */
 	int		 guest;		/* ... has no email: skipped */
 	unsigned long	 line;		/* its first record */
 	char		 email[PARSE_EMAIL_MAX + 1];
-	struct store_order order;
-	size_t		 status, currency, discount;
+	/* the batch, then the order being gathered */
+	struct orders_pending pend[ORDERS_BATCH + 1];
+	size_t		 npend;
 	struct orders_line *lines;
 	size_t		 nlines, cap;
+	/* the last batch's orders were all stored already (a re-import): the
+	 * next is upserted one by one without trying to add it first */
+	int		 stored;
+	/* what a batch is written from */
+	struct store_order out[ORDERS_BATCH];
+	int64_t		 ids[ORDERS_BATCH];
+	struct store_order_line *wlines;
+	int64_t		*wids;
+	size_t		 wcap;
 };
+
+static void
+orders_arena_reset(struct orders_state *os)
+{
+	buf_reset(&os->arena);
+	buf_putc(&os->arena, '\0');	/* offset 0 means NULL */
+}
 
 static struct orders_state *
 orders_state(struct import_ctx *ctx)
@@ -91,7 +126,8 @@ orders_state(struct import_ctx *ctx)
 
 	if (os == NULL) {
 		os = xcalloc(1, sizeof(*os));
-		buf_init(&os->arena, ORDERS_ARENA_MAX);
+		buf_init(&os->arena, ORDERS_BATCH_BYTES + ORDERS_ARENA_MAX);
+		orders_arena_reset(os);
 		ctx->state = os;
 	}
 	return os;
@@ -101,12 +137,14 @@ orders_state(struct import_ctx *ctx)
 static size_t
 orders_keep(struct orders_state *os, const char *v)
 {
-	size_t off;
+	size_t off, n;
 
 	if (v == NULL)
 		return 0;
 	off = os->arena.len;
-	if (buf_append(&os->arena, v, strlen(v) + 1) == -1)
+	n = strlen(v) + 1;
+	if (off - os->start + n > ORDERS_ARENA_MAX - 1 ||
+	    buf_append(&os->arena, v, n) == -1)
 		return 0;
 	return off;
 }
@@ -117,32 +155,27 @@ orders_str(const struct orders_state *os, size_t off)
 	return off != 0 ? os->arena.data + off : NULL;
 }
 
-/* Writes the gathered order; tallies it once, whatever its lines did. */
+/* An order whose ref was in the store: updated one row at a time. */
 static int
-orders_flush(struct import_ctx *ctx, struct orders_state *os)
+orders_upsert(struct import_ctx *ctx, struct orders_state *os,
+    const struct orders_pending *p)
 {
 	enum store_change ch, lch;
 	struct store_order_line l;
+	const struct orders_line *ol;
 	int64_t order_id;
 	size_t i;
 
-	if (!os->active || os->bad || os->guest)
-		return 0;
-	if (import_customer(ctx, os->email, &os->order.customer_id) == -1)
-		return -1;
-	os->order.ref = os->ref;
-	os->order.financial_status = orders_str(os, os->status);
-	os->order.currency = orders_str(os, os->currency);
-	os->order.discount_code = orders_str(os, os->discount);
-	if (store_order_upsert(ctx->st, &os->order, &order_id, &ch) == -1)
+	if (store_order_upsert(ctx->st, &p->order, &order_id, &ch) == -1)
 		return import_store_fail(ctx);
-	for (i = 0; i < os->nlines; i++) {
+	for (i = 0; i < p->nlines; i++) {
+		ol = &os->lines[p->first + i];
 		l.line_no = (int64_t)i + 1;
-		l.sku = orders_str(os, os->lines[i].sku);
-		l.product = orders_str(os, os->lines[i].product);
-		l.category = orders_str(os, os->lines[i].category);
-		l.quantity = os->lines[i].quantity;
-		l.price = os->lines[i].price;
+		l.sku = orders_str(os, ol->sku);
+		l.product = orders_str(os, ol->product);
+		l.category = orders_str(os, ol->category);
+		l.quantity = ol->quantity;
+		l.price = ol->price;
 		if (store_order_line_upsert(ctx->st, order_id, &l, &lch) == -1)
 			return import_store_fail(ctx);
 		if (ch == STORE_UNCHANGED && lch != STORE_UNCHANGED)
@@ -150,12 +183,119 @@ orders_flush(struct import_ctx *ctx, struct orders_state *os)
 	}
 	if (ch != STORE_INSERTED) {
 		if (store_order_lines_trim(ctx->st, order_id,
-		    (int64_t)os->nlines, &lch) == -1)
+		    (int64_t)p->nlines, &lch) == -1)
 			return import_store_fail(ctx);
 		if (ch == STORE_UNCHANGED && lch != STORE_UNCHANGED)
 			ch = STORE_UPDATED;
 	}
 	import_tally(ctx, ch);
+	return 0;
+}
+
+/* Writes the N lines queued in wlines; none are left queued. */
+static int
+orders_write_lines(struct import_ctx *ctx, struct orders_state *os,
+    size_t *n)
+{
+	if (*n > 0 && store_order_lines_add(ctx->st, os->wids, os->wlines,
+	    *n) == -1)
+		return import_store_fail(ctx);
+	*n = 0;
+	return 0;
+}
+
+/*
+ * Writes the batch: the new orders and their lines many to a statement,
+ * the ones already in the store one by one, in file order (a ref seen
+ * twice is added, then updated).  Tallies each order once.
+ */
+static int
+orders_write(struct import_ctx *ctx, struct orders_state *os)
+{
+	struct orders_pending *p;
+	const struct orders_line *ol;
+	struct store_order_line *l;
+	int64_t inserted = ctx->stats->inserted;
+	size_t i, j, nw = 0;
+
+	if (os->npend > 0) {
+		for (i = 0; i < os->npend; i++) {
+			p = &os->pend[i];
+			p->order.ref = orders_str(os, p->ref);
+			p->order.financial_status = orders_str(os, p->status);
+			p->order.currency = orders_str(os, p->currency);
+			p->order.discount_code = orders_str(os, p->discount);
+			os->out[i] = p->order;
+			os->ids[i] = 0;
+		}
+		if (!os->stored && store_orders_add(ctx->st, os->out,
+		    os->npend, os->ids) == -1)
+			return import_store_fail(ctx);
+		if (os->wcap < os->nlines) {
+			os->wcap = os->nlines;
+			os->wlines = xreallocarray(os->wlines, os->wcap,
+			    sizeof(*os->wlines));
+			os->wids = xreallocarray(os->wids, os->wcap,
+			    sizeof(*os->wids));
+		}
+	}
+	for (i = 0; i < os->npend; i++) {
+		p = &os->pend[i];
+		if (os->ids[i] == 0) {
+			if (orders_write_lines(ctx, os, &nw) == -1 ||
+			    orders_upsert(ctx, os, p) == -1)
+				return -1;
+			continue;
+		}
+		for (j = 0; j < p->nlines; j++) {
+			ol = &os->lines[p->first + j];
+			l = &os->wlines[nw];
+			l->line_no = (int64_t)j + 1;
+			l->sku = orders_str(os, ol->sku);
+			l->product = orders_str(os, ol->product);
+			l->category = orders_str(os, ol->category);
+			l->quantity = ol->quantity;
+			l->price = ol->price;
+			os->wids[nw++] = os->ids[i];
+		}
+		import_tally(ctx, STORE_INSERTED);
+	}
+	if (orders_write_lines(ctx, os, &nw) == -1)
+		return -1;
+	if (os->npend > 0)
+		os->stored = ctx->stats->inserted == inserted;
+	/*
+	 * An order still being gathered (a commit comes mid-order) keeps
+	 * its strings and lines where they are until the next batch.
+	 */
+	if (os->active) {
+		os->pend[0] = os->pend[os->npend];
+	} else {
+		orders_arena_reset(os);
+		os->nlines = 0;
+	}
+	os->npend = 0;
+	return 0;
+}
+
+/* Ends the order being gathered: queued if good, forgotten if not. */
+static int
+orders_done(struct import_ctx *ctx, struct orders_state *os)
+{
+	struct orders_pending *p = &os->pend[os->npend];
+
+	if (!os->active)
+		return 0;
+	os->active = 0;
+	if (os->bad || os->guest) {
+		os->nlines = p->first;
+		return 0;
+	}
+	if (import_customer(ctx, os->email, &p->order.customer_id) == -1)
+		return -1;
+	if (++os->npend == ORDERS_BATCH || os->nlines >= ORDERS_BATCH_LINES ||
+	    os->arena.len >= ORDERS_BATCH_BYTES)
+		return orders_write(ctx, os);
 	return 0;
 }
 
@@ -191,16 +331,17 @@ orders_time(struct import_ctx *ctx, int c, int64_t *out)
 static int
 orders_begin(struct import_ctx *ctx, struct orders_state *os)
 {
+	struct orders_pending *p = &os->pend[os->npend];
 	const char *v, *names0;
 	char status[32];
 	size_t i;
 	int rc;
 
-	buf_reset(&os->arena);
-	buf_putc(&os->arena, '\0');	/* offset 0 means NULL */
-	memset(&os->order, 0, sizeof(os->order));
-	os->nlines = 0;
-	os->status = os->currency = os->discount = 0;
+	memset(p, 0, sizeof(*p));
+	p->first = os->nlines;
+	os->start = os->arena.len;
+	p->ref = orders_keep(os, os->ref);
+	os->start = os->arena.len;	/* the ref was never counted */
 	os->active = 1;
 	os->bad = os->guest = 0;
 	os->line = ctx->row.line;
@@ -217,11 +358,11 @@ orders_begin(struct import_ctx *ctx, struct orders_state *os)
 	names0 = ctx->fmt->cols[OC_CREATED].names[0];
 	if (*import_col(ctx, OC_CREATED) == '\0')
 		return import_bad(ctx, "%s: missing", names0);
-	if ((rc = orders_time(ctx, OC_CREATED, &os->order.created_at)) != 0 ||
+	if ((rc = orders_time(ctx, OC_CREATED, &p->order.created_at)) != 0 ||
 	    (rc = orders_time(ctx, OC_CANCELLED,
-	    &os->order.cancelled_at)) != 0 ||
-	    (rc = orders_money(ctx, OC_TOTAL, &os->order.total)) != 0 ||
-	    (rc = orders_money(ctx, OC_REFUNDED, &os->order.refunded)) != 0)
+	    &p->order.cancelled_at)) != 0 ||
+	    (rc = orders_money(ctx, OC_TOTAL, &p->order.total)) != 0 ||
+	    (rc = orders_money(ctx, OC_REFUNDED, &p->order.refunded)) != 0)
 		return rc;
 	if (*import_col(ctx, OC_TOTAL) == '\0')
 		return import_bad(ctx, "%s: missing",
@@ -229,7 +370,7 @@ orders_begin(struct import_ctx *ctx, struct orders_state *os)
 
 	/* Our own format defaults to paid; Shopify always says. */
 	v = import_opt(ctx, OC_STATUS);
-	snprintf(status, sizeof(status), "%s", v ? v : "paid");
+	str_copy(status, sizeof(status), v ? v : "paid");
 	for (i = 0; status[i] != '\0'; i++)
 		status[i] = (char)tolower((unsigned char)status[i]);
 	for (i = 0; i < sizeof(financial_statuses) /
@@ -239,15 +380,15 @@ orders_begin(struct import_ctx *ctx, struct orders_state *os)
 	if (i == sizeof(financial_statuses) / sizeof(financial_statuses[0]))
 		return import_bad(ctx, "%s: unknown financial status '%s'",
 		    ctx->fmt->cols[OC_STATUS].names[0], v);
-	os->status = orders_keep(os, status);
+	p->status = orders_keep(os, status);
 
 	v = import_opt(ctx, OC_CURRENCY);
 	if (v != NULL && (strlen(v) != 3 || !isupper((unsigned char)v[0]) ||
 	    !isupper((unsigned char)v[1]) || !isupper((unsigned char)v[2])))
 		return import_bad(ctx, "%s: '%s' is not an ISO 4217 code",
 		    ctx->fmt->cols[OC_CURRENCY].names[0], v);
-	os->currency = orders_keep(os, v);
-	os->discount = orders_keep(os, import_opt(ctx, OC_DISCOUNT));
+	p->currency = orders_keep(os, v);
+	p->discount = orders_keep(os, import_opt(ctx, OC_DISCOUNT));
 	return 0;
 }
 
@@ -278,6 +419,7 @@ orders_add_line(struct import_ctx *ctx, struct orders_state *os)
 		    sizeof(*os->lines));
 	}
 	l = &os->lines[os->nlines++];
+	os->pend[os->npend].nlines++;
 	l->quantity = qty;
 	l->price = price;
 	l->sku = orders_keep(os, import_opt(ctx, OC_SKU));
@@ -299,9 +441,9 @@ orders_record(struct import_ctx *ctx)
 		return import_bad(ctx, "%s: missing",
 		    ctx->fmt->cols[OC_REF].names[0]);
 	if (!os->active || strcmp(ref, os->ref) != 0) {
-		if (orders_flush(ctx, os) == -1)
+		if (orders_done(ctx, os) == -1)
 			return -1;
-		snprintf(os->ref, sizeof(os->ref), "%s", ref);
+		str_copy(os->ref, sizeof(os->ref), ref);
 		rc = orders_begin(ctx, os);
 		if (rc != 0) {
 			os->bad = 1;
@@ -327,7 +469,18 @@ orders_finish(struct import_ctx *ctx)
 {
 	struct orders_state *os = ctx->state;
 
-	return os != NULL ? orders_flush(ctx, os) : 0;
+	if (os == NULL)
+		return 0;
+	return orders_done(ctx, os) == -1 ? -1 : orders_write(ctx, os);
+}
+
+/* Before a commit: the orders gathered whole go with it. */
+static int
+orders_flush(struct import_ctx *ctx)
+{
+	struct orders_state *os = ctx->state;
+
+	return os != NULL ? orders_write(ctx, os) : 0;
 }
 
 static void
@@ -339,16 +492,20 @@ orders_cleanup(struct import_ctx *ctx)
 		return;
 	buf_free(&os->arena);
 	free(os->lines);
+	free(os->wlines);
+	free(os->wids);
 	free(os);
 	ctx->state = NULL;
 }
 
 const struct import_format import_orders_native = {
 	"orders (segctl columns)", IMPORT_ORDERS, NULL,
-	native_cols, OC_COUNT, orders_record, orders_finish, orders_cleanup
+	native_cols, OC_COUNT, orders_record, orders_flush, orders_finish,
+	orders_cleanup
 };
 
 const struct import_format import_orders_shopify = {
 	"Shopify orders export", IMPORT_ORDERS, "Lineitem quantity",
-	shopify_cols, OC_COUNT, orders_record, orders_finish, orders_cleanup
+	shopify_cols, OC_COUNT, orders_record, orders_flush, orders_finish,
+	orders_cleanup
 };

@@ -115,11 +115,11 @@ products_cleanup(struct import_ctx *ctx)
 const struct import_format import_products_native = {
 	"products (segctl columns)", IMPORT_PRODUCTS, NULL, native_cols,
 	sizeof(native_cols) / sizeof(native_cols[0]), products_native_record,
-	NULL, NULL
+	NULL, NULL, NULL
 };
 
 const struct import_format import_products_shopify = {
 	"Shopify products export", IMPORT_PRODUCTS, "Variant SKU",
 	shopify_cols, sizeof(shopify_cols) / sizeof(shopify_cols[0]),
-	products_shopify_record, NULL, products_cleanup
+	products_shopify_record, NULL, NULL, products_cleanup
 };

@@ -51,6 +51,48 @@ records_find(struct store *st, sqlite3_stmt *s, const char *key, int64_t *id)
 	return 1;
 }
 
+/*
+ * The statement for 2^LOG2 rows, in slot FIRST + LOG2: HEAD, then ROW that
+ * many times, then TAIL.  Each size is prepared on its first use.
+ */
+static sqlite3_stmt *
+records_rows_stmt(struct store *st, enum store_stmt_id first, int log2,
+    const char *head, const char *row, const char *tail)
+{
+	enum store_stmt_id id = (enum store_stmt_id)(first + log2);
+	sqlite3_stmt *s;
+	struct buf sql;
+	size_t i;
+
+	if (st->stmt[id] != NULL)
+		return st->stmt[id];
+	buf_init(&sql, 64 * 1024);
+	buf_puts(&sql, head);
+	for (i = 0; i < (size_t)1 << log2; i++) {
+		if (i > 0)
+			buf_puts(&sql, ", ");
+		buf_puts(&sql, row);
+	}
+	buf_puts(&sql, tail);
+	s = store_stmt(st, id, buf_str(&sql));
+	buf_free(&sql);
+	return s;
+}
+
+/*
+ * Log2 of the largest power of two not above N (N > 0) nor 2^MAX: N rows
+ * are written in as many statements as N has bits set, past the largest.
+ */
+static int
+records_chunk(size_t n, int max)
+{
+	int lg = 0;
+
+	while (lg < max && ((size_t)2 << lg) <= n)
+		lg++;
+	return lg;
+}
+
 int
 store_customer_find(struct store *st, const char *email, int64_t *id)
 {
@@ -59,27 +101,29 @@ store_customer_find(struct store *st, const char *email, int64_t *id)
 }
 
 
+/* Binds C to parameters AT + 1 to AT + 15. */
 static void
-records_bind_customer(sqlite3_stmt *s, const struct store_customer *c)
+records_bind_customer(sqlite3_stmt *s, int at, const struct store_customer *c)
 {
-	store_bind_text(s, 1, c->email);
-	store_bind_text(s, 2, c->external_id);
-	store_bind_text(s, 3, c->first_name);
-	store_bind_text(s, 4, c->last_name);
-	store_bind_text(s, 5, c->phone);
-	store_bind_text(s, 6, c->country);
-	store_bind_text(s, 7, c->region);
-	store_bind_text(s, 8, c->currency);
-	store_bind_text(s, 9, c->language);
-	store_bind_text(s, 10, c->time_zone);
-	store_bind_text(s, 11, c->account_type ? c->account_type : "retail");
-	sqlite3_bind_int(s, 12, c->tax_exempt != 0);
-	store_bind_text(s, 13, c->company);
-	store_bind_text(s, 14, c->tags);
+	store_bind_text(s, at + 1, c->email);
+	store_bind_text(s, at + 2, c->external_id);
+	store_bind_text(s, at + 3, c->first_name);
+	store_bind_text(s, at + 4, c->last_name);
+	store_bind_text(s, at + 5, c->phone);
+	store_bind_text(s, at + 6, c->country);
+	store_bind_text(s, at + 7, c->region);
+	store_bind_text(s, at + 8, c->currency);
+	store_bind_text(s, at + 9, c->language);
+	store_bind_text(s, at + 10, c->time_zone);
+	store_bind_text(s, at + 11, c->account_type ? c->account_type :
+	    "retail");
+	sqlite3_bind_int(s, at + 12, c->tax_exempt != 0);
+	store_bind_text(s, at + 13, c->company);
+	store_bind_text(s, at + 14, c->tags);
 	if (c->created_at != 0)
-		sqlite3_bind_int64(s, 15, c->created_at);
+		sqlite3_bind_int64(s, at + 15, c->created_at);
 	else
-		sqlite3_bind_null(s, 15);
+		sqlite3_bind_null(s, at + 15);
 }
 
 int
@@ -98,7 +142,7 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	    " ?12, ?13, ?14, ?15) ON CONFLICT (email) DO NOTHING");
 	if (s == NULL)
 		return -1;
-	records_bind_customer(s, c);
+	records_bind_customer(s, 0, c);
 	if (records_run(st, s, "insert customer") == -1)
 		return -1;
 	if (sqlite3_changes(st->db) > 0) {
@@ -124,7 +168,7 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	    " OR tags IS NOT ?14 OR created_at IS NOT ?15)");
 	if (s == NULL)
 		return -1;
-	records_bind_customer(s, c);
+	records_bind_customer(s, 0, c);
 	if (records_run(st, s, "update customer") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
@@ -237,21 +281,22 @@ store_product_upsert(struct store *st, const struct store_product *p,
 	return 0;
 }
 
+/* Binds O to parameters AT + 1 to AT + 9. */
 static void
-records_bind_order(sqlite3_stmt *s, const struct store_order *o)
+records_bind_order(sqlite3_stmt *s, int at, const struct store_order *o)
 {
-	store_bind_text(s, 1, o->ref);
-	sqlite3_bind_int64(s, 2, o->customer_id);
-	sqlite3_bind_int64(s, 3, o->created_at);
-	store_bind_text(s, 4, o->financial_status);
+	store_bind_text(s, at + 1, o->ref);
+	sqlite3_bind_int64(s, at + 2, o->customer_id);
+	sqlite3_bind_int64(s, at + 3, o->created_at);
+	store_bind_text(s, at + 4, o->financial_status);
 	if (o->cancelled_at != 0)
-		sqlite3_bind_int64(s, 5, o->cancelled_at);
+		sqlite3_bind_int64(s, at + 5, o->cancelled_at);
 	else
-		sqlite3_bind_null(s, 5);
-	store_bind_text(s, 6, o->currency);
-	sqlite3_bind_int64(s, 7, o->total);
-	sqlite3_bind_int64(s, 8, o->refunded);
-	store_bind_text(s, 9, o->discount_code);
+		sqlite3_bind_null(s, at + 5);
+	store_bind_text(s, at + 6, o->currency);
+	sqlite3_bind_int64(s, at + 7, o->total);
+	sqlite3_bind_int64(s, at + 8, o->refunded);
+	store_bind_text(s, at + 9, o->discount_code);
 }
 
 int
@@ -269,7 +314,7 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	    " ON CONFLICT (ref) DO NOTHING");
 	if (s == NULL)
 		return -1;
-	records_bind_order(s, o);
+	records_bind_order(s, 0, o);
 	if (records_run(st, s, "order") == -1)
 		return -1;
 	if (sqlite3_changes(st->db) > 0) {
@@ -292,7 +337,7 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	    " OR refunded IS NOT ?8 OR discount_code IS NOT ?9)");
 	if (s == NULL)
 		return -1;
-	records_bind_order(s, o);
+	records_bind_order(s, 0, o);
 	if (records_run(st, s, "order") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
@@ -346,6 +391,108 @@ store_order_lines_trim(struct store *st, int64_t order_id, int64_t nlines,
 	return 0;
 }
 
+/*
+ * Some of the N orders at O, inserted with ids IDS, were not: their refs
+ * exist.  Zeroes their ids, so the caller upserts them.
+ */
+static int
+records_orders_which(struct store *st, const struct store_order *o,
+    size_t n, int64_t *ids)
+{
+	int64_t id;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = records_find(st, store_stmt(st, SQ_ORDER_FIND,
+		    "SELECT id FROM orders WHERE ref = ?1"), o[i].ref, &id);
+		if (rc != 0)
+			return rc == 1 ? store_failf(st, "order %s vanished",
+			    o[i].ref) : -1;
+		if (id != ids[i])
+			ids[i] = 0;
+	}
+	return 0;
+}
+
+int
+store_orders_add(struct store *st, const struct store_order *o, size_t n,
+    int64_t *ids)
+{
+	sqlite3_stmt *s;
+	int64_t next;
+	size_t i, k, done;
+	int lg, rc;
+
+	/*
+	 * Ids are given, not left to SQLite, so that each order's is known
+	 * without a statement of its own; the writer's lock is held, so no
+	 * one else takes them meanwhile.
+	 */
+	if ((s = store_stmt(st, SQ_MAX_ORDER,
+	    "SELECT coalesce(max(id), 0) FROM orders")) == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	next = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) + 1 : 0;
+	store_done(s);
+	if (rc != SQLITE_ROW)
+		return store_fail(st, "orders");
+	for (done = 0; done < n; done += k) {
+		lg = records_chunk(n - done, STORE_ORDERS_MANY_LOG2);
+		k = (size_t)1 << lg;
+		s = records_rows_stmt(st, SQ_ORDER_ADD, lg, "INSERT INTO orders"
+		    " (id, ref, customer_id, created_at, financial_status,"
+		    " cancelled_at, currency, total, refunded, discount_code)"
+		    " VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		    " ON CONFLICT (ref) DO NOTHING");
+		if (s == NULL)
+			return -1;
+		for (i = 0; i < k; i++) {
+			ids[done + i] = next++;
+			sqlite3_bind_int64(s, 10 * (int)i + 1, ids[done + i]);
+			records_bind_order(s, 10 * (int)i + 1, &o[done + i]);
+		}
+		if (records_run(st, s, "orders") == -1)
+			return -1;
+		if ((size_t)sqlite3_changes(st->db) < k &&
+		    records_orders_which(st, o + done, k, ids + done) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+store_order_lines_add(struct store *st, const int64_t *order_ids,
+    const struct store_order_line *l, size_t n)
+{
+	sqlite3_stmt *s;
+	size_t i, k, done;
+	int at, lg;
+
+	for (done = 0; done < n; done += k) {
+		lg = records_chunk(n - done, STORE_LINES_MANY_LOG2);
+		k = (size_t)1 << lg;
+		s = records_rows_stmt(st, SQ_LINE_ADD, lg, "INSERT INTO"
+		    " order_lines (order_id, line_no, sku, product, category,"
+		    " quantity, price) VALUES ", "(?, ?, ?, ?, ?, ?, ?)", "");
+		if (s == NULL)
+			return -1;
+		for (i = 0; i < k; i++) {
+			at = 7 * (int)i;
+			sqlite3_bind_int64(s, at + 1, order_ids[done + i]);
+			sqlite3_bind_int64(s, at + 2, l[done + i].line_no);
+			store_bind_text(s, at + 3, l[done + i].sku);
+			store_bind_text(s, at + 4, l[done + i].product);
+			store_bind_text(s, at + 5, l[done + i].category);
+			sqlite3_bind_int64(s, at + 6, l[done + i].quantity);
+			sqlite3_bind_int64(s, at + 7, l[done + i].price);
+		}
+		if (records_run(st, s, "order lines") == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 store_event_add(struct store *st, const struct store_event *e,
     enum store_change *changed)
@@ -367,6 +514,45 @@ store_event_add(struct store *st, const struct store_event *e,
 	if (records_run(st, s, "event") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_INSERTED);
+	return 0;
+}
+
+int
+store_events_add(struct store *st, const struct store_event *e, size_t n,
+    int64_t *inserted)
+{
+	sqlite3_stmt *s;
+	size_t i, k, done;
+	int at, lg;
+
+	*inserted = 0;
+	for (done = 0; done < n; done += k) {
+		lg = records_chunk(n - done, STORE_EVENTS_MANY_LOG2);
+		k = (size_t)1 << lg;
+		s = records_rows_stmt(st, SQ_EVENT_ADD, lg, "INSERT OR IGNORE"
+		    " INTO events (customer_id, at, type, sku, category,"
+		    " cart_value) VALUES ", "(?, ?, ?, ?, ?, ?)", "");
+		if (s == NULL)
+			return -1;
+		for (i = 0; i < k; i++) {
+			at = 6 * (int)i;
+			sqlite3_bind_int64(s, at + 1, e[done + i].customer_id);
+			sqlite3_bind_int64(s, at + 2, e[done + i].at);
+			store_bind_text(s, at + 3,
+			    segment_event_name(e[done + i].type));
+			store_bind_text(s, at + 4, e[done + i].sku ?
+			    e[done + i].sku : "");
+			store_bind_text(s, at + 5, e[done + i].category);
+			if (e[done + i].cart_value >= 0)
+				sqlite3_bind_int64(s, at + 6,
+				    e[done + i].cart_value);
+			else
+				sqlite3_bind_null(s, at + 6);
+		}
+		if (records_run(st, s, "events") == -1)
+			return -1;
+		*inserted += sqlite3_changes(st->db);
+	}
 	return 0;
 }
 
@@ -466,6 +652,60 @@ store_consent_record(struct store *st, const struct store_consent *c,
 	return 0;
 }
 
+int
+store_consent_add(struct store *st, const struct store_consent *c, size_t n)
+{
+	sqlite3_stmt *h, *s;
+	size_t i, k, done;
+	int at, lg;
+
+	for (done = 0; done < n; done += k) {
+		lg = records_chunk(n - done, STORE_CONSENT_MANY_LOG2);
+		k = (size_t)1 << lg;
+		h = records_rows_stmt(st, SQ_CONSENT_HISTORY_ADD, lg, "INSERT OR"
+		    " IGNORE INTO consent_history (customer_id, channel,"
+		    " recorded_at, granted, source, evidence) VALUES ",
+		    "(?, ?, ?, ?, ?, ?)", "");
+		s = records_rows_stmt(st, SQ_CONSENT_ADD, lg, "INSERT INTO"
+		    " consent (customer_id, channel, granted, source,"
+		    " recorded_at, evidence) VALUES ", "(?, ?, ?, ?, ?, ?)",
+		    " ON CONFLICT (customer_id, channel) DO UPDATE SET"
+		    " granted = excluded.granted, source = excluded.source,"
+		    " recorded_at = excluded.recorded_at,"
+		    " evidence = excluded.evidence"
+		    " WHERE granted IS NOT excluded.granted"
+		    " OR source IS NOT excluded.source"
+		    " OR recorded_at IS NOT excluded.recorded_at"
+		    " OR evidence IS NOT excluded.evidence");
+		if (h == NULL || s == NULL)
+			return -1;
+		for (i = 0; i < k; i++) {
+			at = 6 * (int)i;
+			sqlite3_bind_int64(h, at + 1, c[done + i].customer_id);
+			store_bind_text(h, at + 2,
+			    store_channel_name(c[done + i].channel));
+			sqlite3_bind_int64(h, at + 3, c[done + i].recorded_at);
+			sqlite3_bind_int(h, at + 4, c[done + i].granted != 0);
+			store_bind_text(h, at + 5, c[done + i].source);
+			store_bind_text(h, at + 6, c[done + i].evidence);
+			sqlite3_bind_int64(s, at + 1, c[done + i].customer_id);
+			store_bind_text(s, at + 2,
+			    store_channel_name(c[done + i].channel));
+			sqlite3_bind_int(s, at + 3, c[done + i].granted != 0);
+			store_bind_text(s, at + 4, c[done + i].source);
+			sqlite3_bind_int64(s, at + 5, c[done + i].recorded_at);
+			store_bind_text(s, at + 6, c[done + i].evidence);
+		}
+		if (records_run(st, h, "consent history") == -1) {
+			store_done(s);
+			return -1;
+		}
+		if (records_run(st, s, "consent") == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static const char *const engagement_names[ENG_COUNT] = {
 	"sent", "open", "click", "unsubscribe", "bounce", "sms_optout"
 };
@@ -513,42 +753,31 @@ int
 store_engagement_add_many(struct store *st, const struct store_engagement *e,
     size_t n, int64_t *inserted)
 {
-	enum store_change ch;
 	sqlite3_stmt *s;
-	struct buf sql;
-	size_t i;
+	size_t i, k, done;
+	int at, lg;
 
 	*inserted = 0;
-	if (n != STORE_ENGAGEMENT_MANY) {
-		/* a short batch: the one-row statement, N times */
-		for (i = 0; i < n; i++) {
-			if (store_engagement_add(st, &e[i], &ch) == -1)
-				return -1;
-			*inserted += ch == STORE_INSERTED;
-		}
-		return 0;
-	}
-	if ((s = st->stmt[SQ_ENG_INSERT_MANY]) == NULL) {
-		buf_init(&sql, 4096);
-		buf_puts(&sql, "INSERT OR IGNORE INTO engagement (customer_id,"
-		    " campaign_id, type, at) VALUES ");
-		for (i = 0; i < STORE_ENGAGEMENT_MANY; i++)
-			buf_puts(&sql, i ? ", (?, ?, ?, ?)" : "(?, ?, ?, ?)");
-		s = store_stmt(st, SQ_ENG_INSERT_MANY, buf_str(&sql));
-		buf_free(&sql);
+	for (done = 0; done < n; done += k) {
+		lg = records_chunk(n - done, STORE_ENGAGEMENT_MANY_LOG2);
+		k = (size_t)1 << lg;
+		s = records_rows_stmt(st, SQ_ENG_INSERT_MANY, lg, "INSERT OR"
+		    " IGNORE INTO engagement (customer_id, campaign_id, type,"
+		    " at) VALUES ", "(?, ?, ?, ?)", "");
 		if (s == NULL)
 			return -1;
+		for (i = 0; i < k; i++) {
+			at = 4 * (int)i;
+			sqlite3_bind_int64(s, at + 1, e[done + i].customer_id);
+			store_bind_text(s, at + 2, e[done + i].campaign_id);
+			store_bind_text(s, at + 3,
+			    store_engagement_name(e[done + i].type));
+			sqlite3_bind_int64(s, at + 4, e[done + i].at);
+		}
+		if (records_run(st, s, "engagement") == -1)
+			return -1;
+		*inserted += sqlite3_changes(st->db);
 	}
-	for (i = 0; i < n; i++) {
-		sqlite3_bind_int64(s, 4 * (int)i + 1, e[i].customer_id);
-		store_bind_text(s, 4 * (int)i + 2, e[i].campaign_id);
-		store_bind_text(s, 4 * (int)i + 3,
-		    store_engagement_name(e[i].type));
-		sqlite3_bind_int64(s, 4 * (int)i + 4, e[i].at);
-	}
-	if (records_run(st, s, "engagement") == -1)
-		return -1;
-	*inserted = sqlite3_changes(st->db);
 	return 0;
 }
 

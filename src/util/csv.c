@@ -336,6 +336,7 @@ csv_next(struct csv_reader *r, struct csv_row *row)
 		error = "invalid UTF-8";
 	row->fields = r->fields;
 	row->nfields = r->nfields;
+	row->size = r->reclen + 1;
 	row->line = start;
 	row->error = error;
 	return 1;

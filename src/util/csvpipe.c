@@ -2,8 +2,9 @@
  * csvpipe.c - read-ahead through a ring of batch buffers.
  *
  * The reading thread fills a free batch with up to BATCH_ROWS rows (each
- * field copied in, NUL-terminated, its offset noted), marks it full and
- * moves to the next; the caller empties full batches in order.  One lock
+ * copied in whole, its fields' offsets noted, made pointers once the data
+ * stops moving), marks it full and moves to the next; the caller empties
+ * full batches in order, handed the pointers as they are.  One lock
  * and two condition variables guard the batch states; the contents of a
  * batch belong to whichever side its state says, so they need no lock.
  */
@@ -21,7 +22,7 @@
 
 struct pipe_row {
 	size_t		 first;		/* index of its first field offset */
-	size_t		 nfields;
+	size_t		 nfields, size;
 	unsigned long	 line;
 	const char	*error;		/* csv.c's errors are literals */
 };
@@ -34,6 +35,7 @@ struct batch {
 	size_t		 len, cap;
 	size_t		*offs;		/* field start offsets into data */
 	size_t		 noffs, offcap;
+	char		**fields;	/* ... as pointers, once data is full */
 	struct pipe_row	 rows[BATCH_ROWS];
 	size_t		 nrows;
 	unsigned long long offset;	/* file offset after the last row */
@@ -48,7 +50,6 @@ struct csv_pipe {
 	struct batch	 b[NBATCHES];
 	size_t		 cur, pos;	/* the caller's batch and row */
 	int		 holding;	/* the caller holds b[cur] */
-	char		*fields[CSV_MAX_FIELDS];
 	char		 err[512];
 	unsigned long long offset;
 };
@@ -63,27 +64,29 @@ batch_reserve(struct batch *b, size_t bytes, size_t offs)
 	while (b->noffs + offs > b->offcap) {
 		b->offcap = b->offcap ? b->offcap * 2 : 4096;
 		b->offs = xreallocarray(b->offs, b->offcap, sizeof(*b->offs));
+		b->fields = xreallocarray(b->fields, b->offcap,
+		    sizeof(*b->fields));
 	}
 }
 
-/* Copies ROW into B. */
+/* Copies ROW into B, its fields in one piece (a wide export has many). */
 static void
 batch_add(struct batch *b, const struct csv_row *row)
 {
 	struct pipe_row *pr = &b->rows[b->nrows++];
-	size_t i, n;
+	size_t i;
 
 	pr->first = b->noffs;
 	pr->nfields = row->nfields;
+	pr->size = row->size;
 	pr->line = row->line;
 	pr->error = row->error;
-	for (i = 0; i < row->nfields; i++) {
-		n = strlen(row->fields[i]) + 1;
-		batch_reserve(b, n, 1);
-		b->offs[b->noffs++] = b->len;
-		memcpy(b->data + b->len, row->fields[i], n);
-		b->len += n;
-	}
+	batch_reserve(b, row->size, row->nfields);
+	memcpy(b->data + b->len, row->fields[0], row->size);
+	for (i = 0; i < row->nfields; i++)
+		b->offs[b->noffs++] = b->len +
+		    (size_t)(row->fields[i] - row->fields[0]);
+	b->len += row->size;
 }
 
 static void *
@@ -92,7 +95,7 @@ pipe_reader(void *arg)
 	struct csv_pipe *p = arg;
 	struct csv_row row;
 	struct batch *b;
-	size_t i = 0;
+	size_t i = 0, j;
 	int rc = 1, stop;
 
 	while (rc == 1) {
@@ -116,6 +119,9 @@ pipe_reader(void *arg)
 				    csv_strerror(p->r));
 		}
 		b->offset = csv_offset(p->r);
+		/* here rather than in the caller, whose thread is the busier */
+		for (j = 0; j < b->noffs; j++)
+			b->fields[j] = b->data + b->offs[j];
 		pthread_mutex_lock(&p->lock);
 		b->full = 1;
 		pthread_cond_signal(&p->filled);
@@ -165,7 +171,6 @@ csv_pipe_next(struct csv_pipe *p, struct csv_row *row)
 {
 	struct batch *b;
 	struct pipe_row *pr;
-	size_t i;
 
 	for (;;) {
 		b = &p->b[p->cur];
@@ -184,10 +189,9 @@ csv_pipe_next(struct csv_pipe *p, struct csv_row *row)
 		pipe_release(p);
 	}
 	pr = &b->rows[p->pos++];
-	for (i = 0; i < pr->nfields; i++)
-		p->fields[i] = b->data + b->offs[pr->first + i];
-	row->fields = p->fields;
+	row->fields = b->fields + pr->first;
 	row->nfields = pr->nfields;
+	row->size = pr->size;
 	row->line = pr->line;
 	row->error = pr->error;
 	if (p->pos == b->nrows)
@@ -222,6 +226,7 @@ csv_pipe_stop(struct csv_pipe *p)
 	for (i = 0; i < NBATCHES; i++) {
 		free(p->b[i].data);
 		free(p->b[i].offs);
+		free(p->b[i].fields);
 	}
 	pthread_cond_destroy(&p->emptied);
 	pthread_cond_destroy(&p->filled);

@@ -28,16 +28,21 @@ expect_row(struct csv_reader *r, unsigned long line, size_t n, ...)
 {
 	struct csv_row row;
 	va_list ap;
-	size_t i;
+	size_t i, size = 0;
 
 	assert_int_equal(csv_next(r, &row), 1);
 	assert_null(row.error);
 	assert_int_equal(row.line, line);
 	assert_int_equal(row.nfields, n);
 	va_start(ap, n);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		assert_string_equal(row.fields[i], va_arg(ap, const char *));
+		/* one after another: the row can be copied whole */
+		assert_ptr_equal(row.fields[i], row.fields[0] + size);
+		size += strlen(row.fields[i]) + 1;
+	}
 	va_end(ap);
+	assert_int_equal(row.size, size);
 }
 
 static void

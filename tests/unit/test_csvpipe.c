@@ -66,6 +66,7 @@ compare(const char *in, size_t len, int want_rc)
 		rows++;
 		assert_int_equal(ra.line, rb.line);
 		assert_int_equal(ra.nfields, rb.nfields);
+		assert_int_equal(ra.size, rb.size);
 		if (ra.error == NULL)
 			assert_null(rb.error);
 		else

@@ -196,6 +196,48 @@ test_shopify_consent_revoked_by_later_export(void **state)
 	    " customers WHERE email = 'ann.lee@example.com')"), 2);
 }
 
+/*
+ * The consent of new customers is written in batches: more of it than one
+ * batch holds, and a customer seen again later in the file, whose second
+ * statement must be weighed against the first.
+ */
+static void
+test_shopify_consent_batches(void **state)
+{
+	struct tx *t = *state;
+	char *csv = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&csv, &len);
+	int i;
+
+	assert_non_null(fp);
+	fputs("Customer ID,First Name,Last Name,Email,Accepts Email Marketing,"
+	    "Phone,Accepts SMS Marketing,Tax Exempt,Tags\n", fp);
+	for (i = 0; i < 700; i++)
+		fprintf(fp, "%d,A,B,c%d@example.com,yes,,no,no,\n", i, i);
+	fputs("1,A,B,c1@example.com,no,,no,no,\n", fp);
+	fclose(fp);
+
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 700);
+	assert_int_equal(t->stats.unchanged, 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent"), 1400);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent_history"),
+	    1401);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent"
+	    " WHERE granted = 1"), 699);
+	assert_int_equal(tx_count(t, "SELECT granted FROM consent WHERE"
+	    " channel = 'email' AND customer_id = (SELECT id FROM customers"
+	    " WHERE email = 'c1@example.com')"), 0);
+
+	/* again: the last statement stands, the first is not news */
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent"
+	    " WHERE granted = 1"), 699);
+	free(csv);
+}
+
 static void
 test_shopify_customers_older_header(void **state)
 {
@@ -273,6 +315,121 @@ test_shopify_orders(void **state)
 	assert_int_equal(t->stats.inserted, 0);
 	assert_int_equal(t->stats.updated, 0);
 	assert_int_equal(t->stats.unchanged, 2);
+}
+
+#define BATCH_ORDERS	30000
+#define BATCH_BIG_LINES	300
+
+/* Lines of order I in batch_orders(): I % 3 + 1, BIG's many. */
+static int
+batch_lines(int i, int big)
+{
+	return i == big ? BATCH_BIG_LINES : i % 3 + 1;
+}
+
+/*
+ * Orders #1 to #LAST (the odd ones only if ODD) for 97 customers, every
+ * line of order i of quantity i; #1 comes again at the end with one line
+ * of quantity 7 and another total.  Returns the CSV (to be freed).
+ */
+static char *
+batch_orders(int odd, int big, int last)
+{
+	char *csv = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&csv, &len);
+	int i, j;
+
+	assert_non_null(fp);
+	fputs("order_id,email,created_at,total,sku,quantity,price\n", fp);
+	for (i = 1; i <= last; i++)
+		for (j = 0; j < batch_lines(i, big) && (!odd || i % 2); j++)
+			fprintf(fp, "#%d,c%d@example.com,2026-01-01T00:00:00Z,"
+			    "%d.00,SKU-%d,%d,1.00\n", i, i % 97, i, j, i);
+	fputs("#1,c1@example.com,2026-01-01T00:00:00Z,9.00,SKU-0,7,1.00\n",
+	    fp);
+	fclose(fp);
+	return csv;
+}
+
+/*
+ * Orders are written many to a statement: batches cut at every size, an
+ * order longer than a batch, a commit in the middle of an order, a ref
+ * seen twice, and batches mixing new orders with ones already stored.
+ */
+static void
+test_orders_batches(void **state)
+{
+	struct tx *t = *state;
+	char *odd, *all, *more;
+	int64_t lines = 0, nodd = 0, extra = 0;
+	int i, big = 0, before = 0;
+
+	/* the big order straddles the commit after 50000 records */
+	for (i = 1; big == 0; i++) {
+		if (i % 2 && before > 49800)
+			big = i;
+		before += i % 3 + 1;
+	}
+	for (i = 1; i <= BATCH_ORDERS; i++) {
+		lines += i == 1 ? 1 : batch_lines(i, big);
+		nodd += i % 2;
+	}
+	odd = batch_orders(1, big, BATCH_ORDERS);
+	all = batch_orders(0, big, BATCH_ORDERS);
+	more = batch_orders(0, big, BATCH_ORDERS + 2000);
+	for (i = BATCH_ORDERS + 1; i <= BATCH_ORDERS + 2000; i++)
+		extra += batch_lines(i, big);
+
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "odd.csv", odd, 0), 0);
+	assert_int_equal(t->stats.inserted, nodd);
+	assert_int_equal(t->stats.updated, 1);		/* #1 again */
+	assert_int_equal(t->stats.bad, 0);
+
+	/* half of each batch is there already */
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "all.csv", all, 0), 0);
+	assert_int_equal(t->stats.inserted, BATCH_ORDERS - nodd);
+	assert_int_equal(t->stats.updated, 2);		/* #1 twice */
+	assert_int_equal(t->stats.unchanged, nodd - 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM orders"),
+	    BATCH_ORDERS);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines"),
+	    lines);
+	/* every line is its own order's, numbered from 1 without a gap */
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
+	    " JOIN orders o ON o.id = l.order_id"
+	    " WHERE l.quantity != CAST(substr(o.ref, 2) AS INTEGER)"), 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM (SELECT order_id"
+	    " FROM order_lines GROUP BY order_id"
+	    " HAVING max(line_no) != count(*))"), 0);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
+	    " JOIN orders o ON o.id = l.order_id WHERE o.ref = '#1'"
+	    " AND l.quantity = 7 AND o.total = 900"), 1);
+
+	/* again: the same store */
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "all.csv", all, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(t->stats.updated, 2);
+	assert_int_equal(t->stats.unchanged, BATCH_ORDERS - 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines"),
+	    lines);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
+	    " JOIN orders o ON o.id = l.order_id"
+	    " WHERE l.quantity != CAST(substr(o.ref, 2) AS INTEGER)"), 1);
+
+	/* new orders after a run of stored ones */
+	assert_int_equal(tx_import(t, IMPORT_ORDERS, "more.csv", more, 0), 0);
+	assert_int_equal(t->stats.inserted, 2000);
+	assert_int_equal(t->stats.updated, 2);
+	assert_int_equal(t->stats.unchanged, BATCH_ORDERS - 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines"),
+	    lines + extra);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
+	    " JOIN orders o ON o.id = l.order_id"
+	    " WHERE l.quantity != CAST(substr(o.ref, 2) AS INTEGER)"), 1);
+	free(odd);
+	free(all);
+	free(more);
 }
 
 static void
@@ -381,6 +538,75 @@ test_activity_formats(void **state)
 	assert_non_null(strstr(t->report, "g.csv:4: type: 'liked'"));
 }
 
+/* A statement older than the current one goes to history only. */
+static void
+test_consent_older_is_history(void **state)
+{
+	struct tx *t = *state;
+	static const char consent[] =
+	    "email,channel,status,source,recorded_at,evidence\n"
+	    "ann@example.com,sms,revoked,sms_keyword,2026-02-01T00:00:00Z,"
+	    "replied STOP\n"
+	    "ann@example.com,sms,granted,form,2026-01-01T00:00:00Z,form\n"
+	    "ann@example.com,email,granted,form,2026-01-01T00:00:00Z,form\n"
+	    "ann@example.com,email,granted,form,2026-01-01T00:00:00Z,new\n";
+
+	assert_int_equal(tx_import(t, IMPORT_CONSENT, "k.csv", consent, 0), 0);
+	assert_int_equal(t->stats.inserted, 3);
+	assert_int_equal(t->stats.updated, 1);	/* the same, new evidence */
+	assert_int_equal(tx_count(t, "SELECT granted FROM consent WHERE"
+	    " channel = 'sms'"), 0);
+	assert_int_equal(tx_count(t, "SELECT recorded_at FROM consent WHERE"
+	    " channel = 'sms'"), 1769904000);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent WHERE"
+	    " channel = 'email' AND evidence = 'new'"), 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM consent_history"),
+	    3);
+
+	assert_int_equal(tx_import(t, IMPORT_CONSENT, "k.csv", consent, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(t->stats.updated, 2);	/* evidence back and forth */
+	assert_int_equal(t->stats.unchanged, 2);
+	assert_int_equal(tx_count(t, "SELECT granted FROM consent WHERE"
+	    " channel = 'sms'"), 0);
+}
+
+/* Events go many to a statement: past one, a repeat, a long SKU. */
+static void
+test_events_batches(void **state)
+{
+	struct tx *t = *state;
+	char *csv = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&csv, &len);
+	int i;
+
+	assert_non_null(fp);
+	fputs("email,type,occurred_at,category,sku,cart_value\n", fp);
+	for (i = 0; i < 600; i++)
+		fprintf(fp, "c%d@example.com,product_view,2026-01-01T00:%02d:%02dZ"
+		    ",tea,SKU-%d,\n", i % 3, i / 60, i % 60, i);
+	fprintf(fp, "c0@example.com,add_to_cart,2026-01-02T00:00:00Z,tea,"
+	    "%0100d,12.50\n", 7);
+	fputs("c0@example.com,product_view,2026-01-01T00:00:00Z,tea,SKU-0,\n",
+	    fp);
+	fclose(fp);
+
+	assert_int_equal(tx_import(t, IMPORT_EVENTS, "e.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 601);
+	assert_int_equal(t->stats.unchanged, 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM events"), 601);
+	assert_int_equal(tx_count(t, "SELECT cart_value FROM events"
+	    " WHERE length(sku) = 100"), 1250);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM events"
+	    " WHERE cart_value IS NULL AND category = 'tea'"), 600);
+
+	assert_int_equal(tx_import(t, IMPORT_EVENTS, "e.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 0);
+	assert_int_equal(t->stats.unchanged, 602);
+	free(csv);
+}
+
 static void
 test_header_errors(void **state)
 {
@@ -453,11 +679,15 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, tx_setup, tx_teardown)
 		T(test_shopify_customers),
 		T(test_shopify_consent_revoked_by_later_export),
+		T(test_shopify_consent_batches),
 		T(test_shopify_customers_older_header),
 		T(test_shopify_orders),
+		T(test_orders_batches),
 		T(test_strict_imports_nothing),
 		T(test_products_map_categories),
 		T(test_activity_formats),
+		T(test_consent_older_is_history),
+		T(test_events_batches),
 		T(test_header_errors),
 		T(test_schema_versions),
 #undef T

@@ -18,14 +18,16 @@
 
 /*
  * Settings for a handle that reads or writes millions of rows (imports,
- * rebuilds): a 64 MiB page cache instead of 2 MiB, the file mapped rather
- * than copied in, and checkpoints every 64 MiB of WAL rather than 4 MiB.
- * Memory stays bounded by these, whatever the store holds.
+ * rebuilds): a 64 MiB page cache instead of 2 MiB, and no memory map.
+ * Memory stays bounded by the cache, whatever the store holds: mapped
+ * pages counted as the process's own (742 MB importing 1M customers,
+ * 80 MB without), and the import was no slower without them.
  */
 static int
 store_bulk(struct store *st)
 {
-	return store_exec(st, "PRAGMA cache_size=-65536") == -1 ? -1 : 0;
+	return store_exec(st, "PRAGMA cache_size=-65536") == -1 ||
+	    store_exec(st, "PRAGMA mmap_size=0") == -1 ? -1 : 0;
 }
 
 /*

@@ -66,8 +66,9 @@ struct milter_env {
 	char				 conf_hash[65];
 	pthread_mutex_t			*store_lock;
 	struct tzdb			*tzdb;	/* quiet hours */
-	/* called after a commit that queued copies; NULL: nobody to wake */
-	void				(*outbox_wake)(void *arg);
+	/* called after a commit that queued jobs, with the earliest one's
+	 * due time; NULL: nobody to wake */
+	void				(*outbox_wake)(void *arg, int64_t due);
 	void				*outbox_arg;
 };
 
@@ -133,8 +134,8 @@ void	 milter_rt_swap(struct milter_rt *rt, struct milter_gen *g);
  * cannot be opened, and tried again for the next message. */
 struct store *milter_rt_store(struct milter_rt *rt);
 /* Who to wake when a message queued copies (set once, before serving). */
-void	 milter_rt_set_outbox(struct milter_rt *rt, void (*wake)(void *),
-	    void *arg);
+void	 milter_rt_set_outbox(struct milter_rt *rt,
+	    void (*wake)(void *, int64_t), void *arg);
 /* Messages between their end and the MTA's answer: SIGTERM waits. */
 void	 milter_rt_busy(struct milter_rt *rt, int delta);
 /* Waits up to SECONDS for no message to be busy; 0, or -1 on timeout. */

@@ -64,8 +64,12 @@ void	 outbox_sms_facts(const struct store_sms_facts *f,
 
 /* Starts N workers over RT's store and configuration. */
 struct outbox *outbox_start(struct milter_rt *rt, int n);
-/* Wakes the workers: a job was queued.  ARG is the struct outbox. */
-void	 outbox_wake(void *arg);
+/*
+ * A job was queued, due at DUE: wakes a worker, unless one already looks
+ * again by then (SMS held for quiet hours wake nobody).  ARG is the
+ * struct outbox.
+ */
+void	 outbox_wake(void *arg, int64_t due);
 /* Lets each worker finish the copy it is sending, then joins them. */
 void	 outbox_stop(struct outbox *ob);
 

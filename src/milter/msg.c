@@ -832,6 +832,28 @@ message_fingerprint(struct milter_msg *m)
 	str_hex(d, n < 16 ? n : 16, m->message_id + 8);
 }
 
+/* When the first of the jobs the message queued is due; INT64_MAX: none. */
+static int64_t
+earliest_job(const struct milter_msg *m, const struct msg_plan *p,
+    int64_t now)
+{
+	int64_t due = INT64_MAX, t;
+	size_t i;
+
+	for (i = 0; i < p->nparts; i++) {
+		if (p->parts[i].job == 0)
+			continue;
+		t = p->parts[i].send_after > now ? p->parts[i].send_after : now;
+		if (t < due)
+			due = t;
+	}
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].sms != NULL && m->rcpts[i].sms->job != 0 &&
+		    m->rcpts[i].sms->due < due)
+			due = m->rcpts[i].sms->due;
+	return due;
+}
+
 /*
  * A copy of ours: the marker goes, nothing else changes.  That it went
  * through is noted too: if segmilter dies while its outbox waits for the
@@ -876,6 +898,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	enum milter_verdict v;
 	char err[512], text[700];
 	size_t kept, i, jobs = 0;
+	int64_t due;
 	int rc;
 
 	if (m->own_copy) {
@@ -948,11 +971,9 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		msg_plan_free(&plan);
 		return store_failed(m, env, ops);
 	}
-	for (i = 0; i < plan.nparts; i++)
-		if (plan.parts[i].job != 0)
-			jobs++;
-	if (jobs > 0 && env->outbox_wake != NULL)
-		env->outbox_wake(env->outbox_arg);
+	if ((due = earliest_job(m, &plan, now)) != INT64_MAX &&
+	    env->outbox_wake != NULL)
+		env->outbox_wake(env->outbox_arg, due);
 	log_decisions(m, c);
 	for (kept = 0, i = 0; i < m->nrcpts; i++)
 		kept += m->rcpts[i].d.reason == POLICY_DELIVER;

@@ -28,7 +28,7 @@ struct milter_rt {
 	char		*store_path;	/* from the first configuration */
 	int64_t		 store_timeout_ms;
 	int		 busy;
-	void		(*outbox_wake)(void *);
+	void		(*outbox_wake)(void *, int64_t);
 	void		*outbox_arg;
 };
 
@@ -143,7 +143,8 @@ milter_rt_swap(struct milter_rt *rt, struct milter_gen *g)
 }
 
 void
-milter_rt_set_outbox(struct milter_rt *rt, void (*wake)(void *), void *arg)
+milter_rt_set_outbox(struct milter_rt *rt, void (*wake)(void *, int64_t),
+    void *arg)
 {
 	pthread_mutex_lock(&rt->lock);
 	rt->outbox_wake = wake;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +26,22 @@
 #define LEASE_SECONDS	600	/* longer than any one SMTP transaction */
 #define IDLE_SECONDS	5	/* a look at the outbox at least this often */
 
+struct outbox;
+
+struct outbox_worker {
+	struct outbox		*ob;
+	pthread_t		 thread;
+	int64_t			 deadline;	/* when it looks again while
+						   it waits; 0: it does not */
+};
+
 struct outbox {
 	struct milter_rt	*rt;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
 	int			 stop;
-	int			 pending;	/* wakes not yet seen */
-	pthread_t		*threads;
+	uint64_t		 gen;		/* bumped by every job queued */
+	struct outbox_worker	*w;
 	int			 n;
 };
 
@@ -100,21 +110,37 @@ outbox_record(struct store *st, const struct milter_env *env,
 	return rc;
 }
 
-/* Waits until woken, stopped, or SECONDS pass. */
-static void
-idle(struct outbox *ob, int64_t seconds)
+static uint64_t
+generation(struct outbox *ob)
 {
+	uint64_t gen;
+
+	pthread_mutex_lock(&ob->lock);
+	gen = ob->gen;
+	pthread_mutex_unlock(&ob->lock);
+	return gen;
+}
+
+/*
+ * Waits until woken, stopped, or SECONDS pass; not at all if a job was
+ * queued since SEEN (the generation read before the worker's last look
+ * at the outbox), which that look may have missed.
+ */
+static void
+idle(struct outbox_worker *w, uint64_t seen, int64_t seconds)
+{
+	struct outbox *ob = w->ob;
 	struct timespec until;
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&ob->lock);
-	while (!ob->stop && ob->pending == 0)
+	w->deadline = (int64_t)until.tv_sec;
+	while (!ob->stop && ob->gen == seen)
 		if (pthread_cond_timedwait(&ob->wake, &ob->lock, &until) ==
 		    ETIMEDOUT)
 			break;
-	if (ob->pending > 0)
-		ob->pending--;
+	w->deadline = 0;
 	pthread_mutex_unlock(&ob->lock);
 }
 
@@ -154,7 +180,8 @@ send_copy(struct store *st, const struct milter_env *env,
 static void *
 work(void *arg)
 {
-	struct outbox *ob = arg;
+	struct outbox_worker *w = arg;
+	struct outbox *ob = w->ob;
 	struct gw_smtp *smtp = NULL;
 	struct gw_sms *sms = gw_sms_new();
 	struct milter_gen *g;
@@ -162,16 +189,18 @@ work(void *arg)
 	struct store *st;
 	char url[512] = "";
 	int64_t now, next;
+	uint64_t seen;
 	int rc, kinds;
 
 	while (!stopping(ob)) {
+		seen = generation(ob);
 		g = milter_rt_acquire(ob->rt);
 		kinds = (g->conf->outbox.reinject_url[0] != '\0' ?
 		    STORE_JOB_EMAIL : 0) | (g->conf->sms.driver != SMS_OFF ?
 		    STORE_JOB_SMS : 0);
 		if (kinds == 0 || (st = milter_rt_store(ob->rt)) == NULL) {
 			milter_rt_release(ob->rt, g);
-			idle(ob, IDLE_SECONDS);
+			idle(w, seen, IDLE_SECONDS);
 			continue;
 		}
 		if (strcmp(url, g->conf->outbox.reinject_url) != 0) {
@@ -192,7 +221,7 @@ work(void *arg)
 			milter_rt_release(ob->rt, g);
 			next = next > now && next - now < IDLE_SECONDS ?
 			    next - now : IDLE_SECONDS;
-			idle(ob, rc == 1 ? next : IDLE_SECONDS);
+			idle(w, seen, rc == 1 ? next : IDLE_SECONDS);
 			continue;
 		}
 		if (strcmp(j->kind, "sms") == 0)
@@ -216,9 +245,11 @@ outbox_start(struct milter_rt *rt, int n)
 	ob->rt = rt;
 	pthread_mutex_init(&ob->lock, NULL);
 	pthread_cond_init(&ob->wake, NULL);
-	ob->threads = xcalloc((size_t)n, sizeof(*ob->threads));
+	ob->w = xcalloc((size_t)n, sizeof(*ob->w));
 	for (i = 0; i < n; i++) {
-		if (pthread_create(&ob->threads[i], NULL, work, ob) != 0) {
+		ob->w[i].ob = ob;
+		if (pthread_create(&ob->w[i].thread, NULL, work,
+		    &ob->w[i]) != 0) {
 			milter_log(LOG_ERR, "outbox", "cannot start worker"
 			    " %d", i + 1);
 			break;
@@ -229,13 +260,21 @@ outbox_start(struct milter_rt *rt, int n)
 }
 
 void
-outbox_wake(void *arg)
+outbox_wake(void *arg, int64_t due)
 {
 	struct outbox *ob = arg;
+	int64_t soonest = INT64_MAX;
+	int i;
 
 	pthread_mutex_lock(&ob->lock);
-	ob->pending++;
-	pthread_cond_signal(&ob->wake);
+	ob->gen++;
+	for (i = 0; i < ob->n; i++)
+		if (ob->w[i].deadline != 0 && ob->w[i].deadline < soonest)
+			soonest = ob->w[i].deadline;
+	/* a worker that looks again by DUE finds the job then: a context
+	 * switch per message saved when SMS are held for quiet hours */
+	if (due < soonest)
+		pthread_cond_signal(&ob->wake);
 	pthread_mutex_unlock(&ob->lock);
 }
 
@@ -251,9 +290,9 @@ outbox_stop(struct outbox *ob)
 	pthread_cond_broadcast(&ob->wake);
 	pthread_mutex_unlock(&ob->lock);
 	for (i = 0; i < ob->n; i++)
-		pthread_join(ob->threads[i], NULL);
+		pthread_join(ob->w[i].thread, NULL);
 	pthread_cond_destroy(&ob->wake);
 	pthread_mutex_destroy(&ob->lock);
-	free(ob->threads);
+	free(ob->w);
 	free(ob);
 }

@@ -30,6 +30,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 DELAY=${BENCH_GW_DELAY_MS:-50}
 JOBS=${BENCH_JOBS:-5000}
 SEND=${BENCH_SMS_SEND:-held}
+RCPTS=${BENCH_RCPTS:-1 50}	# recipients per message, one run each
 BASE=${BENCH_PORT:-13625}
 D=${BENCH_SMS_DIR:-/tmp/segm-bench-sms}
 
@@ -172,7 +173,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	1) order="bench-sms bench-sms-all bench" ;;
 	*) order="bench-sms-all bench bench-sms" ;;
 	esac
-	for rc in 1 50; do
+	for rc in $RCPTS; do
 		for c in $order; do
 			segmilter_fresh "$D/pristine.db"
 			run $c $rc
@@ -182,7 +183,7 @@ while [ $r -lt "$ROUNDS" ]; do
 done
 [ -n "$SPID" ] && { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
 SPID=""
-awk -v m="$MESSAGES" '
+awk -v m="$MESSAGES" -v rcpts="$RCPTS" '
 { t[$1 " " $2] = t[$1 " " $2] " " $3 }
 function median(s,   a, n, i, j, x) {
 	n = split(s, a, " ")
@@ -191,8 +192,9 @@ function median(s,   a, n, i, j, x) {
 	return a[int((n + 1) / 2)]
 }
 END {
-	for (k = 1; k <= 2; k++) {
-		rc = (k == 1) ? 1 : 50
+	nrc = split(rcpts, rcs, " ")
+	for (k = 1; k <= nrc; k++) {
+		rc = rcs[k]
 		a = median(t["bench " rc]); b = median(t["bench-sms " rc])
 		c = median(t["bench-sms-all " rc])
 		printf "-- %d recipient%s per message (median seconds, rcpt/s)\n", rc, rc == 1 ? "" : "s"

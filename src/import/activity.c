@@ -78,15 +78,13 @@ static int
 events_flush(struct import_ctx *ctx)
 {
 	struct events_batch *b = ctx->state;
-	int64_t inserted, i;
+	int64_t inserted;
 
 	if (b == NULL || b->n == 0)
 		return 0;
 	if (store_events_add(ctx->st, b->rows, b->n, &inserted) == -1)
 		return import_store_fail(ctx);
-	for (i = 0; i < (int64_t)b->n; i++)
-		import_tally(ctx, i < inserted ? STORE_INSERTED :
-		    STORE_UNCHANGED);
+	import_tally_batch(ctx, b->n, inserted);
 	b->n = 0;
 	return 0;
 }
@@ -217,15 +215,13 @@ static int
 engagement_flush(struct import_ctx *ctx)
 {
 	struct engagement_batch *b = ctx->state;
-	int64_t inserted, i;
+	int64_t inserted;
 
 	if (b == NULL || b->n == 0)
 		return 0;
 	if (store_engagement_add_many(ctx->st, b->rows, b->n, &inserted) == -1)
 		return import_store_fail(ctx);
-	for (i = 0; i < (int64_t)b->n; i++)
-		import_tally(ctx, i < inserted ? STORE_INSERTED :
-		    STORE_UNCHANGED);
+	import_tally_batch(ctx, b->n, inserted);
 	b->n = 0;
 	return 0;
 }

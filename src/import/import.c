@@ -126,6 +126,13 @@ import_tally(struct import_ctx *ctx, enum store_change ch)
 		ctx->stats->unchanged++;
 }
 
+void
+import_tally_batch(struct import_ctx *ctx, size_t n, int64_t inserted)
+{
+	ctx->stats->inserted += inserted;
+	ctx->stats->unchanged += (int64_t)n - inserted;
+}
+
 int
 import_customer(struct import_ctx *ctx, const char *email, int64_t *id)
 {

@@ -69,6 +69,10 @@ void	 import_warn(struct import_ctx *ctx, const char *fmt, ...)
 /* Sets the fatal error from the store; returns -1. */
 int	 import_store_fail(struct import_ctx *ctx);
 void	 import_tally(struct import_ctx *ctx, enum store_change ch);
+/* A batch of N records written many to a statement, INSERTED of them new
+ * (INSERT OR IGNORE: the rest were there already). */
+void	 import_tally_batch(struct import_ctx *ctx, size_t n,
+	    int64_t inserted);
 
 /* Customer id for EMAIL (already normalised), creating a bare one. */
 int	 import_customer(struct import_ctx *ctx, const char *email,

@@ -23,11 +23,8 @@
 
 #define AUDIT_HASH_LEN	64	/* hex SHA-256 */
 
-/* A SHA-256 context reused from row to row. */
+/* A SHA-256 context reused from row to row (audit.c's). */
 struct audit_hasher;
-
-struct audit_hasher *audit_hasher_new(void);
-void	 audit_hasher_free(struct audit_hasher *h);
 
 /* The head of the chain while rows are appended. */
 struct audit_chain {
@@ -45,10 +42,6 @@ void	 audit_end(struct audit_chain *ch);
 /* Numbers A, chains it, appends it and moves the head.  0 or -1. */
 int	 audit_append(struct store *st, struct audit_chain *ch,
 	    struct store_audit *a);
-
-/* The hash of A given A->prev_hash, into OUT (65 bytes). */
-void	 audit_hash(struct audit_hasher *h, const struct store_audit *a,
-	    char *out);
 
 struct audit_report {
 	int64_t	 rows;

@@ -38,7 +38,7 @@ struct hash_input {
 	size_t		 len;
 };
 
-struct audit_hasher *
+static struct audit_hasher *
 audit_hasher_new(void)
 {
 	struct audit_hasher *h = xcalloc(1, sizeof(*h));
@@ -52,7 +52,7 @@ audit_hasher_new(void)
 	return h;
 }
 
-void
+static void
 audit_hasher_free(struct audit_hasher *h)
 {
 	if (h == NULL)
@@ -118,7 +118,8 @@ hash_int(struct hash_input *in, int64_t v)
 	hash_bytes(in, p, (size_t)(end - p));
 }
 
-void
+/* The hash of A given A->prev_hash, into OUT (65 bytes). */
+static void
 audit_hash(struct audit_hasher *h, const struct store_audit *a, char *out)
 {
 	unsigned char d[EVP_MAX_MD_SIZE];

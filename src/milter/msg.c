@@ -581,7 +581,7 @@ record_audit(struct milter_msg *m, const struct milter_env *env,
 static int
 record_all(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, struct msg_plan *p,
-    int64_t now, size_t *jobs)
+    int64_t now)
 {
 	struct audit_chain ch = { 0 };
 	size_t i;
@@ -597,7 +597,7 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 		if (record_audit(m, env, c, st, &ch, p, &m->rcpts[i],
 		    now) == -1)
 			goto fail;
-	if (msg_sms_record(m, env, c, st, &ch, now, jobs) == -1)
+	if (msg_sms_record(m, env, c, st, &ch, now) == -1)
 		goto fail;
 	if (store_commit(st) == -1)
 		goto fail;
@@ -897,7 +897,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	struct msg_plan plan;
 	enum milter_verdict v;
 	char err[512], text[700];
-	size_t kept, i, jobs = 0;
+	size_t kept, i;
 	int64_t due;
 	int rc;
 
@@ -965,7 +965,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		    " variant for all", c->id);
 
 	store_lock(env);
-	rc = record_all(m, env, c, st, &plan, now, &jobs);
+	rc = record_all(m, env, c, st, &plan, now);
 	store_unlock(env);
 	if (rc == -1) {
 		msg_plan_free(&plan);

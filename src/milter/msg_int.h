@@ -165,10 +165,10 @@ int	 msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
 	    const struct campaign *c, struct store *st, int64_t now);
 void	 msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
 	    const struct campaign *c, int64_t now);
-/* *QUEUED: how many jobs.  0, or -1 on a store error. */
+/* 0, or -1 on a store error. */
 int	 msg_sms_record(struct milter_msg *m, const struct milter_env *env,
 	    const struct campaign *c, struct store *st,
-	    struct audit_chain *ch, int64_t now, size_t *queued);
+	    struct audit_chain *ch, int64_t now);
 void	 msg_sms_free(struct milter_rcpt *r);
 
 #endif

@@ -43,13 +43,38 @@ msg_sms_free(struct milter_rcpt *r)
 	r->sms = NULL;
 }
 
+/*
+ * The SMS facts of the recipients in WHO[0..N-1], read in one batch
+ * (store_sms_facts_get_many): into each one's r->sms->f when F is NULL,
+ * else into F[i].  FOUND[i] says whether the customer still exists.
+ */
+static int
+facts_of(struct store *st, const struct campaign *c, int64_t now,
+    struct milter_rcpt *const *who, size_t n, struct store_sms_facts *f,
+    int *found)
+{
+	struct store_sms_facts **fp;
+	int64_t *ids;
+	size_t i;
+	int rc;
+
+	ids = xcalloc(n + 1, sizeof(*ids));
+	fp = xcalloc(n + 1, sizeof(*fp));
+	for (i = 0; i < n; i++) {
+		ids[i] = who[i]->r.customer_id;
+		fp[i] = f != NULL ? &f[i] : &who[i]->sms->f;
+	}
+	rc = store_sms_facts_get_many(st, ids, n, c->id, now, fp, found);
+	free(ids);
+	free(fp);
+	return rc;
+}
+
 int
 msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, int64_t now)
 {
-	struct store_sms_facts **f;
 	struct milter_rcpt *r, **who;
-	int64_t *ids;
 	int *found, rc;
 	size_t i, n = 0;
 
@@ -59,8 +84,6 @@ msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
 	if (env->conf->sms.driver == SMS_OFF || c->sms.text == NULL)
 		return 0;
 	who = xcalloc(m->nrcpts + 1, sizeof(*who));
-	ids = xcalloc(m->nrcpts + 1, sizeof(*ids));
-	f = xcalloc(m->nrcpts + 1, sizeof(*f));
 	found = xcalloc(m->nrcpts + 1, sizeof(*found));
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
@@ -68,18 +91,13 @@ msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
 		    !in_sms_segments(r, c))
 			continue;
 		r->sms = xcalloc(1, sizeof(*r->sms));
-		who[n] = r;
-		ids[n] = r->r.customer_id;
-		f[n] = &r->sms->f;
-		n++;
+		who[n++] = r;
 	}
-	rc = store_sms_facts_get_many(st, ids, n, c->id, now, f, found);
+	rc = facts_of(st, c, now, who, n, NULL, found);
 	for (i = 0; i < n; i++)
 		if (rc == -1 || !found[i])
 			msg_sms_free(who[i]);	/* deleted meanwhile: none */
 	free(who);
-	free(ids);
-	free(f);
 	free(found);
 	return rc;
 }
@@ -242,9 +260,9 @@ recheck_caps(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, int64_t now)
 {
 	struct policy_sms_facts pf;
-	struct store_sms_facts *f, **fp;
-	struct milter_rcpt *r, **who;
-	int64_t newer, *ids;
+	struct store_sms_facts *f;
+	struct milter_rcpt **who;
+	int64_t newer;
 	size_t i, n = 0;
 	int *found, rc;
 
@@ -253,20 +271,13 @@ recheck_caps(struct milter_msg *m, const struct milter_env *env,
 	if (newer == 0)
 		return 0;
 	who = xcalloc(m->nrcpts + 1, sizeof(*who));
-	ids = xcalloc(m->nrcpts + 1, sizeof(*ids));
 	f = xcalloc(m->nrcpts + 1, sizeof(*f));
-	fp = xcalloc(m->nrcpts + 1, sizeof(*fp));
 	found = xcalloc(m->nrcpts + 1, sizeof(*found));
-	for (i = 0; i < m->nrcpts; i++) {
-		r = &m->rcpts[i];
-		if (r->sms == NULL || r->sms->d.reason != POLICY_SMS_QUEUE)
-			continue;
-		who[n] = r;
-		ids[n] = r->r.customer_id;
-		fp[n] = &f[n];
-		n++;
-	}
-	rc = store_sms_facts_get_many(st, ids, n, c->id, now, fp, found);
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].sms != NULL &&
+		    m->rcpts[i].sms->d.reason == POLICY_SMS_QUEUE)
+			who[n++] = &m->rcpts[i];
+	rc = facts_of(st, c, now, who, n, f, found);
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (!found[i])
 			continue;
@@ -276,9 +287,7 @@ recheck_caps(struct milter_msg *m, const struct milter_env *env,
 		policy_sms_decide(&env->conf->sms, &pf, &who[i]->sms->d);
 	}
 	free(who);
-	free(ids);
 	free(f);
-	free(fp);
 	free(found);
 	return rc;
 }
@@ -286,12 +295,11 @@ recheck_caps(struct milter_msg *m, const struct milter_env *env,
 int
 msg_sms_record(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, struct audit_chain *ch,
-    int64_t now, size_t *queued)
+    int64_t now)
 {
 	struct milter_rcpt *r;
 	size_t i;
 
-	*queued = 0;
 	if (recheck_caps(m, env, c, st, now) == -1)
 		return -1;
 	for (i = 0; i < m->nrcpts; i++) {
@@ -302,8 +310,6 @@ msg_sms_record(struct milter_msg *m, const struct milter_env *env,
 		if (r->sms->d.reason == POLICY_SMS_QUEUE &&
 		    queue_one(m, c, st, r, now) == -1)
 			return -1;
-		if (r->sms->d.reason == POLICY_SMS_QUEUE)
-			(*queued)++;
 		if (audit_one(m, env, c, st, ch, r, now) == -1)
 			return -1;
 	}

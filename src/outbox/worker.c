@@ -110,17 +110,6 @@ outbox_record(struct store *st, const struct milter_env *env,
 	return rc;
 }
 
-static uint64_t
-generation(struct outbox *ob)
-{
-	uint64_t gen;
-
-	pthread_mutex_lock(&ob->lock);
-	gen = ob->gen;
-	pthread_mutex_unlock(&ob->lock);
-	return gen;
-}
-
 /*
  * Waits until woken, stopped, or SECONDS pass; not at all if a job was
  * queued since SEEN (the generation read before the worker's last look
@@ -144,13 +133,15 @@ idle(struct outbox_worker *w, uint64_t seen, int64_t seconds)
 	pthread_mutex_unlock(&ob->lock);
 }
 
+/* Whether to stop; else *GEN, the jobs' generation before a look. */
 static int
-stopping(struct outbox *ob)
+stopping(struct outbox *ob, uint64_t *gen)
 {
 	int stop;
 
 	pthread_mutex_lock(&ob->lock);
 	stop = ob->stop;
+	*gen = ob->gen;
 	pthread_mutex_unlock(&ob->lock);
 	return stop;
 }
@@ -192,8 +183,7 @@ work(void *arg)
 	uint64_t seen;
 	int rc, kinds;
 
-	while (!stopping(ob)) {
-		seen = generation(ob);
+	while (!stopping(ob, &seen)) {
 		g = milter_rt_acquire(ob->rt);
 		kinds = (g->conf->outbox.reinject_url[0] != '\0' ?
 		    STORE_JOB_EMAIL : 0) | (g->conf->sms.driver != SMS_OFF ?

@@ -28,6 +28,9 @@ struct buf {
 
 void	 buf_init(struct buf *b, size_t max);
 int	 buf_append(struct buf *b, const void *p, size_t n);
+/* Room for N more bytes and the terminator, for a writer that fills
+ * data + len itself and then adds to len; -1 past the maximum. */
+int	 buf_reserve(struct buf *b, size_t n);
 int	 buf_puts(struct buf *b, const char *s);
 int	 buf_putc(struct buf *b, int c);
 int	 buf_printf(struct buf *b, const char *fmt, ...)

@@ -17,11 +17,11 @@
  * refused by render_parse with a reason; the caller passes them through
  * untouched and logs the reason.
  *
- * Bytes in and out are those of the milter: CRLF line ends.  Input and
- * output are file descriptors (the milter's spool, in memory or in a
- * temporary file) so that a 50 MB message never needs two copies in
- * memory; render_parse reads its input from the start and keeps a
- * duplicate of it open until render_free.
+ * Bytes in and out are those of the milter: CRLF line ends.  The input
+ * is the caller's memory (the milter's spool: in memory, or a mapped
+ * temporary file), borrowed until render_free and never copied whole; the
+ * output goes to a writer function in pieces, so that a 50 MB message
+ * never needs two copies in memory.
  *
  * render_init() is called once, before any thread starts.
  */
@@ -45,8 +45,12 @@ struct render_result {
 	unsigned parts;			/* text parts rendered */
 };
 
-/* Parses the message at FD.  NULL with ERR when it must pass untouched. */
-struct render_msg *render_parse(int fd, char *err, size_t errlen);
+/*
+ * Parses the LEN bytes at DATA, which stay the caller's and must outlive
+ * the result.  NULL with ERR when the message must pass untouched.
+ */
+struct render_msg *render_parse(const char *data, size_t len, char *err,
+	    size_t errlen);
 void	 render_free(struct render_msg *m);
 
 /* The decoded Subject (UTF-8), "" when there is none. */
@@ -60,13 +64,15 @@ void	 render_count(const struct render_msg *m, unsigned *plain,
 
 /*
  * Renders M for VARS.  The new body (everything after the top-level
- * header, CRLF) is written to OUT_FD at its current offset; RES says what
- * else changed, and the caller frees it with render_result_free().
- * Returns 0, or -1 with ERR ("part 2 (text/html): line 4: unknown
- * placeholder {{x}}").
+ * header, CRLF) is handed to PUT(ARG, bytes, n) in order, in pieces; PUT
+ * returns 0, or -1 to stop.  RES says what else changed, and the caller
+ * frees it with render_result_free().  Returns 0, or -1 with ERR
+ * ("part 2 (text/html): line 4: unknown placeholder {{x}}", or "writing
+ * the body failed" when PUT stopped it).
  */
 int	 render_apply(struct render_msg *m, const struct template_vars *vars,
-	    int out_fd, struct render_result *res, char *err, size_t errlen);
+	    int (*put)(void *arg, const void *p, size_t n), void *arg,
+	    struct render_result *res, char *err, size_t errlen);
 void	 render_result_free(struct render_result *res);
 /*
  * Text part I as the last render_apply rendered it (UTF-8, LF), and

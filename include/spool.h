@@ -1,40 +1,52 @@
 /*
  * spool - one message's bytes while the milter holds them.
  *
- * Small messages stay in memory (a memfd, so that the renderer and the
- * body replacement read them through a file descriptor like any other);
+ * Small messages stay in process memory, so that holding, parsing and
+ * rewriting a campaign message of a few kilobytes costs no system call;
  * once a message passes the memory limit its bytes move to an unlinked
  * temporary file in the spool directory, so a 50 MB message costs disk,
- * not RAM.  Writes are gathered in a small buffer: the milter hands over
- * headers one by one and these must not cost a system call each.
+ * not RAM.  Writes to the file are gathered in a buffer: the milter hands
+ * over headers one by one and these must not cost a system call each.
+ *
+ * Errors are kept in the spool, like a stdio stream's: a function that
+ * fails returns -1 (or NULL) and spool_error() says why.
  *
  * Ownership: spool_new() returns a spool the caller frees with
- * spool_free(), which also closes its descriptor.
+ * spool_free(), which also closes its file and drops its mapping.
  */
 #ifndef SEGM_SPOOL_H
 #define SEGM_SPOOL_H
 
 #include <stddef.h>
-#include <sys/types.h>
 
 struct spool;
 
-/* MEMORY_MAX bytes in memory, the rest in DIR.  NULL with ERR. */
-struct spool *spool_new(size_t memory_max, const char *dir, char *err,
-	    size_t errlen);
+/* MEMORY_MAX bytes in memory, the rest in a file in DIR. */
+struct spool *spool_new(size_t memory_max, const char *dir);
 void	 spool_free(struct spool *sp);
 
-/* Appends.  0, or -1 with ERR (a full disk, say). */
-int	 spool_write(struct spool *sp, const void *p, size_t n, char *err,
-	    size_t errlen);
+/* Appends.  0, or -1 (a full disk, say). */
+int	 spool_write(struct spool *sp, const void *p, size_t n);
+
+/* spool_write() for a writer that takes a void * (render_apply's). */
+int	 spool_put(void *sp, const void *p, size_t n);
+
 /*
  * Calls FN with everything written, in chunks of at most 64 KB, from the
- * start.  0; FN's non-zero return, which stops the walk; or -1 with ERR
- * when the spool cannot be read.
+ * start.  0; FN's non-zero return, which stops the walk; or -1 when the
+ * spool cannot be read.
  */
 int	 spool_each(struct spool *sp, int (*fn)(void *arg, const void *p,
-	    size_t n), void *arg, char *err, size_t errlen);
-/* Everything written is in the descriptor; returns it, or -1 with ERR. */
-int	 spool_fd(struct spool *sp, char *err, size_t errlen);
+	    size_t n), void *arg);
+
+/*
+ * Everything written, as one piece of memory of *LEN bytes (a file is
+ * mapped), valid until the next spool_write() or spool_free(); NULL when
+ * the file cannot be mapped.
+ */
+const char *spool_data(struct spool *sp, size_t *len);
+
+/* Why the last call failed. */
+const char *spool_error(const struct spool *sp);
 
 #endif

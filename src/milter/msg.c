@@ -198,8 +198,6 @@ milter_msg_header(struct milter_msg *m, const struct milter_env *env,
 int
 milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 {
-	char err[512];
-
 	if (m->marker[0] != '\0') {
 		if (marker_valid(env->conf->outbox.key,
 		    env->conf->outbox.keylen, m->marker, m->marker_nonce)) {
@@ -221,12 +219,10 @@ milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 	if (m->header_error)
 		return -1;
 	m->spool = spool_new((size_t)env->conf->milter.spool_memory_kb * 1024,
-	    env->conf->milter.spool_dir, err, sizeof(err));
-	if (m->spool == NULL ||
-	    spool_write(m->spool, m->headers.data, m->headers.len, err,
-	    sizeof(err)) == -1 ||
-	    spool_write(m->spool, "\r\n", 2, err, sizeof(err)) == -1) {
-		milter_log(LOG_ERR, m->qid, "spool: %s", err);
+	    env->conf->milter.spool_dir);
+	if (spool_write(m->spool, m->headers.data, m->headers.len) == -1 ||
+	    spool_write(m->spool, "\r\n", 2) == -1) {
+		milter_log(LOG_ERR, m->qid, "spool: %s", spool_error(m->spool));
 		return -1;
 	}
 	return 1;
@@ -235,12 +231,10 @@ milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 int
 milter_msg_body(struct milter_msg *m, const unsigned char *p, size_t len)
 {
-	char err[512];
-
 	if (m->spool == NULL || m->spool_error)
 		return -1;
-	if (spool_write(m->spool, p, len, err, sizeof(err)) == -1) {
-		milter_log(LOG_ERR, m->qid, "spool: %s", err);
+	if (spool_write(m->spool, p, len) == -1) {
+		milter_log(LOG_ERR, m->qid, "spool: %s", spool_error(m->spool));
 		m->spool_error = 1;
 		return -1;
 	}
@@ -673,11 +667,14 @@ static int
 replace_body(struct spool *body, const struct milter_ops *ops, char *err,
     size_t errlen)
 {
-	switch (spool_each(body, replace_chunk, (void *)ops, err, errlen)) {
+	switch (spool_each(body, replace_chunk, (void *)ops)) {
 	case 0:
 		return 0;
 	case 1:
 		snprintf(err, errlen, "replacebody refused");
+		break;
+	default:
+		snprintf(err, errlen, "spool: %s", spool_error(body));
 		break;
 	}
 	return -1;
@@ -810,7 +807,6 @@ message_fingerprint(struct milter_msg *m)
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	char err[256];
 	size_t i;
 	EVP_MD_CTX *md;
 	int rc;
@@ -823,7 +819,7 @@ message_fingerprint(struct milter_msg *m)
 	for (i = 0; i < m->nrcpts; i++)
 		EVP_DigestUpdate(md, m->rcpts[i].addr,
 		    strlen(m->rcpts[i].addr) + 1);
-	rc = spool_each(m->spool, digest_chunk, md, err, sizeof(err));
+	rc = spool_each(m->spool, digest_chunk, md);
 	EVP_DigestFinal_ex(md, d, &n);
 	EVP_MD_CTX_free(md);
 	if (rc != 0)

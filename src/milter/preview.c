@@ -163,16 +163,15 @@ preview_variant(struct milter_msg *m, const struct milter_env *env,
 	const char *text;
 	char err[512];
 	size_t i;
-	int mixed, html, rc = 0, fd;
+	int mixed, html, rc = 0;
 
 	fprintf(out, "\nvariant %s: %zu recipient%s\n",
 	    campaign_variant_name(c, v), n, n == 1 ? "" : "s");
 	msg_group(m, c, v, &g, &mixed);
 	msg_vars(&g, env, &vars);
-	sink = spool_new(PREVIEW_MAX, env->conf->milter.spool_dir, err,
-	    sizeof(err));
-	if (sink == NULL || (fd = spool_fd(sink, err, sizeof(err))) == -1 ||
-	    render_apply(rm, &vars, fd, &res, err, sizeof(err)) == -1) {
+	sink = spool_new(PREVIEW_MAX, env->conf->milter.spool_dir);
+	if (render_apply(rm, &vars, spool_put, sink, &res, err,
+	    sizeof(err)) == -1) {
 		fprintf(out, "  would tempfail: %s\n", err);
 		rc = 1;
 	} else {
@@ -247,9 +246,10 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 	const struct campaign *c;
 	struct milter_msg *m;
 	struct render_msg *rm = NULL;
-	const char *body;
+	const char *body, *data;
 	struct buf text;
-	int rc = -1, used = 0, sfd;
+	size_t len;
+	int rc = -1, used = 0;
 
 	buf_init(&text, PREVIEW_MAX);
 	m = milter_msg_new();
@@ -306,11 +306,13 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 	    " suppressed\n", c->id, m->nrcpts, kept, m->nrcpts - kept);
 	rc = 0;
 	if (kept > 0) {
-		if ((sfd = spool_fd(m->spool, err, errlen)) == -1) {
+		if ((data = spool_data(m->spool, &len)) == NULL) {
+			snprintf(err, errlen, "spool: %s",
+			    spool_error(m->spool));
 			rc = -1;
 			goto out;
 		}
-		if ((rm = render_parse(sfd, err, errlen)) == NULL) {
+		if ((rm = render_parse(data, len, err, errlen)) == NULL) {
 			fprintf(out, "\nthe body would pass untouched: %s\n",
 			    err);
 		} else {

@@ -85,15 +85,18 @@ render_part(const struct milter_env *env, struct msg_plan *p,
     struct msg_part *part, char *err, size_t errlen)
 {
 	struct template_vars vars;
-	int fd;
 
 	msg_vars(&part->g, env, &vars);
 	part->body = spool_new((size_t)env->conf->milter.spool_memory_kb *
-	    1024, env->conf->milter.spool_dir, err, errlen);
-	if (part->body == NULL ||
-	    (fd = spool_fd(part->body, err, errlen)) == -1)
+	    1024, env->conf->milter.spool_dir);
+	if (render_apply(p->rm, &vars, spool_put, part->body, &part->res,
+	    err, errlen) == -1) {
+		if (spool_error(part->body)[0] != '\0')
+			snprintf(err, errlen, "spool: %s",
+			    spool_error(part->body));
 		return -1;
-	return render_apply(p->rm, &vars, fd, &part->res, err, errlen);
+	}
+	return 0;
 }
 
 int
@@ -101,9 +104,10 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, int64_t now, struct msg_plan *p, char *err,
     size_t errlen)
 {
+	const char *data;
 	char why[512];
-	size_t i, kept = 0, best = 0;
-	int fd, mixed;
+	size_t i, kept = 0, best = 0, len;
+	int mixed;
 
 	memset(p, 0, sizeof(*p));
 	p->inplace = -1;
@@ -114,9 +118,11 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	}
 	if (kept == 0)
 		return 0;
-	if ((fd = spool_fd(m->spool, err, errlen)) == -1)
+	if ((data = spool_data(m->spool, &len)) == NULL) {
+		snprintf(err, errlen, "spool: %s", spool_error(m->spool));
 		return -1;
-	if ((p->rm = render_parse(fd, why, sizeof(why))) == NULL)
+	}
+	if ((p->rm = render_parse(data, len, why, sizeof(why))) == NULL)
 		milter_log(LOG_WARNING, m->qid, "campaign=%s: the body passes"
 		    " untouched: %s", c->id, why);
 	p->split = p->rm != NULL && env->conf->outbox.reinject_url[0] != '\0';
@@ -241,11 +247,14 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		    "List-Unsubscribe=One-Click");
 	}
 	buf_puts(out, "\r\n");
-	switch (spool_each(p->body, append_chunk, out, err, errlen)) {
+	switch (spool_each(p->body, append_chunk, out)) {
 	case 0:
 		return 0;
 	case 1:
 		snprintf(err, errlen, "copy over %d bytes", MSG_COPY_MAX);
+		break;
+	default:
+		snprintf(err, errlen, "spool: %s", spool_error(p->body));
 		break;
 	}
 	return -1;

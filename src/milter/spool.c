@@ -1,5 +1,5 @@
 /*
- * spool.c - memfd first, an O_TMPFILE file past the limit.
+ * spool.c - memory first, an O_TMPFILE file past the limit.
  *
  * An unlinked file disappears with the process, so a crash leaves no
  * customer mail behind in the spool directory.
@@ -10,43 +10,47 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "spool.h"
 #include "xalloc.h"
 
-#define SPOOL_GATHER	(64 * 1024)
+#define SPOOL_CHUNK	(64 * 1024)	/* gathered writes; spool_each */
+#define SPOOL_FIRST	(32 * 1024)	/* first memory, most messages */
 
 struct spool {
-	int		 fd;
-	int		 on_disk;
-	off_t		 size;		/* written to fd */
+	char		*mem;		/* the bytes, while in memory */
+	size_t		 len;
+	size_t		 cap;
 	size_t		 memory_max;
-	char		*dir;
-	char		 gather[SPOOL_GATHER];
+	int		 fd;		/* -1 while in memory */
+	off_t		 size;		/* written to fd */
+	char		*gather;	/* writes on their way to fd */
 	size_t		 ngather;
+	void		*map;		/* spool_data's mapping of fd */
+	size_t		 maplen;
+	char		*dir;
+	char		 err[256];
 };
 
 struct spool *
-spool_new(size_t memory_max, const char *dir, char *err, size_t errlen)
+spool_new(size_t memory_max, const char *dir)
 {
-	struct spool *sp;
-	int fd;
+	struct spool *sp = xcalloc(1, sizeof(*sp));
 
-	if ((fd = memfd_create("segmilter-spool", MFD_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
-		return NULL;
-	}
-	/* not calloc: zeroing the gather buffer cost more than the copy */
-	sp = xmalloc(sizeof(*sp));
-	sp->fd = fd;
-	sp->on_disk = 0;
-	sp->size = 0;
 	sp->memory_max = memory_max;
+	sp->fd = -1;
 	sp->dir = xstrdup(dir);
-	sp->ngather = 0;
 	return sp;
+}
+
+static void
+spool_unmap(struct spool *sp)
+{
+	if (sp->map != NULL)
+		munmap(sp->map, sp->maplen);
+	sp->map = NULL;
+	sp->maplen = 0;
 }
 
 void
@@ -54,87 +58,106 @@ spool_free(struct spool *sp)
 {
 	if (sp == NULL)
 		return;
-	close(sp->fd);
+	spool_unmap(sp);
+	if (sp->fd != -1)
+		close(sp->fd);
+	free(sp->mem);
+	free(sp->gather);
 	free(sp->dir);
 	free(sp);
 }
 
+const char *
+spool_error(const struct spool *sp)
+{
+	return sp->err;
+}
+
 static int
-write_all(int fd, const char *p, size_t n)
+write_all(struct spool *sp, const char *p, size_t n)
 {
 	ssize_t w;
 
 	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
+		if ((w = write(sp->fd, p, n)) == -1) {
 			if (errno == EINTR)
 				continue;
+			snprintf(sp->err, sizeof(sp->err), "%s: %s", sp->dir,
+			    strerror(errno));
 			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
+		sp->size += w;
 	}
 	return 0;
 }
 
-/* Moves what the memfd holds into a temporary file in the spool dir. */
+/* Moves what memory holds into a temporary file in the spool dir. */
 static int
-spool_to_disk(struct spool *sp, char *err, size_t errlen)
+spool_to_disk(struct spool *sp)
 {
-	off_t off = 0;
-	ssize_t n;
-	int fd;
-
-	fd = open(sp->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		snprintf(err, errlen, "%s: temporary file: %s", sp->dir,
-		    strerror(errno));
+	sp->fd = open(sp->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (sp->fd == -1) {
+		snprintf(sp->err, sizeof(sp->err), "%s: temporary file: %s",
+		    sp->dir, strerror(errno));
 		return -1;
 	}
-	while (off < sp->size) {
-		n = sendfile(fd, sp->fd, &off, (size_t)(sp->size - off));
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: %s", sp->dir,
-			    n == 0 ? "short copy" : strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
-	close(sp->fd);
-	sp->fd = fd;
-	sp->on_disk = 1;
+	if (write_all(sp, sp->mem, sp->len) == -1)
+		return -1;
+	free(sp->mem);
+	sp->mem = NULL;
+	sp->len = sp->cap = 0;
+	sp->gather = xmalloc(SPOOL_CHUNK);
 	return 0;
 }
 
 static int
-spool_flush(struct spool *sp, char *err, size_t errlen)
+spool_flush(struct spool *sp)
 {
 	if (sp->ngather == 0)
 		return 0;
-	if (!sp->on_disk &&
-	    (size_t)sp->size + sp->ngather > sp->memory_max &&
-	    spool_to_disk(sp, err, errlen) == -1)
+	if (write_all(sp, sp->gather, sp->ngather) == -1)
 		return -1;
-	if (write_all(sp->fd, sp->gather, sp->ngather) == -1) {
-		snprintf(err, errlen, "spool: %s", strerror(errno));
-		return -1;
-	}
-	sp->size += (off_t)sp->ngather;
 	sp->ngather = 0;
 	return 0;
 }
 
+static int
+spool_remember(struct spool *sp, const void *p, size_t n)
+{
+	size_t cap = sp->cap > 0 ? sp->cap : SPOOL_FIRST;
+
+	while (cap < sp->len + n)
+		cap *= 2;
+	if (cap > sp->memory_max)
+		cap = sp->memory_max;
+	if (cap != sp->cap) {
+		sp->mem = xreallocarray(sp->mem, cap, 1);
+		sp->cap = cap;
+	}
+	memcpy(sp->mem + sp->len, p, n);
+	sp->len += n;
+	return 0;
+}
+
 int
-spool_write(struct spool *sp, const void *p, size_t n, char *err,
-    size_t errlen)
+spool_write(struct spool *sp, const void *p, size_t n)
 {
 	const char *c = p;
 	size_t take;
 
-	while (n > 0) {
-		if (sp->ngather == SPOOL_GATHER &&
-		    spool_flush(sp, err, errlen) == -1)
+	spool_unmap(sp);
+	if (sp->fd == -1) {
+		if (n <= sp->memory_max - sp->len)
+			return spool_remember(sp, p, n);
+		if (spool_to_disk(sp) == -1)
 			return -1;
-		take = SPOOL_GATHER - sp->ngather;
+	}
+	while (n > 0) {
+		if (sp->ngather == SPOOL_CHUNK && spool_flush(sp) == -1)
+			return -1;
+		take = SPOOL_CHUNK - sp->ngather;
 		if (take > n)
 			take = n;
 		memcpy(sp->gather + sp->ngather, c, take);
@@ -146,37 +169,52 @@ spool_write(struct spool *sp, const void *p, size_t n, char *err,
 }
 
 int
-spool_each(struct spool *sp, int (*fn)(void *arg, const void *p, size_t n),
-    void *arg, char *err, size_t errlen)
+spool_put(void *sp, const void *p, size_t n)
 {
-	char *chunk;
-	off_t off = 0;
-	ssize_t n;
-	int rc = 0;
+	return spool_write(sp, p, n);
+}
 
-	if (spool_flush(sp, err, errlen) == -1)
-		return -1;
-	chunk = xmalloc(SPOOL_GATHER);
-	while (rc == 0 && (n = pread(sp->fd, chunk, SPOOL_GATHER, off)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "spool: %s", strerror(errno));
-			rc = -1;
-			break;
-		}
-		rc = fn(arg, chunk, (size_t)n);
-		off += n;
+const char *
+spool_data(struct spool *sp, size_t *len)
+{
+	if (sp->fd == -1) {
+		*len = sp->len;
+		return sp->len > 0 ? sp->mem : "";
 	}
-	free(chunk);
-	return rc;
+	if (spool_flush(sp) == -1)
+		return NULL;
+	if (sp->size == 0) {
+		*len = 0;
+		return "";
+	}
+	if (sp->map == NULL) {
+		sp->map = mmap(NULL, (size_t)sp->size, PROT_READ, MAP_SHARED,
+		    sp->fd, 0);
+		if (sp->map == MAP_FAILED) {
+			sp->map = NULL;
+			snprintf(sp->err, sizeof(sp->err), "%s: map: %s",
+			    sp->dir, strerror(errno));
+			return NULL;
+		}
+		sp->maplen = (size_t)sp->size;
+	}
+	*len = sp->maplen;
+	return sp->map;
 }
 
 int
-spool_fd(struct spool *sp, char *err, size_t errlen)
+spool_each(struct spool *sp, int (*fn)(void *arg, const void *p, size_t n),
+    void *arg)
 {
-	if (spool_flush(sp, err, errlen) == -1)
-		return -1;
-	return sp->fd;
-}
+	const char *data;
+	size_t len, off, n;
+	int rc = 0;
 
+	if ((data = spool_data(sp, &len)) == NULL)
+		return -1;
+	for (off = 0; rc == 0 && off < len; off += n) {
+		n = len - off < SPOOL_CHUNK ? len - off : SPOOL_CHUNK;
+		rc = fn(arg, data + off, n);
+	}
+	return rc;
+}

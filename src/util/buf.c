@@ -19,7 +19,7 @@ buf_init(struct buf *b, size_t max)
 }
 
 /* Makes room for N more bytes plus the terminator. */
-static int
+int
 buf_reserve(struct buf *b, size_t n)
 {
 	size_t need, cap;

@@ -11,12 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <cmocka.h>
 
 #include <gmime/gmime.h>
 
+#include "buf.h"
 #include "render.h"
 
 static const char *const values[][2] = {
@@ -49,43 +48,55 @@ flag(void *arg, const char *name)
 static const struct template_vars vars = { lookup, flag, NULL, 0 };
 
 struct run {
+	char			*in;		/* the message, kept for r->m */
 	struct render_msg	*m;
 	struct render_result	 res;
+	struct buf		 out;
 	char			*body;
 	char			 err[256];
 };
 
-static int
-fd_of(const char *s)
-{
-	int fd = memfd_create("segm-test", 0);
+/* A writer that fails once LIMIT bytes were written, as a full disk. */
+struct capped {
+	struct buf	*b;
+	size_t		 limit;
+};
 
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
-	return fd;
+static int
+put_capped(void *arg, const void *p, size_t n)
+{
+	struct capped *c = arg;
+
+	if (c->b->len + n > c->limit)
+		return -1;
+	return buf_append(c->b, p, n);
 }
 
 /* Parses and renders MSG; 0 with r->body, or -1 with r->err. */
 static int
-run(struct run *r, const char *msg)
+run_capped(struct run *r, const char *msg, size_t limit)
 {
-	int in = fd_of(msg), out = fd_of("");
-	off_t n;
+	struct capped c;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	r->m = render_parse(in, r->err, sizeof(r->err));
-	close(in);
-	if (r->m == NULL) {
-		close(out);
+	r->in = strdup(msg);
+	buf_init(&r->out, 1 << 20);
+	c.b = &r->out;
+	c.limit = limit;
+	r->m = render_parse(r->in, strlen(r->in), r->err, sizeof(r->err));
+	if (r->m == NULL)
 		return -1;
-	}
-	rc = render_apply(r->m, &vars, out, &r->res, r->err, sizeof(r->err));
-	n = lseek(out, 0, SEEK_END);
-	r->body = calloc(1, (size_t)n + 1);
-	assert_int_equal(pread(out, r->body, (size_t)n, 0), n);
-	close(out);
+	rc = render_apply(r->m, &vars, put_capped, &c, &r->res, r->err,
+	    sizeof(r->err));
+	r->body = (char *)buf_str(&r->out);
 	return rc;
+}
+
+static int
+run(struct run *r, const char *msg)
+{
+	return run_capped(r, msg, SIZE_MAX);
 }
 
 static void
@@ -93,7 +104,8 @@ run_free(struct run *r)
 {
 	render_result_free(&r->res);
 	render_free(r->m);
-	free(r->body);
+	buf_free(&r->out);
+	free(r->in);
 }
 
 static void
@@ -254,6 +266,45 @@ test_unknown_placeholder_names_part(void **state)
 	run_free(&r);
 }
 
+/*
+ * A part without header fields gains some when its text needs another
+ * charset and encoding: the new block goes where its blank line was, the
+ * boundaries around it stay.  Line ends come out CRLF, also from a file
+ * written with LF alone.
+ */
+static void
+test_headerless_part_gains_headers(void **state)
+{
+	struct run r;
+
+	(void)state;
+	assert_int_equal(run(&r, "Subject: x\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"B\"\n\n"
+	    "first\n--B\n\nno headers {{offer}}\n--B\n"
+	    "Content-Type: text/plain\n\n{{plain}}\n--B--\nlast\n"), 0);
+	assert_string_equal(r.body, "first\r\n--B\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "no headers 20% off f=C3=BCr Sie\r\n--B\r\n"
+	    "Content-Type: text/plain\r\n\r\nTea\r\n--B--\r\nlast\r\n");
+	assert_int_equal(r.res.parts, 2);
+	run_free(&r);
+}
+
+/* The writer's failure (a full disk) fails the rendering, and says so. */
+static void
+test_writer_failure(void **state)
+{
+	struct run r;
+
+	(void)state;
+	assert_int_equal(run_capped(&r, "Subject: x\r\n\r\n{{plain}} and"
+	    " more than ten bytes\r\n", 10), -1);
+	assert_string_equal(r.err, "writing the body failed");
+	assert_null(r.res.subject);
+	run_free(&r);
+}
+
 static void
 test_malformed_refused(void **state)
 {
@@ -375,6 +426,8 @@ main(void)
 		cmocka_unit_test(test_nested_multipart),
 		cmocka_unit_test(test_header_injection_refused),
 		cmocka_unit_test(test_unknown_placeholder_names_part),
+		cmocka_unit_test(test_headerless_part_gains_headers),
+		cmocka_unit_test(test_writer_failure),
 		cmocka_unit_test(test_malformed_refused),
 		cmocka_unit_test(test_byte_scans),
 		cmocka_unit_test(test_render_header),

@@ -72,14 +72,17 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	sqlite3_busy_timeout(st->db, timeout_ms > 0 ? (int)timeout_ms : 0);
 
 	/*
-	 * 16 KiB pages for a new store (no effect on an existing one): the
-	 * tables are wide and written in bulk; measured 13% faster to fill.
+	 * 8 KiB pages for a new store (no effect on an existing one): a
+	 * bulk import fills them as fast as 16 KiB pages (1M customers:
+	 * 44.5 s against 46.6 s; 4 KiB: 48.9 s), and the milter's commit
+	 * per message writes and checksums half the WAL bytes (nine frames
+	 * for a 1-recipient message: 40,000 fewer instructions).
 	 * Reads through a memory map: a commit by one handle (segctl, the
 	 * milter) empties every other handle's page cache, and mapped pages
 	 * come back without a read(2) each.
 	 */
 	if (((flags & STORE_CREATE) &&
-	    store_exec(st, "PRAGMA page_size=16384") == -1)
+	    store_exec(st, "PRAGMA page_size=8192") == -1)
 	    || (!st->readonly && store_exec(st, "PRAGMA journal_mode=WAL") == -1)
 	    || store_exec(st, "PRAGMA foreign_keys=ON") == -1
 	    || store_exec(st, "PRAGMA synchronous=NORMAL") == -1

@@ -793,8 +793,11 @@ log_summary(struct milter_msg *m, const struct campaign *c,
  * A message without a Message-ID is known by its sender, recipients and
  * content: the ledger keys deliveries by message, and a client's retry
  * must be recognised as the same message (the queue id changes with
- * every attempt).  BLAKE2b rather than SHA-256: this hashes every such
- * message whole, and needs no more than to tell messages apart.
+ * every attempt).  SHA-256 rather than BLAKE2b, though this needs no
+ * more than to tell messages apart: it hashes every such message whole,
+ * and with the SHA instructions of current x86 and ARM processors
+ * OpenSSL's SHA-256 runs at 1.78 GB/s against BLAKE2b's 0.93 (16 KB
+ * blocks, openssl speed, on the bench machine).
  */
 static int
 digest_chunk(void *arg, const void *p, size_t n)
@@ -813,7 +816,7 @@ message_fingerprint(struct milter_msg *m)
 
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return;
-	EVP_DigestInit_ex(md, EVP_blake2b512(), NULL);
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	EVP_DigestUpdate(md, m->sender ? m->sender : "", m->sender ?
 	    strlen(m->sender) : 0);
 	for (i = 0; i < m->nrcpts; i++)
@@ -824,8 +827,8 @@ message_fingerprint(struct milter_msg *m)
 	EVP_MD_CTX_free(md);
 	if (rc != 0)
 		return;
-	memcpy(m->message_id, "blake2b:", 8);
-	str_hex(d, n < 16 ? n : 16, m->message_id + 8);
+	memcpy(m->message_id, "sha256:", 7);
+	str_hex(d, n < 16 ? n : 16, m->message_id + 7);
 }
 
 /* When the first of the jobs the message queued is due; INT64_MAX: none. */

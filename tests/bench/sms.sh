@@ -152,6 +152,7 @@ segmilter_fresh() {	# STORE
 }
 
 run() {	# CAMPAIGN RCPTS
+	sync	# the last run's dirty pages go now, not during this one
 	t0=$(date +%s.%N)
 	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$2" -F "$D/$1.eml" \
 	    -f news@shop.example -t bench@example.com "127.0.0.1:$BASE" \

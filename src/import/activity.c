@@ -89,13 +89,6 @@ events_flush(struct import_ctx *ctx)
 	return 0;
 }
 
-static void
-activity_cleanup(struct import_ctx *ctx)
-{
-	free(ctx->state);
-	ctx->state = NULL;
-}
-
 /* Queues E (its strings copied); writes at once if its SKU is too long. */
 static int
 events_queue(struct import_ctx *ctx, const struct store_event *e)
@@ -276,7 +269,7 @@ engagement_record(struct import_ctx *ctx)
 const struct import_format import_events_native = {
 	"events", IMPORT_EVENTS, NULL, event_cols,
 	sizeof(event_cols) / sizeof(event_cols[0]), events_record, events_flush,
-	events_flush, activity_cleanup
+	events_flush, NULL
 };
 
 const struct import_format import_consent_native = {
@@ -289,5 +282,5 @@ const struct import_format import_engagement_native = {
 	"engagement", IMPORT_ENGAGEMENT, NULL, engagement_cols,
 	sizeof(engagement_cols) / sizeof(engagement_cols[0]),
 	engagement_record, engagement_flush, engagement_flush,
-	activity_cleanup
+	NULL
 };

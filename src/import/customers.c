@@ -150,13 +150,6 @@ customers_flush(struct import_ctx *ctx)
 	return 0;
 }
 
-static void
-customers_cleanup(struct import_ctx *ctx)
-{
-	free(ctx->state);
-	ctx->state = NULL;
-}
-
 /* Queues CS for a customer just created (EVIDENCE copied). */
 static int
 customers_queue(struct import_ctx *ctx, const struct store_consent *cs,
@@ -340,5 +333,5 @@ const struct import_format import_customers_shopify = {
 	"Shopify customers export", IMPORT_CUSTOMERS, "First Name",
 	shopify_cols, sizeof(shopify_cols) / sizeof(shopify_cols[0]),
 	customers_shopify_record, customers_flush, customers_flush,
-	customers_cleanup
+	NULL
 };

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -402,6 +403,7 @@ import_file(struct store *st, enum import_kind kind, const char *path,
 		import_progress(&ctx, 0, 0, 1);
 	if (ctx.fmt->cleanup != NULL)
 		ctx.fmt->cleanup(&ctx);
+	free(ctx.state);
 	csv_close(csv);
 
 	if (rc == 0 && opts->strict && stats->bad > 0) {

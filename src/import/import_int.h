@@ -37,6 +37,8 @@ struct import_format {
 	/* writes what records left queued, before each batch's commit */
 	int			(*flush)(struct import_ctx *ctx);
 	int			(*finish)(struct import_ctx *ctx);
+	/* frees what ctx->state points to; the state itself is freed
+	 * by the import, after it (NULL: nothing more) */
 	void			(*cleanup)(struct import_ctx *ctx);
 };
 

@@ -494,8 +494,6 @@ orders_cleanup(struct import_ctx *ctx)
 	free(os->lines);
 	free(os->wlines);
 	free(os->wids);
-	free(os);
-	ctx->state = NULL;
 }
 
 const struct import_format import_orders_native = {

@@ -105,13 +105,6 @@ products_shopify_record(struct import_ctx *ctx)
 	    *ps->category ? ps->category : NULL);
 }
 
-static void
-products_cleanup(struct import_ctx *ctx)
-{
-	free(ctx->state);
-	ctx->state = NULL;
-}
-
 const struct import_format import_products_native = {
 	"products (segctl columns)", IMPORT_PRODUCTS, NULL, native_cols,
 	sizeof(native_cols) / sizeof(native_cols[0]), products_native_record,
@@ -121,5 +114,5 @@ const struct import_format import_products_native = {
 const struct import_format import_products_shopify = {
 	"Shopify products export", IMPORT_PRODUCTS, "Variant SKU",
 	shopify_cols, sizeof(shopify_cols) / sizeof(shopify_cols[0]),
-	products_shopify_record, NULL, NULL, products_cleanup
+	products_shopify_record, NULL, NULL, NULL
 };

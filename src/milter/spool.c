@@ -123,7 +123,7 @@ spool_flush(struct spool *sp)
 	return 0;
 }
 
-static int
+static void
 spool_remember(struct spool *sp, const void *p, size_t n)
 {
 	size_t cap = sp->cap > 0 ? sp->cap : SPOOL_FIRST;
@@ -138,7 +138,6 @@ spool_remember(struct spool *sp, const void *p, size_t n)
 	}
 	memcpy(sp->mem + sp->len, p, n);
 	sp->len += n;
-	return 0;
 }
 
 int
@@ -149,8 +148,10 @@ spool_write(struct spool *sp, const void *p, size_t n)
 
 	spool_unmap(sp);
 	if (sp->fd == -1) {
-		if (n <= sp->memory_max - sp->len)
-			return spool_remember(sp, p, n);
+		if (n <= sp->memory_max - sp->len) {
+			spool_remember(sp, p, n);
+			return 0;
+		}
 		if (spool_to_disk(sp) == -1)
 			return -1;
 	}

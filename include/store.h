@@ -534,6 +534,15 @@ int	 store_sms_facts_get_many(struct store *st, const int64_t *ids,
 	    size_t n, const char *campaign, int64_t now,
 	    struct store_sms_facts *const *f, int *found);
 
+/*
+ * The SMS jobs queued since job AFTER for the customers IDS[0..N-1],
+ * not failed or cancelled: COUNT[i] how many, CAMPAIGN_JOB[i] the id of
+ * CAMPAIGN's, 0 if none among them.  0, or -1.
+ */
+int	 store_sms_jobs_since(struct store *st, int64_t after,
+	    const int64_t *ids, size_t n, const char *campaign,
+	    int64_t *count, int64_t *campaign_job);
+
 enum store_phone_status { PHONE_OPTED_OUT, PHONE_INVALID };
 
 /* 1 and *AT when PHONE opted out (STOP, or a gateway), 0 when not, -1. */

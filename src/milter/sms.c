@@ -45,13 +45,12 @@ msg_sms_free(struct milter_rcpt *r)
 
 /*
  * The SMS facts of the recipients in WHO[0..N-1], read in one batch
- * (store_sms_facts_get_many): into each one's r->sms->f when F is NULL,
- * else into F[i].  FOUND[i] says whether the customer still exists.
+ * (store_sms_facts_get_many) into each one's r->sms->f.  FOUND[i] says
+ * whether the customer still exists.
  */
 static int
 facts_of(struct store *st, const struct campaign *c, int64_t now,
-    struct milter_rcpt *const *who, size_t n, struct store_sms_facts *f,
-    int *found)
+    struct milter_rcpt *const *who, size_t n, int *found)
 {
 	struct store_sms_facts **fp;
 	int64_t *ids;
@@ -62,7 +61,7 @@ facts_of(struct store *st, const struct campaign *c, int64_t now,
 	fp = xcalloc(n + 1, sizeof(*fp));
 	for (i = 0; i < n; i++) {
 		ids[i] = who[i]->r.customer_id;
-		fp[i] = f != NULL ? &f[i] : &who[i]->sms->f;
+		fp[i] = &who[i]->sms->f;
 	}
 	rc = store_sms_facts_get_many(st, ids, n, c->id, now, fp, found);
 	free(ids);
@@ -93,7 +92,7 @@ msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
 		r->sms = xcalloc(1, sizeof(*r->sms));
 		who[n++] = r;
 	}
-	rc = facts_of(st, c, now, who, n, NULL, found);
+	rc = facts_of(st, c, now, who, n, found);
 	for (i = 0; i < n; i++)
 		if (rc == -1 || !found[i])
 			msg_sms_free(who[i]);	/* deleted meanwhile: none */
@@ -252,43 +251,54 @@ audit_one(struct milter_msg *m, const struct milter_env *env,
 /*
  * Another message may have queued an SMS for one of M's recipients
  * since the lookups (another campaign: the unique index stops only the
- * same one); if any SMS job is newer than the lookups, the caps are
- * counted again, in the caller's write transaction.
+ * same one); if any SMS job is newer than the lookups, those jobs are
+ * added to the facts read then and the decision taken again, in the
+ * caller's write transaction.  Jobs queued since are recent: they count
+ * toward both caps.
  */
 static int
 recheck_caps(struct milter_msg *m, const struct milter_env *env,
-    const struct campaign *c, struct store *st, int64_t now)
+    const struct campaign *c, struct store *st)
 {
 	struct policy_sms_facts pf;
-	struct store_sms_facts *f;
+	struct store_sms_facts f;
 	struct milter_rcpt **who;
-	int64_t newer;
+	int64_t newer, *ids, *count, *job;
 	size_t i, n = 0;
-	int *found, rc;
+	int rc;
 
 	if (store_outbox_sms_after(st, m->sms_seen, &newer) == -1)
 		return -1;
 	if (newer == 0)
 		return 0;
 	who = xcalloc(m->nrcpts + 1, sizeof(*who));
-	f = xcalloc(m->nrcpts + 1, sizeof(*f));
-	found = xcalloc(m->nrcpts + 1, sizeof(*found));
+	ids = xcalloc(m->nrcpts + 1, sizeof(*ids));
+	count = xcalloc(m->nrcpts + 1, sizeof(*count));
+	job = xcalloc(m->nrcpts + 1, sizeof(*job));
 	for (i = 0; i < m->nrcpts; i++)
 		if (m->rcpts[i].sms != NULL &&
-		    m->rcpts[i].sms->d.reason == POLICY_SMS_QUEUE)
-			who[n++] = &m->rcpts[i];
-	rc = facts_of(st, c, now, who, n, f, found);
+		    m->rcpts[i].sms->d.reason == POLICY_SMS_QUEUE) {
+			who[n] = &m->rcpts[i];
+			ids[n++] = m->rcpts[i].r.customer_id;
+		}
+	rc = store_sms_jobs_since(st, m->sms_seen, ids, n, c->id, count, job);
 	for (i = 0; rc == 0 && i < n; i++) {
-		if (!found[i])
+		if (count[i] == 0)
 			continue;
-		outbox_sms_facts(&f[i], &pf);
+		f = who[i]->sms->f;
+		f.sent_day += count[i];
+		f.sent_month += count[i];
+		if (job[i] != 0)
+			f.campaign_job = job[i];
+		outbox_sms_facts(&f, &pf);
 		pf.parts = who[i]->sms->size.parts;
 		pf.has_place = 1;
 		policy_sms_decide(&env->conf->sms, &pf, &who[i]->sms->d);
 	}
 	free(who);
-	free(f);
-	free(found);
+	free(ids);
+	free(count);
+	free(job);
 	return rc;
 }
 
@@ -300,7 +310,7 @@ msg_sms_record(struct milter_msg *m, const struct milter_env *env,
 	struct milter_rcpt *r;
 	size_t i;
 
-	if (recheck_caps(m, env, c, st, now) == -1)
+	if (recheck_caps(m, env, c, st) == -1)
 		return -1;
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];

@@ -124,6 +124,57 @@ store_sms_facts_get(struct store *st, int64_t customer_id,
 	return found ? 0 : 1;
 }
 
+/* Up to STORE_BATCH customers' jobs newer than AFTER; one row per job. */
+static int
+jobs_batch(struct store *st, int64_t after, const int64_t *ids, size_t n,
+    const char *campaign, int64_t *count, int64_t *campaign_job)
+{
+	struct buf in;
+	sqlite3_stmt *s;
+	int64_t i;
+	int rc;
+
+	s = store_stmt(st, SQ_SMS_JOBS_SINCE, "SELECT j.key, o.id,"
+	    " o.campaign_id = ?3 FROM json_each(?1) j JOIN outbox o"
+	    " ON o.kind = 'sms' AND o.customer_id = j.value AND o.id > ?2"
+	    " AND o.state NOT IN ('failed', 'cancelled')");
+	if (s == NULL)
+		return -1;
+	buf_init(&in, STORE_BATCH_JSON_MAX);
+	store_json_ints(&in, ids, n);
+	sqlite3_bind_text(s, 1, buf_str(&in), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, after);
+	store_bind_text(s, 3, campaign);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		i = sqlite3_column_int64(s, 0);
+		if (i < 0 || (size_t)i >= n)
+			continue;
+		count[i]++;
+		if (sqlite3_column_int(s, 2))
+			campaign_job[i] = sqlite3_column_int64(s, 1);
+	}
+	store_done(s);
+	buf_free(&in);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
+}
+
+int
+store_sms_jobs_since(struct store *st, int64_t after, const int64_t *ids,
+    size_t n, const char *campaign, int64_t *count, int64_t *campaign_job)
+{
+	size_t off, k;
+
+	memset(count, 0, n * sizeof(*count));
+	memset(campaign_job, 0, n * sizeof(*campaign_job));
+	for (off = 0; off < n; off += k) {
+		k = n - off < STORE_BATCH ? n - off : STORE_BATCH;
+		if (jobs_batch(st, after, ids + off, k, campaign, count + off,
+		    campaign_job + off) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Every customer with PHONE: revoked SMS consent, an sms_optout row. */
 static int
 phone_revoke(struct store *st, const char *phone, const char *source,

@@ -11,13 +11,13 @@
 # Postfix serves every configuration, one smtpd port each, and rounds
 # are interleaved so that machine noise hits all configurations alike.
 #
-#   BENCH_MESSAGES=2000 BENCH_SESSIONS=10 BENCH_ROUNDS=3
+#   BENCH_MESSAGES=2000 BENCH_SESSIONS=10 BENCH_ROUNDS=5
 set -eu
 BUILD=${BUILD:-build}
 SRC=$(pwd)
 MESSAGES=${BENCH_MESSAGES:-2000}
 SESSIONS=${BENCH_SESSIONS:-10}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 BASE=${BENCH_PORT:-13525}
 D=${BENCH_MILTER_DIR:-/tmp/segm-bench-milter}
 
@@ -146,7 +146,26 @@ run() {
 	t1=$(date +%s.%N)
 	c1=$(cpu_of "${4:-}")
 	p1=$(cpu_all)
-	echo "$1 $3 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0, $p1 - $p0 }")" >> "$D/results"
+	echo "$1 $3 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0, $p1 - $p0 }") $r" >> "$D/results"
+}
+
+# One round: each configuration once; every other round segmilter goes
+# before the null milter, so that neither always follows Postfix alone.
+round() {	# RCPTS
+	if [ $((r % 2)) = 0 ]; then
+		run postfix "$BASE" $1
+		run null-unix $((BASE + 2)) $1 "$NULL_UNIX"
+		run null-inet $((BASE + 3)) $1 "$NULL_INET"
+	fi
+	segmilter_fresh "unix:$D/segmilter.sock"
+	run segmilter-unix $((BASE + 4)) $1 "$SPID"
+	segmilter_fresh "inet:$((BASE + 11))@127.0.0.1"
+	run segmilter-inet $((BASE + 5)) $1 "$SPID"
+	if [ $((r % 2)) = 1 ]; then
+		run null-inet $((BASE + 3)) $1 "$NULL_INET"
+		run null-unix $((BASE + 2)) $1 "$NULL_UNIX"
+		run postfix "$BASE" $1
+	fi
 }
 
 echo "== milter: $MESSAGES messages of 20 KB, $SESSIONS sessions, $ROUNDS rounds ($(nproc) cores)"
@@ -154,13 +173,7 @@ echo "== milter: $MESSAGES messages of 20 KB, $SESSIONS sessions, $ROUNDS rounds
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	for rc in 1 50; do
-		run postfix "$BASE" $rc
-		run null-unix $((BASE + 2)) $rc "$NULL_UNIX"
-		run null-inet $((BASE + 3)) $rc "$NULL_INET"
-		segmilter_fresh "unix:$D/segmilter.sock"
-		run segmilter-unix $((BASE + 4)) $rc "$SPID"
-		segmilter_fresh "inet:$((BASE + 11))@127.0.0.1"
-		run segmilter-inet $((BASE + 5)) $rc "$SPID"
+		round $rc
 	done
 	r=$((r + 1))
 done
@@ -180,7 +193,15 @@ done
 # medians per configuration and recipient count; ratios against the floor
 awk -v m="$MESSAGES" '
 { t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4
-  p[$1 " " $2] = p[$1 " " $2] " " $5 }
+  p[$1 " " $2] = p[$1 " " $2] " " $5; byround[$1 " " $2 " " $6] = $3 }
+# the median of each round'"'"'s own ratio: steadier than the ratio of the
+# medians when the machine'"'"'s speed drifts between rounds
+function paired(a, b, rc,   k, s) {
+	s = ""
+	for (k = 0; (a " " rc " " k) in byround; k++)
+		s = s " " byround[b " " rc " " k] / byround[a " " rc " " k]
+	return median(s)
+}
 function median(s,   a, n, i, j, x) {
 	n = split(s, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
@@ -196,8 +217,8 @@ END {
 			s = median(t[cfg[i] " " rc]); rate[cfg[i]] = m / s
 			printf "   %-15s %7.2f s %8.1f msg/s %9.1f rcpt/s", cfg[i], s, m / s, m * rc / s
 			if (i > 1) printf "  %.2fx postfix", rate[cfg[i]] / rate["postfix"]
-			if (cfg[i] == "segmilter-unix") printf "  %.2fx null-unix", rate[cfg[i]] / rate["null-unix"]
-			if (cfg[i] == "segmilter-inet") printf "  %.2fx null-inet", rate[cfg[i]] / rate["null-inet"]
+			if (cfg[i] == "segmilter-unix") printf "  %.2fx null-unix (by round %.2fx)", rate[cfg[i]] / rate["null-unix"], paired(cfg[i], "null-unix", rc)
+			if (cfg[i] == "segmilter-inet") printf "  %.2fx null-inet (by round %.2fx)", rate[cfg[i]] / rate["null-inet"], paired(cfg[i], "null-inet", rc)
 			if (i > 1) printf "  milter cpu %.2f ms/msg", median(c[cfg[i] " " rc]) * 1000 / m
 			printf "\n"
 			pc[cfg[i]] = median(p[cfg[i] " " rc]) * 1000 / m

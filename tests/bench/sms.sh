@@ -19,14 +19,14 @@
 #    segmilter started with 2 and with 8 workers, each driver in turn
 #    against the local gateway answering at once.
 #
-#   BENCH_MESSAGES=2000 BENCH_SESSIONS=10 BENCH_ROUNDS=3
+#   BENCH_MESSAGES=2000 BENCH_SESSIONS=10 BENCH_ROUNDS=5
 #   BENCH_GW_DELAY_MS=50 BENCH_JOBS=5000 BENCH_SMS_SEND=held
 set -eu
 BUILD=${BUILD:-build}
 SRC=$(pwd)
 MESSAGES=${BENCH_MESSAGES:-2000}
 SESSIONS=${BENCH_SESSIONS:-10}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 DELAY=${BENCH_GW_DELAY_MS:-50}
 JOBS=${BENCH_JOBS:-5000}
 SEND=${BENCH_SMS_SEND:-held}
@@ -151,15 +151,23 @@ segmilter_fresh() {	# STORE
 	done
 }
 
-run() {	# CAMPAIGN RCPTS
+# CPU seconds (user + system, all threads) segmilter has used
+cpu_of() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' \
+	    "/proc/$SPID/stat"
+}
+
+run() {	# CAMPAIGN RCPTS ROUND -> seconds, segmilter's CPU seconds
 	sync	# the last run's dirty pages go now, not during this one
+	c0=$(cpu_of)
 	t0=$(date +%s.%N)
 	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$2" -F "$D/$1.eml" \
 	    -f news@shop.example -t bench@example.com "127.0.0.1:$BASE" \
 	    > "$D/source.log" 2>&1 || { echo "smtp-source failed:"; cat "$D/source.log"; exit 1; }
 	"$SRC/tests/lib/postfix.sh" wait "$D/pf" 600
 	t1=$(date +%s.%N)
-	echo "$1 $2 $(awk "BEGIN { print $t1 - $t0 }")" >> "$D/results"
+	c1=$(cpu_of)
+	echo "$1 $2 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0 }") ${3:-0}" >> "$D/results"
 }
 
 echo "== sms: $MESSAGES messages of 20 KB, $SESSIONS sessions, $ROUNDS rounds ($(nproc) cores);" \
@@ -177,33 +185,51 @@ while [ $r -lt "$ROUNDS" ]; do
 	for rc in $RCPTS; do
 		for c in $order; do
 			segmilter_fresh "$D/pristine.db"
-			run $c $rc
+			run $c $rc $r
 		done
 	done
 	r=$((r + 1))
 done
 [ -n "$SPID" ] && { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
 SPID=""
+# Medians per campaign; and, steadier on a shared machine whose speed
+# drifts between rounds, the median of each round's own ratio (the
+# three campaigns of a round run minutes apart, the rounds further).
 awk -v m="$MESSAGES" -v rcpts="$RCPTS" '
-{ t[$1 " " $2] = t[$1 " " $2] " " $3 }
+{ t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4
+  r[$1 " " $2 " " $5] = $3 }
 function median(s,   a, n, i, j, x) {
 	n = split(s, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
 		if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
 	return a[int((n + 1) / 2)]
 }
+function paired(rc, cmp,   k, s) {
+	s = ""
+	for (k = 0; ("bench " rc " " k) in r; k++)
+		s = s " " r["bench " rc " " k] / r[cmp " " rc " " k]
+	return median(s)
+}
+function line(name, cmp, rc, base,   x, p) {
+	x = median(t[cmp " " rc])
+	printf "   %-30s %7.2f s %9.1f rcpt/s  milter cpu %.2f ms/msg", name, x,
+	    m * rc / x, median(c[cmp " " rc]) * 1000 / m
+	if (cmp != "bench") {
+		p = paired(rc, cmp)
+		printf "  %.3fx without (%+.1f%%), by round %.3fx (%+.1f%%)",
+		    base / x, (base / x - 1) * 100, p, (p - 1) * 100
+	}
+	printf "\n"
+}
 END {
 	nrc = split(rcpts, rcs, " ")
 	for (k = 1; k <= nrc; k++) {
 		rc = rcs[k]
-		a = median(t["bench " rc]); b = median(t["bench-sms " rc])
-		c = median(t["bench-sms-all " rc])
-		printf "-- %d recipient%s per message (median seconds, rcpt/s)\n", rc, rc == 1 ? "" : "s"
-		printf "   %-30s %7.2f s %9.1f rcpt/s\n", "campaign without SMS", a, m * rc / a
-		printf "   %-30s %7.2f s %9.1f rcpt/s  %.3fx without (%+.1f%%)\n",
-		    "with SMS for 1 in 10", b, m * rc / b, a / b, (a / b - 1) * 100
-		printf "   %-30s %7.2f s %9.1f rcpt/s  %.3fx without (%+.1f%%)\n",
-		    "with SMS for all (worst case)", c, m * rc / c, a / c, (a / c - 1) * 100
+		a = median(t["bench " rc])
+		printf "-- %d recipient%s per message (median seconds, rcpt/s; ratios of the medians, and the median of each round'"'"'s ratio)\n", rc, rc == 1 ? "" : "s"
+		line("campaign without SMS", "bench", rc, a)
+		line("with SMS for 1 in 10", "bench-sms", rc, a)
+		line("with SMS for all (worst case)", "bench-sms-all", rc, a)
 	}
 }' "$D/results"
 

@@ -7,6 +7,8 @@
 #   make demo       the main job: a synthetic store, a broadcast through a
 #                   private Postfix with segmilter (contrib/demo.sh)
 #   make bench      benchmarks; they print figures, they do not pass/fail
+#   make fuzz       libFuzzer on the parsers that meet outside input
+#                   (tests/fuzz/; needs clang), FUZZ_SECONDS each
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 #   make deps       install the Debian packages (contrib/install-deps.sh)
 
@@ -35,6 +37,11 @@ ifeq ($(SAN),1)
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=all
 endif
+ifeq ($(SAN),fuzz)
+SAN_FLAGS = -fsanitize=fuzzer-no-link,address,undefined \
+	    -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+FUZZ_SECONDS ?= 60
 
 # The library: every module but the programs' mains and the libmilter
 # glue, so that unit tests reach everything else.
@@ -46,11 +53,14 @@ LIB_SRCS = $(filter-out $(MILTER_SRCS), \
 		src/outbox/*.c src/gateway/*.c))
 CLI_SRCS = $(wildcard src/cli/*.c)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 MILTER_OBJS = $(MILTER_SRCS:%.c=$(BUILD)/%.o)
 TESTS	 = $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZERS	 = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%-fuzz)
 LIBSEGM	 = $(BUILD)/libsegm.a
 
 all: $(BUILD)/segctl $(BUILD)/segmilter
@@ -81,7 +91,20 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBSEGM)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) \
 	    $(LIBS) $(shell pkg-config --libs cmocka)
 
-tests: $(TESTS) $(BUILD)/segctl $(BUILD)/segmilter
+# A fuzz target replaying its corpus (make check), or driven by libFuzzer
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBSEGM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBSEGM) \
+	    $(ALL_LDFLAGS) $(LIBS)
+
+$(BUILD)/fuzz/%-fuzz: tests/fuzz/%.c $(LIBSEGM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBSEGM) \
+	    $(ALL_LDFLAGS) $(LIBS)
+
+tests: $(TESTS) $(FUZZ_REPLAY) $(BUILD)/segctl $(BUILD)/segmilter
+
+fuzzers: $(FUZZERS)
 
 # Unit and integration tests, then all of them again under ASan + UBSan
 # (the integration tests drive the sanitized segmilter and segctl).
@@ -95,6 +118,21 @@ demo: all
 
 bench: all $(BUILD)/nullmilter $(BUILD)/msgbench
 	BUILD=$(BUILD) tests/bench/run.sh
+
+# New inputs go to build-fuzz/corpus/NAME, never into the source tree;
+# one worth keeping (a crash once fixed) is copied to tests/fuzz/corpus.
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz: needs clang" \
+	    "(apt-get install clang)"; exit 1; }
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SAN=fuzz \
+	    CFLAGS="-O1 -g" fuzzers
+	@for f in $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%); do \
+		mkdir -p build-fuzz/corpus/$$f; \
+		echo "== fuzz_$$f: $(FUZZ_SECONDS) s"; \
+		build-fuzz/fuzz/fuzz_$$f-fuzz -max_total_time=$(FUZZ_SECONDS) \
+		    -print_final_stats=1 build-fuzz/corpus/$$f \
+		    tests/fuzz/corpus/$$f || exit 1; \
+	done
 
 deps:
 	contrib/install-deps.sh
@@ -123,8 +161,8 @@ install: all
 	    $(DESTDIR)$(SYSCONFDIR)/segmilter/segmilter.conf
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests check demo bench deps install clean
+.PHONY: all tests fuzzers check demo bench fuzz deps install clean
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(MILTER_OBJS:.o=.d)

@@ -1,8 +1,8 @@
 #!/bin/sh
 # run.sh - runs every test program and prints one closing tally.
 #
-#   tests/run.sh               unit tests, then integration tests
-#   tests/run.sh --unit-only   unit tests only (the sanitizer pass)
+#   tests/run.sh               unit tests, fuzz corpora, then integration tests
+#   tests/run.sh --unit-only   unit tests and fuzz corpora only
 #
 # BUILD names the build directory (default build).  Each unit test is a
 # cmocka program; each integration test is tests/integration/t-*.sh and
@@ -33,6 +33,15 @@ run() {
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t"
+done
+
+# each fuzz target over its corpus: the inputs that once found a bug,
+# and seeds; a crash or a sanitizer report fails it
+for t in "$BUILD"/fuzz/fuzz_*; do
+	case $t in *-fuzz) continue ;; esac
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	run "$name" "$t" "tests/fuzz/corpus/${name#fuzz_}"
 done
 
 if [ "${1:-}" != "--unit-only" ]; then

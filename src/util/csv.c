@@ -50,11 +50,12 @@ struct csv_reader {
 };
 
 /* Bytes that end a run: in a plain field, and inside quotes. */
+/* a NUL stops a run too: csv_put refuses it (it would end the field) */
 static const unsigned char stop_plain[256] = {
-	[','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1
+	['\0'] = 1, [','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1
 };
 static const unsigned char stop_quoted[256] = {
-	['"'] = 1, ['\n'] = 1
+	['\0'] = 1, ['"'] = 1, ['\n'] = 1
 };
 
 struct csv_reader *
@@ -186,10 +187,17 @@ csv_room(struct csv_reader *r)
 	}
 }
 
-/* Appends one byte to the record; sets *error once the cap is passed. */
+/* Appends one byte to the record; sets *error for a NUL, or once the cap
+ * is passed. */
 static void
 csv_put(struct csv_reader *r, int c, const char **error)
 {
+	/* a field would silently end there: UTF-16, or a damaged file */
+	if (c == '\0') {
+		if (*error == NULL)
+			*error = "NUL byte";
+		return;
+	}
 	if (r->reclen + 1 >= CSV_MAX_RECORD) {
 		if (*error == NULL)
 			*error = "record longer than 1 MiB";

@@ -100,7 +100,9 @@ test_bad_records_do_not_derail(void **state)
 	    "\xc3\x28,3\n"		/* invalid UTF-8 */
 	    "\xe0\x80\xaf,4\n"		/* overlong */
 	    "\xed\xa0\x80,5\n"		/* a surrogate */
-	    "Zo\xc3\xab,6\n";		/* fine */
+	    "ab\0cd,6\n"			/* a NUL would cut the field */
+	    "\"ab\0cd\",7\n"		/* ... quoted too */
+	    "Zo\xc3\xab,8\n";		/* fine */
 	struct csv_reader *r;
 	struct csv_row row;
 	FILE *fp;
@@ -109,13 +111,14 @@ test_bad_records_do_not_derail(void **state)
 	(void)state;
 	r = open_bytes(in, sizeof(in) - 1, &fp);
 	expect_row(r, 1, 2, "a", "b");
-	for (i = 2; i <= 6; i++) {
+	for (i = 2; i <= 8; i++) {
 		assert_int_equal(csv_next(r, &row), 1);
 		assert_int_equal(row.line, i);
 		assert_non_null(row.error);
 		assert_int_equal(row.nfields, 2);
 	}
-	expect_row(r, 7, 2, "Zo\xc3\xab", "6");
+	assert_string_equal(row.error, "NUL byte");
+	expect_row(r, 9, 2, "Zo\xc3\xab", "8");
 	assert_int_equal(csv_next(r, &row), 0);
 	csv_close(r);
 	fclose(fp);

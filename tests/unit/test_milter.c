@@ -360,6 +360,22 @@ test_retry_without_message_id(void **state)
 	    MILTER_DISCARD);
 }
 
+/* A campaign of headers only: its Subject is still tailored. */
+static void
+test_headers_only(void **state)
+{
+	struct mx *x = *state;
+	const char *const ann[] = { "<ann@example.com>", NULL };
+
+	assert_int_equal(run(x, ann, "Subject: {{offer}} for"
+	    " {{first_name}}\nX-Campaign-ID: spring\n", "", x->st),
+	    MILTER_CONTINUE);
+	assert_string_equal(buf_str(&x->log),
+	    "chgheader X-Campaign-ID 1 (delete)\n"
+	    "chgheader Subject 1 10% off for Ann\n");
+	assert_string_equal(buf_str(&x->body), "");
+}
+
 static void
 test_failures_tempfail(void **state)
 {
@@ -841,6 +857,8 @@ main(void)
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_discarded,
 		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_headers_only, mx_setup,
+		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_retry_without_message_id,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_failures_tempfail,

@@ -104,6 +104,7 @@ $(BUILD)/fuzz/%-fuzz: tests/fuzz/%.c $(LIBSEGM)
 
 tests: $(TESTS) $(FUZZ_REPLAY) $(BUILD)/segctl $(BUILD)/segmilter
 
+# libFuzzer builds: clang and SAN=fuzz only, through `make fuzz'
 fuzzers: $(FUZZERS)
 
 # Unit and integration tests, then all of them again under ASan + UBSan

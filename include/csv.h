@@ -7,8 +7,9 @@
  * start of the file is skipped.
  *
  * A record that cannot be used is still returned, with row->error set to the
- * reason (invalid UTF-8, a stray quote, a record over CSV_MAX_RECORD bytes),
- * so that the caller reports it as FILE:LINE and goes on with the next one.
+ * reason (invalid UTF-8, a NUL byte, a stray quote, a record over
+ * CSV_MAX_RECORD bytes), so that the caller reports it as FILE:LINE and goes
+ * on with the next one.
  * Only an I/O error or an unterminated quote at end of file ends the stream.
  *
  * Ownership: the fields of a row belong to the reader and stay valid until the

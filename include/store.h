@@ -535,9 +535,10 @@ int	 store_sms_facts_get_many(struct store *st, const int64_t *ids,
 	    struct store_sms_facts *const *f, int *found);
 
 /*
- * The SMS jobs queued since job AFTER for the customers IDS[0..N-1],
- * not failed or cancelled: COUNT[i] how many, CAMPAIGN_JOB[i] the id of
- * CAMPAIGN's, 0 if none among them.  0, or -1.
+ * The SMS jobs queued since job AFTER for the customers IDS[0..N-1]:
+ * COUNT[i] how many may still be sent (not failed or cancelled), as the
+ * caps count them; CAMPAIGN_JOB[i] the id of CAMPAIGN's, whatever its
+ * state, 0 if none among them.  0, or -1.
  */
 int	 store_sms_jobs_since(struct store *st, int64_t after,
 	    const int64_t *ids, size_t n, const char *campaign,

@@ -254,7 +254,9 @@ audit_one(struct milter_msg *m, const struct milter_env *env,
  * same one); if any SMS job is newer than the lookups, those jobs are
  * added to the facts read then and the decision taken again, in the
  * caller's write transaction.  Jobs queued since are recent: they count
- * toward both caps.
+ * toward both caps.  Consent, number and STOP replies that changed
+ * meanwhile are not read again here: the worker checks them again before
+ * it sends (outbox/sms.c), and cancels the job, audited.
  */
 static int
 recheck_caps(struct milter_msg *m, const struct milter_env *env,

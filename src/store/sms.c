@@ -134,10 +134,12 @@ jobs_batch(struct store *st, int64_t after, const int64_t *ids, size_t n,
 	int64_t i;
 	int rc;
 
+	/* as in facts_batch: a failed job sent nothing, but it still is
+	 * the campaign's SMS */
 	s = store_stmt(st, SQ_SMS_JOBS_SINCE, "SELECT j.key, o.id,"
-	    " o.campaign_id = ?3 FROM json_each(?1) j JOIN outbox o"
-	    " ON o.kind = 'sms' AND o.customer_id = j.value AND o.id > ?2"
-	    " AND o.state NOT IN ('failed', 'cancelled')");
+	    " o.campaign_id = ?3, o.state NOT IN ('failed', 'cancelled')"
+	    " FROM json_each(?1) j JOIN outbox o"
+	    " ON o.kind = 'sms' AND o.customer_id = j.value AND o.id > ?2");
 	if (s == NULL)
 		return -1;
 	buf_init(&in, STORE_BATCH_JSON_MAX);
@@ -149,7 +151,8 @@ jobs_batch(struct store *st, int64_t after, const int64_t *ids, size_t n,
 		i = sqlite3_column_int64(s, 0);
 		if (i < 0 || (size_t)i >= n)
 			continue;
-		count[i]++;
+		if (sqlite3_column_int(s, 3))
+			count[i]++;
 		if (sqlite3_column_int(s, 2))
 			campaign_job[i] = sqlite3_column_int64(s, 1);
 	}

@@ -49,8 +49,10 @@ struct csv_reader {
 	char		 err[512];
 };
 
-/* Bytes that end a run: in a plain field, and inside quotes. */
-/* a NUL stops a run too: csv_put refuses it (it would end the field) */
+/*
+ * Bytes that end a run: in a plain field, and inside quotes.  A NUL ends
+ * one too, so that csv_put refuses it: it would end the field unseen.
+ */
 static const unsigned char stop_plain[256] = {
 	['\0'] = 1, [','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1
 };

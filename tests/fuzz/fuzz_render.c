@@ -34,7 +34,7 @@ flag(void *arg, const char *name)
 	return strcmp(name, "vip") == 0;
 }
 
-/* Counts the body's bytes, and fails when asked to, as a full spool does. */
+/* Counts the body's bytes; fails past 64 MiB, as a full spool would. */
 static int
 put(void *arg, const void *p, size_t n)
 {

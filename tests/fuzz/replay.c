@@ -32,11 +32,12 @@ replay_file(const char *path)
 			fclose(fp);
 		return -1;
 	}
-	/* one byte more, so that an empty file is still a buffer */
-	data = malloc((size_t)sb.st_size + 1);
+	/* exactly the input's size, as libFuzzer gives it: a read one byte
+	 * past the end is then out of bounds for ASan too */
+	data = malloc((size_t)sb.st_size);
 	n = data != NULL ? fread(data, 1, (size_t)sb.st_size, fp) : 0;
 	fclose(fp);
-	if (data == NULL || n != (size_t)sb.st_size) {
+	if ((data == NULL && sb.st_size > 0) || n != (size_t)sb.st_size) {
 		fprintf(stderr, "%s: cannot read\n", path);
 		free(data);
 		return -1;

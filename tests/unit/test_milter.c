@@ -776,6 +776,27 @@ test_sms_jobs(void **state)
 	    " 'capped'"), 1);
 	assert_int_equal(q_int(x, "DROP TRIGGER meanwhile"), -1);
 
+	/* ... and a job of this very campaign queued meanwhile makes hers
+	 * a duplicate, not a second SMS */
+	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
+	assert_int_equal(q_int(x, "DELETE FROM outbox RETURNING 0"), 0);
+	assert_int_equal(q_int(x, "CREATE TRIGGER meanwhile AFTER INSERT ON"
+	    " ledger WHEN NEW.recipient = 'ann@example.com' BEGIN"
+	    " INSERT INTO outbox (kind, campaign_id, message_key, variant,"
+	    "  sender, recipients, message, not_before, next_at, state,"
+	    "  created_at, customer_id) SELECT 'sms', 'cart', 'k', 'v', '',"
+	    "  phone, 'hi', 0, 0, 'queued', 1795000000, id FROM customers"
+	    "  WHERE email = 'ann@example.com'; END"), -1);
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n"
+	    "Message-ID: <same@x>\n", "{{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
+	    " kind = 'sms' AND campaign_id = 'cart'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'sms' AND message_id = '<same@x>' AND decision ="
+	    " 'duplicate'"), 1);
+	assert_int_equal(q_int(x, "DROP TRIGGER meanwhile"), -1);
+
 	/* ... but a job that failed meanwhile sent nothing: no cap */
 	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
 	assert_int_equal(q_int(x, "DELETE FROM outbox RETURNING 0"), 0);

@@ -1592,6 +1592,48 @@ test_store_facts_batch(void **state)
 		free(many[i]);
 }
 
+/*
+ * The jobs queued since a given one, for the caps re-check: counted as
+ * the facts count them, across the batch boundary.
+ */
+static void
+test_store_jobs_since(void **state)
+{
+	struct sx *x = *state;
+	int64_t seen, c2, ned1, c3, ids[70], count[70], job[70];
+	size_t i;
+
+	assert_int_equal(sx_job(x, x->sam, "c1", NOW - HOUR, &seen), 0);
+	assert_int_equal(sx_job(x, x->sam, "c2", NOW, &c2), 0);
+	assert_int_equal(sx_job(x, x->ned, "c1", NOW, &ned1), 0);
+	assert_int_equal(sx_job(x, x->sam, "c3", NOW, &c3), 0);
+	assert_int_equal(store_outbox_update(x->st, c3, JOB_FAILED, 0,
+	    "HTTP 400", NOW), 0);
+	for (i = 0; i < 70; i++)
+		ids[i] = i % 3 == 0 ? x->sam : i % 3 == 1 ? x->ned :
+		    x->ned + 1000;
+	if (store_sms_jobs_since(x->st, seen, ids, 70, "c3", count,
+	    job) != 0)
+		fail_msg("%s", store_error(x->st));
+	for (i = 0; i < 70; i++) {
+		/* the job seen is not since; the failed one sent nothing,
+		 * but it is c3's all the same */
+		assert_int_equal(count[i], i % 3 == 2 ? 0 : 1);
+		assert_int_equal(job[i], i % 3 == 0 ? c3 : 0);
+	}
+	/* since the newest: nothing to add */
+	assert_int_equal(store_sms_jobs_since(x->st, c3, ids, 70, "c1",
+	    count, job), 0);
+	for (i = 0; i < 70; i++)
+		assert_int_equal(count[i] + job[i], 0);
+	/* ... since c2: only ned's (and sam's failed one, not counted) */
+	assert_int_equal(store_sms_jobs_since(x->st, c2, ids, 2, "c1",
+	    count, job), 0);
+	assert_int_equal(count[0], 0);
+	assert_int_equal(count[1], 1);
+	assert_int_equal(job[1], ned1);
+}
+
 static void
 test_store_jobs(void **state)
 {
@@ -1802,6 +1844,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store_facts, sx_setup,
 		    sx_teardown),
 		cmocka_unit_test_setup_teardown(test_store_facts_batch,
+		    sx_setup, sx_teardown),
+		cmocka_unit_test_setup_teardown(test_store_jobs_since,
 		    sx_setup, sx_teardown),
 		cmocka_unit_test_setup_teardown(test_store_jobs, sx_setup,
 		    sx_teardown),

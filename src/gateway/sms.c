@@ -222,13 +222,14 @@ gw_sms_request_free(struct gw_sms_request *rq)
  * The value of "KEY": in a JSON document, a string or a number, into
  * OUT; 0, or -1 when it is not there.  Enough for the flat replies of
  * the gateways; a key in a nested object is found as well, which is
- * harmless for the keys asked for.
+ * harmless for the keys asked for.  A control character in the value
+ * becomes '?': a gateway's reply must not forge a log line.
  */
 static int
 json_field(const char *body, size_t len, const char *key, char *out,
     size_t outlen)
 {
-	char pat[64];
+	char pat[64], c;
 	const char *p, *end = body + len;
 	size_t n = 0;
 
@@ -238,14 +239,19 @@ json_field(const char *body, size_t len, const char *key, char *out,
 		p += strlen(pat);
 		while (p < end && isspace((unsigned char)*p))
 			p++;
-		if (p >= end || *p != ':')
+		if (p >= end)
+			return -1;	/* the key ends the reply */
+		if (*p != ':')
 			continue;
 		for (p++; p < end && isspace((unsigned char)*p); p++)
 			;
 		if (p < end && *p == '"') {
-			for (p++; p < end && *p != '"' && n + 1 < outlen; p++)
-				out[n++] = *p == '\\' && p + 1 < end ? *++p :
-				    *p;
+			for (p++; p < end && *p != '"' && n + 1 < outlen; p++) {
+				c = *p == '\\' && p + 1 < end ? *++p : *p;
+				/* it goes to the log and the audit row */
+				out[n++] = (unsigned char)c < 0x20 || c == 0x7f ?
+				    '?' : c;
+			}
 		} else {
 			while (p < end && (isalnum((unsigned char)*p) ||
 			    *p == '-') && n + 1 < outlen)

@@ -1293,6 +1293,16 @@ test_classify(void **state)
 	    GW_PERMFAIL, GW_SMS_OTHER);
 	assert_non_null(strstr(r.why, "21408"));
 	classify(SMS_TWILIO, 400, "Bad Request", GW_PERMFAIL, GW_SMS_OTHER);
+	/* a reply that ends right after the key asked for */
+	r = classify(SMS_WEBHOOK, 200, "\t\n\"id\"", GW_SENT, 0);
+	assert_string_equal(r.ref, "");
+	/* a reply's control characters never reach the log or the audit */
+	r = classify(SMS_TWILIO, 201, "{\"sid\": \"SM1\nforged\"}", GW_SENT,
+	    0);
+	assert_string_equal(r.ref, "SM1?forged");
+	r = classify(SMS_WEBHOOK, 400, "{\"error\":\"bad\tx\r\n\"}",
+	    GW_PERMFAIL, GW_SMS_OTHER);
+	assert_null(strpbrk(r.why, "\t\r\n"));
 	for (i = 0; i < sizeof(temp) / sizeof(temp[0]); i++)
 		classify(SMS_TWILIO, temp[i], "{\"code\": 20429}",
 		    GW_TEMPFAIL, 0);

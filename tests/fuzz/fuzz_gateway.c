@@ -1,0 +1,59 @@
+/*
+ * fuzz_gateway.c - what comes back from the network: an SMS gateway's
+ * reply (gw_sms_classify, for each driver and an HTTP status from the
+ * input) and a copy marker header (marker_valid), which anyone sending
+ * through the relay can write.  Beyond crashes, the reply's id and reason
+ * go to the log and the audit row: they must stay bounded and hold no
+ * control characters (no forged log lines).
+ *
+ * libFuzzer entry point; see fuzz_render.c.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "marker.h"
+
+int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_printable(const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	if (n == size)
+		abort();		/* not terminated */
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const enum conf_sms_driver drivers[] = {
+		SMS_TWILIO, SMS_KANNEL, SMS_WEBHOOK
+	};
+	static const unsigned char key[32] = "fuzz key, not a secret........";
+	struct gw_sms_reply r;
+	char nonce[MARKER_NONCE_MAX], *value;
+	long status;
+
+	if (size < 3)
+		return 0;
+	status = 100 + (long)((data[1] << 8 | data[2]) % 500);
+	gw_sms_classify(drivers[data[0] % 3], status, (const char *)data + 3,
+	    size - 3, &r);
+	check_printable(r.ref, sizeof(r.ref));
+	check_printable(r.why, sizeof(r.why));
+
+	/* the rest as a header value: a C string, as libmilter gives it */
+	if ((value = malloc(size - 2)) == NULL)
+		return 0;
+	memcpy(value, data + 3, size - 3);
+	value[size - 3] = '\0';
+	(void)marker_valid(key, sizeof(key), value, nonce);
+	free(value);
+	return 0;
+}

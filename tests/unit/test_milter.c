@@ -680,9 +680,38 @@ q_int(struct mx *x, const char *sql)
 }
 
 /*
+ * Sends campaign "cart" (Message-ID MSGID) to RCPTS afresh, while another
+ * message queues Ann an SMS job of CAMPAIGN in STATE between this one's
+ * lookups and its transaction (a trigger on the ledger plays it).
+ */
+static void
+sms_meanwhile(struct mx *x, const char *const *rcpts, const char *campaign,
+    const char *state, const char *msgid)
+{
+	char sql[1024], headers[256];
+
+	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
+	assert_int_equal(q_int(x, "DELETE FROM outbox RETURNING 0"), 0);
+	snprintf(sql, sizeof(sql), "CREATE TRIGGER meanwhile AFTER INSERT ON"
+	    " ledger WHEN NEW.recipient = 'ann@example.com' BEGIN"
+	    " INSERT INTO outbox (kind, campaign_id, message_key, variant,"
+	    "  sender, recipients, message, not_before, next_at, state,"
+	    "  created_at, customer_id) SELECT 'sms', '%s', 'k', 'v', '',"
+	    "  phone, 'hi', 0, 0, '%s', 1795000000, id FROM customers"
+	    "  WHERE email = 'ann@example.com'; END", campaign, state);
+	assert_int_equal(q_int(x, sql), -1);
+	snprintf(headers, sizeof(headers), "Subject: x\nX-Campaign-ID: cart\n"
+	    "Message-ID: %s\n", msgid);
+	assert_int_equal(run(x, rcpts, headers, "{{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "DROP TRIGGER meanwhile"), -1);
+}
+
+/*
  * SMS: Ann (SMS consent with evidence, a number) gets a job with her
- * text, due at the block's send_after; Rob (email consent only) is refused no_sms_consent; Bea (no
- * email) is not considered; with the driver off nobody is.
+ * text, due at the block's send_after; Rob (email consent only) is
+ * refused no_sms_consent; Bea (no email) is not considered; with the
+ * driver off nobody is.
  */
 static void
 test_sms_jobs(void **state)
@@ -757,62 +786,24 @@ test_sms_jobs(void **state)
 	 * this one's lookups and its transaction (a trigger on the ledger
 	 * plays it): the caps are counted again, and she is capped.
 	 */
-	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
-	assert_int_equal(q_int(x, "DELETE FROM outbox RETURNING 0"), 0);
-	assert_int_equal(q_int(x, "CREATE TRIGGER meanwhile AFTER INSERT ON"
-	    " ledger WHEN NEW.recipient = 'ann@example.com' BEGIN"
-	    " INSERT INTO outbox (kind, campaign_id, message_key, variant,"
-	    "  sender, recipients, message, not_before, next_at, state,"
-	    "  created_at, customer_id) SELECT 'sms', 'other', 'k', 'v', '',"
-	    "  phone, 'hi', 0, 0, 'queued', 1795000000, id FROM customers"
-	    "  WHERE email = 'ann@example.com'; END"), -1);
-	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n"
-	    "Message-ID: <meanwhile@x>\n", "{{offer}}\n", x->st),
-	    MILTER_CONTINUE);
+	sms_meanwhile(x, rcpts, "other", "queued", "<meanwhile@x>");
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
 	    " kind = 'sms' AND campaign_id = 'cart'"), 0);
 	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
 	    " 'sms' AND message_id = '<meanwhile@x>' AND decision ="
 	    " 'capped'"), 1);
-	assert_int_equal(q_int(x, "DROP TRIGGER meanwhile"), -1);
-
-	/* ... and a job of this very campaign queued meanwhile makes hers
-	 * a duplicate, not a second SMS */
-	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
-	assert_int_equal(q_int(x, "DELETE FROM outbox RETURNING 0"), 0);
-	assert_int_equal(q_int(x, "CREATE TRIGGER meanwhile AFTER INSERT ON"
-	    " ledger WHEN NEW.recipient = 'ann@example.com' BEGIN"
-	    " INSERT INTO outbox (kind, campaign_id, message_key, variant,"
-	    "  sender, recipients, message, not_before, next_at, state,"
-	    "  created_at, customer_id) SELECT 'sms', 'cart', 'k', 'v', '',"
-	    "  phone, 'hi', 0, 0, 'queued', 1795000000, id FROM customers"
-	    "  WHERE email = 'ann@example.com'; END"), -1);
-	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n"
-	    "Message-ID: <same@x>\n", "{{offer}}\n", x->st),
-	    MILTER_CONTINUE);
+	/* ... a job of this very campaign makes hers a duplicate, not a
+	 * second SMS */
+	sms_meanwhile(x, rcpts, "cart", "queued", "<same@x>");
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
 	    " kind = 'sms' AND campaign_id = 'cart'"), 1);
 	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
 	    " 'sms' AND message_id = '<same@x>' AND decision ="
 	    " 'duplicate'"), 1);
-	assert_int_equal(q_int(x, "DROP TRIGGER meanwhile"), -1);
-
-	/* ... but a job that failed meanwhile sent nothing: no cap */
-	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
-	assert_int_equal(q_int(x, "DELETE FROM outbox RETURNING 0"), 0);
-	assert_int_equal(q_int(x, "CREATE TRIGGER meanwhile AFTER INSERT ON"
-	    " ledger WHEN NEW.recipient = 'ann@example.com' BEGIN"
-	    " INSERT INTO outbox (kind, campaign_id, message_key, variant,"
-	    "  sender, recipients, message, not_before, next_at, state,"
-	    "  created_at, customer_id) SELECT 'sms', 'other', 'k', 'v', '',"
-	    "  phone, 'hi', 0, 0, 'failed', 1795000000, id FROM customers"
-	    "  WHERE email = 'ann@example.com'; END"), -1);
-	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n"
-	    "Message-ID: <failed@x>\n", "{{offer}}\n", x->st),
-	    MILTER_CONTINUE);
+	/* ... but a job that failed sent nothing: no cap */
+	sms_meanwhile(x, rcpts, "other", "failed", "<failed@x>");
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
 	    " kind = 'sms' AND campaign_id = 'cart'"), 1);
-	assert_int_equal(q_int(x, "DROP TRIGGER meanwhile"), -1);
 
 	/* the driver off: nobody is considered */
 	x->cf->sms.driver = SMS_OFF;

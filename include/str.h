@@ -15,5 +15,11 @@
 void	 str_copy(char *dst, size_t len, const char *src);
 /* N bytes as lowercase hex into OUT, which holds 2 * N + 1. */
 void	 str_hex(const unsigned char *p, size_t n, char *out);
+/*
+ * Replaces each control character of S (below 0x20, and DEL) with '?',
+ * in place, so that a value from outside cannot forge a log line;
+ * returns how many there were.
+ */
+size_t	 str_mask_controls(char *s);
 
 #endif

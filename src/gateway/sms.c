@@ -229,7 +229,7 @@ static int
 json_field(const char *body, size_t len, const char *key, char *out,
     size_t outlen)
 {
-	char pat[64], c;
+	char pat[64];
 	const char *p, *end = body + len;
 	size_t n = 0;
 
@@ -246,18 +246,17 @@ json_field(const char *body, size_t len, const char *key, char *out,
 		for (p++; p < end && isspace((unsigned char)*p); p++)
 			;
 		if (p < end && *p == '"') {
-			for (p++; p < end && *p != '"' && n + 1 < outlen; p++) {
-				c = *p == '\\' && p + 1 < end ? *++p : *p;
-				/* it goes to the log and the audit row */
-				out[n++] = (unsigned char)c < 0x20 || c == 0x7f ?
-				    '?' : c;
-			}
+			for (p++; p < end && *p != '"' && n + 1 < outlen; p++)
+				out[n++] = *p == '\\' && p + 1 < end ? *++p :
+				    *p;
 		} else {
 			while (p < end && (isalnum((unsigned char)*p) ||
 			    *p == '-') && n + 1 < outlen)
 				out[n++] = *p++;
 		}
 		out[n] = '\0';
+		/* it goes to the log and the audit row */
+		str_mask_controls(out);
 		return n > 0 ? 0 : -1;
 	}
 	return -1;

@@ -176,7 +176,8 @@ milter_msg_header(struct milter_msg *m, const struct milter_env *env,
 
 	if (strcasecmp(name, env->conf->milter.campaign_header) == 0) {
 		if (m->campaign_headers++ == 0 &&
-		    trimmed(value, m->campaign, sizeof(m->campaign)) == -1)
+		    (trimmed(value, m->campaign, sizeof(m->campaign)) == -1 ||
+		    str_mask_controls(m->campaign) > 0))
 			m->bad_campaign = 1;
 	} else if (strcasecmp(name, MARKER_HEADER) == 0 &&
 	    m->marker[0] == '\0') {

@@ -31,3 +31,16 @@ str_hex(const unsigned char *p, size_t n, char *out)
 	}
 	out[2 * n] = '\0';
 }
+
+size_t
+str_mask_controls(char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			*s = '?';
+			n++;
+		}
+	return n;
+}

@@ -393,6 +393,12 @@ test_failures_tempfail(void **state)
 	    "x\n", x->st), MILTER_TEMPFAIL);
 	assert_string_equal(x->reply, "451 4.7.1 segmilter: unknown campaign"
 	    " '50%%off'");
+	/* a control character (a folded header) never reaches the log or
+	 * the reply: no campaign is named so */
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: spr\ting\n",
+	    "x\n", x->st), MILTER_TEMPFAIL);
+	assert_string_equal(x->reply, "451 4.7.1 segmilter: unknown campaign"
+	    " 'spr?ing'");
 	/* the store is down */
 	assert_int_equal(run(x, ann, campaign_headers, "x\n", NULL),
 	    MILTER_TEMPFAIL);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "milter.h"
+#include "str.h"
 
 enum log_to { LOG_TO_SYSLOG, LOG_TO_STDERR };
 
@@ -37,6 +38,9 @@ milter_log(int prio, const char *qid, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* addresses, header values and replies come from outside: one
+	 * line each, never a forged second one */
+	str_mask_controls(line);
 	if (qid == NULL || *qid == '\0')
 		qid = "NOQUEUE";
 	if (log_to == LOG_TO_STDERR)

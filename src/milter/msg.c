@@ -84,8 +84,10 @@ milter_msg_free(struct milter_msg *m)
 void
 milter_msg_set_queue_id(struct milter_msg *m, const char *qid)
 {
-	if (qid != NULL && *qid != '\0')
+	if (qid != NULL && *qid != '\0') {
 		snprintf(m->qid, sizeof(m->qid), "%s", qid);
+		str_mask_controls(m->qid);	/* it starts every log line */
+	}
 }
 
 void

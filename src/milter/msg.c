@@ -178,8 +178,7 @@ milter_msg_header(struct milter_msg *m, const struct milter_env *env,
 
 	if (strcasecmp(name, env->conf->milter.campaign_header) == 0) {
 		if (m->campaign_headers++ == 0 &&
-		    (trimmed(value, m->campaign, sizeof(m->campaign)) == -1 ||
-		    str_mask_controls(m->campaign) > 0))
+		    trimmed(value, m->campaign, sizeof(m->campaign)) == -1)
 			m->bad_campaign = 1;
 	} else if (strcasecmp(name, MARKER_HEADER) == 0 &&
 	    m->marker[0] == '\0') {
@@ -622,7 +621,11 @@ store_unlock(const struct milter_env *env)
 		pthread_mutex_unlock(env->store_lock);
 }
 
-/* "451 4.3.0 ..." with TEXT, which carries no CR/LF and no raw '%'. */
+/*
+ * "451 4.3.0 ..." with TEXT, which carries no CR/LF, no other control
+ * character (a value from the message, such as its campaign header) and
+ * no raw '%'.
+ */
 static void
 reply(const struct milter_ops *ops, const char *rcode, const char *xcode,
     const char *text)
@@ -633,6 +636,8 @@ reply(const struct milter_ops *ops, const char *rcode, const char *xcode,
 	for (i = 0; text[i] != '\0' && n + 2 < sizeof(safe); i++) {
 		if (text[i] == '\r' || text[i] == '\n')
 			safe[n++] = ' ';
+		else if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+			safe[n++] = '?';
 		else if (text[i] == '%') {
 			safe[n++] = '%';
 			safe[n++] = '%';

@@ -75,7 +75,7 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	 * 8 KiB pages for a new store (no effect on an existing one): a
 	 * bulk import fills them as fast as 16 KiB pages (1M customers:
 	 * 44.5 s against 46.6 s; 4 KiB: 48.9 s), and the milter's commit
-	 * per message writes and checksums half the WAL bytes (nine frames
+	 * per message writes and checksums half the WAL bytes (four frames
 	 * for a 1-recipient message: 40,000 fewer instructions).
 	 * Reads through a memory map: a commit by one handle (segctl, the
 	 * milter) empties every other handle's page cache, and mapped pages

@@ -20,6 +20,7 @@ SESSIONS=${BENCH_SESSIONS:-10}
 ROUNDS=${BENCH_ROUNDS:-5}
 BASE=${BENCH_PORT:-13525}
 D=${BENCH_MILTER_DIR:-/tmp/segm-bench-milter}
+. "$SRC/tests/bench/lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "bench milter: needs root (Postfix)"; exit 0; }
 # Everything this script starts (Postfix, the milters, smtp-source) in one
@@ -113,13 +114,6 @@ segmilter_fresh() {
 	done
 }
 
-# CPU seconds (user + system, all threads) that process PID has used:
-# the milter's own cost, steadier than wall time on a shared machine.
-cpu_of() {
-	[ -n "$1" ] || { echo 0; return; }
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' \
-	    "/proc/$1/stat"
-}
 
 # CPU seconds the whole pipeline has used (0 without a cgroup).
 cpu_all() {

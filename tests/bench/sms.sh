@@ -33,6 +33,7 @@ SEND=${BENCH_SMS_SEND:-held}
 RCPTS=${BENCH_RCPTS:-1 50}	# recipients per message, one run each
 BASE=${BENCH_PORT:-13625}
 D=${BENCH_SMS_DIR:-/tmp/segm-bench-sms}
+. "$SRC/tests/bench/lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "bench sms: needs root (Postfix)"; exit 0; }
 rm -rf "$D"
@@ -151,22 +152,16 @@ segmilter_fresh() {	# STORE
 	done
 }
 
-# CPU seconds (user + system, all threads) segmilter has used
-cpu_of() {
-	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' \
-	    "/proc/$SPID/stat"
-}
-
 run() {	# CAMPAIGN RCPTS ROUND -> seconds, segmilter's CPU seconds
 	sync	# the last run's dirty pages go now, not during this one
-	c0=$(cpu_of)
+	c0=$(cpu_of "$SPID")
 	t0=$(date +%s.%N)
 	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$2" -F "$D/$1.eml" \
 	    -f news@shop.example -t bench@example.com "127.0.0.1:$BASE" \
 	    > "$D/source.log" 2>&1 || { echo "smtp-source failed:"; cat "$D/source.log"; exit 1; }
 	"$SRC/tests/lib/postfix.sh" wait "$D/pf" 600
 	t1=$(date +%s.%N)
-	c1=$(cpu_of)
+	c1=$(cpu_of "$SPID")
 	echo "$1 $2 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0 }") ${3:-0}" >> "$D/results"
 }
 

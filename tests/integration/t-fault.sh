@@ -108,9 +108,8 @@ echo "t-fault: $consented consented: $once exactly once, $lost lost, $dup duplic
 if [ "$lost" != 0 ]; then
 	# what the store says about each one lost, for the post-mortem
 	awk '{ print $2 }' "$T/counts" | sort > "$T/arrived"
-	awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) if (i % 10 != 0)
-	    printf "c%d@example.com\n", i }' | sort | comm -23 - "$T/arrived" |
-	    head -5 | while read -r a; do
+	tail -n +2 "$T/consent.csv" | cut -d, -f1 | sort |
+	    comm -23 - "$T/arrived" | head -5 | while read -r a; do
 		echo "lost $a: ledger $(q "SELECT route || ' ' || decision || ' ' || message_key || ' ' || queue_id FROM ledger WHERE recipient = '$a'")"
 		q "SELECT 'job ' || id || ' ' || state || ' attempts ' || attempts || ' nonce ' || nonce || ' seen ' || coalesce((SELECT queue_id FROM copy_seen s WHERE s.nonce = o.nonce), '-') FROM outbox o WHERE kind = 'email' AND instr(recipients, '$a') > 0"
 	done

@@ -125,6 +125,7 @@ int	 milter_gen_load(const char *path, struct milter_gen **out, char *err,
 void	 milter_gen_free(struct milter_gen *g);
 
 struct milter_rt *milter_rt_new(struct milter_gen *g);
+struct milter_ckpt;
 /* The current generation, referenced; give it back with release. */
 struct milter_gen *milter_rt_acquire(struct milter_rt *rt);
 void	 milter_rt_release(struct milter_rt *rt, struct milter_gen *g);
@@ -136,10 +137,30 @@ struct store *milter_rt_store(struct milter_rt *rt);
 /* Who to wake when a message queued copies (set once, before serving). */
 void	 milter_rt_set_outbox(struct milter_rt *rt,
 	    void (*wake)(void *, int64_t), void *arg);
+/* Commits of the shared handle wake CK to checkpoint (milter_ckpt);
+ * NULL: they checkpoint themselves again (before stopping CK). */
+void	 milter_rt_set_checkpointer(struct milter_rt *rt,
+	    struct milter_ckpt *ck);
 /* Messages between their end and the MTA's answer: SIGTERM waits. */
 void	 milter_rt_busy(struct milter_rt *rt, int delta);
 /* Waits up to SECONDS for no message to be busy; 0, or -1 on timeout. */
 int	 milter_rt_drain(struct milter_rt *rt, int seconds);
+
+/*
+ * The checkpoint thread (checkpoint.c): copies the store's WAL back into
+ * the database when a commit of the shared handle wakes it, through a
+ * handle of its own, so that no commit waits for a checkpoint.  NULL if
+ * the thread cannot start (commits then checkpoint as SQLite does).
+ * Stopping runs one last checkpoint, then joins the thread.
+ */
+#define MILTER_CKPT_PAGES	1000	/* SQLite's own threshold */
+struct milter_ckpt *milter_ckpt_start(const char *store_path,
+	    int64_t timeout_ms);
+/* A store_defer_checkpoints callback: only signals. */
+void	 milter_ckpt_wake(void *ck);
+/* Checkpoints run so far. */
+unsigned long milter_ckpt_runs(struct milter_ckpt *ck);
+void	 milter_ckpt_stop(struct milter_ckpt *ck);
 
 /*
  * segctl preview: the message in FD (an .eml file, LF or CRLF) judged as

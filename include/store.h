@@ -48,6 +48,25 @@ int	 store_begin_read(struct store *st);
 int	 store_commit(struct store *st);
 int	 store_rollback(struct store *st);
 
+/*
+ * Checkpoints off the commit path.  SQLite copies the WAL back into the
+ * database inside the commit that takes it past 1000 pages, and the
+ * committer waits for the copy and two fsyncs (segmilter: with every
+ * other thread waiting for the store, and the MTA for an answer).  After
+ * store_defer_checkpoints, a commit that leaves PAGES pages or more in
+ * the WAL calls WAKE(ARG) instead, and whoever it wakes runs
+ * store_checkpoint on a handle of its own.  A commit that finds 8 * PAGES
+ * still checkpoints itself, so that the WAL stays bounded if nobody does.
+ * WAKE runs in the committing thread: it must only signal.  WAKE NULL
+ * turns SQLite's automatic checkpoint back on.
+ */
+void	 store_defer_checkpoints(struct store *st, int pages,
+	    void (*wake)(void *), void *arg);
+/* A passive checkpoint: copies what it can without waiting for readers or
+ * writers.  *wal: pages in the WAL; *copied: pages now in the database
+ * (either may be NULL). */
+int	 store_checkpoint(struct store *st, int *wal, int *copied);
+
 /* Upsert outcome. */
 enum store_change {
 	STORE_UNCHANGED,

@@ -241,6 +241,7 @@ main(int argc, char **argv)
 	struct milter_gen *g;
 	struct milter_rt *rt;
 	struct outbox *ob;
+	struct milter_ckpt *ck;
 	pthread_t thread;
 	sigset_t sigs;
 	char err[8192];
@@ -312,6 +313,11 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if ((ck = milter_ckpt_start(g->conf->store_path,
+	    g->conf->store_timeout_ms)) == NULL)
+		milter_log(LOG_WARNING, NULL, "cannot start the checkpoint"
+		    " thread: commits checkpoint the store themselves");
+	milter_rt_set_checkpointer(rt, ck);
 	recover_outbox(rt);
 	ob = outbox_start(rt, (int)g->conf->outbox.workers);
 	milter_rt_set_outbox(rt, outbox_wake, ob);
@@ -335,6 +341,8 @@ main(int argc, char **argv)
 			milter_log(LOG_WARNING, NULL, "messages still open"
 			    " after %d s: exiting anyway", DRAIN_SECONDS);
 		outbox_stop(ob);
+		milter_rt_set_checkpointer(rt, NULL);
+		milter_ckpt_stop(ck);
 		break;
 	}
 	/* smfi_main may wait on idle connections: join it only if done */

@@ -867,8 +867,9 @@ earliest_job(const struct milter_msg *m, const struct msg_plan *p,
  * re-injection's reply, the restart knows the copy is already on its way
  * (store_outbox_recover) and does not send it twice.  The note is the
  * last thing done before the answer, so that the time in which a crash
- * loses a noted copy (noted, but the MTA never hears "continue") is the
- * few microseconds between the commit and libmilter's write.
+ * loses a noted copy (noted, but the MTA never hears "continue") is what
+ * lies between the commit and libmilter's write; the WAL's checkpoints
+ * are kept out of it (checkpoint.c).
  */
 static enum milter_verdict
 pass_copy(struct milter_msg *m, const struct milter_env *env,

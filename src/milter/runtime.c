@@ -30,6 +30,7 @@ struct milter_rt {
 	int		 busy;
 	void		(*outbox_wake)(void *, int64_t);
 	void		*outbox_arg;
+	struct milter_ckpt *ckpt;
 };
 
 int
@@ -154,6 +155,27 @@ milter_rt_set_outbox(struct milter_rt *rt, void (*wake)(void *, int64_t),
 	pthread_mutex_unlock(&rt->lock);
 }
 
+void
+milter_rt_set_checkpointer(struct milter_rt *rt, struct milter_ckpt *ck)
+{
+	struct store *st;
+
+	pthread_mutex_lock(&rt->lock);
+	rt->ckpt = ck;
+	st = rt->st;
+	pthread_mutex_unlock(&rt->lock);
+	if (st == NULL)
+		return;
+	/* the hook is the handle's: changed only between its uses */
+	pthread_mutex_lock(&rt->store_lock);
+	if (ck != NULL)
+		store_defer_checkpoints(st, MILTER_CKPT_PAGES,
+		    milter_ckpt_wake, ck);
+	else
+		store_defer_checkpoints(st, 0, NULL, NULL);
+	pthread_mutex_unlock(&rt->store_lock);
+}
+
 struct store *
 milter_rt_store(struct milter_rt *rt)
 {
@@ -161,10 +183,14 @@ milter_rt_store(struct milter_rt *rt)
 	char err[512];
 
 	pthread_mutex_lock(&rt->lock);
-	if (rt->st == NULL && store_open(rt->store_path, 0,
-	    rt->store_timeout_ms, &rt->st, err, sizeof(err)) == -1) {
-		rt->st = NULL;
-		milter_log(LOG_ERR, NULL, "store: %s", err);
+	if (rt->st == NULL) {
+		if (store_open(rt->store_path, 0, rt->store_timeout_ms,
+		    &rt->st, err, sizeof(err)) == -1) {
+			rt->st = NULL;
+			milter_log(LOG_ERR, NULL, "store: %s", err);
+		} else if (rt->ckpt != NULL)
+			store_defer_checkpoints(rt->st, MILTER_CKPT_PAGES,
+			    milter_ckpt_wake, rt->ckpt);
 	}
 	st = rt->st;
 	pthread_mutex_unlock(&rt->lock);

@@ -189,6 +189,62 @@ store_col_text(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
+/*
+ * After each commit in WAL mode, with the pages the WAL now holds.  The
+ * WAL starts again from its first page only once a checkpoint has copied
+ * all of it, and the commits made meanwhile keep it over the threshold:
+ * a wake at every one of them would have the checkpointer chase each
+ * commit with two fsyncs (65 checkpoints for 2000 messages instead of
+ * 13), so after a wake the next waits for 1/16 of the threshold more.
+ */
+static int
+store_wal_committed(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *st = arg;
+
+	if (pages < st->ckpt_last)
+		st->ckpt_next = st->ckpt_pages;
+	st->ckpt_last = pages;
+	if (pages >= 8 * st->ckpt_pages)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	else if (pages >= st->ckpt_next) {
+		st->ckpt_next = pages + st->ckpt_pages / 16 + 1;
+		st->ckpt_wake(st->ckpt_arg);
+	}
+	return SQLITE_OK;
+}
+
+void
+store_defer_checkpoints(struct store *st, int pages, void (*wake)(void *),
+    void *arg)
+{
+	st->ckpt_pages = pages > 0 ? pages : 1;
+	st->ckpt_next = st->ckpt_pages;
+	st->ckpt_last = 0;
+	st->ckpt_wake = wake;
+	st->ckpt_arg = arg;
+	/* either replaces the other: SQLite's hook is its automatic
+	 * checkpoint, 1000 pages by default */
+	if (wake == NULL)
+		sqlite3_wal_autocheckpoint(st->db, 1000);
+	else
+		sqlite3_wal_hook(st->db, store_wal_committed, st);
+}
+
+int
+store_checkpoint(struct store *st, int *wal, int *copied)
+{
+	int rc;
+
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, wal, copied);
+	/* BUSY: another checkpoint is running, which does the same work */
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return store_fail(st, "checkpoint");
+	return 0;
+}
+
 static int
 store_simple(struct store *st, enum store_stmt_id id, const char *sql)
 {

@@ -51,6 +51,11 @@ struct store {
 	int		 readonly;
 	char		 err[512];
 	sqlite3_stmt	*stmt[SQ_COUNT];
+	int		 ckpt_pages;	/* store_defer_checkpoints */
+	int		 ckpt_next;	/* WAL pages for the next wake */
+	int		 ckpt_last;	/* WAL pages after the last commit */
+	void		(*ckpt_wake)(void *);
+	void		*ckpt_arg;
 };
 
 /* The statement for ID, prepared from SQL on first use; NULL on error. */

@@ -1,0 +1,135 @@
+/*
+ * checkpoint.c - copies the store's WAL back into the database from a
+ * thread of its own.
+ *
+ * The milter's threads and the outbox workers share one store handle and
+ * commit one at a time.  SQLite's automatic checkpoint runs inside the
+ * commit that takes the WAL past its threshold: a copy of the changed
+ * pages and two fsyncs, milliseconds during which every other thread
+ * waits for the store, and which fall after the commit is durable but
+ * before the milter answers the MTA.  A crash in that gap finds a copy
+ * noted as passed that the MTA never accepted (msg.c, pass_copy), so the
+ * gap is kept to the commit itself: commits only wake this thread
+ * (store_defer_checkpoints), which checkpoints through its own handle.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "milter.h"
+#include "store.h"
+#include "xalloc.h"
+
+struct milter_ckpt {
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	int		 due;		/* a commit asked since the last run */
+	int		 stop;
+	unsigned long	 runs;		/* checkpoints done, for tests */
+	char		*path;
+	int64_t		 timeout_ms;
+};
+
+/* One checkpoint through *ST, opened on first use; errors logged once
+ * until the next success, as every commit wakes this thread again. */
+static void
+ckpt_once(struct milter_ckpt *ck, struct store **st, int *failing)
+{
+	char err[512];
+
+	err[0] = '\0';
+	if (*st == NULL && store_open(ck->path, 0, ck->timeout_ms, st, err,
+	    sizeof(err)) == -1)
+		*st = NULL;
+	else if (store_checkpoint(*st, NULL, NULL) == -1)
+		snprintf(err, sizeof(err), "%s", store_error(*st));
+	if (err[0] != '\0' && !*failing)
+		milter_log(LOG_WARNING, NULL, "store: checkpoint: %s (the"
+		    " WAL grows until one succeeds)", err);
+	*failing = err[0] != '\0';
+}
+
+static void *
+ckpt_run(void *arg)
+{
+	struct milter_ckpt *ck = arg;
+	struct store *st = NULL;
+	int failing = 0, stop;
+
+	pthread_mutex_lock(&ck->lock);
+	for (;;) {
+		while (!ck->due && !ck->stop)
+			pthread_cond_wait(&ck->cond, &ck->lock);
+		stop = ck->stop;
+		ck->due = 0;
+		pthread_mutex_unlock(&ck->lock);
+		ckpt_once(ck, &st, &failing);
+		pthread_mutex_lock(&ck->lock);
+		ck->runs++;
+		pthread_cond_broadcast(&ck->cond);
+		if (stop)
+			break;
+	}
+	pthread_mutex_unlock(&ck->lock);
+	store_close(st);
+	return NULL;
+}
+
+struct milter_ckpt *
+milter_ckpt_start(const char *path, int64_t timeout_ms)
+{
+	struct milter_ckpt *ck = xcalloc(1, sizeof(*ck));
+
+	pthread_mutex_init(&ck->lock, NULL);
+	pthread_cond_init(&ck->cond, NULL);
+	ck->path = xstrdup(path);
+	ck->timeout_ms = timeout_ms;
+	if (pthread_create(&ck->thread, NULL, ckpt_run, ck) != 0) {
+		free(ck->path);
+		free(ck);
+		return NULL;
+	}
+	return ck;
+}
+
+void
+milter_ckpt_wake(void *arg)
+{
+	struct milter_ckpt *ck = arg;
+
+	pthread_mutex_lock(&ck->lock);
+	if (!ck->due) {
+		ck->due = 1;
+		pthread_cond_broadcast(&ck->cond);
+	}
+	pthread_mutex_unlock(&ck->lock);
+}
+
+unsigned long
+milter_ckpt_runs(struct milter_ckpt *ck)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&ck->lock);
+	n = ck->runs;
+	pthread_mutex_unlock(&ck->lock);
+	return n;
+}
+
+void
+milter_ckpt_stop(struct milter_ckpt *ck)
+{
+	if (ck == NULL)
+		return;
+	pthread_mutex_lock(&ck->lock);
+	ck->stop = 1;
+	pthread_cond_broadcast(&ck->cond);
+	pthread_mutex_unlock(&ck->lock);
+	pthread_join(ck->thread, NULL);
+	pthread_mutex_destroy(&ck->lock);
+	pthread_cond_destroy(&ck->cond);
+	free(ck->path);
+	free(ck);
+}

@@ -165,20 +165,15 @@ store_job_free(struct store_job *j)
 	free(j);
 }
 
-int
-store_outbox_claim(struct store *st, int64_t now, int64_t lease,
-    int kinds, struct store_job **out, int64_t *next_at)
+/* Marks the job due first as being sent: 0 and *OUT, 1 for none, -1. */
+static int
+claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
+    const char *sms, struct store_job **out)
 {
-	/* kinds by name, so that outbox_due (state, kind, next_at) finds
-	 * the due jobs without passing the held ones: an SMS campaign holds
-	 * a job per recipient through quiet hours */
-	const char *email = kinds & STORE_JOB_EMAIL ? "email" : NULL;
-	const char *sms = kinds & STORE_JOB_SMS ? "sms" : NULL;
 	struct store_job j;
 	sqlite3_stmt *s;
 	int rc;
 
-	*next_at = 0;
 	s = store_stmt(st, SQ_OUTBOX_CLAIM, "UPDATE outbox SET"
 	    " state = 'sending', lease_until = ?1 + ?2,"
 	    " attempts = attempts + 1"
@@ -190,7 +185,6 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	    " RETURNING " JOB_COLUMNS ", message");
 	if (s == NULL)
 		return -1;
-	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, lease);
 	store_bind_text(s, 3, email);
@@ -208,8 +202,64 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 		return 0;
 	}
 	store_done(s);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, "outbox claim");
+	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox claim");
+}
+
+/*
+ * A copy's note (store_copy_seen) tells a restart that the attempt in
+ * flight went through.  A note left by an earlier attempt, one that
+ * passed segmilter but was then refused or cut off (a reload stopping
+ * the re-injection smtpd, a timeout), would make the restart mark this
+ * attempt sent unseen: it goes with the claim that starts the next one.
+ */
+static int
+forget_seen(struct store *st, const char *nonce)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_COPY_FORGET, "DELETE FROM copy_seen"
+	    " WHERE nonce = ?1");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, nonce);
+	rc = sqlite3_step(s);
+	store_done(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "copy_seen");
+}
+
+int
+store_outbox_claim(struct store *st, int64_t now, int64_t lease,
+    int kinds, struct store_job **out, int64_t *next_at)
+{
+	/* kinds by name, so that outbox_due (state, kind, next_at) finds
+	 * the due jobs without passing the held ones: an SMS campaign holds
+	 * a job per recipient through quiet hours */
+	const char *email = kinds & STORE_JOB_EMAIL ? "email" : NULL;
+	const char *sms = kinds & STORE_JOB_SMS ? "sms" : NULL;
+	sqlite3_stmt *s;
+	int rc;
+
+	*next_at = 0;
+	if (store_begin(st) == -1)
+		return -1;
+	rc = claim_due(st, now, lease, email, sms, out);
+	if (rc == 0 && (*out)->nonce != NULL && (*out)->nonce[0] != '\0' &&
+	    forget_seen(st, (*out)->nonce) == -1) {
+		store_job_free(*out);
+		rc = -1;
+	}
+	if (rc != -1 && store_commit(st) == -1) {
+		if (rc == 0)
+			store_job_free(*out);
+		rc = -1;
+	}
+	if (rc == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
 
 	/* one index seek per kind, however many jobs are held */
 	s = store_stmt(st, SQ_OUTBOX_NEXT, "SELECT min(t) FROM ("

@@ -164,6 +164,27 @@ test_jobs(void **state)
 	assert_int_equal(store_outbox_get(st, id2, &got), 0);
 	assert_int_equal(got->state, JOB_SENT);
 	store_job_free(got);
+	/* ... by this attempt: one that passed, then was refused or cut
+	 * off and deferred, does not make the next one sent unseen */
+	j.kind = "email";
+	j.nonce = "n3";
+	j.not_before = NOW + 3603;
+	assert_int_equal(store_outbox_add(st, &j, &id2), 0);
+	assert_int_equal(claim(st, NOW + 3603, &c, &next), 0);
+	assert_int_equal(c->id, id2);
+	store_job_free(c);
+	assert_int_equal(store_copy_seen(st, "n3", "4QCOPY1", NOW + 3603), 0);
+	assert_int_equal(store_outbox_update(st, id2, JOB_QUEUED, NOW + 3604,
+	    "421 shutting down", NOW + 3603), 0);
+	assert_int_equal(claim(st, NOW + 3604, &c, &next), 0);
+	assert_int_equal(c->attempts, 2);
+	store_job_free(c);
+	assert_int_equal(store_copy_was_seen(st, "n3"), 0);
+	assert_int_equal(store_outbox_recover(st, NOW + 3605, &q, &sent), 0);
+	assert_int_equal(q, 1);
+	assert_int_equal(sent, 0);
+	assert_int_equal(store_outbox_update(st, id2, JOB_SENT, 0, NULL,
+	    NOW + 3606), 0);
 	assert_string_equal(store_job_state_name(JOB_CANCELLED), "cancelled");
 	assert_int_equal(store_outbox_update(st, 999, JOB_SENT, 0, NULL, 0),
 	    -1);

@@ -124,8 +124,8 @@ int	 milter_gen_load(const char *path, struct milter_gen **out, char *err,
 	    size_t errlen);
 void	 milter_gen_free(struct milter_gen *g);
 
-struct milter_rt *milter_rt_new(struct milter_gen *g);
 struct milter_ckpt;
+struct milter_rt *milter_rt_new(struct milter_gen *g);
 /* The current generation, referenced; give it back with release. */
 struct milter_gen *milter_rt_acquire(struct milter_rt *rt);
 void	 milter_rt_release(struct milter_rt *rt, struct milter_gen *g);
@@ -149,16 +149,15 @@ int	 milter_rt_drain(struct milter_rt *rt, int seconds);
 /*
  * The checkpoint thread (checkpoint.c): copies the store's WAL back into
  * the database when a commit of the shared handle wakes it, through a
- * handle of its own, so that no commit waits for a checkpoint.  NULL if
- * the thread cannot start (commits then checkpoint as SQLite does).
+ * handle of its own, so that commits do not wait for checkpoints.  NULL
+ * if the thread cannot start (commits then checkpoint as SQLite does).
  * Stopping runs one last checkpoint, then joins the thread.
  */
-#define MILTER_CKPT_PAGES	1000	/* SQLite's own threshold */
 struct milter_ckpt *milter_ckpt_start(const char *store_path,
 	    int64_t timeout_ms);
 /* A store_defer_checkpoints callback: only signals. */
 void	 milter_ckpt_wake(void *ck);
-/* Checkpoints run so far. */
+/* Checkpoints run so far (tests wait on it). */
 unsigned long milter_ckpt_runs(struct milter_ckpt *ck);
 void	 milter_ckpt_stop(struct milter_ckpt *ck);
 

@@ -50,21 +50,23 @@ int	 store_rollback(struct store *st);
 
 /*
  * Checkpoints off the commit path.  SQLite copies the WAL back into the
- * database inside the commit that takes it past 1000 pages, and the
+ * database inside the commit that takes it past STORE_WAL_PAGES, and the
  * committer waits for the copy and two fsyncs (segmilter: with every
  * other thread waiting for the store, and the MTA for an answer).  After
  * store_defer_checkpoints, a commit that leaves PAGES pages or more in
- * the WAL calls WAKE(ARG) instead, and whoever it wakes runs
- * store_checkpoint on a handle of its own.  A commit that finds 8 * PAGES
- * still checkpoints itself, so that the WAL stays bounded if nobody does.
+ * the WAL calls WAKE(ARG) instead (then again every PAGES / 16 pages
+ * until the WAL starts over), and whoever it wakes runs store_checkpoint
+ * on a handle of its own.  A commit that finds 8 * PAGES still
+ * checkpoints itself, so that the WAL stays bounded if nobody does.
  * WAKE runs in the committing thread: it must only signal.  WAKE NULL
  * turns SQLite's automatic checkpoint back on.
  */
+#define STORE_WAL_PAGES	1000	/* SQLite's automatic checkpoint */
 void	 store_defer_checkpoints(struct store *st, int pages,
 	    void (*wake)(void *), void *arg);
 /* A passive checkpoint: copies what it can without waiting for readers or
  * writers.  *wal: pages in the WAL; *copied: pages now in the database
- * (either may be NULL). */
+ * (either may be NULL; both -1 when another checkpoint was running). */
 int	 store_checkpoint(struct store *st, int *wal, int *copied);
 
 /* Upsert outcome. */
@@ -491,9 +493,11 @@ int	 store_outbox_set_ref(struct store *st, int64_t id, const char *ref);
 #define STORE_JOB_SMS	0x2
 /*
  * Claims the job of KINDS due first at NOW (queued and due, or sending
- * with its lease run out) for LEASE seconds, counting the attempt.  0
- * and *J, a copy the caller frees with store_job_free(); 1 when none is
- * due (*NEXT_AT: the next due time, 0 when there is none); or -1.
+ * with its lease run out) for LEASE seconds, counting the attempt, and
+ * forgets an earlier attempt's copy_seen note; in a transaction of its
+ * own, so not inside one.  0 and *J, a copy the caller frees with
+ * store_job_free(); 1 when none is due (*NEXT_AT: the next due time, 0
+ * when there is none); or -1.
  */
 int	 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	    int kinds, struct store_job **j, int64_t *next_at);

@@ -13,6 +13,7 @@
  * (store_defer_checkpoints), which checkpoints through its own handle.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -27,13 +28,16 @@ struct milter_ckpt {
 	pthread_cond_t	 cond;
 	int		 due;		/* a commit asked since the last run */
 	int		 stop;
-	unsigned long	 runs;		/* checkpoints done, for tests */
+	unsigned long	 runs;		/* checkpoints done */
 	char		*path;
 	int64_t		 timeout_ms;
 };
 
-/* One checkpoint through *ST, opened on first use; errors logged once
- * until the next success, as every commit wakes this thread again. */
+/*
+ * One checkpoint through *ST, opened on first use and again after a
+ * failure (the file replaced, an I/O error).  Errors are logged once until
+ * the next success: every commit wakes this thread again.
+ */
 static void
 ckpt_once(struct milter_ckpt *ck, struct store **st, int *failing)
 {
@@ -43,11 +47,15 @@ ckpt_once(struct milter_ckpt *ck, struct store **st, int *failing)
 	if (*st == NULL && store_open(ck->path, 0, ck->timeout_ms, st, err,
 	    sizeof(err)) == -1)
 		*st = NULL;
-	else if (store_checkpoint(*st, NULL, NULL) == -1)
+	else if (store_checkpoint(*st, NULL, NULL) == -1) {
 		snprintf(err, sizeof(err), "%s", store_error(*st));
+		store_close(*st);
+		*st = NULL;
+	}
 	if (err[0] != '\0' && !*failing)
-		milter_log(LOG_WARNING, NULL, "store: checkpoint: %s (the"
-		    " WAL grows until one succeeds)", err);
+		milter_log(LOG_WARNING, NULL, "store: checkpoint: %s (commits"
+		    " checkpoint themselves once the WAL holds %d pages)",
+		    err, 8 * STORE_WAL_PAGES);
 	*failing = err[0] != '\0';
 }
 
@@ -68,7 +76,6 @@ ckpt_run(void *arg)
 		ckpt_once(ck, &st, &failing);
 		pthread_mutex_lock(&ck->lock);
 		ck->runs++;
-		pthread_cond_broadcast(&ck->cond);
 		if (stop)
 			break;
 	}
@@ -87,6 +94,8 @@ milter_ckpt_start(const char *path, int64_t timeout_ms)
 	ck->path = xstrdup(path);
 	ck->timeout_ms = timeout_ms;
 	if (pthread_create(&ck->thread, NULL, ckpt_run, ck) != 0) {
+		pthread_mutex_destroy(&ck->lock);
+		pthread_cond_destroy(&ck->cond);
 		free(ck->path);
 		free(ck);
 		return NULL;

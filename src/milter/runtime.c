@@ -169,7 +169,7 @@ milter_rt_set_checkpointer(struct milter_rt *rt, struct milter_ckpt *ck)
 	/* the hook is the handle's: changed only between its uses */
 	pthread_mutex_lock(&rt->store_lock);
 	if (ck != NULL)
-		store_defer_checkpoints(st, MILTER_CKPT_PAGES,
+		store_defer_checkpoints(st, STORE_WAL_PAGES,
 		    milter_ckpt_wake, ck);
 	else
 		store_defer_checkpoints(st, 0, NULL, NULL);
@@ -189,7 +189,7 @@ milter_rt_store(struct milter_rt *rt)
 			rt->st = NULL;
 			milter_log(LOG_ERR, NULL, "store: %s", err);
 		} else if (rt->ckpt != NULL)
-			store_defer_checkpoints(rt->st, MILTER_CKPT_PAGES,
+			store_defer_checkpoints(rt->st, STORE_WAL_PAGES,
 			    milter_ckpt_wake, rt->ckpt);
 	}
 	st = rt->st;

@@ -197,6 +197,7 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 		store_done(s);
 		if (rc != SQLITE_DONE) {
 			store_job_free(*out);
+			*out = NULL;
 			return store_fail(st, "outbox claim");
 		}
 		return 0;
@@ -244,14 +245,17 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	if (store_begin(st) == -1)
 		return -1;
 	rc = claim_due(st, now, lease, email, sms, out);
-	if (rc == 0 && (*out)->nonce != NULL && (*out)->nonce[0] != '\0' &&
-	    forget_seen(st, (*out)->nonce) == -1) {
+	if (rc == 0 && strcmp((*out)->kind, "email") == 0 &&
+	    (*out)->nonce[0] != '\0' && forget_seen(st, (*out)->nonce) == -1) {
 		store_job_free(*out);
+		*out = NULL;
 		rc = -1;
 	}
 	if (rc != -1 && store_commit(st) == -1) {
-		if (rc == 0)
+		if (rc == 0) {
 			store_job_free(*out);
+			*out = NULL;
+		}
 		rc = -1;
 	}
 	if (rc == -1) {

@@ -225,9 +225,9 @@ store_defer_checkpoints(struct store *st, int pages, void (*wake)(void *),
 	st->ckpt_wake = wake;
 	st->ckpt_arg = arg;
 	/* either replaces the other: SQLite's hook is its automatic
-	 * checkpoint, 1000 pages by default */
+	 * checkpoint */
 	if (wake == NULL)
-		sqlite3_wal_autocheckpoint(st->db, 1000);
+		sqlite3_wal_autocheckpoint(st->db, STORE_WAL_PAGES);
 	else
 		sqlite3_wal_hook(st->db, store_wal_committed, st);
 }
@@ -239,8 +239,8 @@ store_checkpoint(struct store *st, int *wal, int *copied)
 
 	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
 	    SQLITE_CHECKPOINT_PASSIVE, wal, copied);
-	/* BUSY: another checkpoint is running, which does the same work */
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+	/* BUSY: another checkpoint is running; the next wake comes soon */
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
 		return store_fail(st, "checkpoint");
 	return 0;
 }

@@ -156,7 +156,8 @@ test_bounded_without_checkpointer(void **state)
 	assert_true(wal_size(x) < 48 * (8192 + 24));
 }
 
-/* WAKE NULL: the commits are SQLite's again, nobody is woken. */
+/* WAKE NULL: the commits are SQLite's again, nobody is woken, and the
+ * automatic checkpoint copies the WAL once it is past 1000 pages. */
 static void
 test_restore(void **state)
 {
@@ -164,18 +165,24 @@ test_restore(void **state)
 	int i, wakes;
 
 	store_defer_checkpoints(x->st, 4, count_wake, x);
-	for (i = 0; x->wakes == 0; i++)
+	for (i = 0; x->wakes == 0; i++) {
+		assert_true(i < 100);
 		note(x, i);
+	}
 	wakes = x->wakes;
 	store_defer_checkpoints(x->st, 0, NULL, NULL);
 	for (; i < 40; i++)
 		note(x, i);
 	assert_int_equal(x->wakes, wakes);
 	assert_int_equal(in_db_file(x, 39), 0);	/* under SQLite's 1000 */
+	for (; i < 1200; i++)
+		note(x, i);			/* a page or more each */
+	assert_int_equal(in_db_file(x, 39), 1);
 }
 
-/* The checkpoint thread: woken by the commits, it copies the WAL into
- * the database; stopped, it copies what came since. */
+/* The checkpoint thread: woken by the commits, it runs; stopped, it
+ * copies what came since.  A second thread for the second part, one that
+ * is never woken, so that its only checkpoint is the one at its stop. */
 static void
 test_checkpoint_thread(void **state)
 {
@@ -185,16 +192,17 @@ test_checkpoint_thread(void **state)
 
 	assert_non_null(ck = milter_ckpt_start(x->path, 5000));
 	store_defer_checkpoints(x->st, 16, milter_ckpt_wake, ck);
+	for (i = 0; i < 40; i++)
+		note(x, i);		/* past 16 pages, under 8 * 16 */
 	for (i = 0; milter_ckpt_runs(ck) == 0; i++) {
-		assert_true(i < 20000);
-		if (i < 40)
-			note(x, i);	/* under the eightfold limit */
-		else
-			usleep(1000);
+		assert_true(i < 10000);
+		usleep(1000);
 	}
-	assert_int_equal(in_db_file(x, 0), 1);
-
 	store_defer_checkpoints(x->st, 0, NULL, NULL);
+	milter_ckpt_stop(ck);
+	assert_int_equal(in_db_file(x, 39), 1);
+
+	assert_non_null(ck = milter_ckpt_start(x->path, 5000));
 	note(x, 1000);
 	assert_int_equal(in_db_file(x, 1000), 0);
 	milter_ckpt_stop(ck);

@@ -167,19 +167,19 @@ test_jobs(void **state)
 	/* ... by this attempt: one that passed, then was refused or cut
 	 * off and deferred, does not make the next one sent unseen */
 	j.kind = "email";
-	j.nonce = "n3";
+	j.nonce = "n4";
 	j.not_before = NOW + 3603;
 	assert_int_equal(store_outbox_add(st, &j, &id2), 0);
 	assert_int_equal(claim(st, NOW + 3603, &c, &next), 0);
 	assert_int_equal(c->id, id2);
 	store_job_free(c);
-	assert_int_equal(store_copy_seen(st, "n3", "4QCOPY1", NOW + 3603), 0);
+	assert_int_equal(store_copy_seen(st, "n4", "4QCOPY1", NOW + 3603), 0);
 	assert_int_equal(store_outbox_update(st, id2, JOB_QUEUED, NOW + 3604,
 	    "421 shutting down", NOW + 3603), 0);
 	assert_int_equal(claim(st, NOW + 3604, &c, &next), 0);
 	assert_int_equal(c->attempts, 2);
 	store_job_free(c);
-	assert_int_equal(store_copy_was_seen(st, "n3"), 0);
+	assert_int_equal(store_copy_was_seen(st, "n4"), 0);
 	assert_int_equal(store_outbox_recover(st, NOW + 3605, &q, &sent), 0);
 	assert_int_equal(q, 1);
 	assert_int_equal(sent, 0);

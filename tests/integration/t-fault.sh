@@ -110,14 +110,24 @@ echo "t-fault: $kills SIGKILLs, re-injection port closed for a while;" \
 echo "t-fault: $consented consented: $once exactly once, $lost lost, $dup duplicated;" \
     "$delivered_suppressed of $((N - consented)) without consent delivered;" \
     "$copies copies re-injected"
-[ "$dup" = 0 ] || fail "duplicates: $(awk '$1 > 1' "$T/counts" | head -5)"
+# what the store says about a recipient, for the post-mortem of a failure
+explain() {	# WHAT ADDRESS
+	echo "$1 $2: ledger $(q "SELECT route || ' ' || decision || ' ' || message_key || ' ' || queue_id FROM ledger WHERE recipient = '$2'")"
+	q "SELECT 'job ' || id || ' ' || state || ' attempts ' || attempts || ' nonce ' || nonce || ' seen ' || coalesce((SELECT queue_id FROM copy_seen s WHERE s.nonce = o.nonce), '-') FROM outbox o WHERE kind = 'email' AND instr(recipients, '$2') > 0"
+	grep -rl "^X-Rcpt-Args: <$2>" "$T/pf/sink" | xargs -r grep -h -A1 '^Received: from vm' |
+	    sed -n 's/.* with ESMTP id \([0-9A-F]*\).*/  at the sink from Postfix queue id \1/p'
+}
+if [ "$dup" != 0 ]; then
+	awk '$1 > 1 { print $2 }' "$T/counts" | head -5 | while read -r a; do
+		explain duplicated "$a"
+	done
+	fail "$dup recipients duplicated"
+fi
 if [ "$lost" != 0 ]; then
-	# what the store says about each one lost, for the post-mortem
 	awk '{ print $2 }' "$T/counts" | sort > "$T/arrived"
 	tail -n +2 "$T/consent.csv" | cut -d, -f1 | sort |
 	    comm -23 - "$T/arrived" | head -5 | while read -r a; do
-		echo "lost $a: ledger $(q "SELECT route || ' ' || decision || ' ' || message_key || ' ' || queue_id FROM ledger WHERE recipient = '$a'")"
-		q "SELECT 'job ' || id || ' ' || state || ' attempts ' || attempts || ' nonce ' || nonce || ' seen ' || coalesce((SELECT queue_id FROM copy_seen s WHERE s.nonce = o.nonce), '-') FROM outbox o WHERE kind = 'email' AND instr(recipients, '$a') > 0"
+		explain lost "$a"
 	done
 	fail "$lost recipients lost"
 fi

@@ -56,12 +56,13 @@ int	 store_rollback(struct store *st);
  * store_defer_checkpoints, a commit that leaves PAGES pages or more in
  * the WAL calls WAKE(ARG) instead (then again every PAGES / 16 pages
  * until the WAL starts over), and whoever it wakes runs store_checkpoint
- * on a handle of its own.  A commit that finds 8 * PAGES still
- * checkpoints itself, so that the WAL stays bounded if nobody does.
+ * on a handle of its own.  A commit that finds STORE_WAL_BOUND * PAGES
+ * still checkpoints itself, so that the WAL stays bounded if nobody does.
  * WAKE runs in the committing thread: it must only signal.  WAKE NULL
  * turns SQLite's automatic checkpoint back on.
  */
 #define STORE_WAL_PAGES	1000	/* SQLite's automatic checkpoint */
+#define STORE_WAL_BOUND	8	/* times PAGES: commits checkpoint */
 void	 store_defer_checkpoints(struct store *st, int pages,
 	    void (*wake)(void *), void *arg);
 /* A passive checkpoint: copies what it can without waiting for readers or

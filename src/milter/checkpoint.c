@@ -55,7 +55,7 @@ ckpt_once(struct milter_ckpt *ck, struct store **st, int *failing)
 	if (err[0] != '\0' && !*failing)
 		milter_log(LOG_WARNING, NULL, "store: checkpoint: %s (commits"
 		    " checkpoint themselves once the WAL holds %d pages)",
-		    err, 8 * STORE_WAL_PAGES);
+		    err, STORE_WAL_BOUND * STORE_WAL_PAGES);
 	*failing = err[0] != '\0';
 }
 

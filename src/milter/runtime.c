@@ -155,6 +155,17 @@ milter_rt_set_outbox(struct milter_rt *rt, void (*wake)(void *, int64_t),
 	pthread_mutex_unlock(&rt->lock);
 }
 
+/* ST's commits wake CK; without one, they checkpoint themselves. */
+static void
+defer_checkpoints(struct store *st, struct milter_ckpt *ck)
+{
+	if (ck != NULL)
+		store_defer_checkpoints(st, STORE_WAL_PAGES, milter_ckpt_wake,
+		    ck);
+	else
+		store_defer_checkpoints(st, 0, NULL, NULL);
+}
+
 void
 milter_rt_set_checkpointer(struct milter_rt *rt, struct milter_ckpt *ck)
 {
@@ -168,11 +179,7 @@ milter_rt_set_checkpointer(struct milter_rt *rt, struct milter_ckpt *ck)
 		return;
 	/* the hook is the handle's: changed only between its uses */
 	pthread_mutex_lock(&rt->store_lock);
-	if (ck != NULL)
-		store_defer_checkpoints(st, STORE_WAL_PAGES,
-		    milter_ckpt_wake, ck);
-	else
-		store_defer_checkpoints(st, 0, NULL, NULL);
+	defer_checkpoints(st, ck);
 	pthread_mutex_unlock(&rt->store_lock);
 }
 
@@ -189,8 +196,7 @@ milter_rt_store(struct milter_rt *rt)
 			rt->st = NULL;
 			milter_log(LOG_ERR, NULL, "store: %s", err);
 		} else if (rt->ckpt != NULL)
-			store_defer_checkpoints(rt->st, STORE_WAL_PAGES,
-			    milter_ckpt_wake, rt->ckpt);
+			defer_checkpoints(rt->st, rt->ckpt);
 	}
 	st = rt->st;
 	pthread_mutex_unlock(&rt->lock);

@@ -165,7 +165,8 @@ store_job_free(struct store_job *j)
 	free(j);
 }
 
-/* Marks the job due first as being sent: 0 and *OUT, 1 for none, -1. */
+/* Marks the job due first as being sent: 0 and *OUT, 1 for none, or -1
+ * (*OUT may be set then: the caller frees it). */
 static int
 claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
     const char *sms, struct store_job **out)
@@ -195,11 +196,8 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 		*out = job_dup(&j);
 		rc = sqlite3_step(s);
 		store_done(s);
-		if (rc != SQLITE_DONE) {
-			store_job_free(*out);
-			*out = NULL;
+		if (rc != SQLITE_DONE)
 			return store_fail(st, "outbox claim");
-		}
 		return 0;
 	}
 	store_done(s);
@@ -242,23 +240,18 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	int rc;
 
 	*next_at = 0;
+	*out = NULL;
 	if (store_begin(st) == -1)
 		return -1;
 	rc = claim_due(st, now, lease, email, sms, out);
 	if (rc == 0 && strcmp((*out)->kind, "email") == 0 &&
-	    (*out)->nonce[0] != '\0' && forget_seen(st, (*out)->nonce) == -1) {
+	    (*out)->nonce[0] != '\0' && forget_seen(st, (*out)->nonce) == -1)
+		rc = -1;
+	if (rc != -1 && store_commit(st) == -1)
+		rc = -1;
+	if (rc == -1) {
 		store_job_free(*out);
 		*out = NULL;
-		rc = -1;
-	}
-	if (rc != -1 && store_commit(st) == -1) {
-		if (rc == 0) {
-			store_job_free(*out);
-			*out = NULL;
-		}
-		rc = -1;
-	}
-	if (rc == -1) {
 		store_rollback(st);
 		return -1;
 	}

@@ -205,7 +205,7 @@ store_wal_committed(void *arg, sqlite3 *db, const char *name, int pages)
 	if (pages < st->ckpt_last)
 		st->ckpt_next = st->ckpt_pages;
 	st->ckpt_last = pages;
-	if (pages >= 8 * st->ckpt_pages)
+	if (pages >= STORE_WAL_BOUND * st->ckpt_pages)
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		    NULL, NULL);
 	else if (pages >= st->ckpt_next) {

@@ -636,8 +636,6 @@ reply(const struct milter_ops *ops, const char *rcode, const char *xcode,
 	for (i = 0; text[i] != '\0' && n + 2 < sizeof(safe); i++) {
 		if (text[i] == '\r' || text[i] == '\n')
 			safe[n++] = ' ';
-		else if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-			safe[n++] = '?';
 		else if (text[i] == '%') {
 			safe[n++] = '%';
 			safe[n++] = '%';
@@ -645,6 +643,7 @@ reply(const struct milter_ops *ops, const char *rcode, const char *xcode,
 			safe[n++] = text[i];
 	}
 	safe[n] = '\0';
+	str_mask_controls(safe);
 	ops->setreply(ops->ctx, rcode, xcode, safe);
 }
 
@@ -869,7 +868,8 @@ earliest_job(const struct milter_msg *m, const struct msg_plan *p,
  * last thing done before the answer, so that the time in which a crash
  * loses a noted copy (noted, but the MTA never hears "continue") is what
  * lies between the commit and libmilter's write; the WAL's checkpoints
- * are kept out of it (checkpoint.c).
+ * (checkpoint.c) and the freeing of the message (mlfi.c) are kept out
+ * of it.
  */
 static enum milter_verdict
 pass_copy(struct milter_msg *m, const struct milter_env *env,

@@ -233,7 +233,12 @@ mlfi_eom(SMFICTX *ctx)
 	st = milter_rt_store(mlfi_rt);
 	v = milter_msg_eom(cc->msg, &cc->gen->env, st, (int64_t)time(NULL),
 	    &ops);
-	conn_end_message(cc);
+	/*
+	 * The message is freed by the next envfrom, abort or close, not
+	 * here: between a copy's note and libmilter's answer (msg.c,
+	 * pass_copy) a crash loses the copy, and the MTA waits for its
+	 * answer meanwhile.
+	 */
 	milter_rt_busy(mlfi_rt, -1);
 	switch (v) {
 	case MILTER_DISCARD:

@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "conf_int.h"
+#include "digest.h"
 #include "parse.h"
 #include "str.h"
 #include "xalloc.h"
@@ -953,7 +954,7 @@ conf_hash_file(const char *path, unsigned char *out, char *err,
 		return -1;
 	}
 	md = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestInit_ex2(md, digest_sha256(), NULL);
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		EVP_DigestUpdate(md, chunk, n);
 	EVP_DigestFinal_ex(md, out, &len);

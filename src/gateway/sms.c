@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "digest.h"
 #include "gateway.h"
 #include "str.h"
 #include "xalloc.h"
@@ -167,7 +168,7 @@ encode_webhook(const struct conf_sms *s, const struct gw_sms_msg *m,
 	rc |= buf_puts(&signed_data, ts);
 	rc |= buf_putc(&signed_data, '.');
 	rc |= buf_append(&signed_data, rq->body.data, rq->body.len);
-	if (rc == 0 && HMAC(EVP_sha256(), s->secret, (int)strlen(s->secret),
+	if (rc == 0 && HMAC(digest_sha256(), s->secret, (int)strlen(s->secret),
 	    (const unsigned char *)signed_data.data, signed_data.len, mac,
 	    &maclen) == NULL)
 		rc = -1;

@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "digest.h"
 #include "milter.h"
 #include "msg_int.h"
 #include "parse.h"
@@ -823,7 +824,7 @@ message_fingerprint(struct milter_msg *m)
 
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return;
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestInit_ex2(md, digest_sha256(), NULL);
 	EVP_DigestUpdate(md, m->sender ? m->sender : "", m->sender ?
 	    strlen(m->sender) : 0);
 	for (i = 0; i < m->nrcpts; i++)

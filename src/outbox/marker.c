@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "digest.h"
 #include "marker.h"
 #include "str.h"
 
@@ -30,7 +31,7 @@ marker_mac(const unsigned char *key, size_t keylen, const char *nonce,
 	if ((size_t)snprintf(data, sizeof(data), "v1|%s|%s|%s", nonce,
 	    campaign, t) >= sizeof(data))
 		return -1;
-	if (HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)data,
+	if (HMAC(digest_sha256(), key, (int)keylen, (unsigned char *)data,
 	    strlen(data), d, &n) == NULL)
 		return -1;
 	str_hex(d, n, mac);

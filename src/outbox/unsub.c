@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "digest.h"
 #include "str.h"
 #include "unsub.h"
 
@@ -74,7 +75,7 @@ mac_hex(const unsigned char *key, size_t keylen, const char *data,
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data,
+	if (HMAC(digest_sha256(), key, (int)keylen, (const unsigned char *)data,
 	    strlen(data), d, &n) == NULL)
 		return -1;
 	str_hex(d, n, out);

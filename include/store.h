@@ -63,6 +63,9 @@ int	 store_rollback(struct store *st);
  */
 #define STORE_WAL_PAGES	1000	/* SQLite's automatic checkpoint */
 #define STORE_WAL_BOUND	8	/* times PAGES: commits checkpoint */
+/* Bytes a WAL file is cut back to when it starts over: 16 MiB, twice
+ * its usual peak of STORE_WAL_PAGES 8 KiB pages. */
+#define STORE_WAL_KEEP	16777216
 void	 store_defer_checkpoints(struct store *st, int pages,
 	    void (*wake)(void *), void *arg);
 /* A passive checkpoint: copies what it can without waiting for readers or

@@ -30,6 +30,16 @@ store_bulk(struct store *st)
 	    store_exec(st, "PRAGMA mmap_size=0") == -1 ? -1 : 0;
 }
 
+static int
+store_limit_wal(struct store *st)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%d",
+	    STORE_WAL_KEEP);
+	return store_exec(st, sql);
+}
+
 /*
  * Before SQLite's first use: no allocation statistics, which would take a
  * global mutex on every malloc.  Fails harmlessly if SQLite is already in
@@ -80,6 +90,10 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	 * Reads through a memory map: a commit by one handle (segctl, the
 	 * milter) empties every other handle's page cache, and mapped pages
 	 * come back without a read(2) each.
+	 * The WAL file keeps its largest size unless limited: about 8 MiB
+	 * at the checkpoint threshold, but up to 64 MiB when checkpoints
+	 * fall behind (STORE_WAL_BOUND) or a long reader holds them back;
+	 * once the WAL starts over, its first commit cuts it back.
 	 */
 	if (((flags & STORE_CREATE) &&
 	    store_exec(st, "PRAGMA page_size=8192") == -1)
@@ -87,6 +101,7 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	    || store_exec(st, "PRAGMA foreign_keys=ON") == -1
 	    || store_exec(st, "PRAGMA synchronous=NORMAL") == -1
 	    || store_exec(st, "PRAGMA mmap_size=1073741824") == -1
+	    || store_limit_wal(st) == -1
 	    || ((flags & STORE_BULK) && store_bulk(st) == -1)
 	    || store_schema_migrate(st, (flags & STORE_CREATE) != 0) == -1) {
 		snprintf(err, errlen, "%s: %s", path, st->err);

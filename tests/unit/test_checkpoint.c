@@ -2,7 +2,8 @@
  * test_checkpoint.c - checkpoints off the commit path: a commit wakes
  * the checkpointer instead of copying the WAL back itself, unless the
  * WAL is eight times over; the checkpoint thread does the copy through
- * its own handle, and one last when stopped.
+ * its own handle, and one last when stopped; a WAL grown large is cut
+ * back when it starts over.
  *
  * What reached the database file is read from a copy of that file
  * alone, without its WAL: a row is there only once a checkpoint copied
@@ -209,6 +210,29 @@ test_checkpoint_thread(void **state)
 	assert_int_equal(in_db_file(x, 1000), 1);
 }
 
+/* A WAL that grew past STORE_WAL_KEEP (its checkpoints held back) is
+ * cut back to it by the first commit after it starts over. */
+static void
+test_wal_cut_back(void **state)
+{
+	struct fixture *x = *state;
+	int i, wal = -1, copied = -1;
+
+	/* a threshold never reached: nobody checkpoints meanwhile */
+	store_defer_checkpoints(x->st, 1000000, count_wake, x);
+	for (i = 0; wal_size(x) <= STORE_WAL_KEEP + STORE_WAL_KEEP / 4; i++) {
+		assert_true(i < 20000);
+		note(x, i);
+	}
+	assert_int_equal(x->wakes, 0);
+	assert_int_equal(store_checkpoint(x->st, &wal, &copied), 0);
+	assert_int_equal(copied, wal);
+	assert_true(wal_size(x) > STORE_WAL_KEEP);	/* not yet */
+	note(x, i);
+	assert_true(wal_size(x) <= STORE_WAL_KEEP);
+	assert_int_equal(in_db_file(x, i - 1), 1);
+}
+
 int
 main(void)
 {
@@ -220,6 +244,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restore, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_thread, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_wal_cut_back, setup,
 		    teardown),
 	};
 

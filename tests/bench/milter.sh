@@ -185,7 +185,7 @@ for rc in 1 50; do
 done
 
 # medians per configuration and recipient count; ratios against the floor
-awk -v m="$MESSAGES" '
+awk -v m="$MESSAGES" "$AWK_MEDIAN"'
 { t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4
   p[$1 " " $2] = p[$1 " " $2] " " $5; byround[$1 " " $2 " " $6] = $3 }
 # the median of each round'"'"'s own ratio: steadier than the ratio of the
@@ -195,12 +195,6 @@ function paired(a, b, rc,   k, s) {
 	for (k = 0; (a " " rc " " k) in byround; k++)
 		s = s " " byround[b " " rc " " k] / byround[a " " rc " " k]
 	return median(s)
-}
-function median(s,   a, n, i, j, x) {
-	n = split(s, a, " ")
-	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-		if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
-	return a[int((n + 1) / 2)]
 }
 END {
 	split("postfix null-unix null-inet segmilter-unix segmilter-inet", cfg, " ")

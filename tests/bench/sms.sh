@@ -190,15 +190,9 @@ SPID=""
 # Medians per campaign; and, steadier on a shared machine whose speed
 # drifts between rounds, the median of each round's own ratio (the
 # three campaigns of a round run minutes apart, the rounds further).
-awk -v m="$MESSAGES" -v rcpts="$RCPTS" '
+awk -v m="$MESSAGES" -v rcpts="$RCPTS" "$AWK_MEDIAN"'
 { t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4
   r[$1 " " $2 " " $5] = $3 }
-function median(s,   a, n, i, j, x) {
-	n = split(s, a, " ")
-	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-		if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
-	return a[int((n + 1) / 2)]
-}
 function paired(rc, cmp,   k, s) {
 	s = ""
 	for (k = 0; ("bench " rc " " k) in r; k++)

@@ -26,7 +26,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -394,8 +394,8 @@ struct store_ledger {
 };
 
 /*
- * Records a decision.  An earlier decision for the same campaign and
- * recipient is replaced, unless it was a delivery: that one stands, and
+ * Records a decision.  An earlier decision for the same customer,
+ * campaign and recipient is replaced, unless it was a delivery: that one stands, and
  * *WRITTEN (if not NULL) is then 0.  The one exception is the MTA
  * retrying the same message (same message_key) whose recipient was to be
  * delivered in place: the first attempt never reached them, so the new

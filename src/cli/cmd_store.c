@@ -22,7 +22,8 @@ cmd_init(struct cli *cli, int argc, char **argv)
 		cli_warnx("usage: segctl init");
 		return 2;
 	}
-	if ((st = cli_store(cli, STORE_CREATE)) == NULL)
+	/* bulk settings: a migration may copy every row of a table */
+	if ((st = cli_store(cli, STORE_CREATE | STORE_BULK)) == NULL)
 		return 1;
 	store_schema_version(st, &version);
 	if (!cli->quiet)

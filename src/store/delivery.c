@@ -86,8 +86,9 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 	    "  AND k.channel = 'email'"
 	    " LEFT JOIN customer_segments s ON s.customer_id = c.id"
 	    "  AND s.generation = (SELECT generation FROM segment_state)"
-	    " LEFT JOIN ledger l ON l.campaign_id = ?2"
-	    "  AND l.recipient = j.value AND l.decision = 'deliver'");
+	    " LEFT JOIN ledger l ON l.customer_id = c.id"
+	    "  AND l.campaign_id = ?2 AND l.recipient = j.value"
+	    "  AND l.decision = 'deliver'");
 	if (s == NULL)
 		return -1;
 	buf_init(&in, STORE_BATCH_JSON_MAX);
@@ -258,10 +259,9 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 	s = store_stmt(st, SQ_LEDGER_PUT, "INSERT INTO ledger (campaign_id,"
 	    " recipient, message_key, customer_id, queue_id, decision,"
 	    " variant, at, route)"
-	    " VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7, ?8, ?9)"
-	    " ON CONFLICT (campaign_id, recipient) DO UPDATE SET"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	    " ON CONFLICT (customer_id, campaign_id, recipient) DO UPDATE SET"
 	    " message_key = excluded.message_key,"
-	    " customer_id = excluded.customer_id,"
 	    " queue_id = excluded.queue_id, decision = excluded.decision,"
 	    " variant = excluded.variant, at = excluded.at,"
 	    " route = excluded.route"

@@ -222,6 +222,33 @@ static const char *const migrations[] = {
 	 */
 	"DROP INDEX outbox_due;"
 	"CREATE INDEX outbox_due ON outbox(state, kind, next_at);",
+
+	/*
+	 * 6: the ledger keyed by customer first.  Each recipient wrote two
+	 * ledger pages, one of the table (campaign, address) and one of the
+	 * deliveries index (customer), each at a random place when the
+	 * recipients are not in store order; keyed (customer, campaign,
+	 * address) the table serves the fatigue counts itself and a
+	 * recipient writes one page.  Unknown addresses are customer 0.
+	 * A million rows take 2.5 s with segctl init's bulk cache (62 to
+	 * 102 s with the default 2 MiB one, which spills mid-copy).
+	 */
+	"CREATE TABLE ledger_by_customer ("
+	"  customer_id INTEGER NOT NULL,"
+	"  campaign_id TEXT NOT NULL,"
+	"  recipient TEXT NOT NULL,"
+	"  message_key TEXT NOT NULL,"
+	"  queue_id TEXT NOT NULL,"
+	"  decision TEXT NOT NULL,"
+	"  variant TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  route TEXT,"
+	"  PRIMARY KEY (customer_id, campaign_id, recipient)) WITHOUT ROWID;"
+	"INSERT INTO ledger_by_customer SELECT coalesce(customer_id, 0),"
+	"  campaign_id, recipient, message_key, queue_id, decision, variant,"
+	"  at, route FROM ledger ORDER BY 1, 2, 3;"
+	"DROP TABLE ledger;"
+	"ALTER TABLE ledger_by_customer RENAME TO ledger;",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

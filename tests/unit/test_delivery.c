@@ -134,6 +134,24 @@ dx_sql(struct dx *x, const char *sql)
 	sqlite3_close(db);
 }
 
+/* The one integer SQL answers. */
+static int64_t
+dx_int(struct dx *x, const char *sql)
+{
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
 /*
  * A batch finds for each address what a lookup of its own finds, across
  * the batch boundary, with unknown, empty, repeated and JSON-hostile
@@ -454,33 +472,66 @@ test_audit_export(void **state)
 	free(text);
 }
 
-/* A version 4 store is brought to the covering deliveries index. */
+/*
+ * A version 5 store is brought to the ledger keyed by customer: every
+ * row kept (an unknown address as customer 0), the fatigue counts read
+ * from the table itself, the deliveries index gone.
+ */
 static void
 test_schema_upgrade(void **state)
 {
 	struct dx *x = *state;
+	struct store_recipient r;
 	char err[512];
 	sqlite3 *db;
 	sqlite3_stmt *s;
 
 	store_close(x->st);
 	x->st = NULL;
-	dx_sql(x, "DELETE FROM schema_migrations WHERE version = 5;"
-	    "DROP INDEX ledger_deliveries;"
-	    "CREATE INDEX ledger_deliveries ON ledger(customer_id, at)"
-	    "  WHERE decision = 'deliver';");
+	dx_sql(x, "DELETE FROM schema_migrations WHERE version = 6;"
+	    "DROP TABLE ledger;"
+	    "CREATE TABLE ledger (campaign_id TEXT NOT NULL,"
+	    "  recipient TEXT NOT NULL, message_key TEXT NOT NULL,"
+	    "  customer_id INTEGER, queue_id TEXT NOT NULL,"
+	    "  decision TEXT NOT NULL, variant TEXT, at INTEGER NOT NULL,"
+	    "  route TEXT, PRIMARY KEY (campaign_id, recipient)) WITHOUT ROWID;"
+	    "CREATE INDEX ledger_deliveries ON ledger(customer_id, at, decision)"
+	    "  WHERE decision = 'deliver';"
+	    "INSERT INTO ledger VALUES"
+	    " ('c1', 'ann@example.com', 'm1', 1, 'Q1', 'deliver', 'a', 100,"
+	    "  'inplace'),"
+	    " ('c2', 'ann@example.com', 'm2', 1, 'Q2', 'deliver', 'a', 200,"
+	    "  'copy'),"
+	    " ('c1', 'ghost@example.com', 'm1', NULL, 'Q1', 'unknown', NULL,"
+	    "  100, NULL);");
 	assert_int_equal(store_open(x->db, 0, 5000, &x->st, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "older"));
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
+
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM ledger"), 3);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM ledger WHERE"
+	    " customer_id = 0 AND decision = 'unknown'"), 1);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'ledger_deliveries'"), 0);
+	assert_int_equal(store_recipient_get(x->st, "ann@example.com", "c3",
+	    NOW, 86400, &r), 0);
+	assert_int_equal(r.customer_id, 1);
+	assert_int_equal(r.unanswered, 2);
+	assert_int_equal(r.last_delivery_at, 200);
+	assert_int_equal(store_recipient_get(x->st, "ann@example.com", "c2",
+	    NOW, 86400, &r), 0);
+	assert_int_equal(r.campaign_at, 200);
+	assert_string_equal(r.campaign_route, "copy");
+
 	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT"
 	    " count(*) FROM ledger WHERE customer_id = 1"
 	    " AND decision = 'deliver'", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_non_null(strstr((const char *)sqlite3_column_text(s, 3),
-	    "COVERING INDEX ledger_deliveries"));
+	    "USING PRIMARY KEY (customer_id=?)"));
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 }

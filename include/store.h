@@ -64,7 +64,7 @@ int	 store_rollback(struct store *st);
 #define STORE_WAL_PAGES	1000	/* SQLite's automatic checkpoint */
 #define STORE_WAL_BOUND	8	/* times PAGES: commits checkpoint */
 /* Bytes a WAL file is cut back to when it starts over: 16 MiB, twice
- * its usual peak of STORE_WAL_PAGES 8 KiB pages. */
+ * its usual peak of STORE_WAL_PAGES pages of 8 KiB (a new store's). */
 #define STORE_WAL_KEEP	16777216
 void	 store_defer_checkpoints(struct store *st, int pages,
 	    void (*wake)(void *), void *arg);
@@ -395,11 +395,14 @@ struct store_ledger {
 
 /*
  * Records a decision.  An earlier decision for the same customer,
- * campaign and recipient is replaced, unless it was a delivery: that one stands, and
- * *WRITTEN (if not NULL) is then 0.  The one exception is the MTA
+ * campaign and recipient is replaced, unless it was a delivery: that one
+ * stands, and *WRITTEN (if not NULL) is then 0.  The one exception is the MTA
  * retrying the same message (same message_key) whose recipient was to be
  * delivered in place: the first attempt never reached them, so the new
- * delivery replaces it.
+ * delivery replaces it.  An address recorded while unknown (customer 0)
+ * keeps that row beside its rows as a customer, which never hold a
+ * delivery from before.  Customer ids are never reused (nothing deletes
+ * customers): the duplicate rule relies on them.
  */
 int	 store_ledger_put(struct store *st, const struct store_ledger *l,
 	    int *written);

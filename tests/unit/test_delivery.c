@@ -486,6 +486,7 @@ test_schema_upgrade(void **state)
 	sqlite3 *db;
 	sqlite3_stmt *s;
 
+	assert_int_equal(x->ann, 1);	/* the rows below are hers */
 	store_close(x->st);
 	x->st = NULL;
 	dx_sql(x, "DELETE FROM schema_migrations WHERE version = 6;"

@@ -3,11 +3,14 @@
  * end-of-message work (lookups, policy, rendering, ledger and audit
  * commit) on a real store, with the smfi_* calls counted, not sent.
  *
- *   msgbench CONF MESSAGE.eml MESSAGES RCPTS
+ *   msgbench CONF MESSAGE.eml MESSAGES RCPTS [CUSTOMERS]
  *
  * Recipients are NNNbench@example.com, numbered on across messages, as
- * smtp-source -N numbers them.  Prints microseconds per message and per
- * recipient, CPU time included.
+ * smtp-source -N numbers them: each message's recipients are neighbours
+ * in the store, and so are the ledger pages they write.  With CUSTOMERS,
+ * the numbers are spread over 1..CUSTOMERS in a fixed shuffled order
+ * instead, each once, as a real list's recipients fall.  Prints
+ * microseconds per message and per recipient, CPU time included.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -83,6 +86,38 @@ cpu_s(void)
 	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/*
+ * The SEQth number (from 1) of a fixed shuffle of 1..N: SEQ times a
+ * multiplier modulo a prime above N is a permutation of 1..prime-1, and
+ * the values over N are skipped by walking on (each SEQ <= N still gets
+ * its own value).  A multiplier near 0.618 times the prime puts any two
+ * neighbouring SEQs far apart.
+ */
+static long
+shuffled(long seq, long n)
+{
+	static long prime, mult;
+	long p, d, v;
+
+	if (prime <= n) {
+		for (p = n + 1;; p++) {
+			for (d = 2; d * d <= p && p % d != 0; d++)
+				;
+			if (d * d > p)
+				break;
+		}
+		prime = p;
+		mult = (long)((double)p * 0.6180339887);
+		if (mult < 1)
+			mult = 1;
+	}
+	v = seq;
+	do
+		v = (long)((long long)v * mult % prime);
+	while (v > n);
+	return v;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -93,16 +128,22 @@ main(int argc, char **argv)
 	struct buf text;
 	char err[8192], rcpt[64], *body, *line, *colon;
 	size_t replaced = 0;
-	long messages, rcpts, i, j, seq = 0;
+	long messages, rcpts, customers = 0, i, j, seq = 0;
 	double t0, c0, wall, cpu;
 	FILE *fp;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: msgbench CONF MESSAGE MESSAGES RCPTS\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: msgbench CONF MESSAGE MESSAGES RCPTS"
+		    " [CUSTOMERS]\n");
 		return 64;
 	}
 	messages = atol(argv[3]);
 	rcpts = atol(argv[4]);
+	if (argc == 6 && (customers = atol(argv[5])) < messages * rcpts) {
+		fprintf(stderr, "msgbench: %ld customers for %ld recipients\n",
+		    customers, messages * rcpts);
+		return 64;
+	}
 	render_init();
 	milter_log_open("msgbench", 1);
 	if (milter_gen_load(argv[1], &g, err, sizeof(err)) == -1 ||
@@ -136,8 +177,9 @@ main(int argc, char **argv)
 		milter_msg_set_queue_id(m, "BENCH");
 		milter_msg_sender(m, "<news@shop.example>");
 		for (j = 0; j < rcpts; j++) {
+			seq++;
 			snprintf(rcpt, sizeof(rcpt), "<%ldbench@example.com>",
-			    ++seq);
+			    customers > 0 ? shuffled(seq, customers) : seq);
 			milter_msg_rcpt(m, rcpt);
 		}
 		for (line = text.data; line != NULL && *line != '\0';) {
@@ -165,9 +207,10 @@ main(int argc, char **argv)
 	}
 	wall = now_s() - t0;
 	cpu = cpu_s() - c0;
-	printf("   segmilter alone, %ld rcpt%s: %8.0f us/message %6.0f"
+	printf("   segmilter alone, %ld rcpt%s%s: %8.0f us/message %6.0f"
 	    " us/recipient (cpu %.0f us/message), %zu bytes replaced\n", rcpts,
-	    rcpts == 1 ? "" : "s", wall * 1e6 / (double)messages,
+	    rcpts == 1 ? "" : "s", customers > 0 ? ", spread" : "",
+	    wall * 1e6 / (double)messages,
 	    wall * 1e6 / (double)(messages * rcpts),
 	    cpu * 1e6 / (double)messages, replaced);
 	milter_msg_free(m);

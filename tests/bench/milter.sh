@@ -23,16 +23,7 @@ D=${BENCH_MILTER_DIR:-/tmp/segm-bench-milter}
 . "$SRC/tests/bench/lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "bench milter: needs root (Postfix)"; exit 0; }
-# Everything this script starts (Postfix, the milters, smtp-source) in one
-# cpuacct cgroup, where there is one: the whole pipeline's CPU per message
-# is a steadier figure than wall time on a shared machine.
-CG=/sys/fs/cgroup/cpuacct/segm-bench-$$
-if mkdir "$CG" 2>/dev/null && echo $$ > "$CG/cgroup.procs" 2>/dev/null; then
-	:
-else
-	rmdir "$CG" 2>/dev/null || true
-	CG=""
-fi
+cg_start
 rm -rf "$D"
 mkdir -p "$D/campaigns"
 chmod 755 "$D"
@@ -41,10 +32,7 @@ cleanup() {
 	for p in $MPIDS; do kill "$p" 2>/dev/null; done
 	for p in $MPIDS; do wait "$p" 2>/dev/null || true; done
 	"$SRC/tests/lib/postfix.sh" stop "$D/pf"
-	if [ -n "$CG" ]; then
-		echo $$ > "$(dirname "$CG")/cgroup.procs"
-		rmdir "$CG" 2>/dev/null || true
-	fi
+	cg_stop
 }
 trap cleanup EXIT
 
@@ -115,15 +103,6 @@ segmilter_fresh() {
 }
 
 
-# CPU seconds the whole pipeline has used (0 without a cgroup).
-cpu_all() {
-	if [ -n "$CG" ]; then
-		awk '{ print $1 / 1e9 }' "$CG/cpuacct.usage"
-	else
-		echo 0
-	fi
-}
-
 # run NAME PORT RCPTS [MILTER_PID] -> seconds until the queue is empty,
 # the milter's CPU seconds and the pipeline's over the run
 run() {
@@ -131,7 +110,7 @@ run() {
 	# are written back now, not during the measured run
 	sync
 	c0=$(cpu_of "${4:-}")
-	p0=$(cpu_all)
+	p0=$(cg_cpu)
 	t0=$(date +%s.%N)
 	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$3" -F "$D/message.eml" \
 	    -f news@shop.example -t bench@example.com "127.0.0.1:$2" \
@@ -139,7 +118,7 @@ run() {
 	"$SRC/tests/lib/postfix.sh" wait "$D/pf" 600
 	t1=$(date +%s.%N)
 	c1=$(cpu_of "${4:-}")
-	p1=$(cpu_all)
+	p1=$(cg_cpu)
 	echo "$1 $3 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0, $p1 - $p0 }") $r" >> "$D/results"
 }
 

@@ -36,6 +36,7 @@ D=${BENCH_SMS_DIR:-/tmp/segm-bench-sms}
 . "$SRC/tests/bench/lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "bench sms: needs root (Postfix)"; exit 0; }
+cg_start
 rm -rf "$D"
 mkdir -p "$D/campaigns"
 chmod 755 "$D"
@@ -44,6 +45,7 @@ cleanup() {
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
 	[ -n "$GWPID" ] && kill "$GWPID" 2>/dev/null
 	"$SRC/tests/lib/postfix.sh" stop "$D/pf"
+	cg_stop
 }
 trap cleanup EXIT
 
@@ -152,9 +154,10 @@ segmilter_fresh() {	# STORE
 	done
 }
 
-run() {	# CAMPAIGN RCPTS ROUND -> seconds, segmilter's CPU seconds
+run() {	# CAMPAIGN RCPTS ROUND -> seconds, segmilter's and the pipeline's
 	sync	# the last run's dirty pages go now, not during this one
 	c0=$(cpu_of "$SPID")
+	p0=$(cg_cpu)
 	t0=$(date +%s.%N)
 	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$2" -F "$D/$1.eml" \
 	    -f news@shop.example -t bench@example.com "127.0.0.1:$BASE" \
@@ -162,7 +165,9 @@ run() {	# CAMPAIGN RCPTS ROUND -> seconds, segmilter's CPU seconds
 	"$SRC/tests/lib/postfix.sh" wait "$D/pf" 600
 	t1=$(date +%s.%N)
 	c1=$(cpu_of "$SPID")
-	echo "$1 $2 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0 }") ${3:-0}" >> "$D/results"
+	p1=$(cg_cpu)
+	echo "$1 $2 $(awk "BEGIN { print $t1 - $t0, $c1 - $c0 }") ${3:-0}" \
+	    "$(awk "BEGIN { print $p1 - $p0 }")" >> "$D/results"
 }
 
 echo "== sms: $MESSAGES messages of 20 KB, $SESSIONS sessions, $ROUNDS rounds ($(nproc) cores);" \
@@ -192,21 +197,28 @@ SPID=""
 # three campaigns of a round run minutes apart, the rounds further).
 awk -v m="$MESSAGES" -v rcpts="$RCPTS" "$AWK_MEDIAN"'
 { t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4
-  r[$1 " " $2 " " $5] = $3 }
+  r[$1 " " $2 " " $5] = $3; p[$1 " " $2] = p[$1 " " $2] " " $6 }
 function paired(rc, cmp,   k, s) {
 	s = ""
 	for (k = 0; ("bench " rc " " k) in r; k++)
 		s = s " " r["bench " rc " " k] / r[cmp " " rc " " k]
 	return median(s)
 }
-function line(name, cmp, rc, base,   x, p) {
+# and the pipeline'"'"'s CPU per message: a CPU-bound box runs at its inverse
+function line(name, cmp, rc, base,   x, q, y, b) {
 	x = median(t[cmp " " rc])
+	y = median(p[cmp " " rc]) * 1000 / m
 	printf "   %-30s %7.2f s %9.1f rcpt/s  milter cpu %.2f ms/msg", name, x,
 	    m * rc / x, median(c[cmp " " rc]) * 1000 / m
+	if (y > 0)
+		printf ", pipeline %.2f", y
 	if (cmp != "bench") {
-		p = paired(rc, cmp)
+		q = paired(rc, cmp)
 		printf "  %.3fx without (%+.1f%%), by round %.3fx (%+.1f%%)",
-		    base / x, (base / x - 1) * 100, p, (p - 1) * 100
+		    base / x, (base / x - 1) * 100, q, (q - 1) * 100
+		b = median(p["bench " rc]) * 1000 / m
+		if (y > 0)
+			printf ", by CPU %+.1f%%", (b / y - 1) * 100
 	}
 	printf "\n"
 }

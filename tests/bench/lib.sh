@@ -9,6 +9,12 @@ cpu_of() {
 	    "/proc/$1/stat"
 }
 
+# Store FROM copied to TO, without the WAL left from TO's last use.
+db_fresh() {
+	cp "$1" "$2"
+	rm -f "$2-wal" "$2-shm"
+}
+
 # An awk function for the programs that summarise the runs: the median
 # of the numbers in the blank-separated string S.
 AWK_MEDIAN='

@@ -91,8 +91,7 @@ sleep 1
 SPID=""
 segmilter_fresh() {
 	[ -n "$SPID" ] && { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
-	cp "$D/pristine.db" "$D/store.db"
-	rm -f "$D/store.db-wal" "$D/store.db-shm"
+	db_fresh "$D/pristine.db" "$D/store.db"
 	"$BUILD/segmilter" -f -c "$D/segmilter.conf" -p "$1" > "$D/segmilter.log" 2>&1 &
 	SPID=$!
 	i=0
@@ -157,15 +156,13 @@ echo "(last run: $sent recipients delivered by segmilter, each with a ledger and
 # segmilter's own cost, no MTA: what each message costs it in CPU
 echo "-- segmilter alone (tests/bench/msgbench: the end-of-message work, no MTA)"
 for rc in 1 50; do
-	cp "$D/pristine.db" "$D/store.db"
-	rm -f "$D/store.db-wal" "$D/store.db-shm"
+	db_fresh "$D/pristine.db" "$D/store.db"
 	"$BUILD/msgbench" "$D/segmilter.conf" "$D/message.eml" \
 	    $((MESSAGES * 50 / rc > MESSAGES ? MESSAGES : MESSAGES * 50 / rc)) $rc 2>/dev/null
 done
 # smtp-source numbers recipients in store order, so each message's ledger
 # rows are neighbours; a real list's recipients are spread over the store
-cp "$D/pristine.db" "$D/store.db"
-rm -f "$D/store.db-wal" "$D/store.db-shm"
+db_fresh "$D/pristine.db" "$D/store.db"
 "$BUILD/msgbench" "$D/segmilter.conf" "$D/message.eml" "$MESSAGES" 50 \
     $((MESSAGES * 50)) 2>/dev/null
 

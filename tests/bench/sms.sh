@@ -42,8 +42,8 @@ mkdir -p "$D/campaigns"
 chmod 755 "$D"
 SPID="" GWPID=""
 cleanup() {
-	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
-	[ -n "$GWPID" ] && kill "$GWPID" 2>/dev/null
+	for p in $SPID $GWPID; do kill "$p" 2>/dev/null; done
+	for p in $SPID $GWPID; do wait "$p" 2>/dev/null || true; done
 	"$SRC/tests/lib/postfix.sh" stop "$D/pf"
 	cg_stop
 }
@@ -141,8 +141,7 @@ segmilter_fresh() {	# STORE
 	[ -n "$SPID" ] && { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
 	SPID=""
 	if [ "$1" != keep ]; then
-		cp "$1" "$D/store.db"
-		rm -f "$D/store.db-wal" "$D/store.db-shm"
+		db_fresh "$1" "$D/store.db"
 	fi
 	: > "$D/segmilter.log"
 	"$BUILD/segmilter" -f -c "$D/segmilter.conf" > "$D/segmilter.log" 2>&1 &
@@ -237,7 +236,7 @@ END {
 # segmilter's own CPU per recipient, no MTA (tests/bench/msgbench)
 echo "-- segmilter alone, 50 recipients per message (tests/bench/msgbench, no MTA)"
 for c in $CAMPAIGNS; do
-	cp "$D/pristine.db" "$D/msgbench.db"
+	db_fresh "$D/pristine.db" "$D/msgbench.db"
 	sed "s|$D/store.db|$D/msgbench.db|" "$D/segmilter.conf" > "$D/msgbench.conf"
 	printf '   %-14s' "$c"
 	"$BUILD/msgbench" "$D/msgbench.conf" "$D/$c.eml" "$MESSAGES" 50 2>/dev/null |

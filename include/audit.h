@@ -30,6 +30,7 @@ struct audit_hasher;
 struct audit_chain {
 	int64_t			 seq;
 	char			 hash[AUDIT_HASH_LEN + 1];
+	int64_t			 hour;		/* of the head; in the time index */
 	struct audit_hasher	*hasher;	/* audit_end frees */
 };
 
@@ -52,7 +53,8 @@ struct audit_report {
 };
 
 /*
- * Checks the whole chain; EXPECT ("SEQ:HASH", may be NULL) is a head
+ * Checks the whole chain, and that the time index leads `audit export
+ * --since` to every row; EXPECT ("SEQ:HASH", may be NULL) is a head
  * recorded earlier.  0 when intact (and EXPECT found), 1 when not, -1 on
  * a store error.
  */

@@ -26,7 +26,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	6
+#define STORE_SCHEMA_VERSION	7
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -593,10 +593,29 @@ int	 store_phone_mark(struct store *st, const char *phone,
 	    enum store_phone_status status, const char *source,
 	    const char *detail, int64_t at, int64_t *customers);
 
-/* The last audit row's sequence number and hash; 0 and "" when none. */
+/*
+ * The last audit row's sequence number, hash and time; 0, "" and 0 when
+ * none.
+ */
 int	 store_audit_last(struct store *st, int64_t *seq, char *hash,
-	    size_t len);
+	    size_t len, int64_t *at);
 int	 store_audit_append(struct store *st, const struct store_audit *a);
+/*
+ * The audit rows' time index, which `audit export --since` starts from:
+ * for every hour that has rows (store_audit_hour: a time's hour, rounded
+ * down), the sequence number of its first row.  It stands in for an
+ * index on the time, which cost every audit row a B-tree insert.  Times
+ * need not rise with the sequence (a clock can step back), but a row
+ * never comes before the first row of its own hour, so the rows since T
+ * all come at or after the least first row of T's hour and the hours
+ * after it.  store_audit_mark records SEQ as the first row of AT's hour
+ * unless the hour has one; audit_append calls it only when a row's hour
+ * differs from the row before's, so that most rows cost nothing.
+ */
+int64_t	 store_audit_hour(int64_t at);
+int	 store_audit_mark(struct store *st, int64_t at, int64_t seq);
+/* The first sequence number HOUR has in the index; 0 when none. */
+int	 store_audit_mark_get(struct store *st, int64_t hour, int64_t *seq);
 /* Calls FN for every row with at >= SINCE in sequence order. */
 typedef int (*store_audit_fn)(const struct store_audit *a, void *arg);
 int	 store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,

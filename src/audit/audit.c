@@ -150,9 +150,14 @@ audit_hash(struct audit_hasher *h, const struct store_audit *a, char *out)
 int
 audit_begin(struct store *st, struct audit_chain *ch)
 {
+	int64_t at;
+
 	ch->hasher = NULL;
-	if (store_audit_last(st, &ch->seq, ch->hash, sizeof(ch->hash)) == -1)
+	if (store_audit_last(st, &ch->seq, ch->hash, sizeof(ch->hash),
+	    &at) == -1)
 		return -1;
+	/* no rows yet: no hour is in the index */
+	ch->hour = ch->seq == 0 ? INT64_MIN : store_audit_hour(at);
 	ch->hasher = audit_hasher_new();
 	return 0;
 }
@@ -168,6 +173,7 @@ int
 audit_append(struct store *st, struct audit_chain *ch, struct store_audit *a)
 {
 	char hash[AUDIT_HASH_LEN + 1];
+	int64_t hour = store_audit_hour(a->at);
 
 	a->seq = ch->seq + 1;
 	a->prev_hash = ch->hash;
@@ -175,11 +181,22 @@ audit_append(struct store *st, struct audit_chain *ch, struct store_audit *a)
 	a->hash = hash;
 	if (store_audit_append(st, a) == -1)
 		return -1;
+	/* the row before was of this hour: the hour is in the index */
+	if (hour != ch->hour && store_audit_mark(st, a->at, a->seq) == -1)
+		return -1;
+	ch->hour = hour;
 	ch->seq = a->seq;
 	memcpy(ch->hash, hash, sizeof(hash));
 	a->prev_hash = a->hash = NULL;
 	return 0;
 }
+
+/* The first row of an hour, as the rows show it. */
+struct hour_first {
+	int64_t	 hour;
+	int64_t	 seq;
+	int64_t	 at;
+};
 
 struct verify {
 	struct audit_report	*rep;
@@ -187,7 +204,72 @@ struct verify {
 	const char		*expect;
 	char			 prev[AUDIT_HASH_LEN + 1];
 	int64_t			 prev_seq;
+	struct hour_first	*hours;		/* one per change of hour */
+	size_t			 nhours, hours_cap;
 };
+
+static void
+hours_note(struct verify *v, const struct store_audit *a)
+{
+	int64_t hour = store_audit_hour(a->at);
+
+	if (v->nhours > 0 && v->hours[v->nhours - 1].hour == hour)
+		return;
+	if (v->nhours == v->hours_cap) {
+		v->hours_cap = v->hours_cap ? v->hours_cap * 2 : 64;
+		v->hours = xreallocarray(v->hours, v->hours_cap,
+		    sizeof(*v->hours));
+	}
+	v->hours[v->nhours].hour = hour;
+	v->hours[v->nhours].seq = a->seq;
+	v->hours[v->nhours].at = a->at;
+	v->nhours++;
+}
+
+static int
+hour_cmp(const void *pa, const void *pb)
+{
+	const struct hour_first *a = pa, *b = pb;
+
+	if (a->hour != b->hour)
+		return a->hour < b->hour ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * Every hour's first row must be in the time index, or no later than
+ * it: else `audit export --since` skips rows.  0, 1 (REP says which
+ * row) or -1.
+ */
+static int
+hours_check(struct store *st, struct verify *v)
+{
+	struct hour_first *h;
+	int64_t first;
+	size_t i;
+	char at[32];
+
+	qsort(v->hours, v->nhours, sizeof(*v->hours), hour_cmp);
+	for (i = 0; i < v->nhours; i++) {
+		h = &v->hours[i];
+		/* after a clock step back an hour comes again: its least */
+		if (i > 0 && v->hours[i - 1].hour == h->hour)
+			continue;
+		if (store_audit_mark_get(st, h->hour, &first) == -1)
+			return -1;
+		if (first != 0 && first <= h->seq)
+			continue;
+		format_time(h->at, at, sizeof(at));
+		v->rep->bad_seq = h->seq;
+		snprintf(v->rep->why, sizeof(v->rep->why), "row %" PRId64
+		    " (%s) is not in the time index (audit_hours %s):"
+		    " `segctl audit export --since` would skip it", h->seq,
+		    at, first == 0 ? "has no row for its hour" :
+		    "names a later row");
+		return 1;
+	}
+	return 0;
+}
 
 static int
 verify_row(const struct store_audit *a, void *arg)
@@ -211,6 +293,7 @@ verify_row(const struct store_audit *a, void *arg)
 		    " match its hash: it was edited", a->seq);
 		return 1;
 	}
+	hours_note(v, a);
 	snprintf(v->prev, sizeof(v->prev), "%s", a->hash);
 	v->prev_seq = a->seq;
 	rep->head.seq = a->seq;
@@ -236,6 +319,9 @@ audit_verify(struct store *st, const char *expect, struct audit_report *rep)
 	v.hasher = audit_hasher_new();
 	rc = store_audit_scan(st, INT64_MIN, verify_row, &v);
 	audit_hasher_free(v.hasher);
+	if (rc == 0)
+		rc = hours_check(st, &v);
+	free(v.hours);
 	if (rc == -1)
 		return -1;
 	if (rc != 0)

@@ -290,20 +290,23 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 }
 
 int
-store_audit_last(struct store *st, int64_t *seq, char *hash, size_t len)
+store_audit_last(struct store *st, int64_t *seq, char *hash, size_t len,
+    int64_t *at)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, SQ_AUDIT_LAST, "SELECT seq, hash FROM audit"
+	s = store_stmt(st, SQ_AUDIT_LAST, "SELECT seq, hash, at FROM audit"
 	    " ORDER BY seq DESC LIMIT 1");
 	if (s == NULL)
 		return -1;
 	*seq = 0;
+	*at = 0;
 	hash[0] = '\0';
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		*seq = sqlite3_column_int64(s, 0);
 		str_copy(hash, len, store_col_text(s, 1));
+		*at = sqlite3_column_int64(s, 2);
 	}
 	store_done(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
@@ -344,21 +347,89 @@ store_audit_append(struct store *st, const struct store_audit *a)
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit");
 }
 
+int64_t
+store_audit_hour(int64_t at)
+{
+	return at / 3600 - (at % 3600 < 0);
+}
+
+int
+store_audit_mark(struct store *st, int64_t at, int64_t seq)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_AUDIT_MARK, "INSERT OR IGNORE INTO audit_hours"
+	    " (hour, first_seq) VALUES (?1, ?2)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, store_audit_hour(at));
+	sqlite3_bind_int64(s, 2, seq);
+	rc = sqlite3_step(s);
+	store_done(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit_hours");
+}
+
+int
+store_audit_mark_get(struct store *st, int64_t hour, int64_t *seq)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_AUDIT_MARK_GET, "SELECT first_seq FROM"
+	    " audit_hours WHERE hour = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, hour);
+	*seq = 0;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*seq = sqlite3_column_int64(s, 0);
+	store_done(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    store_fail(st, "audit_hours");
+}
+
+/* The sequence number the rows since SINCE start from (see store.h). */
+static int
+audit_from(struct store *st, int64_t since, int64_t *from)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*from = INT64_MIN;
+	if (since == INT64_MIN)
+		return 0;
+	s = store_stmt(st, SQ_AUDIT_FROM, "SELECT coalesce(min(first_seq),"
+	    " 9223372036854775807) FROM audit_hours WHERE hour >= ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, store_audit_hour(since));
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*from = sqlite3_column_int64(s, 0);
+	store_done(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "audit_hours");
+}
+
 int
 store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
     void *arg)
 {
 	struct store_audit a;
 	sqlite3_stmt *s;
+	int64_t from;
 	int rc, stop = 0;
 
+	if (audit_from(st, since, &from) == -1)
+		return -1;
 	s = store_stmt(st, SQ_AUDIT_SCAN, "SELECT seq, at, channel, queue_id,"
 	    " message_id, campaign_id, recipient, coalesce(customer_id, 0),"
 	    " decision, detail, segment, variant, consent, config_hash,"
-	    " prev_hash, hash FROM audit WHERE at >= ?1 ORDER BY seq");
+	    " prev_hash, hash FROM audit WHERE seq >= ?2 AND at >= ?1"
+	    " ORDER BY seq");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, since);
+	sqlite3_bind_int64(s, 2, from);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		a.seq = sqlite3_column_int64(s, 0);
 		a.at = sqlite3_column_int64(s, 1);

@@ -249,6 +249,20 @@ static const char *const migrations[] = {
 	"  at, route FROM ledger;"
 	"DROP TABLE ledger;"
 	"ALTER TABLE ledger_by_customer RENAME TO ledger;",
+
+	/*
+	 * 7: the audit rows' time index is the first row of each hour
+	 * (store.h, store_audit_mark), written when the hour changes,
+	 * instead of an index entry per row: 4,200 of the 14,500
+	 * instructions an audit row cost (callgrind), and a WAL page per
+	 * message.  Hours round down, also before 1970.
+	 */
+	"DROP INDEX audit_by_time;"
+	"CREATE TABLE audit_hours ("
+	"  hour INTEGER PRIMARY KEY,"
+	"  first_seq INTEGER NOT NULL);"
+	"INSERT INTO audit_hours SELECT (at - ((at % 3600) + 3600) % 3600)"
+	"  / 3600, min(seq) FROM audit GROUP BY 1;",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -3,6 +3,8 @@
 # tools (printf and sha256sum), so the documented hash form is checked
 # independently of the code that writes it: a row's hash is SHA-256 over
 # its fields in order, each as LENGTH:VALUE, the previous hash last.
+# The rows go into the time index (audit_hours: each hour's first row)
+# as segmilter puts them.
 set -u
 BUILD=${BUILD:-build}
 T=$(mktemp -d /tmp/segm-t-audit.XXXXXX)
@@ -25,7 +27,8 @@ insert() {
 	[ "$cust" = 0 ] && cust=NULL
 	sqlite3 "$T/store.db" "INSERT INTO audit VALUES ($1, $2, 'email',
 	    '4XyZ1', '<m1@example.com>', 'bf-2026', '$3', $cust, '$5', '',
-	    'vip', 'vip', 'granted checkout', 'cfg', '$6', '$7')" ||
+	    'vip', 'vip', 'granted checkout', 'cfg', '$6', '$7');
+	    INSERT OR IGNORE INTO audit_hours VALUES ($2 / 3600, $1)" ||
 	    fail "insert row $1"
 }
 h1=$(row_hash 1 1795000000 ann@example.com 7 deliver "")

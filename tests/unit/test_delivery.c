@@ -349,8 +349,9 @@ test_engagement_many(void **state)
 	assert_int_equal(r.last_answer_at, NOW - DAY);	/* the open */
 }
 
+/* N audit rows in one transaction, at AT[i] (NULL: NOW + i). */
 static void
-dx_audit(struct dx *x, int n)
+dx_audit_at(struct dx *x, int n, const int64_t *at)
 {
 	struct audit_chain ch;
 	struct store_audit a;
@@ -362,7 +363,7 @@ dx_audit(struct dx *x, int n)
 	for (i = 0; i < n; i++) {
 		memset(&a, 0, sizeof(a));
 		snprintf(rcpt, sizeof(rcpt), "r%d@example.com", i);
-		a.at = NOW + i;
+		a.at = at != NULL ? at[i] : NOW + i;
 		a.channel = "email";
 		a.queue_id = "4XyZ1";
 		a.message_id = "<m1@example.com>";
@@ -379,6 +380,12 @@ dx_audit(struct dx *x, int n)
 	}
 	assert_int_equal(store_commit(x->st), 0);
 	audit_end(&ch);
+}
+
+static void
+dx_audit(struct dx *x, int n)
+{
+	dx_audit_at(x, n, NULL);
 }
 
 static int
@@ -472,6 +479,119 @@ test_audit_export(void **state)
 	free(text);
 }
 
+static void
+test_audit_hour(void **state)
+{
+	(void)state;
+	assert_int_equal(store_audit_hour(0), 0);
+	assert_int_equal(store_audit_hour(3599), 0);
+	assert_int_equal(store_audit_hour(3600), 1);
+	assert_int_equal(store_audit_hour(-1), -1);
+	assert_int_equal(store_audit_hour(-3600), -1);
+	assert_int_equal(store_audit_hour(-3601), -2);
+}
+
+/* Exported rows since SINCE, checked against the rows' own times. */
+static void
+dx_export_check(struct dx *x, int64_t since)
+{
+	char *text = NULL, sql[128];
+	size_t len = 0;
+	FILE *out;
+	int64_t n;
+
+	out = open_memstream(&text, &len);
+	n = audit_export(x->st, since, out);
+	fclose(out);
+	free(text);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE at >= %lld",
+	    (long long)since);
+	if (n != dx_int(x, sql))
+		fail_msg("since %lld: %lld rows exported, %lld due",
+		    (long long)since, (long long)n, (long long)dx_int(x, sql));
+}
+
+/*
+ * Export since any time finds every row of that time or later, through
+ * the first row of each hour, whatever the clock did: a step back into
+ * an hour that has rows and into one that has none, rows of one hour in
+ * two transactions, times before 1970.  Verify finds a damaged index.
+ */
+static void
+test_audit_time_index(void **state)
+{
+	static const int64_t t1[] = { NOW, NOW + 10, NOW + HOUR,
+	    NOW + 3 * HOUR + 5 };
+	/* the clock steps back an hour, then to an hour with no rows */
+	static const int64_t t2[] = { NOW + 3 * HOUR + 6, NOW + 2 * HOUR + 1,
+	    NOW + 2 * HOUR + 2, NOW + HOUR + 7, NOW + 4 * HOUR };
+	static const int64_t t3[] = { NOW + 4 * HOUR + 1, -7200, -1, 0 };
+	static const int64_t since[] = { INT64_MIN + 1, -7201, -7200, -1, 0,
+	    1, NOW - 1, NOW, NOW + 1, NOW + 11, NOW + HOUR, NOW + HOUR + 8,
+	    NOW + 2 * HOUR, NOW + 2 * HOUR + 2, NOW + 3 * HOUR,
+	    NOW + 3 * HOUR + 6, NOW + 4 * HOUR, NOW + 4 * HOUR + 2,
+	    NOW + 9 * HOUR };
+	struct dx *x = *state;
+	struct audit_report rep;
+	size_t i;
+
+	dx_audit_at(x, 4, t1);
+	dx_audit_at(x, 5, t2);
+	dx_audit_at(x, 4, t3);
+	for (i = 0; i < sizeof(since) / sizeof(since[0]); i++)
+		dx_export_check(x, since[i]);
+	/* one mark per hour change, none for rows of the hour before */
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit_hours"), 8);
+	assert_int_equal(dx_int(x, "SELECT first_seq FROM audit_hours"
+	    " WHERE hour = (1795000000 + 3600) / 3600"), 3);
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+	assert_int_equal(rep.rows, 13);
+
+	/* the hour that came again (row 8) names its first row, row 3 */
+	dx_sql(x, "UPDATE audit_hours SET first_seq = 8"
+	    " WHERE hour = (1795000000 + 3600) / 3600");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_int_equal(rep.bad_seq, 3);
+	assert_non_null(strstr(rep.why, "row 3 (2026-11-18T"));
+	assert_non_null(strstr(rep.why, "names a later row"));
+	dx_sql(x, "DELETE FROM audit_hours WHERE hour = -2");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_int_equal(rep.bad_seq, 11);
+	assert_non_null(strstr(rep.why, "has no row for its hour"));
+}
+
+/*
+ * A version 6 store is brought to the time index: the hours of the rows
+ * it has, each with its first row, and no index on the time.
+ */
+static void
+test_schema_upgrade_hours(void **state)
+{
+	static const int64_t t[] = { NOW + HOUR, NOW, NOW + 2, NOW + HOUR + 1,
+	    -1 };
+	struct dx *x = *state;
+	struct audit_report rep;
+	char err[512];
+
+	dx_audit_at(x, 5, t);
+	store_close(x->st);
+	x->st = NULL;
+	dx_sql(x, "DELETE FROM schema_migrations WHERE version = 7;"
+	    "DROP TABLE audit_hours;"
+	    "CREATE INDEX audit_by_time ON audit(at);");
+	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
+	    sizeof(err)), 0);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'audit_by_time'"), 0);
+	assert_int_equal(dx_int(x, "SELECT group_concat(hour || ':' ||"
+	    " first_seq, ' ') = '-1:5 498611:2 498612:1' FROM (SELECT * FROM"
+	    " audit_hours ORDER BY hour)"), 1);
+	dx_export_check(x, NOW + 1);
+	dx_export_check(x, NOW + HOUR);
+	dx_export_check(x, -1);
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+}
+
 /*
  * A version 5 store is brought to the ledger keyed by customer: every
  * row kept (an unknown address as customer 0), the fatigue counts read
@@ -489,7 +609,9 @@ test_schema_upgrade(void **state)
 	assert_int_equal(x->ann, 1);	/* the rows below are hers */
 	store_close(x->st);
 	x->st = NULL;
-	dx_sql(x, "DELETE FROM schema_migrations WHERE version = 6;"
+	dx_sql(x, "DELETE FROM schema_migrations WHERE version >= 6;"
+	    "DROP TABLE audit_hours;"
+	    "CREATE INDEX audit_by_time ON audit(at);"
 	    "DROP TABLE ledger;"
 	    "CREATE TABLE ledger (campaign_id TEXT NOT NULL,"
 	    "  recipient TEXT NOT NULL, message_key TEXT NOT NULL,"
@@ -551,8 +673,11 @@ main(void)
 		T(test_audit_tampering),
 		T(test_audit_reordered),
 		T(test_audit_export),
+		T(test_audit_time_index),
 		T(test_schema_upgrade),
+		T(test_schema_upgrade_hours),
 #undef T
+		cmocka_unit_test(test_audit_hour),
 	};
 
 	return cmocka_run_group_tests_name("delivery", tests, NULL, NULL);

@@ -249,6 +249,8 @@ hours_check(struct store *st, struct verify *v)
 	size_t i;
 	char at[32];
 
+	if (v->nhours == 0)
+		return 0;
 	qsort(v->hours, v->nhours, sizeof(*v->hours), hour_cmp);
 	for (i = 0; i < v->nhours; i++) {
 		h = &v->hours[i];

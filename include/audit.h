@@ -30,7 +30,7 @@ struct audit_hasher;
 struct audit_chain {
 	int64_t			 seq;
 	char			 hash[AUDIT_HASH_LEN + 1];
-	int64_t			 hour;		/* of the head; in the time index */
+	int64_t			 hour;		/* of the head; INT64_MIN: none */
 	struct audit_hasher	*hasher;	/* audit_end frees */
 };
 
@@ -47,16 +47,19 @@ int	 audit_append(struct store *st, struct audit_chain *ch,
 struct audit_report {
 	int64_t	 rows;
 	int64_t	 bad_seq;		/* 0: the chain is intact */
+	int64_t	 unindexed_seq;		/* 0: the time index is whole */
 	char	 why[256];
 	struct audit_chain head;	/* the last row verified */
 	int	 expect_found;		/* EXPECT was seen in the chain */
 };
 
 /*
- * Checks the whole chain, and that the time index leads `audit export
- * --since` to every row; EXPECT ("SEQ:HASH", may be NULL) is a head
- * recorded earlier.  0 when intact (and EXPECT found), 1 when not, -1 on
- * a store error.
+ * Checks the whole chain; EXPECT ("SEQ:HASH", may be NULL) is a head
+ * recorded earlier.  When the chain is intact, also checks that the
+ * time index leads `audit export --since` to every row; a row it would
+ * skip is UNINDEXED_SEQ (the first row of the earliest hour found so),
+ * and store_audit_reindex mends it.  0 when all is intact (and EXPECT
+ * found), 1 when not, -1 on a store error.
  */
 int	 audit_verify(struct store *st, const char *expect,
 	    struct audit_report *rep);

@@ -603,19 +603,25 @@ int	 store_audit_append(struct store *st, const struct store_audit *a);
 /*
  * The audit rows' time index, which `audit export --since` starts from:
  * for every hour that has rows (store_audit_hour: a time's hour, rounded
- * down), the sequence number of its first row.  It stands in for an
- * index on the time, which cost every audit row a B-tree insert.  Times
- * need not rise with the sequence (a clock can step back), but a row
- * never comes before the first row of its own hour, so the rows since T
- * all come at or after the least first row of T's hour and the hours
- * after it.  store_audit_mark records SEQ as the first row of AT's hour
- * unless the hour has one; audit_append calls it only when a row's hour
- * differs from the row before's, so that most rows cost nothing.
+ * down), a sequence number no later than the hour's first row.  It
+ * stands in for an index on the time, which cost every audit row a
+ * B-tree insert.  Times need not rise with the sequence (a clock can
+ * step back), so a row at or after T may come before the first row of
+ * T's own hour, but never before that of its own: the rows since T all
+ * come at or after the least mark of T's hour and the hours after it.
+ * (A row dated far ahead by a clock glitch thus makes exports since any
+ * earlier time read from that row on.)
+ *
+ * store_audit_mark records SEQ for HOUR unless the hour has a mark;
+ * audit_append calls it only when a row's hour differs from the row
+ * before's, so that most rows cost nothing.  store_audit_reindex
+ * rebuilds the index from the rows, in its own transaction.
  */
 int64_t	 store_audit_hour(int64_t at);
-int	 store_audit_mark(struct store *st, int64_t at, int64_t seq);
-/* The first sequence number HOUR has in the index; 0 when none. */
+int	 store_audit_mark(struct store *st, int64_t hour, int64_t seq);
+/* HOUR's mark; 0 when it has none. */
 int	 store_audit_mark_get(struct store *st, int64_t hour, int64_t *seq);
+int	 store_audit_reindex(struct store *st);
 /* Calls FN for every row with at >= SINCE in sequence order. */
 typedef int (*store_audit_fn)(const struct store_audit *a, void *arg);
 int	 store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,

@@ -181,8 +181,8 @@ audit_append(struct store *st, struct audit_chain *ch, struct store_audit *a)
 	a->hash = hash;
 	if (store_audit_append(st, a) == -1)
 		return -1;
-	/* the row before was of this hour: the hour is in the index */
-	if (hour != ch->hour && store_audit_mark(st, a->at, a->seq) == -1)
+	/* no mark when the row before was of this hour: it has one */
+	if (hour != ch->hour && store_audit_mark(st, hour, a->seq) == -1)
 		return -1;
 	ch->hour = hour;
 	ch->seq = a->seq;
@@ -237,9 +237,9 @@ hour_cmp(const void *pa, const void *pb)
 }
 
 /*
- * Every hour's first row must be in the time index, or no later than
- * it: else `audit export --since` skips rows.  0, 1 (REP says which
- * row) or -1.
+ * Each hour's mark in the time index must name the hour's first row or
+ * an earlier one: else `audit export --since` skips rows.  0, 1 (REP
+ * says which row) or -1.
  */
 static int
 hours_check(struct store *st, struct verify *v)
@@ -262,7 +262,7 @@ hours_check(struct store *st, struct verify *v)
 		if (first != 0 && first <= h->seq)
 			continue;
 		format_time(h->at, at, sizeof(at));
-		v->rep->bad_seq = h->seq;
+		v->rep->unindexed_seq = h->seq;
 		snprintf(v->rep->why, sizeof(v->rep->why), "row %" PRId64
 		    " (%s) is not in the time index (audit_hours %s):"
 		    " `segctl audit export --since` would skip it", h->seq,
@@ -321,20 +321,16 @@ audit_verify(struct store *st, const char *expect, struct audit_report *rep)
 	v.hasher = audit_hasher_new();
 	rc = store_audit_scan(st, INT64_MIN, verify_row, &v);
 	audit_hasher_free(v.hasher);
-	if (rc == 0)
-		rc = hours_check(st, &v);
-	free(v.hours);
-	if (rc == -1)
-		return -1;
-	if (rc != 0)
-		return 1;
-	if (expect != NULL && !rep->expect_found) {
+	if (rc == 0 && expect != NULL && !rep->expect_found) {
 		snprintf(rep->why, sizeof(rep->why), "the recorded head %s is"
 		    " not in the chain: rows were cut off or replaced",
 		    expect);
-		return 1;
+		rc = 1;
 	}
-	return 0;
+	if (rc == 0)
+		rc = hours_check(st, &v);
+	free(v.hours);
+	return rc == -1 ? -1 : rc != 0;
 }
 
 static void

@@ -1,9 +1,12 @@
 /*
- * cmd_audit.c - segctl audit verify | export: the compliance log.
+ * cmd_audit.c - segctl audit verify | export | reindex: the compliance
+ * log.
  *
  * verify walks the whole chain and prints its head ("SEQ:HASH"), which an
  * auditor records and passes back with --expect later: a chain that was
- * cut short no longer contains it.  export writes JSON lines.
+ * cut short no longer contains it.  export writes JSON lines.  reindex
+ * rebuilds the time index export starts from, which is no part of the
+ * chain: verify tells a damaged index from a broken chain.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -16,7 +19,8 @@
 #include "store.h"
 
 #define AUDIT_USAGE	"usage: segctl audit verify [--expect SEQ:HASH]\n" \
-			"       segctl audit export [--since TIME]"
+			"       segctl audit export [--since TIME]\n" \
+			"       segctl audit reindex"
 
 static int
 audit_verify_cmd(struct cli *cli, struct store *st, const char *expect)
@@ -28,7 +32,7 @@ audit_verify_cmd(struct cli *cli, struct store *st, const char *expect)
 		cli_warnx("audit: %s", store_error(st));
 		return 1;
 	}
-	if (rc == 1) {
+	if (rc == 1 && rep.unindexed_seq == 0) {
 		printf("audit chain BROKEN after %" PRId64 " rows: %s\n",
 		    rep.rows, rep.why);
 		return 1;
@@ -37,6 +41,11 @@ audit_verify_cmd(struct cli *cli, struct store *st, const char *expect)
 		printf("audit chain intact: %" PRId64 " rows%s\n", rep.rows,
 		    expect ? ", recorded head found" : "");
 	printf("head %" PRId64 ":%s\n", rep.head.seq, rep.head.hash);
+	if (rc == 1) {
+		printf("audit time index DAMAGED: %s; rebuild it with"
+		    " `segctl audit reindex`\n", rep.why);
+		return 1;
+	}
 	return 0;
 }
 
@@ -76,17 +85,25 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind != argc || (strcmp(verb, "verify") != 0 &&
-	    strcmp(verb, "export") != 0) ||
+	    strcmp(verb, "export") != 0 && strcmp(verb, "reindex") != 0) ||
 	    (expect != NULL && strcmp(verb, "verify") != 0) ||
 	    (since != INT64_MIN && strcmp(verb, "export") != 0)) {
 		cli_warnx("%s", AUDIT_USAGE);
 		return 2;
 	}
-	if ((st = cli_store(cli, STORE_READONLY)) == NULL)
+	if ((st = cli_store(cli, strcmp(verb, "reindex") == 0 ? 0 :
+	    STORE_READONLY)) == NULL)
 		return 1;
 	if (strcmp(verb, "verify") == 0)
 		rc = audit_verify_cmd(cli, st, expect);
-	else if ((rows = audit_export(st, since, stdout)) == -1) {
+	else if (strcmp(verb, "reindex") == 0) {
+		rc = 0;
+		if (store_audit_reindex(st) == -1) {
+			cli_warnx("audit reindex: %s", store_error(st));
+			rc = 1;
+		} else if (!cli->quiet)
+			fprintf(stderr, "segctl: audit time index rebuilt\n");
+	} else if ((rows = audit_export(st, since, stdout)) == -1) {
 		cli_warnx("audit export: %s", store_error(st));
 		rc = 1;
 	} else {

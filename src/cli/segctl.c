@@ -37,7 +37,7 @@ static const struct {
 	{ "unsubscribe", cmd_unsubscribe, "unsubscribe TOKEN" },
 	{ "optout", cmd_optout, "optout import [--strict] FILE..." },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH] |"
-	    " audit export [--since TIME]" },
+	    " audit export [--since TIME] | audit reindex" },
 };
 
 void

@@ -354,7 +354,7 @@ store_audit_hour(int64_t at)
 }
 
 int
-store_audit_mark(struct store *st, int64_t at, int64_t seq)
+store_audit_mark(struct store *st, int64_t hour, int64_t seq)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -363,7 +363,7 @@ store_audit_mark(struct store *st, int64_t at, int64_t seq)
 	    " (hour, first_seq) VALUES (?1, ?2)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, store_audit_hour(at));
+	sqlite3_bind_int64(s, 1, hour);
 	sqlite3_bind_int64(s, 2, seq);
 	rc = sqlite3_step(s);
 	store_done(s);
@@ -389,9 +389,22 @@ store_audit_mark_get(struct store *st, int64_t hour, int64_t *seq)
 	    store_fail(st, "audit_hours");
 }
 
+int
+store_audit_reindex(struct store *st)
+{
+	if (store_begin(st) == -1)
+		return -1;
+	if (store_exec(st, "DELETE FROM audit_hours;"
+	    STORE_AUDIT_HOURS_FILL) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	return store_commit(st);
+}
+
 /* The sequence number the rows since SINCE start from (see store.h). */
 static int
-audit_from(struct store *st, int64_t since, int64_t *from)
+delivery_audit_from(struct store *st, int64_t since, int64_t *from)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -419,7 +432,7 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 	int64_t from;
 	int rc, stop = 0;
 
-	if (audit_from(st, since, &from) == -1)
+	if (delivery_audit_from(st, since, &from) == -1)
 		return -1;
 	s = store_stmt(st, SQ_AUDIT_SCAN, "SELECT seq, at, channel, queue_id,"
 	    " message_id, campaign_id, recipient, coalesce(customer_id, 0),"

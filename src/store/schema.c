@@ -255,14 +255,13 @@ static const char *const migrations[] = {
 	 * (store.h, store_audit_mark), written when the hour changes,
 	 * instead of an index entry per row: 4,200 of the 14,500
 	 * instructions an audit row cost (callgrind), and a WAL page per
-	 * message.  Hours round down, also before 1970.
+	 * message.
 	 */
 	"DROP INDEX audit_by_time;"
 	"CREATE TABLE audit_hours ("
 	"  hour INTEGER PRIMARY KEY,"
 	"  first_seq INTEGER NOT NULL);"
-	"INSERT INTO audit_hours SELECT (at - ((at % 3600) + 3600) % 3600)"
-	"  / 3600, min(seq) FROM audit GROUP BY 1;",
+	STORE_AUDIT_HOURS_FILL,
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

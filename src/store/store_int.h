@@ -46,6 +46,15 @@ enum store_stmt_id {
 	SQ_COUNT
 };
 
+/*
+ * Fills audit_hours from the audit rows (the hour rounded down, also
+ * before 1970, as store_audit_hour): migration 7 and
+ * store_audit_reindex.
+ */
+#define STORE_AUDIT_HOURS_FILL	"INSERT INTO audit_hours"		\
+	" SELECT (at - ((at % 3600) + 3600) % 3600) / 3600, min(seq)"	\
+	" FROM audit GROUP BY 1;"
+
 struct store {
 	sqlite3		*db;
 	char		*path;

@@ -4,7 +4,7 @@
 # independently of the code that writes it: a row's hash is SHA-256 over
 # its fields in order, each as LENGTH:VALUE, the previous hash last.
 # The rows go into the time index (audit_hours: each hour's first row)
-# as segmilter puts them.
+# as segmilter puts them (times after 1970: division rounds down).
 set -u
 BUILD=${BUILD:-build}
 T=$(mktemp -d /tmp/segm-t-audit.XXXXXX)
@@ -48,6 +48,18 @@ assert r["seq"] == 2 and r["recipient"] == "bob@example.com", r
 assert r["customer_id"] is None and r["decision"] == "unknown", r
 assert r["at"] == "2026-11-18T11:06:41Z", r' "$T/x.jsonl" ||
 	fail "export content: $(cat "$T/x.jsonl")"
+
+# the time index is no part of the chain: a damaged one is told apart,
+# and rebuilt
+sqlite3 "$T/store.db" "DELETE FROM audit_hours"
+$S audit verify > "$T/vi.out" && fail "a damaged time index must fail verify"
+grep -q "intact: 2 rows" "$T/vi.out" || fail "index: $(cat "$T/vi.out")"
+grep -q "^audit time index DAMAGED: row 1 .* has no row for its hour" "$T/vi.out" ||
+	fail "index: $(cat "$T/vi.out")"
+$S -q audit reindex || fail reindex
+$S audit verify > /dev/null || fail "verify after reindex"
+[ "$(sqlite3 "$T/store.db" "SELECT hour, first_seq FROM audit_hours")" = "498611|1" ] ||
+	fail "reindex: $(sqlite3 "$T/store.db" "SELECT * FROM audit_hours")"
 
 # an edited decision breaks the row's own hash
 sqlite3 "$T/store.db" "UPDATE audit SET decision = 'deliver' WHERE seq = 2"

@@ -551,13 +551,61 @@ test_audit_time_index(void **state)
 	dx_sql(x, "UPDATE audit_hours SET first_seq = 8"
 	    " WHERE hour = (1795000000 + 3600) / 3600");
 	assert_int_equal(dx_verify(x, NULL, &rep), 1);
-	assert_int_equal(rep.bad_seq, 3);
+	assert_int_equal(rep.bad_seq, 0);	/* the chain itself is whole */
+	assert_int_equal(rep.unindexed_seq, 3);
 	assert_non_null(strstr(rep.why, "row 3 (2026-11-18T"));
 	assert_non_null(strstr(rep.why, "names a later row"));
 	dx_sql(x, "DELETE FROM audit_hours WHERE hour = -2");
 	assert_int_equal(dx_verify(x, NULL, &rep), 1);
-	assert_int_equal(rep.bad_seq, 11);
+	assert_int_equal(rep.unindexed_seq, 11);
 	assert_non_null(strstr(rep.why, "has no row for its hour"));
+	assert_int_equal(store_audit_reindex(x->st), 0);
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit_hours"), 8);
+	for (i = 0; i < sizeof(since) / sizeof(since[0]); i++)
+		dx_export_check(x, since[i]);
+}
+
+/*
+ * A row of the same hour as the row before writes no mark, even in
+ * another transaction; a mark rolled back with its row is written again
+ * by the next row of that hour.
+ */
+static void
+test_audit_time_index_writes(void **state)
+{
+	static const int64_t t1[] = { NOW, NOW + 1 }, t2[] = { NOW + 2 },
+	    t3[] = { NOW + HOUR + 1 };
+	struct dx *x = *state;
+	struct audit_report rep;
+	struct audit_chain ch;
+	struct store_audit a;
+
+	dx_audit_at(x, 2, t1);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit_hours"), 1);
+	dx_sql(x, "DELETE FROM audit_hours");
+	dx_audit_at(x, 1, t2);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit_hours"), 0);
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_int_equal(rep.unindexed_seq, 1);
+	assert_int_equal(store_audit_reindex(x->st), 0);
+
+	assert_int_equal(store_begin(x->st), 0);
+	assert_int_equal(audit_begin(x->st, &ch), 0);
+	memset(&a, 0, sizeof(a));
+	a.at = NOW + HOUR;
+	a.channel = a.queue_id = a.message_id = a.campaign_id = "x";
+	a.recipient = a.decision = a.detail = a.segment = a.variant = "x";
+	a.consent = a.config_hash = "x";
+	assert_int_equal(audit_append(x->st, &ch, &a), 0);
+	assert_int_equal(store_rollback(x->st), 0);
+	audit_end(&ch);
+	dx_audit_at(x, 1, t3);
+	assert_int_equal(dx_int(x, "SELECT first_seq FROM audit_hours"
+	    " WHERE hour = (1795000000 + 3600) / 3600"), 4);
+	dx_export_check(x, NOW + HOUR);
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+	assert_int_equal(rep.rows, 4);
 }
 
 /*
@@ -674,6 +722,7 @@ main(void)
 		T(test_audit_reordered),
 		T(test_audit_export),
 		T(test_audit_time_index),
+		T(test_audit_time_index_writes),
 		T(test_schema_upgrade),
 		T(test_schema_upgrade_hours),
 #undef T

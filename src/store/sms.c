@@ -162,7 +162,7 @@ jobs_batch(struct store *st, int64_t after, const int64_t *ids, size_t n,
 	int64_t i;
 	int rc;
 
-	/* as in facts_batch: a failed job sent nothing, but it still is
+	/* as in facts_jobs: a failed job sent nothing, but it still is
 	 * the campaign's SMS */
 	s = store_stmt(st, SQ_SMS_JOBS_SINCE, "SELECT j.key, o.id,"
 	    " o.campaign_id = ?3, o.state NOT IN ('failed', 'cancelled')"

@@ -78,6 +78,7 @@ milter_msg_free(struct milter_msg *m)
 		return;
 	milter_msg_reset(m);
 	free(m->rcpts);
+	free(m->facts);
 	buf_free(&m->headers);
 	free(m);
 }
@@ -254,11 +255,11 @@ group_value(void *arg, const char *name)
 	if (v != NULL || g->single == NULL)
 		return v;
 	if (strcmp(name, "first_name") == 0)
-		v = g->single->r.first_name;
+		v = g->single->r->first_name;
 	else if (strcmp(name, "last_name") == 0)
-		v = g->single->r.last_name;
+		v = g->single->r->last_name;
 	else if (strcmp(name, "company") == 0)
-		v = g->single->r.company;
+		v = g->single->r->company;
 	else if (strcmp(name, "email") == 0)
 		v = g->single->email;
 	return v != NULL && *v != '\0' ? v : NULL;
@@ -291,8 +292,8 @@ rcpt_has_flag(const struct milter_rcpt *r, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < r->flags.n; i++)
-		if (strcmp(r->flags.ptr[i], name) == 0)
+	for (i = 0; i < r->flags->n; i++)
+		if (strcmp(r->flags->ptr[i], name) == 0)
 			return 1;
 	return 0;
 }
@@ -334,14 +335,14 @@ group_build(struct milter_msg *m, const struct campaign *c, int only,
 	if (first == NULL)
 		return 0;
 	g->single = kept == 1 ? first : NULL;
-	g->flags = xcalloc(first->flags.n + 1, sizeof(*g->flags));
-	for (j = 0; j < first->flags.n; j++) {
+	g->flags = xcalloc(first->flags->n + 1, sizeof(*g->flags));
+	for (j = 0; j < first->flags->n; j++) {
 		for (i = 0; i < m->nrcpts; i++)
 			if (in_group(&m->rcpts[i], only, by_part) &&
-			    !rcpt_has_flag(&m->rcpts[i], first->flags.ptr[j]))
+			    !rcpt_has_flag(&m->rcpts[i], first->flags->ptr[j]))
 				break;
 		if (i == m->nrcpts)
-			g->flags[g->nflags++] = first->flags.ptr[j];
+			g->flags[g->nflags++] = first->flags->ptr[j];
 	}
 	return kept;
 }
@@ -372,11 +373,20 @@ lookup_all(struct milter_msg *m, struct store *st, const char *campaign,
 	size_t i;
 	int rc;
 
+	/* the store zeroes each record: no calloc of 6.5 KB a recipient */
+	if (m->nrcpts > m->facts_cap) {
+		m->facts_cap = m->nrcpts;
+		free(m->facts);
+		m->facts = xreallocarray(NULL, m->facts_cap,
+		    sizeof(*m->facts));
+	}
 	emails = xcalloc(m->nrcpts + 1, sizeof(*emails));
 	r = xcalloc(m->nrcpts + 1, sizeof(*r));
 	for (i = 0; i < m->nrcpts; i++) {
+		m->rcpts[i].r = &m->facts[i].r;
+		m->rcpts[i].flags = &m->facts[i].flags;
 		emails[i] = m->rcpts[i].email;
-		r[i] = &m->rcpts[i].r;
+		r[i] = m->rcpts[i].r;
 	}
 	rc = store_recipients_get(st, emails, m->nrcpts, campaign, now,
 	    window_secs, r);
@@ -415,30 +425,30 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 	}
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
-		r->flags.n = 0;
-		if (r->r.has_segment)
-			segment_flags(&r->r.seg, &r->flags);
+		r->flags->n = 0;
+		if (r->r->has_segment)
+			segment_flags(&r->r->seg, r->flags);
 		memset(&f, 0, sizeof(f));
-		f.found = r->r.customer_id != 0;
-		f.email_consent = r->r.has_consent && r->r.consent_granted;
-		f.consent_at = r->r.consent_at;
-		f.unsubscribed_at = r->r.unsubscribed_at;
-		f.bounces = r->r.bounces_since_consent;
-		f.unanswered = r->r.unanswered;
-		f.last_delivery_at = r->r.last_delivery_at;
-		f.deliveries_in_window = r->r.in_window;
-		f.campaign_delivered_at = r->r.campaign_at;
+		f.found = r->r->customer_id != 0;
+		f.email_consent = r->r->has_consent && r->r->consent_granted;
+		f.consent_at = r->r->consent_at;
+		f.unsubscribed_at = r->r->unsubscribed_at;
+		f.bounces = r->r->bounces_since_consent;
+		f.unanswered = r->r->unanswered;
+		f.last_delivery_at = r->r->last_delivery_at;
+		f.deliveries_in_window = r->r->in_window;
+		f.campaign_delivered_at = r->r->campaign_at;
 		/*
 		 * The MTA retrying this very message (it never got our
 		 * answer): who was to get it in place did not get it.
 		 * Whoever was given a copy has it queued: a duplicate.
 		 */
-		if (strcmp(r->r.campaign_route, "inplace") == 0 &&
-		    strcmp(r->r.campaign_message, m->message_id[0] != '\0' ?
+		if (strcmp(r->r->campaign_route, "inplace") == 0 &&
+		    strcmp(r->r->campaign_message, m->message_id[0] != '\0' ?
 		    m->message_id : m->qid) == 0)
 			f.campaign_delivered_at = 0;
-		f.flags = r->flags.ptr;
-		f.nflags = r->flags.n;
+		f.flags = r->flags->ptr;
+		f.nflags = r->flags->n;
 		policy_decide(pol, &pc, &f, now, &r->d);
 	}
 	/* SMS facts, and the newest job (SMS caps are checked against it) */
@@ -512,7 +522,7 @@ record_ledger(struct milter_msg *m, const struct campaign *c,
 	l.campaign_id = c->id;
 	l.recipient = r->email[0] != '\0' ? r->email : r->addr;
 	l.message_key = m->message_id[0] != '\0' ? m->message_id : m->qid;
-	l.customer_id = r->r.customer_id;
+	l.customer_id = r->r->customer_id;
 	l.queue_id = m->qid;
 	l.decision = policy_reason_name(r->d.reason);
 	l.variant = r->d.reason == POLICY_DELIVER ?
@@ -558,14 +568,14 @@ record_audit(struct milter_msg *m, const struct milter_env *env,
 	a.message_id = m->message_id;
 	a.campaign_id = c->id;
 	a.recipient = r->email[0] != '\0' ? r->email : r->addr;
-	a.customer_id = r->r.customer_id;
+	a.customer_id = r->r->customer_id;
 	a.decision = policy_reason_name(r->d.reason);
 	a.detail = detail;
-	a.segment = r->r.has_segment ?
-	    conf_lifecycle_name(r->r.seg.lifecycle) : "";
+	a.segment = r->r->has_segment ?
+	    conf_lifecycle_name(r->r->seg.lifecycle) : "";
 	a.variant = r->d.reason == POLICY_DELIVER ?
 	    campaign_variant_name(c, r->d.variant) : "";
-	a.consent = r->r.has_consent ? r->r.consent_evidence : "";
+	a.consent = r->r->has_consent ? r->r->consent_evidence : "";
 	a.config_hash = env->conf_hash;
 	return audit_append(st, ch, &a);
 }
@@ -755,7 +765,7 @@ log_decisions(struct milter_msg *m, const struct campaign *c)
 		milter_log(LOG_INFO, m->qid, "to=%s, campaign=%s, decision=%s,"
 		    " segment=%s, variant=%s%s%s", r->addr, c->id,
 		    policy_reason_name(r->d.reason),
-		    r->r.has_segment ? conf_lifecycle_name(r->r.seg.lifecycle) :
+		    r->r->has_segment ? conf_lifecycle_name(r->r->seg.lifecycle) :
 		    "none", r->d.reason == POLICY_DELIVER ?
 		    campaign_variant_name(c, r->d.variant) : "none",
 		    r->d.detail[0] != '\0' ? ", detail=" : "", r->d.detail);

@@ -25,12 +25,22 @@ struct msg_sms {
 	int64_t			 job;		/* outbox id once queued */
 };
 
+/*
+ * What the store knows of a recipient, looked up at the end of the
+ * message: 6.5 KB, so kept apart from the recipient list that grows
+ * with each RCPT (msg_decide).
+ */
+struct milter_facts {
+	struct store_recipient	 r;
+	struct segment_flags	 flags;
+};
+
 struct milter_rcpt {
 	char			*addr;		/* as the MTA gave it */
 	int			 part;		/* its msg_part, -1: none */
 	char			 email[320];	/* normalised, "" if bad */
-	struct store_recipient	 r;
-	struct segment_flags	 flags;
+	struct store_recipient	*r;		/* in milter_msg.facts; */
+	struct segment_flags	*flags;		/* NULL before msg_decide */
 	struct policy_decision	 d;
 	struct msg_sms		*sms;		/* NULL: no SMS for them */
 };
@@ -40,6 +50,8 @@ struct milter_msg {
 	char			*sender;
 	struct milter_rcpt	*rcpts;
 	size_t			 nrcpts, cap;
+	struct milter_facts	*facts;		/* one per recipient */
+	size_t			 facts_cap;
 
 	struct buf		 headers;	/* "Name: value" CRLF, in order */
 	int			 campaign_headers; /* occurrences */

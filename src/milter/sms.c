@@ -27,8 +27,8 @@ in_sms_segments(const struct milter_rcpt *r, const struct campaign *c)
 	size_t i, j;
 
 	for (i = 0; i < c->sms.nsegments; i++)
-		for (j = 0; j < r->flags.n; j++)
-			if (strcmp(c->sms.segments[i], r->flags.ptr[j]) == 0)
+		for (j = 0; j < r->flags->n; j++)
+			if (strcmp(c->sms.segments[i], r->flags->ptr[j]) == 0)
 				return 1;
 	return 0;
 }
@@ -60,7 +60,7 @@ facts_of(struct store *st, const struct campaign *c, int64_t now,
 	ids = xcalloc(n + 1, sizeof(*ids));
 	fp = xcalloc(n + 1, sizeof(*fp));
 	for (i = 0; i < n; i++) {
-		ids[i] = who[i]->r.customer_id;
+		ids[i] = who[i]->r->customer_id;
 		fp[i] = &who[i]->sms->f;
 	}
 	rc = store_sms_facts_get_many(st, ids, n, c->id, now, fp, found);
@@ -86,7 +86,7 @@ msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
 	found = xcalloc(m->nrcpts + 1, sizeof(*found));
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
-		if (r->d.reason != POLICY_DELIVER || r->r.customer_id == 0 ||
+		if (r->d.reason != POLICY_DELIVER || r->r->customer_id == 0 ||
 		    !in_sms_segments(r, c))
 			continue;
 		r->sms = xcalloc(1, sizeof(*r->sms));
@@ -115,8 +115,8 @@ sms_render(struct milter_msg *m, const struct milter_env *env,
 	memset(&g, 0, sizeof(g));
 	g.c = c;
 	g.variant = r->d.variant;
-	g.flags = r->flags.ptr;
-	g.nflags = r->flags.n;
+	g.flags = r->flags->ptr;
+	g.nflags = r->flags->n;
 	g.single = r;
 	msg_vars(&g, env, &vars);
 	buf_init(&out, SMS_TEXT_MAX);
@@ -184,7 +184,7 @@ queue_one(struct milter_msg *m, const struct campaign *c, struct store *st,
 	int rc;
 
 	snprintf(key, sizeof(key), "sms-%s-%lld", c->id,
-	    (long long)r->r.customer_id);
+	    (long long)r->r->customer_id);
 	memset(&j, 0, sizeof(j));
 	j.kind = "sms";
 	j.campaign_id = c->id;
@@ -197,7 +197,7 @@ queue_one(struct milter_msg *m, const struct campaign *c, struct store *st,
 	j.nonce = key;
 	j.not_before = s->due;
 	j.created_at = now;
-	j.customer_id = r->r.customer_id;
+	j.customer_id = r->r->customer_id;
 	j.time_zone = s->f.time_zone;
 	j.country = s->f.country;
 	j.region = s->f.region;
@@ -237,11 +237,11 @@ audit_one(struct milter_msg *m, const struct milter_env *env,
 	a.message_id = m->message_id;
 	a.campaign_id = c->id;
 	a.recipient = s->f.phone[0] != '\0' ? s->f.phone : r->email;
-	a.customer_id = r->r.customer_id;
+	a.customer_id = r->r->customer_id;
 	a.decision = policy_sms_reason_name(s->d.reason);
 	a.detail = detail;
-	a.segment = r->r.has_segment ?
-	    conf_lifecycle_name(r->r.seg.lifecycle) : "";
+	a.segment = r->r->has_segment ?
+	    conf_lifecycle_name(r->r->seg.lifecycle) : "";
 	a.variant = campaign_variant_name(c, r->d.variant);
 	a.consent = s->f.has_consent ? s->f.consent_evidence : "";
 	a.config_hash = env->conf_hash;
@@ -281,7 +281,7 @@ recheck_caps(struct milter_msg *m, const struct milter_env *env,
 		if (m->rcpts[i].sms != NULL &&
 		    m->rcpts[i].sms->d.reason == POLICY_SMS_QUEUE) {
 			who[n] = &m->rcpts[i];
-			ids[n++] = m->rcpts[i].r.customer_id;
+			ids[n++] = m->rcpts[i].r->customer_id;
 		}
 	rc = store_sms_jobs_since(st, m->sms_seen, ids, n, c->id, count, job);
 	for (i = 0; rc == 0 && i < n; i++) {

@@ -30,9 +30,9 @@ same_part(const struct milter_rcpt *r, const struct msg_part *p,
 {
 	if (r->d.variant != p->g.variant)
 		return 0;
-	if (o->split_language && strcmp(r->r.seg.language, p->language) != 0)
+	if (o->split_language && strcmp(r->r->seg.language, p->language) != 0)
 		return 0;
-	if (o->split_currency && strcmp(r->r.seg.currency, p->currency) != 0)
+	if (o->split_currency && strcmp(r->r->seg.currency, p->currency) != 0)
 		return 0;
 	return 1;
 }
@@ -69,9 +69,9 @@ assign_parts(struct milter_msg *m, const struct milter_env *env,
 			part = &p->parts[p->nparts++];
 			part->g.variant = r->d.variant;
 			str_copy(part->language, sizeof(part->language),
-			    r->r.seg.language);
+			    r->r->seg.language);
 			str_copy(part->currency, sizeof(part->currency),
-			    r->r.seg.currency);
+			    r->r->seg.currency);
 			part->send_after = campaign_send_after(c,
 			    r->d.variant);
 		}

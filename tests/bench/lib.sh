@@ -15,14 +15,25 @@ db_fresh() {
 	rm -f "$2-wal" "$2-shm"
 }
 
-# An awk function for the programs that summarise the runs: the median
-# of the numbers in the blank-separated string S.
+# Awk functions for the programs that summarise the runs, over the
+# numbers in the blank-separated string S: their median, and the least
+# and greatest as "LO to HI" with printf format F (how far the rounds
+# spread, to set beside a target).
 AWK_MEDIAN='
 function median(s,   a, n, i, j, x) {
 	n = split(s, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
 		if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
 	return a[int((n + 1) / 2)]
+}
+function spread(s, f,   a, n, i, lo, hi) {
+	n = split(s, a, " ")
+	lo = hi = a[1]
+	for (i = 2; i <= n; i++) {
+		if (a[i] < lo) lo = a[i]
+		if (a[i] > hi) hi = a[i]
+	}
+	return sprintf(f " to " f, lo, hi)
 }
 '
 

@@ -170,13 +170,18 @@ db_fresh "$D/pristine.db" "$D/store.db"
 awk -v m="$MESSAGES" "$AWK_MEDIAN"'
 { t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4
   p[$1 " " $2] = p[$1 " " $2] " " $5; byround[$1 " " $2 " " $6] = $3 }
-# the median of each round'"'"'s own ratio: steadier than the ratio of the
-# medians when the machine'"'"'s speed drifts between rounds
+# each round'"'"'s own ratio of A to B: their median is steadier than the
+# ratio of the medians when the machine'"'"'s speed drifts between rounds
 function paired(a, b, rc,   k, s) {
 	s = ""
 	for (k = 0; (a " " rc " " k) in byround; k++)
 		s = s " " byround[b " " rc " " k] / byround[a " " rc " " k]
-	return median(s)
+	return s
+}
+function vs_null(a, b, rc,   s) {
+	s = paired(a, b, rc)
+	printf "  %.2fx %s (by round %.2fx, rounds %s)", rate[a] / rate[b], b,
+	    median(s), spread(s, "%.2f")
 }
 END {
 	split("postfix null-unix null-inet segmilter-unix segmilter-inet", cfg, " ")
@@ -187,8 +192,8 @@ END {
 			s = median(t[cfg[i] " " rc]); rate[cfg[i]] = m / s
 			printf "   %-15s %7.2f s %8.1f msg/s %9.1f rcpt/s", cfg[i], s, m / s, m * rc / s
 			if (i > 1) printf "  %.2fx postfix", rate[cfg[i]] / rate["postfix"]
-			if (cfg[i] == "segmilter-unix") printf "  %.2fx null-unix (by round %.2fx)", rate[cfg[i]] / rate["null-unix"], paired(cfg[i], "null-unix", rc)
-			if (cfg[i] == "segmilter-inet") printf "  %.2fx null-inet (by round %.2fx)", rate[cfg[i]] / rate["null-inet"], paired(cfg[i], "null-inet", rc)
+			if (cfg[i] == "segmilter-unix") vs_null(cfg[i], "null-unix", rc)
+			if (cfg[i] == "segmilter-inet") vs_null(cfg[i], "null-inet", rc)
 			if (i > 1) printf "  milter cpu %.2f ms/msg", median(c[cfg[i] " " rc]) * 1000 / m
 			printf "\n"
 			pc[cfg[i]] = median(p[cfg[i] " " rc]) * 1000 / m

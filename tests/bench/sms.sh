@@ -200,11 +200,11 @@ awk -v m="$MESSAGES" -v rcpts="$RCPTS" "$AWK_MEDIAN"'
 function paired(rc, cmp,   k, s) {
 	s = ""
 	for (k = 0; ("bench " rc " " k) in r; k++)
-		s = s " " r["bench " rc " " k] / r[cmp " " rc " " k]
-	return median(s)
+		s = s " " (r["bench " rc " " k] / r[cmp " " rc " " k] - 1) * 100
+	return s
 }
 # and the pipeline'"'"'s CPU per message: a CPU-bound box runs at its inverse
-function line(name, cmp, rc, base,   x, q, y, b) {
+function line(name, cmp, rc, base,   x, q, y, b, s) {
 	x = median(t[cmp " " rc])
 	y = median(p[cmp " " rc]) * 1000 / m
 	printf "   %-30s %7.2f s %9.1f rcpt/s  milter cpu %.2f ms/msg", name, x,
@@ -212,9 +212,10 @@ function line(name, cmp, rc, base,   x, q, y, b) {
 	if (y > 0)
 		printf ", pipeline %.2f", y
 	if (cmp != "bench") {
-		q = paired(rc, cmp)
-		printf "  %.3fx without (%+.1f%%), by round %.3fx (%+.1f%%)",
-		    base / x, (base / x - 1) * 100, q, (q - 1) * 100
+		s = paired(rc, cmp)
+		q = median(s)
+		printf "  %.3fx without (%+.1f%%), by round %+.1f%% (rounds %s)",
+		    base / x, (base / x - 1) * 100, q, spread(s, "%+.1f%%")
 		b = median(p["bench " rc]) * 1000 / m
 		if (y > 0)
 			printf ", by CPU %+.1f%%", (b / y - 1) * 100

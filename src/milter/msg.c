@@ -373,7 +373,8 @@ lookup_all(struct milter_msg *m, struct store *st, const char *campaign,
 	size_t i;
 	int rc;
 
-	/* the store zeroes each record: no calloc of 6.5 KB a recipient */
+	/* what the array held was an earlier message's, and the store zeroes
+	 * each record: neither a copy nor a calloc of 6.5 KB a recipient */
 	if (m->nrcpts > m->facts_cap) {
 		m->facts_cap = m->nrcpts;
 		free(m->facts);

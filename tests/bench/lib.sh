@@ -27,7 +27,8 @@ function median(s,   a, n, i, j, x) {
 	return a[int((n + 1) / 2)]
 }
 function spread(s, f,   a, n, i, lo, hi) {
-	n = split(s, a, " ")
+	if ((n = split(s, a, " ")) == 0)
+		return "none"
 	lo = hi = a[1]
 	for (i = 2; i <= n; i++) {
 		if (a[i] < lo) lo = a[i]

@@ -227,7 +227,7 @@ END {
 	for (k = 1; k <= nrc; k++) {
 		rc = rcs[k]
 		a = median(t["bench " rc])
-		printf "-- %d recipient%s per message (median seconds, rcpt/s; ratios of the medians, and the median of each round'"'"'s ratio)\n", rc, rc == 1 ? "" : "s"
+		printf "-- %d recipient%s per message (median seconds, rcpt/s; ratios of the medians; the median of the rounds'"'"' own changes and their range; the change in pipeline CPU)\n", rc, rc == 1 ? "" : "s"
 		line("campaign without SMS", "bench", rc, a)
 		line("with SMS for 1 in 10", "bench-sms", rc, a)
 		line("with SMS for all (worst case)", "bench-sms-all", rc, a)

@@ -6,6 +6,7 @@
  * re-import that gives a customer a new number must not inherit the old
  * number's opt-out, nor the new one escape its own.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,44 +41,54 @@ facts_row(sqlite3_stmt *s, struct store_sms_facts *f)
 }
 
 /*
- * The caps and this campaign's job of the customers in IN (a JSON array
- * of N ids) that FOUND says exist, in one pass over each one's SMS jobs
- * through outbox_sms_once: three subqueries per customer cost three
- * index searches, and the two counts read every job twice.  Failed and
- * cancelled jobs sent nothing: they count toward no cap, but a failed
- * job still is the campaign's SMS.
+ * The SMS jobs newer than job AFTER of the customers in IN (a JSON array
+ * of N <= STORE_BATCH ids), in one pass over each one's jobs through
+ * outbox_sms_once: DAY[i] and MONTH[i] (MONTH may be NULL) count those
+ * created after DAY_FROM and MONTH_FROM that may still be sent (failed
+ * and cancelled jobs sent nothing: they count toward no cap), JOB[i] is
+ * CAMPAIGN's, whatever its state (a failed job still is the campaign's
+ * SMS), 0 if none.  The facts read all of a customer's jobs; the recheck
+ * before queueing reads those queued since the facts were read.
  */
 static int
-facts_jobs(struct store *st, const char *in, size_t n, const char *campaign,
-    int64_t now, struct store_sms_facts *const *f, const int *found)
+jobs_grouped(struct store *st, const char *in, size_t n, int64_t after,
+    int64_t day_from, int64_t month_from, const char *campaign,
+    int64_t *day, int64_t *month, int64_t *job)
 {
 	sqlite3_stmt *s;
 	int64_t i;
 	int rc;
 
-	s = store_stmt(st, SQ_SMS_FACTS_JOBS, "SELECT j.key,"
-	    " count(*) FILTER (WHERE o.created_at > ?2 - 86400"
+	s = store_stmt(st, SQ_SMS_JOBS, "SELECT j.key,"
+	    " count(*) FILTER (WHERE o.created_at > ?3"
 	    "  AND o.state NOT IN ('failed', 'cancelled')),"
-	    " count(*) FILTER (WHERE o.created_at > ?2 - 30 * 86400"
+	    " count(*) FILTER (WHERE o.created_at > ?4"
 	    "  AND o.state NOT IN ('failed', 'cancelled')),"
-	    " coalesce(max(CASE WHEN o.campaign_id = ?3 THEN o.id END), 0)"
-	    " FROM json_each(?1) j JOIN outbox o"
-	    " ON o.kind = 'sms' AND o.customer_id = j.value GROUP BY j.key");
+	    " coalesce(max(CASE WHEN o.campaign_id = ?5 THEN o.id END), 0)"
+	    " FROM json_each(?1) j JOIN outbox o ON o.kind = 'sms'"
+	    "  AND o.customer_id = j.value AND o.id > ?2 GROUP BY j.key");
 	if (s == NULL)
 		return -1;
+	memset(day, 0, n * sizeof(*day));
+	if (month != NULL)
+		memset(month, 0, n * sizeof(*month));
+	memset(job, 0, n * sizeof(*job));
 	sqlite3_bind_text(s, 1, in, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	store_bind_text(s, 3, campaign);
+	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int64(s, 3, day_from);
+	sqlite3_bind_int64(s, 4, month_from);
+	store_bind_text(s, 5, campaign);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		i = sqlite3_column_int64(s, 0);
-		if (i < 0 || (size_t)i >= n || !found[i])
+		if (i < 0 || (size_t)i >= n)
 			continue;
-		f[i]->sent_day = sqlite3_column_int64(s, 1);
-		f[i]->sent_month = sqlite3_column_int64(s, 2);
-		f[i]->campaign_job = sqlite3_column_int64(s, 3);
+		day[i] = sqlite3_column_int64(s, 1);
+		if (month != NULL)
+			month[i] = sqlite3_column_int64(s, 2);
+		job[i] = sqlite3_column_int64(s, 3);
 	}
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "sms facts");
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "sms jobs");
 }
 
 /* Up to STORE_BATCH customers: their rows, then their jobs. */
@@ -86,6 +97,7 @@ facts_batch(struct store *st, const int64_t *ids, size_t n,
     const char *campaign, int64_t now, struct store_sms_facts *const *f,
     int *found)
 {
+	int64_t day[STORE_BATCH], month[STORE_BATCH], job[STORE_BATCH];
 	struct buf in;
 	sqlite3_stmt *s;
 	int64_t i;
@@ -115,8 +127,15 @@ facts_batch(struct store *st, const int64_t *ids, size_t n,
 		buf_free(&in);
 		return store_fail(st, "sms facts");
 	}
-	rc = facts_jobs(st, buf_str(&in), n, campaign, now, f, found);
+	rc = jobs_grouped(st, buf_str(&in), n, 0, now - 86400,
+	    now - 30 * 86400, campaign, day, month, job);
 	buf_free(&in);
+	for (i = 0; rc == 0 && (size_t)i < n; i++)
+		if (found[i]) {
+			f[i]->sent_day = day[i];
+			f[i]->sent_month = month[i];
+			f[i]->campaign_job = job[i];
+		}
 	return rc;
 }
 
@@ -152,58 +171,24 @@ store_sms_facts_get(struct store *st, int64_t customer_id,
 	return found ? 0 : 1;
 }
 
-/* Up to STORE_BATCH customers' jobs newer than AFTER; one row per job. */
-static int
-jobs_batch(struct store *st, int64_t after, const int64_t *ids, size_t n,
-    const char *campaign, int64_t *count, int64_t *campaign_job)
-{
-	struct buf in;
-	sqlite3_stmt *s;
-	int64_t i;
-	int rc;
-
-	/* as in facts_jobs: a failed job sent nothing, but it still is
-	 * the campaign's SMS */
-	s = store_stmt(st, SQ_SMS_JOBS_SINCE, "SELECT j.key, o.id,"
-	    " o.campaign_id = ?3, o.state NOT IN ('failed', 'cancelled')"
-	    " FROM json_each(?1) j JOIN outbox o"
-	    " ON o.kind = 'sms' AND o.customer_id = j.value AND o.id > ?2");
-	if (s == NULL)
-		return -1;
-	buf_init(&in, STORE_BATCH_JSON_MAX);
-	store_json_ints(&in, ids, n);
-	sqlite3_bind_text(s, 1, buf_str(&in), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, after);
-	store_bind_text(s, 3, campaign);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		i = sqlite3_column_int64(s, 0);
-		if (i < 0 || (size_t)i >= n)
-			continue;
-		if (sqlite3_column_int(s, 3))
-			count[i]++;
-		if (sqlite3_column_int(s, 2))
-			campaign_job[i] = sqlite3_column_int64(s, 1);
-	}
-	store_done(s);
-	buf_free(&in);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
-}
-
 int
 store_sms_jobs_since(struct store *st, int64_t after, const int64_t *ids,
     size_t n, const char *campaign, int64_t *count, int64_t *campaign_job)
 {
+	struct buf in;
 	size_t off, k;
+	int rc = 0;
 
-	memset(count, 0, n * sizeof(*count));
-	memset(campaign_job, 0, n * sizeof(*campaign_job));
-	for (off = 0; off < n; off += k) {
+	buf_init(&in, STORE_BATCH_JSON_MAX);
+	for (off = 0; rc == 0 && off < n; off += k) {
 		k = n - off < STORE_BATCH ? n - off : STORE_BATCH;
-		if (jobs_batch(st, after, ids + off, k, campaign, count + off,
-		    campaign_job + off) == -1)
-			return -1;
+		buf_reset(&in);
+		store_json_ints(&in, ids + off, k);
+		rc = jobs_grouped(st, buf_str(&in), k, after, INT64_MIN,
+		    INT64_MIN, campaign, count + off, NULL, campaign_job + off);
 	}
-	return 0;
+	buf_free(&in);
+	return rc;
 }
 
 /* Every customer with PHONE: revoked SMS consent, an sms_optout row. */

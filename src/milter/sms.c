@@ -130,19 +130,45 @@ sms_render(struct milter_msg *m, const struct milter_env *env,
 	return buf_take(&out);
 }
 
+/*
+ * Where and when a recipient's SMS may go: a message's recipients mostly
+ * share a time zone, so the place found for one, and its first allowed
+ * minute, serve the next with the same zone, country and region.
+ */
+struct place_memo {
+	const struct store_sms_facts *of;	/* NULL: nothing yet */
+	struct policy_place	 place;
+	const struct tz		*one;		/* place.zones may point here */
+	int			 has_place;
+	int64_t			 due;		/* 0: not yet found */
+};
+
+static void
+place_of(const struct milter_env *env, const struct store_sms_facts *f,
+    struct place_memo *pm)
+{
+	if (pm->of != NULL && strcmp(pm->of->time_zone, f->time_zone) == 0 &&
+	    strcmp(pm->of->country, f->country) == 0 &&
+	    strcmp(pm->of->region, f->region) == 0)
+		return;
+	pm->of = f;
+	pm->has_place = outbox_sms_place(env->tzdb, &env->conf->sms,
+	    f->time_zone, f->country, f->region, &pm->place, &pm->one) == 0;
+	pm->due = 0;
+}
+
 void
 msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, int64_t now)
 {
 	const struct conf_sms *cs = &env->conf->sms;
 	struct policy_sms_facts pf;
-	struct policy_place place;
-	const struct tz *one;
+	struct place_memo pm;
 	struct milter_rcpt *r;
 	struct msg_sms *s;
 	size_t i;
-	int has_place;
 
+	memset(&pm, 0, sizeof(pm));
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
 		if ((s = r->sms) == NULL)
@@ -153,23 +179,24 @@ msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
 			free(s->text);
 			s->text = NULL;
 		}
-		has_place = outbox_sms_place(env->tzdb, cs, s->f.time_zone,
-		    s->f.country, s->f.region, &place, &one) == 0;
+		place_of(env, &s->f, &pm);
 		outbox_sms_facts(&s->f, &pf);
 		/* an empty text is no message */
 		pf.parts = s->text != NULL && s->size.chars > 0 ?
 		    s->size.parts : 0;
-		pf.has_place = has_place;
+		pf.has_place = pm.has_place;
 		policy_sms_decide(cs, &pf, &s->d);
 		if (s->d.reason != POLICY_SMS_QUEUE)
 			continue;
-		s->due = policy_sms_due(&place, c->sms.send_after > now ?
-		    c->sms.send_after : now);
+		if (pm.due == 0)
+			pm.due = policy_sms_due(&pm.place,
+			    c->sms.send_after > now ? c->sms.send_after : now);
+		s->due = pm.due;
 		if (s->due == -1) {
 			s->d.reason = POLICY_SMS_NO_PLACE;
 			snprintf(s->d.detail, sizeof(s->d.detail), "no allowed"
 			    " minute in the next 8 days across %zu time"
-			    " zones", place.nzones);
+			    " zones", pm.place.nzones);
 		}
 	}
 }
@@ -212,21 +239,31 @@ queue_one(struct milter_msg *m, const struct campaign *c, struct store *st,
 	return rc;
 }
 
+/* A due minute as the audit rows write it: formatted once for the
+ * recipients that share it, most of a message's. */
+struct due_text {
+	int64_t	 due;
+	char	 text[32];	/* "": none yet */
+};
+
 static int
 audit_one(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, struct audit_chain *ch,
-    const struct milter_rcpt *r, int64_t now)
+    const struct milter_rcpt *r, struct due_text *when, int64_t now)
 {
 	const struct msg_sms *s = r->sms;
 	struct store_audit a;
-	char detail[sizeof(s->d.detail) + 160], when[32];
+	char detail[sizeof(s->d.detail) + 160];
 
 	if (s->d.reason == POLICY_SMS_QUEUE) {
-		format_time(s->due, when, sizeof(when));
+		if (when->text[0] == '\0' || when->due != s->due) {
+			format_time(s->due, when->text, sizeof(when->text));
+			when->due = s->due;
+		}
 		snprintf(detail, sizeof(detail), "outbox job %lld, %s, %zu"
 		    " part%s, due %s%s", (long long)s->job,
 		    render_sms_coding_name(s->size.coding), s->size.parts,
-		    s->size.parts == 1 ? "" : "s", when, s->due > now &&
+		    s->size.parts == 1 ? "" : "s", when->text, s->due > now &&
 		    s->due > c->sms.send_after ? " (quiet hours)" : "");
 	} else
 		str_copy(detail, sizeof(detail), s->d.detail);
@@ -309,6 +346,7 @@ msg_sms_record(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, struct audit_chain *ch,
     int64_t now)
 {
+	struct due_text when = { 0, "" };
 	struct milter_rcpt *r;
 	size_t i;
 
@@ -322,7 +360,7 @@ msg_sms_record(struct milter_msg *m, const struct milter_env *env,
 		if (r->sms->d.reason == POLICY_SMS_QUEUE &&
 		    queue_one(m, c, st, r, now) == -1)
 			return -1;
-		if (audit_one(m, env, c, st, ch, r, now) == -1)
+		if (audit_one(m, env, c, st, ch, r, &when, now) == -1)
 			return -1;
 	}
 	return 0;

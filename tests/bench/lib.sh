@@ -9,6 +9,15 @@ cpu_of() {
 	    "/proc/$1/stat"
 }
 
+# Messages per run to RCPTS recipients each: one-recipient runs send
+# MESSAGES_1, by default five times MESSAGES, so that they last about as
+# long as the 50-recipient runs: four seconds were too short to tell 5%
+# from the machine's noise (one such run's rounds spread from 13% slower
+# to 35% faster).
+msgs_for() {	# RCPTS
+	if [ "$1" = 1 ]; then echo "$MESSAGES_1"; else echo "$MESSAGES"; fi
+}
+
 # Store FROM copied to TO, without the WAL left from TO's last use.
 db_fresh() {
 	cp "$1" "$2"

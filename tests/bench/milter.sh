@@ -3,7 +3,8 @@
 # Postfix alone and against a null milter (the libmilter floor: buffer
 # the body, replace it with itself).  Part of `make bench`.
 #
-# smtp-source sends MESSAGES messages of 20 KB, each a campaign message
+# smtp-source sends MESSAGES messages of 20 KB (MESSAGES_1 of them when
+# each has one recipient: lib.sh, msgs_for), each a campaign message
 # (X-Campaign-ID, placeholders in the body) to 1 or 50 recipients, over
 # SESSIONS parallel sessions; every recipient is a distinct consenting
 # customer (-N numbers them), so segmilter looks each one up, records a
@@ -11,11 +12,13 @@
 # Postfix serves every configuration, one smtpd port each, and rounds
 # are interleaved so that machine noise hits all configurations alike.
 #
-#   BENCH_MESSAGES=2000 BENCH_SESSIONS=10 BENCH_ROUNDS=5
+#   BENCH_MESSAGES=2000 BENCH_MESSAGES_1=10000 BENCH_SESSIONS=10
+#   BENCH_ROUNDS=5
 set -eu
 BUILD=${BUILD:-build}
 SRC=$(pwd)
 MESSAGES=${BENCH_MESSAGES:-2000}
+MESSAGES_1=${BENCH_MESSAGES_1:-$((MESSAGES * 5))}
 SESSIONS=${BENCH_SESSIONS:-10}
 ROUNDS=${BENCH_ROUNDS:-5}
 BASE=${BENCH_PORT:-13525}
@@ -37,7 +40,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- a store of 100000 consenting customers: 1bench@ ... -------------
-max=$((MESSAGES * 50))
+max=$((MESSAGES * 50 > MESSAGES_1 ? MESSAGES * 50 : MESSAGES_1))
 awk -v n="$max" 'BEGIN { print "email,first_name,country";
     for (i = 1; i <= n; i++) printf "%dbench@example.com,Cust%d,US\n", i, i }' \
     > "$D/customers.csv"
@@ -111,7 +114,7 @@ run() {
 	c0=$(cpu_of "${4:-}")
 	p0=$(cg_cpu)
 	t0=$(date +%s.%N)
-	smtp-source -N -s "$SESSIONS" -m "$MESSAGES" -r "$3" -F "$D/message.eml" \
+	smtp-source -N -s "$SESSIONS" -m "$(msgs_for "$3")" -r "$3" -F "$D/message.eml" \
 	    -f news@shop.example -t bench@example.com "127.0.0.1:$2" \
 	    > "$D/source.log" 2>&1 || { echo "smtp-source failed:"; cat "$D/source.log"; exit 1; }
 	"$SRC/tests/lib/postfix.sh" wait "$D/pf" 600
@@ -140,7 +143,7 @@ round() {	# RCPTS
 	fi
 }
 
-echo "== milter: $MESSAGES messages of 20 KB, $SESSIONS sessions, $ROUNDS rounds ($(nproc) cores)"
+echo "== milter: $MESSAGES messages of 20 KB ($MESSAGES_1 to one recipient), $SESSIONS sessions, $ROUNDS rounds ($(nproc) cores)"
 : > "$D/results"
 r=0
 while [ $r -lt "$ROUNDS" ]; do
@@ -167,7 +170,7 @@ db_fresh "$D/pristine.db" "$D/store.db"
     $((MESSAGES * 50)) 2>/dev/null
 
 # medians per configuration and recipient count; ratios against the floor
-awk -v m="$MESSAGES" "$AWK_MEDIAN"'
+awk -v mn="$MESSAGES" -v m1="$MESSAGES_1" "$AWK_MEDIAN"'
 { t[$1 " " $2] = t[$1 " " $2] " " $3; c[$1 " " $2] = c[$1 " " $2] " " $4
   p[$1 " " $2] = p[$1 " " $2] " " $5; byround[$1 " " $2 " " $6] = $3 }
 # each round'"'"'s own ratio of A to B: their median is steadier than the
@@ -187,6 +190,7 @@ END {
 	split("postfix null-unix null-inet segmilter-unix segmilter-inet", cfg, " ")
 	for (k = 1; k <= 2; k++) {
 		rc = (k == 1) ? 1 : 50
+		m = rc == 1 ? m1 : mn
 		printf "-- %d recipient%s per message (median seconds, msg/s, rcpt/s, ratios)\n", rc, rc == 1 ? "" : "s"
 		for (i = 1; i <= 5; i++) {
 			s = median(t[cfg[i] " " rc]); rate[cfg[i]] = m / s

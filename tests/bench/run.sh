@@ -4,7 +4,8 @@
 #   BENCH_PARTS="store milter split sms"  which benchmarks
 #   BENCH_SIZES="100000 1000000"   customer counts for the store benchmark
 #   BENCH_DIR=/tmp/segm-bench      scratch space (several GB at 1M)
-# and tests/bench/milter.sh's BENCH_MESSAGES, BENCH_SESSIONS, BENCH_ROUNDS
+# and tests/bench/milter.sh's BENCH_MESSAGES, BENCH_MESSAGES_1,
+# BENCH_SESSIONS, BENCH_ROUNDS
 # (also used by tests/bench/sms.sh, with BENCH_GW_DELAY_MS, BENCH_JOBS).
 set -eu
 BUILD=${BUILD:-build}

@@ -140,20 +140,21 @@ struct place_memo {
 	struct policy_place	 place;
 	const struct tz		*one;		/* place.zones may point here */
 	int			 has_place;
-	int64_t			 due;		/* 0: not yet found */
+	int64_t			 due;		/* 0: not yet found (a due
+						 * is -1 or a time from now) */
 };
 
 static void
-place_of(const struct milter_env *env, const struct store_sms_facts *f,
-    struct place_memo *pm)
+place_of(struct tzdb *db, const struct conf_sms *cs,
+    const struct store_sms_facts *f, struct place_memo *pm)
 {
 	if (pm->of != NULL && strcmp(pm->of->time_zone, f->time_zone) == 0 &&
 	    strcmp(pm->of->country, f->country) == 0 &&
 	    strcmp(pm->of->region, f->region) == 0)
 		return;
 	pm->of = f;
-	pm->has_place = outbox_sms_place(env->tzdb, &env->conf->sms,
-	    f->time_zone, f->country, f->region, &pm->place, &pm->one) == 0;
+	pm->has_place = outbox_sms_place(db, cs, f->time_zone, f->country,
+	    f->region, &pm->place, &pm->one) == 0;
 	pm->due = 0;
 }
 
@@ -179,7 +180,7 @@ msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
 			free(s->text);
 			s->text = NULL;
 		}
-		place_of(env, &s->f, &pm);
+		place_of(env->tzdb, cs, &s->f, &pm);
 		outbox_sms_facts(&s->f, &pf);
 		/* an empty text is no message */
 		pf.parts = s->text != NULL && s->size.chars > 0 ?

@@ -12,8 +12,8 @@
 # Postfix serves every configuration, one smtpd port each, and rounds
 # are interleaved so that machine noise hits all configurations alike.
 #
-#   BENCH_MESSAGES=2000 BENCH_MESSAGES_1=10000 BENCH_SESSIONS=10
-#   BENCH_ROUNDS=5
+#   BENCH_MESSAGES=2000 BENCH_MESSAGES_1=(5 x BENCH_MESSAGES)
+#   BENCH_SESSIONS=10 BENCH_ROUNDS=5
 set -eu
 BUILD=${BUILD:-build}
 SRC=$(pwd)

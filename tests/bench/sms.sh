@@ -19,8 +19,8 @@
 #    segmilter started with 2 and with 8 workers, each driver in turn
 #    against the local gateway answering at once.
 #
-#   BENCH_MESSAGES=2000 BENCH_MESSAGES_1=10000 (to one recipient each)
-#   BENCH_SESSIONS=10 BENCH_ROUNDS=5
+#   BENCH_MESSAGES=2000 BENCH_MESSAGES_1=(5 x BENCH_MESSAGES, to one
+#   recipient each) BENCH_SESSIONS=10 BENCH_ROUNDS=5
 #   BENCH_GW_DELAY_MS=50 BENCH_JOBS=5000 BENCH_SMS_SEND=held
 set -eu
 BUILD=${BUILD:-build}

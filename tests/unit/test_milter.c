@@ -823,6 +823,100 @@ test_sms_jobs(void **state)
 	x->env.tzdb = NULL;
 }
 
+/* EMAIL, in New York State or REGION, with a number and SMS consent. */
+static void
+sms_reachable(struct mx *x, const char *email, const char *first,
+    const char *phone, const char *region)
+{
+	struct store_customer c;
+	struct store_consent k;
+	enum store_change ch;
+	int64_t id;
+
+	memset(&c, 0, sizeof(c));
+	c.email = email;
+	c.first_name = first;
+	c.country = "US";
+	c.region = region;
+	c.phone = phone;
+	c.time_zone = "America/New_York";
+	assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
+	memset(&k, 0, sizeof(k));
+	k.customer_id = id;
+	k.channel = CHANNEL_SMS;
+	k.granted = 1;
+	k.source = "checkout";
+	k.recorded_at = NOW - 30 * DAY;
+	k.evidence = "SMS box ticked";
+	assert_int_equal(store_consent_record(x->st, &k, 0, &ch), 0);
+}
+
+/*
+ * Quiet hours per recipient within one message: Dee, in Florida, whose
+ * window opens at 08:00, comes between two New Yorkers of her time zone
+ * (all day) and waits until then; they do not.  Recipients share a
+ * place, a due time and its text only when zone, country and region all
+ * match.
+ */
+static void
+test_sms_places(void **state)
+{
+	static const char *const rcpts[] = { "<ann@example.com>",
+	    "<dee@example.com>", "<rob@example.com>", NULL };
+	struct mx *x = *state;
+	struct segment_rebuild_stats stats;
+	char path[160], err[2048];
+
+	customer(x, "dee@example.com", "Dee", 1, 1);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
+	    sizeof(err)), 0);
+	sms_reachable(x, "ann@example.com", "Ann", "+12125550101", "NY");
+	sms_reachable(x, "dee@example.com", "Dee", "+13055550102", "FL");
+	sms_reachable(x, "rob@example.com", "Rob", "+12125550103", "NY");
+	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
+	write_file(path, "id = \"cart\";\n"
+	    "variants = { default = { offer = \"10% off\"; }; };\n"
+	    "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
+	    "  text = \"{{first_name}}: {{offer}}\"; };\n");
+	campaign_set_free(x->set);
+	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s", err);
+	x->env.campaigns = x->set;
+	x->cf->sms.driver = SMS_WEBHOOK;
+	x->cf->sms.window.start = 0;
+	x->cf->sms.window.end = 24 * 60;
+	free(x->cf->sms.windows);
+	x->cf->sms.windows = calloc(1, sizeof(*x->cf->sms.windows));
+	assert_non_null(x->cf->sms.windows);
+	snprintf(x->cf->sms.windows[0].where,
+	    sizeof(x->cf->sms.windows[0].where), "US-FL");
+	assert_int_equal(conf_window_parse("08:00-20:00",
+	    &x->cf->sms.windows[0].w), 0);
+	x->cf->sms.nwindows = 1;
+	x->env.tzdb = tzdb_new(TZ_DIR);
+
+	/* 11:06:40 UTC is 06:06:40 in New York; Dee's 08:00 is 13:00 UTC */
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
+	    " kind = 'sms' AND next_at = 1795000000 AND recipients IN"
+	    " ('+12125550101', '+12125550103')"), 2);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
+	    " kind = 'sms' AND next_at = 1795006800 AND recipients ="
+	    " '+13055550102'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " channel = 'sms' AND decision = 'queued' AND detail LIKE"
+	    " '%due 2026-11-18T13:00:00Z (quiet hours)' AND recipient ="
+	    " '+13055550102'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " channel = 'sms' AND decision = 'queued' AND detail LIKE"
+	    " '%due 2026-11-18T11:06:40Z' AND recipient IN"
+	    " ('+12125550101', '+12125550103')"), 2);
+	tzdb_free(x->env.tzdb);
+	x->env.tzdb = NULL;
+}
+
 static void
 test_campaign_files(void **state)
 {
@@ -894,6 +988,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unsubscribe_links,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_jobs, mx_setup,
+		    mx_teardown),
+		cmocka_unit_test_setup_teardown(test_sms_places, mx_setup,
 		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_split_language,
 		    mx_setup, mx_teardown),

@@ -714,6 +714,64 @@ sms_meanwhile(struct mx *x, const char *const *rcpts, const char *campaign,
 }
 
 /*
+ * EMAIL with the number PHONE and SMS consent with evidence, living in
+ * ZONE, COUNTRY and REGION (NULL: none).
+ */
+static void
+sms_reachable(struct mx *x, const char *email, const char *first,
+    const char *phone, const char *zone, const char *country,
+    const char *region)
+{
+	struct store_customer c;
+	struct store_consent k;
+	enum store_change ch;
+	int64_t id;
+
+	memset(&c, 0, sizeof(c));
+	c.email = email;
+	c.first_name = first;
+	c.country = country;
+	c.region = region;
+	c.phone = phone;
+	c.time_zone = zone;
+	assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
+	memset(&k, 0, sizeof(k));
+	k.customer_id = id;
+	k.channel = CHANNEL_SMS;
+	k.granted = 1;
+	k.source = "checkout";
+	k.recorded_at = NOW - 30 * DAY;
+	k.evidence = "SMS box ticked";
+	assert_int_equal(store_consent_record(x->st, &k, 0, &ch), 0);
+}
+
+/*
+ * Campaign "cart", with an SMS block for first-time, repeat and VIP
+ * customers and the lines EXTRA; SMS on (webhook), all day by default.
+ */
+static void
+sms_campaign(struct mx *x, const char *extra)
+{
+	char path[160], text[512], err[2048];
+
+	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
+	snprintf(text, sizeof(text), "id = \"cart\";\n"
+	    "variants = { default = { offer = \"10%% off\"; }; };\n"
+	    "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
+	    "  text = \"{{first_name}}: {{offer}}\";\n%s };\n", extra);
+	write_file(path, text);
+	campaign_set_free(x->set);
+	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s", err);
+	x->env.campaigns = x->set;
+	x->cf->sms.driver = SMS_WEBHOOK;
+	x->cf->sms.window.start = 0;
+	x->cf->sms.window.end = 24 * 60;
+	x->env.tzdb = tzdb_new(TZ_DIR);
+}
+
+/*
  * SMS: Ann (SMS consent with evidence, a number) gets a job with her
  * text, due at the block's send_after; Rob (email consent only) is
  * refused no_sms_consent; Bea (no email) is not considered; with the
@@ -725,42 +783,10 @@ test_sms_jobs(void **state)
 	static const char *const rcpts[] = { "<ann@example.com>",
 	    "<rob@example.com>", "<bea@example.com>", NULL };
 	struct mx *x = *state;
-	struct store_customer c;
-	struct store_consent k;
-	enum store_change ch;
-	char path[160], err[2048];
-	int64_t id;
 
-	memset(&c, 0, sizeof(c));
-	c.email = "ann@example.com";
-	c.first_name = "Ann";
-	c.country = "DE";
-	c.phone = "+4915112345678";
-	c.time_zone = "Europe/Berlin";
-	assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
-	memset(&k, 0, sizeof(k));
-	k.customer_id = id;
-	k.channel = CHANNEL_SMS;
-	k.granted = 1;
-	k.source = "checkout";
-	k.recorded_at = NOW - 30 * DAY;
-	k.evidence = "SMS box ticked";
-	assert_int_equal(store_consent_record(x->st, &k, 0, &ch), 0);
-	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
-	write_file(path, "id = \"cart\";\n"
-	    "variants = { default = { offer = \"10% off\"; }; };\n"
-	    "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
-	    "  text = \"{{first_name}}: {{offer}}\";\n"
-	    "  send_after = \"2026-11-18T12:06:40Z\"; };\n");
-	campaign_set_free(x->set);
-	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
-	    sizeof(err)) == -1)
-		fail_msg("%s", err);
-	x->env.campaigns = x->set;
-	x->cf->sms.driver = SMS_WEBHOOK;
-	x->cf->sms.window.start = 0;
-	x->cf->sms.window.end = 24 * 60;
-	x->env.tzdb = tzdb_new(TZ_DIR);
+	sms_reachable(x, "ann@example.com", "Ann", "+4915112345678",
+	    "Europe/Berlin", "DE", NULL);
+	sms_campaign(x, "  send_after = \"2026-11-18T12:06:40Z\";");
 
 	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n",
 	    "{{offer}}\n", x->st), MILTER_CONTINUE);
@@ -823,34 +849,6 @@ test_sms_jobs(void **state)
 	x->env.tzdb = NULL;
 }
 
-/* EMAIL, in New York State or REGION, with a number and SMS consent. */
-static void
-sms_reachable(struct mx *x, const char *email, const char *first,
-    const char *phone, const char *region)
-{
-	struct store_customer c;
-	struct store_consent k;
-	enum store_change ch;
-	int64_t id;
-
-	memset(&c, 0, sizeof(c));
-	c.email = email;
-	c.first_name = first;
-	c.country = "US";
-	c.region = region;
-	c.phone = phone;
-	c.time_zone = "America/New_York";
-	assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
-	memset(&k, 0, sizeof(k));
-	k.customer_id = id;
-	k.channel = CHANNEL_SMS;
-	k.granted = 1;
-	k.source = "checkout";
-	k.recorded_at = NOW - 30 * DAY;
-	k.evidence = "SMS box ticked";
-	assert_int_equal(store_consent_record(x->st, &k, 0, &ch), 0);
-}
-
 /*
  * Quiet hours per recipient within one message: Dee, in Florida, whose
  * window opens at 08:00, comes between two New Yorkers of her time zone
@@ -865,27 +863,18 @@ test_sms_places(void **state)
 	    "<dee@example.com>", "<rob@example.com>", NULL };
 	struct mx *x = *state;
 	struct segment_rebuild_stats stats;
-	char path[160], err[2048];
+	char err[2048];
 
 	customer(x, "dee@example.com", "Dee", 1, 1);
 	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
 	    sizeof(err)), 0);
-	sms_reachable(x, "ann@example.com", "Ann", "+12125550101", "NY");
-	sms_reachable(x, "dee@example.com", "Dee", "+13055550102", "FL");
-	sms_reachable(x, "rob@example.com", "Rob", "+12125550103", "NY");
-	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
-	write_file(path, "id = \"cart\";\n"
-	    "variants = { default = { offer = \"10% off\"; }; };\n"
-	    "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
-	    "  text = \"{{first_name}}: {{offer}}\"; };\n");
-	campaign_set_free(x->set);
-	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
-	    sizeof(err)) == -1)
-		fail_msg("%s", err);
-	x->env.campaigns = x->set;
-	x->cf->sms.driver = SMS_WEBHOOK;
-	x->cf->sms.window.start = 0;
-	x->cf->sms.window.end = 24 * 60;
+	sms_reachable(x, "ann@example.com", "Ann", "+12125550101",
+	    "America/New_York", "US", "NY");
+	sms_reachable(x, "dee@example.com", "Dee", "+13055550102",
+	    "America/New_York", "US", "FL");
+	sms_reachable(x, "rob@example.com", "Rob", "+12125550103",
+	    "America/New_York", "US", "NY");
+	sms_campaign(x, "");
 	free(x->cf->sms.windows);
 	x->cf->sms.windows = calloc(1, sizeof(*x->cf->sms.windows));
 	assert_non_null(x->cf->sms.windows);
@@ -894,7 +883,6 @@ test_sms_places(void **state)
 	assert_int_equal(conf_window_parse("08:00-20:00",
 	    &x->cf->sms.windows[0].w), 0);
 	x->cf->sms.nwindows = 1;
-	x->env.tzdb = tzdb_new(TZ_DIR);
 
 	/* 11:06:40 UTC is 06:06:40 in New York; Dee's 08:00 is 13:00 UTC */
 	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n",

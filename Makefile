@@ -8,7 +8,8 @@
 #                   private Postfix with segmilter (contrib/demo.sh)
 #   make bench      benchmarks; they print figures, they do not pass/fail
 #   make fuzz       libFuzzer on the parsers that meet outside input
-#                   (tests/fuzz/; needs clang), FUZZ_SECONDS each
+#                   (tests/fuzz/; needs clang), FUZZ_SECONDS each;
+#                   make check runs a FUZZ_SLICE-second slice of each
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 #   make deps       install the Debian packages (contrib/install-deps.sh)
 
@@ -42,6 +43,7 @@ SAN_FLAGS = -fsanitize=fuzzer-no-link,address,undefined \
 	    -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 FUZZ_SECONDS ?= 60
+FUZZ_SLICE ?= 20
 
 # The library: every module but the programs' mains and the libmilter
 # glue, so that unit tests reach everything else.
@@ -111,6 +113,8 @@ fuzzers: $(FUZZERS)
 # (the integration tests drive the sanitized segmilter and segctl).
 check: tests
 	BUILD=$(BUILD) tests/run.sh
+	$(MAKE) --no-print-directory fuzzers-build
+	BUILD=build-fuzz tests/fuzz/explore.sh $(FUZZ_SLICE) 1
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" tests
 	BUILD=build-asan tests/run.sh
 
@@ -122,18 +126,14 @@ bench: all $(BUILD)/nullmilter $(BUILD)/msgbench
 
 # New inputs go to build-fuzz/corpus/NAME, never into the source tree;
 # one worth keeping (a crash once fixed) is copied to tests/fuzz/corpus.
-fuzz:
+fuzzers-build:
 	@command -v clang >/dev/null || { echo "make fuzz: needs clang" \
 	    "(apt-get install clang)"; exit 1; }
 	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SAN=fuzz \
 	    CFLAGS="-O1 -g" fuzzers
-	@for f in $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%); do \
-		mkdir -p build-fuzz/corpus/$$f; \
-		echo "== fuzz_$$f: $(FUZZ_SECONDS) s"; \
-		build-fuzz/fuzz/fuzz_$$f-fuzz -max_total_time=$(FUZZ_SECONDS) \
-		    -print_final_stats=1 build-fuzz/corpus/$$f \
-		    tests/fuzz/corpus/$$f || exit 1; \
-	done
+
+fuzz: fuzzers-build
+	BUILD=build-fuzz tests/fuzz/explore.sh $(FUZZ_SECONDS)
 
 deps:
 	contrib/install-deps.sh
@@ -164,6 +164,6 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests fuzzers check demo bench fuzz deps install clean
+.PHONY: all tests fuzzers fuzzers-build check demo bench fuzz deps install clean
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(MILTER_OBJS:.o=.d)

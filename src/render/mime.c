@@ -32,7 +32,17 @@
 #include "xalloc.h"
 
 #define RENDER_PART_MAX	(64 * 1024 * 1024)	/* one rendered text part */
+/*
+ * All text parts of one rendering together: a placeholder can stand for
+ * a value a hundred times its length, so the bound grows with the message
+ * (a floor for small ones) rather than with the count of its parts.
+ */
+#define RENDER_BUDGET_MIN	(4 * 1024 * 1024)
+#define RENDER_BUDGET_GROWTH	8
 #define RENDER_LINE_MAX	998			/* RFC 5322 2.1.1 */
+#define MIME_TOKEN_MAX	64	/* a media type or parameter name */
+#define MIME_VALUE_MAX	256	/* a parameter value */
+#define MIME_PARAMS_MAX	16	/* parameters of a text part's type */
 
 struct render_part {
 	GMimePart		*part;
@@ -43,6 +53,8 @@ struct render_part {
 	char			*text;		/* decoded UTF-8, LF line ends */
 	size_t			 len;
 	char			*rendered;	/* the last render_apply's */
+	const char		*out_charset;	/* and its charset, encoding */
+	GMimeContentEncoding	 out_encoding;
 	size_t			 head;		/* its header block, in data */
 	size_t			 start;		/* its content: [start, end) */
 	size_t			 end;
@@ -58,8 +70,6 @@ struct render_msg {
 	struct render_part	*parts;		/* in the order of the bytes */
 	size_t			 nparts;
 	char			*subject;	/* decoded UTF-8 */
-	char			*top_type;	/* top-level Content-Type */
-	GMimeContentEncoding	 top_encoding;
 	char			 why[256];	/* first reason to refuse */
 };
 
@@ -261,6 +271,157 @@ mime_locate(struct render_msg *m, GMimePart *part, GMimeStream *content,
 	return 0;
 }
 
+/* A token of RFC 2045 5.1, of at most MAX bytes. */
+static int
+is_token(const char *s, size_t max)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (n == max || (unsigned char)s[n] <= ' ' ||
+		    (unsigned char)s[n] >= 0x7f ||
+		    strchr("()<>@,;:\\\"/[]?=", s[n]) != NULL)
+			return 0;
+	return n > 0;
+}
+
+/* Printable ASCII, spaces included, of at most MAX bytes. */
+static int
+is_printable(const char *s, size_t max)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (n == max || (unsigned char)s[n] < ' ' ||
+		    (unsigned char)s[n] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * A text part's Content-Type is written back by mime_type_value when its
+ * charset changes, never by GMime's encoder: given a long parameter name
+ * and a value that is not ASCII, GMime 3.2's parameter encoder grows a
+ * string until GLib aborts the process.  So a text part is taken only if
+ * its type can be written as it came: tokens for the type and the names,
+ * short printable ASCII values, a bounded count.  Otherwise the message
+ * passes untouched with the reason.  0, or -1 with m->why set.
+ */
+static int
+mime_check_type(struct render_msg *m, GMimeContentType *ct)
+{
+	GMimeParamList *pl = g_mime_content_type_get_parameters(ct);
+	const char *name, *v;
+	int i, n = pl != NULL ? g_mime_param_list_length(pl) : 0;
+
+	if (!is_token(g_mime_content_type_get_media_type(ct),
+	    MIME_TOKEN_MAX) ||
+	    !is_token(g_mime_content_type_get_media_subtype(ct),
+	    MIME_TOKEN_MAX)) {
+		snprintf(m->why, sizeof(m->why), "Content-Type of a text part"
+		    " is not a plain type/subtype");
+		return -1;
+	}
+	if (n > MIME_PARAMS_MAX) {
+		snprintf(m->why, sizeof(m->why), "Content-Type of a text part"
+		    " has over %d parameters", MIME_PARAMS_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		name = g_mime_param_get_name(g_mime_param_list_get_parameter_at(
+		    pl, i));
+		v = g_mime_param_get_value(g_mime_param_list_get_parameter_at(
+		    pl, i));
+		if (!is_token(name, MIME_TOKEN_MAX)) {
+			snprintf(m->why, sizeof(m->why), "Content-Type"
+			    " parameter name '%.*s' is not a short token",
+			    MIME_TOKEN_MAX, name);
+			return -1;
+		}
+		if (v == NULL || !is_printable(v, MIME_VALUE_MAX)) {
+			snprintf(m->why, sizeof(m->why), "Content-Type"
+			    " parameter '%s' is not short printable ASCII",
+			    name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* "; NAME=VALUE", quoted where VALUE is not a token, folded near 76. */
+static int
+mime_put_param(struct buf *b, size_t *col, const char *name,
+    const char *value)
+{
+	struct buf prm;
+	int rc = 0;
+
+	buf_init(&prm, MIME_TOKEN_MAX + 2 * MIME_VALUE_MAX + 4);
+	rc |= buf_printf(&prm, "%s=", name);
+	if (is_token(value, MIME_VALUE_MAX))
+		rc |= buf_puts(&prm, value);
+	else {
+		rc |= buf_putc(&prm, '"');
+		for (; *value != '\0'; value++) {
+			if (*value == '"' || *value == '\\')
+				rc |= buf_putc(&prm, '\\');
+			rc |= buf_putc(&prm, *value);
+		}
+		rc |= buf_putc(&prm, '"');
+	}
+	if (*col + 2 + prm.len > 76) {
+		rc |= buf_puts(b, ";\n\t");
+		*col = 1;
+	} else {
+		rc |= buf_puts(b, "; ");
+		*col += 2;
+	}
+	rc |= buf_append(b, buf_str(&prm), prm.len);
+	*col += prm.len;
+	buf_free(&prm);
+	return rc != 0 ? -1 : 0;
+}
+
+/*
+ * CT as a Content-Type value (LF-folded) with CHARSET for its charset
+ * parameter, every other parameter as it came; caller frees.  NULL only
+ * past the cap, which mime_check_type's bounds keep out of reach.
+ */
+static char *
+mime_type_value(GMimeContentType *ct, const char *charset)
+{
+	GMimeParamList *pl = g_mime_content_type_get_parameters(ct);
+	GMimeParam *prm;
+	const char *v;
+	struct buf b;
+	size_t col;
+	int i, n = pl != NULL ? g_mime_param_list_length(pl) : 0;
+	int rc = 0, seen = 0;
+
+	buf_init(&b, MIME_PARAMS_MAX * (MIME_TOKEN_MAX + 2 * MIME_VALUE_MAX +
+	    8) + 2 * MIME_TOKEN_MAX + 64);
+	rc |= buf_printf(&b, "%s/%s", g_mime_content_type_get_media_type(ct),
+	    g_mime_content_type_get_media_subtype(ct));
+	col = sizeof("Content-Type: ") - 1 + b.len;
+	for (i = 0; i < n; i++) {
+		prm = g_mime_param_list_get_parameter_at(pl, i);
+		v = g_mime_param_get_value(prm);
+		if (strcasecmp(g_mime_param_get_name(prm), "charset") == 0) {
+			if (seen++)
+				continue;
+			v = charset;
+		}
+		rc |= mime_put_param(&b, &col, g_mime_param_get_name(prm), v);
+	}
+	if (!seen)
+		rc |= mime_put_param(&b, &col, "charset", charset);
+	if (rc != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_take(&b);
+}
+
 /* Decodes a text part into P->text; sets m->why if it cannot. */
 static void
 mime_take_part(struct render_msg *m, GMimePart *part, int html)
@@ -280,6 +441,9 @@ mime_take_part(struct render_msg *m, GMimePart *part, int html)
 		    " '%s'", cte);
 		return;
 	}
+	if (mime_check_type(m, g_mime_object_get_content_type(
+	    GMIME_OBJECT(part))) == -1)
+		return;
 	if ((w = g_mime_part_get_content(part)) == NULL)
 		return;		/* an empty part: nothing to render */
 	memset(&where, 0, sizeof(where));
@@ -329,14 +493,6 @@ mime_take_part(struct render_msg *m, GMimePart *part, int html)
 out:
 	buf_free(&text);
 	g_object_unref(mem);
-}
-
-/* The Content-Type value of OBJ as GMime writes it, unpadded. */
-static char *
-mime_type_header(GMimeObject *obj)
-{
-	return g_strstrip(g_mime_content_type_encode(
-	    g_mime_object_get_content_type(obj), NULL));
 }
 
 static void
@@ -413,12 +569,6 @@ render_parse(const char *data, size_t len, char *err, size_t errlen)
 		m->body = (size_t)end + newline_at(m, (size_t)end);
 		m->top = g_mime_message_get_mime_part(m->msg);
 		g_mime_message_foreach(m->msg, mime_visit, m);
-		if (m->top != NULL) {
-			m->top_type = mime_type_header(m->top);
-			if (GMIME_IS_PART(m->top))
-				m->top_encoding = g_mime_part_get_content_encoding(
-				    GMIME_PART(m->top));
-		}
 		subject = g_mime_message_get_subject(m->msg);
 		m->subject = xstrdup(subject != NULL ? subject : "");
 		if (m->why[0] == '\0' && mime_check_order(m) == -1)
@@ -448,7 +598,6 @@ render_free(struct render_msg *m)
 	}
 	free(m->parts);
 	free(m->subject);
-	g_free(m->top_type);
 	if (m->msg != NULL)
 		g_object_unref(m->msg);
 	/* the wrapper only: the bytes are the caller's */
@@ -566,13 +715,15 @@ mime_encode(GMimeContentEncoding enc, const char *text, size_t len,
 }
 
 /*
- * Renders P: its content, encoded, into CONTENT (LF line ends), its
- * charset and transfer encoding set on the GMime part.  *HEAD_CHANGED is
- * 1 when either differs from the part as it came.
+ * Renders P: its content, encoded, into CONTENT (LF line ends), and the
+ * charset and transfer encoding it now needs into P->out_charset (NULL
+ * for none) and P->out_encoding.  The GMime part is left as it came.
+ * The rendered text's length is taken from *BUDGET, which it may not
+ * exceed.
  */
 static int
 mime_render_part(struct render_part *p, size_t index,
-    const struct template_vars *vars, struct buf *content, int *head_changed,
+    const struct template_vars *vars, size_t *budget, struct buf *content,
     char *err, size_t errlen)
 {
 	GMimeContentEncoding enc = p->encoding;
@@ -582,7 +733,7 @@ mime_render_part(struct render_part *p, size_t index,
 	char why[256];
 	int rc = -1;
 
-	buf_init(&out, RENDER_PART_MAX);
+	buf_init(&out, *budget);
 	buf_init(&conv, RENDER_PART_MAX);
 	if (template_render(p->text, p->len, p->html ? TEMPLATE_HTML :
 	    TEMPLATE_TEXT, vars, &out, why, sizeof(why)) == -1) {
@@ -600,9 +751,6 @@ mime_render_part(struct render_part *p, size_t index,
 		final = &conv;
 	else
 		charset = "utf-8";
-	if (charset != NULL)
-		g_mime_object_set_content_type_parameter(GMIME_OBJECT(p->part),
-		    "charset", charset);
 
 	if ((enc == GMIME_CONTENT_ENCODING_DEFAULT ||
 	    enc == GMIME_CONTENT_ENCODING_7BIT) &&
@@ -613,9 +761,8 @@ mime_render_part(struct render_part *p, size_t index,
 	    enc == GMIME_CONTENT_ENCODING_8BIT) &&
 	    has_long_line(buf_str(final), final->len))
 		enc = GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE;
-	g_mime_part_set_content_encoding(p->part, enc);
-	*head_changed = enc != p->encoding || (charset != NULL &&
-	    (p->charset == NULL || strcasecmp(charset, p->charset) != 0));
+	p->out_charset = charset;
+	p->out_encoding = enc;
 
 	switch (enc) {
 	case GMIME_CONTENT_ENCODING_DEFAULT:
@@ -641,6 +788,7 @@ mime_render_part(struct render_part *p, size_t index,
 			goto too_big;
 		break;
 	}
+	*budget -= out.len;
 	free(p->rendered);
 	p->rendered = buf_take(&out);
 	rc = 0;
@@ -718,21 +866,86 @@ mime_copy(const struct render_msg *m, const struct mime_out *o, size_t from,
 	return to > from ? crlf_put(o, m->data + from, to - from) : 0;
 }
 
-/* A part's header block as GMime now has it, and the blank line. */
+/* Whether the field name at H (LEN bytes, blanks allowed) is NAME. */
 static int
-mime_put_head(const struct render_part *p, const struct mime_out *o)
+field_is(const char *h, size_t len, const char *name)
 {
-	GMimeFormatOptions *fmt = g_mime_format_options_new();
-	char *head;
-	int rc;
+	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+		len--;
+	return len == strlen(name) && strncasecmp(h, name, len) == 0;
+}
 
-	head = g_mime_header_list_to_string(g_mime_object_get_header_list(
-	    GMIME_OBJECT(p->part)), fmt);
-	rc = crlf_put(o, head, strlen(head)) == -1 ||
+static int
+mime_put_field(const struct mime_out *o, const char *name, const char *value)
+{
+	return o->put(o->arg, name, strlen(name)) == -1 ||
+	    o->put(o->arg, ": ", 2) == -1 ||
+	    crlf_put(o, value, strlen(value)) == -1 ||
 	    o->put(o->arg, "\r\n", 2) == -1 ? -1 : 0;
-	g_free(head);
-	g_mime_format_options_free(fmt);
-	return rc;
+}
+
+/*
+ * P's header block as it came, but for the fields TYPE and CTE replace
+ * (each NULL when it stays): a replaced field is written where it first
+ * was, or added at the end of the block, and its repeats are dropped.
+ */
+static int
+mime_put_head(const struct render_msg *m, const struct render_part *p,
+    const char *type, const char *cte, const struct mime_out *o)
+{
+	const char *h = m->data + p->head, *end = m->data + p->start;
+	const char *eol, *colon, *value;
+	const char *names[2] = { "Content-Type", "Content-Transfer-Encoding" };
+	const char *values[2] = { type, cte };
+	int done[2] = { type == NULL, cte == NULL };
+	int i, skip = 0, rc = 0;
+
+	for (; h < end && *h != '\r' && *h != '\n'; h = eol) {
+		eol = memchr(h, '\n', (size_t)(end - h));
+		eol = eol != NULL ? eol + 1 : end;
+		if (*h != ' ' && *h != '\t') {
+			colon = memchr(h, ':', (size_t)(eol - h));
+			skip = 0;
+			for (i = 0; i < 2 && colon != NULL; i++) {
+				if (values[i] == NULL ||
+				    !field_is(h, (size_t)(colon - h), names[i]))
+					continue;
+				skip = 1;
+				if (!done[i]++)
+					rc |= mime_put_field(o, names[i],
+					    values[i]);
+			}
+		}
+		if (!skip)
+			rc |= crlf_put(o, h, (size_t)(eol - h));
+	}
+	for (i = 0; i < 2; i++) {
+		value = values[i];
+		if (!done[i])
+			rc |= mime_put_field(o, names[i], value);
+	}
+	rc |= o->put(o->arg, "\r\n", 2);
+	return rc != 0 ? -1 : 0;
+}
+
+/*
+ * The Content-Type and Content-Transfer-Encoding values P needs as
+ * rendered, each NULL when the part's own stays; 0, or -1 when the type
+ * cannot be written.  Caller frees *TYPE.
+ */
+static int
+mime_new_head(const struct render_part *p, char **type, const char **cte)
+{
+	*type = NULL;
+	*cte = NULL;
+	if (p->out_encoding != p->encoding)
+		*cte = g_mime_content_encoding_to_string(p->out_encoding);
+	if (p->out_charset == NULL || (p->charset != NULL &&
+	    strcasecmp(p->out_charset, p->charset) == 0))
+		return 0;
+	*type = mime_type_value(g_mime_object_get_content_type(
+	    GMIME_OBJECT(p->part)), p->out_charset);
+	return *type != NULL ? 0 : -1;
 }
 
 int
@@ -744,8 +957,8 @@ render_apply(struct render_msg *m, const struct template_vars *vars,
 	struct render_part *p;
 	struct buf subject, content;
 	char why[256], *type;
-	size_t i, at = m->body;
-	int head_changed;
+	const char *cte;
+	size_t i, at = m->body, budget;
 
 	memset(res, 0, sizeof(*res));
 	buf_init(&subject, 16 * 1024);
@@ -759,18 +972,35 @@ render_apply(struct render_msg *m, const struct template_vars *vars,
 		res->subject = encode_header(buf_str(&subject));
 	buf_free(&subject);
 
+	budget = m->datalen < RENDER_BUDGET_MIN / RENDER_BUDGET_GROWTH ?
+	    RENDER_BUDGET_MIN : m->datalen * RENDER_BUDGET_GROWTH;
+	if (budget > RENDER_PART_MAX)
+		budget = RENDER_PART_MAX;
 	buf_init(&content, RENDER_PART_MAX);
 	for (i = 0; i < m->nparts; i++) {
 		p = &m->parts[i];
 		buf_reset(&content);
-		if (mime_render_part(p, i, vars, &content, &head_changed, err,
+		if (mime_render_part(p, i, vars, &budget, &content, err,
 		    errlen) == -1)
 			goto fail;
-		if (!p->top && head_changed) {
+		if (mime_new_head(p, &type, &cte) == -1) {
+			snprintf(err, errlen, "part %zu: Content-Type too long",
+			    i + 1);
+			goto fail;
+		}
+		if (p->top) {
+			/* the message's own header: the caller changes it */
+			res->content_type = type;
+			res->transfer_encoding = cte != NULL ? xstrdup(cte) :
+			    NULL;
+		} else if (type != NULL || cte != NULL) {
 			if (mime_copy(m, &o, at, p->head) == -1 ||
-			    mime_put_head(p, &o) == -1)
+			    mime_put_head(m, p, type, cte, &o) == -1) {
+				free(type);
 				goto write_fail;
+			}
 			at = p->start;
+			free(type);
 		}
 		if (mime_copy(m, &o, at, p->start) == -1 ||
 		    crlf_put(&o, buf_str(&content), content.len) == -1)
@@ -782,18 +1012,6 @@ render_apply(struct render_msg *m, const struct template_vars *vars,
 		goto write_fail;
 	buf_free(&content);
 	res->body_changed = m->nparts > 0;
-
-	if (m->top != NULL && GMIME_IS_PART(m->top)) {
-		type = mime_type_header(m->top);
-		if (m->top_type != NULL && strcmp(type, m->top_type) != 0)
-			res->content_type = xstrdup(type);
-		g_free(type);
-		if (g_mime_part_get_content_encoding(GMIME_PART(m->top)) !=
-		    m->top_encoding)
-			res->transfer_encoding = xstrdup(
-			    g_mime_content_encoding_to_string(
-			    g_mime_part_get_content_encoding(GMIME_PART(m->top))));
-	}
 	return 0;
 write_fail:
 	snprintf(err, errlen, "writing the body failed");

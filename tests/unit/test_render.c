@@ -24,6 +24,8 @@ static const char *const values[][2] = {
 	{ "plain", "Tea" },
 	{ "html", "<b>Tea & Co</b>" },
 	{ "evil", "x\r\nBcc: all@example.com" },
+	{ "wide", "0123456789012345678901234567890123456789012345678901234567"
+	    "89012345678901234567890123456789012345678901" },	/* 100 */
 };
 
 static const char *
@@ -81,7 +83,7 @@ run_capped(struct run *r, const char *msg, size_t limit)
 
 	memset(r, 0, sizeof(*r));
 	r->in = strdup(msg);
-	buf_init(&r->out, 1 << 20);
+	buf_init(&r->out, 16 << 20);
 	c.b = &r->out;
 	c.limit = limit;
 	r->m = render_parse(r->in, strlen(r->in), r->err, sizeof(r->err));
@@ -336,6 +338,108 @@ test_malformed_refused(void **state)
 	}
 }
 
+/*
+ * A text part's other parameters survive a change of charset, written
+ * by segmilter rather than GMime's encoder: in order, quoted where they
+ * must be, folded near 76 columns; the part's other header fields stay
+ * as they came, the replaced field's continuation lines go with it.
+ */
+static void
+test_parameters_kept(void **state)
+{
+	struct run r;
+
+	(void)state;
+	assert_int_equal(run(&r, "Subject: x\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; format=flowed; delsp=yes;\r\n"
+	    "\tcharset=us-ascii\r\n\r\n{{offer}}\r\n"), 0);
+	assert_string_equal(r.res.content_type, "text/plain; format=flowed;"
+	    " delsp=yes; charset=utf-8");
+	run_free(&r);
+
+	assert_int_equal(run(&r, "Subject: x\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n"
+	    "X-Before: 1\r\n"
+	    "Content-Type: text/plain; name=\"a b;c \\\"d\\\".txt\";\r\n"
+	    " charset=us-ascii; x-a-rather-long-parameter-name=and-its-value\r\n"
+	    "X-After: 2\r\n\r\n{{offer}}\r\n--B--\r\n"), 0);
+	assert_string_equal(r.body, "--B\r\nX-Before: 1\r\n"
+	    "Content-Type: text/plain; name=\"a b;c \\\"d\\\".txt\";"
+	    " charset=utf-8;\r\n"
+	    "\tx-a-rather-long-parameter-name=and-its-value\r\n"
+	    "X-After: 2\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "20% off f=C3=BCr Sie\r\n--B--\r\n");
+	run_free(&r);
+}
+
+/*
+ * A Content-Type that cannot be written back safely refuses the message
+ * (it passes untouched) instead of reaching GMime's encoder, which grew
+ * a string until GLib aborted the daemon on the first of these (a
+ * 70-byte name and one 8-bit byte: tests/fuzz/corpus/render/).
+ */
+static void
+test_unsafe_type_refused(void **state)
+{
+	static const struct {
+		const char *msg, *why;
+	} bad[] = {
+		{ "Content-Type: text/plain; aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\334\r\n\r\nbody\r\n",
+		    "parameter name 'aaaaaaaa" },
+		{ "Content-Type: text/plain; name=\334\r\n\r\nbody\r\n",
+		    "parameter 'name' is not short printable ASCII" },
+		{ "Content-Type: text/plain; name*=utf-8''%C3%BC\r\n\r\n"
+		    "body\r\n", "parameter 'name' is not short printable" },
+		{ "Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n"
+		    "Content-Type: text/html; x=\"\033[2J\"\r\n\r\nb\r\n--B--\r\n",
+		    "parameter 'x' is not short printable ASCII" },
+	};
+	struct run r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(run(&r, bad[i].msg), -1);
+		assert_null(r.m);
+		assert_non_null(strstr(r.err, bad[i].why));
+		run_free(&r);
+	}
+}
+
+/*
+ * One rendering's text is bounded by the message's size (eight times, 4
+ * MiB at least), whatever its parts: a short message of long values is
+ * refused with a reason instead of growing without limit.
+ */
+static void
+test_render_budget(void **state)
+{
+	const size_t n = 60000;		/* 480 KB in, 6 MB out */
+	struct buf msg;
+	struct run r;
+	size_t i;
+
+	(void)state;
+	buf_init(&msg, 1 << 20);
+	assert_int_equal(buf_puts(&msg, "Subject: x\r\n\r\n"), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(buf_puts(&msg, "{{wide}}"), 0);
+	assert_int_equal(run(&r, buf_str(&msg)), -1);
+	assert_non_null(r.m);
+	assert_non_null(strstr(r.err, "rendered text over"));
+	run_free(&r);
+
+	/* half as many fit */
+	msg.len = strlen("Subject: x\r\n\r\n") + n / 2 * strlen("{{wide}}");
+	msg.data[msg.len] = '\0';
+	if (run(&r, buf_str(&msg)) != 0)
+		fail_msg("%s", r.err);
+	run_free(&r);
+	buf_free(&msg);
+}
+
 /* A line of N x's and {{plain}}, in a 7bit part. */
 static char *
 long_line_msg(size_t n)
@@ -429,6 +533,9 @@ main(void)
 		cmocka_unit_test(test_headerless_part_gains_headers),
 		cmocka_unit_test(test_writer_failure),
 		cmocka_unit_test(test_malformed_refused),
+		cmocka_unit_test(test_parameters_kept),
+		cmocka_unit_test(test_unsafe_type_refused),
+		cmocka_unit_test(test_render_budget),
 		cmocka_unit_test(test_byte_scans),
 		cmocka_unit_test(test_render_header),
 	};

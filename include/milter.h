@@ -131,8 +131,12 @@ struct milter_gen *milter_rt_acquire(struct milter_rt *rt);
 void	 milter_rt_release(struct milter_rt *rt, struct milter_gen *g);
 /* Makes G current; messages under way finish with the one they hold. */
 void	 milter_rt_swap(struct milter_rt *rt, struct milter_gen *g);
-/* The shared store handle, opened on first use; NULL (logged) when it
- * cannot be opened, and tried again for the next message. */
+/*
+ * The shared store handle, opened on first use and checked on every
+ * later one (store_check_file: reopened when its file was replaced);
+ * NULL (logged) when it cannot be opened or its file is gone or no
+ * longer ours to read and write, and tried again for the next message.
+ */
 struct store *milter_rt_store(struct milter_rt *rt);
 /* Who to wake when a message queued copies (set once, before serving). */
 void	 milter_rt_set_outbox(struct milter_rt *rt,

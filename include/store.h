@@ -37,6 +37,20 @@ struct store;
 int	 store_open(const char *path, int flags, int64_t timeout_ms,
 	    struct store **out, char *err, size_t errlen);
 void	 store_close(struct store *st);
+/*
+ * Whether ST still uses the file at its path.  A store deleted, or
+ * replaced by another file (a restored copy, a rename over it), under an
+ * open handle would otherwise go on being read and written in a file
+ * nobody else sees.  0 when the path names the handle's file and the
+ * process may read and write it (read it, for a read-only handle); 0 too
+ * when it names another file, on which ST was then reopened in place
+ * (its statements prepared anew); -1 with store_error() when the path
+ * has no file this process can use, or the new one cannot be opened:
+ * the caller tempfails and checks again next time.  A stat(2) and an
+ * access(2) when nothing changed; call it under the lock that serialises
+ * the handle's uses.
+ */
+int	 store_check_file(struct store *st);
 const char *store_error(const struct store *st);
 const char *store_path(const struct store *st);
 int	 store_schema_version(struct store *st, int64_t *version);

@@ -47,7 +47,8 @@ ckpt_once(struct milter_ckpt *ck, struct store **st, int *failing)
 	if (*st == NULL && store_open(ck->path, 0, ck->timeout_ms, st, err,
 	    sizeof(err)) == -1)
 		*st = NULL;
-	else if (store_checkpoint(*st, NULL, NULL) == -1) {
+	else if (store_check_file(*st) == -1 ||
+	    store_checkpoint(*st, NULL, NULL) == -1) {
 		snprintf(err, sizeof(err), "%s", store_error(*st));
 		store_close(*st);
 		*st = NULL;

@@ -188,6 +188,7 @@ milter_rt_store(struct milter_rt *rt)
 {
 	struct store *st;
 	char err[512];
+	int opened = 0;
 
 	pthread_mutex_lock(&rt->lock);
 	if (rt->st == NULL) {
@@ -195,11 +196,23 @@ milter_rt_store(struct milter_rt *rt)
 		    &rt->st, err, sizeof(err)) == -1) {
 			rt->st = NULL;
 			milter_log(LOG_ERR, NULL, "store: %s", err);
-		} else if (rt->ckpt != NULL)
-			defer_checkpoints(rt->st, rt->ckpt);
+		} else {
+			opened = 1;
+			if (rt->ckpt != NULL)
+				defer_checkpoints(rt->st, rt->ckpt);
+		}
 	}
 	st = rt->st;
 	pthread_mutex_unlock(&rt->lock);
+	if (st == NULL || opened)
+		return st;
+	/* a reopening replaces the handle's insides: between its uses */
+	pthread_mutex_lock(&rt->store_lock);
+	if (store_check_file(st) == -1) {
+		milter_log(LOG_ERR, NULL, "store: %s", store_error(st));
+		st = NULL;
+	}
+	pthread_mutex_unlock(&rt->store_lock);
 	return st;
 }
 

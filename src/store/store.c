@@ -6,11 +6,15 @@
  * reader and the rebuild's writer wait for each other instead of failing)
  * and brings the schema to this binary's version or refuses it.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "store_int.h"
@@ -51,35 +55,46 @@ store_configure(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int
-store_open(const char *path, int flags, int64_t timeout_ms,
-    struct store **out, char *err, size_t errlen)
+/* Which file ST's path names now: its device and inode. */
+static int
+store_identify(struct store *st, dev_t *dev, ino_t *ino)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	struct store *st;
+	struct stat sb;
+
+	if (stat(st->path, &sb) == -1)
+		return store_failf(st, "%s: %s", st->path, strerror(errno));
+	*dev = sb.st_dev;
+	*ino = sb.st_ino;
+	return 0;
+}
+
+/*
+ * Opens ST->db on ST->path with ST->flags: the connection, the pragmas
+ * and the schema.  0, or -1 with st->err (ST->db then closed, NULL).
+ */
+static int
+store_connect(struct store *st)
+{
+	char why[sizeof(st->err)];
 	int oflags, rc;
 
-	pthread_once(&once, store_configure);
-	st = xcalloc(1, sizeof(*st));
-	st->path = xstrdup(path);
-	st->readonly = (flags & STORE_READONLY) != 0;
 	if (st->readonly)
 		oflags = SQLITE_OPEN_READONLY;
-	else if (flags & STORE_CREATE)
+	else if (st->flags & STORE_CREATE)
 		oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	else
 		oflags = SQLITE_OPEN_READWRITE;
 	oflags |= SQLITE_OPEN_NOMUTEX;
 
-	rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
+	rc = sqlite3_open_v2(st->path, &st->db, oflags, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, st->db ?
+		store_failf(st, "%s: %s", st->path, st->db ?
 		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-		store_close(st);
-		return -1;
+		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, timeout_ms > 0 ? (int)timeout_ms : 0);
+	sqlite3_busy_timeout(st->db, st->timeout_ms > 0 ?
+	    (int)st->timeout_ms : 0);
 
 	/*
 	 * 8 KiB pages for a new store (no effect on an existing one): a
@@ -95,20 +110,78 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	 * fall behind (STORE_WAL_BOUND) or a long reader holds them back;
 	 * once the WAL starts over, its first commit cuts it back.
 	 */
-	if (((flags & STORE_CREATE) &&
+	if (((st->flags & STORE_CREATE) &&
 	    store_exec(st, "PRAGMA page_size=8192") == -1)
 	    || (!st->readonly && store_exec(st, "PRAGMA journal_mode=WAL") == -1)
 	    || store_exec(st, "PRAGMA foreign_keys=ON") == -1
 	    || store_exec(st, "PRAGMA synchronous=NORMAL") == -1
 	    || store_exec(st, "PRAGMA mmap_size=1073741824") == -1
 	    || store_limit_wal(st) == -1
-	    || ((flags & STORE_BULK) && store_bulk(st) == -1)
-	    || store_schema_migrate(st, (flags & STORE_CREATE) != 0) == -1) {
-		snprintf(err, errlen, "%s: %s", path, st->err);
+	    || ((st->flags & STORE_BULK) && store_bulk(st) == -1)
+	    || store_schema_migrate(st, (st->flags & STORE_CREATE) != 0) == -1
+	    || store_identify(st, &st->dev, &st->ino) == -1) {
+		snprintf(why, sizeof(why), "%s", st->err);
+		store_failf(st, "%s: %s", st->path, why);
+		goto fail;
+	}
+	return 0;
+fail:
+	sqlite3_close(st->db);
+	st->db = NULL;
+	return -1;
+}
+
+int
+store_open(const char *path, int flags, int64_t timeout_ms,
+    struct store **out, char *err, size_t errlen)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct store *st;
+
+	pthread_once(&once, store_configure);
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
+	st->flags = flags;
+	st->timeout_ms = timeout_ms;
+	st->readonly = (flags & STORE_READONLY) != 0;
+	if (store_connect(st) == -1) {
+		snprintf(err, errlen, "%s", st->err);
 		store_close(st);
 		return -1;
 	}
 	*out = st;
+	return 0;
+}
+
+int
+store_check_file(struct store *st)
+{
+	struct store fresh;
+	dev_t dev = 0;
+	ino_t ino = 0;
+	size_t i;
+
+	if (store_identify(st, &dev, &ino) == -1)
+		return -1;
+	if (faccessat(AT_FDCWD, st->path, st->readonly ? R_OK : R_OK | W_OK,
+	    AT_EACCESS) == -1)
+		return store_failf(st, "%s: %s", st->path, strerror(errno));
+	if (dev == st->dev && ino == st->ino)
+		return 0;
+	/* another file: a connection to it first, then the old one goes */
+	fresh = *st;
+	fresh.db = NULL;
+	memset(fresh.stmt, 0, sizeof(fresh.stmt));
+	if (store_connect(&fresh) == -1)
+		return store_failf(st, "%s was replaced, and the new file: %s",
+		    st->path, fresh.err);
+	for (i = 0; i < SQ_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	*st = fresh;
+	if (st->ckpt_wake != NULL)
+		store_defer_checkpoints(st, st->ckpt_pages, st->ckpt_wake,
+		    st->ckpt_arg);
 	return 0;
 }
 

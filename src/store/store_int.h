@@ -8,6 +8,8 @@
 #ifndef SEGM_STORE_INT_H
 #define SEGM_STORE_INT_H
 
+#include <sys/types.h>
+
 #include <sqlite3.h>
 
 #include "store.h"
@@ -58,7 +60,11 @@ enum store_stmt_id {
 struct store {
 	sqlite3		*db;
 	char		*path;
+	int		 flags;		/* store_open's */
+	int64_t		 timeout_ms;
 	int		 readonly;
+	dev_t		 dev;		/* the file opened */
+	ino_t		 ino;
 	char		 err[512];
 	sqlite3_stmt	*stmt[SQ_COUNT];
 	int		 ckpt_pages;	/* store_defer_checkpoints */

@@ -5,7 +5,9 @@
 # nowhere; a resend delivers nobody twice; a per-segment variant; HTML
 # escaping; transactional mail untouched; an unknown campaign tempfailed;
 # a campaign added by SIGHUP; a 50 MB campaign spooled to disk; the store
-# locked past its timeout tempfails; the audit chain intact afterwards.
+# locked past its timeout tempfails; the store deleted under the daemon
+# tempfails, and a copy put back in its place is the one read; the audit
+# chain intact afterwards.
 #
 # Needs root (Postfix's master), postfix, smtp-sink and swaks: skipped
 # (77) without them.
@@ -204,6 +206,41 @@ X-Campaign-ID: big
 
 {{offer}}
 MSG
+
+# --- 8. the store deleted, then a copy put back ----------------------
+# Deleted under the running daemon: tempfail, nothing written where no
+# one sees it.  A copy put back, a customer unsubscribed in it: the
+# daemon reads the new file and suppresses her.
+sqlite3 "$T/store.db" ".backup '$T/copy.db'" || fail "backup"
+rm -f "$T"/store.db*
+send deleted fred@example.com <<'MSG' && fail "accepted with the store deleted"
+Subject: {{offer}}
+X-Campaign-ID: big
+
+{{offer}}
+MSG
+grep -q "451 4.3.0 segmilter: customer store unavailable" "$T/deleted.swaks" ||
+    fail "deleted store reply: $(grep -- '<' "$T/deleted.swaks" | tail -2)"
+grep -q "store: $T/store.db: No such file or directory" "$T/milter.log" ||
+    fail "deleted store not logged"
+cp "$T/copy.db" "$T/store.db"
+printf 'email,campaign_id,type,occurred_at\nrita@example.com,big,unsubscribe,%s\n' \
+    "$(ago '1 minutes')" > "$T/unsub.csv"
+$S import engagement "$T/unsub.csv" || fail "unsubscribe in the copy"
+n=$(arrived | wc -l)
+send replaced fred@example.com rita@example.com <<'MSG' || fail "refused on the copy: $(tail -3 "$T/replaced.swaks")"
+Subject: {{offer}}
+X-Campaign-ID: big
+
+{{offer}}
+MSG
+settle
+[ "$(arrived | wc -l)" = $((n + 1)) ] || fail "replaced store: no new message"
+M=$(arrived | while read -r f; do grep -l '^X-Rcpt-Args: <fred@example.com>' "$f"; done | tail -1)
+grep -q '^Subject: the big catalogue' "$M" || fail "fred not delivered from the copy"
+grep -q '^X-Rcpt-Args: <rita@example.com>' "$M" && fail "rita mailed after unsubscribing in the copy"
+[ "$(q "SELECT decision FROM ledger WHERE campaign_id = 'big' AND recipient = 'rita@example.com'")" = unsubscribed ] ||
+    fail "rita's decision in the copy: $(q "SELECT decision FROM ledger WHERE recipient = 'rita@example.com'")"
 
 # --- the audit chain --------------------------------------------------
 $S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"

@@ -15,5 +15,7 @@
 #include <openssl/evp.h>
 
 const EVP_MD	*digest_sha256(void);
+/* A context ready for SHA-256; never NULL.  EVP_MD_CTX_free() it. */
+EVP_MD_CTX	*digest_sha256_begin(void);
 
 #endif

@@ -67,6 +67,8 @@ milter_msg_reset(struct milter_msg *m)
 	m->spool_error = 0;
 	m->qid[0] = '\0';
 	m->marker[0] = '\0';
+	marker_body_free(m->marker_body);
+	m->marker_body = NULL;
 	m->own_copy = 0;
 	m->sms_seen = 0;
 }
@@ -203,18 +205,19 @@ int
 milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 {
 	if (m->marker[0] != '\0') {
-		if (marker_valid(env->conf->outbox.key,
-		    env->conf->outbox.keylen, m->marker, m->marker_nonce)) {
-			m->own_copy = 1;
+		if (marker_parse(m->marker, &m->mk) == 0) {
 			/*
-			 * Copies carry no campaign header.  One that does is
-			 * spooled like any campaign: if its marker turns out
-			 * to be replayed, it is judged like one.
+			 * A marker is checked against the body and the
+			 * recipients at the end.  Copies carry no campaign
+			 * header.  One that does is spooled like any
+			 * campaign: if its marker does not verify, or was
+			 * used before, it is judged like one.
 			 */
+			m->marker_body = marker_body_new();
 			if (m->campaign_headers == 0)
 				return 2;
 		} else {
-			milter_log(LOG_WARNING, m->qid, "%s does not verify:"
+			milter_log(LOG_WARNING, m->qid, "%s is not a marker:"
 			    " ignored", MARKER_HEADER);
 		}
 	}
@@ -235,8 +238,11 @@ milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 int
 milter_msg_body(struct milter_msg *m, const unsigned char *p, size_t len)
 {
+	if (m->marker_body != NULL)
+		marker_body_add(m->marker_body, p, len);
 	if (m->spool == NULL || m->spool_error)
-		return -1;
+		return m->marker_body != NULL && m->campaign_headers == 0 ?
+		    0 : -1;
 	if (spool_write(m->spool, p, len) == -1) {
 		milter_log(LOG_ERR, m->qid, "spool: %s", spool_error(m->spool));
 		m->spool_error = 1;
@@ -883,6 +889,65 @@ earliest_job(const struct milter_msg *m, const struct msg_plan *p,
  * (checkpoint.c) and the freeing of the message (mlfi.c) are kept out
  * of it.
  */
+/*
+ * The note and an audit row per recipient, in one transaction: a marker
+ * lets a message skip every rule, so each one honoured is on record.
+ */
+static int
+note_copy(struct milter_msg *m, const struct milter_env *env,
+    struct store *st, int64_t now)
+{
+	struct audit_chain ch = { 0 };
+	struct store_audit a;
+	char detail[128];
+	size_t i;
+
+	if (store_begin(st) == -1)
+		return -1;
+	if (store_copy_seen(st, m->mk.nonce, m->qid, now) == -1 ||
+	    audit_begin(st, &ch) == -1)
+		goto fail;
+	snprintf(detail, sizeof(detail), "copy %s: its marker verified,"
+	    " passed untouched", m->mk.nonce);
+	for (i = 0; i < m->nrcpts; i++) {
+		memset(&a, 0, sizeof(a));
+		a.at = now;
+		a.channel = "email";
+		a.queue_id = m->qid;
+		a.message_id = m->message_id;
+		a.campaign_id = m->mk.campaign;
+		a.recipient = m->rcpts[i].email[0] != '\0' ?
+		    m->rcpts[i].email : m->rcpts[i].addr;
+		a.decision = "copy_passed";
+		a.detail = detail;
+		a.segment = "";
+		a.variant = "";
+		a.consent = "";
+		a.config_hash = env->conf_hash;
+		if (audit_append(st, &ch, &a) == -1)
+			goto fail;
+	}
+	if (store_commit(st) == -1)
+		goto fail;
+	audit_end(&ch);
+	return 0;
+fail:
+	audit_end(&ch);
+	store_rollback(st);
+	return -1;
+}
+
+/*
+ * A copy of ours: the marker goes, nothing else changes.  That it went
+ * through is noted too: if segmilter dies while its outbox waits for the
+ * re-injection's reply, the restart knows the copy is already on its way
+ * (store_outbox_recover) and does not send it twice.  The note is the
+ * last thing done before the answer, so that the time in which a crash
+ * loses a noted copy (noted, but the MTA never hears "continue") is what
+ * lies between the commit and libmilter's write; the WAL's checkpoints
+ * (checkpoint.c) and the freeing of the message (mlfi.c) are kept out
+ * of it.
+ */
 static enum milter_verdict
 pass_copy(struct milter_msg *m, const struct milter_env *env,
     struct store *st, int64_t now, const struct milter_ops *ops)
@@ -891,22 +956,50 @@ pass_copy(struct milter_msg *m, const struct milter_env *env,
 	int rc = -1;
 
 	milter_log(LOG_INFO, m->qid, "copy %s: a segmilter copy, passed"
-	    " untouched", m->marker_nonce);
+	    " untouched", m->mk.nonce);
 	if (ops->chgheader(ops->ctx, MARKER_HEADER, 1, NULL) != 0)
 		return MILTER_TEMPFAIL;
 	str_copy(why, sizeof(why), "closed");
 	if (st != NULL) {
 		store_lock(env);
-		if ((rc = store_copy_seen(st, m->marker_nonce, m->qid,
-		    now)) == -1)
+		if ((rc = note_copy(m, env, st, now)) == -1)
 			str_copy(why, sizeof(why), store_error(st));
 		store_unlock(env);
 	}
 	if (rc == -1)
 		milter_log(LOG_WARNING, m->qid, "copy %s: not noted as passed"
 		    " (store: %s): a crash now could send it twice",
-		    m->marker_nonce, why);
+		    m->mk.nonce, why);
 	return MILTER_CONTINUE;
+}
+
+/*
+ * Whether M's marker was made for this message: its body and its
+ * recipients, under this relay's key.
+ */
+static int
+marker_check(struct milter_msg *m, const struct milter_env *env)
+{
+	char rcpts[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX];
+	const char **emails;
+	size_t i;
+	int ok;
+
+	marker_body_end(m->marker_body, body);
+	m->marker_body = NULL;
+	emails = xreallocarray(NULL, m->nrcpts > 0 ? m->nrcpts : 1,
+	    sizeof(*emails));
+	for (i = 0; i < m->nrcpts; i++)
+		emails[i] = m->rcpts[i].email;
+	marker_rcpts(emails, m->nrcpts, rcpts);
+	free(emails);
+	ok = marker_verify(env->conf->outbox.key, env->conf->outbox.keylen,
+	    &m->mk, rcpts, body);
+	if (!ok)
+		milter_log(LOG_WARNING, m->qid, "copy %s: %s does not verify"
+		    " (another key, body or recipients): ignored", m->mk.nonce,
+		    MARKER_HEADER);
+	return ok;
 }
 
 enum milter_verdict
@@ -921,6 +1014,8 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	int64_t due;
 	int rc;
 
+	if (m->marker_body != NULL)
+		m->own_copy = marker_check(m, env);
 	if (m->own_copy) {
 		/*
 		 * A marker honoured once: the same marker again on a
@@ -929,13 +1024,13 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		 */
 		if (m->campaign_headers > 0 && st != NULL) {
 			store_lock(env);
-			rc = store_copy_was_seen(st, m->marker_nonce);
+			rc = store_copy_was_seen(st, m->mk.nonce);
 			store_unlock(env);
 			if (rc != 0) {
 				milter_log(LOG_WARNING, m->qid, "copy %s:"
 				    " marker already used once (or store"
 				    " error): judged as a campaign",
-				    m->marker_nonce);
+				    m->mk.nonce);
 				m->own_copy = 0;
 			}
 		}

@@ -62,8 +62,9 @@ struct milter_msg {
 	struct spool		*spool;
 	int			 spool_error;
 	char			 marker[MARKER_MAX];	/* "": none */
-	char			 marker_nonce[MARKER_NONCE_MAX];
-	int			 own_copy;	/* a valid marker */
+	struct marker		 mk;		/* its fields, if well formed */
+	struct marker_body	*marker_body;	/* then the body's digest */
+	int			 own_copy;	/* a marker that verified */
 	int64_t			 sms_seen;	/* the newest job at the
 						   lookups (SMS caps) */
 };
@@ -121,12 +122,13 @@ int	 msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	    char *err, size_t errlen);
 void	 msg_plan_free(struct msg_plan *p);
 /*
- * The whole copy for part P: the original headers without the control
- * header, the Subject and MIME headers rendered, a fresh copy marker,
- * then the rendered body; appended to OUT.  0, or -1 with ERR.
+ * The whole copy for part P (number INDEX): the original headers without
+ * the control header, the Subject and MIME headers rendered, a fresh copy
+ * marker bound to the part's recipients and body, then the rendered
+ * body; appended to OUT.  0, or -1 with ERR.
  */
 int	 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
-	    const struct msg_part *p, int64_t now, struct buf *out,
+	    const struct msg_part *p, int index, int64_t now, struct buf *out,
 	    char *nonce, char *err, size_t errlen);
 /*
  * The List-Unsubscribe value for part P's only recipient, into OUT; 0,

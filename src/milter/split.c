@@ -157,7 +157,7 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 		if (!p->split || (int)i == p->inplace)
 			continue;
 		buf_init(&p->parts[i].copy, MSG_COPY_MAX);
-		if (msg_copy_build(m, env, &p->parts[i], now,
+		if (msg_copy_build(m, env, &p->parts[i], (int)i, now,
 		    &p->parts[i].copy, p->parts[i].nonce, err, errlen) == -1)
 			return -1;
 		spool_free(p->parts[i].body);
@@ -195,14 +195,53 @@ append_chunk(void *arg, const void *p, size_t n)
 	return buf_append(arg, p, n) == -1 ? 1 : 0;
 }
 
+static int
+digest_chunk(void *arg, const void *p, size_t n)
+{
+	marker_body_add(arg, p, n);
+	return 0;
+}
+
+/*
+ * What part INDEX's marker is bound to: the digests of its recipients
+ * (as segmilter on the re-injection port will normalise them) and of
+ * its body.  0, or -1 with ERR.
+ */
+static int
+copy_binding(const struct milter_msg *m, const struct msg_part *p,
+    int index, char *rcpts, char *body, char *err, size_t errlen)
+{
+	struct marker_body *b = marker_body_new();
+	const char **emails;
+	size_t i, n = 0;
+	int rc;
+
+	emails = xreallocarray(NULL, m->nrcpts > 0 ? m->nrcpts : 1,
+	    sizeof(*emails));
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].part == index &&
+		    m->rcpts[i].d.reason == POLICY_DELIVER)
+			emails[n++] = m->rcpts[i].email;
+	marker_rcpts(emails, n, rcpts);
+	free(emails);
+	if ((rc = spool_each(p->body, digest_chunk, b)) != 0) {
+		snprintf(err, errlen, "spool: %s", spool_error(p->body));
+		marker_body_free(b);
+		return -1;
+	}
+	marker_body_end(b, body);
+	return 0;
+}
+
 int
 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
-    const struct msg_part *p, int64_t now, struct buf *out, char *nonce,
-    char *err, size_t errlen)
+    const struct msg_part *p, int index, int64_t now, struct buf *out,
+    char *nonce, char *err, size_t errlen)
 {
 	const char *h = buf_str(&m->headers), *end, *colon;
 	const char *replace;
 	char marker[MARKER_MAX], name[128];
+	char rcpts[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX];
 	char unsub[UNSUB_TOKEN_MAX + 512];
 	size_t namelen;
 	int skip = 0;
@@ -235,8 +274,11 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		if (!skip)
 			buf_append(out, h, (size_t)(end - h));
 	}
+	if (copy_binding(m, p, index, rcpts, body, err, errlen) == -1)
+		return -1;
 	if (marker_make(env->conf->outbox.key, env->conf->outbox.keylen,
-	    m->campaign, now, marker, sizeof(marker), nonce) == -1) {
+	    m->campaign, now, rcpts, body, marker, sizeof(marker),
+	    nonce) == -1) {
 		snprintf(err, errlen, "cannot make the copy marker");
 		return -1;
 	}

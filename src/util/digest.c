@@ -26,3 +26,16 @@ digest_sha256(void)
 	pthread_once(&once, digest_fetch);
 	return sha256;
 }
+
+EVP_MD_CTX *
+digest_sha256_begin(void)
+{
+	EVP_MD_CTX *ctx;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex2(ctx, digest_sha256(), NULL) != 1) {
+		fprintf(stderr, "digest: no SHA-256 context from OpenSSL\n");
+		abort();
+	}
+	return ctx;
+}

@@ -1,8 +1,8 @@
 /*
  * fuzz_gateway.c - what comes back from the network: an SMS gateway's
  * reply (gw_sms_classify, for each driver and an HTTP status from the
- * input) and a copy marker header (marker_valid), which anyone sending
- * through the relay can write.  Beyond crashes, the reply's id and reason
+ * input) and a copy marker header (marker_parse, marker_verify), which
+ * anyone sending through the relay can write.  Beyond crashes, the reply's id and reason
  * go to the log and the audit row: they must stay bounded and hold no
  * control characters (no forged log lines).
  *
@@ -37,7 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static const unsigned char key[32] = "fuzz key, not a secret........";
 	struct gw_sms_reply r;
-	char nonce[MARKER_NONCE_MAX], *value;
+	char digest[MARKER_DIGEST_MAX], *value;
+	struct marker mk;
 	long status;
 
 	if (size < 3)
@@ -53,7 +54,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(value, data + 3, size - 3);
 	value[size - 3] = '\0';
-	(void)marker_valid(key, sizeof(key), value, nonce);
+	if (marker_parse(value, &mk) == 0) {
+		memset(digest, '0', sizeof(digest) - 1);
+		digest[sizeof(digest) - 1] = '\0';
+		(void)marker_verify(key, sizeof(key), &mk, mk.rcpts, digest);
+	}
 	free(value);
 	return 0;
 }

@@ -95,6 +95,10 @@ body_of() { sed -n '/^$/,$p' "$(for_rcpt "$1")" | grep '^This week'; }
 grep -l '^X-Campaign-ID' $(arrived) && fail "a control header reached the sink"
 grep -q '^Subject: VIP: 25% off$' "$(for_rcpt vera@example.com)" || fail "copy Subject"
 [ "$(q "SELECT count(*) FROM outbox WHERE state = 'sent'")" = 3 ] || fail "outbox: $(q "SELECT id, state, last_error FROM outbox")"
+# each copy recognised by segmilter on the re-injection port, on record
+[ "$(q "SELECT group_concat(recipient, ' ') FROM (SELECT recipient FROM audit WHERE decision = 'copy_passed' ORDER BY recipient)")" = \
+    "fred@example.com lara@example.com vera@example.com" ] ||
+    fail "copies passed: $(q "SELECT recipient, detail FROM audit WHERE decision = 'copy_passed'")"
 [ "$(q "SELECT route FROM ledger WHERE recipient = 'vera@example.com'")" = copy ] || fail "vera's route"
 [ "$(q "SELECT route FROM ledger WHERE recipient = 'rita@example.com'")" = inplace ] || fail "rita's route"
 
@@ -129,12 +133,30 @@ grep -l '^Early: Early access' $(arrived) | xargs grep -q '^X-Rcpt-Args: <vera@e
     fail "the held copy never went"
 
 # --- 3. the copy marker: valid passes untouched, forged is ignored ----
+# A marker made as segmilter makes one (marker.h): bound to the
+# recipients and to the body less its line ends, under a key derived
+# from the key file's for markers alone.
+marker() { # NONCE CAMPAIGN TIME RECIPIENT BODY [KEY-AS-IS]
+	if [ -n "${6:-}" ]; then
+		hk=$(printf '%s' "$KEY" | od -An -v -tx1 | tr -d ' \n')
+	else
+		hk=$(printf 'segmilter copy marker key' |
+		    openssl dgst -sha256 -mac HMAC -macopt "key:$KEY" -binary |
+		    od -An -v -tx1 | tr -d ' \n')
+	fi
+	r=$(printf '%s\n' "$4" | sha256sum | cut -c1-32)
+	b=$(printf '%s' "$5" | sha256sum | cut -c1-64)
+	mac=$(printf 'v2|%s|%s|%s|%s|%s' "$1" "$2" "$3" "$r" "$b" |
+	    openssl dgst -sha256 -mac HMAC -macopt "hexkey:$hk" | sed 's/.*= //')
+	echo "v2; n=$1; c=$2; t=$3; r=$r; mac=$mac"
+}
+N=00ff00ff00ff00ff00ff00ff
 t=$(date +%s)
-mac=$(printf 'v1|00ff00ff|spring4|%s' "$t" | openssl dgst -sha256 -hmac "$KEY" | sed 's/.*= //')
+GOOD=$(marker $N spring4 "$t" nora@example.com 'marked copy body')
 send marked nora@example.com <<MSG || fail "marked copy refused"
 Subject: a copy {{offer}}
 X-Campaign-ID: spring4
-X-Segmilter-Copy: v1; n=00ff00ff; c=spring4; t=$t; mac=$mac
+X-Segmilter-Copy: $GOOD
 
 marked copy body
 MSG
@@ -143,27 +165,49 @@ M=$(for_rcpt nora@example.com)
 [ -n "$M" ] || fail "a valid copy was not passed"
 grep -q '^X-Segmilter-Copy' "$M" && fail "the marker was not stripped"
 grep -q '^Subject: a copy {{offer}}$' "$M" || fail "a copy was rewritten"
+[ "$(q "SELECT decision || ' ' || detail FROM audit WHERE recipient = 'nora@example.com' AND decision = 'copy_passed'")" = \
+    "copy_passed copy $N: its marker verified, passed untouched" ] || fail "the honoured marker is not in the audit log"
 # the same marker again: a replay, judged like any campaign message
-send replay una@example.com <<MSG || fail "replay refused"
+send replay nora@example.com <<MSG || fail "replay refused"
 Subject: replayed {{offer}}
 X-Campaign-ID: spring4
-X-Segmilter-Copy: v1; n=00ff00ff; c=spring4; t=$t; mac=$mac
+X-Segmilter-Copy: $GOOD
 
-replayed body
+marked copy body
 MSG
 settle
-[ -z "$(for_rcpt una@example.com)" ] || fail "a replayed marker let an unsubscribed recipient through"
+[ "$(for_rcpt nora@example.com | wc -l)" = 1 ] || fail "a replayed marker let a recipient without consent through"
 grep -q "marker already used once" "$T/milter.log" || fail "replay not logged"
-send forged una@example.com <<MSG || fail "forged refused: $(tail -3 "$T/forged.swaks")"
+# a marker good for nora and this body, on a message to una, on
+# another body, and one keyed like an unsubscribe link: each ignored
+n=0
+for forged in "una@example.com|$(marker 00ff00ff00ff00ff00ff00f1 spring4 "$t" nora@example.com 'forged body')" \
+    "una@example.com|$(marker 00ff00ff00ff00ff00ff00f2 spring4 "$t" una@example.com 'another body')" \
+    "una@example.com|$(marker 00ff00ff00ff00ff00ff00f3 spring4 "$t" una@example.com 'forged body' raw)"; do
+	n=$((n + 1))
+	send forged$n "${forged%%|*}" <<MSG || fail "forged $n refused: $(tail -3 "$T/forged$n.swaks")"
 Subject: forged {{offer}}
 X-Campaign-ID: spring4
-X-Segmilter-Copy: v1; n=00ff00ff; c=spring4; t=$t; mac=0000$mac
+X-Segmilter-Copy: ${forged#*|}
 
 forged body
 MSG
+	settle
+	[ -z "$(for_rcpt una@example.com)" ] || fail "forged marker $n let an unsubscribed recipient through"
+done
+[ "$(grep -c "X-Segmilter-Copy does not verify (another key, body or recipients): ignored" "$T/milter.log")" = 3 ] ||
+    fail "forged markers not logged"
+# not even a marker's form: version 1, a short nonce
+send v1 una@example.com <<MSG || fail "v1 marker refused"
+Subject: old {{offer}}
+X-Campaign-ID: spring4
+X-Segmilter-Copy: v1; n=00ff00ff; c=spring4; t=$t; mac=00
+
+old body
+MSG
 settle
-[ -z "$(for_rcpt una@example.com)" ] || fail "a forged marker let an unsubscribed recipient through"
-grep -q "X-Segmilter-Copy does not verify: ignored" "$T/milter.log" || fail "forged marker not logged"
+[ -z "$(for_rcpt una@example.com)" ] || fail "a version 1 marker let an unsubscribed recipient through"
+grep -q "X-Segmilter-Copy is not a marker: ignored" "$T/milter.log" || fail "v1 marker not logged"
 
 # --- 4. segctl outbox: list, cancel a held copy, retry it -------------
 LATER=$(date -u -d "+1 hour" +%Y-%m-%dT%H:%M:%SZ)

@@ -498,8 +498,12 @@ test_split_copies(void **state)
 	struct mx *x = *state;
 	const char *const rcpts[] = { "<Ann@example.com>", "<rob@example.com>",
 	    "<bea@example.com>", NULL };
+	const char *const rob[] = { "rob@example.com" };
+	char bound[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX];
+	struct marker_body *b;
 	struct buf msg, to;
-	const char *marker;
+	struct marker mk;
+	char *marker;
 
 	split_on(x);
 	buf_init(&msg, 1 << 20);
@@ -522,12 +526,19 @@ test_split_copies(void **state)
 	assert_null(strstr(buf_str(&msg), "X-Campaign-ID"));
 	assert_non_null(strstr(buf_str(&msg), "\r\n\r\nDear customer: VIP:"
 	    " 25% off\r\n"));
+	/* the marker is bound to Rob and to the copy's body */
+	marker_rcpts(rob, 1, bound);
+	b = marker_body_new();
+	marker_body_add(b, strstr(buf_str(&msg), "\r\n\r\n") + 4,
+	    strlen(strstr(buf_str(&msg), "\r\n\r\n") + 4));
+	marker_body_end(b, body);
 	marker = strstr(buf_str(&msg), MARKER_HEADER ": ");
 	assert_non_null(marker);
 	marker += strlen(MARKER_HEADER ": ");
 	*strstr(marker, "\r\n") = '\0';
-	assert_true(marker_valid(x->cf->outbox.key, x->cf->outbox.keylen,
-	    marker, NULL));
+	assert_int_equal(marker_parse(marker, &mk), 0);
+	assert_true(marker_verify(x->cf->outbox.key, x->cf->outbox.keylen,
+	    &mk, bound, body));
 	buf_free(&msg);
 	buf_free(&to);
 }

@@ -36,6 +36,8 @@ enum policy_reason {
 	POLICY_BOUNCED,		/* bounced after consenting */
 	POLICY_AUDIENCE,	/* outside the campaign's audience */
 	POLICY_FATIGUED,	/* fatigue or the frequency cap */
+	POLICY_BAD_RECORD,	/* their own values cannot be rendered,
+				   even left out (the milter's finding) */
 	POLICY_NREASONS
 };
 

@@ -27,9 +27,9 @@ struct report_column {
 };
 
 /* Email: the policy reasons; a retried copy is on its way again. */
-_Static_assert(POLICY_NREASONS == 8, "email_columns names every reason");
+_Static_assert(POLICY_NREASONS == 9, "email_columns names every reason");
 static const struct report_column email_columns[] = {
-	{ "deliver", { "deliver", "copy_retried" } },
+	{ "deliver", { "deliver", "copy_retried", "copy_passed" } },
 	{ "unknown", { "unknown" } },
 	{ "duplicate", { "duplicate" } },
 	{ "unsubscribed", { "unsubscribed" } },
@@ -37,6 +37,7 @@ static const struct report_column email_columns[] = {
 	{ "bounced", { "bounced" } },
 	{ "audience", { "audience" } },
 	{ "fatigued", { "fatigued" } },
+	{ "bad_record", { "bad_record" } },
 	{ "not_sent", { "copy_failed", "copy_expired", "copy_cancelled" } },
 	{ NULL, { NULL } }
 };

@@ -258,7 +258,7 @@ group_value(void *arg, const char *name)
 	const struct milter_group *g = arg;
 	const char *v = campaign_value(g->c, g->variant, name);
 
-	if (v != NULL || g->single == NULL)
+	if (v != NULL || g->single == NULL || g->withheld)
 		return v;
 	if (strcmp(name, "first_name") == 0)
 		v = g->single->r->first_name;
@@ -1065,7 +1065,8 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		return store_failed(m, env, ops);
 	msg_sms_decide(m, env, c, now);
 
-	if (msg_plan_build(m, env, c, now, &plan, err, sizeof(err)) == -1) {
+	if (msg_plan_build(m, env, c, now, 1, &plan, err, sizeof(err)) ==
+	    -1) {
 		milter_log(LOG_ERR, m->qid, "campaign=%s: render: %s:"
 		    " tempfail", c->id, err);
 		snprintf(text, sizeof(text), "segmilter: campaign %s: %s",

@@ -43,6 +43,8 @@ struct milter_rcpt {
 	struct segment_flags	*flags;		/* NULL before msg_decide */
 	struct policy_decision	 d;
 	struct msg_sms		*sms;		/* NULL: no SMS for them */
+	int			 withheld;	/* rendered without their own
+						   values (split.c) */
 };
 
 struct milter_msg {
@@ -76,6 +78,8 @@ struct milter_group {
 	const char		**flags;	/* common to every recipient */
 	size_t			 nflags;
 	const struct milter_rcpt *single;	/* the only recipient */
+	int			 withheld;	/* single's own values left
+						   out: they cannot render */
 };
 
 #define MSG_ALL_KEPT	(-2)	/* msg_group: every kept recipient */
@@ -113,13 +117,15 @@ struct msg_plan {
 
 /*
  * Parts the kept recipients of M, renders each part and builds every
- * copy, all before the store is locked; -1 with ERR on a template error.
- * Malformed MIME is not an error: the plan then has one part and no
- * rendering.
+ * copy (unless COPIES is 0: segctl preview), all before the store is
+ * locked; -1 with ERR on a template error.  A recipient whose own values
+ * break their part's rendering is judged alone (render_alone in split.c):
+ * rendered without them, or suppressed as bad_record.  Malformed MIME is
+ * not an error: the plan then has one part and no rendering.
  */
 int	 msg_plan_build(struct milter_msg *m, const struct milter_env *env,
-	    const struct campaign *c, int64_t now, struct msg_plan *p,
-	    char *err, size_t errlen);
+	    const struct campaign *c, int64_t now, int copies,
+	    struct msg_plan *p, char *err, size_t errlen);
 void	 msg_plan_free(struct msg_plan *p);
 /*
  * The whole copy for part P (number INDEX): the original headers without

@@ -168,6 +168,7 @@ preview_variant(struct milter_msg *m, const struct milter_env *env,
 	fprintf(out, "\nvariant %s: %zu recipient%s\n",
 	    campaign_variant_name(c, v), n, n == 1 ? "" : "s");
 	msg_group(m, c, v, &g, &mixed);
+	g.withheld = g.single != NULL && g.single->withheld;
 	msg_vars(&g, env, &vars);
 	sink = spool_new(PREVIEW_MAX, env->conf->milter.spool_dir);
 	if (render_apply(rm, &vars, spool_put, sink, &res, err,
@@ -243,7 +244,10 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
     char *err, size_t errlen)
 {
 	size_t counts[POLICY_NREASONS], *per_variant = NULL, i, kept = 0;
+	const struct milter_rcpt *r;
 	const struct campaign *c;
+	struct msg_plan plan;
+	char why[512];
 	struct milter_msg *m;
 	struct render_msg *rm = NULL;
 	const char *body, *data;
@@ -251,6 +255,7 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 	size_t len;
 	int rc = -1, used = 0;
 
+	memset(&plan, 0, sizeof(plan));
 	buf_init(&text, PREVIEW_MAX);
 	m = milter_msg_new();
 	milter_msg_set_queue_id(m, "PREVIEW");
@@ -291,6 +296,13 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 	}
 	if (msg_decide(m, env, c, st, now) == -1) {
 		snprintf(err, errlen, "%s", store_error(st));
+		goto out;
+	}
+	/* the milter's own parting and rendering, for its per-recipient
+	 * findings (render_alone) and its refusals */
+	if (msg_plan_build(m, env, c, now, 0, &plan, why, sizeof(why)) == -1) {
+		fprintf(out, "campaign %s: would tempfail: %s\n", c->id, why);
+		rc = 1;
 		goto out;
 	}
 	memset(counts, 0, sizeof(counts));
@@ -336,9 +348,17 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 				fprintf(out, "  %-14s %zu\n",
 				    policy_reason_name(i), counts[i]);
 	}
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if (r->withheld || r->d.reason == POLICY_BAD_RECORD)
+			fprintf(out, "  to %s: %s%s\n", r->email,
+			    r->d.reason == POLICY_BAD_RECORD ?
+			    "bad_record: " : "", r->d.detail);
+	}
 	if (c->sms.text != NULL)
 		preview_sms(m, env, c, now, out);
 out:
+	msg_plan_free(&plan);
 	render_free(rm);
 	free(per_variant);
 	milter_msg_free(m);

@@ -99,10 +99,74 @@ render_part(const struct milter_env *env, struct msg_plan *p,
 	return 0;
 }
 
+/* The kept recipient in part P when it has one alone, else NULL. */
+static struct milter_rcpt *
+part_single(struct milter_msg *m, const struct msg_plan *p, int part)
+{
+	size_t i;
+
+	if (p->parts[part].g.single == NULL)
+		return NULL;
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].part == part &&
+		    m->rcpts[i].d.reason == POLICY_DELIVER)
+			return &m->rcpts[i];
+	return NULL;
+}
+
+/*
+ * Part PART could not be rendered (ERR says why).  When its one
+ * recipient's own values were in it, their record is what failed (a CR
+ * or LF in a name the Subject uses, say), not the campaign, and one bad
+ * record must not hold the message back from everyone: the part is
+ * rendered again without their own values, the template's defaults
+ * standing in; if that fails otherwise (a placeholder without a default
+ * now has no value), they alone are suppressed as bad_record.  Either
+ * way their decision's detail keeps the first reason.  0, or -1 with ERR
+ * when the failure is the campaign's: the same without their values.
+ */
+static int
+render_alone(struct milter_msg *m, const struct milter_env *env,
+    struct msg_plan *p, int part, char *err, size_t errlen)
+{
+	struct msg_part *pt = &p->parts[part];
+	struct milter_rcpt *r;
+	char first[sizeof(r->d.detail)];
+
+	if ((r = part_single(m, p, part)) == NULL)
+		return -1;
+	str_copy(first, sizeof(first), err);
+	spool_free(pt->body);
+	pt->body = NULL;
+	pt->g.withheld = 1;
+	if (render_part(env, p, pt, err, errlen) == 0) {
+		milter_log(LOG_WARNING, m->qid, "to=<%s>: their own values"
+		    " cannot be rendered (%s): rendered without them",
+		    r->email, first);
+		snprintf(r->d.detail, sizeof(r->d.detail), "rendered without"
+		    " their own values: %.120s", first);
+		r->withheld = 1;
+		return 0;
+	}
+	spool_free(pt->body);
+	pt->body = NULL;
+	/* the same failure without their values: the campaign's own */
+	if (strcmp(err, first) == 0)
+		return -1;
+	milter_log(LOG_WARNING, m->qid, "to=<%s>: cannot be rendered (%s),"
+	    " nor without their own values (%s): suppressed", r->email, first,
+	    err);
+	r->d.reason = POLICY_BAD_RECORD;
+	str_copy(r->d.detail, sizeof(r->d.detail), first);
+	r->part = -1;
+	pt->n = 0;
+	return 0;
+}
+
 int
 msg_plan_build(struct milter_msg *m, const struct milter_env *env,
-    const struct campaign *c, int64_t now, struct msg_plan *p, char *err,
-    size_t errlen)
+    const struct campaign *c, int64_t now, int copies, struct msg_plan *p,
+    char *err, size_t errlen)
 {
 	const char *data;
 	char why[512];
@@ -152,10 +216,18 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	 * descriptor per recipient.
 	 */
 	for (i = 0; p->rm != NULL && i < p->nparts; i++) {
-		if (render_part(env, p, &p->parts[i], err, errlen) == -1)
+		if (render_part(env, p, &p->parts[i], err, errlen) == -1 &&
+		    render_alone(m, env, p, (int)i, err, errlen) == -1)
 			return -1;
-		if (!p->split || (int)i == p->inplace)
+		if (p->parts[i].n == 0 && (int)i == p->inplace)
+			p->inplace = -1;	/* the original goes to nobody */
+		if (p->parts[i].n == 0 || !p->split || (int)i == p->inplace)
 			continue;
+		if (!copies) {
+			spool_free(p->parts[i].body);
+			p->parts[i].body = NULL;
+			continue;
+		}
 		buf_init(&p->parts[i].copy, MSG_COPY_MAX);
 		if (msg_copy_build(m, env, &p->parts[i], (int)i, now,
 		    &p->parts[i].copy, p->parts[i].nonce, err, errlen) == -1)

@@ -19,6 +19,7 @@ static const char *const reason_names[POLICY_NREASONS] = {
 	[POLICY_BOUNCED] = "bounced",
 	[POLICY_AUDIENCE] = "audience",
 	[POLICY_FATIGUED] = "fatigued",
+	[POLICY_BAD_RECORD] = "bad_record",
 };
 
 const char *

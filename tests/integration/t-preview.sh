@@ -1,7 +1,8 @@
 #!/bin/sh
 # t-preview.sh - segctl preview on the fixture store: per-variant counts
 # and renderings, suppressions by reason, non-campaign mail, an unknown
-# campaign and a template error, and that nothing is recorded.
+# campaign and a template error, a customer whose name cannot be rendered
+# judged alone as segmilter does, and that nothing is recorded.
 set -u
 BUILD=${BUILD:-build}
 SRC=$(pwd)
@@ -45,4 +46,20 @@ printf 'Subject: x\nX-Campaign-ID: launch\n\n{{coupon}}\n' > "$T/bad.eml"
 $P "$T/bad.eml" > "$T/out" && fail "template error must exit non-zero"
 grep -q "would tempfail: part 1 (text/plain): line 1: unknown placeholder {{coupon}}" "$T/out" ||
     fail "template error: $(cat "$T/out")"
+
+# a name with a line break (stored before imports cleaned names), in a
+# message to her alone, so that her own values are used: the preview
+# says what segmilter does
+q "UPDATE customers SET first_name = 'Fred' || char(13, 10) || 'Bcc: all@example.com' WHERE email = 'fred@example.com'"
+printf 'Subject: Hi {{first_name|default:"friend"}}\nX-Campaign-ID: launch\n\n{{offer}}\n' > "$T/name.eml"
+$P --to fred@example.com "$T/name.eml" > "$T/out" || fail "bad name: $(cat "$T/out")"
+grep -q "^  to fred@example.com: rendered without their own values: Subject: line 1: the value of {{first_name}} holds a line break" "$T/out" ||
+    fail "bad name not reported: $(cat "$T/out")"
+grep -q "^  Subject: Hi friend$" "$T/out" || fail "bad name: the default: $(cat "$T/out")"
+printf 'Subject: Dear {{first_name}}\nX-Campaign-ID: launch\n\n{{offer}}\n' > "$T/name.eml"
+$P --to fred@example.com "$T/name.eml" > "$T/out" || fail "bad name, no default: $(cat "$T/out")"
+grep -q "^campaign launch: 1 recipients, 0 delivered, 1 suppressed$" "$T/out" || fail "bad_record totals: $(cat "$T/out")"
+grep -q "^  bad_record  *1$" "$T/out" || fail "bad_record count: $(cat "$T/out")"
+grep -q "^  to fred@example.com: bad_record: Subject: line 1: the value of {{first_name}} holds a line break" "$T/out" ||
+    fail "bad_record not reported: $(cat "$T/out")"
 echo "t-preview: ok"

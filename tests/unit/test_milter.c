@@ -621,6 +621,73 @@ test_split_language(void **state)
 	buf_free(&to);
 }
 
+/* The first row of SQL's answer on X's store, as text ("" for none). */
+static void
+query(struct mx *x, const char *sql, char *out, size_t outlen)
+{
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/store.db", x->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	out[0] = '\0';
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(out, outlen, "%s", sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/*
+ * One recipient whose name holds a line break (it came in through an
+ * import before imports cleaned names): the Subject that uses it cannot
+ * be rendered.  That holds back nobody else: their copy is rendered
+ * without their own values, the defaults standing in, and says so in
+ * the audit log; where no default stands in, they alone are suppressed
+ * as bad_record.  Before, the whole message tempfailed on every retry.
+ */
+static void
+test_bad_record_alone(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>", "<rob@example.com>",
+	    NULL };
+	char got[512];
+	struct buf msg, to;
+
+	customer(x, "rob@example.com", "Rob\r\nBcc: all@example.com", 1, 0);
+	split_on(x);
+	buf_init(&msg, 1 << 20);
+	buf_init(&to, 1 << 20);
+	assert_int_equal(run(x, rcpts, campaign_headers,
+	    "Hi {{first_name|default:\"there\"}}\n", x->st), MILTER_CONTINUE);
+	assert_string_equal(buf_str(&x->body), "Hi Ann\r\n");
+	outbox_job(x, 1, &msg, &to);
+	assert_string_equal(buf_str(&to), "rob@example.com\n");
+	assert_non_null(strstr(buf_str(&msg), "Subject: Spring for you\r\n"));
+	assert_non_null(strstr(buf_str(&msg), "\r\n\r\nHi there\r\n"));
+	assert_null(strstr(buf_str(&msg), "Bcc"));
+	query(x, "SELECT decision || ': ' || detail FROM audit WHERE"
+	    " recipient = 'rob@example.com'", got, sizeof(got));
+	assert_non_null(strstr(got, "deliver: rendered without their own"
+	    " values: Subject: "));
+
+	/* no default: Rob alone is suppressed, Ann gets hers */
+	query(x, "DELETE FROM ledger", got, sizeof(got));
+	assert_int_equal(run(x, rcpts, "Subject: Dear {{first_name}}\n"
+	    "X-Campaign-ID: spring\nMessage-ID: <m9@shop.example>\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_non_null(strstr(buf_str(&x->log), "delrcpt <rob@example.com>"));
+	assert_non_null(strstr(buf_str(&x->log), "chgheader Subject 1 Dear"
+	    " Ann\n"));
+	query(x, "SELECT decision FROM ledger WHERE recipient ="
+	    " 'rob@example.com'", got, sizeof(got));
+	assert_string_equal(got, "bad_record");
+	buf_free(&msg);
+	buf_free(&to);
+}
+
 /* RFC 8058: each recipient's own signed link, in place and in copies. */
 static void
 test_unsubscribe_links(void **state)
@@ -981,6 +1048,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_campaign_files,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_split_copies,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_record_alone,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_split_personal,
 		    mx_setup, mx_teardown),

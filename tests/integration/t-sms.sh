@@ -7,6 +7,7 @@
 # exactly one SMS, with their own text; nobody without SMS consent (email
 # consent alone, no evidence, revoked, a STOP reply), with a bad number or
 # outside the SMS segments gets one; 500s, 429s and a timeout are retried;
+# each sent SMS is audited with the gateway's id for it;
 # segmilter killed while every attempt fails loses nothing once it is
 # back; the gateway's permanent refusals mark the number (opted out,
 # invalid) and are audited; a second campaign the same day is capped;
@@ -250,6 +251,17 @@ aud() { q "SELECT decision FROM audit a JOIN customers c ON c.id = a.customer_id
     fail "invalid number not recorded"
 q "SELECT gateway_ref FROM outbox WHERE kind = 'sms' AND state = 'sent'" | grep -qv '^SM' &&
     fail "a sent SMS without Twilio's sid"
+# each sent SMS's audit row names the sid the gateway gave it
+q "SELECT recipient || ' ' || detail FROM audit WHERE decision = 'sms_sent'" > "$T/sent.audit"
+python3 - "$T/gw.log" "$T/sent.audit" <<'PY' || fail "sms_sent rows: $(cat "$T/sent.audit")"
+import json, sys
+ids = {r["to"]: r["id"] for r in map(json.loads, open(sys.argv[1]))
+       if r["outcome"] == "ok"}
+rows = [l.rstrip("\n").split(" ", 1) for l in open(sys.argv[2])]
+assert len(rows) == 12, rows
+for to, detail in rows:
+    assert detail.endswith(": HTTP 201, id " + ids[to]), (to, detail)
+PY
 # quiet hours: Tokyo (by time zone, and by country alone) waits for its window
 for c in t1 t2; do
 	[ "$(aud $c)" = queued ] || fail "$c: $(aud $c)"

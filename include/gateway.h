@@ -51,15 +51,18 @@ enum gw_result gw_smtp_send(struct gw_smtp *g, const char *sender,
  *            sha256=HEX(HMAC-SHA256(secret, T "." body)), and an
  *            Idempotency-Key header a receiver can use to drop repeats.
  *
- * Replies: 2xx sent (with the gateway's message id, if it gives one);
- * 408, 429 and 5xx, a timeout or no connection: try again; 401, 403 and
- * 404 are the gateway refusing us, not the number, so also try again
- * (and the log says so) until the job expires; any other 4xx is
- * permanent, and says why when the gateway does: the number opted out
- * (Twilio 21610, webhook "opted_out") or is invalid (Twilio 21211,
- * 21612, 21614, webhook "invalid_number").  Kannel's 400s name no
- * reason a number can be marked by (a bad password in smsbox's
- * configuration looks the same), so they mark nothing.
+ * Replies: 2xx sent (with the gateway's message id, if it gives one),
+ * even when the body then stalls or the connection drops: the gateway
+ * took the SMS, and asking again would send it twice (the id is then
+ * unknown); 408, 429 and 5xx, a timeout or no connection before the
+ * status line: try again; 401, 403 and 404 are the gateway refusing
+ * us, not the number, so also try again (and the log says so) until
+ * the job expires; any other 4xx is permanent, and says why when the
+ * gateway does: the number opted out (Twilio 21610, webhook
+ * "opted_out") or is invalid (Twilio 21211, 21612, 21614, webhook
+ * "invalid_number").  Kannel's 400s name no reason a number can be
+ * marked by (a bad password in smsbox's configuration looks the same),
+ * so they mark nothing.
  *
  * Encoding and classifying are pure (gw_sms_encode, gw_sms_classify) so
  * that tests check each driver's bytes without a network.  Credentials
@@ -103,9 +106,15 @@ struct gw_sms_reply {
 int	 gw_sms_encode(const struct conf_sms *s, const struct gw_sms_msg *m,
 	    int64_t now, struct gw_sms_request *rq);
 void	 gw_sms_request_free(struct gw_sms_request *rq);
-/* What HTTP STATUS with BODY (LEN bytes) means for DRIVER. */
+/*
+ * What HTTP STATUS with BODY (LEN bytes) means for DRIVER.  CUT is NULL
+ * when the reply came whole, else why it stopped after the status line
+ * (a stall past sms.timeout, a dropped connection): BODY is then what
+ * arrived of it.
+ */
 void	 gw_sms_classify(enum conf_sms_driver driver, long status,
-	    const char *body, size_t len, struct gw_sms_reply *out);
+	    const char *body, size_t len, const char *cut,
+	    struct gw_sms_reply *out);
 
 struct gw_sms;
 

@@ -27,8 +27,9 @@ struct store_job;
 
 /*
  * An audit row per recipient of job J: DECISION (copy_failed,
- * copy_expired, copy_cancelled, copy_retried) and WHY.  Inside the
- * caller's write transaction.  0, or -1.
+ * copy_expired, copy_cancelled, copy_retried, or sms_* for an SMS job)
+ * and WHY, or NULL for none.  Inside the caller's write transaction.
+ * 0, or -1.
  */
 int	 outbox_audit_job(struct store *st, const struct store_job *j,
 	    const char *decision, const char *why, const char *config_hash,

@@ -5,7 +5,8 @@
  * to fix, and following one would carry the credentials elsewhere),
  * only http and https are spoken, and TLS peers are always verified.
  * Replies are read up to REPLY_MAX bytes: enough for any error document,
- * and a misbehaving endpoint cannot make a worker hold more.
+ * and a misbehaving endpoint cannot make a worker hold more.  A reply
+ * cut off after its status line is judged by that line: a 2xx is sent.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -279,11 +280,27 @@ first_line(const char *body, size_t len, char *out, size_t outlen)
 
 void
 gw_sms_classify(enum conf_sms_driver driver, long status, const char *body,
-    size_t len, struct gw_sms_reply *out)
+    size_t len, const char *cut, struct gw_sms_reply *out)
 {
 	char code[32] = "", err[64] = "", line[128];
 
 	memset(out, 0, sizeof(*out));
+	if (cut != NULL) {
+		/*
+		 * A 2xx status line is the gateway taking the SMS: asked
+		 * again, it would send it again.  What arrived of the body
+		 * may end inside the id, and a truncated id would look
+		 * like a real one, so none is kept.  Any other status,
+		 * read in part, is no refusal to act on: tried again.
+		 */
+		out->result = status >= 200 && status < 300 ? GW_SENT :
+		    GW_TEMPFAIL;
+		snprintf(out->why, sizeof(out->why), "HTTP %ld, %sreply cut"
+		    " off: %s", status, out->result == GW_SENT ?
+		    "id unknown: " : "", cut);
+		str_mask_controls(out->why);
+		return;
+	}
 	first_line(body, len, line, sizeof(line));
 	if (status >= 200 && status < 300) {
 		out->result = GW_SENT;
@@ -372,6 +389,7 @@ gw_sms_send(struct gw_sms *g, const struct conf_sms *s,
 	struct curl_slist *hdrs = NULL;
 	struct gw_sms_request rq;
 	char errbuf[CURL_ERROR_SIZE] = "", ctype[96];
+	const char *error;
 	struct buf reply;
 	long status = 0;
 	CURLcode cc;
@@ -423,14 +441,21 @@ gw_sms_send(struct gw_sms *g, const struct conf_sms *s,
 	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, hdrs);
 
 	cc = curl_easy_perform(g->curl);
-	if (cc == CURLE_OK) {
-		curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &status);
+	/*
+	 * Once a status line is read the gateway has answered, whatever
+	 * becomes of the rest: a 2xx whose body stalls past sms.timeout
+	 * or whose connection drops is sent, not sent again.
+	 */
+	if (curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &status) !=
+	    CURLE_OK)
+		status = 0;
+	error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc);
+	if (cc == CURLE_OK || status != 0)
 		gw_sms_classify(s->driver, status, reply.data ? reply.data : "",
-		    reply.len, out);
-	} else {
+		    reply.len, cc == CURLE_OK ? NULL : error, out);
+	else {
 		out->result = GW_TEMPFAIL;
-		snprintf(out->why, sizeof(out->why), "%s",
-		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		snprintf(out->why, sizeof(out->why), "%s", error);
 	}
 	/* the handle keeps option pointers: drop them with the request */
 	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, NULL);

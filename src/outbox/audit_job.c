@@ -29,8 +29,10 @@ outbox_audit_job(struct store *st, const struct store_job *j,
 		snprintf(name, sizeof(name), "sms_%s", decision + 5);
 		decision = name;
 	}
+	/* printf's "(null)" for a NULL is no reason, and undefined */
 	snprintf(detail, sizeof(detail), "outbox job %lld after %lld"
-	    " attempts: %s", (long long)j->id, (long long)j->attempts, why);
+	    " attempts%s%s", (long long)j->id, (long long)j->attempts,
+	    why != NULL ? ": " : "", why != NULL ? why : "");
 	for (p = j->recipients; *p != '\0'; p = *eol ? eol + 1 : eol) {
 		eol = strchr(p, '\n');
 		if (eol == NULL)

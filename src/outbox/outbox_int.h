@@ -20,6 +20,9 @@ struct outbox_outcome {
 	enum store_job_state state;
 	int64_t		 next_at;	/* a retry's due time */
 	const char	*why;		/* NULL: no error */
+	const char	*detail;	/* the audit rows' reason when WHY is
+					   NULL: what the gateway said when it
+					   took an SMS (its id) */
 	const char	*decision;	/* an audit row per recipient, or NULL */
 	const char	*ref;		/* the gateway's message id, or NULL */
 	int		 mark;		/* enum store_phone_status for the
@@ -28,11 +31,12 @@ struct outbox_outcome {
 };
 
 /*
- * What attempt result R means for J at NOW: sent; failed for good;
- * expired past its kind's max_age_hours (an SMS counted from when it was
- * first due, a copy from when it was queued); else due again after a
- * backoff.  The audit decisions are copy_* or sms_* by J's kind (a sent
- * copy has none).
+ * What attempt result R, with WHY, means for J at NOW: sent; failed for
+ * good; expired past its kind's max_age_hours (an SMS counted from when
+ * it was first due, a copy from when it was queued); else due again
+ * after a backoff.  The audit decisions are copy_* or sms_* by J's kind
+ * (a sent copy has none); a sent SMS's row has WHY as its detail, the
+ * gateway's reply with its message id, while the job keeps no error.
  */
 void	 outbox_outcome_of(const struct milter_env *env,
 	    const struct store_job *j, enum gw_result r, const char *why,

@@ -76,7 +76,8 @@ record_sms(struct store *st, const struct milter_env *env,
 	char why[400];
 
 	outbox_outcome_of(env, j, rep->result, rep->why, now, &o);
-	if (rep->result == GW_SENT)
+	/* no id (Kannel's, a reply cut off): none kept, not "" */
+	if (rep->result == GW_SENT && rep->ref[0] != '\0')
 		o.ref = rep->ref;
 	if (rep->result == GW_PERMFAIL && rep->refusal != GW_SMS_OTHER) {
 		o.mark = rep->refusal == GW_SMS_OPTED_OUT ? PHONE_OPTED_OUT :

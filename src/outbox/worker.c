@@ -63,6 +63,7 @@ outbox_outcome_of(const struct milter_env *env, const struct store_job *j,
 	if (r == GW_SENT) {
 		o->state = JOB_SENT;
 		o->why = NULL;
+		o->detail = why;
 		o->decision = sms ? "sms_sent" : NULL;
 	} else if (r == GW_PERMFAIL) {
 		o->state = JOB_FAILED;
@@ -97,8 +98,8 @@ outbox_record(struct store *st, const struct milter_env *env,
 	    NULL) == -1)
 		rc = -1;
 	if (rc == 0 && o->decision != NULL)
-		rc = outbox_audit_job(st, j, o->decision, o->why,
-		    env->conf_hash, now);
+		rc = outbox_audit_job(st, j, o->decision, o->why != NULL ?
+		    o->why : o->detail, env->conf_hash, now);
 	if (rc == 0)
 		rc = store_commit(st);
 	if (rc == -1) {

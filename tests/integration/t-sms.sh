@@ -7,6 +7,8 @@
 # exactly one SMS, with their own text; nobody without SMS consent (email
 # consent alone, no evidence, revoked, a STOP reply), with a bad number or
 # outside the SMS segments gets one; 500s, 429s and a timeout are retried;
+# a 2xx whose body stalls or is cut off is sent, not sent again, its id
+# unknown; each other sent SMS is audited with the gateway's id for it;
 # segmilter killed while every attempt fails loses nothing once it is
 # back; the gateway's permanent refusals mark the number (opted out,
 # invalid) and are audited; a second campaign the same day is capped;
@@ -51,9 +53,16 @@ faults() { printf '%s\n' "$1" > "$T/faults.json.new"; mv "$T/faults.json.new" "$
 accepted() { python3 - "$T/gw.log" <<'PY'
 import collections, json, sys
 c = collections.Counter(json.loads(l)["to"] for l in open(sys.argv[1])
-                        if json.loads(l)["outcome"] == "ok")
+                        if json.loads(l)["outcome"] in ("ok", "stall", "cut"))
 for to, n in sorted(c.items()):
     print(n, to)
+PY
+}
+# the gateway's outcomes for NUMBER's requests, in order
+outcomes() { python3 - "$T/gw.log" "$1" <<'PY'
+import json, sys
+print(" ".join(r["outcome"] for r in map(json.loads, open(sys.argv[1]))
+               if r["to"] == sys.argv[2]))
 PY
 }
 
@@ -177,8 +186,10 @@ milter_start
     fail "postfix start"
 
 # --- 1. the campaign, with the gateway failing at first -------------------
+# a05, a06: 2xx, then the body stalls past sms.timeout, or is cut off
 faults '{"first": [["500", 4]], "numbers": {"+15550001003": ["429", "429", "ok"],
-  "+15550001004": ["timeout", "ok"]}, "optout": ["+15550004001"],
+  "+15550001004": ["timeout", "ok"], "+15550001005": ["stall", "ok"],
+  "+15550001006": ["cut", "ok"]}, "optout": ["+15550004001"],
   "invalid": ["+15550004002"]}'
 RCPTS="" TO=""
 for c in $CUSTOMERS; do RCPTS="$RCPTS $c@example.com"; TO="$TO --to $c@example.com"; done
@@ -222,13 +233,22 @@ python3 - "$T/gw.log" <<'PY' || fail "request content"
 import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
-    if r["outcome"] != "ok": continue
+    if r["outcome"] not in ("ok", "stall", "cut"): continue
     assert r["api"] == "twilio" and r["from"] == "+15005550006", r
     assert r["extra"].get("StatusCallback") == "https://shop.example/sms", r
     assert r["text"].endswith(", your cart is waiting: 10% off with CART10. Reply STOP to opt out"), r
     n = int(r["to"][-2:]); assert r["text"].startswith("Ann%02d," % n), r
 PY
 grep -q '"outcome": *"timeout"' "$T/gw.log" || fail "no timeout was injected"
+# once the gateway said 2xx it heard no more of that SMS: a05 and a06 got
+# one request each, but for any 500s of "first" before it, and no retry
+for n in 5:stall 6:cut; do
+	to=+1555000100${n%:*}
+	[ "$(outcomes "$to" | sed 's/^\(500 \)*//')" = "${n#*:}" ] ||
+	    fail "$to: requests after a ${n#*:}: $(outcomes "$to")"
+	[ "$(q "SELECT state || '|' || coalesce(gateway_ref, 'none') FROM outbox WHERE recipients = '$to'")" = "sent|none" ] ||
+	    fail "$to: $(q "SELECT * FROM outbox WHERE recipients = '$to'")"
+done
 [ "$(grep -c '"outcome": *"500"' "$T/gw.log")" = 4 ] || fail "500s not retried"
 grep -q 'tok-secret-1' "$T/gw.log" "$T/milter.log" && fail "a credential was logged"
 # refusals, audited per reason
@@ -248,8 +268,23 @@ aud() { q "SELECT decision FROM audit a JOIN customers c ON c.id = a.customer_id
     fail "gateway opt-out did not revoke SMS consent"
 [ "$(q "SELECT status FROM phone_status WHERE phone = '+15550004002'")" = invalid ] ||
     fail "invalid number not recorded"
-q "SELECT gateway_ref FROM outbox WHERE kind = 'sms' AND state = 'sent'" | grep -qv '^SM' &&
-    fail "a sent SMS without Twilio's sid"
+q "SELECT gateway_ref FROM outbox WHERE kind = 'sms' AND state = 'sent' AND recipients NOT IN ('+15550001005', '+15550001006')" |
+    grep -qv '^SM' && fail "a sent SMS without Twilio's sid"
+# each sent SMS's audit row names the sid the gateway gave it, or says
+# that the reply was cut off before it
+q "SELECT recipient || ' ' || detail FROM audit WHERE decision = 'sms_sent'" > "$T/sent.audit"
+python3 - "$T/gw.log" "$T/sent.audit" <<'PY' || fail "sms_sent rows: $(cat "$T/sent.audit")"
+import json, sys
+ids = {r["to"]: r["id"] for r in map(json.loads, open(sys.argv[1]))
+       if r["outcome"] == "ok"}
+rows = [l.rstrip("\n").split(" ", 1) for l in open(sys.argv[2])]
+assert len(rows) == 12, rows
+for to, detail in rows:
+    if to in ("+15550001005", "+15550001006"):
+        assert ": HTTP 201, id unknown: reply cut off: " in detail, (to, detail)
+    else:
+        assert detail.endswith(": HTTP 201, id " + ids[to]), (to, detail)
+PY
 # quiet hours: Tokyo (by time zone, and by country alone) waits for its window
 for c in t1 t2; do
 	[ "$(aud $c)" = queued ] || fail "$c: $(aud $c)"

@@ -53,14 +53,18 @@ stderr and the previous rules stay in force.
    "delay_ms": 0}                 added to every request
 Outcomes: "ok"; "429" (Kannel answers 503); "500"; "503"; "timeout" (no
 answer: hold the connection 60 s or until the client closes it); "reset"
-(close the connection with a TCP RST).
+(close the connection with a TCP RST); "stall" (accepted, as "ok", but
+only the status line, the headers and half the body are sent, then
+nothing: held as "timeout"); "cut" (accepted, half the body sent, then
+the connection closed).
 
 Log, one JSON object per line:
   {"t": arrival time, "api": "twilio"|"kannel"|"webhook"|"unknown",
    "to", "from", "text", "idem", "status": HTTP status (null: timeout,
    reset), "outcome", "id": message id or null, "replay": true|false,
    "extra": {the other fields: StatusCallback, coding, campaign, ...}}
-The lines with outcome "ok" are exactly the accepted messages.
+The lines with outcome "ok", "stall" or "cut" are exactly the accepted
+messages.
 Credentials and signatures are never logged.
 """
 import argparse
@@ -84,7 +88,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-OUTCOMES = ("ok", "429", "500", "503", "timeout", "reset")
+OUTCOMES = ("ok", "429", "500", "503", "timeout", "reset", "stall", "cut")
 FAULT_KEYS = ("first", "numbers", "default", "optout", "invalid", "delay_ms")
 TIMEOUT_HOLD_SECONDS = 60
 TWILIO_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
@@ -367,6 +371,17 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def send_cut(self, status, content_type, body, hold):
+        """Accept, but send only half the body: then stall, or close."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2])
+        if hold:
+            self.hold_connection()
+        self.close_connection = True
+
     def reset_connection(self):
         """Close the socket with a TCP RST instead of an answer."""
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -573,6 +588,9 @@ class Handler(BaseHTTPRequestHandler):
             outcome = msg.problem
         else:
             outcome = state.fault_outcome(msg.to)
+        cut = None                        # "stall", "cut": accepted, cut off
+        if outcome in ("stall", "cut"):
+            cut, outcome = outcome, "ok"
         if outcome == "ok" and msg.to in faults.optout:
             if msg.api == "kannel":
                 msg.extra["optout_ignored"] = True   # Kannel has no opt-out
@@ -597,6 +615,10 @@ class Handler(BaseHTTPRequestHandler):
         else:
             answer = ANSWERS[msg.api](outcome, msg, msg_id)
             status = answer[0]
+        if cut and outcome == "ok":
+            outcome = cut
+        else:
+            cut = None                    # refused, or a replay: answered whole
         state.record({
             "t": arrived, "api": msg.api, "to": msg.to, "from": msg.sender,
             "text": msg.text, "idem": msg.idem, "status": status,
@@ -607,6 +629,8 @@ class Handler(BaseHTTPRequestHandler):
             self.hold_connection()
         elif outcome == "reset":
             self.reset_connection()
+        elif cut:
+            self.send_cut(*answer, hold=cut == "stall")
         else:
             self.send(*answer)
 

@@ -1,10 +1,12 @@
 /*
- * test_sms.c - SMS end to end but for the network: who is eligible and
- * why not (each reason, and their order), E.164, quiet hours on the real
- * tz database (DST changes, a country's zones, windows that never meet,
- * and a brute-force minute-by-minute cross-check), the sms group of
- * segmilter.conf, counting GSM-7 and UCS-2 parts, each gateway driver's
- * bytes and replies, and the store's SMS facts and number marks.
+ * test_sms.c - SMS end to end but for a real gateway: who is eligible
+ * and why not (each reason, and their order), E.164, quiet hours on the
+ * real tz database (DST changes, a country's zones, windows that never
+ * meet, and a brute-force minute-by-minute cross-check), the sms group
+ * of segmilter.conf, counting GSM-7 and UCS-2 parts, each gateway
+ * driver's bytes and replies, a reply cut off after its status line
+ * (from a gateway on loopback), and the store's SMS facts and number
+ * marks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -1251,7 +1258,7 @@ classify(enum conf_sms_driver d, long status, const char *body,
 {
 	struct gw_sms_reply r;
 
-	gw_sms_classify(d, status, body, strlen(body), &r);
+	gw_sms_classify(d, status, body, strlen(body), NULL, &r);
 	if (r.result != result || (result == GW_PERMFAIL &&
 	    r.refusal != refusal))
 		fail_msg("%s %ld %s: result %d refusal %d (%s)",
@@ -1344,6 +1351,213 @@ test_classify(void **state)
 	r = classify(SMS_KANNEL, 500, "a\x01" "b\nsecond line", GW_TEMPFAIL,
 	    0);
 	assert_string_equal(r.why, "HTTP 500: a?b");
+}
+
+/* A reply cut off after its status line: the status decides. */
+static void
+test_classify_cut(void **state)
+{
+	static const char part[] = "{\"sid\": \"SM12";
+	struct gw_sms_reply r;
+
+	(void)state;
+	/* sent, with no id: what arrived ends inside it */
+	gw_sms_classify(SMS_TWILIO, 201, part, strlen(part), "Operation"
+	    " timed out", &r);
+	assert_int_equal(r.result, GW_SENT);
+	assert_string_equal(r.ref, "");
+	assert_string_equal(r.why, "HTTP 201, id unknown: reply cut off:"
+	    " Operation timed out");
+	gw_sms_classify(SMS_WEBHOOK, 200, "{\"id\":\"wh-1\"}", 13,
+	    "transfer closed", &r);
+	assert_int_equal(r.result, GW_SENT);
+	assert_string_equal(r.ref, "");
+	gw_sms_classify(SMS_KANNEL, 202, "", 0, "x", &r);
+	assert_int_equal(r.result, GW_SENT);
+	/* no refusal read whole: tried again, even a 4xx */
+	gw_sms_classify(SMS_TWILIO, 400, "{\"code\": 21610", 15, "x", &r);
+	assert_int_equal(r.result, GW_TEMPFAIL);
+	assert_int_equal(r.refusal, GW_SMS_OTHER);
+	gw_sms_classify(SMS_WEBHOOK, 503, "", 0, "reset\nforged", &r);
+	assert_int_equal(r.result, GW_TEMPFAIL);
+	assert_string_equal(r.why, "HTTP 503, reply cut off: reset?forged");
+}
+
+/* ---- the driver on the wire ------------------------------------------- */
+
+/*
+ * A gateway on 127.0.0.1 that answers each request with REPLY and then
+ * closes the connection, or holds it (HOLD) until the client closes it:
+ * a reply cut off by a drop, or stalled until the client's timeout.  It
+ * counts the requests it read whole.
+ */
+struct fakegw {
+	int		 fd;
+	int		 port;
+	const char	*reply;
+	int		 hold;
+	pthread_t	 thread;
+	pthread_mutex_t	 lock;
+	int		 requests;
+	char		 url[64];
+};
+
+/* Reads one request (head and Content-Length body) from C; 0, or -1. */
+static int
+fakegw_read(int c)
+{
+	char req[8192], *eoh, *cl;
+	size_t n = 0, want;
+	ssize_t r;
+
+	for (;;) {
+		if (n + 1 >= sizeof(req) ||
+		    (r = read(c, req + n, sizeof(req) - 1 - n)) <= 0)
+			return -1;
+		n += (size_t)r;
+		req[n] = '\0';
+		if ((eoh = strstr(req, "\r\n\r\n")) == NULL)
+			continue;
+		cl = strcasestr(req, "\r\nContent-Length:");
+		want = (size_t)(eoh + 4 - req);
+		if (cl != NULL && cl < eoh)
+			want += strtoul(cl + 17, NULL, 10);
+		if (n >= want)
+			return 0;
+	}
+}
+
+static void *
+fakegw_run(void *arg)
+{
+	struct fakegw *g = arg;
+	struct pollfd pfd;
+	char drain[512];
+	int c;
+
+	/* until fakegw_stop() shuts the listening socket down */
+	while ((c = accept(g->fd, NULL, NULL)) != -1) {
+		if (fakegw_read(c) == 0) {
+			pthread_mutex_lock(&g->lock);
+			g->requests++;
+			pthread_mutex_unlock(&g->lock);
+			/* a short write shows as the client's outcome */
+			if (write(c, g->reply, strlen(g->reply)) == -1)
+				g->hold = 0;
+			/* bounded, so a broken client cannot hang the test */
+			pfd.fd = c;
+			pfd.events = POLLIN;
+			while (g->hold && poll(&pfd, 1, 30000) == 1 &&
+			    read(c, drain, sizeof(drain)) > 0)
+				;
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static void
+fakegw_start(struct fakegw *g, const char *reply, int hold)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	memset(g, 0, sizeof(*g));
+	g->reply = reply;
+	g->hold = hold;
+	pthread_mutex_init(&g->lock, NULL);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((g->fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	assert_int_equal(bind(g->fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	assert_int_equal(listen(g->fd, 8), 0);
+	assert_int_equal(getsockname(g->fd, (struct sockaddr *)&sin, &len),
+	    0);
+	g->port = ntohs(sin.sin_port);
+	snprintf(g->url, sizeof(g->url), "http://127.0.0.1:%d/sms", g->port);
+	assert_int_equal(pthread_create(&g->thread, NULL, fakegw_run, g), 0);
+}
+
+/* Stops G; the requests it read. */
+static int
+fakegw_stop(struct fakegw *g)
+{
+	shutdown(g->fd, SHUT_RDWR);
+	pthread_join(g->thread, NULL);
+	close(g->fd);
+	pthread_mutex_destroy(&g->lock);
+	return g->requests;
+}
+
+/* One SMS through the webhook driver to a gateway answering REPLY. */
+static struct gw_sms_reply
+send_to(struct gw_sms *h, const char *reply, int hold, int *requests)
+{
+	struct fakegw g;
+	struct conf_sms s;
+	struct gw_sms_msg m = gw_msg("hi");
+	struct gw_sms_reply r;
+
+	fakegw_start(&g, reply, hold);
+	s = gw_conf(SMS_WEBHOOK, g.url, "", "whsec");
+	s.connect_timeout_s = 1;
+	s.timeout_s = 1;		/* the stall ends the test's wait */
+	gw_sms_send(h, &s, &m, NOW, &r);
+	*requests = fakegw_stop(&g);
+	return r;
+}
+
+/*
+ * A gateway that answers 2xx and then stalls or drops the connection
+ * took the SMS: sent, once, its id unknown.  Before the fix each such
+ * reply was a deferral, and the worker sent the SMS again (six times in
+ * 20 s against one gateway).
+ */
+static void
+test_send_cut_off(void **state)
+{
+	struct gw_sms *h = gw_sms_new();
+	struct gw_sms_reply r;
+	int n;
+
+	(void)state;
+	/* whole: the id kept */
+	r = send_to(h, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 13\r\nConnection: close\r\n\r\n"
+	    "{\"id\":\"wh-1\"}", 0, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(r.result, GW_SENT);
+	assert_string_equal(r.ref, "wh-1");
+	assert_string_equal(r.why, "HTTP 200, id wh-1");
+	/* 200, then the body stalls past sms.timeout */
+	r = send_to(h, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 40\r\n\r\n{\"id\":\"wh-", 1, &n);
+	assert_int_equal(n, 1);
+	if (r.result != GW_SENT)
+		fail_msg("a stalled 200 not sent: %s", r.why);
+	assert_string_equal(r.ref, "");
+	assert_non_null(strstr(r.why, "HTTP 200, id unknown: reply cut off"));
+	/* 201, then the connection drops */
+	r = send_to(h, "HTTP/1.1 201 Created\r\nContent-Length: 80\r\n\r\n"
+	    "{\"id\": \"wh-2", 0, &n);
+	assert_int_equal(n, 1);
+	if (r.result != GW_SENT)
+		fail_msg("a dropped 201 not sent: %s", r.why);
+	assert_string_equal(r.ref, "");
+	assert_non_null(strstr(r.why, "HTTP 201, id unknown: reply cut off"));
+	/* a 503 cut off, and no status line at all: tried again */
+	r = send_to(h, "HTTP/1.1 503 Unavailable\r\nContent-Length: 80\r\n"
+	    "\r\n{", 0, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(r.result, GW_TEMPFAIL);
+	assert_non_null(strstr(r.why, "HTTP 503, reply cut off"));
+	r = send_to(h, "", 0, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(r.result, GW_TEMPFAIL);
+	assert_null(strstr(r.why, "HTTP"));
+	gw_sms_free(h);
 }
 
 /* ---- the store -------------------------------------------------------- */
@@ -1851,6 +2065,8 @@ main(void)
 		cmocka_unit_test(test_encode_kannel),
 		cmocka_unit_test(test_encode_webhook),
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_classify_cut),
+		cmocka_unit_test(test_send_cut_off),
 		cmocka_unit_test_setup_teardown(test_store_facts, sx_setup,
 		    sx_teardown),
 		cmocka_unit_test_setup_teardown(test_store_facts_batch,
@@ -1863,5 +2079,6 @@ main(void)
 		    sx_setup, sx_teardown),
 	};
 
+	gateway_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

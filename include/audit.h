@@ -4,10 +4,16 @@
  *
  * A row's hash covers its sequence number, every field and the previous
  * row's hash, so editing a row breaks its own hash, and deleting or
- * reordering rows breaks the chain at the next one.  Cutting rows off the
- * end leaves a shorter valid chain; to catch that, an auditor keeps the
- * head (sequence and hash) that `segctl audit verify` prints and later
- * checks that it is still in the chain (audit_verify's EXPECT).
+ * reordering rows breaks the chain at the next one.
+ *
+ * Whoever can write the store can also rewrite history and recompute
+ * every hash after it, or cut rows off the end: the chain alone proves
+ * nothing against the store's own user.  So each commit's head is
+ * logged where that user cannot unwrite it (syslog, as "audit=SEQ:HASH":
+ * an anchor), and audit_verify checks the chain against the anchors an
+ * auditor brings back from the log (or a head `segctl audit verify`
+ * printed): a rewritten row no longer has the logged hash, and a chain
+ * cut short ends before the last anchor.
  *
  * Rows are appended inside the caller's write transaction, the same one
  * that records the ledger, so a decision and its audit row commit
@@ -44,25 +50,47 @@ void	 audit_end(struct audit_chain *ch);
 int	 audit_append(struct store *st, struct audit_chain *ch,
 	    struct store_audit *a);
 
+/* A head recorded outside the store. */
+struct audit_anchor {
+	int64_t	 seq;
+	char	 hash[AUDIT_HASH_LEN + 1];
+};
+
+/* How a head is logged: "audit=SEQ:HASH" (AUDIT_ANCHOR_MAX bytes). */
+#define AUDIT_ANCHOR_MAX	(AUDIT_HASH_LEN + 32)
+void	 audit_anchor_format(const struct audit_chain *ch, char *out,
+	    size_t len);
+/* "SEQ:HASH" into A: 0, or -1 if S is not one. */
+int	 audit_anchor_parse(const char *s, struct audit_anchor *a);
+/*
+ * Appends every "audit=SEQ:HASH" in the LEN bytes at TEXT (a mail log,
+ * journalctl's output) to *OUT, which has *N of *CAP used; the caller
+ * frees *OUT.  Anything else in TEXT is skipped.
+ */
+void	 audit_anchors_scan(const char *text, size_t len,
+	    struct audit_anchor **out, size_t *n, size_t *cap);
+
 struct audit_report {
 	int64_t	 rows;
 	int64_t	 bad_seq;		/* 0: the chain is intact */
 	int64_t	 unindexed_seq;		/* 0: the time index is whole */
 	char	 why[256];
 	struct audit_chain head;	/* the last row verified */
-	int	 expect_found;		/* EXPECT was seen in the chain */
+	size_t	 anchors_found;		/* anchors that match their row */
+	int64_t	 anchor_last;		/* the latest of them, 0: none */
 };
 
 /*
- * Checks the whole chain; EXPECT ("SEQ:HASH", may be NULL) is a head
- * recorded earlier.  When the chain is intact, also checks that the
- * time index leads `audit export --since` to every row; a row it would
- * skip is UNINDEXED_SEQ (the first row of the earliest hour found so),
- * and store_audit_reindex mends it.  0 when all is intact (and EXPECT
- * found), 1 when not, -1 on a store error.
+ * Checks the whole chain, and the N ANCHORS (in any order) against it:
+ * each must name a row of the chain with that very hash.  When the chain
+ * is intact, also checks that the time index leads `audit export
+ * --since` to every row; a row it would skip is UNINDEXED_SEQ (the first
+ * row of the earliest hour found so), and store_audit_reindex mends it.
+ * 0 when all is intact (every anchor found), 1 when not, -1 on a store
+ * error.
  */
-int	 audit_verify(struct store *st, const char *expect,
-	    struct audit_report *rep);
+int	 audit_verify(struct store *st, const struct audit_anchor *anchors,
+	    size_t n, struct audit_report *rep);
 
 /* Writes rows with at >= SINCE as JSON lines.  Rows written, or -1. */
 int64_t	 audit_export(struct store *st, int64_t since, FILE *out);

@@ -29,11 +29,12 @@ struct store_job;
  * An audit row per recipient of job J: DECISION (copy_failed,
  * copy_expired, copy_cancelled, copy_retried, or sms_* for an SMS job)
  * and WHY, or NULL for none.  Inside the caller's write transaction.
- * 0, or -1.
+ * The new head goes into ANCHOR (AUDIT_ANCHOR_MAX, unless NULL), for the
+ * caller to log once it commits.  0, or -1.
  */
 int	 outbox_audit_job(struct store *st, const struct store_job *j,
 	    const char *decision, const char *why, const char *config_hash,
-	    int64_t now);
+	    int64_t now, char *anchor);
 
 /*
  * Seconds before attempt ATTEMPTS + 1: BASE * 2^(ATTEMPTS - 1), at most

@@ -201,7 +201,8 @@ struct hour_first {
 struct verify {
 	struct audit_report	*rep;
 	struct audit_hasher	*hasher;
-	const char		*expect;
+	struct audit_anchor	*anchors;	/* sorted by seq */
+	size_t			 nanchors, next;
 	char			 prev[AUDIT_HASH_LEN + 1];
 	int64_t			 prev_seq;
 	struct hour_first	*hours;		/* one per change of hour */
@@ -278,7 +279,7 @@ verify_row(const struct store_audit *a, void *arg)
 {
 	struct verify *v = arg;
 	struct audit_report *rep = v->rep;
-	char hash[AUDIT_HASH_LEN + 1], head[AUDIT_HASH_LEN + 32];
+	char hash[AUDIT_HASH_LEN + 1];
 
 	rep->rows++;
 	if (strcmp(a->prev_hash, v->prev) != 0 || a->seq != v->prev_seq + 1) {
@@ -300,16 +301,89 @@ verify_row(const struct store_audit *a, void *arg)
 	v->prev_seq = a->seq;
 	rep->head.seq = a->seq;
 	memcpy(rep->head.hash, v->prev, sizeof(rep->head.hash));
-	if (v->expect != NULL) {
-		snprintf(head, sizeof(head), "%" PRId64 ":%s", a->seq, a->hash);
-		if (strcmp(head, v->expect) == 0)
-			rep->expect_found = 1;
+	for (; v->next < v->nanchors && v->anchors[v->next].seq <= a->seq;
+	    v->next++) {
+		if (v->anchors[v->next].seq == a->seq &&
+		    strcmp(v->anchors[v->next].hash, a->hash) == 0) {
+			rep->anchors_found++;
+			rep->anchor_last = a->seq;
+			continue;
+		}
+		rep->bad_seq = a->seq;
+		snprintf(rep->why, sizeof(rep->why), "row %" PRId64 " is not"
+		    " the row the log recorded (audit=%" PRId64 ":%.16s...):"
+		    " the chain was rewritten", a->seq,
+		    v->anchors[v->next].seq, v->anchors[v->next].hash);
+		return 1;
 	}
 	return 0;
 }
 
+static int
+anchor_cmp(const void *pa, const void *pb)
+{
+	const struct audit_anchor *a = pa, *b = pb;
+
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+void
+audit_anchor_format(const struct audit_chain *ch, char *out, size_t len)
+{
+	snprintf(out, len, "audit=%" PRId64 ":%s", ch->seq, ch->hash);
+}
+
 int
-audit_verify(struct store *st, const char *expect, struct audit_report *rep)
+audit_anchor_parse(const char *s, struct audit_anchor *a)
+{
+	const char *colon;
+	char *end;
+	size_t n;
+
+	/* as audit_anchor_format writes it: no sign, no leading zero */
+	if (*s < '1' || *s > '9')
+		return -1;
+	a->seq = strtoll(s, &end, 10);
+	colon = end;
+	if (*colon != ':' || a->seq <= 0)
+		return -1;
+	n = strspn(colon + 1, "0123456789abcdef");
+	if (n != AUDIT_HASH_LEN)
+		return -1;
+	memcpy(a->hash, colon + 1, AUDIT_HASH_LEN);
+	a->hash[AUDIT_HASH_LEN] = '\0';
+	return 0;
+}
+
+void
+audit_anchors_scan(const char *text, size_t len, struct audit_anchor **out,
+    size_t *n, size_t *cap)
+{
+	/* "audit=", up to 19 digits, ':', 64 hex digits, and a NUL */
+	char word[6 + 19 + 1 + AUDIT_HASH_LEN + 1];
+	const char *p = text, *end = text + len;
+	struct audit_anchor a;
+	size_t k;
+
+	while ((p = memmem(p, (size_t)(end - p), "audit=", 6)) != NULL) {
+		k = (size_t)(end - p) < sizeof(word) - 1 ?
+		    (size_t)(end - p) : sizeof(word) - 1;
+		memcpy(word, p, k);
+		word[k] = '\0';
+		p += 6;
+		if (audit_anchor_parse(word + 6, &a) == -1)
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*out = xreallocarray(*out, *cap, sizeof(**out));
+		}
+		(*out)[(*n)++] = a;
+	}
+}
+
+int
+audit_verify(struct store *st, const struct audit_anchor *anchors, size_t n,
+    struct audit_report *rep)
 {
 	struct verify v;
 	int rc;
@@ -317,16 +391,26 @@ audit_verify(struct store *st, const char *expect, struct audit_report *rep)
 	memset(rep, 0, sizeof(*rep));
 	memset(&v, 0, sizeof(v));
 	v.rep = rep;
-	v.expect = expect;
+	if (n > 0) {
+		v.anchors = xreallocarray(NULL, n, sizeof(*v.anchors));
+		memcpy(v.anchors, anchors, n * sizeof(*v.anchors));
+		qsort(v.anchors, n, sizeof(*v.anchors), anchor_cmp);
+		v.nanchors = n;
+	}
 	v.hasher = audit_hasher_new();
 	rc = store_audit_scan(st, INT64_MIN, verify_row, &v);
 	audit_hasher_free(v.hasher);
-	if (rc == 0 && expect != NULL && !rep->expect_found) {
-		snprintf(rep->why, sizeof(rep->why), "the recorded head %s is"
-		    " not in the chain: rows were cut off or replaced",
-		    expect);
+	if (rc == 0 && v.next < v.nanchors) {
+		rep->bad_seq = rep->head.seq + 1;
+		snprintf(rep->why, sizeof(rep->why), "the log recorded row %"
+		    PRId64 " (audit=%" PRId64 ":%.16s...), but the chain ends"
+		    " at row %" PRId64 ": rows were cut off",
+		    v.anchors[v.nanchors - 1].seq,
+		    v.anchors[v.nanchors - 1].seq,
+		    v.anchors[v.nanchors - 1].hash, rep->head.seq);
 		rc = 1;
 	}
+	free(v.anchors);
 	if (rc == 0)
 		rc = hours_check(st, &v);
 	free(v.hours);

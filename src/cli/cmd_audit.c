@@ -3,32 +3,97 @@
  * log.
  *
  * verify walks the whole chain and prints its head ("SEQ:HASH"), which an
- * auditor records and passes back with --expect later: a chain that was
- * cut short no longer contains it.  export writes JSON lines.  reindex
+ * auditor records and passes back with --expect later, and checks the
+ * heads segmilter logged ("audit=SEQ:HASH" lines) in the files given
+ * with --anchors: a chain that was rewritten or cut short no longer
+ * matches them.  export writes JSON lines.  reindex
  * rebuilds the time index export starts from, which is no part of the
  * chain: verify tells a damaged index from a broken chain.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "cli.h"
 #include "parse.h"
 #include "store.h"
+#include "xalloc.h"
 
-#define AUDIT_USAGE	"usage: segctl audit verify [--expect SEQ:HASH]\n" \
+#define AUDIT_USAGE	"usage: segctl audit verify [--expect SEQ:HASH]" \
+			" [--anchors FILE]...\n" \
 			"       segctl audit export [--since TIME]\n" \
 			"       segctl audit reindex"
 
+/* Heads to check the chain against: --expect's and --anchors'. */
+struct anchors {
+	struct audit_anchor	*v;
+	size_t			 n, cap;
+};
+
+static void
+anchors_add(struct anchors *a, const struct audit_anchor *one)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 8;
+		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+	}
+	a->v[a->n++] = *one;
+}
+
+/* The anchors in PATH ("-": standard input) appended to A; 0 or -1. */
 static int
-audit_verify_cmd(struct cli *cli, struct store *st, const char *expect)
+read_anchors(const char *path, struct anchors *a)
+{
+	char chunk[65536];
+	struct buf text;
+	FILE *fp;
+	size_t n;
+	int rc = 0;
+
+	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (fp == NULL) {
+		cli_warnx("--anchors: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* a line at a time would do, but a log can be gigabytes: chunks,
+	 * each scanned with the tail of the one before */
+	buf_init(&text, sizeof(chunk) + AUDIT_ANCHOR_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if (buf_append(&text, chunk, n) == -1) {
+			rc = -1;
+			break;
+		}
+		audit_anchors_scan(text.data, text.len, &a->v, &a->n,
+		    &a->cap);
+		/* keep what may be the start of an anchor cut by the chunk */
+		if (text.len > AUDIT_ANCHOR_MAX) {
+			memmove(text.data, text.data + text.len -
+			    AUDIT_ANCHOR_MAX, AUDIT_ANCHOR_MAX);
+			text.len = AUDIT_ANCHOR_MAX;
+		}
+	}
+	if (ferror(fp)) {
+		cli_warnx("--anchors: %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	if (fp != stdin)
+		fclose(fp);
+	buf_free(&text);
+	return rc;
+}
+
+static int
+audit_verify_cmd(struct cli *cli, struct store *st, const struct anchors *a)
 {
 	struct audit_report rep;
 	int rc;
 
-	if ((rc = audit_verify(st, expect, &rep)) == -1) {
+	if ((rc = audit_verify(st, a->v, a->n, &rep)) == -1) {
 		cli_warnx("audit: %s", store_error(st));
 		return 1;
 	}
@@ -37,9 +102,13 @@ audit_verify_cmd(struct cli *cli, struct store *st, const char *expect)
 		    rep.rows, rep.why);
 		return 1;
 	}
-	if (!cli->quiet)
-		printf("audit chain intact: %" PRId64 " rows%s\n", rep.rows,
-		    expect ? ", recorded head found" : "");
+	if (!cli->quiet) {
+		printf("audit chain intact: %" PRId64 " rows", rep.rows);
+		if (a->n > 0)
+			printf(", %zu anchors found (the latest at row %"
+			    PRId64 ")", rep.anchors_found, rep.anchor_last);
+		printf("\n");
+	}
 	printf("head %" PRId64 ":%s\n", rep.head.seq, rep.head.hash);
 	if (rc == 1) {
 		printf("audit time index DAMAGED: %s; rebuild it with"
@@ -53,11 +122,14 @@ int
 cmd_audit(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "anchors", required_argument, NULL, 'a' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "since", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *expect = NULL, *why, *verb;
+	struct anchors anchors = { NULL, 0, 0 };
+	struct audit_anchor one;
+	const char *why, *verb;
 	int64_t since = INT64_MIN, rows;
 	struct store *st;
 	int ch, rc;
@@ -70,32 +142,51 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'a':
+			if (read_anchors(optarg, &anchors) == -1) {
+				free(anchors.v);
+				return 1;
+			}
+			break;
 		case 'e':
-			expect = optarg;
+			if (audit_anchor_parse(optarg, &one) == -1 ||
+			    strlen(optarg) != strcspn(optarg, ":") + 1 +
+			    AUDIT_HASH_LEN) {
+				cli_warnx("--expect: '%s' is not SEQ:HASH",
+				    optarg);
+				free(anchors.v);
+				return 2;
+			}
+			anchors_add(&anchors, &one);
 			break;
 		case 's':
 			if (parse_time(optarg, &since, &why) == -1) {
 				cli_warnx("--since: '%s': %s", optarg, why);
+				free(anchors.v);
 				return 2;
 			}
 			break;
 		default:
 			cli_warnx("%s", AUDIT_USAGE);
+			free(anchors.v);
 			return 2;
 		}
 	}
 	if (optind != argc || (strcmp(verb, "verify") != 0 &&
 	    strcmp(verb, "export") != 0 && strcmp(verb, "reindex") != 0) ||
-	    (expect != NULL && strcmp(verb, "verify") != 0) ||
+	    (anchors.n > 0 && strcmp(verb, "verify") != 0) ||
 	    (since != INT64_MIN && strcmp(verb, "export") != 0)) {
 		cli_warnx("%s", AUDIT_USAGE);
+		free(anchors.v);
 		return 2;
 	}
 	if ((st = cli_store(cli, strcmp(verb, "reindex") == 0 ? 0 :
-	    STORE_READONLY)) == NULL)
+	    STORE_READONLY)) == NULL) {
+		free(anchors.v);
 		return 1;
+	}
 	if (strcmp(verb, "verify") == 0)
-		rc = audit_verify_cmd(cli, st, expect);
+		rc = audit_verify_cmd(cli, st, &anchors);
 	else if (strcmp(verb, "reindex") == 0) {
 		rc = 0;
 		if (store_audit_reindex(st) == -1) {
@@ -113,5 +204,6 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 			    " exported\n", rows);
 	}
 	store_close(st);
+	free(anchors.v);
 	return rc;
 }

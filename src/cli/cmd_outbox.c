@@ -99,7 +99,7 @@ outbox_set(struct cli *cli, struct store *st, const char *verb,
 	rc = store_outbox_update(st, id, to, due, to == JOB_QUEUED ? NULL :
 	    "cancelled by segctl", now) == -1 ||
 	    outbox_audit_job(st, j, to == JOB_QUEUED ? "copy_retried" :
-	    "copy_cancelled", "by segctl outbox", hash, now) == -1 ||
+	    "copy_cancelled", "by segctl outbox", hash, now, NULL) == -1 ||
 	    store_commit(st) == -1;
 	store_job_free(j);
 	if (rc) {

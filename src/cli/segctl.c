@@ -36,8 +36,9 @@ static const struct {
 	{ "outbox", cmd_outbox, "outbox [list] | retry ID | cancel ID" },
 	{ "unsubscribe", cmd_unsubscribe, "unsubscribe TOKEN" },
 	{ "optout", cmd_optout, "optout import [--strict] FILE..." },
-	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH] |"
-	    " audit export [--since TIME] | audit reindex" },
+	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH]"
+	    " [--anchors FILE]... | audit export [--since TIME] |"
+	    " audit reindex" },
 };
 
 void

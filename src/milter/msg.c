@@ -588,6 +588,21 @@ record_audit(struct milter_msg *m, const struct milter_env *env,
 }
 
 /*
+ * The audit head just committed, to syslog: an anchor outside the store
+ * (audit.h), so that whoever can write the store cannot rewrite history
+ * unseen.  A line per commit: any later anchor vouches for every row
+ * before it.
+ */
+static void
+log_anchor(const char *qid, const struct audit_chain *ch)
+{
+	char anchor[AUDIT_ANCHOR_MAX];
+
+	audit_anchor_format(ch, anchor, sizeof(anchor));
+	milter_log(LOG_INFO, qid, "%s", anchor);
+}
+
+/*
  * In one transaction: the ledger rows (which may turn a delivery into a
  * duplicate), then the copies, then the audit rows that name them, then
  * the SMS jobs and their audit rows.
@@ -615,6 +630,7 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 		goto fail;
 	if (store_commit(st) == -1)
 		goto fail;
+	log_anchor(m->qid, &ch);
 	audit_end(&ch);
 	return 0;
 fail:
@@ -929,6 +945,7 @@ note_copy(struct milter_msg *m, const struct milter_env *env,
 	}
 	if (store_commit(st) == -1)
 		goto fail;
+	log_anchor(m->qid, &ch);
 	audit_end(&ch);
 	return 0;
 fail:

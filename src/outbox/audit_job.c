@@ -14,7 +14,7 @@
 int
 outbox_audit_job(struct store *st, const struct store_job *j,
     const char *decision, const char *why, const char *config_hash,
-    int64_t now)
+    int64_t now, char *anchor)
 {
 	struct audit_chain ch = { 0 };
 	struct store_audit a;
@@ -59,6 +59,8 @@ outbox_audit_job(struct store *st, const struct store_job *j,
 			return -1;
 		}
 	}
+	if (anchor != NULL)
+		audit_anchor_format(&ch, anchor, AUDIT_ANCHOR_MAX);
 	audit_end(&ch);
 	return 0;
 }

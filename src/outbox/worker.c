@@ -83,6 +83,7 @@ int
 outbox_record(struct store *st, const struct milter_env *env,
     const struct store_job *j, const struct outbox_outcome *o, int64_t now)
 {
+	char anchor[AUDIT_ANCHOR_MAX] = "";
 	int rc;
 
 	pthread_mutex_lock(env->store_lock);
@@ -99,9 +100,12 @@ outbox_record(struct store *st, const struct milter_env *env,
 		rc = -1;
 	if (rc == 0 && o->decision != NULL)
 		rc = outbox_audit_job(st, j, o->decision, o->why != NULL ?
-		    o->why : o->detail, env->conf_hash, now);
+		    o->why : o->detail, env->conf_hash, now, anchor);
 	if (rc == 0)
 		rc = store_commit(st);
+	if (rc == 0 && anchor[0] != '\0')
+		milter_log(LOG_INFO, "outbox", "job %lld: %s",
+		    (long long)j->id, anchor);
 	if (rc == -1) {
 		milter_log(LOG_ERR, "outbox", "job %lld: store: %s",
 		    (long long)j->id, store_error(st));

@@ -4,7 +4,8 @@
 # independently of the code that writes it: a row's hash is SHA-256 over
 # its fields in order, each as LENGTH:VALUE, the previous hash last.
 # The rows go into the time index (audit_hours: each hour's first row)
-# as segmilter puts them (times after 1970: division rounds down).
+# as segmilter puts them (times after 1970: division rounds down).  The
+# same tools rewrite history, which only the heads segmilter logs catch.
 set -u
 BUILD=${BUILD:-build}
 T=$(mktemp -d /tmp/segm-t-audit.XXXXXX)
@@ -67,9 +68,32 @@ $S audit verify > "$T/v2.out" && fail "an edited row must fail verify"
 grep -q "row 2 does not match its hash" "$T/v2.out" || fail "$(cat "$T/v2.out")"
 sqlite3 "$T/store.db" "UPDATE audit SET decision = 'unknown' WHERE seq = 2"
 
-# a cut tail is caught against the head recorded earlier
-sqlite3 "$T/store.db" "DELETE FROM audit WHERE seq = 2"
+# history rewritten with these very tools, every hash recomputed: row 1
+# now delivered to someone else.  Intact by itself; not the chain whose
+# heads segmilter logged, as segmilter logs them (syslog lines)
+printf '%s\n' "Nov 18 11:06:40 relay segmilter[7]: 4XyZ1: audit=1:$h1" \
+    "Nov 18 11:06:41 relay segmilter[7]: 4XyZ2: campaign=bf-2026: delivered to 1 of 1" \
+    "Nov 18 11:06:41 relay segmilter[7]: 4XyZ2: audit=2:$h2" > "$T/mail.log"
+$S audit verify --anchors "$T/mail.log" > "$T/va.out" || fail "anchors: $(cat "$T/va.out")"
+grep -q "intact: 2 rows, 2 anchors found (the latest at row 2)" "$T/va.out" || fail "anchors: $(cat "$T/va.out")"
+r1=$(row_hash 1 1795000000 eve@example.com 7 deliver "")
+r2=$(row_hash 2 1795000001 bob@example.com 0 unknown "$r1")
+sqlite3 "$T/store.db" "DELETE FROM audit"
+insert 1 1795000000 eve@example.com 7 deliver "" "$r1"
+insert 2 1795000001 bob@example.com 0 unknown "$r1" "$r2"
+$S audit verify > /dev/null || fail "a recomputed chain is a chain by itself"
+$S audit verify --anchors - < "$T/mail.log" > "$T/vr.out" && fail "rewritten history not caught"
+grep -q "BROKEN after 1 rows: row 1 is not the row the log recorded (audit=1:.*the chain was rewritten" "$T/vr.out" ||
+    fail "rewrite: $(cat "$T/vr.out")"
+
+# a cut tail is caught against a head recorded earlier, or logged
+sqlite3 "$T/store.db" "DELETE FROM audit; DELETE FROM audit_hours"
+insert 1 1795000000 ann@example.com 7 deliver "" "$h1"
 $S audit verify > /dev/null || fail "a shorter chain is still a chain"
 $S audit verify --expect "2:$h2" > "$T/v3.out" && fail "cut tail not caught"
-grep -q "not in the chain" "$T/v3.out" || fail "$(cat "$T/v3.out")"
+grep -q "the log recorded row 2 .*but the chain ends at row 1: rows were cut off" "$T/v3.out" || fail "$(cat "$T/v3.out")"
+$S audit verify --anchors "$T/mail.log" > "$T/v4.out" && fail "cut tail not caught by the log"
+$S audit verify --expect "2:nothex" > /dev/null 2>&1
+[ $? = 2 ] || fail "a malformed --expect must be a usage error"
+$S audit verify --anchors "$T/nowhere.log" > /dev/null 2>&1 && fail "a missing anchors file must fail"
 echo "t-audit: ok"

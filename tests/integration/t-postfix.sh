@@ -243,5 +243,10 @@ grep -q '^X-Rcpt-Args: <rita@example.com>' "$M" && fail "rita mailed after unsub
     fail "rita's decision in the copy: $(q "SELECT decision FROM ledger WHERE recipient = 'rita@example.com'")"
 
 # --- the audit chain --------------------------------------------------
-$S audit verify > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
+# against the heads segmilter logged, one per commit
+$BUILD/segctl -c "$T/segmilter.conf" audit verify --anchors "$T/milter.log" > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
+n=$(grep -c ": audit=[0-9]*:[0-9a-f]*$" "$T/milter.log")
+[ "$n" -ge 5 ] || fail "heads logged: $n"
+grep -q "intact: $(q "SELECT count(*) FROM audit") rows, $n anchors found (the latest at row $(q "SELECT max(seq) FROM audit")" "$T/verify.out" ||
+    fail "anchors: $(cat "$T/verify.out")"
 echo "t-postfix: ok ($(q "SELECT count(*) FROM audit") audit rows, $(arrived | wc -l) messages at the sink)"

@@ -388,10 +388,30 @@ dx_audit(struct dx *x, int n)
 	dx_audit_at(x, n, NULL);
 }
 
+/* Verifies against the anchors in LOG ("audit=SEQ:HASH"), if any. */
 static int
-dx_verify(struct dx *x, const char *expect, struct audit_report *rep)
+dx_verify(struct dx *x, const char *log, struct audit_report *rep)
 {
-	return audit_verify(x->st, expect, rep);
+	struct audit_anchor *a = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (log != NULL)
+		audit_anchors_scan(log, strlen(log), &a, &n, &cap);
+	rc = audit_verify(x->st, a, n, rep);
+	free(a);
+	return rc;
+}
+
+/* The head as segmilter logs it, into LOG. */
+static void
+dx_head(struct dx *x, char *log, size_t len)
+{
+	struct audit_report rep;
+
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+	snprintf(log, len, "segmilter[1]: 4XyZ1: audit=%lld:%s\n",
+	    (long long)rep.head.seq, rep.head.hash);
 }
 
 static void
@@ -408,16 +428,55 @@ test_audit_chain(void **state)
 	assert_int_equal(dx_verify(x, NULL, &rep), 0);
 	assert_int_equal(rep.rows, 10);
 	assert_int_equal(rep.head.seq, 10);
-	snprintf(head, sizeof(head), "%lld:%s", (long long)rep.head.seq,
-	    rep.head.hash);
+	dx_head(x, head, sizeof(head));
 	assert_int_equal(dx_verify(x, head, &rep), 0);
-	assert_int_equal(rep.expect_found, 1);
+	assert_int_equal(rep.anchors_found, 1);
+	assert_int_equal(rep.anchor_last, 10);
 
-	/* cutting the tail leaves a valid chain, but not the recorded head */
+	/* cutting the tail leaves a valid chain, but not the logged head */
 	dx_sql(x, "DELETE FROM audit WHERE seq = 10");
 	assert_int_equal(dx_verify(x, NULL, &rep), 0);
 	assert_int_equal(dx_verify(x, head, &rep), 1);
-	assert_non_null(strstr(rep.why, "not in the chain"));
+	assert_non_null(strstr(rep.why, "the chain ends at row 9: rows were"
+	    " cut off"));
+}
+
+/*
+ * The whole chain written anew, every hash recomputed (what a script
+ * with the store's rights did in 30 lines): intact by itself, but not
+ * the chain whose heads the log recorded.
+ */
+static void
+test_audit_rewritten(void **state)
+{
+	struct dx *x = *state;
+	const int64_t later[] = { NOW, NOW + 1, NOW + 60, NOW + 61, NOW + 62,
+	    NOW + 63 };
+	struct audit_report rep;
+	char log[1024], head[256];
+
+	dx_audit(x, 3);
+	dx_head(x, head, sizeof(head));
+	snprintf(log, sizeof(log), "Dec  6 08:00:00 relay %s", head);
+	dx_audit(x, 3);
+	dx_head(x, head, sizeof(head));
+	/* noise around: other lines, a cut anchor, one in capitals */
+	strncat(log, "segmilter[1]: x: campaign=spring: delivered\n"
+	    "audit=12:abc\nAUDIT=1:", sizeof(log) - strlen(log) - 1);
+	strncat(log, head, sizeof(log) - strlen(log) - 1);
+	assert_int_equal(dx_verify(x, log, &rep), 0);
+	assert_int_equal(rep.anchors_found, 2);
+	assert_int_equal(rep.anchor_last, 6);
+
+	/* history rewritten from row 3 on: another time, hashes anew */
+	dx_sql(x, "DELETE FROM audit; DELETE FROM audit_hours");
+	dx_audit_at(x, 6, later);
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);	/* by itself */
+	assert_int_equal(dx_verify(x, log, &rep), 1);
+	assert_int_equal(rep.bad_seq, 3);
+	assert_non_null(strstr(rep.why, "row 3 is not the row the log"
+	    " recorded (audit=3:"));
+	assert_non_null(strstr(rep.why, "the chain was rewritten"));
 }
 
 static void
@@ -718,6 +777,7 @@ main(void)
 		T(test_ledger_delivery_stands),
 		T(test_engagement_many),
 		T(test_audit_chain),
+		T(test_audit_rewritten),
 		T(test_audit_tampering),
 		T(test_audit_reordered),
 		T(test_audit_export),

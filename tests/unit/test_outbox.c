@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "audit.h"
 #include "marker.h"
 #include "unsub.h"
 #include "outbox.h"
@@ -374,6 +375,7 @@ test_audit_job(void **state)
 	struct store_job j;
 	struct store *st;
 	char dir[64], path[128], err[512], got[1024] = "";
+	char anchor[AUDIT_ANCHOR_MAX];
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/segm-outbox-XXXXXX");
@@ -391,13 +393,15 @@ test_audit_job(void **state)
 	j.recipients = "+15551234567";
 	j.customer_id = 42;
 	assert_int_equal(store_begin(st), 0);
+	anchor[0] = '\0';
 	assert_int_equal(outbox_audit_job(st, &j, "sms_sent",
-	    "HTTP 201, id SMabc", "hash", NOW), 0);
+	    "HTTP 201, id SMabc", "hash", NOW, NULL), 0);
 	assert_int_equal(outbox_audit_job(st, &j, "sms_sent", NULL, "hash",
-	    NOW), 0);
+	    NOW, NULL), 0);
 	/* segctl outbox's copy_* names an SMS's rows sms_* */
 	assert_int_equal(outbox_audit_job(st, &j, "copy_cancelled",
-	    "by segctl outbox", "hash", NOW), 0);
+	    "by segctl outbox", "hash", NOW, anchor), 0);
+	assert_non_null(strstr(anchor, "audit=3:"));
 	assert_int_equal(store_commit(st), 0);
 	assert_int_equal(store_audit_scan(st, 0, details, got), 0);
 	assert_string_equal(got,

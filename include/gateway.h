@@ -10,6 +10,7 @@
 #ifndef SEGM_GATEWAY_H
 #define SEGM_GATEWAY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,15 +20,20 @@
 enum gw_result {
 	GW_SENT,
 	GW_TEMPFAIL,		/* 4xx, no answer, a timeout: try again */
-	GW_PERMFAIL		/* 5xx: trying again will not help */
+	GW_PERMFAIL,		/* 5xx: trying again will not help */
+	GW_CANCELLED		/* stopped by the shutdown before an answer:
+				   nothing to record, the lease recovers it */
 };
 
 void	 gateway_init(void);
 
 struct gw_smtp;
 
-/* URL: smtp://HOST:PORT.  Caller frees with gw_smtp_free(). */
-struct gw_smtp *gw_smtp_new(const char *url);
+/*
+ * URL: smtp://HOST:PORT.  A transfer in flight ends, GW_CANCELLED, once
+ * *CANCEL (may be NULL) is set.  Caller frees with gw_smtp_free().
+ */
+struct gw_smtp *gw_smtp_new(const char *url, const atomic_int *cancel);
 void	 gw_smtp_free(struct gw_smtp *g);
 /*
  * Sends MESSAGE (LEN bytes, CRLF) from SENDER ("<a@b>" or "<>") to
@@ -118,8 +124,8 @@ void	 gw_sms_classify(enum conf_sms_driver driver, long status,
 
 struct gw_sms;
 
-/* Caller frees with gw_sms_free(); one per thread. */
-struct gw_sms *gw_sms_new(void);
+/* Caller frees with gw_sms_free(); one per thread.  CANCEL: as above. */
+struct gw_sms *gw_sms_new(const atomic_int *cancel);
 void	 gw_sms_free(struct gw_sms *g);
 /* Sends M through S's gateway; the outcome in *OUT, also returned. */
 enum gw_result gw_sms_send(struct gw_sms *g, const struct conf_sms *s,

@@ -145,8 +145,14 @@ void	 milter_rt_set_outbox(struct milter_rt *rt,
  * NULL: they checkpoint themselves again (before stopping CK). */
 void	 milter_rt_set_checkpointer(struct milter_rt *rt,
 	    struct milter_ckpt *ck);
-/* Messages between their end and the MTA's answer: SIGTERM waits. */
-void	 milter_rt_busy(struct milter_rt *rt, int delta);
+/*
+ * Messages between their end and the MTA's answer: SIGTERM waits.  A
+ * message that would start (DELTA 1) after milter_rt_stop is refused,
+ * -1: the caller tempfails it; else 0.
+ */
+int	 milter_rt_busy(struct milter_rt *rt, int delta);
+/* SIGTERM: no message starts from now on. */
+void	 milter_rt_stop(struct milter_rt *rt);
 /* Waits up to SECONDS for no message to be busy; 0, or -1 on timeout. */
 int	 milter_rt_drain(struct milter_rt *rt, int seconds);
 

@@ -19,6 +19,7 @@
 
 #include "digest.h"
 #include "gateway.h"
+#include "gateway_int.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -27,6 +28,7 @@
 
 struct gw_sms {
 	CURL		*curl;
+	const atomic_int *cancel;
 };
 
 /* S percent-encoded as application/x-www-form-urlencoded wants it. */
@@ -354,11 +356,12 @@ gw_sms_classify(enum conf_sms_driver driver, long status, const char *body,
 }
 
 struct gw_sms *
-gw_sms_new(void)
+gw_sms_new(const atomic_int *cancel)
 {
 	struct gw_sms *g = xcalloc(1, sizeof(*g));
 
 	g->curl = curl_easy_init();
+	g->cancel = cancel;
 	return g;
 }
 
@@ -439,6 +442,7 @@ gw_sms_send(struct gw_sms *g, const struct conf_sms *s,
 	/* no "Expect: 100-continue" round trip for small bodies */
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, hdrs);
+	gw_cancel_attach(g->curl, g->cancel);
 
 	cc = curl_easy_perform(g->curl);
 	/*
@@ -453,7 +457,10 @@ gw_sms_send(struct gw_sms *g, const struct conf_sms *s,
 	if (cc == CURLE_OK || status != 0)
 		gw_sms_classify(s->driver, status, reply.data ? reply.data : "",
 		    reply.len, cc == CURLE_OK ? NULL : error, out);
-	else {
+	else if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		out->result = GW_CANCELLED;
+		snprintf(out->why, sizeof(out->why), "segmilter is stopping");
+	} else {
 		out->result = GW_TEMPFAIL;
 		snprintf(out->why, sizeof(out->why), "%s", error);
 	}

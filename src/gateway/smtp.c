@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "gateway.h"
+#include "gateway_int.h"
 #include "xalloc.h"
 
 #define SMTP_CONNECT_TIMEOUT	10L
@@ -20,6 +21,7 @@
 struct gw_smtp {
 	CURL		*curl;
 	char		*url;
+	const atomic_int *cancel;
 };
 
 struct upload {
@@ -34,12 +36,13 @@ gateway_init(void)
 }
 
 struct gw_smtp *
-gw_smtp_new(const char *url)
+gw_smtp_new(const char *url, const atomic_int *cancel)
 {
 	struct gw_smtp *g = xcalloc(1, sizeof(*g));
 
 	g->url = xstrdup(url);
 	g->curl = curl_easy_init();
+	g->cancel = cancel;
 	return g;
 }
 
@@ -118,6 +121,7 @@ gw_smtp_send(struct gw_smtp *g, const char *sender, const char *recipients,
 	curl_easy_setopt(g->curl, CURLOPT_READFUNCTION, read_message);
 	curl_easy_setopt(g->curl, CURLOPT_READDATA, &up);
 	curl_easy_setopt(g->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	gw_cancel_attach(g->curl, g->cancel);
 	rc = curl_easy_perform(g->curl);
 	curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_setopt(g->curl, CURLOPT_MAIL_RCPT, NULL);
@@ -125,6 +129,10 @@ gw_smtp_send(struct gw_smtp *g, const char *sender, const char *recipients,
 	if (rc == CURLE_OK) {
 		snprintf(err, errlen, "%ld", code);
 		return GW_SENT;
+	}
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(err, errlen, "segmilter is stopping");
+		return GW_CANCELLED;
 	}
 	if (code != 0)
 		snprintf(err, errlen, "%s, last reply %ld",

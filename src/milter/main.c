@@ -334,8 +334,18 @@ main(int argc, char **argv)
 			reload(rt, path);
 			continue;
 		}
+		/*
+		 * Nothing new starts: a message that reaches its end from
+		 * now on is tempfailed at once (the MTA retries it after
+		 * the restart), those already at their end are finished,
+		 * and the outbox's transfers in flight are ended rather
+		 * than waited for (their jobs stay claimed: the restart
+		 * recovers them).  Sessions still open when segmilter exits
+		 * see the connection close: the MTA's milter default.
+		 */
 		milter_log(LOG_INFO, NULL, "%s: finishing open messages",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		milter_rt_stop(rt);
 		smfi_stop();
 		if (milter_rt_drain(rt, DRAIN_SECONDS) == -1)
 			milter_log(LOG_WARNING, NULL, "messages still open"

@@ -229,7 +229,12 @@ mlfi_eom(SMFICTX *ctx)
 	ops.replacebody = ops_replacebody;
 	ops.setreply = ops_setreply;
 	ops.addheader = ops_addheader;
-	milter_rt_busy(mlfi_rt, 1);
+	if (milter_rt_busy(mlfi_rt, 1) == -1) {
+		/* answered at once: the MTA keeps it for the restart */
+		smfi_setreply(ctx, "451", "4.3.2", "segmilter: shutting down,"
+		    " try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	st = milter_rt_store(mlfi_rt);
 	v = milter_msg_eom(cc->msg, &cc->gen->env, st, (int64_t)time(NULL),
 	    &ops);

@@ -28,6 +28,7 @@ struct milter_rt {
 	char		*store_path;	/* from the first configuration */
 	int64_t		 store_timeout_ms;
 	int		 busy;
+	int		 stopping;	/* SIGTERM: start nothing new */
 	void		(*outbox_wake)(void *, int64_t);
 	void		*outbox_arg;
 	struct milter_ckpt *ckpt;
@@ -217,13 +218,26 @@ milter_rt_store(struct milter_rt *rt)
 }
 
 void
-milter_rt_busy(struct milter_rt *rt, int delta)
+milter_rt_stop(struct milter_rt *rt)
 {
 	pthread_mutex_lock(&rt->lock);
-	rt->busy += delta;
+	rt->stopping = 1;
+	pthread_mutex_unlock(&rt->lock);
+}
+
+int
+milter_rt_busy(struct milter_rt *rt, int delta)
+{
+	int stopping;
+
+	pthread_mutex_lock(&rt->lock);
+	stopping = rt->stopping && delta > 0;
+	if (!stopping)
+		rt->busy += delta;
 	if (rt->busy == 0)
 		pthread_cond_broadcast(&rt->idle);
 	pthread_mutex_unlock(&rt->lock);
+	return stopping ? -1 : 0;
 }
 
 int

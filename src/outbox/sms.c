@@ -234,6 +234,11 @@ outbox_sms_attempt(struct store *st, const struct milter_env *env,
 	msg.campaign = j->campaign_id;
 	msg.ucs2 = render_sms_size(text, strlen(text), &size) == 0 &&
 	    size.coding == RENDER_SMS_UCS2;
-	gw_sms_send(gw, cs, &msg, now, &rep);
+	if (gw_sms_send(gw, cs, &msg, now, &rep) == GW_CANCELLED) {
+		milter_log(LOG_NOTICE, "outbox", "sms job %lld: stopped"
+		    " mid-send: left to the restart's recovery",
+		    (long long)j->id);
+		return;
+	}
 	record_sms(st, env, j, &rep, (int64_t)time(NULL));
 }

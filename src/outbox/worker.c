@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct outbox {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
 	int			 stop;
+	atomic_int		 cancel;	/* ends transfers in flight */
 	uint64_t		 gen;		/* bumped by every job queued */
 	struct outbox_worker	*w;
 	int			 n;
@@ -163,6 +165,11 @@ send_copy(struct store *st, const struct milter_env *env,
 
 	r = gw_smtp_send(smtp, j->sender, j->recipients, j->message, j->len,
 	    why, sizeof(why));
+	if (r == GW_CANCELLED) {
+		milter_log(LOG_NOTICE, "outbox", "job %lld: stopped mid-send:"
+		    " left to the restart's recovery", (long long)j->id);
+		return;
+	}
 	now = (int64_t)time(NULL);
 	outbox_outcome_of(env, j, r, why, now, &o);
 	if (outbox_record(st, env, j, &o, now) == 0)
@@ -179,7 +186,7 @@ work(void *arg)
 	struct outbox_worker *w = arg;
 	struct outbox *ob = w->ob;
 	struct gw_smtp *smtp = NULL;
-	struct gw_sms *sms = gw_sms_new();
+	struct gw_sms *sms = gw_sms_new(&ob->cancel);
 	struct milter_gen *g;
 	struct store_job *j;
 	struct store *st;
@@ -202,7 +209,7 @@ work(void *arg)
 			gw_smtp_free(smtp);
 			snprintf(url, sizeof(url), "%s",
 			    g->conf->outbox.reinject_url);
-			smtp = gw_smtp_new(url);
+			smtp = gw_smtp_new(url, &ob->cancel);
 		}
 		now = (int64_t)time(NULL);
 		pthread_mutex_lock(g->env.store_lock);
@@ -280,8 +287,15 @@ outbox_stop(struct outbox *ob)
 
 	if (ob == NULL)
 		return;
+	/*
+	 * A transfer in flight is ended rather than waited for: a copy's
+	 * waits on segmilter itself, which is stopping.  Its job stays
+	 * claimed, and the restart queues it again or, if segmilter on the
+	 * re-injection port saw it pass, marks it sent.
+	 */
 	pthread_mutex_lock(&ob->lock);
 	ob->stop = 1;
+	atomic_store(&ob->cancel, 1);
 	pthread_cond_broadcast(&ob->wake);
 	pthread_mutex_unlock(&ob->lock);
 	for (i = 0; i < ob->n; i++)

@@ -1518,7 +1518,7 @@ send_to(struct gw_sms *h, const char *reply, int hold, int *requests)
 static void
 test_send_cut_off(void **state)
 {
-	struct gw_sms *h = gw_sms_new();
+	struct gw_sms *h = gw_sms_new(NULL);
 	struct gw_sms_reply r;
 	int n;
 

@@ -6,7 +6,9 @@
  * the store already holds: re-importing the same export changes nothing,
  * and a "no" after a "yes" is recorded as a revocation.  A number that is
  * not a valid phone is dropped with a warning rather than losing the whole
- * customer; a missing or invalid email makes the record bad.
+ * customer; a missing or invalid email makes the record bad.  Names
+ * lose their bytes past what a recipient's fields hold, with a warning:
+ * one bad field never costs the customer.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -25,6 +27,9 @@
  * would keep a copy of each page it changes in case a row fails.
  */
 #define CUSTOMERS_CONSENT_BATCH	(1 << STORE_CONSENT_MANY_LOG2)
+
+/* Names are cut here rather than in the milter, where nobody sees it. */
+#define CUSTOMERS_NAME_MAX	(STORE_NAME_MAX - 1)
 
 struct customers_queue {
 	struct store_consent	 k[CUSTOMERS_CONSENT_BATCH];
@@ -209,8 +214,8 @@ customers_native_record(struct import_ctx *ctx)
 
 	c.email = email;
 	c.external_id = import_opt(ctx, CN_EXTERNAL);
-	c.first_name = import_opt(ctx, CN_FIRST);
-	c.last_name = import_opt(ctx, CN_LAST);
+	c.first_name = import_text(ctx, CN_FIRST, CUSTOMERS_NAME_MAX);
+	c.last_name = import_text(ctx, CN_LAST, CUSTOMERS_NAME_MAX);
 	c.phone = *phone ? phone : NULL;
 	c.country = *country ? country : NULL;
 	c.region = import_opt(ctx, CN_REGION);
@@ -218,7 +223,7 @@ customers_native_record(struct import_ctx *ctx)
 	c.language = import_opt(ctx, CN_LANGUAGE);
 	c.time_zone = import_opt(ctx, CN_TZ);
 	c.account_type = import_opt(ctx, CN_ACCOUNT);
-	c.company = import_opt(ctx, CN_COMPANY);
+	c.company = import_text(ctx, CN_COMPANY, CUSTOMERS_NAME_MAX);
 	c.tags = import_opt(ctx, CN_TAGS);
 	return customers_save(ctx, &c, &id, &created);
 }
@@ -307,12 +312,12 @@ customers_shopify_record(struct import_ctx *ctx)
 
 	c.email = email;
 	c.external_id = import_opt(ctx, CS_ID);
-	c.first_name = import_opt(ctx, CS_FIRST);
-	c.last_name = import_opt(ctx, CS_LAST);
+	c.first_name = import_text(ctx, CS_FIRST, CUSTOMERS_NAME_MAX);
+	c.last_name = import_text(ctx, CS_LAST, CUSTOMERS_NAME_MAX);
 	c.phone = *phone ? phone : NULL;
 	c.country = *country ? country : NULL;
 	c.region = import_opt(ctx, CS_PROVINCE);
-	c.company = import_opt(ctx, CS_COMPANY);
+	c.company = import_text(ctx, CS_COMPANY, CUSTOMERS_NAME_MAX);
 	c.tags = import_opt(ctx, CS_TAGS);
 	if ((rc = customers_save(ctx, &c, &id, &created)) != 0)
 		return rc;

@@ -16,6 +16,7 @@
 #include "csvpipe.h"
 #include "import_int.h"
 #include "str.h"
+#include "utf8.h"
 
 #define IMPORT_BATCH	50000	/* records per transaction, not strict */
 
@@ -243,6 +244,27 @@ import_trim(char *s)
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		s[--len] = '\0';
 	return s;
+}
+
+const char *
+import_text(struct import_ctx *ctx, int c, size_t max)
+{
+	const char *name = ctx->fmt->cols[c].names[0];
+	char *v;
+	size_t len;
+	int i = ctx->idx[c];
+
+	if (i < 0 || (size_t)i >= ctx->row.nfields)
+		return NULL;
+	v = ctx->row.fields[i];
+	len = strlen(v);
+	if (max > 0 && len > max) {
+		v[utf8_cut(v, len, max)] = '\0';
+		v = ctx->row.fields[i] = import_trim(v);
+		import_warn(ctx, "%s: longer than %zu bytes, cut to %zu", name,
+		    max, strlen(v));
+	}
+	return *v != '\0' ? v : NULL;
 }
 
 /* Trims the fields the format reads: most of a wide export is not. */

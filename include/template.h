@@ -14,9 +14,25 @@
  * mail leave no blank lines behind.
  *
  * Escaping follows the context: TEMPLATE_HTML escapes & < > " and ',
- * TEMPLATE_TEXT copies values as they are, and TEMPLATE_HEADER copies
- * them but refuses a value holding CR or LF, which would let a value
- * forge headers.
+ * TEMPLATE_TEXT escapes nothing, and TEMPLATE_HEADER escapes nothing but
+ * refuses a value holding CR or LF, which would let a value forge
+ * headers.
+ *
+ * Whatever a placeholder puts in (a value or its default, raw or not)
+ * is cleaned first, in every context, since values are customer data.
+ * Control characters (C0, DEL, C1) are dropped but for a tab (a space
+ * in a header) and, in text and HTML, CR and LF: a campaign's value may
+ * span lines, and a customer's lost its line breaks at import.  The
+ * bidirectional embeddings, overrides and isolates (U+202A..U+202E,
+ * U+2066..U+2069), which make text read in another order than it is
+ * stored, are dropped too; the marks U+200E and U+200F, which
+ * right-to-left names carry, stay.  In a header, a "=?" that a value
+ * makes (within it, or with the text just before or after it) becomes
+ * "= ?", so that a mail reader shows a customer's look-alike of an RFC
+ * 2047 encoded word instead of decoding it; "=?=" inside a value, the
+ * end of a base64 word, opens none and stays.  Bytes that are not UTF-8
+ * are copied as they are.  The template's own text is its author's and
+ * stays as written.
  *
  * The template is checked in full whatever the values are: a syntax error
  * or an unknown placeholder inside a section that is not kept is still an

@@ -6,7 +6,10 @@
  * the store already holds: re-importing the same export changes nothing,
  * and a "no" after a "yes" is recorded as a revocation.  A number that is
  * not a valid phone is dropped with a warning rather than losing the whole
- * customer; a missing or invalid email makes the record bad.
+ * customer; a missing or invalid email makes the record bad.  Text fields
+ * lose their control characters, and names their bytes past what a
+ * recipient's fields hold, with a warning each: one bad field never costs
+ * the customer.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -25,6 +28,9 @@
  * would keep a copy of each page it changes in case a row fails.
  */
 #define CUSTOMERS_CONSENT_BATCH	(1 << STORE_CONSENT_MANY_LOG2)
+
+/* Names are cut here rather than in the milter, where nobody sees it. */
+#define CUSTOMERS_NAME_MAX	(STORE_NAME_MAX - 1)
 
 struct customers_queue {
 	struct store_consent	 k[CUSTOMERS_CONSENT_BATCH];
@@ -208,18 +214,18 @@ customers_native_record(struct import_ctx *ctx)
 	    sizeof(phone));
 
 	c.email = email;
-	c.external_id = import_opt(ctx, CN_EXTERNAL);
-	c.first_name = import_opt(ctx, CN_FIRST);
-	c.last_name = import_opt(ctx, CN_LAST);
+	c.external_id = import_text(ctx, CN_EXTERNAL, 0);
+	c.first_name = import_text(ctx, CN_FIRST, CUSTOMERS_NAME_MAX);
+	c.last_name = import_text(ctx, CN_LAST, CUSTOMERS_NAME_MAX);
 	c.phone = *phone ? phone : NULL;
 	c.country = *country ? country : NULL;
-	c.region = import_opt(ctx, CN_REGION);
+	c.region = import_text(ctx, CN_REGION, 0);
 	c.currency = import_opt(ctx, CN_CURRENCY);
-	c.language = import_opt(ctx, CN_LANGUAGE);
-	c.time_zone = import_opt(ctx, CN_TZ);
-	c.account_type = import_opt(ctx, CN_ACCOUNT);
-	c.company = import_opt(ctx, CN_COMPANY);
-	c.tags = import_opt(ctx, CN_TAGS);
+	c.language = import_text(ctx, CN_LANGUAGE, 0);
+	c.time_zone = import_text(ctx, CN_TZ, 0);
+	c.account_type = import_text(ctx, CN_ACCOUNT, 0);
+	c.company = import_text(ctx, CN_COMPANY, CUSTOMERS_NAME_MAX);
+	c.tags = import_text(ctx, CN_TAGS, 0);
 	return customers_save(ctx, &c, &id, &created);
 }
 
@@ -306,14 +312,14 @@ customers_shopify_record(struct import_ctx *ctx)
 	    phone, sizeof(phone));
 
 	c.email = email;
-	c.external_id = import_opt(ctx, CS_ID);
-	c.first_name = import_opt(ctx, CS_FIRST);
-	c.last_name = import_opt(ctx, CS_LAST);
+	c.external_id = import_text(ctx, CS_ID, 0);
+	c.first_name = import_text(ctx, CS_FIRST, CUSTOMERS_NAME_MAX);
+	c.last_name = import_text(ctx, CS_LAST, CUSTOMERS_NAME_MAX);
 	c.phone = *phone ? phone : NULL;
 	c.country = *country ? country : NULL;
-	c.region = import_opt(ctx, CS_PROVINCE);
-	c.company = import_opt(ctx, CS_COMPANY);
-	c.tags = import_opt(ctx, CS_TAGS);
+	c.region = import_text(ctx, CS_PROVINCE, 0);
+	c.company = import_text(ctx, CS_COMPANY, CUSTOMERS_NAME_MAX);
+	c.tags = import_text(ctx, CS_TAGS, 0);
 	if ((rc = customers_save(ctx, &c, &id, &created)) != 0)
 		return rc;
 	if ((rc = customers_consent(ctx, id, created, CS_ACCEPTS_EMAIL,

@@ -16,6 +16,7 @@
 #include "csvpipe.h"
 #include "import_int.h"
 #include "str.h"
+#include "utf8.h"
 
 #define IMPORT_BATCH	50000	/* records per transaction, not strict */
 
@@ -243,6 +244,70 @@ import_trim(char *s)
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		s[--len] = '\0';
 	return s;
+}
+
+/*
+ * Removes the control characters of S in place and returns how many
+ * there were: C0, DEL and C1 (U+0080..U+009F, the bytes C2 80..C2 9F in
+ * UTF-8, which the CSV reader checked).  A tab or line break between
+ * words leaves one space, as a name typed over two lines of a form is
+ * still two words.
+ */
+static size_t
+import_strip_controls(char *s)
+{
+	const unsigned char *r = (const unsigned char *)s;
+	char *w = s;
+	size_t n, removed = 0;
+	int gap = 0;
+
+	while (*r != '\0') {
+		n = 0;
+		if (*r < 0x20 || *r == 0x7f)
+			n = 1;
+		else if (*r == 0xc2 && r[1] >= 0x80 && r[1] <= 0x9f)
+			n = 2;
+		if (n > 0) {
+			removed++;
+			/* tab, LF, VT, FF, CR; NEL (U+0085) */
+			gap |= (n == 1 && *r >= '\t' && *r <= '\r') ||
+			    (n == 2 && r[1] == 0x85);
+			r += n;
+			continue;
+		}
+		if (gap && w > s && w[-1] != ' ' && *r != ' ')
+			*w++ = ' ';
+		gap = 0;
+		*w++ = (char)*r++;
+	}
+	*w = '\0';
+	return removed;
+}
+
+const char *
+import_text(struct import_ctx *ctx, int c, size_t max)
+{
+	const char *name = ctx->fmt->cols[c].names[0];
+	char *v;
+	size_t removed, len;
+	int i = ctx->idx[c];
+
+	if (i < 0 || (size_t)i >= ctx->row.nfields)
+		return NULL;
+	v = ctx->row.fields[i];
+	if ((removed = import_strip_controls(v)) > 0) {
+		v = ctx->row.fields[i] = import_trim(v);
+		import_warn(ctx, "%s: %zu control character%s removed", name,
+		    removed, removed == 1 ? "" : "s");
+	}
+	len = strlen(v);
+	if (max > 0 && len > max) {
+		v[utf8_cut(v, len, max)] = '\0';
+		v = ctx->row.fields[i] = import_trim(v);
+		import_warn(ctx, "%s: longer than %zu bytes, cut to %zu", name,
+		    max, strlen(v));
+	}
+	return *v != '\0' ? v : NULL;
 }
 
 /* Trims the fields the format reads: most of a wide export is not. */

@@ -62,6 +62,14 @@ struct import_ctx {
 const char *import_col(const struct import_ctx *ctx, int c);
 /* Column C or NULL when absent or empty. */
 const char *import_opt(const struct import_ctx *ctx, int c);
+/*
+ * Column C as customer text, or NULL when absent or empty: its control
+ * characters removed (a tab or line break between words leaves a space)
+ * and, with MAX > 0, cut to at most MAX bytes where a character starts.
+ * Each change is a warning, and the row is kept.  The field is changed
+ * in place, so later reads of C see the clean text.
+ */
+const char *import_text(struct import_ctx *ctx, int c, size_t max);
 
 /* Reports the current record as bad; returns 1. */
 int	 import_bad(struct import_ctx *ctx, const char *fmt, ...)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "utf8.h"
 
 /* The default alphabet, in table order (0x00..0x7f), less ESC (0x1b). */
 static const uint32_t gsm_basic[] = {
@@ -65,40 +66,6 @@ gsm_septets(uint32_t cp)
 	return 0;
 }
 
-/* The next code point of S (LEN bytes left) into *CP; its length, or 0
- * when S does not start with well-formed UTF-8. */
-static size_t
-utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	size_t n, i;
-	uint32_t v;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, v = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, v = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, v = s[0] & 0x07;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 ||
-	    v > 0x10ffff)) || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return n;
-}
-
 /*
  * Parts for a text whose characters take the unit counts in W, packed
  * greedily so that no character is split: SINGLE units fit one part,
@@ -125,7 +92,6 @@ count_parts(const unsigned char *w, size_t n, size_t total, size_t single,
 int
 render_sms_size(const char *text, size_t len, struct render_sms_size *out)
 {
-	const unsigned char *s = (const unsigned char *)text;
 	unsigned char gsm[1600], ucs[1600];
 	size_t i = 0, n, chars = 0, septets = 0, units = 0;
 	int all_gsm = 1, sep;
@@ -133,7 +99,7 @@ render_sms_size(const char *text, size_t len, struct render_sms_size *out)
 
 	memset(out, 0, sizeof(*out));
 	while (i < len) {
-		if ((n = utf8_next(s + i, len - i, &cp)) == 0)
+		if ((n = utf8_decode(text + i, len - i, &cp)) == 0)
 			return -1;
 		i += n;
 		sep = gsm_septets(cp);

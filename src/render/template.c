@@ -5,10 +5,12 @@
  * appended while every open section is kept; when checking, nothing is
  * appended and each name is handed to a callback.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "template.h"
+#include "utf8.h"
 
 enum tag_kind {
 	TAG_VALUE,	/* {{x}} */
@@ -43,6 +45,7 @@ struct walk {
 		int	 kept;
 	}		 stack[TEMPLATE_DEPTH_MAX];
 	int		 depth;
+	size_t		 value_end;	/* out->len after the last value */
 };
 
 /* Sets the error for the template position POS; returns -1. */
@@ -67,11 +70,25 @@ walk_kept(const struct walk *w)
 	return w->depth == 0 || w->stack[w->depth - 1].kept;
 }
 
+/* The last byte rendered, 0 when none. */
+static int
+walk_last(const struct walk *w)
+{
+	return w->out->len > 0 ? (unsigned char)w->out->data[w->out->len - 1] :
+	    0;
+}
+
 static int
 walk_emit(struct walk *w, size_t pos, const char *p, size_t n)
 {
 	if (w->vars == NULL || !walk_kept(w) || n == 0)
 		return 0;
+	/* a value's "=" and the template's "?" would open an encoded word */
+	if (w->ctx == TEMPLATE_HEADER && p[0] == '?' && w->out->len > 0 &&
+	    w->out->len == w->value_end && walk_last(w) == '=' &&
+	    buf_putc(w->out, ' ') == -1)
+		return walk_fail(w, pos, "%s", "rendered text over the size"
+		    " limit");
 	if (buf_append(w->out, p, n) == -1)
 		return walk_fail(w, pos, "%s", "rendered text over the size"
 		    " limit");
@@ -233,12 +250,79 @@ walk_truth(const struct walk *w, const char *name)
 	return v != NULL && *v != '\0';
 }
 
+/*
+ * What a value must not bring into CTX: control characters but the
+ * whitespace the context allows, and bidirectional embeddings, overrides
+ * and isolates.
+ */
+static int
+value_dropped(enum template_context ctx, uint32_t cp)
+{
+	if (cp == '\t' || ((cp == '\n' || cp == '\r') &&
+	    ctx != TEMPLATE_HEADER))
+		return 0;
+	return utf8_is_control(cp) || utf8_is_bidi_control(cp);
+}
+
+/*
+ * Appends the N bytes of the value V, cleaned for the context as
+ * template.h says; with ESCAPE, the HTML specials as references.  Runs
+ * of bytes that need nothing are appended whole.  0, or -1 over the size
+ * limit.
+ */
+static int
+walk_put(struct walk *w, const char *v, size_t n, int escape)
+{
+	const char *p = v, *run = v, *end = v + n, *rep;
+	size_t k;
+	uint32_t cp;
+	int prev;
+
+	while (p < end) {
+		rep = NULL;
+		if ((unsigned char)*p < 0x80) {
+			cp = (unsigned char)*p;
+			k = 1;
+		} else if ((k = utf8_decode(p, (size_t)(end - p), &cp)) ==
+		    0) {
+			p++;		/* not UTF-8: left as it came */
+			continue;
+		}
+		if (value_dropped(w->ctx, cp))
+			rep = "";
+		else if (cp == '\t' && w->ctx == TEMPLATE_HEADER)
+			rep = " ";
+		else if (cp == '?' && w->ctx == TEMPLATE_HEADER) {
+			/* "=?" opens an encoded word; "=?=", the end of one
+			 * ending in base64 padding, never does */
+			prev = p > run ? (unsigned char)p[-1] : walk_last(w);
+			if (prev == '=' && (p + 1 == end || p[1] != '='))
+				rep = " ?";
+		} else if (escape) {
+			switch (cp) {
+			case '&': rep = "&amp;"; break;
+			case '<': rep = "&lt;"; break;
+			case '>': rep = "&gt;"; break;
+			case '"': rep = "&quot;"; break;
+			case '\'': rep = "&#39;"; break;
+			}
+		}
+		if (rep != NULL) {
+			if (buf_append(w->out, run, (size_t)(p - run)) == -1 ||
+			    buf_puts(w->out, rep) == -1)
+				return -1;
+			run = p + k;
+		}
+		p += k;
+	}
+	return buf_append(w->out, run, (size_t)(end - run));
+}
+
 static int
 walk_value(struct walk *w, size_t pos, const struct tag *t)
 {
-	const char *v = NULL, *p;
+	const char *v = NULL;
 	size_t n;
-	int r = 0;
 
 	if (w->vars == NULL)
 		return 0;
@@ -260,21 +344,11 @@ walk_value(struct walk *w, size_t pos, const struct tag *t)
 	    memchr(v, '\n', n) != NULL))
 		return walk_fail(w, pos, "the value of {{%s}} holds a line"
 		    " break, refused in a header", t->name);
-	if (w->ctx != TEMPLATE_HTML || t->kind == TAG_RAW)
-		return walk_emit(w, pos, v, n);
-	for (p = v; p < v + n && r == 0; p++) {
-		switch (*p) {
-		case '&': r = buf_puts(w->out, "&amp;"); break;
-		case '<': r = buf_puts(w->out, "&lt;"); break;
-		case '>': r = buf_puts(w->out, "&gt;"); break;
-		case '"': r = buf_puts(w->out, "&quot;"); break;
-		case '\'': r = buf_puts(w->out, "&#39;"); break;
-		default: r = buf_putc(w->out, *p); break;
-		}
-	}
-	if (r == -1)
+	if (walk_put(w, v, n, w->ctx == TEMPLATE_HTML && t->kind != TAG_RAW)
+	    == -1)
 		return walk_fail(w, pos, "%s", "rendered text over the size"
 		    " limit");
+	w->value_end = w->out->len;
 	return 0;
 }
 

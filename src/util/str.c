@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "str.h"
+#include "utf8.h"
 
 void
 str_copy(char *dst, size_t len, const char *src)
@@ -15,6 +16,8 @@ str_copy(char *dst, size_t len, const char *src)
 	if (src == NULL)
 		src = "";
 	n = strnlen(src, len - 1);
+	if (src[n] != '\0')
+		n = utf8_cut(src, n + 1, n);
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 }

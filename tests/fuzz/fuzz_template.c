@@ -2,14 +2,19 @@
  * fuzz_template.c - the template language on whatever a campaign file or
  * a broadcast may carry: template_check, then template_render in each
  * context, and the SMS size of the text result.  Errors are answers;
- * crashes, leaks and reads outside the input are the bugs looked for.
+ * crashes, leaks and reads outside the input are the bugs looked for,
+ * and a control character or bidirectional override in the output of a
+ * UTF-8 template that held none (values never bring one; pieces of
+ * invalid UTF-8 joined where a tag was removed may make one).
  *
  * libFuzzer entry point; see fuzz_render.c.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "parse.h"
 #include "render.h"
 #include "template.h"
 
@@ -23,6 +28,15 @@ value(void *arg, const char *name)
 		return "<15% off> & \"more\" \xe2\x82\xac";
 	if (strcmp(name, "crlf") == 0)
 		return "a\r\nBcc: x@example.com";
+	/* what the value filter drops or breaks: controls, overrides,
+	 * encoded-word look-alikes whole and in halves, bytes not UTF-8 */
+	if (strcmp(name, "hostile") == 0)
+		return "\x1b[31m\x07\x7f\xc2\x9b\t\xe2\x80\xae"
+		    "=?utf-8?b?QWRtaW4=?=\xe2\x81\xa6=\x01?=?=\xff\xc3";
+	if (strcmp(name, "eq") == 0)
+		return "x=";
+	if (strcmp(name, "q") == 0)
+		return "?utf-8?q?A?=";
 	return NULL;
 }
 
@@ -31,6 +45,30 @@ flag(void *arg, const char *name)
 {
 	(void)arg;
 	return name[0] == 'v';
+}
+
+/*
+ * 1 when the N bytes at S hold a control character other than tab and
+ * line breaks, or an explicit bidirectional formatting character.
+ */
+static int
+has_hostile(const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' &&
+		    s[i] != '\r') || s[i] == 0x7f)
+			return 1;
+		if (s[i] == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 &&
+		    s[i + 1] <= 0x9f)
+			return 1;
+		if (i + 2 < n && ((s[i] == 0xe2 && s[i + 1] == 0x80 &&
+		    s[i + 2] >= 0xaa && s[i + 2] <= 0xae) || (s[i] == 0xe2 &&
+		    s[i + 1] == 0x81 && s[i + 2] >= 0xa6 && s[i + 2] <= 0xa9)))
+			return 1;
+	}
+	return 0;
 }
 
 /* Reads every name the check reports, so that ASan sees each one. */
@@ -52,6 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf out;
 	char err[256];
 	size_t i, names = 0;
+	int hostile;
 
 	(void)template_check((const char *)data, size, name_seen, &names, err,
 	    sizeof(err));
@@ -59,12 +98,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vars.value = value;
 	vars.flag = flag;
 	/* each context with unknown names refused, then rendered empty */
+	hostile = has_hostile(data, size) ||
+	    !parse_utf8_valid((const char *)data, size);
 	for (i = 0; i < 2 * sizeof(ctx) / sizeof(ctx[0]); i++) {
 		vars.unknown_empty = (int)(i % 2);
 		buf_init(&out, 1 << 20);
 		if (template_render((const char *)data, size, ctx[i / 2], &vars,
-		    &out, err, sizeof(err)) == 0 && ctx[i / 2] == TEMPLATE_TEXT)
-			(void)render_sms_size(buf_str(&out), out.len, &sz);
+		    &out, err, sizeof(err)) == 0) {
+			if (!hostile && has_hostile((const uint8_t *)
+			    buf_str(&out), out.len))
+				abort();
+			if (ctx[i / 2] == TEMPLATE_TEXT)
+				(void)render_sms_size(buf_str(&out), out.len,
+				    &sz);
+		}
 		buf_free(&out);
 	}
 	return 0;

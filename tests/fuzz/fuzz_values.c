@@ -3,8 +3,10 @@
  * phone numbers, times, money, flags, category names) and the
  * unsubscribe token a recipient's link carries back.  Beyond crashes,
  * what a parser accepts it must accept again unchanged (normal forms are
- * stable), a time must survive format_time, a slug must be a slug, and
- * a token segmilter made must read back as what it named.
+ * stable), a time must survive format_time, a slug must be a slug, a
+ * token segmilter made must read back as what it named, and a bounded
+ * copy of UTF-8 (a customer's name into a recipient's field) must stay
+ * UTF-8.
  *
  * The input is one field value, as a CSV field arrives (a C string).
  * libFuzzer entry point; see fuzz_render.c.
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "parse.h"
+#include "str.h"
 #include "unsub.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -94,6 +97,28 @@ check_slug(const char *in)
 			abort();
 }
 
+/*
+ * IN copied into every buffer size up to a name field's and then some:
+ * a prefix of IN, at most three bytes short of the buffer, and UTF-8
+ * when IN is.
+ */
+static void
+check_copy(const char *in, size_t size)
+{
+	char dst[160];
+	size_t len, n, max;
+	int utf8 = parse_utf8_valid(in, size);
+
+	for (len = 1; len <= sizeof(dst); len++) {
+		str_copy(dst, len, in);
+		n = strlen(dst);
+		max = size < len - 1 ? size : len - 1;
+		if (n > max || n + 3 < max || memcmp(dst, in, n) != 0 ||
+		    (utf8 && !parse_utf8_valid(dst, n)))
+			abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -110,6 +135,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_phone(in);
 	check_time(in);
 	check_slug(in);
+	check_copy(in, strlen(in));
 	(void)parse_money(in, &n, &err);
 	(void)parse_bool(in, &b, &err);
 	(void)parse_int(in, -1000000, 1000000, &n, &err);

@@ -40,6 +40,13 @@ $V import --strict events "$T/bad.csv" > "$T/strict.out" 2>/dev/null && fail "--
 grep -q "nothing imported" "$T/strict.out" || fail "--strict: $(cat "$T/strict.out")"
 [ "$(sqlite3 "$T/store.db" "SELECT count(*) FROM customers WHERE email = 'z@example.com'")" = 0 ] || fail "--strict imported a row"
 
+# control characters in a name: removed with FILE:LINE, the customer kept
+printf 'email,first_name,last_name\nw@example.com,"Ann\r\nMarie",\033[1mLee\n' > "$T/ctl.csv"
+$V import customers "$T/ctl.csv" > "$T/ctl.out" 2> "$T/ctl.err" || fail "control characters: $(cat "$T/ctl.err")"
+grep -q "ctl.csv:2: warning: first_name: 2 control characters removed" "$T/ctl.err" || fail "not reported: $(cat "$T/ctl.err")"
+grep -q "1 new" "$T/ctl.out" || fail "customer not imported: $(cat "$T/ctl.out")"
+[ "$(sqlite3 "$T/store.db" "SELECT first_name || '|' || last_name FROM customers WHERE email = 'w@example.com'")" = "Ann Marie|[1mLee" ] || fail "control characters stored"
+
 $S segments 2>/dev/null && fail "segments before rebuild must fail"
 $V segments rebuild > "$T/rebuild.out" || fail rebuild
 $V segments > "$T/segments.out" || fail segments

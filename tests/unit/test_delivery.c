@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "audit.h"
+#include "parse.h"
 #include "store.h"
 
 #define DAY	86400
@@ -265,6 +266,52 @@ test_recipient_consent(void **state)
 	dx_lookup(x, "ann@example.com", &r);
 	assert_int_equal(r.bounces_since_consent, 1);
 	assert_int_equal(r.unsubscribed_at, NOW - 2 * DAY);
+}
+
+/*
+ * Names longer than the recipient's fields (a store imported before
+ * import cut them) come back cut where a character starts: half a
+ * character made the Subject, the text parts and the SMS invalid UTF-8,
+ * and the SMS was dropped as no_text.
+ */
+static void
+test_recipient_long_names(void **state)
+{
+	struct dx *x = *state;
+	struct store_recipient r;
+	struct store_customer c;
+	enum store_change ch;
+	char first[256], last[256], company[256];
+	int64_t id;
+	size_t i;
+
+	/* 200 bytes of e-acute, 129 of euro signs, "a" and 32 emoji */
+	for (i = 0; i < 100; i++)
+		memcpy(first + 2 * i, "\xc3\xa9", 2);
+	first[200] = '\0';
+	for (i = 0; i < 43; i++)
+		memcpy(last + 3 * i, "\xe2\x82\xac", 3);
+	last[129] = '\0';
+	company[0] = 'a';
+	for (i = 0; i < 32; i++)
+		memcpy(company + 1 + 4 * i, "\xf0\x9f\x98\x80", 4);
+	company[129] = '\0';
+	memset(&c, 0, sizeof(c));
+	c.email = "eve@example.com";
+	c.first_name = first;
+	c.last_name = last;
+	c.company = company;
+	assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
+
+	dx_lookup(x, "eve@example.com", &r);
+	assert_int_equal(r.customer_id, id);
+	assert_int_equal(strlen(r.first_name), 126);
+	assert_int_equal(strlen(r.last_name), 126);
+	assert_int_equal(strlen(r.company), 125);
+	assert_true(parse_utf8_valid(r.first_name, strlen(r.first_name)));
+	assert_true(parse_utf8_valid(r.last_name, strlen(r.last_name)));
+	assert_true(parse_utf8_valid(r.company, strlen(r.company)));
+	assert_memory_equal(r.first_name, first, 126);
 }
 
 static void
@@ -772,6 +819,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, dx_setup, dx_teardown)
 		T(test_recipient_consent),
+		T(test_recipient_long_names),
 		T(test_recipient_fatigue_counts),
 		T(test_recipients_batch),
 		T(test_ledger_delivery_stands),

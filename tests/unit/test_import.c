@@ -257,6 +257,114 @@ test_shopify_customers_older_header(void **state)
 	    " channel = 'email'"), 1);
 }
 
+/*
+ * A name longer than a recipient's fields hold (127 bytes) is cut at
+ * import, where a character starts, and the report says so; the rest of
+ * the record is imported.  Before, the milter cut it silently, in the
+ * middle of a character.
+ */
+static void
+test_customer_names_cut(void **state)
+{
+	struct tx *t = *state;
+	char first[256], company[256], csv[1024];
+	size_t i;
+
+	for (i = 0; i < 100; i++)
+		memcpy(first + 2 * i, "\xc3\xa9", 2);	/* 200 bytes */
+	first[200] = '\0';
+	for (i = 0; i < 43; i++)
+		memcpy(company + 3 * i, "\xe2\x82\xac", 3); /* 129 bytes */
+	company[129] = '\0';
+	snprintf(csv, sizeof(csv), "email,first_name,last_name,company\n"
+	    "eve@example.com,%s,Lee,%s\n"
+	    "max@example.com,Max,Short,Acme\n", first, company);
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv", csv, 0), 0);
+	assert_int_equal(t->stats.inserted, 2);
+	assert_int_equal(t->stats.bad, 0);
+	assert_int_equal(t->stats.warnings, 2);
+	assert_non_null(strstr(t->report, "c.csv:2: warning: first_name:"
+	    " longer than 127 bytes, cut to 126\n"));
+	assert_non_null(strstr(t->report, "c.csv:2: warning: company:"
+	    " longer than 127 bytes, cut to 126\n"));
+	assert_int_equal(tx_count(t, "SELECT length(CAST(first_name AS BLOB))"
+	    " + length(CAST(company AS BLOB)) FROM customers WHERE email ="
+	    " 'eve@example.com' AND last_name = 'Lee'"), 252);
+	/* whole characters: SQLite counts 63 of each */
+	assert_int_equal(tx_count(t, "SELECT length(first_name) * 1000 +"
+	    " length(company) FROM customers WHERE email = 'eve@example.com'"),
+	    63042);
+	/* the same file again: the same cut, nothing changes */
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv", csv, 0), 0);
+	assert_int_equal(t->stats.unchanged, 2);
+	assert_int_equal(t->stats.updated, 0);
+
+	/* Shopify's export, reported under its own column names */
+	snprintf(csv, sizeof(csv), "First Name,Last Name,Email\n"
+	    "%s,Lee,eve@example.com\n", first);
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "s.csv", csv, 0), 0);
+	assert_int_equal(t->stats.bad, 0);
+	assert_int_equal(t->stats.warnings, 1);
+	assert_non_null(strstr(t->report, "s.csv:2: warning: First Name:"
+	    " longer than 127 bytes, cut to 126\n"));
+	assert_int_equal(tx_count(t, "SELECT length(CAST(first_name AS BLOB))"
+	    " FROM customers WHERE email = 'eve@example.com'"), 126);
+}
+
+/*
+ * Control characters in customer text are removed at import, with a
+ * warning on the record's line; a line break between words leaves a
+ * space.  The record and the ones after it are imported.
+ */
+static void
+test_customer_controls_removed(void **state)
+{
+	struct tx *t = *state;
+	static const char csv[] =
+	    "email,first_name,last_name,company,region,tags\n"
+	    "ann@example.com,\"Ann\r\nMarie\",\x1b[31mLee\x07,Acme\x7f Ltd,"
+	    "O\xc2\x9bN,\"vip,\tnews\"\n"
+	    "bob@example.com,\"\n\",Ray \x1b,,,\n"
+	    "cy@example.com,Cy,Ng,,,\n";
+
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv", csv, 0), 0);
+	assert_int_equal(t->stats.records, 3);
+	assert_int_equal(t->stats.inserted, 3);
+	assert_int_equal(t->stats.bad, 0);
+	assert_int_equal(t->stats.warnings, 7);
+	assert_non_null(strstr(t->report, "c.csv:2: warning: first_name: 2"
+	    " control characters removed\n"));
+	assert_non_null(strstr(t->report, "c.csv:2: warning: last_name: 2"
+	    " control characters removed\n"));
+	assert_non_null(strstr(t->report, "c.csv:2: warning: company: 1"
+	    " control character removed\n"));
+	assert_non_null(strstr(t->report, "c.csv:2: warning: region: 1"
+	    " control character removed\n"));
+	assert_non_null(strstr(t->report, "c.csv:2: warning: tags: 1"
+	    " control character removed\n"));
+	/* the quoted line break puts Bob's record on line 4 */
+	assert_non_null(strstr(t->report, "c.csv:4: warning: first_name: 1"
+	    " control character removed\n"));
+	assert_non_null(strstr(t->report, "c.csv:4: warning: last_name: 1"
+	    " control character removed\n"));
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM customers WHERE"
+	    " email = 'ann@example.com' AND first_name = 'Ann Marie' AND"
+	    " last_name = '[31mLee' AND company = 'Acme Ltd' AND region ="
+	    " 'ON' AND tags = 'vip, news'"), 1);
+	/* a name of nothing but controls is no name */
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM customers WHERE"
+	    " email = 'bob@example.com' AND first_name IS NULL AND"
+	    " last_name = 'Ray'"), 1);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM customers WHERE"
+	    " email = 'cy@example.com' AND first_name = 'Cy'"), 1);
+	/* what is stored has no control character left anywhere */
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM customers WHERE"
+	    " first_name GLOB '*[' || char(1) || '-' || char(31) || char(127)"
+	    " || '-' || char(159) || ']*' OR last_name GLOB '*[' || char(1)"
+	    " || '-' || char(31) || char(127) || '-' || char(159) || ']*'"),
+	    0);
+}
+
 static const char shopify_orders_header[] =
     "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,"
     "Accepts Marketing,Currency,Subtotal,Shipping,Taxes,Total,Discount "
@@ -681,6 +789,8 @@ main(void)
 		T(test_shopify_consent_revoked_by_later_export),
 		T(test_shopify_consent_batches),
 		T(test_shopify_customers_older_header),
+		T(test_customer_names_cut),
+		T(test_customer_controls_removed),
 		T(test_shopify_orders),
 		T(test_orders_batches),
 		T(test_strict_imports_nothing),

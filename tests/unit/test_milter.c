@@ -983,6 +983,39 @@ test_sms_places(void **state)
 	x->env.tzdb = NULL;
 }
 
+/*
+ * A first name longer than the recipient's field (200 bytes of e-acute,
+ * from a store imported before import cut names) is cut where a
+ * character starts: cut in the middle of one, the text was not UTF-8 and
+ * the SMS was dropped as no_text.
+ */
+static void
+test_sms_long_name(void **state)
+{
+	static const char *const rcpts[] = { "<ann@example.com>", NULL };
+	struct mx *x = *state;
+	char first[256], sql[1024];
+	size_t i;
+
+	for (i = 0; i < 100; i++)
+		memcpy(first + 2 * i, "\xc3\xa9", 2);
+	first[200] = '\0';
+	sms_reachable(x, "ann@example.com", first, "+4915112345678",
+	    "Europe/Berlin", "DE", NULL);
+	sms_campaign(x, "");
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'sms' AND decision = 'no_text'"), 0);
+	/* 63 of the 100 characters: 126 bytes, the most that fit in 127 */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE kind ="
+	    " 'sms' AND recipients = '+4915112345678' AND CAST(message AS"
+	    " TEXT) = '%.126s: 10%% off'", first);
+	assert_int_equal(q_int(x, sql), 1);
+	tzdb_free(x->env.tzdb);
+	x->env.tzdb = NULL;
+}
+
 static void
 test_campaign_files(void **state)
 {
@@ -1058,6 +1091,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sms_jobs, mx_setup,
 		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_places, mx_setup,
+		    mx_teardown),
+		cmocka_unit_test_setup_teardown(test_sms_long_name, mx_setup,
 		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_split_language,
 		    mx_setup, mx_teardown),

@@ -26,6 +26,8 @@ static const char *const values[][2] = {
 	{ "evil", "x\r\nBcc: all@example.com" },
 	{ "wide", "0123456789012345678901234567890123456789012345678901234567"
 	    "89012345678901234567890123456789012345678901" },	/* 100 */
+	/* a customer's name: an encoded word, an override, ESC */
+	{ "hostile", "=?utf-8?b?QWRtaW4=?= \xe2\x80\xae\x1b[1mx" },
 };
 
 static const char *
@@ -512,6 +514,26 @@ test_render_header(void **state)
 	free(out);
 }
 
+/*
+ * A customer's encoded-word look-alike reaches the Subject as text a
+ * reader shows, not as an encoded word it decodes ("Admin"); the
+ * override and the ESC do not reach it at all.
+ */
+static void
+test_render_header_hostile(void **state)
+{
+	char *out, err[256], *dec;
+
+	(void)state;
+	assert_int_equal(render_header("Hi {{hostile}}", &vars, &out, err,
+	    sizeof(err)), 0);
+	dec = g_mime_utils_header_decode_text(NULL, out);
+	assert_null(strstr(dec, "Admin"));
+	assert_string_equal(dec, "Hi = ?utf-8?b?QWRtaW4=?= [1mx");
+	g_free(dec);
+	free(out);
+}
+
 static int
 setup(void **state)
 {
@@ -538,6 +560,7 @@ main(void)
 		cmocka_unit_test(test_render_budget),
 		cmocka_unit_test(test_byte_scans),
 		cmocka_unit_test(test_render_header),
+		cmocka_unit_test(test_render_header_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

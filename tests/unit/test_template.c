@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "render.h"
 #include "template.h"
 
 static const char *const values[][2] = {
@@ -18,6 +19,18 @@ static const char *const values[][2] = {
 	{ "empty", "" },
 	{ "html", "<b>Tea & \"Coffee\"</b>" },
 	{ "evil", "x\r\nBcc: all@example.com" },
+	/* customer data as hostile as it comes */
+	{ "ctl", "A\x1b[31mB\x07" "C\x7f" "D\xc2\x9b" "E\tF" },
+	{ "bidi", "\xe2\x80\xae" "evil\xe2\x80\xac \xe2\x81\xa6x\xe2\x81\xa9"
+	    " \xe2\x80\x8fok" },
+	{ "mix", "\xe2\x80\xae<b>&\x07" },
+	{ "ew", "=?utf-8?b?QWRtaW4=?=" },
+	{ "ewctl", "=\x1b?utf-8?b?QQ==?=" },
+	{ "ew2", "=?=?utf-8?q?A?=" },
+	{ "eq", "x=" },
+	{ "q", "?utf-8?q?A?=" },
+	{ "lf", "a\nb" },
+	{ "sms", "Ren\xc3\xa9\x1b\xe2\x80\xae" },
 };
 static const char *const flags[] = { "vip", "cart_abandoner", "coffee" };
 
@@ -149,6 +162,67 @@ test_escaping(void **state)
 	    TEMPLATE_HEADER, &vars), "ok");
 }
 
+/*
+ * Values lose control characters (but a tab, and line breaks outside a
+ * header) and bidirectional overrides, embeddings and isolates in every
+ * context; in a header an "=?" a value makes is broken, so that a mail
+ * reader shows it instead of decoding it.  The template's own text is
+ * left as written.
+ */
+static void
+test_values_neutralised(void **state)
+{
+	struct render_sms_size z;
+	const char *s;
+
+	(void)state;
+	assert_string_equal(render("{{ctl}}", TEMPLATE_TEXT, &vars),
+	    "A[31mBCDE\tF");
+	assert_string_equal(render("{{ctl}}|{{{ctl}}}", TEMPLATE_HTML, &vars),
+	    "A[31mBCDE\tF|A[31mBCDE\tF");
+	assert_string_equal(render("{{ctl}}", TEMPLATE_HEADER, &vars),
+	    "A[31mBCDE F");
+	/* the right-to-left mark is a letter's, not an override: kept */
+	assert_string_equal(render("{{bidi}}", TEMPLATE_TEXT, &vars),
+	    "evil x \xe2\x80\x8fok");
+	assert_string_equal(render("{{bidi}}", TEMPLATE_HEADER, &vars),
+	    "evil x \xe2\x80\x8fok");
+	assert_string_equal(render("{{mix}}|{{{mix}}}", TEMPLATE_HTML, &vars),
+	    "&lt;b&gt;&amp;|<b>&");
+	assert_string_equal(render("{{x|default:\"\x1bHi\xe2\x80\xae\"}}",
+	    TEMPLATE_TEXT, &vars), "Hi");
+	/* line breaks are text in a body, refused in a header as before */
+	assert_string_equal(render("{{lf}}", TEMPLATE_TEXT, &vars), "a\nb");
+	assert_null(render("{{lf}}", TEMPLATE_HEADER, &vars));
+
+	/* encoded-word look-alikes */
+	assert_string_equal(render("Hi {{ew}}", TEMPLATE_HEADER, &vars),
+	    "Hi = ?utf-8?b?QWRtaW4=?=");
+	assert_string_equal(render("{{ewctl}}", TEMPLATE_HEADER, &vars),
+	    "= ?utf-8?b?QQ==?=");
+	assert_string_equal(render("{{ew2}}", TEMPLATE_HEADER, &vars),
+	    "=?= ?utf-8?q?A?=");
+	assert_string_equal(render("={{q}}", TEMPLATE_HEADER, &vars),
+	    "= ?utf-8?q?A?=");
+	assert_string_equal(render("{{eq}}{{q}}", TEMPLATE_HEADER, &vars),
+	    "x= ?utf-8?q?A?=");
+	assert_string_equal(render("{{eq}}?utf-8?q?A?=", TEMPLATE_HEADER,
+	    &vars), "x= ?utf-8?q?A?=");
+	assert_string_equal(render("{{ew}}", TEMPLATE_TEXT, &vars),
+	    "=?utf-8?b?QWRtaW4=?=");
+	/* the template's own text is the author's */
+	assert_string_equal(render("=?{{offer}}\x1b", TEMPLATE_HEADER, &vars),
+	    "=?20% off\x1b");
+	assert_string_equal(render("1+1=2? {{offer}}", TEMPLATE_HEADER,
+	    &vars), "1+1=2? 20% off");
+
+	/* ESC and an override no longer turn an SMS into UCS-2 */
+	s = render("{{sms}}: {{offer}}", TEMPLATE_TEXT, &vars);
+	assert_string_equal(s, "Ren\xc3\xa9: 20% off");
+	assert_int_equal(render_sms_size(s, strlen(s), &z), 0);
+	assert_int_equal(z.coding, RENDER_SMS_GSM7);
+}
+
 static void
 test_errors(void **state)
 {
@@ -256,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_standalone_lines),
 		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_values_neutralised),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_unknown_empty),
 		cmocka_unit_test(test_size_cap),

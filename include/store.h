@@ -3,7 +3,8 @@
  *
  * One SQLite file per relay, in WAL mode with foreign keys on.  The schema
  * is built by numbered migrations (src/store/schema.c) recorded in a version
- * table: store_open() with STORE_CREATE creates or upgrades; without it a
+ * table: store_open() with STORE_CREATE creates (mode 0600: customers'
+ * data) or upgrades; without it a
  * store that is older than this binary must first be upgraded with
  * `segctl init`, and one that is newer is refused.
  *

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -33,6 +34,7 @@
 #include "mlfi.h"
 #include "outbox.h"
 #include "render.h"
+#include "xalloc.h"
 
 #define EX_OK		0
 #define EX_USAGE	64
@@ -108,6 +110,24 @@ open_socket(const struct conf *c, const char *sock)
 	return 0;
 }
 
+/*
+ * The group a UNIX socket at PATH is to be given with its user: none
+ * ((gid_t)-1, it keeps the one it was created with) when its directory
+ * has the set-group-ID bit, since that directory gave it its own group,
+ * the MTA's (segmilter(8), HOOKING IT UP); else the user's primary group.
+ */
+static gid_t
+socket_group(const char *path, gid_t user_gid)
+{
+	struct stat sb;
+	char *copy = xstrdup(path);
+	int setgid_dir;
+
+	setgid_dir = stat(dirname(copy), &sb) == 0 && (sb.st_mode & S_ISGID);
+	free(copy);
+	return setgid_dir ? (gid_t)-1 : user_gid;
+}
+
 static int
 drop_privileges(const char *user, const char *sock)
 {
@@ -120,7 +140,8 @@ drop_privileges(const char *user, const char *sock)
 		fprintf(stderr, "segmilter: milter.user: no user '%s'\n", user);
 		return -1;
 	}
-	if (path != NULL && chown(path, pw->pw_uid, pw->pw_gid) == -1) {
+	if (path != NULL && chown(path, pw->pw_uid, socket_group(path,
+	    pw->pw_gid)) == -1) {
 		fprintf(stderr, "segmilter: %s: chown: %s\n", path,
 		    strerror(errno));
 		return -1;

@@ -60,4 +60,43 @@ rc=$?
 PID=""
 [ $rc = 0 ] || fail "SIGTERM: exit $rc"
 grep -q "NOQUEUE: stopped" "$T/log" || fail "no 'stopped' line"
+
+# Started as root with milter.user: the tests run as root and use
+# nobody, with a store and directory of nobody's, $T traversable.
+if [ "$(id -u)" != 0 ]; then
+	echo "t-segmilter: ok (not root: milter.user not tested)"
+	exit 0
+fi
+chmod 711 "$T"
+N="$T/nobody"
+mkdir -m 700 "$N"
+cp "$T/store.db" "$N/store.db"
+chown -R nobody "$N"
+mkdir "$T/run"
+sed -e "s|\"$T/store.db\"|\"$N/store.db\"|" -e 's|user = "";|user = "nobody";|' \
+    -e "s|spool_dir = \"$T\"|spool_dir = \"$N\"|" -e 's|socket_mode = "0666"|socket_mode = "0660"|' \
+    -e "s|unix:$T/segmilter.sock|unix:$T/run/segmilter.sock|" "$T/segmilter.conf" > "$T/nobody.conf"
+
+# the socket's directory is the MTA's group's, set-group-ID: the socket
+# keeps that group when it is given to the user
+chgrp 4242 "$T/run"
+chmod 2750 "$T/run"
+"$M" -f -c "$T/nobody.conf" > "$T/log" 2>&1 &
+PID=$!
+wait_log "listening on unix:$T/run/segmilter.sock"
+[ "$(stat -c '%U %g %a' "$T/run/segmilter.sock")" = "nobody 4242 660" ] ||
+    fail "socket in a set-group-ID directory: $(stat -c '%U %g %a' "$T/run/segmilter.sock")"
+kill -TERM "$PID"
+wait "$PID"
+PID=""
+# without the bit, the user's primary group, as before
+chmod g-s "$T/run"
+"$M" -f -c "$T/nobody.conf" > "$T/log" 2>&1 &
+PID=$!
+wait_log "listening on unix:$T/run/segmilter.sock"
+[ "$(stat -c '%U %g %a' "$T/run/segmilter.sock")" = "nobody $(id -g nobody) 660" ] ||
+    fail "socket in a plain directory: $(stat -c '%U %g %a' "$T/run/segmilter.sock")"
+kill -TERM "$PID"
+wait "$PID"
+PID=""
 echo "t-segmilter: ok"

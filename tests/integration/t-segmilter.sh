@@ -99,4 +99,33 @@ wait_log "listening on unix:$T/run/segmilter.sock"
 kill -TERM "$PID"
 wait "$PID"
 PID=""
+
+# -n checks the store as milter.user, who must read and write it and its
+# directory: as root, any store would do
+"$M" -n -c "$T/nobody.conf" > "$T/out" 2>&1 || fail "-n as nobody: $(cat "$T/out")"
+cp "$N/store.db" "$T/root.db"
+chmod 600 "$T/root.db"
+sed "s|\"$N/store.db\"|\"$T/root.db\"|" "$T/nobody.conf" > "$T/root.conf"
+"$M" -n -c "$T/root.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with a store nobody cannot open must exit 78: $(cat "$T/out")"
+grep -q "^$T/root.conf: store: $T/root.db: .* (as user nobody" "$T/out" || fail "-n as nobody: $(cat "$T/out")"
+mkdir "$T/rootdir"
+cp -p "$N/store.db" "$T/rootdir/store.db"
+sed "s|\"$N/store.db\"|\"$T/rootdir/store.db\"|" "$T/nobody.conf" > "$T/rootdir.conf"
+"$M" -n -c "$T/rootdir.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with a directory nobody cannot write must exit 78: $(cat "$T/out")"
+grep -q "^$T/rootdir.conf: store: .*$T/rootdir.* (as user nobody" "$T/out" || fail "-n, directory: $(cat "$T/out")"
+chmod 400 "$N/store.db"
+"$M" -n -c "$T/nobody.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with a store nobody cannot write must exit 78: $(cat "$T/out")"
+grep -q "^$T/nobody.conf: store: $N/store.db: .* (as user nobody" "$T/out" || fail "-n, read-only: $(cat "$T/out")"
+chmod 600 "$N/store.db"
+
+# started as root, a store the user cannot open after the privilege drop
+# is a configuration error: exit 78 naming the store and the user, not a
+# daemon that tempfails every message
+timeout 20 "$M" -f -c "$T/root.conf" > "$T/log" 2>&1
+rc=$?
+[ $rc = 78 ] || fail "start with a store nobody cannot open: exit $rc"
+grep -q "^$T/root.conf: store: $T/root.db: .* (as user nobody" "$T/log" || fail "start as nobody: $(cat "$T/log")"
 echo "t-segmilter: ok"

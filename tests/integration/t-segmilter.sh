@@ -41,7 +41,7 @@ grep -q "store:" "$T/out" || fail "no store: $(cat "$T/out")"
 PID=$!
 wait_log() {
 	i=0
-	until grep -q "$1" "$T/log"; do
+	until grep -qs "$1" "$T/log"; do
 		i=$((i + 1)); [ $i -lt 50 ] || fail "no '$1' in the log"
 		sleep 0.1
 	done
@@ -81,6 +81,7 @@ sed -e "s|\"$T/store.db\"|\"$N/store.db\"|" -e 's|user = "";|user = "nobody";|' 
 # keeps that group when it is given to the user
 chgrp 4242 "$T/run"
 chmod 2750 "$T/run"
+: > "$T/log"	# wait_log must not find the last run's lines
 "$M" -f -c "$T/nobody.conf" > "$T/log" 2>&1 &
 PID=$!
 wait_log "listening on unix:$T/run/segmilter.sock"
@@ -91,6 +92,7 @@ wait "$PID"
 PID=""
 # without the bit, the user's primary group, as before
 chmod g-s "$T/run"
+: > "$T/log"	# wait_log must not find the last run's lines
 "$M" -f -c "$T/nobody.conf" > "$T/log" 2>&1 &
 PID=$!
 wait_log "listening on unix:$T/run/segmilter.sock"

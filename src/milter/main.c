@@ -27,7 +27,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -356,33 +355,6 @@ reload(struct milter_rt *rt, const char *path)
 	    g->campaigns->n);
 }
 
-/*
- * Copies a previous process was sending when it died go back to the
- * queue at once rather than after their lease, unless segmilter on the
- * re-injection port saw them pass.  Without segmilter there, whether the
- * far end got one before the crash cannot be known: it may get it twice.
- * The same holds for an SMS whose request was in flight (the webhook
- * driver's Idempotency-Key lets the receiver drop the repeat).
- */
-static void
-recover_outbox(struct milter_rt *rt)
-{
-	struct store *st = milter_rt_store(rt);
-	int64_t queued, sent;
-
-	if (st == NULL)
-		return;
-	if (store_outbox_recover(st, (int64_t)time(NULL), &queued, &sent) ==
-	    -1)
-		milter_log(LOG_ERR, "outbox", "store: %s", store_error(st));
-	else if (queued + sent > 0)
-		milter_log(LOG_WARNING, "outbox", "%lld jobs were being sent"
-		    " when segmilter stopped: %lld copies had gone through"
-		    " segmilter on the re-injection port, %lld queued again",
-		    (long long)(queued + sent), (long long)sent,
-		    (long long)queued);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -480,7 +452,8 @@ main(int argc, char **argv)
 		milter_log(LOG_WARNING, NULL, "cannot start the checkpoint"
 		    " thread: commits checkpoint the store themselves");
 	milter_rt_set_checkpointer(rt, ck);
-	recover_outbox(rt);
+	/* jobs left 'sending' by a previous process: the workers' first
+	 * look at the store puts them back (outbox_start) */
 	ob = outbox_start(rt, (int)g->conf->outbox.workers);
 	milter_rt_set_outbox(rt, outbox_wake, ob);
 	if (pthread_create(&thread, NULL, run_milter, &milter_rc) != 0) {

@@ -61,6 +61,36 @@ PID=""
 [ $rc = 0 ] || fail "SIGTERM: exit $rc"
 grep -q "NOQUEUE: stopped" "$T/log" || fail "no 'stopped' line"
 
+# A job the last process left 'sending' (its lease 10 minutes off) is
+# queued again once the store can be written, not at the lease's end:
+# here another writer holds the store for 3 s as segmilter starts.
+q "INSERT INTO outbox (kind, campaign_id, message_key, variant, sender,
+    recipients, message, not_before, next_at, state, lease_until,
+    created_at) VALUES ('email', 'launch', 'left', 'default', 's@x.example',
+    'r@x.example', x'00', 0, 0, 'sending', unixepoch() + 600, unixepoch())"
+printf '%s\n' "BEGIN IMMEDIATE;" "UPDATE outbox SET attempts = attempts;" \
+    ".print locked" ".shell sleep 3" "ROLLBACK;" | sqlite3 "$T/store.db" > "$T/lock" &
+LOCK=$!
+i=0
+until grep -q locked "$T/lock"; do
+	i=$((i + 1)); [ $i -lt 50 ] || fail "the store was not locked"
+	sleep 0.1
+done
+: > "$T/log"	# wait_log must not find the last run's lines
+"$M" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
+PID=$!
+wait_log "listening on unix:$T/segmilter.sock"
+wait "$LOCK"
+i=0
+until [ "$(q "SELECT state FROM outbox WHERE message_key = 'left'")" = queued ]; do
+	i=$((i + 1)); [ $i -lt 150 ] || fail "the job left sending is still $(q "SELECT state FROM outbox WHERE message_key = 'left'")"
+	sleep 0.1
+done
+wait_log "outbox: 1 jobs were being sent when segmilter stopped: 0 copies had gone through segmilter on the re-injection port, 1 queued again"
+kill -TERM "$PID"
+wait "$PID"
+PID=""
+
 # Started as root with milter.user: the tests run as root and use
 # nobody, with a store and directory of nobody's, $T traversable.
 if [ "$(id -u)" != 0 ]; then

@@ -3,7 +3,8 @@
  *
  * One SQLite file per relay, in WAL mode with foreign keys on.  The schema
  * is built by numbered migrations (src/store/schema.c) recorded in a version
- * table: store_open() with STORE_CREATE creates or upgrades; without it a
+ * table: store_open() with STORE_CREATE creates (mode 0600: customers'
+ * data) or upgrades; without it a
  * store that is older than this binary must first be upgraded with
  * `segctl init`, and one that is newer is refused.
  *
@@ -524,10 +525,10 @@ int	 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	    int kinds, struct store_job **j, int64_t *next_at);
 void	 store_job_free(struct store_job *j);
 /*
- * At start-up, before any worker runs: jobs left 'sending' by a process
- * that died are sent if segmilter on the re-injection port saw them go
- * through (store_copy_seen), else queued again, due now.  *QUEUED and
- * *SENT say how many of each.  0, or -1.
+ * Before this process's workers claim any job: jobs left 'sending' by a
+ * process that died are sent if segmilter on the re-injection port saw
+ * them go through (store_copy_seen), else queued again, due now.
+ * *QUEUED and *SENT say how many of each.  0, or -1.
  */
 int	 store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	    int64_t *sent);

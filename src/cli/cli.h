@@ -23,6 +23,8 @@ struct cli {
 
 /* Loads the configuration once; NULL after reporting why. */
 struct conf	*cli_conf(struct cli *cli);
+/* The store's path: -s, else the configuration's; NULL if reported. */
+const char	*cli_store_path(struct cli *cli);
 /* Opens the store named by -s or the configuration; NULL if reported. */
 struct store	*cli_store(struct cli *cli, int flags);
 void	 cli_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,30 +1,86 @@
 /*
  * cmd_store.c - segctl init, import and check: getting data in.
+ *
+ * The store holds every customer's data: init creates it 0600 (the
+ * store module does) in a directory it creates 0700, and says so when
+ * an existing store or directory is open to group or others.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "conf.h"
 #include "import.h"
 #include "store.h"
+#include "xalloc.h"
+
+#define OPEN_TO_OTHERS	(S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)
+
+/*
+ * Warned rather than refused: the store works, and whether the MTA's
+ * user shares segmilter's group is the administrator's to fix.  A
+ * directory that others may write lets them put a file of their own in
+ * the store's place.
+ */
+static void
+warn_open(const char *path, unsigned int want)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == -1 || !(sb.st_mode & OPEN_TO_OTHERS))
+		return;
+	cli_warnx("warning: %s: group or others may read or write it (mode"
+	    " %04o): chmod %04o %s", path, (unsigned int)(sb.st_mode & 07777),
+	    want, path);
+}
+
+/* The store's directory, made 0700 when missing (its own parent must
+ * exist).  0, or -1 reported. */
+static int
+store_dir(const char *path)
+{
+	struct stat sb;
+	char *copy = xstrdup(path), *dir = dirname(copy);
+	int rc = 0;
+
+	if (stat(dir, &sb) == 0)
+		warn_open(dir, 0700);
+	else if (errno != ENOENT || mkdir(dir, 0700) == -1) {
+		cli_warnx("%s: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}
 
 int
 cmd_init(struct cli *cli, int argc, char **argv)
 {
 	struct store *st;
+	struct stat sb;
+	const char *path;
 	int64_t version = 0;
+	int existed;
 
 	(void)argv;
 	if (argc != 1) {
 		cli_warnx("usage: segctl init");
 		return 2;
 	}
+	if ((path = cli_store_path(cli)) == NULL || store_dir(path) == -1)
+		return 1;
+	existed = stat(path, &sb) == 0;
 	/* bulk settings: a migration may copy every row of a table */
 	if ((st = cli_store(cli, STORE_CREATE | STORE_BULK)) == NULL)
 		return 1;
+	if (existed)
+		warn_open(path, 0600);
 	store_schema_version(st, &version);
 	if (!cli->quiet)
 		printf("%s: schema version %lld\n", store_path(st),

@@ -88,24 +88,32 @@ cli_conf(struct cli *cli)
 	return cli->conf;
 }
 
+const char *
+cli_store_path(struct cli *cli)
+{
+	struct conf *cf;
+
+	if ((cf = cli_conf(cli)) == NULL)
+		return NULL;
+	return cli->store_path ? cli->store_path : cf->store_path;
+}
+
 struct store *
 cli_store(struct cli *cli, int flags)
 {
-	struct conf *cf;
 	struct store *st;
 	struct stat sb;
 	const char *path;
 	char err[1024];
 
-	if ((cf = cli_conf(cli)) == NULL)
+	if ((path = cli_store_path(cli)) == NULL)
 		return NULL;
-	path = cli->store_path ? cli->store_path : cf->store_path;
 	if (!(flags & STORE_CREATE) && stat(path, &sb) == -1) {
 		cli_warnx("%s: %s; create the store with `segctl init`", path,
 		    strerror(errno));
 		return NULL;
 	}
-	if (store_open(path, flags, cf->store_timeout_ms, &st, err,
+	if (store_open(path, flags, cli->conf->store_timeout_ms, &st, err,
 	    sizeof(err)) == -1) {
 		cli_warnx("%s", err);
 		return NULL;

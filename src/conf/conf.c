@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <libconfig.h>
 #include <openssl/evp.h>
@@ -877,15 +878,43 @@ load_vip_min(struct conf_load *ld)
 		ld->c->seg.vip.min_value = v;
 }
 
+FILE *
+conf_open_secret(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* the file opened, not the path again: it may change in between */
+	if (fstat(fileno(fp), &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(fp);
+		return NULL;
+	}
+	if (sb.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+		snprintf(err, errlen, "%s is readable or writable by group or"
+		    " others (chmod 0600 %s)", path, path);
+		fclose(fp);
+		return NULL;
+	}
+	return fp;
+}
+
 /*
  * The copy marker's key: read here so that a missing or short key is a
  * configuration error, found by segmilter -n, not a failure per message.
+ * Whoever can read the key can forge a copy's marker and an unsubscribe
+ * link; whoever can write it, make segmilter accept their forgeries.
  */
 static void
 load_outbox_key(struct conf_load *ld, config_t *cfg)
 {
 	struct conf_outbox *o = &ld->c->outbox;
 	config_setting_t *s = config_lookup(cfg, "outbox");
+	char why[1024];
 	FILE *fp;
 	size_t n;
 
@@ -905,9 +934,8 @@ load_outbox_key(struct conf_load *ld, config_t *cfg)
 			    " copies and unsubscribe links carry an HMAC");
 		return;
 	}
-	if ((fp = fopen(o->key_file, "r")) == NULL) {
-		load_error(ld, s, "outbox.key_file", "%s: %s", o->key_file,
-		    strerror(errno));
+	if ((fp = conf_open_secret(o->key_file, why, sizeof(why))) == NULL) {
+		load_error(ld, s, "outbox.key_file", "%s", why);
 		return;
 	}
 	n = fread(o->key, 1, sizeof(o->key), fp);

@@ -4,15 +4,13 @@
  *
  * Credentials live in their own file (libconfig syntax, one pair per
  * driver) so that segmilter.conf can stay world-readable and be quoted
- * in a ticket; that file must not be readable by others.  Its contents
- * are held in struct conf_sms and never logged.
+ * in a ticket; that file must be the owner's alone (conf_open_secret).
+ * Its contents are held in struct conf_sms and never logged.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <libconfig.h>
 
@@ -187,22 +185,19 @@ read_credentials(struct conf_sms *s, struct buf *errs)
 	const char *const *keys = cred_keys[s->driver];
 	const char *file = s->credentials_file, *v;
 	config_setting_t *root, *e;
-	struct stat sb;
 	config_t cfg;
-	int i, rc = 0;
+	char why[1024];
+	FILE *fp;
+	int i, ok, rc = 0;
 
-	if (stat(file, &sb) == -1) {
-		buf_printf(errs, "credentials_file: %s: %s\n", file,
-		    strerror(errno));
-		return -1;
-	}
-	if (sb.st_mode & S_IROTH) {
-		buf_printf(errs, "credentials_file: %s is readable by anyone"
-		    " (chmod 0600 %s)\n", file, file);
+	if ((fp = conf_open_secret(file, why, sizeof(why))) == NULL) {
+		buf_printf(errs, "credentials_file: %s\n", why);
 		return -1;
 	}
 	config_init(&cfg);
-	if (config_read_file(&cfg, file) != CONFIG_TRUE) {
+	ok = config_read(&cfg, fp) == CONFIG_TRUE;
+	fclose(fp);
+	if (!ok) {
 		buf_printf(errs, "credentials_file: %s:%d: %s\n", file,
 		    config_error_line(&cfg), config_error_text(&cfg));
 		config_destroy(&cfg);

@@ -1,9 +1,11 @@
 /*
  * main.c - segmilter(8): options, start-up, signals.
  *
- * Start-up order: load and check everything (-n stops there), open the
- * milter socket while still root, drop privileges, leave the terminal,
- * and only then start threads (fork and threads do not mix).
+ * Start-up order: load and check everything (-n stops there, having
+ * checked the store as the user the daemon would be), open the milter
+ * socket while still root, drop privileges, check the store again as
+ * that user, leave the terminal, and only then start threads (fork and
+ * threads do not mix).
  *
  * libmilter runs its own signal thread that treats SIGHUP as "stop".  To
  * make SIGHUP a reload, smfi_main() runs in a thread of its own and this
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -22,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -33,6 +36,7 @@
 #include "mlfi.h"
 #include "outbox.h"
 #include "render.h"
+#include "xalloc.h"
 
 #define EX_OK		0
 #define EX_USAGE	64
@@ -57,17 +61,144 @@ usage(void)
 /*
  * The store must open for writing (the ledger and the audit log are
  * written for every campaign message), at the schema this binary knows.
+ * SQLite opens a file it may not write read-only, and says so only at
+ * the first write: store_check_file asks for both.  Checks as whoever
+ * runs it; see check_store_as.
  */
 static int
 check_store(const struct conf *c, char *err, size_t errlen)
 {
 	struct store *st;
+	int rc;
 
 	if (store_open(c->store_path, 0, c->store_timeout_ms, &st, err,
 	    errlen) == -1)
 		return -1;
+	if ((rc = store_check_file(st)) == -1)
+		snprintf(err, errlen, "%s", store_error(st));
 	store_close(st);
+	return rc;
+}
+
+/* Who this process is, for messages: a name, else "uid N". */
+static const char *
+user_name(char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned int)geteuid());
+	return buf;
+}
+
+/*
+ * Becomes PW, groups first: setuid() leaves no right to change them.
+ * 0, or -1 with ERR.
+ */
+static int
+become(const struct passwd *pw, char *err, size_t errlen)
+{
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		snprintf(err, errlen, "cannot become %s: %s", pw->pw_name,
+		    strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+/* Appends " (as user USER)" to ERR: whose rights the check used. */
+static void
+as_user(char *err, size_t errlen, const char *user)
+{
+	size_t len = strnlen(err, errlen);
+
+	if (len < errlen)
+		snprintf(err + len, errlen - len, " (as user %s)", user);
+}
+
+/*
+ * check_store in a child that becomes PW first, its ERR brought back
+ * through a pipe.  0, or -1 with ERR (ERRLEN > 0).
+ */
+static int
+check_store_child(const struct conf *c, const struct passwd *pw, char *err,
+    size_t errlen)
+{
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+	int fds[2], status = 0;
+
+	if (pipe(fds) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		if (become(pw, err, errlen) == 0 &&
+		    check_store(c, err, errlen) == 0)
+			_exit(0);
+		n = write(fds[1], err, strlen(err));
+		_exit(n > 0 ? 1 : 2);
+	}
+	close(fds[1]);
+	while (got < errlen - 1 && (n = read(fds[0], err + got,
+	    errlen - 1 - got)) != 0) {
+		if (n > 0)
+			got += (size_t)n;
+		else if (errno != EINTR)
+			break;
+	}
+	err[got] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (got == 0)
+		snprintf(err, errlen, "the check failed (wait status %d)",
+		    status);
+	return -1;
+}
+
+/*
+ * check_store as the user segmilter serves as: milter.user when started
+ * as root with it set, in a child that becomes that user as
+ * drop_privileges does (root reads and writes any file, so a check as
+ * root proves nothing); else whoever runs it.  0, or -1 with ERR, which
+ * names the user.
+ */
+static int
+check_store_as(const struct conf *c, char *err, size_t errlen)
+{
+	const char *user = c->milter.user;
+	struct passwd *pw;
+	char me[64];
+
+	if (getuid() == 0 && *user != '\0') {
+		if ((pw = getpwnam(user)) == NULL) {
+			snprintf(err, errlen, "milter.user: no user '%s'",
+			    user);
+			return -1;
+		}
+		if (check_store_child(c, pw, err, errlen) == 0)
+			return 0;
+	} else {
+		if (check_store(c, err, errlen) == 0)
+			return 0;
+		user = user_name(me, sizeof(me));
+	}
+	as_user(err, errlen, user);
+	return -1;
 }
 
 static const char *
@@ -108,11 +239,30 @@ open_socket(const struct conf *c, const char *sock)
 	return 0;
 }
 
+/*
+ * The group a UNIX socket at PATH is to be given with its user: none
+ * ((gid_t)-1, it keeps the one it was created with) when its directory
+ * has the set-group-ID bit, since that directory gave it its own group,
+ * the MTA's (segmilter(8), HOOKING IT UP); else the user's primary group.
+ */
+static gid_t
+socket_group(const char *path, gid_t user_gid)
+{
+	struct stat sb;
+	char *copy = xstrdup(path);
+	int setgid_dir;
+
+	setgid_dir = stat(dirname(copy), &sb) == 0 && (sb.st_mode & S_ISGID);
+	free(copy);
+	return setgid_dir ? (gid_t)-1 : user_gid;
+}
+
 static int
 drop_privileges(const char *user, const char *sock)
 {
 	const char *path = unix_path(sock);
 	struct passwd *pw;
+	char err[512];
 
 	if (getuid() != 0 || *user == '\0')
 		return 0;
@@ -120,15 +270,14 @@ drop_privileges(const char *user, const char *sock)
 		fprintf(stderr, "segmilter: milter.user: no user '%s'\n", user);
 		return -1;
 	}
-	if (path != NULL && chown(path, pw->pw_uid, pw->pw_gid) == -1) {
+	if (path != NULL && chown(path, pw->pw_uid, socket_group(path,
+	    pw->pw_gid)) == -1) {
 		fprintf(stderr, "segmilter: %s: chown: %s\n", path,
 		    strerror(errno));
 		return -1;
 	}
-	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
-		fprintf(stderr, "segmilter: cannot become %s: %s\n", user,
-		    strerror(errno));
+	if (become(pw, err, sizeof(err)) == -1) {
+		fprintf(stderr, "segmilter: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -206,33 +355,6 @@ reload(struct milter_rt *rt, const char *path)
 	    g->campaigns->n);
 }
 
-/*
- * Copies a previous process was sending when it died go back to the
- * queue at once rather than after their lease, unless segmilter on the
- * re-injection port saw them pass.  Without segmilter there, whether the
- * far end got one before the crash cannot be known: it may get it twice.
- * The same holds for an SMS whose request was in flight (the webhook
- * driver's Idempotency-Key lets the receiver drop the repeat).
- */
-static void
-recover_outbox(struct milter_rt *rt)
-{
-	struct store *st = milter_rt_store(rt);
-	int64_t queued, sent;
-
-	if (st == NULL)
-		return;
-	if (store_outbox_recover(st, (int64_t)time(NULL), &queued, &sent) ==
-	    -1)
-		milter_log(LOG_ERR, "outbox", "store: %s", store_error(st));
-	else if (queued + sent > 0)
-		milter_log(LOG_WARNING, "outbox", "%lld jobs were being sent"
-		    " when segmilter stopped: %lld copies had gone through"
-		    " segmilter on the re-injection port, %lld queued again",
-		    (long long)(queued + sent), (long long)sent,
-		    (long long)queued);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -244,7 +366,7 @@ main(int argc, char **argv)
 	struct milter_ckpt *ck;
 	pthread_t thread;
 	sigset_t sigs;
-	char err[8192];
+	char err[8192], me[64];
 	unsigned int major, minor, patch;
 	int ch, check = 0, foreground = 0, sig, milter_rc = 0;
 
@@ -280,7 +402,8 @@ main(int argc, char **argv)
 	}
 	if (sock == NULL)
 		sock = g->conf->milter.socket;
-	if (check_store(g->conf, err, sizeof(err)) == -1) {
+	if ((check ? check_store_as(g->conf, err, sizeof(err)) :
+	    check_store(g->conf, err, sizeof(err))) == -1) {
 		fprintf(stderr, "%s: store: %s\n", path, err);
 		milter_gen_free(g);
 		return EX_CONFIG;
@@ -298,6 +421,17 @@ main(int argc, char **argv)
 	    drop_privileges(g->conf->milter.user, sock) == -1) {
 		milter_gen_free(g);
 		return EX_OSERR;
+	}
+	/*
+	 * Once more as the user it now is: a store that user cannot use
+	 * would otherwise start a daemon that tempfails every campaign
+	 * message.  The check above ran with the rights it started with.
+	 */
+	if (check_store(g->conf, err, sizeof(err)) == -1) {
+		as_user(err, sizeof(err), user_name(me, sizeof(me)));
+		fprintf(stderr, "%s: store: %s\n", path, err);
+		milter_gen_free(g);
+		return EX_CONFIG;
 	}
 	if (!foreground && daemon(0, 0) == -1) {
 		fprintf(stderr, "segmilter: daemon: %s\n", strerror(errno));
@@ -318,7 +452,8 @@ main(int argc, char **argv)
 		milter_log(LOG_WARNING, NULL, "cannot start the checkpoint"
 		    " thread: commits checkpoint the store themselves");
 	milter_rt_set_checkpointer(rt, ck);
-	recover_outbox(rt);
+	/* jobs left 'sending' by a previous process: the workers' first
+	 * look at the store puts them back (outbox_start) */
 	ob = outbox_start(rt, (int)g->conf->outbox.workers);
 	milter_rt_set_outbox(rt, outbox_wake, ob);
 	if (pthread_create(&thread, NULL, run_milter, &milter_rc) != 0) {

@@ -34,6 +34,7 @@ struct outbox_worker {
 	pthread_t		 thread;
 	int64_t			 deadline;	/* when it looks again while
 						   it waits; 0: it does not */
+	int			 recovered;	/* has seen ob->recovered */
 };
 
 struct outbox {
@@ -43,6 +44,8 @@ struct outbox {
 	int			 stop;
 	atomic_int		 cancel;	/* ends transfers in flight */
 	uint64_t		 gen;		/* bumped by every job queued */
+	int			 recovered;	/* under the store lock: see
+						   recover() */
 	struct outbox_worker	*w;
 	int			 n;
 };
@@ -153,6 +156,42 @@ stopping(struct outbox *ob, uint64_t *gen)
 	return stop;
 }
 
+/*
+ * Jobs a process was sending when it died go back to the queue before
+ * this process claims any, rather than after their lease, unless
+ * segmilter on the re-injection port saw them pass (store_outbox_
+ * recover).  Without segmilter there, whether the far end got one before
+ * the crash cannot be known: it may get it twice.  The same holds for an
+ * SMS whose request was in flight (the webhook driver's Idempotency-Key
+ * lets the receiver drop the repeat).
+ * Done once, by the first worker that finds the store usable: at
+ * start-up it may be locked (a segctl import) or unavailable, and each
+ * later look tries again.  Called under the store lock, which claims
+ * take too, so no job of this process is 'sending' yet.  1 once done.
+ */
+static int
+recover(struct outbox *ob, struct store *st, int64_t now)
+{
+	int64_t queued, sent;
+
+	if (ob->recovered)
+		return 1;
+	if (store_outbox_recover(st, now, &queued, &sent) == -1) {
+		milter_log(LOG_ERR, "outbox", "store: %s: the jobs the last"
+		    " process left being sent wait for the next try",
+		    store_error(st));
+		return 0;
+	}
+	ob->recovered = 1;
+	if (queued + sent > 0)
+		milter_log(LOG_WARNING, "outbox", "%lld jobs were being sent"
+		    " when segmilter stopped: %lld copies had gone through"
+		    " segmilter on the re-injection port, %lld queued again",
+		    (long long)(queued + sent), (long long)sent,
+		    (long long)queued);
+	return 1;
+}
+
 /* One claimed copy: re-injected, and the outcome recorded. */
 static void
 send_copy(struct store *st, const struct milter_env *env,
@@ -200,7 +239,9 @@ work(void *arg)
 		kinds = (g->conf->outbox.reinject_url[0] != '\0' ?
 		    STORE_JOB_EMAIL : 0) | (g->conf->sms.driver != SMS_OFF ?
 		    STORE_JOB_SMS : 0);
-		if (kinds == 0 || (st = milter_rt_store(ob->rt)) == NULL) {
+		/* nothing to send, but maybe jobs to recover */
+		if ((kinds == 0 && w->recovered) ||
+		    (st = milter_rt_store(ob->rt)) == NULL) {
 			milter_rt_release(ob->rt, g);
 			idle(w, seen, IDLE_SECONDS);
 			continue;
@@ -212,10 +253,16 @@ work(void *arg)
 			smtp = gw_smtp_new(url, &ob->cancel);
 		}
 		now = (int64_t)time(NULL);
+		next = 0;
 		pthread_mutex_lock(g->env.store_lock);
-		rc = store_outbox_claim(st, now, LEASE_SECONDS, kinds, &j,
-		    &next);
-		if (rc == -1)
+		if (!w->recovered)
+			w->recovered = recover(ob, st, now);
+		if (!w->recovered)
+			rc = -1;
+		else if (kinds == 0)
+			rc = 1;
+		else if ((rc = store_outbox_claim(st, now, LEASE_SECONDS,
+		    kinds, &j, &next)) == -1)
 			milter_log(LOG_ERR, "outbox", "store: %s",
 			    store_error(st));
 		pthread_mutex_unlock(g->env.store_lock);

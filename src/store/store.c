@@ -69,6 +69,25 @@ store_identify(struct store *st, dev_t *dev, ino_t *ino)
 }
 
 /*
+ * A store is created mode 0600: it holds every customer's data, and
+ * SQLite would create it 0644 less the umask.  The -wal and -shm files
+ * need nothing: SQLite gives them the database's mode.  An empty file is
+ * an empty database to SQLite.
+ */
+static int
+store_create_file(struct store *st)
+{
+	int fd;
+
+	fd = open(st->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 && errno != EEXIST)
+		return store_failf(st, "%s: %s", st->path, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return 0;
+}
+
+/*
  * Opens ST->db on ST->path with ST->flags: the connection, the pragmas
  * and the schema.  0, or -1 with st->err (ST->db then closed, NULL).
  */
@@ -86,6 +105,8 @@ store_connect(struct store *st)
 		oflags = SQLITE_OPEN_READWRITE;
 	oflags |= SQLITE_OPEN_NOMUTEX;
 
+	if ((st->flags & STORE_CREATE) && store_create_file(st) == -1)
+		return -1;
 	rc = sqlite3_open_v2(st->path, &st->db, oflags, NULL);
 	if (rc != SQLITE_OK) {
 		store_failf(st, "%s: %s", st->path, st->db ?

@@ -38,6 +38,7 @@ awk -v n="$N" 'BEGIN { print "email,channel,status,source,recorded_at,evidence";
     > "$D/consent.csv"
 awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) printf "s%d@example.com\n", i }' > "$D/rcpts"
 printf '%s\n' 0123456789abcdef0123456789abcdef > "$D/copy.key"
+chmod 600 "$D/copy.key"
 cat > "$D/segmilter.conf" <<CONF
 store = "$D/store.db";
 milter = { socket = "unix:$D/segmilter.sock"; socket_mode = "0666";

@@ -32,6 +32,7 @@ awk -v n="$N" 'BEGIN { print "email,channel,status,source,recorded_at,evidence";
     > "$T/consent.csv"
 awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) printf "c%d@example.com\n", i }' > "$T/rcpts"
 printf '%s\n' 0123456789abcdef0123456789abcdef > "$T/copy.key"
+chmod 600 "$T/copy.key"
 mkdir -p "$T/campaigns"
 cat > "$T/segmilter.conf" <<CONF
 store = "$T/store.db";

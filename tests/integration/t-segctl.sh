@@ -13,6 +13,29 @@ fail() { echo "FAIL: $*"; exit 1; }
 $S demo-data --customers 300 --seed 7 "$T/data" || fail demo-data
 $S import customers "$T/data/customers.csv" 2>/dev/null && fail "import before init must fail"
 $S init || fail init
+
+# the store is every customer's data: 0600 in a directory init makes
+# 0700, whatever the umask, and its -wal and -shm take its mode; an
+# existing store or directory open to group or others is warned about
+P="$T/private"
+(umask 0; $BUILD/segctl -q -s "$P/store.db" init) || fail "init in a new directory"
+[ "$(stat -c %a "$P")" = 700 ] || fail "store directory mode $(stat -c %a "$P")"
+[ "$(stat -c %a "$P/store.db")" = 600 ] || fail "store mode $(stat -c %a "$P/store.db")"
+modes=$(printf '%s\n' "BEGIN IMMEDIATE;" "CREATE TABLE t (x);" \
+    ".shell stat -c %a $P/store.db-wal $P/store.db-shm" "ROLLBACK;" |
+    (umask 0; sqlite3 "$P/store.db") | tr '\n' ' ')
+[ "$modes" = "600 600 " ] || fail "-wal and -shm modes: $modes"
+chmod 0750 "$P"
+chmod 0640 "$P/store.db"
+$BUILD/segctl -q -s "$P/store.db" init 2> "$T/init.err" || fail "init of an existing store: $(cat "$T/init.err")"
+grep -q "^segctl: warning: $P: group or others may read or write it (mode 0750): chmod 0700 $P$" "$T/init.err" ||
+    fail "no warning for the directory: $(cat "$T/init.err")"
+grep -q "^segctl: warning: $P/store.db: group or others may read or write it (mode 0640): chmod 0600 $P/store.db$" "$T/init.err" ||
+    fail "no warning for the store: $(cat "$T/init.err")"
+chmod 0700 "$P"
+chmod 0600 "$P/store.db"
+$BUILD/segctl -q -s "$P/store.db" init 2> "$T/init.err" || fail "init again"
+[ -s "$T/init.err" ] && fail "warnings for a private store: $(cat "$T/init.err")"
 for k in products customers orders events consent engagement; do
 	$V import $k "$T/data/$k.csv" > "$T/$k.out" || fail "import $k: $(cat "$T/$k.out")"
 	grep -q ", 0 bad" "$T/$k.out" || fail "import $k reported bad rows: $(cat "$T/$k.out")"

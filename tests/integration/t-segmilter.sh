@@ -41,7 +41,7 @@ grep -q "store:" "$T/out" || fail "no store: $(cat "$T/out")"
 PID=$!
 wait_log() {
 	i=0
-	until grep -q "$1" "$T/log"; do
+	until grep -qs "$1" "$T/log"; do
 		i=$((i + 1)); [ $i -lt 50 ] || fail "no '$1' in the log"
 		sleep 0.1
 	done
@@ -60,4 +60,104 @@ rc=$?
 PID=""
 [ $rc = 0 ] || fail "SIGTERM: exit $rc"
 grep -q "NOQUEUE: stopped" "$T/log" || fail "no 'stopped' line"
+
+# A job the last process left 'sending' (its lease 10 minutes off) is
+# queued again once the store can be written, not at the lease's end:
+# here another writer holds the store for 3 s as segmilter starts.
+q "INSERT INTO outbox (kind, campaign_id, message_key, variant, sender,
+    recipients, message, not_before, next_at, state, lease_until,
+    created_at) VALUES ('email', 'launch', 'left', 'default', 's@x.example',
+    'r@x.example', x'00', 0, 0, 'sending', unixepoch() + 600, unixepoch())"
+printf '%s\n' "BEGIN IMMEDIATE;" "UPDATE outbox SET attempts = attempts;" \
+    ".print locked" ".shell sleep 3" "ROLLBACK;" | sqlite3 "$T/store.db" > "$T/lock" &
+LOCK=$!
+i=0
+until grep -q locked "$T/lock"; do
+	i=$((i + 1)); [ $i -lt 50 ] || fail "the store was not locked"
+	sleep 0.1
+done
+: > "$T/log"	# wait_log must not find the last run's lines
+"$M" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
+PID=$!
+wait_log "listening on unix:$T/segmilter.sock"
+wait "$LOCK"
+i=0
+until [ "$(q "SELECT state FROM outbox WHERE message_key = 'left'")" = queued ]; do
+	i=$((i + 1)); [ $i -lt 150 ] || fail "the job left sending is still $(q "SELECT state FROM outbox WHERE message_key = 'left'")"
+	sleep 0.1
+done
+wait_log "outbox: 1 jobs were being sent when segmilter stopped: 0 copies had gone through segmilter on the re-injection port, 1 queued again"
+kill -TERM "$PID"
+wait "$PID"
+PID=""
+
+# Started as root with milter.user: the tests run as root and use
+# nobody, with a store and directory of nobody's, $T traversable.
+if [ "$(id -u)" != 0 ]; then
+	echo "t-segmilter: ok (not root: milter.user not tested)"
+	exit 0
+fi
+chmod 711 "$T"
+N="$T/nobody"
+mkdir -m 700 "$N"
+cp "$T/store.db" "$N/store.db"
+chown -R nobody "$N"
+mkdir "$T/run"
+sed -e "s|\"$T/store.db\"|\"$N/store.db\"|" -e 's|user = "";|user = "nobody";|' \
+    -e "s|spool_dir = \"$T\"|spool_dir = \"$N\"|" -e 's|socket_mode = "0666"|socket_mode = "0660"|' \
+    -e "s|unix:$T/segmilter.sock|unix:$T/run/segmilter.sock|" "$T/segmilter.conf" > "$T/nobody.conf"
+
+# the socket's directory is the MTA's group's, set-group-ID: the socket
+# keeps that group when it is given to the user
+chgrp 4242 "$T/run"
+chmod 2750 "$T/run"
+: > "$T/log"	# wait_log must not find the last run's lines
+"$M" -f -c "$T/nobody.conf" > "$T/log" 2>&1 &
+PID=$!
+wait_log "listening on unix:$T/run/segmilter.sock"
+[ "$(stat -c '%U %g %a' "$T/run/segmilter.sock")" = "nobody 4242 660" ] ||
+    fail "socket in a set-group-ID directory: $(stat -c '%U %g %a' "$T/run/segmilter.sock")"
+kill -TERM "$PID"
+wait "$PID"
+PID=""
+# without the bit, the user's primary group, as before
+chmod g-s "$T/run"
+: > "$T/log"	# wait_log must not find the last run's lines
+"$M" -f -c "$T/nobody.conf" > "$T/log" 2>&1 &
+PID=$!
+wait_log "listening on unix:$T/run/segmilter.sock"
+[ "$(stat -c '%U %g %a' "$T/run/segmilter.sock")" = "nobody $(id -g nobody) 660" ] ||
+    fail "socket in a plain directory: $(stat -c '%U %g %a' "$T/run/segmilter.sock")"
+kill -TERM "$PID"
+wait "$PID"
+PID=""
+
+# -n checks the store as milter.user, who must read and write it and its
+# directory: as root, any store would do
+"$M" -n -c "$T/nobody.conf" > "$T/out" 2>&1 || fail "-n as nobody: $(cat "$T/out")"
+cp "$N/store.db" "$T/root.db"
+chmod 600 "$T/root.db"
+sed "s|\"$N/store.db\"|\"$T/root.db\"|" "$T/nobody.conf" > "$T/root.conf"
+"$M" -n -c "$T/root.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with a store nobody cannot open must exit 78: $(cat "$T/out")"
+grep -q "^$T/root.conf: store: $T/root.db: .* (as user nobody" "$T/out" || fail "-n as nobody: $(cat "$T/out")"
+mkdir "$T/rootdir"
+cp -p "$N/store.db" "$T/rootdir/store.db"
+sed "s|\"$N/store.db\"|\"$T/rootdir/store.db\"|" "$T/nobody.conf" > "$T/rootdir.conf"
+"$M" -n -c "$T/rootdir.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with a directory nobody cannot write must exit 78: $(cat "$T/out")"
+grep -q "^$T/rootdir.conf: store: .*$T/rootdir.* (as user nobody" "$T/out" || fail "-n, directory: $(cat "$T/out")"
+chmod 400 "$N/store.db"
+"$M" -n -c "$T/nobody.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with a store nobody cannot write must exit 78: $(cat "$T/out")"
+grep -q "^$T/nobody.conf: store: $N/store.db: .* (as user nobody" "$T/out" || fail "-n, read-only: $(cat "$T/out")"
+chmod 600 "$N/store.db"
+
+# started as root, a store the user cannot open after the privilege drop
+# is a configuration error: exit 78 naming the store and the user, not a
+# daemon that tempfails every message
+timeout 20 "$M" -f -c "$T/root.conf" > "$T/log" 2>&1
+rc=$?
+[ $rc = 78 ] || fail "start with a store nobody cannot open: exit $rc"
+grep -q "^$T/root.conf: store: $T/root.db: .* (as user nobody" "$T/log" || fail "start as nobody: $(cat "$T/log")"
 echo "t-segmilter: ok"

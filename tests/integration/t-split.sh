@@ -23,6 +23,7 @@ fixture_store "$T" || fail "fixture store"
 S="$BUILD/segctl -q -c $T/segmilter.conf"
 KEY=0123456789abcdef0123456789abcdef
 printf '%s\n' "$KEY" > "$T/copy.key"
+chmod 600 "$T/copy.key"
 cat >> "$T/segmilter.conf" <<CONF
 outbox = { reinject_url = "smtp://127.0.0.1:$REINJECT";
   key_file = "$T/copy.key"; retry_base_s = 1; };

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "conf.h"
@@ -360,6 +361,63 @@ test_milter_and_policy(void **state)
 	assert_non_null(strstr(err, "milter.socket"));
 }
 
+/* Writes TEXT to DIR/NAME with MODE, exactly (whatever the umask). */
+static void
+write_mode(const char *name, const char *text, mode_t mode, char *out,
+    size_t outlen)
+{
+	FILE *fp;
+
+	snprintf(out, outlen, "%s/%s", dir, name);
+	assert_non_null(fp = fopen(out, "w"));
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(out, mode), 0);
+}
+
+/*
+ * The copy marker's key is a secret like the SMS credentials: whoever
+ * reads it forges markers and unsubscribe links, whoever writes it
+ * chooses the key.  Group or others reading or writing it is refused.
+ */
+static void
+test_key_file_mode(void **state)
+{
+	static const mode_t open_modes[] = { 0666, 0644, 0640, 0620, 0604,
+	    0602 };
+	char key[96], text[256], want[512];
+	struct conf *c;
+	size_t i;
+
+	(void)state;
+	write_mode("copy.key", "0123456789abcdef0123456789abcdef\n", 0600,
+	    key, sizeof(key));
+	snprintf(text, sizeof(text), "outbox = {\n reinject_url ="
+	    " \"smtp://127.0.0.1:10026\";\n key_file = \"%s\";\n};\n", key);
+	c = load(text);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->outbox.keylen, 32);
+	conf_free(c);
+	/* the owner's execute bit gives nobody else anything */
+	assert_int_equal(chmod(key, 0700), 0);
+	c = load(text);
+	if (c == NULL)
+		fail_msg("%s", err);
+	conf_free(c);
+
+	snprintf(want, sizeof(want), "%s:1: outbox.key_file: %s is readable"
+	    " or writable by group or others (chmod 0600 %s)\n", path, key,
+	    key);
+	for (i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+		assert_int_equal(chmod(key, open_modes[i]), 0);
+		if ((c = load(text)) != NULL)
+			fail_msg("mode %04o accepted", (unsigned)open_modes[i]);
+		assert_string_equal(err, want);
+	}
+	unlink(key);
+}
+
 int
 main(void)
 {
@@ -372,6 +430,8 @@ main(void)
 		cmocka_unit_test(test_hash_follows_content),
 		cmocka_unit_test(test_shipped_file_is_the_defaults),
 		cmocka_unit_test_setup_teardown(test_milter_and_policy, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_key_file_mode, setup,
 		    teardown),
 	};
 

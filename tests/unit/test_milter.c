@@ -764,6 +764,37 @@ q_int(struct mx *x, const char *sql)
 }
 
 /*
+ * A message without a Message-ID is keyed by its fingerprint: SHA-256,
+ * as segmilter(8) must say (it named BLAKE2b), 16 bytes of it in hex.
+ */
+static void
+test_fingerprint_documented(void **state)
+{
+	struct mx *x = *state;
+	const char *const ann[] = { "<ann@example.com>", NULL };
+	const char *src = getenv("SEGM_SRCDIR");
+	static char page[256 * 1024];
+	char path[512];
+	FILE *fp;
+	size_t n;
+
+	assert_int_equal(run(x, ann, "Subject: {{offer}}\n"
+	    "X-Campaign-ID: spring\n", "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM ledger WHERE"
+	    " message_key LIKE 'sha256:%' AND length(message_key) = 39"), 1);
+	snprintf(path, sizeof(path), "%s/src/milter/segmilter.8",
+	    src ? src : ".");
+	assert_non_null(fp = fopen(path, "r"));
+	n = fread(page, 1, sizeof(page) - 1, fp);
+	fclose(fp);
+	assert_true(n < sizeof(page) - 1);
+	page[n] = '\0';
+	assert_non_null(strstr(page, "by a SHA-256 fingerprint of its"
+	    " sender, recipients, headers and body"));
+	assert_null(strstr(page, "BLAKE2"));
+}
+
+/*
  * Sends campaign "cart" (Message-ID MSGID) to RCPTS afresh, while another
  * message queues Ann an SMS job of CAMPAIGN in STATE between this one's
  * lookups and its transaction (a trigger on the ledger plays it).
@@ -1071,6 +1102,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_headers_only, mx_setup,
 		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_retry_without_message_id,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_fingerprint_documented,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_failures_tempfail,
 		    mx_setup, mx_teardown),

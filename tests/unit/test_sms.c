@@ -936,10 +936,15 @@ test_conf_sms_errors(void **state)
 	cf_refused(x, TWILIO "from = \"+1555\";\ncolour = \"red\";\n", 0,
 	    "colour");
 
-	/* readable by anyone */
+	/* group or others may read or write it: the key file's rule */
 	write_file(x->creds, TWILIO_CREDS, 0644);
-	cf_refused(x, TWILIO "from = \"+1555\";\n", 0, "readable by anyone");
+	cf_refused(x, TWILIO "from = \"+1555\";\n", 0, "readable or writable"
+	    " by group or others");
 	assert_non_null(strstr(x->err, "credentials_file: "));
+	write_file(x->creds, TWILIO_CREDS, 0640);
+	cf_refused(x, TWILIO "from = \"+1555\";\n", 0, "chmod 0600");
+	write_file(x->creds, TWILIO_CREDS, 0602);
+	cf_refused(x, TWILIO "from = \"+1555\";\n", 0, "chmod 0600");
 	/* a key that is not the driver's */
 	write_file(x->creds, TWILIO_CREDS "api_key = \"x\";\n", 0600);
 	cf_refused(x, TWILIO "from = \"+1555\";\n", 0, "api_key");

@@ -23,6 +23,7 @@ fail() { echo "FAIL: $*"; tail -20 "$T/log" 2>/dev/null; exit 1; }
 . "$SRC/tests/lib/fixture.sh"
 fixture_store "$T" || fail "fixture store"
 printf '%s\n' 0123456789abcdef0123456789abcdef > "$T/copy.key"
+chmod 600 "$T/copy.key"
 cat >> "$T/segmilter.conf" <<CONF
 outbox = { reinject_url = "smtp://127.0.0.1:$PORT";
   key_file = "$T/copy.key"; retry_base_s = 1; };

@@ -172,4 +172,6 @@ echo "at the local SMS gateway: $(grep -c '"outcome": "ok"' "$DIR/smsgw.log") SM
     "(requests in $DIR/smsgw.log); $held wait for quiet hours to end where" \
     "their recipients live ($SEGCTL outbox)"
 echo "segmilter's log: $DIR/segmilter.log; Postfix's: $DIR/postfix/maillog"
-$SEGCTL audit verify
+echo
+echo "== 6. the audit log, checked against the heads segmilter logged (audit=SEQ:HASH)"
+$SEGCTL audit verify --anchors "$DIR/segmilter.log"

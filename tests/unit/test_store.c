@@ -42,6 +42,18 @@ add_customer(const char *path, const char *email)
 	store_close(st);
 }
 
+/* A handle on X's store, as segmilter opens it. */
+static struct store *
+open_store(const struct sx *x)
+{
+	struct store *st;
+	char err[512];
+
+	if (store_open(x->db, 0, 5000, &st, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	return st;
+}
+
 static int
 setup(void **state)
 {
@@ -73,11 +85,9 @@ test_unchanged(void **state)
 {
 	struct sx *x = *state;
 	struct store *st;
-	char err[512];
 	int64_t id;
 
-	assert_int_equal(store_open(x->db, 0, 5000, &st, err, sizeof(err)),
-	    0);
+	st = open_store(x);
 	assert_int_equal(store_check_file(st), 0);
 	assert_int_equal(store_customer_find(st, "ann@example.com", &id), 0);
 	assert_int_equal(store_check_file(st), 0);
@@ -90,10 +100,9 @@ test_deleted(void **state)
 {
 	struct sx *x = *state;
 	struct store *st;
-	char err[512], wal[160];
+	char wal[160];
 
-	assert_int_equal(store_open(x->db, 0, 5000, &st, err, sizeof(err)),
-	    0);
+	st = open_store(x);
 	assert_int_equal(unlink(x->db), 0);
 	snprintf(wal, sizeof(wal), "%s-wal", x->db);
 	unlink(wal);
@@ -114,11 +123,9 @@ test_replaced(void **state)
 {
 	struct sx *x = *state;
 	struct store *st;
-	char err[512];
 	int64_t id;
 
-	assert_int_equal(store_open(x->db, 0, 5000, &st, err, sizeof(err)),
-	    0);
+	st = open_store(x);
 	assert_int_equal(store_customer_find(st, "bea@example.com", &id), 1);
 	add_customer(x->copy, "ann@example.com");
 	add_customer(x->copy, "bea@example.com");
@@ -137,11 +144,9 @@ test_replaced_by_garbage(void **state)
 {
 	struct sx *x = *state;
 	struct store *st;
-	char err[512];
 	FILE *fp;
 
-	assert_int_equal(store_open(x->db, 0, 5000, &st, err, sizeof(err)),
-	    0);
+	st = open_store(x);
 	assert_non_null(fp = fopen(x->copy, "w"));
 	fputs("not a database, but long enough to look like a header to"
 	    " SQLite: 0123456789012345678901234567890123456789\n", fp);

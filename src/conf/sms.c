@@ -189,7 +189,7 @@ read_credentials(struct conf_sms *s, struct buf *errs)
 	config_setting_t *root, *e;
 	struct stat sb;
 	config_t cfg;
-	int i, rc = 0;
+	int i, line, rc = 0;
 
 	if (stat(file, &sb) == -1) {
 		buf_printf(errs, "credentials_file: %s: %s\n", file,
@@ -199,6 +199,11 @@ read_credentials(struct conf_sms *s, struct buf *errs)
 	if (sb.st_mode & S_IROTH) {
 		buf_printf(errs, "credentials_file: %s is readable by anyone"
 		    " (chmod 0600 %s)\n", file, file);
+		return -1;
+	}
+	if (conf_has_include(file, &line)) {
+		buf_printf(errs, "credentials_file: %s:%d: @include: not"
+		    " supported\n", file, line);
 		return -1;
 	}
 	config_init(&cfg);

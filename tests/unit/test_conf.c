@@ -394,8 +394,7 @@ main(void)
 		cmocka_unit_test(test_include_refused),
 		cmocka_unit_test(test_hash_follows_content),
 		cmocka_unit_test(test_shipped_file_is_the_defaults),
-		cmocka_unit_test_setup_teardown(test_milter_and_policy, setup,
-		    teardown),
+		cmocka_unit_test(test_milter_and_policy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

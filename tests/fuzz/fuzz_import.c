@@ -14,9 +14,11 @@
  *
  * Beyond crashes, leaks and reads past a field: a failed import says
  * why, its counts add up (no more bad records than records; rolled back
- * only when strict with bad records), and the store takes what was
- * imported (a rebuild that fails on imported data is a bug: a value
- * a format accepts must be one the store and the rules can use).
+ * only when strict with bad records), what it reports of the file is
+ * lines without control characters (no terminal escapes, no forged
+ * FILE:LINE), and the store takes what was imported (a rebuild that
+ * fails on imported data is a bug: a value a format accepts must be one
+ * the store and the rules can use).
  *
  * The store is made once per process, in a directory removed at exit,
  * and emptied after each input through a second connection (no table
@@ -49,7 +51,9 @@ static struct store *st;
 static sqlite3 *db;		/* the same file, to empty it */
 static struct buf reset_sql;	/* DELETE FROM every table */
 static struct conf *cf;
-static FILE *report;
+static FILE *report;		/* an input's, into report_text */
+static char *report_text;
+static size_t report_len;
 
 static void
 cleanup(void)
@@ -109,8 +113,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		    (const char *)sqlite3_column_text(s, 0));
 	sqlite3_finalize(s);
 	buf_puts(&reset_sql, "COMMIT;");
-	if ((report = fopen("/dev/null", "w")) == NULL)
-		die("/dev/null", "cannot open");
 	cf = conf_defaults();
 	return 0;
 }
@@ -124,7 +126,7 @@ check_import(enum import_kind kind, int strict)
 
 	memset(&opts, 0, sizeof(opts));
 	opts.strict = strict;
-	opts.report = report;	/* each bad value printed, then dropped */
+	opts.report = report;
 	opts.now = NOW;
 	err[0] = '\0';
 	if (import_file(st, kind, csv_path, &opts, &stats, err,
@@ -147,8 +149,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p, *end = data + size, *ff;
 	char err[1024];
 	FILE *fp;
+	size_t i;
 	int files, k;
 
+	if ((report = open_memstream(&report_text, &report_len)) == NULL)
+		abort();
 	for (p = data, files = 0; files < MAX_FILES; files++) {
 		if ((ff = memchr(p, '\f', (size_t)(end - p))) == NULL)
 			ff = end;
@@ -163,6 +168,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		p = ff + 1;
 	}
+	/* what segctl prints of the file: lines, no terminal escapes */
+	if (fclose(report) != 0)
+		abort();
+	for (i = 0; i < report_len; i++)
+		if (((unsigned char)report_text[i] < 0x20 &&
+		    report_text[i] != '\n') || report_text[i] == 0x7f)
+			abort();
+	free(report_text);
 	if (segment_rebuild(st, cf, NOW, &rs, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fuzz_import: rebuild: %s\n", err);
 		abort();

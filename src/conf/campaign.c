@@ -374,6 +374,7 @@ campaign_set_load(const char *dir, struct campaign_set **out, char *err,
 	char **names, path[4096];
 	size_t n, i, j;
 	config_t cfg;
+	int line;
 
 	if ((names = list_files(dir, &n, err, errlen)) == NULL)
 		return -1;
@@ -387,7 +388,11 @@ campaign_set_load(const char *dir, struct campaign_set **out, char *err,
 		c->file = xstrdup(path);
 		ld.file = c->file;
 		config_init(&cfg);
-		if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		if (conf_has_include(path, &line)) {
+			buf_printf(&ld.errs, "%s:%d: @include: not supported,"
+			    " a campaign is one file\n", path, line);
+			ld.nerrs++;
+		} else if (config_read_file(&cfg, path) != CONFIG_TRUE) {
 			buf_printf(&ld.errs, "%s:%d: %s\n", path,
 			    config_error_line(&cfg), config_error_text(&cfg));
 			ld.nerrs++;

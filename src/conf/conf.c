@@ -997,15 +997,46 @@ conf_hash_file(const char *path, unsigned char *out, char *err,
 }
 
 int
+conf_has_include(const char *path, int *line)
+{
+	char *text = NULL, *p;
+	size_t cap = 0;
+	FILE *fp;
+	int found = 0;
+
+	*line = 0;
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	/* libconfig's rule: ^[ \t]*@include[ \t]+\" */
+	while (!found && getline(&text, &cap, fp) != -1) {
+		(*line)++;
+		for (p = text; *p == ' ' || *p == '\t'; p++)
+			;
+		found = strncmp(p, "@include", 8) == 0 &&
+		    (p[8] == ' ' || p[8] == '\t');
+	}
+	free(text);
+	fclose(fp);
+	return found;
+}
+
+int
 conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 {
 	struct conf_load ld;
 	config_t cfg;
+	int line;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.c = conf_defaults();
 	ld.c->path = xstrdup(path);
 	if (conf_hash_file(path, ld.c->hash, err, errlen) == -1) {
+		conf_free(ld.c);
+		return -1;
+	}
+	if (conf_has_include(path, &line)) {
+		snprintf(err, errlen, "%s:%d: @include: not supported, the"
+		    " configuration is one file\n", path, line);
 		conf_free(ld.c);
 		return -1;
 	}

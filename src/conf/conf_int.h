@@ -10,6 +10,19 @@
 /* Frees N strings and the array holding them; NULL is fine. */
 void	 conf_free_strlist(char **v, size_t n);
 
+/*
+ * 1 when a line of PATH starts an @include, with its number in *LINE;
+ * 0 otherwise, also when PATH cannot be read (libconfig says why next).
+ * segmilter's files are read one at a time, never with @include:
+ * libconfig 1.5 opens whatever path it names, and a directory there
+ * makes its scanner call exit(2) ("input in flex scanner failed"), which
+ * stopped the running milter at a reload (found by fuzz_conf); and what
+ * an included file said would be missing from the hash of segmilter.conf
+ * that audit rows carry.  A line in a string or comment that spans lines
+ * counts too.
+ */
+int	 conf_has_include(const char *path, int *line);
+
 struct conf;
 struct conf_sms;
 

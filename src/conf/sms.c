@@ -188,10 +188,16 @@ read_credentials(struct conf_sms *s, struct buf *errs)
 	config_t cfg;
 	char why[1024];
 	FILE *fp;
-	int i, ok, rc = 0;
+	int i, line, ok, rc = 0;
 
 	if ((fp = conf_open_secret(file, why, sizeof(why))) == NULL) {
 		buf_printf(errs, "credentials_file: %s\n", why);
+		return -1;
+	}
+	if (conf_has_include(file, &line)) {
+		buf_printf(errs, "credentials_file: %s:%d: @include: not"
+		    " supported\n", file, line);
+		fclose(fp);
 		return -1;
 	}
 	config_init(&cfg);

@@ -76,14 +76,20 @@ import_vreport(struct import_ctx *ctx, unsigned long line, const char *kind,
     const char *fmt, va_list ap)
 {
 	FILE *out = ctx->opts->report;
+	char text[2048];
 
 	if (out == NULL)
 		return;
+	/*
+	 * The values quoted come from the file, and so from whoever wrote
+	 * them (a customer's name in a shop's export): one line each, no
+	 * terminal escape, as milter_log does.
+	 */
+	vsnprintf(text, sizeof(text), fmt, ap);
+	str_mask_controls(text);
 	if (ctx->opts->progress)
 		fputs("\r\033[K", out);
-	fprintf(out, "%s:%lu: %s", ctx->path, line, kind);
-	vfprintf(out, fmt, ap);
-	fputc('\n', out);
+	fprintf(out, "%s:%lu: %s%s\n", ctx->path, line, kind, text);
 }
 
 int

@@ -16,6 +16,9 @@ set -u
 seconds=${1:?usage: explore.sh SECONDS [SEED]}
 seed=${2:-0}
 BUILD=${BUILD:-build-fuzz}
+# leaks inside third-party libraries, as tests/run.sh suppresses them
+# (libconfig's on a syntax error: fuzz_conf meets one every few inputs)
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}
 passed=0 failed=0
 for t in "$BUILD"/fuzz/fuzz_*-fuzz; do
 	[ -x "$t" ] || continue

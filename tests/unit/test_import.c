@@ -780,6 +780,28 @@ test_schema_versions(void **state)
 	    sizeof(err)), 0);
 }
 
+/*
+ * What the report quotes of a value is one line without control
+ * characters: a value with a terminal escape and a line break (a
+ * customer's own, in a shop's export) forges neither colours nor a
+ * FILE:LINE of its own on the operator's terminal.
+ */
+static void
+test_report_masks_controls(void **state)
+{
+	struct tx *t = *state;
+
+	assert_int_equal(tx_import(t, IMPORT_CUSTOMERS, "c.csv",
+	    "email,first_name\n\"evil\033[31m@x\nc.csv:9: all good\",Ann\n",
+	    0), 0);
+	assert_int_equal(t->stats.bad, 1);
+	assert_null(strchr(t->report, '\033'));
+	assert_non_null(strstr(t->report, "c.csv:2: email:"
+	    " 'evil?[31m@x?c.csv:9: all good': "));
+	assert_int_equal(strchr(t->report, '\n') - t->report + 1,
+	    strlen(t->report));
+}
+
 int
 main(void)
 {
@@ -800,6 +822,7 @@ main(void)
 		T(test_events_batches),
 		T(test_header_errors),
 		T(test_schema_versions),
+		T(test_report_masks_controls),
 #undef T
 	};
 

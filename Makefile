@@ -21,7 +21,7 @@ SYSCONFDIR ?= /etc
 BUILD	?= build
 VERSION	 = 0.1.0
 
-PKGS	 = sqlite3 libconfig libcrypto gmime-3.0 libcurl
+PKGS	 = sqlite3 libconfig libcrypto gmime-3.0 libcurl json-glib-1.0 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
@@ -52,7 +52,7 @@ LIB_SRCS = $(filter-out $(MILTER_SRCS), \
 	   $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
 		src/segment/*.c src/import/*.c src/demo/*.c \
 		src/render/*.c src/policy/*.c src/audit/*.c src/milter/*.c \
-		src/outbox/*.c src/gateway/*.c))
+		src/outbox/*.c src/gateway/*.c src/feedback/*.c))
 CLI_SRCS = $(wildcard src/cli/*.c)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)

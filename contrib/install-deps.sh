@@ -10,7 +10,7 @@ set -eu
 
 PKGS="build-essential pkg-config
 libmilter-dev libgmime-3.0-dev libconfig-dev libcurl4-openssl-dev
-libsqlite3-dev libcmocka-dev libssl-dev
+libsqlite3-dev libcmocka-dev libssl-dev libjson-glib-dev libmicrohttpd-dev
 sqlite3 miltertest postfix swaks python3 curl time openssl tzdata clang libclang-rt-14-dev
 kannel kannel-extras"
 

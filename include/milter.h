@@ -133,9 +133,9 @@ void	 milter_rt_release(struct milter_rt *rt, struct milter_gen *g);
 void	 milter_rt_swap(struct milter_rt *rt, struct milter_gen *g);
 /*
  * The shared store handle, opened on first use and checked on every
- * later one (store_check_file: reopened when its file was replaced);
- * NULL (logged) when it cannot be opened or its file is gone or no
- * longer ours to read and write, and tried again for the next message.
+ * later one (store_check_file); NULL (logged) when it cannot be opened
+ * or its file is gone, replaced or no longer ours to read and write,
+ * and tried again for the next message.
  */
 struct store *milter_rt_store(struct milter_rt *rt);
 /* Who to wake when a message queued copies (set once, before serving). */

@@ -43,13 +43,13 @@ void	 store_close(struct store *st);
  * replaced by another file (a restored copy, a rename over it), under an
  * open handle would otherwise go on being read and written in a file
  * nobody else sees.  0 when the path names the handle's file and the
- * process may read and write it (read it, for a read-only handle); 0 too
- * when it names another file, on which ST was then reopened in place
- * (its statements prepared anew); -1 with store_error() when the path
- * has no file this process can use, or the new one cannot be opened:
- * the caller tempfails and checks again next time.  A stat(2) and an
- * access(2) when nothing changed; call it under the lock that serialises
- * the handle's uses.
+ * process may read and write it (read it, for a read-only handle); -1
+ * with store_error() when the path has no file, one this process may not
+ * use, or another file: the caller tempfails.  A replaced store is not
+ * reopened: SQLite would pair the new file with the -wal and -shm that
+ * open handles keep of the old one, and copy the old pages into it.  A
+ * stat(2) and an access(2) when nothing changed; call it under the lock
+ * that serialises the handle's uses.
  */
 int	 store_check_file(struct store *st);
 const char *store_error(const struct store *st);

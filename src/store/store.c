@@ -177,32 +177,25 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 int
 store_check_file(struct store *st)
 {
-	struct store fresh;
 	dev_t dev = 0;
 	ino_t ino = 0;
-	size_t i;
 
 	if (store_identify(st, &dev, &ino) == -1)
 		return -1;
 	if (faccessat(AT_FDCWD, st->path, st->readonly ? R_OK : R_OK | W_OK,
 	    AT_EACCESS) == -1)
 		return store_failf(st, "%s: %s", st->path, strerror(errno));
-	if (dev == st->dev && ino == st->ino)
-		return 0;
-	/* another file: a connection to it first, then the old one goes */
-	fresh = *st;
-	fresh.db = NULL;
-	memset(fresh.stmt, 0, sizeof(fresh.stmt));
-	if (store_connect(&fresh) == -1)
-		return store_failf(st, "%s was replaced, and the new file: %s",
-		    st->path, fresh.err);
-	for (i = 0; i < SQ_COUNT; i++)
-		sqlite3_finalize(st->stmt[i]);
-	sqlite3_close(st->db);
-	*st = fresh;
-	if (st->ckpt_wake != NULL)
-		store_defer_checkpoints(st, st->ckpt_pages, st->ckpt_wake,
-		    st->ckpt_arg);
+	/*
+	 * Another file: not reopened.  SQLite would pair it with the -wal
+	 * and -shm this and every other open handle still keep, and write
+	 * the old store's pages into it; a store can only be put in place
+	 * with nobody using it.
+	 */
+	if (dev != st->dev || ino != st->ino)
+		return store_failf(st, "%s was replaced while open: stop"
+		    " every user of the store, remove its -wal and -shm if"
+		    " they are not the new store's, then start again",
+		    st->path);
 	return 0;
 }
 

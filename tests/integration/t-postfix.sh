@@ -6,7 +6,7 @@
 # escaping; transactional mail untouched; an unknown campaign tempfailed;
 # a campaign added by SIGHUP; a 50 MB campaign spooled to disk; the store
 # locked past its timeout tempfails; the store deleted under the daemon
-# tempfails, and a copy put back in its place is the one read; the audit
+# tempfails, and a copy put back in its place is read after a restart; the audit
 # chain intact afterwards.
 #
 # Needs root (Postfix's master), postfix, smtp-sink and swaks: skipped
@@ -209,8 +209,9 @@ MSG
 
 # --- 8. the store deleted, then a copy put back ----------------------
 # Deleted under the running daemon: tempfail, nothing written where no
-# one sees it.  A copy put back, a customer unsubscribed in it: the
-# daemon reads the new file and suppresses her.
+# one sees it.  A copy put back, a customer unsubscribed in it: still
+# tempfail (SQLite would mix the new file with the old one's WAL) until
+# segmilter is restarted, which then reads the copy and suppresses her.
 sqlite3 "$T/store.db" ".backup '$T/copy.db'" || fail "backup"
 rm -f "$T"/store.db*
 send deleted fred@example.com <<'MSG' && fail "accepted with the store deleted"
@@ -227,8 +228,19 @@ cp "$T/copy.db" "$T/store.db"
 printf 'email,campaign_id,type,occurred_at\nrita@example.com,big,unsubscribe,%s\n' \
     "$(ago '1 minutes')" > "$T/unsub.csv"
 $S import engagement "$T/unsub.csv" || fail "unsubscribe in the copy"
+# a file other than the one it opened: not used until a restart
+send replaced fred@example.com <<'MSG' && fail "accepted with the store replaced"
+Subject: {{offer}}
+X-Campaign-ID: big
+
+{{offer}}
+MSG
+grep -q "store: $T/store.db was replaced while open" "$T/milter.log" ||
+    fail "replaced store not logged"
+kill -TERM "$MPID" && wait "$MPID"
+milter_start
 n=$(arrived | wc -l)
-send replaced fred@example.com rita@example.com <<'MSG' || fail "refused on the copy: $(tail -3 "$T/replaced.swaks")"
+send restarted fred@example.com rita@example.com <<'MSG' || fail "refused on the copy: $(tail -3 "$T/restarted.swaks")"
 Subject: {{offer}}
 X-Campaign-ID: big
 

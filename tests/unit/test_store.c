@@ -1,7 +1,7 @@
 /*
  * test_store.c - a store handle against the file at its path
- * (store_check_file): the file deleted under it, replaced by a copy, made
- * unreadable.  The daemon checks before every message; a handle that
+ * (store_check_file): the file deleted under it, replaced by a copy or by
+ * garbage, made unreadable.  The daemon checks before every message; a handle that
  * went on with a deleted file wrote rows nobody would see and read
  * consent that had since changed.
  */
@@ -115,26 +115,46 @@ test_deleted(void **state)
 
 /*
  * Replaced by another store (a restored copy that knows a customer the
- * old one did not): the handle reads the new one, with statements it
- * had prepared on the old one prepared anew.
+ * old one did not) while the handle had written to its WAL: -1, and the
+ * handle never uses the new file.  Reopened in place, it read the old
+ * WAL over the new file and, on closing, copied the old rows into it.
  */
 static void
 test_replaced(void **state)
 {
 	struct sx *x = *state;
+	struct store_customer c;
+	enum store_change ch;
 	struct store *st;
+	char email[160];
 	int64_t id;
+	int i;
 
 	st = open_store(x);
-	assert_int_equal(store_customer_find(st, "bea@example.com", &id), 1);
+	assert_int_equal(store_begin(st), 0);
+	for (i = 0; i < 300; i++) {
+		snprintf(email, sizeof(email), "old%d@example.com", i);
+		memset(&c, 0, sizeof(c));
+		c.email = email;
+		assert_int_equal(store_customer_upsert(st, &c, &id, &ch), 0);
+	}
+	assert_int_equal(store_commit(st), 0);
 	add_customer(x->copy, "ann@example.com");
 	add_customer(x->copy, "bea@example.com");
 	assert_int_equal(rename(x->copy, x->db), 0);
-	/* until checked, the handle still reads the file it opened */
-	assert_int_equal(store_customer_find(st, "bea@example.com", &id), 1);
-	assert_int_equal(store_check_file(st), 0);
+	assert_int_equal(store_check_file(st), -1);
+	assert_non_null(strstr(store_error(st), "was replaced while open"));
+	store_close(st);
+
+	/* a restart as the error says, without the old -wal and -shm: the
+	 * copy, whole, and nothing of the old store */
+	snprintf(email, sizeof(email), "%s-wal", x->db);
+	unlink(email);
+	snprintf(email, sizeof(email), "%s-shm", x->db);
+	unlink(email);
+	st = open_store(x);
 	assert_int_equal(store_customer_find(st, "bea@example.com", &id), 0);
-	assert_int_equal(store_check_file(st), 0);
+	assert_int_equal(store_customer_find(st, "old5@example.com", &id), 1);
 	store_close(st);
 }
 
@@ -153,7 +173,7 @@ test_replaced_by_garbage(void **state)
 	fclose(fp);
 	assert_int_equal(rename(x->copy, x->db), 0);
 	assert_int_equal(store_check_file(st), -1);
-	assert_non_null(strstr(store_error(st), "was replaced"));
+	assert_non_null(strstr(store_error(st), "was replaced while open"));
 	store_close(st);
 }
 

@@ -63,9 +63,12 @@ void	 audit_anchor_format(const struct audit_chain *ch, char *out,
 /* "SEQ:HASH" into A: 0, or -1 if S is not one. */
 int	 audit_anchor_parse(const char *s, struct audit_anchor *a);
 /*
- * Appends every "audit=SEQ:HASH" in the LEN bytes at TEXT (a mail log,
- * journalctl's output) to *OUT, which has *N of *CAP used; the caller
- * frees *OUT.  Anything else in TEXT is skipped.
+ * Appends the head of every line of segmilter's in the LEN bytes at TEXT
+ * (a mail log, journalctl's output) that ends in "audit=SEQ:HASH" to
+ * *OUT, which has *N of *CAP used; the caller frees *OUT.  A line is
+ * segmilter's when it reads "segmilter[PID]: QID: audit=..." or
+ * "segmilter[PID]: outbox: job N: audit=...": other programs, and text
+ * from outside that segmilter logs elsewhere in a line, plant none.
  */
 void	 audit_anchors_scan(const char *text, size_t len,
 	    struct audit_anchor **out, size_t *n, size_t *cap);

@@ -355,29 +355,80 @@ audit_anchor_parse(const char *s, struct audit_anchor *a)
 	return 0;
 }
 
+/*
+ * Whether P (up to END) starts an anchor's line as segmilter writes it:
+ * "segmilter[PID]: QID: " or "segmilter[PID]: outbox: job N: ".  Any
+ * program may write to the mail log, and a recipient's address or a
+ * header value appears in other lines: only segmilter's own are heads.
+ */
+static const char *
+anchor_prefix(const char *p, const char *end)
+{
+	static const char tag[] = "segmilter[", job[] = "outbox: job ";
+	const char *q;
+
+	if ((size_t)(end - p) < sizeof(tag) - 1 ||
+	    memcmp(p, tag, sizeof(tag) - 1) != 0)
+		return NULL;
+	for (q = p + sizeof(tag) - 1; q < end && *q >= '0' && *q <= '9'; q++)
+		;
+	if (q == p + sizeof(tag) - 1 || end - q < 3 || memcmp(q, "]: ", 3))
+		return NULL;
+	q += 3;
+	if ((size_t)(end - q) >= sizeof(job) - 1 &&
+	    memcmp(q, job, sizeof(job) - 1) == 0) {
+		for (p = q += sizeof(job) - 1; q < end && *q >= '0' &&
+		    *q <= '9'; q++)
+			;
+	} else {
+		for (p = q; q < end && ((*q >= '0' && *q <= '9') ||
+		    (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z'));
+		    q++)
+			;
+	}
+	if (q == p || end - q < 2 || memcmp(q, ": ", 2) != 0)
+		return NULL;
+	return q + 2;
+}
+
 void
 audit_anchors_scan(const char *text, size_t len, struct audit_anchor **out,
     size_t *n, size_t *cap)
 {
 	/* "audit=", up to 19 digits, ':', 64 hex digits, and a NUL */
 	char word[6 + 19 + 1 + AUDIT_HASH_LEN + 1];
-	const char *p = text, *end = text + len;
+	const char *end = text + len, *line, *eol, *p, *at;
 	struct audit_anchor a;
 	size_t k;
 
-	while ((p = memmem(p, (size_t)(end - p), "audit=", 6)) != NULL) {
-		k = (size_t)(end - p) < sizeof(word) - 1 ?
-		    (size_t)(end - p) : sizeof(word) - 1;
-		memcpy(word, p, k);
-		word[k] = '\0';
-		p += 6;
-		if (audit_anchor_parse(word + 6, &a) == -1)
-			continue;
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 64;
-			*out = xreallocarray(*out, *cap, sizeof(**out));
+	for (line = text; line < end; line = eol + 1) {
+		if ((eol = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			eol = end;
+		k = (size_t)(eol - line);
+		if (k > 0 && line[k - 1] == '\r')
+			k--;
+		/* the head ends the line: "...: audit=SEQ:HASH" */
+		for (p = line; (p = memmem(p, (size_t)(line + k - p),
+		    "segmilter[", 10)) != NULL; p++) {
+			if ((at = anchor_prefix(p, line + k)) == NULL ||
+			    line + k - at < 6 || memcmp(at, "audit=", 6) != 0 ||
+			    (size_t)(line + k - at) >= sizeof(word))
+				continue;
+			memcpy(word, at + 6, (size_t)(line + k - at) - 6);
+			word[line + k - at - 6] = '\0';
+			if (audit_anchor_parse(word, &a) == -1 ||
+			    strlen(word) != strcspn(word, ":") + 1 +
+			    AUDIT_HASH_LEN)
+				continue;
+			if (*n == *cap) {
+				*cap = *cap ? *cap * 2 : 64;
+				*out = xreallocarray(*out, *cap, sizeof(**out));
+			}
+			(*out)[(*n)++] = a;
+			break;
 		}
-		(*out)[(*n)++] = a;
+		if (eol == end)
+			break;
 	}
 }
 

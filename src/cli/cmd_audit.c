@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "audit.h"
-#include "buf.h"
 #include "cli.h"
 #include "parse.h"
 #include "store.h"
@@ -49,10 +48,10 @@ anchors_add(struct anchors *a, const struct audit_anchor *one)
 static int
 read_anchors(const char *path, struct anchors *a)
 {
-	char chunk[65536];
-	struct buf text;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
 	FILE *fp;
-	size_t n;
 	int rc = 0;
 
 	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -60,30 +59,16 @@ read_anchors(const char *path, struct anchors *a)
 		cli_warnx("--anchors: %s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* a line at a time would do, but a log can be gigabytes: chunks,
-	 * each scanned with the tail of the one before */
-	buf_init(&text, sizeof(chunk) + AUDIT_ANCHOR_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		if (buf_append(&text, chunk, n) == -1) {
-			rc = -1;
-			break;
-		}
-		audit_anchors_scan(text.data, text.len, &a->v, &a->n,
-		    &a->cap);
-		/* keep what may be the start of an anchor cut by the chunk */
-		if (text.len > AUDIT_ANCHOR_MAX) {
-			memmove(text.data, text.data + text.len -
-			    AUDIT_ANCHOR_MAX, AUDIT_ANCHOR_MAX);
-			text.len = AUDIT_ANCHOR_MAX;
-		}
-	}
+	/* a line at a time: a log can be gigabytes, a head is one line */
+	while ((n = getline(&line, &cap, fp)) != -1)
+		audit_anchors_scan(line, (size_t)n, &a->v, &a->n, &a->cap);
 	if (ferror(fp)) {
 		cli_warnx("--anchors: %s: %s", path, strerror(errno));
 		rc = -1;
 	}
 	if (fp != stdin)
 		fclose(fp);
-	buf_free(&text);
+	free(line);
 	return rc;
 }
 

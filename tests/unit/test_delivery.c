@@ -500,15 +500,27 @@ test_audit_rewritten(void **state)
 	const int64_t later[] = { NOW, NOW + 1, NOW + 60, NOW + 61, NOW + 62,
 	    NOW + 63 };
 	struct audit_report rep;
-	char log[1024], head[256];
+	char log[2048], head[256];
 
 	dx_audit(x, 3);
 	dx_head(x, head, sizeof(head));
 	snprintf(log, sizeof(log), "Dec  6 08:00:00 relay %s", head);
 	dx_audit(x, 3);
 	dx_head(x, head, sizeof(head));
-	/* noise around: other lines, a cut anchor, one in capitals */
+	/*
+	 * Noise around: other lines, a cut anchor, one in capitals, and
+	 * false heads planted where outside text reaches the log (an
+	 * address in Postfix's line, a campaign header's value in
+	 * segmilter's): only segmilter's own lines that end in a head count.
+	 */
 	strncat(log, "segmilter[1]: x: campaign=spring: delivered\n"
+	    "postfix/smtpd[2]: NOQUEUE: reject: from=<audit=2:00000000000000"
+	    "000000000000000000000000000000000000000000000000000000@evil.ex"
+	    "ample>\n"
+	    "segmilter[1]: 4XyZ3: campaign=audit=2:0000000000000000000000000"
+	    "000000000000000000000000000000000000000: no such campaign\n"
+	    "evil[3]: segmilter[1]: 4XyZ3 x: audit=2:000000000000000000000000"
+	    "0000000000000000000000000000000000000000\n"
 	    "audit=12:abc\nAUDIT=1:", sizeof(log) - strlen(log) - 1);
 	strncat(log, head, sizeof(log) - strlen(log) - 1);
 	assert_int_equal(dx_verify(x, log, &rep), 0);

@@ -72,7 +72,12 @@ struct outbox *outbox_start(struct milter_rt *rt, int n);
  * struct outbox.
  */
 void	 outbox_wake(void *arg, int64_t due);
-/* Lets each worker finish the copy it is sending, then joins them. */
+/*
+ * Ends each worker's transfer in flight (its job stays claimed) and joins
+ * them.  outbox_wake may still be called after: outbox_free only once
+ * nothing can.
+ */
 void	 outbox_stop(struct outbox *ob);
+void	 outbox_free(struct outbox *ob);
 
 #endif

@@ -368,7 +368,7 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	char err[8192], me[64];
 	unsigned int major, minor, patch;
-	int ch, check = 0, foreground = 0, sig, milter_rc = 0;
+	int ch, check = 0, foreground = 0, sig, milter_rc = 0, drained;
 
 	while ((ch = getopt(argc, argv, "c:fhnp:V")) != -1) {
 		switch (ch) {
@@ -482,10 +482,14 @@ main(int argc, char **argv)
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		milter_rt_stop(rt);
 		smfi_stop();
-		if (milter_rt_drain(rt, DRAIN_SECONDS) == -1)
+		drained = milter_rt_drain(rt, DRAIN_SECONDS) == 0;
+		if (!drained)
 			milter_log(LOG_WARNING, NULL, "messages still open"
 			    " after %d s: exiting anyway", DRAIN_SECONDS);
 		outbox_stop(ob);
+		/* a message still open may yet wake the outbox */
+		if (drained)
+			outbox_free(ob);
 		milter_rt_set_checkpointer(rt, NULL);
 		milter_ckpt_stop(ck);
 		break;

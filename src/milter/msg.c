@@ -477,11 +477,13 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 /*
  * Every copy of the plan into the outbox, inside the transaction, after
  * the ledger: a recipient the ledger has just found delivered by another
- * message is out of their part, and a part left empty sends nothing.
+ * message is out of their part (and of its marker), and a part left
+ * empty sends nothing.
  */
 static int
-queue_copies(struct milter_msg *m, const struct campaign *c,
-    struct store *st, struct msg_plan *p, int64_t now)
+queue_copies(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct store *st, struct msg_plan *p,
+    int64_t now)
 {
 	struct store_job j;
 	struct buf rcpts;
@@ -492,6 +494,11 @@ queue_copies(struct milter_msg *m, const struct campaign *c,
 		if ((int)i == p->inplace || p->parts[i].n == 0 ||
 		    p->parts[i].copy.len == 0)
 			continue;
+		if (msg_copy_rebind(m, env, &p->parts[i], (int)i) == -1) {
+			milter_log(LOG_ERR, m->qid, "campaign=%s: cannot make"
+			    " copy %zu's marker again", c->id, i + 1);
+			return -1;
+		}
 		buf_init(&rcpts, 64 * 1024 * 1024);
 		msg_part_recipients(m, (int)i, &rcpts);
 		memset(&j, 0, sizeof(j));
@@ -620,7 +627,7 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 	for (i = 0; i < m->nrcpts; i++)
 		if (record_ledger(m, c, st, p, &m->rcpts[i], now) == -1)
 			goto fail;
-	if (queue_copies(m, c, st, p, now) == -1)
+	if (queue_copies(m, env, c, st, p, now) == -1)
 		goto fail;
 	for (i = 0; i < m->nrcpts; i++)
 		if (record_audit(m, env, c, st, &ch, p, &m->rcpts[i],
@@ -1039,10 +1046,14 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		 * campaign message is someone replaying a copy they were
 		 * sent, to get past suppression.
 		 */
-		if (m->campaign_headers > 0 && st != NULL) {
-			store_lock(env);
-			rc = store_copy_was_seen(st, m->mk.nonce);
-			store_unlock(env);
+		if (m->campaign_headers > 0) {
+			/* no store: no telling, so not honoured */
+			rc = 1;
+			if (st != NULL) {
+				store_lock(env);
+				rc = store_copy_was_seen(st, m->mk.nonce);
+				store_unlock(env);
+			}
 			if (rc != 0) {
 				milter_log(LOG_WARNING, m->qid, "copy %s:"
 				    " marker already used once (or store"

@@ -102,6 +102,11 @@ struct msg_part {
 	struct render_result	 res;
 	struct buf		 copy;		/* the whole copy, when one */
 	char			 nonce[MARKER_NONCE_MAX]; /* its marker's */
+	size_t			 marker_at;	/* the marker's value in copy */
+	size_t			 marker_len;
+	int64_t			 marker_made;
+	char			 rcpts_digest[MARKER_DIGEST_MAX]; /* bound to */
+	char			 body_digest[MARKER_DIGEST_MAX];
 	int64_t			 job;		/* outbox id; 0: in place */
 };
 
@@ -128,14 +133,22 @@ int	 msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	    struct msg_plan *p, char *err, size_t errlen);
 void	 msg_plan_free(struct msg_plan *p);
 /*
- * The whole copy for part P (number INDEX): the original headers without
- * the control header, the Subject and MIME headers rendered, a fresh copy
- * marker bound to the part's recipients and body, then the rendered
- * body; appended to OUT.  0, or -1 with ERR.
+ * The whole copy for part P (number INDEX), into P->copy: the original
+ * headers without the control header, the Subject and MIME headers
+ * rendered, a fresh copy marker bound to the part's recipients and
+ * body, then the rendered body.  0, or -1 with ERR.
  */
 int	 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
-	    const struct msg_part *p, int index, int64_t now, struct buf *out,
-	    char *nonce, char *err, size_t errlen);
+	    struct msg_part *p, int index, int64_t now, char *err,
+	    size_t errlen);
+/*
+ * P's marker bound again to the recipients part INDEX has now, in place
+ * (same length), if the ledger took one out since msg_copy_build: the
+ * envelope that carries the copy must be the one its marker names.  0,
+ * or -1 when no marker can be made.
+ */
+int	 msg_copy_rebind(const struct milter_msg *m,
+	    const struct milter_env *env, struct msg_part *p, int index);
 /*
  * The List-Unsubscribe value for part P's only recipient, into OUT; 0,
  * or -1 when unsubscribe links are off or the part has several people.

@@ -80,6 +80,11 @@ assign_parts(struct milter_msg *m, const struct milter_env *env,
 	}
 }
 
+/*
+ * 0; -1 with ERR when the template and the values cannot be rendered;
+ * -2 with ERR when the result cannot be written (the spool: a full
+ * disk), which no recipient's values have anything to do with.
+ */
 static int
 render_part(const struct milter_env *env, struct msg_plan *p,
     struct msg_part *part, char *err, size_t errlen)
@@ -91,10 +96,10 @@ render_part(const struct milter_env *env, struct msg_plan *p,
 	    1024, env->conf->milter.spool_dir);
 	if (render_apply(p->rm, &vars, spool_put, part->body, &part->res,
 	    err, errlen) == -1) {
-		if (spool_error(part->body)[0] != '\0')
-			snprintf(err, errlen, "spool: %s",
-			    spool_error(part->body));
-		return -1;
+		if (spool_error(part->body)[0] == '\0')
+			return -1;
+		snprintf(err, errlen, "spool: %s", spool_error(part->body));
+		return -2;
 	}
 	return 0;
 }
@@ -132,6 +137,7 @@ render_alone(struct milter_msg *m, const struct milter_env *env,
 	struct msg_part *pt = &p->parts[part];
 	struct milter_rcpt *r;
 	char first[sizeof(r->d.detail)];
+	int rc;
 
 	if ((r = part_single(m, p, part)) == NULL)
 		return -1;
@@ -139,7 +145,7 @@ render_alone(struct milter_msg *m, const struct milter_env *env,
 	spool_free(pt->body);
 	pt->body = NULL;
 	pt->g.withheld = 1;
-	if (render_part(env, p, pt, err, errlen) == 0) {
+	if ((rc = render_part(env, p, pt, err, errlen)) == 0) {
 		milter_log(LOG_WARNING, m->qid, "to=<%s>: their own values"
 		    " cannot be rendered (%s): rendered without them",
 		    r->email, first);
@@ -151,7 +157,7 @@ render_alone(struct milter_msg *m, const struct milter_env *env,
 	spool_free(pt->body);
 	pt->body = NULL;
 	/* the same failure without their values: the campaign's own */
-	if (strcmp(err, first) == 0)
+	if (rc == -2 || strcmp(err, first) == 0)
 		return -1;
 	milter_log(LOG_WARNING, m->qid, "to=<%s>: cannot be rendered (%s),"
 	    " nor without their own values (%s): suppressed", r->email, first,
@@ -171,7 +177,7 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	const char *data;
 	char why[512];
 	size_t i, kept = 0, best = 0, len;
-	int mixed;
+	int mixed, rc;
 
 	memset(p, 0, sizeof(*p));
 	p->inplace = -1;
@@ -216,8 +222,9 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	 * descriptor per recipient.
 	 */
 	for (i = 0; p->rm != NULL && i < p->nparts; i++) {
-		if (render_part(env, p, &p->parts[i], err, errlen) == -1 &&
-		    render_alone(m, env, p, (int)i, err, errlen) == -1)
+		rc = render_part(env, p, &p->parts[i], err, errlen);
+		if (rc == -2 || (rc == -1 &&
+		    render_alone(m, env, p, (int)i, err, errlen) == -1))
 			return -1;
 		if (p->parts[i].n == 0 && (int)i == p->inplace)
 			p->inplace = -1;	/* the original goes to nobody */
@@ -229,8 +236,8 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 			continue;
 		}
 		buf_init(&p->parts[i].copy, MSG_COPY_MAX);
-		if (msg_copy_build(m, env, &p->parts[i], (int)i, now,
-		    &p->parts[i].copy, p->parts[i].nonce, err, errlen) == -1)
+		if (msg_copy_build(m, env, &p->parts[i], (int)i, now, err,
+		    errlen) == -1)
 			return -1;
 		spool_free(p->parts[i].body);
 		p->parts[i].body = NULL;
@@ -274,19 +281,12 @@ digest_chunk(void *arg, const void *p, size_t n)
 	return 0;
 }
 
-/*
- * What part INDEX's marker is bound to: the digests of its recipients
- * (as segmilter on the re-injection port will normalise them) and of
- * its body.  0, or -1 with ERR.
- */
-static int
-copy_binding(const struct milter_msg *m, const struct msg_part *p,
-    int index, char *rcpts, char *body, char *err, size_t errlen)
+/* The digest of part INDEX's recipients as they stand, into RCPTS. */
+static void
+part_rcpts(const struct milter_msg *m, int index, char *rcpts)
 {
-	struct marker_body *b = marker_body_new();
 	const char **emails;
 	size_t i, n = 0;
-	int rc;
 
 	emails = xreallocarray(NULL, m->nrcpts > 0 ? m->nrcpts : 1,
 	    sizeof(*emails));
@@ -296,27 +296,73 @@ copy_binding(const struct milter_msg *m, const struct msg_part *p,
 			emails[n++] = m->rcpts[i].email;
 	marker_rcpts(emails, n, rcpts);
 	free(emails);
-	if ((rc = spool_each(p->body, digest_chunk, b)) != 0) {
+}
+
+/* The digest of P's rendered body into P->body_digest; 0, or -1. */
+static int
+body_binding(struct msg_part *p, char *err, size_t errlen)
+{
+	struct marker_body *b = marker_body_new();
+
+	if (spool_each(p->body, digest_chunk, b) != 0) {
 		snprintf(err, errlen, "spool: %s", spool_error(p->body));
 		marker_body_free(b);
 		return -1;
 	}
-	marker_body_end(b, body);
+	marker_body_end(b, p->body_digest);
+	return 0;
+}
+
+/* Writes the marker for P's recipients (RCPTS) into P->copy at
+ * P->marker_at, a fresh nonce into P->nonce; 0, or -1. */
+static int
+put_marker(const struct milter_msg *m, const struct milter_env *env,
+    struct msg_part *p, const char *rcpts)
+{
+	char marker[MARKER_MAX];
+	size_t n;
+
+	if (marker_make(env->conf->outbox.key, env->conf->outbox.keylen,
+	    m->campaign, p->marker_made, rcpts, p->body_digest, marker,
+	    sizeof(marker), p->nonce) == -1)
+		return -1;
+	n = strlen(marker);
+	/* every field but the campaign is of fixed width: so is the whole */
+	if (p->marker_len != 0 && n != p->marker_len)
+		return -1;
+	if (p->marker_len == 0) {
+		p->marker_at = p->copy.len + sizeof(MARKER_HEADER ": ") - 1;
+		p->marker_len = n;
+		return msg_put_header(&p->copy, MARKER_HEADER, marker);
+	}
+	memcpy(p->copy.data + p->marker_at, marker, n);
+	memcpy(p->rcpts_digest, rcpts, MARKER_DIGEST_MAX);
 	return 0;
 }
 
 int
+msg_copy_rebind(const struct milter_msg *m, const struct milter_env *env,
+    struct msg_part *p, int index)
+{
+	char rcpts[MARKER_DIGEST_MAX];
+
+	part_rcpts(m, index, rcpts);
+	if (strcmp(rcpts, p->rcpts_digest) == 0)
+		return 0;
+	return put_marker(m, env, p, rcpts);
+}
+
+int
 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
-    const struct msg_part *p, int index, int64_t now, struct buf *out,
-    char *nonce, char *err, size_t errlen)
+    struct msg_part *p, int index, int64_t now, char *err, size_t errlen)
 {
 	const char *h = buf_str(&m->headers), *end, *colon;
 	const char *replace;
-	char marker[MARKER_MAX], name[128];
-	char rcpts[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX];
+	struct buf *out = &p->copy;
+	char name[128];
 	char unsub[UNSUB_TOKEN_MAX + 512];
 	size_t namelen;
-	int skip = 0;
+	int skip = 0, rc = 0, have_type = 0, have_cte = 0, have_mime = 0;
 
 	/* header by header: a field and its continuation lines */
 	for (; *h != '\0'; h = end) {
@@ -324,7 +370,7 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		end = end != NULL ? end + 2 : h + strlen(h);
 		if (*h == ' ' || *h == '\t') {
 			if (!skip)
-				buf_append(out, h, (size_t)(end - h));
+				rc |= buf_append(out, h, (size_t)(end - h));
 			continue;
 		}
 		colon = memchr(h, ':', (size_t)(end - h));
@@ -334,27 +380,47 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		    name_is(h, namelen, MARKER_HEADER);
 		if (name_is(h, namelen, "Subject"))
 			replace = p->res.subject;
-		else if (name_is(h, namelen, "Content-Type"))
+		else if (name_is(h, namelen, "Content-Type")) {
 			replace = p->res.content_type;
-		else if (name_is(h, namelen, "Content-Transfer-Encoding"))
+			have_type = 1;
+		} else if (name_is(h, namelen, "Content-Transfer-Encoding")) {
 			replace = p->res.transfer_encoding;
+			have_cte = 1;
+		} else if (name_is(h, namelen, "MIME-Version"))
+			have_mime = 1;
 		if (replace != NULL) {
 			snprintf(name, sizeof(name), "%.*s", (int)namelen, h);
-			msg_put_header(out, name, replace);
+			rc |= msg_put_header(out, name, replace);
 			skip = 1;
 		}
 		if (!skip)
-			buf_append(out, h, (size_t)(end - h));
+			rc |= buf_append(out, h, (size_t)(end - h));
 	}
-	if (copy_binding(m, p, index, rcpts, body, err, errlen) == -1)
+	/*
+	 * A message without MIME headers whose text gained 8-bit: what the
+	 * MTA adds to the original with chgheader, the copy needs too.
+	 */
+	if (p->res.content_type != NULL && !have_type)
+		rc |= msg_put_header(out, "Content-Type", p->res.content_type);
+	if (p->res.transfer_encoding != NULL && !have_cte)
+		rc |= msg_put_header(out, "Content-Transfer-Encoding",
+		    p->res.transfer_encoding);
+	if ((p->res.content_type != NULL || p->res.transfer_encoding != NULL) &&
+	    !have_mime)
+		rc |= msg_put_header(out, "MIME-Version", "1.0");
+	if (rc != 0) {
+		snprintf(err, errlen, "copy over %d bytes", MSG_COPY_MAX);
 		return -1;
-	if (marker_make(env->conf->outbox.key, env->conf->outbox.keylen,
-	    m->campaign, now, rcpts, body, marker, sizeof(marker),
-	    nonce) == -1) {
+	}
+	if (body_binding(p, err, errlen) == -1)
+		return -1;
+	part_rcpts(m, index, p->rcpts_digest);
+	p->marker_made = now;
+	p->marker_len = 0;
+	if (put_marker(m, env, p, p->rcpts_digest) == -1) {
 		snprintf(err, errlen, "cannot make the copy marker");
 		return -1;
 	}
-	msg_put_header(out, MARKER_HEADER, marker);
 	if (msg_unsub_header(m, env, p, now, unsub, sizeof(unsub)) == 0) {
 		msg_put_header(out, "List-Unsubscribe", unsub);
 		msg_put_header(out, "List-Unsubscribe-Post",

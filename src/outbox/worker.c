@@ -347,6 +347,14 @@ outbox_stop(struct outbox *ob)
 	pthread_mutex_unlock(&ob->lock);
 	for (i = 0; i < ob->n; i++)
 		pthread_join(ob->w[i].thread, NULL);
+	ob->n = 0;
+}
+
+void
+outbox_free(struct outbox *ob)
+{
+	if (ob == NULL)
+		return;
 	pthread_cond_destroy(&ob->wake);
 	pthread_mutex_destroy(&ob->lock);
 	free(ob->w);

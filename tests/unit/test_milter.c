@@ -543,6 +543,82 @@ test_split_copies(void **state)
 	buf_free(&to);
 }
 
+/*
+ * A recipient the ledger takes out of a copy's part after the copy was
+ * built (here: Ann twice in one message; between two messages, another
+ * message delivered in the meantime): the copy's marker names the
+ * envelope it goes with, or segmilter on the re-injection port would not
+ * know its own copy.
+ */
+static void
+test_split_marker_rebound(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>", "<ANN@example.com>",
+	    "<rob@example.com>", "<Rob@example.com>", "<rob@EXAMPLE.com>",
+	    NULL };
+	const char *const ann[] = { "ann@example.com" };
+	char bound[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX], *marker;
+	struct marker_body *b;
+	struct buf msg, to;
+	struct marker mk;
+
+	split_on(x);
+	buf_init(&msg, 1 << 20);
+	buf_init(&to, 1 << 20);
+	assert_int_equal(run(x, rcpts, "Subject: {{offer}}\n"
+	    "X-Campaign-ID: spring\nMessage-ID: <r1@shop.example>\n",
+	    "Dear customer: {{offer}}\n", x->st), MILTER_CONTINUE);
+	outbox_job(x, 1, &msg, &to);
+	assert_string_equal(buf_str(&to), "ann@example.com\n");
+	marker_rcpts(ann, 1, bound);
+	b = marker_body_new();
+	marker_body_add(b, strstr(buf_str(&msg), "\r\n\r\n") + 4,
+	    strlen(strstr(buf_str(&msg), "\r\n\r\n") + 4));
+	marker_body_end(b, body);
+	marker = strstr(buf_str(&msg), MARKER_HEADER ": ");
+	assert_non_null(marker);
+	marker += strlen(MARKER_HEADER ": ");
+	*strstr(marker, "\r\n") = '\0';
+	assert_int_equal(marker_parse(marker, &mk), 0);
+	assert_true(marker_verify(x->cf->outbox.key, x->cf->outbox.keylen,
+	    &mk, bound, body));
+	buf_free(&msg);
+	buf_free(&to);
+}
+
+/*
+ * A copy of a message without MIME headers whose text gains 8-bit: the
+ * in-place message gets them from the MTA (chgheader); the copy must
+ * carry them itself, or its reader shows quoted-printable.
+ */
+static void
+test_split_copy_gains_mime(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>", "<rob@example.com>",
+	    NULL };
+	struct buf msg, to;
+
+	split_on(x);
+	customer(x, "rob@example.com", "Zo\xc3\xab", 1, 0);
+	buf_init(&msg, 1 << 20);
+	buf_init(&to, 1 << 20);
+	assert_int_equal(run(x, rcpts, "Subject: Hi\nX-Campaign-ID: spring\n"
+	    "Message-ID: <q1@shop.example>\n", "Hi {{first_name}}\n", x->st),
+	    MILTER_CONTINUE);
+	outbox_job(x, 1, &msg, &to);
+	assert_string_equal(buf_str(&to), "rob@example.com\n");
+	assert_non_null(strstr(buf_str(&msg), "Content-Type: text/plain;"
+	    " charset=utf-8\r\n"));
+	assert_non_null(strstr(buf_str(&msg), "Content-Transfer-Encoding:"
+	    " quoted-printable\r\n"));
+	assert_non_null(strstr(buf_str(&msg), "MIME-Version: 1.0\r\n"));
+	assert_non_null(strstr(buf_str(&msg), "\r\n\r\nHi Zo=C3=AB\r\n"));
+	buf_free(&msg);
+	buf_free(&to);
+}
+
 /* A message that names its recipient: one part, and copy, each. */
 static void
 test_split_personal(void **state)
@@ -1116,6 +1192,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_split_copies,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_record_alone,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_split_marker_rebound,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_split_copy_gains_mime,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_split_personal,
 		    mx_setup, mx_teardown),

@@ -17,7 +17,10 @@
  * since they last opened, clicked or ordered is fatigued, and is then
  * sent at a reduced cadence (one campaign every N days) rather than
  * dropped for good.  Anyone who was delivered the cap within the
- * frequency window (default one per 16 hours) waits.
+ * frequency window (default one per 16 hours) waits.  Someone who asked
+ * for fewer emails (their own minimum gap between campaigns) waits until
+ * that gap has passed, whatever the rest allows; all three are recorded
+ * as "fatigued", the detail saying which.
  */
 #ifndef SEGM_POLICY_H
 #define SEGM_POLICY_H
@@ -51,6 +54,8 @@ struct policy_facts {
 	int64_t		 unanswered;		/* deliveries since last
 						   open, click or order */
 	int64_t		 last_delivery_at;	/* 0: never */
+	int64_t		 min_gap_days;		/* their own cadence, 0:
+						   none ("fewer emails") */
 	int64_t		 deliveries_in_window;	/* within cap_window_hours */
 	int64_t		 campaign_delivered_at;	/* this campaign, 0: not yet */
 	/* the customer's segment, facets and interests, by name */

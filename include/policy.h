@@ -84,6 +84,13 @@ void	 policy_decide(const struct conf_policy *r,
 	    const struct policy_campaign *c, const struct policy_facts *f,
 	    int64_t now, struct policy_decision *d);
 
+/*
+ * 1 when an unsubscribe at UNSUBSCRIBED_AT (0: never) stands against the
+ * latest consent statement made at CONSENT_AT: the rule policy_decide
+ * applies, shared with whoever records unsubscribes (unsub_apply).
+ */
+int	 policy_unsubscribed(int64_t unsubscribed_at, int64_t consent_at);
+
 /* 1 if the facts carry the flag NAME. */
 int	 policy_has_flag(const struct policy_facts *f, const char *name);
 

@@ -29,6 +29,13 @@ policy_reason_name(enum policy_reason r)
 }
 
 int
+policy_unsubscribed(int64_t unsubscribed_at, int64_t consent_at)
+{
+	/* the same second: the unsubscribe wins, never a guess for mail */
+	return unsubscribed_at > 0 && unsubscribed_at >= consent_at;
+}
+
+int
 policy_has_flag(const struct policy_facts *f, const char *name)
 {
 	size_t i;
@@ -131,7 +138,7 @@ policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
 		    " earlier", (long long)(now - f->campaign_delivered_at));
 		return;
 	}
-	if (f->unsubscribed_at > 0 && f->unsubscribed_at >= f->consent_at) {
+	if (policy_unsubscribed(f->unsubscribed_at, f->consent_at)) {
 		d->reason = POLICY_UNSUBSCRIBED;
 		return;
 	}

@@ -1,6 +1,6 @@
 # segmilter - a campaign milter and its customer store.
 #
-#   make            build build/segctl and build/segmilter
+#   make            build build/segctl, build/segmilter, build/segfeed
 #   make check      unit and integration tests (a private Postfix on
 #                   loopback, miltertest), then all again under
 #                   AddressSanitizer + UBSan
@@ -48,7 +48,8 @@ FUZZ_SLICE ?= 20
 # The library: every module but the programs' mains and the libmilter
 # glue, so that unit tests reach everything else.
 MILTER_SRCS = src/milter/main.c src/milter/mlfi.c
-LIB_SRCS = $(filter-out $(MILTER_SRCS), \
+FEED_SRCS = src/feedback/main.c
+LIB_SRCS = $(filter-out $(MILTER_SRCS) $(FEED_SRCS), \
 	   $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
 		src/segment/*.c src/import/*.c src/demo/*.c \
 		src/render/*.c src/policy/*.c src/audit/*.c src/milter/*.c \
@@ -60,12 +61,13 @@ FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 MILTER_OBJS = $(MILTER_SRCS:%.c=$(BUILD)/%.o)
+FEED_OBJS = $(FEED_SRCS:%.c=$(BUILD)/%.o)
 TESTS	 = $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZERS	 = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%-fuzz)
 LIBSEGM	 = $(BUILD)/libsegm.a
 
-all: $(BUILD)/segctl $(BUILD)/segmilter
+all: $(BUILD)/segctl $(BUILD)/segmilter $(BUILD)/segfeed
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,6 +83,10 @@ $(BUILD)/segctl: $(CLI_OBJS) $(LIBSEGM)
 # libmilter ships no pkg-config file
 $(BUILD)/segmilter: $(MILTER_OBJS) $(LIBSEGM)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJS) $(LIBSEGM) -lmilter $(LIBS)
+
+# the feedback listener (segfeed(8))
+$(BUILD)/segfeed: $(FEED_OBJS) $(LIBSEGM)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FEED_OBJS) $(LIBSEGM) $(LIBS)
 
 $(BUILD)/nullmilter: tests/bench/nullmilter.c $(LIBSEGM)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) -lmilter $(LIBS)
@@ -104,7 +110,8 @@ $(BUILD)/fuzz/%-fuzz: tests/fuzz/%.c $(LIBSEGM)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBSEGM) \
 	    $(ALL_LDFLAGS) $(LIBS)
 
-tests: $(TESTS) $(FUZZ_REPLAY) $(BUILD)/segctl $(BUILD)/segmilter
+tests: $(TESTS) $(FUZZ_REPLAY) $(BUILD)/segctl $(BUILD)/segmilter \
+	    $(BUILD)/segfeed
 
 # libFuzzer builds: clang and SAN=fuzz only, through `make fuzz'
 fuzzers: $(FUZZERS)
@@ -145,8 +152,11 @@ install: all
 	    $(DESTDIR)$(SYSCONFDIR)/segmilter/campaigns
 	install -m 755 $(BUILD)/segctl $(DESTDIR)$(BINDIR)/segctl
 	install -m 755 $(BUILD)/segmilter $(DESTDIR)$(SBINDIR)/segmilter
+	install -m 755 $(BUILD)/segfeed $(DESTDIR)$(SBINDIR)/segfeed
 	install -m 644 src/milter/segmilter.8 \
 	    $(DESTDIR)$(MANDIR)/man8/segmilter.8
+	install -m 644 src/feedback/segfeed.8 \
+	    $(DESTDIR)$(MANDIR)/man8/segfeed.8
 	install -d $(DESTDIR)$(PREFIX)/share/segmilter/examples \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 644 conf/campaigns/spring-launch.conf \
@@ -154,9 +164,16 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/segmilter/examples/
 	install -m 644 systemd/segmilter.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/segmilter.service
+	install -m 644 systemd/segfeed.service \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/segfeed.service
+	install -m 644 contrib/nginx/segfeed.conf \
+	    $(DESTDIR)$(PREFIX)/share/segmilter/examples/nginx-segfeed.conf
 	install -m 644 src/cli/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1
 	install -m 644 src/conf/segmilter.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/segmilter.conf.5
+	test -e $(DESTDIR)$(SYSCONFDIR)/segmilter/unsubscribe.html || \
+	    install -m 644 conf/unsubscribe.html \
+	    $(DESTDIR)$(SYSCONFDIR)/segmilter/unsubscribe.html
 	test -e $(DESTDIR)$(SYSCONFDIR)/segmilter/segmilter.conf || \
 	    install -m 644 conf/segmilter.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/segmilter/segmilter.conf
@@ -166,4 +183,5 @@ clean:
 
 .PHONY: all tests fuzzers fuzzers-build check demo bench fuzz deps install clean
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(MILTER_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(MILTER_OBJS:.o=.d) \
+    $(FEED_OBJS:.o=.d)

@@ -195,6 +195,34 @@ struct conf_sms {
 	char		 secret[CONF_SECRET_MAX]; /* token, password, key */
 };
 
+/* segfeed(8), the feedback listener. */
+struct conf_feedback {
+	char		*listen;	/* "127.0.0.1:12580", "[::1]:12580",
+					   "unix:/run/segfeed/segfeed.sock" */
+	char		*public_url;	/* "https://shop.example": the page's
+					   form action; "": relative */
+	char		*page_template;	/* the unsubscribe page, HTML */
+	int64_t		 max_body_kb;	/* larger request bodies: 413 */
+	int64_t		 fewer_days;	/* the cadence "fewer emails" sets */
+	int64_t		 threads;	/* libmicrohttpd's pool */
+	int		 configured;	/* the file has a feedback group */
+};
+
+/* Where feedback.listen says to listen. */
+struct conf_listen {
+	int		 is_unix;
+	char		 path[108];	/* sun_path */
+	char		 host[64];	/* an IPv4 or IPv6 literal */
+	int		 port;
+};
+
+/* The path (and query name) an unsubscribe link names, the token after
+ * it: "https://shop.example/u/" -> "/u/", ""; ".../u?t=" -> "/u", "t". */
+struct conf_unsub_route {
+	char		 path[256];
+	char		 query[64];	/* "": the token ends the path */
+};
+
 struct conf {
 	char			*path;		/* NULL for conf_defaults() */
 	char			*store_path;
@@ -203,6 +231,7 @@ struct conf {
 	struct conf_policy	 policy;
 	struct conf_outbox	 outbox;
 	struct conf_sms		 sms;
+	struct conf_feedback	 feedback;
 	struct conf_segments	 seg;
 	unsigned char		 hash[32];	/* SHA-256 of the file */
 };
@@ -234,6 +263,17 @@ int	 conf_window_parse(const char *s, struct conf_window *w);
  */
 struct conf_window conf_sms_window(const struct conf_sms *s,
 	    const char *country, const char *region);
+
+/* feedback.listen into *L: 0, or -1 when it is not unix:/PATH,
+ * IPV4:PORT or [IPV6]:PORT. */
+int	 conf_listen_parse(const char *s, struct conf_listen *l);
+/*
+ * The route of milter.unsubscribe_url: http(s)://HOST[:PORT]/PATH,
+ * optionally ending in ?NAME= (the token the query's NAME).  0, or -1
+ * with why in ERR.
+ */
+int	 conf_unsub_route(const char *url, struct conf_unsub_route *r,
+	    char *err, size_t errlen);
 
 /* Rate to the base currency, 1.0 for the base or an unknown currency. */
 double	 conf_rate(const struct conf_segments *s, const char *currency);

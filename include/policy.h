@@ -17,7 +17,10 @@
  * since they last opened, clicked or ordered is fatigued, and is then
  * sent at a reduced cadence (one campaign every N days) rather than
  * dropped for good.  Anyone who was delivered the cap within the
- * frequency window (default one per 16 hours) waits.
+ * frequency window (default one per 16 hours) waits.  Someone who asked
+ * for fewer emails (their own minimum gap between campaigns) waits until
+ * that gap has passed, whatever the rest allows; all three are recorded
+ * as "fatigued", the detail saying which.
  */
 #ifndef SEGM_POLICY_H
 #define SEGM_POLICY_H
@@ -51,6 +54,8 @@ struct policy_facts {
 	int64_t		 unanswered;		/* deliveries since last
 						   open, click or order */
 	int64_t		 last_delivery_at;	/* 0: never */
+	int64_t		 min_gap_days;		/* their own cadence, 0:
+						   none ("fewer emails") */
 	int64_t		 deliveries_in_window;	/* within cap_window_hours */
 	int64_t		 campaign_delivered_at;	/* this campaign, 0: not yet */
 	/* the customer's segment, facets and interests, by name */
@@ -78,6 +83,13 @@ struct policy_decision {
 void	 policy_decide(const struct conf_policy *r,
 	    const struct policy_campaign *c, const struct policy_facts *f,
 	    int64_t now, struct policy_decision *d);
+
+/*
+ * 1 when an unsubscribe at UNSUBSCRIBED_AT (0: never) stands against the
+ * latest consent statement made at CONSENT_AT: the rule policy_decide
+ * applies, shared with whoever records unsubscribes (unsub_apply).
+ */
+int	 policy_unsubscribed(int64_t unsubscribed_at, int64_t consent_at);
 
 /* 1 if the facts carry the flag NAME. */
 int	 policy_has_flag(const struct policy_facts *f, const char *name);

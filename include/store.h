@@ -27,7 +27,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	7
+#define STORE_SCHEMA_VERSION	8
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -363,6 +363,8 @@ struct store_recipient {
 	char		 consent_evidence[256];	/* "source: evidence" */
 
 	int64_t		 unsubscribed_at;	/* latest, 0: never */
+	int64_t		 min_gap_days;		/* their own cadence, 0:
+						   none (store_cadence_set) */
 	int64_t		 bounces_since_consent;
 	int64_t		 last_answer_at;	/* open, click or order */
 	int64_t		 unanswered;		/* campaigns delivered since */
@@ -395,6 +397,15 @@ int	 store_recipient_get(struct store *st, const char *email,
 int	 store_recipients_get(struct store *st, const char *const *emails,
 	    size_t n, const char *campaign, int64_t now, int64_t window_secs,
 	    struct store_recipient *const *r);
+
+/*
+ * A customer's own cadence ("fewer emails"): at least DAYS between two
+ * campaigns, from SOURCE at AT; DAYS 0 removes it.  *CHANGED says
+ * whether anything was written (the same wish again writes nothing).
+ * 0, or -1.
+ */
+int	 store_cadence_set(struct store *st, int64_t customer_id, int64_t days,
+	    const char *source, int64_t at, enum store_change *changed);
 
 struct store_ledger {
 	const char	*route;		/* "inplace", "copy", NULL: none */

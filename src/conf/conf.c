@@ -53,7 +53,9 @@ enum conf_type {
 	CT_MODE,	/* int64_t from an octal string: "0660" */
 	CT_SMS_DRIVER,	/* "", "twilio", "kannel" or "webhook" */
 	CT_WINDOW,	/* struct conf_window: "08:00-21:00" */
-	CT_WINDOWS	/* ( { where; window; }, ... ) */
+	CT_WINDOWS,	/* ( { where; window; }, ... ) */
+	CT_LISTEN,	/* char *: unix:/PATH, IPV4:PORT, [IPV6]:PORT */
+	CT_URL		/* char *: "", or http(s)://... */
 };
 
 struct conf_setting {
@@ -227,6 +229,18 @@ static const struct conf_setting sms_table[] = {
 	END
 };
 
+#define FB(f)	offsetof(struct conf, feedback.f)
+
+static const struct conf_setting feedback_table[] = {
+	{ "listen", CT_LISTEN, FB(listen), 0, 0, 0, 0, 0, NULL },
+	{ "public_url", CT_URL, FB(public_url), 0, 0, 0, 0, 0, NULL },
+	{ "page_template", CT_PATH, FB(page_template), 0, 0, 0, 0, 0, NULL },
+	{ "max_body_kb", CT_INT, FB(max_body_kb), 0, 1, 1024, 0, 0, NULL },
+	{ "fewer_days", CT_INT, FB(fewer_days), 0, 1, 365, 0, 0, NULL },
+	{ "threads", CT_INT, FB(threads), 0, 1, 64, 0, 0, NULL },
+	END
+};
+
 static const struct conf_setting top_table[] = {
 	{ "store", CT_PATH, offsetof(struct conf, store_path), 0, 0, 0, 0, 0,
 	    NULL },
@@ -236,6 +250,7 @@ static const struct conf_setting top_table[] = {
 	{ "policy", CT_GROUP, 0, 0, 0, 0, 0, 0, policy_table },
 	{ "outbox", CT_GROUP, 0, 0, 0, 0, 0, 0, outbox_table },
 	{ "sms", CT_GROUP, 0, 0, 0, 0, 0, 0, sms_table },
+	{ "feedback", CT_GROUP, 0, 0, 0, 0, 0, 0, feedback_table },
 	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
 	END
 };
@@ -670,6 +685,7 @@ static void
 load_one(struct conf_load *ld, config_setting_t *s, const char *path,
     const struct conf_setting *t)
 {
+	struct conf_listen listen;
 	const char *str;
 	int64_t iv;
 	double dv;
@@ -769,6 +785,8 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 		break;
 	case CT_STRING:
 	case CT_SOCKET:
+	case CT_LISTEN:
+	case CT_URL:
 		if (type != CONFIG_TYPE_STRING) {
 			load_error(ld, s, path, "expected a string");
 			break;
@@ -777,6 +795,19 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 		if (t->type == CT_SOCKET && !valid_socket(str)) {
 			load_error(ld, s, path, "'%s' is not unix:/PATH or"
 			    " inet:PORT@HOST", str);
+			break;
+		}
+		if (t->type == CT_LISTEN && conf_listen_parse(str,
+		    &listen) == -1) {
+			load_error(ld, s, path, "'%s' is not unix:/PATH,"
+			    " IPV4:PORT or [IPV6]:PORT", str);
+			break;
+		}
+		if (t->type == CT_URL && *str != '\0' &&
+		    strncmp(str, "https://", 8) != 0 &&
+		    strncmp(str, "http://", 7) != 0) {
+			load_error(ld, s, path, "'%s' is not an http:// or"
+			    " https:// URL", str);
 			break;
 		}
 		free(*(char **)field(ld->c, t->off));
@@ -949,6 +980,25 @@ load_outbox_key(struct conf_load *ld, config_t *cfg)
 	o->keylen = n;
 }
 
+/* With a feedback group, what segfeed needs of the rest of the file,
+ * reported at the group's line. */
+static void
+load_feedback(struct conf_load *ld, config_t *cfg)
+{
+	config_setting_t *s = config_lookup(cfg, "feedback");
+	char err[1024], *line, *next;
+
+	if (s == NULL)
+		return;
+	ld->c->feedback.configured = 1;
+	if (conf_feedback_check(ld->c, err, sizeof(err)) == -1)
+		for (line = err; line != NULL && *line != '\0'; line = next) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
+			load_error(ld, s, "feedback", "%s", line);
+		}
+}
+
 /* What the driver needs, and the credentials, read here so that
  * segmilter -n finds a missing or unreadable file. */
 static void
@@ -1054,6 +1104,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	load_vip_min(&ld);
 	load_outbox_key(&ld, &cfg);
 	load_sms(&ld, &cfg);
+	load_feedback(&ld, &cfg);
 	config_destroy(&cfg);
 	if (ld.nerrs > 0) {
 		snprintf(err, errlen, "%s", buf_str(&ld.errs));
@@ -1118,6 +1169,7 @@ conf_defaults(void)
 	c->outbox.retry_max_s = 3600;
 	c->outbox.max_age_hours = 72;
 	conf_sms_defaults(&c->sms);
+	conf_feedback_defaults(&c->feedback);
 	memcpy(s->priority, priority, sizeof(priority));
 	s->vip.metric = VIP_NET_SPEND;
 	s->vip.top_percent = 10.0;
@@ -1163,6 +1215,7 @@ conf_free(struct conf *c)
 	free(c->outbox.key_file);
 	explicit_bzero(c->outbox.key, sizeof(c->outbox.key));
 	conf_sms_free(&c->sms);
+	conf_feedback_free(&c->feedback);
 	free(c->seg.lapsed.category_days);
 	conf_free_strlist(c->seg.b2b.account_types, c->seg.b2b.naccount_types);
 	conf_free_strlist(c->seg.b2b.tags, c->seg.b2b.ntags);

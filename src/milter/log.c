@@ -16,10 +16,12 @@
 enum log_to { LOG_TO_SYSLOG, LOG_TO_STDERR };
 
 static enum log_to log_to = LOG_TO_SYSLOG;
+static const char *log_ident = "segmilter";	/* segfeed shares this */
 
 void
 milter_log_open(const char *ident, int foreground)
 {
+	log_ident = ident;
 	if (foreground && access("/dev/log", W_OK) == -1) {
 		log_to = LOG_TO_STDERR;
 		return;
@@ -44,8 +46,8 @@ milter_log(int prio, const char *qid, const char *fmt, ...)
 	if (qid == NULL || *qid == '\0')
 		qid = "NOQUEUE";
 	if (log_to == LOG_TO_STDERR)
-		fprintf(stderr, "segmilter[%ld]: %s: %s\n", (long)getpid(),
-		    qid, line);
+		fprintf(stderr, "%s[%ld]: %s: %s\n", log_ident,
+		    (long)getpid(), qid, line);
 	else
 		syslog(prio, "%s: %s", qid, line);
 }

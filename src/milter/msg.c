@@ -443,6 +443,7 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		f.bounces = r->r->bounces_since_consent;
 		f.unanswered = r->r->unanswered;
 		f.last_delivery_at = r->r->last_delivery_at;
+		f.min_gap_days = r->r->min_gap_days;
 		f.deliveries_in_window = r->r->in_window;
 		f.campaign_delivered_at = r->r->campaign_at;
 		/*

@@ -29,6 +29,13 @@ policy_reason_name(enum policy_reason r)
 }
 
 int
+policy_unsubscribed(int64_t unsubscribed_at, int64_t consent_at)
+{
+	/* the same second: the unsubscribe wins, never a guess for mail */
+	return unsubscribed_at > 0 && unsubscribed_at >= consent_at;
+}
+
+int
 policy_has_flag(const struct policy_facts *f, const char *name)
 {
 	size_t i;
@@ -78,6 +85,15 @@ policy_fatigue(const struct conf_policy *r, const struct policy_facts *f,
 {
 	int64_t since;
 
+	since = f->last_delivery_at > 0 ? now - f->last_delivery_at : -1;
+	/* their own wish comes first: no threshold of ours overrides it */
+	if (f->min_gap_days > 0 && since >= 0 &&
+	    since < f->min_gap_days * DAY) {
+		snprintf(d->detail, sizeof(d->detail), "personal cadence:"
+		    " last delivered %lld d ago, asked for one every %lld d",
+		    (long long)(since / DAY), (long long)f->min_gap_days);
+		return 1;
+	}
 	if (r->cap_count > 0 && f->deliveries_in_window >= r->cap_count) {
 		snprintf(d->detail, sizeof(d->detail), "frequency cap: %lld"
 		    " delivered in %lld h (cap %lld)",
@@ -89,7 +105,6 @@ policy_fatigue(const struct conf_policy *r, const struct policy_facts *f,
 	    f->unanswered < r->fatigue_unanswered)
 		return 0;
 	/* fatigued: one campaign per cadence period, not none */
-	since = f->last_delivery_at > 0 ? now - f->last_delivery_at : -1;
 	if (since >= 0 && since < r->fatigue_cadence_days * DAY) {
 		snprintf(d->detail, sizeof(d->detail), "%lld unanswered"
 		    " (limit %lld); last delivered %lld d ago, cadence %lld d",
@@ -123,7 +138,7 @@ policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
 		    " earlier", (long long)(now - f->campaign_delivered_at));
 		return;
 	}
-	if (f->unsubscribed_at > 0 && f->unsubscribed_at >= f->consent_at) {
+	if (policy_unsubscribed(f->unsubscribed_at, f->consent_at)) {
 		d->reason = POLICY_UNSUBSCRIBED;
 		return;
 	}

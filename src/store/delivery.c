@@ -37,6 +37,7 @@ profile_row(sqlite3_stmt *s, struct store_recipient *r)
 		    store_col_text(s, 7), evidence ? ": " : "",
 		    evidence ? evidence : "");
 	}
+	r->min_gap_days = sqlite3_column_int64(s, 21);
 	r->campaign_at = sqlite3_column_int64(s, 10);
 	str_copy(r->campaign_message, sizeof(r->campaign_message),
 	    store_col_text(s, 11));
@@ -80,8 +81,10 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 	    " k.granted, k.source, k.recorded_at, k.evidence,"
 	    " l.at, l.message_key, l.route,"
 	    " s.lifecycle, s.cart_abandoner, s.cart_at, s.cart_value,"
-	    " s.country, s.currency, s.language, s.time_zone"
+	    " s.country, s.currency, s.language, s.time_zone,"
+	    " coalesce(g.min_gap_days, 0)"
 	    " FROM json_each(?1) j JOIN customers c ON c.email = j.value"
+	    " LEFT JOIN email_cadence g ON g.customer_id = c.id"
 	    " LEFT JOIN consent k ON k.customer_id = c.id"
 	    "  AND k.channel = 'email'"
 	    " LEFT JOIN customer_segments s ON s.customer_id = c.id"
@@ -286,6 +289,41 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 		return store_fail(st, "ledger");
 	if (written != NULL)
 		*written = sqlite3_changes(st->db) > 0;
+	return 0;
+}
+
+int
+store_cadence_set(struct store *st, int64_t customer_id, int64_t days,
+    const char *source, int64_t at, enum store_change *changed)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (days > 0) {
+		/* the same wish again changes nothing, not even the time */
+		s = store_stmt(st, SQ_CADENCE_SET, "INSERT INTO email_cadence"
+		    " (customer_id, min_gap_days, source, set_at)"
+		    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (customer_id)"
+		    " DO UPDATE SET min_gap_days = excluded.min_gap_days,"
+		    " source = excluded.source, set_at = excluded.set_at"
+		    " WHERE min_gap_days <> excluded.min_gap_days");
+	} else
+		s = store_stmt(st, SQ_CADENCE_DEL, "DELETE FROM email_cadence"
+		    " WHERE customer_id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, customer_id);
+	if (days > 0) {
+		sqlite3_bind_int64(s, 2, days);
+		store_bind_text(s, 3, source);
+		sqlite3_bind_int64(s, 4, at);
+	}
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "cadence");
+	*changed = sqlite3_changes(st->db) > 0 ? STORE_UPDATED :
+	    STORE_UNCHANGED;
 	return 0;
 }
 

@@ -262,6 +262,18 @@ static const char *const migrations[] = {
 	"  hour INTEGER PRIMARY KEY,"
 	"  first_seq INTEGER NOT NULL);"
 	STORE_AUDIT_HOURS_FILL,
+
+	/*
+	 * 8: a personal cadence, asked for on the unsubscribe page ("fewer
+	 * emails"): at least min_gap_days between two campaigns to this
+	 * customer, whatever the fatigue rule would allow.  One row per
+	 * customer, the latest wish; the audit log keeps the history.
+	 */
+	"CREATE TABLE email_cadence ("
+	"  customer_id INTEGER PRIMARY KEY REFERENCES customers(id),"
+	"  min_gap_days INTEGER NOT NULL CHECK (min_gap_days > 0),"
+	"  source TEXT NOT NULL,"
+	"  set_at INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

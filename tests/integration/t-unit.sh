@@ -1,18 +1,19 @@
 #!/bin/sh
-# t-unit.sh - the systemd unit as systemd reads it: its sandbox's
+# t-unit.sh - the systemd units as systemd reads them: each sandbox's
 # exposure (systemd-analyze security, offline: no running systemd
 # needed) at or under 2.0 of 10, and no directive it does not know.
 set -u
 command -v systemd-analyze >/dev/null 2>&1 ||
     { echo "t-unit: no systemd-analyze"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
-U=systemd/segmilter.service
-systemd-analyze security --offline=true --threshold=20 "$U" > /tmp/t-unit.$$ 2>&1
-rc=$?
-level=$(grep "Overall exposure level" /tmp/t-unit.$$ | sed 's/.*: \([0-9.]*\).*/\1/')
-rm -f /tmp/t-unit.$$
-[ "$rc" = 0 ] || fail "exposure ${level:-unknown} over 2.0"
-# a misspelt directive is only a warning for systemd: make it an error
-systemd-analyze verify "$U" 2>&1 | grep -i "unknown\|ignoring" &&
-    fail "systemd does not understand the unit"
-echo "t-unit: exposure $level"
+for U in systemd/segmilter.service systemd/segfeed.service; do
+	systemd-analyze security --offline=true --threshold=20 "$U" > /tmp/t-unit.$$ 2>&1
+	rc=$?
+	level=$(grep "Overall exposure level" /tmp/t-unit.$$ | sed 's/.*: \([0-9.]*\).*/\1/')
+	rm -f /tmp/t-unit.$$
+	[ "$rc" = 0 ] || fail "$U: exposure ${level:-unknown} over 2.0"
+	# a misspelt directive is only a warning for systemd: make it an error
+	systemd-analyze verify "$U" 2>&1 | grep -i "unknown\|ignoring" &&
+	    fail "systemd does not understand $U"
+	echo "t-unit: $U exposure $level"
+done

@@ -40,8 +40,16 @@ setup(void **state)
 	snprintf(x->path, sizeof(x->path), "%s/store.db", x->dir);
 	assert_int_equal(store_open(x->path, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
-	/* the schema in the database file: the WAL starts again empty */
+	/*
+	 * The schema in the database file and the WAL file gone: closing
+	 * the only handle checkpoints and deletes it.  A checkpoint alone
+	 * leaves the file at the size the migrations made it, which the
+	 * bound below would then measure (8 migrations passed 48 pages).
+	 */
 	assert_int_equal(store_checkpoint(x->st, NULL, NULL), 0);
+	store_close(x->st);
+	assert_int_equal(store_open(x->path, 0, 5000, &x->st, err,
+	    sizeof(err)), 0);
 	*state = x;
 	return 0;
 }

@@ -341,6 +341,37 @@ test_recipient_fatigue_counts(void **state)
 	assert_int_equal(r.unanswered, 0);
 }
 
+/* "fewer emails": the lookup carries the wish; the same wish again
+ * writes nothing, 0 removes it */
+static void
+test_recipient_cadence(void **state)
+{
+	struct dx *x = *state;
+	struct store_recipient r;
+	enum store_change ch;
+
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.min_gap_days, 0);
+	assert_int_equal(store_cadence_set(x->st, x->ann, 30, "page", NOW,
+	    &ch), 0);
+	assert_int_equal(ch, STORE_UPDATED);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.min_gap_days, 30);
+	assert_int_equal(store_cadence_set(x->st, x->ann, 30, "page",
+	    NOW + 5, &ch), 0);
+	assert_int_equal(ch, STORE_UNCHANGED);
+	assert_int_equal(store_cadence_set(x->st, x->ann, 7, "page", NOW + 9,
+	    &ch), 0);
+	assert_int_equal(ch, STORE_UPDATED);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.min_gap_days, 7);
+	assert_int_equal(store_cadence_set(x->st, x->ann, 0, "page", NOW,
+	    &ch), 0);
+	assert_int_equal(ch, STORE_UPDATED);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.min_gap_days, 0);
+}
+
 static void
 test_ledger_delivery_stands(void **state)
 {
@@ -742,8 +773,8 @@ test_schema_upgrade_hours(void **state)
 	dx_audit_at(x, 5, t);
 	store_close(x->st);
 	x->st = NULL;
-	dx_sql(x, "DELETE FROM schema_migrations WHERE version = 7;"
-	    "DROP TABLE audit_hours;"
+	dx_sql(x, "DELETE FROM schema_migrations WHERE version >= 7;"
+	    "DROP TABLE audit_hours; DROP TABLE email_cadence;"
 	    "CREATE INDEX audit_by_time ON audit(at);");
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
@@ -776,7 +807,7 @@ test_schema_upgrade(void **state)
 	store_close(x->st);
 	x->st = NULL;
 	dx_sql(x, "DELETE FROM schema_migrations WHERE version >= 6;"
-	    "DROP TABLE audit_hours;"
+	    "DROP TABLE audit_hours; DROP TABLE email_cadence;"
 	    "CREATE INDEX audit_by_time ON audit(at);"
 	    "DROP TABLE ledger;"
 	    "CREATE TABLE ledger (campaign_id TEXT NOT NULL,"
@@ -833,6 +864,7 @@ main(void)
 		T(test_recipient_consent),
 		T(test_recipient_long_names),
 		T(test_recipient_fatigue_counts),
+		T(test_recipient_cadence),
 		T(test_recipients_batch),
 		T(test_ledger_delivery_stands),
 		T(test_engagement_many),

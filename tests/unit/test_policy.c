@@ -210,6 +210,27 @@ test_fatigue_reduced_cadence(void **state)
 	assert_int_equal(decide(x), POLICY_DELIVER);
 }
 
+/* "fewer emails": their own gap holds even where ours would not */
+static void
+test_personal_cadence(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.min_gap_days = 30;
+	assert_int_equal(decide(x), POLICY_DELIVER);	/* never delivered */
+	x->f.last_delivery_at = NOW - 20 * DAY;
+	assert_int_equal(decide(x), POLICY_FATIGUED);
+	assert_string_equal(x->d.detail, "personal cadence: last delivered"
+	    " 20 d ago, asked for one every 30 d");
+	x->f.last_delivery_at = NOW - 30 * DAY + 1;
+	assert_int_equal(decide(x), POLICY_FATIGUED);
+	x->f.last_delivery_at = NOW - 30 * DAY;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	x->f.min_gap_days = 0;
+	x->f.last_delivery_at = NOW - DAY;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+}
+
 static void
 test_reason_order(void **state)
 {
@@ -246,6 +267,7 @@ main(void)
 		cmocka_unit_test_setup(test_audience, setup),
 		cmocka_unit_test_setup(test_frequency_cap, setup),
 		cmocka_unit_test_setup(test_fatigue_reduced_cadence, setup),
+		cmocka_unit_test_setup(test_personal_cadence, setup),
 		cmocka_unit_test_setup(test_reason_order, setup),
 	};
 

@@ -1,0 +1,199 @@
+/*
+ * main.c - segfeed(8): options, start-up, signals.
+ *
+ * As segmilter's: load and check everything (-n stops there), bind the
+ * socket, leave the terminal, and only then start threads; the main
+ * thread then waits in sigwait() for HUP (reload: a broken configuration
+ * is refused and the running one kept) and TERM or INT (stop: every
+ * connection closed, libmicrohttpd's threads joined, within its
+ * connection timeout at worst).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "feedback.h"
+#include "milter.h"
+#include "store.h"
+
+#define EX_OK		0
+#define EX_USAGE	64
+#define EX_OSERR	71
+#define EX_CONFIG	78
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: segfeed [-fnV] [-c FILE]\n"
+	    "  -c FILE    configuration (default %s/segmilter/segmilter.conf)\n"
+	    "  -n         check the configuration, then exit\n"
+	    "  -f         stay in the foreground, log to stderr as well\n"
+	    "  -V         print the version\n", SEGM_SYSCONFDIR);
+	exit(EX_USAGE);
+}
+
+/* The store must open for writing, at the schema this binary knows. */
+static int
+check_store(const struct conf *c, char *err, size_t errlen)
+{
+	struct store *st;
+	int rc;
+
+	if (store_open(c->store_path, 0, c->store_timeout_ms, &st, err,
+	    errlen) == -1)
+		return -1;
+	if ((rc = store_check_file(st)) == -1)
+		snprintf(err, errlen, "%s", store_error(st));
+	store_close(st);
+	return rc;
+}
+
+/* Logs a multi-line message one line at a time: syslog is line-based. */
+static void
+log_lines(int prio, const char *intro, const char *text)
+{
+	const char *eol;
+
+	milter_log(prio, NULL, "%s", intro);
+	for (; *text != '\0'; text = eol + 1) {
+		eol = strchr(text, '\n');
+		if (eol == NULL) {
+			milter_log(prio, NULL, "  %s", text);
+			return;
+		}
+		milter_log(prio, NULL, "  %.*s", (int)(eol - text), text);
+	}
+}
+
+static void
+reload(struct feedback_rt *rt, const char *path, const char *listen)
+{
+	struct feedback_gen *g;
+	char err[8192];
+
+	if (feedback_gen_load(path, &g, err, sizeof(err)) == -1) {
+		log_lines(LOG_ERR, "reload refused, the running configuration"
+		    " stays:", err);
+		return;
+	}
+	if (check_store(g->conf, err, sizeof(err)) == -1) {
+		milter_log(LOG_ERR, NULL, "reload refused, the running"
+		    " configuration stays: store: %s", err);
+		feedback_gen_free(g);
+		return;
+	}
+	if (strcmp(listen, g->conf->feedback.listen) != 0)
+		milter_log(LOG_WARNING, NULL, "feedback.listen, store,"
+		    " max_body_kb and threads take effect at the next"
+		    " restart, not on reload");
+	milter_log(LOG_INFO, NULL, "reloaded %s: serving %s%s%s", path,
+	    g->env.unsub.path, g->env.unsub.query[0] ? "?" : "",
+	    g->env.unsub.query);
+	feedback_rt_swap(rt, g);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = SEGM_SYSCONFDIR "/segmilter/segmilter.conf";
+	struct feedback_gen *g;
+	struct feedback_rt *rt;
+	struct feedback_http *h;
+	struct conf_listen l;
+	sigset_t sigs;
+	char err[8192], *listen;
+	int ch, check = 0, foreground = 0, sig, fd;
+
+	while ((ch = getopt(argc, argv, "c:fhnV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			printf("segfeed %s (libmicrohttpd %s)\n", SEGM_VERSION,
+			    MHD_get_version());
+			return EX_OK;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	if (feedback_gen_load(path, &g, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s", err);
+		return EX_CONFIG;
+	}
+	if (check_store(g->conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: store: %s\n", path, err);
+		feedback_gen_free(g);
+		return EX_CONFIG;
+	}
+	/* conf_load checked it: cannot fail here */
+	conf_listen_parse(g->conf->feedback.listen, &l);
+	if (check) {
+		printf("%s: configuration OK, serving %s%s%s on %s\n", path,
+		    g->env.unsub.path, g->env.unsub.query[0] ? "?" : "",
+		    g->env.unsub.query, g->conf->feedback.listen);
+		feedback_gen_free(g);
+		return EX_OK;
+	}
+
+	milter_log_open("segfeed", foreground);
+	if ((fd = feedback_listen(&l, err, sizeof(err))) == -1) {
+		fprintf(stderr, "segfeed: cannot listen on %s\n", err);
+		feedback_gen_free(g);
+		return EX_OSERR;
+	}
+	if (!foreground && daemon(0, 0) == -1) {
+		fprintf(stderr, "segfeed: daemon: %s\n", strerror(errno));
+		return EX_OSERR;
+	}
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	/* before any thread starts, so that all of them inherit it */
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	listen = strdup(g->conf->feedback.listen);
+	rt = feedback_rt_new(g);
+	if (listen == NULL || (h = feedback_http_start(rt, fd,
+	    &g->conf->feedback, err, sizeof(err))) == NULL) {
+		milter_log(LOG_ERR, NULL, "%s", listen ? err : "out of memory");
+		return EX_OSERR;
+	}
+	milter_log(LOG_INFO, NULL, "segfeed %s listening on %s, serving"
+	    " %s%s%s", SEGM_VERSION, listen, g->env.unsub.path,
+	    g->env.unsub.query[0] ? "?" : "", g->env.unsub.query);
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(rt, path, listen);
+			continue;
+		}
+		milter_log(LOG_INFO, NULL, "%s: closing connections",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	}
+	feedback_http_stop(h);
+	if (l.is_unix)
+		unlink(l.path);
+	feedback_rt_free(rt);
+	free(listen);
+	milter_log(LOG_INFO, NULL, "stopped");
+	return EX_OK;
+}

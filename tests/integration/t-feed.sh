@@ -1,0 +1,156 @@
+#!/bin/sh
+# t-feed.sh - segfeed(8) on a private loopback port over the fixture
+# store: the page (GET changes nothing), one-click POST (200, recorded
+# with its audit row, the chain intact, again changes nothing), a forged
+# token (4xx, nothing changed), an oversized body (413), fewer emails and
+# stay subscribed, -n on a good and a broken configuration (78,
+# FILE:LINE), SIGHUP with a broken and a good configuration, SIGTERM.
+set -u
+BUILD=${BUILD:-build}
+SRC=$(pwd)
+F="$SRC/$BUILD/segfeed"
+PORT=13125
+U="http://127.0.0.1:$PORT"
+T=$(mktemp -d /tmp/segm-t-feed.XXXXXX)
+PID=""
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -20 "$T/log"; exit 1; }
+command -v curl >/dev/null 2>&1 || { echo "t-feed: no curl"; exit 77; }
+. "$SRC/tests/lib/fixture.sh"
+fixture_store "$T" 2>/dev/null || fail "fixture store"
+S="$BUILD/segctl -q -c $T/segmilter.conf"
+
+openssl rand -hex 32 > "$T/key"
+chmod 600 "$T/key"
+sed -i "s|^  spool_dir = \(.*\);|  spool_dir = \1; unsubscribe_url = \"https://shop.example/u/\";|" "$T/segmilter.conf"
+cat >> "$T/segmilter.conf" <<CONF
+outbox = { key_file = "$T/key"; };
+feedback = {
+  listen = "127.0.0.1:$PORT";
+  public_url = "https://shop.example";
+  page_template = "$SRC/conf/unsubscribe.html";
+  max_body_kb = 4;
+};
+CONF
+
+# a token as segmilter makes it (unsub.h): BASE64URL(data) "." HEX(HMAC)
+token() {
+	d="v1|$1|$2|1795000000"
+	printf '%s.%s' "$(printf %s "$d" | base64 -w0 | tr '+/' '-_' | tr -d '=')" \
+	    "$(printf %s "$d" | openssl dgst -sha256 -hmac "$(cat "$T/key")" | sed 's/.*= //')"
+}
+unsubs() { q "SELECT count(*) FROM engagement WHERE type = 'unsubscribe' AND customer_id = (SELECT id FROM customers WHERE email = '$1')"; }
+audits() { q "SELECT count(*) FROM audit"; }
+code() { curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$@"; }
+
+"$F" -V | grep -q "^segfeed [0-9.]* (libmicrohttpd " || fail "-V"
+"$F" -n -c "$T/segmilter.conf" > "$T/out" 2>&1 || fail "-n: $(cat "$T/out")"
+grep -q "configuration OK, serving /u/ on 127.0.0.1:$PORT" "$T/out" || fail "-n output: $(cat "$T/out")"
+
+# every problem, FILE:LINE first, exit 78
+sed -e 's/^  max_body_kb = 4;/  max_body_kb = 0; colour = 1;/' "$T/segmilter.conf" > "$T/bad.conf"
+line=$(grep -n "max_body_kb = 0" "$T/bad.conf" | cut -d: -f1)
+"$F" -n -c "$T/bad.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n on a bad file must exit 78"
+grep -q "^$T/bad.conf:$line: feedback.max_body_kb: 0 is out of range" "$T/out" || fail "max_body_kb: $(cat "$T/out")"
+grep -q "^$T/bad.conf:$line: feedback.colour: unknown setting" "$T/out" || fail "colour: $(cat "$T/out")"
+sed 's|unsubscribe_url = "https://shop.example/u/"|unsubscribe_url = "https://shop.example"|' "$T/segmilter.conf" > "$T/bad2.conf"
+line=$(grep -n "^feedback" "$T/bad2.conf" | cut -d: -f1)
+"$F" -n -c "$T/bad2.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with an unservable unsubscribe_url must exit 78"
+grep -q "^$T/bad2.conf:$line: feedback: milter.unsubscribe_url: .* has no path" "$T/out" || fail "unsubscribe_url: $(cat "$T/out")"
+echo '{{#oops}}' > "$T/broken.html"
+sed "s|page_template = \".*\"|page_template = \"$T/broken.html\"|" "$T/segmilter.conf" > "$T/bad3.conf"
+"$F" -n -c "$T/bad3.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with a broken template must exit 78"
+grep -q "^$T/bad3.conf: feedback.page_template: $T/broken.html: " "$T/out" || fail "template: $(cat "$T/out")"
+
+"$F" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
+PID=$!
+wait_log() {
+	i=0
+	until grep -qs "$1" "$T/log"; do
+		i=$((i + 1)); [ $i -lt 50 ] || fail "no '$1' in the log"
+		sleep 0.1
+	done
+}
+wait_log "listening on 127.0.0.1:$PORT, serving /u/"
+
+SUE=$(token launch sue@example.com)
+[ "$(unsubs sue@example.com)" = 0 ] || fail "sue unsubscribed already"
+before=$(audits)
+
+# GET: the page, nothing changed (link scanners fetch every link)
+[ "$(code "$U/u/$SUE")" = 200 ] || fail "GET: $(cat "$T/body")"
+grep -q "sue@example.com" "$T/body" || fail "page without the address"
+grep -q "action=\"https://shop.example/u/$SUE\"" "$T/body" || fail "page's form action: $(cat "$T/body")"
+[ "$(code -I "$U/u/$SUE")" = 200 ] || fail "HEAD"
+[ "$(unsubs sue@example.com)" = 0 ] || fail "GET unsubscribed"
+[ "$(audits)" = "$before" ] || fail "GET wrote an audit row"
+
+# a forged token: 4xx, nothing changed, the reason logged
+[ "$(code -d List-Unsubscribe=One-Click "$U/u/X$SUE")" = 400 ] || fail "forged token accepted"
+[ "$(code -d List-Unsubscribe=One-Click "$U/u/${SUE%?}x")" = 400 ] || fail "damaged HMAC accepted"
+[ "$(unsubs sue@example.com)" = 0 ] || fail "a forged token unsubscribed"
+[ "$(audits)" = "$before" ] || fail "a forged token wrote an audit row"
+wait_log "refused: forged or damaged token"
+
+# oversized: 413, with a length and chunked
+head -c 5000 /dev/zero | tr '\0' a > "$T/big"
+[ "$(code --data-binary @"$T/big" "$U/u/$SUE")" = 413 ] || fail "oversized body"
+[ "$(code -H 'Transfer-Encoding: chunked' --data-binary @"$T/big" "$U/u/$SUE")" = 413 ] || fail "oversized chunked body"
+[ "$(unsubs sue@example.com)" = 0 ] || fail "an oversized POST unsubscribed"
+
+# one-click (RFC 8058): 200 once committed, again changes nothing
+[ "$(code -d List-Unsubscribe=One-Click "$U/u/$SUE")" = 200 ] || fail "one-click: $(cat "$T/body")"
+[ "$(unsubs sue@example.com)" = 1 ] || fail "one-click not recorded"
+[ "$(q "SELECT count(*) FROM audit WHERE decision = 'unsubscribed' AND recipient = 'sue@example.com' AND queue_id = 'segfeed' AND campaign_id = 'launch'")" = 1 ] ||
+    fail "no audit row for the unsubscribe"
+[ "$(code -F List-Unsubscribe=One-Click "$U/u/$SUE")" = 200 ] || fail "one-click again (multipart)"
+[ "$(unsubs sue@example.com)" = 1 ] || fail "a second POST recorded again"
+[ "$(audits)" = "$((before + 1))" ] || fail "a second POST wrote an audit row"
+$S audit verify > "$T/out" 2>&1 || fail "audit verify: $(cat "$T/out")"
+$S unsubscribe "$SUE" > /dev/null || fail "segctl unsubscribe after segfeed"
+[ "$(audits)" = "$((before + 1))" ] || fail "segctl unsubscribe recorded again"
+
+# stay subscribed: consent again, with evidence and an audit row
+[ "$(code -d choice=stay "$U/u/$SUE")" = 200 ] || fail "stay"
+[ "$(q "SELECT granted || ' ' || source FROM consent WHERE channel = 'email' AND customer_id = (SELECT id FROM customers WHERE email = 'sue@example.com')")" = "1 unsubscribe_page" ] ||
+    fail "stay did not grant consent again"
+q "SELECT evidence FROM consent WHERE source = 'unsubscribe_page'" | grep -q "campaign launch" || fail "stay: no evidence"
+[ "$(q "SELECT count(*) FROM audit WHERE decision = 'resubscribed'")" = 1 ] || fail "stay: no audit row"
+grep -q "You stay subscribed" "$T/body" || fail "stay page: $(cat "$T/body")"
+
+# fewer emails: a personal cadence, once
+RITA=$(token launch rita@example.com)
+[ "$(code -d choice=fewer "$U/u/$RITA")" = 200 ] || fail "fewer"
+[ "$(q "SELECT min_gap_days FROM email_cadence")" = 30 ] || fail "fewer: no cadence"
+[ "$(code -d choice=fewer "$U/u/$RITA")" = 200 ] || fail "fewer again"
+[ "$(q "SELECT count(*) FROM audit WHERE decision = 'cadence'")" = 1 ] || fail "fewer: audit rows"
+$S audit verify > "$T/out" 2>&1 || fail "audit verify: $(cat "$T/out")"
+
+# SIGHUP: a broken configuration refused (still serving), a good one taken
+cp "$T/segmilter.conf" "$T/good.conf"
+cp "$T/bad.conf" "$T/segmilter.conf"
+kill -HUP "$PID"
+wait_log "reload refused, the running configuration stays:"
+[ "$(code "$U/u/$RITA")" = 200 ] || fail "not serving after a refused reload"
+sed 's|max_body_kb = 4;|max_body_kb = 4; fewer_days = 60;|' "$T/good.conf" > "$T/segmilter.conf"
+kill -HUP "$PID"
+wait_log "reloaded $T/segmilter.conf: serving /u/"
+[ "$(code "$U/u/$RITA")" = 200 ] || fail "GET after reload"
+grep -q "one every 60 days" "$T/body" || fail "the reload did not take: $(cat "$T/body")"
+
+# SIGTERM: stops within seconds, exit 0
+kill -TERM "$PID"
+i=0
+while kill -0 "$PID" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "still running 10 s after SIGTERM"
+	sleep 0.1
+done
+wait "$PID"
+rc=$?
+PID=""
+[ $rc = 0 ] || fail "SIGTERM: exit $rc"
+grep -q "NOQUEUE: stopped" "$T/log" || fail "no 'stopped' line"
+echo "t-feed: ok"

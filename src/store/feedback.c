@@ -38,7 +38,7 @@ static int
 ids_of(struct store *st, sqlite3_stmt *s, int64_t *ids, size_t max,
     size_t *n, const char *what)
 {
-	int rc;
+	int rc = SQLITE_DONE;
 
 	*n = 0;
 	while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)

@@ -653,4 +653,33 @@ typedef int (*store_audit_fn)(const struct store_audit *a, void *arg);
 int	 store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 	    void *arg);
 
+/*
+ * SMS feedback: what segfeed reads and writes when a gateway reports
+ * back (src/store/feedback.c), inside the caller's write transaction.
+ * PHONE is E.164 as stored.  0, or -1 unless said otherwise.
+ *
+ * store_feedback_customers: the customers with PHONE, in id order, up to
+ * MAX into IDS, *N of them.
+ * store_feedback_sms_queued: the SMS jobs queued (not yet claimed) to
+ * PHONE for its customers, up to MAX, oldest first.
+ * store_feedback_sms_regrant: SMS consent granted again at AT, with
+ * SOURCE and EVIDENCE, to each customer with PHONE whose consent does not
+ * stand (revoked, or older than the number's opt-out) and who granted
+ * it before; IDS gets those whose consent this made current.  Customers
+ * who never granted it get none: *SKIPPED says how many.
+ * store_feedback_sms_job: the SMS job a delivery report is about: job
+ * JOB when > 0 (to PHONE unless PHONE is ""), else the job to PHONE
+ * whose gateway id is REF.  0 and *ID, 1 when there is none, or -1.
+ */
+#define STORE_FEEDBACK_MAX	64	/* as store_phone_mark's customers */
+int	 store_feedback_customers(struct store *st, const char *phone,
+	    int64_t *ids, size_t max, size_t *n);
+int	 store_feedback_sms_queued(struct store *st, const char *phone,
+	    int64_t *ids, size_t max, size_t *n);
+int	 store_feedback_sms_regrant(struct store *st, const char *phone,
+	    const char *source, const char *evidence, int64_t at,
+	    int64_t *ids, size_t max, size_t *n, int64_t *skipped);
+int	 store_feedback_sms_job(struct store *st, const char *phone,
+	    const char *ref, int64_t job, int64_t *id);
+
 #endif

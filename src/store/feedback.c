@@ -1,0 +1,182 @@
+/*
+ * feedback.c - what segfeed reads and writes when an SMS gateway reports
+ * back: the customers and queued SMS of a number, consent granted again
+ * by a START, and the job a delivery report is about.
+ *
+ * Numbers are E.164 strings compared as stored, as in sms.c: customers
+ * are found by customers_by_phone, and their SMS jobs by outbox_sms_once
+ * (customer first), never by a scan of the outbox.  Every function runs
+ * inside the caller's write transaction (feedback_sms_apply_*), so what
+ * is read cannot change before it is written.
+ *
+ * The statements are prepared per call rather than given slots in
+ * store_int.h: a gateway's callback is rare next to the milter's
+ * lookups, and this file stays out of the shared enum until segfeed is
+ * wired in.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static sqlite3_stmt *
+prepare(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		store_fail(st, "feedback");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The ids in column 0 of S's rows into IDS (up to MAX), *N of them. */
+static int
+ids_of(struct store *st, sqlite3_stmt *s, int64_t *ids, size_t max,
+    size_t *n, const char *what)
+{
+	int rc = SQLITE_DONE;
+
+	*n = 0;
+	while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	if (*n == max)
+		rc = SQLITE_DONE;
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, what);
+}
+
+int
+store_feedback_customers(struct store *st, const char *phone, int64_t *ids,
+    size_t max, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	*n = 0;
+	if ((s = prepare(st, "SELECT id FROM customers WHERE phone = ?1"
+	    " ORDER BY id LIMIT ?2")) == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	return ids_of(st, s, ids, max, n, "customers");
+}
+
+int
+store_feedback_sms_queued(struct store *st, const char *phone, int64_t *ids,
+    size_t max, size_t *n)
+{
+	sqlite3_stmt *s;
+
+	*n = 0;
+	/*
+	 * Jobs to the number, through its customers' jobs.  Only queued
+	 * ones: a job being sent is in a worker's hands, and one sent is
+	 * past withdrawing.  A job queued before the customer's number
+	 * changed goes to the old number, and the send-time check
+	 * withdraws it for that (outbox/sms.c, still_allowed).
+	 */
+	if ((s = prepare(st, "SELECT o.id FROM customers c JOIN outbox o"
+	    " ON o.kind = 'sms' AND o.customer_id = c.id"
+	    " WHERE c.phone = ?1 AND o.recipients = ?1 AND o.state = 'queued'"
+	    " ORDER BY o.id LIMIT ?2")) == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	return ids_of(st, s, ids, max, n, "outbox");
+}
+
+int
+store_feedback_sms_regrant(struct store *st, const char *phone,
+    const char *source, const char *evidence, int64_t at, int64_t *ids,
+    size_t max, size_t *n, int64_t *skipped)
+{
+	struct store_consent c;
+	enum store_change changed;
+	int64_t id;
+	sqlite3_stmt *s;
+	int rc, ever, live;
+
+	*n = 0;
+	*skipped = 0;
+	/*
+	 * Per customer with the number: whether they ever granted SMS
+	 * consent, and whether it stands now (granted, and since the
+	 * number's last opt-out).
+	 */
+	if ((s = prepare(st, "SELECT c.id,"
+	    " EXISTS (SELECT 1 FROM consent_history h"
+	    "  WHERE h.customer_id = c.id AND h.channel = 'sms'"
+	    "  AND h.granted = 1),"
+	    " coalesce(k.granted = 1 AND k.recorded_at > coalesce((SELECT"
+	    "  p.at FROM phone_status p WHERE p.phone = c.phone"
+	    "  AND p.status = 'opted_out'), -9223372036854775807 - 1), 0)"
+	    " FROM customers c LEFT JOIN consent k ON k.customer_id = c.id"
+	    "  AND k.channel = 'sms'"
+	    " WHERE c.phone = ?1 ORDER BY c.id LIMIT ?2")) == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		ever = sqlite3_column_int(s, 1);
+		live = sqlite3_column_int(s, 2);
+		if (live)
+			continue;
+		if (!ever) {
+			(*skipped)++;
+			continue;
+		}
+		memset(&c, 0, sizeof(c));
+		c.customer_id = id;
+		c.channel = CHANNEL_SMS;
+		c.granted = 1;
+		c.source = source;
+		c.recorded_at = at;
+		c.evidence = evidence;
+		if (store_consent_record(st, &c, 0, &changed) == -1) {
+			sqlite3_finalize(s);
+			return -1;
+		}
+		/* a later statement stays current: not granted by this */
+		if (changed != STORE_UNCHANGED)
+			ids[(*n)++] = id;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "consent");
+}
+
+int
+store_feedback_sms_job(struct store *st, const char *phone, const char *ref,
+    int64_t job, int64_t *id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*id = 0;
+	if (job > 0)
+		s = prepare(st, "SELECT id FROM outbox WHERE id = ?3"
+		    " AND kind = 'sms' AND (?1 = '' OR recipients = ?1)");
+	else if (ref != NULL && ref[0] != '\0' && phone[0] != '\0')
+		s = prepare(st, "SELECT o.id FROM customers c JOIN outbox o"
+		    " ON o.kind = 'sms' AND o.customer_id = c.id"
+		    " WHERE c.phone = ?1 AND o.gateway_ref = ?2 LIMIT 1");
+	else
+		return 1;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, phone);
+	if (job > 0)
+		sqlite3_bind_int64(s, 3, job);
+	else
+		store_bind_text(s, 2, ref);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");
+}

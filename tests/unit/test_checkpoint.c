@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "milter.h"
 #include "store.h"
@@ -34,6 +35,7 @@ setup(void **state)
 {
 	struct fixture *x = calloc(1, sizeof(*x));
 	char err[512];
+	sqlite3 *db;
 
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-ckpt-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
@@ -42,6 +44,12 @@ setup(void **state)
 	    sizeof(err)), 0);
 	/* the schema in the database file: the WAL starts again empty */
 	assert_int_equal(store_checkpoint(x->st, NULL, NULL), 0);
+	/* ... and its file too, so that its size is the commits' alone,
+	 * however many pages the migrations wrote */
+	assert_int_equal(sqlite3_open(x->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
 	*state = x;
 	return 0;
 }

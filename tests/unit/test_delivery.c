@@ -714,6 +714,10 @@ test_audit_time_index_writes(void **state)
 	assert_int_equal(rep.rows, 4);
 }
 
+/* What migrations after 7 made, for a store made to look older. */
+#define DX_DROP_WEBHOOKS	"DROP TABLE webhook_deliveries;"	\
+	"DROP TABLE webhook_objects; DROP TABLE webhook_refunds;"
+
 /*
  * A version 6 store is brought to the time index: the hours of the rows
  * it has, each with its first row, and no index on the time.
@@ -730,8 +734,8 @@ test_schema_upgrade_hours(void **state)
 	dx_audit_at(x, 5, t);
 	store_close(x->st);
 	x->st = NULL;
-	dx_sql(x, "DELETE FROM schema_migrations WHERE version = 7;"
-	    "DROP TABLE audit_hours;"
+	dx_sql(x, "DELETE FROM schema_migrations WHERE version >= 7;"
+	    "DROP TABLE audit_hours;" DX_DROP_WEBHOOKS
 	    "CREATE INDEX audit_by_time ON audit(at);");
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
@@ -764,7 +768,7 @@ test_schema_upgrade(void **state)
 	store_close(x->st);
 	x->st = NULL;
 	dx_sql(x, "DELETE FROM schema_migrations WHERE version >= 6;"
-	    "DROP TABLE audit_hours;"
+	    "DROP TABLE audit_hours;" DX_DROP_WEBHOOKS
 	    "CREATE INDEX audit_by_time ON audit(at);"
 	    "DROP TABLE ledger;"
 	    "CREATE TABLE ledger (campaign_id TEXT NOT NULL,"

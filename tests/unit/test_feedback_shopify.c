@@ -747,6 +747,35 @@ test_cart_then_order(void **state)
 	conf_free(cf);
 }
 
+/* A version 7 store is upgraded to the webhook tables. */
+static void
+test_schema_upgrade(void **state)
+{
+	struct sx *x = *state;
+	char err[512];
+	int64_t v;
+	sqlite3 *db;
+
+	store_close(x->st);
+	x->st = NULL;
+	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM schema_migrations WHERE"
+	    " version = 8; DROP TABLE webhook_deliveries; DROP TABLE"
+	    " webhook_objects; DROP TABLE webhook_refunds;", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(x->db, 0, 5000, &x->st, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "schema version 7 is older than 8"));
+	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_schema_version(x->st, &v), 0);
+	assert_int_equal(v, 8);
+	assert_int_equal(sx_apply(x, "orders/create", "orders-create.json",
+	    "wh-o1"), 0);
+	assert_int_equal(x->res, STORE_WEBHOOK_APPLIED);
+}
+
 int
 main(void)
 {
@@ -782,6 +811,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rollback, sx_setup,
 		    sx_teardown),
 		cmocka_unit_test_setup_teardown(test_cart_then_order, sx_setup,
+		    sx_teardown),
+		cmocka_unit_test_setup_teardown(test_schema_upgrade, sx_setup,
 		    sx_teardown),
 	};
 

@@ -151,7 +151,8 @@ void	 feedback_shopify_free(struct feedback_shopify *p);
 /*
  * Applies P to ST once (store_webhook_apply): 0 with *RESULT and
  * *CHANGED; 1 for data_request and redact, which write nothing, not even
- * the delivery (the caller acts on P->subject, then may record it); -1
+ * the delivery (the caller acts on P->subject, then may record the
+ * delivery alone with store_webhook_apply(st, &p->w, ...)); -1
  * with ERR when the store failed (nothing written: answer so that
  * Shopify retries).
  */

@@ -933,8 +933,8 @@ sp_depth_ok(const char *s, size_t len, int max)
 		else if (s[i] == '[' || s[i] == '{') {
 			if (++depth > max)
 				return 0;
-		} else if (s[i] == ']' || s[i] == '}')
-			depth--;
+		} else if ((s[i] == ']' || s[i] == '}') && depth > 0)
+			depth--;	/* one too many is json-glib's to refuse */
 	}
 	return 1;
 }

@@ -15,7 +15,11 @@
 #      block: an email to the cart abandoners, and an SMS to those of
 #      them with SMS consent, through a local test gateway on loopback
 #      (tests/lib/smsgw.py, speaking the webhook driver's signed JSON on
-#      port 12528) inside each one's quiet hours.
+#      port 12528) inside each one's quiet hours;
+#   6. click one customer's unsubscribe link: segfeed, the feedback
+#      listener on 12529, serves the page (a GET changes nothing) and
+#      takes the one-click POST; the next campaign suppresses her;
+#   7. check the audit log against the heads segmilter logged.
 #
 #   contrib/demo.sh [DIR] [CUSTOMERS]     (default demo/, 2000 customers)
 #
@@ -50,6 +54,12 @@ milter = {
   user = "";
   campaigns = "$DIR/campaigns";
   spool_dir = "$DIR";
+  # every copy a personal one-click unsubscribe link, served by segfeed
+  unsubscribe_url = "http://127.0.0.1:$((PORT + 4))/u/";
+};
+feedback = {
+  listen = "127.0.0.1:$((PORT + 4))";
+  page_template = "$SRC/conf/unsubscribe.html";
 };
 outbox = {
   reinject_url = "smtp://127.0.0.1:$((PORT + 2))";
@@ -98,10 +108,13 @@ python3 tests/lib/smsgw.py --port $((PORT + 3)) --port-file "$DIR/smsgw.port" \
     --log "$DIR/smsgw.log" --webhook-secret "$(sed 's/.*"\(.*\)".*/\1/' "$DIR/sms.cred")" \
     2> "$DIR/smsgw.err" &
 GPID=$!
+"$BUILD/segfeed" -f -c "$DIR/segmilter.conf" > "$DIR/segfeed.log" 2>&1 &
+FPID=$!
 cleanup() {
 	"$SRC/tests/lib/postfix.sh" stop "$DIR/postfix"
 	kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
 	kill "$GPID" 2>/dev/null && wait "$GPID" 2>/dev/null
+	kill "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
 	return 0
 }
 trap cleanup EXIT
@@ -127,7 +140,7 @@ done
 i=0
 while [ "$(sqlite3 "$DIR/store.db" "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')")" != 0 ]; do
 	i=$((i + 1))
-	[ $i -lt 1200 ] || { echo "demo: the outbox did not drain"; exit 1; }
+	[ $i -lt 6000 ] || { echo "demo: the outbox did not drain"; exit 1; }
 	sleep 0.1
 done
 tests/lib/postfix.sh wait "$DIR/postfix" 120
@@ -173,5 +186,18 @@ echo "at the local SMS gateway: $(grep -c '"outcome": "ok"' "$DIR/smsgw.log") SM
     "their recipients live ($SEGCTL outbox)"
 echo "segmilter's log: $DIR/segmilter.log; Postfix's: $DIR/postfix/maillog"
 echo
-echo "== 6. the audit log, checked against the heads segmilter logged (audit=SEQ:HASH)"
+echo "== 6. a customer clicks the unsubscribe link (RFC 8058 one-click, served by segfeed)"
+m=$(grep -l '^List-Unsubscribe: <http' -r "$DIR/postfix/sink" | head -1)
+who=$(grep -m1 '^X-Rcpt-Args:' "$m" | sed 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/')
+url=$(grep -m1 '^List-Unsubscribe:' "$m" | sed 's/^List-Unsubscribe: <\(.*\)>.*/\1/')
+echo "$who's copy says: List-Unsubscribe: <$url>"
+echo "a link scanner's GET shows a page and changes nothing:" \
+    "HTTP $(curl -s -o /dev/null -w '%{http_code}' "$url")"
+echo "the mail reader's one-click POST:" \
+    "HTTP $(curl -s -o /dev/null -w '%{http_code}' -d 'List-Unsubscribe=One-Click' "$url")"
+echo "the next campaign (cart rescue), previewed for $who:"
+$SEGCTL preview --to "$who" contrib/demo-cart.eml | sed -n '/^suppressed/,/^$/p'
+
+echo
+echo "== 7. the audit log, checked against the heads segmilter logged (audit=SEQ:HASH)"
 $SEGCTL audit verify --anchors "$DIR/segmilter.log"

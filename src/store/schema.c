@@ -274,6 +274,37 @@ static const char *const migrations[] = {
 	"  min_gap_days INTEGER NOT NULL CHECK (min_gap_days > 0),"
 	"  source TEXT NOT NULL,"
 	"  set_at INTEGER NOT NULL);",
+
+	/*
+	 * 9: webhook deliveries (src/store/webhook.c).  A shop delivers at
+	 * least once, so each delivery's id is kept to apply it once; the
+	 * shop's own ids of customers and orders map to ours (a refund
+	 * names its order only by the shop's id, and a retry hours late
+	 * must not undo a newer update); refunds are kept by their id so
+	 * that one reported twice (refunds/create, then in its order) is
+	 * counted once.
+	 */
+	"CREATE TABLE webhook_deliveries ("
+	"  source TEXT NOT NULL,"
+	"  delivery_id TEXT NOT NULL,"
+	"  event_id TEXT,"
+	"  topic TEXT NOT NULL,"
+	"  received_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (source, delivery_id)) WITHOUT ROWID;"
+	"CREATE TABLE webhook_objects ("
+	"  source TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind = 'customer' OR kind = 'order'),"
+	"  external_id TEXT NOT NULL,"
+	"  local_id INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (source, kind, external_id)) WITHOUT ROWID;"
+	"CREATE TABLE webhook_refunds ("
+	"  source TEXT NOT NULL,"
+	"  external_id TEXT NOT NULL,"
+	"  order_key TEXT NOT NULL,"
+	"  order_id INTEGER REFERENCES orders(id),"
+	"  amount INTEGER NOT NULL,"
+	"  PRIMARY KEY (source, external_id)) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

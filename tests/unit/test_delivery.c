@@ -757,6 +757,10 @@ test_audit_time_index_writes(void **state)
 	assert_int_equal(rep.rows, 4);
 }
 
+/* What migrations after 7 made, for a store made to look older. */
+#define DX_DROP_WEBHOOKS	"DROP TABLE webhook_deliveries;"	\
+	"DROP TABLE webhook_objects; DROP TABLE webhook_refunds;"
+
 /*
  * A version 6 store is brought to the time index: the hours of the rows
  * it has, each with its first row, and no index on the time.
@@ -775,6 +779,7 @@ test_schema_upgrade_hours(void **state)
 	x->st = NULL;
 	dx_sql(x, "DELETE FROM schema_migrations WHERE version >= 7;"
 	    "DROP TABLE audit_hours; DROP TABLE email_cadence;"
+	    DX_DROP_WEBHOOKS
 	    "CREATE INDEX audit_by_time ON audit(at);");
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
@@ -808,6 +813,7 @@ test_schema_upgrade(void **state)
 	x->st = NULL;
 	dx_sql(x, "DELETE FROM schema_migrations WHERE version >= 6;"
 	    "DROP TABLE audit_hours; DROP TABLE email_cadence;"
+	    DX_DROP_WEBHOOKS
 	    "CREATE INDEX audit_by_time ON audit(at);"
 	    "DROP TABLE ledger;"
 	    "CREATE TABLE ledger (campaign_id TEXT NOT NULL,"

@@ -491,6 +491,32 @@ split_on(struct mx *x)
 	x->cf->outbox.keylen = 16;
 }
 
+/*
+ * Whether the copy MSG carries a marker that segmilter on the
+ * re-injection port honours for the one recipient EMAIL: bound to her
+ * and to the copy's body.  MSG is cut at the marker's line end.
+ */
+static int
+marker_for(struct mx *x, struct buf *msg, const char *email)
+{
+	char bound[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX], *marker;
+	const char *start = strstr(buf_str(msg), "\r\n\r\n") + 4;
+	struct marker_body *b;
+	struct marker mk;
+
+	marker_rcpts(&email, 1, bound);
+	b = marker_body_new();
+	marker_body_add(b, start, strlen(start));
+	marker_body_end(b, body);
+	if ((marker = strstr(buf_str(msg), MARKER_HEADER ": ")) == NULL)
+		return 0;
+	marker += strlen(MARKER_HEADER ": ");
+	*strstr(marker, "\r\n") = '\0';
+	return marker_parse(marker, &mk) == 0 &&
+	    marker_verify(x->cf->outbox.key, x->cf->outbox.keylen, &mk, bound,
+	    body);
+}
+
 /* Two variants: the larger part in place, the other a marked copy. */
 static void
 test_split_copies(void **state)
@@ -498,12 +524,7 @@ test_split_copies(void **state)
 	struct mx *x = *state;
 	const char *const rcpts[] = { "<Ann@example.com>", "<rob@example.com>",
 	    "<bea@example.com>", NULL };
-	const char *const rob[] = { "rob@example.com" };
-	char bound[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX];
-	struct marker_body *b;
 	struct buf msg, to;
-	struct marker mk;
-	char *marker;
 
 	split_on(x);
 	buf_init(&msg, 1 << 20);
@@ -527,18 +548,7 @@ test_split_copies(void **state)
 	assert_non_null(strstr(buf_str(&msg), "\r\n\r\nDear customer: VIP:"
 	    " 25% off\r\n"));
 	/* the marker is bound to Rob and to the copy's body */
-	marker_rcpts(rob, 1, bound);
-	b = marker_body_new();
-	marker_body_add(b, strstr(buf_str(&msg), "\r\n\r\n") + 4,
-	    strlen(strstr(buf_str(&msg), "\r\n\r\n") + 4));
-	marker_body_end(b, body);
-	marker = strstr(buf_str(&msg), MARKER_HEADER ": ");
-	assert_non_null(marker);
-	marker += strlen(MARKER_HEADER ": ");
-	*strstr(marker, "\r\n") = '\0';
-	assert_int_equal(marker_parse(marker, &mk), 0);
-	assert_true(marker_verify(x->cf->outbox.key, x->cf->outbox.keylen,
-	    &mk, bound, body));
+	assert_true(marker_for(x, &msg, "rob@example.com"));
 	buf_free(&msg);
 	buf_free(&to);
 }
@@ -557,11 +567,7 @@ test_split_marker_rebound(void **state)
 	const char *const rcpts[] = { "<ann@example.com>", "<ANN@example.com>",
 	    "<rob@example.com>", "<Rob@example.com>", "<rob@EXAMPLE.com>",
 	    NULL };
-	const char *const ann[] = { "ann@example.com" };
-	char bound[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX], *marker;
-	struct marker_body *b;
 	struct buf msg, to;
-	struct marker mk;
 
 	split_on(x);
 	buf_init(&msg, 1 << 20);
@@ -571,18 +577,7 @@ test_split_marker_rebound(void **state)
 	    "Dear customer: {{offer}}\n", x->st), MILTER_CONTINUE);
 	outbox_job(x, 1, &msg, &to);
 	assert_string_equal(buf_str(&to), "ann@example.com\n");
-	marker_rcpts(ann, 1, bound);
-	b = marker_body_new();
-	marker_body_add(b, strstr(buf_str(&msg), "\r\n\r\n") + 4,
-	    strlen(strstr(buf_str(&msg), "\r\n\r\n") + 4));
-	marker_body_end(b, body);
-	marker = strstr(buf_str(&msg), MARKER_HEADER ": ");
-	assert_non_null(marker);
-	marker += strlen(MARKER_HEADER ": ");
-	*strstr(marker, "\r\n") = '\0';
-	assert_int_equal(marker_parse(marker, &mk), 0);
-	assert_true(marker_verify(x->cf->outbox.key, x->cf->outbox.keylen,
-	    &mk, bound, body));
+	assert_true(marker_for(x, &msg, "ann@example.com"));
 	buf_free(&msg);
 	buf_free(&to);
 }

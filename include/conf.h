@@ -205,7 +205,17 @@ struct conf_feedback {
 	int64_t		 max_body_kb;	/* larger request bodies: 413 */
 	int64_t		 fewer_days;	/* the cadence "fewer emails" sets */
 	int64_t		 threads;	/* libmicrohttpd's pool */
+	char		*credentials_file;	/* the gateways' secrets */
+	char		*sms_help_text;	/* HELP's answer; "" none */
 	int		 configured;	/* the file has a feedback group */
+	/*
+	 * From credentials_file; never logged.  "" leaves that gateway's
+	 * endpoint off (404): an endpoint without its secret would take
+	 * anybody's word.
+	 */
+	char		 twilio_auth_token[CONF_SECRET_MAX];
+	char		 kannel_secret[CONF_SECRET_MAX];
+	char		 shopify_secret[CONF_SECRET_MAX];
 };
 
 /* Where feedback.listen says to listen. */

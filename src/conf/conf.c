@@ -238,6 +238,10 @@ static const struct conf_setting feedback_table[] = {
 	{ "max_body_kb", CT_INT, FB(max_body_kb), 0, 1, 1024, 0, 0, NULL },
 	{ "fewer_days", CT_INT, FB(fewer_days), 0, 1, 365, 0, 0, NULL },
 	{ "threads", CT_INT, FB(threads), 0, 1, 64, 0, 0, NULL },
+	{ "credentials_file", CT_STRING, FB(credentials_file), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "sms_help_text", CT_STRING, FB(sms_help_text), 0, 0, 0, 0, 0,
+	    NULL },
 	END
 };
 

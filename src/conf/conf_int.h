@@ -51,10 +51,11 @@ void	 conf_feedback_defaults(struct conf_feedback *f);
 void	 conf_feedback_free(struct conf_feedback *f);
 /*
  * After the file, with a feedback group in it: what segfeed needs of the
- * rest (milter.unsubscribe_url's shape, outbox.key_file).  0, or -1 with
+ * rest (milter.unsubscribe_url's shape, outbox.key_file), and the
+ * gateways' secrets read from feedback.credentials_file.  0, or -1 with
  * one problem per line in ERR.
  */
 struct conf_feedback;
-int	 conf_feedback_check(const struct conf *c, char *err, size_t errlen);
+int	 conf_feedback_check(struct conf *c, char *err, size_t errlen);
 
 #endif

@@ -1,16 +1,41 @@
 /*
  * feedback.c - segmilter.conf's feedback group (segfeed(8)): its
  * defaults, the listen address, and the route of the unsubscribe link
- * segmilter writes, which segfeed must serve exactly.
+ * segmilter writes, which segfeed must serve exactly; and the gateways'
+ * secrets.
+ *
+ * Those live in feedback.credentials_file (libconfig syntax), as the
+ * sms group's do, so that segmilter.conf can stay world-readable: the
+ * file must be the owner's alone (conf_open_secret) and may not
+ * @include.  Each secret is optional; a gateway whose secret is absent
+ * is not served.  Their values are held in struct conf_feedback and
+ * never logged.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libconfig.h>
+
+#include "buf.h"
 #include "conf.h"
 #include "conf_int.h"
+#include "str.h"
 #include "xalloc.h"
+
+/* feedback.credentials_file's settings, and where each goes. */
+static const struct {
+	const char	*name;
+	size_t		 off;
+} cred_keys[] = {
+	{ "twilio_auth_token",
+	    offsetof(struct conf_feedback, twilio_auth_token) },
+	{ "kannel_secret", offsetof(struct conf_feedback, kannel_secret) },
+	{ "shopify_secret", offsetof(struct conf_feedback, shopify_secret) },
+};
+#define NCRED_KEYS	(sizeof(cred_keys) / sizeof(cred_keys[0]))
 
 void
 conf_feedback_defaults(struct conf_feedback *f)
@@ -22,6 +47,8 @@ conf_feedback_defaults(struct conf_feedback *f)
 	f->max_body_kb = 64;
 	f->fewer_days = 30;
 	f->threads = 4;
+	f->credentials_file = xstrdup("");
+	f->sms_help_text = xstrdup("");
 	f->configured = 0;
 }
 
@@ -31,6 +58,11 @@ conf_feedback_free(struct conf_feedback *f)
 	free(f->listen);
 	free(f->public_url);
 	free(f->page_template);
+	free(f->credentials_file);
+	free(f->sms_help_text);
+	explicit_bzero(f->twilio_auth_token, sizeof(f->twilio_auth_token));
+	explicit_bzero(f->kannel_secret, sizeof(f->kannel_secret));
+	explicit_bzero(f->shopify_secret, sizeof(f->shopify_secret));
 }
 
 /* "1..65535" in full into *PORT; 0, or -1. */
@@ -138,11 +170,91 @@ conf_unsub_route(const char *url, struct conf_unsub_route *r, char *err,
 	return 0;
 }
 
+/* feedback.credentials_file into F's secrets: 0, or -1 with ERRS. */
+static int
+read_credentials(struct conf_feedback *f, struct buf *errs)
+{
+	const char *file = f->credentials_file, *v;
+	config_setting_t *root, *e;
+	config_t cfg;
+	char why[1024];
+	FILE *fp;
+	size_t k;
+	int i, line, ok, rc = 0;
+
+	if ((fp = conf_open_secret(file, why, sizeof(why))) == NULL) {
+		buf_printf(errs, "credentials_file: %s\n", why);
+		return -1;
+	}
+	if (conf_has_include(file, &line)) {
+		buf_printf(errs, "credentials_file: %s:%d: @include: not"
+		    " supported\n", file, line);
+		fclose(fp);
+		return -1;
+	}
+	config_init(&cfg);
+	ok = config_read(&cfg, fp) == CONFIG_TRUE;
+	fclose(fp);
+	if (!ok) {
+		buf_printf(errs, "credentials_file: %s:%d: %s\n", file,
+		    config_error_line(&cfg), config_error_text(&cfg));
+		config_destroy(&cfg);
+		return -1;
+	}
+	root = config_root_setting(&cfg);
+	for (i = 0; i < config_setting_length(root); i++) {
+		e = config_setting_get_elem(root, (unsigned)i);
+		for (k = 0; k < NCRED_KEYS; k++)
+			if (strcmp(config_setting_name(e),
+			    cred_keys[k].name) == 0)
+				break;
+		if (k == NCRED_KEYS) {
+			buf_printf(errs, "credentials_file: %s:%d: %s: unknown"
+			    " setting\n", file, config_setting_source_line(e),
+			    config_setting_name(e));
+			rc = -1;
+			continue;
+		}
+		/* the value is never quoted back: it is a secret */
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    (v = config_setting_get_string(e)) == NULL ||
+		    *v == '\0' || strlen(v) >= CONF_SECRET_MAX) {
+			buf_printf(errs, "credentials_file: %s:%d: %s: not a"
+			    " string of 1 to %d bytes\n", file,
+			    config_setting_source_line(e),
+			    config_setting_name(e), CONF_SECRET_MAX - 1);
+			rc = -1;
+			continue;
+		}
+		str_copy((char *)f + cred_keys[k].off, CONF_SECRET_MAX, v);
+	}
+	config_destroy(&cfg);
+	return rc;
+}
+
 int
-conf_feedback_check(const struct conf *c, char *err, size_t errlen)
+conf_feedback_check(struct conf *c, char *err, size_t errlen)
 {
 	struct conf_unsub_route r;
+	struct buf errs;
 	size_t n;
+
+	if (c->feedback.credentials_file[0] != '\0') {
+		buf_init(&errs, errlen > 0 ? errlen - 1 : 0);
+		if (read_credentials(&c->feedback, &errs) == -1) {
+			snprintf(err, errlen, "%s", buf_str(&errs));
+			buf_free(&errs);
+			return -1;
+		}
+		buf_free(&errs);
+	}
+	/* Twilio signs the URL it was given: segfeed must know it too */
+	if (c->feedback.twilio_auth_token[0] != '\0' &&
+	    c->feedback.public_url[0] == '\0') {
+		snprintf(err, errlen, "public_url: required with a"
+		    " twilio_auth_token (Twilio signs the public URL)\n");
+		return -1;
+	}
 
 	if (c->milter.unsubscribe_url[0] == '\0') {
 		snprintf(err, errlen, "milter.unsubscribe_url is empty:"

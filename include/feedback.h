@@ -10,11 +10,21 @@
  * emails and stay subscribed.
  *
  * feedback_handle() is the whole of a request's handling with no socket:
- * method, target, content type and body in, status and body out, so
+ * method, target, headers and body in, status and body out, so
  * unit tests and fuzzers drive it directly.  libmicrohttpd (http.c)
  * only carries bytes to and from it.  A 2xx answer means the change is
  * committed.  Handlers never log: what happened goes into the response's
- * log line, which the caller reports once.
+ * log line, which the caller reports once, and the audit chain's new
+ * head after a commit into the response's anchor, which the caller logs
+ * as "ID: audit=SEQ:HASH" (the request's id in place of a queue id).
+ *
+ * The gateways (gateway.c) are served only when their secret is in
+ * feedback.credentials_file:
+ *   /twilio/sms      POST  Twilio inbound message (TwiML answer)
+ *   /twilio/status   POST  Twilio status callback
+ *   /kannel/mo       GET, POST  Kannel get-url (MO), shared secret
+ *   /kannel/dlr      GET, POST  Kannel dlr-url, shared secret
+ *   /shopify/webhook POST  Shopify webhooks, X-Shopify-Hmac-Sha256
  */
 #ifndef SEGM_FEEDBACK_H
 #define SEGM_FEEDBACK_H
@@ -23,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "conf.h"
 
@@ -31,14 +42,25 @@
 #define FEEDBACK_POST	0x4
 
 #define FEEDBACK_PAGE_MAX	(256 * 1024)	/* a rendered page */
+#define FEEDBACK_HEADERS_MAX	64	/* headers kept; the rest unread */
 
 struct store;
+
+/* One request header as sent; names compare case-insensitively. */
+struct feedback_header {
+	const char	*name;
+	const char	*value;
+};
 
 struct feedback_request {
 	const char	*method;	/* as sent: "GET", "POST" */
 	const char	*target;	/* the raw request target, with its
 					   query: "/u/TOKEN", "/u?t=TOKEN" */
 	const char	*content_type;	/* NULL: none */
+	const struct feedback_header *headers;	/* may be NULL */
+	size_t		 nheaders;
+	const char	*id;		/* letters and digits, for the
+					   anchor's line; NULL: "segfeed" */
 	const char	*body;		/* LEN bytes, not NUL-terminated */
 	size_t		 len;
 	int64_t		 now;
@@ -51,7 +73,13 @@ struct feedback_response {
 	struct buf	 body;
 	int		 log_prio;	/* syslog priority; -1: nothing */
 	char		 log[768];
+	char		 anchor[AUDIT_ANCHOR_MAX];	/* committed: the
+					   chain's head to log; "" none */
 };
+
+/* The value of header NAME in RQ (the first if repeated), or NULL. */
+const char *feedback_header(const struct feedback_request *rq,
+	    const char *name);
 
 /*
  * What requests are served with: one generation of the configuration,
@@ -96,6 +124,12 @@ void	 feedback_reply(struct feedback_response *rs, int status,
 
 /* The one-click unsubscribe endpoint (unsubscribe.c). */
 extern const struct feedback_endpoint feedback_unsubscribe;
+/* The gateways' endpoints (gateway.c); each off without its secret. */
+extern const struct feedback_endpoint feedback_twilio_sms;
+extern const struct feedback_endpoint feedback_twilio_status;
+extern const struct feedback_endpoint feedback_kannel_mo;
+extern const struct feedback_endpoint feedback_kannel_dlr;
+extern const struct feedback_endpoint feedback_shopify_webhook;
 /* The names the page template may use (for checking it). */
 int	 feedback_page_name_known(const char *name, int is_section);
 

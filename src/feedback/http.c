@@ -39,6 +39,41 @@ struct feedback_http {
 	int		 fd;
 };
 
+/* The request's headers, for the handler (struct feedback_header). */
+struct headers {
+	struct feedback_header h[FEEDBACK_HEADERS_MAX];
+	size_t		 n;
+};
+
+static enum MHD_Result
+header_cb(void *cls, enum MHD_ValueKind kind, const char *name,
+    const char *value)
+{
+	struct headers *hs = cls;
+
+	(void)kind;
+	if (hs->n == FEEDBACK_HEADERS_MAX)
+		return MHD_NO;	/* the rest stays unread */
+	hs->h[hs->n].name = name;
+	hs->h[hs->n].value = value != NULL ? value : "";
+	hs->n++;
+	return MHD_YES;
+}
+
+/*
+ * A request's id for the anchor's log line, letters and digits as the
+ * audit scanner wants: the second and a counter, unique in this process.
+ */
+static void
+request_id(char *out, size_t len)
+{
+	static unsigned long seq;
+	unsigned long n;
+
+	n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+	snprintf(out, len, "F%llXN%lX", (long long)time(NULL), n);
+}
+
 /* One request: its raw target, its body so far. */
 struct conn {
 	char		*target;
@@ -144,9 +179,10 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	struct feedback_response rs;
 	struct feedback_env env;
 	struct feedback_gen *g;
+	struct headers hs;
 	enum MHD_Result ret;
 	const char *cl;
-	char who[64];
+	char who[64], id[40];
 	char *end;
 	unsigned long long n;
 
@@ -184,6 +220,12 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	rq.target = cn->target;
 	rq.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	hs.n = 0;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, header_cb, &hs);
+	rq.headers = hs.h;
+	rq.nheaders = hs.n;
+	request_id(id, sizeof(id));
+	rq.id = id;
 	rq.body = cn->body.data != NULL ? cn->body.data : "";
 	rq.len = cn->body.len;
 	rq.now = (int64_t)time(NULL);
@@ -193,6 +235,9 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	feedback_rt_release(h->rt, g);
 	if (rs.log_prio >= 0)
 		milter_log(rs.log_prio, who, "%s", rs.log);
+	/* after the commit, as segmilter logs its heads (audit.h) */
+	if (rs.anchor[0] != '\0')
+		milter_log(LOG_INFO, id, "audit=%s", rs.anchor);
 	ret = send_response(c, &rs);
 	feedback_response_free(&rs);
 	return ret;

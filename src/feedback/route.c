@@ -7,12 +7,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 
 #include "feedback.h"
 
 static const struct feedback_endpoint *const endpoints[] = {
 	&feedback_unsubscribe,
+	&feedback_twilio_sms,
+	&feedback_twilio_status,
+	&feedback_kannel_mo,
+	&feedback_kannel_dlr,
+	&feedback_shopify_webhook,
 	NULL
 };
 
@@ -50,6 +56,17 @@ feedback_reply(struct feedback_response *rs, int status, const char *text,
 		vsnprintf(rs->log, sizeof(rs->log), fmt, ap);
 		va_end(ap);
 	}
+}
+
+const char *
+feedback_header(const struct feedback_request *rq, const char *name)
+{
+	size_t i;
+
+	for (i = 0; rq->headers != NULL && i < rq->nheaders; i++)
+		if (strcasecmp(rq->headers[i].name, name) == 0)
+			return rq->headers[i].value;
+	return NULL;
 }
 
 static unsigned

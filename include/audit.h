@@ -67,8 +67,9 @@ int	 audit_anchor_parse(const char *s, struct audit_anchor *a);
  * (a mail log, journalctl's output) that ends in "audit=SEQ:HASH" to
  * *OUT, which has *N of *CAP used; the caller frees *OUT.  A line is
  * segmilter's when it reads "segmilter[PID]: QID: audit=..." or
- * "segmilter[PID]: outbox: job N: audit=...": other programs, and text
- * from outside that segmilter logs elsewhere in a line, plant none.
+ * "segmilter[PID]: outbox: job N: audit=...", or segfeed(8)'s
+ * "segfeed[PID]: ID: audit=..." (ID the request's): other programs, and
+ * text from outside that they log elsewhere in a line, plant none.
  */
 void	 audit_anchors_scan(const char *text, size_t len,
 	    struct audit_anchor **out, size_t *n, size_t *cap);

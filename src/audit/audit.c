@@ -356,23 +356,32 @@ audit_anchor_parse(const char *s, struct audit_anchor *a)
 }
 
 /*
- * Whether P (up to END) starts an anchor's line as segmilter writes it:
- * "segmilter[PID]: QID: " or "segmilter[PID]: outbox: job N: ".  Any
- * program may write to the mail log, and a recipient's address or a
- * header value appears in other lines: only segmilter's own are heads.
+ * The programs whose lines carry heads: segmilter (and its outbox), and
+ * segfeed(8), which logs under its own name with a request's id in place
+ * of the queue id.
+ */
+static const char *const anchor_tags[] = { "segmilter[", "segfeed[" };
+#define NANCHOR_TAGS	(sizeof(anchor_tags) / sizeof(anchor_tags[0]))
+
+/*
+ * Whether P (up to END) starts an anchor's line as one of ours writes it,
+ * TAG (anchor_tags) already found there: "segmilter[PID]: QID: ",
+ * "segmilter[PID]: outbox: job N: " or "segfeed[PID]: ID: ".  Any program
+ * may write to the mail log, and a recipient's address or a header value
+ * appears in other lines: only our own are heads.
  */
 static const char *
-anchor_prefix(const char *p, const char *end)
+anchor_prefix(const char *tag, const char *p, const char *end)
 {
-	static const char tag[] = "segmilter[", job[] = "outbox: job ";
+	static const char job[] = "outbox: job ";
+	size_t tlen = strlen(tag);
 	const char *q;
 
-	if ((size_t)(end - p) < sizeof(tag) - 1 ||
-	    memcmp(p, tag, sizeof(tag) - 1) != 0)
+	if ((size_t)(end - p) < tlen || memcmp(p, tag, tlen) != 0)
 		return NULL;
-	for (q = p + sizeof(tag) - 1; q < end && *q >= '0' && *q <= '9'; q++)
+	for (q = p + tlen; q < end && *q >= '0' && *q <= '9'; q++)
 		;
-	if (q == p + sizeof(tag) - 1 || end - q < 3 || memcmp(q, "]: ", 3))
+	if (q == p + tlen || end - q < 3 || memcmp(q, "]: ", 3))
 		return NULL;
 	q += 3;
 	if ((size_t)(end - q) >= sizeof(job) - 1 &&
@@ -391,13 +400,40 @@ anchor_prefix(const char *p, const char *end)
 	return q + 2;
 }
 
+/* The head the line LINE (up to END) ends with into *A: 1, or 0. */
+static int
+line_anchor(const char *line, const char *end, struct audit_anchor *a)
+{
+	/* "audit=", up to 19 digits, ':', 64 hex digits, and a NUL */
+	char word[6 + 19 + 1 + AUDIT_HASH_LEN + 1];
+	const char *p, *at;
+	size_t t;
+
+	/* the head ends the line: "...: audit=SEQ:HASH" */
+	for (t = 0; t < NANCHOR_TAGS; t++)
+		for (p = line; (p = memmem(p, (size_t)(end - p),
+		    anchor_tags[t], strlen(anchor_tags[t]))) != NULL; p++) {
+			if ((at = anchor_prefix(anchor_tags[t], p, end)) ==
+			    NULL || end - at < 6 ||
+			    memcmp(at, "audit=", 6) != 0 ||
+			    (size_t)(end - at) >= sizeof(word))
+				continue;
+			memcpy(word, at + 6, (size_t)(end - at) - 6);
+			word[end - at - 6] = '\0';
+			if (audit_anchor_parse(word, a) == -1 ||
+			    strlen(word) != strcspn(word, ":") + 1 +
+			    AUDIT_HASH_LEN)
+				continue;
+			return 1;
+		}
+	return 0;
+}
+
 void
 audit_anchors_scan(const char *text, size_t len, struct audit_anchor **out,
     size_t *n, size_t *cap)
 {
-	/* "audit=", up to 19 digits, ':', 64 hex digits, and a NUL */
-	char word[6 + 19 + 1 + AUDIT_HASH_LEN + 1];
-	const char *end = text + len, *line, *eol, *p, *at;
+	const char *end = text + len, *line, *eol;
 	struct audit_anchor a;
 	size_t k;
 
@@ -407,25 +443,12 @@ audit_anchors_scan(const char *text, size_t len, struct audit_anchor **out,
 		k = (size_t)(eol - line);
 		if (k > 0 && line[k - 1] == '\r')
 			k--;
-		/* the head ends the line: "...: audit=SEQ:HASH" */
-		for (p = line; (p = memmem(p, (size_t)(line + k - p),
-		    "segmilter[", 10)) != NULL; p++) {
-			if ((at = anchor_prefix(p, line + k)) == NULL ||
-			    line + k - at < 6 || memcmp(at, "audit=", 6) != 0 ||
-			    (size_t)(line + k - at) >= sizeof(word))
-				continue;
-			memcpy(word, at + 6, (size_t)(line + k - at) - 6);
-			word[line + k - at - 6] = '\0';
-			if (audit_anchor_parse(word, &a) == -1 ||
-			    strlen(word) != strcspn(word, ":") + 1 +
-			    AUDIT_HASH_LEN)
-				continue;
+		if (line_anchor(line, line + k, &a)) {
 			if (*n == *cap) {
 				*cap = *cap ? *cap * 2 : 64;
 				*out = xreallocarray(*out, *cap, sizeof(**out));
 			}
 			(*out)[(*n)++] = a;
-			break;
 		}
 		if (eol == end)
 			break;

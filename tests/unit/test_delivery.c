@@ -510,6 +510,17 @@ test_audit_chain(void **state)
 	assert_int_equal(dx_verify(x, head, &rep), 0);
 	assert_int_equal(rep.anchors_found, 1);
 	assert_int_equal(rep.anchor_last, 10);
+	/* segfeed logs its heads under its own name, a request's id */
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+	snprintf(head, sizeof(head), "segfeed[42]: F6932N1A: audit=%lld:%s\n",
+	    (long long)rep.head.seq, rep.head.hash);
+	assert_int_equal(dx_verify(x, head, &rep), 0);
+	assert_int_equal(rep.anchors_found, 1);
+	assert_int_equal(rep.anchor_last, 10);
+	head[strlen("segfeed")] = '(';	/* not segfeed's line: no anchor */
+	assert_int_equal(dx_verify(x, head, &rep), 0);
+	assert_int_equal(rep.anchors_found, 0);
+	dx_head(x, head, sizeof(head));
 
 	/* cutting the tail leaves a valid chain, but not the logged head */
 	dx_sql(x, "DELETE FROM audit WHERE seq = 10");

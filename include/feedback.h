@@ -59,8 +59,9 @@ struct feedback_request {
 	const char	*content_type;	/* NULL: none */
 	const struct feedback_header *headers;	/* may be NULL */
 	size_t		 nheaders;
-	const char	*id;		/* letters and digits, for the
-					   anchor's line; NULL: "segfeed" */
+	const char	*id;		/* letters and digits: the caller's
+					   name for it in the log; may be
+					   NULL */
 	const char	*body;		/* LEN bytes, not NUL-terminated */
 	size_t		 len;
 	int64_t		 now;
@@ -74,7 +75,8 @@ struct feedback_response {
 	int		 log_prio;	/* syslog priority; -1: nothing */
 	char		 log[768];
 	char		 anchor[AUDIT_ANCHOR_MAX];	/* committed: the
-					   chain's head to log; "" none */
+					   chain's head, "audit=SEQ:HASH",
+					   to log; "" none */
 };
 
 /* The value of header NAME in RQ (the first if repeated), or NULL. */

@@ -237,7 +237,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		milter_log(rs.log_prio, who, "%s", rs.log);
 	/* after the commit, as segmilter logs its heads (audit.h) */
 	if (rs.anchor[0] != '\0')
-		milter_log(LOG_INFO, id, "audit=%s", rs.anchor);
+		milter_log(LOG_INFO, id, "%s", rs.anchor);
 	ret = send_response(c, &rs);
 	feedback_response_free(&rs);
 	return ret;

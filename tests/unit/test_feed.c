@@ -3,7 +3,12 @@
  * the routes and methods, the forms it reads (urlencoded, multipart),
  * one-click unsubscribe recorded once with its audit row, a forged token
  * refused with nothing changed, GET changing nothing, fewer emails and
- * stay subscribed, and the page escaping what it inserts.
+ * stay subscribed, and the page escaping what it inserts.  The gateways
+ * (gateway.c): off without their secret; Twilio's signature and
+ * Kannel's secret checked before anything changes (401, 403); a STOP
+ * opting the number out with its audit row and anchor; HELP's TwiML;
+ * reports; malformed requests 400; Shopify's HMAC, a delivery applied
+ * once, an unparseable payload 200 with nothing written; no store 503.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sqlite3.h>
 
 #include "audit.h"
@@ -377,6 +384,429 @@ test_forms(void **state)
 	assert_string_equal(v, "a.b");
 }
 
+/* ---- the gateways ------------------------------------------------------ */
+
+#define PHONE		"+15550001111"
+#define TOKEN		"12345"
+#define KSECRET		"kannel-s3cret"
+#define SSECRET		"shopify-app-secret"
+#define FORM		"application/x-www-form-urlencoded"
+#define XML		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+#define KANNEL_POST	"secret=" KSECRET "&sender=%2B15550001111" \
+			    "&receiver=1234&text=hello"
+#define SMS_AUDITS	"SELECT count(*) FROM audit WHERE decision = 'sms_optout'"
+#define OPTED_OUT	"SELECT count(*) FROM phone_status WHERE phone = '" \
+			    PHONE "' AND status = 'opted_out'"
+
+/* The secrets configured, and sam with PHONE and SMS consent. */
+static int
+gx_setup(void **state)
+{
+	struct store_customer c;
+	struct store_consent k;
+	enum store_change ch;
+	struct fx *x;
+	int64_t sam;
+
+	fx_setup(state);
+	x = *state;
+	snprintf(x->conf->feedback.twilio_auth_token, CONF_SECRET_MAX, TOKEN);
+	snprintf(x->conf->feedback.kannel_secret, CONF_SECRET_MAX, KSECRET);
+	snprintf(x->conf->feedback.shopify_secret, CONF_SECRET_MAX, SSECRET);
+	free(x->conf->feedback.sms_help_text);
+	x->conf->feedback.sms_help_text = strdup("Shop & Co: reply STOP to"
+	    " stop");
+	memset(&c, 0, sizeof(c));
+	c.email = "sam@example.com";
+	c.phone = PHONE;
+	assert_int_equal(store_customer_upsert(x->st, &c, &sam, &ch), 0);
+	memset(&k, 0, sizeof(k));
+	k.customer_id = sam;
+	k.channel = CHANNEL_SMS;
+	k.granted = 1;
+	k.source = "checkout";
+	k.recorded_at = NOW - 10 * DAY;
+	assert_int_equal(store_consent_record(x->st, &k, 0, &ch), 0);
+	return 0;
+}
+
+struct gr {
+	int		 status;
+	char		 body[2048];
+	char		 ctype[64];
+	char		 anchor[AUDIT_ANCHOR_MAX];
+	char		 log[768];
+};
+
+/* One request with headers H (NH of them); the answer into *G. */
+static int
+greq(struct fx *x, const char *method, const char *target, const char *ctype,
+    const char *body, size_t len, const struct feedback_header *h, size_t nh,
+    struct gr *g)
+{
+	struct feedback_request rq;
+	struct feedback_response rs;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.target = target;
+	rq.content_type = ctype;
+	rq.headers = h;
+	rq.nheaders = nh;
+	rq.id = "T1";
+	rq.body = body != NULL ? body : "";
+	rq.len = body != NULL ? len : 0;
+	rq.now = NOW;
+	feedback_response_init(&rs);
+	feedback_handle(&x->env, &rq, &rs);
+	memset(g, 0, sizeof(*g));
+	g->status = rs.status;
+	snprintf(g->body, sizeof(g->body), "%s", buf_str(&rs.body));
+	snprintf(g->ctype, sizeof(g->ctype), "%s", rs.content_type);
+	snprintf(g->anchor, sizeof(g->anchor), "%s", rs.anchor);
+	snprintf(g->log, sizeof(g->log), "%s", rs.log_prio >= 0 ? rs.log : "");
+	feedback_response_free(&rs);
+	return g->status;
+}
+
+static void
+b64_hmac(const EVP_MD *md, const char *key, const char *data, size_t len,
+    char *out)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	assert_non_null(HMAC(md, key, (int)strlen(key),
+	    (const unsigned char *)data, len, mac, &n));
+	EVP_EncodeBlock((unsigned char *)out, mac, (int)n);
+}
+
+/*
+ * Twilio's signature of the form at URL: the pairs are given sorted by
+ * name, NAMES[i] with VALUES[i] (decoded), as Twilio computes it.
+ */
+static void
+twilio_sig(const char *url, const char *const *names,
+    const char *const *values, char *out)
+{
+	char data[2048];
+	size_t i;
+
+	snprintf(data, sizeof(data), "%s", url);
+	for (i = 0; names[i] != NULL; i++) {
+		strncat(data, names[i], sizeof(data) - strlen(data) - 1);
+		strncat(data, values[i], sizeof(data) - strlen(data) - 1);
+	}
+	b64_hmac(EVP_sha1(), TOKEN, data, strlen(data), out);
+}
+
+/* A Twilio inbound from PHONE saying TEXT (no spaces), signed per SIGN. */
+static int
+twilio_inbound(struct fx *x, const char *text, const char *sig_override,
+    struct gr *g)
+{
+	const char *names[] = { "Body", "From", "MessageSid", "To", NULL };
+	const char *values[] = { text, PHONE, "SMabc1", "+15559990000" };
+	struct feedback_header h[2];
+	char body[256], sig[64];
+
+	snprintf(body, sizeof(body), "To=%%2B15559990000&From=%%2B15550001111"
+	    "&Body=%s&MessageSid=SMabc1", text);
+	twilio_sig("https://shop.example/twilio/sms?x=1", names, values, sig);
+	h[0].name = "Content-Length";
+	h[0].value = "1";
+	h[1].name = "x-twilio-signature";	/* any case */
+	h[1].value = sig_override != NULL ? sig_override : sig;
+	return greq(x, "POST", "/twilio/sms?x=1", FORM "; charset=utf-8",
+	    body, strlen(body), h, 2, g);
+}
+
+static void
+test_gateways_off(void **state)
+{
+	struct fx *x = *state;
+	struct gr g;
+
+	/* no secret, no endpoint: nobody's word is taken */
+	assert_int_equal(greq(x, "POST", "/twilio/sms", FORM, "a=1", 3, NULL,
+	    0, &g), 404);
+	assert_int_equal(greq(x, "POST", "/twilio/status", FORM, "a=1", 3,
+	    NULL, 0, &g), 404);
+	assert_int_equal(greq(x, "GET", "/kannel/mo?secret=", NULL, NULL, 0,
+	    NULL, 0, &g), 404);
+	assert_int_equal(greq(x, "GET", "/kannel/dlr", NULL, NULL, 0, NULL, 0,
+	    &g), 404);
+	assert_int_equal(greq(x, "POST", "/shopify/webhook", "application/json",
+	    "{}", 2, NULL, 0, &g), 404);
+	/* the unsubscribe endpoint still answers beside them */
+	assert_int_equal(req(x, "GET", x->target, NULL, NULL, NOW, NULL, 0),
+	    200);
+}
+
+static void
+test_twilio_stop(void **state)
+{
+	struct fx *x = *state;
+	struct gr g;
+
+	assert_int_equal(twilio_inbound(x, "STOP", NULL, &g), 200);
+	assert_string_equal(g.ctype, "application/xml");
+	assert_string_equal(g.body, XML "<Response></Response>");
+	assert_int_equal(count(x, OPTED_OUT), 1);
+	assert_int_equal(count(x, SMS_AUDITS), 1);
+	assert_int_equal(count(x, "SELECT count(*) FROM audit WHERE"
+	    " decision = 'sms_optout' AND recipient = '" PHONE "' AND"
+	    " queue_id = 'segfeed'"), 1);
+	assert_int_equal(strncmp(g.anchor, "audit=", 6), 0);
+	assert_non_null(strstr(g.log, "opted out"));
+	/* the same STOP again (Twilio retries): nothing new */
+	assert_int_equal(twilio_inbound(x, "STOP", NULL, &g), 200);
+	assert_int_equal(count(x, OPTED_OUT), 1);
+	assert_non_null(strstr(g.log, "already"));
+	/* HELP: Twilio sends the configured text back, escaped */
+	assert_int_equal(twilio_inbound(x, "help", NULL, &g), 200);
+	assert_string_equal(g.body, XML "<Response><Message>Shop &amp; Co: reply"
+	    " STOP to stop</Message></Response>");
+	/* a reply for a human: empty TwiML, nothing changed */
+	assert_int_equal(twilio_inbound(x, "thanks", NULL, &g), 200);
+	assert_string_equal(g.body, XML "<Response></Response>");
+	assert_string_equal(g.anchor, "");
+}
+
+static void
+test_twilio_refused(void **state)
+{
+	struct fx *x = *state;
+	struct feedback_header h = { "X-Twilio-Signature", "x" };
+	int64_t audits = count(x, AUDITS);
+	const char *body;
+	struct gr g;
+
+	/* forged, then missing: nothing changed, why logged */
+	assert_int_equal(twilio_inbound(x, "STOP", "RSOYDt4T1cUTdK1PDd93/VVr8B"
+	    "8=", &g), 403);
+	assert_non_null(strstr(g.log, "does not match"));
+	assert_null(strstr(g.log, TOKEN));
+	assert_int_equal(twilio_inbound(x, "STOP", "", &g), 401);
+	assert_int_equal(greq(x, "POST", "/twilio/sms", FORM, "Body=STOP", 9,
+	    NULL, 0, &g), 401);
+	assert_int_equal(count(x, OPTED_OUT), 0);
+	assert_int_equal(count(x, AUDITS), audits);
+	/* signed for another URL: the query is part of it */
+	body = "To=%2B15559990000&From=%2B15550001111&Body=STOP"
+	    "&MessageSid=SMabc1";
+	assert_int_equal(greq(x, "POST", "/twilio/sms", FORM, body,
+	    strlen(body), &h, 1, &g), 403);
+	/* not a form, a malformed one */
+	assert_int_equal(greq(x, "POST", "/twilio/sms", "application/json",
+	    "{}", 2, &h, 1, &g), 415);
+	assert_int_equal(greq(x, "POST", "/twilio/sms", FORM, "a=%zz", 5, &h,
+	    1, &g), 400);
+	assert_int_equal(greq(x, "GET", "/twilio/sms", NULL, NULL, 0, &h, 1,
+	    &g), 405);
+	assert_int_equal(count(x, OPTED_OUT), 0);
+}
+
+static void
+test_twilio_malformed_and_status(void **state)
+{
+	struct fx *x = *state;
+	const char *n1[] = { "From", "MessageSid", "To", NULL };
+	const char *v1[] = { PHONE, "SMabc1", "+15559990000" };
+	const char *n2[] = { "ErrorCode", "MessageSid", "MessageStatus", "To",
+	    NULL };
+	const char *v2[] = { "21610", "SMout1", "undelivered", PHONE };
+	struct feedback_header h = { "X-Twilio-Signature", NULL };
+	const char *body;
+	char sig[64];
+	struct gr g;
+
+	/* signed, but no Body: 400 */
+	body = "From=%2B15550001111&MessageSid=SMabc1&To=%2B15559990000";
+	twilio_sig("https://shop.example/twilio/sms", n1, v1, sig);
+	h.value = sig;
+	assert_int_equal(greq(x, "POST", "/twilio/sms", FORM, body,
+	    strlen(body), &h, 1, &g), 400);
+	assert_non_null(strstr(g.log, "missing"));
+	/* a status callback: 21610 marks the number opted out */
+	body = "MessageSid=SMout1&MessageStatus=undelivered&ErrorCode=21610"
+	    "&To=%2B15550001111";
+	twilio_sig("https://shop.example/twilio/status", n2, v2, sig);
+	assert_int_equal(greq(x, "POST", "/twilio/status", FORM, body,
+	    strlen(body), &h, 1, &g), 200);
+	assert_int_equal(count(x, OPTED_OUT), 1);
+	assert_int_equal(strncmp(g.anchor, "audit=", 6), 0);
+	h.value = "forged";
+	assert_int_equal(greq(x, "POST", "/twilio/status", FORM, body,
+	    strlen(body), &h, 1, &g), 403);
+}
+
+static void
+test_kannel(void **state)
+{
+	struct fx *x = *state;
+	int64_t audits = count(x, AUDITS);
+	struct gr g;
+
+	assert_int_equal(greq(x, "GET", "/kannel/mo?sender=%2B15550001111"
+	    "&receiver=1234&text=STOP", NULL, NULL, 0, NULL, 0, &g), 401);
+	assert_int_equal(greq(x, "GET", "/kannel/mo?secret=guess&sender="
+	    "%2B15550001111&receiver=1234&text=STOP", NULL, NULL, 0, NULL, 0,
+	    &g), 403);
+	assert_null(strstr(g.log, "guess"));
+	assert_int_equal(count(x, OPTED_OUT), 0);
+	assert_int_equal(count(x, AUDITS), audits);
+	assert_int_equal(greq(x, "GET", "/kannel/mo?secret=" KSECRET
+	    "&receiver=1234&text=STOP", NULL, NULL, 0, NULL, 0, &g), 400);
+	assert_int_equal(greq(x, "GET", "/kannel/mo?secret=" KSECRET
+	    "&sender=%2B15550001111&receiver=1234&text=STOP&id=k1", NULL, NULL,
+	    0, NULL, 0, &g), 200);
+	assert_string_equal(g.body, "");	/* else sent as an SMS */
+	assert_int_equal(count(x, OPTED_OUT), 1);
+	assert_int_equal(count(x, SMS_AUDITS), 1);
+	/* POST with a form body works the same */
+	assert_int_equal(greq(x, "POST", "/kannel/mo", FORM, KANNEL_POST,
+	    strlen(KANNEL_POST), NULL, 0, &g), 200);
+	/* a delivery report */
+	assert_int_equal(greq(x, "GET", "/kannel/dlr?secret=" KSECRET
+	    "&type=1&to=%2B15550001111&job=99", NULL, NULL, 0, NULL, 0, &g),
+	    200);
+	assert_int_equal(greq(x, "GET", "/kannel/dlr?secret=" KSECRET
+	    "&type=x", NULL, NULL, 0, NULL, 0, &g), 400);
+	assert_int_equal(greq(x, "GET", "/kannel/dlr?secret=no&type=1", NULL,
+	    NULL, 0, NULL, 0, &g), 403);
+	assert_int_equal(greq(x, "PUT", "/kannel/dlr", NULL, NULL, 0, NULL, 0,
+	    &g), 405);
+}
+
+/* The fixture NAME, read whole; the caller frees it. */
+static char *
+fixture(const char *name, size_t *len)
+{
+	const char *src = getenv("SEGM_SRCDIR");
+	char path[512], *data;
+	FILE *fp;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/shopify/%s",
+	    src ? src : ".", name);
+	assert_non_null(fp = fopen(path, "rb"));
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	data = malloc((size_t)n + 1);
+	assert_int_equal(fread(data, 1, (size_t)n, fp), (size_t)n);
+	data[n] = '\0';
+	fclose(fp);
+	*len = (size_t)n;
+	return data;
+}
+
+static int
+shopify(struct fx *x, const char *topic, const char *id, const char *body,
+    size_t len, const char *hmac, struct gr *g)
+{
+	struct feedback_header h[4] = {
+		{ "X-Shopify-Topic", topic },
+		{ "X-Shopify-Webhook-Id", id },
+		{ "X-Shopify-Event-Id", "ev-1" },
+		{ "X-Shopify-Hmac-Sha256", hmac },
+	};
+	char mac[64];
+
+	if (hmac == NULL) {
+		b64_hmac(EVP_sha256(), SSECRET, body, len, mac);
+		h[3].value = mac;
+	}
+	return greq(x, "POST", "/shopify/webhook", "application/json", body,
+	    len, h, id != NULL ? 4 : 1, g);
+}
+
+#define ORDERS	"SELECT count(*) FROM orders"
+
+static void
+test_shopify(void **state)
+{
+	struct fx *x = *state;
+	char *body;
+	size_t len;
+	struct gr g;
+
+	body = fixture("orders-create.json", &len);
+	assert_int_equal(shopify(x, "orders/create", "wh-1", body, len,
+	    "AAAA", &g), 401);
+	assert_int_equal(shopify(x, "orders/create", "wh-1", body, len, "",
+	    &g), 401);
+	assert_int_equal(count(x, ORDERS), 0);
+	assert_int_equal(shopify(x, "orders/create", "wh-1", body, len, NULL,
+	    &g), 200);
+	assert_int_equal(count(x, ORDERS), 1);
+	assert_non_null(strstr(g.log, "applied"));
+	/* the same delivery again: nothing */
+	assert_int_equal(shopify(x, "orders/create", "wh-1", body, len, NULL,
+	    &g), 200);
+	assert_non_null(strstr(g.log, "seen before"));
+	assert_int_equal(count(x, ORDERS), 1);
+	assert_int_equal(count(x, "SELECT count(*) FROM webhook_deliveries"),
+	    1);
+	/* signed, without its ids: 400 */
+	assert_int_equal(shopify(x, "orders/create", NULL, body, len, NULL,
+	    &g), 401);	/* the HMAC header went with them */
+	free(body);
+	/* signed, but not JSON: 200 (a retry brings the same bytes) */
+	assert_int_equal(shopify(x, "orders/create", "wh-2", "{\"id\":", 6,
+	    NULL, &g), 200);
+	assert_non_null(strstr(g.log, "cannot be parsed"));
+	assert_int_equal(count(x, "SELECT count(*) FROM webhook_deliveries"),
+	    1);
+	/* a topic not handled: 200, logged */
+	assert_int_equal(shopify(x, "app/uninstalled", "wh-3", "{}", 2, NULL,
+	    &g), 200);
+	assert_non_null(strstr(g.log, "ignored"));
+}
+
+static void
+test_shopify_headers(void **state)
+{
+	struct fx *x = *state;
+	struct feedback_header h[2];
+	char mac[64];
+	struct gr g;
+
+	b64_hmac(EVP_sha256(), SSECRET, "{}", 2, mac);
+	h[0].name = "X-Shopify-Hmac-Sha256";
+	h[0].value = mac;
+	h[1].name = "X-Shopify-Topic";
+	h[1].value = "orders/create";
+	assert_int_equal(greq(x, "POST", "/shopify/webhook", "application/json",
+	    "{}", 2, h, 2, &g), 400);	/* no webhook id */
+	assert_int_equal(greq(x, "GET", "/shopify/webhook", NULL, NULL, 0, h,
+	    2, &g), 405);
+}
+
+/* No store: 503, so that the gateway retries. */
+static void
+test_gateways_no_store(void **state)
+{
+	struct fx *x = *state;
+	char *body;
+	size_t len;
+	struct gr g;
+
+	x->env.st = NULL;
+	assert_int_equal(twilio_inbound(x, "STOP", NULL, &g), 503);
+	assert_int_equal(greq(x, "GET", "/kannel/mo?secret=" KSECRET
+	    "&sender=%2B15550001111&receiver=1234&text=STOP", NULL, NULL, 0,
+	    NULL, 0, &g), 503);
+	body = fixture("orders-create.json", &len);
+	assert_int_equal(shopify(x, "orders/create", "wh-1", body, len, NULL,
+	    &g), 503);
+	free(body);
+	x->env.st = x->st;
+	assert_int_equal(count(x, OPTED_OUT), 0);
+	assert_int_equal(count(x, ORDERS), 0);
+}
+
 int
 main(void)
 {
@@ -390,7 +820,17 @@ main(void)
 		T(test_fewer_and_stay),
 		T(test_query_route_and_escaping),
 		T(test_no_store),
+		T(test_gateways_off),
 #undef T
+#define G(f) cmocka_unit_test_setup_teardown(f, gx_setup, fx_teardown)
+		G(test_twilio_stop),
+		G(test_twilio_refused),
+		G(test_twilio_malformed_and_status),
+		G(test_kannel),
+		G(test_shopify),
+		G(test_shopify_headers),
+		G(test_gateways_no_store),
+#undef G
 		cmocka_unit_test(test_forms),
 	};
 

@@ -76,6 +76,11 @@ printf '%s\n' "Nov 18 11:06:40 relay segmilter[7]: 4XyZ1: audit=1:$h1" \
     "Nov 18 11:06:41 relay segmilter[7]: 4XyZ2: audit=2:$h2" > "$T/mail.log"
 $S audit verify --anchors "$T/mail.log" > "$T/va.out" || fail "anchors: $(cat "$T/va.out")"
 grep -q "intact: 2 rows, 2 anchors found (the latest at row 2)" "$T/va.out" || fail "anchors: $(cat "$T/va.out")"
+# segfeed(8) logs its heads under its own name, a request's id first
+printf '%s\n' "Nov 18 11:06:40 relay segmilter[7]: 4XyZ1: audit=1:$h1" \
+    "Nov 18 11:06:42 relay segfeed[9]: F6932N1: audit=2:$h2" > "$T/feed.log"
+$S audit verify --anchors "$T/feed.log" > "$T/vf.out" || fail "segfeed anchors: $(cat "$T/vf.out")"
+grep -q "intact: 2 rows, 2 anchors found (the latest at row 2)" "$T/vf.out" || fail "segfeed anchors: $(cat "$T/vf.out")"
 r1=$(row_hash 1 1795000000 eve@example.com 7 deliver "")
 r2=$(row_hash 2 1795000001 bob@example.com 0 unknown "$r1")
 sqlite3 "$T/store.db" "DELETE FROM audit"

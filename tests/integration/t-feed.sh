@@ -5,6 +5,11 @@
 # token (4xx, nothing changed), an oversized body (413), fewer emails and
 # stay subscribed, -n on a good and a broken configuration (78,
 # FILE:LINE), SIGHUP with a broken and a good configuration, SIGTERM.
+# The gateways: a Twilio STOP signed with openssl opts the number out
+# with its audit row and a segfeed anchor segctl finds, a forged STOP
+# changes nothing; Kannel's secret; a Shopify orders/create applied once
+# by its webhook id, a bad HMAC refused; a readable credentials file
+# refused by -n.
 set -u
 BUILD=${BUILD:-build}
 SRC=$(pwd)
@@ -22,6 +27,15 @@ S="$BUILD/segctl -q -c $T/segmilter.conf"
 
 openssl rand -hex 32 > "$T/key"
 chmod 600 "$T/key"
+TWILIO_TOKEN=tw-$(openssl rand -hex 8)
+KANNEL_SECRET=kn-$(openssl rand -hex 8)
+SHOPIFY_SECRET=sh-$(openssl rand -hex 8)
+cat > "$T/feedcreds" <<CREDS
+twilio_auth_token = "$TWILIO_TOKEN";
+kannel_secret = "$KANNEL_SECRET";
+shopify_secret = "$SHOPIFY_SECRET";
+CREDS
+chmod 600 "$T/feedcreds"
 sed -i "s|^  spool_dir = \(.*\);|  spool_dir = \1; unsubscribe_url = \"https://shop.example/u/\";|" "$T/segmilter.conf"
 cat >> "$T/segmilter.conf" <<CONF
 outbox = { key_file = "$T/key"; };
@@ -30,6 +44,7 @@ feedback = {
   public_url = "https://shop.example";
   page_template = "$SRC/conf/unsubscribe.html";
   max_body_kb = 4;
+  credentials_file = "$T/feedcreds";
 };
 CONF
 
@@ -64,6 +79,14 @@ sed "s|page_template = \".*\"|page_template = \"$T/broken.html\"|" "$T/segmilter
 "$F" -n -c "$T/bad3.conf" > "$T/out" 2>&1
 [ $? = 78 ] || fail "-n with a broken template must exit 78"
 grep -q "^$T/bad3.conf: feedback.page_template: $T/broken.html: " "$T/out" || fail "template: $(cat "$T/out")"
+# the gateways' secrets: the owner's alone
+cp "$T/feedcreds" "$T/creds644"
+chmod 644 "$T/creds644"
+sed "s|credentials_file = \".*\"|credentials_file = \"$T/creds644\"|" "$T/segmilter.conf" > "$T/bad4.conf"
+"$F" -n -c "$T/bad4.conf" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with a readable credentials file must exit 78"
+grep -q "credentials_file: .*creds644" "$T/out" || fail "credentials_file: $(cat "$T/out")"
+grep -q "$TWILIO_TOKEN\|$SHOPIFY_SECRET" "$T/out" && fail "a secret in -n's output"
 
 "$F" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
 PID=$!
@@ -128,6 +151,67 @@ RITA=$(token launch rita@example.com)
 [ "$(code -d choice=fewer "$U/u/$RITA")" = 200 ] || fail "fewer again"
 [ "$(q "SELECT count(*) FROM audit WHERE decision = 'cadence'")" = 1 ] || fail "fewer: audit rows"
 $S audit verify > "$T/out" 2>&1 || fail "audit verify: $(cat "$T/out")"
+
+# ---- the gateways ---------------------------------------------------------
+PHONE=+15550001111
+q "UPDATE customers SET phone = '$PHONE' WHERE email = 'sue@example.com'"
+optouts() { q "SELECT count(*) FROM phone_status WHERE phone = '$PHONE' AND status = 'opted_out'"; }
+# X-Twilio-Signature: base64(HMAC-SHA1(token, URL + sorted name+value))
+twsig() { printf %s "$1" | openssl dgst -sha1 -hmac "$TWILIO_TOKEN" -binary | base64; }
+twilio() {	# SIGNATURE BODY-TEXT: a Twilio inbound from $PHONE
+	code -H "X-Twilio-Signature: $1" --data-urlencode "From=$PHONE" \
+	    --data-urlencode "To=+15559990000" --data-urlencode "Body=$2" \
+	    --data-urlencode "MessageSid=SMt1" "$U/twilio/sms"
+}
+before=$(audits)
+[ "$(optouts)" = 0 ] || fail "opted out already"
+forged=$(printf %s "https://shop.example/twilio/smsBodySTOPFrom${PHONE}MessageSidSMt1To+15559990000" |
+    openssl dgst -sha1 -hmac "not-the-token" -binary | base64)
+[ "$(twilio "$forged" STOP)" = 403 ] || fail "forged STOP: $(cat "$T/body")"
+[ "$(code -d Body=STOP "$U/twilio/sms")" = 401 ] || fail "unsigned STOP"
+[ "$(optouts)" = 0 ] || fail "a forged STOP opted out"
+[ "$(audits)" = "$before" ] || fail "a forged STOP wrote an audit row"
+wait_log "twilio: request refused: X-Twilio-Signature does not match"
+grep -q "$TWILIO_TOKEN" "$T/log" && fail "the auth token in the log"
+
+sig=$(twsig "https://shop.example/twilio/smsBodySTOPFrom${PHONE}MessageSidSMt1To+15559990000")
+[ "$(twilio "$sig" STOP)" = 200 ] || fail "STOP: $(cat "$T/body")"
+grep -q "<Response></Response>" "$T/body" || fail "STOP's TwiML: $(cat "$T/body")"
+[ "$(optouts)" = 1 ] || fail "STOP did not opt the number out"
+[ "$(q "SELECT count(*) FROM audit WHERE decision = 'sms_optout' AND recipient = '$PHONE' AND queue_id = 'segfeed' AND customer_id = (SELECT id FROM customers WHERE email = 'sue@example.com')")" = 1 ] ||
+    fail "no audit row for the STOP"
+wait_log "segfeed\[[0-9]*\]: F[0-9A-F]*N[0-9A-F]*: audit=[0-9]*:"
+"$BUILD/segctl" -c "$T/segmilter.conf" audit verify --anchors "$T/log" > "$T/out" 2>&1 || fail "audit verify: $(cat "$T/out")"
+grep -q "intact: [0-9]* rows, 1 anchors found (the latest at row [1-9]" "$T/out" || fail "segfeed's anchor not found: $(cat "$T/out")"
+
+# Kannel: the secret as a parameter, never logged
+[ "$(code "$U/kannel/mo?secret=guess&sender=%2B15550002222&receiver=1&text=STOP")" = 403 ] || fail "Kannel wrong secret"
+[ "$(code "$U/kannel/mo?sender=%2B15550002222&receiver=1&text=STOP")" = 401 ] || fail "Kannel no secret"
+[ "$(code "$U/kannel/mo?secret=$KANNEL_SECRET&receiver=1&text=STOP")" = 400 ] || fail "Kannel without sender"
+[ "$(code "$U/kannel/mo?secret=$KANNEL_SECRET&sender=%2B15550002222&receiver=1&text=STOP")" = 200 ] || fail "Kannel STOP"
+[ -s "$T/body" ] && fail "Kannel's answer is not empty (it would go out as an SMS)"
+[ "$(q "SELECT count(*) FROM phone_status WHERE phone = '+15550002222'")" = 1 ] || fail "Kannel STOP not recorded"
+grep -q "$KANNEL_SECRET" "$T/log" && fail "the Kannel secret in the log"
+
+# Shopify: HMAC-SHA256 of the raw body, base64; applied once per webhook id
+ORDER="$SRC/tests/fixtures/shopify/orders-create.json"
+shmac=$(openssl dgst -sha256 -hmac "$SHOPIFY_SECRET" -binary < "$ORDER" | base64)
+shopify() {	# HMAC WEBHOOK-ID
+	code -H "Content-Type: application/json" -H "X-Shopify-Topic: orders/create" \
+	    -H "X-Shopify-Hmac-Sha256: $1" -H "X-Shopify-Webhook-Id: $2" \
+	    -H "X-Shopify-Event-Id: ev-1" --data-binary @"$ORDER" "$U/shopify/webhook"
+}
+orders() { q "SELECT count(*) FROM orders WHERE ref = '#1001'"; }
+[ "$(shopify "$(printf x | base64)" wh-t1)" = 401 ] || fail "Shopify bad HMAC"
+[ "$(orders)" = 0 ] || fail "a bad HMAC created the order"
+[ "$(shopify "$shmac" wh-t1)" = 200 ] || fail "Shopify orders/create: $(cat "$T/body")"
+[ "$(orders)" = 1 ] || fail "orders/create did not create the order"
+[ "$(q "SELECT count(*) FROM webhook_deliveries WHERE delivery_id = 'wh-t1'")" = 1 ] || fail "delivery not recorded"
+rows=$(q "SELECT count(*) FROM order_lines")
+[ "$(shopify "$shmac" wh-t1)" = 200 ] || fail "Shopify again"
+[ "$(orders)" = 1 ] || fail "the same webhook created the order again"
+[ "$(q "SELECT count(*) FROM order_lines")" = "$rows" ] || fail "the same webhook changed the lines"
+wait_log "shopify: wh-t1 (orders/create): seen before, nothing changed"
 
 # SIGHUP: a broken configuration refused (still serving), a good one taken
 cp "$T/segmilter.conf" "$T/good.conf"

@@ -132,6 +132,8 @@ extern const struct feedback_endpoint feedback_twilio_status;
 extern const struct feedback_endpoint feedback_kannel_mo;
 extern const struct feedback_endpoint feedback_kannel_dlr;
 extern const struct feedback_endpoint feedback_shopify_webhook;
+/* The gateways C serves, for the log: "twilio, kannel", or "none". */
+void	 feedback_gateways(const struct conf *c, char *out, size_t len);
 /* The names the page template may use (for checking it). */
 int	 feedback_page_name_known(const char *name, int is_section);
 

@@ -496,6 +496,20 @@ shopify_handle(const struct feedback_env *env,
 	feedback_shopify_free(p);
 }
 
+void
+feedback_gateways(const struct conf *c, char *out, size_t len)
+{
+	const struct conf_feedback *f = &c->feedback;
+
+	snprintf(out, len, "%s%s%s%s%s", f->twilio_auth_token[0] ? "twilio" :
+	    "", f->twilio_auth_token[0] && f->kannel_secret[0] ? ", " : "",
+	    f->kannel_secret[0] ? "kannel" : "", f->shopify_secret[0] &&
+	    (f->twilio_auth_token[0] || f->kannel_secret[0]) ? ", " : "",
+	    f->shopify_secret[0] ? "shopify" : "");
+	if (*out == '\0')
+		snprintf(out, len, "none");
+}
+
 const struct feedback_endpoint feedback_twilio_sms = {
 	.name = "twilio",
 	.methods = FEEDBACK_POST,

@@ -75,7 +75,7 @@ static void
 reload(struct feedback_rt *rt, const char *path, const char *listen)
 {
 	struct feedback_gen *g;
-	char err[8192];
+	char err[8192], gw[64];
 
 	if (feedback_gen_load(path, &g, err, sizeof(err)) == -1) {
 		log_lines(LOG_ERR, "reload refused, the running configuration"
@@ -92,9 +92,10 @@ reload(struct feedback_rt *rt, const char *path, const char *listen)
 		milter_log(LOG_WARNING, NULL, "feedback.listen, store,"
 		    " max_body_kb and threads take effect at the next"
 		    " restart, not on reload");
-	milter_log(LOG_INFO, NULL, "reloaded %s: serving %s%s%s", path,
-	    g->env.unsub.path, g->env.unsub.query[0] ? "?" : "",
-	    g->env.unsub.query);
+	feedback_gateways(g->conf, gw, sizeof(gw));
+	milter_log(LOG_INFO, NULL, "reloaded %s: serving %s%s%s; gateways:"
+	    " %s", path, g->env.unsub.path, g->env.unsub.query[0] ? "?" : "",
+	    g->env.unsub.query, gw);
 	feedback_rt_swap(rt, g);
 }
 
@@ -107,7 +108,7 @@ main(int argc, char **argv)
 	struct feedback_http *h;
 	struct conf_listen l;
 	sigset_t sigs;
-	char err[8192], *listen;
+	char err[8192], gw[64], *listen;
 	int ch, check = 0, foreground = 0, sig, fd;
 
 	while ((ch = getopt(argc, argv, "c:fhnV")) != -1) {
@@ -144,9 +145,11 @@ main(int argc, char **argv)
 	/* conf_load checked it: cannot fail here */
 	conf_listen_parse(g->conf->feedback.listen, &l);
 	if (check) {
-		printf("%s: configuration OK, serving %s%s%s on %s\n", path,
-		    g->env.unsub.path, g->env.unsub.query[0] ? "?" : "",
-		    g->env.unsub.query, g->conf->feedback.listen);
+		feedback_gateways(g->conf, gw, sizeof(gw));
+		printf("%s: configuration OK, serving %s%s%s on %s;"
+		    " gateways: %s\n", path, g->env.unsub.path,
+		    g->env.unsub.query[0] ? "?" : "", g->env.unsub.query,
+		    g->conf->feedback.listen, gw);
 		feedback_gen_free(g);
 		return EX_OK;
 	}
@@ -175,9 +178,10 @@ main(int argc, char **argv)
 		milter_log(LOG_ERR, NULL, "%s", listen ? err : "out of memory");
 		return EX_OSERR;
 	}
+	feedback_gateways(g->conf, gw, sizeof(gw));
 	milter_log(LOG_INFO, NULL, "segfeed %s listening on %s, serving"
-	    " %s%s%s", SEGM_VERSION, listen, g->env.unsub.path,
-	    g->env.unsub.query[0] ? "?" : "", g->env.unsub.query);
+	    " %s%s%s; gateways: %s", SEGM_VERSION, listen, g->env.unsub.path,
+	    g->env.unsub.query[0] ? "?" : "", g->env.unsub.query, gw);
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;

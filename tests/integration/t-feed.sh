@@ -60,7 +60,7 @@ code() { curl -s -o "$T/body" -w '%{http_code}' --max-time 10 "$@"; }
 
 "$F" -V | grep -q "^segfeed [0-9.]* (libmicrohttpd " || fail "-V"
 "$F" -n -c "$T/segmilter.conf" > "$T/out" 2>&1 || fail "-n: $(cat "$T/out")"
-grep -q "configuration OK, serving /u/ on 127.0.0.1:$PORT" "$T/out" || fail "-n output: $(cat "$T/out")"
+grep -q "configuration OK, serving /u/ on 127.0.0.1:$PORT; gateways: twilio, kannel, shopify" "$T/out" || fail "-n output: $(cat "$T/out")"
 
 # every problem, FILE:LINE first, exit 78
 sed -e 's/^  max_body_kb = 4;/  max_body_kb = 0; colour = 1;/' "$T/segmilter.conf" > "$T/bad.conf"

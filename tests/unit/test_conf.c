@@ -440,6 +440,74 @@ test_key_file_mode(void **state)
 	unlink(key);
 }
 
+/*
+ * feedback.credentials_file: the gateways' secrets, each optional, read
+ * from a file that is the owner's alone and may not @include; unknown
+ * settings and empty values refused, no secret quoted back; a Twilio
+ * token needs the public URL it signs.
+ */
+static void
+test_feedback_credentials(void **state)
+{
+	char key[96], cred[96], text[1024], inc[160];
+	struct conf *c;
+
+	(void)state;
+	write_mode("copy.key", "0123456789abcdef0123456789abcdef\n", 0600,
+	    key, sizeof(key));
+	write_mode("feed.cred", "twilio_auth_token = \"tw-secret\";\n"
+	    "shopify_secret = \"sh-secret\";\n", 0600, cred, sizeof(cred));
+	snprintf(text, sizeof(text), "milter = { unsubscribe_url ="
+	    " \"https://shop.example/u/\"; };\noutbox = {\n reinject_url ="
+	    " \"smtp://127.0.0.1:10026\";\n key_file = \"%s\";\n};\n"
+	    "feedback = {\n public_url = \"https://shop.example\";\n"
+	    " credentials_file = \"%s\";\n sms_help_text = \"Help!\";\n};\n",
+	    key, cred);
+	if ((c = load(text)) == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(c->feedback.twilio_auth_token, "tw-secret");
+	assert_string_equal(c->feedback.kannel_secret, "");
+	assert_string_equal(c->feedback.shopify_secret, "sh-secret");
+	assert_string_equal(c->feedback.sms_help_text, "Help!");
+	conf_free(c);
+
+	/* group-readable: refused, the secret not quoted */
+	assert_int_equal(chmod(cred, 0640), 0);
+	assert_null(load(text));
+	assert_non_null(strstr(err, "feedback: credentials_file: "));
+	assert_non_null(strstr(err, "readable or writable by group or"
+	    " others"));
+	assert_null(strstr(err, "tw-secret"));
+	assert_int_equal(chmod(cred, 0600), 0);
+
+	/* an unknown setting, an empty value */
+	write_mode("feed.cred", "twilio_auth_token = \"\";\nnope = \"x\";\n",
+	    0600, cred, sizeof(cred));
+	assert_null(load(text));
+	assert_non_null(strstr(err, ":2: nope: unknown setting"));
+	assert_non_null(strstr(err, ":1: twilio_auth_token: not a string"));
+
+	/* @include */
+	snprintf(inc, sizeof(inc), "kannel_secret = \"k\";\n@include \"%s\"\n",
+	    key);
+	write_mode("feed.cred", inc, 0600, cred, sizeof(cred));
+	assert_null(load(text));
+	assert_non_null(strstr(err, ":2: @include: not supported"));
+
+	/* Twilio signs the public URL: without it, refused */
+	write_mode("feed.cred", "twilio_auth_token = \"tw\";\n", 0600, cred,
+	    sizeof(cred));
+	snprintf(text, sizeof(text), "milter = { unsubscribe_url ="
+	    " \"https://shop.example/u/\"; };\noutbox = {\n reinject_url ="
+	    " \"smtp://127.0.0.1:10026\";\n key_file = \"%s\";\n};\n"
+	    "feedback = {\n credentials_file = \"%s\";\n};\n", key, cred);
+	assert_null(load(text));
+	assert_non_null(strstr(err, "public_url: required with a"
+	    " twilio_auth_token"));
+	unlink(cred);
+	unlink(key);
+}
+
 int
 main(void)
 {
@@ -454,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_shipped_file_is_the_defaults),
 		cmocka_unit_test(test_milter_and_policy),
 		cmocka_unit_test(test_key_file_mode),
+		cmocka_unit_test(test_feedback_credentials),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

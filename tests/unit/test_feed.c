@@ -394,7 +394,8 @@ test_forms(void **state)
 #define XML		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 #define KANNEL_POST	"secret=" KSECRET "&sender=%2B15550001111" \
 			    "&receiver=1234&text=hello"
-#define SMS_AUDITS	"SELECT count(*) FROM audit WHERE decision = 'sms_optout'"
+#define SMS_AUDITS	"SELECT count(*) FROM audit WHERE" \
+			    " decision = 'sms_optout'"
 #define OPTED_OUT	"SELECT count(*) FROM phone_status WHERE phone = '" \
 			    PHONE "' AND status = 'opted_out'"
 
@@ -574,8 +575,8 @@ test_twilio_stop(void **state)
 	assert_non_null(strstr(g.log, "already"));
 	/* HELP: Twilio sends the configured text back, escaped */
 	assert_int_equal(twilio_inbound(x, "help", NULL, &g), 200);
-	assert_string_equal(g.body, XML "<Response><Message>Shop &amp; Co: reply"
-	    " STOP to stop</Message></Response>");
+	assert_string_equal(g.body, XML "<Response><Message>Shop &amp; Co:"
+	    " reply STOP to stop</Message></Response>");
 	/* a reply for a human: empty TwiML, nothing changed */
 	assert_int_equal(twilio_inbound(x, "thanks", NULL, &g), 200);
 	assert_string_equal(g.body, XML "<Response></Response>");

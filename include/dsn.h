@@ -29,13 +29,21 @@
  * its control characters (and bytes above 126) masked as '?', so a
  * report's text may go to a log or the audit trail as it is.
  *
- * Pure: bytes in, a struct out; no I/O, no state.  dsn_init() (GMime's
- * initialisation) is called once before any thread starts.
+ * dsn_parse is pure: bytes in, a struct out; no I/O, no state.  dsn_init()
+ * (GMime's initialisation) is called once before any thread starts.
+ *
+ * dsn_apply() records what a report says, for the one recipient its
+ * genuine token names, in one transaction with its audit row: a hard
+ * bounce, a soft bounce or a complaint engagement.  Nothing else is ever
+ * written: a report without a genuine token (forged, from another key,
+ * or none) or about an address the customer no longer has changes
+ * nothing, and says so in its outcome.
  */
 #ifndef SEGM_DSN_H
 #define SEGM_DSN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bounce.h"
 
@@ -96,6 +104,38 @@ void	 dsn_init(void);
 int	 dsn_parse(const void *msg, size_t len, const char *env_rcpt,
 	    const char *campaign_header, struct dsn_report *r);
 const char *dsn_kind_name(enum dsn_kind k);
+
+struct store;
+
+enum dsn_outcome {
+	DSN_RECORDED,		/* the engagement and its audit row */
+	DSN_ALREADY,		/* the same report recorded this second */
+	DSN_NOTHING,		/* a report of no failure (delivered, ...) */
+	DSN_NOT_OURS,		/* no genuine token: nothing written */
+	DSN_NOT_CUSTOMER	/* the token's customer is gone, has another
+				   address, or the report is about others */
+};
+
+struct dsn_result {
+	enum dsn_outcome outcome;
+	enum dsn_kind	 kind;
+	int64_t		 customer_id;
+	char		 email[DSN_ADDR_MAX];
+	char		 campaign[DSN_CAMPAIGN_MAX];	/* resolved, or
+							   "#" and its hash */
+	char		 status[DSN_STATUS_MAX];
+	const char	*token_from;	/* "envelope", "original" */
+};
+
+/*
+ * Records report R, checking its tokens with KEY (outbox.key_file's), in
+ * its own transaction (ST must not be in one).  0 and *OUT, or -1 with
+ * store_error(ST), nothing written.
+ */
+int	 dsn_apply(struct store *st, const unsigned char *key, size_t keylen,
+	    const struct dsn_report *r, const char *config_hash, int64_t now,
+	    struct dsn_result *out);
+const char *dsn_outcome_name(enum dsn_outcome o);
 const char *dsn_error_name(enum dsn_error e);
 
 #endif

@@ -182,11 +182,11 @@ cmd_bounce(struct cli *cli, int argc, char **argv)
 	case DSN_RECORDED:
 	case DSN_ALREADY:
 		if (!cli->quiet)
-			printf("%s: %s %s%s%s (campaign %s)\n", res.email,
+			printf("%s: %s%s%s %s (campaign %s)\n", res.email,
 			    dsn_kind_name(res.kind),
-			    res.kind == DSN_COMPLAINT ? "" : "bounce ",
+			    res.kind == DSN_COMPLAINT ? "" : " bounce ",
 			    res.status, res.outcome == DSN_ALREADY ?
-			    ", already recorded" : " recorded", res.campaign);
+			    "already recorded" : "recorded", res.campaign);
 		break;
 	case DSN_NOTHING:
 		if (!cli->quiet)

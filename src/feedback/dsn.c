@@ -20,7 +20,7 @@
 #include "dsn.h"
 
 #define FIELD_MAX	1024
-#define NAME_MAX_	64
+#define FIELD_NAME_MAX	64
 #define DEPTH_MAX	8	/* multiparts inside multiparts */
 
 /* What the walk of the tree found; the parts are not referenced. */
@@ -123,7 +123,7 @@ dsn_field(struct dsn_text *t, char *name, char *value)
 		    p[o] < 0x7f; o++)
 			;
 		if (o < v && p[o] == ':' && o > t->at &&
-		    o - t->at < NAME_MAX_)
+		    o - t->at < FIELD_NAME_MAX)
 			break;
 		t->at = e + 1;	/* a stray line, or a continuation alone */
 	}
@@ -294,7 +294,7 @@ dsn_block_end(struct dsn_report *r, const struct dsn_block *b,
 static int
 dsn_read_status(GMimePart *part, struct dsn_report *r)
 {
-	char name[NAME_MAX_], value[FIELD_MAX];
+	char name[FIELD_NAME_MAX], value[FIELD_MAX];
 	struct dsn_block b;
 	struct dsn_text t;
 	int rc, named = 0, bad = 0;
@@ -357,7 +357,7 @@ dsn_complaint(struct dsn_report *r, const char *rcpt, const char *type,
 static int
 dsn_read_feedback(GMimePart *part, struct dsn_report *r)
 {
-	char name[NAME_MAX_], value[FIELD_MAX], type[32] = "", agent[64] = "";
+	char name[FIELD_NAME_MAX], value[FIELD_MAX], type[32] = "", agent[64] = "";
 	char rcpts[DSN_RCPTS_MAX][DSN_ADDR_MAX], tok[BOUNCE_TOKEN_MAX];
 	struct dsn_text t;
 	size_t n = 0, i;
@@ -409,7 +409,7 @@ static int
 dsn_original_header(const struct dsn_parts *p, const char *want,
     char *out, size_t len)
 {
-	char name[NAME_MAX_], value[FIELD_MAX];
+	char name[FIELD_NAME_MAX], value[FIELD_MAX];
 	const char *v;
 	struct dsn_text t;
 	int rc, found = 0;

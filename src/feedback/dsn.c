@@ -190,6 +190,20 @@ dsn_address(const char *v, char *out, size_t len)
 	dsn_copy(out, len, v, n);
 }
 
+/* A typed value's text, "smtp; 550 ..." or "550 ...", into OUT. */
+static void
+dsn_untyped(const char *v, char *out, size_t len)
+{
+	const char *semi = strchr(v, ';');
+
+	if (semi != NULL) {
+		v = semi + 1;
+		while (*v == ' ')
+			v++;
+	}
+	snprintf(out, len, "%s", v);
+}
+
 /* 1 and the code into OUT when S starts with an enhanced status code. */
 static int
 dsn_code_at(const char *s, char *out, size_t len)
@@ -316,13 +330,9 @@ dsn_read_status(GMimePart *part, struct dsn_report *r)
 			else if (strcasecmp(name, "Status") == 0)
 				snprintf(b.status, sizeof(b.status), "%s",
 				    value);
-			else if (strcasecmp(name, "Diagnostic-Code") == 0) {
-				const char *semi = strchr(value, ';');
-
-				snprintf(b.diagnostic, sizeof(b.diagnostic),
-				    "%s", semi != NULL ? semi + 1 +
-				    (semi[1] == ' ') : value);
-			}
+			else if (strcasecmp(name, "Diagnostic-Code") == 0)
+				dsn_untyped(value, b.diagnostic,
+				    sizeof(b.diagnostic));
 			continue;
 		}
 		dsn_block_end(r, &b, &named, &bad);

@@ -83,13 +83,15 @@ grep -q "no genuine bounce token: nothing recorded" "$T/err" ||
 # headers only
 tok=$(token "$(id fred@example.com)" fred@example.com launch)
 for d in 3 2 1; do
-	report postfix-delayed.eml "$tok" |
-	    $B --quarantine "$T/q" > "$T/out" 2>&1 || fail "soft: $(cat "$T/out")"
+	report postfix-delayed.eml "$tok" | $BUILD/segctl -c "$T/segmilter.conf" \
+	    --now "$(ago "$d hours")" bounce --quarantine "$T/q" > "$T/out" 2>&1 ||
+	    fail "soft: $(cat "$T/out")"
 	grep -q "^fred@example.com: soft bounce 4.4.1 recorded" "$T/out" ||
 	    fail "soft said: $(cat "$T/out")"
-	[ $d = 2 ] && { [ "$(decision fred@example.com)" = "" ] ||
-	    fail "fred suppressed after 2 soft bounces"; }
-	sleep 1		# one row a second (the key has the time)
+	if [ $d = 2 ]; then
+		[ "$(decision fred@example.com)" = "" ] ||
+		    fail "fred suppressed after 2 soft bounces"
+	fi
 done
 [ "$(decision fred@example.com)" = bounced ] || fail "fred not bounced"
 
@@ -112,10 +114,14 @@ for m in malformed-not-mime.eml malformed-no-report.eml \
 	grep -q "not a report we can read" "$T/err" || fail "$m said: $(cat "$T/err")"
 done
 [ "$(nq unreadable)" = 3 ] || fail "unreadable not kept: $(ls "$T/q")"
-cmp -s "$(ls "$T"/q/*.unreadable.eml | head -1)" "$F/malformed-not-mime.eml" ||
-    cmp -s "$(ls "$T"/q/*.unreadable.eml | head -1)" "$F/malformed-no-report.eml" ||
-    cmp -s "$(ls "$T"/q/*.unreadable.eml | head -1)" "$F/malformed-truncated.eml" ||
-    fail "quarantined copy differs"
+for m in malformed-not-mime.eml malformed-no-report.eml \
+    malformed-truncated.eml; do
+	kept=0
+	for k in "$T"/q/*.unreadable.eml; do
+		cmp -s "$k" "$F/$m" && kept=1
+	done
+	[ $kept = 1 ] || fail "$m not kept byte for byte"
+done
 [ "$(stat -c %a "$(ls "$T"/q/*.eml | head -1)")" = 600 ] || fail "quarantine mode"
 $B < "$F/malformed-not-mime.eml" 2>/dev/null
 [ $? = 65 ] || fail "unreadable without a quarantine: not 65"

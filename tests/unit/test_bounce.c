@@ -425,6 +425,30 @@ test_apply_soft(void **state)
 	    4);
 }
 
+/* of a report's several recipients, the token's own is recorded */
+static void
+test_apply_several(void **state)
+{
+	struct bx *x = *state;
+	struct dsn_report r;
+	struct dsn_result res;
+
+	bx_report("sendmail-multi.eml", key, x->rita, "rita@example.com",
+	    "launch", 1, &r);
+	assert_int_equal(r.nrcpts, 2);
+	res = bx_apply(x, &r, NOW);
+	assert_int_equal(res.outcome, DSN_RECORDED);
+	assert_int_equal(res.kind, DSN_SOFT);
+	assert_string_equal(res.status, "4.2.2");
+	assert_string_equal(res.email, "rita@example.com");
+	/* a genuine token for someone the report does not name */
+	bx_report("sendmail-multi.eml", key, x->fred, "fred@example.com",
+	    "launch", 1, &r);
+	res = bx_apply(x, &r, NOW);
+	assert_int_equal(res.outcome, DSN_NOT_CUSTOMER);
+	assert_int_equal(bx_count(x, "SELECT count(*) FROM engagement"), 1);
+}
+
 static void
 test_apply_complaint(void **state)
 {
@@ -476,6 +500,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_apply_forged, bx_setup,
 		    bx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_soft, bx_setup,
+		    bx_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_several, bx_setup,
 		    bx_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_complaint, bx_setup,
 		    bx_teardown),

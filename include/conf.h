@@ -111,6 +111,8 @@ struct conf_policy {
 	int64_t		 cap_count;		/* 0: no cap */
 	int64_t		 cap_window_hours;
 	int64_t		 bounce_limit;		/* bounces that suppress */
+	int64_t		 soft_bounce_limit;	/* soft bounces that do, 0: off */
+	int64_t		 soft_bounce_days;	/* ... within this many days */
 };
 
 enum conf_on_error {

@@ -11,7 +11,12 @@
  * Nobody is delivered one campaign twice, whatever the MTA retries.
  * Consent is never guessed: no record, a revoked one, or a grant older
  * than a later unsubscribe all suppress, and so do bounces since the
- * grant.
+ * grant: bounce_limit hard ones, or soft_bounce_limit soft ones within
+ * soft_bounce_days.  A complaint (an ARF feedback report) counts as an
+ * unsubscribe, recorded as "unsubscribed" with the detail saying so: for
+ * the mailbox providers it is one (Gmail and Yahoo ask that both stop
+ * mail), a later grant of consent lifts it the same way, and the
+ * report's columns stay what operators' scripts read.
  *
  * Fatigue has two parts.  Someone who has been delivered many campaigns
  * since they last opened, clicked or ordered is fatigued, and is then
@@ -34,9 +39,11 @@ enum policy_reason {
 	POLICY_DELIVER,
 	POLICY_UNKNOWN,		/* no customer with this address */
 	POLICY_DUPLICATE,	/* already delivered this campaign */
-	POLICY_UNSUBSCRIBED,	/* unsubscribed, not consented since */
+	POLICY_UNSUBSCRIBED,	/* unsubscribed or complained, not
+				   consented since */
 	POLICY_NO_CONSENT,	/* no email consent, or it was revoked */
-	POLICY_BOUNCED,		/* bounced after consenting */
+	POLICY_BOUNCED,		/* bounced after consenting: hard, or
+				   soft too often */
 	POLICY_AUDIENCE,	/* outside the campaign's audience */
 	POLICY_FATIGUED,	/* fatigue or the frequency cap */
 	POLICY_BAD_RECORD,	/* their own values cannot be rendered,
@@ -51,6 +58,10 @@ struct policy_facts {
 	int64_t		 consent_at;		/* ... made at */
 	int64_t		 unsubscribed_at;	/* latest, 0: never */
 	int64_t		 bounces;		/* since consent_at */
+	int64_t		 complained_at;		/* latest complaint, 0: never */
+	const int64_t	*soft_bounce_at;	/* the latest soft bounces
+						   since consent_at */
+	size_t		 nsoft_bounces;
 	int64_t		 unanswered;		/* deliveries since last
 						   open, click or order */
 	int64_t		 last_delivery_at;	/* 0: never */

@@ -27,7 +27,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	9
+#define STORE_SCHEMA_VERSION	10
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -236,6 +236,10 @@ enum store_engagement_type {
 	ENG_UNSUBSCRIBE,
 	ENG_BOUNCE,
 	ENG_SMS_OPTOUT,
+	ENG_SOFT_BOUNCE,	/* a transient failure reported (segctl
+				   bounce): suppresses only in numbers */
+	ENG_COMPLAINT,		/* a feedback report: stops email like an
+				   unsubscribe */
 	ENG_COUNT
 };
 
@@ -349,6 +353,7 @@ int	 store_segment_counts(struct store *st, store_count_fn fn, void *arg);
  * open between messages (an open statement would pin an old snapshot).
  */
 #define STORE_NAME_MAX	128
+#define STORE_SOFT_BOUNCES_MAX	8	/* policy.soft_bounce_limit's max */
 
 struct store_recipient {
 	int64_t		 customer_id;		/* 0: unknown address */
@@ -366,6 +371,10 @@ struct store_recipient {
 	int64_t		 min_gap_days;		/* their own cadence, 0:
 						   none (store_cadence_set) */
 	int64_t		 bounces_since_consent;
+	int64_t		 complained_at;		/* latest, 0: never */
+	/* the latest soft bounces since consent, newest first */
+	int64_t		 soft_bounce_at[STORE_SOFT_BOUNCES_MAX];
+	size_t		 nsoft_bounces;
 	int64_t		 last_answer_at;	/* open, click or order */
 	int64_t		 unanswered;		/* campaigns delivered since */
 	int64_t		 in_window;		/* ... since window start */
@@ -390,6 +399,14 @@ struct store_recipient {
 int	 store_recipient_get(struct store *st, const char *email,
 	    const char *campaign, int64_t now, int64_t window_secs,
 	    struct store_recipient *r);
+/*
+ * Calls FN with every campaign delivered to customer ID (by this relay,
+ * or imported as "sent"), once each; FN's non-zero stops and is returned.
+ * 0, or -1.  What a bounce token's campaign hash is resolved against.
+ */
+typedef int (*store_campaign_fn)(const char *campaign, void *arg);
+int	 store_customer_campaigns(struct store *st, int64_t id,
+	    store_campaign_fn fn, void *arg);
 /*
  * The same for N recipients at once, EMAILS[i] into *R[i] (an empty
  * email is an unknown address); cheaper per recipient than one call each.

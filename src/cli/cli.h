@@ -41,5 +41,6 @@ int	 cmd_report(struct cli *cli, int argc, char **argv);
 int	 cmd_outbox(struct cli *cli, int argc, char **argv);
 int	 cmd_unsubscribe(struct cli *cli, int argc, char **argv);
 int	 cmd_optout(struct cli *cli, int argc, char **argv);
+int	 cmd_bounce(struct cli *cli, int argc, char **argv);
 
 #endif

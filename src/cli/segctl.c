@@ -36,6 +36,8 @@ static const struct {
 	{ "outbox", cmd_outbox, "outbox [list] | retry ID | cancel ID" },
 	{ "unsubscribe", cmd_unsubscribe, "unsubscribe TOKEN" },
 	{ "optout", cmd_optout, "optout import [--strict] FILE..." },
+	{ "bounce", cmd_bounce, "bounce [--recipient ADDR] [--quarantine DIR]"
+	    " < MESSAGE" },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH]"
 	    " [--anchors FILE]... | audit export [--since TIME] |"
 	    " audit reindex" },

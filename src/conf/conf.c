@@ -179,6 +179,11 @@ static const struct conf_setting policy_table[] = {
 	{ "cap_window_hours", CT_INT, POL(cap_window_hours), 0, 1, 8760, 0, 0,
 	    NULL },
 	{ "bounce_limit", CT_INT, POL(bounce_limit), 0, 1, 1000, 0, 0, NULL },
+	/* at most the soft bounces the store returns (STORE_SOFT_BOUNCES_MAX) */
+	{ "soft_bounce_limit", CT_INT, POL(soft_bounce_limit), 0, 0, 8, 0, 0,
+	    NULL },
+	{ "soft_bounce_days", CT_INT, POL(soft_bounce_days), 0, 1, 365, 0, 0,
+	    NULL },
 	END
 };
 
@@ -1166,6 +1171,8 @@ conf_defaults(void)
 	c->policy.cap_count = 1;
 	c->policy.cap_window_hours = 16;
 	c->policy.bounce_limit = 1;
+	c->policy.soft_bounce_limit = 3;
+	c->policy.soft_bounce_days = 30;
 	c->outbox.reinject_url = xstrdup("");
 	c->outbox.key_file = xstrdup("");
 	c->outbox.workers = 2;

@@ -441,6 +441,9 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 		f.consent_at = r->r->consent_at;
 		f.unsubscribed_at = r->r->unsubscribed_at;
 		f.bounces = r->r->bounces_since_consent;
+		f.complained_at = r->r->complained_at;
+		f.soft_bounce_at = r->r->soft_bounce_at;
+		f.nsoft_bounces = r->r->nsoft_bounces;
 		f.unanswered = r->r->unanswered;
 		f.last_delivery_at = r->r->last_delivery_at;
 		f.min_gap_days = r->r->min_gap_days;

@@ -120,6 +120,30 @@ policy_fatigue(const struct conf_policy *r, const struct policy_facts *f,
 	return 0;
 }
 
+/*
+ * 1 (the detail written) when soft_bounce_limit soft bounces fall within
+ * the last soft_bounce_days: a mailbox full or a server down for days.
+ */
+static int
+policy_soft_bounced(const struct conf_policy *r, const struct policy_facts *f,
+    int64_t now, struct policy_decision *d)
+{
+	int64_t n = 0;
+	size_t i;
+
+	if (r->soft_bounce_limit == 0)
+		return 0;
+	for (i = 0; i < f->nsoft_bounces; i++)
+		if (f->soft_bounce_at[i] >= now - r->soft_bounce_days * DAY)
+			n++;
+	if (n < r->soft_bounce_limit)
+		return 0;
+	snprintf(d->detail, sizeof(d->detail), "%lld soft bounces in %lld d"
+	    " (limit %lld)", (long long)n, (long long)r->soft_bounce_days,
+	    (long long)r->soft_bounce_limit);
+	return 1;
+}
+
 void
 policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
     const struct policy_facts *f, int64_t now, struct policy_decision *d)
@@ -138,6 +162,13 @@ policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
 		    " earlier", (long long)(now - f->campaign_delivered_at));
 		return;
 	}
+	if (policy_unsubscribed(f->complained_at, f->consent_at)) {
+		d->reason = POLICY_UNSUBSCRIBED;
+		snprintf(d->detail, sizeof(d->detail), "complaint (feedback"
+		    " report) %lld d ago", (long long)((now - f->complained_at) /
+		    DAY));
+		return;
+	}
 	if (policy_unsubscribed(f->unsubscribed_at, f->consent_at)) {
 		d->reason = POLICY_UNSUBSCRIBED;
 		return;
@@ -151,6 +182,10 @@ policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
 		snprintf(d->detail, sizeof(d->detail), "%lld bounces since"
 		    " consent (limit %lld)", (long long)f->bounces,
 		    (long long)r->bounce_limit);
+		return;
+	}
+	if (policy_soft_bounced(r, f, now, d)) {
+		d->reason = POLICY_BOUNCED;
 		return;
 	}
 	if (policy_audience(c, f, d)) {

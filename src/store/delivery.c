@@ -7,12 +7,16 @@
  * sending tool reports, including campaigns that never passed here).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "store_int.h"
 #include "str.h"
 
+#define DELIVERY_STR_(x)	#x
+#define DELIVERY_STR(x)		DELIVERY_STR_(x)
+#define STORE_SOFT_BOUNCES_SQL	DELIVERY_STR(STORE_SOFT_BOUNCES_MAX)
 
 /* Columns 1.. of a profile row into R. */
 static void
@@ -155,7 +159,31 @@ delivery_interests(struct store *st, size_t n,
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "interests");
 }
 
-/* Unsubscribes, bounces since consent, the last open, click or order. */
+/*
+ * The times in LIST ("T,T,...", newest first) into R's soft bounces.
+ * group_concat keeps the soft bounces in the aggregate's one statement:
+ * a second statement per recipient would cost the milter a seek each.
+ */
+static void
+delivery_soft_bounces(const char *list, struct store_recipient *r)
+{
+	char *end;
+
+	r->nsoft_bounces = 0;
+	while (list != NULL && *list != '\0' &&
+	    r->nsoft_bounces < STORE_SOFT_BOUNCES_MAX) {
+		r->soft_bounce_at[r->nsoft_bounces++] = strtoll(list, &end,
+		    10);
+		if (*end != ',')
+			break;
+		list = end + 1;
+	}
+}
+
+/*
+ * Unsubscribes and complaints, bounces since consent (hard: a count;
+ * soft: the latest times), the last open, click or order.
+ */
 static int
 delivery_engagement(struct store *st, struct store_recipient *r)
 {
@@ -167,7 +195,11 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 	    " count(*) FILTER (WHERE type = 'bounce' AND at >= ?2),"
 	    " max(coalesce(max(at) FILTER (WHERE type IN ('open', 'click')),"
 	    "  0), (SELECT coalesce(max(created_at), 0) FROM orders"
-	    "  WHERE customer_id = ?1))"
+	    "  WHERE customer_id = ?1)),"
+	    " coalesce(max(at) FILTER (WHERE type = 'complaint'), 0),"
+	    " (SELECT group_concat(at) FROM (SELECT at FROM engagement"
+	    "  WHERE customer_id = ?1 AND type = 'soft_bounce' AND at >= ?2"
+	    "  ORDER BY at DESC LIMIT " STORE_SOFT_BOUNCES_SQL "))"
 	    " FROM engagement WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;
@@ -177,6 +209,9 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 		r->unsubscribed_at = sqlite3_column_int64(s, 0);
 		r->bounces_since_consent = sqlite3_column_int64(s, 1);
 		r->last_answer_at = sqlite3_column_int64(s, 2);
+		r->complained_at = sqlite3_column_int64(s, 3);
+		delivery_soft_bounces((const char *)sqlite3_column_text(s, 4),
+		    r);
 	}
 	store_done(s);
 	return rc == SQLITE_ROW ? 0 : store_fail(st, "engagement");
@@ -250,6 +285,29 @@ store_recipient_get(struct store *st, const char *email, const char *campaign,
 {
 	return store_recipients_get(st, &email, 1, campaign, now,
 	    window_secs, &r);
+}
+
+int
+store_customer_campaigns(struct store *st, int64_t id, store_campaign_fn fn,
+    void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = store_stmt(st, SQ_CUST_CAMPAIGNS, "SELECT campaign_id FROM ledger"
+	    " WHERE customer_id = ?1 AND decision = 'deliver'"
+	    " UNION SELECT campaign_id FROM engagement"
+	    " WHERE customer_id = ?1 AND type = 'sent'");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((stop = fn(store_col_text(s, 0), arg)) != 0)
+			break;
+	store_done(s);
+	if (stop != 0)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "campaigns");
 }
 
 int

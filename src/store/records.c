@@ -707,7 +707,8 @@ store_consent_add(struct store *st, const struct store_consent *c, size_t n)
 }
 
 static const char *const engagement_names[ENG_COUNT] = {
-	"sent", "open", "click", "unsubscribe", "bounce", "sms_optout"
+	"sent", "open", "click", "unsubscribe", "bounce", "sms_optout",
+	"soft_bounce", "complaint"
 };
 
 const char *

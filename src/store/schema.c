@@ -305,6 +305,27 @@ static const char *const migrations[] = {
 	"  order_id INTEGER REFERENCES orders(id),"
 	"  amount INTEGER NOT NULL,"
 	"  PRIMARY KEY (source, external_id)) WITHOUT ROWID;",
+
+	/*
+	 * 10: what the MTA learns of a campaign's delivery (segctl bounce):
+	 * soft bounces, counted against policy.soft_bounce_limit, and
+	 * complaints (ARF feedback reports), which stop email at once.
+	 * SQLite cannot change a CHECK constraint in place, so the
+	 * engagement table is copied into one that allows the two types.
+	 */
+	"CREATE TABLE engagement_new ("
+	"  customer_id INTEGER NOT NULL REFERENCES customers(id),"
+	"  campaign_id TEXT NOT NULL,"
+	"  type TEXT NOT NULL CHECK (type = 'sent' OR type = 'open' OR"
+	"    type = 'click' OR type = 'unsubscribe' OR type = 'bounce' OR"
+	"    type = 'sms_optout' OR type = 'soft_bounce' OR"
+	"    type = 'complaint'),"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (customer_id, campaign_id, type, at)) WITHOUT ROWID;"
+	"INSERT INTO engagement_new SELECT customer_id, campaign_id, type, at"
+	"  FROM engagement;"
+	"DROP TABLE engagement;"
+	"ALTER TABLE engagement_new RENAME TO engagement;",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -145,6 +145,42 @@ test_bounced(void **state)
 	assert_int_equal(decide(x), POLICY_BOUNCED);
 }
 
+/* soft bounces count only within soft_bounce_days, up to the limit */
+static void
+test_soft_bounced(void **state)
+{
+	struct fx *x = *state;
+	int64_t at[] = { NOW - DAY, NOW - 10 * DAY, NOW - 31 * DAY };
+
+	x->f.soft_bounce_at = at;
+	x->f.nsoft_bounces = 3;
+	assert_int_equal(decide(x), POLICY_DELIVER);	/* 2 within 30 d */
+	at[2] = NOW - 30 * DAY;
+	assert_int_equal(decide(x), POLICY_BOUNCED);
+	assert_string_equal(x->d.detail, "3 soft bounces in 30 d (limit 3)");
+	x->r.soft_bounce_days = 5;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	x->r.soft_bounce_limit = 1;
+	assert_int_equal(decide(x), POLICY_BOUNCED);
+	x->r.soft_bounce_limit = 0;			/* off */
+	assert_int_equal(decide(x), POLICY_DELIVER);
+}
+
+/* a complaint stops email like an unsubscribe, and says so */
+static void
+test_complained(void **state)
+{
+	struct fx *x = *state;
+
+	x->f.complained_at = NOW - 2 * DAY;
+	assert_int_equal(decide(x), POLICY_UNSUBSCRIBED);
+	assert_string_equal(x->d.detail, "complaint (feedback report) 2 d"
+	    " ago");
+	/* consent given since lifts it */
+	x->f.consent_at = NOW - DAY;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+}
+
 static void
 test_audience(void **state)
 {
@@ -264,6 +300,8 @@ main(void)
 		cmocka_unit_test_setup(test_consent, setup),
 		cmocka_unit_test_setup(test_unsubscribed, setup),
 		cmocka_unit_test_setup(test_bounced, setup),
+		cmocka_unit_test_setup(test_soft_bounced, setup),
+		cmocka_unit_test_setup(test_complained, setup),
 		cmocka_unit_test_setup(test_audience, setup),
 		cmocka_unit_test_setup(test_frequency_cap, setup),
 		cmocka_unit_test_setup(test_fatigue_reduced_cadence, setup),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libconfig.h>
 
@@ -372,6 +373,7 @@ campaign_set_load(const char *dir, struct campaign_set **out, char *err,
 	struct campaign_load ld;
 	struct campaign *c;
 	char **names, path[4096];
+	struct stat sb;
 	size_t n, i, j;
 	config_t cfg;
 	int line;
@@ -388,7 +390,11 @@ campaign_set_load(const char *dir, struct campaign_set **out, char *err,
 		c->file = xstrdup(path);
 		ld.file = c->file;
 		config_init(&cfg);
-		if (conf_has_include(path, &line)) {
+		/* a directory named x.conf: libconfig's reader exits on it */
+		if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+			buf_printf(&ld.errs, "%s: not a regular file\n", path);
+			ld.nerrs++;
+		} else if (conf_has_include(path, &line)) {
 			buf_printf(&ld.errs, "%s:%d: @include: not supported,"
 			    " a campaign is one file\n", path, line);
 			ld.nerrs++;

@@ -934,6 +934,12 @@ conf_open_secret(const char *path, char *err, size_t errlen)
 		fclose(fp);
 		return NULL;
 	}
+	/* a directory opens, and libconfig's reader exits on it */
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		fclose(fp);
+		return NULL;
+	}
 	if (sb.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
 		snprintf(err, errlen, "%s is readable or writable by group or"
 		    " others (chmod 0600 %s)", path, path);

@@ -1158,6 +1158,12 @@ test_campaign_files(void **state)
 	if (strstr(err, "bad.conf:2: syntax error") == NULL)
 		fail_msg("%s", err);
 	unlink(path);
+	/* a directory named like a campaign: libconfig's reader exited */
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad.conf: not a regular file"));
+	rmdir(path);
 }
 
 int

@@ -949,6 +949,35 @@ conf_open_secret(const char *path, char *err, size_t errlen)
 	return fp;
 }
 
+int
+conf_read_credentials(const char *path, config_t *cfg, struct buf *errs)
+{
+	char why[1024];
+	FILE *fp;
+	int line, ok;
+
+	if ((fp = conf_open_secret(path, why, sizeof(why))) == NULL) {
+		buf_printf(errs, "credentials_file: %s\n", why);
+		return -1;
+	}
+	if (conf_has_include(path, &line)) {
+		buf_printf(errs, "credentials_file: %s:%d: @include: not"
+		    " supported\n", path, line);
+		fclose(fp);
+		return -1;
+	}
+	config_init(cfg);
+	ok = config_read(cfg, fp) == CONFIG_TRUE;
+	fclose(fp);
+	if (!ok) {
+		buf_printf(errs, "credentials_file: %s:%d: %s\n", path,
+		    config_error_line(cfg), config_error_text(cfg));
+		config_destroy(cfg);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The copy marker's key: read here so that a missing or short key is a
  * configuration error, found by segmilter -n, not a failure per message.

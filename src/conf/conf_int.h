@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <libconfig.h>
+
+#include "buf.h"
+
 /* Frees N strings and the array holding them; NULL is fine. */
 void	 conf_free_strlist(char **v, size_t n);
 
@@ -34,6 +38,13 @@ struct conf_sms;
  * secret, checked on the file opened.
  */
 FILE	*conf_open_secret(const char *path, char *err, size_t errlen);
+/*
+ * Reads PATH, a credentials file in libconfig's syntax, into CFG as
+ * conf_open_secret opens it, without @include.  0 with CFG to
+ * config_destroy(); -1 with a "credentials_file: ..." line in ERRS.
+ */
+int	 conf_read_credentials(const char *path, config_t *cfg,
+	    struct buf *errs);
 
 /* The sms group's defaults, and freeing what it holds (secrets wiped). */
 void	 conf_sms_defaults(struct conf_sms *s);

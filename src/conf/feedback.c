@@ -177,30 +177,11 @@ read_credentials(struct conf_feedback *f, struct buf *errs)
 	const char *file = f->credentials_file, *v;
 	config_setting_t *root, *e;
 	config_t cfg;
-	char why[1024];
-	FILE *fp;
 	size_t k;
-	int i, line, ok, rc = 0;
+	int i, rc = 0;
 
-	if ((fp = conf_open_secret(file, why, sizeof(why))) == NULL) {
-		buf_printf(errs, "credentials_file: %s\n", why);
+	if (conf_read_credentials(file, &cfg, errs) == -1)
 		return -1;
-	}
-	if (conf_has_include(file, &line)) {
-		buf_printf(errs, "credentials_file: %s:%d: @include: not"
-		    " supported\n", file, line);
-		fclose(fp);
-		return -1;
-	}
-	config_init(&cfg);
-	ok = config_read(&cfg, fp) == CONFIG_TRUE;
-	fclose(fp);
-	if (!ok) {
-		buf_printf(errs, "credentials_file: %s:%d: %s\n", file,
-		    config_error_line(&cfg), config_error_text(&cfg));
-		config_destroy(&cfg);
-		return -1;
-	}
 	root = config_root_setting(&cfg);
 	for (i = 0; i < config_setting_length(root); i++) {
 		e = config_setting_get_elem(root, (unsigned)i);

@@ -906,17 +906,6 @@ earliest_job(const struct milter_msg *m, const struct msg_plan *p,
 }
 
 /*
- * A copy of ours: the marker goes, nothing else changes.  That it went
- * through is noted too: if segmilter dies while its outbox waits for the
- * re-injection's reply, the restart knows the copy is already on its way
- * (store_outbox_recover) and does not send it twice.  The note is the
- * last thing done before the answer, so that the time in which a crash
- * loses a noted copy (noted, but the MTA never hears "continue") is what
- * lies between the commit and libmilter's write; the WAL's checkpoints
- * (checkpoint.c) and the freeing of the message (mlfi.c) are kept out
- * of it.
- */
-/*
  * The note and an audit row per recipient, in one transaction: a marker
  * lets a message skip every rule, so each one honoured is on record.
  */
@@ -1009,18 +998,11 @@ static int
 marker_check(struct milter_msg *m, const struct milter_env *env)
 {
 	char rcpts[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX];
-	const char **emails;
-	size_t i;
 	int ok;
 
 	marker_body_end(m->marker_body, body);
 	m->marker_body = NULL;
-	emails = xreallocarray(NULL, m->nrcpts > 0 ? m->nrcpts : 1,
-	    sizeof(*emails));
-	for (i = 0; i < m->nrcpts; i++)
-		emails[i] = m->rcpts[i].email;
-	marker_rcpts(emails, m->nrcpts, rcpts);
-	free(emails);
+	msg_rcpts_digest(m, MSG_ALL_RCPTS, rcpts);
 	ok = marker_verify(env->conf->outbox.key, env->conf->outbox.keylen,
 	    &m->mk, rcpts, body);
 	if (!ok)

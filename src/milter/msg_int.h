@@ -142,6 +142,14 @@ int	 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 	    struct msg_part *p, int index, int64_t now, char *err,
 	    size_t errlen);
 /*
+ * The RCPTS field of a copy marker (marker.h) for the delivered
+ * recipients of part PART, or for every recipient (MSG_ALL_RCPTS: a
+ * message with a marker, as the re-injection port sees it), into RCPTS
+ * (MARKER_DIGEST_MAX).
+ */
+#define MSG_ALL_RCPTS	(-3)
+void	 msg_rcpts_digest(const struct milter_msg *m, int part, char *rcpts);
+/*
  * P's marker bound again to the recipients part INDEX has now, in place
  * (same length), if the ledger took one out since msg_copy_build: the
  * envelope that carries the copy must be the one its marker names.  0,

@@ -274,16 +274,8 @@ append_chunk(void *arg, const void *p, size_t n)
 	return buf_append(arg, p, n) == -1 ? 1 : 0;
 }
 
-static int
-digest_chunk(void *arg, const void *p, size_t n)
-{
-	marker_body_add(arg, p, n);
-	return 0;
-}
-
-/* The digest of part INDEX's recipients as they stand, into RCPTS. */
-static void
-part_rcpts(const struct milter_msg *m, int index, char *rcpts)
+void
+msg_rcpts_digest(const struct milter_msg *m, int part, char *rcpts)
 {
 	const char **emails;
 	size_t i, n = 0;
@@ -291,26 +283,11 @@ part_rcpts(const struct milter_msg *m, int index, char *rcpts)
 	emails = xreallocarray(NULL, m->nrcpts > 0 ? m->nrcpts : 1,
 	    sizeof(*emails));
 	for (i = 0; i < m->nrcpts; i++)
-		if (m->rcpts[i].part == index &&
-		    m->rcpts[i].d.reason == POLICY_DELIVER)
+		if (part == MSG_ALL_RCPTS || (m->rcpts[i].part == part &&
+		    m->rcpts[i].d.reason == POLICY_DELIVER))
 			emails[n++] = m->rcpts[i].email;
 	marker_rcpts(emails, n, rcpts);
 	free(emails);
-}
-
-/* The digest of P's rendered body into P->body_digest; 0, or -1. */
-static int
-body_binding(struct msg_part *p, char *err, size_t errlen)
-{
-	struct marker_body *b = marker_body_new();
-
-	if (spool_each(p->body, digest_chunk, b) != 0) {
-		snprintf(err, errlen, "spool: %s", spool_error(p->body));
-		marker_body_free(b);
-		return -1;
-	}
-	marker_body_end(b, p->body_digest);
-	return 0;
 }
 
 /* Writes the marker for P's recipients (RCPTS) into P->copy at
@@ -336,7 +313,7 @@ put_marker(const struct milter_msg *m, const struct milter_env *env,
 		return msg_put_header(&p->copy, MARKER_HEADER, marker);
 	}
 	memcpy(p->copy.data + p->marker_at, marker, n);
-	memcpy(p->rcpts_digest, rcpts, MARKER_DIGEST_MAX);
+	memmove(p->rcpts_digest, rcpts, MARKER_DIGEST_MAX);
 	return 0;
 }
 
@@ -346,7 +323,7 @@ msg_copy_rebind(const struct milter_msg *m, const struct milter_env *env,
 {
 	char rcpts[MARKER_DIGEST_MAX];
 
-	part_rcpts(m, index, rcpts);
+	msg_rcpts_digest(m, index, rcpts);
 	if (strcmp(rcpts, p->rcpts_digest) == 0)
 		return 0;
 	return put_marker(m, env, p, rcpts);
@@ -359,9 +336,10 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 	const char *h = buf_str(&m->headers), *end, *colon;
 	const char *replace;
 	struct buf *out = &p->copy;
+	struct marker_body *b;
 	char name[128];
 	char unsub[UNSUB_TOKEN_MAX + 512];
-	size_t namelen;
+	size_t namelen, body_at;
 	int skip = 0, rc = 0, have_type = 0, have_cte = 0, have_mime = 0;
 
 	/* header by header: a field and its continuation lines */
@@ -412,9 +390,14 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		snprintf(err, errlen, "copy over %d bytes", MSG_COPY_MAX);
 		return -1;
 	}
-	if (body_binding(p, err, errlen) == -1)
-		return -1;
-	part_rcpts(m, index, p->rcpts_digest);
+	/*
+	 * The marker is bound to the body, which comes after it: a stand-in
+	 * digest of the same width holds its place until the body is in,
+	 * then the marker is written again where it stands.
+	 */
+	msg_rcpts_digest(m, index, p->rcpts_digest);
+	memset(p->body_digest, '0', MARKER_DIGEST_MAX - 1);
+	p->body_digest[MARKER_DIGEST_MAX - 1] = '\0';
 	p->marker_made = now;
 	p->marker_len = 0;
 	if (put_marker(m, env, p, p->rcpts_digest) == -1) {
@@ -422,22 +405,28 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		return -1;
 	}
 	if (msg_unsub_header(m, env, p, now, unsub, sizeof(unsub)) == 0) {
-		msg_put_header(out, "List-Unsubscribe", unsub);
-		msg_put_header(out, "List-Unsubscribe-Post",
+		rc |= msg_put_header(out, "List-Unsubscribe", unsub);
+		rc |= msg_put_header(out, "List-Unsubscribe-Post",
 		    "List-Unsubscribe=One-Click");
 	}
-	buf_puts(out, "\r\n");
-	switch (spool_each(p->body, append_chunk, out)) {
-	case 0:
-		return 0;
-	case 1:
+	rc |= buf_puts(out, "\r\n");
+	body_at = out->len;
+	if (rc != 0 || (rc = spool_each(p->body, append_chunk, out)) == 1) {
 		snprintf(err, errlen, "copy over %d bytes", MSG_COPY_MAX);
-		break;
-	default:
-		snprintf(err, errlen, "spool: %s", spool_error(p->body));
-		break;
+		return -1;
 	}
-	return -1;
+	if (rc != 0) {
+		snprintf(err, errlen, "spool: %s", spool_error(p->body));
+		return -1;
+	}
+	b = marker_body_new();
+	marker_body_add(b, out->data + body_at, out->len - body_at);
+	marker_body_end(b, p->body_digest);
+	if (put_marker(m, env, p, p->rcpts_digest) == -1) {
+		snprintf(err, errlen, "cannot make the copy marker");
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -88,24 +88,25 @@ store_create_file(struct store *st)
 }
 
 /*
- * Opens ST->db on ST->path with ST->flags: the connection, the pragmas
- * and the schema.  0, or -1 with st->err (ST->db then closed, NULL).
+ * Opens ST->db on ST->path with store_open's FLAGS and TIMEOUT_MS: the
+ * connection, the pragmas and the schema.  0, or -1 with st->err (ST->db
+ * then closed, NULL).
  */
 static int
-store_connect(struct store *st)
+store_connect(struct store *st, int flags, int64_t timeout_ms)
 {
 	char why[sizeof(st->err)];
 	int oflags, rc;
 
 	if (st->readonly)
 		oflags = SQLITE_OPEN_READONLY;
-	else if (st->flags & STORE_CREATE)
+	else if (flags & STORE_CREATE)
 		oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	else
 		oflags = SQLITE_OPEN_READWRITE;
 	oflags |= SQLITE_OPEN_NOMUTEX;
 
-	if ((st->flags & STORE_CREATE) && store_create_file(st) == -1)
+	if ((flags & STORE_CREATE) && store_create_file(st) == -1)
 		return -1;
 	rc = sqlite3_open_v2(st->path, &st->db, oflags, NULL);
 	if (rc != SQLITE_OK) {
@@ -114,8 +115,7 @@ store_connect(struct store *st)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, st->timeout_ms > 0 ?
-	    (int)st->timeout_ms : 0);
+	sqlite3_busy_timeout(st->db, timeout_ms > 0 ? (int)timeout_ms : 0);
 
 	/*
 	 * 8 KiB pages for a new store (no effect on an existing one): a
@@ -131,15 +131,15 @@ store_connect(struct store *st)
 	 * fall behind (STORE_WAL_BOUND) or a long reader holds them back;
 	 * once the WAL starts over, its first commit cuts it back.
 	 */
-	if (((st->flags & STORE_CREATE) &&
+	if (((flags & STORE_CREATE) &&
 	    store_exec(st, "PRAGMA page_size=8192") == -1)
 	    || (!st->readonly && store_exec(st, "PRAGMA journal_mode=WAL") == -1)
 	    || store_exec(st, "PRAGMA foreign_keys=ON") == -1
 	    || store_exec(st, "PRAGMA synchronous=NORMAL") == -1
 	    || store_exec(st, "PRAGMA mmap_size=1073741824") == -1
 	    || store_limit_wal(st) == -1
-	    || ((st->flags & STORE_BULK) && store_bulk(st) == -1)
-	    || store_schema_migrate(st, (st->flags & STORE_CREATE) != 0) == -1
+	    || ((flags & STORE_BULK) && store_bulk(st) == -1)
+	    || store_schema_migrate(st, (flags & STORE_CREATE) != 0) == -1
 	    || store_identify(st, &st->dev, &st->ino) == -1) {
 		snprintf(why, sizeof(why), "%s", st->err);
 		store_failf(st, "%s: %s", st->path, why);
@@ -162,10 +162,8 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	pthread_once(&once, store_configure);
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
-	st->flags = flags;
-	st->timeout_ms = timeout_ms;
 	st->readonly = (flags & STORE_READONLY) != 0;
-	if (store_connect(st) == -1) {
+	if (store_connect(st, flags, timeout_ms) == -1) {
 		snprintf(err, errlen, "%s", st->err);
 		store_close(st);
 		return -1;

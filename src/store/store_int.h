@@ -64,8 +64,6 @@ enum store_stmt_id {
 struct store {
 	sqlite3		*db;
 	char		*path;
-	int		 flags;		/* store_open's */
-	int64_t		 timeout_ms;
 	int		 readonly;
 	dev_t		 dev;		/* the file opened */
 	ino_t		 ino;

@@ -186,15 +186,23 @@ grep -q '^Hello Sue, the big catalogue:' "$M" || fail "50 MB message not rendere
 grep -q '^The end\.' "$M" || fail "50 MB message lost its end"
 
 # --- 7. the store locked past its timeout: tempfail, nothing lost ------
-(echo "BEGIN IMMEDIATE;"; sleep 3; echo "COMMIT;") | sqlite3 "$T/store.db" &
+# held until the refused message is answered, not for a fixed time
+printf '%s\n' "BEGIN IMMEDIATE;" ".print locked" \
+    ".shell sh -c 'until [ -e $T/unlock ]; do sleep 0.1; done'" "COMMIT;" |
+    sqlite3 "$T/store.db" > "$T/lock" &
 LPID=$!
-sleep 0.5
+i=0
+until grep -q locked "$T/lock"; do
+	i=$((i + 1)); [ $i -lt 300 ] || fail "the store was not locked"
+	sleep 0.1
+done
 send locked lara@example.com <<'MSG' && fail "accepted while the store was locked"
 Subject: {{offer}}
 X-Campaign-ID: big
 
 {{offer}}
 MSG
+touch "$T/unlock"
 wait "$LPID"
 grep -q "451 4.3.0 segmilter: customer store unavailable" "$T/locked.swaks" ||
     fail "locked store reply: $(grep -- '<' "$T/locked.swaks" | tail -2)"

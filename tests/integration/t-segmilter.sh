@@ -63,13 +63,14 @@ grep -q "NOQUEUE: stopped" "$T/log" || fail "no 'stopped' line"
 
 # A job the last process left 'sending' (its lease 10 minutes off) is
 # queued again once the store can be written, not at the lease's end:
-# here another writer holds the store for 3 s as segmilter starts.
+# here another writer holds the store until segmilter has started.
 q "INSERT INTO outbox (kind, campaign_id, message_key, variant, sender,
     recipients, message, not_before, next_at, state, lease_until,
     created_at) VALUES ('email', 'launch', 'left', 'default', 's@x.example',
     'r@x.example', x'00', 0, 0, 'sending', unixepoch() + 600, unixepoch())"
 printf '%s\n' "BEGIN IMMEDIATE;" "UPDATE outbox SET attempts = attempts;" \
-    ".print locked" ".shell sleep 3" "ROLLBACK;" | sqlite3 "$T/store.db" > "$T/lock" &
+    ".print locked" ".shell sh -c 'until [ -e $T/unlock ]; do sleep 0.1; done'" \
+    "ROLLBACK;" | sqlite3 "$T/store.db" > "$T/lock" &
 LOCK=$!
 i=0
 until grep -q locked "$T/lock"; do
@@ -80,6 +81,7 @@ done
 "$M" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
 PID=$!
 wait_log "listening on unix:$T/segmilter.sock"
+touch "$T/unlock"
 wait "$LOCK"
 i=0
 until [ "$(q "SELECT state FROM outbox WHERE message_key = 'left'")" = queued ]; do

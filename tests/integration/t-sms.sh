@@ -348,6 +348,18 @@ MSG
 [ "$(q "SELECT count(*) FROM outbox WHERE kind = 'sms' AND campaign_id = 'cart-rescue-2'")" = 1 ] ||
     fail "a second SMS job for one campaign and customer"
 
+# SIGHUP, then wait until segmilter says it took the new configuration
+reload() {
+	n=$(grep -c "reloaded " "$T/milter.log")
+	kill -HUP "$MPID"
+	i=0
+	until [ "$(grep -c "reloaded " "$T/milter.log")" -gt "$n" ]; do
+		i=$((i + 1)); [ $i -lt 100 ] ||
+		    fail "reload not taken: $(tail -3 "$T/milter.log")"
+		sleep 0.1
+	done
+}
+
 # --- 4. the webhook driver, by SIGHUP ---------------------------------------
 write_conf webhook "http://127.0.0.1:$GW/sms" "$T/hook.cred"
 cat > "$T/campaigns/vip.conf" <<'CONF'
@@ -355,8 +367,7 @@ id = "vip-launch";
 variants = { default = { code = "VIP"; }; };
 sms = { segments = [ "cart_abandoner" ]; text = "Early access: {{code}}"; };
 CONF
-kill -HUP "$MPID"
-sleep 0.5
+reload
 send vip s1@example.com <<'MSG' || fail "vip campaign refused: $(tail -3 "$T/vip.swaks")"
 From: Shop <news@shop.example>
 Subject: VIP
@@ -390,8 +401,7 @@ id = "tls-check";
 variants = { default = { code = "T"; }; };
 sms = { segments = [ "cart_abandoner" ]; text = "Checked: {{code}}"; };
 CONF
-kill -HUP "$MPID"
-sleep 0.5
+reload
 send tls x1@example.com <<'MSG' || fail "tls campaign refused"
 From: Shop <news@shop.example>
 Subject: TLS
@@ -408,7 +418,7 @@ done
 [ -s "$T/tls.log" ] && fail "a request reached the untrusted gateway"
 write_conf twilio "https://127.0.0.1:$(cat "$T/tls.port")" "$T/twilio.cred" \
     "ca_file = \"$T/gw.crt\";"
-kill -HUP "$MPID"
+reload
 q "UPDATE outbox SET next_at = 0 WHERE campaign_id = 'tls-check'"
 i=0
 until tlsjob | grep -q '^sent'; do

@@ -296,7 +296,7 @@ i=0
 until grep -q "reloaded .*5 campaigns" "$T/milter.log"; do
 	i=$((i + 1)); [ $i -lt 50 ] || fail "reload for the refusing server"; sleep 0.1
 done
-sleep 1	# the refusing smtpd is listening
+"$SRC/tests/lib/postfix.sh" port "$T/pf" "$REFUSE" || fail "the refusing smtpd"
 send perm fred@example.com rita@example.com <<'MSG' || fail "perm refused"
 Subject: x
 X-Campaign-ID: perm

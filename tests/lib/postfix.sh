@@ -9,6 +9,7 @@
 #       MILTER: "unix:/path" or "inet:127.0.0.1:PORT" for smtpd_milters
 #   tests/lib/postfix.sh listen DIR PORT [MILTER]
 #       one more smtpd on 127.0.0.1:PORT with its own smtpd_milters
+#   tests/lib/postfix.sh port DIR PORT        until something listens there
 #   tests/lib/postfix.sh wait DIR [SECONDS]   until the queue is empty
 #   tests/lib/postfix.sh stop DIR
 #
@@ -125,6 +126,9 @@ listen)
 	    "$port" "$milter" >> "$dir/etc/master.cf"
 	postfix -c "$dir/etc" reload > /dev/null 2>&1 || die "reload failed"
 	wait_port "$port"
+	;;
+port)
+	wait_port "${3:?PORT}"
 	;;
 wait)
 	limit=${3:-60}

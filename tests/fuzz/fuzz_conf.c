@@ -13,6 +13,11 @@
  * answer sanely (SMS windows within the day, rates above 0, every
  * campaign found by its own id, values of every variant readable).
  *
+ * The input is also written as a credentials file and loaded as both
+ * sms.credentials_file (webhook driver) and feedback.credentials_file
+ * by a fixed configuration: secrets files are read by the same libconfig
+ * and refused as strictly.
+ *
  * "@dir@" in the input stands for the fuzzer's own directory, made once
  * per process and removed at exit, so that seeds can name the key and
  * credentials files it holds (0600, one per driver, one readable by
@@ -39,6 +44,7 @@ int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 static char conf_path[96], campaigns[96], campaign_path[128];
+static char cred_path[96], cred_conf_path[96];
 
 /* Files the input may name as @dir@/NAME, and their contents. */
 static const struct {
@@ -55,6 +61,9 @@ static const struct {
 	{ "webhook.cred", "secret = \"fuzz secret\";\n", 0600 },
 	{ "open.cred", "secret = \"anyone can read this\";\n", 0644 },
 	{ "include.cred", "secret = \"x\";\n@include \"/\"\n", 0600 },
+	{ "feedback.cred", "twilio_auth_token = \"fuzz\";\n"
+	    "kannel_secret = \"fuzz\";\nshopify_secret = \"fuzz\";\n", 0600 },
+	{ "page.html", "<p>{{email}}</p>\n", 0600 },
 };
 #define NFILES	(sizeof(files) / sizeof(files[0]))
 
@@ -69,6 +78,8 @@ cleanup(void)
 		unlink(path);
 	}
 	unlink(campaign_path);
+	unlink(cred_path);
+	unlink(cred_conf_path);
 	rmdir(campaigns);
 	unlink(conf_path);
 	rmdir(dir);
@@ -113,6 +124,20 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			perror(path);
 			exit(1);
 		}
+	}
+	snprintf(cred_path, sizeof(cred_path), "%s/input.cred", dir);
+	snprintf(cred_conf_path, sizeof(cred_conf_path), "%s/cred.conf", dir);
+	if ((fp = fopen(cred_conf_path, "w")) == NULL || fprintf(fp,
+	    "store = \"%s/store.db\";\n"
+	    "milter = { unsubscribe_url = \"https://shop.example/u/\"; };\n"
+	    "outbox = { key_file = \"%s/key\"; };\n"
+	    "sms = { driver = \"webhook\"; url = \"https://gw.example/sms\";\n"
+	    "  credentials_file = \"%s\"; };\n"
+	    "feedback = { public_url = \"https://shop.example/\";\n"
+	    "  page_template = \"%s/page.html\"; credentials_file = \"%s\"; };\n",
+	    dir, dir, cred_path, dir, cred_path) < 0 || fclose(fp) != 0) {
+		perror(cred_conf_path);
+		exit(1);
 	}
 	render_init();
 	return 0;
@@ -238,5 +263,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	conf_free(dflt);
 	conf_free(c);
+
+	/* the input as the secrets file of both groups */
+	if (write_input(cred_path, data, size) == -1 ||
+	    chmod(cred_path, 0600) == -1)
+		abort();
+	err[0] = '\0';
+	if (conf_load(cred_conf_path, &c, err, sizeof(err)) == 0)
+		conf_free(c);
+	else if (err[0] == '\0')
+		abort();
 	return 0;
 }

@@ -60,7 +60,7 @@ struct audit_anchor {
 #define AUDIT_ANCHOR_MAX	(AUDIT_HASH_LEN + 32)
 void	 audit_anchor_format(const struct audit_chain *ch, char *out,
 	    size_t len);
-/* "SEQ:HASH" into A: 0, or -1 if S is not one. */
+/* "SEQ:HASH", and nothing after it, into A: 0, or -1 if S is not one. */
 int	 audit_anchor_parse(const char *s, struct audit_anchor *a);
 /*
  * Appends the head of every line of segmilter's in the LEN bytes at TEXT

@@ -17,5 +17,21 @@
 const EVP_MD	*digest_sha256(void);
 /* A context ready for SHA-256; never NULL.  EVP_MD_CTX_free() it. */
 EVP_MD_CTX	*digest_sha256_begin(void);
+/*
+ * HMAC-SHA256 of the LEN bytes at DATA under a key of its own, derived
+ * from KEY for one purpose named by LABEL (the copy marker, the bounce
+ * token): a MAC made for one purpose is never valid for another.  The
+ * 32 bytes into OUT; 0, or -1 (an empty key among them).
+ */
+int	 digest_hmac_derived(const unsigned char *key, size_t keylen,
+	    const char *label, const void *data, size_t len,
+	    unsigned char *out);
+/*
+ * Whether B64 is the base64 of the HMAC (MD) of the LEN bytes at DATA
+ * under KEY, compared in fixed time: how webhooks sign (Twilio SHA-1,
+ * Shopify SHA-256).  1 or 0.
+ */
+int	 digest_hmac_b64_equal(const EVP_MD *md, const char *key,
+	    const void *data, size_t len, const char *b64);
 
 #endif

@@ -29,8 +29,8 @@
  * its control characters (and bytes above 126) masked as '?', so a
  * report's text may go to a log or the audit trail as it is.
  *
- * dsn_parse is pure: bytes in, a struct out; no I/O, no state.  dsn_init()
- * (GMime's initialisation) is called once before any thread starts.
+ * dsn_parse is pure: bytes in, a struct out; no I/O, no state.  GMime
+ * must be initialised first, once, by render_init() (render.h).
  *
  * dsn_apply() records what a report says, for the one recipient its
  * genuine token names, in one transaction with its audit row: a hard
@@ -95,7 +95,6 @@ struct dsn_report {
 	char		 reason[160];	/* the error, in words */
 };
 
-void	 dsn_init(void);
 /*
  * Reads the LEN bytes of MSG, sent to ENV_RCPT (NULL: unknown), looking
  * for CAMPAIGN_HEADER (NULL: none) in the original.  0 and *R; -1 with

@@ -150,10 +150,6 @@ int	 feedback_form_value(const char *ctype, const char *body, size_t len,
 /* The value of NAME in a query string ("a=1&t=X"), decoded: as above. */
 int	 feedback_query_value(const char *query, const char *name, char *out,
 	    size_t outlen);
-/* Percent-decodes IN (N bytes; '+' a space when PLUS) into OUT, NUL
- * added; -1 on a bad escape, a NUL byte, or no room. */
-int	 feedback_urldecode(const char *in, size_t n, int plus, char *out,
-	    size_t outlen);
 
 /*
  * Generations (runtime.c): segmilter.conf and the page template, loaded

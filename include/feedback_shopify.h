@@ -123,7 +123,6 @@ struct feedback_shopify {
 	struct store_webhook	 w;
 	struct store_customer	 customer;
 	struct store_consent	 consent[2];
-	enum feedback_shopify_consent_state consent_state[2];
 	struct store_order	 order;
 	struct store_order_line	*lines;
 	struct store_webhook_refund *refunds;

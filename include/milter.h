@@ -207,5 +207,7 @@ int	 milter_nodelay_listeners(void);
 void	 milter_log_open(const char *ident, int foreground);
 void	 milter_log(int prio, const char *qid, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* INTRO, then each line of TEXT indented: syslog is line-based. */
+void	 milter_log_lines(int prio, const char *intro, const char *text);
 
 #endif

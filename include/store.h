@@ -52,6 +52,14 @@ void	 store_close(struct store *st);
  * that serialises the handle's uses.
  */
 int	 store_check_file(struct store *st);
+/*
+ * Whether the store at PATH opens for writing, at this binary's schema,
+ * as a file this process may read and write (SQLite alone would open a
+ * file it may not write read-only, and say so at the first write): what
+ * a daemon checks before it serves.  0, or -1 with ERR.
+ */
+int	 store_probe(const char *path, int64_t timeout_ms, char *err,
+	    size_t errlen);
 const char *store_error(const struct store *st);
 const char *store_path(const struct store *st);
 int	 store_schema_version(struct store *st, int64_t *version);
@@ -778,8 +786,5 @@ int	 store_webhook_apply(struct store *st, const struct store_webhook *w,
 /* Forgets deliveries received before BEFORE (retries end after hours);
  * *N (may be NULL) how many.  0, or -1. */
 int	 store_webhook_prune(struct store *st, int64_t before, int64_t *n);
-/* 0 and *ID: the order the shop knows as KEY; 1 if unknown; -1. */
-int	 store_webhook_order(struct store *st, const char *source,
-	    const char *key, int64_t *id);
 
 #endif

@@ -348,7 +348,7 @@ audit_anchor_parse(const char *s, struct audit_anchor *a)
 	if (*colon != ':' || a->seq <= 0)
 		return -1;
 	n = strspn(colon + 1, "0123456789abcdef");
-	if (n != AUDIT_HASH_LEN)
+	if (n != AUDIT_HASH_LEN || colon[1 + n] != '\0')
 		return -1;
 	memcpy(a->hash, colon + 1, AUDIT_HASH_LEN);
 	a->hash[AUDIT_HASH_LEN] = '\0';
@@ -420,9 +420,7 @@ line_anchor(const char *line, const char *end, struct audit_anchor *a)
 				continue;
 			memcpy(word, at + 6, (size_t)(end - at) - 6);
 			word[end - at - 6] = '\0';
-			if (audit_anchor_parse(word, a) == -1 ||
-			    strlen(word) != strcspn(word, ":") + 1 +
-			    AUDIT_HASH_LEN)
+			if (audit_anchor_parse(word, a) == -1)
 				continue;
 			return 1;
 		}

@@ -31,6 +31,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "dsn.h"
+#include "render.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -155,7 +156,7 @@ cmd_bounce(struct cli *cli, int argc, char **argv)
 	}
 	if ((msg = bounce_read(&len)) == NULL)
 		return EX_TEMPFAIL;
-	dsn_init();
+	render_init();
 	rep = xmalloc(sizeof(*rep));
 	if (dsn_parse(msg, len, rcpt, cf->milter.campaign_header, rep) ==
 	    -1) {

@@ -949,6 +949,28 @@ conf_open_secret(const char *path, char *err, size_t errlen)
 	return fp;
 }
 
+/* conf_has_include on the open FP, which is left at its start. */
+static int
+conf_has_include_fp(FILE *fp, int *line)
+{
+	char *text = NULL, *p;
+	size_t cap = 0;
+	int found = 0;
+
+	*line = 0;
+	/* libconfig's rule: ^[ \t]*@include[ \t]+\" */
+	while (!found && getline(&text, &cap, fp) != -1) {
+		(*line)++;
+		for (p = text; *p == ' ' || *p == '\t'; p++)
+			;
+		found = strncmp(p, "@include", 8) == 0 &&
+		    (p[8] == ' ' || p[8] == '\t');
+	}
+	free(text);
+	rewind(fp);
+	return found;
+}
+
 int
 conf_read_credentials(const char *path, config_t *cfg, struct buf *errs)
 {
@@ -960,7 +982,8 @@ conf_read_credentials(const char *path, config_t *cfg, struct buf *errs)
 		buf_printf(errs, "credentials_file: %s\n", why);
 		return -1;
 	}
-	if (conf_has_include(path, &line)) {
+	/* the file checked is the file read: scanned through FP too */
+	if (conf_has_include_fp(fp, &line)) {
 		buf_printf(errs, "credentials_file: %s:%d: @include: not"
 		    " supported\n", path, line);
 		fclose(fp);
@@ -1075,8 +1098,7 @@ conf_hash_file(const char *path, unsigned char *out, char *err,
 		snprintf(err, errlen, "%s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	md = EVP_MD_CTX_new();
-	EVP_DigestInit_ex2(md, digest_sha256(), NULL);
+	md = digest_sha256_begin();
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
 		EVP_DigestUpdate(md, chunk, n);
 	EVP_DigestFinal_ex(md, out, &len);
@@ -1093,23 +1115,13 @@ conf_hash_file(const char *path, unsigned char *out, char *err,
 int
 conf_has_include(const char *path, int *line)
 {
-	char *text = NULL, *p;
-	size_t cap = 0;
 	FILE *fp;
-	int found = 0;
+	int found;
 
 	*line = 0;
 	if ((fp = fopen(path, "r")) == NULL)
 		return 0;
-	/* libconfig's rule: ^[ \t]*@include[ \t]+\" */
-	while (!found && getline(&text, &cap, fp) != -1) {
-		(*line)++;
-		for (p = text; *p == ' ' || *p == '\t'; p++)
-			;
-		found = strncmp(p, "@include", 8) == 0 &&
-		    (p[8] == ' ' || p[8] == '\t');
-	}
-	free(text);
+	found = conf_has_include_fp(fp, line);
 	fclose(fp);
 	return found;
 }

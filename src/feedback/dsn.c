@@ -52,12 +52,6 @@ static const char *const error_names[] = {
 	[DSN_ERR_NO_TYPE] = "a feedback report without Feedback-Type",
 };
 
-void
-dsn_init(void)
-{
-	g_mime_init();
-}
-
 const char *
 dsn_kind_name(enum dsn_kind k)
 {

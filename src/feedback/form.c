@@ -28,7 +28,9 @@ hexval(int c)
 	return -1;
 }
 
-int
+/* Percent-decodes IN (N bytes; '+' a space when PLUS) into OUT, NUL
+ * added; -1 on a bad escape, a NUL byte, or no room. */
+static int
 feedback_urldecode(const char *in, size_t n, int plus, char *out,
     size_t outlen)
 {

@@ -38,39 +38,6 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-/* The store must open for writing, at the schema this binary knows. */
-static int
-check_store(const struct conf *c, char *err, size_t errlen)
-{
-	struct store *st;
-	int rc;
-
-	if (store_open(c->store_path, 0, c->store_timeout_ms, &st, err,
-	    errlen) == -1)
-		return -1;
-	if ((rc = store_check_file(st)) == -1)
-		snprintf(err, errlen, "%s", store_error(st));
-	store_close(st);
-	return rc;
-}
-
-/* Logs a multi-line message one line at a time: syslog is line-based. */
-static void
-log_lines(int prio, const char *intro, const char *text)
-{
-	const char *eol;
-
-	milter_log(prio, NULL, "%s", intro);
-	for (; *text != '\0'; text = eol + 1) {
-		eol = strchr(text, '\n');
-		if (eol == NULL) {
-			milter_log(prio, NULL, "  %s", text);
-			return;
-		}
-		milter_log(prio, NULL, "  %.*s", (int)(eol - text), text);
-	}
-}
-
 static void
 reload(struct feedback_rt *rt, const char *path, const char *listen)
 {
@@ -78,11 +45,12 @@ reload(struct feedback_rt *rt, const char *path, const char *listen)
 	char err[8192], gw[64];
 
 	if (feedback_gen_load(path, &g, err, sizeof(err)) == -1) {
-		log_lines(LOG_ERR, "reload refused, the running configuration"
-		    " stays:", err);
+		milter_log_lines(LOG_ERR, "reload refused, the running"
+		    " configuration stays:", err);
 		return;
 	}
-	if (check_store(g->conf, err, sizeof(err)) == -1) {
+	if (store_probe(g->conf->store_path, g->conf->store_timeout_ms, err,
+	    sizeof(err)) == -1) {
 		milter_log(LOG_ERR, NULL, "reload refused, the running"
 		    " configuration stays: store: %s", err);
 		feedback_gen_free(g);
@@ -137,7 +105,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s", err);
 		return EX_CONFIG;
 	}
-	if (check_store(g->conf, err, sizeof(err)) == -1) {
+	if (store_probe(g->conf->store_path, g->conf->store_timeout_ms, err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "%s: store: %s\n", path, err);
 		feedback_gen_free(g);
 		return EX_CONFIG;

@@ -22,10 +22,9 @@
 #include <string.h>
 
 #include <json-glib/json-glib.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "digest.h"
 #include "feedback_shopify.h"
 #include "str.h"
 #include "utf8.h"
@@ -91,21 +90,8 @@ int
 feedback_shopify_valid(const char *secret, const void *body, size_t len,
     const char *hmac_b64)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	char want[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-	unsigned int maclen = 0;
-	size_t n;
-
-	if (secret == NULL || *secret == '\0' || hmac_b64 == NULL)
-		return 0;
-	if (HMAC(EVP_sha256(), secret, (int)strlen(secret),
-	    body != NULL ? body : "", len, mac, &maclen) == NULL)
-		return 0;
-	n = (size_t)EVP_EncodeBlock((unsigned char *)want, mac, (int)maclen);
-	/* the length is no secret; the bytes are compared in fixed time */
-	if (strlen(hmac_b64) != n)
-		return 0;
-	return CRYPTO_memcmp(want, hmac_b64, n) == 0;
+	return digest_hmac_b64_equal(digest_sha256(), secret, body, len,
+	    hmac_b64);
 }
 
 /* The parse's state: the payload being filled and where errors go. */
@@ -710,7 +696,6 @@ sp_consent(struct sp *c, JsonObject *root, const char *name,
 	if (st == SHOPIFY_CONSENT_PENDING)
 		return 0;
 	k = &p->consent[p->w.nconsent];
-	p->consent_state[p->w.nconsent] = (enum feedback_shopify_consent_state)st;
 	p->w.nconsent++;
 	k->channel = channel;
 	k->granted = st == SHOPIFY_CONSENT_SUBSCRIBED;

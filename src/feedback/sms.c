@@ -12,7 +12,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "buf.h"
 #include "digest.h"
@@ -260,21 +259,12 @@ static int
 signed_as(const char *token, const char *url, const struct buf *suffix,
     struct buf *data, const char *sig)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE], b64[SIG_B64_LEN + 4];
-	unsigned int maclen = 0;
-
 	buf_reset(data);
 	if (buf_puts(data, url) == -1 ||
 	    buf_append(data, suffix->data, suffix->len) == -1)
 		return 0;
-	if (HMAC(EVP_sha1(), token, (int)strlen(token),
-	    (const unsigned char *)buf_str(data), data->len, mac,
-	    &maclen) == NULL || maclen != 20)
-		return 0;
-	if (EVP_EncodeBlock(b64, mac, (int)maclen) != SIG_B64_LEN)
-		return 0;
-	/* the length is no secret; the bytes are compared in full */
-	return CRYPTO_memcmp(b64, sig, SIG_B64_LEN) == 0;
+	return digest_hmac_b64_equal(EVP_sha1(), token, data->data,
+	    data->len, sig);
 }
 
 int

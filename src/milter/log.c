@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -50,4 +51,20 @@ milter_log(int prio, const char *qid, const char *fmt, ...)
 		    (long)getpid(), qid, line);
 	else
 		syslog(prio, "%s: %s", qid, line);
+}
+
+void
+milter_log_lines(int prio, const char *intro, const char *text)
+{
+	const char *eol;
+
+	milter_log(prio, NULL, "%s", intro);
+	for (; *text != '\0'; text = eol + 1) {
+		eol = strchr(text, '\n');
+		if (eol == NULL) {
+			milter_log(prio, NULL, "  %s", text);
+			return;
+		}
+		milter_log(prio, NULL, "  %.*s", (int)(eol - text), text);
+	}
 }

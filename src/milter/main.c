@@ -60,24 +60,13 @@ usage(void)
 
 /*
  * The store must open for writing (the ledger and the audit log are
- * written for every campaign message), at the schema this binary knows.
- * SQLite opens a file it may not write read-only, and says so only at
- * the first write: store_check_file asks for both.  Checks as whoever
- * runs it; see check_store_as.
+ * written for every campaign message), at the schema this binary knows
+ * (store_probe).  Checks as whoever runs it; see check_store_as.
  */
 static int
 check_store(const struct conf *c, char *err, size_t errlen)
 {
-	struct store *st;
-	int rc;
-
-	if (store_open(c->store_path, 0, c->store_timeout_ms, &st, err,
-	    errlen) == -1)
-		return -1;
-	if ((rc = store_check_file(st)) == -1)
-		snprintf(err, errlen, "%s", store_error(st));
-	store_close(st);
-	return rc;
+	return store_probe(c->store_path, c->store_timeout_ms, err, errlen);
 }
 
 /* Who this process is, for messages: a name, else "uid N". */
@@ -298,23 +287,6 @@ run_milter(void *arg)
 	return NULL;
 }
 
-/* Logs a multi-line message one line at a time: syslog is line-based. */
-static void
-log_lines(int prio, const char *intro, const char *text)
-{
-	const char *eol;
-
-	milter_log(prio, NULL, "%s", intro);
-	for (; *text != '\0'; text = eol + 1) {
-		eol = strchr(text, '\n');
-		if (eol == NULL) {
-			milter_log(prio, NULL, "  %s", text);
-			return;
-		}
-		milter_log(prio, NULL, "  %.*s", (int)(eol - text), text);
-	}
-}
-
 /* Settings only a restart applies: say so rather than ignore them. */
 static void
 warn_restart_only(const struct conf *old, const struct conf *new)
@@ -337,8 +309,8 @@ reload(struct milter_rt *rt, const char *path)
 	char err[8192];
 
 	if (milter_gen_load(path, &g, err, sizeof(err)) == -1) {
-		log_lines(LOG_ERR, "reload refused, the running configuration"
-		    " stays:", err);
+		milter_log_lines(LOG_ERR, "reload refused, the running"
+		    " configuration stays:", err);
 		return;
 	}
 	if (check_store(g->conf, err, sizeof(err)) == -1) {

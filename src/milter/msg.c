@@ -866,9 +866,7 @@ message_fingerprint(struct milter_msg *m)
 	EVP_MD_CTX *md;
 	int rc;
 
-	if ((md = EVP_MD_CTX_new()) == NULL)
-		return;
-	EVP_DigestInit_ex2(md, digest_sha256(), NULL);
+	md = digest_sha256_begin();
 	EVP_DigestUpdate(md, m->sender ? m->sender : "", m->sender ?
 	    strlen(m->sender) : 0);
 	for (i = 0; i < m->nrcpts; i++)

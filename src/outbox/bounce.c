@@ -7,7 +7,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "bounce.h"
 #include "digest.h"
@@ -32,14 +31,18 @@ bounce_hash(const char *prefix, const char *s, int fold, size_t n)
 	unsigned int dlen = 0;
 	EVP_MD_CTX *ctx;
 	uint64_t v = 0;
-	size_t i;
-	char c;
+	char chunk[256];
+	size_t i, k;
 
 	ctx = digest_sha256_begin();
 	EVP_DigestUpdate(ctx, prefix, strlen(prefix));
-	for (; *s != '\0'; s++) {
-		c = fold ? (char)tolower((unsigned char)*s) : *s;
-		EVP_DigestUpdate(ctx, &c, 1);
+	/* lowercased a chunk at a time, not a byte per update */
+	while (*s != '\0') {
+		for (k = 0; k < sizeof(chunk) && s[k] != '\0'; k++)
+			chunk[k] = fold ? (char)tolower((unsigned char)s[k]) :
+			    s[k];
+		EVP_DigestUpdate(ctx, chunk, k);
+		s += k;
 	}
 	EVP_DigestFinal_ex(ctx, d, &dlen);
 	EVP_MD_CTX_free(ctx);
@@ -65,19 +68,11 @@ static int
 bounce_mac(const unsigned char *key, size_t keylen, const unsigned char *raw,
     unsigned char *mac)
 {
-	unsigned char k[EVP_MAX_MD_SIZE], d[EVP_MAX_MD_SIZE];
-	unsigned int klen = 0, n = 0;
+	unsigned char d[32];
 
-	if (keylen == 0 ||
-	    HMAC(digest_sha256(), key, (int)keylen,
-	    (const unsigned char *)BOUNCE_LABEL, strlen(BOUNCE_LABEL), k,
-	    &klen) == NULL ||
-	    HMAC(digest_sha256(), k, (int)klen, raw, SIGNED_BYTES, d,
-	    &n) == NULL) {
-		OPENSSL_cleanse(k, sizeof(k));
+	if (digest_hmac_derived(key, keylen, BOUNCE_LABEL, raw, SIGNED_BYTES,
+	    d) == -1)
 		return -1;
-	}
-	OPENSSL_cleanse(k, sizeof(k));
 	memcpy(mac, d, MAC_BYTES);
 	return 0;
 }

@@ -11,7 +11,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "digest.h"
@@ -107,22 +106,16 @@ static int
 marker_mac(const unsigned char *key, size_t keylen, const struct marker *mk,
     const char *body, char *mac)
 {
-	unsigned char k[EVP_MAX_MD_SIZE], d[EVP_MAX_MD_SIZE];
-	unsigned int klen = 0, n = 0;
+	unsigned char d[32];
 	char data[MARKER_MAX + 2 * MARKER_DIGEST_MAX];
 
 	if ((size_t)snprintf(data, sizeof(data), "v2|%s|%s|%s|%s|%s",
 	    mk->nonce, mk->campaign, mk->time, mk->rcpts, body) >=
-	    sizeof(data))
+	    sizeof(data) ||
+	    digest_hmac_derived(key, keylen, MARKER_LABEL, data, strlen(data),
+	    d) == -1)
 		return -1;
-	if (HMAC(digest_sha256(), key, (int)keylen,
-	    (const unsigned char *)MARKER_LABEL, strlen(MARKER_LABEL), k,
-	    &klen) == NULL ||
-	    HMAC(digest_sha256(), k, (int)klen, (unsigned char *)data,
-	    strlen(data), d, &n) == NULL)
-		return -1;
-	OPENSSL_cleanse(k, sizeof(k));
-	str_hex(d, n, mac);
+	str_hex(d, sizeof(d), mac);
 	return 0;
 }
 

@@ -34,7 +34,6 @@ struct outbox_worker {
 	pthread_t		 thread;
 	int64_t			 deadline;	/* when it looks again while
 						   it waits; 0: it does not */
-	int			 recovered;	/* has seen ob->recovered */
 };
 
 struct outbox {
@@ -44,8 +43,8 @@ struct outbox {
 	int			 stop;
 	atomic_int		 cancel;	/* ends transfers in flight */
 	uint64_t		 gen;		/* bumped by every job queued */
-	int			 recovered;	/* under the store lock: see
-						   recover() */
+	atomic_int		 recovered;	/* set under the store lock:
+						   see recover() */
 	struct outbox_worker	*w;
 	int			 n;
 };
@@ -174,7 +173,7 @@ recover(struct outbox *ob, struct store *st, int64_t now)
 {
 	int64_t queued, sent;
 
-	if (ob->recovered)
+	if (atomic_load(&ob->recovered))
 		return 1;
 	if (store_outbox_recover(st, now, &queued, &sent) == -1) {
 		milter_log(LOG_ERR, "outbox", "store: %s: the jobs the last"
@@ -182,7 +181,7 @@ recover(struct outbox *ob, struct store *st, int64_t now)
 		    store_error(st));
 		return 0;
 	}
-	ob->recovered = 1;
+	atomic_store(&ob->recovered, 1);
 	if (queued + sent > 0)
 		milter_log(LOG_WARNING, "outbox", "%lld jobs were being sent"
 		    " when segmilter stopped: %lld copies had gone through"
@@ -240,7 +239,7 @@ work(void *arg)
 		    STORE_JOB_EMAIL : 0) | (g->conf->sms.driver != SMS_OFF ?
 		    STORE_JOB_SMS : 0);
 		/* nothing to send, but maybe jobs to recover */
-		if ((kinds == 0 && w->recovered) ||
+		if ((kinds == 0 && atomic_load(&ob->recovered)) ||
 		    (st = milter_rt_store(ob->rt)) == NULL) {
 			milter_rt_release(ob->rt, g);
 			idle(w, seen, IDLE_SECONDS);
@@ -255,9 +254,7 @@ work(void *arg)
 		now = (int64_t)time(NULL);
 		next = 0;
 		pthread_mutex_lock(g->env.store_lock);
-		if (!w->recovered)
-			w->recovered = recover(ob, st, now);
-		if (!w->recovered)
+		if (!recover(ob, st, now))
 			rc = -1;
 		else if (kinds == 0)
 			rc = 1;

@@ -311,6 +311,7 @@ static int
 mime_check_type(struct render_msg *m, GMimeContentType *ct)
 {
 	GMimeParamList *pl = g_mime_content_type_get_parameters(ct);
+	GMimeParam *prm;
 	const char *name, *v;
 	int i, n = pl != NULL ? g_mime_param_list_length(pl) : 0;
 
@@ -328,10 +329,9 @@ mime_check_type(struct render_msg *m, GMimeContentType *ct)
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		name = g_mime_param_get_name(g_mime_param_list_get_parameter_at(
-		    pl, i));
-		v = g_mime_param_get_value(g_mime_param_list_get_parameter_at(
-		    pl, i));
+		prm = g_mime_param_list_get_parameter_at(pl, i);
+		name = g_mime_param_get_name(prm);
+		v = g_mime_param_get_value(prm);
 		if (!is_token(name, MIME_TOKEN_MAX)) {
 			snprintf(m->why, sizeof(m->why), "Content-Type"
 			    " parameter name '%.*s' is not a short token",
@@ -894,7 +894,7 @@ mime_put_head(const struct render_msg *m, const struct render_part *p,
     const char *type, const char *cte, const struct mime_out *o)
 {
 	const char *h = m->data + p->head, *end = m->data + p->start;
-	const char *eol, *colon, *value;
+	const char *eol, *colon;
 	const char *names[2] = { "Content-Type", "Content-Transfer-Encoding" };
 	const char *values[2] = { type, cte };
 	int done[2] = { type == NULL, cte == NULL };
@@ -919,11 +919,9 @@ mime_put_head(const struct render_msg *m, const struct render_part *p,
 		if (!skip)
 			rc |= crlf_put(o, h, (size_t)(eol - h));
 	}
-	for (i = 0; i < 2; i++) {
-		value = values[i];
+	for (i = 0; i < 2; i++)
 		if (!done[i])
-			rc |= mime_put_field(o, names[i], value);
-	}
+			rc |= mime_put_field(o, names[i], values[i]);
 	rc |= o->put(o->arg, "\r\n", 2);
 	return rc != 0 ? -1 : 0;
 }

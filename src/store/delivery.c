@@ -14,9 +14,6 @@
 #include "store_int.h"
 #include "str.h"
 
-#define DELIVERY_STR_(x)	#x
-#define DELIVERY_STR(x)		DELIVERY_STR_(x)
-#define STORE_SOFT_BOUNCES_SQL	DELIVERY_STR(STORE_SOFT_BOUNCES_MAX)
 
 /* Columns 1.. of a profile row into R. */
 static void
@@ -160,20 +157,31 @@ delivery_interests(struct store *st, size_t n,
 }
 
 /*
- * The times in LIST ("T,T,...", newest first) into R's soft bounces.
- * group_concat keeps the soft bounces in the aggregate's one statement:
- * a second statement per recipient would cost the milter a seek each.
+ * The times in LIST ("T,T,...", in the index's order) into R's soft
+ * bounces, the newest STORE_SOFT_BOUNCES_MAX of them, newest first.
+ * They come from the aggregate's own scan of the customer's engagement:
+ * a subquery sorting them would scan it a second time, for every
+ * recipient of every campaign message.
  */
 static void
 delivery_soft_bounces(const char *list, struct store_recipient *r)
 {
+	int64_t at;
+	size_t i;
 	char *end;
 
 	r->nsoft_bounces = 0;
-	while (list != NULL && *list != '\0' &&
-	    r->nsoft_bounces < STORE_SOFT_BOUNCES_MAX) {
-		r->soft_bounce_at[r->nsoft_bounces++] = strtoll(list, &end,
-		    10);
+	while (list != NULL && *list != '\0') {
+		at = strtoll(list, &end, 10);
+		for (i = r->nsoft_bounces; i > 0 &&
+		    r->soft_bounce_at[i - 1] < at; i--)
+			if (i < STORE_SOFT_BOUNCES_MAX)
+				r->soft_bounce_at[i] = r->soft_bounce_at[i - 1];
+		if (i < STORE_SOFT_BOUNCES_MAX) {
+			r->soft_bounce_at[i] = at;
+			if (r->nsoft_bounces < STORE_SOFT_BOUNCES_MAX)
+				r->nsoft_bounces++;
+		}
 		if (*end != ',')
 			break;
 		list = end + 1;
@@ -197,9 +205,8 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 	    "  0), (SELECT coalesce(max(created_at), 0) FROM orders"
 	    "  WHERE customer_id = ?1)),"
 	    " coalesce(max(at) FILTER (WHERE type = 'complaint'), 0),"
-	    " (SELECT group_concat(at) FROM (SELECT at FROM engagement"
-	    "  WHERE customer_id = ?1 AND type = 'soft_bounce' AND at >= ?2"
-	    "  ORDER BY at DESC LIMIT " STORE_SOFT_BOUNCES_SQL "))"
+	    " group_concat(at) FILTER (WHERE type = 'soft_bounce'"
+	    "  AND at >= ?2)"
 	    " FROM engagement WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;

@@ -8,30 +8,12 @@
  * (customer first), never by a scan of the outbox.  Every function runs
  * inside the caller's write transaction (feedback_sms_apply_*), so what
  * is read cannot change before it is written.
- *
- * The statements are prepared per call rather than given slots in
- * store_int.h: a gateway's callback is rare next to the milter's
- * lookups, and this file stays out of the shared enum until segfeed is
- * wired in.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
-
-static sqlite3_stmt *
-prepare(struct store *st, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		store_fail(st, "feedback");
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
-}
 
 /* The ids in column 0 of S's rows into IDS (up to MAX), *N of them. */
 static int
@@ -45,7 +27,7 @@ ids_of(struct store *st, sqlite3_stmt *s, int64_t *ids, size_t max,
 		ids[(*n)++] = sqlite3_column_int64(s, 0);
 	if (*n == max)
 		rc = SQLITE_DONE;
-	sqlite3_finalize(s);
+	store_done(s);
 	return rc == SQLITE_DONE ? 0 : store_fail(st, what);
 }
 
@@ -56,7 +38,8 @@ store_feedback_customers(struct store *st, const char *phone, int64_t *ids,
 	sqlite3_stmt *s;
 
 	*n = 0;
-	if ((s = prepare(st, "SELECT id FROM customers WHERE phone = ?1"
+	if ((s = store_stmt(st, SQ_FEEDBACK_CUSTOMERS, "SELECT id FROM"
+	    " customers WHERE phone = ?1"
 	    " ORDER BY id LIMIT ?2")) == NULL)
 		return -1;
 	store_bind_text(s, 1, phone);
@@ -78,7 +61,8 @@ store_feedback_sms_queued(struct store *st, const char *phone, int64_t *ids,
 	 * changed goes to the old number, and the send-time check
 	 * withdraws it for that (outbox/sms.c, still_allowed).
 	 */
-	if ((s = prepare(st, "SELECT o.id FROM customers c JOIN outbox o"
+	if ((s = store_stmt(st, SQ_FEEDBACK_QUEUED, "SELECT o.id FROM"
+	    " customers c JOIN outbox o"
 	    " ON o.kind = 'sms' AND o.customer_id = c.id"
 	    " WHERE c.phone = ?1 AND o.recipients = ?1 AND o.state = 'queued'"
 	    " ORDER BY o.id LIMIT ?2")) == NULL)
@@ -106,7 +90,7 @@ store_feedback_sms_regrant(struct store *st, const char *phone,
 	 * consent, and whether it stands now (granted, and since the
 	 * number's last opt-out).
 	 */
-	if ((s = prepare(st, "SELECT c.id,"
+	if ((s = store_stmt(st, SQ_FEEDBACK_REGRANT, "SELECT c.id,"
 	    " EXISTS (SELECT 1 FROM consent_history h"
 	    "  WHERE h.customer_id = c.id AND h.channel = 'sms'"
 	    "  AND h.granted = 1),"
@@ -137,14 +121,14 @@ store_feedback_sms_regrant(struct store *st, const char *phone,
 		c.recorded_at = at;
 		c.evidence = evidence;
 		if (store_consent_record(st, &c, 0, &changed) == -1) {
-			sqlite3_finalize(s);
+			store_done(s);
 			return -1;
 		}
 		/* a later statement stays current: not granted by this */
 		if (changed != STORE_UNCHANGED)
 			ids[(*n)++] = id;
 	}
-	sqlite3_finalize(s);
+	store_done(s);
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "consent");
 }
 
@@ -157,10 +141,12 @@ store_feedback_sms_job(struct store *st, const char *phone, const char *ref,
 
 	*id = 0;
 	if (job > 0)
-		s = prepare(st, "SELECT id FROM outbox WHERE id = ?3"
+		s = store_stmt(st, SQ_FEEDBACK_JOB_ID, "SELECT id FROM outbox"
+		    " WHERE id = ?3"
 		    " AND kind = 'sms' AND (?1 = '' OR recipients = ?1)");
 	else if (ref != NULL && ref[0] != '\0' && phone[0] != '\0')
-		s = prepare(st, "SELECT o.id FROM customers c JOIN outbox o"
+		s = store_stmt(st, SQ_FEEDBACK_JOB_REF, "SELECT o.id FROM"
+		    " customers c JOIN outbox o"
 		    " ON o.kind = 'sms' AND o.customer_id = c.id"
 		    " WHERE c.phone = ?1 AND o.gateway_ref = ?2 LIMIT 1");
 	else
@@ -175,7 +161,7 @@ store_feedback_sms_job(struct store *st, const char *phone, const char *ref,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	store_done(s);
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");

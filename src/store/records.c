@@ -18,18 +18,6 @@ records_changed(struct store *st, enum store_change if_changed)
 	return sqlite3_changes(st->db) > 0 ? if_changed : STORE_UNCHANGED;
 }
 
-/* Runs S to completion (no rows expected); resets it. */
-static int
-records_run(struct store *st, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-
-	store_done(s);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, what);
-	return 0;
-}
-
 /* Looks KEY up with S; 0 and *id found, 1 not found, -1 error. */
 static int
 records_find(struct store *st, sqlite3_stmt *s, const char *key, int64_t *id)
@@ -143,7 +131,7 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	if (s == NULL)
 		return -1;
 	records_bind_customer(s, 0, c);
-	if (records_run(st, s, "insert customer") == -1)
+	if (store_run(st, s, "insert customer") == -1)
 		return -1;
 	if (sqlite3_changes(st->db) > 0) {
 		*id = sqlite3_last_insert_rowid(st->db);
@@ -169,7 +157,7 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	if (s == NULL)
 		return -1;
 	records_bind_customer(s, 0, c);
-	if (records_run(st, s, "update customer") == -1)
+	if (store_run(st, s, "update customer") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
 	return 0;
@@ -192,7 +180,7 @@ store_customer_ensure(struct store *st, const char *email, int64_t *id,
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, email);
-	if (records_run(st, s, "insert customer") == -1)
+	if (store_run(st, s, "insert customer") == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(st->db);
 	*changed = STORE_INSERTED;
@@ -274,7 +262,7 @@ store_product_upsert(struct store *st, const struct store_product *p,
 	store_bind_text(s, 3, p->title);
 	store_bind_text(s, 4, p->category);
 	records_bind_cost(s, 5, p->cost);
-	if (records_run(st, s, "product") == -1)
+	if (store_run(st, s, "product") == -1)
 		return -1;
 	*changed = records_changed(st, rc == 1 ? STORE_INSERTED :
 	    STORE_UPDATED);
@@ -315,7 +303,7 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	if (s == NULL)
 		return -1;
 	records_bind_order(s, 0, o);
-	if (records_run(st, s, "order") == -1)
+	if (store_run(st, s, "order") == -1)
 		return -1;
 	if (sqlite3_changes(st->db) > 0) {
 		*order_id = sqlite3_last_insert_rowid(st->db);
@@ -338,7 +326,7 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	if (s == NULL)
 		return -1;
 	records_bind_order(s, 0, o);
-	if (records_run(st, s, "order") == -1)
+	if (store_run(st, s, "order") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
 	return 0;
@@ -366,7 +354,7 @@ store_order_line_upsert(struct store *st, int64_t order_id,
 	store_bind_text(s, 5, l->category);
 	sqlite3_bind_int64(s, 6, l->quantity);
 	sqlite3_bind_int64(s, 7, l->price);
-	if (records_run(st, s, "order line") == -1)
+	if (store_run(st, s, "order line") == -1)
 		return -1;
 	/* An insert and an update both change the order. */
 	*changed = records_changed(st, STORE_UPDATED);
@@ -385,7 +373,7 @@ store_order_lines_trim(struct store *st, int64_t order_id, int64_t nlines,
 		return -1;
 	sqlite3_bind_int64(s, 1, order_id);
 	sqlite3_bind_int64(s, 2, nlines);
-	if (records_run(st, s, "order lines") == -1)
+	if (store_run(st, s, "order lines") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
 	return 0;
@@ -452,7 +440,7 @@ store_orders_add(struct store *st, const struct store_order *o, size_t n,
 			sqlite3_bind_int64(s, 10 * (int)i + 1, ids[done + i]);
 			records_bind_order(s, 10 * (int)i + 1, &o[done + i]);
 		}
-		if (records_run(st, s, "orders") == -1)
+		if (store_run(st, s, "orders") == -1)
 			return -1;
 		if ((size_t)sqlite3_changes(st->db) < k &&
 		    records_orders_which(st, o + done, k, ids + done) == -1)
@@ -487,7 +475,7 @@ store_order_lines_add(struct store *st, const int64_t *order_ids,
 			sqlite3_bind_int64(s, at + 6, l[done + i].quantity);
 			sqlite3_bind_int64(s, at + 7, l[done + i].price);
 		}
-		if (records_run(st, s, "order lines") == -1)
+		if (store_run(st, s, "order lines") == -1)
 			return -1;
 	}
 	return 0;
@@ -511,7 +499,7 @@ store_event_add(struct store *st, const struct store_event *e,
 	store_bind_text(s, 5, e->category);
 	if (e->cart_value >= 0)
 		sqlite3_bind_int64(s, 6, e->cart_value);
-	if (records_run(st, s, "event") == -1)
+	if (store_run(st, s, "event") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_INSERTED);
 	return 0;
@@ -549,7 +537,7 @@ store_events_add(struct store *st, const struct store_event *e, size_t n,
 			else
 				sqlite3_bind_null(s, at + 6);
 		}
-		if (records_run(st, s, "events") == -1)
+		if (store_run(st, s, "events") == -1)
 			return -1;
 		*inserted += sqlite3_changes(st->db);
 	}
@@ -624,7 +612,7 @@ store_consent_record(struct store *st, const struct store_consent *c,
 	sqlite3_bind_int(s, 4, c->granted != 0);
 	store_bind_text(s, 5, c->source);
 	store_bind_text(s, 6, c->evidence);
-	if (records_run(st, s, "consent history") == -1)
+	if (store_run(st, s, "consent history") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_INSERTED);
 	if (!make_current)
@@ -645,7 +633,7 @@ store_consent_record(struct store *st, const struct store_consent *c,
 	store_bind_text(s, 4, c->source);
 	sqlite3_bind_int64(s, 5, c->recorded_at);
 	store_bind_text(s, 6, c->evidence);
-	if (records_run(st, s, "consent") == -1)
+	if (store_run(st, s, "consent") == -1)
 		return -1;
 	if (sqlite3_changes(st->db) > 0 && *changed == STORE_UNCHANGED)
 		*changed = STORE_UPDATED;
@@ -696,11 +684,11 @@ store_consent_add(struct store *st, const struct store_consent *c, size_t n)
 			sqlite3_bind_int64(s, at + 5, c[done + i].recorded_at);
 			store_bind_text(s, at + 6, c[done + i].evidence);
 		}
-		if (records_run(st, h, "consent history") == -1) {
+		if (store_run(st, h, "consent history") == -1) {
 			store_done(s);
 			return -1;
 		}
-		if (records_run(st, s, "consent") == -1)
+		if (store_run(st, s, "consent") == -1)
 			return -1;
 	}
 	return 0;
@@ -744,7 +732,7 @@ store_engagement_add(struct store *st, const struct store_engagement *e,
 	store_bind_text(s, 2, e->campaign_id);
 	store_bind_text(s, 3, store_engagement_name(e->type));
 	sqlite3_bind_int64(s, 4, e->at);
-	if (records_run(st, s, "engagement") == -1)
+	if (store_run(st, s, "engagement") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_INSERTED);
 	return 0;
@@ -775,7 +763,7 @@ store_engagement_add_many(struct store *st, const struct store_engagement *e,
 			    store_engagement_name(e[done + i].type));
 			sqlite3_bind_int64(s, at + 4, e[done + i].at);
 		}
-		if (records_run(st, s, "engagement") == -1)
+		if (store_run(st, s, "engagement") == -1)
 			return -1;
 		*inserted += sqlite3_changes(st->db);
 	}

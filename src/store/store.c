@@ -197,6 +197,20 @@ store_check_file(struct store *st)
 	return 0;
 }
 
+int
+store_probe(const char *path, int64_t timeout_ms, char *err, size_t errlen)
+{
+	struct store *st;
+	int rc;
+
+	if (store_open(path, 0, timeout_ms, &st, err, errlen) == -1)
+		return -1;
+	if ((rc = store_check_file(st)) == -1)
+		snprintf(err, errlen, "%s", store_error(st));
+	store_close(st);
+	return rc;
+}
+
 void
 store_close(struct store *st)
 {
@@ -240,6 +254,17 @@ store_done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+}
+
+int
+store_run(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, what);
+	return 0;
 }
 
 int

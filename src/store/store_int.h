@@ -49,6 +49,9 @@ enum store_stmt_id {
 	SQ_WEBHOOK_SEEN, SQ_WEBHOOK_MARK, SQ_WEBHOOK_PRUNE, SQ_WEBHOOK_OBJ_GET,
 	SQ_WEBHOOK_OBJ_SET, SQ_WEBHOOK_REFUND_ADD, SQ_WEBHOOK_REFUNDED_ADD,
 	SQ_WEBHOOK_ORDER_REF,
+	/* feedback.c */
+	SQ_FEEDBACK_CUSTOMERS, SQ_FEEDBACK_QUEUED, SQ_FEEDBACK_REGRANT,
+	SQ_FEEDBACK_JOB_ID, SQ_FEEDBACK_JOB_REF,
 	SQ_COUNT
 };
 
@@ -81,6 +84,9 @@ sqlite3_stmt *store_stmt(struct store *st, enum store_stmt_id id,
 	    const char *sql);
 /* Resets S (and clears its bindings) for the next use. */
 void	 store_done(sqlite3_stmt *s);
+/* Runs S to completion (no rows expected) and resets it; 0, or -1 with
+ * the error prefixed with WHAT. */
+int	 store_run(struct store *st, sqlite3_stmt *s, const char *what);
 /* Sets the error from the connection, prefixed with WHAT; returns -1. */
 int	 store_fail(struct store *st, const char *what);
 /* Sets a formatted error; returns -1. */

@@ -22,18 +22,6 @@
 
 #include "store_int.h"
 
-/* Runs S to completion (no rows expected); resets it. */
-static int
-webhook_run(struct store *st, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-
-	store_done(s);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, what);
-	return 0;
-}
-
 /* The first change of a delivery is the one it reports. */
 static void
 webhook_note(enum store_change *changed, enum store_change ch)
@@ -79,7 +67,7 @@ webhook_mark(struct store *st, const struct store_webhook *w)
 	store_bind_text(s, 3, w->event_id);
 	store_bind_text(s, 4, w->topic);
 	sqlite3_bind_int64(s, 5, w->received_at);
-	return webhook_run(st, s, "webhook delivery");
+	return store_run(st, s, "webhook delivery");
 }
 
 int
@@ -92,7 +80,7 @@ store_webhook_prune(struct store *st, int64_t before, int64_t *n)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, before);
-	if (webhook_run(st, s, "webhook deliveries") == -1)
+	if (store_run(st, s, "webhook deliveries") == -1)
 		return -1;
 	if (n != NULL)
 		*n = sqlite3_changes(st->db);
@@ -145,16 +133,7 @@ webhook_object_set(struct store *st, const char *source, const char *kind,
 	store_bind_text(s, 3, key);
 	sqlite3_bind_int64(s, 4, local);
 	sqlite3_bind_int64(s, 5, updated);
-	return webhook_run(st, s, "webhook object");
-}
-
-int
-store_webhook_order(struct store *st, const char *source, const char *key,
-    int64_t *id)
-{
-	int64_t unused;
-
-	return webhook_object_get(st, source, "order", key, id, &unused);
+	return store_run(st, s, "webhook object");
 }
 
 /*
@@ -290,7 +269,7 @@ webhook_refund_add(struct store *st, const char *source, const char *key,
 	else
 		sqlite3_bind_null(s, 4);
 	sqlite3_bind_int64(s, 5, r->amount);
-	if (webhook_run(st, s, "webhook refund") == -1)
+	if (store_run(st, s, "webhook refund") == -1)
 		return -1;
 	*added = order_id != 0 && sqlite3_changes(st->db) > 0;
 	return 0;
@@ -363,7 +342,7 @@ webhook_refunds(struct store *st, const struct store_webhook *w, int *known,
 			return -1;
 		sqlite3_bind_int64(s, 1, order_id);
 		sqlite3_bind_int64(s, 2, w->refunds[i].amount);
-		if (webhook_run(st, s, "order refunded") == -1)
+		if (store_run(st, s, "order refunded") == -1)
 			return -1;
 		if (w->refunds[i].amount != 0)
 			webhook_note(changed, STORE_UPDATED);
@@ -442,9 +421,8 @@ store_webhook_apply(struct store *st, const struct store_webhook *w,
 		goto fail;
 	return 0;
 fail:
-	/* keep the first error, not the rollback's */
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	/* store_rollback sets an error only if the rollback fails */
+	store_rollback(st);
 	*changed = STORE_UNCHANGED;
 	*result = STORE_WEBHOOK_APPLIED;
 	return -1;

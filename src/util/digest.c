@@ -5,6 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+
 #include "digest.h"
 
 static EVP_MD *sha256;
@@ -38,4 +43,39 @@ digest_sha256_begin(void)
 		abort();
 	}
 	return ctx;
+}
+
+int
+digest_hmac_derived(const unsigned char *key, size_t keylen,
+    const char *label, const void *data, size_t len, unsigned char *out)
+{
+	unsigned char k[EVP_MAX_MD_SIZE];
+	unsigned int klen = 0, n = 0;
+	int rc = 0;
+
+	if (keylen == 0 ||
+	    HMAC(digest_sha256(), key, (int)keylen,
+	    (const unsigned char *)label, strlen(label), k, &klen) == NULL ||
+	    HMAC(digest_sha256(), k, (int)klen, data, len, out, &n) == NULL)
+		rc = -1;
+	OPENSSL_cleanse(k, sizeof(k));
+	return rc;
+}
+
+int
+digest_hmac_b64_equal(const EVP_MD *md, const char *key, const void *data,
+    size_t len, const char *b64)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	char want[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+	unsigned int maclen = 0;
+	size_t n;
+
+	if (key == NULL || *key == '\0' || b64 == NULL ||
+	    HMAC(md, key, (int)strlen(key), data != NULL ? data : "", len,
+	    mac, &maclen) == NULL)
+		return 0;
+	n = (size_t)EVP_EncodeBlock((unsigned char *)want, mac, (int)maclen);
+	/* the length is no secret; the bytes are compared in fixed time */
+	return strlen(b64) == n && CRYPTO_memcmp(want, b64, n) == 0;
 }

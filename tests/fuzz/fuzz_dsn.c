@@ -17,6 +17,7 @@
 
 #include "bounce.h"
 #include "dsn.h"
+#include "render.h"
 
 int	 LLVMFuzzerInitialize(int *argc, char ***argv);
 int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,7 +57,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	dsn_init();
+	render_init();
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "conf.h"
 #include "digest.h"
 #include "dsn.h"
+#include "render.h"
 #include "policy.h"
 #include "store.h"
 
@@ -507,6 +508,6 @@ main(void)
 		    bx_teardown),
 	};
 
-	dsn_init();
+	render_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

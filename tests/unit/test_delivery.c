@@ -236,6 +236,31 @@ test_recipients_batch(void **state)
 		free(many[i]);
 }
 
+/*
+ * Soft bounces since consent come back newest first, the newest eight,
+ * whatever order the engagement index keeps them in (campaign first).
+ */
+static void
+test_recipient_soft_bounces(void **state)
+{
+	struct dx *x = *state;
+	static const int64_t hours[] = { 5, 1, 9, 3, 7, 2, 8, 4, 6, 10 };
+	static const char *const campaigns[] = { "c-b", "c-a", "c-c" };
+	struct store_recipient r;
+	size_t i;
+
+	dx_consent(x, 1, NOW - 30 * DAY);
+	dx_engage(x, "c-old", ENG_SOFT_BOUNCE, NOW - 40 * DAY); /* before */
+	for (i = 0; i < sizeof(hours) / sizeof(hours[0]); i++)
+		dx_engage(x, campaigns[i % 3], ENG_SOFT_BOUNCE,
+		    NOW - hours[i] * HOUR);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.nsoft_bounces, STORE_SOFT_BOUNCES_MAX);
+	for (i = 0; i < r.nsoft_bounces; i++)
+		assert_int_equal(r.soft_bounce_at[i],
+		    NOW - (int64_t)(i + 1) * HOUR);
+}
+
 static void
 test_recipient_consent(void **state)
 {
@@ -879,6 +904,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, dx_setup, dx_teardown)
 		T(test_recipient_consent),
+		T(test_recipient_soft_bounces),
 		T(test_recipient_long_names),
 		T(test_recipient_fatigue_counts),
 		T(test_recipient_cadence),

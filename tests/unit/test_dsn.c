@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "dsn.h"
+#include "render.h"
 
 #define ENV	"bounces+envtoken@shop.example"
 
@@ -220,6 +221,6 @@ main(void)
 		cmocka_unit_test(test_malformed),
 	};
 
-	dsn_init();
+	render_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

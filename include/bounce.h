@@ -74,7 +74,8 @@ int	 bounce_token_names_campaign(const struct bounce_token *bt,
 	    const char *campaign);
 /*
  * The token of an address "bounces+TOKEN@DOMAIN" (the local part's case
- * ignored, angle brackets allowed) into OUT (BOUNCE_TOKEN_MAX), unchecked.
+ * ignored, angle brackets allowed) into OUT (BOUNCE_TOKEN_MAX), its MAC
+ * unchecked but its characters those of a token.
  * 0, or -1 when ADDR is no such address.
  */
 int	 bounce_token_of(const char *addr, char *out, size_t outlen);

@@ -28,6 +28,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "conf.h"
 #include "dsn.h"
@@ -38,35 +39,37 @@
 #define BOUNCE_USAGE	"usage: segctl bounce [--recipient ADDR]" \
 			" [--quarantine DIR]"
 
-/* Stdin whole, at most DSN_INPUT_MAX + 1 bytes kept; NULL if unreadable. */
+/*
+ * Stdin whole, at most DSN_INPUT_MAX + 1 bytes kept (dsn_parse refuses
+ * more, and the quarantine keeps what it read); NULL if unreadable.
+ */
 static char *
 bounce_read(size_t *len)
 {
-	size_t cap = 65536, n = 0;
-	char *p = xmalloc(cap), sink[8192];
+	struct buf b;
+	char chunk[65536];
 	ssize_t r;
+	size_t room;
 
-	for (;;) {
-		if (n == cap && cap <= DSN_INPUT_MAX)
-			p = xreallocarray(p, cap *= 2, 1);
-		if (n < cap && n <= DSN_INPUT_MAX)
-			r = read(STDIN_FILENO, p + n, cap - n);
-		else
-			r = read(STDIN_FILENO, sink, sizeof(sink));
+	buf_init(&b, DSN_INPUT_MAX + 1);
+	while ((r = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
 			cli_warnx("stdin: %s", strerror(errno));
-			free(p);
+			buf_free(&b);
 			return NULL;
 		}
-		if (r == 0)
-			break;
-		if (n < cap && n <= DSN_INPUT_MAX)
-			n += (size_t)r;
+		/* past the cap the rest is read and dropped: pipe(8) waits */
+		room = b.max - b.len;
+		if (buf_append(&b, chunk, (size_t)r < room ? (size_t)r :
+		    room) == -1) {
+			buf_free(&b);
+			return NULL;
+		}
 	}
-	*len = n;
-	return p;
+	*len = b.len;
+	return buf_take(&b);
 }
 
 /*

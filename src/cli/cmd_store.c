@@ -63,10 +63,8 @@ int
 cmd_init(struct cli *cli, int argc, char **argv)
 {
 	struct store *st;
-	struct stat sb;
 	const char *path;
 	int64_t version = 0;
-	int existed;
 
 	(void)argv;
 	if (argc != 1) {
@@ -75,12 +73,11 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	}
 	if ((path = cli_store_path(cli)) == NULL || store_dir(path) == -1)
 		return 1;
-	existed = stat(path, &sb) == 0;
 	/* bulk settings: a migration may copy every row of a table */
 	if ((st = cli_store(cli, STORE_CREATE | STORE_BULK)) == NULL)
 		return 1;
-	if (existed)
-		warn_open(path, 0600);
+	/* silent for a store just made: it is 0600 */
+	warn_open(path, 0600);
 	store_schema_version(st, &version);
 	if (!cli->quiet)
 		printf("%s: schema version %lld\n", store_path(st),

@@ -1047,23 +1047,33 @@ load_outbox_key(struct conf_load *ld, config_t *cfg)
 	o->keylen = n;
 }
 
+/* Each line of ERR (a group's check) as an error at S's line. */
+static void
+load_errors(struct conf_load *ld, config_setting_t *s, const char *group,
+    char *err)
+{
+	char *line, *next;
+
+	for (line = err; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		load_error(ld, s, group, "%s", line);
+	}
+}
+
 /* With a feedback group, what segfeed needs of the rest of the file,
  * reported at the group's line. */
 static void
 load_feedback(struct conf_load *ld, config_t *cfg)
 {
 	config_setting_t *s = config_lookup(cfg, "feedback");
-	char err[1024], *line, *next;
+	char err[1024];
 
 	if (s == NULL)
 		return;
 	ld->c->feedback.configured = 1;
 	if (conf_feedback_check(ld->c, err, sizeof(err)) == -1)
-		for (line = err; line != NULL && *line != '\0'; line = next) {
-			if ((next = strchr(line, '\n')) != NULL)
-				*next++ = '\0';
-			load_error(ld, s, "feedback", "%s", line);
-		}
+		load_errors(ld, s, "feedback", err);
 }
 
 /* What the driver needs, and the credentials, read here so that
@@ -1072,16 +1082,12 @@ static void
 load_sms(struct conf_load *ld, config_t *cfg)
 {
 	config_setting_t *s = config_lookup(cfg, "sms");
-	char err[1024], *line, *next;
+	char err[1024];
 
 	if (s == NULL)
 		s = config_root_setting(cfg);
 	if (conf_sms_check(ld->c, err, sizeof(err)) == -1)
-		for (line = err; line != NULL && *line != '\0'; line = next) {
-			if ((next = strchr(line, '\n')) != NULL)
-				*next++ = '\0';
-			load_error(ld, s, "sms", "%s", line);
-		}
+		load_errors(ld, s, "sms", err);
 }
 
 static int

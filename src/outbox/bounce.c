@@ -175,7 +175,7 @@ bounce_token_names_campaign(const struct bounce_token *bt,
 int
 bounce_token_of(const char *addr, char *out, size_t outlen)
 {
-	size_t n = strlen(BOUNCE_LOCAL), len;
+	size_t n = strlen(BOUNCE_LOCAL), len, i;
 	const char *at;
 
 	while (*addr == ' ' || *addr == '\t' || *addr == '<')
@@ -188,6 +188,10 @@ bounce_token_of(const char *addr, char *out, size_t outlen)
 	len = (size_t)(at - addr);
 	if (len == 0 || len >= outlen)
 		return -1;
+	/* only the alphabet a token is written in: what is kept is printable */
+	for (i = 0; i < len; i++)
+		if (strchr(b32, tolower((unsigned char)addr[i])) == NULL)
+			return -1;
 	memcpy(out, addr, len);
 	out[len] = '\0';
 	return 0;

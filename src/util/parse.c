@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "parse.h"
+#include "utf8.h"
 
 static int
 parse_blank(int c)
@@ -460,11 +461,9 @@ parse_slug(const char *in, char *out, size_t outlen)
 int
 parse_utf8_valid(const char *str, size_t len)
 {
-	static const unsigned int min[] = { 0, 0x80, 0x800, 0x10000 };
-	const unsigned char *s = (const unsigned char *)str;
-	const unsigned char *e = s + len;
-	unsigned int cp;
-	int i, n;
+	const char *s = str, *e = str + len;
+	uint32_t cp;
+	size_t n;
 
 	while (s < e) {
 		/* ASCII, eight bytes at a time: most of any export */
@@ -478,32 +477,9 @@ parse_utf8_valid(const char *str, size_t len)
 		}
 		if (s == e)
 			break;
-		if (*s < 0x80) {
-			s++;
-			continue;
-		}
-		if (*s >= 0xc2 && *s <= 0xdf) {
-			n = 1;
-			cp = *s & 0x1f;
-		} else if (*s >= 0xe0 && *s <= 0xef) {
-			n = 2;
-			cp = *s & 0x0f;
-		} else if (*s >= 0xf0 && *s <= 0xf4) {
-			n = 3;
-			cp = *s & 0x07;
-		} else
+		if ((n = utf8_decode(s, (size_t)(e - s), &cp)) == 0)
 			return 0;
-		if (e - s <= n)
-			return 0;
-		for (i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		if (cp < min[n] || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		s += n + 1;
+		s += n;
 	}
 	return 1;
 }

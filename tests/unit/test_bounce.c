@@ -168,6 +168,13 @@ test_token_of(void **state)
 	    "0123456789012345678901234567890123456789012@example.com", tok,
 	    sizeof(tok)), -1);
 	assert_int_equal(bounce_token_of("", tok, sizeof(tok)), -1);
+	/* what a token is never written with is not taken for one */
+	assert_int_equal(bounce_token_of("bounces+ab\022c@example.com", tok,
+	    sizeof(tok)), -1);
+	assert_int_equal(bounce_token_of("bounces+a'b@example.com", tok,
+	    sizeof(tok)), -1);
+	assert_int_equal(bounce_token_of("bounces+ab1@example.com", tok,
+	    sizeof(tok)), -1);
 }
 
 struct bx {

@@ -134,6 +134,8 @@ struct conf_milter {
 	int		 unknown_empty;	/* unknown placeholders render "" */
 	char		*unsubscribe_url; /* one-click link, token appended;
 					   "": no List-Unsubscribe */
+	char		*bounce_domain;	/* return paths bounces+TOKEN@ it;
+					   "": the sender is kept */
 };
 
 #define CONF_KEY_MAX	128	/* bytes of the copy marker's HMAC key */

@@ -46,6 +46,8 @@ struct milter_ops {
 	int	 (*setreply)(void *ctx, const char *rcode, const char *xcode,
 		    const char *text);
 	int	 (*addheader)(void *ctx, const char *name, const char *value);
+	/* the envelope sender; NULL when the MTA does not offer it */
+	int	 (*chgfrom)(void *ctx, const char *sender);
 };
 
 enum milter_verdict {

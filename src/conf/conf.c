@@ -23,6 +23,7 @@
 #include <libconfig.h>
 #include <openssl/evp.h>
 
+#include "bounce.h"
 #include "buf.h"
 #include "conf.h"
 #include "conf_int.h"
@@ -166,6 +167,8 @@ static const struct conf_setting milter_table[] = {
 	{ "unknown_placeholder", CT_UNKNOWN, MIL(unknown_empty), 0, 0, 0, 0,
 	    0, NULL },
 	{ "unsubscribe_url", CT_STRING, MIL(unsubscribe_url), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "bounce_domain", CT_STRING, MIL(bounce_domain), 0, 0, 0, 0, 0,
 	    NULL },
 	END
 };
@@ -1026,10 +1029,12 @@ load_outbox_key(struct conf_load *ld, config_t *cfg)
 	}
 	if (o->key_file[0] == '\0') {
 		if (o->reinject_url[0] != '\0' ||
-		    ld->c->milter.unsubscribe_url[0] != '\0')
+		    ld->c->milter.unsubscribe_url[0] != '\0' ||
+		    ld->c->milter.bounce_domain[0] != '\0')
 			load_error(ld, s, "outbox.key_file", "required with"
-			    " outbox.reinject_url or milter.unsubscribe_url:"
-			    " copies and unsubscribe links carry an HMAC");
+			    " outbox.reinject_url, milter.unsubscribe_url or"
+			    " milter.bounce_domain: copies, unsubscribe links"
+			    " and return paths carry an HMAC");
 		return;
 	}
 	if ((fp = conf_open_secret(o->key_file, why, sizeof(why))) == NULL) {
@@ -1045,6 +1050,32 @@ load_outbox_key(struct conf_load *ld, config_t *cfg)
 		    " 16 bytes is needed (e.g. openssl rand -hex 32 > %s)",
 		    o->key_file, o->key_file);
 	o->keylen = n;
+}
+
+/*
+ * milter.bounce_domain: what follows '@' in a return path, so a domain an
+ * address may have; checked as the address a return path makes, with a
+ * whole token, so that one too long for a path is refused here.
+ */
+static void
+load_bounce_domain(struct conf_load *ld, config_t *cfg)
+{
+	const char *d = ld->c->milter.bounce_domain, *why;
+	config_setting_t *s = config_lookup(cfg, "milter.bounce_domain");
+	char path[PARSE_EMAIL_MAX + 2], norm[PARSE_EMAIL_MAX + 1];
+	size_t n;
+
+	if (d[0] == '\0')
+		return;
+	n = (size_t)snprintf(path, sizeof(path), BOUNCE_LOCAL "+%0*d@%s",
+	    BOUNCE_TOKEN_LEN, 0, d);
+	if (n > PARSE_EMAIL_MAX)
+		why = "too long for a return path";
+	else if (strchr(d, '@') != NULL)
+		why = "a domain, not an address";
+	else if (parse_email(path, norm, sizeof(norm), &why) == 0)
+		return;
+	load_error(ld, s, "milter.bounce_domain", "'%s': %s", d, why);
 }
 
 /* Each line of ERR (a group's check) as an error at S's line. */
@@ -1165,6 +1196,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	load_group(&ld, config_root_setting(&cfg), "", top_table);
 	load_vip_min(&ld);
 	load_outbox_key(&ld, &cfg);
+	load_bounce_domain(&ld, &cfg);
 	load_sms(&ld, &cfg);
 	load_feedback(&ld, &cfg);
 	config_destroy(&cfg);
@@ -1219,6 +1251,7 @@ conf_defaults(void)
 	c->milter.on_store_error = ON_ERROR_TEMPFAIL;
 	c->milter.unknown_empty = 0;
 	c->milter.unsubscribe_url = xstrdup("");
+	c->milter.bounce_domain = xstrdup("");
 	c->policy.fatigue_unanswered = 10;
 	c->policy.fatigue_cadence_days = 14;
 	c->policy.cap_count = 1;
@@ -1275,6 +1308,7 @@ conf_free(struct conf *c)
 	free(c->milter.campaigns_dir);
 	free(c->milter.spool_dir);
 	free(c->milter.unsubscribe_url);
+	free(c->milter.bounce_domain);
 	free(c->outbox.reinject_url);
 	free(c->outbox.key_file);
 	explicit_bzero(c->outbox.key, sizeof(c->outbox.key));

@@ -26,6 +26,7 @@ static struct milter_rt *mlfi_rt;
 struct mlfi_conn {
 	struct milter_msg	*msg;
 	struct milter_gen	*gen;	/* NULL between messages */
+	unsigned long		 pf0;	/* actions negotiated */
 	unsigned long		 pf1;	/* protocol steps negotiated */
 	int			 done;	/* accepted at EOH: ignore the rest */
 };
@@ -86,10 +87,13 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		    " connection");
 		return SMFIS_REJECT;
 	}
-	*pf0 = need | (f0 & (SMFIF_ADDHDRS | SMFIF_SETSYMLIST));
+	/* CHGFROM for return paths (milter.bounce_domain), where offered */
+	*pf0 = need | (f0 & (SMFIF_ADDHDRS | SMFIF_SETSYMLIST |
+	    SMFIF_CHGFROM));
 	*pf1 = f1 & skip;
 	*pf2 = 0;
 	*pf3 = 0;
+	cc->pf0 = *pf0;
 	cc->pf1 = *pf1;
 	/*
 	 * Only the queue id is used: without a list Postfix sends its
@@ -212,6 +216,12 @@ ops_addheader(void *ctx, const char *name, const char *value)
 	    MI_SUCCESS ? 0 : -1;
 }
 
+static int
+ops_chgfrom(void *ctx, const char *sender)
+{
+	return smfi_chgfrom(ctx, (char *)sender, NULL) == MI_SUCCESS ? 0 : -1;
+}
+
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
@@ -229,6 +239,7 @@ mlfi_eom(SMFICTX *ctx)
 	ops.replacebody = ops_replacebody;
 	ops.setreply = ops_setreply;
 	ops.addheader = ops_addheader;
+	ops.chgfrom = (cc->pf0 & SMFIF_CHGFROM) ? ops_chgfrom : NULL;
 	if (milter_rt_busy(mlfi_rt, 1) == -1) {
 		/* answered at once: the MTA keeps it for the restart */
 		smfi_setreply(ctx, "451", "4.3.2", "segmilter: shutting down,"
@@ -290,7 +301,7 @@ mlfi_register(void)
 	desc.xxfi_name = "segmilter";
 	desc.xxfi_version = SMFI_VERSION;
 	desc.xxfi_flags = SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_DELRCPT |
-	    SMFIF_ADDHDRS;
+	    SMFIF_ADDHDRS | SMFIF_CHGFROM;
 	desc.xxfi_envfrom = mlfi_envfrom;
 	desc.xxfi_envrcpt = mlfi_envrcpt;
 	desc.xxfi_data = mlfi_data;

@@ -489,6 +489,7 @@ queue_copies(struct milter_msg *m, const struct milter_env *env,
     const struct campaign *c, struct store *st, struct msg_plan *p,
     int64_t now)
 {
+	char from[PARSE_EMAIL_MAX + 3];
 	struct store_job j;
 	struct buf rcpts;
 	size_t i;
@@ -512,6 +513,9 @@ queue_copies(struct milter_msg *m, const struct milter_env *env,
 		    m->qid;
 		j.variant = campaign_variant_name(c, p->parts[i].g.variant);
 		j.sender = m->sender != NULL ? m->sender : "<>";
+		if (msg_return_path(m, env, &p->parts[i], from,
+		    sizeof(from)) == 0)
+			j.sender = from;
 		j.recipients = buf_str(&rcpts);
 		j.message = p->parts[i].copy.data;
 		j.len = p->parts[i].copy.len;
@@ -744,6 +748,7 @@ apply(struct milter_msg *m, const struct milter_env *env,
 	const struct msg_part *part = &p->parts[p->inplace];
 	const struct render_result *res = &part->res;
 	char err[256], unsub[UNSUB_TOKEN_MAX + 512];
+	char from[PARSE_EMAIL_MAX + 3];
 	size_t i;
 	int n;
 
@@ -772,6 +777,14 @@ apply(struct milter_msg *m, const struct milter_env *env,
 	    ops->addheader(ops->ctx, "List-Unsubscribe-Post",
 	    "List-Unsubscribe=One-Click") != 0))
 		return -1;
+	if (msg_return_path(m, env, part, from, sizeof(from)) == 0) {
+		if (ops->chgfrom == NULL)
+			milter_log(LOG_WARNING, m->qid, "the MTA does not offer"
+			    " to change the sender: return path kept, bounces"
+			    " go to %s", m->sender != NULL ? m->sender : "<>");
+		else if (ops->chgfrom(ops->ctx, from) != 0)
+			return -1;
+	}
 	if (part->body != NULL && res->body_changed &&
 	    replace_body(part->body, ops, err, sizeof(err)) == -1) {
 		milter_log(LOG_ERR, m->qid, "body: %s", err);

@@ -164,6 +164,14 @@ int	 msg_copy_rebind(const struct milter_msg *m,
 int	 msg_unsub_header(const struct milter_msg *m,
 	    const struct milter_env *env, const struct msg_part *p,
 	    int64_t now, char *out, size_t outlen);
+/*
+ * The return path for part P's only recipient, <bounces+TOKEN@DOMAIN>
+ * (bounce.h), into OUT; 0, or -1 when milter.bounce_domain is unset or
+ * the part has several people: one envelope has one sender.
+ */
+int	 msg_return_path(const struct milter_msg *m,
+	    const struct milter_env *env, const struct msg_part *p,
+	    char *out, size_t outlen);
 /* The recipients of part P, one bare address per line, into OUT. */
 void	 msg_part_recipients(const struct milter_msg *m, int p,
 	    struct buf *out);

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "bounce.h"
 #include "msg_int.h"
 #include "str.h"
 #include "unsub.h"
@@ -442,6 +443,24 @@ msg_unsub_header(const struct milter_msg *m, const struct milter_env *env,
 		return -1;
 	if ((size_t)snprintf(out, outlen, "<%s%s>", cf->milter.unsubscribe_url,
 	    token) >= outlen)
+		return -1;
+	return 0;
+}
+
+int
+msg_return_path(const struct milter_msg *m, const struct milter_env *env,
+    const struct msg_part *p, char *out, size_t outlen)
+{
+	const struct conf *cf = env->conf;
+	char token[BOUNCE_TOKEN_MAX];
+
+	if (cf->milter.bounce_domain[0] == '\0' || p->g.single == NULL ||
+	    bounce_token_make(cf->outbox.key, cf->outbox.keylen,
+	    p->g.single->r->customer_id, p->g.single->email, m->campaign,
+	    token, sizeof(token)) == -1)
+		return -1;
+	if ((size_t)snprintf(out, outlen, "<" BOUNCE_LOCAL "+%s@%s>", token,
+	    cf->milter.bounce_domain) >= outlen)
 		return -1;
 	return 0;
 }

@@ -169,6 +169,7 @@ main(int argc, char **argv)
 	ops.replacebody = ops_body;
 	ops.setreply = ops_reply;
 	ops.addheader = ops_chg_add;
+	ops.chgfrom = NULL;
 
 	t0 = now_s();
 	c0 = cpu_s();

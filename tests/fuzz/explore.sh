@@ -1,19 +1,22 @@
 #!/bin/sh
-# explore.sh - runs every libFuzzer target for SECONDS, one after another.
+# explore.sh - runs every libFuzzer target, one after another.
 #
-#   tests/fuzz/explore.sh SECONDS [SEED]
+#   tests/fuzz/explore.sh SECONDS [SEED]   each for SECONDS (make fuzz)
+#   tests/fuzz/explore.sh slice SEED       each for its count of inputs in
+#                                          tests/fuzz/slice (make check)
 #
 # The targets are BUILD's (default build-fuzz) fuzz_*-fuzz, built by
 # `make fuzzers' with clang.  Each starts from its corpus in the source
-# tree and keeps what it finds in BUILD/corpus/NAME, never in the source
-# tree; a crash, a leak, a sanitizer report, an input that runs longer
-# than 20 s or a single allocation of 512 MiB fails it, and libFuzzer
-# leaves the input as BUILD/crash-* (copy one worth keeping, once fixed,
-# into tests/fuzz/corpus).  SEED fixes libFuzzer's choices, as make check
-# does so that one CI run explores as the last did; without it each run
-# explores anew.
+# tree.  A timed run keeps what it finds in BUILD/corpus/NAME, never in
+# the source tree; a slice starts afresh in BUILD/slice/NAME each time,
+# so that it explores from the same inputs on every machine (SEED fixes
+# libFuzzer's choices; threads and hashing in the libraries below still
+# vary it a little).  A crash, a leak, a sanitizer report, an input that
+# runs longer than 20 s or a single allocation of 512 MiB fails it, and
+# libFuzzer leaves the input as BUILD/crash-* (copy one worth keeping,
+# once fixed, into tests/fuzz/corpus).
 set -u
-seconds=${1:?usage: explore.sh SECONDS [SEED]}
+what=${1:?usage: explore.sh SECONDS|slice [SEED]}
 seed=${2:-0}
 BUILD=${BUILD:-build-fuzz}
 # leaks inside third-party libraries, as tests/run.sh suppresses them
@@ -24,11 +27,26 @@ for t in "$BUILD"/fuzz/fuzz_*-fuzz; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t" -fuzz)
 	name=${name#fuzz_}
-	mkdir -p "$BUILD/corpus/$name"
-	echo "== fuzz_$name: $seconds s"
-	if "$t" -seed="$seed" -max_total_time="$seconds" -timeout=20 \
+	if [ "$what" = slice ]; then
+		runs=$(awk -v n="$name" '$1 == n { print $2 }' tests/fuzz/slice)
+		if [ -z "$runs" ]; then
+			echo "explore.sh: fuzz_$name has no line in tests/fuzz/slice"
+			failed=$((failed + 1))
+			continue
+		fi
+		limit="-runs=$runs"
+		out=$BUILD/slice/$name
+		rm -rf "$out"
+		echo "== fuzz_$name: $runs inputs"
+	else
+		limit="-max_total_time=$what"
+		out=$BUILD/corpus/$name
+		echo "== fuzz_$name: $what s"
+	fi
+	mkdir -p "$out"
+	if "$t" -seed="$seed" "$limit" -timeout=20 \
 	    -malloc_limit_mb=512 -rss_limit_mb=2048 -print_final_stats=1 \
-	    -artifact_prefix="$BUILD/" "$BUILD/corpus/$name" \
+	    -artifact_prefix="$BUILD/" "$out" \
 	    "tests/fuzz/corpus/$name" 2>"$BUILD/fuzz_$name.log"; then
 		passed=$((passed + 1))
 		grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb)' \

@@ -25,7 +25,9 @@
  * a copy's pass (a message with no body to those recipients), a
  * marker's replay and a marker on another message are all reached.
  * Options, per message: s split copies (outbox.reinject_url), u
- * unsubscribe links, l and c split by language and currency, e unknown
+ * unsubscribe links, b return paths (milter.bounce_domain; a sender the
+ * MTA is asked for must be one genuine token's, and the MTA offers to
+ * change it unless f), l and c split by language and currency, e unknown
  * placeholders empty, a accept on store errors, n the store down, m SMS
  * on (webhook), x the MTA refuses every change.
  *
@@ -59,6 +61,7 @@
 
 #include <sqlite3.h>
 
+#include "bounce.h"
 #include "buf.h"
 #include "campaign.h"
 #include "conf.h"
@@ -84,7 +87,7 @@ static sqlite3 *db;		/* the same file, to empty it */
 static struct conf *cf;
 static struct campaign_set *set;
 static struct milter_env env;
-static char *url_on, *url_off, *unsub_on, *unsub_off;
+static char *url_on, *url_off, *unsub_on, *unsub_off, *bounce_on, *bounce_off;
 static char marker[MARKER_MAX];	/* "": none made for this input */
 
 /* One message's dealings with the MTA. */
@@ -93,6 +96,7 @@ struct mta {
 	int		 *removed;
 	size_t		  nrcpts;
 	int		  refuse;	/* option x */
+	int		  no_chgfrom;	/* option f */
 	int		  asked;	/* requests that change the message */
 	size_t		  body;		/* bytes of the new body */
 };
@@ -295,6 +299,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	url_on = strdup("smtp://127.0.0.1:1");
 	unsub_off = cf->milter.unsubscribe_url;
 	unsub_on = strdup("https://shop.example/u?t=");
+	bounce_off = cf->milter.bounce_domain;
+	bounce_on = strdup("shop.example");
 	cf->sms.window.start = 8 * 60;
 	cf->sms.window.end = 21 * 60;
 	free(cf->sms.windows);
@@ -409,6 +415,43 @@ mta_addheader(void *ctx, const char *name, const char *value)
 	return m->refuse ? -1 : 0;
 }
 
+/*
+ * Only a return path made with the key, for the one recipient left in
+ * the message (the others were removed before: apply's order).
+ */
+static int
+mta_chgfrom(void *ctx, const char *sender)
+{
+	struct mta *m = ctx;
+	struct bounce_token bt;
+	char tok[BOUNCE_TOKEN_MAX + 64], addr[320];
+	const char *at, *left = NULL;
+	size_t i, n = 0;
+
+	if (strncmp(sender, "<" BOUNCE_LOCAL "+", 9) != 0 ||
+	    (at = strchr(sender, '@')) == NULL ||
+	    strcmp(at, "@shop.example>") != 0 ||
+	    (size_t)(at - sender - 9) >= sizeof(tok))
+		abort();
+	memcpy(tok, sender + 9, (size_t)(at - sender - 9));
+	tok[at - sender - 9] = '\0';
+	for (i = 0; i < m->nrcpts; i++)
+		if (!m->removed[i]) {
+			left = m->rcpts[i];
+			n++;
+		}
+	if (n != 1)
+		abort();
+	snprintf(addr, sizeof(addr), "%s", left + (*left == '<'));
+	addr[strcspn(addr, ">")] = '\0';
+	if (bounce_token_parse(cf->outbox.key, cf->outbox.keylen, tok,
+	    &bt) == -1 || bt.customer_id <= 0 ||
+	    !bounce_token_names_email(&bt, addr))
+		abort();
+	m->asked++;
+	return m->refuse ? -1 : 0;
+}
+
 /* The next line of [*P, END), without its LF (nor a CR before it). */
 static int
 next_line(const char **p, const char *end, const char **line, size_t *len)
@@ -433,6 +476,8 @@ options(const char *o, size_t n, struct mta *m, int *no_store)
 {
 	cf->outbox.reinject_url = memchr(o, 's', n) ? url_on : url_off;
 	cf->milter.unsubscribe_url = memchr(o, 'u', n) ? unsub_on : unsub_off;
+	cf->milter.bounce_domain = memchr(o, 'b', n) ? bounce_on : bounce_off;
+	m->no_chgfrom = memchr(o, 'f', n) != NULL;
 	cf->outbox.split_language = memchr(o, 'l', n) != NULL;
 	cf->outbox.split_currency = memchr(o, 'c', n) != NULL;
 	cf->milter.unknown_empty = memchr(o, 'e', n) != NULL;
@@ -589,6 +634,7 @@ message(struct milter_msg *msg, const char **p, const char *end, int64_t now)
 	ops.replacebody = mta_replacebody;
 	ops.setreply = mta_setreply;
 	ops.addheader = mta_addheader;
+	ops.chgfrom = m.no_chgfrom ? NULL : mta_chgfrom;
 	v = milter_msg_eom(msg, &env, no_store ? NULL : st, now, &ops);
 	if (v == MILTER_DISCARD && m.asked > 0)
 		abort();	/* discarded, yet changed */

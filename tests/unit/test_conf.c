@@ -441,6 +441,71 @@ test_key_file_mode(void **state)
 }
 
 /*
+ * milter.bounce_domain: a domain a return path can end in, and a key to
+ * sign it with; each refusal names the setting and why.
+ */
+static void
+test_bounce_domain(void **state)
+{
+	static const struct {
+		const char	*domain;
+		const char	*why;
+	} bad[] = {
+		{ "shop", "domain has no dot" },
+		{ "news@shop.example", "a domain, not an address" },
+		{ "shop..example", "empty label in domain" },
+		{ "shop example", "blank or control character inside" },
+		{ "shop.example>", "not a bare address" },
+	};
+	char key[96], text[512], want[512], longd[260];
+	struct conf *c;
+	size_t i;
+
+	(void)state;
+	write_mode("bounce.key", "0123456789abcdef0123456789abcdef\n", 0600,
+	    key, sizeof(key));
+	snprintf(text, sizeof(text), "milter = { bounce_domain ="
+	    " \"Bounce.Shop.example\"; };\noutbox = { key_file = \"%s\"; };\n",
+	    key);
+	if ((c = load(text)) == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(c->milter.bounce_domain, "Bounce.Shop.example");
+	conf_free(c);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "milter = { bounce_domain ="
+		    " \"%s\"; };\noutbox = { key_file = \"%s\"; };\n",
+		    bad[i].domain, key);
+		assert_null(load(text));
+		snprintf(want, sizeof(want), "%s:1: milter.bounce_domain:"
+		    " '%s': %s\n", path, bad[i].domain, bad[i].why);
+		assert_string_equal(err, want);
+	}
+	/* "bounces+" 40 characters "@" and this is past 254 bytes */
+	memset(longd, 'a', 210);
+	strcpy(longd + 210, ".example");
+	snprintf(text, sizeof(text), "milter = { bounce_domain = \"%s\"; };\n"
+	    "outbox = { key_file = \"%s\"; };\n", longd, key);
+	assert_null(load(text));
+	assert_non_null(strstr(err, "too long for a return path"));
+	/* the longest that fits: 254 bytes in all */
+	longd[254 - 49] = '\0';
+	memcpy(longd + 254 - 49 - 8, ".example", 8);
+	snprintf(text, sizeof(text), "milter = { bounce_domain = \"%s\"; };\n"
+	    "outbox = { key_file = \"%s\"; };\n", longd, key);
+	if ((c = load(text)) == NULL)
+		fail_msg("%s", err);
+	conf_free(c);
+
+	/* nothing to sign it with */
+	assert_null(load("milter = { bounce_domain = \"shop.example\"; };\n"));
+	assert_non_null(strstr(err, "outbox.key_file: required with"
+	    " outbox.reinject_url, milter.unsubscribe_url or"
+	    " milter.bounce_domain"));
+	unlink(key);
+}
+
+/*
  * feedback.credentials_file: the gateways' secrets, each optional, read
  * from a file that is the owner's alone and may not @include; unknown
  * settings and empty values refused, no secret quoted back; a Twilio
@@ -522,6 +587,7 @@ main(void)
 		cmocka_unit_test(test_shipped_file_is_the_defaults),
 		cmocka_unit_test(test_milter_and_policy),
 		cmocka_unit_test(test_key_file_mode),
+		cmocka_unit_test(test_bounce_domain),
 		cmocka_unit_test(test_feedback_credentials),
 	};
 

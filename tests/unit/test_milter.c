@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "audit.h"
+#include "bounce.h"
 #include "buf.h"
 #include "campaign.h"
 #include "marker.h"
@@ -42,6 +43,7 @@ struct mx {
 	struct buf		 log;	/* one request per line */
 	struct buf		 body;
 	char			 reply[600];
+	int			 no_chgfrom;	/* the MTA does not offer it */
 };
 
 static int
@@ -88,6 +90,15 @@ rec_addheader(void *ctx, const char *name, const char *value)
 	struct mx *x = ctx;
 
 	buf_printf(&x->log, "addheader %s %s\n", name, value);
+	return 0;
+}
+
+static int
+rec_chgfrom(void *ctx, const char *sender)
+{
+	struct mx *x = ctx;
+
+	buf_printf(&x->log, "chgfrom %s\n", sender);
 	return 0;
 }
 
@@ -218,7 +229,8 @@ run(struct mx *x, const char *const *rcpts, const char *headers,
     const char *body, struct store *st)
 {
 	struct milter_ops ops = { x, rec_delrcpt, rec_chgheader,
-	    rec_replacebody, rec_setreply, rec_addheader };
+	    rec_replacebody, rec_setreply, rec_addheader,
+	    x->no_chgfrom ? NULL : rec_chgfrom };
 	struct milter_msg *m = milter_msg_new();
 	enum milter_verdict v;
 	char name[128], value[1024];
@@ -815,6 +827,110 @@ test_unsubscribe_links(void **state)
 	buf_free(&to);
 }
 
+/*
+ * The customer a return path <bounces+TOKEN@shop.example> names, checked
+ * with the key, for EMAIL and campaign spring; -1 when it names nobody.
+ */
+static int64_t
+return_path_names(struct mx *x, const char *path, const char *email)
+{
+	struct bounce_token bt;
+	char token[BOUNCE_TOKEN_MAX];
+
+	if (sscanf(path, "<bounces+%40[a-z0-9]@shop.example>", token) != 1 ||
+	    strlen(path) != strlen("<bounces+@shop.example>") +
+	    BOUNCE_TOKEN_LEN ||
+	    bounce_token_parse(x->cf->outbox.key, x->cf->outbox.keylen, token,
+	    &bt) == -1 || !bounce_token_names_email(&bt, email) ||
+	    !bounce_token_names_campaign(&bt, "spring"))
+		return -1;
+	return bt.customer_id;
+}
+
+/*
+ * milter.bounce_domain: a message kept in place for one recipient, and
+ * each copy (one recipient each here), leave with that recipient's own
+ * signed return path; a message kept in place for several keeps its
+ * sender (one envelope, one return path); an MTA that does not offer
+ * CHGFROM gets the message all the same, sender unchanged.
+ */
+static void
+test_return_paths(void **state)
+{
+	struct mx *x = *state;
+	const char *const two[] = { "<ann@example.com>", "<rob@example.com>",
+	    NULL };
+	const char *const ann[] = { "<ann@example.com>", NULL };
+	char got[512], line[512];
+	const char *p;
+	int64_t ann_id, rob_id;
+
+	split_on(x);
+	free(x->cf->milter.bounce_domain);
+	x->cf->milter.bounce_domain = strdup("shop.example");
+	query(x, "SELECT id FROM customers WHERE email = 'ann@example.com'",
+	    got, sizeof(got));
+	ann_id = strtoll(got, NULL, 10);
+	query(x, "SELECT id FROM customers WHERE email = 'rob@example.com'",
+	    got, sizeof(got));
+	rob_id = strtoll(got, NULL, 10);
+
+	/* Ann and Rob in two variants: one in place, one in a copy */
+	assert_int_equal(run(x, two, "Subject: x\nX-Campaign-ID: spring\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	p = strstr(buf_str(&x->log), "chgfrom ");
+	assert_non_null(p);
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(p + 8, "\n"), p + 8);
+	query(x, "SELECT sender FROM outbox WHERE id = 1", got, sizeof(got));
+	if (strstr(buf_str(&x->log), "delrcpt <rob@example.com>") != NULL) {
+		assert_int_equal(return_path_names(x, line, "ann@example.com"),
+		    ann_id);
+		assert_int_equal(return_path_names(x, got, "rob@example.com"),
+		    rob_id);
+	} else {
+		assert_int_equal(return_path_names(x, line, "rob@example.com"),
+		    rob_id);
+		assert_int_equal(return_path_names(x, got, "ann@example.com"),
+		    ann_id);
+	}
+	/* not for anyone else, nor for another campaign */
+	assert_int_equal(return_path_names(x, line, "bea@example.com"), -1);
+
+	/* both in place (no copies without the outbox): sender kept */
+	free(x->cf->outbox.reinject_url);
+	x->cf->outbox.reinject_url = strdup("");
+	query(x, "DELETE FROM ledger", got, sizeof(got));
+	assert_int_equal(run(x, two, "Subject: x\nX-Campaign-ID: spring\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_null(strstr(buf_str(&x->log), "chgfrom"));
+
+	/* an MTA without CHGFROM: delivered, sender kept */
+	x->no_chgfrom = 1;
+	query(x, "DELETE FROM ledger", got, sizeof(got));
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: spring\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_null(strstr(buf_str(&x->log), "chgfrom"));
+	x->no_chgfrom = 0;
+
+	/* off: nobody's sender changes */
+	free(x->cf->milter.bounce_domain);
+	x->cf->milter.bounce_domain = strdup("");
+	query(x, "DELETE FROM ledger", got, sizeof(got));
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: spring\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_null(strstr(buf_str(&x->log), "chgfrom"));
+	/* and on again, for Ann alone in place */
+	free(x->cf->milter.bounce_domain);
+	x->cf->milter.bounce_domain = strdup("shop.example");
+	query(x, "DELETE FROM ledger", got, sizeof(got));
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: spring\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	p = strstr(buf_str(&x->log), "chgfrom ");
+	assert_non_null(p);
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(p + 8, "\n"), p + 8);
+	assert_int_equal(return_path_names(x, line, "ann@example.com"), ann_id);
+}
+
 /* An integer from the store, by SQL, for checks. */
 static int64_t
 q_int(struct mx *x, const char *sql)
@@ -1200,6 +1316,8 @@ main(void)
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_split_personal,
 		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_return_paths, mx_setup,
+		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_unsubscribe_links,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_jobs, mx_setup,

@@ -9,7 +9,7 @@
 #   make bench      benchmarks; they print figures, they do not pass/fail
 #   make fuzz       libFuzzer on the parsers that meet outside input
 #                   (tests/fuzz/; needs clang), FUZZ_SECONDS each;
-#                   make check runs a FUZZ_SLICE-second slice of each
+#                   make check runs a slice of each (tests/fuzz/slice)
 #   make install    PREFIX (default /usr/local) and DESTDIR honoured
 #   make deps       install the Debian packages (contrib/install-deps.sh)
 
@@ -43,7 +43,6 @@ SAN_FLAGS = -fsanitize=fuzzer-no-link,address,undefined \
 	    -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 FUZZ_SECONDS ?= 60
-FUZZ_SLICE ?= 20
 
 # The library: every module but the programs' mains and the libmilter
 # glue, so that unit tests reach everything else.
@@ -121,7 +120,7 @@ fuzzers: $(FUZZERS)
 check: tests
 	BUILD=$(BUILD) tests/run.sh
 	$(MAKE) --no-print-directory fuzzers-build
-	BUILD=build-fuzz tests/fuzz/explore.sh $(FUZZ_SLICE) 1
+	BUILD=build-fuzz tests/fuzz/explore.sh slice 1
 	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" tests
 	BUILD=build-asan tests/run.sh
 

@@ -491,6 +491,25 @@ int	 store_campaign_report(struct store *st, const char *campaign,
 	    const char *channel, store_report_fn fn, void *arg);
 
 /*
+ * What came back from a campaign's email deliveries, by the segment and
+ * variant each recipient was delivered in: how many were delivered, and
+ * of those how many hard-bounced, soft-bounced and complained (segctl
+ * bounce), each recipient counted once per kind.
+ */
+struct store_bounce_row {
+	const char	*segment;
+	const char	*variant;
+	int64_t		 delivered;
+	int64_t		 hard;
+	int64_t		 soft;
+	int64_t		 complaints;
+};
+typedef int (*store_bounce_fn)(const struct store_bounce_row *row,
+	    void *arg);
+int	 store_campaign_bounces(struct store *st, const char *campaign,
+	    store_bounce_fn fn, void *arg);
+
+/*
  * The outbox: tailored copies (and later SMS) waiting to be sent.  A job
  * is claimed with a lease; a worker that dies leaves it to be claimed
  * again when the lease runs out, so jobs survive restarts.

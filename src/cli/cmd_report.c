@@ -7,7 +7,10 @@
  * Read from the audit log, so the segment is the one each recipient was
  * in when segmilter decided, whatever rebuilds happened since.  A
  * delivery whose copy failed, expired or was cancelled in the outbox is
- * counted as not_sent.
+ * counted as not_sent.  Then what came back from the deliveries (segctl
+ * bounce): hard and soft bounces and complaints by segment and variant,
+ * each as a rate of the deliveries, the figure mailbox providers judge a
+ * sender by (Gmail and Yahoo want complaints under 0.3%).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -138,6 +141,44 @@ report_print(const struct report *r)
 	report_line(r, "all", r->total);
 }
 
+/* The deliveries' bounces and complaints, a line per segment and variant. */
+struct bounces {
+	struct store_bounce_row	 all;
+	int			 lines;
+};
+
+static void
+bounce_line(const struct store_bounce_row *b)
+{
+	double n = b->delivered > 0 ? (double)b->delivered : 1;
+
+	printf("%-12s %-10s %9" PRId64 " %7" PRId64 " %7" PRId64 " %10" PRId64
+	    " %6.2f%% %6.2f%% %9.2f%%\n", b->segment, b->variant, b->delivered,
+	    b->hard, b->soft, b->complaints, 100.0 * (double)b->hard / n,
+	    100.0 * (double)b->soft / n, 100.0 * (double)b->complaints / n);
+}
+
+static int
+bounce_row(const struct store_bounce_row *row, void *arg)
+{
+	struct bounces *b = arg;
+	struct store_bounce_row r = *row;
+
+	if (b->lines++ == 0)
+		printf("\nbounces and complaints, of the recipients delivered"
+		    " to (segctl bounce):\n%-12s %-10s %9s %7s %7s %10s %7s"
+		    " %7s %10s\n", "segment", "variant", "delivered", "hard",
+		    "soft", "complaints", "hard", "soft", "complaint");
+	if (*r.segment == '\0')
+		r.segment = "(none)";
+	bounce_line(&r);
+	b->all.delivered += r.delivered;
+	b->all.hard += r.hard;
+	b->all.soft += r.soft;
+	b->all.complaints += r.complaints;
+	return 0;
+}
+
 /* CHANNEL's rows for CAMPAIGN into R; 0, or -1 (reported). */
 static int
 report_load(struct store *st, const char *campaign, const char *channel,
@@ -159,7 +200,9 @@ int
 cmd_report(struct cli *cli, int argc, char **argv)
 {
 	struct report email, sms;
+	struct bounces b;
 	struct store *st;
+	int rc;
 
 	if (argc != 2) {
 		cli_warnx("usage: segctl report CAMPAIGN");
@@ -172,14 +215,24 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		store_close(st);
 		return 1;
 	}
-	store_close(st);
 	if (email.nsegments == 0) {
+		store_close(st);
 		cli_warnx("campaign '%s': no decisions recorded", argv[1]);
 		return 1;
 	}
 	printf("campaign %s: recipients by segment at the time of sending\n",
 	    argv[1]);
 	report_print(&email);
+	memset(&b, 0, sizeof(b));
+	b.all.segment = "all";
+	b.all.variant = "";
+	if ((rc = store_campaign_bounces(st, argv[1], bounce_row, &b)) == -1)
+		cli_warnx("report: %s", store_error(st));
+	else if (b.lines > 0)
+		bounce_line(&b.all);
+	store_close(st);
+	if (rc == -1)
+		return 1;
 	if (sms.nsegments > 0) {
 		printf("\nSMS, recipients the email went to in the campaign's"
 		    " SMS segments:\n");

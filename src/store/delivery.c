@@ -605,3 +605,47 @@ store_campaign_report(struct store *st, const char *campaign,
 		return store_fail(st, "audit");
 	return stop;
 }
+
+int
+store_campaign_bounces(struct store *st, const char *campaign,
+    store_bounce_fn fn, void *arg)
+{
+	struct store_bounce_row row;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	/* a recipient's latest delivery says where they were counted */
+	s = store_stmt(st, SQ_REPORT_BOUNCES, "WITH d AS (SELECT recipient,"
+	    "  segment, variant, row_number() OVER (PARTITION BY recipient"
+	    "   ORDER BY seq DESC) AS latest"
+	    "  FROM audit WHERE campaign_id = ?1 AND channel = 'email'"
+	    "  AND decision = 'deliver'),"
+	    " f AS (SELECT recipient,"
+	    "  max(decision = 'hard_bounce') AS hard,"
+	    "  max(decision = 'soft_bounce') AS soft,"
+	    "  max(decision = 'complaint') AS complaint"
+	    "  FROM audit WHERE campaign_id = ?1 AND channel = 'email'"
+	    "  AND decision IN ('hard_bounce', 'soft_bounce', 'complaint')"
+	    "  GROUP BY recipient)"
+	    " SELECT d.segment, d.variant, count(*), total(f.hard),"
+	    "  total(f.soft), total(f.complaint)"
+	    " FROM d LEFT JOIN f ON f.recipient = d.recipient"
+	    " WHERE d.latest = 1 GROUP BY d.segment, d.variant"
+	    " ORDER BY d.segment, d.variant");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, campaign);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		row.segment = store_col_text(s, 0);
+		row.variant = store_col_text(s, 1);
+		row.delivered = sqlite3_column_int64(s, 2);
+		row.hard = sqlite3_column_int64(s, 3);
+		row.soft = sqlite3_column_int64(s, 4);
+		row.complaints = sqlite3_column_int64(s, 5);
+		stop = fn(&row, arg);
+	}
+	store_done(s);
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(st, "audit");
+	return stop;
+}

@@ -23,21 +23,8 @@ B="$BUILD/segctl -c $T/segmilter.conf bounce"
 F="$SRC/tests/fixtures/dsn"
 
 # token ID EMAIL CAMPAIGN [KEYFILE]: bounces+TOKEN's TOKEN
-token() {
-	kh=$(tr -d '\r\n' < "${4:-$T/key}" | xxd -p | tr -d '\n')
-	dk=$(printf %s "segmilter bounce token key" |
-	    openssl dgst -sha256 -mac HMAC -macopt "hexkey:$kh" -binary |
-	    xxd -p | tr -d '\n')
-	a=$(printf 'a|%s' "$(printf %s "$2" | tr A-Z a-z)" |
-	    openssl dgst -sha256 -binary | head -c 4 | xxd -p)
-	c=$(printf 'c|%s' "$3" | openssl dgst -sha256 -binary | head -c 5 |
-	    xxd -p)
-	body=01$(printf %010x "$1")$a$c
-	mac=$(printf %s "$body" | xxd -r -p |
-	    openssl dgst -sha256 -mac HMAC -macopt "hexkey:$dk" -binary |
-	    head -c 10 | xxd -p)
-	printf %s "$body$mac" | xxd -r -p | base32 | tr A-Z a-z
-}
+. "$SRC/tests/lib/bounce.sh"
+token() { bounce_token "$1" "$2" "$3" "${4:-$T/key}"; }
 id() { q "SELECT id FROM customers WHERE email = '$1'"; }
 # with FIXTURE's XTOKENX replaced by TOKEN
 report() { sed "s/XTOKENX/$2/g" "$F/$1"; }

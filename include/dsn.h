@@ -137,4 +137,46 @@ int	 dsn_apply(struct store *st, const unsigned char *key, size_t keylen,
 const char *dsn_outcome_name(enum dsn_outcome o);
 const char *dsn_error_name(enum dsn_error e);
 
+/*
+ * Taking one message handed to us as a report (dsn_take.c), the whole of
+ * what segctl bounce and segfeed's LMTP listener do with it: read it,
+ * record it, and keep in quarantine directory QDIR (NULL: none) what is
+ * not ours to record, so that nothing is dropped silently:
+ *
+ * - DSN_TAKEN: recorded, or nothing to record (a report of no failure,
+ *   a token forged, from another key or missing, an address the customer
+ *   no longer has: kept in QDIR, never answered with a bounce of our
+ *   own, which would tell a forger which tokens pass);
+ * - DSN_UNREADABLE: no report in it, kept in QDIR first; the MTA may
+ *   return it to its sender;
+ * - DSN_RETRY: the store (NULL: could not be opened) or QDIR could not
+ *   take it; the MTA keeps it and tries again.
+ *
+ * SAY is one line for the log or the reply ("sue@example.com: hard
+ * bounce 5.1.1 recorded (campaign launch)", "kept in PATH: not ours").
+ */
+enum dsn_verdict {
+	DSN_TAKEN,
+	DSN_UNREADABLE,
+	DSN_RETRY
+};
+
+struct conf;
+struct dsn_take {
+	enum dsn_verdict verdict;
+	struct dsn_result res;		/* when read and applied */
+	int		 applied;
+	char		 say[4608];
+};
+
+/*
+ * MSG, LEN bytes, sent to RCPT (NULL: unknown), taken as above with
+ * configuration CF (outbox.key_file's key, the campaign header) at NOW.
+ * ST must not be in a transaction; the caller serialises its uses.
+ * Fills *OUT; returns its verdict.
+ */
+enum dsn_verdict dsn_take(struct store *st, const struct conf *cf,
+	    const void *msg, size_t len, const char *rcpt, const char *qdir,
+	    int64_t now, struct dsn_take *out);
+
 #endif

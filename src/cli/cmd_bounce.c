@@ -1,8 +1,8 @@
 /*
  * cmd_bounce.c - segctl bounce [--recipient ADDR] [--quarantine DIR]: one
  * bounce or complaint on stdin, as Postfix's pipe(8) hands it (see
- * contrib/postfix/master.cf), read with dsn_parse and recorded with
- * dsn_apply.
+ * contrib/postfix/master.cf), taken with dsn_take (dsn.h) as segfeed's
+ * LMTP listener takes one.
  *
  * The exit status is what pipe(8) acts on (sysexits.h):
  *
@@ -20,7 +20,6 @@
  *   arguments.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +33,6 @@
 #include "dsn.h"
 #include "render.h"
 #include "store.h"
-#include "xalloc.h"
 
 #define BOUNCE_USAGE	"usage: segctl bounce [--recipient ADDR]" \
 			" [--quarantine DIR]"
@@ -72,49 +70,6 @@ bounce_read(size_t *len)
 	return buf_take(&b);
 }
 
-/*
- * Keeps MSG in DIR as a file of its own, named for the time and WHY.
- * 0, or -1 after saying why.  With no DIR there is nothing to do.
- */
-static int
-bounce_quarantine(const char *dir, int64_t now, const char *why,
-    const char *msg, size_t len)
-{
-	char path[4096];
-	size_t off = 0;
-	ssize_t w;
-	int fd = -1, i;
-
-	if (dir == NULL)
-		return 0;
-	for (i = 0; i < 100 && fd == -1; i++) {
-		snprintf(path, sizeof(path), "%s/%lld.%ld.%d.%s.eml", dir,
-		    (long long)now, (long)getpid(), i, why);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd == -1 && errno != EEXIST)
-			break;
-	}
-	if (fd == -1) {
-		cli_warnx("quarantine %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	while (off < len) {
-		if ((w = write(fd, msg + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (off < len || fsync(fd) == -1 || close(fd) == -1) {
-		cli_warnx("%s: %s", path, strerror(errno));
-		unlink(path);
-		return -1;
-	}
-	cli_warnx("kept in %s", path);
-	return 0;
-}
-
 int
 cmd_bounce(struct cli *cli, int argc, char **argv)
 {
@@ -124,13 +79,12 @@ cmd_bounce(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *rcpt = NULL, *qdir = NULL;
-	struct dsn_report *rep;
-	struct dsn_result res;
+	struct dsn_take t;
 	struct store *st;
 	struct conf *cf;
-	char hash[65], *msg;
+	char *msg;
 	size_t len;
-	int ch, rc;
+	int ch, rc = EX_TEMPFAIL;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -160,52 +114,29 @@ cmd_bounce(struct cli *cli, int argc, char **argv)
 	if ((msg = bounce_read(&len)) == NULL)
 		return EX_TEMPFAIL;
 	render_init();
-	rep = xmalloc(sizeof(*rep));
-	if (dsn_parse(msg, len, rcpt, cf->milter.campaign_header, rep) ==
-	    -1) {
-		cli_warnx("not a report we can read: %s", rep->reason);
-		rc = bounce_quarantine(qdir, cli->now, "unreadable", msg,
-		    len) == -1 ? EX_TEMPFAIL : EX_DATAERR;
-		goto out;
-	}
-	if ((st = cli_store(cli, 0)) == NULL) {
+	/* opened first, as pipe(8) runs us: a failure counts only for a
+	 * report that could be read */
+	st = cli_store(cli, 0);
+	switch (dsn_take(st, cf, msg, len, rcpt, qdir, cli->now, &t)) {
+	case DSN_TAKEN:
+		rc = EX_OK;
+		break;
+	case DSN_UNREADABLE:
+		rc = EX_DATAERR;
+		break;
+	case DSN_RETRY:
 		rc = EX_TEMPFAIL;
-		goto out;
+		break;
 	}
-	conf_hash_hex(cf, hash);
-	if (dsn_apply(st, cf->outbox.key, cf->outbox.keylen, rep, hash,
-	    cli->now, &res) == -1) {
-		cli_warnx("%s", store_error(st));
+	if (t.verdict == DSN_TAKEN && t.applied &&
+	    t.res.outcome != DSN_NOT_OURS &&
+	    t.res.outcome != DSN_NOT_CUSTOMER) {
+		if (!cli->quiet)
+			printf("%s\n", t.say);
+	} else
+		cli_warnx("%s", t.say);
+	if (st != NULL)
 		store_close(st);
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	store_close(st);
-	rc = EX_OK;
-	switch (res.outcome) {
-	case DSN_RECORDED:
-	case DSN_ALREADY:
-		if (!cli->quiet)
-			printf("%s: %s%s%s %s (campaign %s)\n", res.email,
-			    dsn_kind_name(res.kind),
-			    res.kind == DSN_COMPLAINT ? "" : " bounce ",
-			    res.status, res.outcome == DSN_ALREADY ?
-			    "already recorded" : "recorded", res.campaign);
-		break;
-	case DSN_NOTHING:
-		if (!cli->quiet)
-			printf("no failure reported: nothing recorded\n");
-		break;
-	case DSN_NOT_OURS:
-	case DSN_NOT_CUSTOMER:
-		cli_warnx("%s: nothing recorded", dsn_outcome_name(res.outcome));
-		if (bounce_quarantine(qdir, cli->now, res.outcome ==
-		    DSN_NOT_OURS ? "not-ours" : "not-customer", msg, len) == -1)
-			rc = EX_TEMPFAIL;
-		break;
-	}
-out:
-	free(rep);
 	free(msg);
 	return rc;
 }

@@ -211,6 +211,9 @@ struct conf_feedback {
 	int64_t		 threads;	/* libmicrohttpd's pool */
 	char		*credentials_file;	/* the gateways' secrets */
 	char		*sms_help_text;	/* HELP's answer; "" none */
+	char		*lmtp_listen;	/* bounces by LMTP, as listen; ""
+					   none */
+	char		*quarantine_dir; /* reports not recorded; "" none */
 	int		 configured;	/* the file has a feedback group */
 	/*
 	 * From credentials_file; never logged.  "" leaves that gateway's

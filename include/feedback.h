@@ -192,4 +192,16 @@ struct feedback_http *feedback_http_start(struct feedback_rt *rt, int fd,
 	    const struct conf_feedback *fc, char *err, size_t errlen);
 void	 feedback_http_stop(struct feedback_http *h);
 
+/*
+ * The LMTP listener for bounces and complaints (lmtp_server.c), on a
+ * socket from feedback_listen per feedback.lmtp_listen: each report is
+ * taken as segctl bounce takes one (dsn_take, dsn.h) and answered per
+ * recipient.  Stopping drops open connections (a report not yet
+ * answered is retried by the MTA) and joins every thread.
+ */
+struct feedback_lmtp;
+struct feedback_lmtp *feedback_lmtp_start(struct feedback_rt *rt, int fd,
+	    char *err, size_t errlen);
+void	 feedback_lmtp_stop(struct feedback_lmtp *l);
+
 #endif

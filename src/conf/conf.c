@@ -250,6 +250,9 @@ static const struct conf_setting feedback_table[] = {
 	    NULL },
 	{ "sms_help_text", CT_STRING, FB(sms_help_text), 0, 0, 0, 0, 0,
 	    NULL },
+	{ "lmtp_listen", CT_STRING, FB(lmtp_listen), 0, 0, 0, 0, 0, NULL },
+	{ "quarantine_dir", CT_PATH, FB(quarantine_dir), 0, 0, 0, 0, 0,
+	    NULL },
 	END
 };
 

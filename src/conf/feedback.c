@@ -49,6 +49,8 @@ conf_feedback_defaults(struct conf_feedback *f)
 	f->threads = 4;
 	f->credentials_file = xstrdup("");
 	f->sms_help_text = xstrdup("");
+	f->lmtp_listen = xstrdup("");
+	f->quarantine_dir = xstrdup("");
 	f->configured = 0;
 }
 
@@ -60,6 +62,8 @@ conf_feedback_free(struct conf_feedback *f)
 	free(f->page_template);
 	free(f->credentials_file);
 	free(f->sms_help_text);
+	free(f->lmtp_listen);
+	free(f->quarantine_dir);
 	explicit_bzero(f->twilio_auth_token, sizeof(f->twilio_auth_token));
 	explicit_bzero(f->kannel_secret, sizeof(f->kannel_secret));
 	explicit_bzero(f->shopify_secret, sizeof(f->shopify_secret));
@@ -216,9 +220,30 @@ read_credentials(struct conf_feedback *f, struct buf *errs)
 int
 conf_feedback_check(struct conf *c, char *err, size_t errlen)
 {
+	const struct conf_feedback *f = &c->feedback;
 	struct conf_unsub_route r;
+	struct conf_listen l;
 	struct buf errs;
 	size_t n;
+
+	if (f->lmtp_listen[0] != '\0') {
+		if (conf_listen_parse(f->lmtp_listen, &l) == -1) {
+			snprintf(err, errlen, "lmtp_listen: '%s' is not"
+			    " unix:/PATH, IPV4:PORT or [IPV6]:PORT\n",
+			    f->lmtp_listen);
+			return -1;
+		}
+		if (strcmp(f->lmtp_listen, f->listen) == 0) {
+			snprintf(err, errlen, "lmtp_listen: '%s' is"
+			    " feedback.listen's too\n", f->lmtp_listen);
+			return -1;
+		}
+		if (c->outbox.keylen == 0) {
+			snprintf(err, errlen, "lmtp_listen: outbox.key_file is"
+			    " required: bounce tokens are checked with it\n");
+			return -1;
+		}
+	}
 
 	if (c->feedback.credentials_file[0] != '\0') {
 		buf_init(&errs, errlen > 0 ? errlen - 1 : 0);

@@ -20,6 +20,7 @@
 
 #include "feedback.h"
 #include "milter.h"
+#include "render.h"
 #include "store.h"
 
 #define EX_OK		0
@@ -39,7 +40,8 @@ usage(void)
 }
 
 static void
-reload(struct feedback_rt *rt, const char *path, const char *listen)
+reload(struct feedback_rt *rt, const char *path, const char *listen,
+    const char *lmtp)
 {
 	struct feedback_gen *g;
 	char err[8192], gw[64];
@@ -56,9 +58,10 @@ reload(struct feedback_rt *rt, const char *path, const char *listen)
 		feedback_gen_free(g);
 		return;
 	}
-	if (strcmp(listen, g->conf->feedback.listen) != 0)
-		milter_log(LOG_WARNING, NULL, "feedback.listen, store,"
-		    " max_body_kb and threads take effect at the next"
+	if (strcmp(listen, g->conf->feedback.listen) != 0 ||
+	    strcmp(lmtp, g->conf->feedback.lmtp_listen) != 0)
+		milter_log(LOG_WARNING, NULL, "feedback.listen, lmtp_listen,"
+		    " store, max_body_kb and threads take effect at the next"
 		    " restart, not on reload");
 	feedback_gateways(g->conf, gw, sizeof(gw));
 	milter_log(LOG_INFO, NULL, "reloaded %s: serving %s%s%s; gateways:"
@@ -73,11 +76,12 @@ main(int argc, char **argv)
 	const char *path = SEGM_SYSCONFDIR "/segmilter/segmilter.conf";
 	struct feedback_gen *g;
 	struct feedback_rt *rt;
+	struct feedback_lmtp *lm = NULL;
 	struct feedback_http *h;
-	struct conf_listen l;
+	struct conf_listen l, ll;
 	sigset_t sigs;
-	char err[8192], gw[64], *listen;
-	int ch, check = 0, foreground = 0, sig, fd;
+	char err[8192], gw[64], *listen, *lmtp;
+	int ch, check = 0, foreground = 0, sig, fd, lfd = -1;
 
 	while ((ch = getopt(argc, argv, "c:fhnV")) != -1) {
 		switch (ch) {
@@ -111,20 +115,27 @@ main(int argc, char **argv)
 		feedback_gen_free(g);
 		return EX_CONFIG;
 	}
-	/* conf_load checked it: cannot fail here */
+	/* conf_load checked them: cannot fail here */
 	conf_listen_parse(g->conf->feedback.listen, &l);
+	memset(&ll, 0, sizeof(ll));
+	if (g->conf->feedback.lmtp_listen[0] != '\0')
+		conf_listen_parse(g->conf->feedback.lmtp_listen, &ll);
 	if (check) {
 		feedback_gateways(g->conf, gw, sizeof(gw));
 		printf("%s: configuration OK, serving %s%s%s on %s;"
-		    " gateways: %s\n", path, g->env.unsub.path,
-		    g->env.unsub.query[0] ? "?" : "", g->env.unsub.query,
-		    g->conf->feedback.listen, gw);
+		    " gateways: %s; bounces by LMTP: %s\n", path,
+		    g->env.unsub.path, g->env.unsub.query[0] ? "?" : "",
+		    g->env.unsub.query, g->conf->feedback.listen, gw,
+		    g->conf->feedback.lmtp_listen[0] != '\0' ?
+		    g->conf->feedback.lmtp_listen : "off");
 		feedback_gen_free(g);
 		return EX_OK;
 	}
 
 	milter_log_open("segfeed", foreground);
-	if ((fd = feedback_listen(&l, err, sizeof(err))) == -1) {
+	if ((fd = feedback_listen(&l, err, sizeof(err))) == -1 ||
+	    (g->conf->feedback.lmtp_listen[0] != '\0' &&
+	    (lfd = feedback_listen(&ll, err, sizeof(err))) == -1)) {
 		fprintf(stderr, "segfeed: cannot listen on %s\n", err);
 		feedback_gen_free(g);
 		return EX_OSERR;
@@ -140,33 +151,46 @@ main(int argc, char **argv)
 	/* before any thread starts, so that all of them inherit it */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* GMime, for the LMTP listener's reports: once, before threads */
+	render_init();
 	listen = strdup(g->conf->feedback.listen);
+	lmtp = strdup(g->conf->feedback.lmtp_listen);
 	rt = feedback_rt_new(g);
-	if (listen == NULL || (h = feedback_http_start(rt, fd,
-	    &g->conf->feedback, err, sizeof(err))) == NULL) {
-		milter_log(LOG_ERR, NULL, "%s", listen ? err : "out of memory");
+	if (listen == NULL || lmtp == NULL) {
+		milter_log(LOG_ERR, NULL, "out of memory");
+		return EX_OSERR;
+	}
+	if ((h = feedback_http_start(rt, fd, &g->conf->feedback, err,
+	    sizeof(err))) == NULL || (lfd != -1 &&
+	    (lm = feedback_lmtp_start(rt, lfd, err, sizeof(err))) == NULL)) {
+		milter_log(LOG_ERR, NULL, "%s", err);
 		return EX_OSERR;
 	}
 	feedback_gateways(g->conf, gw, sizeof(gw));
 	milter_log(LOG_INFO, NULL, "segfeed %s listening on %s, serving"
-	    " %s%s%s; gateways: %s", SEGM_VERSION, listen, g->env.unsub.path,
-	    g->env.unsub.query[0] ? "?" : "", g->env.unsub.query, gw);
+	    " %s%s%s; gateways: %s; bounces by LMTP: %s", SEGM_VERSION,
+	    listen, g->env.unsub.path, g->env.unsub.query[0] ? "?" : "",
+	    g->env.unsub.query, gw, *lmtp != '\0' ? lmtp : "off");
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			reload(rt, path, listen);
+			reload(rt, path, listen, lmtp);
 			continue;
 		}
 		milter_log(LOG_INFO, NULL, "%s: closing connections",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	}
+	feedback_lmtp_stop(lm);
 	feedback_http_stop(h);
 	if (l.is_unix)
 		unlink(l.path);
+	if (lm != NULL && ll.is_unix)
+		unlink(ll.path);
 	feedback_rt_free(rt);
 	free(listen);
+	free(lmtp);
 	milter_log(LOG_INFO, NULL, "stopped");
 	return EX_OK;
 }

@@ -7,7 +7,9 @@
 # another with 452 4.2.2; Postfix bounces both (one delivery attempt:
 # maximal_queue_lifetime = 0) to their return paths, which its transport
 # map hands to segctl bounce through pipe(8) as user nobody; a Yahoo-
-# style ARF complaint sent to a third return path goes the same way.
+# style ARF complaint sent to a third return path goes, the transport
+# map changed, through Postfix's lmtp(8) client to segfeed's LMTP
+# listener instead.
 # The next campaign suppresses all three, each with its reason in the
 # ledger and the audit log; the recipient nobody refused is delivered;
 # segctl report gives the first campaign's bounce and complaint rates.
@@ -26,15 +28,27 @@ harness_init t-bounce-mta
 PORT=${T_BOUNCE_MTA_PORT:-13225}
 SINK=$((PORT + 1))
 REMOTE=$((PORT + 2))
+LMTP=$((PORT + 3))
+HTTP=$((PORT + 4))
+FPID=""
+trap '[ -n "$FPID" ] && kill "$FPID" 2>/dev/null; harness_cleanup' EXIT
 . "$SRC/tests/lib/fixture.sh"
 fixture_store "$T" || fail "fixture store"
 
 # return paths on, a soft bounce enough to suppress, a second campaign
 (umask 077; openssl rand -hex 32 > "$T/key")
-sed -i -e 's|^  user = "";|  user = "";\n  bounce_domain = "shop.example";|' \
+sed -i -e 's|^  user = "";|  user = "";\n  bounce_domain = "shop.example";\n  unsubscribe_url = "https://shop.example/u/";|' \
     -e 's|^policy = { cap_count = 2; };|policy = { cap_count = 2; soft_bounce_limit = 1; };|' \
     "$T/segmilter.conf"
-echo "outbox = { key_file = \"$T/key\"; };" >> "$T/segmilter.conf"
+cat >> "$T/segmilter.conf" <<CONF
+outbox = { key_file = "$T/key"; };
+feedback = {
+  listen = "127.0.0.1:$HTTP";
+  page_template = "$SRC/conf/unsubscribe.html";
+  lmtp_listen = "127.0.0.1:$LMTP";
+  quarantine_dir = "$T/q";
+};
+CONF
 grep -q 'bounce_domain = "shop.example"' "$T/segmilter.conf" || fail "config"
 cat > "$T/campaigns/next.conf" <<'CONF'
 id = "next";
@@ -119,7 +133,13 @@ grep -q "to=<rita@example.com>.*status=deferred.*452 4.2.2" "$T/pf/maillog" &&
     seq DESC LIMIT 1")" = "hard_bounce 5.1.1" ] || fail "fred's audit row"
 [ -z "$(ls "$T/q")" ] || fail "quarantined: $(ls "$T/q")"
 
-# --- 2. a complaint: Yahoo's ARF to sue's return path -----------------
+# --- 2. a complaint: Yahoo's ARF to sue's return path, by LMTP --------
+"$BUILD/segfeed" -f -c "$T/segmilter.conf" > "$T/feed.log" 2>&1 &
+FPID=$!
+"$SRC/tests/lib/postfix.sh" port "$T/pf" "$LMTP" || fail "segfeed's LMTP"
+sed -i "s|^bounces@shop.example segbounce:|bounces@shop.example lmtp:inet:127.0.0.1:$LMTP|" \
+    "$T/pf/etc/transport"
+postfix -c "$T/pf/etc" reload > /dev/null 2>&1 || fail "postfix reload"
 tok=$(sed -n 's/^X-Mail-Args: <bounces+\([a-z2-7]*\)@.*/\1/p' \
     "$(grep -l '^X-Rcpt-Args: <sue@example.com>' $(arrived))")
 sed -e "s/XTOKENX/$tok/g" -e 's/rita@example.com/sue@example.com/g' \
@@ -129,7 +149,10 @@ sed -e "s/XTOKENX/$tok/g" -e 's/rita@example.com/sue@example.com/g' \
     fail "ARF refused: $(cat "$T/arf.swaks")"
 settle
 [ "$(q "SELECT decision FROM audit WHERE recipient = 'sue@example.com' \
-    ORDER BY seq DESC LIMIT 1")" = complaint ] || fail "sue's complaint"
+    ORDER BY seq DESC LIMIT 1")" = complaint ] ||
+    fail "sue's complaint: $(cat "$T/feed.log")"
+grep -q "relay=127.0.0.1\[127.0.0.1\]:$LMTP.*status=sent (250 2.0.0 sue@example.com: complaint recorded" \
+    "$T/pf/maillog" || fail "not by LMTP: $(grep "bounces+$tok" "$T/pf/maillog")"
 
 # --- 3. the next campaign: all three suppressed, each for its reason --
 send next vera@example.com fred@example.com rita@example.com sue@example.com <<'MSG' ||

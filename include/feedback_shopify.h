@@ -148,7 +148,9 @@ int	 feedback_shopify_parse(enum feedback_shopify_topic topic,
 void	 feedback_shopify_free(struct feedback_shopify *p);
 
 /*
- * Applies P to ST once (store_webhook_apply): 0 with *RESULT and
+ * Applies P to ST once (store_webhook_apply), the customer's segments
+ * refreshed by RULES at NOW in the same transaction (segment_refresh):
+ * 0 with *RESULT and
  * *CHANGED; 1 for data_request and redact, which write nothing, not even
  * the delivery (the caller acts on P->subject, then may record the
  * delivery alone with store_webhook_apply(st, &p->w, ...)); -1
@@ -156,8 +158,8 @@ void	 feedback_shopify_free(struct feedback_shopify *p);
  * Shopify retries).
  */
 int	 feedback_shopify_apply(struct store *st,
-	    const struct feedback_shopify *p,
-	    enum store_webhook_result *result, enum store_change *changed,
-	    char *err, size_t errlen);
+	    const struct feedback_shopify *p, const struct conf_segments *rules,
+	    int64_t now, enum store_webhook_result *result,
+	    enum store_change *changed, char *err, size_t errlen);
 
 #endif

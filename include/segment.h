@@ -222,6 +222,17 @@ struct segment_rebuild_stats {
 	int64_t		 counts[LC_COUNT];
 };
 
+/*
+ * One customer classified again from what the store holds now, with the
+ * published VIP cut, and written back (store_segment_put): what a change
+ * that arrives (an order, a refund, a cart, a profile) does at once, in
+ * the caller's transaction, so that the next message sees it.  The cut
+ * itself, and time passing, wait for the next rebuild.  0, or -1 with
+ * store_error(ST).
+ */
+int	 segment_refresh(struct store *st, const struct conf_segments *rules,
+	    int64_t customer_id, int64_t now);
+
 /* Computes and atomically publishes a new generation of segments. */
 int	 segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
 	    struct segment_rebuild_stats *stats, char *err, size_t errlen);

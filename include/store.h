@@ -27,7 +27,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	10
+#define STORE_SCHEMA_VERSION	11
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -349,6 +349,14 @@ int	 store_segment_meta(struct store *st, struct store_segment_meta *m);
 /* A customer's materialised segment; 1 if none in this generation. */
 int	 store_segment_get(struct store *st, int64_t customer_id,
 	    struct segment_result *res);
+/*
+ * Replaces a customer's row (and interests) in the published generation,
+ * and in a newer one a rebuild is writing, whose own row for them, from
+ * an older snapshot, then yields to this one (segment_refresh).  Nothing
+ * when no generation was ever published.  In the caller's transaction.
+ */
+int	 store_segment_put(struct store *st, int64_t customer_id,
+	    const struct segment_result *res);
 
 /* Counts per lifecycle segment and facet value, for `segctl segments`. */
 typedef int (*store_count_fn)(const char *facet, const char *value,
@@ -781,6 +789,16 @@ struct store_webhook {
 	/* behaviour (customer_id filled in), inserted or ignored */
 	const struct store_event *events;
 	size_t		 nevents;
+
+	/*
+	 * Called inside the transaction once a customer's facts are
+	 * written (the refunded order's customer too), with their id:
+	 * segment_refresh, so that the next message sees the change.  -1
+	 * (store_error set) undoes the delivery.  NULL: nothing.
+	 */
+	int		(*written)(struct store *st, int64_t customer_id,
+			    void *arg);
+	void		*written_arg;
 };
 
 enum store_webhook_result {

@@ -476,8 +476,8 @@ shopify_handle(const struct feedback_env *env,
 		feedback_shopify_free(p);
 		return;
 	}
-	rc = feedback_shopify_apply(env->st, p, &result, &changed, err,
-	    sizeof(err));
+	rc = feedback_shopify_apply(env->st, p, &env->conf->seg, rq->now,
+	    &result, &changed, err, sizeof(err));
 	store_give(env);
 	if (rc == -1)
 		feedback_reply(rs, 503, "Service Unavailable", LOG_ERR,

@@ -26,6 +26,7 @@
 
 #include "digest.h"
 #include "feedback_shopify.h"
+#include "segment.h"
 #include "str.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -1045,17 +1046,37 @@ feedback_shopify_free(struct feedback_shopify *p)
 	free(p);
 }
 
+/* What a delivery's segments are refreshed with. */
+struct sp_refresh {
+	const struct conf_segments	*rules;
+	int64_t				 now;
+};
+
+static int
+sp_refresh(struct store *st, int64_t customer_id, void *arg)
+{
+	const struct sp_refresh *r = arg;
+
+	return segment_refresh(st, r->rules, customer_id, r->now);
+}
+
 int
 feedback_shopify_apply(struct store *st, const struct feedback_shopify *p,
+    const struct conf_segments *rules, int64_t now,
     enum store_webhook_result *result, enum store_change *changed,
     char *err, size_t errlen)
 {
+	struct store_webhook w = p->w;
+	struct sp_refresh r = { rules, now };
+
 	*result = STORE_WEBHOOK_APPLIED;
 	*changed = STORE_UNCHANGED;
 	if (p->topic == SHOPIFY_CUSTOMERS_DATA_REQUEST ||
 	    p->topic == SHOPIFY_CUSTOMERS_REDACT)
 		return 1;
-	if (store_webhook_apply(st, &p->w, result, changed) == -1) {
+	w.written = sp_refresh;
+	w.written_arg = &r;
+	if (store_webhook_apply(st, &w, result, changed) == -1) {
 		snprintf(err, errlen, "%s %s: %s", p->w.topic,
 		    p->w.delivery_id, store_error(st));
 		return -1;

@@ -326,6 +326,15 @@ static const char *const migrations[] = {
 	"  FROM engagement;"
 	"DROP TABLE engagement;"
 	"ALTER TABLE engagement_new RENAME TO engagement;",
+
+	/*
+	 * 11: the generation a rebuild is writing, named before it reads
+	 * anything, so that a change arriving meanwhile is written into it
+	 * too (store_segment_put) rather than lost with its older snapshot.
+	 */
+	"CREATE TABLE segment_building ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  generation INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

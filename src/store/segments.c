@@ -155,50 +155,26 @@ rebuild_drop_leftovers(struct store *st, int64_t current, int64_t *maxgen)
 	return 0;
 }
 
-int
-store_rebuild_begin(struct store *st, struct store_rebuild **out)
-{
-	struct store_rebuild *rb;
-	int64_t current, maxgen;
+/*
+ * A segment row's columns and their parameters: ?1 the generation, ?2
+ * the customer, the rest bound by segment_bind.
+ */
+#define SEGMENT_COLUMNS	" (generation, customer_id, lifecycle, flags, orders," \
+	" net_spend, margin, uncosted_lines, first_order_at, last_order_at," \
+	" vip_value, vip_eligible, cycle_days, cycle_source," \
+	" mean_interval_days, b2b_reason, b2b_detail, cart_abandoner," \
+	" cart_at, cart_value, country, currency, language, time_zone)" \
+	" VALUES (?1, ?2, ?24, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11," \
+	" ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+#define INTEREST_INSERT	"INSERT INTO customer_interests" \
+	" (generation, customer_id, category, sources, last_at)" \
+	" VALUES (?1, ?2, ?3, ?4, ?5)"
 
-	if (segments_current_generation(st, &current) == -1 ||
-	    rebuild_drop_leftovers(st, current, &maxgen) == -1)
-		return -1;
-	rb = xcalloc(1, sizeof(*rb));
-	rb->st = st;
-	rb->generation = maxgen + 1;
-	if (sqlite3_prepare_v3(st->db, "INSERT INTO customer_segments"
-	    " (generation, customer_id, lifecycle, flags, orders, net_spend,"
-	    " margin, uncosted_lines, first_order_at, last_order_at,"
-	    " vip_value, vip_eligible, cycle_days, cycle_source,"
-	    " mean_interval_days, b2b_reason, b2b_detail, cart_abandoner,"
-	    " cart_at, cart_value, country, currency, language, time_zone)"
-	    " VALUES (?1, ?2, ?24, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	    " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
-	    -1, SQLITE_PREPARE_PERSISTENT, &rb->ins_seg, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(st->db, "INSERT INTO customer_interests"
-	    " (generation, customer_id, category, sources, last_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)", -1, SQLITE_PREPARE_PERSISTENT,
-	    &rb->ins_int, NULL) != SQLITE_OK) {
-		store_fail(st, "segments");
-		store_rebuild_abort(rb);
-		return -1;
-	}
-	*out = rb;
-	return 0;
-}
-
-int
-store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
+static void
+segment_bind(sqlite3_stmt *s, int64_t gen, int64_t customer_id,
     const struct segment_result *r)
 {
-	sqlite3_stmt *s = rb->ins_seg;
-	size_t i;
-	int rc;
-
-	if (rebuild_count(rb) == -1)
-		return -1;
-	sqlite3_bind_int64(s, 1, rb->generation);
+	sqlite3_bind_int64(s, 1, gen);
 	sqlite3_bind_int64(s, 2, customer_id);
 	sqlite3_bind_int64(s, 3, r->flags);
 	sqlite3_bind_int64(s, 4, r->orders);
@@ -224,14 +200,18 @@ store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
 	sqlite3_bind_text(s, 23, r->time_zone, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 24, conf_lifecycle_name(r->lifecycle), -1,
 	    SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_fail(rb->st, "segment row");
+}
 
-	s = rb->ins_int;
+/* R's interests for CUSTOMER_ID in generation GEN, through S. */
+static int
+interests_insert(struct store *st, sqlite3_stmt *s, int64_t gen,
+    int64_t customer_id, const struct segment_result *r)
+{
+	size_t i;
+	int rc;
+
 	for (i = 0; i < r->ninterests; i++) {
-		sqlite3_bind_int64(s, 1, rb->generation);
+		sqlite3_bind_int64(s, 1, gen);
 		sqlite3_bind_int64(s, 2, customer_id);
 		sqlite3_bind_text(s, 3, r->interests[i].category, -1,
 		    SQLITE_STATIC);
@@ -240,7 +220,123 @@ store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
-			return store_fail(rb->st, "interest row");
+			return store_fail(st, "interest row");
+	}
+	return 0;
+}
+
+/* Names GEN as the generation being built (0: none), committed. */
+static int
+segments_building(struct store *st, int64_t gen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, gen > 0 ? "INSERT OR REPLACE INTO"
+	    " segment_building (id, generation) VALUES (1, ?1)" :
+	    "DELETE FROM segment_building", -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "segments");
+	if (gen > 0)
+		sqlite3_bind_int64(s, 1, gen);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "segments");
+}
+
+int
+store_rebuild_begin(struct store *st, struct store_rebuild **out)
+{
+	struct store_rebuild *rb;
+	int64_t current, maxgen;
+
+	if (segments_current_generation(st, &current) == -1 ||
+	    rebuild_drop_leftovers(st, current, &maxgen) == -1)
+		return -1;
+	rb = xcalloc(1, sizeof(*rb));
+	rb->st = st;
+	rb->generation = maxgen + 1;
+	if (segments_building(st, rb->generation) == -1) {
+		free(rb);
+		return -1;
+	}
+	/* OR IGNORE: a change that arrived meanwhile wrote the row already
+	 * (store_segment_put), from facts newer than this build's snapshot */
+	if (sqlite3_prepare_v3(st->db, "INSERT OR IGNORE INTO"
+	    " customer_segments" SEGMENT_COLUMNS, -1,
+	    SQLITE_PREPARE_PERSISTENT, &rb->ins_seg, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(st->db, INTEREST_INSERT, -1,
+	    SQLITE_PREPARE_PERSISTENT, &rb->ins_int, NULL) != SQLITE_OK) {
+		store_fail(st, "segments");
+		store_rebuild_abort(rb);
+		return -1;
+	}
+	*out = rb;
+	return 0;
+}
+
+int
+store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
+    const struct segment_result *r)
+{
+	sqlite3_stmt *s = rb->ins_seg;
+	int rc;
+
+	if (rebuild_count(rb) == -1)
+		return -1;
+	segment_bind(s, rb->generation, customer_id, r);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(rb->st, "segment row");
+	/* ignored: the newer row keeps its own interests */
+	if (sqlite3_changes(rb->st->db) == 0)
+		return 0;
+	return interests_insert(rb->st, rb->ins_int, rb->generation,
+	    customer_id, r);
+}
+
+int
+store_segment_put(struct store *st, int64_t customer_id,
+    const struct segment_result *r)
+{
+	sqlite3_stmt *s;
+	int64_t gen[2];
+	int i, n = 0, rc;
+
+	/* the published generation, and the one a rebuild may be writing */
+	s = store_stmt(st, SQ_SEG_GENERATIONS, "SELECT g.generation,"
+	    " (SELECT generation FROM segment_building)"
+	    " FROM segment_state g");
+	if (s == NULL)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		gen[n++] = sqlite3_column_int64(s, 0);
+		if (sqlite3_column_int64(s, 1) > gen[0])
+			gen[n++] = sqlite3_column_int64(s, 1);
+	}
+	store_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "segment state");
+	for (i = 0; i < n; i++) {
+		if ((s = store_stmt(st, SQ_SEG_PUT, "INSERT OR REPLACE INTO"
+		    " customer_segments" SEGMENT_COLUMNS)) == NULL)
+			return -1;
+		segment_bind(s, gen[i], customer_id, r);
+		if (store_run(st, s, "segment row") == -1)
+			return -1;
+		if ((s = store_stmt(st, SQ_SEG_INTERESTS_DEL, "DELETE FROM"
+		    " customer_interests WHERE generation = ?1 AND"
+		    " customer_id = ?2")) == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, gen[i]);
+		sqlite3_bind_int64(s, 2, customer_id);
+		if (store_run(st, s, "interest rows") == -1)
+			return -1;
+		if ((s = store_stmt(st, SQ_SEG_INTERESTS_PUT,
+		    INTEREST_INSERT)) == NULL ||
+		    interests_insert(st, s, gen[i], customer_id, r) == -1)
+			return -1;
+		store_done(s);
 	}
 	return 0;
 }
@@ -406,6 +502,9 @@ store_rebuild_abort(struct store_rebuild *rb)
 	sqlite3_finalize(rb->ins_seg);
 	sqlite3_finalize(rb->ins_int);
 	sqlite3_finalize(rb->upd);
+	/* published or dropped: nothing is being built (errors: the next
+	 * rebuild names its own) */
+	segments_building(rb->st, 0);
 	if (rb->generation > 0)
 		rebuild_delete_generation(rb->st, rb->generation);
 	free(rb);

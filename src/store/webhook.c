@@ -318,18 +318,31 @@ webhook_order(struct store *st, const struct store_webhook *w,
 /* Refunds without their order (refunds/create); *KNOWN: its order is. */
 static int
 webhook_refunds(struct store *st, const struct store_webhook *w, int *known,
-    enum store_change *changed)
+    int64_t *customer_id, enum store_change *changed)
 {
 	sqlite3_stmt *s;
 	int64_t order_id = 0, unused;
 	size_t i;
 	int rc, added;
 
+	*customer_id = 0;
 	rc = webhook_object_get(st, w->source, "order", w->order_key,
 	    &order_id, &unused);
 	if (rc == -1)
 		return -1;
 	*known = rc == 0;
+	if (*known) {
+		s = store_stmt(st, SQ_WEBHOOK_ORDER_CUSTOMER, "SELECT"
+		    " customer_id FROM orders WHERE id = ?1");
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, order_id);
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			*customer_id = sqlite3_column_int64(s, 0);
+		store_done(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_fail(st, "order");
+	}
 	for (i = 0; i < w->nrefunds; i++) {
 		if (webhook_refund_add(st, w->source, w->order_key, order_id,
 		    &w->refunds[i], &added) == -1)
@@ -386,14 +399,19 @@ webhook_write(struct store *st, const struct store_webhook *w,
 		    webhook_consent(st, w, id, changed) == -1 ||
 		    (w->order != NULL &&
 		    webhook_order(st, w, id, changed) == -1) ||
-		    webhook_events(st, w, id, changed) == -1)
+		    webhook_events(st, w, id, changed) == -1 ||
+		    (w->written != NULL && w->written(st, id,
+		    w->written_arg) == -1))
 			return -1;
 	}
 	if (w->order == NULL && w->order_key != NULL && w->nrefunds > 0) {
-		if (webhook_refunds(st, w, &known, changed) == -1)
+		if (webhook_refunds(st, w, &known, &id, changed) == -1)
 			return -1;
 		if (!known)
 			*result = STORE_WEBHOOK_UNKNOWN_ORDER;
+		else if (id > 0 && w->written != NULL &&
+		    w->written(st, id, w->written_arg) == -1)
+			return -1;
 	}
 	return 0;
 }

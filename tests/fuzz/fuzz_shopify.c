@@ -22,7 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "feedback_shopify.h"
+#include "segment.h"
 #include "store.h"
 
 #define NOW	((int64_t)1794324600)
@@ -32,6 +34,7 @@ int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64], db_path[96];
 static struct store *st;
+static struct conf *cf;		/* the segment rules */
 static unsigned long inputs;
 
 static void
@@ -40,6 +43,7 @@ cleanup(void)
 	char path[128];
 
 	store_close(st);
+	conf_free(cf);
 	unlink(db_path);
 	snprintf(path, sizeof(path), "%s-wal", db_path);
 	unlink(path);
@@ -51,6 +55,7 @@ cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	struct segment_rebuild_stats stats;
 	char err[512];
 
 	(void)argc;
@@ -60,7 +65,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	atexit(cleanup);
 	snprintf(db_path, sizeof(db_path), "%s/store.db", dir);
+	cf = conf_defaults();
+	/* segments published: each delivery refreshes its customer's */
 	if (store_open(db_path, STORE_CREATE, 5000, &st, err,
+	    sizeof(err)) == -1 || segment_rebuild(st, cf, NOW, &stats, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "fuzz_shopify: %s\n", err);
 		exit(1);
@@ -135,14 +143,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_payload(p);
-	rc = feedback_shopify_apply(st, p, &res, &ch, err, sizeof(err));
+	rc = feedback_shopify_apply(st, p, &cf->seg, NOW, &res, &ch, err,
+	    sizeof(err));
 	if (rc == -1) {
 		fprintf(stderr, "fuzz_shopify: %s\n", err);
 		abort();
 	}
 	if (rc == 0) {
-		if (feedback_shopify_apply(st, p, &res, &ch, err,
-		    sizeof(err)) != 0 || res != STORE_WEBHOOK_DUPLICATE ||
+		if (feedback_shopify_apply(st, p, &cf->seg, NOW, &res, &ch,
+		    err, sizeof(err)) != 0 || res != STORE_WEBHOOK_DUPLICATE ||
 		    ch != STORE_UNCHANGED)
 			abort();
 	}

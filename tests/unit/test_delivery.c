@@ -793,9 +793,10 @@ test_audit_time_index_writes(void **state)
 	assert_int_equal(rep.rows, 4);
 }
 
-/* What migrations after 7 made, for a store made to look older. */
+/* What migrations after 8 made (9, 11), for a store made to look older. */
 #define DX_DROP_WEBHOOKS	"DROP TABLE webhook_deliveries;"	\
-	"DROP TABLE webhook_objects; DROP TABLE webhook_refunds;"
+	"DROP TABLE webhook_objects; DROP TABLE webhook_refunds;"	\
+	"DROP TABLE segment_building;"
 
 /*
  * A version 6 store is brought to the time index: the hours of the rows

@@ -267,6 +267,64 @@ test_stored_result_round_trips(void **state)
 	assert_int_equal(r.lifecycle, LC_LAPSED);
 }
 
+/*
+ * A change that arrives while a rebuild writes its generation: the live
+ * refresh (segment_refresh, store_segment_put) writes the customer's row
+ * into the published generation and the one being built, and the
+ * rebuild's own row for them, from its older snapshot, yields to it, so
+ * the published result after the rebuild is the newer one.
+ */
+static void
+test_live_change_during_rebuild(void **state)
+{
+	struct rx *x = *state;
+	struct store_segment_meta meta;
+	struct store_rebuild *rb;
+	struct segment_result stale, fresh, r;
+	int64_t id;
+
+	id = rx_customer(x, "ann@example.com", 5000, 10);
+	rx_customer(x, "bob@example.com", 3000, 10);
+	rx_rebuild(x);
+	assert_int_equal(store_segment_get(x->st, id, &stale), 0);
+	assert_int_equal(stale.orders, 1);
+
+	assert_int_equal(store_rebuild_begin(x->st, &rb), 0);
+	/* ann orders again; the refresh, in its own transaction */
+	rx_customer(x, "ann@example.com", -1, 0);
+	memset(&fresh, 0, sizeof(fresh));
+	assert_int_equal(store_begin(x->st), 0);
+	assert_int_equal(segment_refresh(x->st, &x->cf->seg, id, NOW), 0);
+	assert_int_equal(store_commit(x->st), 0);
+	assert_int_equal(store_segment_get(x->st, id, &fresh), 0);
+	/* then the build's stale row for her, as its snapshot had it */
+	stale.orders = 99;
+	assert_int_equal(store_rebuild_add(rb, id, &stale), 0);
+	memset(&meta, 0, sizeof(meta));
+	meta.customers = 2;
+	meta.vip_threshold = INT64_MAX;
+	snprintf(meta.vip_metric, sizeof(meta.vip_metric), "net_spend");
+	snprintf(meta.config_hash, sizeof(meta.config_hash), "%064d", 0);
+	assert_int_equal(store_rebuild_commit(rb, &meta), 0);
+	assert_int_equal(store_segment_get(x->st, id, &r), 0);
+	assert_int_equal(r.orders, fresh.orders);
+	assert_int_not_equal(r.orders, 99);
+	assert_int_equal(r.ninterests, fresh.ninterests);
+}
+
+/* Before any rebuild there is nothing to refresh: no row, no error. */
+static void
+test_refresh_before_any_build(void **state)
+{
+	struct rx *x = *state;
+	struct segment_result r;
+	int64_t id;
+
+	id = rx_customer(x, "ann@example.com", 5000, 10);
+	assert_int_equal(segment_refresh(x->st, &x->cf->seg, id, NOW), 0);
+	assert_int_equal(store_segment_get(x->st, id, &r), 1);
+}
+
 int
 main(void)
 {
@@ -276,6 +334,8 @@ main(void)
 		T(test_readers_see_one_generation),
 		T(test_old_and_leftover_generations_removed),
 		T(test_stored_result_round_trips),
+		T(test_live_change_during_rebuild),
+		T(test_refresh_before_any_build),
 #undef T
 	};
 

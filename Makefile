@@ -165,6 +165,8 @@ install: all
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/segmilter.service
 	install -m 644 systemd/segfeed.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/segfeed.service
+	install -m 644 systemd/segments-rebuild.service \
+	    systemd/segments-rebuild.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/
 	install -m 644 contrib/nginx/segfeed.conf \
 	    $(DESTDIR)$(PREFIX)/share/segmilter/examples/nginx-segfeed.conf
 	install -m 644 src/cli/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1

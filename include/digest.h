@@ -27,10 +27,14 @@ int	 digest_hmac_derived(const unsigned char *key, size_t keylen,
 	    const char *label, const void *data, size_t len,
 	    unsigned char *out);
 /*
- * Whether B64 is the base64 of the HMAC (MD) of the LEN bytes at DATA
- * under KEY, compared in fixed time: how webhooks sign (Twilio SHA-1,
- * Shopify SHA-256).  1 or 0.
+ * The base64 of the HMAC (MD) of the LEN bytes at DATA under KEY, as
+ * webhooks are signed (Twilio SHA-1, Shopify SHA-256), into OUT
+ * (DIGEST_HMAC_B64_MAX).  0, or -1 (an empty key).
  */
+#define DIGEST_HMAC_B64_MAX	(4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1)
+int	 digest_hmac_b64(const EVP_MD *md, const char *key, const void *data,
+	    size_t len, char *out);
+/* Whether B64 is that signature, compared in fixed time.  1 or 0. */
 int	 digest_hmac_b64_equal(const EVP_MD *md, const char *key,
 	    const void *data, size_t len, const char *b64);
 

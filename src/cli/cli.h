@@ -42,5 +42,6 @@ int	 cmd_outbox(struct cli *cli, int argc, char **argv);
 int	 cmd_unsubscribe(struct cli *cli, int argc, char **argv);
 int	 cmd_optout(struct cli *cli, int argc, char **argv);
 int	 cmd_bounce(struct cli *cli, int argc, char **argv);
+int	 cmd_webhook(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -63,19 +63,30 @@ digest_hmac_derived(const unsigned char *key, size_t keylen,
 }
 
 int
+digest_hmac_b64(const EVP_MD *md, const char *key, const void *data,
+    size_t len, char *out)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+
+	if (key == NULL || *key == '\0' ||
+	    HMAC(md, key, (int)strlen(key), data != NULL ? data : "", len,
+	    mac, &maclen) == NULL)
+		return -1;
+	EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen);
+	return 0;
+}
+
+int
 digest_hmac_b64_equal(const EVP_MD *md, const char *key, const void *data,
     size_t len, const char *b64)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	char want[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-	unsigned int maclen = 0;
+	char want[DIGEST_HMAC_B64_MAX];
 	size_t n;
 
-	if (key == NULL || *key == '\0' || b64 == NULL ||
-	    HMAC(md, key, (int)strlen(key), data != NULL ? data : "", len,
-	    mac, &maclen) == NULL)
+	if (b64 == NULL || digest_hmac_b64(md, key, data, len, want) == -1)
 		return 0;
-	n = (size_t)EVP_EncodeBlock((unsigned char *)want, mac, (int)maclen);
+	n = strlen(want);
 	/* the length is no secret; the bytes are compared in fixed time */
 	return strlen(b64) == n && CRYPTO_memcmp(want, b64, n) == 0;
 }

@@ -213,6 +213,31 @@ rows=$(q "SELECT count(*) FROM order_lines")
 [ "$(q "SELECT count(*) FROM order_lines")" = "$rows" ] || fail "the same webhook changed the lines"
 wait_log "shopify: wh-t1 (orders/create): seen before, nothing changed"
 
+# segctl webhook test: each gateway signed right and wrong, nothing changed
+before=$(audits)
+deliveries=$(q "SELECT count(*) FROM webhook_deliveries")
+$S webhook test > "$T/out" 2>&1 || fail "webhook test: $(cat "$T/out")"
+for l in "shopify  signed delivery              ok (200)" \
+    "shopify  wrongly signed delivery      ok (401)" \
+    "twilio   signed status callback       ok (200)" \
+    "twilio   wrongly signed callback      ok (403)" \
+    "kannel   delivery report              ok (200)" \
+    "kannel   report with a wrong secret   ok (403)"; do
+	grep -qx "$l" "$T/out" || fail "webhook test: no '$l' in: $(cat "$T/out")"
+done
+[ "$(audits)" = "$before" ] || fail "webhook test wrote audit rows"
+[ "$(q "SELECT count(*) FROM orders WHERE ref LIKE '%segctl%'")" = 0 ] || fail "webhook test wrote an order"
+[ "$(q "SELECT count(*) FROM webhook_deliveries")" -le $((deliveries + 1)) ] ||
+    fail "webhook test recorded deliveries"
+# a shop whose secret is not the listener's: told, exit 1
+sed "s/$SHOPIFY_SECRET/sh-wrong/" "$T/feedcreds" > "$T/wrongcreds"
+chmod 600 "$T/wrongcreds"
+sed "s|$T/feedcreds|$T/wrongcreds|" "$T/segmilter.conf" > "$T/wrong.conf"
+$BUILD/segctl -q -c "$T/wrong.conf" webhook test > "$T/out" 2>&1
+[ $? = 1 ] || fail "webhook test with a wrong secret: exit not 1"
+grep -qx "shopify  signed delivery              FAILED: refused (401)" "$T/out" ||
+    fail "webhook test with a wrong secret said: $(cat "$T/out")"
+
 # SIGHUP: a broken configuration refused (still serving), a good one taken
 cp "$T/segmilter.conf" "$T/good.conf"
 cp "$T/bad.conf" "$T/segmilter.conf"

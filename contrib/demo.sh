@@ -16,9 +16,14 @@
 #      them with SMS consent, through a local test gateway on loopback
 #      (tests/lib/smsgw.py, speaking the webhook driver's signed JSON on
 #      port 12528) inside each one's quiet hours;
-#   6. click one customer's unsubscribe link: segfeed, the feedback
-#      listener on 12529, serves the page (a GET changes nothing) and
-#      takes the one-click POST; the next campaign suppresses her;
+#   6. close the loop through segfeed, the feedback listener on 12529:
+#      one customer clicks her unsubscribe link (the page on a GET, which
+#      changes nothing; the one-click POST); a cart abandoner's order
+#      arrives as a signed Shopify webhook and takes him out of the
+#      cart abandoners at once; a bounce comes back to the return path
+#      segmilter gave another's message (milter.bounce_domain) and is
+#      read by segctl bounce, as Postfix's pipe(8) would hand it; the
+#      next campaign suppresses each, and the report counts the bounce;
 #   7. check the audit log against the heads segmilter logged.
 #
 #   contrib/demo.sh [DIR] [CUSTOMERS]     (default demo/, 2000 customers)
@@ -43,6 +48,9 @@ openssl rand -hex 32 > "$DIR/copy.key"
 chmod 600 "$DIR/copy.key"
 printf 'secret = "%s";\n' "$(openssl rand -hex 16)" > "$DIR/sms.cred"
 chmod 600 "$DIR/sms.cred"
+SHOPIFY_SECRET=$(openssl rand -hex 16)
+printf 'shopify_secret = "%s";\n' "$SHOPIFY_SECRET" > "$DIR/feed.cred"
+chmod 600 "$DIR/feed.cred"
 cat > "$DIR/segmilter.conf" <<CONF
 # The demo's configuration: the defaults of conf/segmilter.conf, with
 # everything under $DIR, and tailored copies re-injected on port
@@ -56,10 +64,13 @@ milter = {
   spool_dir = "$DIR";
   # every copy a personal one-click unsubscribe link, served by segfeed
   unsubscribe_url = "http://127.0.0.1:$((PORT + 4))/u/";
+  # and, for one recipient, a return path of their own: bounces+TOKEN@
+  bounce_domain = "shop.example";
 };
 feedback = {
   listen = "127.0.0.1:$((PORT + 4))";
   page_template = "$SRC/conf/unsubscribe.html";
+  credentials_file = "$DIR/feed.cred";	# Shopify's app secret
 };
 outbox = {
   reinject_url = "smtp://127.0.0.1:$((PORT + 2))";
@@ -186,7 +197,8 @@ echo "at the local SMS gateway: $(grep -c '"outcome": "ok"' "$DIR/smsgw.log") SM
     "their recipients live ($SEGCTL outbox)"
 echo "segmilter's log: $DIR/segmilter.log; Postfix's: $DIR/postfix/maillog"
 echo
-echo "== 6. a customer clicks the unsubscribe link (RFC 8058 one-click, served by segfeed)"
+echo "== 6. the loop closes: an unsubscribe click, an order webhook, a bounce"
+echo "a customer clicks the unsubscribe link (RFC 8058 one-click, served by segfeed):"
 m=$(grep -l '^List-Unsubscribe: <http' -r "$DIR/postfix/sink" | head -1)
 who=$(grep -m1 '^X-Rcpt-Args:' "$m" | sed 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/')
 url=$(grep -m1 '^List-Unsubscribe:' "$m" | sed 's/^List-Unsubscribe: <\(.*\)>.*/\1/')
@@ -195,8 +207,50 @@ echo "a link scanner's GET shows a page and changes nothing:" \
     "HTTP $(curl -s -o /dev/null -w '%{http_code}' "$url")"
 echo "the mail reader's one-click POST:" \
     "HTTP $(curl -s -o /dev/null -w '%{http_code}' -d 'List-Unsubscribe=One-Click' "$url")"
-echo "the next campaign (cart rescue), previewed for $who:"
-$SEGCTL preview --to "$who" contrib/demo-cart.eml | sed -n '/^suppressed/,/^$/p'
+
+# an order from a cart abandoner, as Shopify's orders/create webhook
+buyer=$(sqlite3 "$DIR/store.db" "SELECT recipient FROM ledger WHERE campaign_id = 'cart-rescue' AND decision = 'deliver' AND recipient <> '$who' LIMIT 1")
+echo
+echo "$buyer, a cart abandoner, before the order:"
+$SEGCTL explain "$buyer" | grep '^  cart '
+order=$(printf '{"id": 990001, "name": "#D1", "email": "%s", "created_at": "%s", "financial_status": "paid", "currency": "USD", "total_price": "42.00", "line_items": []}' \
+    "$buyer" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")
+hmac=$(printf %s "$order" | openssl dgst -sha256 -hmac "$SHOPIFY_SECRET" -binary | base64)
+echo "Shopify's orders/create webhook, signed with the app secret:" \
+    "HTTP $(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H 'X-Shopify-Topic: orders/create' -H "X-Shopify-Hmac-Sha256: $hmac" \
+    -H 'X-Shopify-Webhook-Id: demo-order-1' --data-binary "$order" \
+    "http://127.0.0.1:$((PORT + 4))/shopify/webhook")"
+echo "after it, with no rebuild (segfeed refreshes his segments in the same transaction):"
+$SEGCTL explain "$buyer" | grep '^  cart '
+
+# a bounce: the DSN Postfix would send to a recipient's return path
+dead=$(sqlite3 "$DIR/store.db" "SELECT recipient FROM ledger WHERE campaign_id = 'spring-launch' AND decision = 'deliver' AND recipient NOT IN (SELECT recipient FROM ledger WHERE campaign_id = 'cart-rescue' AND decision = 'deliver') AND recipient NOT IN ('$who', '$buyer') LIMIT 1")
+m=$(grep -l "^X-Rcpt-Args: <$dead>" -r "$DIR/postfix/sink" | head -1)
+rp=$(grep -m1 '^X-Mail-Args:' "$m" | sed 's/^X-Mail-Args: <\([^>]*\)>.*/\1/')
+echo
+echo "$dead's message left with the return path <$rp>;"
+echo "the DSN for it, read by segctl bounce as Postfix's pipe(8) hands it:"
+tok=${rp#bounces+}
+tok=${tok%@*}
+sed -e "s/XTOKENX/$tok/g" -e "s/sue@example.com/$dead/g" \
+    -e "/^X-Campaign-ID:/d" tests/fixtures/dsn/postfix-hard.eml |
+    $SEGCTL bounce --recipient "$rp"
+
+# the next campaign: a reminder to the cart abandoners
+cat > "$DIR/campaigns/cart-reminder.conf" <<'CONF'
+id = "cart-reminder";
+audience = { include = [ "cart_abandoner" ]; };
+variants = { default = { offer = "Your cart is still waiting"; }; };
+CONF
+printf 'From: Shop <news@shop.example>\nSubject: {{offer}}\nX-Campaign-ID: cart-reminder\n\n{{offer}}\n' \
+    > "$DIR/cart-reminder.eml"
+echo
+echo "the next campaign, a cart reminder, previewed for $who, $buyer and $dead:"
+$SEGCTL preview --to "$who" --to "$buyer" --to "$dead" "$DIR/cart-reminder.eml" |
+    sed -n '/^suppressed/,/^$/p'
+echo
+$SEGCTL report spring-launch | sed -n '/^bounces and complaints/,$p'
 
 echo
 echo "== 7. the audit log, checked against the heads segmilter logged (audit=SEQ:HASH)"

@@ -18,6 +18,33 @@ msgs_for() {	# RCPTS
 	if [ "$1" = 1 ]; then echo "$MESSAGES_1"; else echo "$MESSAGES"; fi
 }
 
+# N consenting customers, 1bench@example.com to Nbench@example.com, as
+# DIR/customers.csv and DIR/consent.csv for segctl import.
+bench_customers() {	# DIR N
+	awk -v n="$2" 'BEGIN { print "email,first_name,country";
+	    for (i = 1; i <= n; i++) printf "%dbench@example.com,Cust%d,US\n", i, i }' \
+	    > "$1/customers.csv"
+	awk -v n="$2" 'BEGIN { print "email,channel,status,source,recorded_at,evidence";
+	    for (i = 1; i <= n; i++)
+		printf "%dbench@example.com,email,granted,checkout,2025-01-01,box\n", i }' \
+	    > "$1/consent.csv"
+}
+
+# The campaign message the benchmarks send: 20 KB, campaign "bench",
+# placeholders throughout.
+bench_message() {	# FILE
+	{
+		printf 'From: news@shop.example\nSubject: {{offer}} this week\n'
+		printf 'X-Campaign-ID: bench\nMIME-Version: 1.0\n'
+		printf 'Content-Type: text/plain; charset=utf-8\n\n'
+		i=0
+		while [ $i -lt 270 ]; do
+			echo "Line $i of the campaign: {{offer}} on the spring collection."
+			i=$((i + 1))
+		done
+	} > "$1"
+}
+
 # Store FROM copied to TO, without the WAL left from TO's last use.
 db_fresh() {
 	cp "$1" "$2"

@@ -41,13 +41,7 @@ trap cleanup EXIT
 
 # --- a store of 100000 consenting customers: 1bench@ ... -------------
 max=$((MESSAGES * 50 > MESSAGES_1 ? MESSAGES * 50 : MESSAGES_1))
-awk -v n="$max" 'BEGIN { print "email,first_name,country";
-    for (i = 1; i <= n; i++) printf "%dbench@example.com,Cust%d,US\n", i, i }' \
-    > "$D/customers.csv"
-awk -v n="$max" 'BEGIN { print "email,channel,status,source,recorded_at,evidence";
-    for (i = 1; i <= n; i++)
-	printf "%dbench@example.com,email,granted,checkout,2025-01-01,box\n", i }' \
-    > "$D/consent.csv"
+bench_customers "$D" "$max"
 cat > "$D/segmilter.conf" <<CONF
 store = "$D/store.db";
 milter = { socket = "unix:$D/segmilter.sock"; socket_mode = "0666";
@@ -65,17 +59,7 @@ $S import consent "$D/consent.csv"
 $S segments rebuild
 cp "$D/store.db" "$D/pristine.db"
 
-# --- the message: 20 KB, a campaign, placeholders throughout ----------
-{
-	printf 'From: news@shop.example\nSubject: {{offer}} this week\n'
-	printf 'X-Campaign-ID: bench\nMIME-Version: 1.0\n'
-	printf 'Content-Type: text/plain; charset=utf-8\n\n'
-	i=0
-	while [ $i -lt 270 ]; do
-		echo "Line $i of the campaign: {{offer}} on the spring collection."
-		i=$((i + 1))
-	done
-} > "$D/message.eml"
+bench_message "$D/message.eml"
 
 # --- one Postfix, one smtpd port per configuration --------------------
 SINK_DUMP=0 "$SRC/tests/lib/postfix.sh" start "$D/pf" "$BASE" "$((BASE + 1))"

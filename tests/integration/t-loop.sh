@@ -1,0 +1,149 @@
+#!/bin/sh
+# t-loop.sh - the loop closed, end to end: what segfeed learns by HTTP
+# changes what the next campaign through a private Postfix does.  Four
+# fixture customers leave carts (Shopify checkouts/create webhooks: live
+# segments make them cart abandoners at once); two give a phone and SMS
+# consent (customers/update).  Then rita clicks her one-click link, fred
+# orders (orders/create), and sue texts STOP (a signed Twilio inbound).
+# The cart campaign, sent through Postfix and segmilter to all four:
+# rita is suppressed as unsubscribed and fred as no longer in the
+# audience, each with its audit row, and neither reaches the sink; sue
+# gets the email but her SMS is refused as opted_out; vera gets both.
+#
+# Needs root (Postfix's master), postfix, smtp-sink, swaks, curl and
+# python3: skipped (77) without them.
+set -u
+BUILD=${BUILD:-build}
+[ "$(id -u)" = 0 ] || { echo "t-loop: needs root"; exit 77; }
+for p in postfix smtp-sink swaks sqlite3 curl python3 openssl; do
+	command -v $p >/dev/null 2>&1 || { echo "t-loop: no $p"; exit 77; }
+done
+. tests/lib/harness.sh
+harness_init t-loop
+PORT=${T_LOOP_PORT:-13325}
+SINK=$((PORT + 1))
+FEED=$((PORT + 4))
+U="http://127.0.0.1:$FEED"
+FPID=""
+trap '[ -n "$FPID" ] && kill "$FPID" 2>/dev/null; harness_cleanup' EXIT
+. "$SRC/tests/lib/fixture.sh"
+fixture_store "$T" || fail "fixture store"
+
+(umask 077
+ openssl rand -hex 32 > "$T/key"
+ printf 'twilio_auth_token = "tw-%s";\nshopify_secret = "sh-%s";\n' \
+     "$(openssl rand -hex 8)" "$(openssl rand -hex 8)" > "$T/feed.cred"
+ echo 'secret = "hook-secret";' > "$T/sms.cred")
+TW=$(sed -n 's/^twilio_auth_token = "\(.*\)";/\1/p' "$T/feed.cred")
+SH=$(sed -n 's/^shopify_secret = "\(.*\)";/\1/p' "$T/feed.cred")
+sed -i "s|^  spool_dir = \(.*\);|  spool_dir = \1; unsubscribe_url = \"$U/u/\";|" "$T/segmilter.conf"
+cat >> "$T/segmilter.conf" <<CONF
+outbox = { key_file = "$T/key"; };
+feedback = {
+  listen = "127.0.0.1:$FEED";
+  public_url = "https://shop.example";
+  page_template = "$SRC/conf/unsubscribe.html";
+  credentials_file = "$T/feed.cred";
+};
+# the jobs are refused at the gateway's address: only the decisions count
+sms = { driver = "webhook"; url = "http://127.0.0.1:9/sms";
+  credentials_file = "$T/sms.cred"; window = "00:00-24:00"; };
+CONF
+cat > "$T/campaigns/cart.conf" <<'CONF'
+id = "cart";
+audience = { include = [ "cart_abandoner" ]; };
+variants = { default = { code = "CART10"; }; };
+sms = { segments = [ "cart_abandoner" ];
+  text = "Your cart is waiting: {{code}}. Reply STOP to opt out"; };
+CONF
+"$BUILD/segmilter" -n -c "$T/segmilter.conf" > "$T/check.out" 2>&1 ||
+    fail "segmilter -n: $(cat "$T/check.out")"
+
+"$BUILD/segfeed" -f -c "$T/segmilter.conf" > "$T/feed.log" 2>&1 &
+FPID=$!
+milter_start
+"$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
+    fail "postfix start"
+"$SRC/tests/lib/postfix.sh" port "$T/pf" "$FEED" || fail "segfeed"
+
+FX="$SRC/tests/fixtures/shopify"
+shopify() {	# TOPIC FIXTURE PATH=VALUE...: the HTTP status
+	t=$1 f=$2
+	shift 2
+	python3 "$SRC/tests/lib/shopify.py" "$U/shopify/webhook" "$SH" "$t" \
+	    "$FX/$f" "$@"
+}
+ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
+seg() { "$BUILD/segctl" -c "$T/segmilter.conf" explain "$1" | grep '^  cart '; }
+
+# --- carts, phones and SMS consent, all by webhook ----------------------
+n=0
+for c in vera fred rita sue; do
+	n=$((n + 1))
+	[ "$(shopify checkouts/create checkouts-create.json id=$((7000 + n)) \
+	    token=tok$n cart_token=cart$n email=$c@example.com \
+	    created_at="$(ago '2 hours')" updated_at="$(ago '2 hours')")" = 200 ] ||
+	    fail "checkout for $c"
+	seg $c@example.com | grep -q "abandoned" ||
+	    fail "$c not a cart abandoner at once: $(seg $c@example.com)"
+done
+n=0
+for c in vera sue; do
+	n=$((n + 1))
+	[ "$(shopify customers/update customers-update.json id=$((8000 + n)) \
+	    email=$c@example.com phone=+1555000100$n \
+	    email_marketing_consent.state=subscribed \
+	    updated_at="$(ago '1 hours')" \
+	    sms_marketing_consent.consent_updated_at="$(ago '1 hours')")" = 200 ] ||
+	    fail "customers/update for $c"
+done
+[ "$(q "SELECT count(*) FROM consent k JOIN customers c ON c.id = k.customer_id \
+    WHERE c.email IN ('vera@example.com', 'sue@example.com') AND k.channel = 'sms' \
+    AND k.granted = 1")" -ge 2 ] || fail "no SMS consent: $(q "SELECT * FROM consent WHERE channel = 'sms'")"
+
+# --- rita unsubscribes, fred orders, sue texts STOP ---------------------
+token() {	# EMAIL: her one-click link's token, as segmilter makes it
+	d="v1|cart|$1|$(date +%s)"
+	printf '%s.%s' "$(printf %s "$d" | base64 -w0 | tr '+/' '-_' | tr -d '=')" \
+	    "$(printf %s "$d" | openssl dgst -sha256 -hmac "$(cat "$T/key")" | sed 's/.*= //')"
+}
+[ "$(curl -s -o /dev/null -w '%{http_code}' -d List-Unsubscribe=One-Click \
+    "$U/u/$(token rita@example.com)")" = 200 ] || fail "rita's one-click"
+[ "$(shopify orders/create orders-create.json id=9001 name='#L1' \
+    email=fred@example.com contact_email=fred@example.com customer.email=fred@example.com \
+    customer.id=8101 created_at="$(ago '10 minutes')" \
+    processed_at="$(ago '10 minutes')" updated_at="$(ago '10 minutes')")" = 200 ] ||
+    fail "fred's order"
+seg fred@example.com | grep -q "not abandoned" ||
+    fail "fred still a cart abandoner after his order: $(seg fred@example.com)"
+sig=$(printf %s "https://shop.example/twilio/smsBodySTOPFrom+15550001002MessageSidSMloop1To+15559990000" |
+    openssl dgst -sha1 -hmac "$TW" -binary | base64)
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Twilio-Signature: $sig" \
+    --data-urlencode From=+15550001002 --data-urlencode To=+15559990000 \
+    --data-urlencode Body=STOP --data-urlencode MessageSid=SMloop1 \
+    "$U/twilio/sms")" = 200 ] || fail "sue's STOP"
+
+# --- the cart campaign through Postfix ----------------------------------
+send cart vera@example.com fred@example.com rita@example.com sue@example.com <<'MSG' ||
+From: Shop <news@shop.example>
+Subject: Your cart
+X-Campaign-ID: cart
+Message-ID: <loop-1@shop.example>
+
+Still thinking it over? {{code}}
+MSG
+    fail "cart refused: $(cat "$T/cart.swaks")"
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" 60 || fail "queue did not drain"
+d() { q "SELECT decision FROM audit WHERE campaign_id = 'cart' AND channel = '$2' AND recipient LIKE '$1%' ORDER BY seq DESC LIMIT 1"; }
+[ "$(d vera@example.com email)" = deliver ] || fail "vera: $(d vera@example.com email)"
+[ "$(d sue@example.com email)" = deliver ] || fail "sue: $(d sue@example.com email)"
+[ "$(d rita@example.com email)" = unsubscribed ] || fail "rita: $(d rita@example.com email)"
+[ "$(d fred@example.com email)" = audience ] || fail "fred: $(d fred@example.com email)"
+[ "$(d +15550001001 sms)" = queued ] || fail "vera's SMS: $(d +15550001001 sms)"
+[ "$(d +15550001002 sms)" = opted_out ] || fail "sue's SMS: $(d +15550001002 sms)"
+M=$(arrived)
+[ "$(echo "$M" | wc -l)" = 1 ] || fail "$(echo "$M" | wc -l) messages at the sink"
+grep '^X-Rcpt-Args:' $M | sed 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/' | sort | tr '\n' ' ' > "$T/got"
+[ "$(cat "$T/got")" = "sue@example.com vera@example.com " ] || fail "at the sink: $(cat "$T/got")"
+"$BUILD/segctl" -c "$T/segmilter.conf" audit verify > /dev/null || fail "audit chain"
+echo "t-loop: ok"

@@ -67,13 +67,11 @@ feedback = { listen = "127.0.0.1:$((BASE + 20))";
 policy = { cap_count = 0; fatigue_unanswered = 0; };
 CONF
 bench_customers "$D" "$CUSTOMERS"
-bench_message "$D/message.eml"
 k=0
 while [ $k -lt $((2 * ROUNDS)) ]; do
 	printf 'id = "bench%d";\nvariants = { default = { offer = "10%% off"; }; };\n' \
 	    $k > "$D/campaigns/bench$k.conf"
-	sed "s/^X-Campaign-ID: bench$/X-Campaign-ID: bench$k/" "$D/message.eml" \
-	    > "$D/message$k.eml"
+	bench_message "$D/message$k.eml" "bench$k"
 	k=$((k + 1))
 done
 S="$BUILD/segctl -q -c $D/segmilter.conf"

@@ -30,12 +30,12 @@ bench_customers() {	# DIR N
 	    > "$1/consent.csv"
 }
 
-# The campaign message the benchmarks send: 20 KB, campaign "bench",
-# placeholders throughout.
-bench_message() {	# FILE
+# The campaign message the benchmarks send: 20 KB, of CAMPAIGN (default
+# bench), placeholders throughout.
+bench_message() {	# FILE [CAMPAIGN]
 	{
 		printf 'From: news@shop.example\nSubject: {{offer}} this week\n'
-		printf 'X-Campaign-ID: bench\nMIME-Version: 1.0\n'
+		printf 'X-Campaign-ID: %s\nMIME-Version: 1.0\n' "${2:-bench}"
 		printf 'Content-Type: text/plain; charset=utf-8\n\n'
 		i=0
 		while [ $i -lt 270 ]; do

@@ -124,16 +124,7 @@ $S segments rebuild
 cp "$D/store.db" "$D/pristine.db"
 
 for c in $CAMPAIGNS; do
-	{
-		printf 'From: news@shop.example\nSubject: {{offer}} this week\n'
-		printf 'X-Campaign-ID: %s\nMIME-Version: 1.0\n' "$c"
-		printf 'Content-Type: text/plain; charset=utf-8\n\n'
-		i=0
-		while [ $i -lt 270 ]; do
-			echo "Line $i of the campaign: {{offer}} on the spring collection."
-			i=$((i + 1))
-		done
-	} > "$D/$c.eml"
+	bench_message "$D/$c.eml" "$c"
 done
 
 SINK_DUMP=0 "$SRC/tests/lib/postfix.sh" start "$D/pf" "$BASE" "$((BASE + 1))" \

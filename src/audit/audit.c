@@ -5,6 +5,7 @@
  * decimal length, a colon and its bytes: no separator can be forged by a
  * value that contains it.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,9 +344,11 @@ audit_anchor_parse(const char *s, struct audit_anchor *a)
 	/* as audit_anchor_format writes it: no sign, no leading zero */
 	if (*s < '1' || *s > '9')
 		return -1;
+	/* past INT64_MAX strtoll says INT64_MAX: a head no chain has */
+	errno = 0;
 	a->seq = strtoll(s, &end, 10);
 	colon = end;
-	if (*colon != ':' || a->seq <= 0)
+	if (*colon != ':' || a->seq <= 0 || errno == ERANGE)
 		return -1;
 	n = strspn(colon + 1, "0123456789abcdef");
 	if (n != AUDIT_HASH_LEN || colon[1 + n] != '\0')

@@ -575,10 +575,12 @@ test_audit_rewritten(void **state)
 	dx_audit(x, 3);
 	dx_head(x, head, sizeof(head));
 	/*
-	 * Noise around: other lines, a cut anchor, one in capitals, and
-	 * false heads planted where outside text reaches the log (an
-	 * address in Postfix's line, a campaign header's value in
-	 * segmilter's): only segmilter's own lines that end in a head count.
+	 * Noise around: other lines, a cut anchor, one in capitals, one
+	 * whose row number is past what a row number can be (fuzz_anchors
+	 * found strtoll's saturated value taken for it), and false heads
+	 * planted where outside text reaches the log (an address in
+	 * Postfix's line, a campaign header's value in segmilter's): only
+	 * segmilter's own lines that end in a head count.
 	 */
 	strncat(log, "segmilter[1]: x: campaign=spring: delivered\n"
 	    "postfix/smtpd[2]: NOQUEUE: reject: from=<audit=2:00000000000000"
@@ -588,6 +590,8 @@ test_audit_rewritten(void **state)
 	    "000000000000000000000000000000000000000: no such campaign\n"
 	    "evil[3]: segmilter[1]: 4XyZ3 x: audit=2:000000000000000000000000"
 	    "0000000000000000000000000000000000000000\n"
+	    "segmilter[1]: 4XyZ4: audit=9999999999999999999:00000000000000"
+	    "00000000000000000000000000000000000000000000000000\n"
 	    "audit=12:abc\nAUDIT=1:", sizeof(log) - strlen(log) - 1);
 	strncat(log, head, sizeof(log) - strlen(log) - 1);
 	assert_int_equal(dx_verify(x, log, &rep), 0);

@@ -226,6 +226,8 @@ struct feedback_sms_applied {
 					   consented: not consent */
 	int64_t		 withdrawn;	/* queued SMS jobs withdrawn */
 	int64_t		 job;		/* the job a report is about */
+	int		 repeated;	/* a reply taken before, by its
+					   message id: nothing done */
 };
 
 /*

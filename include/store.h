@@ -820,6 +820,13 @@ int	 store_webhook_seen(struct store *st, const char *source,
  */
 int	 store_webhook_apply(struct store *st, const struct store_webhook *w,
 	    enum store_webhook_result *result, enum store_change *changed);
+/*
+ * Records delivery ID from SOURCE (an SMS reply's MessageSid) as taken,
+ * in the caller's transaction: 0 when it is new, 1 when it was taken
+ * before (nothing written), -1.
+ */
+int	 store_delivery_once(struct store *st, const char *source,
+	    const char *id, const char *topic, int64_t at);
 /* Forgets deliveries received before BEFORE (retries end after hours);
  * *N (may be NULL) how many.  0, or -1. */
 int	 store_webhook_prune(struct store *st, int64_t before, int64_t *n);

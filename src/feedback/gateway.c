@@ -256,6 +256,8 @@ apply_inbound(const struct feedback_env *env, enum gw_kind kind,
 	rs->log_prio = LOG_INFO;
 	snprintf(rs->log, sizeof(rs->log), "%s: %s from %s (message %s): %s",
 	    name, feedback_sms_keyword_name(in->keyword), in->from, sid,
+	    out.repeated ? "taken before (the same message id), nothing"
+	    " changed" :
 	    in->keyword == FEEDBACK_SMS_KW_OPT_OUT ? (out.changed ?
 	    "opted out" : "opted out already, nothing changed") :
 	    in->keyword == FEEDBACK_SMS_KW_OPT_IN ? (out.changed ?

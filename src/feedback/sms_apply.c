@@ -121,6 +121,26 @@ withdraw(struct store *st, const char *phone, const char *why,
 	return 0;
 }
 
+/*
+ * A reply taken before, by its gateway's message id: 1 (the transaction
+ * rolled back, nothing to do), 0 when new (recorded), -1.  A STOP the
+ * gateway sends again after a later START must not opt out again.
+ */
+static int
+reply_seen(struct store *st, const struct feedback_sms_inbound *in,
+    int64_t now, struct feedback_sms_applied *out)
+{
+	int rc;
+
+	if (in->sid == NULL || in->sid[0] == '\0')
+		return 0;
+	if ((rc = store_delivery_once(st, "sms_reply", in->sid,
+	    feedback_sms_keyword_name(in->keyword), now)) != 1)
+		return rc;
+	out->repeated = 1;
+	return store_rollback(st) == -1 ? -1 : 1;
+}
+
 enum feedback_sms_error
 feedback_sms_apply_optout(struct store *st,
     const struct feedback_sms_inbound *in, int64_t now,
@@ -137,6 +157,8 @@ feedback_sms_apply_optout(struct store *st,
 	describe_reply(in, now, reply, sizeof(reply));
 	if (store_begin(st) == -1)
 		return FEEDBACK_SMS_E_STORE;
+	if ((rc = reply_seen(st, in, now, out)) != 0)
+		return rc == 1 ? FEEDBACK_SMS_OK : failed(st);
 	/* 1: opted out so already, as of now or later */
 	if ((rc = store_phone_mark(st, in->from, PHONE_OPTED_OUT,
 	    "sms_reply", reply, now, &out->customers)) == -1)
@@ -167,6 +189,7 @@ feedback_sms_apply_optin(struct store *st,
 	int64_t ids[STORE_FEEDBACK_MAX];
 	char reply[200], consent[240];
 	size_t n;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (anchor != NULL)
@@ -174,6 +197,8 @@ feedback_sms_apply_optin(struct store *st,
 	describe_reply(in, now, reply, sizeof(reply));
 	if (store_begin(st) == -1)
 		return FEEDBACK_SMS_E_STORE;
+	if ((rc = reply_seen(st, in, now, out)) != 0)
+		return rc == 1 ? FEEDBACK_SMS_OK : failed(st);
 	if (store_feedback_sms_regrant(st, in->from, "sms_reply", reply, now,
 	    ids, STORE_FEEDBACK_MAX, &n, &out->skipped) == -1)
 		return failed(st);

@@ -53,7 +53,8 @@ store_webhook_seen(struct store *st, const char *source,
 }
 
 static int
-webhook_mark(struct store *st, const struct store_webhook *w)
+delivery_mark(struct store *st, const char *source, const char *id,
+    const char *event_id, const char *topic, int64_t at)
 {
 	sqlite3_stmt *s;
 
@@ -62,12 +63,30 @@ webhook_mark(struct store *st, const struct store_webhook *w)
 	    " VALUES (?1, ?2, ?3, ?4, ?5)");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, w->source);
-	store_bind_text(s, 2, w->delivery_id);
-	store_bind_text(s, 3, w->event_id);
-	store_bind_text(s, 4, w->topic);
-	sqlite3_bind_int64(s, 5, w->received_at);
+	store_bind_text(s, 1, source);
+	store_bind_text(s, 2, id);
+	store_bind_text(s, 3, event_id);
+	store_bind_text(s, 4, topic);
+	sqlite3_bind_int64(s, 5, at);
 	return store_run(st, s, "webhook delivery");
+}
+
+static int
+webhook_mark(struct store *st, const struct store_webhook *w)
+{
+	return delivery_mark(st, w->source, w->delivery_id, w->event_id,
+	    w->topic, w->received_at);
+}
+
+int
+store_delivery_once(struct store *st, const char *source, const char *id,
+    const char *topic, int64_t at)
+{
+	int rc;
+
+	if ((rc = store_webhook_seen(st, source, id)) != 0)
+		return rc;
+	return delivery_mark(st, source, id, NULL, topic, at);
 }
 
 int

@@ -781,6 +781,7 @@ test_apply_optout(void **state)
 	/* the gateway's retry: nothing new, nothing audited */
 	assert_int_equal(feedback_sms_apply_optout(x->st, &in, NOW, "cfg",
 	    anchor, &a), FEEDBACK_SMS_OK);
+	assert_int_equal(a.repeated, 1);
 	assert_int_equal(a.changed, 0);
 	assert_int_equal(a.withdrawn, 0);
 	assert_string_equal(anchor, "");
@@ -788,6 +789,7 @@ test_apply_optout(void **state)
 
 	/* a number nobody has: noted, audited against customer 0 */
 	snprintf(in.from, sizeof(in.from), "+15557770000");
+	in.sid = "SMstop2";
 	assert_int_equal(feedback_sms_apply_optout(x->st, &in, NOW, "cfg",
 	    NULL, &a), FEEDBACK_SMS_OK);
 	assert_int_equal(a.changed, 1);
@@ -803,6 +805,7 @@ test_apply_optin(void **state)
 	struct fx *x = *state;
 	struct feedback_sms_inbound stop = reply("STOP", "SMa");
 	struct feedback_sms_inbound start = reply("start", "SMb");
+	struct feedback_sms_inbound late, again;
 	struct feedback_sms_applied a;
 	struct store_sms_facts f;
 	struct rows r;
@@ -819,6 +822,8 @@ test_apply_optin(void **state)
 	assert_int_equal(feedback_sms_apply_optout(x->st, &stop, NOW, "cfg",
 	    NULL, &a), FEEDBACK_SMS_OK);
 	assert_int_equal(fx_decide(x, x->sam), POLICY_SMS_OPTED_OUT);
+	/* START again, a new message */
+	start = reply("start", "SMe");
 	assert_int_equal(feedback_sms_apply_optin(x->st, &start, NOW + 60,
 	    "cfg", NULL, &a), FEEDBACK_SMS_OK);
 	assert_int_equal(a.changed, 1);
@@ -831,7 +836,7 @@ test_apply_optin(void **state)
 	assert_int_equal(f.consent_granted, 1);
 	assert_int_equal(f.consent_at, NOW + 60);
 	assert_non_null(strstr(f.consent_evidence, "granted sms_reply:"
-	    " reply 'start' (message SMb) at 2026-"));
+	    " reply 'start' (message SMe) at 2026-"));
 	/* ann never had: START is no consent to marketing */
 	assert_int_equal(fx_decide(x, x->ann), POLICY_SMS_OPTED_OUT);
 
@@ -839,13 +844,23 @@ test_apply_optin(void **state)
 	snprintf(want, sizeof(want), "sms_optin %lld \n", (long long)x->sam);
 	assert_non_null(strstr(r.text, want));
 
+	/* the first STOP again, as Twilio retries a webhook it thinks
+	 * failed: the same message id, taken once */
+	assert_int_equal(feedback_sms_apply_optout(x->st, &stop, NOW + 90,
+	    "cfg", NULL, &a), FEEDBACK_SMS_OK);
+	assert_int_equal(a.repeated, 1);
+	assert_int_equal(a.changed, 0);
+	assert_int_equal(fx_decide(x, x->sam), POLICY_SMS_QUEUE);
 	/* a STOP that came in before the START (delayed) changes nothing:
 	 * the later word stands */
-	assert_int_equal(feedback_sms_apply_optout(x->st, &stop, NOW + 30,
+	late = reply("STOP", "SMc");
+	assert_int_equal(feedback_sms_apply_optout(x->st, &late, NOW + 30,
 	    "cfg", NULL, &a), FEEDBACK_SMS_OK);
+	assert_int_equal(a.repeated, 0);
 	assert_int_equal(fx_decide(x, x->sam), POLICY_SMS_QUEUE);
-	/* a STOP after it opts out again */
-	assert_int_equal(feedback_sms_apply_optout(x->st, &stop, NOW + 120,
+	/* a new STOP after it opts out again */
+	again = reply("STOP", "SMd");
+	assert_int_equal(feedback_sms_apply_optout(x->st, &again, NOW + 120,
 	    "cfg", NULL, &a), FEEDBACK_SMS_OK);
 	assert_int_equal(a.changed, 1);
 	assert_int_equal(fx_decide(x, x->sam), POLICY_SMS_OPTED_OUT);

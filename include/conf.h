@@ -183,6 +183,8 @@ struct conf_sms {
 	char		*from;		/* sender: number or alphanumeric */
 	char		*messaging_service_sid;	/* Twilio, instead of from */
 	char		*status_callback;	/* Twilio, "" none */
+	char		*dlr_url;	/* Kannel's delivery reports: segfeed's
+					   /kannel/dlr, "" none */
 	char		*ca_file;	/* "": the system's CAs */
 	int64_t		 connect_timeout_s;
 	int64_t		 timeout_s;
@@ -197,6 +199,8 @@ struct conf_sms {
 	/* from credentials_file; never logged */
 	char		 user[CONF_SECRET_MAX];	/* account SID, username */
 	char		 secret[CONF_SECRET_MAX]; /* token, password, key */
+	/* feedback.credentials_file's kannel_secret, for dlr_url */
+	char		 dlr_secret[CONF_SECRET_MAX];
 };
 
 /* segfeed(8), the feedback listener. */

@@ -85,6 +85,7 @@ struct gw_sms_msg {
 	const char	*text;		/* UTF-8 */
 	const char	*key;		/* idempotency key */
 	const char	*campaign;
+	int64_t		 job;		/* the outbox job, for reports */
 	int		 ucs2;		/* not GSM-7 */
 };
 

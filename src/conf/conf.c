@@ -218,6 +218,7 @@ static const struct conf_setting sms_table[] = {
 	{ "from", CT_STRING, SMS(from), 0, 0, 0, 0, 0, NULL },
 	{ "messaging_service_sid", CT_STRING, SMS(messaging_service_sid), 0,
 	    0, 0, 0, 0, NULL },
+	{ "dlr_url", CT_URL, SMS(dlr_url), 0, 0, 0, 0, 0, NULL },
 	{ "status_callback", CT_STRING, SMS(status_callback), 0, 0, 0, 0, 0,
 	    NULL },
 	{ "ca_file", CT_STRING, SMS(ca_file), 0, 0, 0, 0, 0, NULL },
@@ -1081,6 +1082,31 @@ load_bounce_domain(struct conf_load *ld, config_t *cfg)
 	load_error(ld, s, "milter.bounce_domain", "'%s': %s", d, why);
 }
 
+/*
+ * sms.dlr_url: Kannel reports deliveries to segfeed, which takes them
+ * with the secret segfeed knows (feedback.credentials_file), so the
+ * driver puts that in the URL; read after the feedback group.
+ */
+static void
+load_sms_dlr(struct conf_load *ld, config_t *cfg)
+{
+	struct conf *c = ld->c;
+	config_setting_t *s = config_lookup(cfg, "sms.dlr_url");
+
+	if (c->sms.dlr_url[0] == '\0')
+		return;
+	if (c->sms.driver != SMS_KANNEL)
+		load_error(ld, s, "sms.dlr_url", "Kannel's only: the driver is"
+		    " %s", conf_sms_driver_name(c->sms.driver));
+	else if (c->feedback.kannel_secret[0] == '\0')
+		load_error(ld, s, "sms.dlr_url", "needs kannel_secret in"
+		    " feedback.credentials_file: segfeed takes reports only"
+		    " with it");
+	else
+		str_copy(c->sms.dlr_secret, sizeof(c->sms.dlr_secret),
+		    c->feedback.kannel_secret);
+}
+
 /* Each line of ERR (a group's check) as an error at S's line. */
 static void
 load_errors(struct conf_load *ld, config_setting_t *s, const char *group,
@@ -1202,6 +1228,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	load_bounce_domain(&ld, &cfg);
 	load_sms(&ld, &cfg);
 	load_feedback(&ld, &cfg);
+	load_sms_dlr(&ld, &cfg);
 	config_destroy(&cfg);
 	if (ld.nerrs > 0) {
 		snprintf(err, errlen, "%s", buf_str(&ld.errs));

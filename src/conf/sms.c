@@ -51,6 +51,7 @@ conf_sms_defaults(struct conf_sms *s)
 	s->from = xstrdup("");
 	s->messaging_service_sid = xstrdup("");
 	s->status_callback = xstrdup("");
+	s->dlr_url = xstrdup("");
 	s->ca_file = xstrdup("");
 	s->connect_timeout_s = 10;
 	s->timeout_s = 30;
@@ -72,6 +73,7 @@ conf_sms_free(struct conf_sms *s)
 	free(s->from);
 	free(s->messaging_service_sid);
 	free(s->status_callback);
+	free(s->dlr_url);
 	free(s->ca_file);
 	free(s->zoneinfo);
 	free(s->windows);

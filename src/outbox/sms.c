@@ -232,6 +232,7 @@ outbox_sms_attempt(struct store *st, const struct milter_env *env,
 	msg.text = text;
 	msg.key = j->nonce;
 	msg.campaign = j->campaign_id;
+	msg.job = j->id;
 	msg.ucs2 = render_sms_size(text, strlen(text), &size) == 0 &&
 	    size.coding == RENDER_SMS_UCS2;
 	if (gw_sms_send(gw, cs, &msg, now, &rep) == GW_CANCELLED) {

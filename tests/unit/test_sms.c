@@ -820,6 +820,34 @@ cf_load(struct cf *x, const char *extra, int nocreds)
 	return c;
 }
 
+/*
+ * Kannel with sms.dlr_url beside a feedback group whose credentials hold
+ * kannel_secret: segmilter's and segfeed's one file, as shipped.
+ */
+static struct conf *
+cf_dlr(struct cf *x)
+{
+	struct conf *c = NULL;
+	char text[2048], fcreds[160], key[160];
+
+	snprintf(fcreds, sizeof(fcreds), "%s/feed.secret", x->dir);
+	snprintf(key, sizeof(key), "%s/key", x->dir);
+	write_file(fcreds, "kannel_secret = \"kn-secret\";\n", 0600);
+	write_file(key, "0123456789abcdef0123456789abcdef\n", 0600);
+	write_file(x->creds, "username = \"ku\";\npassword = \"kp\";\n", 0600);
+	snprintf(text, sizeof(text), "milter = { unsubscribe_url ="
+	    " \"https://shop.example/u/\"; };\noutbox = { key_file = \"%s\"; };\n"
+	    "feedback = { credentials_file = \"%s\"; };\n"
+	    "sms = { driver = \"kannel\"; url = \"http://127.0.0.1:13013\";\n"
+	    "  dlr_url = \"https://shop.example/kannel/dlr\";"
+	    " credentials_file = \"%s\"; };\n", key, fcreds, x->creds);
+	write_file(x->conf, text, 0644);
+	x->err[0] = '\0';
+	if (conf_load(x->conf, &c, x->err, sizeof(x->err)) == -1)
+		return NULL;
+	return c;
+}
+
 #define TWILIO_CREDS	"account_sid = \"AC123\";\nauth_token = \"tok456\";\n"
 #define TWILIO		"driver = \"twilio\";\nurl = \"http://127.0.0.1:1\";\n"
 
@@ -884,6 +912,19 @@ test_conf_sms_load(void **state)
 	assert_int_equal(c->sms.driver, SMS_KANNEL);
 	assert_string_equal(c->sms.user, "ku");
 	assert_string_equal(c->sms.secret, "kp");
+	conf_free(c);
+
+	/* dlr_url: Kannel's only, with segfeed's secret to put in it */
+	cf_refused(x, "driver = \"kannel\";\nurl = \"http://127.0.0.1:13013\";\n"
+	    "dlr_url = \"https://shop.example/kannel/dlr\";\n", 0,
+	    "sms.dlr_url: needs kannel_secret in feedback.credentials_file");
+	write_file(x->creds, TWILIO_CREDS, 0600);
+	cf_refused(x, TWILIO "dlr_url = \"https://shop.example/kannel/dlr\";\n",
+	    0, "sms.dlr_url: Kannel's only: the driver is twilio");
+	c = cf_dlr(x);
+	if (c == NULL)
+		fail_msg("%s", x->err);
+	assert_string_equal(c->sms.dlr_secret, "kn-secret");
 	conf_free(c);
 
 	/* webhook: a secret only */
@@ -1116,6 +1157,7 @@ gw_conf(enum conf_sms_driver d, const char *url, const char *user,
 	s.from = (char *)"";
 	s.messaging_service_sid = (char *)"";
 	s.status_callback = (char *)"";
+	s.dlr_url = (char *)"";
 	s.ca_file = (char *)"";
 	snprintf(s.user, sizeof(s.user), "%s", user);
 	snprintf(s.secret, sizeof(s.secret), "%s", secret);
@@ -1203,6 +1245,20 @@ test_encode_kannel(void **state)
 	assert_string_equal(buf_str(&rq.url), "http://127.0.0.1:13013"
 	    "/cgi-bin/sendsms?username=kuser&password=p%40ss%26w%3Drd"
 	    "&to=%2B15551234567&text=f%C3%AAte&charset=UTF-8&coding=2");
+	gw_sms_request_free(&rq);
+
+	/* delivery reports to segfeed: its secret and the job in the URL,
+	 * Kannel's escapes for it to fill in, every report type asked */
+	s.dlr_url = (char *)"https://shop.example/kannel/dlr";
+	snprintf(s.dlr_secret, sizeof(s.dlr_secret), "kn&1");
+	m = gw_msg("Hi");
+	m.job = 42;
+	assert_int_equal(gw_sms_encode(&s, &m, NOW, &rq), 0);
+	assert_string_equal(buf_str(&rq.url), "http://127.0.0.1:13013"
+	    "/cgi-bin/sendsms?username=kuser&password=p%40ss%26w%3Drd"
+	    "&to=%2B15551234567&text=Hi&charset=UTF-8&coding=0"
+	    "&dlr-url=https%3A%2F%2Fshop.example%2Fkannel%2Fdlr%3Fsecret%3D"
+	    "kn%25261%26job%3D42%26type%3D%25d%26to%3D%25p&dlr-mask=31");
 	gw_sms_request_free(&rq);
 }
 

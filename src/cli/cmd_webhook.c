@@ -1,7 +1,10 @@
 /*
  * cmd_webhook.c - segctl webhook test [--url URL]: whether a running
  * segfeed(8) takes the gateways' webhooks as this configuration signs
- * them, before a shop points Shopify, Twilio or Kannel at it.
+ * them, before a shop points Shopify, Twilio or Kannel at it.  And
+ * segctl webhook prune [--days N]: forget the deliveries (and SMS
+ * replies) taken more than N days ago (default 14), whose ids only guard
+ * against the gateways' retries, which end within hours.
  *
  * For each gateway whose secret is in feedback.credentials_file, two
  * requests that change nothing: one signed as the gateway signs (it must
@@ -26,8 +29,11 @@
 #include "cli.h"
 #include "conf.h"
 #include "digest.h"
+#include "store.h"
 
-#define WEBHOOK_USAGE	"usage: segctl webhook test [--url URL]"
+#define WEBHOOK_USAGE	"usage: segctl webhook test [--url URL] |" \
+			" webhook prune [--days N]"
+#define PRUNE_DAYS	14
 
 static const char shopify_body[] = "{\"id\": 0, \"name\": \"segctl webhook"
     " test\", \"email\": \"\"}";
@@ -206,14 +212,47 @@ target_of(const struct conf *cf, const char *url, struct target *t)
 	return 0;
 }
 
+/* segctl webhook prune [--days N] */
+static int
+webhook_prune(struct cli *cli, const char *days_arg)
+{
+	struct store *st;
+	long long days = PRUNE_DAYS;
+	int64_t n = 0;
+	char *end;
+
+	if (days_arg != NULL) {
+		days = strtoll(days_arg, &end, 10);
+		if (*days_arg == '\0' || *end != '\0' || days < 1 ||
+		    days > 3650) {
+			cli_warnx("--days: '%s' is not 1 to 3650", days_arg);
+			return 2;
+		}
+	}
+	if ((st = cli_store(cli, 0)) == NULL)
+		return 1;
+	if (store_webhook_prune(st, cli->now - (int64_t)days * 86400,
+	    &n) == -1) {
+		cli_warnx("webhook prune: %s", store_error(st));
+		store_close(st);
+		return 1;
+	}
+	store_close(st);
+	if (!cli->quiet)
+		printf("%lld deliveries older than %lld days forgotten\n",
+		    (long long)n, days);
+	return 0;
+}
+
 int
 cmd_webhook(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, 'u' },
+		{ "days", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *url = NULL;
+	const char *url = NULL, *days = NULL;
 	struct conf_feedback *f;
 	struct target t;
 	struct conf *cf;
@@ -222,13 +261,20 @@ cmd_webhook(struct cli *cli, int argc, char **argv)
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch != 'u') {
+		if (ch == 'u')
+			url = optarg;
+		else if (ch == 'd')
+			days = optarg;
+		else {
 			cli_warnx("%s", WEBHOOK_USAGE);
 			return 2;
 		}
-		url = optarg;
 	}
-	if (optind != argc - 1 || strcmp(argv[optind], "test") != 0) {
+	if (optind == argc - 1 && strcmp(argv[optind], "prune") == 0 &&
+	    url == NULL)
+		return webhook_prune(cli, days);
+	if (optind != argc - 1 || strcmp(argv[optind], "test") != 0 ||
+	    days != NULL) {
 		cli_warnx("%s", WEBHOOK_USAGE);
 		return 2;
 	}

@@ -38,7 +38,8 @@ static const struct {
 	{ "optout", cmd_optout, "optout import [--strict] FILE..." },
 	{ "bounce", cmd_bounce, "bounce [--recipient ADDR] [--quarantine DIR]"
 	    " < MESSAGE" },
-	{ "webhook", cmd_webhook, "webhook test [--url URL]" },
+	{ "webhook", cmd_webhook, "webhook test [--url URL] |"
+	    " webhook prune [--days N]" },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH]"
 	    " [--anchors FILE]... | audit export [--since TIME] |"
 	    " audit reindex" },

@@ -229,6 +229,17 @@ done
 [ "$(q "SELECT count(*) FROM orders WHERE ref LIKE '%segctl%'")" = 0 ] || fail "webhook test wrote an order"
 [ "$(q "SELECT count(*) FROM webhook_deliveries")" -le $((deliveries + 1)) ] ||
     fail "webhook test recorded deliveries"
+# webhook prune: kept two weeks, forgotten after
+n=$(q "SELECT count(*) FROM webhook_deliveries")
+[ "$n" -gt 0 ] || fail "no deliveries recorded"
+$BUILD/segctl -c "$T/segmilter.conf" webhook prune > "$T/out" 2>&1 || fail "prune: $(cat "$T/out")"
+grep -q "^0 deliveries older than 14 days forgotten$" "$T/out" || fail "prune said: $(cat "$T/out")"
+$BUILD/segctl -c "$T/segmilter.conf" --now "$(date -u -d '+15 days' +%Y-%m-%dT%H:%M:%SZ)" \
+    webhook prune > "$T/out" 2>&1 || fail "prune later: $(cat "$T/out")"
+grep -q "^$n deliveries older than 14 days forgotten$" "$T/out" || fail "prune later said: $(cat "$T/out")"
+[ "$(q "SELECT count(*) FROM webhook_deliveries")" = 0 ] || fail "deliveries left"
+$BUILD/segctl -c "$T/segmilter.conf" webhook prune --days 0 > /dev/null 2>&1
+[ $? = 2 ] || fail "prune --days 0 accepted"
 # a shop whose secret is not the listener's: told, exit 1
 sed "s/$SHOPIFY_SECRET/sh-wrong/" "$T/feedcreds" > "$T/wrongcreds"
 chmod 600 "$T/wrongcreds"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -88,6 +89,34 @@ store_create_file(struct store *st)
 }
 
 /*
+ * Waiting for another connection's lock: short sleeps (50 us, doubling
+ * to 2 ms) rather than SQLite's own 1, 2, 5, ... 100 ms, within the
+ * same timeout.  Two processes commit to one store (segmilter, and
+ * segfeed taking webhooks), and a commit holds the lock for a
+ * millisecond or two: one that loses the race then slept through many
+ * of the other's.  make bench (feed), segmilter beside 35 webhooks a
+ * second against alone: 0.91x and 0.95x with this, 0.80x and 0.90x
+ * with SQLite's (two runs each, spread 15-20%).
+ */
+static int
+store_busy(void *arg, int tries)
+{
+	struct store *st = arg;
+	struct timespec now;
+	int64_t waited_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (tries == 0)
+		st->busy_since = now;
+	waited_ms = (int64_t)(now.tv_sec - st->busy_since.tv_sec) * 1000 +
+	    (now.tv_nsec - st->busy_since.tv_nsec) / 1000000;
+	if (waited_ms >= st->busy_ms)
+		return 0;
+	usleep(tries < 5 ? 50u << tries : 2000u);
+	return 1;
+}
+
+/*
  * Opens ST->db on ST->path with store_open's FLAGS and TIMEOUT_MS: the
  * connection, the pragmas and the schema.  0, or -1 with st->err (ST->db
  * then closed, NULL).
@@ -115,7 +144,8 @@ store_connect(struct store *st, int flags, int64_t timeout_ms)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, timeout_ms > 0 ? (int)timeout_ms : 0);
+	st->busy_ms = timeout_ms > 0 ? timeout_ms : 0;
+	sqlite3_busy_handler(st->db, store_busy, st);
 
 	/*
 	 * 8 KiB pages for a new store (no effect on an existing one): a

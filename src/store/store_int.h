@@ -9,6 +9,7 @@
 #define SEGM_STORE_INT_H
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -74,6 +75,8 @@ struct store {
 	ino_t		 ino;
 	char		 err[512];
 	sqlite3_stmt	*stmt[SQ_COUNT];
+	int64_t		 busy_ms;	/* store_open's timeout */
+	struct timespec	 busy_since;	/* the wait under way began */
 	int		 ckpt_pages;	/* store_defer_checkpoints */
 	int		 ckpt_next;	/* WAL pages for the next wake */
 	int		 ckpt_last;	/* WAL pages after the last commit */

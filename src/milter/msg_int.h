@@ -67,6 +67,9 @@ struct milter_msg {
 	struct marker		 mk;		/* its fields, if well formed */
 	struct marker_body	*marker_body;	/* then the body's digest */
 	int			 own_copy;	/* a marker that verified */
+	/* a passed copy's audit head, logged once libmilter has answered
+	 * (milter_msg_reset): nothing between the note and the answer */
+	char			 copy_anchor[AUDIT_ANCHOR_MAX];
 	int64_t			 sms_seen;	/* the newest job at the
 						   lookups (SMS caps) */
 };

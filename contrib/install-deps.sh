@@ -11,7 +11,8 @@ set -eu
 PKGS="build-essential pkg-config
 libmilter-dev libgmime-3.0-dev libconfig-dev libcurl4-openssl-dev
 libsqlite3-dev libcmocka-dev libssl-dev libjson-glib-dev libmicrohttpd-dev
-sqlite3 miltertest postfix swaks python3 curl time openssl tzdata clang libclang-rt-14-dev
+sqlite3 miltertest postfix swaks python3 curl time openssl xxd systemd tzdata
+clang libclang-rt-14-dev
 kannel kannel-extras"
 
 if [ "$(id -u)" -ne 0 ]; then

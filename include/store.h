@@ -350,13 +350,17 @@ int	 store_segment_meta(struct store *st, struct store_segment_meta *m);
 int	 store_segment_get(struct store *st, int64_t customer_id,
 	    struct segment_result *res);
 /*
- * Replaces a customer's row (and interests) in the published generation,
- * and in a newer one a rebuild is writing, whose own row for them, from
- * an older snapshot, then yields to this one (segment_refresh).  Nothing
- * when no generation was ever published.  In the caller's transaction.
+ * Replaces a customer's row (and interests) with RES in the published
+ * generation, and with BUILDING (the same, its lifecycle picked as if
+ * nobody were VIP, as a rebuild's first pass writes it: its second pass
+ * decides VIP) in a newer one a rebuild is writing, whose own row for
+ * them, from an older snapshot, then yields to it (segment_refresh).
+ * Nothing when no generation was ever published.  In the caller's
+ * transaction.
  */
 int	 store_segment_put(struct store *st, int64_t customer_id,
-	    const struct segment_result *res);
+	    const struct segment_result *res,
+	    const struct segment_result *building);
 
 /* Counts per lifecycle segment and facet value, for `segctl segments`. */
 typedef int (*store_count_fn)(const char *facet, const char *value,

@@ -113,8 +113,11 @@ shopify_send(const struct target *t, const char *secret, char *err,
 	char sig[DIGEST_HMAC_B64_MAX], line[256];
 	long status;
 
-	digest_hmac_b64(EVP_sha256(), secret, shopify_body,
-	    sizeof(shopify_body) - 1, sig);
+	if (digest_hmac_b64(EVP_sha256(), secret, shopify_body,
+	    sizeof(shopify_body) - 1, sig) == -1) {
+		snprintf(err, errlen, "no secret to sign with");
+		return -1;
+	}
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "X-Shopify-Topic: shop/update");
 	snprintf(line, sizeof(line), "X-Shopify-Webhook-Id: segctl-test-%lld"
@@ -148,7 +151,12 @@ twilio_send(const struct target *t, const struct conf *cf,
 	buf_init(&data, 4096);
 	buf_printf(&data, "%.*s/twilio/statusMessageSidSMsegctlwebhooktest"
 	    "0000000000000000MessageStatussent", (int)n, base);
-	digest_hmac_b64(EVP_sha1(), token, data.data, data.len, sig);
+	if (digest_hmac_b64(EVP_sha1(), token, data.data, data.len,
+	    sig) == -1) {
+		buf_free(&data);
+		snprintf(err, errlen, "no token to sign with");
+		return -1;
+	}
 	buf_free(&data);
 	h = curl_slist_append(h, "Content-Type:"
 	    " application/x-www-form-urlencoded");
@@ -164,7 +172,7 @@ static long
 kannel_send(const struct target *t, const char *secret, char *err,
     size_t errlen)
 {
-	char path[512], *esc;
+	char path[3 * CONF_SECRET_MAX + 64], *esc;
 	long status;
 	CURL *c = curl_easy_init();
 

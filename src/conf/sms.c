@@ -79,6 +79,7 @@ conf_sms_free(struct conf_sms *s)
 	free(s->windows);
 	explicit_bzero(s->user, sizeof(s->user));
 	explicit_bzero(s->secret, sizeof(s->secret));
+	explicit_bzero(s->dlr_secret, sizeof(s->dlr_secret));
 }
 
 int

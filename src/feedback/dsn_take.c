@@ -38,7 +38,7 @@ take_keep(const char *dir, int64_t now, const char *why, const void *msg,
 	int fd = -1, i, e;
 
 	if (dir == NULL) {
-		snprintf(path, pathlen, "no quarantine directory");
+		snprintf(path, pathlen, "not kept: no quarantine directory");
 		return 0;
 	}
 	for (i = 0; i < 100 && fd == -1; i++) {
@@ -97,7 +97,8 @@ dsn_take(struct store *st, const struct conf *cf, const void *msg,
 		} else {
 			out->verdict = DSN_UNREADABLE;
 			snprintf(out->say, sizeof(out->say), "not a report we"
-			    " can read: %s; kept: %s", rep->reason, path);
+			    " can read: %s; %s%s", rep->reason, qdir != NULL ?
+			    "kept: " : "", path);
 		}
 		free(rep);
 		return out->verdict;
@@ -141,8 +142,8 @@ dsn_take(struct store *st, const struct conf *cf, const void *msg,
 			out->verdict = DSN_RETRY;
 		snprintf(out->say, sizeof(out->say), "%s: nothing recorded;"
 		    " %s%s", dsn_outcome_name(res->outcome),
-		    out->verdict == DSN_RETRY ? "not kept: " : "kept: ",
-		    path);
+		    out->verdict == DSN_RETRY ? "not kept: " : qdir != NULL ?
+		    "kept: " : "", path);
 		break;
 	}
 	return out->verdict;

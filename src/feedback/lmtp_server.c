@@ -220,6 +220,12 @@ accept_main(void *arg)
 		if ((fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 			continue;
 		pthread_mutex_lock(&srv->lock);
+		if (srv->stopping) {
+			/* stop has shut down the others: not this one */
+			pthread_mutex_unlock(&srv->lock);
+			close(fd);
+			break;
+		}
 		c->srv = srv;
 		c->fd = fd;
 		c->done = 0;
@@ -242,6 +248,7 @@ feedback_lmtp_start(struct feedback_rt *rt, int fd, char *err,
 {
 	struct feedback_lmtp *srv = xcalloc(1, sizeof(*srv));
 	size_t i;
+	int rc;
 
 	srv->rt = rt;
 	srv->fd = fd;
@@ -249,16 +256,24 @@ feedback_lmtp_start(struct feedback_rt *rt, int fd, char *err,
 		srv->conns[i].fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->freed, NULL);
-	if (pipe2(srv->wake, O_CLOEXEC) == -1 ||
-	    pthread_create(&srv->thread, NULL, accept_main, srv) != 0) {
+	if (pipe2(srv->wake, O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "lmtp: cannot start: %s",
 		    strerror(errno));
-		pthread_mutex_destroy(&srv->lock);
-		pthread_cond_destroy(&srv->freed);
-		free(srv);
-		return NULL;
+		goto fail;
+	}
+	if ((rc = pthread_create(&srv->thread, NULL, accept_main, srv)) !=
+	    0) {
+		snprintf(err, errlen, "lmtp: cannot start: %s", strerror(rc));
+		close(srv->wake[0]);
+		close(srv->wake[1]);
+		goto fail;
 	}
 	return srv;
+fail:
+	pthread_mutex_destroy(&srv->lock);
+	pthread_cond_destroy(&srv->freed);
+	free(srv);
+	return NULL;
 }
 
 void

@@ -13,6 +13,7 @@ struct refresh_ctx {
 	int64_t				 now;
 	int64_t				 threshold;
 	struct segment_result		 res;
+	struct segment_result		 building;	/* no VIP cut yet */
 	int				 found;
 };
 
@@ -22,9 +23,13 @@ refresh_classify(const struct segment_facts *f, void *arg)
 	struct refresh_ctx *ctx = arg;
 
 	segment_classify(ctx->rules, f, ctx->now, &ctx->res);
+	ctx->building = ctx->res;
 	ctx->res.lifecycle = segment_pick(ctx->rules, ctx->res.flags,
 	    ctx->res.vip_eligible, ctx->res.vip_value, ctx->threshold,
 	    &ctx->res.flags);
+	ctx->building.lifecycle = segment_pick(ctx->rules,
+	    ctx->building.flags, ctx->building.vip_eligible,
+	    ctx->building.vip_value, INT64_MAX, &ctx->building.flags);
 	ctx->found = 1;
 	return 0;
 }
@@ -49,5 +54,5 @@ segment_refresh(struct store *st, const struct conf_segments *rules,
 		return -1;
 	if (!ctx.found)
 		return 0;
-	return store_segment_put(st, customer_id, &ctx.res);
+	return store_segment_put(st, customer_id, &ctx.res, &ctx.building);
 }

@@ -249,7 +249,10 @@ store_rebuild_begin(struct store *st, struct store_rebuild **out)
 	struct store_rebuild *rb;
 	int64_t current, maxgen;
 
-	if (segments_current_generation(st, &current) == -1 ||
+	/* a crashed build's name first: no change is written into what is
+	 * about to be dropped */
+	if (segments_building(st, 0) == -1 ||
+	    segments_current_generation(st, &current) == -1 ||
 	    rebuild_drop_leftovers(st, current, &maxgen) == -1)
 		return -1;
 	rb = xcalloc(1, sizeof(*rb));
@@ -297,7 +300,7 @@ store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
 
 int
 store_segment_put(struct store *st, int64_t customer_id,
-    const struct segment_result *r)
+    const struct segment_result *r, const struct segment_result *building)
 {
 	sqlite3_stmt *s;
 	int64_t gen[2];
@@ -321,7 +324,7 @@ store_segment_put(struct store *st, int64_t customer_id,
 		if ((s = store_stmt(st, SQ_SEG_PUT, "INSERT OR REPLACE INTO"
 		    " customer_segments" SEGMENT_COLUMNS)) == NULL)
 			return -1;
-		segment_bind(s, gen[i], customer_id, r);
+		segment_bind(s, gen[i], customer_id, i == 0 ? r : building);
 		if (store_run(st, s, "segment row") == -1)
 			return -1;
 		if ((s = store_stmt(st, SQ_SEG_INTERESTS_DEL, "DELETE FROM"
@@ -405,7 +408,8 @@ store_rebuild_assign(struct store_rebuild *rb, int64_t threshold,
 	    " ORDER BY customer_id", -1, &sel, NULL) != SQLITE_OK ||
 	    (rb->upd == NULL && sqlite3_prepare_v3(st->db,
 	    "UPDATE customer_segments SET lifecycle = ?3, flags = ?4"
-	    " WHERE generation = ?1 AND customer_id = ?2", -1,
+	    " WHERE generation = ?1 AND customer_id = ?2 AND flags = ?5",
+	    -1,
 	    SQLITE_PREPARE_PERSISTENT, &rb->upd, NULL) != SQLITE_OK)) {
 		store_failf(st, "assign: %s", sqlite3_errmsg(sel ? st->db :
 		    reader));
@@ -430,6 +434,9 @@ store_rebuild_assign(struct store_rebuild *rb, int64_t threshold,
 		sqlite3_bind_text(rb->upd, 3, conf_lifecycle_name(lc), -1,
 		    SQLITE_STATIC);
 		sqlite3_bind_int64(rb->upd, 4, flags);
+		/* a change that arrived since the read (store_segment_put)
+		 * wrote a newer row: this one's flags are not to be set */
+		sqlite3_bind_int64(rb->upd, 5, sqlite3_column_int64(sel, 1));
 		rc = sqlite3_step(rb->upd);
 		sqlite3_reset(rb->upd);
 		if (rc != SQLITE_DONE) {

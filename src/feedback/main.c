@@ -151,8 +151,10 @@ main(int argc, char **argv)
 	/* before any thread starts, so that all of them inherit it */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* GMime, for the LMTP listener's reports: once, before threads */
-	render_init();
+	/* GMime, for the LMTP listener's reports alone: once, before
+	 * threads, and only with the listener */
+	if (lfd != -1)
+		render_init();
 	listen = strdup(g->conf->feedback.listen);
 	lmtp = strdup(g->conf->feedback.lmtp_listen);
 	rt = feedback_rt_new(g);

@@ -18,6 +18,17 @@
  * Rows are appended inside the caller's write transaction, the same one
  * that records the ledger, so a decision and its audit row commit
  * together or not at all.
+ *
+ * A customer can be erased (a shop's customers/redact, a GDPR request)
+ * while the chain still verifies: a row about a customer hashes, in
+ * place of its recipient, detail and consent (the personal data), their
+ * seal, an HMAC under a random key of that customer's own.  Verifying
+ * checks the values against the seal where the key is; erasing the
+ * customer destroys the key and blanks the values, leaving a seal that
+ * nobody can tie to an address any more, and a redaction row.  Rows
+ * about an address that is nobody's customer, and rows written before
+ * schema version 12 (form 1), hash the values as they are and cannot be
+ * erased.
  */
 #ifndef SEGM_AUDIT_H
 #define SEGM_AUDIT_H
@@ -76,6 +87,7 @@ void	 audit_anchors_scan(const char *text, size_t len,
 
 struct audit_report {
 	int64_t	 rows;
+	int64_t	 redacted_rows;		/* personal data erased */
 	int64_t	 bad_seq;		/* 0: the chain is intact */
 	int64_t	 unindexed_seq;		/* 0: the time index is whole */
 	char	 why[256];
@@ -95,6 +107,20 @@ struct audit_report {
  */
 int	 audit_verify(struct store *st, const struct audit_anchor *anchors,
 	    size_t n, struct audit_report *rep);
+
+/* The decision of the row that records an erasure. */
+#define AUDIT_REDACTED	"redacted"
+
+/*
+ * Erases customer ID at AT (store_customer_redact) and appends the
+ * redaction row, on channel "customer", with SOURCE (what asked for it:
+ * "shopify customers/redact 1234", "segctl") as its detail and the
+ * configuration's CONFIG_HASH, inside the caller's write transaction and
+ * chain.  *R says what changed.  0, or -1.
+ */
+int	 audit_redact(struct store *st, struct audit_chain *ch, int64_t id,
+	    int64_t at, const char *source, const char *config_hash,
+	    struct store_redaction *r);
 
 /* Writes rows with at >= SINCE as JSON lines.  Rows written, or -1. */
 int64_t	 audit_export(struct store *st, int64_t since, FILE *out);

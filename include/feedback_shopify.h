@@ -162,4 +162,18 @@ int	 feedback_shopify_apply(struct store *st,
 	    int64_t now, enum store_webhook_result *result,
 	    enum store_change *changed, char *err, size_t errlen);
 
+/*
+ * customers/redact (P): erases the customer it names, found by the
+ * shop's id for them, else by email, and records delivery P->w once, in
+ * one transaction with the redaction's audit row (audit_redact, with
+ * CONFIG_HASH).  0 when erased: *CUSTOMER, *R and the new head in ANCHOR
+ * (AUDIT_ANCHOR_MAX); 1 when there was nobody to erase, 2 when the
+ * delivery was seen before (nothing written); -1 with ERR when the store
+ * failed (nothing written: answer so that Shopify retries).
+ */
+int	 feedback_shopify_redact(struct store *st,
+	    const struct feedback_shopify *p, const char *config_hash,
+	    int64_t now, int64_t *customer, struct store_redaction *r,
+	    char *anchor, char *err, size_t errlen);
+
 #endif

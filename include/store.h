@@ -27,7 +27,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	11
+#define STORE_SCHEMA_VERSION	12
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -95,6 +95,12 @@ void	 store_defer_checkpoints(struct store *st, int pages,
  * writers.  *wal: pages in the WAL; *copied: pages now in the database
  * (either may be NULL; both -1 when another checkpoint was running). */
 int	 store_checkpoint(struct store *st, int *wal, int *copied);
+/*
+ * A checkpoint that waits (up to the busy timeout) for readers and then
+ * empties the WAL, so that what was erased is in no file any more: 0, 1
+ * when a reader held on, or -1.
+ */
+int	 store_checkpoint_truncate(struct store *st);
 
 /* Upsert outcome. */
 enum store_change {
@@ -487,7 +493,64 @@ struct store_audit {
 	const char	*config_hash;
 	const char	*prev_hash;	/* hex SHA-256 */
 	const char	*hash;
+	/*
+	 * FORM 2: hashed with SEAL in place of the recipient, detail and
+	 * consent (audit.h); 1: with them, as rows written before schema
+	 * version 12.  KEY: the customer's audit key, read by
+	 * store_audit_scan only.
+	 */
+	int		 form;
+	const char	*seal;
+	const struct store_audit_key *key;
 };
+
+/*
+ * A customer's audit key: 32 random bytes that seal their personal data
+ * in the audit chain.  ERASED once they were redacted: the key is gone
+ * for good and their later rows carry no personal data.
+ */
+#define STORE_AUDIT_KEY_LEN	32
+enum store_audit_key_state {
+	AUDIT_KEY_NONE,			/* never needed yet */
+	AUDIT_KEY_LIVE,
+	AUDIT_KEY_ERASED
+};
+struct store_audit_key {
+	enum store_audit_key_state state;
+	unsigned char	 bytes[STORE_AUDIT_KEY_LEN];
+};
+/* CUSTOMER_ID's key into *K (state NONE for customer 0).  0, or -1. */
+int	 store_audit_key_get(struct store *st, int64_t customer_id,
+	    struct store_audit_key *k);
+/* Gives CUSTOMER_ID the key K, inside the caller's transaction. */
+int	 store_audit_key_put(struct store *st, int64_t customer_id,
+	    const unsigned char *key);
+
+/*
+ * Erases customer ID's personal data at AT, inside the caller's write
+ * transaction, with SQLite's secure_delete on so that the bytes are
+ * overwritten rather than left in free pages (they leave the WAL at the
+ * next complete checkpoint).  The profile becomes a tombstone (email
+ * "redacted:ID", every other personal field empty); consent, consent
+ * history, behaviour, cadence, segments and the shop's id for it go;
+ * ledger rows keep their counts under a random address; the recipient,
+ * detail and consent of its sealed audit rows are blanked and its audit
+ * key erased; queued SMS jobs are cancelled, and its address or number
+ * leaves every outbox job (a copy for it alone loses its body too).
+ * Orders, engagement counts and a number's opt-out stay: they name
+ * nobody once the profile is gone, and an opt-out must outlive it.
+ * *R says what changed.  0, or -1.
+ */
+struct store_redaction {
+	int64_t		 audit_rows;	/* blanked */
+	int64_t		 audit_unsealed; /* form 1: cannot be blanked */
+	int64_t		 ledger_rows;
+	int64_t		 jobs;
+	int64_t		 consent_rows;
+	int64_t		 events;
+};
+int	 store_customer_redact(struct store *st, int64_t id, int64_t at,
+	    struct store_redaction *r);
 
 /*
  * A campaign's decisions on CHANNEL ("email" or "sms") counted by
@@ -831,6 +894,10 @@ int	 store_webhook_apply(struct store *st, const struct store_webhook *w,
  */
 int	 store_delivery_once(struct store *st, const char *source,
 	    const char *id, const char *topic, int64_t at);
+/* Our customer for SOURCE's customer KEY: 0 and *ID, 1 when the shop's
+ * id is not mapped, or -1. */
+int	 store_webhook_customer(struct store *st, const char *source,
+	    const char *key, int64_t *id);
 /* Forgets deliveries received before BEFORE (retries end after hours);
  * *N (may be NULL) how many.  0, or -1. */
 int	 store_webhook_prune(struct store *st, int64_t before, int64_t *n);

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "audit.h"
 #include "digest.h"
@@ -117,6 +119,18 @@ hash_int(struct hash_input *in, int64_t v)
 	hash_bytes(in, p, (size_t)(end - p));
 }
 
+/*
+ * Whether A's personal data is sealed rather than hashed as it is.  A
+ * redaction row holds none, and must keep its detail (who asked) after
+ * the key it follows is gone.
+ */
+static int
+audit_sealed(const struct store_audit *a)
+{
+	return a->form == 2 && a->customer_id != 0 &&
+	    strcmp(a->decision, AUDIT_REDACTED) != 0;
+}
+
 /* The hash of A given A->prev_hash, into OUT (65 bytes). */
 static void
 audit_hash(struct audit_hasher *h, const struct store_audit *a, char *out)
@@ -124,27 +138,76 @@ audit_hash(struct audit_hasher *h, const struct store_audit *a, char *out)
 	unsigned char d[EVP_MAX_MD_SIZE];
 	struct hash_input in;
 	unsigned int n;
+	int sealed = audit_sealed(a);
 
 	in.md = h->md;
 	in.len = 0;
 	EVP_DigestInit_ex2(in.md, digest_sha256(), NULL);
+	/*
+	 * Only a sealed row is marked: the rows of form 1, and those about
+	 * nobody's customer, which seal nothing, hash as they always did.
+	 */
+	if (sealed)
+		hash_field(&in, "form 2");
 	hash_int(&in, a->seq);
 	hash_int(&in, a->at);
 	hash_field(&in, a->channel);
 	hash_field(&in, a->queue_id);
 	hash_field(&in, a->message_id);
 	hash_field(&in, a->campaign_id);
-	hash_field(&in, a->recipient);
+	hash_field(&in, sealed ? "" : a->recipient);
 	hash_int(&in, a->customer_id);
 	hash_field(&in, a->decision);
-	hash_field(&in, a->detail);
+	hash_field(&in, sealed ? "" : a->detail);
 	hash_field(&in, a->segment);
 	hash_field(&in, a->variant);
-	hash_field(&in, a->consent);
+	hash_field(&in, sealed ? "" : a->consent);
 	hash_field(&in, a->config_hash);
+	if (sealed)
+		hash_field(&in, a->seal);
 	hash_field(&in, a->prev_hash);
 	EVP_DigestUpdate(in.md, in.buf, in.len);
 	EVP_DigestFinal_ex(in.md, d, &n);
+	str_hex(d, n, out);
+}
+
+/*
+ * The seal of A's recipient, detail and consent under KEY into OUT (65
+ * bytes): HMAC-SHA256 (RFC 2104) of their hashed form, written out here
+ * so that it streams through the hasher's context like a row.  Without
+ * the key nobody can tell which address a seal stands for, however few
+ * the candidates: a guessed address gives a different seal under every
+ * key.
+ */
+static void
+audit_seal(struct audit_hasher *h, const unsigned char *key,
+    const struct store_audit *a, char *out)
+{
+	unsigned char pad[64], inner[EVP_MAX_MD_SIZE], d[EVP_MAX_MD_SIZE];
+	struct hash_input in;
+	unsigned int n, i;
+
+	_Static_assert(STORE_AUDIT_KEY_LEN <= sizeof(pad), "key > block");
+	in.md = h->md;
+	in.len = 0;
+	memset(pad, 0x36, sizeof(pad));
+	for (i = 0; i < STORE_AUDIT_KEY_LEN; i++)
+		pad[i] ^= key[i];
+	EVP_DigestInit_ex2(in.md, digest_sha256(), NULL);
+	hash_append(&in, (const char *)pad, sizeof(pad));
+	hash_field(&in, a->recipient);
+	hash_field(&in, a->detail);
+	hash_field(&in, a->consent);
+	EVP_DigestUpdate(in.md, in.buf, in.len);
+	EVP_DigestFinal_ex(in.md, inner, &n);
+	memset(pad, 0x5c, sizeof(pad));
+	for (i = 0; i < STORE_AUDIT_KEY_LEN; i++)
+		pad[i] ^= key[i];
+	EVP_DigestInit_ex2(in.md, digest_sha256(), NULL);
+	EVP_DigestUpdate(in.md, pad, sizeof(pad));
+	EVP_DigestUpdate(in.md, inner, n);
+	EVP_DigestFinal_ex(in.md, d, &n);
+	OPENSSL_cleanse(pad, sizeof(pad));
 	str_hex(d, n, out);
 }
 
@@ -170,17 +233,63 @@ audit_end(struct audit_chain *ch)
 	ch->hasher = NULL;
 }
 
+/*
+ * The customer's key for A, made the first time they need one.  A
+ * customer whose key was erased gets rows without personal data.
+ */
+static int
+audit_seal_row(struct store *st, struct audit_chain *ch,
+    struct store_audit *a, char *seal)
+{
+	struct store_audit_key k;
+
+	*seal = '\0';
+	a->form = 2;
+	if (!audit_sealed(a))
+		return 0;
+	if (store_audit_key_get(st, a->customer_id, &k) == -1)
+		return -1;
+	if (k.state == AUDIT_KEY_NONE) {
+		/* like running out of memory: no key is no audit row */
+		if (RAND_bytes(k.bytes, sizeof(k.bytes)) != 1) {
+			fprintf(stderr, "audit: no random bytes from"
+			    " OpenSSL\n");
+			abort();
+		}
+		if (store_audit_key_put(st, a->customer_id, k.bytes) == -1)
+			return -1;
+		k.state = AUDIT_KEY_LIVE;
+	}
+	if (k.state == AUDIT_KEY_ERASED)
+		a->recipient = a->detail = a->consent = "";
+	else
+		audit_seal(ch->hasher, k.bytes, a, seal);
+	OPENSSL_cleanse(k.bytes, sizeof(k.bytes));
+	return 0;
+}
+
 int
 audit_append(struct store *st, struct audit_chain *ch, struct store_audit *a)
 {
-	char hash[AUDIT_HASH_LEN + 1];
+	char hash[AUDIT_HASH_LEN + 1], seal[AUDIT_HASH_LEN + 1];
+	const char *recipient = a->recipient, *detail = a->detail;
+	const char *consent = a->consent;
 	int64_t hour = store_audit_hour(a->at);
+	int rc;
 
+	if (audit_seal_row(st, ch, a, seal) == -1)
+		return -1;
+	a->seal = seal;
 	a->seq = ch->seq + 1;
 	a->prev_hash = ch->hash;
 	audit_hash(ch->hasher, a, hash);
 	a->hash = hash;
-	if (store_audit_append(st, a) == -1)
+	rc = store_audit_append(st, a);
+	a->recipient = recipient;
+	a->detail = detail;
+	a->consent = consent;
+	a->seal = NULL;
+	if (rc == -1)
 		return -1;
 	/* no mark when the row before was of this hour: it has one */
 	if (hour != ch->hour && store_audit_mark(st, hour, a->seq) == -1)
@@ -199,6 +308,38 @@ struct hour_first {
 	int64_t	 at;
 };
 
+struct id_set {
+	int64_t	*v;
+	size_t	 n, cap;
+};
+
+static void
+id_set_add(struct id_set *set, int64_t id)
+{
+	/* rows of one customer come in runs: skip the repeats cheaply */
+	if (set->n > 0 && set->v[set->n - 1] == id)
+		return;
+	if (set->n == set->cap) {
+		set->cap = set->cap ? set->cap * 2 : 16;
+		set->v = xreallocarray(set->v, set->cap, sizeof(*set->v));
+	}
+	set->v[set->n++] = id;
+}
+
+static int
+id_cmp(const void *pa, const void *pb)
+{
+	int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+static int
+id_set_has(const struct id_set *set, int64_t id)
+{
+	return bsearch(&id, set->v, set->n, sizeof(*set->v), id_cmp) != NULL;
+}
+
 struct verify {
 	struct audit_report	*rep;
 	struct audit_hasher	*hasher;
@@ -208,6 +349,8 @@ struct verify {
 	int64_t			 prev_seq;
 	struct hour_first	*hours;		/* one per change of hour */
 	size_t			 nhours, hours_cap;
+	/* customers whose key is erased, and those with a redaction row */
+	struct id_set		 erased, redacted;
 };
 
 static void
@@ -275,6 +418,71 @@ hours_check(struct store *st, struct verify *v)
 	return 0;
 }
 
+/*
+ * A sealed row's recipient, detail and consent against its seal: with
+ * the customer's key they must be what was sealed; with the key erased
+ * they must be gone, and a redaction row must say who erased it.
+ */
+static int
+verify_personal(struct verify *v, const struct store_audit *a)
+{
+	struct audit_report *rep = v->rep;
+	char seal[AUDIT_HASH_LEN + 1];
+
+	if (strcmp(a->decision, AUDIT_REDACTED) == 0)
+		id_set_add(&v->redacted, a->customer_id);
+	if (!audit_sealed(a))
+		return 0;
+	switch (a->key->state) {
+	case AUDIT_KEY_LIVE:
+		audit_seal(v->hasher, a->key->bytes, a, seal);
+		if (strcmp(seal, a->seal) == 0)
+			return 0;
+		snprintf(rep->why, sizeof(rep->why), "row %" PRId64 "'s"
+		    " recipient, detail or consent does not match its seal:"
+		    " it was edited", a->seq);
+		break;
+	case AUDIT_KEY_ERASED:
+		rep->redacted_rows++;
+		id_set_add(&v->erased, a->customer_id);
+		if (*a->recipient == '\0' && *a->detail == '\0' &&
+		    *a->consent == '\0')
+			return 0;
+		snprintf(rep->why, sizeof(rep->why), "row %" PRId64 " holds"
+		    " personal data of customer %" PRId64 ", whose audit key"
+		    " was erased: it was written after the redaction",
+		    a->seq, a->customer_id);
+		break;
+	case AUDIT_KEY_NONE:
+		snprintf(rep->why, sizeof(rep->why), "row %" PRId64 ": the"
+		    " audit key of customer %" PRId64 " is missing: it was"
+		    " deleted", a->seq, a->customer_id);
+		break;
+	}
+	rep->bad_seq = a->seq;
+	return 1;
+}
+
+/* Each erased key must have its redaction row.  0, or 1. */
+static int
+erasures_check(struct verify *v)
+{
+	size_t i;
+
+	qsort(v->redacted.v, v->redacted.n, sizeof(int64_t), id_cmp);
+	for (i = 0; i < v->erased.n; i++) {
+		if (id_set_has(&v->redacted, v->erased.v[i]))
+			continue;
+		snprintf(v->rep->why, sizeof(v->rep->why), "the audit key of"
+		    " customer %" PRId64 " was erased without a redaction"
+		    " row: rows were blanked outside segctl and segfeed",
+		    v->erased.v[i]);
+		v->rep->bad_seq = -1;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 verify_row(const struct store_audit *a, void *arg)
 {
@@ -297,6 +505,8 @@ verify_row(const struct store_audit *a, void *arg)
 		    " match its hash: it was edited", a->seq);
 		return 1;
 	}
+	if (verify_personal(v, a) != 0)
+		return 1;
 	hours_note(v, a);
 	snprintf(v->prev, sizeof(v->prev), "%s", a->hash);
 	v->prev_seq = a->seq;
@@ -487,8 +697,12 @@ audit_verify(struct store *st, const struct audit_anchor *anchors, size_t n,
 	}
 	free(v.anchors);
 	if (rc == 0)
+		rc = erasures_check(&v);
+	if (rc == 0)
 		rc = hours_check(st, &v);
 	free(v.hours);
+	free(v.erased.v);
+	free(v.redacted.v);
 	return rc == -1 ? -1 : rc != 0;
 }
 
@@ -548,6 +762,10 @@ export_row(const struct store_audit *a, void *arg)
 	json_string(x->out, a->consent);
 	fputs(",\"config_hash\":", x->out);
 	json_string(x->out, a->config_hash);
+	fprintf(x->out, ",\"form\":%d,\"seal\":", a->form);
+	json_string(x->out, a->seal);
+	if (a->key->state == AUDIT_KEY_ERASED)
+		fputs(",\"redacted\":true", x->out);
 	fputs(",\"prev_hash\":", x->out);
 	json_string(x->out, a->prev_hash);
 	fputs(",\"hash\":", x->out);

@@ -4,7 +4,9 @@
  * them, before a shop points Shopify, Twilio or Kannel at it.  And
  * segctl webhook prune [--days N]: forget the deliveries (and SMS
  * replies) taken more than N days ago (default 14), whose ids only guard
- * against the gateways' retries, which end within hours.
+ * against the gateways' retries, which end within hours; and empty the
+ * WAL, where the pages a redaction rewrote (customers/redact) may still
+ * hold what it erased.
  *
  * For each gateway whose secret is in feedback.credentials_file, two
  * requests that change nothing: one signed as the gateway signs (it must
@@ -228,6 +230,7 @@ webhook_prune(struct cli *cli, const char *days_arg)
 	long long days = PRUNE_DAYS;
 	int64_t n = 0;
 	char *end;
+	int rc;
 
 	if (days_arg != NULL) {
 		days = strtoll(days_arg, &end, 10);
@@ -245,6 +248,11 @@ webhook_prune(struct cli *cli, const char *days_arg)
 		store_close(st);
 		return 1;
 	}
+	rc = store_checkpoint_truncate(st);
+	if (rc != 0)
+		cli_warnx("webhook prune: WAL not emptied: %s", rc == 1 ?
+		    "a reader held on; the next prune tries again" :
+		    store_error(st));
 	store_close(st);
 	if (!cli->quiet)
 		printf("%lld deliveries older than %lld days forgotten\n",

@@ -35,6 +35,7 @@ static const struct {
 	{ "report", cmd_report, "report CAMPAIGN" },
 	{ "outbox", cmd_outbox, "outbox [list] | retry ID | cancel ID" },
 	{ "unsubscribe", cmd_unsubscribe, "unsubscribe TOKEN" },
+	{ "redact", cmd_redact, "redact [--yes] EMAIL" },
 	{ "optout", cmd_optout, "optout import [--strict] FILE..." },
 	{ "bounce", cmd_bounce, "bounce [--recipient ADDR] [--quarantine DIR]"
 	    " < MESSAGE" },

@@ -419,6 +419,48 @@ header_copy(const char *v, char *out, size_t len)
 	str_mask_controls(out);
 }
 
+/*
+ * customers/redact, the store taken: erased at once, the address never
+ * logged (it is what the customer asked to be forgotten), only the ids.
+ */
+static void
+shopify_redact(const struct feedback_env *env,
+    const struct feedback_request *rq, const struct feedback_shopify *p,
+    const char *id, struct feedback_response *rs)
+{
+	const char *shop_id = p->subject.customer_id != NULL ?
+	    p->subject.customer_id : "?";
+	struct store_redaction r;
+	int64_t customer;
+	char err[512];
+	int rc;
+
+	rc = feedback_shopify_redact(env->st, p, env->conf_hash, rq->now,
+	    &customer, &r, rs->anchor, err, sizeof(err));
+	if (rc == -1)
+		feedback_reply(rs, 503, "Service Unavailable", LOG_ERR,
+		    "shopify: %s (customers/redact): %s: retry expected", id,
+		    err);
+	else if (rc == 2)
+		feedback_reply(rs, 200, "OK", LOG_INFO, "shopify: %s"
+		    " (customers/redact): duplicate", id);
+	else if (rc == 1)
+		feedback_reply(rs, 200, "OK", LOG_NOTICE, "shopify: %s"
+		    " (customers/redact): shop customer %s: not in the store,"
+		    " nothing to erase", id, shop_id);
+	else
+		feedback_reply(rs, 200, "OK", r.audit_unsealed > 0 ?
+		    LOG_WARNING : LOG_NOTICE, "shopify: %s (customers/redact):"
+		    " shop customer %s, customer %lld erased: %lld audit rows"
+		    " blanked%s, %lld ledger rows, %lld outbox jobs, %lld"
+		    " consent rows, %lld events", id, shop_id,
+		    (long long)customer, (long long)r.audit_rows,
+		    r.audit_unsealed > 0 ? " (rows from before schema 12 keep"
+		    " theirs)" : "", (long long)r.ledger_rows,
+		    (long long)r.jobs, (long long)r.consent_rows,
+		    (long long)r.events);
+}
+
 static void
 shopify_handle(const struct feedback_env *env,
     const struct feedback_request *rq, const char *rest, const char *query,
@@ -478,6 +520,12 @@ shopify_handle(const struct feedback_env *env,
 		feedback_shopify_free(p);
 		return;
 	}
+	if (t == SHOPIFY_CUSTOMERS_REDACT) {
+		shopify_redact(env, rq, p, id, rs);
+		store_give(env);
+		feedback_shopify_free(p);
+		return;
+	}
 	rc = feedback_shopify_apply(env->st, p, &env->conf->seg, rq->now,
 	    &result, &changed, err, sizeof(err));
 	store_give(env);
@@ -485,9 +533,9 @@ shopify_handle(const struct feedback_env *env,
 		feedback_reply(rs, 503, "Service Unavailable", LOG_ERR,
 		    "shopify: %s (%s): %s: retry expected", id, tname, err);
 	else if (rc == 1)
-		/* nothing automatic: a person answers or erases */
+		/* the shop's owner answers: segctl explain, audit export */
 		feedback_reply(rs, 200, "OK", LOG_WARNING, "shopify: %s (%s):"
-		    " for customer %s (%s): to be acted on by hand", id, tname,
+		    " for customer %s (%s): to be answered by hand", id, tname,
 		    p->subject.customer_id != NULL ?
 		    p->subject.customer_id : "?",
 		    p->subject.email != NULL ? p->subject.email : "no email");

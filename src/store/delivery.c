@@ -425,8 +425,9 @@ store_audit_append(struct store *st, const struct store_audit *a)
 	s = store_stmt(st, SQ_AUDIT_APPEND, "INSERT INTO audit (at, channel,"
 	    " queue_id, message_id, campaign_id, recipient, customer_id,"
 	    " decision, detail, segment, variant, consent, config_hash,"
-	    " prev_hash, hash, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-	    " nullif(?7, 0), ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+	    " prev_hash, hash, seq, form, seal) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, nullif(?7, 0), ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+	    " ?17, ?18)");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, a->at);
@@ -445,6 +446,8 @@ store_audit_append(struct store *st, const struct store_audit *a)
 	store_bind_text(s, 14, a->prev_hash);
 	store_bind_text(s, 15, a->hash);
 	sqlite3_bind_int64(s, 16, a->seq);
+	sqlite3_bind_int(s, 17, a->form);
+	store_bind_text(s, 18, a->seal ? a->seal : "");
 	rc = sqlite3_step(s);
 	store_done(s);
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit");
@@ -531,6 +534,7 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
     void *arg)
 {
 	struct store_audit a;
+	struct store_audit_key key;
 	sqlite3_stmt *s;
 	int64_t from;
 	int rc, stop = 0;
@@ -538,10 +542,12 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 	if (delivery_audit_from(st, since, &from) == -1)
 		return -1;
 	s = store_stmt(st, SQ_AUDIT_SCAN, "SELECT seq, at, channel, queue_id,"
-	    " message_id, campaign_id, recipient, coalesce(customer_id, 0),"
+	    " message_id, campaign_id, recipient, coalesce(a.customer_id, 0),"
 	    " decision, detail, segment, variant, consent, config_hash,"
-	    " prev_hash, hash FROM audit WHERE seq >= ?2 AND at >= ?1"
-	    " ORDER BY seq");
+	    " prev_hash, hash, form, seal, k.customer_id IS NOT NULL, k.key"
+	    " FROM audit a LEFT JOIN audit_keys k"
+	    "  ON k.customer_id = a.customer_id"
+	    " WHERE seq >= ?2 AND at >= ?1 ORDER BY seq");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, since);
@@ -563,6 +569,18 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 		a.config_hash = store_col_text(s, 13);
 		a.prev_hash = store_col_text(s, 14);
 		a.hash = store_col_text(s, 15);
+		a.form = sqlite3_column_int(s, 16);
+		a.seal = store_col_text(s, 17);
+		memset(&key, 0, sizeof(key));
+		if (sqlite3_column_int(s, 18) == 0)
+			key.state = AUDIT_KEY_NONE;
+		else if (sqlite3_column_bytes(s, 19) == STORE_AUDIT_KEY_LEN) {
+			key.state = AUDIT_KEY_LIVE;
+			memcpy(key.bytes, sqlite3_column_blob(s, 19),
+			    STORE_AUDIT_KEY_LEN);
+		} else
+			key.state = AUDIT_KEY_ERASED;
+		a.key = &key;
 		stop = fn(&a, arg);
 	}
 	store_done(s);
@@ -582,9 +600,9 @@ store_campaign_report(struct store *st, const char *campaign,
 	/* ?2 and ?3: what happened to a send, which outranks later rows */
 	s = store_stmt(st, SQ_REPORT, "SELECT segment, decision, count(*)"
 	    " FROM (SELECT decision,"
-	    "  first_value(segment) OVER (PARTITION BY recipient"
-	    "   ORDER BY segment = '', seq DESC) AS segment,"
-	    "  row_number() OVER (PARTITION BY recipient"
+	    "  first_value(segment) OVER (PARTITION BY recipient,"
+	    "   customer_id ORDER BY segment = '', seq DESC) AS segment,"
+	    "  row_number() OVER (PARTITION BY recipient, customer_id"
 	    "   ORDER BY decision = ?2"
 	    "   OR decision LIKE ?3 ESCAPE '\\' DESC, seq DESC)"
 	    "   AS latest"
@@ -616,20 +634,22 @@ store_campaign_bounces(struct store *st, const char *campaign,
 
 	/* a recipient's latest delivery says where they were counted */
 	s = store_stmt(st, SQ_REPORT_BOUNCES, "WITH d AS (SELECT recipient,"
-	    "  segment, variant, row_number() OVER (PARTITION BY recipient"
-	    "   ORDER BY seq DESC) AS latest"
+	    "  customer_id, segment, variant, row_number() OVER"
+	    "   (PARTITION BY recipient, customer_id ORDER BY seq DESC)"
+	    "   AS latest"
 	    "  FROM audit WHERE campaign_id = ?1 AND channel = 'email'"
 	    "  AND decision = 'deliver'),"
-	    " f AS (SELECT recipient,"
+	    " f AS (SELECT recipient, customer_id,"
 	    "  max(decision = 'hard_bounce') AS hard,"
 	    "  max(decision = 'soft_bounce') AS soft,"
 	    "  max(decision = 'complaint') AS complaint"
 	    "  FROM audit WHERE campaign_id = ?1 AND channel = 'email'"
 	    "  AND decision IN ('hard_bounce', 'soft_bounce', 'complaint')"
-	    "  GROUP BY recipient)"
+	    "  GROUP BY recipient, customer_id)"
 	    " SELECT d.segment, d.variant, count(*), total(f.hard),"
 	    "  total(f.soft), total(f.complaint)"
 	    " FROM d LEFT JOIN f ON f.recipient = d.recipient"
+	    "  AND f.customer_id IS d.customer_id"
 	    " WHERE d.latest = 1 GROUP BY d.segment, d.variant"
 	    " ORDER BY d.segment, d.variant");
 	if (s == NULL)

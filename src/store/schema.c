@@ -335,6 +335,24 @@ static const char *const migrations[] = {
 	"CREATE TABLE segment_building ("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  generation INTEGER NOT NULL);",
+
+	/*
+	 * 12: erasable personal data in the audit chain (audit.h).  A row
+	 * of form 2 is hashed with a seal of its recipient, detail and
+	 * consent, an HMAC under its customer's own key, instead of the
+	 * values themselves: erasing a customer destroys the key and
+	 * blanks the values, and the chain still verifies.  Rows written
+	 * before are form 1 and hash the values as they are.  A key
+	 * erased stays as a row with no key, so that a late decision about
+	 * the customer cannot bring a new one.
+	 */
+	"ALTER TABLE audit ADD COLUMN form INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE audit ADD COLUMN seal TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE audit_keys ("
+	"  customer_id INTEGER PRIMARY KEY,"
+	"  key BLOB,"
+	"  erased_at INTEGER,"
+	"  CHECK ((key IS NULL) = (erased_at IS NOT NULL)));",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -400,6 +400,18 @@ store_checkpoint(struct store *st, int *wal, int *copied)
 	return 0;
 }
 
+int
+store_checkpoint_truncate(struct store *st)
+{
+	int rc;
+
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if ((rc & 0xff) == SQLITE_BUSY)
+		return 1;
+	return rc == SQLITE_OK ? 0 : store_fail(st, "checkpoint");
+}
+
 static int
 store_simple(struct store *st, enum store_stmt_id id, const char *sql)
 {

@@ -133,6 +133,15 @@ webhook_object_get(struct store *st, const char *source, const char *kind,
 	return rc == SQLITE_DONE ? 1 : store_fail(st, "webhook object");
 }
 
+int
+store_webhook_customer(struct store *st, const char *source,
+    const char *key, int64_t *id)
+{
+	int64_t updated;
+
+	return webhook_object_get(st, source, "customer", key, id, &updated);
+}
+
 static int
 webhook_object_set(struct store *st, const char *source, const char *kind,
     const char *key, int64_t local, int64_t updated)

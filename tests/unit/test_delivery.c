@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "parse.h"
 #include "store.h"
+#include "schema_later.h"
 
 #define DAY	86400
 #define HOUR	3600
@@ -29,6 +30,8 @@ struct dx {
 	char		 db[128];
 	struct store	*st;
 	int64_t		 ann;
+	int		 nobody;	/* dx_audit: rows about nobody's
+					   customer, as an old store's */
 };
 
 static void
@@ -472,7 +475,7 @@ dx_audit_at(struct dx *x, int n, const int64_t *at)
 		a.message_id = "<m1@example.com>";
 		a.campaign_id = "bf-2026";
 		a.recipient = rcpt;
-		a.customer_id = i % 2 ? x->ann : 0;
+		a.customer_id = i % 2 && !x->nobody ? x->ann : 0;
 		a.decision = i % 3 ? "deliver" : "no_consent";
 		a.detail = "";
 		a.segment = "vip";
@@ -646,6 +649,159 @@ test_audit_reordered(void **state)
 	assert_int_equal(rep.bad_seq, 2);
 }
 
+/*
+ * Rows about a customer hash a seal of their recipient, detail and
+ * consent: editing those is caught by the seal, the rest by the hash.
+ */
+static void
+test_audit_sealed(void **state)
+{
+	struct dx *x = *state;
+	struct audit_report rep;
+
+	dx_audit(x, 4);		/* rows 2 and 4 are Ann's */
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit WHERE"
+	    " form = 2 AND seal != '' AND customer_id IS NOT NULL"), 2);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit_keys"
+	    " WHERE length(key) = 32"), 1);
+	dx_sql(x, "UPDATE audit SET recipient = 'eve@example.com'"
+	    " WHERE seq = 2");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_int_equal(rep.bad_seq, 2);
+	assert_string_equal(rep.why, "row 2's recipient, detail or consent"
+	    " does not match its seal: it was edited");
+	dx_sql(x, "UPDATE audit SET recipient = 'r1@example.com'"
+	    " WHERE seq = 2");
+	dx_sql(x, "UPDATE audit SET consent = '' WHERE seq = 4");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_int_equal(rep.bad_seq, 4);
+	dx_sql(x, "UPDATE audit SET consent = 'granted \"quoted\"' || char(10)"
+	    " || 'line' WHERE seq = 4");
+	assert_int_equal(dx_verify(x, NULL, &rep), 0);
+	/* a row about nobody's customer hashes its values as they are */
+	dx_sql(x, "UPDATE audit SET recipient = 'eve@example.com'"
+	    " WHERE seq = 1");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_string_equal(rep.why, "row 1 does not match its hash: it was"
+	    " edited");
+}
+
+static int
+dx_contains(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t n;
+	long len;
+	int found;
+
+	if (f == NULL)
+		return 0;	/* no WAL: nothing in it */
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	rewind(f);
+	text = malloc((size_t)len + 1);
+	n = fread(text, 1, (size_t)len, f);
+	fclose(f);
+	found = memmem(text, n, what, strlen(what)) != NULL;
+	free(text);
+	return found;
+}
+
+static void
+dx_redact(struct dx *x, int64_t id)
+{
+	struct store_redaction r;
+	struct audit_chain ch;
+
+	assert_int_equal(store_begin(x->st), 0);
+	assert_int_equal(audit_begin(x->st, &ch), 0);
+	assert_int_equal(audit_redact(x->st, &ch, id, NOW + 100,
+	    "shopify customers/redact 7", "abc", &r), 0);
+	assert_int_equal(store_commit(x->st), 0);
+	audit_end(&ch);
+	assert_int_equal(r.audit_rows, 3);
+	assert_int_equal(r.audit_unsealed, 0);
+	assert_int_equal(r.consent_rows, 2);	/* the record, its history */
+}
+
+/*
+ * Erasing a customer leaves a chain that still verifies against the
+ * heads the log recorded, and their address nowhere in the file.
+ */
+static void
+test_audit_redact(void **state)
+{
+	struct dx *x = *state;
+	struct audit_report rep;
+	struct store_recipient r;
+	char head[256], wal[160];
+	int64_t id;
+
+	dx_consent(x, 1, NOW - 300 * DAY);
+	dx_audit(x, 6);		/* rows 2, 4 and 6 are Ann's */
+	dx_head(x, head, sizeof(head));
+	dx_sql(x, "PRAGMA wal_checkpoint(TRUNCATE)");
+	assert_true(dx_contains(x->db, "ann@example.com"));
+	assert_true(dx_contains(x->db, "r1@example.com"));
+
+	dx_redact(x, x->ann);
+	assert_int_equal(dx_verify(x, head, &rep), 0);
+	assert_int_equal(rep.anchors_found, 1);
+	assert_int_equal(rep.redacted_rows, 3);
+	assert_int_equal(rep.rows, 7);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit WHERE"
+	    " decision = 'redacted' AND customer_id = 1"), 1);
+	assert_int_equal(store_customer_find(x->st, "ann@example.com", &id),
+	    1);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM consent"), 0);
+	/* the address no longer finds the customer: no consent, no mail */
+	dx_lookup(x, "ann@example.com", &r);
+	assert_false(r.has_consent);
+	assert_int_equal(r.customer_id, 0);
+
+	/* a late decision about them records nothing personal */
+	dx_audit(x, 2);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit WHERE"
+	    " customer_id = 1 AND recipient != ''"), 0);
+	assert_int_equal(dx_verify(x, head, &rep), 0);
+	assert_int_equal(rep.redacted_rows, 4);
+
+	/* out of the file, the WAL too, once checkpointed */
+	dx_sql(x, "PRAGMA wal_checkpoint(TRUNCATE)");
+	snprintf(wal, sizeof(wal), "%s-wal", x->db);
+	assert_false(dx_contains(x->db, "ann@example.com"));
+	assert_false(dx_contains(x->db, "r1@example.com"));
+	assert_false(dx_contains(x->db, "r3@example.com"));
+	assert_false(dx_contains(wal, "r1@example.com"));
+	assert_true(dx_contains(x->db, "r0@example.com")); /* nobody's */
+}
+
+/* A key erased or deleted by hand is not a redaction. */
+static void
+test_audit_redact_forged(void **state)
+{
+	struct dx *x = *state;
+	struct audit_report rep;
+
+	dx_audit(x, 4);
+	dx_sql(x, "UPDATE audit_keys SET key = NULL, erased_at = 1");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_int_equal(rep.bad_seq, 2);
+	assert_non_null(strstr(rep.why, "row 2 holds personal data of"
+	    " customer 1, whose audit key was erased"));
+	dx_sql(x, "UPDATE audit SET recipient = '', detail = '',"
+	    " consent = '' WHERE customer_id = 1");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_string_equal(rep.why, "the audit key of customer 1 was erased"
+	    " without a redaction row: rows were blanked outside segctl and"
+	    " segfeed");
+	dx_sql(x, "DELETE FROM audit_keys");
+	assert_int_equal(dx_verify(x, NULL, &rep), 1);
+	assert_string_equal(rep.why, "row 2: the audit key of customer 1 is"
+	    " missing: it was deleted");
+}
+
 static void
 test_audit_export(void **state)
 {
@@ -798,9 +954,6 @@ test_audit_time_index_writes(void **state)
 }
 
 /* What migrations after 8 made (9, 11), for a store made to look older. */
-#define DX_DROP_WEBHOOKS	"DROP TABLE webhook_deliveries;"	\
-	"DROP TABLE webhook_objects; DROP TABLE webhook_refunds;"	\
-	"DROP TABLE segment_building;"
 
 /*
  * A version 6 store is brought to the time index: the hours of the rows
@@ -815,12 +968,13 @@ test_schema_upgrade_hours(void **state)
 	struct audit_report rep;
 	char err[512];
 
+	x->nobody = 1;
 	dx_audit_at(x, 5, t);
 	store_close(x->st);
 	x->st = NULL;
 	dx_sql(x, "DELETE FROM schema_migrations WHERE version >= 7;"
 	    "DROP TABLE audit_hours; DROP TABLE email_cadence;"
-	    DX_DROP_WEBHOOKS
+	    SCHEMA_DROP_9_ON
 	    "CREATE INDEX audit_by_time ON audit(at);");
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
@@ -854,7 +1008,7 @@ test_schema_upgrade(void **state)
 	x->st = NULL;
 	dx_sql(x, "DELETE FROM schema_migrations WHERE version >= 6;"
 	    "DROP TABLE audit_hours; DROP TABLE email_cadence;"
-	    DX_DROP_WEBHOOKS
+	    SCHEMA_DROP_9_ON
 	    "CREATE INDEX audit_by_time ON audit(at);"
 	    "DROP TABLE ledger;"
 	    "CREATE TABLE ledger (campaign_id TEXT NOT NULL,"
@@ -921,6 +1075,9 @@ main(void)
 		T(test_audit_tampering),
 		T(test_audit_reordered),
 		T(test_audit_export),
+		T(test_audit_sealed),
+		T(test_audit_redact),
+		T(test_audit_redact_forged),
 		T(test_audit_time_index),
 		T(test_audit_time_index_writes),
 		T(test_schema_upgrade),

@@ -773,6 +773,86 @@ test_shopify(void **state)
 	assert_non_null(strstr(g.log, "ignored"));
 }
 
+#define REDACT(id, email)						\
+	"{\"shop_id\":954889,\"shop_domain\":\"jsmith.myshopify.com\","	\
+	"\"customer\":{\"id\":" id ",\"email\":\"" email "\"},"	\
+	"\"orders_to_redact\":[299938]}"
+
+/*
+ * customers/redact erases the customer at once, found by the shop's id
+ * (their email may have changed since) or by email; the audit chain
+ * verifies afterwards against the head logged before; the address is
+ * not logged.
+ */
+static void
+test_shopify_redact(void **state)
+{
+	struct fx *x = *state;
+	struct audit_report rep;
+	struct audit_anchor *a = NULL;
+	size_t n = 0, cap = 0;
+	char *body, head[AUDIT_ANCHOR_MAX + 64];
+	const char *by_id = REDACT("706405506930370084", "new@example.com");
+	const char *ann = REDACT("1", "ann@example.com");
+	size_t len;
+	struct gr g;
+
+	/* Ann unsubscribes (an audit row with her address), Bob arrives */
+	assert_int_equal(req(x, "POST", x->target,
+	    "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click",
+	    NOW, NULL, 0), 200);
+	body = fixture("customers-create.json", &len);
+	assert_int_equal(shopify(x, "customers/create", "wh-1", body, len,
+	    NULL, &g), 200);
+	free(body);
+	assert_int_equal(count(x, "SELECT count(*) FROM customers WHERE"
+	    " email = 'bob.biller@example.com'"), 1);
+	assert_int_equal(audit_verify(x->st, NULL, 0, &rep), 0);
+	snprintf(head, sizeof(head), "segfeed[1]: x: audit=%lld:%s",
+	    (long long)rep.head.seq, rep.head.hash);
+
+	/* unsigned: nothing */
+	assert_int_equal(shopify(x, "customers/redact", "wh-2", ann,
+	    strlen(ann), "AAAA", &g), 401);
+	assert_int_equal(count(x, "SELECT count(*) FROM audit WHERE"
+	    " recipient = 'ann@example.com'"), 1);
+
+	assert_int_equal(shopify(x, "customers/redact", "wh-2", ann,
+	    strlen(ann), NULL, &g), 200);
+	assert_non_null(strstr(g.log, "erased: 1 audit rows blanked"));
+	assert_null(strstr(g.log, "ann@"));
+	assert_int_equal(count(x, "SELECT count(*) FROM customers WHERE"
+	    " email = 'ann@example.com'"), 0);
+	assert_int_equal(count(x, "SELECT count(*) FROM audit WHERE"
+	    " recipient = 'ann@example.com'"), 0);
+	assert_int_equal(count(x, "SELECT count(*) FROM audit WHERE"
+	    " decision = 'redacted' AND detail LIKE"
+	    " 'shopify customers/redact wh-2 (customer 1)'"), 1);
+	/* a retry: a repeat */
+	assert_int_equal(shopify(x, "customers/redact", "wh-2", ann,
+	    strlen(ann), NULL, &g), 200);
+	assert_non_null(strstr(g.log, "duplicate"));
+	assert_int_equal(count(x, "SELECT count(*) FROM audit WHERE"
+	    " decision = 'redacted'"), 1);
+
+	/* Bob by the shop's id, under an address the store never had */
+	assert_int_equal(shopify(x, "customers/redact", "wh-3", by_id,
+	    strlen(by_id), NULL, &g), 200);
+	assert_non_null(strstr(g.log, "shop customer 706405506930370084,"
+	    " customer "));
+	assert_int_equal(count(x, "SELECT count(*) FROM customers WHERE"
+	    " email LIKE 'bob%'"), 0);
+	/* nobody left to erase */
+	assert_int_equal(shopify(x, "customers/redact", "wh-4", by_id,
+	    strlen(by_id), NULL, &g), 200);
+	assert_non_null(strstr(g.log, "not in the store, nothing to erase"));
+	audit_anchors_scan(head, strlen(head), &a, &n, &cap);
+	assert_int_equal(n, 1);
+	assert_int_equal(audit_verify(x->st, a, n, &rep), 0);
+	assert_int_equal(rep.anchors_found, 1);
+	free(a);
+}
+
 static void
 test_shopify_headers(void **state)
 {
@@ -836,6 +916,7 @@ main(void)
 		G(test_twilio_malformed_and_status),
 		G(test_kannel),
 		G(test_shopify),
+		G(test_shopify_redact),
 		G(test_shopify_headers),
 		G(test_gateways_no_store),
 #undef G

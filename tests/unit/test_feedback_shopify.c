@@ -23,6 +23,7 @@
 #include "feedback_shopify.h"
 #include "segment.h"
 #include "store.h"
+#include "schema_later.h"
 
 /* 2026-11-10T10:30:00-05:00: 2 h 25 min after the checkout's update */
 #define NOW	((int64_t)1794324600)
@@ -771,9 +772,7 @@ test_schema_upgrade(void **state)
 	x->st = NULL;
 	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DELETE FROM schema_migrations WHERE"
-	    " version >= 9; DROP TABLE webhook_deliveries; DROP TABLE"
-	    " webhook_objects; DROP TABLE webhook_refunds; DROP TABLE"
-	    " segment_building;", NULL, NULL, NULL), SQLITE_OK);
+	    " version >= 9;" SCHEMA_DROP_9_ON, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(x->db, 0, 5000, &x->st, err,
 	    sizeof(err)), -1);

@@ -1,0 +1,268 @@
+/*
+ * redact.c - the audit keys that seal a customer's personal data in the
+ * audit chain, and erasing a customer (store.h, store_customer_redact).
+ *
+ * A redaction is rare and runs a dozen statements once, so they are
+ * prepared for the call rather than kept.  secure_delete is on for the
+ * call: without it SQLite leaves a deleted or rewritten row's bytes in
+ * the page's free space, readable in the file for months.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+#include "xalloc.h"
+
+int
+store_audit_key_get(struct store *st, int64_t customer_id,
+    struct store_audit_key *k)
+{
+	sqlite3_stmt *s;
+	const void *key;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	if (customer_id == 0)
+		return 0;
+	s = store_stmt(st, SQ_AUDIT_KEY_GET, "SELECT key FROM audit_keys"
+	    " WHERE customer_id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, customer_id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		key = sqlite3_column_blob(s, 0);
+		if (key == NULL)
+			k->state = AUDIT_KEY_ERASED;
+		else if (sqlite3_column_bytes(s, 0) == STORE_AUDIT_KEY_LEN) {
+			k->state = AUDIT_KEY_LIVE;
+			memcpy(k->bytes, key, STORE_AUDIT_KEY_LEN);
+		} else {
+			store_done(s);
+			return store_failf(st, "audit key of customer %lld:"
+			    " %d bytes, not %d", (long long)customer_id,
+			    sqlite3_column_bytes(s, 0), STORE_AUDIT_KEY_LEN);
+		}
+	}
+	store_done(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    store_fail(st, "audit key");
+}
+
+int
+store_audit_key_put(struct store *st, int64_t customer_id,
+    const unsigned char *key)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, SQ_AUDIT_KEY_PUT, "INSERT INTO audit_keys"
+	    " (customer_id, key) VALUES (?1, ?2)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, customer_id);
+	sqlite3_bind_blob(s, 2, key, STORE_AUDIT_KEY_LEN, SQLITE_STATIC);
+	return store_run(st, s, "audit key");
+}
+
+/* Runs SQL with ?1 the customer and ?2 the time; *N (may be NULL) the
+ * rows it changed. */
+static int
+redact_run(struct store *st, const char *sql, int64_t id, int64_t at,
+    int64_t *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "redact");
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_bind_parameter_count(s) >= 2)
+		sqlite3_bind_int64(s, 2, at);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "redact");
+	if (n != NULL)
+		*n += sqlite3_changes64(st->db);
+	return 0;
+}
+
+/* The one number SQL (?1 the customer) gives, into *N. */
+static int
+redact_count(struct store *st, const char *sql, int64_t id, int64_t *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "redact");
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "redact");
+}
+
+/* LIST (one entry per line) without the line WHO, into a new string. */
+static char *
+lines_without(const char *list, const char *who, int *found)
+{
+	size_t n = strlen(who), len;
+	const char *p, *eol;
+	char *out = xmalloc(strlen(list) + 1), *q = out;
+
+	*found = 0;
+	for (p = list; *p != '\0'; p = *eol ? eol + 1 : eol) {
+		eol = strchr(p, '\n');
+		if (eol == NULL)
+			eol = p + strlen(p);
+		len = (size_t)(eol - p);
+		if (len == n && memcmp(p, who, n) == 0) {
+			*found = 1;
+			continue;
+		}
+		if (q != out)
+			*q++ = '\n';
+		memcpy(q, p, len);
+		q += len;
+	}
+	*q = '\0';
+	return out;
+}
+
+/*
+ * WHO (an address or a number) leaves the jobs that name it: a job for
+ * it alone is cancelled if it was waiting and loses its body; a job for
+ * others too keeps going without it.
+ */
+static int
+redact_jobs(struct store *st, const char *who, int64_t *n)
+{
+	sqlite3_stmt *s, *u = NULL;
+	char *rest;
+	int rc, found;
+
+	if (who == NULL || *who == '\0')
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, recipients FROM outbox"
+	    " WHERE instr(recipients, ?1) > 0", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "UPDATE outbox SET recipients = ?2,"
+	    " message = CASE WHEN ?2 = '' THEN x'' ELSE message END,"
+	    " state = CASE WHEN ?2 = '' AND state = 'queued'"
+	    "  THEN 'cancelled' ELSE state END,"
+	    " last_error = CASE WHEN ?2 = '' AND state = 'queued'"
+	    "  THEN 'recipient redacted' ELSE last_error END"
+	    " WHERE id = ?1", -1, &u, NULL) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		return store_fail(st, "redact outbox");
+	}
+	sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rest = lines_without(store_col_text(s, 1), who, &found);
+		if (found) {
+			sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
+			sqlite3_bind_text(u, 2, rest, -1, SQLITE_STATIC);
+			rc = sqlite3_step(u);
+			sqlite3_reset(u);
+			if (rc != SQLITE_DONE) {
+				free(rest);
+				break;
+			}
+			(*n)++;
+		}
+		free(rest);
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "redact outbox");
+}
+
+/* The profile's address and number, copied: the jobs that name them. */
+static int
+redact_contacts(struct store *st, int64_t id, char **email, char **phone)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*email = *phone = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT email, phone FROM customers"
+	    " WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "redact");
+	sqlite3_bind_int64(s, 1, id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*email = xstrdup(store_col_text(s, 0));
+		if (store_col_text(s, 1) != NULL)
+			*phone = xstrdup(store_col_text(s, 1));
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return store_failf(st, "redact: no customer %lld",
+		    (long long)id);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "redact");
+}
+
+int
+store_customer_redact(struct store *st, int64_t id, int64_t at,
+    struct store_redaction *r)
+{
+	char *email, *phone;
+	int64_t v;
+	int rc = -1, was_secure = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (redact_contacts(st, id, &email, &phone) == -1)
+		return -1;
+	if (redact_count(st, "PRAGMA secure_delete", 0, &v) == -1)
+		goto out;
+	was_secure = v != 0;
+	if (store_exec(st, "PRAGMA secure_delete = ON") == -1)
+		goto out;
+	if (redact_jobs(st, email, &r->jobs) == -1 ||
+	    redact_jobs(st, phone, &r->jobs) == -1 ||
+	    redact_run(st, "UPDATE outbox SET state = 'cancelled',"
+	    " last_error = 'recipient redacted' WHERE kind = 'sms'"
+	    " AND customer_id = ?1 AND state = 'queued'", id, 0,
+	    &r->jobs) == -1 ||
+	    redact_run(st, "UPDATE customers SET email = 'redacted:' || id,"
+	    " external_id = NULL, first_name = NULL, last_name = NULL,"
+	    " phone = NULL, country = NULL, region = NULL, currency = NULL,"
+	    " language = NULL, time_zone = NULL, company = NULL,"
+	    " tags = NULL WHERE id = ?1", id, 0, NULL) == -1 ||
+	    redact_run(st, "DELETE FROM consent WHERE customer_id = ?1", id,
+	    0, &r->consent_rows) == -1 ||
+	    redact_run(st, "DELETE FROM consent_history WHERE"
+	    " customer_id = ?1", id, 0, &r->consent_rows) == -1 ||
+	    redact_run(st, "DELETE FROM events WHERE customer_id = ?1", id,
+	    0, &r->events) == -1 ||
+	    redact_run(st, "DELETE FROM email_cadence WHERE"
+	    " customer_id = ?1", id, 0, NULL) == -1 ||
+	    redact_run(st, "DELETE FROM customer_segments WHERE"
+	    " customer_id = ?1", id, 0, NULL) == -1 ||
+	    redact_run(st, "DELETE FROM customer_interests WHERE"
+	    " customer_id = ?1", id, 0, NULL) == -1 ||
+	    redact_run(st, "DELETE FROM webhook_objects WHERE"
+	    " kind = 'customer' AND local_id = ?1", id, 0, NULL) == -1 ||
+	    redact_run(st, "UPDATE ledger SET recipient = 'redacted:'"
+	    " || lower(hex(randomblob(8))) WHERE customer_id = ?1", id, 0,
+	    &r->ledger_rows) == -1 ||
+	    redact_run(st, "UPDATE audit SET recipient = '', detail = '',"
+	    " consent = '' WHERE customer_id = ?1 AND form = 2", id, 0,
+	    &r->audit_rows) == -1 ||
+	    redact_run(st, "INSERT INTO audit_keys (customer_id, key,"
+	    " erased_at) VALUES (?1, NULL, ?2) ON CONFLICT (customer_id)"
+	    " DO UPDATE SET key = NULL, erased_at = ?2", id, at, NULL) == -1)
+		goto out;
+	if (redact_count(st, "SELECT count(*) FROM audit WHERE"
+	    " customer_id = ?1 AND form = 1", id, &r->audit_unsealed) == -1)
+		goto out;
+	rc = 0;
+out:
+	/* as it was: the milter's deletes need not pay for it */
+	if (was_secure != -1 && store_exec(st, was_secure ?
+	    "PRAGMA secure_delete = ON" : "PRAGMA secure_delete = OFF") == -1)
+		rc = -1;
+	free(email);
+	free(phone);
+	return rc;
+}

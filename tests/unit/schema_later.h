@@ -1,0 +1,16 @@
+/*
+ * schema_later.h - SQL that takes a store back to schema version 8 in
+ * the upgrade tests: what migrations 9 and later created is dropped.
+ * Extend it with every migration that adds a table or a column.
+ */
+#ifndef SEGM_TEST_SCHEMA_LATER_H
+#define SEGM_TEST_SCHEMA_LATER_H
+
+#define SCHEMA_DROP_9_ON						\
+	"DROP TABLE webhook_deliveries;"				\
+	"DROP TABLE webhook_objects; DROP TABLE webhook_refunds;"	\
+	"DROP TABLE segment_building; DROP TABLE audit_keys;"		\
+	"ALTER TABLE audit DROP COLUMN form;"				\
+	"ALTER TABLE audit DROP COLUMN seal;"
+
+#endif

@@ -506,8 +506,9 @@ struct store_audit {
 
 /*
  * A customer's audit key: 32 random bytes that seal their personal data
- * in the audit chain.  ERASED once they were redacted: the key is gone
- * for good and their later rows carry no personal data.
+ * in the audit chain, made with the customer.  ERASED once they were
+ * redacted: the key is gone for good and their later rows carry no
+ * personal data.
  */
 #define STORE_AUDIT_KEY_LEN	32
 enum store_audit_key_state {
@@ -519,10 +520,12 @@ struct store_audit_key {
 	enum store_audit_key_state state;
 	unsigned char	 bytes[STORE_AUDIT_KEY_LEN];
 };
-/* CUSTOMER_ID's key into *K (state NONE for customer 0).  0, or -1. */
+/* CUSTOMER_ID's key into *K (state NONE for customer 0, or for one
+ * without a key).  0, or -1. */
 int	 store_audit_key_get(struct store *st, int64_t customer_id,
 	    struct store_audit_key *k);
-/* Gives CUSTOMER_ID the key K, inside the caller's transaction. */
+/* Gives CUSTOMER_ID the key K unless they have one or were erased,
+ * inside the caller's transaction. */
 int	 store_audit_key_put(struct store *st, int64_t customer_id,
 	    const unsigned char *key);
 

@@ -544,9 +544,8 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 	s = store_stmt(st, SQ_AUDIT_SCAN, "SELECT seq, at, channel, queue_id,"
 	    " message_id, campaign_id, recipient, coalesce(a.customer_id, 0),"
 	    " decision, detail, segment, variant, consent, config_hash,"
-	    " prev_hash, hash, form, seal, k.customer_id IS NOT NULL, k.key"
-	    " FROM audit a LEFT JOIN audit_keys k"
-	    "  ON k.customer_id = a.customer_id"
+	    " prev_hash, hash, form, seal, c.audit_key, c.redacted_at"
+	    " FROM audit a LEFT JOIN customers c ON c.id = a.customer_id"
 	    " WHERE seq >= ?2 AND at >= ?1 ORDER BY seq");
 	if (s == NULL)
 		return -1;
@@ -571,15 +570,7 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 		a.hash = store_col_text(s, 15);
 		a.form = sqlite3_column_int(s, 16);
 		a.seal = store_col_text(s, 17);
-		memset(&key, 0, sizeof(key));
-		if (sqlite3_column_int(s, 18) == 0)
-			key.state = AUDIT_KEY_NONE;
-		else if (sqlite3_column_bytes(s, 19) == STORE_AUDIT_KEY_LEN) {
-			key.state = AUDIT_KEY_LIVE;
-			memcpy(key.bytes, sqlite3_column_blob(s, 19),
-			    STORE_AUDIT_KEY_LEN);
-		} else
-			key.state = AUDIT_KEY_ERASED;
+		store_audit_key_read(s, 18, &key);
 		a.key = &key;
 		stop = fn(&a, arg);
 	}

@@ -125,9 +125,10 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	s = store_stmt(st, SQ_CUST_INSERT, "INSERT INTO customers"
 	    " (email, external_id, first_name, last_name, phone,"
 	    " country, region, currency, language, time_zone,"
-	    " account_type, tax_exempt, company, tags, created_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	    " ?12, ?13, ?14, ?15) ON CONFLICT (email) DO NOTHING");
+	    " account_type, tax_exempt, company, tags, created_at,"
+	    " audit_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	    " ?11, ?12, ?13, ?14, ?15, randomblob(32))"
+	    " ON CONFLICT (email) DO NOTHING");
 	if (s == NULL)
 		return -1;
 	records_bind_customer(s, 0, c);
@@ -176,7 +177,8 @@ store_customer_ensure(struct store *st, const char *email, int64_t *id,
 		return rc;
 	}
 	s = store_stmt(st, SQ_CUST_ENSURE,
-	    "INSERT INTO customers (email) VALUES (?1)");
+	    "INSERT INTO customers (email, audit_key)"
+	    " VALUES (?1, randomblob(32))");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, email);

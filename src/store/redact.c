@@ -18,34 +18,34 @@ store_audit_key_get(struct store *st, int64_t customer_id,
     struct store_audit_key *k)
 {
 	sqlite3_stmt *s;
-	const void *key;
 	int rc;
 
 	memset(k, 0, sizeof(*k));
 	if (customer_id == 0)
 		return 0;
-	s = store_stmt(st, SQ_AUDIT_KEY_GET, "SELECT key FROM audit_keys"
-	    " WHERE customer_id = ?1");
+	s = store_stmt(st, SQ_AUDIT_KEY_GET, "SELECT audit_key, redacted_at"
+	    " FROM customers WHERE id = ?1");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, customer_id);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		key = sqlite3_column_blob(s, 0);
-		if (key == NULL)
-			k->state = AUDIT_KEY_ERASED;
-		else if (sqlite3_column_bytes(s, 0) == STORE_AUDIT_KEY_LEN) {
-			k->state = AUDIT_KEY_LIVE;
-			memcpy(k->bytes, key, STORE_AUDIT_KEY_LEN);
-		} else {
-			store_done(s);
-			return store_failf(st, "audit key of customer %lld:"
-			    " %d bytes, not %d", (long long)customer_id,
-			    sqlite3_column_bytes(s, 0), STORE_AUDIT_KEY_LEN);
-		}
-	}
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		store_audit_key_read(s, 0, k);
 	store_done(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
 	    store_fail(st, "audit key");
+}
+
+void
+store_audit_key_read(sqlite3_stmt *s, int col, struct store_audit_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (sqlite3_column_type(s, col + 1) != SQLITE_NULL)
+		k->state = AUDIT_KEY_ERASED;
+	else if (sqlite3_column_bytes(s, col) == STORE_AUDIT_KEY_LEN) {
+		k->state = AUDIT_KEY_LIVE;
+		memcpy(k->bytes, sqlite3_column_blob(s, col),
+		    STORE_AUDIT_KEY_LEN);
+	}
 }
 
 int
@@ -54,8 +54,9 @@ store_audit_key_put(struct store *st, int64_t customer_id,
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(st, SQ_AUDIT_KEY_PUT, "INSERT INTO audit_keys"
-	    " (customer_id, key) VALUES (?1, ?2)");
+	s = store_stmt(st, SQ_AUDIT_KEY_PUT, "UPDATE customers"
+	    " SET audit_key = ?2 WHERE id = ?1 AND audit_key IS NULL"
+	    " AND redacted_at IS NULL");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, customer_id);
@@ -228,7 +229,8 @@ store_customer_redact(struct store *st, int64_t id, int64_t at,
 	    " external_id = NULL, first_name = NULL, last_name = NULL,"
 	    " phone = NULL, country = NULL, region = NULL, currency = NULL,"
 	    " language = NULL, time_zone = NULL, company = NULL,"
-	    " tags = NULL WHERE id = ?1", id, 0, NULL) == -1 ||
+	    " tags = NULL, audit_key = NULL, redacted_at = ?2"
+	    " WHERE id = ?1", id, at, NULL) == -1 ||
 	    redact_run(st, "DELETE FROM consent WHERE customer_id = ?1", id,
 	    0, &r->consent_rows) == -1 ||
 	    redact_run(st, "DELETE FROM consent_history WHERE"
@@ -248,10 +250,7 @@ store_customer_redact(struct store *st, int64_t id, int64_t at,
 	    &r->ledger_rows) == -1 ||
 	    redact_run(st, "UPDATE audit SET recipient = '', detail = '',"
 	    " consent = '' WHERE customer_id = ?1 AND form = 2", id, 0,
-	    &r->audit_rows) == -1 ||
-	    redact_run(st, "INSERT INTO audit_keys (customer_id, key,"
-	    " erased_at) VALUES (?1, NULL, ?2) ON CONFLICT (customer_id)"
-	    " DO UPDATE SET key = NULL, erased_at = ?2", id, at, NULL) == -1)
+	    &r->audit_rows) == -1)
 		goto out;
 	if (redact_count(st, "SELECT count(*) FROM audit WHERE"
 	    " customer_id = ?1 AND form = 1", id, &r->audit_unsealed) == -1)

@@ -342,17 +342,16 @@ static const char *const migrations[] = {
 	 * consent, an HMAC under its customer's own key, instead of the
 	 * values themselves: erasing a customer destroys the key and
 	 * blanks the values, and the chain still verifies.  Rows written
-	 * before are form 1 and hash the values as they are.  A key
-	 * erased stays as a row with no key, so that a late decision about
-	 * the customer cannot bring a new one.
+	 * before are form 1 and hash the values as they are.  The key is
+	 * in the customer's row, which the milter reads anyway, made with
+	 * it (SQLite's randomblob: ChaCha20 seeded from the system's
+	 * randomness); redacted_at marks one erased for good.
 	 */
 	"ALTER TABLE audit ADD COLUMN form INTEGER NOT NULL DEFAULT 1;"
 	"ALTER TABLE audit ADD COLUMN seal TEXT NOT NULL DEFAULT '';"
-	"CREATE TABLE audit_keys ("
-	"  customer_id INTEGER PRIMARY KEY,"
-	"  key BLOB,"
-	"  erased_at INTEGER,"
-	"  CHECK ((key IS NULL) = (erased_at IS NOT NULL)));",
+	"ALTER TABLE customers ADD COLUMN audit_key BLOB;"
+	"ALTER TABLE customers ADD COLUMN redacted_at INTEGER;"
+	"UPDATE customers SET audit_key = randomblob(32);",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -108,6 +108,10 @@ const char *store_col_text(sqlite3_stmt *s, int i);
 
 int	 store_schema_migrate(struct store *st, int create);
 
+/* An audit key from columns COL (audit_key) and COL + 1 (redacted_at). */
+void	 store_audit_key_read(sqlite3_stmt *s, int col,
+	    struct store_audit_key *k);
+
 /*
  * Batch statements take their keys as one JSON array (json_each), up to
  * STORE_BATCH at a time: one statement per batch of recipients instead

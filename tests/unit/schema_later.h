@@ -9,8 +9,10 @@
 #define SCHEMA_DROP_9_ON						\
 	"DROP TABLE webhook_deliveries;"				\
 	"DROP TABLE webhook_objects; DROP TABLE webhook_refunds;"	\
-	"DROP TABLE segment_building; DROP TABLE audit_keys;"		\
+	"DROP TABLE segment_building;"					\
 	"ALTER TABLE audit DROP COLUMN form;"				\
-	"ALTER TABLE audit DROP COLUMN seal;"
+	"ALTER TABLE audit DROP COLUMN seal;"				\
+	"ALTER TABLE customers DROP COLUMN audit_key;"			\
+	"ALTER TABLE customers DROP COLUMN redacted_at;"
 
 #endif

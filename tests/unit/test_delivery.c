@@ -662,8 +662,8 @@ test_audit_sealed(void **state)
 	dx_audit(x, 4);		/* rows 2 and 4 are Ann's */
 	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit WHERE"
 	    " form = 2 AND seal != '' AND customer_id IS NOT NULL"), 2);
-	assert_int_equal(dx_int(x, "SELECT count(*) FROM audit_keys"
-	    " WHERE length(key) = 32"), 1);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM customers"
+	    " WHERE length(audit_key) = 32"), 1);
 	dx_sql(x, "UPDATE audit SET recipient = 'eve@example.com'"
 	    " WHERE seq = 2");
 	assert_int_equal(dx_verify(x, NULL, &rep), 1);
@@ -785,7 +785,7 @@ test_audit_redact_forged(void **state)
 	struct audit_report rep;
 
 	dx_audit(x, 4);
-	dx_sql(x, "UPDATE audit_keys SET key = NULL, erased_at = 1");
+	dx_sql(x, "UPDATE customers SET audit_key = NULL, redacted_at = 1");
 	assert_int_equal(dx_verify(x, NULL, &rep), 1);
 	assert_int_equal(rep.bad_seq, 2);
 	assert_non_null(strstr(rep.why, "row 2 holds personal data of"
@@ -796,7 +796,7 @@ test_audit_redact_forged(void **state)
 	assert_string_equal(rep.why, "the audit key of customer 1 was erased"
 	    " without a redaction row: rows were blanked outside segctl and"
 	    " segfeed");
-	dx_sql(x, "DELETE FROM audit_keys");
+	dx_sql(x, "UPDATE customers SET audit_key = NULL, redacted_at = NULL");
 	assert_int_equal(dx_verify(x, NULL, &rep), 1);
 	assert_string_equal(rep.why, "row 2: the audit key of customer 1 is"
 	    " missing: it was deleted");

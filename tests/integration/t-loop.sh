@@ -9,6 +9,9 @@
 # rita is suppressed as unsubscribed and fred as no longer in the
 # audience, each with its audit row, and neither reaches the sink; sue
 # gets the email but her SMS is refused as opted_out; vera gets both.
+# Then vera is erased (customers/redact): nothing of hers is left in the
+# store's file, the audit chain verifies against the logged heads, and
+# the next campaign to her address suppresses it as unknown.
 #
 # Needs root (Postfix's master), postfix, smtp-sink, swaks, curl and
 # python3: skipped (77) without them.
@@ -55,6 +58,10 @@ audience = { include = [ "cart_abandoner" ]; };
 variants = { default = { code = "CART10"; }; };
 sms = { segments = [ "cart_abandoner" ];
   text = "Your cart is waiting: {{code}}. Reply STOP to opt out"; };
+CONF
+cat > "$T/campaigns/cart2.conf" <<'CONF'
+id = "cart2";
+variants = { default = { code = "CART15"; }; };
 CONF
 "$BUILD/segmilter" -n -c "$T/segmilter.conf" > "$T/check.out" 2>&1 ||
     fail "segmilter -n: $(cat "$T/check.out")"
@@ -146,4 +153,49 @@ M=$(arrived)
 grep '^X-Rcpt-Args:' $M | sed 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/' | sort | tr '\n' ' ' > "$T/got"
 [ "$(cat "$T/got")" = "sue@example.com vera@example.com " ] || fail "at the sink: $(cat "$T/got")"
 "$BUILD/segctl" -c "$T/segmilter.conf" audit verify > /dev/null || fail "audit chain"
+
+# --- vera asks to be forgotten: Shopify's customers/redact --------------
+# found by the shop's id (her customers/update), erased at once: nothing
+# of hers left in the store's file once the WAL is emptied, the chain
+# still the one whose heads segmilter and segfeed logged
+[ "$(q "SELECT count(*) FROM audit WHERE recipient IN ('vera@example.com', '+15550001001')")" -ge 2 ] ||
+    fail "vera's rows before: $(q "SELECT seq, recipient FROM audit")"
+[ "$(shopify customers/redact customers-redact.json customer.id=8001     customer.email=vera@example.com customer.phone=+15550001001)" = 200 ] ||
+    fail "customers/redact"
+grep -q "customers/redact): shop customer 8001, customer [0-9]* erased" "$T/feed.log" ||
+    fail "no erasure logged: $(tail -3 "$T/feed.log")"
+grep "customers/redact" "$T/feed.log" | grep -q vera && fail "her address logged"
+"$BUILD/segctl" -c "$T/segmilter.conf" -q webhook prune 2> "$T/prune.err" ||
+    fail "prune: $(cat "$T/prune.err")"
+for f in "$T/store.db" "$T/store.db-wal"; do
+	[ -f "$f" ] || continue
+	! grep -q -a -e vera@example.com -e +15550001001 "$f" ||
+	    fail "vera still in $(basename "$f"): $(strings "$f" | grep -e vera -e 15550001001 | head -3)"
+done
+[ "$(q "SELECT state FROM outbox WHERE kind = 'sms' AND campaign_id = 'cart' AND recipients = ''")" = cancelled ] ||
+    fail "vera's SMS job: $(q "SELECT id, state, recipients FROM outbox WHERE kind = 'sms'")"
+cat "$T/milter.log" "$T/feed.log" > "$T/anchors.log"
+"$BUILD/segctl" -c "$T/segmilter.conf" audit verify --anchors "$T/anchors.log" > "$T/verify.out" ||
+    fail "audit chain after the erasure: $(cat "$T/verify.out")"
+grep -q "anchors found" "$T/verify.out" || fail "no anchors: $(cat "$T/verify.out")"
+
+# the next campaign to her address finds nobody: suppressed as unknown
+send cart2 vera@example.com sue@example.com <<'MSG' ||
+From: Shop <news@shop.example>
+Subject: Your cart, again
+X-Campaign-ID: cart2
+Message-ID: <loop-2@shop.example>
+
+Still there: {{code}}
+MSG
+    fail "cart2 refused: $(cat "$T/cart2.swaks")"
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" 60 || fail "queue did not drain"
+d2() { q "SELECT decision FROM audit WHERE campaign_id = 'cart2' AND recipient = '$1'"; }
+[ "$(d2 vera@example.com)" = unknown ] || fail "vera after erasure: $(d2 vera@example.com)"
+[ "$(d2 sue@example.com)" = deliver ] || fail "sue in cart2: $(d2 sue@example.com)"
+[ "$(arrived | wc -l)" = 2 ] || fail "$(arrived | wc -l) messages at the sink"
+grep -l 'Still there' $(arrived) | xargs grep '^X-Rcpt-Args:' | grep -q vera &&
+    fail "vera got cart2"
+"$BUILD/segctl" -c "$T/segmilter.conf" audit verify --anchors "$T/anchors.log" > /dev/null ||
+    fail "audit chain at the end"
 echo "t-loop: ok"

@@ -27,7 +27,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	12
+#define STORE_SCHEMA_VERSION	13
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -108,6 +108,40 @@ enum store_change {
 	STORE_INSERTED,
 	STORE_UPDATED
 };
+
+/*
+ * Provenance: until store_source_end, the profiles, orders and events
+ * this handle inserts or changes name a source NAME ("import orders
+ * orders.csv", "shopify orders/create DELIVERY") that arrived at AT,
+ * recorded by store_source_begin inside the caller's write transaction.
+ * A rollback forgets it.  0, or -1.
+ */
+int	 store_source_begin(struct store *st, const char *name, int64_t at);
+void	 store_source_end(struct store *st);
+
+/*
+ * Where customer ID's facts came from, for segctl explain: FN is called
+ * for the profile, then the latest STORE_FACT_ORDERS orders (newest
+ * first), then the latest event of each type.  SOURCE is NULL for a
+ * fact written before schema version 13 or by hand; AT is the fact's
+ * own time (the order placed, the event), 0 for the profile; ARRIVED
+ * the source's.  *MORE (may be NULL) is how many older orders were left
+ * out.  0, FN's non-zero, or -1.
+ */
+enum store_fact_kind { FACT_PROFILE, FACT_ORDER, FACT_EVENT };
+#define STORE_FACT_ORDERS	5
+struct store_fact_source {
+	enum store_fact_kind kind;
+	const char	*ref;		/* the order's reference, the event's
+					   type; "" for the profile */
+	int64_t		 at;
+	const char	*source;
+	int64_t		 arrived;
+};
+typedef int (*store_fact_source_fn)(const struct store_fact_source *f,
+	    void *arg);
+int	 store_fact_sources(struct store *st, int64_t id,
+	    store_fact_source_fn fn, void *arg, int64_t *more);
 
 /* Customer profile; NULL strings are stored as NULL (absent). */
 struct store_customer {

@@ -180,6 +180,42 @@ explain_engagement(struct store *st, int64_t id)
 	printf("%s\n", any ? "" : " none recorded");
 }
 
+static int
+explain_source(const struct store_fact_source *f, void *arg)
+{
+	char at[32], arrived[32];
+
+	(void)arg;
+	format_time(f->at, at, sizeof(at));
+	format_time(f->arrived, arrived, sizeof(arrived));
+	if (f->kind == FACT_PROFILE)
+		printf("  profile     ");
+	else if (f->kind == FACT_ORDER)
+		printf("  order %s of %s: ", f->ref, at);
+	else
+		printf("  %s %s: ", f->ref, at);
+	if (f->source != NULL)
+		printf("%s, arrived %s\n", f->source, arrived);
+	else
+		printf("source not recorded (written before schema 13)\n");
+	return 0;
+}
+
+/* When each fact arrived, and from where. */
+static void
+explain_sources(struct store *st, int64_t id)
+{
+	int64_t more = 0;
+
+	printf("facts\n");
+	if (store_fact_sources(st, id, explain_source, NULL, &more) == -1) {
+		printf("  unreadable: %s\n", store_error(st));
+		return;
+	}
+	if (more > 0)
+		printf("  (%lld older orders)\n", (long long)more);
+}
+
 int
 cmd_explain(struct cli *cli, int argc, char **argv)
 {
@@ -257,6 +293,7 @@ cmd_explain(struct cli *cli, int argc, char **argv)
 	explain_consent(st, id, CHANNEL_EMAIL);
 	explain_consent(st, id, CHANNEL_SMS);
 	explain_engagement(st, id);
+	explain_sources(st, id);
 	store_close(st);
 	return 0;
 }

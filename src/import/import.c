@@ -433,6 +433,7 @@ import_file(struct store *st, enum import_kind kind, const char *path,
 {
 	struct import_ctx ctx;
 	struct csv_reader *csv;
+	char source[320];
 	size_t nheader, i;
 	int rc;
 
@@ -464,8 +465,12 @@ import_file(struct store *st, enum import_kind kind, const char *path,
 	stats->format = ctx.fmt->name;
 	nheader = ctx.row.nfields;
 
-	if (store_begin(st) == -1) {
+	snprintf(source, sizeof(source), "import %s %s",
+	    import_kind_name(kind), path);
+	if (store_begin(st) == -1 ||
+	    store_source_begin(st, source, opts->now) == -1) {
 		snprintf(err, errlen, "%s: store: %s", path, store_error(st));
+		store_rollback(st);
 		csv_close(csv);
 		return -1;
 	}
@@ -485,6 +490,7 @@ import_file(struct store *st, enum import_kind kind, const char *path,
 	} else {
 		store_rollback(st);
 	}
+	store_source_end(st);
 	if (rc == -1) {
 		snprintf(err, errlen, "%s", ctx.err[0] ? ctx.err :
 		    store_error(st));

@@ -126,12 +126,13 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	    " (email, external_id, first_name, last_name, phone,"
 	    " country, region, currency, language, time_zone,"
 	    " account_type, tax_exempt, company, tags, created_at,"
-	    " audit_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-	    " ?11, ?12, ?13, ?14, ?15, randomblob(32))"
-	    " ON CONFLICT (email) DO NOTHING");
+	    " audit_key, source_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	    " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, randomblob(32),"
+	    " nullif(?16, 0)) ON CONFLICT (email) DO NOTHING");
 	if (s == NULL)
 		return -1;
 	records_bind_customer(s, 0, c);
+	sqlite3_bind_int64(s, 16, st->source_id);
 	if (store_run(st, s, "insert customer") == -1)
 		return -1;
 	if (sqlite3_changes(st->db) > 0) {
@@ -147,7 +148,8 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	    " external_id = ?2, first_name = ?3, last_name = ?4, phone = ?5,"
 	    " country = ?6, region = ?7, currency = ?8, language = ?9,"
 	    " time_zone = ?10, account_type = ?11, tax_exempt = ?12,"
-	    " company = ?13, tags = ?14, created_at = ?15"
+	    " company = ?13, tags = ?14, created_at = ?15,"
+	    " source_id = coalesce(nullif(?16, 0), source_id)"
 	    " WHERE email = ?1 AND (external_id IS NOT ?2"
 	    " OR first_name IS NOT ?3 OR last_name IS NOT ?4"
 	    " OR phone IS NOT ?5 OR country IS NOT ?6 OR region IS NOT ?7"
@@ -158,6 +160,7 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	if (s == NULL)
 		return -1;
 	records_bind_customer(s, 0, c);
+	sqlite3_bind_int64(s, 16, st->source_id);
 	if (store_run(st, s, "update customer") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
@@ -177,11 +180,12 @@ store_customer_ensure(struct store *st, const char *email, int64_t *id,
 		return rc;
 	}
 	s = store_stmt(st, SQ_CUST_ENSURE,
-	    "INSERT INTO customers (email, audit_key)"
-	    " VALUES (?1, randomblob(32))");
+	    "INSERT INTO customers (email, audit_key, source_id)"
+	    " VALUES (?1, randomblob(32), nullif(?2, 0))");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, email);
+	sqlite3_bind_int64(s, 2, st->source_id);
 	if (store_run(st, s, "insert customer") == -1)
 		return -1;
 	*id = sqlite3_last_insert_rowid(st->db);
@@ -299,12 +303,13 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	/* Try the insert first: on a first import that is all it takes. */
 	s = store_stmt(st, SQ_ORDER_INSERT, "INSERT INTO orders (ref,"
 	    " customer_id, created_at, financial_status, cancelled_at,"
-	    " currency, total, refunded, discount_code)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	    " currency, total, refunded, discount_code, source_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, nullif(?10, 0))"
 	    " ON CONFLICT (ref) DO NOTHING");
 	if (s == NULL)
 		return -1;
 	records_bind_order(s, 0, o);
+	sqlite3_bind_int64(s, 10, st->source_id);
 	if (store_run(st, s, "order") == -1)
 		return -1;
 	if (sqlite3_changes(st->db) > 0) {
@@ -320,7 +325,9 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	s = store_stmt(st, SQ_ORDER_UPDATE, "UPDATE orders SET"
 	    " customer_id = ?2, created_at = ?3, financial_status = ?4,"
 	    " cancelled_at = ?5, currency = ?6, total = ?7,"
-	    " refunded = ?8, discount_code = ?9 WHERE ref = ?1 AND"
+	    " refunded = ?8, discount_code = ?9,"
+	    " source_id = coalesce(nullif(?10, 0), source_id)"
+	    " WHERE ref = ?1 AND"
 	    " (customer_id IS NOT ?2 OR created_at IS NOT ?3"
 	    " OR financial_status IS NOT ?4 OR cancelled_at IS NOT ?5"
 	    " OR currency IS NOT ?6 OR total IS NOT ?7"
@@ -328,6 +335,7 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	if (s == NULL)
 		return -1;
 	records_bind_order(s, 0, o);
+	sqlite3_bind_int64(s, 10, st->source_id);
 	if (store_run(st, s, "order") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
@@ -432,15 +440,18 @@ store_orders_add(struct store *st, const struct store_order *o, size_t n,
 		k = (size_t)1 << lg;
 		s = records_rows_stmt(st, SQ_ORDER_ADD, lg, "INSERT INTO orders"
 		    " (id, ref, customer_id, created_at, financial_status,"
-		    " cancelled_at, currency, total, refunded, discount_code)"
-		    " VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		    " cancelled_at, currency, total, refunded, discount_code,"
+		    " source_id) VALUES ",
+		    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))",
 		    " ON CONFLICT (ref) DO NOTHING");
 		if (s == NULL)
 			return -1;
 		for (i = 0; i < k; i++) {
 			ids[done + i] = next++;
-			sqlite3_bind_int64(s, 10 * (int)i + 1, ids[done + i]);
-			records_bind_order(s, 10 * (int)i + 1, &o[done + i]);
+			sqlite3_bind_int64(s, 11 * (int)i + 1, ids[done + i]);
+			records_bind_order(s, 11 * (int)i + 1, &o[done + i]);
+			sqlite3_bind_int64(s, 11 * (int)i + 11,
+			    st->source_id);
 		}
 		if (store_run(st, s, "orders") == -1)
 			return -1;
@@ -490,8 +501,8 @@ store_event_add(struct store *st, const struct store_event *e,
 	sqlite3_stmt *s;
 
 	s = store_stmt(st, SQ_EVENT_INSERT, "INSERT OR IGNORE INTO events"
-	    " (customer_id, at, type, sku, category, cart_value)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	    " (customer_id, at, type, sku, category, cart_value, source_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, 0))");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, e->customer_id);
@@ -501,6 +512,7 @@ store_event_add(struct store *st, const struct store_event *e,
 	store_bind_text(s, 5, e->category);
 	if (e->cart_value >= 0)
 		sqlite3_bind_int64(s, 6, e->cart_value);
+	sqlite3_bind_int64(s, 7, st->source_id);
 	if (store_run(st, s, "event") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_INSERTED);
@@ -521,11 +533,13 @@ store_events_add(struct store *st, const struct store_event *e, size_t n,
 		k = (size_t)1 << lg;
 		s = records_rows_stmt(st, SQ_EVENT_ADD, lg, "INSERT OR IGNORE"
 		    " INTO events (customer_id, at, type, sku, category,"
-		    " cart_value) VALUES ", "(?, ?, ?, ?, ?, ?)", "");
+		    " cart_value, source_id) VALUES ",
+		    "(?, ?, ?, ?, ?, ?, nullif(?, 0))", "");
 		if (s == NULL)
 			return -1;
 		for (i = 0; i < k; i++) {
-			at = 6 * (int)i;
+			at = 7 * (int)i;
+			sqlite3_bind_int64(s, at + 7, st->source_id);
 			sqlite3_bind_int64(s, at + 1, e[done + i].customer_id);
 			sqlite3_bind_int64(s, at + 2, e[done + i].at);
 			store_bind_text(s, at + 3,

@@ -352,6 +352,19 @@ static const char *const migrations[] = {
 	"ALTER TABLE customers ADD COLUMN audit_key BLOB;"
 	"ALTER TABLE customers ADD COLUMN redacted_at INTEGER;"
 	"UPDATE customers SET audit_key = randomblob(32);",
+
+	/*
+	 * 13: where each fact came from (segctl explain): an import run or
+	 * a webhook delivery is a source, and the profile, orders and
+	 * behaviour it last wrote name it.  Facts from before name none.
+	 */
+	"CREATE TABLE sources ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);"
+	"ALTER TABLE customers ADD COLUMN source_id INTEGER;"
+	"ALTER TABLE orders ADD COLUMN source_id INTEGER;"
+	"ALTER TABLE events ADD COLUMN source_id INTEGER;",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -455,6 +455,8 @@ store_commit(struct store *st)
 int
 store_rollback(struct store *st)
 {
+	/* the source's row goes with the transaction that recorded it */
+	st->source_id = 0;
 	if (sqlite3_get_autocommit(st->db))
 		return 0;
 	return store_simple(st, SQ_ROLLBACK, "ROLLBACK");

@@ -39,7 +39,8 @@ enum store_stmt_id {
 	SQ_RCPT_ENGAGEMENT, SQ_RCPT_DELIVERIES, SQ_RCPT_PROFILE,
 	SQ_CUST_CAMPAIGNS, SQ_LEDGER_PUT, SQ_CADENCE_SET, SQ_CADENCE_DEL,
 	SQ_AUDIT_LAST, SQ_AUDIT_APPEND, SQ_AUDIT_SCAN, SQ_AUDIT_MARK,
-	SQ_AUDIT_MARK_GET, SQ_AUDIT_FROM, SQ_AUDIT_KEY_GET, SQ_AUDIT_KEY_PUT, SQ_REPORT, SQ_REPORT_BOUNCES,
+	SQ_AUDIT_MARK_GET, SQ_AUDIT_FROM, SQ_AUDIT_KEY_GET, SQ_AUDIT_KEY_PUT, SQ_SOURCE_ADD, SQ_FACT_SOURCES,
+	SQ_FACT_ORDERS, SQ_REPORT, SQ_REPORT_BOUNCES,
 	SQ_SEG_GENERATIONS, SQ_SEG_PUT, SQ_SEG_INTERESTS_DEL, SQ_SEG_INTERESTS_PUT,
 	SQ_WEBHOOK_ORDER_CUSTOMER,
 	SQ_OUTBOX_ADD, SQ_OUTBOX_CLAIM, SQ_OUTBOX_NEXT, SQ_OUTBOX_UPDATE,
@@ -77,6 +78,7 @@ struct store {
 	sqlite3_stmt	*stmt[SQ_COUNT];
 	int64_t		 busy_ms;	/* store_open's timeout */
 	struct timespec	 busy_since;	/* the wait under way began */
+	int64_t		 source_id;	/* store_source_begin; 0: none */
 	int		 ckpt_pages;	/* store_defer_checkpoints */
 	int		 ckpt_next;	/* WAL pages for the next wake */
 	int		 ckpt_last;	/* WAL pages after the last commit */

@@ -18,6 +18,7 @@
  * Ownership: nothing W points to is kept past the call.  Errors leave a
  * message for store_error() and roll the transaction back.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -378,11 +379,14 @@ webhook_refunds(struct store *st, const struct store_webhook *w, int *known,
 		if (!added)
 			continue;
 		s = store_stmt(st, SQ_WEBHOOK_REFUNDED_ADD, "UPDATE orders"
-		    " SET refunded = refunded + ?2 WHERE id = ?1");
+		    " SET refunded = refunded + ?2,"
+		    " source_id = coalesce(nullif(?3, 0), source_id)"
+		    " WHERE id = ?1");
 		if (s == NULL)
 			return -1;
 		sqlite3_bind_int64(s, 1, order_id);
 		sqlite3_bind_int64(s, 2, w->refunds[i].amount);
+		sqlite3_bind_int64(s, 3, st->source_id);
 		if (store_run(st, s, "order refunded") == -1)
 			return -1;
 		if (w->refunds[i].amount != 0)
@@ -444,6 +448,18 @@ webhook_write(struct store *st, const struct store_webhook *w,
 	return 0;
 }
 
+/* The delivery as the facts it writes name it: "shopify orders/create
+ * ID". */
+static int
+webhook_source(struct store *st, const struct store_webhook *w)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "%s %s %s", w->source, w->topic,
+	    w->delivery_id);
+	return store_source_begin(st, name, w->received_at);
+}
+
 int
 store_webhook_apply(struct store *st, const struct store_webhook *w,
     enum store_webhook_result *result, enum store_change *changed)
@@ -462,9 +478,11 @@ store_webhook_apply(struct store *st, const struct store_webhook *w,
 		*result = STORE_WEBHOOK_DUPLICATE;
 		return store_rollback(st);
 	}
-	if (rc == -1 || webhook_write(st, w, result, changed) == -1 ||
+	if (rc == -1 || webhook_source(st, w) == -1 ||
+	    webhook_write(st, w, result, changed) == -1 ||
 	    webhook_mark(st, w) == -1 || store_commit(st) == -1)
 		goto fail;
+	store_source_end(st);
 	return 0;
 fail:
 	/* store_rollback sets an error only if the rollback fails */

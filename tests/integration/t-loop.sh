@@ -123,6 +123,12 @@ token() {	# EMAIL: her one-click link's token, as segmilter makes it
     fail "fred's order"
 seg fred@example.com | grep -q "not abandoned" ||
     fail "fred still a cart abandoner after his order: $(seg fred@example.com)"
+# explain says where each fact came from
+"$BUILD/segctl" -c "$T/segmilter.conf" explain fred@example.com > "$T/fred.explain"
+grep -q "^  order #L1 of .*: shopify orders/create [0-9a-f-]*, arrived " "$T/fred.explain" ||
+    fail "fred's order without its source: $(sed -n '/^facts/,$p' "$T/fred.explain")"
+grep -q "^  checkout_start .*: shopify checkouts/create " "$T/fred.explain" ||
+    fail "fred's cart without its source: $(sed -n '/^facts/,$p' "$T/fred.explain")"
 sig=$(printf %s "https://shop.example/twilio/smsBodySTOPFrom+15550001002MessageSidSMloop1To+15559990000" |
     openssl dgst -sha1 -hmac "$TW" -binary | base64)
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Twilio-Signature: $sig" \

@@ -89,5 +89,9 @@ $V explain "$email" > "$T/explain.out" || fail explain
 grep -q "^segment     vip" "$T/explain.out" || fail "explain: $(cat "$T/explain.out")"
 grep -q "vip         yes" "$T/explain.out" || fail "explain vip rule"
 grep -q "^  email" "$T/explain.out" || fail "explain consent"
+grep -q "^  profile     import customers .*customers.csv, arrived " "$T/explain.out" ||
+    fail "explain: the profile's source: $(cat "$T/explain.out")"
+grep -q "^  order .* of .*: import orders .*orders.csv, arrived " "$T/explain.out" ||
+    fail "explain: the orders' source: $(cat "$T/explain.out")"
 $S explain nobody@example.com 2>/dev/null && fail "explain of an unknown address must fail"
 echo "t-segctl: ok"

@@ -13,6 +13,10 @@
 	"ALTER TABLE audit DROP COLUMN form;"				\
 	"ALTER TABLE audit DROP COLUMN seal;"				\
 	"ALTER TABLE customers DROP COLUMN audit_key;"			\
-	"ALTER TABLE customers DROP COLUMN redacted_at;"
+	"ALTER TABLE customers DROP COLUMN redacted_at;"		\
+	"DROP TABLE sources;"						\
+	"ALTER TABLE customers DROP COLUMN source_id;"			\
+	"ALTER TABLE orders DROP COLUMN source_id;"			\
+	"ALTER TABLE events DROP COLUMN source_id;"
 
 #endif

@@ -759,6 +759,53 @@ test_cart_then_order(void **state)
 	assert_int_equal(r.lifecycle, LC_VIP);
 }
 
+struct sx_sources {
+	char	 text[1024];
+};
+
+static int
+sx_source(const struct store_fact_source *f, void *arg)
+{
+	struct sx_sources *o = arg;
+	size_t n = strlen(o->text);
+
+	snprintf(o->text + n, sizeof(o->text) - n, "%d %s %lld %s %lld|",
+	    (int)f->kind, f->ref, (long long)(f->at != 0 ? f->at - NOW : 0),
+	    f->source ? f->source : "-", (long long)(f->arrived - NOW));
+	return 0;
+}
+
+/* Each fact names the delivery that last wrote it, and when it came. */
+static void
+test_fact_sources(void **state)
+{
+	struct sx *x = *state;
+	struct sx_sources o;
+	int64_t id, more = -1;
+
+	assert_int_equal(sx_apply(x, "checkouts/create",
+	    "checkouts-create.json", "wh-k1"), 0);
+	assert_int_equal(sx_apply(x, "orders/create", "orders-create.json",
+	    "wh-o1"), 0);
+	assert_int_equal(store_customer_find(x->st, "jon@example.com", &id),
+	    0);
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(store_fact_sources(x->st, id, sx_source, &o, &more),
+	    0);
+	assert_int_equal(more, 0);
+	/* the profile came with the cart, the order with its delivery */
+	assert_non_null(strstr(o.text, "0  0 shopify checkouts/create wh-k1"
+	    " 0|1 #1001 "));
+	assert_non_null(strstr(o.text, "shopify orders/create wh-o1 0|"));
+	assert_non_null(strstr(o.text, "|2 checkout_start "));
+	assert_non_null(strstr(o.text, " shopify checkouts/create wh-k1 0|"));
+	/* one per delivery, however many facts it wrote; none for a repeat */
+	assert_int_equal(sx_apply(x, "orders/create", "orders-create.json",
+	    "wh-o1"), 0);
+	assert_int_equal(x->res, STORE_WEBHOOK_DUPLICATE);
+	assert_int_equal(sx_int(x, "SELECT count(*) FROM sources"), 2);
+}
+
 /* A version 8 store is upgraded to the webhook tables (and on). */
 static void
 test_schema_upgrade(void **state)
@@ -821,6 +868,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_too_large, sx_setup,
 		    sx_teardown),
 		cmocka_unit_test_setup_teardown(test_rollback, sx_setup,
+		    sx_teardown),
+		cmocka_unit_test_setup_teardown(test_fact_sources, sx_setup,
 		    sx_teardown),
 		cmocka_unit_test_setup_teardown(test_cart_then_order, sx_setup,
 		    sx_teardown),

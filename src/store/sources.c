@@ -1,0 +1,82 @@
+/*
+ * sources.c - provenance: which import run or webhook delivery last
+ * wrote a customer's profile, orders and behaviour (store.h,
+ * store_source_begin), and reading it back for segctl explain.
+ *
+ * A source is one row however many facts it writes: an import of a
+ * million orders stamps each with the same small id.
+ */
+#include "store_int.h"
+
+int
+store_source_begin(struct store *st, const char *name, int64_t at)
+{
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, SQ_SOURCE_ADD, "INSERT INTO sources (name, at)"
+	    " VALUES (substr(?1, 1, 255), ?2)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, name);
+	sqlite3_bind_int64(s, 2, at);
+	if (store_run(st, s, "source") == -1)
+		return -1;
+	st->source_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+void
+store_source_end(struct store *st)
+{
+	st->source_id = 0;
+}
+
+int
+store_fact_sources(struct store *st, int64_t id, store_fact_source_fn fn,
+    void *arg, int64_t *more)
+{
+	struct store_fact_source f;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	/* the latest event of each type: a customer has few types */
+	s = store_stmt(st, SQ_FACT_SOURCES, "SELECT 0, '', 0, s.name, s.at"
+	    " FROM customers c LEFT JOIN sources s ON s.id = c.source_id"
+	    " WHERE c.id = ?1"
+	    " UNION ALL SELECT * FROM (SELECT 1, o.ref, o.created_at, s.name,"
+	    "  s.at FROM orders o LEFT JOIN sources s ON s.id = o.source_id"
+	    "  WHERE o.customer_id = ?1 ORDER BY o.created_at DESC, o.id DESC"
+	    "  LIMIT ?2)"
+	    " UNION ALL SELECT * FROM (SELECT 2, e.type, max(e.at), s.name,"
+	    "  s.at FROM events e LEFT JOIN sources s ON s.id = e.source_id"
+	    "  WHERE e.customer_id = ?1 GROUP BY e.type ORDER BY e.type)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, STORE_FACT_ORDERS);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		f.kind = (enum store_fact_kind)sqlite3_column_int(s, 0);
+		f.ref = store_col_text(s, 1);
+		f.at = sqlite3_column_int64(s, 2);
+		f.source = store_col_text(s, 3);
+		f.arrived = sqlite3_column_int64(s, 4);
+		stop = fn(&f, arg);
+	}
+	store_done(s);
+	if (stop)
+		return stop;
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "sources");
+	if (more == NULL)
+		return 0;
+	s = store_stmt(st, SQ_FACT_ORDERS, "SELECT max(count(*) - ?2, 0)"
+	    " FROM orders WHERE customer_id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, STORE_FACT_ORDERS);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*more = sqlite3_column_int64(s, 0);
+	store_done(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "sources");
+}

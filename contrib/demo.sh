@@ -24,7 +24,11 @@
 #      segmilter gave another's message (milter.bounce_domain) and is
 #      read by segctl bounce, as Postfix's pipe(8) would hand it; the
 #      next campaign suppresses each, and the report counts the bounce;
-#   7. check the audit log against the heads segmilter logged.
+#   7. a customer's rights: segctl customer export answers a data
+#      request; Shopify's customers/redact erases the customer who
+#      unsubscribed, and no audit row names her any more;
+#   8. check the audit log against the heads segmilter and segfeed
+#      logged: the erasure left it intact.
 #
 #   contrib/demo.sh [DIR] [CUSTOMERS]     (default demo/, 2000 customers)
 #
@@ -253,5 +257,25 @@ echo
 $SEGCTL report spring-launch | sed -n '/^bounces and complaints/,$p'
 
 echo
-echo "== 7. the audit log, checked against the heads segmilter logged (audit=SEQ:HASH)"
-$SEGCTL audit verify --anchors "$DIR/segmilter.log"
+echo "== 7. a customer's rights: what the store holds, and erasure"
+echo "segctl customer export $dead (a data request), rows per table:"
+$SEGCTL customer export "$dead" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("  " + ", ".join("%s %d" % (k, len(v) if isinstance(v, list) else 1)
+    for k, v in d.items()))'
+redact=$(printf '{"shop_id": 1, "shop_domain": "demo.myshopify.com", "customer": {"id": 1, "email": "%s"}, "orders_to_redact": []}' "$who")
+hmac=$(printf %s "$redact" | openssl dgst -sha256 -hmac "$SHOPIFY_SECRET" -binary | base64)
+echo "$who asks to be forgotten: Shopify's customers/redact webhook:" \
+    "HTTP $(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H 'X-Shopify-Topic: customers/redact' -H "X-Shopify-Hmac-Sha256: $hmac" \
+    -H 'X-Shopify-Webhook-Id: demo-redact-1' --data-binary "$redact" \
+    "http://127.0.0.1:$((PORT + 4))/shopify/webhook")"
+grep 'customers/redact' "$DIR/segfeed.log" | tail -1 | sed 's/^/  /'
+echo "  audit rows still naming $who: $(sqlite3 "$DIR/store.db" \
+    "SELECT count(*) FROM audit WHERE recipient = '$who'")"
+
+echo
+echo "== 8. the audit log, checked against the heads segmilter and segfeed logged (audit=SEQ:HASH)"
+cat "$DIR/segmilter.log" "$DIR/segfeed.log" > "$DIR/anchors.log"
+$SEGCTL audit verify --anchors "$DIR/anchors.log"

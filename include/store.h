@@ -564,6 +564,18 @@ int	 store_audit_key_put(struct store *st, int64_t customer_id,
 	    const unsigned char *key);
 
 /*
+ * Everything the store holds about customer ID, in one read transaction
+ * (so not inside one): FN is called with each row of each table
+ * ("customer", "consent", "orders", ..., "audit"), its N columns' NAMES
+ * and VALUES as text (NULL for SQL NULL), valid during the call.  The
+ * audit key and copies' bodies are left out.  0, FN's non-zero, or -1.
+ */
+typedef int (*store_row_fn)(const char *table, int n,
+	    const char *const *names, const char *const *values, void *arg);
+int	 store_customer_rows(struct store *st, int64_t id, store_row_fn fn,
+	    void *arg);
+
+/*
  * Erases customer ID's personal data at AT, inside the caller's write
  * transaction, with SQLite's secure_delete on so that the bytes are
  * overwritten rather than left in free pages (they leave the WAL at the

@@ -43,6 +43,6 @@ int	 cmd_unsubscribe(struct cli *cli, int argc, char **argv);
 int	 cmd_optout(struct cli *cli, int argc, char **argv);
 int	 cmd_bounce(struct cli *cli, int argc, char **argv);
 int	 cmd_webhook(struct cli *cli, int argc, char **argv);
-int	 cmd_redact(struct cli *cli, int argc, char **argv);
+int	 cmd_customer(struct cli *cli, int argc, char **argv);
 
 #endif

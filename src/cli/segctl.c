@@ -35,7 +35,8 @@ static const struct {
 	{ "report", cmd_report, "report CAMPAIGN" },
 	{ "outbox", cmd_outbox, "outbox [list] | retry ID | cancel ID" },
 	{ "unsubscribe", cmd_unsubscribe, "unsubscribe TOKEN" },
-	{ "redact", cmd_redact, "redact [--yes] EMAIL" },
+	{ "customer", cmd_customer, "customer export EMAIL |"
+	    " customer redact [--yes] EMAIL" },
 	{ "optout", cmd_optout, "optout import [--strict] FILE..." },
 	{ "bounce", cmd_bounce, "bounce [--recipient ADDR] [--quarantine DIR]"
 	    " < MESSAGE" },

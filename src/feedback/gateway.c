@@ -533,12 +533,13 @@ shopify_handle(const struct feedback_env *env,
 		feedback_reply(rs, 503, "Service Unavailable", LOG_ERR,
 		    "shopify: %s (%s): %s: retry expected", id, tname, err);
 	else if (rc == 1)
-		/* the shop's owner answers: segctl explain, audit export */
+		/* the shop's owner answers it, within Shopify's 30 days */
 		feedback_reply(rs, 200, "OK", LOG_WARNING, "shopify: %s (%s):"
-		    " for customer %s (%s): to be answered by hand", id, tname,
+		    " for shop customer %s: to be answered with `segctl"
+		    " customer export %s`", id, tname,
 		    p->subject.customer_id != NULL ?
 		    p->subject.customer_id : "?",
-		    p->subject.email != NULL ? p->subject.email : "no email");
+		    p->subject.email != NULL ? p->subject.email : "EMAIL");
 	else
 		feedback_reply(rs, 200, "OK", LOG_INFO, "shopify: %s (%s):"
 		    " %s%s%s", id, tname, webhook_result_name(result),

@@ -950,6 +950,11 @@ note_copy(struct milter_msg *m, const struct milter_env *env,
 		a.campaign_id = m->mk.campaign;
 		a.recipient = m->rcpts[i].email[0] != '\0' ?
 		    m->rcpts[i].email : m->rcpts[i].addr;
+		/* whose it is, so that erasing them blanks this row too */
+		if (m->rcpts[i].email[0] != '\0' &&
+		    store_customer_find(st, m->rcpts[i].email,
+		    &a.customer_id) == -1)
+			goto fail;
 		a.decision = "copy_passed";
 		a.detail = detail;
 		a.segment = "";

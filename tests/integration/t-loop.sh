@@ -160,6 +160,27 @@ grep '^X-Rcpt-Args:' $M | sed 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/' | sort | tr '\
 [ "$(cat "$T/got")" = "sue@example.com vera@example.com " ] || fail "at the sink: $(cat "$T/got")"
 "$BUILD/segctl" -c "$T/segmilter.conf" audit verify > /dev/null || fail "audit chain"
 
+# --- sue asks what the shop holds: customers/data_request ---------------
+[ "$(shopify customers/data_request customers-data-request.json customer.id=8002 \
+    customer.email=sue@example.com)" = 200 ] || fail "customers/data_request"
+grep -q "customers/data_request): for shop customer 8002: to be answered with .segctl customer export sue@example.com." "$T/feed.log" ||
+    fail "data request not logged: $(tail -2 "$T/feed.log")"
+"$BUILD/segctl" -c "$T/segmilter.conf" customer export sue@example.com > "$T/sue.json" ||
+    fail "customer export"
+python3 - "$T/sue.json" <<'PY' || fail "sue's data: $(cat "$T/sue.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["customer"]["email"] == "sue@example.com"
+assert d["customer"]["phone"] == "+15550001002"
+assert any(e["type"] == "checkout_start" for e in d["events"])
+assert any(c["channel"] == "sms" for c in d["consent_history"])
+decisions = {(a["campaign_id"], a["channel"], a["decision"]) for a in d["audit"]}
+assert ("cart", "email", "deliver") in decisions, decisions
+assert ("cart", "sms", "opted_out") in decisions, decisions
+assert d["phone_status"][0]["status"] == "opted_out"
+assert "audit_key" not in json.dumps(d)
+PY
+
 # --- vera asks to be forgotten: Shopify's customers/redact --------------
 # found by the shop's id (her customers/update), erased at once: nothing
 # of hers left in the store's file once the WAL is emptied, the chain

@@ -777,6 +777,49 @@ test_audit_redact(void **state)
 	assert_true(dx_contains(x->db, "r0@example.com")); /* nobody's */
 }
 
+struct dx_rows {
+	int	 audit, customer;
+	char	 columns[512];
+};
+
+static int
+dx_row(const char *table, int n, const char *const *names,
+    const char *const *values, void *arg)
+{
+	struct dx_rows *r = arg;
+	size_t len;
+	int i;
+
+	if (strcmp(table, "audit") == 0)
+		r->audit++;
+	if (strcmp(table, "customer") != 0)
+		return 0;
+	r->customer++;
+	for (i = 0; i < n; i++) {
+		len = strlen(r->columns);
+		snprintf(r->columns + len, sizeof(r->columns) - len, "%s=%s ",
+		    names[i], values[i] ? values[i] : "NULL");
+	}
+	return 0;
+}
+
+/* A data request gets the profile and the rows about them, not the key. */
+static void
+test_customer_rows(void **state)
+{
+	struct dx *x = *state;
+	struct dx_rows r;
+
+	dx_audit(x, 4);		/* rows 2 and 4 are Ann's */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_customer_rows(x->st, x->ann, dx_row, &r), 0);
+	assert_int_equal(r.customer, 1);
+	assert_int_equal(r.audit, 2);
+	assert_non_null(strstr(r.columns, "email=ann@example.com "));
+	assert_non_null(strstr(r.columns, "first_name=Ann "));
+	assert_null(strstr(r.columns, "key"));
+}
+
 /* A key erased or deleted by hand is not a redaction. */
 static void
 test_audit_redact_forged(void **state)
@@ -1078,6 +1121,7 @@ main(void)
 		T(test_audit_sealed),
 		T(test_audit_redact),
 		T(test_audit_redact_forged),
+		T(test_customer_rows),
 		T(test_audit_time_index),
 		T(test_audit_time_index_writes),
 		T(test_schema_upgrade),

@@ -64,8 +64,11 @@ store_audit_key_put(struct store *st, int64_t customer_id,
 	return store_run(st, s, "audit key");
 }
 
-/* Runs SQL with ?1 the customer and ?2 the time; *N (may be NULL) the
- * rows it changed. */
+/*
+ * Runs SQL with ?1 the customer and ?2 the time.  *N (may be NULL): the
+ * number SQL answers if it answers rows (a count), else plus the rows
+ * it changed.
+ */
 static int
 redact_run(struct store *st, const char *sql, int64_t id, int64_t at,
     int64_t *n)
@@ -80,29 +83,14 @@ redact_run(struct store *st, const char *sql, int64_t id, int64_t at,
 	if (sqlite3_bind_parameter_count(s) >= 2)
 		sqlite3_bind_int64(s, 2, at);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, "redact");
-	if (n != NULL)
-		*n += sqlite3_changes64(st->db);
-	return 0;
-}
-
-/* The one number SQL (?1 the customer) gives, into *N. */
-static int
-redact_count(struct store *st, const char *sql, int64_t id, int64_t *n)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return store_fail(st, "redact");
-	if (sqlite3_bind_parameter_count(s) >= 1)
-		sqlite3_bind_int64(s, 1, id);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	if (rc == SQLITE_ROW && n != NULL)
 		*n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "redact");
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_fail(st, "redact");
+	if (rc == SQLITE_DONE && n != NULL)
+		*n += sqlite3_changes64(st->db);
+	return 0;
 }
 
 /* LIST (one entry per line) without the line WHO, into a new string. */
@@ -214,7 +202,7 @@ store_customer_redact(struct store *st, int64_t id, int64_t at,
 	memset(r, 0, sizeof(*r));
 	if (redact_contacts(st, id, &email, &phone) == -1)
 		return -1;
-	if (redact_count(st, "PRAGMA secure_delete", 0, &v) == -1)
+	if (redact_run(st, "PRAGMA secure_delete", 0, 0, &v) == -1)
 		goto out;
 	was_secure = v != 0;
 	if (store_exec(st, "PRAGMA secure_delete = ON") == -1)
@@ -252,8 +240,8 @@ store_customer_redact(struct store *st, int64_t id, int64_t at,
 	    " consent = '' WHERE customer_id = ?1 AND form = 2", id, 0,
 	    &r->audit_rows) == -1)
 		goto out;
-	if (redact_count(st, "SELECT count(*) FROM audit WHERE"
-	    " customer_id = ?1 AND form = 1", id, &r->audit_unsealed) == -1)
+	if (redact_run(st, "SELECT count(*) FROM audit WHERE"
+	    " customer_id = ?1 AND form = 1", id, 0, &r->audit_unsealed) == -1)
 		goto out;
 	rc = 0;
 out:

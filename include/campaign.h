@@ -30,6 +30,16 @@
  * The text is a template like the message's, rendered as plain text
  * with the recipient's variant.
  *
+ * Optional arms measure what the tailoring is worth (policy.h): of the
+ * recipients the campaign would deliver to, a random share gets the
+ * variants (tailored), a share the default variant (broad), and a share
+ * nothing (none: held out), in percent summing to 100, to two decimals.
+ * The draw is keyed by the experiment (default: the campaign's id), so
+ * campaigns that name one experiment split their customers alike:
+ *
+ *   arms = { tailored = 80; broad = 10; none = 10;
+ *            experiment = "q1-tailoring"; };
+ *
  * Audience and variant names are segment names: a lifecycle segment
  * (b2b, vip, lapsed, repeat, first_time, subscriber), cart_abandoner, a
  * category of interest (coffee), or a locale (country_de, language_fr,
@@ -71,6 +81,14 @@ struct campaign_sms {
 	int64_t			 send_after;	/* 0: now */
 };
 
+/* Shares in hundredths of a percent: 10000 is everyone. */
+#define CAMPAIGN_ARMS_WHOLE	10000
+struct campaign_arms {
+	int			 set;		/* 0: no arms, all tailored */
+	int			 tailored, broad, none;
+	char			 experiment[CAMPAIGN_ID_MAX];
+};
+
 struct campaign {
 	char			 id[CAMPAIGN_ID_MAX];
 	char			*file;
@@ -83,6 +101,7 @@ struct campaign {
 	const char		**variant_names; /* for policy_campaign */
 	struct campaign_variant	 dflt;
 	struct campaign_sms	 sms;
+	struct campaign_arms	 arms;
 };
 
 struct campaign_set {
@@ -94,6 +113,13 @@ struct campaign_set {
 int	 campaign_set_load(const char *dir, struct campaign_set **out,
 	    char *err, size_t errlen);
 void	 campaign_set_free(struct campaign_set *set);
+
+/*
+ * What a set needs from the configuration C: arms need outbox.key_file.
+ * 0, or -1 with every problem in ERR, one per line.
+ */
+int	 campaign_set_check(const struct campaign_set *set,
+	    const struct conf *c, char *err, size_t errlen);
 
 /* The campaign with ID, or NULL. */
 const struct campaign *campaign_find(const struct campaign_set *set,

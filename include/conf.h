@@ -113,6 +113,7 @@ struct conf_policy {
 	int64_t		 bounce_limit;		/* bounces that suppress */
 	int64_t		 soft_bounce_limit;	/* soft bounces that do, 0: off */
 	int64_t		 soft_bounce_days;	/* ... within this many days */
+	double		 global_holdout_percent; /* never mailed, 0: none */
 };
 
 enum conf_on_error {

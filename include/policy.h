@@ -26,6 +26,17 @@
  * for fewer emails (their own minimum gap between campaigns) waits until
  * that gap has passed, whatever the rest allows; all three are recorded
  * as "fatigued", the detail saying which.
+ *
+ * Arms (campaign.h) come last, among the recipients every rule above
+ * lets through, so that each arm is a fair sample of them: a draw keyed
+ * by the secret key, the experiment and the customer puts each in the
+ * tailored arm (their variant), the broad arm (the default variant) or
+ * holds them out ("held_out").  A global control group
+ * (policy.global_holdout_percent) is held out of every campaign by a
+ * draw of its own, the same for every campaign.  A draw is a keyed HMAC:
+ * the same customer always lands in the same arm of an experiment, on
+ * every relay and retry, nobody without the key can predict or steer
+ * it, and draws of different experiments are independent.
  */
 #ifndef SEGM_POLICY_H
 #define SEGM_POLICY_H
@@ -46,6 +57,8 @@ enum policy_reason {
 				   soft too often */
 	POLICY_AUDIENCE,	/* outside the campaign's audience */
 	POLICY_FATIGUED,	/* fatigue or the frequency cap */
+	POLICY_HELD_OUT,	/* the campaign's arm none, or the global
+				   control group */
 	POLICY_BAD_RECORD,	/* their own values cannot be rendered,
 				   even left out (the milter's finding) */
 	POLICY_NREASONS
@@ -54,6 +67,7 @@ enum policy_reason {
 /* What the store knows about one recipient; all times epoch seconds. */
 struct policy_facts {
 	int		 found;
+	int64_t		 customer_id;		/* what arms are drawn for */
 	int		 email_consent;		/* latest statement: granted */
 	int64_t		 consent_at;		/* ... made at */
 	int64_t		 unsubscribed_at;	/* latest, 0: never */
@@ -82,13 +96,40 @@ struct policy_campaign {
 	size_t		 nexclude;
 	const char	*const *variants;	/* segment names, in order */
 	size_t		 nvariants;
+	/* arms, in hundredths of a percent (campaign.h); all 0: none */
+	const char	*experiment;
+	int		 tailored, broad, none;
+	/* the key draws are made with; empty: no arms, no global group */
+	const unsigned char *key;
+	size_t		 keylen;
+};
+
+/* The arm a delivered or held-out recipient fell in. */
+enum policy_arm {
+	ARM_UNSET,		/* no arms, no global group: as tailored */
+	ARM_TAILORED,
+	ARM_BROAD,		/* the default variant */
+	ARM_NONE,		/* held out of this campaign */
+	ARM_GLOBAL,		/* held out of every campaign */
+	ARM_COUNT
 };
 
 struct policy_decision {
 	enum policy_reason reason;
 	int		 variant;	/* index, or -1: the default variant */
+	enum policy_arm	 arm;
 	char		 detail[160];	/* the figures, for the audit log */
 };
+
+/*
+ * The draw for CUSTOMER_ID in EXPERIMENT (NULL: the global control
+ * group) under KEY: a number in [0, 1), uniform, the first 53 bits of an
+ * HMAC-SHA256 under a key derived for the purpose.  -1 without a key.
+ */
+double	 policy_arm_draw(const unsigned char *key, size_t keylen,
+	    const char *experiment, int64_t customer_id);
+/* "tailored", "broad", "none", "global"; "" for ARM_UNSET. */
+const char *policy_arm_name(enum policy_arm a);
 
 /* R: the thresholds of segmilter.conf's policy group. */
 void	 policy_decide(const struct conf_policy *r,

@@ -27,7 +27,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	13
+#define STORE_SCHEMA_VERSION	14
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -494,6 +494,9 @@ struct store_ledger {
 	const char	*decision;	/* "deliver" or a suppression reason */
 	const char	*variant;	/* NULL: none */
 	int64_t		 at;
+	const char	*arm;		/* "tailored", "broad", "none",
+					   "global"; NULL: no arms */
+	const char	*segment;	/* the lifecycle segment then, NULL */
 };
 
 /*

@@ -76,6 +76,12 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 		free(to);
 		return 1;
 	}
+	if (campaign_set_check(set, cf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s", err);
+		campaign_set_free(set);
+		free(to);
+		return 1;
+	}
 	if ((fd = open(argv[optind], O_RDONLY | O_CLOEXEC)) == -1) {
 		cli_warnx("%s: %s", argv[optind], strerror(errno));
 		campaign_set_free(set);

@@ -26,13 +26,13 @@
 /* A column and the audit decisions counted in it. */
 struct report_column {
 	const char	*name;
-	const char	*decisions[4];
+	const char	*decisions[5];
 };
 
 /* Email: the policy reasons; a retried copy is on its way again. */
-_Static_assert(POLICY_NREASONS == 9, "email_columns names every reason");
+_Static_assert(POLICY_NREASONS == 10, "email_columns names every reason");
 static const struct report_column email_columns[] = {
-	{ "deliver", { "deliver", "copy_retried", "copy_passed" } },
+	{ "deliver", { "deliver", "broad", "copy_retried", "copy_passed" } },
 	{ "unknown", { "unknown" } },
 	{ "duplicate", { "duplicate" } },
 	{ "unsubscribed", { "unsubscribed" } },
@@ -40,6 +40,7 @@ static const struct report_column email_columns[] = {
 	{ "bounced", { "bounced" } },
 	{ "audience", { "audience" } },
 	{ "fatigued", { "fatigued" } },
+	{ "held_out", { "held_out" } },
 	{ "bad_record", { "bad_record" } },
 	{ "not_sent", { "copy_failed", "copy_expired", "copy_cancelled" } },
 	{ NULL, { NULL } }

@@ -288,6 +288,75 @@ load_sms(struct campaign_load *ld, const config_setting_t *g,
 		campaign_error(ld, g, "sms.text", "required");
 }
 
+/* A share in percent, to two decimals, into hundredths: 0, or -1. */
+static int
+load_share(struct campaign_load *ld, const config_setting_t *s,
+    const char *path, int *out)
+{
+	double v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else
+		v = -1;
+	/* hundredths exactly: 12.345 is a typo, not a share */
+	if (!(v >= 0 && v <= 100) || v * 100 != (double)(int)(v * 100 + 0.5)) {
+		campaign_error(ld, s, path, "expected a percentage from 0 to"
+		    " 100, to at most two decimals");
+		return -1;
+	}
+	*out = (int)(v * 100 + 0.5);
+	return 0;
+}
+
+static void
+load_arms(struct campaign_load *ld, const config_setting_t *g,
+    struct campaign *c)
+{
+	struct campaign_arms *a = &c->arms;
+	config_setting_t *s;
+	const char *name;
+	char path[64];
+	int i, bad = 0;
+
+	if (!config_setting_is_group(g)) {
+		campaign_error(ld, g, "arms", "expected a group { tailored ="
+		    " 80; broad = 10; none = 10; }");
+		return;
+	}
+	for (i = 0; i < config_setting_length(g); i++) {
+		s = config_setting_get_elem(g, (unsigned)i);
+		name = config_setting_name(s);
+		snprintf(path, sizeof(path), "arms.%s", name);
+		if (strcmp(name, "tailored") == 0)
+			bad |= load_share(ld, s, path, &a->tailored);
+		else if (strcmp(name, "broad") == 0)
+			bad |= load_share(ld, s, path, &a->broad);
+		else if (strcmp(name, "none") == 0)
+			bad |= load_share(ld, s, path, &a->none);
+		else if (strcmp(name, "experiment") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+			    !valid_id(config_setting_get_string(s)))
+				campaign_error(ld, s, path, "expected letters,"
+				    " digits and . _ - : (at most %d)",
+				    CAMPAIGN_ID_MAX - 1);
+			else
+				snprintf(a->experiment,
+				    sizeof(a->experiment), "%s",
+				    config_setting_get_string(s));
+		} else
+			campaign_error(ld, s, path, "unknown setting");
+	}
+	if (!bad && a->tailored + a->broad + a->none != CAMPAIGN_ARMS_WHOLE)
+		campaign_error(ld, g, "arms", "tailored, broad and none add"
+		    " up to %d.%02d%%, not 100%%",
+		    (a->tailored + a->broad + a->none) / 100,
+		    (a->tailored + a->broad + a->none) % 100);
+	a->set = 1;
+}
+
 static void
 load_campaign(struct campaign_load *ld, config_t *cfg, struct campaign *c)
 {
@@ -316,12 +385,17 @@ load_campaign(struct campaign_load *ld, config_t *cfg, struct campaign *c)
 			load_variants(ld, s, c);
 		} else if (strcmp(name, "sms") == 0) {
 			load_sms(ld, s, c);
+		} else if (strcmp(name, "arms") == 0) {
+			load_arms(ld, s, c);
 		} else {
 			campaign_error(ld, s, name, "unknown setting");
 		}
 	}
 	if (!have_id)
 		campaign_error(ld, NULL, "id", "missing");
+	else if (c->arms.set && c->arms.experiment[0] == '\0')
+		snprintf(c->arms.experiment, sizeof(c->arms.experiment), "%s",
+		    c->id);
 	if (!have_variants)
 		campaign_error(ld, NULL, "variants", "missing: at least"
 		    " default = { ... };");
@@ -485,4 +559,27 @@ campaign_variant_name(const struct campaign *c, int variant)
 	if (variant >= 0 && (size_t)variant < c->nvariants)
 		return c->variants[variant].name;
 	return "default";
+}
+
+int
+campaign_set_check(const struct campaign_set *set, const struct conf *c,
+    char *err, size_t errlen)
+{
+	struct buf errs;
+	size_t i;
+	int bad = 0;
+
+	buf_init(&errs, errlen > 0 ? errlen - 1 : 0);
+	for (i = 0; i < set->n; i++) {
+		if (!set->v[i].arms.set || c->outbox.keylen > 0)
+			continue;
+		buf_printf(&errs, "%s: arms: outbox.key_file is required: who"
+		    " falls in which arm is drawn with it, so that nobody can"
+		    " steer it\n", set->v[i].file);
+		bad = 1;
+	}
+	if (errlen > 0)
+		snprintf(err, errlen, "%s", buf_str(&errs));
+	buf_free(&errs);
+	return bad ? -1 : 0;
 }

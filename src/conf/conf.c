@@ -187,6 +187,8 @@ static const struct conf_setting policy_table[] = {
 	    NULL },
 	{ "soft_bounce_days", CT_INT, POL(soft_bounce_days), 0, 1, 365, 0, 0,
 	    NULL },
+	{ "global_holdout_percent", CT_FLOAT, POL(global_holdout_percent), 0,
+	    0, 0, 0.0, 50.0, NULL },
 	END
 };
 
@@ -1039,6 +1041,10 @@ load_outbox_key(struct conf_load *ld, config_t *cfg)
 			    " outbox.reinject_url, milter.unsubscribe_url or"
 			    " milter.bounce_domain: copies, unsubscribe links"
 			    " and return paths carry an HMAC");
+		if (ld->c->policy.global_holdout_percent > 0)
+			load_error(ld, s, "outbox.key_file", "required with"
+			    " policy.global_holdout_percent: who is held out"
+			    " is drawn with it, so that nobody can steer it");
 		return;
 	}
 	if ((fp = conf_open_secret(o->key_file, why, sizeof(why))) == NULL) {

@@ -424,6 +424,12 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 	pc.nexclude = c->nexclude;
 	pc.variants = c->variant_names;
 	pc.nvariants = c->nvariants;
+	pc.experiment = c->arms.experiment;
+	pc.tailored = c->arms.tailored;
+	pc.broad = c->arms.broad;
+	pc.none = c->arms.none;
+	pc.key = env->conf->outbox.key;
+	pc.keylen = env->conf->outbox.keylen;
 	/* one snapshot, and one lock instead of one per statement */
 	if (store_begin_read(st) == -1) {
 		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
@@ -442,6 +448,7 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 			segment_flags(&r->r->seg, r->flags);
 		memset(&f, 0, sizeof(f));
 		f.found = r->r->customer_id != 0;
+		f.customer_id = r->r->customer_id;
 		f.email_consent = r->r->has_consent && r->r->consent_granted;
 		f.consent_at = r->r->consent_at;
 		f.unsubscribed_at = r->r->unsubscribed_at;
@@ -557,6 +564,9 @@ record_ledger(struct milter_msg *m, const struct campaign *c,
 	l.route = r->part < 0 ? NULL : r->part == p->inplace ? "inplace" :
 	    "copy";
 	l.at = now;
+	l.arm = r->d.arm != ARM_UNSET ? policy_arm_name(r->d.arm) : NULL;
+	l.segment = r->r->has_segment ?
+	    conf_lifecycle_name(r->r->seg.lifecycle) : NULL;
 	if (store_ledger_put(st, &l, &written) == -1)
 		return -1;
 	if (!written && r->d.reason == POLICY_DELIVER) {
@@ -596,7 +606,9 @@ record_audit(struct milter_msg *m, const struct milter_env *env,
 	a.campaign_id = c->id;
 	a.recipient = r->email[0] != '\0' ? r->email : r->addr;
 	a.customer_id = r->r->customer_id;
-	a.decision = policy_reason_name(r->d.reason);
+	/* a delivery of the broad arm says so: the default is no accident */
+	a.decision = r->d.reason == POLICY_DELIVER && r->d.arm == ARM_BROAD ?
+	    "broad" : policy_reason_name(r->d.reason);
 	a.detail = detail;
 	a.segment = r->r->has_segment ?
 	    conf_lifecycle_name(r->r->seg.lifecycle) : "";

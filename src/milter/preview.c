@@ -238,6 +238,52 @@ preview_sms(struct milter_msg *m, const struct milter_env *env,
 			    counts[i]);
 }
 
+/*
+ * How many of each segment fall in each arm, when the campaign has arms
+ * or a global control group holds anyone out.
+ */
+static void
+preview_arms(const struct milter_msg *m, FILE *out)
+{
+	size_t n[LC_COUNT + 1][ARM_COUNT], all[ARM_COUNT], i;
+	const struct milter_rcpt *r;
+	int a, seg, any = 0;
+
+	memset(n, 0, sizeof(n));
+	memset(all, 0, sizeof(all));
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if (r->d.arm == ARM_UNSET)
+			continue;
+		seg = r->r->has_segment ? (int)r->r->seg.lifecycle : LC_COUNT;
+		n[seg][r->d.arm]++;
+		all[r->d.arm]++;
+		any = 1;
+	}
+	if (!any)
+		return;
+	fprintf(out, "\narms, of those every rule lets through:\n%-12s",
+	    "segment");
+	for (a = ARM_TAILORED; a < ARM_COUNT; a++)
+		fprintf(out, " %9s", policy_arm_name(a));
+	fputc('\n', out);
+	for (seg = 0; seg <= LC_COUNT; seg++) {
+		for (a = ARM_TAILORED; a < ARM_COUNT && n[seg][a] == 0; a++)
+			;
+		if (a == ARM_COUNT)
+			continue;
+		fprintf(out, "%-12s", seg < LC_COUNT ?
+		    conf_lifecycle_name(seg) : "(none)");
+		for (a = ARM_TAILORED; a < ARM_COUNT; a++)
+			fprintf(out, " %9zu", n[seg][a]);
+		fputc('\n', out);
+	}
+	fprintf(out, "%-12s", "all");
+	for (a = ARM_TAILORED; a < ARM_COUNT; a++)
+		fprintf(out, " %9zu", all[a]);
+	fputc('\n', out);
+}
+
 int
 milter_preview(const struct milter_env *env, struct store *st, int fd,
     const char *const *rcpts, size_t nrcpts, int64_t now, FILE *out,
@@ -355,6 +401,7 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 			    r->d.reason == POLICY_BAD_RECORD ?
 			    "bad_record: " : "", r->d.detail);
 	}
+	preview_arms(m, out);
 	if (c->sms.text != NULL)
 		preview_sms(m, env, c, now, out);
 out:

@@ -50,6 +50,11 @@ milter_gen_load(const char *path, struct milter_gen **out, char *err,
 		conf_free(c);
 		return -1;
 	}
+	if (campaign_set_check(set, c, err, errlen) == -1) {
+		campaign_set_free(set);
+		conf_free(c);
+		return -1;
+	}
 	buf_init(&report, 1024 * 1024);
 	buf_init(&errs, errlen > 0 ? errlen - 1 : 0);
 	if (milter_sms_check(c, set, &report, &errs) == -1) {

@@ -1,8 +1,8 @@
 /*
  * audit_job.c - what happened to a copy or an SMS, in the audit log, one
  * row per recipient: the outbox workers (sent SMS, failed, expired) and
- * segctl outbox (cancelled, retried) write them alike.  An SMS row names
- * the number and the customer.
+ * segctl outbox (cancelled, retried) write them alike.  A row names the
+ * customer too: an SMS job's, a copy's recipient's by address.
  */
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +44,13 @@ outbox_audit_job(struct store *st, const struct store_job *j,
 		a.at = now;
 		a.channel = sms ? "sms" : "email";
 		a.customer_id = j->customer_id;
+		/* a copy's recipient is found by address: their rows are
+		 * counted, and erased, with their other rows */
+		if (!sms && store_customer_find(st, rcpt,
+		    &a.customer_id) == -1) {
+			audit_end(&ch);
+			return -1;
+		}
 		a.queue_id = "outbox";
 		a.message_id = j->message_key;
 		a.campaign_id = j->campaign_id;

@@ -19,6 +19,7 @@ static const char *const reason_names[POLICY_NREASONS] = {
 	[POLICY_BOUNCED] = "bounced",
 	[POLICY_AUDIENCE] = "audience",
 	[POLICY_FATIGUED] = "fatigued",
+	[POLICY_HELD_OUT] = "held_out",
 	[POLICY_BAD_RECORD] = "bad_record",
 };
 
@@ -144,6 +145,49 @@ policy_soft_bounced(const struct conf_policy *r, const struct policy_facts *f,
 	return 1;
 }
 
+/*
+ * The arm of a recipient every rule lets through: 1 when that settles
+ * the decision (held out, or the default variant), the draw in the
+ * detail for an auditor to check.
+ */
+static int
+policy_arms(const struct conf_policy *r, const struct policy_campaign *c,
+    const struct policy_facts *f, struct policy_decision *d)
+{
+	double u;
+
+	if (c->keylen == 0)
+		return 0;
+	if (r->global_holdout_percent > 0) {
+		u = policy_arm_draw(c->key, c->keylen, NULL, f->customer_id);
+		if (u * 100 < r->global_holdout_percent) {
+			d->reason = POLICY_HELD_OUT;
+			d->arm = ARM_GLOBAL;
+			snprintf(d->detail, sizeof(d->detail), "global control"
+			    " group: draw %.6f < %g%%", u,
+			    r->global_holdout_percent);
+			return 1;
+		}
+	}
+	if (c->tailored + c->broad + c->none == 0)
+		return 0;
+	u = policy_arm_draw(c->key, c->keylen, c->experiment, f->customer_id);
+	if (u * 10000 < c->tailored)
+		d->arm = ARM_TAILORED;
+	else if (u * 10000 < c->tailored + c->broad)
+		d->arm = ARM_BROAD;
+	else
+		d->arm = ARM_NONE;
+	snprintf(d->detail, sizeof(d->detail), "arm %s of %s: draw %.6f"
+	    " (tailored %d.%02d%%, broad %d.%02d%%, none %d.%02d%%)",
+	    policy_arm_name(d->arm), c->experiment, u, c->tailored / 100,
+	    c->tailored % 100, c->broad / 100, c->broad % 100,
+	    c->none / 100, c->none % 100);
+	if (d->arm == ARM_NONE)
+		d->reason = POLICY_HELD_OUT;
+	return d->arm != ARM_TAILORED;
+}
+
 void
 policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
     const struct policy_facts *f, int64_t now, struct policy_decision *d)
@@ -197,6 +241,8 @@ policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
 		return;
 	}
 	d->reason = POLICY_DELIVER;
+	if (policy_arms(r, c, f, d))
+		return;
 	for (i = 0; i < c->nvariants; i++)
 		if (policy_has_flag(f, c->variants[i])) {
 			d->variant = (int)i;

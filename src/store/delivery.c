@@ -326,13 +326,14 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 
 	s = store_stmt(st, SQ_LEDGER_PUT, "INSERT INTO ledger (campaign_id,"
 	    " recipient, message_key, customer_id, queue_id, decision,"
-	    " variant, at, route)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	    " variant, at, route, arm, segment)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 	    " ON CONFLICT (customer_id, campaign_id, recipient) DO UPDATE SET"
 	    " message_key = excluded.message_key,"
 	    " queue_id = excluded.queue_id, decision = excluded.decision,"
 	    " variant = excluded.variant, at = excluded.at,"
-	    " route = excluded.route"
+	    " route = excluded.route, arm = excluded.arm,"
+	    " segment = excluded.segment"
 	    " WHERE ledger.decision <> 'deliver'"
 	    "  OR (ledger.route = 'inplace'"
 	    "   AND ledger.message_key = excluded.message_key"
@@ -348,6 +349,8 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 	store_bind_text(s, 7, l->variant);
 	sqlite3_bind_int64(s, 8, l->at);
 	store_bind_text(s, 9, l->route);
+	store_bind_text(s, 10, l->arm);
+	store_bind_text(s, 11, l->segment);
 	rc = sqlite3_step(s);
 	store_done(s);
 	if (rc != SQLITE_DONE)
@@ -594,7 +597,7 @@ store_campaign_report(struct store *st, const char *campaign,
 	    "  first_value(segment) OVER (PARTITION BY recipient,"
 	    "   customer_id ORDER BY segment = '', seq DESC) AS segment,"
 	    "  row_number() OVER (PARTITION BY recipient, customer_id"
-	    "   ORDER BY decision = ?2"
+	    "   ORDER BY decision = ?2 OR decision = 'broad'"
 	    "   OR decision LIKE ?3 ESCAPE '\\' DESC, seq DESC)"
 	    "   AS latest"
 	    " FROM audit WHERE campaign_id = ?1 AND channel = ?4)"
@@ -629,7 +632,7 @@ store_campaign_bounces(struct store *st, const char *campaign,
 	    "   (PARTITION BY recipient, customer_id ORDER BY seq DESC)"
 	    "   AS latest"
 	    "  FROM audit WHERE campaign_id = ?1 AND channel = 'email'"
-	    "  AND decision = 'deliver'),"
+	    "  AND (decision = 'deliver' OR decision = 'broad')),"
 	    " f AS (SELECT recipient, customer_id,"
 	    "  max(decision = 'hard_bounce') AS hard,"
 	    "  max(decision = 'soft_bounce') AS soft,"

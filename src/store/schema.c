@@ -365,6 +365,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE customers ADD COLUMN source_id INTEGER;"
 	"ALTER TABLE orders ADD COLUMN source_id INTEGER;"
 	"ALTER TABLE events ADD COLUMN source_id INTEGER;",
+
+	/*
+	 * 14: what a campaign's arms are measured from (policy.h): each
+	 * decision's arm, and the recipient's segment when it was made,
+	 * beside the time the attribution window starts from.
+	 */
+	"ALTER TABLE ledger ADD COLUMN arm TEXT;"
+	"ALTER TABLE ledger ADD COLUMN segment TEXT;",
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -26,7 +26,10 @@ row_hash() {
 insert() {
 	cust=$4
 	[ "$cust" = 0 ] && cust=NULL
-	sqlite3 "$T/store.db" "INSERT INTO audit VALUES ($1, $2, 'email',
+	sqlite3 "$T/store.db" "INSERT INTO audit (seq, at, channel, queue_id,
+	    message_id, campaign_id, recipient, customer_id, decision,
+	    detail, segment, variant, consent, config_hash, prev_hash, hash)
+	    VALUES ($1, $2, 'email',
 	    '4XyZ1', '<m1@example.com>', 'bf-2026', '$3', $cust, '$5', '',
 	    'vip', 'vip', 'granted checkout', 'cfg', '$6', '$7');
 	    INSERT OR IGNORE INTO audit_hours VALUES ($2 / 3600, $1)" ||
@@ -101,4 +104,28 @@ $S audit verify --anchors "$T/mail.log" > "$T/v4.out" && fail "cut tail not caug
 $S audit verify --expect "2:nothex" > /dev/null 2>&1
 [ $? = 2 ] || fail "a malformed --expect must be a usage error"
 $S audit verify --anchors "$T/nowhere.log" > /dev/null 2>&1 && fail "a missing anchors file must fail"
+
+# a sealed row (form 2, schema 12): its recipient, detail and consent are
+# hashed as their seal, HMAC-SHA256 under the customer's own key, and the
+# row's hash is over "form 2", the fields with those three left empty,
+# and the seal before the previous hash
+sqlite3 "$T/store.db" "INSERT INTO customers (id, email, audit_key)
+    VALUES (7, 'ann@example.com', randomblob(32))" || fail "customer 7"
+k=$(sqlite3 "$T/store.db" "SELECT hex(audit_key) FROM customers WHERE id = 7")
+seal=$({ f ann@example.com; f ""; f "granted checkout"; } |
+    openssl dgst -sha256 -mac HMAC -macopt "hexkey:$k" | sed 's/.*= //')
+h2s=$({ f "form 2"; f 2; f 1795000001; f email; f 4XyZ1; f "<m1@example.com>"
+    f bf-2026; f ""; f 7; f deliver; f ""; f vip; f vip; f ""; f cfg
+    f "$seal"; f "$h1"; } | sha256sum | cut -d' ' -f1)
+sqlite3 "$T/store.db" "INSERT INTO audit (seq, at, channel, queue_id,
+    message_id, campaign_id, recipient, customer_id, decision, detail,
+    segment, variant, consent, config_hash, prev_hash, hash, form, seal)
+    VALUES (2, 1795000001, 'email', '4XyZ1', '<m1@example.com>', 'bf-2026',
+    'ann@example.com', 7, 'deliver', '', 'vip', 'vip', 'granted checkout',
+    'cfg', '$h1', '$h2s', 2, '$seal')" || fail "insert sealed row"
+$S audit verify --expect "2:$h2s" > "$T/vs.out" || fail "sealed row: $(cat "$T/vs.out")"
+sqlite3 "$T/store.db" "UPDATE audit SET recipient = 'eve@example.com' WHERE seq = 2"
+$S audit verify > "$T/vs2.out" && fail "an edited sealed recipient must fail verify"
+grep -q "row 2's recipient, detail or consent does not match its seal" "$T/vs2.out" ||
+    fail "sealed edit: $(cat "$T/vs2.out")"
 echo "t-audit: ok"

@@ -62,4 +62,27 @@ grep -q "^campaign launch: 1 recipients, 0 delivered, 1 suppressed$" "$T/out" ||
 grep -q "^  bad_record  *1$" "$T/out" || fail "bad_record count: $(cat "$T/out")"
 grep -q "^  to fred@example.com: bad_record: Subject: line 1: the value of {{first_name}} holds a line break" "$T/out" ||
     fail "bad_record not reported: $(cat "$T/out")"
+
+# arms: the consenting split, each arm per segment; a key is required
+cat > "$T/campaigns/arms.conf" <<'EOF2'
+id = "arms";
+arms = { tailored = 50; broad = 25; none = 25; };
+variants = { vip = { offer = "VIP"; }; default = { offer = "10%"; }; };
+EOF2
+printf 'Subject: {{offer}}\nX-Campaign-ID: arms\n\n{{offer}}\n' > "$T/arms.eml"
+$P "$T/arms.eml" > "$T/out" 2>&1 && fail "arms without a key: $(cat "$T/out")"
+grep -q "arms.conf: arms: outbox.key_file is required" "$T/out" || fail "arms, no key: $(cat "$T/out")"
+(umask 077; openssl rand -hex 32 > "$T/key")
+echo "outbox = { key_file = \"$T/key\"; };" >> "$T/segmilter.conf"
+$P "$T/arms.eml" > "$T/out" || fail "arms: $(cat "$T/out")"
+# the 5 the launch rules deliver to, fay capped, sue ... : every one
+# that every rule lets through is in exactly one arm
+n=$(sed -n '/^arms, of those every rule lets through:$/,$p' "$T/out" |
+    awk '$1 == "all" { print $2 + $3 + $4 + $5 }')
+d=$(sed -n 's/^campaign arms: \([0-9]*\) recipients, \([0-9]*\) delivered.*/\2/p' "$T/out")
+h=$(awk '$1 == "held_out" { print $2 }' "$T/out")
+[ -n "$n" ] && [ "$n" = "$((d + ${h:-0}))" ] || fail "arms: $n in arms, $d delivered, ${h:-0} held out: $(cat "$T/out")"
+grep -q "^segment  *tailored  *broad  *none  *global$" "$T/out" || fail "arms table: $(cat "$T/out")"
+[ "$(q "SELECT count(*) FROM ledger") $(q "SELECT count(*) FROM audit")" = "0 0" ] ||
+    fail "preview recorded something"
 echo "t-preview: ok"

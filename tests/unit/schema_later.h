@@ -17,6 +17,8 @@
 	"DROP TABLE sources;"						\
 	"ALTER TABLE customers DROP COLUMN source_id;"			\
 	"ALTER TABLE orders DROP COLUMN source_id;"			\
-	"ALTER TABLE events DROP COLUMN source_id;"
+	"ALTER TABLE events DROP COLUMN source_id;"			\
+	"ALTER TABLE ledger DROP COLUMN arm;"				\
+	"ALTER TABLE ledger DROP COLUMN segment;"
 
 #endif

@@ -502,6 +502,18 @@ test_bounce_domain(void **state)
 	assert_non_null(strstr(err, "outbox.key_file: required with"
 	    " outbox.reinject_url, milter.unsubscribe_url or"
 	    " milter.bounce_domain"));
+	/* a global control group is drawn with the key too */
+	assert_null(load("policy = { global_holdout_percent = 2.5; };\n"));
+	assert_non_null(strstr(err, "outbox.key_file: required with"
+	    " policy.global_holdout_percent"));
+	assert_null(load("policy = { global_holdout_percent = 60; };\n"));
+	assert_non_null(strstr(err, "60 is out of range"));
+	snprintf(text, sizeof(text), "policy = { global_holdout_percent ="
+	    " 2.5; };\noutbox = { key_file = \"%s\"; };\n", key);
+	if ((c = load(text)) == NULL)
+		fail_msg("%s", err);
+	assert_true(c->policy.global_holdout_percent == 2.5);
+	conf_free(c);
 	unlink(key);
 }
 

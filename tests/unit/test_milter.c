@@ -1268,6 +1268,32 @@ test_campaign_files(void **state)
 	    " is required"));
 	assert_non_null(strstr(err, "bad.conf:6: colour: unknown setting"));
 	assert_non_null(strstr(err, "id: 'spring' is also the id of"));
+	write_file(path, "id = \"x\";\nvariants = { default = {}; };\n"
+	    "arms = { tailored = 80;\n broad = 10.5;\n none = 5;\n"
+	    " colour = 1; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad.conf:3: arms: tailored, broad and"
+	    " none add up to 95.50%, not 100%"));
+	assert_non_null(strstr(err, "bad.conf:6: arms.colour: unknown"));
+	write_file(path, "id = \"x\";\nvariants = { default = {}; };\n"
+	    "arms = { tailored = 101; broad = 12.345; none = \"5\";\n"
+	    " experiment = \"a b\"; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "arms.tailored: expected a percentage"));
+	assert_non_null(strstr(err, "arms.broad: expected a percentage"));
+	assert_non_null(strstr(err, "arms.none: expected a percentage"));
+	assert_non_null(strstr(err, "arms.experiment: expected letters"));
+	write_file(path, "id = \"x\";\nvariants = { default = {}; };\n"
+	    "arms = { tailored = 90; none = 10; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,
+	    err, sizeof(err)), 0);
+	c = campaign_find(set, "x");
+	assert_int_equal(c->arms.tailored, 9000);
+	assert_int_equal(c->arms.none, 1000);
+	assert_string_equal(c->arms.experiment, "x");	/* the campaign's */
+	campaign_set_free(set);
 	write_file(path, "id = \"x\";\nvariants = { default = ; };\n");
 	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,
 	    err, sizeof(err)), -1);
@@ -1282,10 +1308,108 @@ test_campaign_files(void **state)
 	rmdir(path);
 }
 
+/*
+ * A campaign with arms: every consenting recipient falls in one arm, the
+ * same one again when the message comes back, with the decision in the
+ * ledger and the audit log alike; the held out are removed, the broad
+ * arm gets the default variant.
+ */
+static void
+test_arms(void **state)
+{
+	struct mx *x = *state;
+	struct segment_rebuild_stats stats;
+	struct audit_report rep;
+	const char *rcpts[61];
+	char addr[60][48], email[40], path[160], err[2048];
+	int i;
+
+	for (i = 0; i < 60; i++) {
+		snprintf(email, sizeof(email), "c%d@example.com", i);
+		customer(x, email, "C", 1, 3);		/* repeat */
+		snprintf(addr[i], sizeof(addr[i]), "<%s>", email);
+		rcpts[i] = addr[i];
+	}
+	rcpts[60] = NULL;
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
+	    sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/campaigns/spring.conf", x->dir);
+	write_file(path, "id = \"spring\";\n"
+	    "arms = { tailored = 34; broad = 33; none = 33; };\n"
+	    "variants = { vip = { offer = \"25% off\"; };\n"
+	    "  repeat = { offer = \"20% off\"; };\n"
+	    "  default = { offer = \"10% off\"; headline = \"Spring\"; };"
+	    " };\n");
+	campaign_set_free(x->set);
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir,
+	    &x->set, err, sizeof(err)), 0);
+	/* drawn with the secret key: without one, refused */
+	assert_int_equal(campaign_set_check(x->set, x->cf, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "spring.conf: arms: outbox.key_file is"
+	    " required"));
+	memcpy(x->cf->outbox.key, "0123456789abcdef0123", 20);
+	x->cf->outbox.keylen = 20;
+	assert_int_equal(campaign_set_check(x->set, x->cf, err, sizeof(err)),
+	    0);
+	x->env.campaigns = x->set;
+
+	assert_int_equal(run(x, rcpts, campaign_headers, "{{offer}}\n",
+	    x->st), MILTER_CONTINUE);
+	/* every one of them in an arm, each arm a fair share */
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " decision IN ('deliver', 'broad', 'held_out')"), 60);
+	assert_in_range(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " decision = 'held_out'"), 8, 32);
+	assert_in_range(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " decision = 'broad'"), 8, 32);
+	/* the ledger says the same, arm by arm, with the segment */
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit a JOIN ledger l"
+	    " ON l.customer_id = a.customer_id AND l.campaign_id = 'spring'"
+	    " WHERE (a.decision = 'held_out' AND l.arm = 'none'"
+	    "   AND l.decision = 'held_out')"
+	    " OR (a.decision = 'broad' AND l.arm = 'broad'"
+	    "   AND l.decision = 'deliver' AND l.variant = 'default'"
+	    "   AND a.variant = 'default')"
+	    " OR (a.decision = 'deliver' AND l.arm = 'tailored'"
+	    "   AND l.variant = a.variant AND a.variant = a.segment)"), 60);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM ledger l JOIN audit a"
+	    " ON a.customer_id = l.customer_id WHERE l.campaign_id = 'spring'"
+	    " AND l.segment = a.segment AND a.segment IN ('vip', 'repeat')"),
+	    60);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " decision = 'held_out' AND detail LIKE 'arm none of spring:"
+	    " draw 0.%'"), q_int(x, "SELECT count(*) FROM ledger WHERE"
+	    " arm = 'none'"));
+	/* each held out is removed from the message */
+	for (i = 0; i < 60; i++) {
+		char sql[200], del[60];
+
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE"
+		    " decision = 'held_out' AND recipient = '%.*s'",
+		    (int)strlen(addr[i]) - 2, addr[i] + 1);
+		snprintf(del, sizeof(del), "delrcpt %s\n", addr[i]);
+		assert_int_equal(q_int(x, sql),
+		    strstr(buf_str(&x->log), del) != NULL);
+	}
+
+	/* sent again (another message of the campaign): the same held out,
+	 * the rest delivered already; nobody left */
+	assert_int_equal(run(x, rcpts, again_headers, "{{offer}}\n", x->st),
+	    MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit a JOIN audit b"
+	    " ON a.recipient = b.recipient AND a.seq < b.seq"
+	    " WHERE a.decision = 'held_out' AND b.decision = 'held_out'"),
+	    q_int(x, "SELECT count(*) FROM ledger WHERE arm = 'none'"));
+	assert_int_equal(audit_verify(x->st, NULL, 0, &rep), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_arms, mx_setup,
+		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_transactional_untouched,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_suppress_and_rewrite,

@@ -52,7 +52,8 @@ LIB_SRCS = $(filter-out $(MILTER_SRCS) $(FEED_SRCS), \
 	   $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
 		src/segment/*.c src/import/*.c src/demo/*.c \
 		src/render/*.c src/policy/*.c src/audit/*.c src/milter/*.c \
-		src/outbox/*.c src/gateway/*.c src/feedback/*.c))
+		src/outbox/*.c src/gateway/*.c src/feedback/*.c \
+		src/report/*.c))
 CLI_SRCS = $(wildcard src/cli/*.c)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)

@@ -245,6 +245,13 @@ struct conf_unsub_route {
 	char		 query[64];	/* "": the token ends the path */
 };
 
+/* What segctl report measures a campaign's arms by (lift.h). */
+struct conf_report {
+	int64_t		 attribution_days;	/* after the decision */
+	int64_t		 sms_attribution_days;	/* after the SMS */
+	double		 min_effect_points;	/* worth detecting */
+};
+
 struct conf {
 	char			*path;		/* NULL for conf_defaults() */
 	char			*store_path;
@@ -254,6 +261,7 @@ struct conf {
 	struct conf_outbox	 outbox;
 	struct conf_sms		 sms;
 	struct conf_feedback	 feedback;
+	struct conf_report	 report;
 	struct conf_segments	 seg;
 	unsigned char		 hash[32];	/* SHA-256 of the file */
 };

@@ -1,5 +1,6 @@
 /*
- * csv - a streaming RFC 4180 reader that knows where every record started.
+ * csv - a streaming RFC 4180 reader that knows where every record started,
+ * and the one rule for writing a field.
  *
  * Records are read one at a time in bounded memory: quoted fields may hold
  * commas, doubled quotes and line breaks (Shopify's Notes column does), CRLF
@@ -35,6 +36,9 @@ struct csv_row {
 	unsigned long	  line;		/* physical line where it started */
 	const char	 *error;	/* NULL, or why the record is unusable */
 };
+
+/* Writes S (NULL: nothing) as one field, quoted when it needs to be. */
+void	 csv_write_field(FILE *fp, const char *s);
 
 /* Opens PATH ("-" is standard input).  NULL with err filled on failure. */
 struct csv_reader *csv_open(const char *path, char *err, size_t errlen);

@@ -32,4 +32,37 @@ struct demo_params {
 int	 demo_write(const struct demo_params *p, const char *dir, char *err,
 	    size_t errlen);
 
+/*
+ * What a campaign's recipients do afterwards, with a known true effect:
+ * the chance each orders within the window depends on their segment and
+ * arm alone (demo_truth), drawn per customer from SEED, so the lift
+ * report can be checked against the truth.  Orders go to an orders.csv
+ * in Shopify's format, at a random time inside the window after the
+ * decision, some of them with the variant's code.
+ */
+struct demo_recipient {
+	int64_t		 customer_id;
+	const char	*email;
+	const char	*segment;	/* "" unknown */
+	const char	*arm;		/* NULL: no arms (tailored) */
+	int64_t		 at;		/* the decision */
+	const char	*code;		/* the variant's, NULL */
+};
+
+/* The chance of an order in the window, for SEGMENT in ARM (NULL: the
+ * campaign has no arms). */
+double	 demo_truth(const char *segment, const char *arm);
+
+struct demo_outcomes;
+/* Opens PATH for CAMPAIGN's simulated orders.  NULL with ERR. */
+struct demo_outcomes *demo_outcomes_open(const char *path,
+	    const char *campaign, uint64_t seed, int64_t window_s, char *err,
+	    size_t errlen);
+/* Draws R's orders; 1 when they ordered, 0 when not. */
+int	 demo_outcomes_add(struct demo_outcomes *o,
+	    const struct demo_recipient *r);
+/* Closes the file: 0, or -1 with ERR (a write failed). */
+int	 demo_outcomes_close(struct demo_outcomes *o, char *err,
+	    size_t errlen);
+
 #endif

@@ -77,6 +77,12 @@ struct segment_order {
 	size_t		 nlines;
 };
 
+/*
+ * Whether O completed: paid (fully or partly), not cancelled, not
+ * refunded in full.  1 or 0.
+ */
+int	 segment_order_completed(const struct segment_order *o);
+
 struct segment_event {
 	enum segment_event_type type;
 	int64_t		 at;

@@ -605,6 +605,43 @@ int	 store_customer_redact(struct store *st, int64_t id, int64_t at,
 	    struct store_redaction *r);
 
 /*
+ * A campaign's recipients as the lift report counts them: every ledger
+ * row of CAMPAIGN that delivered or held out a customer, with the
+ * customer's orders placed at or after its time and before WINDOW
+ * seconds later (oldest first), the kinds of engagement recorded for
+ * the campaign ("unsubscribe,bounce", NULL: none) and when its SMS to
+ * them was sent (0: none).  FN is called once per row, in the ledger's
+ * order; its pointers last for the call.  0, FN's non-zero, or -1.
+ */
+struct store_outcome_order {
+	int64_t		 at;
+	const char	*financial_status;
+	int		 cancelled;
+	const char	*currency;
+	int64_t		 total, refunded;	/* minor units */
+	const char	*discount_code;		/* NULL: none */
+};
+struct store_outcome {
+	int64_t		 customer_id;
+	const char	*recipient;
+	const char	*arm;			/* NULL: no arms */
+	const char	*segment, *variant;	/* "" unknown, none */
+	const char	*decision;		/* "deliver", "held_out" */
+	int64_t		 at;
+	const char	*engagement;
+	int64_t		 sms_at;
+	const struct store_outcome_order *orders;
+	size_t		 norders;
+};
+typedef int (*store_outcome_fn)(const struct store_outcome *o, void *arg);
+int	 store_campaign_outcomes(struct store *st, const char *campaign,
+	    int64_t window, store_outcome_fn fn, void *arg);
+/* The N campaigns decided on last, the latest first.  0, FN's, -1. */
+typedef int (*store_name_fn)(const char *name, void *arg);
+int	 store_recent_campaigns(struct store *st, int64_t n, store_name_fn fn,
+	    void *arg);
+
+/*
  * A campaign's decisions on CHANNEL ("email" or "sms") counted by
  * segment and decision, each recipient once: the latest of their
  * delivery (email) or queued SMS and what became of it in the outbox

@@ -1,8 +1,8 @@
 /*
- * cmd_report.c - segctl report CAMPAIGN: what happened to a campaign, by
- * segment: for email, delivered and suppressed by reason; for SMS (when
- * the campaign has any), sent, still queued, failed or expired at the
- * gateway, and refused by reason.
+ * cmd_report.c - segctl report [--format text|csv|json] CAMPAIGN | --last N:
+ * what happened to a campaign, by segment: for email, delivered and
+ * suppressed by reason; for SMS (when the campaign has any), sent, still
+ * queued, failed or expired at the gateway, and refused by reason.
  *
  * Read from the audit log, so the segment is the one each recipient was
  * in when segmilter decided, whatever rebuilds happened since.  A
@@ -10,24 +10,39 @@
  * counted as not_sent.  Then what came back from the deliveries (segctl
  * bounce): hard and soft bounces and complaints by segment and variant,
  * each as a rate of the deliveries, the figure mailbox providers judge a
- * sender by (Gmail and Yahoo want complaints under 0.3%).
+ * sender by (Gmail and Yahoo want complaints under 0.3%).  Last, what
+ * the recipients did (report.h, lift.h): their orders within the
+ * attribution window per segment, variant and arm, and the arms
+ * compared.  --last N pools that last part over the N latest campaigns.
  */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
+#include "campaign.h"
 #include "cli.h"
+#include "csv.h"
 #include "policy.h"
+#include "report.h"
+#include "report_out.h"
 #include "store.h"
+#include "xalloc.h"
 
 #define REPORT_SEGMENTS	64
 #define REPORT_COLUMNS	16
+#define REPORT_DECISIONS 5	/* audit decisions in one column, at most */
 
 /* A column and the audit decisions counted in it. */
 struct report_column {
 	const char	*name;
-	const char	*decisions[5];
+	const char	*decisions[REPORT_DECISIONS];
 };
+
+enum report_format { FORMAT_TEXT, FORMAT_CSV, FORMAT_JSON };
 
 /* Email: the policy reasons; a retried copy is on its way again. */
 _Static_assert(POLICY_NREASONS == 10, "email_columns names every reason");
@@ -83,10 +98,11 @@ report_row(const char *segment, const char *decision, int64_t count,
 	if (segment == NULL || *segment == '\0')
 		segment = "(none)";
 	for (d = 0; d < r->ncols; d++) {
-		for (k = 0; k < 4 && r->cols[d].decisions[k] != NULL; k++)
+		for (k = 0; k < REPORT_DECISIONS &&
+		    r->cols[d].decisions[k] != NULL; k++)
 			if (strcmp(decision, r->cols[d].decisions[k]) == 0)
 				break;
-		if (k < 4 && r->cols[d].decisions[k] != NULL)
+		if (k < REPORT_DECISIONS && r->cols[d].decisions[k] != NULL)
 			break;
 	}
 	if (d == r->ncols)
@@ -142,14 +158,45 @@ report_print(const struct report *r)
 	report_line(r, "all", r->total);
 }
 
-/* The deliveries' bounces and complaints, a line per segment and variant. */
-struct bounces {
-	struct store_bounce_row	 all;
-	int			 lines;
+/* The deliveries' bounces and complaints, a row per segment and variant. */
+struct bounce_line {
+	char		 segment[64], variant[64];
+	int64_t		 delivered, hard, soft, complaints;
 };
 
+struct bounces {
+	struct bounce_line	*v;
+	size_t			 n, cap;
+	struct bounce_line	 all;
+};
+
+static int
+bounce_row(const struct store_bounce_row *row, void *arg)
+{
+	struct bounces *b = arg;
+	struct bounce_line *l;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
+	}
+	l = &b->v[b->n++];
+	snprintf(l->segment, sizeof(l->segment), "%s", *row->segment ?
+	    row->segment : "(none)");
+	snprintf(l->variant, sizeof(l->variant), "%s", row->variant);
+	l->delivered = row->delivered;
+	l->hard = row->hard;
+	l->soft = row->soft;
+	l->complaints = row->complaints;
+	b->all.delivered += row->delivered;
+	b->all.hard += row->hard;
+	b->all.soft += row->soft;
+	b->all.complaints += row->complaints;
+	return 0;
+}
+
 static void
-bounce_line(const struct store_bounce_row *b)
+bounce_text(const struct bounce_line *b)
 {
 	double n = b->delivered > 0 ? (double)b->delivered : 1;
 
@@ -159,25 +206,20 @@ bounce_line(const struct store_bounce_row *b)
 	    100.0 * (double)b->soft / n, 100.0 * (double)b->complaints / n);
 }
 
-static int
-bounce_row(const struct store_bounce_row *row, void *arg)
+static void
+bounces_text(const struct bounces *b)
 {
-	struct bounces *b = arg;
-	struct store_bounce_row r = *row;
+	size_t i;
 
-	if (b->lines++ == 0)
-		printf("\nbounces and complaints, of the recipients delivered"
-		    " to (segctl bounce):\n%-12s %-10s %9s %7s %7s %10s %7s"
-		    " %7s %10s\n", "segment", "variant", "delivered", "hard",
-		    "soft", "complaints", "hard", "soft", "complaint");
-	if (*r.segment == '\0')
-		r.segment = "(none)";
-	bounce_line(&r);
-	b->all.delivered += r.delivered;
-	b->all.hard += r.hard;
-	b->all.soft += r.soft;
-	b->all.complaints += r.complaints;
-	return 0;
+	if (b->n == 0)
+		return;
+	printf("\nbounces and complaints, of the recipients delivered to"
+	    " (segctl bounce):\n%-12s %-10s %9s %7s %7s %10s %7s %7s %10s\n",
+	    "segment", "variant", "delivered", "hard", "soft", "complaints",
+	    "hard", "soft", "complaint");
+	for (i = 0; i < b->n; i++)
+		bounce_text(&b->v[i]);
+	bounce_text(&b->all);
 }
 
 /* CHANNEL's rows for CAMPAIGN into R; 0, or -1 (reported). */
@@ -197,47 +239,294 @@ report_load(struct store *st, const char *campaign, const char *channel,
 	return 0;
 }
 
+/* The decisions of R (CHANNEL) as CSV rows or JSON members. */
+static void
+report_csv(const struct report *r, const char *channel)
+{
+	size_t i;
+	int d;
+
+	for (i = 0; i < r->nsegments; i++)
+		for (d = 0; d < r->ncols; d++) {
+			if (r->count[i][d] == 0)
+				continue;
+			printf("decision,%s,", channel);
+			csv_write_field(stdout, r->segment[i]);
+			printf(",%s,%" PRId64 "\n", r->cols[d].name,
+			    r->count[i][d]);
+		}
+}
+
+static void
+report_json(JsonBuilder *b, const struct report *r, const char *channel)
+{
+	size_t i;
+	int d;
+
+	json_builder_set_member_name(b, channel);
+	json_builder_begin_array(b);
+	for (i = 0; i < r->nsegments; i++) {
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "segment");
+		json_builder_add_string_value(b, r->segment[i]);
+		for (d = 0; d < r->ncols; d++) {
+			json_builder_set_member_name(b, r->cols[d].name);
+			json_builder_add_int_value(b, r->count[i][d]);
+		}
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+static void
+bounces_json(JsonBuilder *b, const struct bounces *bo)
+{
+	size_t i;
+
+	json_builder_set_member_name(b, "bounces");
+	json_builder_begin_array(b);
+	for (i = 0; i < bo->n; i++) {
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "segment");
+		json_builder_add_string_value(b, bo->v[i].segment);
+		json_builder_set_member_name(b, "variant");
+		json_builder_add_string_value(b, bo->v[i].variant);
+		json_builder_set_member_name(b, "delivered");
+		json_builder_add_int_value(b, bo->v[i].delivered);
+		json_builder_set_member_name(b, "hard");
+		json_builder_add_int_value(b, bo->v[i].hard);
+		json_builder_set_member_name(b, "soft");
+		json_builder_add_int_value(b, bo->v[i].soft);
+		json_builder_set_member_name(b, "complaints");
+		json_builder_add_int_value(b, bo->v[i].complaints);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+/* B's document to standard output. */
+static int
+json_print(JsonBuilder *b)
+{
+	JsonGenerator *gen = json_generator_new();
+	JsonNode *root = json_builder_get_root(b);
+	char *text;
+
+	json_generator_set_pretty(gen, TRUE);
+	json_generator_set_root(gen, root);
+	text = json_generator_to_data(gen, NULL);
+	puts(text);
+	g_free(text);
+	json_node_unref(root);
+	g_object_unref(gen);
+	return ferror(stdout) ? -1 : 0;
+}
+
+struct pool {
+	struct store			*st;
+	const struct conf		*cf;
+	const struct campaign_set	*set;	/* NULL: files unreadable */
+	const struct report_windows	*w;
+	struct lift			*l;
+	JsonBuilder			*names;	/* JSON: the campaigns */
+	int64_t				 n;
+};
+
+static int
+pool_one(const char *campaign, void *arg)
+{
+	struct pool *p = arg;
+
+	p->n++;
+	if (p->names != NULL)
+		json_builder_add_string_value(p->names, campaign);
+	return report_lift(p->st, &p->cf->seg, campaign, p->set != NULL ?
+	    campaign_find(p->set, campaign) : NULL, 1, p->w, p->l);
+}
+
+/* --last N: the lift pooled over the latest campaigns. */
+static int
+report_last(struct store *st, const struct conf *cf,
+    const struct campaign_set *set, int64_t n, enum report_format fmt,
+    const struct report_windows *w)
+{
+	struct pool p = { st, cf, set, w, NULL, NULL, 0 };
+	struct lift l;
+	JsonBuilder *b = NULL;
+	int rc;
+
+	lift_init(&l);
+	p.l = &l;
+	if (fmt == FORMAT_JSON) {
+		b = json_builder_new();
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "campaigns");
+		json_builder_begin_array(b);
+		p.names = b;
+	}
+	rc = store_recent_campaigns(st, n, pool_one, &p);
+	if (b != NULL)
+		json_builder_end_array(b);
+	if (rc != 0) {
+		cli_warnx("report: %s", store_error(st));
+		lift_free(&l);
+		if (b != NULL)
+			g_object_unref(b);
+		return 1;
+	}
+	lift_compare(&l, cf->report.min_effect_points / 100);
+	if (fmt == FORMAT_TEXT) {
+		printf("the %" PRId64 " latest campaigns, pooled per segment"
+		    " and arm\n", p.n);
+		report_lift_text(stdout, &l, cf, 0);
+	} else if (fmt == FORMAT_CSV) {
+		report_lift_csv(stdout, &l);
+	} else {
+		json_builder_set_member_name(b, "lift");
+		json_builder_begin_object(b);
+		report_lift_json(b, &l, cf);
+		json_builder_end_object(b);
+		json_builder_end_object(b);
+		rc = json_print(b);
+		g_object_unref(b);
+	}
+	lift_free(&l);
+	return rc != 0;
+}
+
+#define REPORT_USAGE	"usage: segctl report [--format text|csv|json]" \
+	" CAMPAIGN | --last N"
+
 int
 cmd_report(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "last", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 }
+	};
+	enum report_format fmt = FORMAT_TEXT;
+	struct report_windows w;
+	struct campaign_set *set = NULL;
 	struct report email, sms;
 	struct bounces b;
+	struct lift l;
 	struct store *st;
-	int rc;
+	struct conf *cf;
+	JsonBuilder *jb;
+	const char *campaign;
+	char err[4096], *end;
+	long long last = 0;
+	int c, rc;
 
-	if (argc != 2) {
-		cli_warnx("usage: segctl report CAMPAIGN");
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'f' && strcmp(optarg, "text") == 0)
+			fmt = FORMAT_TEXT;
+		else if (c == 'f' && strcmp(optarg, "csv") == 0)
+			fmt = FORMAT_CSV;
+		else if (c == 'f' && strcmp(optarg, "json") == 0)
+			fmt = FORMAT_JSON;
+		else if (c == 'l') {
+			last = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || last < 1 ||
+			    last > 1000) {
+				cli_warnx("--last: '%s' is not 1 to 1000",
+				    optarg);
+				return 2;
+			}
+		} else {
+			cli_warnx("%s", REPORT_USAGE);
+			return 2;
+		}
+	}
+	if (argc - optind != (last > 0 ? 0 : 1)) {
+		cli_warnx("%s", REPORT_USAGE);
 		return 2;
 	}
-	if ((st = cli_store(cli, STORE_READONLY)) == NULL)
+	if ((cf = cli_conf(cli)) == NULL ||
+	    (st = cli_store(cli, STORE_READONLY)) == NULL)
 		return 1;
-	if (report_load(st, argv[1], "email", email_columns, &email) == -1 ||
-	    report_load(st, argv[1], "sms", sms_columns, &sms) == -1) {
+	w.email_s = cf->report.attribution_days * 86400;
+	w.sms_s = cf->report.sms_attribution_days * 86400;
+	/* the files, for their codes; gone or broken, the rest counts */
+	if (campaign_set_load(cf->milter.campaigns_dir, &set, err,
+	    sizeof(err)) == -1)
+		set = NULL;
+	if (last > 0) {
+		rc = report_last(st, cf, set, last, fmt, &w);
+		campaign_set_free(set);
+		store_close(st);
+		return rc;
+	}
+	campaign = argv[optind];
+	if (report_load(st, campaign, "email", email_columns, &email) == -1 ||
+	    report_load(st, campaign, "sms", sms_columns, &sms) == -1) {
+		campaign_set_free(set);
 		store_close(st);
 		return 1;
 	}
 	if (email.nsegments == 0) {
+		campaign_set_free(set);
 		store_close(st);
-		cli_warnx("campaign '%s': no decisions recorded", argv[1]);
+		cli_warnx("campaign '%s': no decisions recorded", campaign);
 		return 1;
 	}
-	printf("campaign %s: recipients by segment at the time of sending\n",
-	    argv[1]);
-	report_print(&email);
 	memset(&b, 0, sizeof(b));
-	b.all.segment = "all";
-	b.all.variant = "";
-	if ((rc = store_campaign_bounces(st, argv[1], bounce_row, &b)) == -1)
+	snprintf(b.all.segment, sizeof(b.all.segment), "all");
+	lift_init(&l);
+	if ((rc = store_campaign_bounces(st, campaign, bounce_row, &b)) ==
+	    -1 || (rc = report_lift(st, &cf->seg, campaign, set != NULL ?
+	    campaign_find(set, campaign) : NULL, 0, &w, &l)) == -1)
 		cli_warnx("report: %s", store_error(st));
-	else if (b.lines > 0)
-		bounce_line(&b.all);
 	store_close(st);
-	if (rc == -1)
+	campaign_set_free(set);
+	if (rc == -1) {
+		free(b.v);
+		lift_free(&l);
 		return 1;
-	if (sms.nsegments > 0) {
-		printf("\nSMS, recipients the email went to in the campaign's"
-		    " SMS segments:\n");
-		report_print(&sms);
 	}
-	return 0;
+	lift_compare(&l, cf->report.min_effect_points / 100);
+	switch (fmt) {
+	case FORMAT_TEXT:
+		printf("campaign %s: recipients by segment at the time of"
+		    " sending\n", campaign);
+		report_print(&email);
+		bounces_text(&b);
+		if (sms.nsegments > 0) {
+			printf("\nSMS, recipients the email went to in the"
+			    " campaign's SMS segments:\n");
+			report_print(&sms);
+		}
+		report_lift_text(stdout, &l, cf, 1);
+		break;
+	case FORMAT_CSV:
+		printf("table,channel,segment,decision,count\n");
+		report_csv(&email, "email");
+		report_csv(&sms, "sms");
+		report_lift_csv(stdout, &l);
+		break;
+	case FORMAT_JSON:
+		jb = json_builder_new();
+		json_builder_begin_object(jb);
+		json_builder_set_member_name(jb, "campaign");
+		json_builder_add_string_value(jb, campaign);
+		json_builder_set_member_name(jb, "decisions");
+		json_builder_begin_object(jb);
+		report_json(jb, &email, "email");
+		report_json(jb, &sms, "sms");
+		json_builder_end_object(jb);
+		bounces_json(jb, &b);
+		json_builder_set_member_name(jb, "lift");
+		json_builder_begin_object(jb);
+		report_lift_json(jb, &l, cf);
+		json_builder_end_object(jb);
+		json_builder_end_object(jb);
+		rc = json_print(jb);
+		g_object_unref(jb);
+		break;
+	}
+	free(b.v);
+	lift_free(&l);
+	return rc != 0;
 }

@@ -192,6 +192,18 @@ static const struct conf_setting policy_table[] = {
 	END
 };
 
+#define REP(f)	offsetof(struct conf, report.f)
+
+static const struct conf_setting report_table[] = {
+	{ "attribution_days", CT_INT, REP(attribution_days), 0, 1, 90, 0, 0,
+	    NULL },
+	{ "sms_attribution_days", CT_INT, REP(sms_attribution_days), 0, 1, 30,
+	    0, 0, NULL },
+	{ "min_effect_points", CT_FLOAT, REP(min_effect_points), 0, 0, 0, 0.0,
+	    50.0, NULL },
+	END
+};
+
 #define OUT(f)	offsetof(struct conf, outbox.f)
 
 static const struct conf_setting outbox_table[] = {
@@ -269,6 +281,7 @@ static const struct conf_setting top_table[] = {
 	{ "outbox", CT_GROUP, 0, 0, 0, 0, 0, 0, outbox_table },
 	{ "sms", CT_GROUP, 0, 0, 0, 0, 0, 0, sms_table },
 	{ "feedback", CT_GROUP, 0, 0, 0, 0, 0, 0, feedback_table },
+	{ "report", CT_GROUP, 0, 0, 0, 0, 0, 0, report_table },
 	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
 	END
 };
@@ -1295,6 +1308,9 @@ conf_defaults(void)
 	c->policy.bounce_limit = 1;
 	c->policy.soft_bounce_limit = 3;
 	c->policy.soft_bounce_days = 30;
+	c->report.attribution_days = 5;
+	c->report.sms_attribution_days = 1;
+	c->report.min_effect_points = 2;
 	c->outbox.reinject_url = xstrdup("");
 	c->outbox.key_file = xstrdup("");
 	c->outbox.workers = 2;

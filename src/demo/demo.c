@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "csv.h"
 #include "demo.h"
 
 #define DAY		86400
@@ -374,27 +375,6 @@ struct demo {
 	int64_t		 campaigns[NCAMPAIGNS];
 };
 
-/* Writes S as one CSV field, quoted when it needs to be. */
-static void
-put(FILE *fp, const char *s)
-{
-	const char *p;
-
-	if (s == NULL)
-		return;
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, fp);
-		return;
-	}
-	fputc('"', fp);
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '"')
-			fputc('"', fp);
-		fputc(*p, fp);
-	}
-	fputc('"', fp);
-}
-
 /* Money as Shopify writes it, into a buffer of at least 24 bytes. */
 static const char *
 money(char *buf, int64_t cents)
@@ -424,7 +404,7 @@ put_row(FILE *fp, const char *const *v, size_t n)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			fputc(',', fp);
-		put(fp, v[i]);
+		csv_write_field(fp, v[i]);
 	}
 	fputc('\n', fp);
 }
@@ -1026,5 +1006,121 @@ demo_write(const struct demo_params *p, const char *dir, char *err,
 			rc = -1;
 		}
 	}
+	return rc;
+}
+
+/*
+ * The truth the simulated outcomes follow: the chance of an order within
+ * the window, held out, broad and tailored.  Lapsed customers answer the
+ * tailored "we miss you" 3 points better than the broad send; VIPs not
+ * at all (they buy anyway); the rest a little.
+ */
+static const struct {
+	const char	*segment;
+	double		 none, broad, tailored;
+} truth[] = {
+	{ "lapsed", 0.04, 0.06, 0.09 },
+	{ "vip", 0.10, 0.13, 0.13 },
+	{ "repeat", 0.06, 0.08, 0.10 },
+	{ "first_time", 0.05, 0.07, 0.08 },
+	{ "subscriber", 0.02, 0.03, 0.04 },
+	{ "b2b", 0.05, 0.06, 0.06 },
+};
+
+double
+demo_truth(const char *segment, const char *arm)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(truth) / sizeof(truth[0]); i++) {
+		if (strcmp(segment, truth[i].segment) != 0)
+			continue;
+		if (arm == NULL || strcmp(arm, "tailored") == 0)
+			return truth[i].tailored;
+		if (strcmp(arm, "broad") == 0)
+			return truth[i].broad;
+		return truth[i].none;	/* held out, globally too */
+	}
+	return 0.02;
+}
+
+struct demo_outcomes {
+	FILE		*fp;
+	char		 path[4096];
+	char		 campaign[128];
+	uint64_t	 seed;
+	int64_t		 window;
+};
+
+struct demo_outcomes *
+demo_outcomes_open(const char *path, const char *campaign, uint64_t seed,
+    int64_t window_s, char *err, size_t errlen)
+{
+	struct demo_outcomes *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((o->fp = fopen(path, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(o);
+		return NULL;
+	}
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	snprintf(o->campaign, sizeof(o->campaign), "%s", campaign);
+	o->seed = seed;
+	o->window = window_s;
+	put_row(o->fp, order_header, NORDER_COLS);
+	return o;
+}
+
+int
+demo_outcomes_add(struct demo_outcomes *o, const struct demo_recipient *r)
+{
+	const char *v[NORDER_COLS];
+	char name[200], created[40], paid[40], total[24], price[24];
+	struct rng g;
+	int64_t cents, at;
+
+	/* per customer, whatever the order they come in */
+	g.s = o->seed ^ ((uint64_t)r->customer_id * 0x9e3779b97f4a7c15ULL);
+	if ((double)(rng_next(&g) >> 11) * 0x1.0p-53 >=
+	    demo_truth(r->segment, r->arm))
+		return 0;
+	at = r->at + rng_range(&g, 60, o->window - 60);
+	cents = rng_range(&g, 2000, 12000);
+	snprintf(name, sizeof(name), "#SIM-%s-%lld", o->campaign,
+	    (long long)r->customer_id);
+	memset(v, 0, sizeof(v));
+	v[O_NAME] = name;
+	v[O_EMAIL] = r->email;
+	v[O_STATUS] = "paid";
+	v[O_PAID_AT] = shopify_time(paid, at + 60);
+	v[O_CURRENCY] = "USD";
+	v[O_SUBTOTAL] = money(total, cents);
+	v[O_TOTAL] = v[O_SUBTOTAL];
+	v[O_CREATED] = shopify_time(created, at);
+	/* the code of the variant they were sent, on half their orders */
+	if (r->code != NULL && rng_percent(&g, 50))
+		v[O_DISCOUNT] = r->code;
+	v[O_QUANTITY] = "1";
+	v[O_LINE_NAME] = "Simulated order";
+	v[O_LINE_PRICE] = money(price, cents);
+	v[O_LINE_SKU] = "SIM-1";
+	put_row(o->fp, v, NORDER_COLS);
+	return 1;
+}
+
+int
+demo_outcomes_close(struct demo_outcomes *o, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if ((ferror(o->fp) | fclose(o->fp)) != 0) {
+		snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
+		rc = -1;
+	}
+	free(o);
 	return rc;
 }

@@ -52,8 +52,8 @@ segment_event_parse(const char *name, enum segment_event_type *out)
  * Paid (fully or partly), not cancelled, not refunded in full.  Pending
  * and authorized orders have not completed; voided ones never will.
  */
-static int
-classify_completed(const struct segment_order *o)
+int
+segment_order_completed(const struct segment_order *o)
 {
 	const char *fs = o->financial_status ? o->financial_status : "";
 
@@ -139,7 +139,7 @@ classify_orders(const struct conf_segments *rules,
 	for (i = 0; i < f->norders; i++) {
 		const struct segment_order *o = &f->orders[i];
 
-		if (!classify_completed(o))
+		if (!segment_order_completed(o))
 			continue;
 		if (r->orders++ == 0)
 			r->first_order_at = o->at;
@@ -262,7 +262,7 @@ classify_b2b(const struct conf_segments *rules,
 		for (i = 0; i < f->norders; i++) {
 			const struct segment_order *o = &f->orders[i];
 
-			if (!classify_completed(o))
+			if (!segment_order_completed(o))
 				continue;
 			for (j = o->first_line; j < o->first_line + o->nlines;
 			    j++)

@@ -351,3 +351,23 @@ csv_next(struct csv_reader *r, struct csv_row *row)
 	row->error = error;
 	return 1;
 }
+
+void
+csv_write_field(FILE *fp, const char *s)
+{
+	const char *p;
+
+	if (s == NULL)
+		return;
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, fp);
+		return;
+	}
+	fputc('"', fp);
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '"')
+			fputc('"', fp);
+		fputc(*p, fp);
+	}
+	fputc('"', fp);
+}

@@ -35,7 +35,11 @@ struct lift_outcome {
 	int		 unsubscribed, bounced, complained;
 	int		 sms;		/* sent an SMS of the campaign */
 	int64_t		 sms_orders;	/* within the SMS window */
+	int		 first_day;	/* of the first order, from the
+					   decision; -1: none */
 };
+
+#define LIFT_DAYS	90		/* report.attribution_days, at most */
 
 struct lift_cell {
 	char		 segment[CONF_NAME_MAX];
@@ -67,6 +71,8 @@ struct lift_comparison {
 struct lift {
 	struct lift_cell	*cells;		/* in order of appearance */
 	size_t			 ncells, capcells;
+	/* who first ordered on day D after the decision, per arm */
+	int64_t			 first_day[ARM_COUNT][LIFT_DAYS];
 	struct lift_comparison	*cmp;		/* lift_compare's */
 	size_t			 ncmp, capcmp;
 };

@@ -26,6 +26,7 @@
 #include "campaign.h"
 #include "cli.h"
 #include "csv.h"
+#include "parse.h"
 #include "policy.h"
 #include "report.h"
 #include "report_out.h"
@@ -42,7 +43,7 @@ struct report_column {
 	const char	*decisions[REPORT_DECISIONS];
 };
 
-enum report_format { FORMAT_TEXT, FORMAT_CSV, FORMAT_JSON };
+enum report_format { FORMAT_TEXT, FORMAT_CSV, FORMAT_JSON, FORMAT_HTML };
 
 /* Email: the policy reasons; a retried copy is on its way again. */
 _Static_assert(POLICY_NREASONS == 10, "email_columns names every reason");
@@ -394,7 +395,32 @@ report_last(struct store *st, const struct conf *cf,
 	return rc != 0;
 }
 
-#define REPORT_USAGE	"usage: segctl report [--format text|csv|json]" \
+/* The funnel from the decisions: every column but deliver suppressed. */
+static void
+report_html(const struct report *r, const char *campaign, int64_t now,
+    const struct lift *l, const struct conf *cf)
+{
+	struct report_funnel f[REPORT_SEGMENTS];
+	char when[32];
+	size_t i;
+	int d;
+
+	for (i = 0; i < r->nsegments; i++) {
+		memset(&f[i], 0, sizeof(f[i]));
+		f[i].segment = r->segment[i];
+		for (d = 0; d < r->ncols; d++) {
+			f[i].total += r->count[i][d];
+			if (strcmp(r->cols[d].name, "deliver") == 0)
+				f[i].delivered = r->count[i][d];
+			else if (strcmp(r->cols[d].name, "held_out") == 0)
+				f[i].held_out = r->count[i][d];
+		}
+	}
+	format_time(now, when, sizeof(when));
+	report_lift_html(stdout, campaign, when, f, r->nsegments, l, cf);
+}
+
+#define REPORT_USAGE	"usage: segctl report [--format text|csv|json|html]" \
 	" CAMPAIGN | --last N"
 
 int
@@ -427,6 +453,8 @@ cmd_report(struct cli *cli, int argc, char **argv)
 			fmt = FORMAT_CSV;
 		else if (c == 'f' && strcmp(optarg, "json") == 0)
 			fmt = FORMAT_JSON;
+		else if (c == 'f' && strcmp(optarg, "html") == 0)
+			fmt = FORMAT_HTML;
 		else if (c == 'l') {
 			last = strtoll(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || last < 1 ||
@@ -442,6 +470,10 @@ cmd_report(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != (last > 0 ? 0 : 1)) {
 		cli_warnx("%s", REPORT_USAGE);
+		return 2;
+	}
+	if (last > 0 && fmt == FORMAT_HTML) {
+		cli_warnx("--format html: one campaign at a time");
 		return 2;
 	}
 	if ((cf = cli_conf(cli)) == NULL ||
@@ -505,6 +537,9 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		report_csv(&email, "email");
 		report_csv(&sms, "sms");
 		report_lift_csv(stdout, &l);
+		break;
+	case FORMAT_HTML:
+		report_html(&email, campaign, cli->now, &l, cf);
 		break;
 	case FORMAT_JSON:
 		jb = json_builder_new();

@@ -103,6 +103,13 @@ report_lift_text(FILE *out, const struct lift *l, const struct conf *cf,
 		    " say better or worse by chance alone)\n", l->ncmp);
 }
 
+int
+report_days(const struct conf *cf)
+{
+	return cf->report.attribution_days < LIFT_DAYS ?
+	    (int)cf->report.attribution_days : LIFT_DAYS;
+}
+
 void
 report_lift_csv(FILE *out, const struct lift *l)
 {
@@ -181,6 +188,8 @@ report_lift_json(JsonBuilder *b, const struct lift *l, const struct conf *cf)
 {
 	const struct lift_comparison *x;
 	const struct lift_cell *c;
+	struct lift_cell t;
+	int a, d, days = report_days(cf);
 	size_t i;
 
 	member_int(b, "attribution_days", cf->report.attribution_days);
@@ -208,6 +217,19 @@ report_lift_json(JsonBuilder *b, const struct lift *l, const struct conf *cf)
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+	json_builder_set_member_name(b, "first_orders_by_day");
+	json_builder_begin_object(b);
+	for (a = ARM_TAILORED; a < ARM_COUNT; a++) {
+		lift_total(l, LIFT_ALL, (enum policy_arm)a, &t);
+		if (t.recipients == 0)
+			continue;
+		json_builder_set_member_name(b, policy_arm_name(a));
+		json_builder_begin_array(b);
+		for (d = 0; d < days; d++)
+			json_builder_add_int_value(b, l->first_day[a][d]);
+		json_builder_end_array(b);
+	}
+	json_builder_end_object(b);
 	json_builder_set_member_name(b, "comparisons");
 	json_builder_begin_array(b);
 	for (i = 0; i < l->ncmp; i++) {

@@ -68,6 +68,7 @@ attribute_one(const struct store_outcome *so, void *arg)
 	size_t i;
 
 	memset(&out, 0, sizeof(out));
+	out.first_day = -1;
 	out.segment = so->segment;
 	out.variant = x->pooled || strcmp(so->decision, "held_out") == 0 ?
 	    "" : so->variant;
@@ -92,7 +93,9 @@ attribute_one(const struct store_outcome *so, void *arg)
 			out.sms_orders++;
 		if (o.at >= so->at + x->w->email_s)
 			continue;
-		out.orders++;
+		/* the orders come oldest first */
+		if (out.orders++ == 0)
+			out.first_day = (int)((o.at - so->at) / 86400);
 		out.revenue += llround((double)(o.total - o.refunded) *
 		    conf_rate(x->rules, o.currency));
 		if (code != NULL && so_o->discount_code != NULL &&

@@ -92,6 +92,8 @@ void
 lift_add(struct lift *l, const struct lift_outcome *o)
 {
 	cell_add(cell_find(l, o->segment, o->variant, arm_of(o->arm)), o);
+	if (o->orders > 0 && o->first_day >= 0 && o->first_day < LIFT_DAYS)
+		l->first_day[arm_of(o->arm)][o->first_day]++;
 }
 
 static void

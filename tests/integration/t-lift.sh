@@ -8,7 +8,8 @@
 # not at all), imported, and reported.  For each of three fixed seeds
 # the 95% intervals of tailored - broad hold the true differences, and
 # the VIPs' null effect is called "no difference".  The JSON report
-# agrees with the text one.
+# agrees with the text one, and the HTML one, rendered in a headless
+# Chromium, with the JSON.
 #
 # Needs root (Postfix's master), postfix, smtp-sink, swaks, sqlite3 and
 # python3: skipped (77) without them.
@@ -106,4 +107,72 @@ assert sum(c["code_orders"] for c in cells if c["arm"] != "none") > 0
 assert all(c["code_orders"] == 0 for c in cells if c["arm"] == "none")
 PY
 done
+
+# the HTML report of the last seed, in a real browser: it renders with
+# nothing on the console, and its tables say what the JSON report says;
+# the screenshot stays in $BUILD/artifacts
+if command -v chromium >/dev/null 2>&1; then
+	A=${ARTIFACTS:-$BUILD/artifacts}
+	mkdir -p "$A"
+	$S report --format html autumn > "$T/report.html" || fail "report html"
+	grep -Eq '<(script|link|img)[ >]|src=|https?://' "$T/report.html" &&
+	    fail "the HTML is not self-contained"
+	B="chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0"
+	$B --dump-dom "file://$T/report.html" > "$T/dom.html" 2> "$T/chromium.err" ||
+	    fail "chromium: $(tail -3 "$T/chromium.err")"
+	grep -i "console" "$T/chromium.err" && fail "console messages"
+	$B --screenshot="$A/t-lift-report.png" --window-size=1000,2400 \
+	    "file://$T/report.html" 2>> "$T/chromium.err" || fail "screenshot"
+	[ -s "$A/t-lift-report.png" ] || fail "no screenshot"
+	python3 - "$T/dom.html" "$T/r3.json" <<'PY' || fail "the page and the JSON report disagree"
+import html.parser, json, sys
+
+class Tables(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tables, self.table, self.row, self.cell = {}, None, None, None
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.table = self.tables.setdefault(a.get("id"), [])
+        elif tag == "tr" and self.table is not None:
+            self.row = [a]
+            self.table.append(self.row)
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = ""
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.row.append(self.cell.strip())
+            self.cell = None
+        elif tag == "table":
+            self.table = None
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+p = Tables()
+p.feed(open(sys.argv[1]).read())
+r = json.load(open(sys.argv[2]))["lift"]
+rows = {(x[0].get("data-segment"), x[0].get("data-a"), x[0].get("data-b")): x[1:]
+        for x in p.tables["comparisons"][1:]}
+assert len(rows) == len(r["comparisons"]) > 0
+for c in r["comparisons"]:
+    row = rows[(c["segment"], c["a"], c["b"])]
+    cv, rv = c["conversion_points"], c["revenue_per_recipient"]
+    assert row[2] == "%d / %d" % (c["recipients_a"], c["recipients_b"]), row
+    assert row[3] == "%+.2f" % cv["estimate"], (row, cv)
+    assert row[4] == "%+.2f to %+.2f" % (cv["low"], cv["high"]), (row, cv)
+    assert row[5] == "%+.2f" % rv["estimate"], (row, rv)
+    assert row[7].startswith(c["verdict"]), (row, c)
+cells = p.tables["cells"][1:]
+assert len(cells) == len(r["cells"])
+for row, c in zip(cells, r["cells"]):
+    assert row[1:5] == [c["segment"], c["variant"], c["arm"], str(c["recipients"])], (row, c)
+    assert row[5] == str(c["converters"]) and row[9] == str(c["code_orders"]), (row, c)
+    assert row[8] == "%.2f" % c["revenue"], (row, c)
+days = {x[0]["data-arm"]: x[2:] for x in p.tables["days-table"][1:]}
+for arm, v in r["first_orders_by_day"].items():
+    assert days[arm] == [str(n) for n in v], (arm, days[arm], v)
+PY
+fi
 echo "t-lift: ok ($(q "SELECT count(*) FROM ledger WHERE campaign_id = 'autumn'") decisions; seeds 1 2 3)"

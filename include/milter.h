@@ -68,6 +68,8 @@ struct milter_env {
 	char				 conf_hash[65];
 	pthread_mutex_t			*store_lock;
 	struct tzdb			*tzdb;	/* quiet hours */
+	/* arms' draws (policy_arm_key); NULL without outbox.key_file */
+	const struct digest_hmac	*draws;
 	/* called after a commit that queued jobs, with the earliest one's
 	 * due time; NULL: nobody to wake */
 	void				(*outbox_wake)(void *arg, int64_t due);
@@ -117,6 +119,7 @@ struct milter_gen {
 	struct conf		*conf;
 	struct campaign_set	*campaigns;
 	struct tzdb		*tzdb;
+	struct digest_hmac	*draws;
 	char			*sms_report;	/* each SMS text's size */
 	int			 refs;		/* under the runtime's lock */
 };

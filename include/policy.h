@@ -46,6 +46,8 @@
 
 #include "conf.h"
 
+struct digest_hmac;
+
 enum policy_reason {
 	POLICY_DELIVER,
 	POLICY_UNKNOWN,		/* no customer with this address */
@@ -99,9 +101,9 @@ struct policy_campaign {
 	/* arms, in hundredths of a percent (campaign.h); all 0: none */
 	const char	*experiment;
 	int		 tailored, broad, none;
-	/* the key draws are made with; empty: no arms, no global group */
-	const unsigned char *key;
-	size_t		 keylen;
+	/* what draws are made with (policy_arm_key); NULL: no arms, no
+	 * global group */
+	const struct digest_hmac *draws;
 };
 
 /* The arm a delivered or held-out recipient fell in. */
@@ -122,11 +124,16 @@ struct policy_decision {
 };
 
 /*
- * The draw for CUSTOMER_ID in EXPERIMENT (NULL: the global control
- * group) under KEY: a number in [0, 1), uniform, the first 53 bits of an
- * HMAC-SHA256 under a key derived for the purpose.  -1 without a key.
+ * The key draws are made with, derived from KEY (outbox.key_file) for
+ * the purpose; NULL for an empty key.  digest_hmac_free() it.
  */
-double	 policy_arm_draw(const unsigned char *key, size_t keylen,
+struct digest_hmac *policy_arm_key(const unsigned char *key, size_t keylen);
+/*
+ * The draw for CUSTOMER_ID in EXPERIMENT (NULL: the global control
+ * group) with DRAWS: a number in [0, 1), uniform, the first 53 bits of
+ * an HMAC-SHA256.
+ */
+double	 policy_arm_draw(const struct digest_hmac *draws,
 	    const char *experiment, int64_t customer_id);
 /* "tailored", "broad", "none", "global"; "" for ARM_UNSET. */
 const char *policy_arm_name(enum policy_arm a);

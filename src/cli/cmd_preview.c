@@ -16,8 +16,10 @@
 
 #include "campaign.h"
 #include "cli.h"
+#include "digest.h"
 #include "conf.h"
 #include "milter.h"
+#include "policy.h"
 #include "render.h"
 #include "store.h"
 #include "tz.h"
@@ -38,6 +40,7 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	const char **to = NULL;
 	struct milter_env env;
 	struct campaign_set *set;
+	struct digest_hmac *draws;
 	struct store *st;
 	struct conf *cf;
 	size_t nto = 0;
@@ -98,11 +101,14 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	env.conf = cf;
 	env.campaigns = set;
 	env.tzdb = tzdb_new(cf->sms.zoneinfo);
+	draws = policy_arm_key(cf->outbox.key, cf->outbox.keylen);
+	env.draws = draws;
 	conf_hash_hex(cf, env.conf_hash);
 	render_init();
 	rc = milter_preview(&env, st, fd, to, nto, cli->now, stdout, err,
 	    sizeof(err));
 	tzdb_free(env.tzdb);
+	digest_hmac_free(draws);
 	if (rc == -1) {
 		cli_warnx("%s: %s", argv[optind], err);
 		rc = 1;

@@ -428,8 +428,7 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 	pc.tailored = c->arms.tailored;
 	pc.broad = c->arms.broad;
 	pc.none = c->arms.none;
-	pc.key = env->conf->outbox.key;
-	pc.keylen = env->conf->outbox.keylen;
+	pc.draws = env->draws;
 	/* one snapshot, and one lock instead of one per statement */
 	if (store_begin_read(st) == -1) {
 		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));

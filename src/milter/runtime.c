@@ -15,7 +15,9 @@
 #include <time.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "milter.h"
+#include "policy.h"
 #include "tz.h"
 #include "xalloc.h"
 
@@ -71,6 +73,8 @@ milter_gen_load(const char *path, struct milter_gen **out, char *err,
 	g->campaigns = set;
 	g->sms_report = buf_take(&report);
 	g->tzdb = tzdb_new(c->sms.zoneinfo);
+	g->draws = policy_arm_key(c->outbox.key, c->outbox.keylen);
+	g->env.draws = g->draws;
 	g->env.conf = c;
 	g->env.campaigns = set;
 	g->env.tzdb = g->tzdb;
@@ -87,6 +91,7 @@ milter_gen_free(struct milter_gen *g)
 	conf_free(g->conf);
 	campaign_set_free(g->campaigns);
 	tzdb_free(g->tzdb);
+	digest_hmac_free(g->draws);
 	free(g->sms_report);
 	free(g);
 }

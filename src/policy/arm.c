@@ -23,23 +23,33 @@ policy_arm_name(enum policy_arm a)
 	return a < ARM_COUNT ? arm_names[a] : "?";
 }
 
+struct digest_hmac *
+policy_arm_key(const unsigned char *key, size_t keylen)
+{
+	return digest_hmac_new(key, keylen, "segmilter arms");
+}
+
 double
-policy_arm_draw(const unsigned char *key, size_t keylen,
-    const char *experiment, int64_t customer_id)
+policy_arm_draw(const struct digest_hmac *draws, const char *experiment,
+    int64_t customer_id)
 {
 	unsigned char mac[32];
 	char data[256];
 	uint64_t v = 0;
 	int n, i;
 
-	/* the experiment's name cannot run into the id: NUL between */
-	n = snprintf(data, sizeof(data), "%s%c%" PRId64,
-	    experiment != NULL ? experiment : "", '\0', customer_id);
-	if (n < 0 || (size_t)n >= sizeof(data) ||
-	    digest_hmac_derived(key, keylen, experiment != NULL ?
-	    "segmilter arm" : "segmilter global holdout", data, (size_t)n,
-	    mac) == -1)
-		return -1;
+	/*
+	 * "arm", the experiment and the id, NUL between: an experiment's
+	 * name cannot run into the id, nor a draw of one kind pass for the
+	 * other's
+	 */
+	n = experiment != NULL ? snprintf(data, sizeof(data), "arm%c%s%c%"
+	    PRId64, '\0', experiment, '\0', customer_id) :
+	    snprintf(data, sizeof(data), "global%c%" PRId64, '\0',
+	    customer_id);
+	if (n < 0 || (size_t)n >= sizeof(data))
+		n = (int)sizeof(data) - 1;	/* ids are short: unreached */
+	digest_hmac_run(draws, data, (size_t)n, mac);
 	for (i = 0; i < 8; i++)
 		v = v << 8 | mac[i];
 	return (double)(v >> 11) * 0x1.0p-53;

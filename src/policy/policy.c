@@ -156,10 +156,10 @@ policy_arms(const struct conf_policy *r, const struct policy_campaign *c,
 {
 	double u;
 
-	if (c->keylen == 0)
+	if (c->draws == NULL)
 		return 0;
 	if (r->global_holdout_percent > 0) {
-		u = policy_arm_draw(c->key, c->keylen, NULL, f->customer_id);
+		u = policy_arm_draw(c->draws, NULL, f->customer_id);
 		if (u * 100 < r->global_holdout_percent) {
 			d->reason = POLICY_HELD_OUT;
 			d->arm = ARM_GLOBAL;
@@ -171,7 +171,7 @@ policy_arms(const struct conf_policy *r, const struct policy_campaign *c,
 	}
 	if (c->tailored + c->broad + c->none == 0)
 		return 0;
-	u = policy_arm_draw(c->key, c->keylen, c->experiment, f->customer_id);
+	u = policy_arm_draw(c->draws, c->experiment, f->customer_id);
 	if (u * 10000 < c->tailored)
 		d->arm = ARM_TAILORED;
 	else if (u * 10000 < c->tailored + c->broad)

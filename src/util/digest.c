@@ -90,3 +90,75 @@ digest_hmac_b64_equal(const EVP_MD *md, const char *key, const void *data,
 	/* the length is no secret; the bytes are compared in fixed time */
 	return strlen(b64) == n && CRYPTO_memcmp(want, b64, n) == 0;
 }
+
+struct digest_hmac {
+	EVP_MD_CTX	*inner;		/* after the key XOR ipad block */
+	EVP_MD_CTX	*outer;		/* after the key XOR opad block */
+};
+
+/* A context that has hashed KEY XOR PAD (RFC 2104), the key 32 bytes. */
+static EVP_MD_CTX *
+hmac_pad(const unsigned char *key, size_t keylen, unsigned char pad)
+{
+	unsigned char block[64];
+	EVP_MD_CTX *ctx = digest_sha256_begin();
+	size_t i;
+
+	memset(block, pad, sizeof(block));
+	for (i = 0; i < keylen; i++)
+		block[i] ^= key[i];
+	EVP_DigestUpdate(ctx, block, sizeof(block));
+	OPENSSL_cleanse(block, sizeof(block));
+	return ctx;
+}
+
+struct digest_hmac *
+digest_hmac_new(const unsigned char *key, size_t keylen, const char *label)
+{
+	unsigned char k[EVP_MAX_MD_SIZE];
+	unsigned int klen = 0;
+	struct digest_hmac *h;
+
+	if (keylen == 0 || HMAC(digest_sha256(), key, (int)keylen,
+	    (const unsigned char *)label, strlen(label), k, &klen) == NULL)
+		return NULL;
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		fprintf(stderr, "digest: out of memory\n");
+		abort();
+	}
+	h->inner = hmac_pad(k, klen, 0x36);
+	h->outer = hmac_pad(k, klen, 0x5c);
+	OPENSSL_cleanse(k, sizeof(k));
+	return h;
+}
+
+void
+digest_hmac_free(struct digest_hmac *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->inner);
+	EVP_MD_CTX_free(h->outer);
+	free(h);
+}
+
+void
+digest_hmac_run(const struct digest_hmac *h, const void *data, size_t len,
+    unsigned char *out)
+{
+	unsigned char inner[EVP_MAX_MD_SIZE];
+	unsigned int n;
+	EVP_MD_CTX *ctx;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_MD_CTX_copy_ex(ctx, h->inner) != 1) {
+		fprintf(stderr, "digest: no SHA-256 context from OpenSSL\n");
+		abort();
+	}
+	EVP_DigestUpdate(ctx, data, len);
+	EVP_DigestFinal_ex(ctx, inner, &n);
+	EVP_MD_CTX_copy_ex(ctx, h->outer);
+	EVP_DigestUpdate(ctx, inner, n);
+	EVP_DigestFinal_ex(ctx, out, &n);
+	EVP_MD_CTX_free(ctx);
+}

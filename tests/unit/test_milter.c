@@ -22,9 +22,11 @@
 #include "bounce.h"
 #include "buf.h"
 #include "campaign.h"
+#include "digest.h"
 #include "marker.h"
 #include "unsub.h"
 #include "milter.h"
+#include "policy.h"
 #include "render.h"
 #include "segment.h"
 #include "store.h"
@@ -1321,6 +1323,7 @@ test_arms(void **state)
 	struct segment_rebuild_stats stats;
 	struct audit_report rep;
 	const char *rcpts[61];
+	struct digest_hmac *draws;
 	char addr[60][48], email[40], path[160], err[2048];
 	int i;
 
@@ -1353,6 +1356,8 @@ test_arms(void **state)
 	assert_int_equal(campaign_set_check(x->set, x->cf, err, sizeof(err)),
 	    0);
 	x->env.campaigns = x->set;
+	draws = policy_arm_key(x->cf->outbox.key, x->cf->outbox.keylen);
+	x->env.draws = draws;
 
 	assert_int_equal(run(x, rcpts, campaign_headers, "{{offer}}\n",
 	    x->st), MILTER_CONTINUE);
@@ -1402,6 +1407,7 @@ test_arms(void **state)
 	    " WHERE a.decision = 'held_out' AND b.decision = 'held_out'"),
 	    q_int(x, "SELECT count(*) FROM ledger WHERE arm = 'none'"));
 	assert_int_equal(audit_verify(x->st, NULL, 0, &rep), 0);
+	digest_hmac_free(draws);
 }
 
 int

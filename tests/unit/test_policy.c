@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "digest.h"
 #include "policy.h"
 
 #define NOW	((int64_t)1795000000)
@@ -295,6 +296,17 @@ static const unsigned char key[] = "0123456789abcdef0123";
 #define KEYLEN	(sizeof(key) - 1)
 #define DRAWS	100000
 
+/* The draws' key, once for the file's tests. */
+static const struct digest_hmac *
+draws(void)
+{
+	static struct digest_hmac *h;
+
+	if (h == NULL)
+		h = policy_arm_key(key, KEYLEN);
+	return h;
+}
+
 /*
  * Draws are fixed per customer, uniform, different under another key,
  * and independent between experiments: over 100,000 customers each
@@ -305,14 +317,17 @@ static void
 test_arm_draw(void **state)
 {
 	static double a[DRAWS], b[DRAWS];
+	struct digest_hmac *other;
+	unsigned char mac[32];
+	uint64_t v;
 	int64_t bins[10] = { 0 }, both = 0;
 	double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0, r;
 	int i;
 
 	(void)state;
 	for (i = 0; i < DRAWS; i++) {
-		a[i] = policy_arm_draw(key, KEYLEN, "exp-a", i + 1);
-		b[i] = policy_arm_draw(key, KEYLEN, "exp-b", i + 1);
+		a[i] = policy_arm_draw(draws(), "exp-a", i + 1);
+		b[i] = policy_arm_draw(draws(), "exp-b", i + 1);
 		assert_true(a[i] >= 0 && a[i] < 1);
 		bins[(int)(a[i] * 10)]++;
 		ma += a[i];
@@ -333,12 +348,20 @@ test_arm_draw(void **state)
 	/* held out of both: 1% of them, 1,000 +- 5 sigma (157) */
 	assert_in_range(both, 1000 - 157, 1000 + 157);
 	/* the same customer, the same draw; another key, another */
-	assert_true(policy_arm_draw(key, KEYLEN, "exp-a", 7) == a[6]);
-	assert_true(policy_arm_draw(key, KEYLEN - 1, "exp-a", 7) != a[6]);
-	assert_true(policy_arm_draw(key, KEYLEN, NULL, 7) != a[6]);
+	assert_true(policy_arm_draw(draws(), "exp-a", 7) == a[6]);
+	other = policy_arm_key(key, KEYLEN - 1);
+	assert_true(policy_arm_draw(other, "exp-a", 7) != a[6]);
+	digest_hmac_free(other);
+	assert_true(policy_arm_draw(draws(), NULL, 7) != a[6]);
 	/* the name cannot run into the id: "exp-a" 17 is not "exp-a1" 7 */
-	assert_true(policy_arm_draw(key, KEYLEN, "exp-a1", 7) != a[16]);
-	assert_true(policy_arm_draw(key, 0, "exp-a", 7) < 0);
+	assert_true(policy_arm_draw(draws(), "exp-a1", 7) != a[16]);
+	assert_null(policy_arm_key(key, 0));
+	/* the draw is the HMAC under the derived key, as documented */
+	assert_int_equal(digest_hmac_derived(key, KEYLEN, "segmilter arms",
+	    "arm\0exp-a\0" "7", 11, mac), 0);
+	for (i = 0, v = 0; i < 8; i++)
+		v = v << 8 | mac[i];
+	assert_true((double)(v >> 11) * 0x1.0p-53 == a[6]);
 }
 
 /* The arms split those every rule lets through, and only them. */
@@ -356,8 +379,7 @@ test_arms(void **state)
 	/* no key: no arms */
 	assert_int_equal(decide(x), POLICY_DELIVER);
 	assert_int_equal(x->d.arm, ARM_UNSET);
-	x->c.key = key;
-	x->c.keylen = KEYLEN;
+	x->c.draws = draws();
 	for (id = 1; id <= 10000; id++) {
 		x->f.customer_id = id;
 		decide(x);
@@ -407,8 +429,7 @@ test_global_holdout(void **state)
 	struct fx *x = *state;
 	int64_t id, held = 0, again = 0;
 
-	x->c.key = key;
-	x->c.keylen = KEYLEN;
+	x->c.draws = draws();
 	x->r.global_holdout_percent = 5;
 	for (id = 1; id <= 10000; id++) {
 		x->f.customer_id = id;

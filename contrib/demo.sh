@@ -27,7 +27,11 @@
 #   7. a customer's rights: segctl customer export answers a data
 #      request; Shopify's customers/redact erases the customer who
 #      unsubscribed, and no audit row names her any more;
-#   8. check the audit log against the heads segmilter and segfeed
+#   8. what the tailoring was worth: the broadcast has arms (tailored,
+#      broad, held out); what its recipients then order is simulated
+#      with a known truth and imported, and segctl report compares the
+#      arms per segment, in text and as one HTML page;
+#   9. check the audit log against the heads segmilter and segfeed
 #      logged: the erasure left it intact.
 #
 #   contrib/demo.sh [DIR] [CUSTOMERS]     (default demo/, 2000 customers)
@@ -276,6 +280,16 @@ echo "  audit rows still naming $who: $(sqlite3 "$DIR/store.db" \
     "SELECT count(*) FROM audit WHERE recipient = '$who'")"
 
 echo
-echo "== 8. the audit log, checked against the heads segmilter and segfeed logged (audit=SEQ:HASH)"
+echo "== 8. what the tailoring was worth: the broadcast's arms"
+echo "(a simulation of what the recipients ordered in the 5 days after it, with"
+echo " a known truth: segctl demo-data --outcomes; a real shop imports its orders)"
+$SEGCTL demo-data --outcomes spring-launch --seed 3 "$DIR/outcomes.csv"
+$SEGCTL -q import orders "$DIR/outcomes.csv"
+$SEGCTL report spring-launch | sed -n '/^what the recipients did/,$p'
+$SEGCTL report --format html spring-launch > "$DIR/report.html"
+echo "the same as one page with its charts: $DIR/report.html"
+
+echo
+echo "== 9. the audit log, checked against the heads segmilter and segfeed logged (audit=SEQ:HASH)"
 cat "$DIR/segmilter.log" "$DIR/segfeed.log" > "$DIR/anchors.log"
 $SEGCTL audit verify --anchors "$DIR/anchors.log"

@@ -258,7 +258,7 @@ echo "the next campaign, a cart reminder, previewed for $who, $buyer and $dead:"
 $SEGCTL preview --to "$who" --to "$buyer" --to "$dead" "$DIR/cart-reminder.eml" |
     sed -n '/^suppressed/,/^$/p'
 echo
-$SEGCTL report spring-launch | sed -n '/^bounces and complaints/,$p'
+$SEGCTL report spring-launch | sed -n '/^bounces and complaints/,/^$/p'
 
 echo
 echo "== 7. a customer's rights: what the store holds, and erasure"

@@ -187,6 +187,23 @@ void	 milter_ckpt_stop(struct milter_ckpt *ck);
 int	 milter_preview(const struct milter_env *env, struct store *st,
 	    int fd, const char *const *rcpts, size_t nrcpts, int64_t now,
 	    FILE *out, char *err, size_t errlen);
+/*
+ * The same judgement, a row per recipient instead of the text: FN with
+ * each one's address, decision ("deliver", "broad", a suppression),
+ * variant ("" when none), arm ("" without arms), segment ("" unknown)
+ * and detail.  0; 1 (the reason printed to OUT) or -1 as
+ * milter_preview.
+ */
+struct milter_preview_row {
+	const char	*recipient, *decision, *variant, *arm, *segment;
+	const char	*detail;
+};
+typedef void (*milter_preview_fn)(const struct milter_preview_row *r,
+	    void *arg);
+int	 milter_preview_rows(const struct milter_env *env, struct store *st,
+	    int fd, const char *const *rcpts, size_t nrcpts, int64_t now,
+	    milter_preview_fn fn, void *arg, FILE *out, char *err,
+	    size_t errlen);
 
 /*
  * Renders every campaign's SMS text for each of its variants (customer

@@ -29,6 +29,29 @@ const char	*cli_store_path(struct cli *cli);
 struct store	*cli_store(struct cli *cli, int flags);
 void	 cli_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* --format: text (each command's own), csv or json. */
+enum cli_format { CLI_TEXT, CLI_CSV, CLI_JSON };
+int	 cli_format_parse(const char *s, enum cli_format *out);
+
+/*
+ * Listings as CSV or JSON (rows.c): cli_rows_begin writes the header
+ * (CSV) or opens the array (JSON), cli_rows_add a row of N values (NULL:
+ * empty, JSON null), cli_rows_end the rest to standard output: 0, or -1
+ * when it could not be written.
+ */
+struct cli_column {
+	const char	*name;
+	int		 numeric;	/* a JSON number, not a string */
+};
+struct cli_rows;
+struct cli_rows *cli_rows_begin(enum cli_format f,
+	    const struct cli_column *cols, size_t n);
+void	 cli_rows_add(struct cli_rows *r, const char *const *values);
+int	 cli_rows_end(struct cli_rows *r);
+/* B's document to standard output, pretty-printed: 0, or -1. */
+struct _JsonBuilder;
+int	 cli_json_print(struct _JsonBuilder *b);
+
 int	 cmd_init(struct cli *cli, int argc, char **argv);
 int	 cmd_import(struct cli *cli, int argc, char **argv);
 int	 cmd_segments(struct cli *cli, int argc, char **argv);

@@ -17,7 +17,8 @@
 #include "parse.h"
 #include "store.h"
 
-#define OUTBOX_USAGE	"usage: segctl outbox [list] | retry ID | cancel ID"
+#define OUTBOX_USAGE	"usage: segctl outbox [list] [--format text|csv|json]" \
+	" | retry ID | cancel ID"
 
 static int
 count_lines(const char *s)
@@ -29,14 +30,30 @@ count_lines(const char *s)
 	return n;
 }
 
+static const struct cli_column job_columns[] = {
+	{ "job", 1 }, { "kind", 0 }, { "state", 0 }, { "campaign", 0 },
+	{ "variant", 0 }, { "recipients", 1 }, { "attempts", 1 },
+	{ "queued", 0 }, { "due", 0 }, { "last_error", 0 },
+};
+
 static int
 print_job(const struct store_job *j, void *arg)
 {
-	char created[32], next[32];
+	struct cli_rows *rows = arg;
+	char created[32], next[32], id[24], n[24], attempts[24];
 
-	(void)arg;
 	format_time(j->created_at, created, sizeof(created));
 	format_time(j->next_at, next, sizeof(next));
+	if (rows != NULL) {
+		snprintf(id, sizeof(id), "%" PRId64, j->id);
+		snprintf(n, sizeof(n), "%d", count_lines(j->recipients));
+		snprintf(attempts, sizeof(attempts), "%" PRId64, j->attempts);
+		cli_rows_add(rows, (const char *const[]){ id, j->kind,
+		    store_job_state_name(j->state), j->campaign_id,
+		    j->variant, n, attempts, created, j->state == JOB_QUEUED ?
+		    next : NULL, j->last_error });
+		return 0;
+	}
 	printf("%-6" PRId64 " %-5s %-9s %-20s %-12s %5d %8" PRId64
 	    "  %s  %s%s%s\n", j->id, j->kind,
 	    store_job_state_name(j->state), j->campaign_id, j->variant,
@@ -115,10 +132,21 @@ outbox_set(struct cli *cli, struct store *st, const char *verb,
 int
 cmd_outbox(struct cli *cli, int argc, char **argv)
 {
-	const char *verb = argc > 1 ? argv[1] : "list";
+	enum cli_format fmt = CLI_TEXT;
+	struct cli_rows *rows = NULL;
+	const char *verb;
 	struct store *st;
 	int rc;
 
+	/* outbox [list] --format F */
+	if (argc >= 3 && strcmp(argv[argc - 2], "--format") == 0) {
+		if (cli_format_parse(argv[argc - 1], &fmt) == -1) {
+			cli_warnx("%s", OUTBOX_USAGE);
+			return 2;
+		}
+		argc -= 2;
+	}
+	verb = argc > 1 ? argv[1] : "list";
 	if (!((strcmp(verb, "list") == 0 && argc <= 2) ||
 	    ((strcmp(verb, "retry") == 0 || strcmp(verb, "cancel") == 0) &&
 	    argc == 3))) {
@@ -129,13 +157,18 @@ cmd_outbox(struct cli *cli, int argc, char **argv)
 	    0)) == NULL)
 		return 1;
 	if (strcmp(verb, "list") == 0) {
-		printf("%-6s %-5s %-9s %-20s %-12s %5s %8s  %-20s  %s\n",
-		    "job", "kind", "state", "campaign", "variant", "rcpts",
-		    "attempts",
-		    "queued", "due / last error");
-		rc = store_outbox_scan(st, print_job, NULL) == -1 ? 1 : 0;
+		if (fmt == CLI_TEXT)
+			printf("%-6s %-5s %-9s %-20s %-12s %5s %8s  %-20s  %s\n",
+			    "job", "kind", "state", "campaign", "variant",
+			    "rcpts", "attempts", "queued", "due / last error");
+		else
+			rows = cli_rows_begin(fmt, job_columns,
+			    sizeof(job_columns) / sizeof(job_columns[0]));
+		rc = store_outbox_scan(st, print_job, rows) == -1 ? 1 : 0;
 		if (rc != 0)
 			cli_warnx("outbox: %s", store_error(st));
+		if (rows != NULL && cli_rows_end(rows) == -1)
+			rc = 1;
 	} else {
 		rc = outbox_set(cli, st, verb, argv[2]);
 	}

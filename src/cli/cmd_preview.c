@@ -26,7 +26,19 @@
 #include "xalloc.h"
 
 #define PREVIEW_USAGE	"usage: segctl preview [--to EMAIL]..." \
-			" [--campaigns DIR] MESSAGE.eml"
+			" [--campaigns DIR] [--format text|csv|json] MESSAGE.eml"
+
+static const struct cli_column row_columns[] = {
+	{ "recipient", 0 }, { "decision", 0 }, { "variant", 0 },
+	{ "arm", 0 }, { "segment", 0 }, { "detail", 0 },
+};
+
+static void
+preview_row(const struct milter_preview_row *r, void *arg)
+{
+	cli_rows_add(arg, (const char *const[]){ r->recipient, r->decision,
+	    r->variant, r->arm, r->segment, r->detail });
+}
 
 int
 cmd_preview(struct cli *cli, int argc, char **argv)
@@ -34,8 +46,11 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "campaigns", required_argument, NULL, 'C' },
+		{ "format", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
+	enum cli_format fmt = CLI_TEXT;
+	struct cli_rows *rows = NULL;
 	const char *dir = NULL;
 	const char **to = NULL;
 	struct milter_env env;
@@ -57,6 +72,10 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 		case 'C':
 			dir = optarg;
 			break;
+		case 'f':
+			if (cli_format_parse(optarg, &fmt) == 0)
+				break;
+			/* FALLTHROUGH */
 		default:
 			cli_warnx("%s", PREVIEW_USAGE);
 			free(to);
@@ -105,8 +124,18 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	env.draws = draws;
 	conf_hash_hex(cf, env.conf_hash);
 	render_init();
-	rc = milter_preview(&env, st, fd, to, nto, cli->now, stdout, err,
-	    sizeof(err));
+	if (fmt == CLI_TEXT)
+		rc = milter_preview(&env, st, fd, to, nto, cli->now, stdout,
+		    err, sizeof(err));
+	else {
+		rows = cli_rows_begin(fmt, row_columns,
+		    sizeof(row_columns) / sizeof(row_columns[0]));
+		/* a refusal's reason goes to stderr: stdout is the rows */
+		rc = milter_preview_rows(&env, st, fd, to, nto, cli->now,
+		    preview_row, rows, stderr, err, sizeof(err));
+		if (cli_rows_end(rows) == -1 && rc == 0)
+			rc = 1;
+	}
 	tzdb_free(env.tzdb);
 	digest_hmac_free(draws);
 	if (rc == -1) {

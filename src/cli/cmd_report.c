@@ -305,24 +305,6 @@ bounces_json(JsonBuilder *b, const struct bounces *bo)
 	json_builder_end_array(b);
 }
 
-/* B's document to standard output. */
-static int
-json_print(JsonBuilder *b)
-{
-	JsonGenerator *gen = json_generator_new();
-	JsonNode *root = json_builder_get_root(b);
-	char *text;
-
-	json_generator_set_pretty(gen, TRUE);
-	json_generator_set_root(gen, root);
-	text = json_generator_to_data(gen, NULL);
-	puts(text);
-	g_free(text);
-	json_node_unref(root);
-	g_object_unref(gen);
-	return ferror(stdout) ? -1 : 0;
-}
-
 struct pool {
 	struct store			*st;
 	const struct conf		*cf;
@@ -388,7 +370,7 @@ report_last(struct store *st, const struct conf *cf,
 		report_lift_json(b, &l, cf);
 		json_builder_end_object(b);
 		json_builder_end_object(b);
-		rc = json_print(b);
+		rc = cli_json_print(b);
 		g_object_unref(b);
 	}
 	lift_free(&l);
@@ -557,7 +539,7 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		report_lift_json(jb, &l, cf);
 		json_builder_end_object(jb);
 		json_builder_end_object(jb);
-		rc = json_print(jb);
+		rc = cli_json_print(jb);
 		g_object_unref(jb);
 		break;
 	}

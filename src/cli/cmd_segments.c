@@ -63,7 +63,12 @@ segments_rebuild(struct cli *cli)
 }
 
 struct count_print {
-	char	facet[32];
+	char		 facet[32];
+	struct cli_rows	*rows;		/* --format csv or json */
+};
+
+static const struct cli_column count_columns[] = {
+	{ "facet", 0 }, { "value", 0 }, { "customers", 1 },
 };
 
 static int
@@ -71,7 +76,14 @@ segments_print_count(const char *facet, const char *value, int64_t count,
     void *arg)
 {
 	struct count_print *cp = arg;
+	char n[24];
 
+	if (cp->rows != NULL) {
+		snprintf(n, sizeof(n), "%lld", (long long)count);
+		cli_rows_add(cp->rows, (const char *const[]){ facet, value,
+		    n });
+		return 0;
+	}
 	if (strcmp(cp->facet, facet) != 0) {
 		snprintf(cp->facet, sizeof(cp->facet), "%s", facet);
 		printf("%s\n", facet);
@@ -89,10 +101,16 @@ cmd_segments(struct cli *cli, int argc, char **argv)
 	char when[32];
 	int rc;
 
+	enum cli_format fmt = CLI_TEXT;
+
 	if (argc == 2 && strcmp(argv[1], "rebuild") == 0)
 		return segments_rebuild(cli);
+	if (argc == 3 && strcmp(argv[1], "--format") == 0 &&
+	    cli_format_parse(argv[2], &fmt) == 0)
+		argc -= 2;
 	if (argc != 1) {
-		cli_warnx("usage: segctl segments [rebuild]");
+		cli_warnx("usage: segctl segments [--format text|csv|json] |"
+		    " segments rebuild");
 		return 2;
 	}
 	if ((st = cli_store(cli, STORE_READONLY)) == NULL)
@@ -107,13 +125,20 @@ cmd_segments(struct cli *cli, int argc, char **argv)
 		store_close(st);
 		return 1;
 	}
-	format_time(meta.built_at, when, sizeof(when));
-	printf("generation %lld, built %s, %lld customers\n",
-	    (long long)meta.generation, when, (long long)meta.customers);
 	memset(&cp, 0, sizeof(cp));
+	if (fmt == CLI_TEXT) {
+		format_time(meta.built_at, when, sizeof(when));
+		printf("generation %lld, built %s, %lld customers\n",
+		    (long long)meta.generation, when,
+		    (long long)meta.customers);
+	} else
+		cp.rows = cli_rows_begin(fmt, count_columns,
+		    sizeof(count_columns) / sizeof(count_columns[0]));
 	rc = store_segment_counts(st, segments_print_count, &cp);
 	if (rc != 0)
 		cli_warnx("%s", store_error(st));
+	if (cp.rows != NULL && cli_rows_end(cp.rows) == -1)
+		rc = -1;
 	store_close(st);
 	return rc != 0;
 }
@@ -137,83 +162,149 @@ explain_classify(const struct segment_facts *f, void *arg)
 	return 0;
 }
 
-static void
-explain_consent(struct store *st, int64_t id, enum store_channel ch)
-{
-	struct store_consent c;
-	char when[32];
-	int rc;
+/* A section, key and value: explain's rows for --format csv or json. */
+static const struct cli_column explain_columns[] = {
+	{ "section", 0 }, { "key", 0 }, { "value", 0 },
+};
 
-	rc = store_consent_get(st, id, ch, &c);
-	printf("  %-11s ", ch == CHANNEL_SMS ? "sms" : "email");
-	if (rc == 1) {
-		printf("no record: no consent\n");
-		return;
-	}
-	if (rc == -1) {
-		printf("unreadable: %s\n", store_error(st));
-		return;
-	}
-	format_time(c.recorded_at, when, sizeof(when));
-	printf("%s %s via %s%s%s\n", c.granted ? "granted" : "revoked", when,
-	    c.source, c.evidence ? ": " : "", c.evidence ? c.evidence : "");
+static void
+explain_row(struct cli_rows *rows, const char *section, const char *key,
+    const char *value)
+{
+	cli_rows_add(rows, (const char *const[]){ section, key, value });
 }
 
 static void
-explain_engagement(struct store *st, int64_t id)
+explain_consent(struct store *st, int64_t id, enum store_channel ch,
+    struct cli_rows *rows)
+{
+	const char *name = ch == CHANNEL_SMS ? "sms" : "email";
+	struct store_consent c;
+	char when[32], section[32];
+	int rc;
+
+	rc = store_consent_get(st, id, ch, &c);
+	snprintf(section, sizeof(section), "consent.%s", name);
+	if (rc != 0) {
+		if (rows != NULL)
+			explain_row(rows, section, "state", rc == 1 ? "none" :
+			    "unreadable");
+		else if (rc == 1)
+			printf("  %-11s no record: no consent\n", name);
+		else
+			printf("  %-11s unreadable: %s\n", name,
+			    store_error(st));
+		return;
+	}
+	format_time(c.recorded_at, when, sizeof(when));
+	if (rows == NULL) {
+		printf("  %-11s %s %s via %s%s%s\n", name, c.granted ?
+		    "granted" : "revoked", when, c.source, c.evidence ? ": " :
+		    "", c.evidence ? c.evidence : "");
+		return;
+	}
+	explain_row(rows, section, "state", c.granted ? "granted" : "revoked");
+	explain_row(rows, section, "recorded_at", when);
+	explain_row(rows, section, "source", c.source);
+	explain_row(rows, section, "evidence", c.evidence);
+}
+
+static void
+explain_engagement(struct store *st, int64_t id, struct cli_rows *rows)
 {
 	struct store_engagement_summary sum;
-	char when[32];
+	char when[32], n[24], section[48];
 	int t, any = 0;
 
 	if (store_engagement_summary(st, id, &sum) == -1)
 		return;
-	printf("engagement ");
+	if (rows == NULL)
+		printf("engagement ");
 	for (t = 0; t < ENG_COUNT; t++) {
 		if (sum.count[t] == 0)
 			continue;
 		format_time(sum.last[t], when, sizeof(when));
+		if (rows != NULL) {
+			snprintf(section, sizeof(section), "engagement.%s",
+			    store_engagement_name(t));
+			snprintf(n, sizeof(n), "%lld", (long long)sum.count[t]);
+			explain_row(rows, section, "count", n);
+			explain_row(rows, section, "last", when);
+			continue;
+		}
 		printf("%s %s %lld (last %.10s)", any ? "," : "",
 		    store_engagement_name(t), (long long)sum.count[t], when);
 		any = 1;
 	}
-	printf("%s\n", any ? "" : " none recorded");
+	if (rows == NULL)
+		printf("%s\n", any ? "" : " none recorded");
 }
 
 static int
 explain_source(const struct store_fact_source *f, void *arg)
 {
-	char at[32], arrived[32];
+	struct cli_rows *rows = arg;
+	char at[32], arrived[32], key[160], value[320];
 
-	(void)arg;
 	format_time(f->at, at, sizeof(at));
 	format_time(f->arrived, arrived, sizeof(arrived));
 	if (f->kind == FACT_PROFILE)
-		printf("  profile     ");
+		snprintf(key, sizeof(key), "profile");
 	else if (f->kind == FACT_ORDER)
-		printf("  order %s of %s: ", f->ref, at);
+		snprintf(key, sizeof(key), "order %s of %s", f->ref, at);
 	else
-		printf("  %s %s: ", f->ref, at);
+		snprintf(key, sizeof(key), "%s %s", f->ref, at);
 	if (f->source != NULL)
-		printf("%s, arrived %s\n", f->source, arrived);
+		snprintf(value, sizeof(value), "%s, arrived %s", f->source,
+		    arrived);
 	else
-		printf("source not recorded (written before schema 13)\n");
+		snprintf(value, sizeof(value), "source not recorded (written"
+		    " before schema 13)");
+	if (rows != NULL)
+		explain_row(rows, "facts", key, value);
+	else if (f->kind == FACT_PROFILE)
+		printf("  profile     %s\n", value);
+	else
+		printf("  %s: %s\n", key, value);
 	return 0;
 }
 
 /* When each fact arrived, and from where. */
 static void
-explain_sources(struct store *st, int64_t id)
+explain_sources(struct store *st, int64_t id, struct cli_rows *rows)
 {
 	int64_t more = 0;
+	char n[24];
 
-	printf("facts\n");
-	if (store_fact_sources(st, id, explain_source, NULL, &more) == -1) {
-		printf("  unreadable: %s\n", store_error(st));
+	if (rows == NULL)
+		printf("facts\n");
+	if (store_fact_sources(st, id, explain_source, rows, &more) == -1) {
+		if (rows == NULL)
+			printf("  unreadable: %s\n", store_error(st));
 		return;
 	}
-	if (more > 0)
+	if (more > 0 && rows != NULL) {
+		snprintf(n, sizeof(n), "%lld", (long long)more);
+		explain_row(rows, "facts", "older orders", n);
+	} else if (more > 0)
 		printf("  (%lld older orders)\n", (long long)more);
+}
+
+/* segment_explain's lines, one row each. */
+static void
+explain_rule_rows(struct cli_rows *rows, const char *text)
+{
+	const char *p, *eol;
+	char key[16], line[512];
+	int n = 0;
+
+	for (p = text; *p != '\0'; p = *eol ? eol + 1 : eol) {
+		if ((eol = strchr(p, '\n')) == NULL)
+			eol = p + strlen(p);
+		snprintf(line, sizeof(line), "%.*s", (int)(eol - p), p);
+		snprintf(key, sizeof(key), "%d", ++n);
+		explain_row(rows, "rules", key, line);
+	}
 }
 
 int
@@ -227,13 +318,25 @@ cmd_explain(struct cli *cli, int argc, char **argv)
 	struct store *st;
 	struct conf *cf;
 	struct buf out;
-	char email[PARSE_EMAIL_MAX + 1], when[32];
+	char email[PARSE_EMAIL_MAX + 1], when[32], n[24];
+	enum cli_format fmt = CLI_TEXT;
+	struct cli_rows *rows = NULL;
 	const char *why;
 	int64_t id;
 	int rc, have_meta, have_stored;
 
+	if (argc == 4 && strcmp(argv[1], "--format") == 0) {
+		if (cli_format_parse(argv[2], &fmt) == -1) {
+			cli_warnx("usage: segctl explain [--format"
+			    " text|csv|json] EMAIL");
+			return 2;
+		}
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 2) {
-		cli_warnx("usage: segctl explain EMAIL");
+		cli_warnx("usage: segctl explain [--format text|csv|json]"
+		    " EMAIL");
 		return 2;
 	}
 	if (parse_email(argv[1], email, sizeof(email), &why) == -1) {
@@ -266,34 +369,56 @@ cmd_explain(struct cli *cli, int argc, char **argv)
 		store_close(st);
 		return 1;
 	}
-	printf("customer    %s (id %lld%s%s)\n", email, (long long)id,
-	    c.external_id ? ", external " : "",
-	    c.external_id ? c.external_id : "");
-	if (have_stored) {
-		format_time(meta.built_at, when, sizeof(when));
-		printf("segment     %s (generation %lld, built %s)\n",
-		    conf_lifecycle_name(stored.lifecycle),
-		    (long long)meta.generation, when);
-		if (stored.lifecycle != ctx.res.lifecycle)
-			printf("            NOTE: the data and configuration now"
-			    " give %s; run `segctl segments rebuild`\n",
-			    conf_lifecycle_name(ctx.res.lifecycle));
-	} else {
-		printf("segment     %s (not yet materialised: run `segctl"
-		    " segments rebuild`)\n",
-		    conf_lifecycle_name(ctx.res.lifecycle));
-	}
 	buf_init(&out, 1 << 20);
 	cut.threshold = ctx.threshold;
 	cut.eligible = have_meta ? meta.vip_eligible : 0;
 	segment_explain(&cf->seg, &ctx.res, &cut, cli->now, &out);
-	fputs(buf_str(&out), stdout);
+	format_time(meta.built_at, when, sizeof(when));
+	if (fmt != CLI_TEXT) {
+		rows = cli_rows_begin(fmt, explain_columns,
+		    sizeof(explain_columns) / sizeof(explain_columns[0]));
+		snprintf(n, sizeof(n), "%lld", (long long)id);
+		explain_row(rows, "customer", "email", email);
+		explain_row(rows, "customer", "id", n);
+		explain_row(rows, "customer", "external_id", c.external_id);
+		explain_row(rows, "segment", "stored", have_stored ?
+		    conf_lifecycle_name(stored.lifecycle) : NULL);
+		snprintf(n, sizeof(n), "%lld", (long long)meta.generation);
+		explain_row(rows, "segment", "generation", have_meta ? n :
+		    NULL);
+		explain_row(rows, "segment", "built_at", have_meta ? when :
+		    NULL);
+		explain_row(rows, "segment", "current",
+		    conf_lifecycle_name(ctx.res.lifecycle));
+		explain_rule_rows(rows, buf_str(&out));
+	} else {
+		printf("customer    %s (id %lld%s%s)\n", email, (long long)id,
+		    c.external_id ? ", external " : "",
+		    c.external_id ? c.external_id : "");
+		if (have_stored) {
+			printf("segment     %s (generation %lld, built %s)\n",
+			    conf_lifecycle_name(stored.lifecycle),
+			    (long long)meta.generation, when);
+			if (stored.lifecycle != ctx.res.lifecycle)
+				printf("            NOTE: the data and"
+				    " configuration now give %s; run `segctl"
+				    " segments rebuild`\n",
+				    conf_lifecycle_name(ctx.res.lifecycle));
+		} else {
+			printf("segment     %s (not yet materialised: run"
+			    " `segctl segments rebuild`)\n",
+			    conf_lifecycle_name(ctx.res.lifecycle));
+		}
+		fputs(buf_str(&out), stdout);
+		printf("consent\n");
+	}
 	buf_free(&out);
-	printf("consent\n");
-	explain_consent(st, id, CHANNEL_EMAIL);
-	explain_consent(st, id, CHANNEL_SMS);
-	explain_engagement(st, id);
-	explain_sources(st, id);
+	explain_consent(st, id, CHANNEL_EMAIL, rows);
+	explain_consent(st, id, CHANNEL_SMS, rows);
+	explain_engagement(st, id, rows);
+	explain_sources(st, id, rows);
 	store_close(st);
+	if (rows != NULL && cli_rows_end(rows) == -1)
+		return 1;
 	return 0;
 }

@@ -284,10 +284,44 @@ preview_arms(const struct milter_msg *m, FILE *out)
 	fputc('\n', out);
 }
 
+/* Each recipient's judgement to FN: milter_preview_rows. */
+static void
+preview_rows(const struct milter_msg *m, const struct campaign *c,
+    milter_preview_fn fn, void *arg)
+{
+	struct milter_preview_row row;
+	const struct milter_rcpt *r;
+	size_t i;
+
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		row.recipient = r->email[0] != '\0' ? r->email : r->addr;
+		row.decision = r->d.reason == POLICY_DELIVER &&
+		    r->d.arm == ARM_BROAD ? "broad" :
+		    policy_reason_name(r->d.reason);
+		row.variant = r->d.reason == POLICY_DELIVER ?
+		    campaign_variant_name(c, r->d.variant) : "";
+		row.arm = policy_arm_name(r->d.arm);
+		row.segment = r->r->has_segment ?
+		    conf_lifecycle_name(r->r->seg.lifecycle) : "";
+		row.detail = r->d.detail;
+		fn(&row, arg);
+	}
+}
+
 int
 milter_preview(const struct milter_env *env, struct store *st, int fd,
     const char *const *rcpts, size_t nrcpts, int64_t now, FILE *out,
     char *err, size_t errlen)
+{
+	return milter_preview_rows(env, st, fd, rcpts, nrcpts, now, NULL,
+	    NULL, out, err, errlen);
+}
+
+int
+milter_preview_rows(const struct milter_env *env, struct store *st, int fd,
+    const char *const *rcpts, size_t nrcpts, int64_t now,
+    milter_preview_fn fn, void *arg, FILE *out, char *err, size_t errlen)
 {
 	size_t counts[POLICY_NREASONS], *per_variant = NULL, i, kept = 0;
 	const struct milter_rcpt *r;
@@ -349,6 +383,11 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 	if (msg_plan_build(m, env, c, now, 0, &plan, why, sizeof(why)) == -1) {
 		fprintf(out, "campaign %s: would tempfail: %s\n", c->id, why);
 		rc = 1;
+		goto out;
+	}
+	if (fn != NULL) {
+		preview_rows(m, c, fn, arg);
+		rc = 0;
 		goto out;
 	}
 	memset(counts, 0, sizeof(counts));

@@ -85,4 +85,17 @@ h=$(awk '$1 == "held_out" { print $2 }' "$T/out")
 grep -q "^segment  *tailored  *broad  *none  *global$" "$T/out" || fail "arms table: $(cat "$T/out")"
 [ "$(q "SELECT count(*) FROM ledger") $(q "SELECT count(*) FROM audit")" = "0 0" ] ||
     fail "preview recorded something"
+# a row per recipient for BI tools, the same decisions as the text
+$P --format json "$T/arms.eml" > "$T/rows.json" || fail "preview --format json"
+python3 - "$T/rows.json" "$d" "${h:-0}" <<'PY2' || fail "preview json: $(head -c 400 "$T/rows.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == 10, len(rows)
+delivered = sum(r["decision"] in ("deliver", "broad") for r in rows)
+held = sum(r["decision"] == "held_out" for r in rows)
+assert delivered == int(sys.argv[2]) and held == int(sys.argv[3]), (delivered, held)
+assert all(r["arm"] for r in rows if r["decision"] in ("deliver", "broad", "held_out"))
+PY2
+$P --format csv "$T/arms.eml" | head -1 | grep -qx "recipient,decision,variant,arm,segment,detail" ||
+    fail "preview csv header"
 echo "t-preview: ok"

@@ -94,4 +94,22 @@ grep -q "^  profile     import customers .*customers.csv, arrived " "$T/explain.
 grep -q "^  order .* of .*: import orders .*orders.csv, arrived " "$T/explain.out" ||
     fail "explain: the orders' source: $(cat "$T/explain.out")"
 $S explain nobody@example.com 2>/dev/null && fail "explain of an unknown address must fail"
+# the same for BI tools: JSON and CSV
+$V segments --format json > "$T/segments.json" || fail "segments --format json"
+python3 - "$T/segments.json" "$customers" <<'PY' || fail "segments json: $(head -c 300 "$T/segments.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+life = [r for r in rows if r["facet"] == "lifecycle"]
+assert sum(r["customers"] for r in life) == int(sys.argv[2]), life
+PY
+$V segments --format csv | head -1 | grep -qx "facet,value,customers" || fail "segments csv header"
+$V explain --format json "$email" > "$T/explain.json" || fail "explain --format json"
+python3 - "$T/explain.json" "$email" <<'PY' || fail "explain json: $(head -c 400 "$T/explain.json")"
+import json, sys
+rows = {(r["section"], r["key"]): r["value"] for r in json.load(open(sys.argv[1]))}
+assert rows[("customer", "email")] == sys.argv[2]
+assert rows[("segment", "stored")] == "vip"
+assert rows[("consent.email", "state")] in ("granted", "revoked", "none")
+assert any(k[0] == "rules" and v.strip().startswith("vip") for k, v in rows.items())
+PY
 echo "t-segctl: ok"

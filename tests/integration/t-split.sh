@@ -238,6 +238,16 @@ settle
 job=$(q "SELECT id FROM outbox WHERE campaign_id = 'later'")
 $S outbox > "$T/outbox.out" || fail "segctl outbox"
 grep -Eq "^$job +email +queued +later +first_time +1 " "$T/outbox.out" || fail "outbox list: $(cat "$T/outbox.out")"
+$S outbox list --format json > "$T/outbox.json" || fail "segctl outbox --format json"
+python3 - "$T/outbox.json" "$job" "$(q "SELECT count(*) FROM outbox")" <<'PY' || fail "outbox json: $(head -c 400 "$T/outbox.json")"
+import json, sys
+jobs = {j["job"]: j for j in json.load(open(sys.argv[1]))}
+assert len(jobs) == int(sys.argv[3]), len(jobs)
+j = jobs[int(sys.argv[2])]
+assert (j["kind"], j["state"], j["campaign"], j["variant"], j["recipients"]) == \
+    ("email", "queued", "later", "first_time", 1), j
+assert j["due"] is not None
+PY
 [ "$(grep -c ' sent ' "$T/outbox.out")" -ge 4 ] || fail "sent jobs not listed"
 first=$(q "SELECT min(id) FROM outbox")
 $S outbox cancel "$first" 2>/dev/null && fail "cancelled a sent job"

@@ -1148,6 +1148,75 @@ test_sms_jobs(void **state)
 }
 
 /*
+ * SMS follows the arm of the email: the held out get no text, the broad
+ * arm the default variant's, the tailored their own.
+ */
+static void
+test_sms_arms(void **state)
+{
+	struct mx *x = *state;
+	struct segment_rebuild_stats stats;
+	const char *rcpts[41];
+	char addr[40][48], email[40], phone[24], path[160], err[2048];
+	struct digest_hmac *draws;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(email, sizeof(email), "s%d@example.com", i);
+		customer(x, email, "C", 1, 3);
+		snprintf(phone, sizeof(phone), "+4915100000%03d", i);
+		sms_reachable(x, email, "C", phone, "Europe/Berlin", "DE",
+		    NULL);
+		snprintf(addr[i], sizeof(addr[i]), "<%s>", email);
+		rcpts[i] = addr[i];
+	}
+	rcpts[40] = NULL;
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
+	    sizeof(err)), 0);
+	sms_campaign(x, "");
+	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
+	write_file(path, "id = \"cart\";\n"
+	    "arms = { tailored = 40; broad = 30; none = 30; };\n"
+	    "variants = { vip = { offer = \"25% off\"; };\n"
+	    "  repeat = { offer = \"20% off\"; };\n"
+	    "  default = { offer = \"10% off\"; }; };\n"
+	    "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
+	    "  text = \"{{first_name}}: {{offer}}\"; };\n");
+	campaign_set_free(x->set);
+	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
+	    sizeof(err)) == -1)
+		fail_msg("%s", err);
+	x->env.campaigns = x->set;
+	memcpy(x->cf->outbox.key, "0123456789abcdef0123", 20);
+	x->cf->outbox.keylen = 20;
+	draws = policy_arm_key(x->cf->outbox.key, x->cf->outbox.keylen);
+	x->env.draws = draws;
+
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_in_range(q_int(x, "SELECT count(*) FROM ledger WHERE"
+	    " arm = 'none'"), 4, 24);
+	/* the held out: no SMS, not even a refusal */
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit a JOIN ledger l"
+	    " ON l.customer_id = a.customer_id WHERE a.channel = 'sms'"
+	    " AND l.arm = 'none'"), 0);
+	/* the rest: an SMS each, in the variant of their arm */
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox j JOIN ledger l"
+	    " ON l.customer_id = j.customer_id WHERE j.kind = 'sms'"
+	    " AND ((l.arm = 'broad' AND CAST(j.message AS TEXT) ="
+	    "  'C: 10% off')"
+	    " OR (l.arm = 'tailored' AND CAST(j.message AS TEXT) <>"
+	    "  'C: 10% off'))"), q_int(x, "SELECT count(*) FROM ledger"
+	    " WHERE arm IN ('broad', 'tailored')"));
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
+	    " kind = 'sms'"), q_int(x, "SELECT count(*) FROM ledger"
+	    " WHERE arm IN ('broad', 'tailored')"));
+	digest_hmac_free(draws);
+	tzdb_free(x->env.tzdb);
+	x->env.tzdb = NULL;
+}
+
+/*
  * Quiet hours per recipient within one message: Dee, in Florida, whose
  * window opens at 08:00, comes between two New Yorkers of her time zone
  * (all day) and waits until then; they do not.  Recipients share a
@@ -1415,6 +1484,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_arms, mx_setup,
+		    mx_teardown),
+		cmocka_unit_test_setup_teardown(test_sms_arms, mx_setup,
 		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_transactional_untouched,
 		    mx_setup, mx_teardown),

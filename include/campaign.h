@@ -128,6 +128,10 @@ const struct campaign *campaign_find(const struct campaign_set *set,
 /* The variant's NAME (VARIANT -1: the default's), else the default's. */
 const char *campaign_value(const struct campaign *c, int variant,
 	    const char *name);
+/* The value NAME of the variant called VARIANT, else the default's
+ * (a variant gone from the file too); NULL when neither has it. */
+const char *campaign_variant_value(const struct campaign *c,
+	    const char *variant, const char *name);
 /* "vip", or "default" for -1. */
 const char *campaign_variant_name(const struct campaign *c, int variant);
 /* The variant's send_after (-1: the default's), 0 when there is none. */

@@ -24,20 +24,6 @@ struct simulate {
 	int64_t			 recipients, ordered;
 };
 
-/* The code of VARIANT in C, NULL when none (or the file is gone). */
-static const char *
-simulate_code(const struct campaign *c, const char *variant)
-{
-	size_t i;
-
-	if (c == NULL)
-		return NULL;
-	for (i = 0; i < c->nvariants; i++)
-		if (strcmp(c->variants[i].name, variant) == 0)
-			return campaign_value(c, (int)i, "code");
-	return campaign_value(c, -1, "code");
-}
-
 static int
 simulate_one(const struct store_outcome *so, void *arg)
 {
@@ -55,8 +41,8 @@ simulate_one(const struct store_outcome *so, void *arg)
 	r.segment = so->segment;
 	r.arm = so->arm;
 	r.at = so->at;
-	if (strcmp(so->decision, "held_out") != 0)
-		r.code = simulate_code(x->c, so->variant);
+	if (x->c != NULL && strcmp(so->decision, "held_out") != 0)
+		r.code = campaign_variant_value(x->c, so->variant, "code");
 	x->recipients++;
 	x->ordered += demo_outcomes_add(x->o, &r);
 	return 0;

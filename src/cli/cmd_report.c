@@ -365,10 +365,7 @@ report_last(struct store *st, const struct conf *cf,
 	} else if (fmt == FORMAT_CSV) {
 		report_lift_csv(stdout, &l);
 	} else {
-		json_builder_set_member_name(b, "lift");
-		json_builder_begin_object(b);
 		report_lift_json(b, &l, cf);
-		json_builder_end_object(b);
 		json_builder_end_object(b);
 		rc = cli_json_print(b);
 		g_object_unref(b);
@@ -534,10 +531,7 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		report_json(jb, &sms, "sms");
 		json_builder_end_object(jb);
 		bounces_json(jb, &b);
-		json_builder_set_member_name(jb, "lift");
-		json_builder_begin_object(jb);
 		report_lift_json(jb, &l, cf);
-		json_builder_end_object(jb);
 		json_builder_end_object(jb);
 		rc = cli_json_print(jb);
 		g_object_unref(jb);

@@ -192,6 +192,8 @@ report_lift_json(JsonBuilder *b, const struct lift *l, const struct conf *cf)
 	int a, d, days = report_days(cf);
 	size_t i;
 
+	json_builder_set_member_name(b, "lift");
+	json_builder_begin_object(b);
 	member_int(b, "attribution_days", cf->report.attribution_days);
 	member_int(b, "sms_attribution_days", cf->report.sms_attribution_days);
 	member_double(b, "min_effect_points", cf->report.min_effect_points);
@@ -248,4 +250,5 @@ report_lift_json(JsonBuilder *b, const struct lift *l, const struct conf *cf)
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+	json_builder_end_object(b);
 }

@@ -20,7 +20,8 @@ void	 report_lift_text(FILE *out, const struct lift *l,
 	    const struct conf *cf, int by_variant);
 /* Rows "cell,..." and "comparison,..." under one header each. */
 void	 report_lift_csv(FILE *out, const struct lift *l);
-/* Members "cells" and "comparisons" of the object B is building. */
+/* The member "lift" (cells, first orders by day, comparisons) of the
+ * object B is building. */
 void	 report_lift_json(JsonBuilder *b, const struct lift *l,
 	    const struct conf *cf);
 

@@ -583,3 +583,15 @@ campaign_set_check(const struct campaign_set *set, const struct conf *c,
 	buf_free(&errs);
 	return bad ? -1 : 0;
 }
+
+const char *
+campaign_variant_value(const struct campaign *c, const char *variant,
+    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nvariants; i++)
+		if (strcmp(c->variants[i].name, variant) == 0)
+			return campaign_value(c, (int)i, name);
+	return campaign_value(c, -1, name);
+}

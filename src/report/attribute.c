@@ -28,20 +28,6 @@ arm_parse(const char *name)
 	return ARM_UNSET;
 }
 
-/* The variant's discount code, NULL when none or not known. */
-static const char *
-variant_code(const struct campaign *c, const char *variant)
-{
-	size_t i;
-
-	if (c == NULL || *variant == '\0')
-		return NULL;
-	for (i = 0; i < c->nvariants; i++)
-		if (strcmp(c->variants[i].name, variant) == 0)
-			return campaign_value(c, (int)i, "code");
-	return campaign_value(c, -1, "code");
-}
-
 /* Whether ENGAGEMENT ("unsubscribe,bounce") holds TYPE. */
 static int
 has_type(const char *engagement, const char *type)
@@ -64,7 +50,8 @@ attribute_one(const struct store_outcome *so, void *arg)
 	const struct store_outcome_order *so_o;
 	struct segment_order o;
 	struct lift_outcome out;
-	const char *code = variant_code(x->c, so->variant);
+	const char *code = x->c != NULL && *so->variant != '\0' ?
+	    campaign_variant_value(x->c, so->variant, "code") : NULL;
 	size_t i;
 
 	memset(&out, 0, sizeof(out));

@@ -10,7 +10,10 @@
 #   make fuzz       libFuzzer on the parsers that meet outside input
 #                   (tests/fuzz/; needs clang), FUZZ_SECONDS each;
 #                   make check runs a slice of each (tests/fuzz/slice)
-#   make install    PREFIX (default /usr/local) and DESTDIR honoured
+#   make unit       the unit tests and fuzz corpora alone (no Postfix)
+#   make install    PREFIX (default /usr/local) and DESTDIR honoured;
+#                   make uninstall takes it back, the configuration kept
+#   make compile_commands.json   for clangd and the like
 #   make deps       install the Debian packages (contrib/install-deps.sh)
 
 PREFIX	?= /usr/local
@@ -18,6 +21,8 @@ SBINDIR	?= $(PREFIX)/sbin
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+EXAMPLEDIR ?= $(PREFIX)/share/segmilter/examples
 BUILD	?= build
 VERSION	 = 0.1.0
 
@@ -145,34 +150,40 @@ fuzz: fuzzers-build
 deps:
 	contrib/install-deps.sh
 
+# The units name the programs, and the configuration, where this install
+# puts them (the files in systemd/ say /usr/sbin, /usr/bin and /etc).
+UNITS	 = segmilter.service segfeed.service segments-rebuild.service \
+	   segments-rebuild.timer
+UNIT_SED = -e 's|/usr/sbin/segmilter|$(SBINDIR)/segmilter|g' \
+	   -e 's|/usr/sbin/segfeed|$(SBINDIR)/segfeed|g' \
+	   -e 's|/usr/bin/segctl|$(BINDIR)/segctl|g' \
+	   -e 's|/etc/segmilter/|$(SYSCONFDIR)/segmilter/|g'
+EXAMPLES = conf/campaigns/spring-launch.conf conf/campaigns/cart-rescue.conf \
+	   contrib/demo-broadcast.eml
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(EXAMPLEDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/segmilter/campaigns
 	install -m 755 $(BUILD)/segctl $(DESTDIR)$(BINDIR)/segctl
 	install -m 755 $(BUILD)/segmilter $(DESTDIR)$(SBINDIR)/segmilter
 	install -m 755 $(BUILD)/segfeed $(DESTDIR)$(SBINDIR)/segfeed
+	install -m 644 src/cli/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1
+	install -m 644 src/conf/segmilter.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/segmilter.conf.5
 	install -m 644 src/milter/segmilter.8 \
 	    $(DESTDIR)$(MANDIR)/man8/segmilter.8
 	install -m 644 src/feedback/segfeed.8 \
 	    $(DESTDIR)$(MANDIR)/man8/segfeed.8
-	install -d $(DESTDIR)$(PREFIX)/share/segmilter/examples \
-	    $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 644 conf/campaigns/spring-launch.conf \
-	    conf/campaigns/cart-rescue.conf contrib/demo-broadcast.eml \
-	    $(DESTDIR)$(PREFIX)/share/segmilter/examples/
-	install -m 644 systemd/segmilter.service \
-	    $(DESTDIR)$(PREFIX)/lib/systemd/system/segmilter.service
-	install -m 644 systemd/segfeed.service \
-	    $(DESTDIR)$(PREFIX)/lib/systemd/system/segfeed.service
-	install -m 644 systemd/segments-rebuild.service \
-	    systemd/segments-rebuild.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	for u in $(UNITS); do \
+		sed $(UNIT_SED) systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 644 $(EXAMPLES) $(DESTDIR)$(EXAMPLEDIR)/
 	install -m 644 contrib/nginx/segfeed.conf \
-	    $(DESTDIR)$(PREFIX)/share/segmilter/examples/nginx-segfeed.conf
-	install -m 644 src/cli/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1
-	install -m 644 src/conf/segmilter.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man5/segmilter.conf.5
+	    $(DESTDIR)$(EXAMPLEDIR)/nginx-segfeed.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/segmilter/unsubscribe.html || \
 	    install -m 644 conf/unsubscribe.html \
 	    $(DESTDIR)$(SYSCONFDIR)/segmilter/unsubscribe.html
@@ -180,10 +191,40 @@ install: all
 	    install -m 644 conf/segmilter.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/segmilter/segmilter.conf
 
+# What install put there, but the configuration (edited, perhaps) and
+# the store: those are the operator's.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/segctl $(DESTDIR)$(SBINDIR)/segmilter \
+	    $(DESTDIR)$(SBINDIR)/segfeed $(DESTDIR)$(MANDIR)/man1/segctl.1 \
+	    $(DESTDIR)$(MANDIR)/man5/segmilter.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/segmilter.8 \
+	    $(DESTDIR)$(MANDIR)/man8/segfeed.8 \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+	    $(addprefix $(DESTDIR)$(EXAMPLEDIR)/,$(notdir $(EXAMPLES))) \
+	    $(DESTDIR)$(EXAMPLEDIR)/nginx-segfeed.conf
+	-rmdir $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(PREFIX)/share/segmilter
+
+# The unit tests and the fuzz corpora alone: a minute, no Postfix.
+unit: tests
+	BUILD=$(BUILD) tests/run.sh --unit-only
+
+# For clangd and other tools: each source file's compile command, as
+# the shell would run it, written by make itself (no shell quoting).
+CC_JSON	 = $(subst ",\",$(CC) $(ALL_CFLAGS) -Itests/unit)
+CC_SRCS	 = $(LIB_SRCS) $(CLI_SRCS) $(MILTER_SRCS) $(FEED_SRCS) $(TEST_SRCS)
+compile_commands.json: Makefile
+	$(file >$@,[)
+	$(foreach f,$(CC_SRCS),$(file >>$@,{"directory": "$(CURDIR)", \
+	    "file": "$(f)", "command": "$(CC_JSON) -c $(f)"}$(if \
+	    $(filter $(f),$(lastword $(CC_SRCS))),,,)))
+	$(file >>$@,])
+	@echo "$@: $(words $(CC_SRCS)) files"
+
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests fuzzers fuzzers-build check demo bench fuzz deps install clean
+.PHONY: all tests fuzzers fuzzers-build check unit demo bench fuzz deps \
+	install uninstall clean
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(MILTER_OBJS:.o=.d) \
     $(FEED_OBJS:.o=.d)

@@ -25,15 +25,18 @@ static const struct {
 } commands[] = {
 	{ "init", cmd_init, "init" },
 	{ "import", cmd_import, "import [--strict] KIND FILE..." },
-	{ "segments", cmd_segments, "segments [rebuild]" },
-	{ "explain", cmd_explain, "explain EMAIL" },
-	{ "demo-data", cmd_demo_data,
-	    "demo-data [--customers N] [--seed S] DIR" },
+	{ "segments", cmd_segments, "segments [--format text|csv|json] |"
+	    " segments rebuild" },
+	{ "explain", cmd_explain, "explain [--format text|csv|json] EMAIL" },
+	{ "demo-data", cmd_demo_data, "demo-data [--customers N] [--seed S]"
+	    " DIR | demo-data --outcomes CAMPAIGN [--seed S] FILE" },
 	{ "check", cmd_check, "check" },
 	{ "preview", cmd_preview, "preview [--to EMAIL]... [--campaigns DIR]"
-	    " MESSAGE.eml" },
-	{ "report", cmd_report, "report CAMPAIGN" },
-	{ "outbox", cmd_outbox, "outbox [list] | retry ID | cancel ID" },
+	    " [--format text|csv|json] MESSAGE.eml" },
+	{ "report", cmd_report, "report [--format text|csv|json|html]"
+	    " CAMPAIGN | report [--format text|csv|json] --last N" },
+	{ "outbox", cmd_outbox, "outbox [list] [--format text|csv|json] |"
+	    " outbox retry ID | outbox cancel ID" },
 	{ "unsubscribe", cmd_unsubscribe, "unsubscribe TOKEN" },
 	{ "customer", cmd_customer, "customer export EMAIL |"
 	    " customer redact [--yes] EMAIL" },
@@ -139,7 +142,7 @@ main(int argc, char **argv)
 	struct cli cli;
 	const char *why;
 	size_t i;
-	int ch, rc;
+	int ch, rc, j;
 
 	memset(&cli, 0, sizeof(cli));
 	cli.now = time(NULL);
@@ -179,6 +182,15 @@ main(int argc, char **argv)
 		cli_warnx("unknown command '%s'", argv[0]);
 		usage();
 	}
+	/* COMMAND --help: its usage, asked for: stdout, and success */
+	for (j = 1; j < argc && strcmp(argv[j], "--") != 0; j++)
+		if (strcmp(argv[j], "--help") == 0 ||
+		    strcmp(argv[j], "-h") == 0) {
+			printf("usage: segctl [-q] [-c config] [-s store]"
+			    " [--now time] %s\n(see segctl(1))\n",
+			    commands[i].usage);
+			return 0;
+		}
 	optind = 1;	/* each command parses its own options */
 	rc = commands[i].run(&cli, argc, argv);
 	conf_free(cli.conf);

@@ -28,15 +28,16 @@
 #define EX_OSERR	71
 #define EX_CONFIG	78
 
+/* Asked for (-h, --help): to stdout, and success; else a usage error. */
 static void
-usage(void)
+usage(int asked)
 {
-	fprintf(stderr, "usage: segfeed [-fnV] [-c FILE]\n"
+	fprintf(asked ? stdout : stderr, "usage: segfeed [-fnV] [-c FILE]\n"
 	    "  -c FILE    configuration (default %s/segmilter/segmilter.conf)\n"
 	    "  -n         check the configuration, then exit\n"
 	    "  -f         stay in the foreground, log to stderr as well\n"
 	    "  -V         print the version\n", SEGM_SYSCONFDIR);
-	exit(EX_USAGE);
+	exit(asked ? EX_OK : EX_USAGE);
 }
 
 static void
@@ -83,6 +84,8 @@ main(int argc, char **argv)
 	char err[8192], gw[64], *listen, *lmtp;
 	int ch, check = 0, foreground = 0, sig, fd, lfd = -1;
 
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		usage(1);
 	while ((ch = getopt(argc, argv, "c:fhnV")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -98,12 +101,15 @@ main(int argc, char **argv)
 			printf("segfeed %s (libmicrohttpd %s)\n", SEGM_VERSION,
 			    MHD_get_version());
 			return EX_OK;
+		case 'h':
+			usage(1);
+			break;
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(0);
 
 	if (feedback_gen_load(path, &g, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s", err);

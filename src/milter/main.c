@@ -46,16 +46,17 @@
 
 #define DRAIN_SECONDS	30
 
+/* Asked for (-h, --help): to stdout, and success; else a usage error. */
 static void
-usage(void)
+usage(int asked)
 {
-	fprintf(stderr, "usage: segmilter [-fnV] [-c FILE] [-p SOCKET]\n"
+	fprintf(asked ? stdout : stderr, "usage: segmilter [-fnV] [-c FILE] [-p SOCKET]\n"
 	    "  -c FILE    configuration (default %s/segmilter/segmilter.conf)\n"
 	    "  -p SOCKET  listen here instead of milter.socket\n"
 	    "  -n         check the configuration and campaigns, then exit\n"
 	    "  -f         stay in the foreground, log to stderr as well\n"
 	    "  -V         print the version\n", SEGM_SYSCONFDIR);
-	exit(EX_USAGE);
+	exit(asked ? EX_OK : EX_USAGE);
 }
 
 /*
@@ -342,6 +343,8 @@ main(int argc, char **argv)
 	unsigned int major, minor, patch;
 	int ch, check = 0, foreground = 0, sig, milter_rc = 0, drained;
 
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		usage(1);
 	while ((ch = getopt(argc, argv, "c:fhnp:V")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -361,12 +364,15 @@ main(int argc, char **argv)
 			printf("segmilter %s (libmilter %u.%u.%u)\n",
 			    SEGM_VERSION, major, minor, patch);
 			return EX_OK;
+		case 'h':
+			usage(1);
+			break;
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(0);
 
 	if (milter_gen_load(path, &g, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s", err);

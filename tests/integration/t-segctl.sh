@@ -112,4 +112,17 @@ assert rows[("segment", "stored")] == "vip"
 assert rows[("consent.email", "state")] in ("granted", "revoked", "none")
 assert any(k[0] == "rules" and v.strip().startswith("vip") for k, v in rows.items())
 PY
+# --help on every command: its usage, to stdout, success
+for c in init import segments explain demo-data check preview report outbox \
+    unsubscribe customer optout bounce webhook audit; do
+	"$BUILD/segctl" $c --help > "$T/help.out" 2> "$T/help.err" || fail "$c --help: exit $?"
+	grep -q "^usage: segctl .* $c" "$T/help.out" || fail "$c --help: $(cat "$T/help.out" "$T/help.err")"
+	[ -s "$T/help.err" ] && fail "$c --help wrote to stderr: $(cat "$T/help.err")"
+done
+for p in segmilter segfeed; do
+	"$BUILD/$p" --help > "$T/help.out" 2>&1 || fail "$p --help: exit $?"
+	grep -q "^usage: $p" "$T/help.out" || fail "$p --help: $(cat "$T/help.out")"
+	"$BUILD/$p" -x > /dev/null 2>&1
+	[ $? = 64 ] || fail "$p -x: not a usage error"
+done
 echo "t-segctl: ok"

@@ -275,6 +275,9 @@ void	 conf_free(struct conf *c);
 const char *conf_lifecycle_name(enum conf_lifecycle lc);
 int	 conf_lifecycle_parse(const char *name, enum conf_lifecycle *out);
 const char *conf_vip_metric_name(enum conf_vip_metric m);
+/* 1 when S is what libmilter's smfi_setconn accepts (unix:/PATH,
+ * local:/PATH, inet:PORT@HOST, inet6:...), checked before it is tried. */
+int	 conf_socket_valid(const char *s);
 /* The file's SHA-256 in hex into OUT (65 bytes): audit rows carry it. */
 void	 conf_hash_hex(const struct conf *c, char *out);
 

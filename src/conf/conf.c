@@ -619,9 +619,8 @@ load_rates(struct conf_load *ld, const config_setting_t *s, const char *path)
 	ld->c->seg.nrates = (size_t)len;
 }
 
-/* What libmilter's smfi_setconn accepts, checked before it is tried. */
-static int
-valid_socket(const char *s)
+int
+conf_socket_valid(const char *s)
 {
 	const char *at;
 	char *end;
@@ -823,7 +822,7 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 			break;
 		}
 		str = config_setting_get_string(s);
-		if (t->type == CT_SOCKET && !valid_socket(str)) {
+		if (t->type == CT_SOCKET && !conf_socket_valid(str)) {
 			load_error(ld, s, path, "'%s' is not unix:/PATH or"
 			    " inet:PORT@HOST", str);
 			break;

@@ -201,6 +201,63 @@ unix_path(const char *sock)
 	return NULL;
 }
 
+/*
+ * What a configuration that passes still leaves out, said plainly (to
+ * stderr for -n, CHECK, else to the log): without re-injection a message
+ * for several recipients goes out once, in the default variant when they
+ * differ and without a personal unsubscribe link; without an unsubscribe
+ * URL there is no one-click link at all.
+ */
+static void
+warn_untailored(const struct conf *c, const char *path, int check)
+{
+	static const char reinject[] = "no outbox.reinject_url: a message"
+	    " for several recipients goes out once, in the default variant"
+	    " when they differ and without List-Unsubscribe (a link is"
+	    " personal); only single-recipient messages are tailored";
+	static const char unsub[] = "no milter.unsubscribe_url: campaign"
+	    " mail carries no one-click unsubscribe link, which Gmail and"
+	    " Yahoo require of bulk senders";
+
+	if (c->outbox.reinject_url[0] == '\0') {
+		if (check)
+			fprintf(stderr, "%s: warning: %s\n", path, reinject);
+		else
+			milter_log(LOG_WARNING, NULL, "%s", reinject);
+	}
+	if (c->milter.unsubscribe_url[0] == '\0') {
+		if (check)
+			fprintf(stderr, "%s: warning: %s\n", path, unsub);
+		else
+			milter_log(LOG_WARNING, NULL, "%s", unsub);
+	}
+}
+
+/*
+ * A UNIX socket's directory must be there: libmilter would only say it
+ * cannot listen, and -n would call the configuration OK.  (The unit makes
+ * /run/segmilter before -n runs.)  0, or -1 with ERR.
+ */
+static int
+check_socket_dir(const char *sock, char *err, size_t errlen)
+{
+	const char *path = unix_path(sock), *slash;
+	char dir[4096];
+	struct stat sb;
+
+	if (path == NULL || (slash = strrchr(path, '/')) == NULL)
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+	    (int)(slash - path), path);
+	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "milter.socket: %s: the directory %s"
+		    " is not there%s", sock, dir, stat(dir, &sb) == -1 ?
+		    "" : " (not a directory)");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 open_socket(const struct conf *c, const char *sock)
 {
@@ -380,6 +437,17 @@ main(int argc, char **argv)
 	}
 	if (sock == NULL)
 		sock = g->conf->milter.socket;
+	else if (!conf_socket_valid(sock)) {
+		fprintf(stderr, "segmilter: -p: '%s' is not unix:/PATH or"
+		    " inet:PORT@HOST\n", sock);
+		milter_gen_free(g);
+		return EX_USAGE;
+	}
+	if (check_socket_dir(sock, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		milter_gen_free(g);
+		return EX_CONFIG;
+	}
 	if ((check ? check_store_as(g->conf, err, sizeof(err)) :
 	    check_store(g->conf, err, sizeof(err))) == -1) {
 		fprintf(stderr, "%s: store: %s\n", path, err);
@@ -387,6 +455,7 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check) {
+		warn_untailored(g->conf, path, check);
 		printf("%s%s: configuration OK, %zu campaigns in %s\n",
 		    g->sms_report, path, g->campaigns->n,
 		    g->conf->milter.campaigns_dir);
@@ -440,6 +509,7 @@ main(int argc, char **argv)
 	}
 	milter_log(LOG_INFO, NULL, "segmilter %s listening on %s, %zu"
 	    " campaigns", SEGM_VERSION, sock, g->campaigns->n);
+	warn_untailored(g->conf, path, 0);
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;

@@ -17,6 +17,10 @@ fixture_store "$T" || fail "fixture store"
 "$M" -V | grep -q "^segmilter [0-9.]* (libmilter " || fail "-V"
 "$M" -n -c "$T/segmilter.conf" > "$T/out" 2>&1 || fail "-n: $(cat "$T/out")"
 grep -q "configuration OK, 1 campaigns in $T/campaigns" "$T/out" || fail "-n output"
+# what passes but leaves tailoring out is said plainly
+grep -q "warning: no outbox.reinject_url: a message for several recipients goes out once" "$T/out" ||
+    fail "-n without reinject_url: $(cat "$T/out")"
+grep -q "warning: no milter.unsubscribe_url" "$T/out" || fail "-n without unsubscribe_url: $(cat "$T/out")"
 
 # every problem, FILE:LINE first, exit 78
 sed 's/^policy = .*/policy = { cap_count = -1; colour = 1; };/' "$T/segmilter.conf" > "$T/bad.conf"
@@ -35,6 +39,14 @@ sed "s|$T/store.db|$T/nowhere/store.db|" "$T/segmilter.conf" > "$T/nostore.conf"
 "$M" -n -c "$T/nostore.conf" > "$T/out" 2>&1
 [ $? = 78 ] || fail "-n with no store must exit 78"
 grep -q "store:" "$T/out" || fail "no store: $(cat "$T/out")"
+# a socket nobody can listen on is no configuration OK
+"$M" -n -c "$T/segmilter.conf" -p bogus > "$T/out" 2>&1
+[ $? = 64 ] || fail "-p bogus must be a usage error (64): $(cat "$T/out")"
+grep -q "^segmilter: -p: 'bogus' is not unix:/PATH or inet:PORT@HOST" "$T/out" || fail "-p bogus: $(cat "$T/out")"
+"$M" -n -c "$T/segmilter.conf" -p "unix:$T/nowhere/s.sock" > "$T/out" 2>&1
+[ $? = 78 ] || fail "-n with no socket directory must exit 78: $(cat "$T/out")"
+grep -q "milter.socket: unix:$T/nowhere/s.sock: the directory $T/nowhere is not there" "$T/out" ||
+    fail "socket directory: $(cat "$T/out")"
 
 # reloads: a broken campaign is refused, a good one taken
 "$M" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &

@@ -150,26 +150,23 @@ print_indented(FILE *out, const char *text)
 	}
 }
 
-/* Renders RM for variant V's recipients and prints it; 0, or 1. */
+/* Renders RM for group G (TO: its one recipient, NULL: all of the
+ * variant) and prints it; 0, or 1 when it would tempfail. */
 static int
-preview_variant(struct milter_msg *m, const struct milter_env *env,
-    const struct campaign *c, struct render_msg *rm, int v, size_t n,
-    FILE *out)
+preview_render(const struct milter_env *env, struct render_msg *rm,
+    struct milter_group *g, const char *to, FILE *out)
 {
 	struct render_result res;
 	struct template_vars vars;
-	struct milter_group g;
 	struct spool *sink;
 	const char *text;
 	char err[512];
 	size_t i;
-	int mixed, html, rc = 0;
+	int html, rc = 0;
 
-	fprintf(out, "\nvariant %s: %zu recipient%s\n",
-	    campaign_variant_name(c, v), n, n == 1 ? "" : "s");
-	msg_group(m, c, v, &g, &mixed);
-	g.withheld = g.single != NULL && g.single->withheld;
-	msg_vars(&g, env, &vars);
+	if (to != NULL)
+		fprintf(out, "  to %s:\n", to);
+	msg_vars(g, env, &vars);
 	sink = spool_new(PREVIEW_MAX, env->conf->milter.spool_dir);
 	if (render_apply(rm, &vars, spool_put, sink, &res, err,
 	    sizeof(err)) == -1) {
@@ -188,7 +185,47 @@ preview_variant(struct milter_msg *m, const struct milter_env *env,
 		render_result_free(&res);
 	}
 	spool_free(sink);
-	free(g.flags);
+	return rc;
+}
+
+#define PREVIEW_SAMPLES	3	/* recipients shown per variant when each
+				   gets a rendering of their own */
+
+/*
+ * Variant V's N recipients and what they get: one rendering for all of
+ * them, or, when the milter renders each recipient's own (P->personal:
+ * their name in the template, a personal unsubscribe link), the first
+ * PREVIEW_SAMPLES recipients' own.  0, or 1.
+ */
+static int
+preview_variant(struct milter_msg *m, const struct milter_env *env,
+    const struct campaign *c, struct render_msg *rm, struct msg_plan *p,
+    int v, size_t n, FILE *out)
+{
+	struct milter_group g;
+	size_t i, shown = 0;
+	int mixed, rc = 0;
+
+	fprintf(out, "\nvariant %s: %zu recipient%s\n",
+	    campaign_variant_name(c, v), n, n == 1 ? "" : "s");
+	if (!p->personal) {
+		msg_group(m, c, v, &g, &mixed);
+		g.withheld = g.single != NULL && g.single->withheld;
+		rc = preview_render(env, rm, &g, NULL, out);
+		free(g.flags);
+		return rc;
+	}
+	for (i = 0; i < p->nparts && shown < PREVIEW_SAMPLES; i++) {
+		if (p->parts[i].n == 0 || p->parts[i].g.variant != v ||
+		    p->parts[i].g.single == NULL)
+			continue;
+		rc |= preview_render(env, rm, &p->parts[i].g,
+		    p->parts[i].g.single->email, out);
+		shown++;
+	}
+	if (n > shown)
+		fprintf(out, "  ... and %zu more, each with their own\n",
+		    n - shown);
 	return rc;
 }
 
@@ -417,7 +454,7 @@ milter_preview_rows(const struct milter_env *env, struct store *st, int fd,
 				if (per_variant[i] == 0)
 					continue;
 				used++;
-				rc |= preview_variant(m, env, c, rm,
+				rc |= preview_variant(m, env, c, rm, &plan,
 				    (int)i - 1, per_variant[i], out);
 			}
 		}

@@ -815,10 +815,11 @@ fold_header(const char *v)
 		sp = strchr(p + 1, ' ');
 		if (sp == NULL)
 			sp = p + strlen(p);
+		/* the fold goes before the blank, which stays: unfolding
+		 * removes the line break alone (RFC 5322, 2.2.3) */
 		if (p != v && *p == ' ' && col + (size_t)(sp - p) > 76) {
-			buf_puts(&b, "\n\t");
-			p++;
-			col = 1;
+			buf_puts(&b, "\n");
+			col = 0;
 		}
 		buf_append(&b, p, (size_t)(sp - p));
 		col += (size_t)(sp - p);
@@ -826,13 +827,17 @@ fold_header(const char *v)
 	return buf_take(&b);
 }
 
-/* UTF8 as RFC 2047 encoded words where needed, folded; caller frees. */
+/*
+ * UTF8 as RFC 2047 encoded words where needed, folded; caller frees.
+ * In UTF-8: left to choose, GMime picks the smallest charset per word,
+ * and one Subject came out in windows-1251, iso-8859-15 and UTF-8.
+ */
 static char *
 encode_header(const char *utf8)
 {
 	char *enc, *out;
 
-	enc = g_mime_utils_header_encode_text(NULL, utf8, NULL);
+	enc = g_mime_utils_header_encode_text(NULL, utf8, "utf-8");
 	out = fold_header(enc);
 	g_free(enc);
 	return out;

@@ -98,4 +98,16 @@ assert all(r["arm"] for r in rows if r["decision"] in ("deliver", "broad", "held
 PY2
 $P --format csv "$T/arms.eml" | head -1 | grep -qx "recipient,decision,variant,arm,segment,detail" ||
     fail "preview csv header"
+
+# with copies, a name in the template gives each recipient a rendering
+# of their own, as segmilter sends it: the preview shows a few of them
+sed -i "s|^outbox = { key_file = \"\(.*\)\"; };|outbox = { key_file = \"\1\"; reinject_url = \"smtp://127.0.0.1:9\"; };|" \
+    "$T/segmilter.conf"
+grep -q reinject_url "$T/segmilter.conf" || fail "conf: $(cat "$T/segmilter.conf")"
+printf 'Subject: {{first_name}}, your early access\nX-Campaign-ID: launch\n\n{{offer}}\n' > "$T/own.eml"
+$P --to vera@example.com --to lara@example.com --to sue@example.com "$T/own.eml" > "$T/out" ||
+    fail "preview, own names: $(cat "$T/out")"
+grep -q "would tempfail" "$T/out" && fail "preview says tempfail, segmilter sends: $(cat "$T/out")"
+grep -q "^  to vera@example.com:$" "$T/out" || fail "no sample for vera: $(cat "$T/out")"
+grep -q "^  Subject: Vera, your early access$" "$T/out" || fail "vera's own Subject: $(cat "$T/out")"
 echo "t-preview: ok"

@@ -488,6 +488,22 @@ test_render_header(void **state)
 	dec = g_mime_utils_header_decode_text(NULL, out);
 	assert_non_null(strstr(dec, "Sie 20% off"));
 	g_free(dec);
+	/* folded before a blank, which stays a blank: no TAB */
+	assert_null(strchr(out, '\t'));
+	assert_non_null(strstr(out, "\n "));
+	free(out);
+	/* one charset, UTF-8, whatever the words: no windows-1251 for
+	 * the Cyrillic, no iso-8859-1 for the accent */
+	assert_int_equal(render_header("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2"
+	    "\xd0\xb5\xd1\x82 Caf\xc3\xa9 \xe2\x82\xac", &vars, &out,
+	    err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "=?UTF-8?"));
+	assert_null(strcasestr(out, "windows-"));
+	assert_null(strcasestr(out, "iso-8859"));
+	dec = g_mime_utils_header_decode_text(NULL, out);
+	assert_string_equal(dec, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5"
+	    "\xd1\x82 Caf\xc3\xa9 \xe2\x82\xac");
+	g_free(dec);
 	free(out);
 }
 

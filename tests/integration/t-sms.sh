@@ -45,7 +45,7 @@ python3 "$SRC/tests/lib/smsgw.py" --port-file "$T/gw.port" --log "$T/gw.log" \
 GWPID=$!
 i=0
 while [ ! -s "$T/gw.port" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "gateway did not start"; sleep 0.05
+	i=$((i + 1)); [ $i -lt 600 ] || fail "gateway did not start"; sleep 0.05
 done
 GW=$(cat "$T/gw.port")
 faults() { printf '%s\n' "$1" > "$T/faults.json.new"; mv "$T/faults.json.new" "$T/faults.json"; }
@@ -299,7 +299,7 @@ q "UPDATE outbox SET next_at = 0 WHERE customer_id = (SELECT id FROM customers W
 q "UPDATE outbox SET next_at = 0, not_before = strftime('%s', 'now') - 2 * 86400 WHERE customer_id = (SELECT id FROM customers WHERE email = 't2@example.com')"
 i=0
 until [ "$(aud t1)" = "queued sms_withdrawn" ] && [ "$(aud t2)" = "queued sms_expired" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "waiting jobs: t1 $(aud t1), t2 $(aud t2)"; sleep 0.1
+	i=$((i + 1)); [ $i -lt 600 ] || fail "waiting jobs: t1 $(aud t1), t2 $(aud t2)"; sleep 0.1
 done
 grep -q '"to": *"+8131234567' "$T/gw.log" && fail "a withdrawn or expired SMS went out"
 
@@ -321,7 +321,7 @@ MSG
 [ "$(aud w1 cart-rescue-2)" = queued ] || fail "w1: $(aud w1 cart-rescue-2)"
 i=0
 until [ "$(grep -c '"to": *"+15550005001".*"outcome": *"500"' "$T/gw.log")" -ge 2 ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "w1's SMS not retried"; sleep 0.1
+	i=$((i + 1)); [ $i -lt 600 ] || fail "w1's SMS not retried"; sleep 0.1
 done
 kill -9 "$MPID"; wait "$MPID" 2>/dev/null; MPID=""
 faults '{}'
@@ -354,7 +354,7 @@ reload() {
 	kill -HUP "$MPID"
 	i=0
 	until [ "$(grep -c "reloaded " "$T/milter.log")" -gt "$n" ]; do
-		i=$((i + 1)); [ $i -lt 100 ] ||
+		i=$((i + 1)); [ $i -lt 600 ] ||
 		    fail "reload not taken: $(tail -3 "$T/milter.log")"
 		sleep 0.1
 	done
@@ -378,7 +378,7 @@ Early access.
 MSG
 i=0
 until grep -q '"api": *"webhook".*"outcome": *"ok"' "$T/gw.log"; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "no signed webhook accepted: $(tail -2 "$T/gw.log")"; sleep 0.1
+	i=$((i + 1)); [ $i -lt 600 ] || fail "no signed webhook accepted: $(tail -2 "$T/gw.log")"; sleep 0.1
 done
 grep '"api": *"webhook"' "$T/gw.log" | grep -q '"idem": *"sms-vip-launch-' ||
     fail "webhook without its idempotency key"
@@ -393,7 +393,7 @@ python3 "$SRC/tests/lib/smsgw.py" --port-file "$T/tls.port" --log "$T/tls.log" \
 TLSPID=$!
 i=0
 while [ ! -s "$T/tls.port" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "TLS gateway did not start"; sleep 0.05
+	i=$((i + 1)); [ $i -lt 600 ] || fail "TLS gateway did not start"; sleep 0.05
 done
 write_conf twilio "https://127.0.0.1:$(cat "$T/tls.port")" "$T/twilio.cred"
 cat > "$T/campaigns/tls.conf" <<'CONF'
@@ -413,7 +413,7 @@ MSG
 tlsjob() { q "SELECT state || '|' || coalesce(last_error, '') FROM outbox WHERE campaign_id = 'tls-check'"; }
 i=0
 until tlsjob | grep -qi 'certificate'; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "self-signed gateway not refused: $(tlsjob)"; sleep 0.1
+	i=$((i + 1)); [ $i -lt 600 ] || fail "self-signed gateway not refused: $(tlsjob)"; sleep 0.1
 done
 [ -s "$T/tls.log" ] && fail "a request reached the untrusted gateway"
 write_conf twilio "https://127.0.0.1:$(cat "$T/tls.port")" "$T/twilio.cred" \
@@ -422,7 +422,7 @@ reload
 q "UPDATE outbox SET next_at = 0 WHERE campaign_id = 'tls-check'"
 i=0
 until tlsjob | grep -q '^sent'; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "trusted TLS gateway not used: $(tlsjob)"; sleep 0.1
+	i=$((i + 1)); [ $i -lt 600 ] || fail "trusted TLS gateway not used: $(tlsjob)"; sleep 0.1
 done
 
 $S report cart-rescue > "$T/report.out" || fail "report"

@@ -835,36 +835,60 @@ log_decisions(struct milter_msg *m, const struct campaign *c)
 	}
 }
 
-/* The summary line: who went how. */
+/*
+ * The summary line: who went how, per variant, so that its length does
+ * not grow with the copies (a message split per recipient made 395 of
+ * them, and a line cut at syslog's limit).
+ */
 static void
 log_summary(struct milter_msg *m, const struct campaign *c,
     const struct msg_plan *p, size_t kept)
 {
+	const struct msg_part *pt;
 	struct buf line;
 	char when[32];
-	size_t i;
+	int64_t first, last;
+	size_t i, copies, n;
+	int v;
 
 	buf_init(&line, 4096);
 	buf_printf(&line, "campaign=%s: delivered to %zu of %zu", c->id, kept,
 	    m->nrcpts);
-	for (i = 0; i < p->nparts; i++) {
-		if (p->parts[i].n == 0)
-			continue;
-		if ((int)i == p->inplace)
-			buf_printf(&line, "; in place: %zu, variant=%s, body %s",
-			    p->parts[i].n, p->mixed ? "default (several)" :
-			    campaign_variant_name(c, p->parts[i].g.variant),
-			    p->parts[i].body != NULL &&
-			    p->parts[i].res.body_changed ? "rewritten" :
-			    "untouched");
-		else {
-			format_time(p->parts[i].send_after, when, sizeof(when));
-			buf_printf(&line, "; copy job %lld: %zu, variant=%s%s%s",
-			    (long long)p->parts[i].job, p->parts[i].n,
-			    campaign_variant_name(c, p->parts[i].g.variant),
-			    p->parts[i].send_after > 0 ? ", held until " : "",
-			    p->parts[i].send_after > 0 ? when : "");
+	if (p->inplace >= 0 && p->parts[p->inplace].n > 0) {
+		pt = &p->parts[p->inplace];
+		buf_printf(&line, "; in place: %zu, variant=%s, body %s", pt->n,
+		    p->mixed ? "default (several)" :
+		    campaign_variant_name(c, pt->g.variant),
+		    pt->body != NULL && pt->res.body_changed ? "rewritten" :
+		    "untouched");
+	}
+	for (v = -1; v < (int)c->nvariants; v++) {
+		copies = n = 0;
+		first = last = 0;
+		for (i = 0; i < p->nparts; i++) {
+			pt = &p->parts[i];
+			if (pt->n == 0 || (int)i == p->inplace ||
+			    pt->g.variant != v)
+				continue;
+			copies++;
+			n += pt->n;
+			if (first == 0 || pt->job < first)
+				first = pt->job;
+			if (pt->job > last)
+				last = pt->job;
 		}
+		if (copies == 0)
+			continue;
+		format_time(campaign_send_after(c, v), when, sizeof(when));
+		buf_printf(&line, "; variant=%s: %zu in %zu cop%s (job%s %lld%s",
+		    campaign_variant_name(c, v), n, copies, copies == 1 ? "y" :
+		    "ies", first == last ? "" : "s", (long long)first,
+		    first == last ? "" : "-");
+		if (first != last)
+			buf_printf(&line, "%lld", (long long)last);
+		buf_printf(&line, ")%s%s", campaign_send_after(c, v) > 0 ?
+		    ", held until " : "", campaign_send_after(c, v) > 0 ?
+		    when : "");
 	}
 	milter_log(LOG_INFO, m->qid, "%s", buf_str(&line));
 	buf_free(&line);

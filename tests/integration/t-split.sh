@@ -96,6 +96,12 @@ body_of() { sed -n '/^$/,$p' "$(for_rcpt "$1")" | grep '^This week'; }
 grep -l '^X-Campaign-ID' $(arrived) && fail "a control header reached the sink"
 grep -q '^Subject: VIP: 25% off$' "$(for_rcpt vera@example.com)" || fail "copy Subject"
 [ "$(q "SELECT count(*) FROM outbox WHERE state = 'sent'")" = 3 ] || fail "outbox: $(q "SELECT id, state, last_error FROM outbox")"
+# the summary line: per variant, the copies counted, not listed
+line=$(grep "campaign=spring4: delivered to 5 of 9" "$T/milter.log")
+echo "$line" | grep -q "; in place: 2, variant=default, body rewritten" || fail "summary: $line"
+for v in vip lapsed first_time; do
+	echo "$line" | grep -q "; variant=$v: 1 in 1 copy (job [0-9]*)" || fail "summary, $v: $line"
+done
 # the report counts the copies' recipients delivered, not their note
 $S report spring4 > "$T/report.out" || fail "report spring4"
 grep -Eq "^all +9 +5 +1 +0 +1 +1 +0 +1 +0 +0 +0 +0$" "$T/report.out" || fail "report: $(cat "$T/report.out")"

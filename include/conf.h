@@ -121,6 +121,13 @@ enum conf_on_error {
 	ON_ERROR_ACCEPT		/* the message goes out untouched */
 };
 
+/* A campaign message that arrives signed (DKIM-Signature): tailoring it
+ * breaks the signature. */
+enum conf_dkim {
+	DKIM_REMOVE,	/* the signatures go, said in the log */
+	DKIM_KEEP	/* the message is not rewritten at all */
+};
+
 /* The daemon: where it listens, as whom, and how it treats failures. */
 struct conf_milter {
 	char		*socket;	/* unix:PATH or inet:PORT@HOST */
@@ -137,6 +144,7 @@ struct conf_milter {
 					   "": no List-Unsubscribe */
 	char		*bounce_domain;	/* return paths bounces+TOKEN@ it;
 					   "": the sender is kept */
+	enum conf_dkim	 dkim_signature;
 };
 
 #define CONF_KEY_MAX	128	/* bytes of the copy marker's HMAC key */

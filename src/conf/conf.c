@@ -51,6 +51,7 @@ enum conf_type {
 	CT_SOCKET,	/* char *: unix:PATH, local:PATH or inet:PORT@HOST */
 	CT_ON_ERROR,	/* "tempfail" or "accept" */
 	CT_UNKNOWN,	/* "tempfail" or "empty" */
+	CT_DKIM,	/* "remove" or "keep" */
 	CT_MODE,	/* int64_t from an octal string: "0660" */
 	CT_SMS_DRIVER,	/* "", "twilio", "kannel" or "webhook" */
 	CT_WINDOW,	/* struct conf_window: "08:00-21:00" */
@@ -169,6 +170,8 @@ static const struct conf_setting milter_table[] = {
 	{ "unsubscribe_url", CT_STRING, MIL(unsubscribe_url), 0, 0, 0, 0, 0,
 	    NULL },
 	{ "bounce_domain", CT_STRING, MIL(bounce_domain), 0, 0, 0, 0, 0,
+	    NULL },
+	{ "dkim_signature", CT_DKIM, MIL(dkim_signature), 0, 0, 0, 0, 0,
 	    NULL },
 	END
 };
@@ -707,6 +710,7 @@ load_windows(struct conf_load *ld, const config_setting_t *s,
 
 static const char *const on_error_names[] = { "tempfail", "accept", NULL };
 static const char *const unknown_names[] = { "tempfail", "empty", NULL };
+static const char *const dkim_names[] = { "remove", "keep", NULL };
 
 static void load_group(struct conf_load *, const config_setting_t *,
     const char *, const struct conf_setting *);
@@ -863,6 +867,10 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 	case CT_UNKNOWN:
 		load_choice(ld, s, path, unknown_names,
 		    &ld->c->milter.unknown_empty);
+		break;
+	case CT_DKIM:
+		if (load_choice(ld, s, path, dkim_names, &choice) == 0)
+			ld->c->milter.dkim_signature = (enum conf_dkim)choice;
 		break;
 	case CT_SMS_DRIVER:
 		str = type == CONFIG_TYPE_STRING ?

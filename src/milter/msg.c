@@ -63,6 +63,7 @@ milter_msg_reset(struct milter_msg *m)
 	m->sender = NULL;
 	buf_reset(&m->headers);
 	m->campaign_headers = 0;
+	m->dkim_headers = 0;
 	m->campaign[0] = '\0';
 	m->bad_campaign = 0;
 	m->message_id[0] = '\0';
@@ -192,6 +193,8 @@ milter_msg_header(struct milter_msg *m, const struct milter_env *env,
 	} else if (strcasecmp(name, MARKER_HEADER) == 0 &&
 	    m->marker[0] == '\0') {
 		str_copy(m->marker, sizeof(m->marker), value);
+	} else if (strcasecmp(name, "DKIM-Signature") == 0) {
+		m->dkim_headers++;
 	} else if (strcasecmp(name, "Message-ID") == 0 &&
 	    m->message_id[0] == '\0') {
 		if (trimmed(value, m->message_id, sizeof(m->message_id)) == -1)
@@ -773,6 +776,22 @@ apply(struct milter_msg *m, const struct milter_env *env,
 		    m->rcpts[i].part != p->inplace) &&
 		    ops->delrcpt(ops->ctx, m->rcpts[i].addr) != 0)
 			return -1;
+	/*
+	 * A signature made before us does not survive what follows: it
+	 * goes, rather than fail at the receiver (signing belongs after
+	 * segmilter).  With dkim_signature = keep, nothing is rewritten
+	 * (msg_plan_build): the campaign header stays too.
+	 */
+	if (m->dkim_headers > 0 && env->conf->milter.dkim_signature ==
+	    DKIM_KEEP)
+		goto headers_done;
+	for (n = m->dkim_headers; n >= 1; n--)
+		if (ops->chgheader(ops->ctx, "DKIM-Signature", n, NULL) != 0)
+			return -1;
+	if (m->dkim_headers > 0)
+		milter_log(LOG_NOTICE, m->qid, "DKIM-Signature removed (%d):"
+		    " the message is rewritten; sign after segmilter",
+		    m->dkim_headers);
 	/* from the last: an index must not shift under later deletes */
 	for (n = m->campaign_headers; n >= 1; n--)
 		if (ops->chgheader(ops->ctx,
@@ -788,6 +807,7 @@ apply(struct milter_msg *m, const struct milter_env *env,
 	    ops->chgheader(ops->ctx, "Content-Transfer-Encoding", 1,
 	    res->transfer_encoding) != 0)
 		return -1;
+headers_done:
 	if (msg_unsub_header(m, env, part, now, unsub, sizeof(unsub)) == 0 &&
 	    (ops->addheader(ops->ctx, "List-Unsubscribe", unsub) != 0 ||
 	    ops->addheader(ops->ctx, "List-Unsubscribe-Post",

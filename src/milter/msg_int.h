@@ -57,6 +57,7 @@ struct milter_msg {
 
 	struct buf		 headers;	/* "Name: value" CRLF, in order */
 	int			 campaign_headers; /* occurrences */
+	int			 dkim_headers;	/* DKIM-Signature fields */
 	char			 campaign[CAMPAIGN_ID_MAX];
 	int			 bad_campaign;	/* unusable header value */
 	char			 message_id[STORE_NAME_MAX];

@@ -193,7 +193,12 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 		snprintf(err, errlen, "spool: %s", spool_error(m->spool));
 		return -1;
 	}
-	if ((p->rm = render_parse(data, len, why, sizeof(why))) == NULL)
+	if (m->dkim_headers > 0 &&
+	    env->conf->milter.dkim_signature == DKIM_KEEP)
+		milter_log(LOG_NOTICE, m->qid, "campaign=%s: signed before"
+		    " segmilter (DKIM-Signature) and dkim_signature = keep:"
+		    " passes untouched, not tailored", c->id);
+	else if ((p->rm = render_parse(data, len, why, sizeof(why))) == NULL)
 		milter_log(LOG_WARNING, m->qid, "campaign=%s: the body passes"
 		    " untouched: %s", c->id, why);
 	p->split = p->rm != NULL && env->conf->outbox.reinject_url[0] != '\0';
@@ -356,7 +361,8 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 		namelen = colon != NULL ? (size_t)(colon - h) : 0;
 		replace = NULL;
 		skip = name_is(h, namelen, env->conf->milter.campaign_header) ||
-		    name_is(h, namelen, MARKER_HEADER);
+		    name_is(h, namelen, MARKER_HEADER) ||
+		    name_is(h, namelen, "DKIM-Signature");
 		if (name_is(h, namelen, "Subject"))
 			replace = p->res.subject;
 		else if (name_is(h, namelen, "Content-Type")) {

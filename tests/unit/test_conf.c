@@ -366,7 +366,16 @@ test_milter_and_policy(void **state)
 	assert_int_equal(c->policy.cap_count, 0);
 	assert_int_equal(c->policy.fatigue_unanswered, 5);
 	assert_int_equal(c->policy.cap_window_hours, 16);
+	assert_int_equal(c->milter.dkim_signature, DKIM_REMOVE);
 	conf_free(c);
+	c = load("milter = { dkim_signature = \"keep\"; };\n");
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->milter.dkim_signature, DKIM_KEEP);
+	conf_free(c);
+	assert_null(load("milter = { dkim_signature = \"strip\"; };\n"));
+	assert_non_null(strstr(err, "milter.dkim_signature: expected"
+	    " \"remove\" or \"keep\""));
 
 	assert_null(load("milter = {\n socket = \"/run/x.sock\";\n"
 	    " on_store_error = \"ignore\";\n campaign_header = \"\";\n};\n"

@@ -1380,6 +1380,40 @@ test_campaign_files(void **state)
 }
 
 /*
+ * A campaign signed before segmilter: rewriting it breaks the signature,
+ * so the signature goes (and the log says so), or with dkim_signature =
+ * keep, nothing is rewritten: recipients are still suppressed.
+ */
+static void
+test_dkim_signed(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>",
+	    "<bea@example.com>", NULL };
+	static const char signed_headers[] =
+	    "DKIM-Signature: v=1; a=rsa-sha256; d=shop.example; s=s1; h=from:subject; b=abc\n"
+	    "From: Shop <news@shop.example>\n"
+	    "Subject: {{offer}}\n"
+	    "X-Campaign-ID: spring\n"
+	    "Message-ID: <signed@shop.example>\n";
+
+	assert_int_equal(run(x, rcpts, signed_headers, "{{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	assert_non_null(strstr(buf_str(&x->log),
+	    "chgheader DKIM-Signature 1 (delete)\n"));
+	assert_non_null(strstr(buf_str(&x->log), "chgheader Subject 1 "));
+	assert_non_null(strstr(buf_str(&x->log), "delrcpt <bea@example.com>"));
+
+	x->cf->milter.dkim_signature = DKIM_KEEP;
+	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
+	assert_int_equal(run(x, rcpts, signed_headers, "{{offer}}\n", x->st),
+	    MILTER_CONTINUE);
+	/* Bea still out; not a header changed, not the body */
+	assert_string_equal(buf_str(&x->log), "delrcpt <bea@example.com>\n");
+	assert_int_equal(x->body.len, 0);
+}
+
+/*
  * A campaign with arms: every consenting recipient falls in one arm, the
  * same one again when the message comes back, with the decision in the
  * ledger and the audit log alike; the held out are removed, the broad
@@ -1492,6 +1526,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_suppress_and_rewrite,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_discarded,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_dkim_signed,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_headers_only, mx_setup,
 		    mx_teardown),

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "milter.h"
 #include "conf.h"
 #include "import.h"
 #include "store.h"
@@ -89,7 +90,9 @@ cmd_init(struct cli *cli, int argc, char **argv)
 int
 cmd_check(struct cli *cli, int argc, char **argv)
 {
+	struct milter_gen *g;
 	struct conf *cf;
+	char err[8192];
 
 	(void)argv;
 	if (argc != 1) {
@@ -98,9 +101,21 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	}
 	if ((cf = cli_conf(cli)) == NULL)
 		return 1;
+	if (cf->path == NULL) {
+		if (!cli->quiet)
+			printf("(built-in defaults): configuration OK\n");
+		return 0;
+	}
+	/* what segmilter -n checks: the campaign files, keys, SMS texts */
+	if (milter_gen_load(cf->path, &g, err, sizeof(err)) == -1) {
+		fputs(err, stderr);
+		return 1;
+	}
 	if (!cli->quiet)
-		printf("%s: configuration OK\n", cf->path ? cf->path :
-		    "(built-in defaults)");
+		printf("%s%s: configuration OK, %zu campaigns in %s\n",
+		    g->sms_report, cf->path, g->campaigns->n,
+		    g->conf->milter.campaigns_dir);
+	milter_gen_free(g);
 	return 0;
 }
 

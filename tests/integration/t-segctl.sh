@@ -112,6 +112,17 @@ assert rows[("segment", "stored")] == "vip"
 assert rows[("consent.email", "state")] in ("granted", "revoked", "none")
 assert any(k[0] == "rules" and v.strip().startswith("vip") for k, v in rows.items())
 PY
+# segctl check checks what segmilter -n does: the campaign files too
+mkdir -p "$T/campaigns"
+printf 'store = "%s/store.db";\nmilter = { campaigns = "%s/campaigns"; };\n' "$T" "$T" > "$T/check.conf"
+printf 'id = "ok";\nvariants = { default = { offer = "1"; }; };\n' > "$T/campaigns/ok.conf"
+"$BUILD/segctl" -c "$T/check.conf" check > "$T/check.out" 2>&1 || fail "check: $(cat "$T/check.out")"
+grep -q "configuration OK, 1 campaigns in $T/campaigns" "$T/check.out" || fail "check: $(cat "$T/check.out")"
+printf 'id = "x";\nvariants = { default = { offer = "1"; }; };\nsendafter = "x";\n' > "$T/campaigns/x.conf"
+"$BUILD/segctl" -c "$T/check.conf" check > "$T/check.out" 2>&1 && fail "check passed a misspelt key"
+grep -q "^$T/campaigns/x.conf:3: sendafter: unknown setting" "$T/check.out" || fail "check: $(cat "$T/check.out")"
+rm "$T/campaigns/x.conf"
+
 # --help on every command: its usage, to stdout, success
 for c in init import segments explain demo-data check preview report outbox \
     unsubscribe customer optout bounce webhook audit; do

@@ -371,8 +371,9 @@ static const char *const migrations[] = {
 	 * decision's arm, and the recipient's segment when it was made,
 	 * beside the time the attribution window starts from.
 	 */
-	"ALTER TABLE ledger ADD COLUMN arm TEXT;"
-	"ALTER TABLE ledger ADD COLUMN segment TEXT;",
+	/* parenthesised: clang takes two literals in a row for a lost comma */
+	("ALTER TABLE ledger ADD COLUMN arm TEXT;"
+	"ALTER TABLE ledger ADD COLUMN segment TEXT;"),
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -115,6 +115,12 @@ enum segment_b2b_reason {
 #define SEG_INTEREST_VIEWED	0x2
 #define SEG_INTEREST_CARTED	0x4
 
+/* Which locale facts were not the profile's but derived: bits. */
+#define SEG_LOCALE_CURRENCY_ORDER	0x1	/* the latest order's */
+#define SEG_LOCALE_CURRENCY_COUNTRY	0x2	/* the country's */
+#define SEG_LOCALE_LANGUAGE_COUNTRY	0x4
+#define SEG_LOCALE_TZ_COUNTRY		0x8
+
 struct segment_interest {
 	char		 category[CONF_NAME_MAX];
 	unsigned	 sources;
@@ -147,6 +153,12 @@ struct segment_result {
 	int64_t		 cart_at;
 	int64_t		 cart_value;	/* cents, -1 unknown */
 
+	/* refunds, over every order not cancelled: money in base cents */
+	int64_t		 refunded;
+	int64_t		 refunded_orders;
+	unsigned	 locale_derived;	/* SEG_LOCALE_* bits */
+
+	/* from here on, not cleared by segment_classify's start */
 	struct segment_interest interests[SEGMENT_MAX_INTERESTS];
 	size_t		 ninterests;
 

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "parse.h"
+#include "policy.h"
 #include "segment.h"
 #include "store.h"
 
@@ -290,6 +291,66 @@ explain_sources(struct store *st, int64_t id, struct cli_rows *rows)
 		printf("  (%lld older orders)\n", (long long)more);
 }
 
+/*
+ * Fatigue and the frequency cap: the counts the milter reads, and what
+ * it would decide for a campaign to everyone now.
+ */
+static void
+explain_fatigue(struct store *st, const struct conf *cf, const char *email,
+    int64_t now, struct cli_rows *rows)
+{
+	const struct conf_policy *pol = &cf->policy;
+	struct policy_campaign pc;
+	struct store_recipient r;
+	struct policy_facts f;
+	struct policy_decision d;
+	char last[32], answer[32], line[512], decision[256], cadence[48];
+
+	if (store_recipient_get(st, email, "", now, pol->cap_window_hours *
+	    3600, &r) == -1)
+		return;
+	memset(&f, 0, sizeof(f));
+	f.found = r.customer_id != 0;
+	f.customer_id = r.customer_id;
+	f.email_consent = r.has_consent && r.consent_granted;
+	f.consent_at = r.consent_at;
+	f.unsubscribed_at = r.unsubscribed_at;
+	f.bounces = r.bounces_since_consent;
+	f.complained_at = r.complained_at;
+	f.soft_bounce_at = r.soft_bounce_at;
+	f.nsoft_bounces = r.nsoft_bounces;
+	f.unanswered = r.unanswered;
+	f.last_delivery_at = r.last_delivery_at;
+	f.min_gap_days = r.min_gap_days;
+	f.deliveries_in_window = r.in_window;
+	memset(&pc, 0, sizeof(pc));
+	policy_decide(pol, &pc, &f, now, &d);
+	format_time(r.last_delivery_at, last, sizeof(last));
+	format_time(r.last_answer_at, answer, sizeof(answer));
+	if (r.min_gap_days > 0)
+		snprintf(cadence, sizeof(cadence), "one every %lld d",
+		    (long long)r.min_gap_days);
+	else
+		snprintf(cadence, sizeof(cadence), "none");
+	snprintf(line, sizeof(line), "%lld campaigns unanswered since %s"
+	    " (limit %lld); last delivered %s; %lld in the last %lld h (cap"
+	    " %lld); personal cadence %s", (long long)r.unanswered,
+	    r.last_answer_at > 0 ? answer : "ever",
+	    (long long)pol->fatigue_unanswered,
+	    r.last_delivery_at > 0 ? last : "never", (long long)r.in_window,
+	    (long long)pol->cap_window_hours, (long long)pol->cap_count,
+	    cadence);
+	snprintf(decision, sizeof(decision), "%s%s%s",
+	    policy_reason_name(d.reason), d.detail[0] ? ": " : "", d.detail);
+	if (rows != NULL) {
+		explain_row(rows, "fatigue", "state", line);
+		explain_row(rows, "fatigue", "a campaign now", decision);
+		return;
+	}
+	printf("fatigue     %s\n", line);
+	printf("            a campaign to everyone now: %s\n", decision);
+}
+
 /* segment_explain's lines, one row each. */
 static void
 explain_rule_rows(struct cli_rows *rows, const char *text)
@@ -416,6 +477,7 @@ cmd_explain(struct cli *cli, int argc, char **argv)
 	explain_consent(st, id, CHANNEL_EMAIL, rows);
 	explain_consent(st, id, CHANNEL_SMS, rows);
 	explain_engagement(st, id, rows);
+	explain_fatigue(st, cf, email, cli->now, rows);
 	explain_sources(st, id, rows);
 	store_close(st);
 	if (rows != NULL && cli_rows_end(rows) == -1)

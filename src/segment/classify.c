@@ -139,6 +139,11 @@ classify_orders(const struct conf_segments *rules,
 	for (i = 0; i < f->norders; i++) {
 		const struct segment_order *o = &f->orders[i];
 
+		if (!o->cancelled && o->refunded > 0) {
+			r->refunded += classify_convert(rules, o->currency,
+			    o->refunded);
+			r->refunded_orders++;
+		}
 		if (!segment_order_completed(o))
 			continue;
 		if (r->orders++ == 0)
@@ -367,18 +372,29 @@ classify_locale(const struct segment_facts *f, struct segment_result *r)
 	const char *tz = c->time_zone;
 	size_t i;
 
-	if ((currency == NULL || *currency == '\0') && f->norders > 0)
+	if ((currency == NULL || *currency == '\0') && f->norders > 0 &&
+	    f->orders[f->norders - 1].currency != NULL) {
 		currency = f->orders[f->norders - 1].currency;
+		r->locale_derived |= SEG_LOCALE_CURRENCY_ORDER;
+	}
 	for (i = 0; c->country != NULL && i < sizeof(classify_countries) /
 	    sizeof(classify_countries[0]); i++) {
 		if (strcasecmp(c->country, classify_countries[i].country) != 0)
 			continue;
-		if (currency == NULL || *currency == '\0')
+		if (currency == NULL || *currency == '\0') {
 			currency = classify_countries[i].currency;
-		if (language == NULL || *language == '\0')
+			r->locale_derived |= SEG_LOCALE_CURRENCY_COUNTRY;
+		}
+		if ((language == NULL || *language == '\0') &&
+		    classify_countries[i].language != NULL) {
 			language = classify_countries[i].language;
-		if (tz == NULL || *tz == '\0')
+			r->locale_derived |= SEG_LOCALE_LANGUAGE_COUNTRY;
+		}
+		if ((tz == NULL || *tz == '\0') &&
+		    classify_countries[i].time_zone != NULL) {
 			tz = classify_countries[i].time_zone;
+			r->locale_derived |= SEG_LOCALE_TZ_COUNTRY;
+		}
 		break;
 	}
 	snprintf(r->country, sizeof(r->country), "%s",

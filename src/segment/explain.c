@@ -192,11 +192,27 @@ explain_facets(const struct conf_segments *rules,
 		    in->category, how, when);
 	}
 	buf_putc(out, '\n');
-	buf_printf(out, "  locale      country %s, currency %s, language %s,"
-	    " time zone %s\n", *r->country ? r->country : "unknown",
+	/* what the profile did not say, and where it came from instead */
+	buf_printf(out, "  locale      country %s, currency %s%s, language"
+	    " %s%s, time zone %s%s\n", *r->country ? r->country : "unknown",
 	    *r->currency ? r->currency : "unknown",
+	    r->locale_derived & SEG_LOCALE_CURRENCY_ORDER ?
+	    " (the latest order's)" : r->locale_derived &
+	    SEG_LOCALE_CURRENCY_COUNTRY ? " (the country's)" : "",
 	    *r->language ? r->language : "unknown",
-	    *r->time_zone ? r->time_zone : "unknown");
+	    r->locale_derived & SEG_LOCALE_LANGUAGE_COUNTRY ?
+	    " (the country's)" : "",
+	    *r->time_zone ? r->time_zone : "unknown",
+	    r->locale_derived & SEG_LOCALE_TZ_COUNTRY ?
+	    " (the country's)" : "");
+	if (r->refunded_orders > 0) {
+		segment_format_money(r->refunded, money, sizeof(money));
+		buf_printf(out, "  refunds     %lld order%s, %s %s refunded"
+		    " (net spend counts what was kept)\n",
+		    (long long)r->refunded_orders,
+		    r->refunded_orders == 1 ? "" : "s", money,
+		    rules->base_currency);
+	}
 }
 
 void

@@ -89,6 +89,9 @@ $V explain "$email" > "$T/explain.out" || fail explain
 grep -q "^segment     vip" "$T/explain.out" || fail "explain: $(cat "$T/explain.out")"
 grep -q "vip         yes" "$T/explain.out" || fail "explain vip rule"
 grep -q "^  email" "$T/explain.out" || fail "explain consent"
+grep -q "^fatigue     [0-9]* campaigns unanswered since .*; personal cadence " "$T/explain.out" ||
+    fail "explain fatigue: $(cat "$T/explain.out")"
+grep -q "^            a campaign to everyone now: " "$T/explain.out" || fail "explain decision"
 grep -q "^  profile     import customers .*customers.csv, arrived " "$T/explain.out" ||
     fail "explain: the profile's source: $(cat "$T/explain.out")"
 grep -q "^  order .* of .*: import orders .*orders.csv, arrived " "$T/explain.out" ||

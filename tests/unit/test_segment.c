@@ -404,6 +404,10 @@ test_locale_defaults(void **state)
 	assert_string_equal(x->r.currency, "EUR");
 	assert_string_equal(x->r.language, "de");
 	assert_string_equal(x->r.time_zone, "Europe/Berlin");
+	/* derived, and said so: the currency from the order, the rest
+	 * from the country */
+	assert_int_equal(x->r.locale_derived, SEG_LOCALE_CURRENCY_ORDER |
+	    SEG_LOCALE_LANGUAGE_COUNTRY | SEG_LOCALE_TZ_COUNTRY);
 
 	/* a country with several zones is not guessed */
 	x->f.cust.country = "US";
@@ -411,6 +415,7 @@ test_locale_defaults(void **state)
 	fx_classify(x);
 	assert_string_equal(x->r.language, "es");
 	assert_string_equal(x->r.time_zone, "");
+	assert_int_equal(x->r.locale_derived, SEG_LOCALE_CURRENCY_ORDER);
 }
 
 static void
@@ -468,6 +473,16 @@ test_explain_names_the_figures(void **state)
 	    " cycle (category coffee)"));
 	assert_non_null(strstr(buf_str(&out), "repeat      yes  2 completed"));
 	assert_non_null(strstr(buf_str(&out), "first_time  no   2 completed"));
+	assert_null(strstr(buf_str(&out), "refunds"));
+	buf_free(&out);
+
+	/* a refund is shown, in the base currency, over every order */
+	fx_order(x, 30, "partially_refunded", 5000, 1250, "coffee", 1);
+	segment_classify(&x->cf->seg, &x->f, NOW, &x->r);
+	buf_init(&out, 65536);
+	segment_explain(&x->cf->seg, &x->r, &cut, NOW, &out);
+	assert_non_null(strstr(buf_str(&out), "refunds     1 order, 12.50 USD"
+	    " refunded"));
 	buf_free(&out);
 }
 

@@ -35,7 +35,7 @@ CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSEGM_VERSION='"$(VERSION)"' \
 	     -DSEGM_SYSCONFDIR='"$(SYSCONFDIR)"' $(WARN) -Iinclude \
-	     $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+	     $(PKG_CFLAGS) $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lm -pthread
 

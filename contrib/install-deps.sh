@@ -14,7 +14,8 @@ libsqlite3-dev libcmocka-dev libssl-dev libjson-glib-dev libmicrohttpd-dev
 sqlite3 miltertest postfix swaks python3 curl time openssl xxd systemd tzdata
 clang libclang-rt-14-dev
 kannel kannel-extras
-chromium fonts-dejavu-core"
+chromium fonts-dejavu-core
+debhelper lintian"
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

@@ -146,7 +146,7 @@ done
 tests/lib/postfix.sh start "$DIR/postfix" "$PORT" "$((PORT + 1))" \
     "unix:$DIR/segmilter.sock"
 # the re-injection port: segmilter there only passes copies through
-tests/lib/postfix.sh listen "$DIR/postfix" "$((PORT + 2))" \
+tests/lib/postfix.sh reinject "$DIR/postfix" "$((PORT + 2))" \
     "unix:$DIR/segmilter.sock"
 sqlite3 "$DIR/store.db" "SELECT email FROM customers ORDER BY id" > "$DIR/recipients"
 split -l 500 "$DIR/recipients" "$DIR/batch."

@@ -60,7 +60,7 @@ $S init && $S import customers "$T/customers.csv" &&
 reinject() {	# on | off
 	sed -i "/^127.0.0.1:$REINJECT /d" "$T/pf/etc/master.cf"
 	if [ "$1" = on ]; then
-		"$SRC/tests/lib/postfix.sh" listen "$T/pf" "$REINJECT" \
+		"$SRC/tests/lib/postfix.sh" reinject "$T/pf" "$REINJECT" \
 		    "unix:$T/segmilter.sock" || fail "listen"
 	else
 		postfix -c "$T/pf/etc" reload > /dev/null 2>&1

@@ -50,7 +50,7 @@ CONF
 milter_start
 "$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
     fail "postfix start"
-"$SRC/tests/lib/postfix.sh" listen "$T/pf" "$REINJECT" "unix:$T/segmilter.sock" ||
+"$SRC/tests/lib/postfix.sh" reinject "$T/pf" "$REINJECT" "unix:$T/segmilter.sock" ||
     fail "re-injection listener"
 
 # waits until the outbox is empty of due work and the queue has drained

@@ -9,6 +9,9 @@
 #       MILTER: "unix:/path" or "inet:127.0.0.1:PORT" for smtpd_milters
 #   tests/lib/postfix.sh listen DIR PORT [MILTER]
 #       one more smtpd on 127.0.0.1:PORT with its own smtpd_milters
+#   tests/lib/postfix.sh reinject DIR PORT MILTER
+#       the re-injection listener contrib/postfix/master.cf ships, as it
+#       stands there but for its port and its milters (no DKIM signer)
 #   tests/lib/postfix.sh port DIR PORT        until something listens there
 #   tests/lib/postfix.sh wait DIR [SECONDS]   until the queue is empty
 #   tests/lib/postfix.sh stop DIR
@@ -124,6 +127,18 @@ listen)
 	port=${3:?PORT} milter=${4:-}
 	printf '127.0.0.1:%s inet n - n - - smtpd -o smtpd_milters=%s\n' \
 	    "$port" "$milter" >> "$dir/etc/master.cf"
+	postfix -c "$dir/etc" reload > /dev/null 2>&1 || die "reload failed"
+	wait_port "$port"
+	;;
+reinject)
+	port=${3:?PORT} milter=${4:?MILTER}
+	block=$(sed -n '/^#127\.0\.0\.1:10026 inet/,/^$/p' \
+	    "$(dirname "$0")/../../contrib/postfix/master.cf")
+	[ -n "$block" ] || die "no re-injection block in contrib/postfix/master.cf"
+	printf '%s\n' "$block" | sed -e 's/^#//' \
+	    -e "s/^127\.0\.0\.1:10026 /127.0.0.1:$port /" \
+	    -e "s|-o smtpd_milters=.*|-o smtpd_milters=$milter|" \
+	    >> "$dir/etc/master.cf"
 	postfix -c "$dir/etc" reload > /dev/null 2>&1 || die "reload failed"
 	wait_port "$port"
 	;;

@@ -5,6 +5,7 @@
  * duplicate id) the same way.  As in conf.c, walking the file's settings
  * rather than a list of expected ones is what rejects unknown keys.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -237,6 +238,23 @@ load_variants(struct campaign_load *ld, const config_setting_t *g,
 		    " required: default = { ... };");
 }
 
+/*
+ * Whether TEXT says how to opt out: the word STOP, in any case, which
+ * segfeed and the gateways take as an opt-out (US carriers refuse
+ * marketing texts without it).
+ */
+static int
+says_stop(const char *text)
+{
+	const char *p;
+
+	for (p = text; (p = strcasestr(p, "stop")) != NULL; p += 4)
+		if ((p == text || !isalpha((unsigned char)p[-1])) &&
+		    !isalpha((unsigned char)p[4]))
+			return 1;
+	return 0;
+}
+
 static void
 load_sms(struct campaign_load *ld, const config_setting_t *g,
     struct campaign *c)
@@ -269,6 +287,10 @@ load_sms(struct campaign_load *ld, const config_setting_t *g,
 			else if (template_check(text, strlen(text), NULL,
 			    NULL, err, sizeof(err)) == -1)
 				campaign_error(ld, s, path, "%s", err);
+			else if (!says_stop(text))
+				campaign_error(ld, s, path, "no opt-out"
+				    " wording: say how to stop, such as \"Reply"
+				    " STOP to opt out\"");
 			else
 				c->sms.text = xstrdup(text);
 		} else if (strcmp(name, "send_after") == 0) {

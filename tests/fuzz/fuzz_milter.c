@@ -117,7 +117,7 @@ static const char cart_conf[] =
     "variants = { vip = { offer = \"15% \xe2\x82\xac off\"; };\n"
     "  default = { offer = \"10% off\"; }; };\n"
     "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
-    "  text = \"{{first_name|default:\\\"Hi\\\"}}: {{offer}}\";\n"
+    "  text = \"{{first_name|default:\\\"Hi\\\"}}: {{offer}}. STOP\";\n"
     "  send_after = \"2026-11-18T12:00:00Z\"; };\n";
 
 /*

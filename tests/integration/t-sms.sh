@@ -156,7 +156,7 @@ CONF
 cat > "$T/campaigns/cart2.conf" <<'CONF'
 id = "cart-rescue-2";
 variants = { default = { code = "CART15"; }; };
-sms = { segments = [ "cart_abandoner" ]; text = "Last call: {{code}} ☕"; };
+sms = { segments = [ "cart_abandoner" ]; text = "Last call: {{code}} ☕ STOP to opt out"; };
 CONF
 S="$BUILD/segctl -q -c $T/segmilter.conf"
 $S init && $S import customers "$T/customers.csv" &&
@@ -365,7 +365,7 @@ write_conf webhook "http://127.0.0.1:$GW/sms" "$T/hook.cred"
 cat > "$T/campaigns/vip.conf" <<'CONF'
 id = "vip-launch";
 variants = { default = { code = "VIP"; }; };
-sms = { segments = [ "cart_abandoner" ]; text = "Early access: {{code}}"; };
+sms = { segments = [ "cart_abandoner" ]; text = "Early access: {{code}}. Reply STOP to opt out"; };
 CONF
 reload
 send vip s1@example.com <<'MSG' || fail "vip campaign refused: $(tail -3 "$T/vip.swaks")"
@@ -399,7 +399,7 @@ write_conf twilio "https://127.0.0.1:$(cat "$T/tls.port")" "$T/twilio.cred"
 cat > "$T/campaigns/tls.conf" <<'CONF'
 id = "tls-check";
 variants = { default = { code = "T"; }; };
-sms = { segments = [ "cart_abandoner" ]; text = "Checked: {{code}}"; };
+sms = { segments = [ "cart_abandoner" ]; text = "Checked: {{code}}. Reply STOP to opt out"; };
 CONF
 reload
 send tls x1@example.com <<'MSG' || fail "tls campaign refused"

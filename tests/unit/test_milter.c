@@ -1056,7 +1056,7 @@ sms_campaign(struct mx *x, const char *extra)
 	snprintf(text, sizeof(text), "id = \"cart\";\n"
 	    "variants = { default = { offer = \"10%% off\"; }; };\n"
 	    "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
-	    "  text = \"{{first_name}}: {{offer}}\";\n%s };\n", extra);
+	    "  text = \"{{first_name}}: {{offer}} STOP\";\n%s };\n", extra);
 	write_file(path, text);
 	campaign_set_free(x->set);
 	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
@@ -1092,7 +1092,7 @@ test_sms_jobs(void **state)
 	    " WHERE kind = 'sms'"), 1);
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE kind ="
 	    " 'sms' AND recipients = '+4915112345678' AND CAST(message AS"
-	    " TEXT) = 'Ann: 10% off' AND time_zone = 'Europe/Berlin' AND"
+	    " TEXT) = 'Ann: 10% off STOP' AND time_zone = 'Europe/Berlin' AND"
 	    " next_at = 1795003600"), 1);	/* send_after */
 	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
 	    " channel = 'sms' AND recipient = '+4915112345678' AND decision ="
@@ -1181,7 +1181,7 @@ test_sms_arms(void **state)
 	    "  repeat = { offer = \"20% off\"; };\n"
 	    "  default = { offer = \"10% off\"; }; };\n"
 	    "sms = { segments = [ \"first_time\", \"repeat\", \"vip\" ];\n"
-	    "  text = \"{{first_name}}: {{offer}}\"; };\n");
+	    "  text = \"{{first_name}}: {{offer}} STOP\"; };\n");
 	campaign_set_free(x->set);
 	if (campaign_set_load(x->cf->milter.campaigns_dir, &x->set, err,
 	    sizeof(err)) == -1)
@@ -1204,9 +1204,9 @@ test_sms_arms(void **state)
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox j JOIN ledger l"
 	    " ON l.customer_id = j.customer_id WHERE j.kind = 'sms'"
 	    " AND ((l.arm = 'broad' AND CAST(j.message AS TEXT) ="
-	    "  'C: 10% off')"
+	    "  'C: 10% off STOP')"
 	    " OR (l.arm = 'tailored' AND CAST(j.message AS TEXT) <>"
-	    "  'C: 10% off'))"), q_int(x, "SELECT count(*) FROM ledger"
+	    "  'C: 10% off STOP'))"), q_int(x, "SELECT count(*) FROM ledger"
 	    " WHERE arm IN ('broad', 'tailored')"));
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
 	    " kind = 'sms'"), q_int(x, "SELECT count(*) FROM ledger"
@@ -1299,7 +1299,7 @@ test_sms_long_name(void **state)
 	/* 63 of the 100 characters: 126 bytes, the most that fit in 127 */
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE kind ="
 	    " 'sms' AND recipients = '+4915112345678' AND CAST(message AS"
-	    " TEXT) = '%.126s: 10%% off'", first);
+	    " TEXT) = '%.126s: 10%% off STOP'", first);
 	assert_int_equal(q_int(x, sql), 1);
 	tzdb_free(x->env.tzdb);
 	x->env.tzdb = NULL;
@@ -1364,6 +1364,19 @@ test_campaign_files(void **state)
 	assert_int_equal(c->arms.tailored, 9000);
 	assert_int_equal(c->arms.none, 1000);
 	assert_string_equal(c->arms.experiment, "x");	/* the campaign's */
+	campaign_set_free(set);
+	/* an SMS must say how to stop it */
+	write_file(path, "id = \"x\";\nvariants = { default = {}; };\n"
+	    "sms = { segments = [ \"vip\" ];\n text = \"Sale: 10% off\"; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad.conf:4: sms.text: no opt-out"
+	    " wording"));
+	write_file(path, "id = \"x\";\nvariants = { default = {}; };\n"
+	    "sms = { segments = [ \"vip\" ];\n text = \"Sale! Stop: text"
+	    " back\"; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,
+	    err, sizeof(err)), 0);
 	campaign_set_free(set);
 	write_file(path, "id = \"x\";\nvariants = { default = ; };\n");
 	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, &set,

@@ -337,6 +337,9 @@ id_cmp(const void *pa, const void *pb)
 static int
 id_set_has(const struct id_set *set, int64_t id)
 {
+	/* an empty set has no array: bsearch must not see its NULL */
+	if (set->n == 0)
+		return 0;
 	return bsearch(&id, set->v, set->n, sizeof(*set->v), id_cmp) != NULL;
 }
 
@@ -469,7 +472,8 @@ erasures_check(struct verify *v)
 {
 	size_t i;
 
-	qsort(v->redacted.v, v->redacted.n, sizeof(int64_t), id_cmp);
+	if (v->redacted.n > 1)
+		qsort(v->redacted.v, v->redacted.n, sizeof(int64_t), id_cmp);
 	for (i = 0; i < v->erased.n; i++) {
 		if (id_set_has(&v->redacted, v->erased.v[i]))
 			continue;

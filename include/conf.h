@@ -318,5 +318,8 @@ int	 conf_unsub_route(const char *url, struct conf_unsub_route *r,
 
 /* Rate to the base currency, 1.0 for the base or an unknown currency. */
 double	 conf_rate(const struct conf_segments *s, const char *currency);
+/* 1 when CURRENCY is none, the base currency or rated; 0 when conf_rate()
+ * can only guess 1:1. */
+int	 conf_rate_known(const struct conf_segments *s, const char *currency);
 
 #endif

@@ -158,6 +158,16 @@ struct segment_result {
 	int64_t		 refunded_orders;
 	unsigned	 locale_derived;	/* SEG_LOCALE_* bits */
 
+	/*
+	 * What the rules could not read, for the rebuild to report: lines of
+	 * completed orders that map to no category, and orders whose currency
+	 * has no rate (counted 1:1 as the base currency; the last one seen).
+	 */
+	int64_t		 order_lines;
+	int64_t		 uncategorised_lines;
+	int64_t		 unrated_orders;
+	char		 unrated_currency[4];
+
 	/* from here on, not cleared by segment_classify's start */
 	struct segment_interest interests[SEGMENT_MAX_INTERESTS];
 	size_t		 ninterests;
@@ -232,13 +242,28 @@ void	 segment_format_money(int64_t cents, char *out, size_t outlen);
 struct store;
 struct conf;
 
+#define SEGMENT_UNRATED_MAX	8	/* currencies named in a warning */
+
 struct segment_rebuild_stats {
 	int64_t		 generation;
 	int64_t		 customers;
 	int64_t		 vip_eligible;
 	int64_t		 vip_threshold;
 	int64_t		 counts[LC_COUNT];
+
+	/* summed over everyone: what segment_result says the rules missed */
+	int64_t		 order_lines;
+	int64_t		 uncategorised_lines;
+	int64_t		 unrated_orders;
+	char		 unrated[SEGMENT_UNRATED_MAX][4];
+	size_t		 nunrated;
 };
+
+/*
+ * Called by the rebuild from the caller's thread now and then, with the
+ * customers classified so far and about how many there are.
+ */
+typedef void (*segment_progress_fn)(int64_t done, int64_t total, void *arg);
 
 /*
  * One customer classified again from what the store holds now, with the
@@ -251,8 +276,12 @@ struct segment_rebuild_stats {
 int	 segment_refresh(struct store *st, const struct conf_segments *rules,
 	    int64_t customer_id, int64_t now);
 
-/* Computes and atomically publishes a new generation of segments. */
+/*
+ * Computes and atomically publishes a new generation of segments.
+ * PROGRESS may be NULL.  0, or -1 with ERR.
+ */
 int	 segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
+	    segment_progress_fn progress, void *arg,
 	    struct segment_rebuild_stats *stats, char *err, size_t errlen);
 
 #endif

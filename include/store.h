@@ -336,6 +336,8 @@ int	 store_customer_get(struct store *st, int64_t id,
  */
 typedef int (*store_facts_fn)(const struct segment_facts *facts, void *arg);
 int	 store_facts_scan(struct store *st, store_facts_fn fn, void *arg);
+/* How many customers a scan would see now, for a progress bar. */
+int	 store_facts_count(struct store *st, int64_t *n);
 int	 store_facts_get(struct store *st, int64_t customer_id,
 	    store_facts_fn fn, void *arg);
 

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "cli.h"
 #include "conf.h"
 #include "parse.h"
 #include "policy.h"
+#include "progress.h"
 #include "segment.h"
 #include "store.h"
 
@@ -23,26 +25,73 @@ segments_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void
+segments_progress(int64_t done, int64_t total, void *arg)
+{
+	progress_draw(arg, (unsigned long long)done,
+	    (unsigned long long)total, done);
+}
+
+/*
+ * What the rules could not read is said even with -q: segments computed
+ * from it are wrong in a way nobody would otherwise see.
+ */
+static void
+segments_warn_misses(const struct segment_rebuild_stats *s,
+    const struct conf_segments *rules)
+{
+	char list[SEGMENT_UNRATED_MAX * 5 + 8] = "";
+	size_t i;
+
+	if (s->uncategorised_lines > 0)
+		cli_warnx("warning: %lld of %lld order lines map to no"
+		    " category (no products export names their SKU, and"
+		    " segments.categories matches nothing):"
+		    " category interest and lapsed cycles leave them out",
+		    (long long)s->uncategorised_lines,
+		    (long long)s->order_lines);
+	if (s->unrated_orders == 0)
+		return;
+	for (i = 0; i < s->nunrated; i++) {
+		if (i > 0)
+			strcat(list, ", ");
+		strcat(list, s->unrated[i]);
+	}
+	if (s->nunrated == SEGMENT_UNRATED_MAX)
+		strcat(list, ", ...");
+	cli_warnx("warning: %lld order%s in %s, which"
+	    " segments.currency_rates does not rate: counted 1:1 as %s in"
+	    " spend, margin and the VIP cut", (long long)s->unrated_orders,
+	    s->unrated_orders == 1 ? "" : "s", list, rules->base_currency);
+}
+
 static int
 segments_rebuild(struct cli *cli)
 {
 	struct segment_rebuild_stats stats;
+	struct progress bar;
 	struct store *st;
 	struct conf *cf;
 	char err[1024], money[32];
 	double t0;
-	int i;
+	int i, rc, draw;
 
-	if ((cf = cli_conf(cli)) == NULL || (st = cli_store(cli, STORE_BULK)) == NULL)
+	if ((cf = cli_conf(cli)) == NULL ||
+	    (st = cli_store(cli, STORE_BULK)) == NULL)
 		return 1;
+	draw = !cli->quiet && isatty(STDERR_FILENO);
+	progress_start(&bar, stderr, "segments rebuild", "customers");
 	t0 = segments_clock();
-	if (segment_rebuild(st, cf, cli->now, &stats, err, sizeof(err)) ==
-	    -1) {
+	rc = segment_rebuild(st, cf, cli->now, draw ? segments_progress : NULL,
+	    &bar, &stats, err, sizeof(err));
+	if (draw)
+		progress_clear(&bar);
+	store_close(st);
+	if (rc == -1) {
 		cli_warnx("rebuild: %s", err);
-		store_close(st);
 		return 1;
 	}
-	store_close(st);
+	segments_warn_misses(&stats, &cf->seg);
 	if (cli->quiet)
 		return 0;
 	printf("generation %lld: %lld customers in %.2f s\n",

@@ -1435,3 +1435,17 @@ conf_rate(const struct conf_segments *s, const char *currency)
 			return s->rates[i].rate;
 	return 1.0;
 }
+
+int
+conf_rate_known(const struct conf_segments *s, const char *currency)
+{
+	size_t i;
+
+	if (currency == NULL || *currency == '\0' ||
+	    strcmp(currency, s->base_currency) == 0)
+		return 1;
+	for (i = 0; i < s->nrates; i++)
+		if (strcmp(currency, s->rates[i].currency) == 0)
+			return 1;
+	return 0;
+}

@@ -21,8 +21,7 @@ static const struct import_column event_cols[] = {
 	[EC_TYPE] = { { "type" }, 1 },
 	[EC_AT] = { { "occurred_at" }, 1 },
 	[EC_CATEGORY] = { { "category" }, 0 },
-	[EC_SKU] = { { "sku" }, 0 },
-	[EC_VALUE] = { { "cart_value" }, 0 },
+	[EC_SKU] = { { "sku" }, 0 }, [EC_VALUE] = { { "cart_value" }, 0 },
 };
 
 enum { KC_EMAIL, KC_CHANNEL, KC_STATUS, KC_SOURCE, KC_AT, KC_EVIDENCE };
@@ -41,8 +40,7 @@ enum { GC_EMAIL, GC_CAMPAIGN, GC_TYPE, GC_AT };
 static const struct import_column engagement_cols[] = {
 	[GC_EMAIL] = { { "email" }, 1 },
 	[GC_CAMPAIGN] = { { "campaign_id" }, 1 },
-	[GC_TYPE] = { { "type" }, 1 },
-	[GC_AT] = { { "occurred_at" }, 1 },
+	[GC_TYPE] = { { "type" }, 1 }, [GC_AT] = { { "occurred_at" }, 1 },
 };
 
 /* A required timestamp column C into *OUT; 1 (reported) if bad. */
@@ -269,18 +267,17 @@ engagement_record(struct import_ctx *ctx)
 const struct import_format import_events_native = {
 	"events", IMPORT_EVENTS, NULL, event_cols,
 	sizeof(event_cols) / sizeof(event_cols[0]), events_record, events_flush,
-	events_flush, NULL
+	events_flush, NULL, NULL
 };
 
 const struct import_format import_consent_native = {
 	"consent", IMPORT_CONSENT, NULL, consent_cols,
 	sizeof(consent_cols) / sizeof(consent_cols[0]), consent_record, NULL,
-	NULL, NULL
+	NULL, NULL, NULL
 };
 
 const struct import_format import_engagement_native = {
 	"engagement", IMPORT_ENGAGEMENT, NULL, engagement_cols,
 	sizeof(engagement_cols) / sizeof(engagement_cols[0]),
-	engagement_record, engagement_flush, engagement_flush,
-	NULL
+	engagement_record, engagement_flush, engagement_flush, NULL, NULL
 };

@@ -87,8 +87,17 @@ static const struct import_column shopify_cols[] = {
 	[CS_ADDR_PHONE] = { { "Default Address Phone" }, 0 },
 	[CS_PHONE] = { { "Phone" }, 0 },
 	[CS_ACCEPTS_SMS] = { { "Accepts SMS Marketing" }, 0 },
-	[CS_TAX] = { { "Tax Exempt" }, 0 },
-	[CS_TAGS] = { { "Tags" }, 0 },
+	[CS_TAX] = { { "Tax Exempt" }, 0 }, [CS_TAGS] = { { "Tags" }, 0 },
+};
+
+/* An export made without the marketing columns says nothing of consent. */
+static const char *const shopify_if_missing[] = {
+	[CS_ACCEPTS_EMAIL] = "no email consent is read from this file: what"
+	    " the store holds is kept, and customers new to it get no"
+	    " campaign email until their consent is imported",
+	[CS_ACCEPTS_SMS] = "no SMS consent is read from this file: what the"
+	    " store holds is kept, and customers new to it get no campaign SMS",
+	[CS_TAGS] = NULL
 };
 
 /* ISO 3166 alpha-2, uppercased into OUT; 1 (reported) if malformed. */
@@ -188,6 +197,21 @@ customers_save(struct import_ctx *ctx, const struct store_customer *c,
 	return 0;
 }
 
+/*
+ * A customer twice in one file is usually two exports pasted together or
+ * two accounts of one person: the later row wins, which may not be what
+ * the shop meant, so it is said.
+ */
+static void
+customers_once(struct import_ctx *ctx, const char *email)
+{
+	unsigned long first;
+
+	if ((first = import_seen(ctx, email)) != 0)
+		import_warn(ctx, "%s is on line %lu too: this row replaces it",
+		    email, first);
+}
+
 static int
 customers_native_record(struct import_ctx *ctx)
 {
@@ -213,6 +237,7 @@ customers_native_record(struct import_ctx *ctx)
 	customers_phone(ctx, import_col(ctx, CN_PHONE), country, phone,
 	    sizeof(phone));
 
+	customers_once(ctx, email);
 	c.email = email;
 	c.external_id = import_text(ctx, CN_EXTERNAL, 0);
 	c.first_name = import_text(ctx, CN_FIRST, CUSTOMERS_NAME_MAX);
@@ -311,6 +336,7 @@ customers_shopify_record(struct import_ctx *ctx)
 	customers_phone(ctx, *v ? v : import_col(ctx, CS_ADDR_PHONE), country,
 	    phone, sizeof(phone));
 
+	customers_once(ctx, email);
 	c.email = email;
 	c.external_id = import_text(ctx, CS_ID, 0);
 	c.first_name = import_text(ctx, CS_FIRST, CUSTOMERS_NAME_MAX);
@@ -332,12 +358,12 @@ customers_shopify_record(struct import_ctx *ctx)
 const struct import_format import_customers_native = {
 	"customers (segctl columns)", IMPORT_CUSTOMERS, NULL,
 	native_cols, sizeof(native_cols) / sizeof(native_cols[0]),
-	customers_native_record, NULL, NULL, NULL
+	customers_native_record, NULL, NULL, NULL, NULL
 };
 
 const struct import_format import_customers_shopify = {
 	"Shopify customers export", IMPORT_CUSTOMERS, "First Name",
 	shopify_cols, sizeof(shopify_cols) / sizeof(shopify_cols[0]),
 	customers_shopify_record, customers_flush, customers_flush,
-	NULL
+	NULL, shopify_if_missing
 };

@@ -15,6 +15,7 @@
 #include "csv.h"
 #include "import.h"
 #include "parse.h"
+#include "progress.h"
 #include "store.h"
 
 #define IMPORT_MAX_COLS	32
@@ -25,6 +26,7 @@ struct import_column {
 };
 
 struct import_ctx;
+struct import_seen;
 
 struct import_format {
 	const char		*name;
@@ -40,6 +42,11 @@ struct import_format {
 	/* frees what ctx->state points to; the state itself is freed
 	 * by the import, after it (NULL: nothing more) */
 	void			(*cleanup)(struct import_ctx *ctx);
+	/*
+	 * Per column, NULL or what a file without it loses (the column is
+	 * not required, but its absence is a warning); NULL: nothing.
+	 */
+	const char *const	*if_missing;
 };
 
 struct import_ctx {
@@ -52,6 +59,8 @@ struct import_ctx {
 	struct csv_row		 row;
 	char			 err[512];
 	void			*state;		/* the format's own */
+	struct progress		 bar;		/* with opts->progress */
+	struct import_seen	*seen;		/* import_seen()'s keys */
 
 	/* consecutive records often name the same customer */
 	char			 last_email[PARSE_EMAIL_MAX + 1];
@@ -76,6 +85,9 @@ int	 import_bad(struct import_ctx *ctx, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 import_warn(struct import_ctx *ctx, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* A warning about LINE rather than the current record (the header). */
+void	 import_warn_at(struct import_ctx *ctx, unsigned long line,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Sets the fatal error from the store; returns -1. */
 int	 import_store_fail(struct import_ctx *ctx);
 void	 import_tally(struct import_ctx *ctx, enum store_change ch);
@@ -87,6 +99,11 @@ void	 import_tally_batch(struct import_ctx *ctx, size_t n,
 /* Customer id for EMAIL (already normalised), creating a bare one. */
 int	 import_customer(struct import_ctx *ctx, const char *email,
 	    int64_t *id);
+/*
+ * The line on which this file's records first had KEY (a normalised
+ * email), or 0 when this record is its first: the current line is noted.
+ */
+unsigned long import_seen(struct import_ctx *ctx, const char *key);
 /* Normalises column C as an email into OUT; 1 (reported) if bad. */
 int	 import_email(struct import_ctx *ctx, int c, char *out, size_t outlen);
 

@@ -93,5 +93,5 @@ optout_record(struct import_ctx *ctx)
 const struct import_format import_optout_native = {
 	"optout", IMPORT_OPTOUT, NULL, optout_cols,
 	sizeof(optout_cols) / sizeof(optout_cols[0]), optout_record, NULL, NULL,
-	NULL
+	NULL, NULL
 };

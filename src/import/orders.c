@@ -47,8 +47,7 @@ static const struct import_column native_cols[] = {
 	[OC_SKU] = { { "sku" }, 0 },
 	[OC_PRODUCT] = { { "product" }, 0 },
 	[OC_CATEGORY] = { { "category" }, 0 },
-	[OC_QUANTITY] = { { "quantity" }, 0 },
-	[OC_PRICE] = { { "price" }, 0 },
+	[OC_QUANTITY] = { { "quantity" }, 0 }, [OC_PRICE] = { { "price" }, 0 },
 };
 
 /* Shopify has no category: products.csv or the config maps supply it. */
@@ -499,11 +498,11 @@ orders_cleanup(struct import_ctx *ctx)
 const struct import_format import_orders_native = {
 	"orders (segctl columns)", IMPORT_ORDERS, NULL,
 	native_cols, OC_COUNT, orders_record, orders_flush, orders_finish,
-	orders_cleanup
+	orders_cleanup, NULL
 };
 
 const struct import_format import_orders_shopify = {
 	"Shopify orders export", IMPORT_ORDERS, "Lineitem quantity",
 	shopify_cols, OC_COUNT, orders_record, orders_flush, orders_finish,
-	orders_cleanup
+	orders_cleanup, NULL
 };

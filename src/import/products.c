@@ -19,8 +19,7 @@ enum { PC_SKU, PC_TITLE, PC_CATEGORY, PC_COST, PC_HANDLE, PC_TYPE };
 static const struct import_column native_cols[] = {
 	[PC_SKU] = { { "sku" }, 1 },
 	[PC_TITLE] = { { "title" }, 0 },
-	[PC_CATEGORY] = { { "category" }, 0 },
-	[PC_COST] = { { "cost" }, 0 },
+	[PC_CATEGORY] = { { "category" }, 0 }, [PC_COST] = { { "cost" }, 0 },
 };
 
 static const struct import_column shopify_cols[] = {
@@ -28,8 +27,7 @@ static const struct import_column shopify_cols[] = {
 	[PC_TITLE] = { { "Title" }, 0 },
 	[PC_CATEGORY] = { { "Product Category" }, 0 },
 	[PC_COST] = { { "Cost per item" }, 0 },
-	[PC_HANDLE] = { { "Handle" }, 1 },
-	[PC_TYPE] = { { "Type" }, 0 },
+	[PC_HANDLE] = { { "Handle" }, 1 }, [PC_TYPE] = { { "Type" }, 0 },
 };
 
 struct products_state {
@@ -108,11 +106,11 @@ products_shopify_record(struct import_ctx *ctx)
 const struct import_format import_products_native = {
 	"products (segctl columns)", IMPORT_PRODUCTS, NULL, native_cols,
 	sizeof(native_cols) / sizeof(native_cols[0]), products_native_record,
-	NULL, NULL, NULL
+	NULL, NULL, NULL, NULL
 };
 
 const struct import_format import_products_shopify = {
 	"Shopify products export", IMPORT_PRODUCTS, "Variant SKU",
 	shopify_cols, sizeof(shopify_cols) / sizeof(shopify_cols[0]),
-	products_shopify_record, NULL, NULL, NULL
+	products_shopify_record, NULL, NULL, NULL, NULL
 };

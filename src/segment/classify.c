@@ -146,6 +146,11 @@ classify_orders(const struct conf_segments *rules,
 		}
 		if (!segment_order_completed(o))
 			continue;
+		if (!conf_rate_known(rules, o->currency)) {
+			r->unrated_orders++;
+			snprintf(r->unrated_currency,
+			    sizeof(r->unrated_currency), "%s", o->currency);
+		}
 		if (r->orders++ == 0)
 			r->first_order_at = o->at;
 		r->last_order_at = o->at;
@@ -159,9 +164,12 @@ classify_orders(const struct conf_segments *rules,
 				cost += l->cost * l->quantity;
 			else
 				r->uncosted_lines++;
+			r->order_lines++;
 			cat = segment_line_category(rules, l);
-			if (cat == NULL)
+			if (cat == NULL) {
+				r->uncategorised_lines++;
 				continue;
+			}
 			if (o->at >= since)
 				classify_interest(r, cat, SEG_INTEREST_BOUGHT,
 				    o->at);

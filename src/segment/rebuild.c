@@ -34,6 +34,9 @@ struct rebuild_ctx {
 	struct store_rebuild		*rb;
 	struct segment_rebuild_stats	*stats;
 	int64_t				 threshold;
+	segment_progress_fn		 progress;
+	void				*progress_arg;
+	int64_t				 total;		/* about, for progress */
 
 	/* the queue between the reading thread and the writing one */
 	pthread_mutex_t			 lock;
@@ -45,6 +48,26 @@ struct rebuild_ctx {
 	int				 scan_rc;
 	struct store			*reader;
 };
+
+/* Adds what the rules could not read for one customer to the totals. */
+static void
+rebuild_note_misses(struct segment_rebuild_stats *stats,
+    const struct segment_result *res)
+{
+	size_t i;
+
+	stats->order_lines += res->order_lines;
+	stats->uncategorised_lines += res->uncategorised_lines;
+	if (res->unrated_orders == 0)
+		return;
+	stats->unrated_orders += res->unrated_orders;
+	for (i = 0; i < stats->nunrated; i++)
+		if (strcmp(stats->unrated[i], res->unrated_currency) == 0)
+			return;
+	if (stats->nunrated < SEGMENT_UNRATED_MAX)
+		snprintf(stats->unrated[stats->nunrated++],
+		    sizeof(stats->unrated[0]), "%s", res->unrated_currency);
+}
 
 /* Reader thread: classifies one customer and queues the result. */
 static int
@@ -72,6 +95,7 @@ rebuild_classify(const struct segment_facts *f, void *arg)
 	    &it->res.flags);
 	ctx->stats->customers++;
 	ctx->stats->counts[it->res.lifecycle]++;
+	rebuild_note_misses(ctx->stats, &it->res);
 
 	pthread_mutex_lock(&ctx->lock);
 	ctx->count++;
@@ -100,6 +124,7 @@ static int
 rebuild_write(struct rebuild_ctx *ctx)
 {
 	struct rebuild_item *it;
+	int64_t written = 0;
 
 	for (;;) {
 		pthread_mutex_lock(&ctx->lock);
@@ -125,6 +150,8 @@ rebuild_write(struct rebuild_ctx *ctx)
 		ctx->count--;
 		pthread_cond_signal(&ctx->not_full);
 		pthread_mutex_unlock(&ctx->lock);
+		if (ctx->progress != NULL && (++written & 4095) == 0)
+			ctx->progress(written, ctx->total, ctx->progress_arg);
 	}
 }
 
@@ -177,6 +204,7 @@ rebuild_pick(unsigned flags, int eligible, int64_t value,
 
 int
 segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
+    segment_progress_fn progress, void *arg,
     struct segment_rebuild_stats *stats, char *err, size_t errlen)
 {
 	struct store_segment_meta meta;
@@ -189,10 +217,17 @@ segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
 	ctx.rules = &cf->seg;
 	ctx.now = now;
 	ctx.stats = stats;
+	ctx.progress = progress;
+	ctx.progress_arg = arg;
 
 	if (store_open(store_path(st), STORE_READONLY | STORE_BULK,
 	    cf->store_timeout_ms, &reader, err, errlen) == -1)
 		return -1;
+	if (progress != NULL && store_facts_count(reader, &ctx.total) == -1) {
+		snprintf(err, errlen, "%s", store_error(reader));
+		store_close(reader);
+		return -1;
+	}
 	if (store_rebuild_begin(st, &ctx.rb) == -1)
 		goto fail_store;
 	ctx.reader = reader;

@@ -293,6 +293,21 @@ store_facts_scan(struct store *st, store_facts_fn fn, void *arg)
 }
 
 int
+store_facts_count(struct store *st, int64_t *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM customers", -1,
+	    &s, NULL) != SQLITE_OK)
+		return store_fail(st, "customers");
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "customers");
+}
+
+int
 store_facts_get(struct store *st, int64_t customer_id, store_facts_fn fn,
     void *arg)
 {

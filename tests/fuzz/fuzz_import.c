@@ -176,7 +176,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    report_text[i] != '\n') || report_text[i] == 0x7f)
 			abort();
 	free(report_text);
-	if (segment_rebuild(st, cf, NOW, &rs, err, sizeof(err)) == -1) {
+	if (segment_rebuild(st, cf, NOW, NULL, NULL,
+	    &rs, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fuzz_import: rebuild: %s\n", err);
 		abort();
 	}

@@ -314,7 +314,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	for (i = 0; i < sizeof(people) / sizeof(people[0]); i++)
 		put_person(&people[i]);
-	if (segment_rebuild(st, cf, NOW, &stats, err, sizeof(err)) == -1)
+	if (segment_rebuild(st, cf, NOW, NULL, NULL,
+	    &stats, err, sizeof(err)) == -1)
 		die("rebuild", err);
 
 	if (mkdir(campaigns_dir, 0700) == -1)

@@ -68,8 +68,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cf = conf_defaults();
 	/* segments published: each delivery refreshes its customer's */
 	if (store_open(db_path, STORE_CREATE, 5000, &st, err,
-	    sizeof(err)) == -1 || segment_rebuild(st, cf, NOW, &stats, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == -1 || segment_rebuild(st, cf, NOW, NULL, NULL,
+	    &stats, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fuzz_shopify: %s\n", err);
 		exit(1);
 	}

@@ -70,8 +70,50 @@ grep -q "ctl.csv:2: warning: first_name: 2 control characters removed" "$T/ctl.e
 grep -q "1 new" "$T/ctl.out" || fail "customer not imported: $(cat "$T/ctl.out")"
 [ "$(sqlite3 "$T/store.db" "SELECT first_name || '|' || last_name FROM customers WHERE email = 'w@example.com'")" = "Ann Marie|[1mLee" ] || fail "control characters stored"
 
+# imports that would lose something silently say so: a Shopify export
+# without its consent columns, one customer twice in a file; and the
+# rebuild says which orders its rules could not read (no category, a
+# currency without a rate), even with -q
+L="$T/loud"
+mkdir -m 700 "$L"
+printf 'First Name,Last Name,Email\nAnn,A,ann@example.com\nBob,B,bob@example.com\nAnn,Again,ANN@example.com\n' > "$L/c.csv"
+$BUILD/segctl -q -s "$L/store.db" init || fail "loud: init"
+$BUILD/segctl -s "$L/store.db" import customers "$L/c.csv" > "$L/c.out" 2> "$L/c.err" || fail "loud: import: $(cat "$L/c.err")"
+grep -q "^$L/c.csv:1: warning: no 'Accepts Email Marketing' column: no email consent is read" "$L/c.err" || fail "no warning for the missing email consent column: $(cat "$L/c.err")"
+grep -q "^$L/c.csv:1: warning: no 'Accepts SMS Marketing' column" "$L/c.err" || fail "no warning for the missing SMS consent column: $(cat "$L/c.err")"
+grep -q "^$L/c.csv:4: warning: ann@example.com is on line 2 too: this row replaces it$" "$L/c.err" || fail "no warning for the email twice: $(cat "$L/c.err")"
+[ "$(grep -c warning "$L/c.err")" = 3 ] || fail "loud: warnings: $(cat "$L/c.err")"
+grep -q "3 warnings" "$L/c.out" || fail "loud: summary: $(cat "$L/c.out")"
+[ "$(sqlite3 "$L/store.db" "SELECT last_name FROM customers WHERE email = 'ann@example.com'")" = Again ] || fail "the later row must win"
+printf 'order_id,email,created_at,financial_status,currency,total,sku,quantity,price\n' > "$L/o.csv"
+printf '1,ann@example.com,2026-10-01T10:00:00Z,paid,EUR,100.00,ZZ-1,1,100.00\n' >> "$L/o.csv"
+printf '2,bob@example.com,2026-10-02T10:00:00Z,paid,USD,50.00,ZZ-2,1,50.00\n' >> "$L/o.csv"
+printf '3,bob@example.com,2026-10-03T10:00:00Z,paid,JPY,5000,ZZ-3,1,5000\n' >> "$L/o.csv"
+$BUILD/segctl -q -s "$L/store.db" import orders "$L/o.csv" || fail "loud: orders"
+$BUILD/segctl -q -s "$L/store.db" --now 2026-11-01T00:00:00Z segments rebuild 2> "$L/r.err" || fail "loud: rebuild: $(cat "$L/r.err")"
+grep -q "^segctl: warning: 3 of 3 order lines map to no category" "$L/r.err" || fail "no warning for lines without a category: $(cat "$L/r.err")"
+grep -q "^segctl: warning: 2 orders in EUR, JPY, which segments.currency_rates does not rate: counted 1:1 as USD" "$L/r.err" || fail "no warning for unrated currencies: $(cat "$L/r.err")"
+printf 'segments = { categories = { sku_prefixes = ( { prefix = "ZZ-"; category = "tea"; } ); };\n  currency_rates = { EUR = 1.1; JPY = 0.0067; }; };\n' > "$L/rated.conf"
+$BUILD/segctl -q -c "$L/rated.conf" -s "$L/store.db" --now 2026-11-01T00:00:00Z segments rebuild 2> "$L/r.err" || fail "loud: rebuild rated: $(cat "$L/r.err")"
+[ -s "$L/r.err" ] && fail "warnings with every line mapped and rated: $(cat "$L/r.err")"
+# on a terminal the rebuild draws its progress (every 4,096 customers),
+# then clears the line; `script` gives it one
+$S demo-data --customers 4500 --seed 3 "$L/big" > /dev/null || fail "loud: demo-data"
+$BUILD/segctl -q -s "$L/big.db" init || fail "loud: init big"
+for k in products customers orders; do
+	$BUILD/segctl -q -s "$L/big.db" import $k "$L/big/$k.csv" || fail "loud: import $k"
+done
+script -qec "$BUILD/segctl -s $L/big.db --now 2026-11-24T12:00:00Z segments rebuild" /dev/null > "$L/tty.out" < /dev/null ||
+    fail "rebuild on a terminal: $(cat "$L/tty.out")"
+grep -q "segments rebuild \[#*  *\]  *[0-9]*% 4096 customers" "$L/tty.out" || fail "no progress on a terminal: $(cat -v "$L/tty.out")"
+grep -q "generation 1: 4500 customers" "$L/tty.out" || fail "rebuild on a terminal: $(cat -v "$L/tty.out")"
+$BUILD/segctl -s "$L/big.db" --now 2026-11-24T12:00:00Z segments rebuild > "$L/notty.out" 2>&1 || fail "rebuild again"
+grep -q "\[#" "$L/notty.out" && fail "progress drawn into a file: $(cat -v "$L/notty.out")"
+
 $S segments 2>/dev/null && fail "segments before rebuild must fail"
-$V segments rebuild > "$T/rebuild.out" || fail rebuild
+$V segments rebuild > "$T/rebuild.out" 2> "$T/rebuild.err" || fail "rebuild: $(cat "$T/rebuild.err")"
+grep -q "^segctl: warning: [0-9]* orders in .*, which segments.currency_rates does not rate" "$T/rebuild.err" ||
+    fail "the demo's foreign currencies not warned about: $(cat "$T/rebuild.err")"
 $V segments > "$T/segments.out" || fail segments
 for lc in b2b vip lapsed repeat first_time subscriber; do
 	grep -q "^  $lc " "$T/segments.out" || fail "segment $lc missing: $(cat "$T/segments.out")"

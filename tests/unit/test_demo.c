@@ -193,7 +193,8 @@ test_imports_into_every_segment(void **state)
 		assert_true(is.inserted > 0);
 	}
 	fclose(opts.report);
-	if (segment_rebuild(st, cf, NOW, &stats, err, sizeof(err)) == -1)
+	if (segment_rebuild(st, cf, NOW, NULL, NULL,
+	    &stats, err, sizeof(err)) == -1)
 		fail_msg("%s", err);
 	assert_int_equal(store_segment_counts(st, seg_count, counts), 0);
 	for (lc = 0; lc < LC_COUNT; lc++)

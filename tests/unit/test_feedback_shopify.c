@@ -729,8 +729,8 @@ test_cart_then_order(void **state)
 	int64_t id;
 
 	/* a first generation, published before jon exists */
-	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, x->err,
-	    sizeof(x->err)), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &stats, x->err, sizeof(x->err)), 0);
 	assert_int_equal(sx_apply(x, "checkouts/create",
 	    "checkouts-create.json", "wh-k1"), 0);
 	assert_int_equal(store_customer_find(x->st, "jon@example.com", &id),
@@ -751,8 +751,8 @@ test_cart_then_order(void **state)
 
 	/* the VIP cut is the rebuild's to move: jon, the one buyer, is the
 	 * top 10% only once it runs */
-	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, x->err,
-	    sizeof(x->err)), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &stats, x->err, sizeof(x->err)), 0);
 	assert_int_equal(store_segment_get(x->st, id, &r), 0);
 	assert_int_equal(r.cart_abandoner, 0);
 	assert_int_equal(r.orders, 1);

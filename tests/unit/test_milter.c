@@ -184,8 +184,8 @@ mx_setup(void **state)
 	customer(x, "rob@example.com", "Rob", 1, 3);	/* repeat */
 	customer(x, "bea@example.com", "Bea", 0, 1);	/* refused */
 	customer(x, "cy@example.com", "Cy", -1, 1);	/* no record */
-	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
-	    sizeof(err)), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &stats, err, sizeof(err)), 0);
 
 	snprintf(path, sizeof(path), "%s/campaigns", x->dir);
 	assert_int_equal(mkdir(path, 0700), 0);
@@ -681,8 +681,8 @@ test_split_language(void **state)
 	k.source = "checkout";
 	k.recorded_at = NOW - DAY;
 	assert_int_equal(store_consent_record(x->st, &k, 0, &ch), 0);
-	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
-	    sizeof(err)), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &stats, err, sizeof(err)), 0);
 	split_on(x);
 	buf_init(&msg, 1 << 20);
 	buf_init(&to, 1 << 20);
@@ -1171,8 +1171,8 @@ test_sms_arms(void **state)
 		rcpts[i] = addr[i];
 	}
 	rcpts[40] = NULL;
-	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
-	    sizeof(err)), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &stats, err, sizeof(err)), 0);
 	sms_campaign(x, "");
 	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
 	write_file(path, "id = \"cart\";\n"
@@ -1233,8 +1233,8 @@ test_sms_places(void **state)
 	char err[2048];
 
 	customer(x, "dee@example.com", "Dee", 1, 1);
-	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
-	    sizeof(err)), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &stats, err, sizeof(err)), 0);
 	sms_reachable(x, "ann@example.com", "Ann", "+12125550101",
 	    "America/New_York", "US", "NY");
 	sms_reachable(x, "dee@example.com", "Dee", "+13055550102",
@@ -1450,8 +1450,8 @@ test_arms(void **state)
 		rcpts[i] = addr[i];
 	}
 	rcpts[60] = NULL;
-	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &stats, err,
-	    sizeof(err)), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &stats, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/campaigns/spring.conf", x->dir);
 	write_file(path, "id = \"spring\";\n"
 	    "arms = { tailored = 34; broad = 33; none = 33; };\n"

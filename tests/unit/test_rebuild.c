@@ -112,8 +112,8 @@ rx_rebuild(struct rx *x)
 {
 	char err[512];
 
-	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, &x->stats, err,
-	    sizeof(err)), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &x->stats, err, sizeof(err)), 0);
 }
 
 static void

@@ -38,11 +38,14 @@ void	 gw_smtp_free(struct gw_smtp *g);
 /*
  * Sends MESSAGE (LEN bytes, CRLF) from SENDER ("<a@b>" or "<>") to
  * RECIPIENTS (one bare address per line).  ERR says what the server
- * said, or why nothing was said.
+ * said last (sent: its reply to the message, which names its queue
+ * entry), or why nothing was said.
  */
 enum gw_result gw_smtp_send(struct gw_smtp *g, const char *sender,
 	    const char *recipients, const void *message, size_t len,
 	    char *err, size_t errlen);
+/* The queue id that REPLY, a 250 to a message, names; "" when none. */
+void	 gw_smtp_queue_id(const char *reply, char *out, size_t outlen);
 
 /*
  * SMS, one driver per gateway API (segmilter.conf's sms.driver):

@@ -33,8 +33,16 @@ count_lines(const char *s)
 static const struct cli_column job_columns[] = {
 	{ "job", 1 }, { "kind", 0 }, { "state", 0 }, { "campaign", 0 },
 	{ "variant", 0 }, { "recipients", 1 }, { "attempts", 1 },
-	{ "queued", 0 }, { "due", 0 }, { "last_error", 0 },
+	{ "queued", 0 }, { "due", 0 }, { "last_error", 0 }, { "ref", 0 },
 };
+
+/* What a sent job became: the copy's queue id, the SMS gateway's id. */
+static const char *
+job_ref(const struct store_job *j)
+{
+	return j->gateway_ref != NULL && j->gateway_ref[0] != '\0' ?
+	    j->gateway_ref : NULL;
+}
 
 static int
 print_job(const struct store_job *j, void *arg)
@@ -51,16 +59,17 @@ print_job(const struct store_job *j, void *arg)
 		cli_rows_add(rows, (const char *const[]){ id, j->kind,
 		    store_job_state_name(j->state), j->campaign_id,
 		    j->variant, n, attempts, created, j->state == JOB_QUEUED ?
-		    next : NULL, j->last_error });
+		    next : NULL, j->last_error, job_ref(j) });
 		return 0;
 	}
 	printf("%-6" PRId64 " %-5s %-9s %-20s %-12s %5d %8" PRId64
-	    "  %s  %s%s%s\n", j->id, j->kind,
+	    "  %s  %s%s%s%s%s\n", j->id, j->kind,
 	    store_job_state_name(j->state), j->campaign_id, j->variant,
 	    count_lines(j->recipients), j->attempts, created,
 	    j->state == JOB_QUEUED ? "due " : "", j->state == JOB_QUEUED ?
 	    next : "", j->last_error != NULL && j->state != JOB_SENT ?
-	    j->last_error : "");
+	    j->last_error : "", j->state == JOB_SENT && job_ref(j) ? "as " :
+	    "", j->state == JOB_SENT && job_ref(j) ? job_ref(j) : "");
 	return 0;
 }
 

@@ -22,6 +22,8 @@ struct gw_smtp {
 	CURL		*curl;
 	char		*url;
 	const atomic_int *cancel;
+	char		 reply[256];	/* the server's last reply line */
+	char		 refusal[256];	/* a 4xx or 5xx nothing good followed */
 };
 
 struct upload {
@@ -69,6 +71,86 @@ read_message(char *buf, size_t size, size_t nitems, void *arg)
 	u->p += n;
 	u->left -= n;
 	return n;
+}
+
+/*
+ * libcurl hands every SMTP reply line to the header callback.  The last
+ * one, after the message's dot, names the queue entry.  A refusal is
+ * kept apart: after it the last line is QUIT's 221, and a refusal that
+ * libcurl got past (EHLO's 502, then HELO) is forgotten at the next 2xx.
+ */
+/* The code of an SMTP reply line (RFC 5321 4.2: three digits, then a
+ * space, a hyphen or the end), or 0 for a line that is not one. */
+static int
+reply_code(const char *line)
+{
+	if (line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9'
+	    || line[2] < '0' || line[2] > '9' || (line[3] != ' ' &&
+	    line[3] != '-' && line[3] != '\0'))
+		return 0;
+	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + line[2] - '0';
+}
+
+static size_t
+keep_reply(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct gw_smtp *g = arg;
+	size_t i, n = size * nitems;
+	int code;
+
+	for (i = 0; i < n && i + 1 < sizeof(g->reply); i++) {
+		if (buf[i] == '\r' || buf[i] == '\n')
+			break;
+		/*
+		 * The server's words end up in the log: one line of ASCII
+		 * (RFC 5321's), no ESC, no byte that is not UTF-8 alone.
+		 */
+		g->reply[i] = (unsigned char)buf[i] < 0x20 ||
+		    (unsigned char)buf[i] >= 0x7f ? '?' : buf[i];
+	}
+	g->reply[i] = '\0';
+	code = reply_code(g->reply);
+	if (code >= 400)
+		memcpy(g->refusal, g->reply, sizeof(g->refusal));
+	else if (code >= 200 && code < 300 && code != 221)
+		g->refusal[0] = '\0';
+	return n;
+}
+
+/*
+ * Postfix ends with "250 2.0.0 Ok: queued as 4F1A2B3C4D", Sendmail with
+ * "250 2.0.0 5B6HqA1x012345 Message accepted for delivery".
+ */
+void
+gw_smtp_queue_id(const char *reply, char *out, size_t outlen)
+{
+	const char *p, *end;
+	size_t n;
+
+	out[0] = '\0';
+	if (strncmp(reply, "250", 3) != 0)
+		return;
+	if ((p = strstr(reply, "queued as ")) != NULL)
+		p += strlen("queued as ");
+	else if (strstr(reply, " Message accepted for delivery") != NULL) {
+		/* the word before it, after the enhanced status code */
+		p = reply + 3;
+		while (*p == ' ' || *p == '-')
+			p++;
+		if (p[0] >= '2' && p[0] <= '5' && p[1] == '.')
+			p += strcspn(p, " ");
+		while (*p == ' ')
+			p++;
+	} else
+		return;
+	for (end = p; (*end >= 'A' && *end <= 'Z') || (*end >= 'a' &&
+	    *end <= 'z') || (*end >= '0' && *end <= '9'); end++)
+		;
+	n = (size_t)(end - p);
+	if (n == 0 || n >= outlen)
+		return;
+	memcpy(out, p, n);
+	out[n] = '\0';
 }
 
 enum gw_result
@@ -121,18 +203,27 @@ gw_smtp_send(struct gw_smtp *g, const char *sender, const char *recipients,
 	curl_easy_setopt(g->curl, CURLOPT_READFUNCTION, read_message);
 	curl_easy_setopt(g->curl, CURLOPT_READDATA, &up);
 	curl_easy_setopt(g->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(g->curl, CURLOPT_HEADERFUNCTION, keep_reply);
+	curl_easy_setopt(g->curl, CURLOPT_HEADERDATA, g);
+	g->reply[0] = g->refusal[0] = '\0';
 	gw_cancel_attach(g->curl, g->cancel);
 	rc = curl_easy_perform(g->curl);
 	curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_setopt(g->curl, CURLOPT_MAIL_RCPT, NULL);
 	curl_slist_free_all(rcpts);
 	if (rc == CURLE_OK) {
-		snprintf(err, errlen, "%ld", code);
+		snprintf(err, errlen, "%s", g->reply[0] ? g->reply : "250");
 		return GW_SENT;
 	}
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(err, errlen, "segmilter is stopping");
 		return GW_CANCELLED;
+	}
+	/* the refusal, when the server gave one, says what kind of failure */
+	if (g->refusal[0] != '\0') {
+		snprintf(err, errlen, "%s: %s", curl_easy_strerror(rc),
+		    g->refusal);
+		return g->refusal[0] == '5' ? GW_PERMFAIL : GW_TEMPFAIL;
 	}
 	if (code != 0)
 		snprintf(err, errlen, "%s, last reply %ld",

@@ -198,7 +198,7 @@ send_copy(struct store *st, const struct milter_env *env,
 {
 	struct outbox_outcome o;
 	enum gw_result r;
-	char why[512];
+	char why[512], queue_id[64] = "";
 	int64_t now;
 
 	r = gw_smtp_send(smtp, j->sender, j->recipients, j->message, j->len,
@@ -210,6 +210,11 @@ send_copy(struct store *st, const struct milter_env *env,
 	}
 	now = (int64_t)time(NULL);
 	outbox_outcome_of(env, j, r, why, now, &o);
+	/* the copy's own queue entry, for `segctl outbox` and the MTA's log */
+	if (r == GW_SENT) {
+		gw_smtp_queue_id(why, queue_id, sizeof(queue_id));
+		o.ref = queue_id[0] != '\0' ? queue_id : NULL;
+	}
 	if (outbox_record(st, env, j, &o, now) == 0)
 		milter_log(r == GW_SENT ? LOG_INFO : LOG_WARNING, "outbox",
 		    "job %lld: campaign=%s, variant=%s, attempt %lld: %s: %s",

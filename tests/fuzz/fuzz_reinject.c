@@ -6,19 +6,21 @@
  * libcurl waits for is either in the input or an end of file, never a
  * timeout.
  *
- * segmilter parses no SMTP reply itself: libcurl's SMTP client reads
- * them, and gw_smtp_send only maps libcurl's outcome and the last reply
- * code to sent, try again or failed, with a reason that goes to the log
- * and the outbox row.  So this fuzzes libcurl's reply reading as
- * segmilter configures it (its timeouts, its envelope), and checks what
- * segmilter makes of it: the reason is a printable line, "sent" only on
- * a 2xx, "failed" only on a 5xx, and the transfer ends (a hang is
+ * libcurl's SMTP client reads the replies; gw_smtp_send keeps the last
+ * reply line and the first refusal, maps them to sent, try again or
+ * failed with a reason that goes to the log and the outbox row, and
+ * gw_smtp_queue_id reads the queue id from the reply to a sent copy.  So
+ * this fuzzes libcurl's reply reading as segmilter configures it (its
+ * timeouts, its envelope) and what segmilter makes of it: the reason is
+ * a printable line, "sent" only on a 2xx, "failed" only with a 5xx in
+ * it, a queue id is letters and digits, and the transfer ends (a hang is
  * libFuzzer's timeout).  The server takes one connection per input: the
  * handle is made and freed per input (its QUIT meets the end of file).
  *
  * libFuzzer entry point; see fuzz_render.c.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -116,6 +118,21 @@ serve(void *arg)
 	return NULL;
 }
 
+/* A reply code 5xx in ERR, as the refusal or the last reply code. */
+static int
+says_5xx(const char *err)
+{
+	const char *p;
+
+	for (p = err; *p != '\0'; p++)
+		if ((p == err || p[-1] == ' ') && p[0] == '5' &&
+		    isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) &&
+		    !isdigit((unsigned char)p[3]))
+			return 1;
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -123,7 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gw_smtp *g;
 	enum gw_result r;
 	pthread_t t;
-	char err[512];
+	char err[512], id[64];
 	const char *p;
 	long code;
 
@@ -141,18 +158,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (err[0] == '\0' || strnlen(err, sizeof(err)) == sizeof(err))
 		abort();
 	for (p = err; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			abort();
 	if (r == GW_SENT) {
 		code = strtol(err, NULL, 10);
 		if (code < 200 || code > 299)
 			abort();
-	} else if (r == GW_PERMFAIL) {
-		if ((p = strstr(err, "last reply ")) == NULL)
-			abort();
-		code = strtol(p + 11, NULL, 10);
-		if (code < 500 || code > 599)
-			abort();
-	}
+		gw_smtp_queue_id(err, id, sizeof(id));
+		for (p = id; *p != '\0'; p++)
+			if (!isalnum((unsigned char)*p))
+				abort();
+	} else if (r == GW_PERMFAIL && !says_5xx(err))
+		abort();
 	return 0;
 }

@@ -2095,11 +2095,47 @@ test_store_phone_mark(void **state)
 	assert_int_equal(n, 0);
 }
 
+/*
+ * The queue id a re-injected copy got, from the MTA's reply to its dot:
+ * Postfix's and Sendmail's forms, and replies that name none.
+ */
+static void
+test_smtp_queue_id(void **state)
+{
+	char id[64];
+
+	(void)state;
+	gw_smtp_queue_id("250 2.0.0 Ok: queued as 4F1A2B3C4D", id, sizeof(id));
+	assert_string_equal(id, "4F1A2B3C4D");
+	/* Postfix's long queue ids */
+	gw_smtp_queue_id("250 2.0.0 Ok: queued as 4dP2Bx6RQlzZ1Y4", id,
+	    sizeof(id));
+	assert_string_equal(id, "4dP2Bx6RQlzZ1Y4");
+	gw_smtp_queue_id("250 2.0.0 5B6HqA1x012345 Message accepted for"
+	    " delivery", id, sizeof(id));
+	assert_string_equal(id, "5B6HqA1x012345");
+	/* no enhanced status code */
+	gw_smtp_queue_id("250 5B6HqA1x012345 Message accepted for delivery",
+	    id, sizeof(id));
+	assert_string_equal(id, "5B6HqA1x012345");
+	gw_smtp_queue_id("250 Ok", id, sizeof(id));
+	assert_string_equal(id, "");
+	gw_smtp_queue_id("250 2.0.0 Ok: queued as ", id, sizeof(id));
+	assert_string_equal(id, "");
+	/* a refusal names nothing, whatever its words */
+	gw_smtp_queue_id("554 5.7.1 queued as ABC", id, sizeof(id));
+	assert_string_equal(id, "");
+	/* what does not fit is not cut into a wrong id */
+	gw_smtp_queue_id("250 2.0.0 Ok: queued as ABCDEFGHIJ", id, 8);
+	assert_string_equal(id, "");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sms_queue),
+		cmocka_unit_test(test_smtp_queue_id),
 		cmocka_unit_test(test_sms_opted_out),
 		cmocka_unit_test(test_sms_no_consent),
 		cmocka_unit_test(test_sms_no_evidence),

@@ -76,6 +76,9 @@ python3 "$SRC/tests/lib/sender.py" "127.0.0.1:$PORT" fault "$T/rcpts" 6 4 \
     > "$T/sender.out" 2>&1 &
 SPID=$!
 kills=0
+# the faults' schedule: when each falls does not decide the outcome
+# (every recipient exactly once, whenever the kill), so these sleeps
+# are the load's pacing, not waits for an event
 for k in 1 2 3 4 5; do
 	sleep "0.$(awk -v s="$k$$" 'BEGIN { srand(s); printf "%d", 2 + rand() * 7 }')"
 	kill -9 "$MPID" 2>/dev/null && kills=$((kills + 1)) &&
@@ -95,12 +98,11 @@ done
 wait "$SPID" || fail "sender: $(cat "$T/sender.out")"
 
 # --- drain, then count --------------------------------------------------
-i=0
-while [ "$(q "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')")" != 0 ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "outbox did not drain: $(q "SELECT state, count(*) FROM outbox GROUP BY 1")"
-	sleep 0.1
-done
-"$SRC/tests/lib/postfix.sh" wait "$T/pf" 60 || fail "queue did not drain"
+drained() {
+	[ "$(q "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')")" = 0 ]
+}
+wait_until drained 'outbox did not drain: $(q "SELECT state, count(*) FROM outbox GROUP BY 1")'
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
 find "$T/pf/sink" -type f -exec grep -h '^X-Rcpt-Args:' {} + |
     sed 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/' | sort | uniq -c > "$T/counts"
 consented=$(awk -v n="$N" 'BEGIN { print n - int(n / 10) }')

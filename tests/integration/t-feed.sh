@@ -22,6 +22,7 @@ trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -20 "$T/log"; exit 1; }
 command -v curl >/dev/null 2>&1 || { echo "t-feed: no curl"; exit 77; }
 . "$SRC/tests/lib/fixture.sh"
+. "$SRC/tests/lib/wait.sh"
 fixture_store "$T" 2>/dev/null || fail "fixture store"
 S="$BUILD/segctl -q -c $T/segmilter.conf"
 
@@ -91,11 +92,8 @@ grep -q "$TWILIO_TOKEN\|$SHOPIFY_SECRET" "$T/out" && fail "a secret in -n's outp
 "$F" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
 PID=$!
 wait_log() {
-	i=0
-	until grep -qs "$1" "$T/log"; do
-		i=$((i + 1)); [ $i -lt 50 ] || fail "no '$1' in the log"
-		sleep 0.1
-	done
+	wl_pattern=$1
+	wait_until 'grep -qs "$wl_pattern" "$T/log"' 'no "$wl_pattern" in the log'
 }
 wait_log "listening on 127.0.0.1:$PORT, serving /u/"
 
@@ -261,13 +259,9 @@ wait_log "reloaded $T/segmilter.conf: serving /u/"
 [ "$(code "$U/u/$RITA")" = 200 ] || fail "GET after reload"
 grep -q "one every 60 days" "$T/body" || fail "the reload did not take: $(cat "$T/body")"
 
-# SIGTERM: stops within seconds, exit 0
+# SIGTERM: stops, exit 0
 kill -TERM "$PID"
-i=0
-while kill -0 "$PID" 2>/dev/null; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "still running 10 s after SIGTERM"
-	sleep 0.1
-done
+wait_until '! kill -0 "$PID" 2>/dev/null' "still running after SIGTERM"
 wait "$PID"
 rc=$?
 PID=""

@@ -146,7 +146,7 @@ Message-ID: <loop-1@shop.example>
 Still thinking it over? {{code}}
 MSG
     fail "cart refused: $(cat "$T/cart.swaks")"
-"$SRC/tests/lib/postfix.sh" wait "$T/pf" 60 || fail "queue did not drain"
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
 d() { q "SELECT decision FROM audit WHERE campaign_id = 'cart' AND channel = '$2' AND recipient LIKE '$1%' ORDER BY seq DESC LIMIT 1"; }
 [ "$(d vera@example.com email)" = deliver ] || fail "vera: $(d vera@example.com email)"
 [ "$(d sue@example.com email)" = deliver ] || fail "sue: $(d sue@example.com email)"
@@ -216,7 +216,7 @@ Message-ID: <loop-2@shop.example>
 Still there: {{code}}
 MSG
     fail "cart2 refused: $(cat "$T/cart2.swaks")"
-"$SRC/tests/lib/postfix.sh" wait "$T/pf" 60 || fail "queue did not drain"
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
 d2() { q "SELECT decision FROM audit WHERE campaign_id = 'cart2' AND recipient = '$1'"; }
 [ "$(d2 vera@example.com)" = unknown ] || fail "vera after erasure: $(d2 vera@example.com)"
 [ "$(d2 sue@example.com)" = deliver ] || fail "sue in cart2: $(d2 sue@example.com)"

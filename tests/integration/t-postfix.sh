@@ -34,13 +34,11 @@ milter_start
     fail "postfix start"
 
 wait_log() {
-	i=0
-	until grep -q "$1" "$T/milter.log"; do
-		i=$((i + 1)); [ $i -lt 50 ] || fail "no '$1' in segmilter's log"
-		sleep 0.1
-	done
+	wl_pattern=$1
+	wait_until 'grep -q "$wl_pattern" "$T/milter.log"' \
+	    'no "$wl_pattern" in segmilter'"'"'s log'
 }
-settle() { "$SRC/tests/lib/postfix.sh" wait "$T/pf" 30 || fail "queue did not drain"; }
+settle() { "$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"; }
 
 # --- 1. the broadcast -------------------------------------------------
 ALL="vera@example.com rita@example.com fred@example.com lara@example.com
@@ -191,11 +189,7 @@ printf '%s\n' "BEGIN IMMEDIATE;" ".print locked" \
     ".shell sh -c 'until [ -e $T/unlock ]; do sleep 0.1; done'" "COMMIT;" |
     sqlite3 "$T/store.db" > "$T/lock" &
 LPID=$!
-i=0
-until grep -q locked "$T/lock"; do
-	i=$((i + 1)); [ $i -lt 300 ] || fail "the store was not locked"
-	sleep 0.1
-done
+wait_until 'grep -q locked "$T/lock"' "the store was not locked"
 send locked lara@example.com <<'MSG' && fail "accepted while the store was locked"
 Subject: {{offer}}
 X-Campaign-ID: big

@@ -12,6 +12,7 @@ PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -20 "$T/log"; exit 1; }
 . "$SRC/tests/lib/fixture.sh"
+. "$SRC/tests/lib/wait.sh"
 fixture_store "$T" || fail "fixture store"
 
 "$M" -V | grep -q "^segmilter [0-9.]* (libmilter " || fail "-V"
@@ -52,11 +53,8 @@ grep -q "milter.socket: unix:$T/nowhere/s.sock: the directory $T/nowhere is not 
 "$M" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
 PID=$!
 wait_log() {
-	i=0
-	until grep -qs "$1" "$T/log"; do
-		i=$((i + 1)); [ $i -lt 50 ] || fail "no '$1' in the log"
-		sleep 0.1
-	done
+	wl_pattern=$1
+	wait_until 'grep -qs "$wl_pattern" "$T/log"' 'no "$wl_pattern" in the log'
 }
 wait_log "listening on unix:$T/segmilter.sock, 1 campaigns"
 printf 'id = "y"\nvariants = { default = { offer = 5; }; };\n' > "$T/campaigns/y.conf"
@@ -84,22 +82,16 @@ printf '%s\n' "BEGIN IMMEDIATE;" "UPDATE outbox SET attempts = attempts;" \
     ".print locked" ".shell sh -c 'until [ -e $T/unlock ]; do sleep 0.1; done'" \
     "ROLLBACK;" | sqlite3 "$T/store.db" > "$T/lock" &
 LOCK=$!
-i=0
-until grep -q locked "$T/lock"; do
-	i=$((i + 1)); [ $i -lt 50 ] || fail "the store was not locked"
-	sleep 0.1
-done
+wait_until 'grep -q locked "$T/lock"' "the store was not locked"
 : > "$T/log"	# wait_log must not find the last run's lines
 "$M" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
 PID=$!
 wait_log "listening on unix:$T/segmilter.sock"
 touch "$T/unlock"
 wait "$LOCK"
-i=0
-until [ "$(q "SELECT state FROM outbox WHERE message_key = 'left'")" = queued ]; do
-	i=$((i + 1)); [ $i -lt 150 ] || fail "the job left sending is still $(q "SELECT state FROM outbox WHERE message_key = 'left'")"
-	sleep 0.1
-done
+left_state() { q "SELECT state FROM outbox WHERE message_key = 'left'"; }
+wait_until '[ "$(left_state)" = queued ]' \
+    'the job left sending is still $(left_state)'
 wait_log "outbox: 1 jobs were being sent when segmilter stopped: 0 copies had gone through segmilter on the re-injection port, 1 queued again"
 kill -TERM "$PID"
 wait "$PID"

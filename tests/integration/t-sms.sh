@@ -212,16 +212,13 @@ for want in "sms: 21 delivered recipients in its segments (cart_abandoner)" \
 done
 # shellcheck disable=SC2086
 send cart $RCPTS < "$T/cart.eml" || fail "campaign refused: $(tail -3 "$T/cart.swaks")"
-"$SRC/tests/lib/postfix.sh" wait "$T/pf" 30 || fail "queue did not drain"
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
 [ "$(arrived | wc -l)" = 1 ] || fail "email not delivered"
 [ "$(grep -c '^X-Rcpt-Args' $(arrived))" = 22 ] || fail "email lost recipients"
 
 due_left() { q "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now') + 5"; }
-i=0
-while [ "$(due_left)" != 0 ]; do
-	i=$((i + 1)); [ $i -lt 300 ] || fail "SMS jobs did not settle: $(q "SELECT id, recipients, state, attempts, last_error FROM outbox")"
-	sleep 0.1
-done
+wait_until '[ "$(due_left)" = 0 ]' \
+    'SMS jobs did not settle: $(q "SELECT id, recipients, state, attempts, last_error FROM outbox")'
 accepted > "$T/accepted.1"
 for n in 01 02 03 04 05 06 07 08 09 10 11 12; do
 	grep -qx "1 +1555000$((1000 + ${n#0}))" "$T/accepted.1" ||
@@ -316,7 +313,7 @@ Message-ID: <cart-2@shop.example>
 
 Last call.
 MSG
-"$SRC/tests/lib/postfix.sh" wait "$T/pf" 30 || fail "queue did not drain"
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
 [ "$(aud a01 cart-rescue-2)" = capped ] || fail "a01 not capped: $(aud a01 cart-rescue-2)"
 [ "$(aud w1 cart-rescue-2)" = queued ] || fail "w1: $(aud w1 cart-rescue-2)"
 i=0
@@ -327,11 +324,8 @@ kill -9 "$MPID"; wait "$MPID" 2>/dev/null; MPID=""
 faults '{}'
 milter_start
 w1job() { q "SELECT o.state || '|' || o.attempts || '|' || coalesce(o.last_error, '') FROM outbox o JOIN customers c ON c.id = o.customer_id WHERE c.email = 'w1@example.com'"; }
-i=0
-until w1job | grep -q '^sent'; do
-	i=$((i + 1)); [ $i -lt 200 ] || fail "w1's SMS lost across the restart: $(w1job)"
-	sleep 0.1
-done
+wait_until 'w1job | grep -q "^sent"' \
+    'w1'"'"'s SMS lost across the restart: $(w1job)'
 accepted | grep -qx '1 +15550005001' ||
     fail "w1 did not get exactly one SMS: $(accepted)"
 send cart2again w1@example.com <<'MSG' || fail "campaign 2 resend refused"
@@ -342,7 +336,7 @@ Message-ID: <cart-2@shop.example>
 
 Last call.
 MSG
-"$SRC/tests/lib/postfix.sh" wait "$T/pf" 30 || fail "queue did not drain"
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
 [ "$(aud w1 cart-rescue-2)" = "queued sms_sent duplicate" ] ||
     fail "w1 after a resend: $(aud w1 cart-rescue-2)"
 [ "$(q "SELECT count(*) FROM outbox WHERE kind = 'sms' AND campaign_id = 'cart-rescue-2'")" = 1 ] ||

@@ -10,7 +10,10 @@
 #   send NAME RCPT...        swaks to 127.0.0.1:$PORT, message on stdin,
 #                            the dialogue in $T/NAME.swaks
 #   arrived                  the messages at the sink, one file per line
+#   wait_until COND WHY      tests/lib/wait.sh
 # KEEP=1 keeps $T for a post-mortem.
+
+. tests/lib/wait.sh
 
 harness_init() {
 	SRC=$(pwd)
@@ -37,11 +40,9 @@ milter_start() {
 	rm -f "$T/segmilter.sock"
 	"$BUILD/segmilter" -f -c "$T/segmilter.conf" >> "$T/milter.log" 2>&1 &
 	MPID=$!
-	hi=0
-	while [ ! -S "$T/segmilter.sock" ]; do
-		hi=$((hi + 1)); [ $hi -lt 100 ] || fail "segmilter did not start"
-		sleep 0.05
-	done
+	wait_until '[ -S "$T/segmilter.sock" ] || ! kill -0 "$MPID" 2>/dev/null' \
+	    "segmilter did not start"
+	[ -S "$T/segmilter.sock" ] || fail "segmilter exited at start"
 }
 
 send() {

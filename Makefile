@@ -56,7 +56,8 @@ FEED_SRCS = src/feedback/main.c
 LIB_SRCS = $(filter-out $(MILTER_SRCS) $(FEED_SRCS), \
 	   $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
 		src/segment/*.c src/import/*.c src/demo/*.c \
-		src/render/*.c src/policy/*.c src/audit/*.c src/milter/*.c \
+		src/render/*.c src/policy/*.c src/audit/*.c src/daemon/*.c \
+		src/milter/*.c \
 		src/outbox/*.c src/gateway/*.c src/feedback/*.c \
 		src/report/*.c))
 CLI_SRCS = $(wildcard src/cli/*.c)

@@ -33,6 +33,7 @@
 
 #include "campaign.h"
 #include "conf.h"
+#include "daemon.h"
 #include "store.h"
 
 /* The smfi_* calls a verdict needs, wrapped so tests can record them. */
@@ -56,26 +57,6 @@ enum milter_verdict {
 	MILTER_TEMPFAIL		/* the MTA keeps it and retries */
 };
 
-/*
- * What a message is judged by: one generation of configuration, and the
- * lock of the process's one store handle (NULL when the handle is the
- * caller's alone: tests, preview), held while a message reads and while
- * it records, never while it renders.
- */
-struct milter_env {
-	const struct conf		*conf;
-	const struct campaign_set	*campaigns;
-	char				 conf_hash[65];
-	pthread_mutex_t			*store_lock;
-	struct tzdb			*tzdb;	/* quiet hours */
-	/* arms' draws (policy_arm_key); NULL without outbox.key_file */
-	const struct digest_hmac	*draws;
-	/* called after a commit that queued jobs, with the earliest one's
-	 * due time; NULL: nobody to wake */
-	void				(*outbox_wake)(void *arg, int64_t due);
-	void				*outbox_arg;
-};
-
 struct milter_msg;
 
 struct milter_msg *milter_msg_new(void);
@@ -88,7 +69,7 @@ void	 milter_msg_sender(struct milter_msg *m, const char *addr);
 void	 milter_msg_rcpt(struct milter_msg *m, const char *addr);
 
 /* 0, or -1 when the header cannot be held (reported; tempfail). */
-int	 milter_msg_header(struct milter_msg *m, const struct milter_env *env,
+int	 milter_msg_header(struct milter_msg *m, const struct daemon_env *env,
 	    const char *name, const char *value);
 /*
  * 1 when the message is a campaign and its body is wanted; 0 when it is
@@ -96,85 +77,13 @@ int	 milter_msg_header(struct milter_msg *m, const struct milter_env *env,
  * valid marker: its body is not wanted, but the marker is stripped at
  * the end of the message); -1 when it cannot be spooled (tempfail).
  */
-int	 milter_msg_eoh(struct milter_msg *m, const struct milter_env *env);
+int	 milter_msg_eoh(struct milter_msg *m, const struct daemon_env *env);
 int	 milter_msg_body(struct milter_msg *m, const unsigned char *p,
 	    size_t len);
 
 enum milter_verdict milter_msg_eom(struct milter_msg *m,
-	    const struct milter_env *env, struct store *st, int64_t now,
+	    const struct daemon_env *env, struct store *st, int64_t now,
 	    const struct milter_ops *ops);
-
-/*
- * The running configuration: generations of (segmilter.conf, campaigns)
- * that messages hold by reference, so a reload never changes the rules
- * under a message; and the one store handle every thread shares, under
- * a lock.  One handle, not one per thread: a commit through any handle
- * empties the page cache of every other, so with a handle per thread
- * each lookup would start cold.  The store path is read at start-up; a
- * reload that changes it is told to restart.
- */
-struct milter_rt;
-struct milter_gen {
-	struct milter_env	 env;
-	struct conf		*conf;
-	struct campaign_set	*campaigns;
-	struct tzdb		*tzdb;
-	struct digest_hmac	*draws;
-	char			*sms_report;	/* each SMS text's size */
-	int			 refs;		/* under the runtime's lock */
-};
-
-/* Loads PATH and its campaigns.  0, or -1 with every problem in ERR. */
-int	 milter_gen_load(const char *path, struct milter_gen **out, char *err,
-	    size_t errlen);
-void	 milter_gen_free(struct milter_gen *g);
-
-struct milter_ckpt;
-struct milter_rt *milter_rt_new(struct milter_gen *g);
-/* The current generation, referenced; give it back with release. */
-struct milter_gen *milter_rt_acquire(struct milter_rt *rt);
-void	 milter_rt_release(struct milter_rt *rt, struct milter_gen *g);
-/* Makes G current; messages under way finish with the one they hold. */
-void	 milter_rt_swap(struct milter_rt *rt, struct milter_gen *g);
-/*
- * The shared store handle, opened on first use and checked on every
- * later one (store_check_file); NULL (logged) when it cannot be opened
- * or its file is gone, replaced or no longer ours to read and write,
- * and tried again for the next message.
- */
-struct store *milter_rt_store(struct milter_rt *rt);
-/* Who to wake when a message queued copies (set once, before serving). */
-void	 milter_rt_set_outbox(struct milter_rt *rt,
-	    void (*wake)(void *, int64_t), void *arg);
-/* Commits of the shared handle wake CK to checkpoint (milter_ckpt);
- * NULL: they checkpoint themselves again (before stopping CK). */
-void	 milter_rt_set_checkpointer(struct milter_rt *rt,
-	    struct milter_ckpt *ck);
-/*
- * Messages between their end and the MTA's answer: SIGTERM waits.  A
- * message that would start (DELTA 1) after milter_rt_stop is refused,
- * -1: the caller tempfails it; else 0.
- */
-int	 milter_rt_busy(struct milter_rt *rt, int delta);
-/* SIGTERM: no message starts from now on. */
-void	 milter_rt_stop(struct milter_rt *rt);
-/* Waits up to SECONDS for no message to be busy; 0, or -1 on timeout. */
-int	 milter_rt_drain(struct milter_rt *rt, int seconds);
-
-/*
- * The checkpoint thread (checkpoint.c): copies the store's WAL back into
- * the database when a commit of the shared handle wakes it, through a
- * handle of its own, so that commits do not wait for checkpoints.  NULL
- * if the thread cannot start (commits then checkpoint as SQLite does).
- * Stopping runs one last checkpoint, then joins the thread.
- */
-struct milter_ckpt *milter_ckpt_start(const char *store_path,
-	    int64_t timeout_ms);
-/* A store_defer_checkpoints callback: only signals. */
-void	 milter_ckpt_wake(void *ck);
-/* Checkpoints run so far (tests wait on it). */
-unsigned long milter_ckpt_runs(struct milter_ckpt *ck);
-void	 milter_ckpt_stop(struct milter_ckpt *ck);
 
 /*
  * segctl preview: the message in FD (an .eml file, LF or CRLF) judged as
@@ -184,7 +93,7 @@ void	 milter_ckpt_stop(struct milter_ckpt *ck);
  * parts, then the suppressions by reason.  0; 1 when the message would
  * be tempfailed (the reason printed); -1 with ERR.
  */
-int	 milter_preview(const struct milter_env *env, struct store *st,
+int	 milter_preview(const struct daemon_env *env, struct store *st,
 	    int fd, const char *const *rcpts, size_t nrcpts, int64_t now,
 	    FILE *out, char *err, size_t errlen);
 /*
@@ -200,36 +109,12 @@ struct milter_preview_row {
 };
 typedef void (*milter_preview_fn)(const struct milter_preview_row *r,
 	    void *arg);
-int	 milter_preview_rows(const struct milter_env *env, struct store *st,
+int	 milter_preview_rows(const struct daemon_env *env, struct store *st,
 	    int fd, const char *const *rcpts, size_t nrcpts, int64_t now,
 	    milter_preview_fn fn, void *arg, FILE *out, char *err,
 	    size_t errlen);
 
-/*
- * Renders every campaign's SMS text for each of its variants (customer
- * names empty, so defaults count) and reports its coding and parts into
- * REPORT; a text that fails or is over sms.max_parts goes into ERRS as
- * FILE: problem.  0, or -1 when ERRS got anything.
- */
-struct buf;
-int	 milter_sms_check(const struct conf *conf,
-	    const struct campaign_set *set, struct buf *report,
-	    struct buf *errs);
-
 /* TCP_NODELAY on every listening TCP socket; returns how many. */
 int	 milter_nodelay_listeners(void);
-
-/*
- * Logging: syslog(3) at PRIO, facility mail, the line starting with QID
- * ("NOQUEUE" if NULL).  milter_log_open(IDENT, FOREGROUND) sets it up
- * once, before threads start; in the foreground lines also go to stderr,
- * and only there when the machine has no syslog socket (a test box),
- * rather than trying to connect to it for every line.
- */
-void	 milter_log_open(const char *ident, int foreground);
-void	 milter_log(int prio, const char *qid, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-/* INTRO, then each line of TEXT indented: syslog is line-based. */
-void	 milter_log_lines(int prio, const char *intro, const char *text);
 
 #endif

@@ -16,12 +16,8 @@
 
 #include <stdint.h>
 
-struct conf_sms;
-struct milter_rt;
+struct daemon_rt;
 struct outbox;
-struct policy_place;
-struct tz;
-struct tzdb;
 struct store;
 struct store_job;
 
@@ -44,28 +40,8 @@ int	 outbox_audit_job(struct store *st, const struct store_job *j,
 int64_t	 outbox_backoff(int64_t base, int64_t max, int64_t attempts,
 	    double u);
 
-/*
- * Where a recipient's quiet hours are kept: their TIME_ZONE, else every
- * zone of their COUNTRY (either may be ""), with the window for COUNTRY
- * and REGION.  ONE holds the single zone P may point at.  0, or -1 when
- * no zone is known (nothing is guessed).
- */
-int	 outbox_sms_place(struct tzdb *db, const struct conf_sms *s,
-	    const char *time_zone, const char *country, const char *region,
-	    struct policy_place *p, const struct tz **one);
-
-/*
- * What policy_sms_decide() needs from F, into PF: consent and number;
- * the caps and the campaign's job as F has them, and no text or place
- * yet (the caller sets parts and has_place).
- */
-struct policy_sms_facts;
-struct store_sms_facts;
-void	 outbox_sms_facts(const struct store_sms_facts *f,
-	    struct policy_sms_facts *pf);
-
 /* Starts N workers over RT's store and configuration. */
-struct outbox *outbox_start(struct milter_rt *rt, int n);
+struct outbox *outbox_start(struct daemon_rt *rt, int n);
 /*
  * A job was queued, due at DUE: wakes a worker, unless one already looks
  * again by then (SMS held for quiet hours wake nobody).  ARG is the

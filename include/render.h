@@ -113,4 +113,20 @@ int	 render_sms_size(const char *text, size_t len,
 	    struct render_sms_size *out);
 const char *render_sms_coding_name(enum render_sms_coding c);
 
+/* An SMS text's rendering, however many parts it takes. */
+#define RENDER_SMS_TEXT_MAX	(16 * 1024)	/* far over 10 parts of UCS-2 */
+
+struct buf;
+struct campaign_set;
+struct conf;
+/*
+ * Renders every campaign's SMS text for each of its variants (customer
+ * names empty, so defaults count) and reports its coding and parts into
+ * REPORT; a text that fails or is over sms.max_parts goes into ERRS as
+ * FILE: problem.  0, or -1 when ERRS got anything.
+ */
+int	 render_sms_check(const struct conf *conf,
+	    const struct campaign_set *set, struct buf *report,
+	    struct buf *errs);
+
 #endif

@@ -53,7 +53,7 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	struct cli_rows *rows = NULL;
 	const char *dir = NULL;
 	const char **to = NULL;
-	struct milter_env env;
+	struct daemon_env env;
 	struct campaign_set *set;
 	struct digest_hmac *draws;
 	struct store *st;

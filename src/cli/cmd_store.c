@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "milter.h"
+#include "daemon.h"
 #include "conf.h"
 #include "import.h"
 #include "store.h"
@@ -90,7 +90,7 @@ cmd_init(struct cli *cli, int argc, char **argv)
 int
 cmd_check(struct cli *cli, int argc, char **argv)
 {
-	struct milter_gen *g;
+	struct daemon_gen *g;
 	struct conf *cf;
 	char err[8192];
 
@@ -107,7 +107,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		return 0;
 	}
 	/* what segmilter -n checks: the campaign files, keys, SMS texts */
-	if (milter_gen_load(cf->path, &g, err, sizeof(err)) == -1) {
+	if (daemon_gen_load(cf->path, &g, err, sizeof(err)) == -1) {
 		fputs(err, stderr);
 		return 1;
 	}
@@ -115,7 +115,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		printf("%s%s: configuration OK, %zu campaigns in %s\n",
 		    g->sms_report, cf->path, g->campaigns->n,
 		    g->conf->milter.campaigns_dir);
-	milter_gen_free(g);
+	daemon_gen_free(g);
 	return 0;
 }
 

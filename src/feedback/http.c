@@ -27,7 +27,7 @@
 
 #include "buf.h"
 #include "feedback.h"
-#include "milter.h"
+#include "daemon.h"
 #include "xalloc.h"
 
 #define TIMEOUT_S	10	/* a client that stalls, and SIGTERM's wait */
@@ -161,7 +161,7 @@ reply_413(struct MHD_Connection *c, const char *who, size_t max)
 
 	feedback_response_init(&rs);
 	feedback_reply(&rs, 413, "Content Too Large", -1, "%s", "");
-	milter_log(LOG_INFO, who, "request body over feedback.max_body_kb"
+	daemon_log(LOG_INFO, who, "request body over feedback.max_body_kb"
 	    " (%zu KiB): 413", max / 1024);
 	ret = send_response(c, &rs);
 	feedback_response_free(&rs);
@@ -234,10 +234,10 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	feedback_handle(&env, &rq, &rs);
 	feedback_rt_release(h->rt, g);
 	if (rs.log_prio >= 0)
-		milter_log(rs.log_prio, who, "%s", rs.log);
+		daemon_log(rs.log_prio, who, "%s", rs.log);
 	/* after the commit, as segmilter logs its heads (audit.h) */
 	if (rs.anchor[0] != '\0')
-		milter_log(LOG_INFO, id, "%s", rs.anchor);
+		daemon_log(LOG_INFO, id, "%s", rs.anchor);
 	ret = send_response(c, &rs);
 	feedback_response_free(&rs);
 	return ret;

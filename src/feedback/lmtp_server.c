@@ -30,7 +30,7 @@
 #include "dsn.h"
 #include "feedback.h"
 #include "lmtp.h"
-#include "milter.h"
+#include "daemon.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -110,7 +110,7 @@ take_message(struct feedback_lmtp *srv, struct lmtp *s, struct buf *out)
 		else if (t.verdict == DSN_RETRY)
 			prio = LOG_ERR;
 		/* before the answer: the last one ends the transaction */
-		milter_log(prio, id, "from=<%s>, to=<%s>: %s", lmtp_sender(s),
+		daemon_log(prio, id, "from=<%s>, to=<%s>: %s", lmtp_sender(s),
 		    lmtp_rcpt(s, i), t.say);
 		switch (t.verdict) {
 		case DSN_TAKEN:
@@ -231,7 +231,7 @@ accept_main(void *arg)
 		c->done = 0;
 		c->used = 1;
 		if (pthread_create(&c->thread, NULL, conn_main, c) != 0) {
-			milter_log(LOG_ERR, NULL, "lmtp: cannot start a"
+			daemon_log(LOG_ERR, NULL, "lmtp: cannot start a"
 			    " connection's thread");
 			close(fd);
 			c->used = 0;
@@ -292,7 +292,7 @@ feedback_lmtp_stop(struct feedback_lmtp *srv)
 			shutdown(srv->conns[i].fd, SHUT_RDWR);
 	pthread_mutex_unlock(&srv->lock);
 	if (write(srv->wake[1], "x", 1) == -1)
-		milter_log(LOG_ERR, NULL, "lmtp: cannot wake the listener:"
+		daemon_log(LOG_ERR, NULL, "lmtp: cannot wake the listener:"
 		    " %s", strerror(errno));
 	pthread_join(srv->thread, NULL);
 	for (i = 0; i < LMTP_CONNECTIONS; i++)

@@ -19,7 +19,7 @@
 #include <microhttpd.h>
 
 #include "feedback.h"
-#include "milter.h"
+#include "daemon.h"
 #include "render.h"
 #include "store.h"
 
@@ -48,24 +48,24 @@ reload(struct feedback_rt *rt, const char *path, const char *listen,
 	char err[8192], gw[64];
 
 	if (feedback_gen_load(path, &g, err, sizeof(err)) == -1) {
-		milter_log_lines(LOG_ERR, "reload refused, the running"
+		daemon_log_lines(LOG_ERR, "reload refused, the running"
 		    " configuration stays:", err);
 		return;
 	}
 	if (store_probe(g->conf->store_path, g->conf->store_timeout_ms, err,
 	    sizeof(err)) == -1) {
-		milter_log(LOG_ERR, NULL, "reload refused, the running"
+		daemon_log(LOG_ERR, NULL, "reload refused, the running"
 		    " configuration stays: store: %s", err);
 		feedback_gen_free(g);
 		return;
 	}
 	if (strcmp(listen, g->conf->feedback.listen) != 0 ||
 	    strcmp(lmtp, g->conf->feedback.lmtp_listen) != 0)
-		milter_log(LOG_WARNING, NULL, "feedback.listen, lmtp_listen,"
+		daemon_log(LOG_WARNING, NULL, "feedback.listen, lmtp_listen,"
 		    " store, max_body_kb and threads take effect at the next"
 		    " restart, not on reload");
 	feedback_gateways(g->conf, gw, sizeof(gw));
-	milter_log(LOG_INFO, NULL, "reloaded %s: serving %s%s%s; gateways:"
+	daemon_log(LOG_INFO, NULL, "reloaded %s: serving %s%s%s; gateways:"
 	    " %s", path, g->env.unsub.path, g->env.unsub.query[0] ? "?" : "",
 	    g->env.unsub.query, gw);
 	feedback_rt_swap(rt, g);
@@ -138,7 +138,7 @@ main(int argc, char **argv)
 		return EX_OK;
 	}
 
-	milter_log_open("segfeed", foreground);
+	daemon_log_open("segfeed", foreground);
 	if ((fd = feedback_listen(&l, err, sizeof(err))) == -1 ||
 	    (g->conf->feedback.lmtp_listen[0] != '\0' &&
 	    (lfd = feedback_listen(&ll, err, sizeof(err))) == -1)) {
@@ -165,17 +165,17 @@ main(int argc, char **argv)
 	lmtp = strdup(g->conf->feedback.lmtp_listen);
 	rt = feedback_rt_new(g);
 	if (listen == NULL || lmtp == NULL) {
-		milter_log(LOG_ERR, NULL, "out of memory");
+		daemon_log(LOG_ERR, NULL, "out of memory");
 		return EX_OSERR;
 	}
 	if ((h = feedback_http_start(rt, fd, &g->conf->feedback, err,
 	    sizeof(err))) == NULL || (lfd != -1 &&
 	    (lm = feedback_lmtp_start(rt, lfd, err, sizeof(err))) == NULL)) {
-		milter_log(LOG_ERR, NULL, "%s", err);
+		daemon_log(LOG_ERR, NULL, "%s", err);
 		return EX_OSERR;
 	}
 	feedback_gateways(g->conf, gw, sizeof(gw));
-	milter_log(LOG_INFO, NULL, "segfeed %s listening on %s, serving"
+	daemon_log(LOG_INFO, NULL, "segfeed %s listening on %s, serving"
 	    " %s%s%s; gateways: %s; bounces by LMTP: %s", SEGM_VERSION,
 	    listen, g->env.unsub.path, g->env.unsub.query[0] ? "?" : "",
 	    g->env.unsub.query, gw, *lmtp != '\0' ? lmtp : "off");
@@ -186,7 +186,7 @@ main(int argc, char **argv)
 			reload(rt, path, listen, lmtp);
 			continue;
 		}
-		milter_log(LOG_INFO, NULL, "%s: closing connections",
+		daemon_log(LOG_INFO, NULL, "%s: closing connections",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	}
@@ -199,6 +199,6 @@ main(int argc, char **argv)
 	feedback_rt_free(rt);
 	free(listen);
 	free(lmtp);
-	milter_log(LOG_INFO, NULL, "stopped");
+	daemon_log(LOG_INFO, NULL, "stopped");
 	return EX_OK;
 }

@@ -17,7 +17,7 @@
 
 #include "buf.h"
 #include "feedback.h"
-#include "milter.h"
+#include "daemon.h"
 #include "store.h"
 #include "template.h"
 #include "xalloc.h"
@@ -178,10 +178,10 @@ rt_store(struct feedback_rt *rt)
 		if (store_open(rt->store_path, 0, rt->store_timeout_ms,
 		    &rt->st, err, sizeof(err)) == -1) {
 			rt->st = NULL;
-			milter_log(LOG_ERR, NULL, "store: %s", err);
+			daemon_log(LOG_ERR, NULL, "store: %s", err);
 		}
 	} else if (store_check_file(rt->st) == -1) {
-		milter_log(LOG_ERR, NULL, "store: %s", store_error(rt->st));
+		daemon_log(LOG_ERR, NULL, "store: %s", store_error(rt->st));
 		pthread_mutex_unlock(&rt->store_lock);
 		return NULL;
 	}

@@ -84,7 +84,7 @@ import_vreport(struct import_ctx *ctx, unsigned long line, const char *kind,
 	/*
 	 * The values quoted come from the file, and so from whoever wrote
 	 * them (a customer's name in a shop's export): one line each, no
-	 * terminal escape, as milter_log does.
+	 * terminal escape, as daemon_log does.
 	 */
 	vsnprintf(text, sizeof(text), fmt, ap);
 	str_mask_controls(text);

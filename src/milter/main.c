@@ -223,13 +223,13 @@ warn_untailored(const struct conf *c, const char *path, int check)
 		if (check)
 			fprintf(stderr, "%s: warning: %s\n", path, reinject);
 		else
-			milter_log(LOG_WARNING, NULL, "%s", reinject);
+			daemon_log(LOG_WARNING, NULL, "%s", reinject);
 	}
 	if (c->milter.unsubscribe_url[0] == '\0') {
 		if (check)
 			fprintf(stderr, "%s: warning: %s\n", path, unsub);
 		else
-			milter_log(LOG_WARNING, NULL, "%s", unsub);
+			daemon_log(LOG_WARNING, NULL, "%s", unsub);
 	}
 }
 
@@ -355,33 +355,33 @@ warn_restart_only(const struct conf *old, const struct conf *new)
 	    strcmp(old->milter.user, new->milter.user) != 0 ||
 	    old->milter.timeout_s != new->milter.timeout_s ||
 	    old->outbox.workers != new->outbox.workers)
-		milter_log(LOG_WARNING, NULL, "store, milter.socket,"
+		daemon_log(LOG_WARNING, NULL, "store, milter.socket,"
 		    " socket_mode, user, timeout or outbox.workers changed:"
 		    " they take effect at the next restart, not on reload");
 }
 
 static void
-reload(struct milter_rt *rt, const char *path)
+reload(struct daemon_rt *rt, const char *path)
 {
-	struct milter_gen *g, *old;
+	struct daemon_gen *g, *old;
 	char err[8192];
 
-	if (milter_gen_load(path, &g, err, sizeof(err)) == -1) {
-		milter_log_lines(LOG_ERR, "reload refused, the running"
+	if (daemon_gen_load(path, &g, err, sizeof(err)) == -1) {
+		daemon_log_lines(LOG_ERR, "reload refused, the running"
 		    " configuration stays:", err);
 		return;
 	}
 	if (check_store(g->conf, err, sizeof(err)) == -1) {
-		milter_log(LOG_ERR, NULL, "reload refused, the running"
+		daemon_log(LOG_ERR, NULL, "reload refused, the running"
 		    " configuration stays: store: %s", err);
-		milter_gen_free(g);
+		daemon_gen_free(g);
 		return;
 	}
-	old = milter_rt_acquire(rt);
+	old = daemon_rt_acquire(rt);
 	warn_restart_only(old->conf, g->conf);
-	milter_rt_release(rt, old);
-	milter_rt_swap(rt, g);
-	milter_log(LOG_INFO, NULL, "reloaded %s: %zu campaigns", path,
+	daemon_rt_release(rt, old);
+	daemon_rt_swap(rt, g);
+	daemon_log(LOG_INFO, NULL, "reloaded %s: %zu campaigns", path,
 	    g->campaigns->n);
 }
 
@@ -390,10 +390,10 @@ main(int argc, char **argv)
 {
 	const char *path = SEGM_SYSCONFDIR "/segmilter/segmilter.conf";
 	const char *sock = NULL;
-	struct milter_gen *g;
-	struct milter_rt *rt;
+	struct daemon_gen *g;
+	struct daemon_rt *rt;
 	struct outbox *ob;
-	struct milter_ckpt *ck;
+	struct daemon_ckpt *ck;
 	pthread_t thread;
 	sigset_t sigs;
 	char err[8192], me[64];
@@ -431,7 +431,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage(0);
 
-	if (milter_gen_load(path, &g, err, sizeof(err)) == -1) {
+	if (daemon_gen_load(path, &g, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s", err);
 		return EX_CONFIG;
 	}
@@ -440,18 +440,18 @@ main(int argc, char **argv)
 	else if (!conf_socket_valid(sock)) {
 		fprintf(stderr, "segmilter: -p: '%s' is not unix:/PATH or"
 		    " inet:PORT@HOST\n", sock);
-		milter_gen_free(g);
+		daemon_gen_free(g);
 		return EX_USAGE;
 	}
 	if (check_socket_dir(sock, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", path, err);
-		milter_gen_free(g);
+		daemon_gen_free(g);
 		return EX_CONFIG;
 	}
 	if ((check ? check_store_as(g->conf, err, sizeof(err)) :
 	    check_store(g->conf, err, sizeof(err))) == -1) {
 		fprintf(stderr, "%s: store: %s\n", path, err);
-		milter_gen_free(g);
+		daemon_gen_free(g);
 		return EX_CONFIG;
 	}
 	if (check) {
@@ -459,14 +459,14 @@ main(int argc, char **argv)
 		printf("%s%s: configuration OK, %zu campaigns in %s\n",
 		    g->sms_report, path, g->campaigns->n,
 		    g->conf->milter.campaigns_dir);
-		milter_gen_free(g);
+		daemon_gen_free(g);
 		return EX_OK;
 	}
 
-	milter_log_open("segmilter", foreground);
+	daemon_log_open("segmilter", foreground);
 	if (open_socket(g->conf, sock) == -1 ||
 	    drop_privileges(g->conf->milter.user, sock) == -1) {
-		milter_gen_free(g);
+		daemon_gen_free(g);
 		return EX_OSERR;
 	}
 	/*
@@ -477,7 +477,7 @@ main(int argc, char **argv)
 	if (check_store(g->conf, err, sizeof(err)) == -1) {
 		as_user(err, sizeof(err), user_name(me, sizeof(me)));
 		fprintf(stderr, "%s: store: %s\n", path, err);
-		milter_gen_free(g);
+		daemon_gen_free(g);
 		return EX_CONFIG;
 	}
 	if (!foreground && daemon(0, 0) == -1) {
@@ -487,27 +487,27 @@ main(int argc, char **argv)
 
 	render_init();
 	gateway_init();
-	rt = milter_rt_new(g);
+	rt = daemon_rt_new(g);
 	mlfi_set_runtime(rt);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	if ((ck = milter_ckpt_start(g->conf->store_path,
+	if ((ck = daemon_ckpt_start(g->conf->store_path,
 	    g->conf->store_timeout_ms)) == NULL)
-		milter_log(LOG_WARNING, NULL, "cannot start the checkpoint"
+		daemon_log(LOG_WARNING, NULL, "cannot start the checkpoint"
 		    " thread: commits checkpoint the store themselves");
-	milter_rt_set_checkpointer(rt, ck);
+	daemon_rt_set_checkpointer(rt, ck);
 	/* jobs left 'sending' by a previous process: the workers' first
 	 * look at the store puts them back (outbox_start) */
 	ob = outbox_start(rt, (int)g->conf->outbox.workers);
-	milter_rt_set_outbox(rt, outbox_wake, ob);
+	daemon_rt_set_outbox(rt, outbox_wake, ob);
 	if (pthread_create(&thread, NULL, run_milter, &milter_rc) != 0) {
-		milter_log(LOG_ERR, NULL, "cannot start the milter thread");
+		daemon_log(LOG_ERR, NULL, "cannot start the milter thread");
 		return EX_OSERR;
 	}
-	milter_log(LOG_INFO, NULL, "segmilter %s listening on %s, %zu"
+	daemon_log(LOG_INFO, NULL, "segmilter %s listening on %s, %zu"
 	    " campaigns", SEGM_VERSION, sock, g->campaigns->n);
 	warn_untailored(g->conf, path, 0);
 	for (;;) {
@@ -526,27 +526,27 @@ main(int argc, char **argv)
 		 * recovers them).  Sessions still open when segmilter exits
 		 * see the connection close: the MTA's milter default.
 		 */
-		milter_log(LOG_INFO, NULL, "%s: finishing open messages",
+		daemon_log(LOG_INFO, NULL, "%s: finishing open messages",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		milter_rt_stop(rt);
+		daemon_rt_stop(rt);
 		smfi_stop();
-		drained = milter_rt_drain(rt, DRAIN_SECONDS) == 0;
+		drained = daemon_rt_drain(rt, DRAIN_SECONDS) == 0;
 		if (!drained)
-			milter_log(LOG_WARNING, NULL, "messages still open"
+			daemon_log(LOG_WARNING, NULL, "messages still open"
 			    " after %d s: exiting anyway", DRAIN_SECONDS);
 		outbox_stop(ob);
 		/* a message still open may yet wake the outbox */
 		if (drained)
 			outbox_free(ob);
-		milter_rt_set_checkpointer(rt, NULL);
-		milter_ckpt_stop(ck);
+		daemon_rt_set_checkpointer(rt, NULL);
+		daemon_ckpt_stop(ck);
 		break;
 	}
 	/* smfi_main may wait on idle connections: join it only if done */
 	if (pthread_tryjoin_np(thread, NULL) == 0 && milter_rc != 0) {
-		milter_log(LOG_ERR, NULL, "the milter stopped serving");
+		daemon_log(LOG_ERR, NULL, "the milter stopped serving");
 		return EX_SOFTWARE;
 	}
-	milter_log(LOG_INFO, NULL, "stopped");
+	daemon_log(LOG_INFO, NULL, "stopped");
 	return EX_OK;
 }

@@ -21,18 +21,18 @@
 #include "xalloc.h"
 
 /* The loaded configuration: the one global, set before smfi_main(). */
-static struct milter_rt *mlfi_rt;
+static struct daemon_rt *mlfi_rt;
 
 struct mlfi_conn {
 	struct milter_msg	*msg;
-	struct milter_gen	*gen;	/* NULL between messages */
+	struct daemon_gen	*gen;	/* NULL between messages */
 	unsigned long		 pf0;	/* actions negotiated */
 	unsigned long		 pf1;	/* protocol steps negotiated */
 	int			 done;	/* accepted at EOH: ignore the rest */
 };
 
 void
-mlfi_set_runtime(struct milter_rt *rt)
+mlfi_set_runtime(struct daemon_rt *rt)
 {
 	mlfi_rt = rt;
 }
@@ -54,7 +54,7 @@ static void
 conn_end_message(struct mlfi_conn *cc)
 {
 	milter_msg_reset(cc->msg);
-	milter_rt_release(mlfi_rt, cc->gen);
+	daemon_rt_release(mlfi_rt, cc->gen);
 	cc->gen = NULL;
 	cc->done = 0;
 }
@@ -81,7 +81,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f2;
 	(void)f3;
 	if ((f0 & need) != need) {
-		milter_log(LOG_ERR, NULL, "the MTA does not offer the"
+		daemon_log(LOG_ERR, NULL, "the MTA does not offer the"
 		    " actions segmilter needs (change headers, replace body,"
 		    " delete recipients): milter disabled for this"
 		    " connection");
@@ -116,7 +116,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	struct mlfi_conn *cc = conn_get(ctx);
 
 	conn_end_message(cc);
-	cc->gen = milter_rt_acquire(mlfi_rt);
+	cc->gen = daemon_rt_acquire(mlfi_rt);
 	milter_msg_sender(cc->msg, argv[0] != NULL ? argv[0] : "<>");
 	return noreply(cc, SMFIP_NR_MAIL);
 }
@@ -240,13 +240,13 @@ mlfi_eom(SMFICTX *ctx)
 	ops.setreply = ops_setreply;
 	ops.addheader = ops_addheader;
 	ops.chgfrom = (cc->pf0 & SMFIF_CHGFROM) ? ops_chgfrom : NULL;
-	if (milter_rt_busy(mlfi_rt, 1) == -1) {
+	if (daemon_rt_busy(mlfi_rt, 1) == -1) {
 		/* answered at once: the MTA keeps it for the restart */
 		smfi_setreply(ctx, "451", "4.3.2", "segmilter: shutting down,"
 		    " try again later");
 		return SMFIS_TEMPFAIL;
 	}
-	st = milter_rt_store(mlfi_rt);
+	st = daemon_rt_store(mlfi_rt);
 	v = milter_msg_eom(cc->msg, &cc->gen->env, st, (int64_t)time(NULL),
 	    &ops);
 	/*
@@ -255,7 +255,7 @@ mlfi_eom(SMFICTX *ctx)
 	 * pass_copy) a crash loses the copy, and the MTA waits for its
 	 * answer meanwhile.
 	 */
-	milter_rt_busy(mlfi_rt, -1);
+	daemon_rt_busy(mlfi_rt, -1);
 	switch (v) {
 	case MILTER_DISCARD:
 		return SMFIS_DISCARD;

@@ -7,7 +7,7 @@
 #include "milter.h"
 
 /* RT serves every connection; set before smfi_main(). */
-void	 mlfi_set_runtime(struct milter_rt *rt);
+void	 mlfi_set_runtime(struct daemon_rt *rt);
 /* smfi_register() with segmilter's callbacks.  0, or -1. */
 int	 mlfi_register(void);
 

@@ -51,7 +51,7 @@ milter_msg_reset(struct milter_msg *m)
 
 	/* the next message, an abort or a close: the MTA has its answer */
 	if (m->copy_anchor[0] != '\0') {
-		milter_log(LOG_INFO, m->qid, "%s", m->copy_anchor);
+		daemon_log(LOG_INFO, m->qid, "%s", m->copy_anchor);
 		m->copy_anchor[0] = '\0';
 	}
 	for (i = 0; i < m->nrcpts; i++) {
@@ -181,7 +181,7 @@ msg_put_header(struct buf *out, const char *name, const char *value)
 }
 
 int
-milter_msg_header(struct milter_msg *m, const struct milter_env *env,
+milter_msg_header(struct milter_msg *m, const struct daemon_env *env,
     const char *name, const char *value)
 {
 	int rc;
@@ -202,7 +202,7 @@ milter_msg_header(struct milter_msg *m, const struct milter_env *env,
 	}
 	rc = msg_put_header(&m->headers, name, value);
 	if (rc != 0 && !m->header_error) {
-		milter_log(LOG_ERR, m->qid, "headers over %d bytes",
+		daemon_log(LOG_ERR, m->qid, "headers over %d bytes",
 		    HEADERS_MAX);
 		m->header_error = 1;
 	}
@@ -210,7 +210,7 @@ milter_msg_header(struct milter_msg *m, const struct milter_env *env,
 }
 
 int
-milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
+milter_msg_eoh(struct milter_msg *m, const struct daemon_env *env)
 {
 	if (m->marker[0] != '\0') {
 		if (marker_parse(m->marker, &m->mk) == 0) {
@@ -225,7 +225,7 @@ milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 			if (m->campaign_headers == 0)
 				return 2;
 		} else {
-			milter_log(LOG_WARNING, m->qid, "%s is not a marker:"
+			daemon_log(LOG_WARNING, m->qid, "%s is not a marker:"
 			    " ignored", MARKER_HEADER);
 		}
 	}
@@ -237,7 +237,7 @@ milter_msg_eoh(struct milter_msg *m, const struct milter_env *env)
 	    env->conf->milter.spool_dir);
 	if (spool_write(m->spool, m->headers.data, m->headers.len) == -1 ||
 	    spool_write(m->spool, "\r\n", 2) == -1) {
-		milter_log(LOG_ERR, m->qid, "spool: %s", spool_error(m->spool));
+		daemon_log(LOG_ERR, m->qid, "spool: %s", spool_error(m->spool));
 		return -1;
 	}
 	return 1;
@@ -252,7 +252,7 @@ milter_msg_body(struct milter_msg *m, const unsigned char *p, size_t len)
 		return m->marker_body != NULL && m->campaign_headers == 0 ?
 		    0 : -1;
 	if (spool_write(m->spool, p, len) == -1) {
-		milter_log(LOG_ERR, m->qid, "spool: %s", spool_error(m->spool));
+		daemon_log(LOG_ERR, m->qid, "spool: %s", spool_error(m->spool));
 		m->spool_error = 1;
 		return -1;
 	}
@@ -292,7 +292,7 @@ group_flag(void *arg, const char *name)
 }
 
 void
-msg_vars(struct milter_group *g, const struct milter_env *env,
+msg_vars(struct milter_group *g, const struct daemon_env *env,
     struct template_vars *vars)
 {
 	vars->value = group_value;
@@ -411,7 +411,7 @@ lookup_all(struct milter_msg *m, struct store *st, const char *campaign,
 }
 
 int
-msg_decide(struct milter_msg *m, const struct milter_env *env,
+msg_decide(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, int64_t now)
 {
 	const struct conf_policy *pol = &env->conf->policy;
@@ -434,12 +434,12 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 	pc.draws = env->draws;
 	/* one snapshot, and one lock instead of one per statement */
 	if (store_begin_read(st) == -1) {
-		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
 		store_rollback(st);
 		return -1;
 	}
 	if (lookup_all(m, st, c->id, now, pol->cap_window_hours * 3600) == -1) {
-		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
 		store_rollback(st);
 		return -1;
 	}
@@ -480,12 +480,12 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
 	if (msg_sms_lookup(m, env, c, st, now) == -1 ||
 	    (c->sms.text != NULL && env->conf->sms.driver != SMS_OFF &&
 	    store_outbox_last_id(st, &m->sms_seen) == -1)) {
-		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
 		store_rollback(st);
 		return -1;
 	}
 	if (store_commit(st) == -1) {
-		milter_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
 		store_rollback(st);
 		return -1;
 	}
@@ -499,7 +499,7 @@ msg_decide(struct milter_msg *m, const struct milter_env *env,
  * empty sends nothing.
  */
 static int
-queue_copies(struct milter_msg *m, const struct milter_env *env,
+queue_copies(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, struct msg_plan *p,
     int64_t now)
 {
@@ -514,7 +514,7 @@ queue_copies(struct milter_msg *m, const struct milter_env *env,
 		    p->parts[i].copy.len == 0)
 			continue;
 		if (msg_copy_rebind(m, env, &p->parts[i], (int)i) == -1) {
-			milter_log(LOG_ERR, m->qid, "campaign=%s: cannot make"
+			daemon_log(LOG_ERR, m->qid, "campaign=%s: cannot make"
 			    " copy %zu's marker again", c->id, i + 1);
 			return -1;
 		}
@@ -583,7 +583,7 @@ record_ledger(struct milter_msg *m, const struct campaign *c,
 }
 
 static int
-record_audit(struct milter_msg *m, const struct milter_env *env,
+record_audit(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, struct audit_chain *ch,
     const struct msg_plan *p, const struct milter_rcpt *r, int64_t now)
 {
@@ -633,7 +633,7 @@ log_anchor(const char *qid, const struct audit_chain *ch)
 	char anchor[AUDIT_ANCHOR_MAX];
 
 	audit_anchor_format(ch, anchor, sizeof(anchor));
-	milter_log(LOG_INFO, qid, "%s", anchor);
+	daemon_log(LOG_INFO, qid, "%s", anchor);
 }
 
 /*
@@ -642,7 +642,7 @@ log_anchor(const char *qid, const struct audit_chain *ch)
  * the SMS jobs and their audit rows.
  */
 static int
-record_all(struct milter_msg *m, const struct milter_env *env,
+record_all(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, struct msg_plan *p,
     int64_t now)
 {
@@ -669,21 +669,21 @@ record_all(struct milter_msg *m, const struct milter_env *env,
 	return 0;
 fail:
 	audit_end(&ch);
-	milter_log(LOG_ERR, m->qid, "campaign=%s: store: %s", c->id,
+	daemon_log(LOG_ERR, m->qid, "campaign=%s: store: %s", c->id,
 	    store_error(st));
 	store_rollback(st);
 	return -1;
 }
 
 static void
-store_lock(const struct milter_env *env)
+store_lock(const struct daemon_env *env)
 {
 	if (env->store_lock != NULL)
 		pthread_mutex_lock(env->store_lock);
 }
 
 static void
-store_unlock(const struct milter_env *env)
+store_unlock(const struct daemon_env *env)
 {
 	if (env->store_lock != NULL)
 		pthread_mutex_unlock(env->store_lock);
@@ -716,11 +716,11 @@ reply(const struct milter_ops *ops, const char *rcode, const char *xcode,
 }
 
 static enum milter_verdict
-store_failed(struct milter_msg *m, const struct milter_env *env,
+store_failed(struct milter_msg *m, const struct daemon_env *env,
     const struct milter_ops *ops)
 {
 	if (env->conf->milter.on_store_error == ON_ERROR_ACCEPT) {
-		milter_log(LOG_WARNING, m->qid, "campaign=%s: store error:"
+		daemon_log(LOG_WARNING, m->qid, "campaign=%s: store error:"
 		    " accepting untouched (on_store_error = accept)",
 		    m->campaign);
 		return MILTER_CONTINUE;
@@ -761,7 +761,7 @@ replace_body(struct spool *body, const struct milter_ops *ops, char *err,
  * that queued their copy.
  */
 static int
-apply(struct milter_msg *m, const struct milter_env *env,
+apply(struct milter_msg *m, const struct daemon_env *env,
     const struct msg_plan *p, int64_t now, const struct milter_ops *ops)
 {
 	const struct msg_part *part = &p->parts[p->inplace];
@@ -789,7 +789,7 @@ apply(struct milter_msg *m, const struct milter_env *env,
 		if (ops->chgheader(ops->ctx, "DKIM-Signature", n, NULL) != 0)
 			return -1;
 	if (m->dkim_headers > 0)
-		milter_log(LOG_NOTICE, m->qid, "DKIM-Signature removed (%d):"
+		daemon_log(LOG_NOTICE, m->qid, "DKIM-Signature removed (%d):"
 		    " the message is rewritten; sign after segmilter",
 		    m->dkim_headers);
 	/* from the last: an index must not shift under later deletes */
@@ -815,7 +815,7 @@ headers_done:
 		return -1;
 	if (msg_return_path(m, env, part, from, sizeof(from)) == 0) {
 		if (ops->chgfrom == NULL)
-			milter_log(LOG_WARNING, m->qid, "the MTA does not offer"
+			daemon_log(LOG_WARNING, m->qid, "the MTA does not offer"
 			    " to change the sender: return path kept, bounces"
 			    " go to %s", m->sender != NULL ? m->sender : "<>");
 		else if (ops->chgfrom(ops->ctx, from) != 0)
@@ -823,7 +823,7 @@ headers_done:
 	}
 	if (part->body != NULL && res->body_changed &&
 	    replace_body(part->body, ops, err, sizeof(err)) == -1) {
-		milter_log(LOG_ERR, m->qid, "body: %s", err);
+		daemon_log(LOG_ERR, m->qid, "body: %s", err);
 		return -1;
 	}
 	return 0;
@@ -845,7 +845,7 @@ log_decisions(struct milter_msg *m, const struct campaign *c)
 		r = &m->rcpts[i];
 		if (r->d.reason == POLICY_DELIVER)
 			continue;
-		milter_log(LOG_INFO, m->qid, "to=%s, campaign=%s, decision=%s,"
+		daemon_log(LOG_INFO, m->qid, "to=%s, campaign=%s, decision=%s,"
 		    " segment=%s, variant=%s%s%s", r->addr, c->id,
 		    policy_reason_name(r->d.reason),
 		    r->r->has_segment ? conf_lifecycle_name(r->r->seg.lifecycle) :
@@ -910,7 +910,7 @@ log_summary(struct milter_msg *m, const struct campaign *c,
 		    ", held until " : "", campaign_send_after(c, v) > 0 ?
 		    when : "");
 	}
-	milter_log(LOG_INFO, m->qid, "%s", buf_str(&line));
+	daemon_log(LOG_INFO, m->qid, "%s", buf_str(&line));
 	buf_free(&line);
 }
 
@@ -981,7 +981,7 @@ earliest_job(const struct milter_msg *m, const struct msg_plan *p,
  * lets a message skip every rule, so each one honoured is on record.
  */
 static int
-note_copy(struct milter_msg *m, const struct milter_env *env,
+note_copy(struct milter_msg *m, const struct daemon_env *env,
     struct store *st, int64_t now)
 {
 	struct audit_chain ch = { 0 };
@@ -1043,13 +1043,13 @@ fail:
  * copy to a SIGKILL in it once in its fourth run of a day.
  */
 static enum milter_verdict
-pass_copy(struct milter_msg *m, const struct milter_env *env,
+pass_copy(struct milter_msg *m, const struct daemon_env *env,
     struct store *st, int64_t now, const struct milter_ops *ops)
 {
 	char why[512];
 	int rc = -1;
 
-	milter_log(LOG_INFO, m->qid, "copy %s: a segmilter copy, passed"
+	daemon_log(LOG_INFO, m->qid, "copy %s: a segmilter copy, passed"
 	    " untouched", m->mk.nonce);
 	if (ops->chgheader(ops->ctx, MARKER_HEADER, 1, NULL) != 0)
 		return MILTER_TEMPFAIL;
@@ -1061,7 +1061,7 @@ pass_copy(struct milter_msg *m, const struct milter_env *env,
 		store_unlock(env);
 	}
 	if (rc == -1)
-		milter_log(LOG_WARNING, m->qid, "copy %s: not noted as passed"
+		daemon_log(LOG_WARNING, m->qid, "copy %s: not noted as passed"
 		    " (store: %s): a crash now could send it twice",
 		    m->mk.nonce, why);
 	return MILTER_CONTINUE;
@@ -1072,7 +1072,7 @@ pass_copy(struct milter_msg *m, const struct milter_env *env,
  * recipients, under this relay's key.
  */
 static int
-marker_check(struct milter_msg *m, const struct milter_env *env)
+marker_check(struct milter_msg *m, const struct daemon_env *env)
 {
 	char rcpts[MARKER_DIGEST_MAX], body[MARKER_DIGEST_MAX];
 	int ok;
@@ -1083,14 +1083,14 @@ marker_check(struct milter_msg *m, const struct milter_env *env)
 	ok = marker_verify(env->conf->outbox.key, env->conf->outbox.keylen,
 	    &m->mk, rcpts, body);
 	if (!ok)
-		milter_log(LOG_WARNING, m->qid, "copy %s: %s does not verify"
+		daemon_log(LOG_WARNING, m->qid, "copy %s: %s does not verify"
 		    " (another key, body or recipients): ignored", m->mk.nonce,
 		    MARKER_HEADER);
 	return ok;
 }
 
 enum milter_verdict
-milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
+milter_msg_eom(struct milter_msg *m, const struct daemon_env *env,
     struct store *st, int64_t now, const struct milter_ops *ops)
 {
 	const struct campaign *c;
@@ -1118,7 +1118,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 				store_unlock(env);
 			}
 			if (rc != 0) {
-				milter_log(LOG_WARNING, m->qid, "copy %s:"
+				daemon_log(LOG_WARNING, m->qid, "copy %s:"
 				    " marker already used once (or store"
 				    " error): judged as a campaign",
 				    m->mk.nonce);
@@ -1137,7 +1137,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	}
 	if (m->bad_campaign ||
 	    (c = campaign_find(env->campaigns, m->campaign)) == NULL) {
-		milter_log(LOG_ERR, m->qid, "campaign=%s: no such campaign in"
+		daemon_log(LOG_ERR, m->qid, "campaign=%s: no such campaign in"
 		    " %s: tempfail", m->campaign,
 		    env->conf->milter.campaigns_dir);
 		snprintf(text, sizeof(text), "segmilter: unknown campaign"
@@ -1158,7 +1158,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 
 	if (msg_plan_build(m, env, c, now, 1, &plan, err, sizeof(err)) ==
 	    -1) {
-		milter_log(LOG_ERR, m->qid, "campaign=%s: render: %s:"
+		daemon_log(LOG_ERR, m->qid, "campaign=%s: render: %s:"
 		    " tempfail", c->id, err);
 		snprintf(text, sizeof(text), "segmilter: campaign %s: %s",
 		    c->id, err);
@@ -1167,7 +1167,7 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 		return MILTER_TEMPFAIL;
 	}
 	if (plan.mixed)
-		milter_log(LOG_NOTICE, m->qid, "campaign=%s: recipients in"
+		daemon_log(LOG_NOTICE, m->qid, "campaign=%s: recipients in"
 		    " several variants and no outbox.reinject_url: the default"
 		    " variant for all", c->id);
 
@@ -1188,11 +1188,11 @@ milter_msg_eom(struct milter_msg *m, const struct milter_env *env,
 	    plan.parts[plan.inplace].n == 0) {
 		if (kept > 0)
 			log_summary(m, c, &plan, kept);
-		milter_log(LOG_INFO, m->qid, "campaign=%s: nobody left in the"
+		daemon_log(LOG_INFO, m->qid, "campaign=%s: nobody left in the"
 		    " original: discarded", c->id);
 		v = MILTER_DISCARD;
 	} else if (apply(m, env, &plan, now, ops) == -1) {
-		milter_log(LOG_ERR, m->qid, "campaign=%s: the MTA refused a"
+		daemon_log(LOG_ERR, m->qid, "campaign=%s: the MTA refused a"
 		    " change: tempfail", c->id);
 		v = MILTER_TEMPFAIL;
 	} else {

@@ -132,7 +132,7 @@ struct msg_plan {
  * rendered without them, or suppressed as bad_record.  Malformed MIME is
  * not an error: the plan then has one part and no rendering.
  */
-int	 msg_plan_build(struct milter_msg *m, const struct milter_env *env,
+int	 msg_plan_build(struct milter_msg *m, const struct daemon_env *env,
 	    const struct campaign *c, int64_t now, int copies,
 	    struct msg_plan *p, char *err, size_t errlen);
 void	 msg_plan_free(struct msg_plan *p);
@@ -142,7 +142,7 @@ void	 msg_plan_free(struct msg_plan *p);
  * rendered, a fresh copy marker bound to the part's recipients and
  * body, then the rendered body.  0, or -1 with ERR.
  */
-int	 msg_copy_build(struct milter_msg *m, const struct milter_env *env,
+int	 msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
 	    struct msg_part *p, int index, int64_t now, char *err,
 	    size_t errlen);
 /*
@@ -160,13 +160,13 @@ void	 msg_rcpts_digest(const struct milter_msg *m, int part, char *rcpts);
  * or -1 when no marker can be made.
  */
 int	 msg_copy_rebind(const struct milter_msg *m,
-	    const struct milter_env *env, struct msg_part *p, int index);
+	    const struct daemon_env *env, struct msg_part *p, int index);
 /*
  * The List-Unsubscribe value for part P's only recipient, into OUT; 0,
  * or -1 when unsubscribe links are off or the part has several people.
  */
 int	 msg_unsub_header(const struct milter_msg *m,
-	    const struct milter_env *env, const struct msg_part *p,
+	    const struct daemon_env *env, const struct msg_part *p,
 	    int64_t now, char *out, size_t outlen);
 /*
  * The return path for part P's only recipient, <bounces+TOKEN@DOMAIN>
@@ -174,7 +174,7 @@ int	 msg_unsub_header(const struct milter_msg *m,
  * the part has several people: one envelope has one sender.
  */
 int	 msg_return_path(const struct milter_msg *m,
-	    const struct milter_env *env, const struct msg_part *p,
+	    const struct daemon_env *env, const struct msg_part *p,
 	    char *out, size_t outlen);
 /* The recipients of part P, one bare address per line, into OUT. */
 void	 msg_part_recipients(const struct milter_msg *m, int p,
@@ -193,7 +193,7 @@ void	 msg_part_group(struct milter_msg *m, const struct campaign *c,
 
 /* Looks every recipient up and decides.  0, or -1 (logged) on a store
  * error. */
-int	 msg_decide(struct milter_msg *m, const struct milter_env *env,
+int	 msg_decide(struct milter_msg *m, const struct daemon_env *env,
 	    const struct campaign *c, struct store *st, int64_t now);
 /*
  * The kept recipients of variant ONLY (MSG_ALL_KEPT: all of them): their
@@ -204,7 +204,7 @@ int	 msg_decide(struct milter_msg *m, const struct milter_env *env,
 size_t	 msg_group(struct milter_msg *m, const struct campaign *c, int only,
 	    struct milter_group *g, int *mixed);
 /* Template variables over G. */
-void	 msg_vars(struct milter_group *g, const struct milter_env *env,
+void	 msg_vars(struct milter_group *g, const struct daemon_env *env,
 	    struct template_vars *vars);
 
 /*
@@ -214,12 +214,12 @@ void	 msg_vars(struct milter_group *g, const struct milter_env *env,
  * and audit rows, in record_all's transaction after the ledger (a
  * recipient the ledger turns into a duplicate gets no SMS either).
  */
-int	 msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
+int	 msg_sms_lookup(struct milter_msg *m, const struct daemon_env *env,
 	    const struct campaign *c, struct store *st, int64_t now);
-void	 msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
+void	 msg_sms_decide(struct milter_msg *m, const struct daemon_env *env,
 	    const struct campaign *c, int64_t now);
 /* 0, or -1 on a store error. */
-int	 msg_sms_record(struct milter_msg *m, const struct milter_env *env,
+int	 msg_sms_record(struct milter_msg *m, const struct daemon_env *env,
 	    const struct campaign *c, struct store *st,
 	    struct audit_chain *ch, int64_t now);
 void	 msg_sms_free(struct milter_rcpt *r);

@@ -48,7 +48,7 @@ read_all(int fd, struct buf *b, char *err, size_t errlen)
  * continuation lines joined by LF; returns where the body starts.
  */
 static const char *
-feed_headers(struct milter_msg *m, const struct milter_env *env,
+feed_headers(struct milter_msg *m, const struct daemon_env *env,
     const char *text, char *err, size_t errlen)
 {
 	struct buf name, value;
@@ -153,7 +153,7 @@ print_indented(FILE *out, const char *text)
 /* Renders RM for group G (TO: its one recipient, NULL: all of the
  * variant) and prints it; 0, or 1 when it would tempfail. */
 static int
-preview_render(const struct milter_env *env, struct render_msg *rm,
+preview_render(const struct daemon_env *env, struct render_msg *rm,
     struct milter_group *g, const char *to, FILE *out)
 {
 	struct render_result res;
@@ -198,7 +198,7 @@ preview_render(const struct milter_env *env, struct render_msg *rm,
  * PREVIEW_SAMPLES recipients' own.  0, or 1.
  */
 static int
-preview_variant(struct milter_msg *m, const struct milter_env *env,
+preview_variant(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct render_msg *rm, struct msg_plan *p,
     int v, size_t n, FILE *out)
 {
@@ -234,7 +234,7 @@ preview_variant(struct milter_msg *m, const struct milter_env *env,
  * as a sample, and the refusals by reason.
  */
 static void
-preview_sms(struct milter_msg *m, const struct milter_env *env,
+preview_sms(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, int64_t now, FILE *out)
 {
 	size_t counts[POLICY_SMS_NREASONS], i, n = 0;
@@ -347,7 +347,7 @@ preview_rows(const struct milter_msg *m, const struct campaign *c,
 }
 
 int
-milter_preview(const struct milter_env *env, struct store *st, int fd,
+milter_preview(const struct daemon_env *env, struct store *st, int fd,
     const char *const *rcpts, size_t nrcpts, int64_t now, FILE *out,
     char *err, size_t errlen)
 {
@@ -356,7 +356,7 @@ milter_preview(const struct milter_env *env, struct store *st, int fd,
 }
 
 int
-milter_preview_rows(const struct milter_env *env, struct store *st, int fd,
+milter_preview_rows(const struct daemon_env *env, struct store *st, int fd,
     const char *const *rcpts, size_t nrcpts, int64_t now,
     milter_preview_fn fn, void *arg, FILE *out, char *err, size_t errlen)
 {

@@ -13,13 +13,11 @@
 
 #include "milter.h"
 #include "msg_int.h"
-#include "outbox.h"
 #include "parse.h"
 #include "str.h"
 #include "tz.h"
 #include "xalloc.h"
 
-#define SMS_TEXT_MAX	(16 * 1024)	/* far over 10 parts of UCS-2 */
 
 static int
 in_sms_segments(const struct milter_rcpt *r, const struct campaign *c)
@@ -70,7 +68,7 @@ facts_of(struct store *st, const struct campaign *c, int64_t now,
 }
 
 int
-msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
+msg_sms_lookup(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, int64_t now)
 {
 	struct milter_rcpt *r, **who;
@@ -104,7 +102,7 @@ msg_sms_lookup(struct milter_msg *m, const struct milter_env *env,
 /* R's text for their variant, sections and names; NULL (logged) if it
  * does not render. */
 static char *
-sms_render(struct milter_msg *m, const struct milter_env *env,
+sms_render(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct milter_rcpt *r)
 {
 	struct milter_group g;
@@ -119,10 +117,10 @@ sms_render(struct milter_msg *m, const struct milter_env *env,
 	g.nflags = r->flags->n;
 	g.single = r;
 	msg_vars(&g, env, &vars);
-	buf_init(&out, SMS_TEXT_MAX);
+	buf_init(&out, RENDER_SMS_TEXT_MAX);
 	if (template_render(c->sms.text, strlen(c->sms.text), TEMPLATE_TEXT,
 	    &vars, &out, err, sizeof(err)) == -1) {
-		milter_log(LOG_ERR, m->qid, "to=%s, campaign=%s: sms text: %s",
+		daemon_log(LOG_ERR, m->qid, "to=%s, campaign=%s: sms text: %s",
 		    r->addr, c->id, err);
 		buf_free(&out);
 		return NULL;
@@ -153,13 +151,13 @@ place_of(struct tzdb *db, const struct conf_sms *cs,
 	    strcmp(pm->of->region, f->region) == 0)
 		return;
 	pm->of = f;
-	pm->has_place = outbox_sms_place(db, cs, f->time_zone, f->country,
+	pm->has_place = daemon_sms_place(db, cs, f->time_zone, f->country,
 	    f->region, &pm->place, &pm->one) == 0;
 	pm->due = 0;
 }
 
 void
-msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
+msg_sms_decide(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, int64_t now)
 {
 	const struct conf_sms *cs = &env->conf->sms;
@@ -181,7 +179,7 @@ msg_sms_decide(struct milter_msg *m, const struct milter_env *env,
 			s->text = NULL;
 		}
 		place_of(env->tzdb, cs, &s->f, &pm);
-		outbox_sms_facts(&s->f, &pf);
+		daemon_sms_facts(&s->f, &pf);
 		/* an empty text is no message */
 		pf.parts = s->text != NULL && s->size.chars > 0 ?
 		    s->size.parts : 0;
@@ -248,7 +246,7 @@ struct due_text {
 };
 
 static int
-audit_one(struct milter_msg *m, const struct milter_env *env,
+audit_one(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, struct audit_chain *ch,
     const struct milter_rcpt *r, struct due_text *when, int64_t now)
 {
@@ -297,7 +295,7 @@ audit_one(struct milter_msg *m, const struct milter_env *env,
  * it sends (outbox/sms.c), and cancels the job, audited.
  */
 static int
-recheck_caps(struct milter_msg *m, const struct milter_env *env,
+recheck_caps(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st)
 {
 	struct policy_sms_facts pf;
@@ -330,7 +328,7 @@ recheck_caps(struct milter_msg *m, const struct milter_env *env,
 		f.sent_month += count[i];
 		if (job[i] != 0)
 			f.campaign_job = job[i];
-		outbox_sms_facts(&f, &pf);
+		daemon_sms_facts(&f, &pf);
 		pf.parts = who[i]->sms->size.parts;
 		pf.has_place = 1;
 		policy_sms_decide(&env->conf->sms, &pf, &who[i]->sms->d);
@@ -343,7 +341,7 @@ recheck_caps(struct milter_msg *m, const struct milter_env *env,
 }
 
 int
-msg_sms_record(struct milter_msg *m, const struct milter_env *env,
+msg_sms_record(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, struct audit_chain *ch,
     int64_t now)
 {
@@ -365,112 +363,4 @@ msg_sms_record(struct milter_msg *m, const struct milter_env *env,
 			return -1;
 	}
 	return 0;
-}
-
-/* Template callbacks for the check: a variant's values; a customer's
- * fields empty, so that their defaults count. */
-struct check_arg {
-	const struct campaign	*c;
-	int			 variant;
-	int			 nameless;	/* the customer has no names */
-};
-
-static const char *
-check_value(void *arg, const char *name)
-{
-	const struct check_arg *ca = arg;
-	const char *v = campaign_value(ca->c, ca->variant, name);
-
-	if (v != NULL)
-		return v;
-	if (!ca->nameless && (strcmp(name, "first_name") == 0 ||
-	    strcmp(name, "last_name") == 0 || strcmp(name, "company") == 0 ||
-	    strcmp(name, "email") == 0))
-		return "";
-	return NULL;
-}
-
-static int
-check_flag(void *arg, const char *name)
-{
-	(void)arg;
-	(void)name;
-	return 0;
-}
-
-int
-milter_sms_check(const struct conf *conf, const struct campaign_set *set,
-    struct buf *report, struct buf *errs)
-{
-	struct render_sms_size size;
-	struct template_vars vars;
-	struct check_arg ca;
-	struct buf out;
-	const struct campaign *c;
-	char err[256];
-	size_t i;
-	int v, bad, rendered, rc = 0;
-
-	for (i = 0; i < set->n; i++) {
-		c = &set->v[i];
-		if (c->sms.text == NULL)
-			continue;
-		if (conf->sms.driver == SMS_OFF)
-			buf_printf(report, "campaign %s: has an sms block but"
-			    " sms.driver is off: no SMS will be sent\n", c->id);
-		for (v = -1; v < (int)c->nvariants; v++) {
-			ca.c = c;
-			ca.variant = v;
-			ca.nameless = 0;
-			vars.value = check_value;
-			vars.flag = check_flag;
-			vars.arg = &ca;
-			vars.unknown_empty = conf->milter.unknown_empty;
-			buf_init(&out, SMS_TEXT_MAX);
-			bad = 1;
-			rendered = template_render(c->sms.text,
-			    strlen(c->sms.text), TEMPLATE_TEXT, &vars, &out,
-			    err, sizeof(err)) == 0;
-			if (rendered && render_sms_size(buf_str(&out),
-			    out.len, &size) == -1) {
-				snprintf(err, sizeof(err), "not UTF-8");
-				rendered = 0;
-			}
-			if (!rendered) {
-				buf_printf(errs, "%s: sms.text, variant %s:"
-				    " %s\n", c->file, campaign_variant_name(c,
-				    v), err);
-				rc = -1;
-			} else if (size.parts > (size_t)conf->sms.max_parts) {
-				buf_printf(errs, "%s: sms.text, variant %s:"
-				    " %zu parts (%s, %zu characters), over"
-				    " sms.max_parts %lld\n", c->file,
-				    campaign_variant_name(c, v), size.parts,
-				    render_sms_coding_name(size.coding),
-				    size.chars, (long long)conf->sms.max_parts);
-				rc = -1;
-			} else {
-				bad = 0;
-				buf_printf(report, "campaign %s: sms variant"
-				    " %s: %s, %zu characters, %zu part%s\n",
-				    c->id, campaign_variant_name(c, v),
-				    render_sms_coding_name(size.coding),
-				    size.chars, size.parts,
-				    size.parts == 1 ? "" : "s");
-			}
-			/* a customer without a first name, say */
-			ca.nameless = 1;
-			buf_reset(&out);
-			if (!bad && !conf->milter.unknown_empty &&
-			    template_render(c->sms.text, strlen(c->sms.text),
-			    TEMPLATE_TEXT, &vars, &out, err, sizeof(err)) ==
-			    -1)
-				buf_printf(report, "campaign %s: sms variant"
-				    " %s: warning: %s: customers without it get"
-				    " no SMS (no_text); give it a |default\n",
-				    c->id, campaign_variant_name(c, v), err);
-			buf_free(&out);
-		}
-	}
-	return rc;
 }

@@ -40,7 +40,7 @@ same_part(const struct milter_rcpt *r, const struct msg_part *p,
 
 /* Gives every kept recipient a part; the parts' keys into P. */
 static void
-assign_parts(struct milter_msg *m, const struct milter_env *env,
+assign_parts(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct msg_plan *p)
 {
 	const struct conf_outbox *o = &env->conf->outbox;
@@ -87,7 +87,7 @@ assign_parts(struct milter_msg *m, const struct milter_env *env,
  * disk), which no recipient's values have anything to do with.
  */
 static int
-render_part(const struct milter_env *env, struct msg_plan *p,
+render_part(const struct daemon_env *env, struct msg_plan *p,
     struct msg_part *part, char *err, size_t errlen)
 {
 	struct template_vars vars;
@@ -132,7 +132,7 @@ part_single(struct milter_msg *m, const struct msg_plan *p, int part)
  * when the failure is the campaign's: the same without their values.
  */
 static int
-render_alone(struct milter_msg *m, const struct milter_env *env,
+render_alone(struct milter_msg *m, const struct daemon_env *env,
     struct msg_plan *p, int part, char *err, size_t errlen)
 {
 	struct msg_part *pt = &p->parts[part];
@@ -147,7 +147,7 @@ render_alone(struct milter_msg *m, const struct milter_env *env,
 	pt->body = NULL;
 	pt->g.withheld = 1;
 	if ((rc = render_part(env, p, pt, err, errlen)) == 0) {
-		milter_log(LOG_WARNING, m->qid, "to=<%s>: their own values"
+		daemon_log(LOG_WARNING, m->qid, "to=<%s>: their own values"
 		    " cannot be rendered (%s): rendered without them",
 		    r->email, first);
 		snprintf(r->d.detail, sizeof(r->d.detail), "rendered without"
@@ -160,7 +160,7 @@ render_alone(struct milter_msg *m, const struct milter_env *env,
 	/* the same failure without their values: the campaign's own */
 	if (rc == -2 || strcmp(err, first) == 0)
 		return -1;
-	milter_log(LOG_WARNING, m->qid, "to=<%s>: cannot be rendered (%s),"
+	daemon_log(LOG_WARNING, m->qid, "to=<%s>: cannot be rendered (%s),"
 	    " nor without their own values (%s): suppressed", r->email, first,
 	    err);
 	r->d.reason = POLICY_BAD_RECORD;
@@ -171,7 +171,7 @@ render_alone(struct milter_msg *m, const struct milter_env *env,
 }
 
 int
-msg_plan_build(struct milter_msg *m, const struct milter_env *env,
+msg_plan_build(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, int64_t now, int copies, struct msg_plan *p,
     char *err, size_t errlen)
 {
@@ -195,11 +195,11 @@ msg_plan_build(struct milter_msg *m, const struct milter_env *env,
 	}
 	if (m->dkim_headers > 0 &&
 	    env->conf->milter.dkim_signature == DKIM_KEEP)
-		milter_log(LOG_NOTICE, m->qid, "campaign=%s: signed before"
+		daemon_log(LOG_NOTICE, m->qid, "campaign=%s: signed before"
 		    " segmilter (DKIM-Signature) and dkim_signature = keep:"
 		    " passes untouched, not tailored", c->id);
 	else if ((p->rm = render_parse(data, len, why, sizeof(why))) == NULL)
-		milter_log(LOG_WARNING, m->qid, "campaign=%s: the body passes"
+		daemon_log(LOG_WARNING, m->qid, "campaign=%s: the body passes"
 		    " untouched: %s", c->id, why);
 	p->split = p->rm != NULL && env->conf->outbox.reinject_url[0] != '\0';
 	/* a personal unsubscribe link is a personal value too */
@@ -299,7 +299,7 @@ msg_rcpts_digest(const struct milter_msg *m, int part, char *rcpts)
 /* Writes the marker for P's recipients (RCPTS) into P->copy at
  * P->marker_at, a fresh nonce into P->nonce; 0, or -1. */
 static int
-put_marker(const struct milter_msg *m, const struct milter_env *env,
+put_marker(const struct milter_msg *m, const struct daemon_env *env,
     struct msg_part *p, const char *rcpts)
 {
 	char marker[MARKER_MAX];
@@ -324,7 +324,7 @@ put_marker(const struct milter_msg *m, const struct milter_env *env,
 }
 
 int
-msg_copy_rebind(const struct milter_msg *m, const struct milter_env *env,
+msg_copy_rebind(const struct milter_msg *m, const struct daemon_env *env,
     struct msg_part *p, int index)
 {
 	char rcpts[MARKER_DIGEST_MAX];
@@ -336,7 +336,7 @@ msg_copy_rebind(const struct milter_msg *m, const struct milter_env *env,
 }
 
 int
-msg_copy_build(struct milter_msg *m, const struct milter_env *env,
+msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
     struct msg_part *p, int index, int64_t now, char *err, size_t errlen)
 {
 	const char *h = buf_str(&m->headers), *end, *colon;
@@ -437,7 +437,7 @@ msg_copy_build(struct milter_msg *m, const struct milter_env *env,
 }
 
 int
-msg_unsub_header(const struct milter_msg *m, const struct milter_env *env,
+msg_unsub_header(const struct milter_msg *m, const struct daemon_env *env,
     const struct msg_part *p, int64_t now, char *out, size_t outlen)
 {
 	const struct conf *cf = env->conf;
@@ -454,7 +454,7 @@ msg_unsub_header(const struct milter_msg *m, const struct milter_env *env,
 }
 
 int
-msg_return_path(const struct milter_msg *m, const struct milter_env *env,
+msg_return_path(const struct milter_msg *m, const struct daemon_env *env,
     const struct msg_part *p, char *out, size_t outlen)
 {
 	const struct conf *cf = env->conf;

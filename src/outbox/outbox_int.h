@@ -11,7 +11,7 @@
 #include "store.h"
 
 struct gw_sms;
-struct milter_env;
+struct daemon_env;
 struct store;
 struct store_job;
 
@@ -38,7 +38,7 @@ struct outbox_outcome {
  * (a sent copy has none); a sent SMS's row has WHY as its detail, the
  * gateway's reply with its message id, while the job keeps no error.
  */
-void	 outbox_outcome_of(const struct milter_env *env,
+void	 outbox_outcome_of(const struct daemon_env *env,
 	    const struct store_job *j, enum gw_result r, const char *why,
 	    int64_t now, struct outbox_outcome *o);
 /*
@@ -46,7 +46,7 @@ void	 outbox_outcome_of(const struct milter_env *env,
  * state, the gateway's id, the number's mark, the audit rows.  0, or -1
  * (logged, rolled back: the job is left to its lease).
  */
-int	 outbox_record(struct store *st, const struct milter_env *env,
+int	 outbox_record(struct store *st, const struct daemon_env *env,
 	    const struct store_job *j, const struct outbox_outcome *o,
 	    int64_t now);
 
@@ -55,7 +55,7 @@ int	 outbox_record(struct store *st, const struct milter_env *env,
  * through GW, and the outcome recorded (sent with the gateway's id;
  * failed or expired, audited; deferred with backoff).
  */
-void	 outbox_sms_attempt(struct store *st, const struct milter_env *env,
+void	 outbox_sms_attempt(struct store *st, const struct daemon_env *env,
 	    struct gw_sms *gw, const struct store_job *j, int64_t now);
 
 #endif

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "gateway.h"
-#include "milter.h"
+#include "daemon.h"
 #include "outbox.h"
 #include "outbox_int.h"
 #include "parse.h"
@@ -24,52 +24,9 @@
 #include "render.h"
 #include "tz.h"
 
-int
-outbox_sms_place(struct tzdb *db, const struct conf_sms *s,
-    const char *time_zone, const char *country, const char *region,
-    struct policy_place *p, const struct tz **one)
-{
-	char err[256];
-	size_t n = 0;
-
-	memset(p, 0, sizeof(*p));
-	p->window = conf_sms_window(s, country, region);
-	if (db == NULL)
-		return -1;
-	if (time_zone[0] != '\0' &&
-	    (*one = tzdb_zone(db, time_zone, err, sizeof(err))) != NULL) {
-		p->zones = one;
-		p->nzones = 1;
-		return 0;
-	}
-	if (country[0] != '\0' && tzdb_country(db, country, &p->zones, &n,
-	    err, sizeof(err)) == 0 && n > 0) {
-		p->nzones = n;
-		return 0;
-	}
-	return -1;
-}
-
-void
-outbox_sms_facts(const struct store_sms_facts *f,
-    struct policy_sms_facts *pf)
-{
-	memset(pf, 0, sizeof(*pf));
-	pf->has_consent = f->has_consent;
-	pf->consent_granted = f->consent_granted;
-	pf->consent_at = f->consent_at;
-	pf->has_evidence = f->has_evidence;
-	pf->phone = f->phone;
-	pf->phone_status = f->phone_status;
-	pf->phone_status_at = f->phone_status_at;
-	pf->sent_day = f->sent_day;
-	pf->sent_month = f->sent_month;
-	pf->campaign_job = f->campaign_job;
-}
-
 /* The outcome of one attempt, recorded, and logged. */
 static void
-record_sms(struct store *st, const struct milter_env *env,
+record_sms(struct store *st, const struct daemon_env *env,
     const struct store_job *j, const struct gw_sms_reply *rep, int64_t now)
 {
 	struct outbox_outcome o;
@@ -89,7 +46,7 @@ record_sms(struct store *st, const struct milter_env *env,
 		o.why = why;
 	}
 	if (outbox_record(st, env, j, &o, now) == 0)
-		milter_log(rep->result == GW_SENT ? LOG_INFO : LOG_WARNING,
+		daemon_log(rep->result == GW_SENT ? LOG_INFO : LOG_WARNING,
 		    "outbox", "sms job %lld: campaign=%s, customer=%lld,"
 		    " attempt %lld: %s: %s", (long long)j->id, j->campaign_id,
 		    (long long)j->customer_id, (long long)j->attempts,
@@ -99,7 +56,7 @@ record_sms(struct store *st, const struct milter_env *env,
 
 /* Gives J up without asking the gateway: DECISION, audited, WHY. */
 static void
-give_up(struct store *st, const struct milter_env *env,
+give_up(struct store *st, const struct daemon_env *env,
     const struct store_job *j, const char *decision, const char *why,
     int64_t now)
 {
@@ -112,7 +69,7 @@ give_up(struct store *st, const struct milter_env *env,
 	o.decision = decision;
 	o.mark = -1;
 	if (outbox_record(st, env, j, &o, now) == 0)
-		milter_log(LOG_WARNING, "outbox", "sms job %lld: campaign=%s,"
+		daemon_log(LOG_WARNING, "outbox", "sms job %lld: campaign=%s,"
 		    " customer=%lld: %s: %s", (long long)j->id,
 		    j->campaign_id, (long long)j->customer_id, decision + 4,
 		    why);
@@ -126,7 +83,7 @@ give_up(struct store *st, const struct milter_env *env,
  * queued.  0 when it may, 1 with WHY when not, -1 on a store error.
  */
 static int
-still_allowed(struct store *st, const struct milter_env *env,
+still_allowed(struct store *st, const struct daemon_env *env,
     const struct store_job *j, int64_t now, char *why, size_t whylen)
 {
 	struct store_sms_facts f;
@@ -137,7 +94,7 @@ still_allowed(struct store *st, const struct milter_env *env,
 	pthread_mutex_lock(env->store_lock);
 	rc = store_sms_facts_get(st, j->customer_id, j->campaign_id, now, &f);
 	if (rc == -1)
-		milter_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
+		daemon_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
 		    (long long)j->id, store_error(st));
 	pthread_mutex_unlock(env->store_lock);
 	if (rc == -1)
@@ -152,7 +109,7 @@ still_allowed(struct store *st, const struct milter_env *env,
 		    " the SMS was queued");
 		return 1;
 	}
-	outbox_sms_facts(&f, &pf);
+	daemon_sms_facts(&f, &pf);
 	pf.sent_day = pf.sent_month = pf.campaign_job = 0;
 	pf.parts = 1;
 	pf.has_place = 1;
@@ -166,7 +123,7 @@ still_allowed(struct store *st, const struct milter_env *env,
 
 /* Puts J back until DUE without an attempt at the gateway. */
 static void
-hold(struct store *st, const struct milter_env *env,
+hold(struct store *st, const struct daemon_env *env,
     const struct store_job *j, int64_t due)
 {
 	char when[32], why[64];
@@ -178,15 +135,15 @@ hold(struct store *st, const struct milter_env *env,
 	rc = store_outbox_hold(st, j->id, due, why);
 	pthread_mutex_unlock(env->store_lock);
 	if (rc == -1)
-		milter_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
+		daemon_log(LOG_ERR, "outbox", "sms job %lld: store: %s",
 		    (long long)j->id, store_error(st));
 	else
-		milter_log(LOG_INFO, "outbox", "sms job %lld: %s",
+		daemon_log(LOG_INFO, "outbox", "sms job %lld: %s",
 		    (long long)j->id, why);
 }
 
 void
-outbox_sms_attempt(struct store *st, const struct milter_env *env,
+outbox_sms_attempt(struct store *st, const struct daemon_env *env,
     struct gw_sms *gw, const struct store_job *j, int64_t now)
 {
 	const struct conf_sms *cs = &env->conf->sms;
@@ -211,7 +168,7 @@ outbox_sms_attempt(struct store *st, const struct milter_env *env,
 			give_up(st, env, j, "sms_withdrawn", why, now);
 		return;
 	}
-	if (outbox_sms_place(env->tzdb, cs, j->time_zone, j->country,
+	if (daemon_sms_place(env->tzdb, cs, j->time_zone, j->country,
 	    j->region, &place, &one) == -1 ||
 	    (due = policy_sms_due(&place, now)) == -1) {
 		/* the zone left the tz database since it was queued */
@@ -236,7 +193,7 @@ outbox_sms_attempt(struct store *st, const struct milter_env *env,
 	msg.ucs2 = render_sms_size(text, strlen(text), &size) == 0 &&
 	    size.coding == RENDER_SMS_UCS2;
 	if (gw_sms_send(gw, cs, &msg, now, &rep) == GW_CANCELLED) {
-		milter_log(LOG_NOTICE, "outbox", "sms job %lld: stopped"
+		daemon_log(LOG_NOTICE, "outbox", "sms job %lld: stopped"
 		    " mid-send: left to the restart's recovery",
 		    (long long)j->id);
 		return;

@@ -19,7 +19,7 @@
 
 #include "audit.h"
 #include "gateway.h"
-#include "milter.h"
+#include "daemon.h"
 #include "outbox.h"
 #include "outbox_int.h"
 #include "xalloc.h"
@@ -37,7 +37,7 @@ struct outbox_worker {
 };
 
 struct outbox {
-	struct milter_rt	*rt;
+	struct daemon_rt	*rt;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
 	int			 stop;
@@ -50,7 +50,7 @@ struct outbox {
 };
 
 void
-outbox_outcome_of(const struct milter_env *env, const struct store_job *j,
+outbox_outcome_of(const struct daemon_env *env, const struct store_job *j,
     enum gw_result r, const char *why, int64_t now, struct outbox_outcome *o)
 {
 	const struct conf_outbox *ob = &env->conf->outbox;
@@ -84,7 +84,7 @@ outbox_outcome_of(const struct milter_env *env, const struct store_job *j,
 }
 
 int
-outbox_record(struct store *st, const struct milter_env *env,
+outbox_record(struct store *st, const struct daemon_env *env,
     const struct store_job *j, const struct outbox_outcome *o, int64_t now)
 {
 	char anchor[AUDIT_ANCHOR_MAX] = "";
@@ -108,10 +108,10 @@ outbox_record(struct store *st, const struct milter_env *env,
 	if (rc == 0)
 		rc = store_commit(st);
 	if (rc == 0 && anchor[0] != '\0')
-		milter_log(LOG_INFO, "outbox", "job %lld: %s",
+		daemon_log(LOG_INFO, "outbox", "job %lld: %s",
 		    (long long)j->id, anchor);
 	if (rc == -1) {
-		milter_log(LOG_ERR, "outbox", "job %lld: store: %s",
+		daemon_log(LOG_ERR, "outbox", "job %lld: store: %s",
 		    (long long)j->id, store_error(st));
 		store_rollback(st);
 	}
@@ -176,14 +176,14 @@ recover(struct outbox *ob, struct store *st, int64_t now)
 	if (atomic_load(&ob->recovered))
 		return 1;
 	if (store_outbox_recover(st, now, &queued, &sent) == -1) {
-		milter_log(LOG_ERR, "outbox", "store: %s: the jobs the last"
+		daemon_log(LOG_ERR, "outbox", "store: %s: the jobs the last"
 		    " process left being sent wait for the next try",
 		    store_error(st));
 		return 0;
 	}
 	atomic_store(&ob->recovered, 1);
 	if (queued + sent > 0)
-		milter_log(LOG_WARNING, "outbox", "%lld jobs were being sent"
+		daemon_log(LOG_WARNING, "outbox", "%lld jobs were being sent"
 		    " when segmilter stopped: %lld copies had gone through"
 		    " segmilter on the re-injection port, %lld queued again",
 		    (long long)(queued + sent), (long long)sent,
@@ -193,7 +193,7 @@ recover(struct outbox *ob, struct store *st, int64_t now)
 
 /* One claimed copy: re-injected, and the outcome recorded. */
 static void
-send_copy(struct store *st, const struct milter_env *env,
+send_copy(struct store *st, const struct daemon_env *env,
     struct gw_smtp *smtp, const struct store_job *j)
 {
 	struct outbox_outcome o;
@@ -204,7 +204,7 @@ send_copy(struct store *st, const struct milter_env *env,
 	r = gw_smtp_send(smtp, j->sender, j->recipients, j->message, j->len,
 	    why, sizeof(why));
 	if (r == GW_CANCELLED) {
-		milter_log(LOG_NOTICE, "outbox", "job %lld: stopped mid-send:"
+		daemon_log(LOG_NOTICE, "outbox", "job %lld: stopped mid-send:"
 		    " left to the restart's recovery", (long long)j->id);
 		return;
 	}
@@ -216,7 +216,7 @@ send_copy(struct store *st, const struct milter_env *env,
 		o.ref = queue_id[0] != '\0' ? queue_id : NULL;
 	}
 	if (outbox_record(st, env, j, &o, now) == 0)
-		milter_log(r == GW_SENT ? LOG_INFO : LOG_WARNING, "outbox",
+		daemon_log(r == GW_SENT ? LOG_INFO : LOG_WARNING, "outbox",
 		    "job %lld: campaign=%s, variant=%s, attempt %lld: %s: %s",
 		    (long long)j->id, j->campaign_id, j->variant,
 		    (long long)j->attempts, r == GW_SENT ? "sent" :
@@ -230,7 +230,7 @@ work(void *arg)
 	struct outbox *ob = w->ob;
 	struct gw_smtp *smtp = NULL;
 	struct gw_sms *sms = gw_sms_new(&ob->cancel);
-	struct milter_gen *g;
+	struct daemon_gen *g;
 	struct store_job *j;
 	struct store *st;
 	char url[512] = "";
@@ -239,14 +239,14 @@ work(void *arg)
 	int rc, kinds;
 
 	while (!stopping(ob, &seen)) {
-		g = milter_rt_acquire(ob->rt);
+		g = daemon_rt_acquire(ob->rt);
 		kinds = (g->conf->outbox.reinject_url[0] != '\0' ?
 		    STORE_JOB_EMAIL : 0) | (g->conf->sms.driver != SMS_OFF ?
 		    STORE_JOB_SMS : 0);
 		/* nothing to send, but maybe jobs to recover */
 		if ((kinds == 0 && atomic_load(&ob->recovered)) ||
-		    (st = milter_rt_store(ob->rt)) == NULL) {
-			milter_rt_release(ob->rt, g);
+		    (st = daemon_rt_store(ob->rt)) == NULL) {
+			daemon_rt_release(ob->rt, g);
 			idle(w, seen, IDLE_SECONDS);
 			continue;
 		}
@@ -265,11 +265,11 @@ work(void *arg)
 			rc = 1;
 		else if ((rc = store_outbox_claim(st, now, LEASE_SECONDS,
 		    kinds, &j, &next)) == -1)
-			milter_log(LOG_ERR, "outbox", "store: %s",
+			daemon_log(LOG_ERR, "outbox", "store: %s",
 			    store_error(st));
 		pthread_mutex_unlock(g->env.store_lock);
 		if (rc != 0) {
-			milter_rt_release(ob->rt, g);
+			daemon_rt_release(ob->rt, g);
 			next = next > now && next - now < IDLE_SECONDS ?
 			    next - now : IDLE_SECONDS;
 			idle(w, seen, rc == 1 ? next : IDLE_SECONDS);
@@ -280,7 +280,7 @@ work(void *arg)
 		else
 			send_copy(st, &g->env, smtp, j);
 		store_job_free(j);
-		milter_rt_release(ob->rt, g);
+		daemon_rt_release(ob->rt, g);
 	}
 	gw_smtp_free(smtp);
 	gw_sms_free(sms);
@@ -288,7 +288,7 @@ work(void *arg)
 }
 
 struct outbox *
-outbox_start(struct milter_rt *rt, int n)
+outbox_start(struct daemon_rt *rt, int n)
 {
 	struct outbox *ob = xcalloc(1, sizeof(*ob));
 	int i;
@@ -301,7 +301,7 @@ outbox_start(struct milter_rt *rt, int n)
 		ob->w[i].ob = ob;
 		if (pthread_create(&ob->w[i].thread, NULL, work,
 		    &ob->w[i]) != 0) {
-			milter_log(LOG_ERR, "outbox", "cannot start worker"
+			daemon_log(LOG_ERR, "outbox", "cannot start worker"
 			    " %d", i + 1);
 			break;
 		}

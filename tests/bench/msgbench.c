@@ -121,7 +121,7 @@ shuffled(long seq, long n)
 int
 main(int argc, char **argv)
 {
-	struct milter_gen *g;
+	struct daemon_gen *g;
 	struct milter_ops ops;
 	struct milter_msg *m;
 	struct store *st;
@@ -145,8 +145,8 @@ main(int argc, char **argv)
 		return 64;
 	}
 	render_init();
-	milter_log_open("msgbench", 1);
-	if (milter_gen_load(argv[1], &g, err, sizeof(err)) == -1 ||
+	daemon_log_open("msgbench", 1);
+	if (daemon_gen_load(argv[1], &g, err, sizeof(err)) == -1 ||
 	    store_open(g->conf->store_path, 0, 5000, &st, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
@@ -216,7 +216,7 @@ main(int argc, char **argv)
 	    cpu * 1e6 / (double)messages, replaced);
 	milter_msg_free(m);
 	store_close(st);
-	milter_gen_free(g);
+	daemon_gen_free(g);
 	buf_free(&text);
 	return 0;
 }

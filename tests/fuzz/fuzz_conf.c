@@ -4,7 +4,7 @@
  * and loaded (conf_load, with the sms group's checks and the files it
  * names), and written as the one campaign file of a campaigns directory
  * and loaded (campaign_set_load), then every SMS text of the campaigns
- * rendered as the load does (milter_sms_check).  Operators write these
+ * rendered as the load does (render_sms_check).  Operators write these
  * files, and campaign files are often generated from a shop's data:
  * a typo or a stray byte must be refused with a reason, never crash a
  * reload of the running milter.
@@ -34,7 +34,7 @@
 #include "buf.h"
 #include "campaign.h"
 #include "conf.h"
-#include "milter.h"
+#include "daemon.h"
 #include "render.h"
 
 #define DIR_TOKEN	"@dir@"
@@ -227,7 +227,7 @@ check_campaigns(const struct conf *c, const struct campaign_set *set)
 	}
 	buf_init(&report, 1024 * 1024);
 	buf_init(&errs, 64 * 1024);
-	if (milter_sms_check(c, set, &report, &errs) == -1 && errs.len == 0)
+	if (render_sms_check(c, set, &report, &errs) == -1 && errs.len == 0)
 		abort();
 	buf_free(&report);
 	buf_free(&errs);

@@ -5,7 +5,7 @@
  * endpoint (one-click unsubscribe, Twilio, Kannel, Shopify), on a real
  * store made once per process.  Beyond crashes and leaks: every answer
  * has a status between 200 and 599 and a terminated log line (its
- * controls are masked where it is logged, milter_log); a head to log is
+ * controls are masked where it is logged, daemon_log); a head to log is
  * one.
  *
  * An input is a request, HTTP-like:

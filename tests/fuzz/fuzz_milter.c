@@ -86,7 +86,7 @@ static struct store *st;
 static sqlite3 *db;		/* the same file, to empty it */
 static struct conf *cf;
 static struct campaign_set *set;
-static struct milter_env env;
+static struct daemon_env env;
 static char *url_on, *url_off, *unsub_on, *unsub_off, *bounce_on, *bounce_off;
 static char marker[MARKER_MAX];	/* "": none made for this input */
 
@@ -178,7 +178,7 @@ die(const char *what, const char *why)
 
 /*
  * The milter's log lines, caught here instead of libc's syslog(3): one
- * line each, no control character (milter_log masks what came from the
+ * line each, no control character (daemon_log masks what came from the
  * message); then dropped.
  */
 void

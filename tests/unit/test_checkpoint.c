@@ -20,7 +20,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "milter.h"
+#include "daemon.h"
 #include "store.h"
 
 struct fixture {
@@ -197,25 +197,25 @@ static void
 test_checkpoint_thread(void **state)
 {
 	struct fixture *x = *state;
-	struct milter_ckpt *ck;
+	struct daemon_ckpt *ck;
 	int i;
 
-	assert_non_null(ck = milter_ckpt_start(x->path, 5000));
-	store_defer_checkpoints(x->st, 16, milter_ckpt_wake, ck);
+	assert_non_null(ck = daemon_ckpt_start(x->path, 5000));
+	store_defer_checkpoints(x->st, 16, daemon_ckpt_wake, ck);
 	for (i = 0; i < 40; i++)
 		note(x, i);		/* past 16 pages, under 8 * 16 */
-	for (i = 0; milter_ckpt_runs(ck) == 0; i++) {
+	for (i = 0; daemon_ckpt_runs(ck) == 0; i++) {
 		assert_true(i < 10000);
 		usleep(1000);
 	}
 	store_defer_checkpoints(x->st, 0, NULL, NULL);
-	milter_ckpt_stop(ck);
+	daemon_ckpt_stop(ck);
 	assert_int_equal(in_db_file(x, 39), 1);
 
-	assert_non_null(ck = milter_ckpt_start(x->path, 5000));
+	assert_non_null(ck = daemon_ckpt_start(x->path, 5000));
 	note(x, 1000);
 	assert_int_equal(in_db_file(x, 1000), 0);
-	milter_ckpt_stop(ck);
+	daemon_ckpt_stop(ck);
 	assert_int_equal(in_db_file(x, 1000), 1);
 }
 

@@ -40,7 +40,7 @@ struct mx {
 	struct store		*st;
 	struct conf		*cf;
 	struct campaign_set	*set;
-	struct milter_env	 env;
+	struct daemon_env	 env;
 	/* what the MTA was asked */
 	struct buf		 log;	/* one request per line */
 	struct buf		 body;

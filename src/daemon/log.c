@@ -11,7 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "milter.h"
+#include "daemon.h"
 #include "str.h"
 
 enum log_to { LOG_TO_SYSLOG, LOG_TO_STDERR };
@@ -20,7 +20,7 @@ static enum log_to log_to = LOG_TO_SYSLOG;
 static const char *log_ident = "segmilter";	/* segfeed shares this */
 
 void
-milter_log_open(const char *ident, int foreground)
+daemon_log_open(const char *ident, int foreground)
 {
 	log_ident = ident;
 	if (foreground && access("/dev/log", W_OK) == -1) {
@@ -33,7 +33,7 @@ milter_log_open(const char *ident, int foreground)
 }
 
 void
-milter_log(int prio, const char *qid, const char *fmt, ...)
+daemon_log(int prio, const char *qid, const char *fmt, ...)
 {
 	char line[2048];
 	va_list ap;
@@ -54,17 +54,17 @@ milter_log(int prio, const char *qid, const char *fmt, ...)
 }
 
 void
-milter_log_lines(int prio, const char *intro, const char *text)
+daemon_log_lines(int prio, const char *intro, const char *text)
 {
 	const char *eol;
 
-	milter_log(prio, NULL, "%s", intro);
+	daemon_log(prio, NULL, "%s", intro);
 	for (; *text != '\0'; text = eol + 1) {
 		eol = strchr(text, '\n');
 		if (eol == NULL) {
-			milter_log(prio, NULL, "  %s", text);
+			daemon_log(prio, NULL, "  %s", text);
 			return;
 		}
-		milter_log(prio, NULL, "  %.*s", (int)(eol - text), text);
+		daemon_log(prio, NULL, "  %.*s", (int)(eol - text), text);
 	}
 }

@@ -4,7 +4,7 @@
  * rt->lock guards the current generation, the reference counts and the
  * opening of the store handle; it is held only to move pointers.  Uses
  * of the handle are serialised by store_lock, which msg.c takes (see
- * struct milter_env).
+ * struct daemon_env).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,16 +16,17 @@
 
 #include "buf.h"
 #include "digest.h"
-#include "milter.h"
+#include "daemon.h"
 #include "policy.h"
+#include "render.h"
 #include "tz.h"
 #include "xalloc.h"
 
-struct milter_rt {
+struct daemon_rt {
 	pthread_mutex_t	 lock;
-	pthread_mutex_t	 store_lock;	/* see struct milter_env */
+	pthread_mutex_t	 store_lock;	/* see struct daemon_env */
 	pthread_cond_t	 idle;
-	struct milter_gen *cur;
+	struct daemon_gen *cur;
 	struct store	*st;
 	char		*store_path;	/* from the first configuration */
 	int64_t		 store_timeout_ms;
@@ -33,14 +34,14 @@ struct milter_rt {
 	int		 stopping;	/* SIGTERM: start nothing new */
 	void		(*outbox_wake)(void *, int64_t);
 	void		*outbox_arg;
-	struct milter_ckpt *ckpt;
+	struct daemon_ckpt *ckpt;
 };
 
 int
-milter_gen_load(const char *path, struct milter_gen **out, char *err,
+daemon_gen_load(const char *path, struct daemon_gen **out, char *err,
     size_t errlen)
 {
-	struct milter_gen *g;
+	struct daemon_gen *g;
 	struct conf *c;
 	struct campaign_set *set;
 	struct buf report, errs;
@@ -59,7 +60,7 @@ milter_gen_load(const char *path, struct milter_gen **out, char *err,
 	}
 	buf_init(&report, 1024 * 1024);
 	buf_init(&errs, errlen > 0 ? errlen - 1 : 0);
-	if (milter_sms_check(c, set, &report, &errs) == -1) {
+	if (render_sms_check(c, set, &report, &errs) == -1) {
 		snprintf(err, errlen, "%s", buf_str(&errs));
 		buf_free(&report);
 		buf_free(&errs);
@@ -84,7 +85,7 @@ milter_gen_load(const char *path, struct milter_gen **out, char *err,
 }
 
 void
-milter_gen_free(struct milter_gen *g)
+daemon_gen_free(struct daemon_gen *g)
 {
 	if (g == NULL)
 		return;
@@ -96,10 +97,10 @@ milter_gen_free(struct milter_gen *g)
 	free(g);
 }
 
-struct milter_rt *
-milter_rt_new(struct milter_gen *g)
+struct daemon_rt *
+daemon_rt_new(struct daemon_gen *g)
 {
-	struct milter_rt *rt = xcalloc(1, sizeof(*rt));
+	struct daemon_rt *rt = xcalloc(1, sizeof(*rt));
 
 	pthread_mutex_init(&rt->lock, NULL);
 	pthread_mutex_init(&rt->store_lock, NULL);
@@ -112,10 +113,10 @@ milter_rt_new(struct milter_gen *g)
 	return rt;
 }
 
-struct milter_gen *
-milter_rt_acquire(struct milter_rt *rt)
+struct daemon_gen *
+daemon_rt_acquire(struct daemon_rt *rt)
 {
-	struct milter_gen *g;
+	struct daemon_gen *g;
 
 	pthread_mutex_lock(&rt->lock);
 	g = rt->cur;
@@ -125,7 +126,7 @@ milter_rt_acquire(struct milter_rt *rt)
 }
 
 void
-milter_rt_release(struct milter_rt *rt, struct milter_gen *g)
+daemon_rt_release(struct daemon_rt *rt, struct daemon_gen *g)
 {
 	int last;
 
@@ -135,13 +136,13 @@ milter_rt_release(struct milter_rt *rt, struct milter_gen *g)
 	last = --g->refs == 0;
 	pthread_mutex_unlock(&rt->lock);
 	if (last)
-		milter_gen_free(g);
+		daemon_gen_free(g);
 }
 
 void
-milter_rt_swap(struct milter_rt *rt, struct milter_gen *g)
+daemon_rt_swap(struct daemon_rt *rt, struct daemon_gen *g)
 {
-	struct milter_gen *old;
+	struct daemon_gen *old;
 
 	g->env.store_lock = &rt->store_lock;
 	pthread_mutex_lock(&rt->lock);
@@ -151,11 +152,11 @@ milter_rt_swap(struct milter_rt *rt, struct milter_gen *g)
 	g->refs = 1;
 	rt->cur = g;
 	pthread_mutex_unlock(&rt->lock);
-	milter_rt_release(rt, old);
+	daemon_rt_release(rt, old);
 }
 
 void
-milter_rt_set_outbox(struct milter_rt *rt, void (*wake)(void *, int64_t),
+daemon_rt_set_outbox(struct daemon_rt *rt, void (*wake)(void *, int64_t),
     void *arg)
 {
 	pthread_mutex_lock(&rt->lock);
@@ -168,17 +169,17 @@ milter_rt_set_outbox(struct milter_rt *rt, void (*wake)(void *, int64_t),
 
 /* ST's commits wake CK; without one, they checkpoint themselves. */
 static void
-defer_checkpoints(struct store *st, struct milter_ckpt *ck)
+defer_checkpoints(struct store *st, struct daemon_ckpt *ck)
 {
 	if (ck != NULL)
-		store_defer_checkpoints(st, STORE_WAL_PAGES, milter_ckpt_wake,
+		store_defer_checkpoints(st, STORE_WAL_PAGES, daemon_ckpt_wake,
 		    ck);
 	else
 		store_defer_checkpoints(st, 0, NULL, NULL);
 }
 
 void
-milter_rt_set_checkpointer(struct milter_rt *rt, struct milter_ckpt *ck)
+daemon_rt_set_checkpointer(struct daemon_rt *rt, struct daemon_ckpt *ck)
 {
 	struct store *st;
 
@@ -195,7 +196,7 @@ milter_rt_set_checkpointer(struct milter_rt *rt, struct milter_ckpt *ck)
 }
 
 struct store *
-milter_rt_store(struct milter_rt *rt)
+daemon_rt_store(struct daemon_rt *rt)
 {
 	struct store *st;
 	char err[512];
@@ -206,7 +207,7 @@ milter_rt_store(struct milter_rt *rt)
 		if (store_open(rt->store_path, 0, rt->store_timeout_ms,
 		    &rt->st, err, sizeof(err)) == -1) {
 			rt->st = NULL;
-			milter_log(LOG_ERR, NULL, "store: %s", err);
+			daemon_log(LOG_ERR, NULL, "store: %s", err);
 		} else {
 			opened = 1;
 			if (rt->ckpt != NULL)
@@ -220,7 +221,7 @@ milter_rt_store(struct milter_rt *rt)
 	/* a reopening replaces the handle's insides: between its uses */
 	pthread_mutex_lock(&rt->store_lock);
 	if (store_check_file(st) == -1) {
-		milter_log(LOG_ERR, NULL, "store: %s", store_error(st));
+		daemon_log(LOG_ERR, NULL, "store: %s", store_error(st));
 		st = NULL;
 	}
 	pthread_mutex_unlock(&rt->store_lock);
@@ -228,7 +229,7 @@ milter_rt_store(struct milter_rt *rt)
 }
 
 void
-milter_rt_stop(struct milter_rt *rt)
+daemon_rt_stop(struct daemon_rt *rt)
 {
 	pthread_mutex_lock(&rt->lock);
 	rt->stopping = 1;
@@ -236,7 +237,7 @@ milter_rt_stop(struct milter_rt *rt)
 }
 
 int
-milter_rt_busy(struct milter_rt *rt, int delta)
+daemon_rt_busy(struct daemon_rt *rt, int delta)
 {
 	int stopping;
 
@@ -251,7 +252,7 @@ milter_rt_busy(struct milter_rt *rt, int delta)
 }
 
 int
-milter_rt_drain(struct milter_rt *rt, int seconds)
+daemon_rt_drain(struct daemon_rt *rt, int seconds)
 {
 	struct timespec until;
 	int rc = 0;

@@ -18,11 +18,11 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "milter.h"
+#include "daemon.h"
 #include "store.h"
 #include "xalloc.h"
 
-struct milter_ckpt {
+struct daemon_ckpt {
 	pthread_t	 thread;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cond;
@@ -39,7 +39,7 @@ struct milter_ckpt {
  * the next success: every commit wakes this thread again.
  */
 static void
-ckpt_once(struct milter_ckpt *ck, struct store **st, int *failing)
+ckpt_once(struct daemon_ckpt *ck, struct store **st, int *failing)
 {
 	char err[512];
 
@@ -54,7 +54,7 @@ ckpt_once(struct milter_ckpt *ck, struct store **st, int *failing)
 		*st = NULL;
 	}
 	if (err[0] != '\0' && !*failing)
-		milter_log(LOG_WARNING, NULL, "store: checkpoint: %s (commits"
+		daemon_log(LOG_WARNING, NULL, "store: checkpoint: %s (commits"
 		    " checkpoint themselves once the WAL holds %d pages)",
 		    err, STORE_WAL_BOUND * STORE_WAL_PAGES);
 	*failing = err[0] != '\0';
@@ -63,7 +63,7 @@ ckpt_once(struct milter_ckpt *ck, struct store **st, int *failing)
 static void *
 ckpt_run(void *arg)
 {
-	struct milter_ckpt *ck = arg;
+	struct daemon_ckpt *ck = arg;
 	struct store *st = NULL;
 	int failing = 0, stop;
 
@@ -85,10 +85,10 @@ ckpt_run(void *arg)
 	return NULL;
 }
 
-struct milter_ckpt *
-milter_ckpt_start(const char *path, int64_t timeout_ms)
+struct daemon_ckpt *
+daemon_ckpt_start(const char *path, int64_t timeout_ms)
 {
-	struct milter_ckpt *ck = xcalloc(1, sizeof(*ck));
+	struct daemon_ckpt *ck = xcalloc(1, sizeof(*ck));
 
 	pthread_mutex_init(&ck->lock, NULL);
 	pthread_cond_init(&ck->cond, NULL);
@@ -105,9 +105,9 @@ milter_ckpt_start(const char *path, int64_t timeout_ms)
 }
 
 void
-milter_ckpt_wake(void *arg)
+daemon_ckpt_wake(void *arg)
 {
-	struct milter_ckpt *ck = arg;
+	struct daemon_ckpt *ck = arg;
 
 	pthread_mutex_lock(&ck->lock);
 	if (!ck->due) {
@@ -118,7 +118,7 @@ milter_ckpt_wake(void *arg)
 }
 
 unsigned long
-milter_ckpt_runs(struct milter_ckpt *ck)
+daemon_ckpt_runs(struct daemon_ckpt *ck)
 {
 	unsigned long n;
 
@@ -129,7 +129,7 @@ milter_ckpt_runs(struct milter_ckpt *ck)
 }
 
 void
-milter_ckpt_stop(struct milter_ckpt *ck)
+daemon_ckpt_stop(struct daemon_ckpt *ck)
 {
 	if (ck == NULL)
 		return;

@@ -191,10 +191,44 @@ int	 msg_put_header(struct buf *out, const char *name, const char *value);
 void	 msg_part_group(struct milter_msg *m, const struct campaign *c,
 	    int p, struct milter_group *g);
 
-/* Looks every recipient up and decides.  0, or -1 (logged) on a store
- * error. */
+/* Step 1 (decide.c): looks every recipient up and decides.  0, or -1
+ * (logged) on a store error. */
 int	 msg_decide(struct milter_msg *m, const struct daemon_env *env,
 	    const struct campaign *c, struct store *st, int64_t now);
+/*
+ * Step 3 (record.c), in one transaction: the ledger rows (which may turn
+ * a delivery into a duplicate), then the copies, then the audit rows
+ * that name them, then the SMS jobs and their audit rows; the audit head
+ * logged once committed.  0, or -1 (logged, rolled back).
+ */
+int	 msg_record(struct milter_msg *m, const struct daemon_env *env,
+	    const struct campaign *c, struct store *st, struct msg_plan *p,
+	    int64_t now);
+/* When the first of the jobs the message queued is due; INT64_MAX: none. */
+int64_t	 msg_earliest_job(const struct milter_msg *m,
+	    const struct msg_plan *p, int64_t now);
+/* A copy of ours passed: the note and an audit row per recipient, in one
+ * transaction; the head into m->copy_anchor.  0, or -1. */
+int	 msg_note_copy(struct milter_msg *m, const struct daemon_env *env,
+	    struct store *st, int64_t now);
+/*
+ * Step 4 (apply.c): the requests to the MTA for plan P's part in place,
+ * after the commit.  0, or -1 when the MTA refused one (logged where
+ * the reason is ours to say).
+ */
+int	 msg_apply(struct milter_msg *m, const struct daemon_env *env,
+	    const struct msg_plan *p, int64_t now, const struct milter_ops *ops);
+/* The SMTP reply RCODE XCODE TEXT (TEXT made safe for it). */
+void	 msg_reply(const struct milter_ops *ops, const char *rcode,
+	    const char *xcode, const char *text);
+/* The store failed: tempfail, or accept untouched per on_store_error. */
+enum milter_verdict msg_store_failed(struct milter_msg *m,
+	    const struct daemon_env *env, const struct milter_ops *ops);
+/* A line per suppressed recipient; then the summary, per variant, of
+ * KEPT delivered. */
+void	 msg_log_decisions(struct milter_msg *m, const struct campaign *c);
+void	 msg_log_summary(struct milter_msg *m, const struct campaign *c,
+	    const struct msg_plan *p, size_t kept);
 /*
  * The kept recipients of variant ONLY (MSG_ALL_KEPT: all of them): their
  * variant when they share one, else the default (*MIXED set); the

@@ -1,0 +1,129 @@
+/*
+ * decide.c - step 1 of the end of a message: every recipient looked up
+ * in one read snapshot, and judged by policy.  Nothing is recorded here:
+ * a decision becomes a delivery only in record.c's transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "msg_int.h"
+#include "policy.h"
+#include "segment.h"
+#include "xalloc.h"
+
+/* Every recipient's facts, in batches (store_recipients_get). */
+static int
+lookup_all(struct milter_msg *m, struct store *st, const char *campaign,
+    int64_t now, int64_t window_secs)
+{
+	const char **emails;
+	struct store_recipient **r;
+	size_t i;
+	int rc;
+
+	/* what the array held was an earlier message's, and the store zeroes
+	 * each record: neither a copy nor a calloc of 6.5 KB a recipient */
+	if (m->nrcpts > m->facts_cap) {
+		m->facts_cap = m->nrcpts;
+		free(m->facts);
+		m->facts = xreallocarray(NULL, m->facts_cap,
+		    sizeof(*m->facts));
+	}
+	emails = xcalloc(m->nrcpts + 1, sizeof(*emails));
+	r = xcalloc(m->nrcpts + 1, sizeof(*r));
+	for (i = 0; i < m->nrcpts; i++) {
+		m->rcpts[i].r = &m->facts[i].r;
+		m->rcpts[i].flags = &m->facts[i].flags;
+		emails[i] = m->rcpts[i].email;
+		r[i] = m->rcpts[i].r;
+	}
+	rc = store_recipients_get(st, emails, m->nrcpts, campaign, now,
+	    window_secs, r);
+	free(emails);
+	free(r);
+	return rc;
+}
+
+int
+msg_decide(struct milter_msg *m, const struct daemon_env *env,
+    const struct campaign *c, struct store *st, int64_t now)
+{
+	const struct conf_policy *pol = &env->conf->policy;
+	struct policy_campaign pc;
+	struct policy_facts f;
+	struct milter_rcpt *r;
+	size_t i;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.include = (const char *const *)c->include;
+	pc.ninclude = c->ninclude;
+	pc.exclude = (const char *const *)c->exclude;
+	pc.nexclude = c->nexclude;
+	pc.variants = c->variant_names;
+	pc.nvariants = c->nvariants;
+	pc.experiment = c->arms.experiment;
+	pc.tailored = c->arms.tailored;
+	pc.broad = c->arms.broad;
+	pc.none = c->arms.none;
+	pc.draws = env->draws;
+	/* one snapshot, and one lock instead of one per statement */
+	if (store_begin_read(st) == -1) {
+		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		store_rollback(st);
+		return -1;
+	}
+	if (lookup_all(m, st, c->id, now, pol->cap_window_hours * 3600) == -1) {
+		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		store_rollback(st);
+		return -1;
+	}
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		r->flags->n = 0;
+		if (r->r->has_segment)
+			segment_flags(&r->r->seg, r->flags);
+		memset(&f, 0, sizeof(f));
+		f.found = r->r->customer_id != 0;
+		f.customer_id = r->r->customer_id;
+		f.email_consent = r->r->has_consent && r->r->consent_granted;
+		f.consent_at = r->r->consent_at;
+		f.unsubscribed_at = r->r->unsubscribed_at;
+		f.bounces = r->r->bounces_since_consent;
+		f.complained_at = r->r->complained_at;
+		f.soft_bounce_at = r->r->soft_bounce_at;
+		f.nsoft_bounces = r->r->nsoft_bounces;
+		f.unanswered = r->r->unanswered;
+		f.last_delivery_at = r->r->last_delivery_at;
+		f.min_gap_days = r->r->min_gap_days;
+		f.deliveries_in_window = r->r->in_window;
+		f.campaign_delivered_at = r->r->campaign_at;
+		/*
+		 * The MTA retrying this very message (it never got our
+		 * answer): who was to get it in place did not get it.
+		 * Whoever was given a copy has it queued: a duplicate.
+		 */
+		if (strcmp(r->r->campaign_route, "inplace") == 0 &&
+		    strcmp(r->r->campaign_message, m->message_id[0] != '\0' ?
+		    m->message_id : m->qid) == 0)
+			f.campaign_delivered_at = 0;
+		f.flags = r->flags->ptr;
+		f.nflags = r->flags->n;
+		policy_decide(pol, &pc, &f, now, &r->d);
+	}
+	/* SMS facts, and the newest job (SMS caps are checked against it) */
+	if (msg_sms_lookup(m, env, c, st, now) == -1 ||
+	    (c->sms.text != NULL && env->conf->sms.driver != SMS_OFF &&
+	    store_outbox_last_id(st, &m->sms_seen) == -1)) {
+		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		store_rollback(st);
+		return -1;
+	}
+	if (store_commit(st) == -1) {
+		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,274 @@
+/*
+ * record.c - step 3: in one transaction, committed before anything is
+ * said to the MTA, the ledger rows, the copies queued in the outbox, an
+ * audit row per recipient and the SMS jobs; and, for a copy of ours that
+ * passes the re-injection port, the note that it did.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "audit.h"
+#include "msg_int.h"
+#include "parse.h"
+#include "policy.h"
+#include "str.h"
+
+/*
+ * Every copy of the plan into the outbox, inside the transaction, after
+ * the ledger: a recipient the ledger has just found delivered by another
+ * message is out of their part (and of its marker), and a part left
+ * empty sends nothing.
+ */
+static int
+queue_copies(struct milter_msg *m, const struct daemon_env *env,
+    const struct campaign *c, struct store *st, struct msg_plan *p,
+    int64_t now)
+{
+	char from[PARSE_EMAIL_MAX + 3];
+	struct store_job j;
+	struct buf rcpts;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < p->nparts; i++) {
+		if ((int)i == p->inplace || p->parts[i].n == 0 ||
+		    p->parts[i].copy.len == 0)
+			continue;
+		if (msg_copy_rebind(m, env, &p->parts[i], (int)i) == -1) {
+			daemon_log(LOG_ERR, m->qid, "campaign=%s: cannot make"
+			    " copy %zu's marker again", c->id, i + 1);
+			return -1;
+		}
+		buf_init(&rcpts, 64 * 1024 * 1024);
+		msg_part_recipients(m, (int)i, &rcpts);
+		memset(&j, 0, sizeof(j));
+		j.kind = "email";
+		j.campaign_id = c->id;
+		j.message_key = m->message_id[0] != '\0' ? m->message_id :
+		    m->qid;
+		j.variant = campaign_variant_name(c, p->parts[i].g.variant);
+		j.sender = m->sender != NULL ? m->sender : "<>";
+		if (msg_return_path(m, env, &p->parts[i], from,
+		    sizeof(from)) == 0)
+			j.sender = from;
+		j.recipients = buf_str(&rcpts);
+		j.message = p->parts[i].copy.data;
+		j.len = p->parts[i].copy.len;
+		j.nonce = p->parts[i].nonce;
+		j.not_before = p->parts[i].send_after > now ?
+		    p->parts[i].send_after : now;
+		j.created_at = now;
+		rc = store_outbox_add(st, &j, &p->parts[i].job);
+		buf_free(&rcpts);
+	}
+	return rc;
+}
+
+/* The ledger row for R; a delivery that loses to another message's
+ * becomes a duplicate, out of its part. */
+static int
+record_ledger(struct milter_msg *m, const struct campaign *c,
+    struct store *st, struct msg_plan *p, struct milter_rcpt *r, int64_t now)
+{
+	struct store_ledger l;
+	int written = 1;
+
+	if (r->d.reason == POLICY_DUPLICATE)
+		return 0;	/* its row is the delivery that stands */
+	memset(&l, 0, sizeof(l));
+	l.campaign_id = c->id;
+	l.recipient = r->email[0] != '\0' ? r->email : r->addr;
+	l.message_key = m->message_id[0] != '\0' ? m->message_id : m->qid;
+	l.customer_id = r->r->customer_id;
+	l.queue_id = m->qid;
+	l.decision = policy_reason_name(r->d.reason);
+	l.variant = r->d.reason == POLICY_DELIVER ?
+	    campaign_variant_name(c, r->d.variant) : NULL;
+	l.route = r->part < 0 ? NULL : r->part == p->inplace ? "inplace" :
+	    "copy";
+	l.at = now;
+	l.arm = r->d.arm != ARM_UNSET ? policy_arm_name(r->d.arm) : NULL;
+	l.segment = r->r->has_segment ?
+	    conf_lifecycle_name(r->r->seg.lifecycle) : NULL;
+	if (store_ledger_put(st, &l, &written) == -1)
+		return -1;
+	if (!written && r->d.reason == POLICY_DELIVER) {
+		r->d.reason = POLICY_DUPLICATE;
+		snprintf(r->d.detail, sizeof(r->d.detail), "delivered by"
+		    " another message meanwhile");
+		if (r->part >= 0)
+			p->parts[r->part].n--;
+		r->part = -1;
+	}
+	return 0;
+}
+
+static int
+record_audit(struct milter_msg *m, const struct daemon_env *env,
+    const struct campaign *c, struct store *st, struct audit_chain *ch,
+    const struct msg_plan *p, const struct milter_rcpt *r, int64_t now)
+{
+	const struct msg_part *part = r->part >= 0 ? &p->parts[r->part] :
+	    NULL;
+	struct store_audit a;
+	char detail[sizeof(r->d.detail) + 96], when[32];
+
+	str_copy(detail, sizeof(detail), r->d.detail);
+	if (part != NULL && part->job != 0) {
+		format_time(part->send_after, when, sizeof(when));
+		snprintf(detail, sizeof(detail), "%s%scopy, outbox job %lld%s%s",
+		    r->d.detail, r->d.detail[0] ? "; " : "",
+		    (long long)part->job, part->send_after > now ?
+		    ", held until " : "", part->send_after > now ? when : "");
+	}
+	memset(&a, 0, sizeof(a));
+	a.at = now;
+	a.channel = "email";
+	a.queue_id = m->qid;
+	a.message_id = m->message_id;
+	a.campaign_id = c->id;
+	a.recipient = r->email[0] != '\0' ? r->email : r->addr;
+	a.customer_id = r->r->customer_id;
+	/* a delivery of the broad arm says so: the default is no accident */
+	a.decision = r->d.reason == POLICY_DELIVER && r->d.arm == ARM_BROAD ?
+	    "broad" : policy_reason_name(r->d.reason);
+	a.detail = detail;
+	a.segment = r->r->has_segment ?
+	    conf_lifecycle_name(r->r->seg.lifecycle) : "";
+	a.variant = r->d.reason == POLICY_DELIVER ?
+	    campaign_variant_name(c, r->d.variant) : "";
+	a.consent = r->r->has_consent ? r->r->consent_evidence : "";
+	a.config_hash = env->conf_hash;
+	return audit_append(st, ch, &a);
+}
+
+/*
+ * The audit head just committed, to syslog: an anchor outside the store
+ * (audit.h), so that whoever can write the store cannot rewrite history
+ * unseen.  A line per commit: any later anchor vouches for every row
+ * before it.
+ */
+static void
+log_anchor(const char *qid, const struct audit_chain *ch)
+{
+	char anchor[AUDIT_ANCHOR_MAX];
+
+	audit_anchor_format(ch, anchor, sizeof(anchor));
+	daemon_log(LOG_INFO, qid, "%s", anchor);
+}
+
+/*
+ * In one transaction: the ledger rows (which may turn a delivery into a
+ * duplicate), then the copies, then the audit rows that name them, then
+ * the SMS jobs and their audit rows.
+ */
+int
+msg_record(struct milter_msg *m, const struct daemon_env *env,
+    const struct campaign *c, struct store *st, struct msg_plan *p,
+    int64_t now)
+{
+	struct audit_chain ch = { 0 };
+	size_t i;
+
+	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
+		goto fail;
+	for (i = 0; i < m->nrcpts; i++)
+		if (record_ledger(m, c, st, p, &m->rcpts[i], now) == -1)
+			goto fail;
+	if (queue_copies(m, env, c, st, p, now) == -1)
+		goto fail;
+	for (i = 0; i < m->nrcpts; i++)
+		if (record_audit(m, env, c, st, &ch, p, &m->rcpts[i],
+		    now) == -1)
+			goto fail;
+	if (msg_sms_record(m, env, c, st, &ch, now) == -1)
+		goto fail;
+	if (store_commit(st) == -1)
+		goto fail;
+	log_anchor(m->qid, &ch);
+	audit_end(&ch);
+	return 0;
+fail:
+	audit_end(&ch);
+	daemon_log(LOG_ERR, m->qid, "campaign=%s: store: %s", c->id,
+	    store_error(st));
+	store_rollback(st);
+	return -1;
+}
+
+/* When the first of the jobs the message queued is due; INT64_MAX: none. */
+int64_t
+msg_earliest_job(const struct milter_msg *m, const struct msg_plan *p,
+    int64_t now)
+{
+	int64_t due = INT64_MAX, t;
+	size_t i;
+
+	for (i = 0; i < p->nparts; i++) {
+		if (p->parts[i].job == 0)
+			continue;
+		t = p->parts[i].send_after > now ? p->parts[i].send_after : now;
+		if (t < due)
+			due = t;
+	}
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].sms != NULL && m->rcpts[i].sms->job != 0 &&
+		    m->rcpts[i].sms->due < due)
+			due = m->rcpts[i].sms->due;
+	return due;
+}
+
+/*
+ * The note and an audit row per recipient, in one transaction: a marker
+ * lets a message skip every rule, so each one honoured is on record.
+ */
+int
+msg_note_copy(struct milter_msg *m, const struct daemon_env *env,
+    struct store *st, int64_t now)
+{
+	struct audit_chain ch = { 0 };
+	struct store_audit a;
+	char detail[128];
+	size_t i;
+
+	if (store_begin(st) == -1)
+		return -1;
+	if (store_copy_seen(st, m->mk.nonce, m->qid, now) == -1 ||
+	    audit_begin(st, &ch) == -1)
+		goto fail;
+	snprintf(detail, sizeof(detail), "copy %s: its marker verified,"
+	    " passed untouched", m->mk.nonce);
+	for (i = 0; i < m->nrcpts; i++) {
+		memset(&a, 0, sizeof(a));
+		a.at = now;
+		a.channel = "email";
+		a.queue_id = m->qid;
+		a.message_id = m->message_id;
+		a.campaign_id = m->mk.campaign;
+		a.recipient = m->rcpts[i].email[0] != '\0' ?
+		    m->rcpts[i].email : m->rcpts[i].addr;
+		/* whose it is, so that erasing them blanks this row too */
+		if (m->rcpts[i].email[0] != '\0' &&
+		    store_customer_find(st, m->rcpts[i].email,
+		    &a.customer_id) == -1)
+			goto fail;
+		a.decision = "copy_passed";
+		a.detail = detail;
+		a.segment = "";
+		a.variant = "";
+		a.consent = "";
+		a.config_hash = env->conf_hash;
+		if (audit_append(st, &ch, &a) == -1)
+			goto fail;
+	}
+	if (store_commit(st) == -1)
+		goto fail;
+	audit_anchor_format(&ch, m->copy_anchor, sizeof(m->copy_anchor));
+	audit_end(&ch);
+	return 0;
+fail:
+	audit_end(&ch);
+	store_rollback(st);
+	return -1;
+}

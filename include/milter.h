@@ -86,16 +86,17 @@ enum milter_verdict milter_msg_eom(struct milter_msg *m,
 	    const struct milter_ops *ops);
 
 /*
- * segctl preview: the message in FD (an .eml file, LF or CRLF) judged as
- * if sent to RCPTS (NRCPTS 0: every customer in the store), with the
- * same policy and renderer, nothing recorded.  Prints to OUT, per
- * variant, how many recipients get it with its rendered Subject and text
- * parts, then the suppressions by reason.  0; 1 when the message would
- * be tempfailed (the reason printed); -1 with ERR.
+ * segctl preview: the message in FD (an .eml file, LF or CRLF, called
+ * PATH) judged as if sent to RCPTS (NRCPTS 0: every customer in the
+ * store), with the same policy and renderer, nothing recorded.  Prints
+ * to OUT, per variant, how many recipients get it with its rendered
+ * Subject and text parts, then the suppressions by reason.  0; 1 when
+ * the message would be tempfailed (the reason printed, and every
+ * template error as PATH:LINE: what, each once); -1 with ERR.
  */
 int	 milter_preview(const struct daemon_env *env, struct store *st,
-	    int fd, const char *const *rcpts, size_t nrcpts, int64_t now,
-	    FILE *out, char *err, size_t errlen);
+	    const char *path, int fd, const char *const *rcpts,
+	    size_t nrcpts, int64_t now, FILE *out, char *err, size_t errlen);
 /*
  * The same judgement, a row per recipient instead of the text: FN with
  * each one's address, decision ("deliver", "broad", a suppression),
@@ -110,9 +111,9 @@ struct milter_preview_row {
 typedef void (*milter_preview_fn)(const struct milter_preview_row *r,
 	    void *arg);
 int	 milter_preview_rows(const struct daemon_env *env, struct store *st,
-	    int fd, const char *const *rcpts, size_t nrcpts, int64_t now,
-	    milter_preview_fn fn, void *arg, FILE *out, char *err,
-	    size_t errlen);
+	    const char *path, int fd, const char *const *rcpts,
+	    size_t nrcpts, int64_t now, milter_preview_fn fn, void *arg,
+	    FILE *out, char *err, size_t errlen);
 
 /* TCP_NODELAY on every listening TCP socket; returns how many. */
 int	 milter_nodelay_listeners(void);

@@ -75,6 +75,17 @@ int	 render_apply(struct render_msg *m, const struct template_vars *vars,
 	    struct render_result *res, char *err, size_t errlen);
 void	 render_result_free(struct render_result *res);
 /*
+ * Every template error render_apply would meet in M with VARS, each
+ * once (template_errors), in the message's order, to REPORT with the
+ * line of the message it is on (the line of the tag it is about; a
+ * base64 part's first line, since its lines are not the text's) and
+ * WHAT ("Subject: ...", "part 2 (text/html): ...").  Returns how many.
+ */
+size_t	 render_errors(const struct render_msg *m,
+	    const struct template_vars *vars,
+	    void (*report)(void *arg, unsigned long line, const char *what),
+	    void *arg);
+/*
  * Text part I as the last render_apply rendered it (UTF-8, LF), and
  * whether it is HTML; NULL past the last part or before any rendering.
  */

@@ -84,4 +84,16 @@ int	 template_check(const char *in, size_t len,
 	    void (*name_cb)(void *arg, const char *name, int is_section),
 	    void *arg, char *err, size_t errlen);
 
+/*
+ * Every error template_render would meet in IN with VARS (NULL: the
+ * syntax alone), each reported once, in order, to REPORT with POS, the
+ * offset of the tag it is about (for a section never closed, its opening
+ * tag), and WHY; the walk goes on after each.  Nothing is rendered.
+ * Returns how many there were.
+ */
+size_t	 template_errors(const char *in, size_t len,
+	    enum template_context ctx, const struct template_vars *vars,
+	    void (*report)(void *arg, size_t pos, const char *why),
+	    void *arg);
+
 #endif

@@ -125,14 +125,14 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	conf_hash_hex(cf, env.conf_hash);
 	render_init();
 	if (fmt == CLI_TEXT)
-		rc = milter_preview(&env, st, fd, to, nto, cli->now, stdout,
-		    err, sizeof(err));
+		rc = milter_preview(&env, st, argv[optind], fd, to, nto,
+		    cli->now, stdout, err, sizeof(err));
 	else {
 		rows = cli_rows_begin(fmt, row_columns,
 		    sizeof(row_columns) / sizeof(row_columns[0]));
 		/* a refusal's reason goes to stderr: stdout is the rows */
-		rc = milter_preview_rows(&env, st, fd, to, nto, cli->now,
-		    preview_row, rows, stderr, err, sizeof(err));
+		rc = milter_preview_rows(&env, st, argv[optind], fd, to, nto,
+		    cli->now, preview_row, rows, stderr, err, sizeof(err));
 		if (cli_rows_end(rows) == -1 && rc == 0)
 			rc = 1;
 	}

@@ -346,18 +346,81 @@ preview_rows(const struct milter_msg *m, const struct campaign *c,
 	}
 }
 
-int
-milter_preview(const struct daemon_env *env, struct store *st, int fd,
-    const char *const *rcpts, size_t nrcpts, int64_t now, FILE *out,
-    char *err, size_t errlen)
+/* Errors seen so far, so that each is printed once. */
+struct preview_errors {
+	const char	*path;
+	FILE		*out;
+	char		**seen;
+	size_t		 n;
+};
+
+static void
+preview_error(void *arg, unsigned long line, const char *what)
 {
-	return milter_preview_rows(env, st, fd, rcpts, nrcpts, now, NULL,
-	    NULL, out, err, errlen);
+	struct preview_errors *pe = arg;
+	char text[640];
+	size_t i;
+
+	snprintf(text, sizeof(text), "%s:%lu: %s", pe->path, line, what);
+	for (i = 0; i < pe->n; i++)
+		if (strcmp(pe->seen[i], text) == 0)
+			return;
+	pe->seen = xreallocarray(pe->seen, pe->n + 1, sizeof(*pe->seen));
+	pe->seen[pe->n++] = xstrdup(text);
+	fprintf(pe->out, "%s\n", text);
+}
+
+/*
+ * The message would tempfail on a template error: every one of them, as
+ * PATH:LINE at the tag it is about, for each variant someone gets, each
+ * once, so that one round of edits can fix them all.
+ */
+static void
+preview_errors(struct milter_msg *m, const struct daemon_env *env,
+    const struct campaign *c, const char *path, FILE *out)
+{
+	struct preview_errors pe = { path, out, NULL, 0 };
+	struct template_vars vars;
+	struct milter_group g;
+	struct render_msg *rm;
+	const char *data;
+	char why[256];
+	size_t len, i;
+	int v, mixed, used;
+
+	if ((data = spool_data(m->spool, &len)) == NULL ||
+	    (rm = render_parse(data, len, why, sizeof(why))) == NULL)
+		return;
+	for (v = -1; v < (int)c->nvariants; v++) {
+		for (used = 0, i = 0; i < m->nrcpts && !used; i++)
+			used = m->rcpts[i].d.reason == POLICY_DELIVER &&
+			    m->rcpts[i].d.variant == v;
+		if (!used)
+			continue;
+		msg_group(m, c, v, &g, &mixed);
+		msg_vars(&g, env, &vars);
+		render_errors(rm, &vars, preview_error, &pe);
+		free(g.flags);
+	}
+	for (i = 0; i < pe.n; i++)
+		free(pe.seen[i]);
+	free(pe.seen);
+	render_free(rm);
 }
 
 int
-milter_preview_rows(const struct daemon_env *env, struct store *st, int fd,
-    const char *const *rcpts, size_t nrcpts, int64_t now,
+milter_preview(const struct daemon_env *env, struct store *st,
+    const char *path, int fd, const char *const *rcpts, size_t nrcpts,
+    int64_t now, FILE *out, char *err, size_t errlen)
+{
+	return milter_preview_rows(env, st, path, fd, rcpts, nrcpts, now,
+	    NULL, NULL, out, err, errlen);
+}
+
+int
+milter_preview_rows(const struct daemon_env *env, struct store *st,
+    const char *path, int fd, const char *const *rcpts, size_t nrcpts,
+    int64_t now,
     milter_preview_fn fn, void *arg, FILE *out, char *err, size_t errlen)
 {
 	size_t counts[POLICY_NREASONS], *per_variant = NULL, i, kept = 0;
@@ -419,6 +482,7 @@ milter_preview_rows(const struct daemon_env *env, struct store *st, int fd,
 	 * findings (render_alone) and its refusals */
 	if (msg_plan_build(m, env, c, now, 0, &plan, why, sizeof(why)) == -1) {
 		fprintf(out, "campaign %s: would tempfail: %s\n", c->id, why);
+		preview_errors(m, env, c, path, out);
 		rc = 1;
 		goto out;
 	}

@@ -1032,3 +1032,152 @@ render_result_free(struct render_result *res)
 	free(res->transfer_encoding);
 	memset(res, 0, sizeof(*res));
 }
+
+/* The line of the message that byte AT is on, 1-based. */
+static unsigned long
+mime_line_of(const struct render_msg *m, size_t at)
+{
+	unsigned long line = 1;
+	const char *p = m->data, *end = m->data + (at < m->datalen ? at :
+	    m->datalen);
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		line++;
+		p++;
+	}
+	return line;
+}
+
+/*
+ * The line of the message that holds the tag at POS of P's decoded text.
+ * Decoding keeps a 7bit, 8bit or binary part's lines.  A quoted-printable
+ * line ending in "=" goes on in the next line of the message, so the tag
+ * is looked for in the lines its decoded line spans: as many times as
+ * the decoded line has it before POS, plus one (a tag that a soft break
+ * cuts in two is given the decoded line's first line).  A base64 part's
+ * lines are not the text's: its first line is given.
+ */
+static unsigned long
+mime_part_line(const struct render_msg *m, const struct render_part *p,
+    size_t pos)
+{
+	unsigned long at = mime_line_of(m, p->start), line = 1, found;
+	const char *text = p->text, *bol, *tag, *q;
+	size_t i, n, taglen, before = 0, eol;
+
+	for (bol = text, i = 0; i < pos; i++)
+		if (text[i] == '\n') {
+			line++;
+			bol = text + i + 1;
+		}
+	switch (p->encoding) {
+	case GMIME_CONTENT_ENCODING_DEFAULT:
+	case GMIME_CONTENT_ENCODING_7BIT:
+	case GMIME_CONTENT_ENCODING_8BIT:
+	case GMIME_CONTENT_ENCODING_BINARY:
+		return at + line - 1;
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		break;
+	default:
+		return at;
+	}
+	/* the tag, up to its closing braces or the end of its line */
+	tag = text + pos;
+	for (taglen = 0; tag[taglen] != '\0' && tag[taglen] != '\n' &&
+	    taglen < 64; taglen++)
+		if (taglen >= 2 && tag[taglen - 1] == '}' &&
+		    tag[taglen - 2] == '}')
+			break;
+	for (q = bol; (q = memmem(q, (size_t)(tag - q) + taglen - 1, tag,
+	    taglen)) != NULL && q < tag; q++)
+		before++;
+	/* the message's lines, from the part's first, to the decoded line */
+	for (i = p->start, n = 1; n < line && i < p->end; i++) {
+		if (m->data[i] != '\n')
+			continue;
+		eol = i > p->start && m->data[i - 1] == '\r' ? i - 1 : i;
+		at++;
+		if (eol == p->start || m->data[eol - 1] != '=')
+			n++;
+	}
+	/* then along the lines it spans */
+	for (found = at; i < p->end; ) {
+		for (eol = i; eol < p->end && m->data[eol] != '\n'; eol++)
+			;
+		for (q = m->data + i; (q = memmem(q, (size_t)(m->data + eol -
+		    q), tag, taglen)) != NULL; q++)
+			if (before-- == 0)
+				return found;
+		n = eol > i && m->data[eol - 1] == '\r' ? eol - 1 : eol;
+		if (n == i || m->data[n - 1] != '=')
+			break;		/* the decoded line ends here */
+		i = eol + 1;
+		found++;
+	}
+	return at;
+}
+
+struct errors_arg {
+	const struct render_msg	*m;
+	const struct render_part *p;	/* NULL: the Subject */
+	const char		*text;
+	size_t			 index;
+	unsigned long		 subject_line;
+	void			(*report)(void *, unsigned long, const char *);
+	void			*arg;
+};
+
+static void
+errors_report(void *arg, size_t pos, const char *why)
+{
+	struct errors_arg *e = arg;
+	char what[512];
+
+	if (e->p == NULL) {
+		snprintf(what, sizeof(what), "Subject: %s", why);
+		e->report(e->arg, e->subject_line, what);
+		return;
+	}
+	snprintf(what, sizeof(what), "part %zu (text/%s): %s", e->index + 1,
+	    e->p->html ? "html" : "plain", why);
+	e->report(e->arg, mime_part_line(e->m, e->p, pos), what);
+}
+
+size_t
+render_errors(const struct render_msg *m, const struct template_vars *vars,
+    void (*report)(void *arg, unsigned long line, const char *what),
+    void *arg)
+{
+	GMimeHeaderList *hl;
+	GMimeHeader *h;
+	struct errors_arg e;
+	size_t i, n;
+	gint64 off;
+	int k, count;
+
+	memset(&e, 0, sizeof(e));
+	e.m = m;
+	e.report = report;
+	e.arg = arg;
+	e.subject_line = 1;
+	hl = g_mime_object_get_header_list(GMIME_OBJECT(m->msg));
+	count = g_mime_header_list_get_count(hl);
+	for (k = 0; k < count; k++) {
+		h = g_mime_header_list_get_header_at(hl, k);
+		if (strcasecmp(g_mime_header_get_name(h), "Subject") == 0 &&
+		    (off = g_mime_header_get_offset(h)) >= 0) {
+			e.subject_line = mime_line_of(m, (size_t)off);
+			break;
+		}
+	}
+	n = template_errors(m->subject, strlen(m->subject), TEMPLATE_HEADER,
+	    vars, errors_report, &e);
+	for (i = 0; i < m->nparts; i++) {
+		e.p = &m->parts[i];
+		e.text = m->parts[i].text;
+		e.index = i;
+		n += template_errors(e.p->text, e.p->len, e.p->html ?
+		    TEMPLATE_HTML : TEMPLATE_TEXT, vars, errors_report, &e);
+	}
+	return n;
+}

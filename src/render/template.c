@@ -40,9 +40,14 @@ struct walk {
 	void		*cb_arg;
 	char		*err;
 	size_t		 errlen;
+	/* template_errors: every error reported, nothing rendered */
+	void		(*report)(void *, size_t, const char *);
+	void		*report_arg;
+	size_t		 nerrors;
 	struct {
 		char	 name[TEMPLATE_NAME_MAX];
 		int	 kept;
+		size_t	 pos;		/* its opening tag */
 	}		 stack[TEMPLATE_DEPTH_MAX];
 	int		 depth;
 	size_t		 value_end;	/* out->len after the last value */
@@ -56,10 +61,15 @@ walk_fail(struct walk *w, size_t pos, const char *fmt, const char *name)
 	char why[160];
 	size_t i;
 
+	snprintf(why, sizeof(why), fmt, name);
+	if (w->report != NULL) {
+		w->report(w->report_arg, pos, why);
+		w->nerrors++;
+		return -1;
+	}
 	for (i = 0; i < pos && i < w->len; i++)
 		if (w->in[i] == '\n')
 			line++;
-	snprintf(why, sizeof(why), fmt, name);
 	snprintf(w->err, w->errlen, "line %lu: %s", line, why);
 	return -1;
 }
@@ -81,7 +91,7 @@ walk_last(const struct walk *w)
 static int
 walk_emit(struct walk *w, size_t pos, const char *p, size_t n)
 {
-	if (w->vars == NULL || !walk_kept(w) || n == 0)
+	if (w->vars == NULL || w->report != NULL || !walk_kept(w) || n == 0)
 		return 0;
 	/* a value's "=" and the template's "?" would open an encoded word */
 	if (w->ctx == TEMPLATE_HEADER && p[0] == '?' && w->out->len > 0 &&
@@ -157,7 +167,10 @@ walk_tag(struct walk *w, size_t pos, struct tag *t)
 			}
 		}
 	}
-	if ((c = find(in + p, w->len - p, close, strlen(close))) == NULL)
+	/* a tag that runs into the next one was never closed */
+	if ((c = find(in + p, w->len - p, close, strlen(close))) == NULL ||
+	    (t->kind != TAG_COMMENT && find(in + p, (size_t)(c - in) - p,
+	    "{{", 2) != NULL))
 		return walk_fail(w, pos, "%s", "tag not closed with }}");
 	end = (size_t)(c - in);
 	t->end = end + strlen(close);
@@ -344,6 +357,8 @@ walk_value(struct walk *w, size_t pos, const struct tag *t)
 	    memchr(v, '\n', n) != NULL))
 		return walk_fail(w, pos, "the value of {{%s}} holds a line"
 		    " break, refused in a header", t->name);
+	if (w->report != NULL)
+		return 0;
 	if (walk_put(w, v, n, w->ctx == TEMPLATE_HTML && t->kind != TAG_RAW)
 	    == -1)
 		return walk_fail(w, pos, "%s", "rendered text over the size"
@@ -378,6 +393,7 @@ walk_tagged(struct walk *w, size_t pos, const struct tag *t)
 			    TAG_SECTION);
 		snprintf(w->stack[w->depth].name, TEMPLATE_NAME_MAX, "%s",
 		    t->name);
+		w->stack[w->depth].pos = pos;
 		w->stack[w->depth++].kept = kept;
 		return 0;
 	case TAG_CLOSE:
@@ -397,6 +413,27 @@ walk_tagged(struct walk *w, size_t pos, const struct tag *t)
 	return 0;
 }
 
+/*
+ * After a wrong close, when every error is wanted: one that names an
+ * outer section closes it and those inside it; one that names none is
+ * taken for a misspelt close of the innermost, so that one slip is one
+ * error.
+ */
+static void
+walk_recover_close(struct walk *w, const struct tag *t)
+{
+	int i;
+
+	if (t->kind != TAG_CLOSE || w->depth == 0)
+		return;
+	for (i = w->depth - 1; i >= 0; i--)
+		if (strcmp(w->stack[i].name, t->name) == 0) {
+			w->depth = i;
+			return;
+		}
+	w->depth--;
+}
+
 static int
 walk_run(struct walk *w)
 {
@@ -409,26 +446,39 @@ walk_run(struct walk *w)
 		if (p == NULL)
 			break;
 		pos = (size_t)(p - w->in);
-		if (walk_tag(w, pos, &t) == -1)
-			return -1;
-		if (walk_standalone(w, lit, pos, &t, &ls, &next)) {
-			if (walk_emit(w, lit, w->in + lit, ls - lit) == -1 ||
-			    walk_tagged(w, pos, &t) == -1)
+		if (walk_tag(w, pos, &t) == -1) {
+			if (w->report == NULL)
 				return -1;
-			lit = next;
+			/* an unclosed tag has no end: look on after its {{ */
+			lit = t.end > pos ? t.end : pos + 2;
 			continue;
 		}
-		if (walk_emit(w, lit, w->in + lit, pos - lit) == -1 ||
-		    walk_tagged(w, pos, &t) == -1)
-			return -1;
-		lit = t.end;
+		if (walk_standalone(w, lit, pos, &t, &ls, &next)) {
+			if (walk_emit(w, lit, w->in + lit, ls - lit) == -1)
+				return -1;
+			lit = next;
+		} else {
+			if (walk_emit(w, lit, w->in + lit, pos - lit) == -1)
+				return -1;
+			lit = t.end;
+		}
+		if (walk_tagged(w, pos, &t) == -1) {
+			if (w->report == NULL)
+				return -1;
+			walk_recover_close(w, &t);
+		}
 	}
 	if (walk_emit(w, lit, w->in + lit, w->len - lit) == -1)
 		return -1;
-	if (w->depth > 0)
-		return walk_fail(w, w->len, "{{#%s}} is never closed",
-		    w->stack[w->depth - 1].name);
-	return 0;
+	/* each section never closed, at its opening tag */
+	while (w->depth > 0) {
+		w->depth--;
+		walk_fail(w, w->stack[w->depth].pos, "{{#%s}} is never closed",
+		    w->stack[w->depth].name);
+		if (w->report == NULL)
+			return -1;
+	}
+	return w->nerrors > 0 ? -1 : 0;
 }
 
 int
@@ -464,4 +514,22 @@ template_check(const char *in, size_t len,
 	w.err = err;
 	w.errlen = errlen;
 	return walk_run(&w);
+}
+
+size_t
+template_errors(const char *in, size_t len, enum template_context ctx,
+    const struct template_vars *vars,
+    void (*report)(void *arg, size_t pos, const char *why), void *arg)
+{
+	struct walk w;
+
+	memset(&w, 0, sizeof(w));
+	w.in = in;
+	w.len = len;
+	w.ctx = ctx;
+	w.vars = vars;
+	w.report = report;
+	w.report_arg = arg;
+	walk_run(&w);
+	return w.nerrors;
 }

@@ -1,8 +1,10 @@
 /*
  * fuzz_render.c - the MIME renderer on whatever an MTA may hand the
  * milter: render_parse, then render_apply and the Subject, as the milter
- * runs them.  A message render_parse accepts must render or fail with a
- * reason; nothing may crash, leak or read outside the input.
+ * runs them, and render_errors as segctl preview does.  A message
+ * render_parse accepts must render or fail with a reason, and every
+ * error render_errors finds is on a line of the message; nothing may
+ * crash, leak or read outside the input.
  *
  * libFuzzer entry point; tests/fuzz/replay.c runs a corpus through it
  * without libFuzzer (make check), `make fuzz` explores with it.
@@ -45,6 +47,14 @@ put(void *arg, const void *p, size_t n)
 	return *total > (64u << 20) ? -1 : 0;
 }
 
+/* ARG: the message's last line; an error's line must be one of them. */
+static void
+error_seen(void *arg, unsigned long line, const char *what)
+{
+	if (line < 1 || line > *(unsigned long *)arg || what[0] == '\0')
+		abort();
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -61,7 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct render_result res;
 	struct render_msg *m;
 	char err[512], *subject = NULL;
-	size_t total = 0;
+	size_t total = 0, i;
+	unsigned long lines = 1;
 	int unknown_empty;
 
 	if ((m = render_parse((const char *)data, size, err,
@@ -80,6 +91,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    sizeof(err)) == 0)
 			free(subject);
 		subject = NULL;
+		for (i = 0; i < size; i++)
+			lines += data[i] == '\n';
+		render_errors(m, &vars, error_seen, &lines);
+		lines = 1;
 	}
 	render_free(m);
 	return 0;

@@ -1,7 +1,9 @@
 /*
  * fuzz_template.c - the template language on whatever a campaign file or
  * a broadcast may carry: template_check, then template_render in each
- * context, and the SMS size of the text result.  Errors are answers;
+ * context, and the SMS size of the text result; template_errors finds
+ * an error exactly when the rendering fails (but for its size), each at
+ * an offset inside the template.  Errors are answers;
  * crashes, leaks and reads outside the input are the bugs looked for,
  * and a control character or bidirectional override in the output of a
  * UTF-8 template that held none (values never bring one; pieces of
@@ -71,6 +73,14 @@ has_hostile(const uint8_t *s, size_t n)
 	return 0;
 }
 
+/* Each error is about a tag in the template: its offset is inside. */
+static void
+error_seen(void *arg, size_t pos, const char *why)
+{
+	if (pos >= *(size_t *)arg || strlen(why) == 0)
+		abort();
+}
+
 /* Reads every name the check reports, so that ASan sees each one. */
 static void
 name_seen(void *arg, const char *name, int is_section)
@@ -89,8 +99,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct render_sms_size sz;
 	struct buf out;
 	char err[256];
-	size_t i, names = 0;
-	int hostile;
+	size_t i, n, names = 0;
+	int hostile, rc;
 
 	(void)template_check((const char *)data, size, name_seen, &names, err,
 	    sizeof(err));
@@ -103,8 +113,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < 2 * sizeof(ctx) / sizeof(ctx[0]); i++) {
 		vars.unknown_empty = (int)(i % 2);
 		buf_init(&out, 1 << 20);
-		if (template_render((const char *)data, size, ctx[i / 2], &vars,
-		    &out, err, sizeof(err)) == 0) {
+		err[0] = '\0';
+		rc = template_render((const char *)data, size, ctx[i / 2],
+		    &vars, &out, err, sizeof(err));
+		n = size;
+		n = template_errors((const char *)data, size, ctx[i / 2],
+		    &vars, error_seen, &n);
+		if ((rc == 0) != (n == 0) && strstr(err, "size limit") == NULL)
+			abort();
+		if (rc == 0) {
 			if (!hostile && has_hostile((const uint8_t *)
 			    buf_str(&out), out.len))
 				abort();

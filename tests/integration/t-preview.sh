@@ -46,6 +46,44 @@ printf 'Subject: x\nX-Campaign-ID: launch\n\n{{coupon}}\n' > "$T/bad.eml"
 $P "$T/bad.eml" > "$T/out" && fail "template error must exit non-zero"
 grep -q "would tempfail: part 1 (text/plain): line 1: unknown placeholder {{coupon}}" "$T/out" ||
     fail "template error: $(cat "$T/out")"
+grep -q "^$T/bad.eml:4: part 1 (text/plain): unknown placeholder {{coupon}}$" "$T/out" ||
+    fail "template error's line: $(cat "$T/out")"
+
+# every template error at once, each once (the vip and default variants
+# both meet them), at the line of the .eml that holds the tag: the
+# Subject's, a quoted-printable part's (its soft line break joins two
+# lines of the file), an HTML part's, a section never closed at its
+# opening tag
+cat > "$T/errs.eml" <<'EOF2'
+Subject: {{offer}} for {{first_name
+X-Campaign-ID: launch
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="b"
+
+--b
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+Hello {{frist_name}}, this line is long enough to be broken by a soft =
+line break, and then {{coupon}}.
+{{#vip}}VIP{{/fi}}
+--b
+Content-Type: text/html; charset=utf-8
+
+<p>{{offer}}</p>
+<p>{{#cart_abandoner}}Your cart</p>
+--b--
+EOF2
+$P "$T/errs.eml" > "$T/out" && fail "template errors must exit non-zero"
+cat > "$T/want" <<EOF2
+$T/errs.eml:1: Subject: tag not closed with }}
+$T/errs.eml:10: part 1 (text/plain): unknown placeholder {{frist_name}}
+$T/errs.eml:11: part 1 (text/plain): unknown placeholder {{coupon}}
+$T/errs.eml:12: part 1 (text/plain): {{/fi}} inside {{#vip}}
+$T/errs.eml:17: part 2 (text/html): {{#cart_abandoner}} is never closed
+EOF2
+grep "^$T/errs.eml:" "$T/out" > "$T/got"
+cmp -s "$T/want" "$T/got" || fail "every error, once, at its line: $(diff "$T/want" "$T/got")"
 
 # a name with a line break (stored before imports cleaned names), in a
 # message to her alone, so that her own values are used: the preview

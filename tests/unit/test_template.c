@@ -322,6 +322,56 @@ teardown(void **state)
 	return 0;
 }
 
+/* Collects template_errors' reports as "POS: WHY" lines. */
+static void
+collect_error(void *arg, size_t pos, const char *why)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line), "%zu: %s\n", pos, why);
+	strcat(arg, line);
+}
+
+/*
+ * Every error of a template at once, each at the tag it is about and
+ * once, the walk going on after each: a tag that runs into the next, an
+ * unknown placeholder (at each place it is used), a misspelt close (one
+ * slip, one error), and a section never closed, at its opening tag.
+ */
+static void
+test_all_errors(void **state)
+{
+	static const char in[] =
+	    "Hi {{first_name\n"		/* 3: not closed */
+	    "{{frist_name}} and {{offer}}\n"	/* 16: unknown */
+	    "{{#vip}}VIP{{/fi}}\n"		/* 56: closes vip */
+	    "{{#coffee}}x\n"			/* 64: never closed */
+	    "{{frist_name}}\n";		/* 77: unknown again */
+	char got[2048] = "";
+
+	(void)state;
+	assert_int_equal(template_errors(in, strlen(in), TEMPLATE_TEXT,
+	    &vars, collect_error, got), 5);
+	assert_string_equal(got,
+	    "3: tag not closed with }}\n"
+	    "16: unknown placeholder {{frist_name}}\n"
+	    "56: {{/fi}} inside {{#vip}}\n"
+	    "77: unknown placeholder {{frist_name}}\n"
+	    "64: {{#coffee}} is never closed\n");
+	/* the syntax alone: no values, so no unknown placeholder */
+	got[0] = '\0';
+	assert_int_equal(template_errors(in, strlen(in), TEMPLATE_TEXT, NULL,
+	    collect_error, got), 3);
+	/* a good template: none, and nothing reported */
+	got[0] = '\0';
+	assert_int_equal(template_errors("{{offer}}", 9, TEMPLATE_TEXT, &vars,
+	    collect_error, got), 0);
+	assert_string_equal(got, "");
+	/* template_render stops at the first, with its line */
+	assert_null(render(in, TEMPLATE_TEXT, &vars));
+	assert_string_equal(err, "line 1: tag not closed with }}");
+}
+
 int
 main(void)
 {
@@ -335,6 +385,7 @@ main(void)
 		cmocka_unit_test(test_unknown_empty),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_all_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);

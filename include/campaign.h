@@ -89,6 +89,14 @@ struct campaign_arms {
 	char			 experiment[CAMPAIGN_ID_MAX];
 };
 
+/* A segment or facet name a campaign file uses, and where, for the
+ * check against what segments are called (campaign_set_check). */
+struct campaign_name {
+	const char		*name;		/* the campaign's own copy */
+	unsigned		 line;
+	const char		*where;		/* "audience.include", ... */
+};
+
 struct campaign {
 	char			 id[CAMPAIGN_ID_MAX];
 	char			*file;
@@ -102,6 +110,8 @@ struct campaign {
 	struct campaign_variant	 dflt;
 	struct campaign_sms	 sms;
 	struct campaign_arms	 arms;
+	struct campaign_name	*names;
+	size_t			 nnames;
 };
 
 struct campaign_set {
@@ -109,17 +119,17 @@ struct campaign_set {
 	size_t		 n;
 };
 
-/* Every DIR/ *.conf.  0, or -1 with every problem in ERR, one per line. */
-int	 campaign_set_load(const char *dir, struct campaign_set **out,
-	    char *err, size_t errlen);
-void	 campaign_set_free(struct campaign_set *set);
-
 /*
- * What a set needs from the configuration C: arms need outbox.key_file.
- * 0, or -1 with every problem in ERR, one per line.
+ * Every DIR/ *.conf, checked against the configuration CF (NULL: not):
+ * arms need outbox.key_file; a segment or facet name that is none but a
+ * slip away from one ("vpi", "contry_de", a configured category
+ * misspelt) is an error that names it, while any other name may be a
+ * category the shop's data brings, and stands.  0, or -1 with every
+ * problem of every file in ERR, one per line, as FILE:LINE: problem.
  */
-int	 campaign_set_check(const struct campaign_set *set,
-	    const struct conf *c, char *err, size_t errlen);
+int	 campaign_set_load(const char *dir, const struct conf *cf,
+	    struct campaign_set **out, char *err, size_t errlen);
+void	 campaign_set_free(struct campaign_set *set);
 
 /* The campaign with ID, or NULL. */
 const struct campaign *campaign_find(const struct campaign_set *set,

@@ -24,5 +24,12 @@ void	 str_hex(const unsigned char *p, size_t n, char *out);
  * returns how many there were.
  */
 size_t	 str_mask_controls(char *s);
+/*
+ * How many single-byte edits (insert, delete, substitute, swap two
+ * neighbours) make A into B, for "did you mean" suggestions; strings
+ * longer than STR_DISTANCE_MAX bytes count as far apart.
+ */
+#define STR_DISTANCE_MAX	64
+size_t	 str_distance(const char *a, const char *b);
 
 #endif

@@ -66,7 +66,7 @@ simulate(struct cli *cli, const char *campaign, uint64_t seed,
 	    (st = cli_store(cli, STORE_READONLY)) == NULL)
 		return 1;
 	memset(&x, 0, sizeof(x));
-	if (campaign_set_load(cf->milter.campaigns_dir, &set, err,
+	if (campaign_set_load(cf->milter.campaigns_dir, NULL, &set, err,
 	    sizeof(err)) == 0)
 		x.c = campaign_find(set, campaign);
 	x.o = demo_outcomes_open(path, campaign, seed,

@@ -93,14 +93,8 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	}
 	if (dir == NULL)
 		dir = cf->milter.campaigns_dir;
-	if (campaign_set_load(dir, &set, err, sizeof(err)) == -1) {
+	if (campaign_set_load(dir, cf, &set, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s", err);
-		free(to);
-		return 1;
-	}
-	if (campaign_set_check(set, cf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s", err);
-		campaign_set_free(set);
 		free(to);
 		return 1;
 	}

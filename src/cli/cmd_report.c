@@ -461,7 +461,7 @@ cmd_report(struct cli *cli, int argc, char **argv)
 	w.email_s = cf->report.attribution_days * 86400;
 	w.sms_s = cf->report.sms_attribution_days * 86400;
 	/* the files, for their codes; gone or broken, the rest counts */
-	if (campaign_set_load(cf->milter.campaigns_dir, &set, err,
+	if (campaign_set_load(cf->milter.campaigns_dir, NULL, &set, err,
 	    sizeof(err)) == -1)
 		set = NULL;
 	if (last > 0) {

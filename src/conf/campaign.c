@@ -20,6 +20,7 @@
 #include "campaign.h"
 #include "conf_int.h"
 #include "parse.h"
+#include "str.h"
 #include "template.h"
 #include "xalloc.h"
 
@@ -79,6 +80,7 @@ free_campaign(struct campaign *c)
 	free(c->variant_names);
 	free_variant(&c->dflt);
 	conf_free_strlist(c->sms.segments, c->sms.nsegments);
+	free(c->names);
 	free(c->sms.text);
 }
 
@@ -104,10 +106,26 @@ valid_id(const char *s)
 	return n > 0 && n < CAMPAIGN_ID_MAX;
 }
 
+/* Notes NAME, used at S's line as WHERE, for campaign_set_check. */
 static void
-load_names(struct campaign_load *ld, const config_setting_t *s,
-    const char *path, char ***out, size_t *n)
+note_name(struct campaign *c, const char *name, const config_setting_t *s,
+    const char *where)
 {
+	struct campaign_name *cn;
+
+	c->names = xreallocarray(c->names, c->nnames + 1, sizeof(*c->names));
+	cn = &c->names[c->nnames++];
+	cn->name = name;
+	cn->line = config_setting_source_line(s);
+	cn->where = where;
+}
+
+static void
+load_names(struct campaign_load *ld, struct campaign *c,
+    const config_setting_t *s, const char *path, const char *where,
+    char ***out, size_t *n)
+{
+	const config_setting_t *elem;
 	const char *e;
 	int i, len;
 
@@ -125,7 +143,9 @@ load_names(struct campaign_load *ld, const config_setting_t *s,
 			    " a segment name", i + 1, e ? e : "?");
 			continue;
 		}
-		(*out)[(*n)++] = xstrdup(e);
+		(*out)[*n] = xstrdup(e);
+		elem = config_setting_get_elem(s, (unsigned)i);
+		note_name(c, (*out)[(*n)++], elem != NULL ? elem : s, where);
 	}
 }
 
@@ -148,9 +168,11 @@ load_audience(struct campaign_load *ld, const config_setting_t *g,
 		name = config_setting_name(s);
 		snprintf(path, sizeof(path), "audience.%s", name);
 		if (strcmp(name, "include") == 0)
-			load_names(ld, s, path, &c->include, &c->ninclude);
+			load_names(ld, c, s, path, "audience.include",
+			    &c->include, &c->ninclude);
 		else if (strcmp(name, "exclude") == 0)
-			load_names(ld, s, path, &c->exclude, &c->nexclude);
+			load_names(ld, c, s, path, "audience.exclude",
+			    &c->exclude, &c->nexclude);
 		else
 			campaign_error(ld, s, path, "unknown setting");
 	}
@@ -177,6 +199,12 @@ load_variant(struct campaign_load *ld, const config_setting_t *g,
 		s = config_setting_get_elem(g, (unsigned)i);
 		snprintf(path, sizeof(path), "variants.%s.%s", v->name,
 		    config_setting_name(s));
+		/* a value of that name would be a placeholder nobody uses */
+		if (strcmp(config_setting_name(s), "send_after") != 0 &&
+		    str_distance(config_setting_name(s), "send_after") <= 2) {
+			campaign_error(ld, s, path, "did you mean send_after?");
+			continue;
+		}
 		if (strcmp(config_setting_name(s), "send_after") == 0) {
 			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
 			    parse_time(config_setting_get_string(s),
@@ -231,6 +259,7 @@ load_variants(struct campaign_load *ld, const config_setting_t *g,
 		load_variant(ld, s, &c->variants[c->nvariants]);
 		c->variant_names[c->nvariants] =
 		    c->variants[c->nvariants].name;
+		note_name(c, c->variants[c->nvariants].name, s, "variants");
 		c->nvariants++;
 	}
 	if (!have_default)
@@ -274,8 +303,8 @@ load_sms(struct campaign_load *ld, const config_setting_t *g,
 		name = config_setting_name(s);
 		snprintf(path, sizeof(path), "sms.%s", name);
 		if (strcmp(name, "segments") == 0) {
-			load_names(ld, s, path, &c->sms.segments,
-			    &c->sms.nsegments);
+			load_names(ld, c, s, path, "sms.segments",
+			    &c->sms.segments, &c->sms.nsegments);
 		} else if (strcmp(name, "text") == 0) {
 			text = config_setting_type(s) == CONFIG_TYPE_STRING ?
 			    config_setting_get_string(s) : NULL;
@@ -461,9 +490,113 @@ list_files(const char *dir, size_t *n, char *err, size_t errlen)
 	return v;
 }
 
+/* How far a slip may go: one edit in a short name, two in a longer. */
+static size_t
+slip_max(const char *name)
+{
+	return strlen(name) <= 4 ? 1 : 2;
+}
+
+/* Keeps K as *BEST when it is nearer NAME than the best so far. */
+static void
+nearer(const char *name, const char *k, const char **best, size_t *dist)
+{
+	size_t d = str_distance(name, k);
+
+	if (d < *dist) {
+		*dist = d;
+		*best = k;
+	}
+}
+
+static const char *const facet_prefixes[] = {
+	"country_", "language_", "currency_"
+};
+
+/*
+ * What NAME was meant to be, when it is no segment or facet that C knows
+ * but a slip away from one: the name, into SUGGEST; else 0 (known, or a
+ * category the shop's data may bring).
+ */
+static int
+name_slip(const char *name, const struct conf *c, char *suggest,
+    size_t len)
+{
+	const struct conf_segments *s = &c->seg;
+	const char *best = NULL, *us;
+	size_t dist = (size_t)-1, i, p;
+	char fixed[CONF_NAME_MAX + 16];
+
+	for (i = 0; i < sizeof(facet_prefixes) / sizeof(facet_prefixes[0]);
+	    i++)
+		if (strncmp(name, facet_prefixes[i],
+		    strlen(facet_prefixes[i])) == 0)
+			return 0;
+	for (i = 0; i < LC_COUNT; i++)
+		nearer(name, conf_lifecycle_name((enum conf_lifecycle)i), &best,
+		    &dist);
+	nearer(name, "cart_abandoner", &best, &dist);
+	for (i = 0; i < s->lapsed.ncategory_days; i++)
+		nearer(name, s->lapsed.category_days[i].name, &best, &dist);
+	for (i = 0; i < s->nsku_prefixes; i++)
+		nearer(name, s->sku_prefixes[i].value, &best, &dist);
+	for (i = 0; i < s->nname_keywords; i++)
+		nearer(name, s->name_keywords[i].value, &best, &dist);
+	if (dist == 0)
+		return 0;
+	if (best != NULL && dist <= slip_max(name)) {
+		snprintf(suggest, len, "%s", best);
+		return 1;
+	}
+	/* "contry_de": a facet's prefix misspelt */
+	if ((us = strchr(name, '_')) == NULL)
+		return 0;
+	p = (size_t)(us - name) + 1;
+	for (i = 0; i < sizeof(facet_prefixes) / sizeof(facet_prefixes[0]);
+	    i++) {
+		snprintf(fixed, sizeof(fixed), "%.*s", (int)p, name);
+		if (str_distance(fixed, facet_prefixes[i]) <= 2) {
+			snprintf(suggest, len, "%s%s", facet_prefixes[i],
+			    name + p);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * What campaign C needs from the configuration CF: arms need
+ * outbox.key_file; a name a slip away from a segment or facet is an
+ * error that names it.
+ */
+static void
+check_campaign(struct campaign_load *ld, const struct campaign *c,
+    const struct conf *cf)
+{
+	const struct campaign_name *cn;
+	char suggest[CONF_NAME_MAX + 16];
+	size_t j;
+
+	if (c->arms.set && cf->outbox.keylen == 0) {
+		buf_printf(&ld->errs, "%s: arms: outbox.key_file is required:"
+		    " who falls in which arm is drawn with it, so that nobody"
+		    " can steer it\n", c->file);
+		ld->nerrs++;
+	}
+	for (j = 0; j < c->nnames; j++) {
+		cn = &c->names[j];
+		if (!name_slip(cn->name, cf, suggest, sizeof(suggest)))
+			continue;
+		buf_printf(&ld->errs, "%s:%u: %s: '%s' is no segment or facet:"
+		    " did you mean '%s'?\n", c->file, cn->line, cn->where,
+		    cn->name, suggest);
+		ld->nerrs++;
+	}
+}
+
 int
-campaign_set_load(const char *dir, struct campaign_set **out, char *err,
-    size_t errlen)
+campaign_set_load(const char *dir, const struct conf *cf,
+    struct campaign_set **out, char *err, size_t errlen)
 {
 	struct campaign_set *set;
 	struct campaign_load ld;
@@ -500,6 +633,8 @@ campaign_set_load(const char *dir, struct campaign_set **out, char *err,
 			ld.nerrs++;
 		} else {
 			load_campaign(&ld, &cfg, c);
+			if (cf != NULL)
+				check_campaign(&ld, c, cf);
 		}
 		config_destroy(&cfg);
 		for (j = 0; c->id[0] != '\0' && j + 1 < set->n; j++)
@@ -581,29 +716,6 @@ campaign_variant_name(const struct campaign *c, int variant)
 	if (variant >= 0 && (size_t)variant < c->nvariants)
 		return c->variants[variant].name;
 	return "default";
-}
-
-int
-campaign_set_check(const struct campaign_set *set, const struct conf *c,
-    char *err, size_t errlen)
-{
-	struct buf errs;
-	size_t i;
-	int bad = 0;
-
-	buf_init(&errs, errlen > 0 ? errlen - 1 : 0);
-	for (i = 0; i < set->n; i++) {
-		if (!set->v[i].arms.set || c->outbox.keylen > 0)
-			continue;
-		buf_printf(&errs, "%s: arms: outbox.key_file is required: who"
-		    " falls in which arm is drawn with it, so that nobody can"
-		    " steer it\n", set->v[i].file);
-		bad = 1;
-	}
-	if (errlen > 0)
-		snprintf(err, errlen, "%s", buf_str(&errs));
-	buf_free(&errs);
-	return bad ? -1 : 0;
 }
 
 const char *

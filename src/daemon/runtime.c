@@ -48,13 +48,8 @@ daemon_gen_load(const char *path, struct daemon_gen **out, char *err,
 
 	if (conf_load(path, &c, err, errlen) == -1)
 		return -1;
-	if (campaign_set_load(c->milter.campaigns_dir, &set, err, errlen) ==
-	    -1) {
-		conf_free(c);
-		return -1;
-	}
-	if (campaign_set_check(set, c, err, errlen) == -1) {
-		campaign_set_free(set);
+	if (campaign_set_load(c->milter.campaigns_dir, c, &set, err,
+	    errlen) == -1) {
 		conf_free(c);
 		return -1;
 	}

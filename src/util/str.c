@@ -47,3 +47,41 @@ str_mask_controls(char *s)
 		}
 	return n;
 }
+
+/* The optimal string alignment distance, over two rows and the one
+ * before them. */
+size_t
+str_distance(const char *a, const char *b)
+{
+	size_t rows[3][STR_DISTANCE_MAX + 1], *pp, *prev, *cur, *t, i, j;
+	size_t la = strlen(a), lb = strlen(b), best, cost;
+
+	if (la > STR_DISTANCE_MAX || lb > STR_DISTANCE_MAX)
+		return la > lb ? la : lb;
+	pp = rows[0];
+	prev = rows[1];
+	cur = rows[2];
+	for (j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			cost = a[i - 1] != b[j - 1];
+			best = prev[j - 1] + cost;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && pp[j - 2] + 1 < best)
+				best = pp[j - 2] + 1;
+			cur[j] = best;
+		}
+		/* rotate: the row before the last, the last, the next */
+		t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb];
+}

@@ -255,7 +255,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the campaigns under that configuration, or the defaults */
 	dflt = conf_defaults();
 	err[0] = '\0';
-	if (campaign_set_load(campaigns, &set, err, sizeof(err)) == 0) {
+	if (campaign_set_load(campaigns, c != NULL ? c : dflt, &set, err,
+	    sizeof(err)) == 0) {
 		check_campaigns(c != NULL ? c : dflt, set);
 		campaign_set_free(set);
 	} else if (err[0] == '\0') {

@@ -324,7 +324,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cf->milter.campaigns_dir = strdup(campaigns_dir);
 	write_file("spring.conf", spring_conf);
 	write_file("cart.conf", cart_conf);
-	if (campaign_set_load(campaigns_dir, &set, err, sizeof(err)) == -1)
+	if (campaign_set_load(campaigns_dir, cf, &set, err, sizeof(err)) ==
+	    -1)
 		die("campaigns", err);
 
 	env.conf = cf;

@@ -166,7 +166,15 @@ grep -q "configuration OK, 1 campaigns in $T/campaigns" "$T/check.out" || fail "
 printf 'id = "x";\nvariants = { default = { offer = "1"; }; };\nsendafter = "x";\n' > "$T/campaigns/x.conf"
 "$BUILD/segctl" -c "$T/check.conf" check > "$T/check.out" 2>&1 && fail "check passed a misspelt key"
 grep -q "^$T/campaigns/x.conf:3: sendafter: unknown setting" "$T/check.out" || fail "check: $(cat "$T/check.out")"
-rm "$T/campaigns/x.conf"
+# every slip in every file at once, each at its line, with what was meant
+printf 'id = "y";\naudience = { include = [ "vpi" ]; };\nvariants = { default = { offer = "1";\n  sendafter = "x"; }; };\n' > "$T/campaigns/y.conf"
+"$BUILD/segctl" -c "$T/check.conf" check > "$T/check.out" 2>&1 && fail "check passed a misspelt segment"
+grep -q "^$T/campaigns/x.conf:3: sendafter: unknown setting" "$T/check.out" || fail "check, all at once: $(cat "$T/check.out")"
+grep -q "^$T/campaigns/y.conf:2: audience.include: 'vpi' is no segment or facet: did you mean 'vip'?$" "$T/check.out" ||
+    fail "check, a misspelt segment: $(cat "$T/check.out")"
+grep -q "^$T/campaigns/y.conf:4: variants.default.sendafter: did you mean send_after?$" "$T/check.out" ||
+    fail "check, a misspelt key in a variant: $(cat "$T/check.out")"
+rm "$T/campaigns/x.conf" "$T/campaigns/y.conf"
 
 # --help on every command: its usage, to stdout, success
 for c in init import segments explain demo-data check preview report outbox \

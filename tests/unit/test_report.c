@@ -181,7 +181,7 @@ test_windows(void **state)
 	    "\n default = { code = \"FALL10\"; }; };\n", fp);
 	fclose(fp);
 	snprintf(path, sizeof(path), "%s/c", x->dir);
-	if (campaign_set_load(path, &set, err, sizeof(err)) == -1)
+	if (campaign_set_load(path, NULL, &set, err, sizeof(err)) == -1)
 		fail_msg("%s", err);
 	lift_init(&l);
 	assert_int_equal(report_lift(x->st, &x->cf->seg, "fall",

@@ -44,6 +44,8 @@ void	 gw_smtp_free(struct gw_smtp *g);
 enum gw_result gw_smtp_send(struct gw_smtp *g, const char *sender,
 	    const char *recipients, const void *message, size_t len,
 	    char *err, size_t errlen);
+/* 0 when something takes a connection at URL, else -1 with ERR. */
+int	 gw_smtp_probe(const char *url, char *err, size_t errlen);
 /* The queue id that REPLY, a 250 to a message, names; "" when none. */
 void	 gw_smtp_queue_id(const char *reply, char *out, size_t outlen);
 

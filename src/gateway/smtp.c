@@ -153,6 +153,29 @@ gw_smtp_queue_id(const char *reply, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+int
+gw_smtp_probe(const char *url, char *err, size_t errlen)
+{
+	CURL *curl;
+	CURLcode rc;
+
+	if ((curl = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "libcurl: no handle");
+		return -1;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
+	rc = curl_easy_perform(curl);
+	curl_easy_cleanup(curl);
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 enum gw_result
 gw_smtp_send(struct gw_smtp *g, const char *sender, const char *recipients,
     const void *message, size_t len, char *err, size_t errlen)

@@ -456,6 +456,14 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		warn_untailored(g->conf, path, check);
+		/* the MTA may start after segmilter: a warning, not an error */
+		if (g->conf->outbox.reinject_url[0] != '\0' &&
+		    gw_smtp_probe(g->conf->outbox.reinject_url, err,
+		    sizeof(err)) == -1)
+			fprintf(stderr, "%s: warning: outbox.reinject_url: %s:"
+			    " %s: copies wait in the outbox until it answers;"
+			    " the listener is in contrib/postfix/master.cf\n",
+			    path, g->conf->outbox.reinject_url, err);
 		printf("%s%s: configuration OK, %zu campaigns in %s\n",
 		    g->sms_report, path, g->campaigns->n,
 		    g->conf->milter.campaigns_dir);

@@ -22,6 +22,30 @@ grep -q "configuration OK, 1 campaigns in $T/campaigns" "$T/out" || fail "-n out
 grep -q "warning: no outbox.reinject_url: a message for several recipients goes out once" "$T/out" ||
     fail "-n without reinject_url: $(cat "$T/out")"
 grep -q "warning: no milter.unsubscribe_url" "$T/out" || fail "-n without unsubscribe_url: $(cat "$T/out")"
+# with re-injection: -n says when nothing listens there (a closed
+# loopback port), and is quiet once something does
+openssl rand -hex 32 > "$T/copy.key"
+chmod 600 "$T/copy.key"
+R=13641
+cp "$T/segmilter.conf" "$T/split.conf"
+printf 'outbox = { reinject_url = "smtp://127.0.0.1:%s"; key_file = "%s/copy.key"; };\n' "$R" "$T" >> "$T/split.conf"
+"$M" -n -c "$T/split.conf" > "$T/out" 2>&1 || fail "-n with reinject_url: $(cat "$T/out")"
+grep -q "^$T/split.conf: warning: outbox.reinject_url: smtp://127.0.0.1:$R: .*: copies wait in the outbox until it answers" "$T/out" ||
+    fail "-n with nothing at reinject_url: $(cat "$T/out")"
+python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); open(sys.argv[2], "w").close()
+while True:
+    c = s.accept()[0]; f = c.makefile("rb"); c.sendall(b"220 test\r\n")
+    for line in f:
+        c.sendall(b"221 bye\r\n" if line.upper().startswith(b"QUIT") else b"250 ok\r\n")
+        if line.upper().startswith(b"QUIT"): break
+    c.close()' "$R" "$T/listening" &
+LPID=$!
+wait_until '[ -e "$T/listening" ]' "the test listener did not start"
+"$M" -n -c "$T/split.conf" > "$T/out" 2>&1 || fail "-n with a listener: $(cat "$T/out")"
+kill "$LPID"
+grep -q "reinject_url" "$T/out" && fail "-n warned with a listener there: $(cat "$T/out")"
 
 # every problem, FILE:LINE first, exit 78
 sed 's/^policy = .*/policy = { cap_count = -1; colour = 1; };/' "$T/segmilter.conf" > "$T/bad.conf"

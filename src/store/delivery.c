@@ -157,11 +157,8 @@ delivery_interests(struct store *st, size_t n,
 }
 
 /*
- * The times in LIST ("T,T,...", in the index's order) into R's soft
- * bounces, the newest STORE_SOFT_BOUNCES_MAX of them, newest first.
- * They come from the aggregate's own scan of the customer's engagement:
- * a subquery sorting them would scan it a second time, for every
- * recipient of every campaign message.
+ * The times in LIST ("T,T,...") into R's soft bounces, the newest
+ * STORE_SOFT_BOUNCES_MAX of them, newest first, whatever LIST's order.
  */
 static void
 delivery_soft_bounces(const char *list, struct store_recipient *r)
@@ -190,7 +187,10 @@ delivery_soft_bounces(const char *list, struct store_recipient *r)
 
 /*
  * Unsubscribes and complaints, bounces since consent (hard: a count;
- * soft: the latest times), the last open, click or order.
+ * soft: the latest times), the last open, click or order.  Each is a
+ * range of engagement_by_type (the newest row of a type, or the rows
+ * since consent), so a customer mailed for years costs what a new one
+ * does.
  */
 static int
 delivery_engagement(struct store *st, struct store_recipient *r)
@@ -199,19 +199,26 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 	int rc;
 
 	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT"
-	    " coalesce(max(at) FILTER (WHERE type = 'unsubscribe'), 0),"
-	    " count(*) FILTER (WHERE type = 'bounce' AND at >= ?2),"
-	    " max(coalesce(max(at) FILTER (WHERE type IN ('open', 'click')),"
-	    "  0), (SELECT coalesce(max(created_at), 0) FROM orders"
+	    " (SELECT coalesce(max(at), 0) FROM engagement"
+	    "  WHERE customer_id = ?1 AND type = 'unsubscribe'),"
+	    " (SELECT count(*) FROM engagement"
+	    "  WHERE customer_id = ?1 AND type = 'bounce' AND at >= ?2),"
+	    " max((SELECT coalesce(max(at), 0) FROM engagement"
+	    "  WHERE customer_id = ?1 AND type = 'open'),"
+	    "  (SELECT coalesce(max(at), 0) FROM engagement"
+	    "  WHERE customer_id = ?1 AND type = 'click'),"
+	    "  (SELECT coalesce(max(created_at), 0) FROM orders"
 	    "  WHERE customer_id = ?1)),"
-	    " coalesce(max(at) FILTER (WHERE type = 'complaint'), 0),"
-	    " group_concat(at) FILTER (WHERE type = 'soft_bounce'"
-	    "  AND at >= ?2)"
-	    " FROM engagement WHERE customer_id = ?1");
+	    " (SELECT coalesce(max(at), 0) FROM engagement"
+	    "  WHERE customer_id = ?1 AND type = 'complaint'),"
+	    " (SELECT group_concat(at) FROM (SELECT at FROM engagement"
+	    "  WHERE customer_id = ?1 AND type = 'soft_bounce' AND at >= ?2"
+	    "  ORDER BY at DESC LIMIT ?3))");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, r->customer_id);
 	sqlite3_bind_int64(s, 2, r->consent_at);
+	sqlite3_bind_int64(s, 3, STORE_SOFT_BOUNCES_MAX);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		r->unsubscribed_at = sqlite3_column_int64(s, 0);
 		r->bounces_since_consent = sqlite3_column_int64(s, 1);
@@ -227,7 +234,12 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 /*
  * Campaigns delivered since the last answer and within the window,
  * other than CAMPAIGN itself: a campaign never fatigues its own retry
- * (whether it may go again is the duplicate rule's business).
+ * (whether it may go again is the duplicate rule's business).  A
+ * campaign counts once however often it went (a split, a resend): each
+ * is taken at its last delivery.  Only the deliveries after the earlier
+ * of the two bounds are read (a campaign last delivered before it counts
+ * for neither), and the last delivery is the newest row of each index:
+ * what the customer was sent before they last answered costs nothing.
  */
 static int
 delivery_counts(struct store *st, struct store_recipient *r,
@@ -238,19 +250,27 @@ delivery_counts(struct store *st, struct store_recipient *r,
 
 	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
 	    " count(*) FILTER (WHERE at > ?2), count(*) FILTER (WHERE at > ?3),"
-	    " coalesce(max(at), 0) FROM ("
+	    " max(coalesce((SELECT at FROM ledger WHERE customer_id = ?1"
+	    "  AND decision = 'deliver' AND campaign_id <> ?4"
+	    "  ORDER BY at DESC LIMIT 1), 0),"
+	    "  coalesce((SELECT at FROM engagement WHERE customer_id = ?1"
+	    "  AND type = 'sent' AND campaign_id <> ?4"
+	    "  ORDER BY at DESC LIMIT 1), 0)) FROM ("
 	    "  SELECT campaign_id, max(at) AS at FROM ("
-	    "   SELECT campaign_id, at FROM ledger"
-	    "    WHERE customer_id = ?1 AND decision = 'deliver'"
+	    "   SELECT campaign_id, at FROM ledger WHERE customer_id = ?1"
+	    "    AND decision = 'deliver' AND at > ?5 AND campaign_id <> ?4"
 	    "   UNION ALL SELECT campaign_id, at FROM engagement"
-	    "    WHERE customer_id = ?1 AND type = 'sent')"
-	    "  WHERE campaign_id <> ?4 GROUP BY campaign_id)");
+	    "    WHERE customer_id = ?1 AND type = 'sent' AND at > ?5"
+	    "    AND campaign_id <> ?4)"
+	    "  GROUP BY campaign_id)");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, r->customer_id);
 	sqlite3_bind_int64(s, 2, r->last_answer_at);
 	sqlite3_bind_int64(s, 3, window_start);
 	store_bind_text(s, 4, campaign);
+	sqlite3_bind_int64(s, 5, r->last_answer_at < window_start ?
+	    r->last_answer_at : window_start);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		r->unanswered = sqlite3_column_int64(s, 0);
 		r->in_window = sqlite3_column_int64(s, 1);

@@ -1,7 +1,8 @@
 /*
  * schema_later.h - SQL that takes a store back to schema version 8 in
  * the upgrade tests: what migrations 9 and later created is dropped.
- * Extend it with every migration that adds a table or a column.
+ * Extend it with every migration that adds a table, a column or an
+ * index.
  */
 #ifndef SEGM_TEST_SCHEMA_LATER_H
 #define SEGM_TEST_SCHEMA_LATER_H
@@ -19,6 +20,7 @@
 	"ALTER TABLE orders DROP COLUMN source_id;"			\
 	"ALTER TABLE events DROP COLUMN source_id;"			\
 	"ALTER TABLE ledger DROP COLUMN arm;"				\
-	"ALTER TABLE ledger DROP COLUMN segment;"
+	"ALTER TABLE ledger DROP COLUMN segment;"			\
+	"DROP INDEX engagement_by_type; DROP INDEX ledger_by_time;"
 
 #endif

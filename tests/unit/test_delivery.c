@@ -455,6 +455,169 @@ test_engagement_many(void **state)
 	assert_int_equal(r.last_answer_at, NOW - DAY);	/* the open */
 }
 
+/*
+ * The lookups as they were before engagement_by_type bounded them (schema
+ * 14): every engagement and delivery row of the customer read and
+ * grouped.  The property test below holds today's answers to these.
+ */
+static const char old_engagement[] = "SELECT"
+    " coalesce(max(at) FILTER (WHERE type = 'unsubscribe'), 0),"
+    " count(*) FILTER (WHERE type = 'bounce' AND at >= ?2),"
+    " max(coalesce(max(at) FILTER (WHERE type IN ('open', 'click')),"
+    "  0), (SELECT coalesce(max(created_at), 0) FROM orders"
+    "  WHERE customer_id = ?1)),"
+    " coalesce(max(at) FILTER (WHERE type = 'complaint'), 0)"
+    " FROM engagement WHERE customer_id = ?1";
+static const char old_soft[] = "SELECT at FROM engagement"
+    " WHERE customer_id = ?1 AND type = 'soft_bounce' AND at >= ?2"
+    " ORDER BY at DESC LIMIT ?3";
+static const char old_counts[] = "SELECT"
+    " count(*) FILTER (WHERE at > ?2), count(*) FILTER (WHERE at > ?3),"
+    " coalesce(max(at), 0) FROM ("
+    "  SELECT campaign_id, max(at) AS at FROM ("
+    "   SELECT campaign_id, at FROM ledger"
+    "    WHERE customer_id = ?1 AND decision = 'deliver'"
+    "   UNION ALL SELECT campaign_id, at FROM engagement"
+    "    WHERE customer_id = ?1 AND type = 'sent')"
+    "  WHERE campaign_id <> ?4 GROUP BY campaign_id)";
+
+/* The old answers for the customer ID, consented at CONSENT_AT, for
+ * CAMPAIGN with the window starting at START, into R's fields. */
+static void
+old_lookup(sqlite3 *db, int64_t id, int64_t consent_at, const char *campaign,
+    int64_t start, struct store_recipient *r)
+{
+	sqlite3_stmt *s;
+	size_t n = 0;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(sqlite3_prepare_v2(db, old_engagement, -1, &s, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, consent_at);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	r->unsubscribed_at = sqlite3_column_int64(s, 0);
+	r->bounces_since_consent = sqlite3_column_int64(s, 1);
+	r->last_answer_at = sqlite3_column_int64(s, 2);
+	r->complained_at = sqlite3_column_int64(s, 3);
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db, old_soft, -1, &s, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, consent_at);
+	sqlite3_bind_int64(s, 3, STORE_SOFT_BOUNCES_MAX);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		r->soft_bounce_at[n++] = sqlite3_column_int64(s, 0);
+	r->nsoft_bounces = n;
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db, old_counts, -1, &s, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, r->last_answer_at);
+	sqlite3_bind_int64(s, 3, start);
+	sqlite3_bind_text(s, 4, campaign, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	r->unanswered = sqlite3_column_int64(s, 0);
+	r->in_window = sqlite3_column_int64(s, 1);
+	r->last_delivery_at = sqlite3_column_int64(s, 2);
+	sqlite3_finalize(s);
+}
+
+/*
+ * Property: over random histories (deliveries, imported sends, answers,
+ * unsubscribes, bounces hard and soft, complaints, orders, the campaign
+ * itself among them, times clustered so that ties and the bounds
+ * themselves occur), the bounded lookups answer exactly what the
+ * unbounded ones did, for several campaigns and windows each.
+ */
+static void
+test_recipient_lookups_bounded(void **state)
+{
+	static const enum store_engagement_type types[] = {
+		ENG_SENT, ENG_OPEN, ENG_CLICK, ENG_UNSUBSCRIBE, ENG_BOUNCE,
+		ENG_SOFT_BOUNCE, ENG_COMPLAINT
+	};
+	static const char *const campaigns[] = { "c-now", "a", "b", "c", "d" };
+	struct dx *x = *state;
+	struct store_recipient got, want;
+	struct store_customer c;
+	enum store_change ch;
+	struct store_engagement e;
+	char email[64], sql[256];
+	int64_t id, consent_at, at, window;
+	unsigned seed = 23;
+	sqlite3 *db;
+	int h, k, n, q;
+
+	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	for (h = 0; h < 200; h++) {
+		snprintf(email, sizeof(email), "h%d@example.com", h);
+		memset(&c, 0, sizeof(c));
+		c.email = email;
+		assert_int_equal(store_customer_upsert(x->st, &c, &id, &ch), 0);
+		consent_at = NOW - (int64_t)(rand_r(&seed) % 60) * DAY;
+		x->ann = id;
+		dx_consent(x, 1, consent_at);
+		n = rand_r(&seed) % 40;
+		for (k = 0; k < n; k++) {
+			/* whole days, hours or the bounds: ties happen */
+			at = NOW - (int64_t)(rand_r(&seed) % 90) * DAY -
+			    (rand_r(&seed) % 3 == 0 ? 16 * HOUR : 0);
+			if (rand_r(&seed) % 2 == 0) {
+				snprintf(sql, sizeof(sql), "INSERT OR REPLACE"
+				    " INTO ledger (campaign_id, recipient,"
+				    " message_key, customer_id, queue_id,"
+				    " decision, at) VALUES ('%s', '%s', 'm',"
+				    " %lld, 'Q', '%s', %lld)",
+				    campaigns[rand_r(&seed) % 5], email,
+				    (long long)id, rand_r(&seed) % 4 ?
+				    "deliver" : "fatigued", (long long)at);
+				dx_sql(x, sql);
+				continue;
+			}
+			memset(&e, 0, sizeof(e));
+			e.customer_id = id;
+			e.campaign_id = campaigns[rand_r(&seed) % 5];
+			e.type = types[rand_r(&seed) % 7];
+			e.at = at;
+			assert_int_equal(store_engagement_add(x->st, &e, &ch),
+			    0);
+		}
+		if (rand_r(&seed) % 4 == 0) {
+			snprintf(sql, sizeof(sql), "INSERT INTO orders (ref,"
+			    " customer_id, created_at, financial_status,"
+			    " total) VALUES ('o%d', %lld, %lld, 'paid', 100)",
+			    h, (long long)id, (long long)(NOW -
+			    (int64_t)(rand_r(&seed) % 90) * DAY));
+			dx_sql(x, sql);
+		}
+		for (q = 0; q < 5; q++) {
+			window = (int64_t)(rand_r(&seed) % 30) * DAY;
+			if (store_recipient_get(x->st, email, campaigns[q], NOW,
+			    window, &got) != 0)
+				fail_msg("%s", store_error(x->st));
+			old_lookup(db, id, got.consent_at, campaigns[q],
+			    NOW - window, &want);
+			assert_int_equal(got.unsubscribed_at,
+			    want.unsubscribed_at);
+			assert_int_equal(got.bounces_since_consent,
+			    want.bounces_since_consent);
+			assert_int_equal(got.last_answer_at, want.last_answer_at);
+			assert_int_equal(got.complained_at, want.complained_at);
+			assert_int_equal(got.nsoft_bounces, want.nsoft_bounces);
+			assert_memory_equal(got.soft_bounce_at,
+			    want.soft_bounce_at, sizeof(got.soft_bounce_at[0]) *
+			    got.nsoft_bounces);
+			assert_int_equal(got.unanswered, want.unanswered);
+			assert_int_equal(got.in_window, want.in_window);
+			assert_int_equal(got.last_delivery_at,
+			    want.last_delivery_at);
+		}
+	}
+	sqlite3_close(db);
+}
+
 /* N audit rows in one transaction, at AT[i] (NULL: NOW + i). */
 static void
 dx_audit_at(struct dx *x, int n, const int64_t *at)
@@ -1095,7 +1258,7 @@ test_schema_upgrade(void **state)
 	    " AND decision = 'deliver'", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_non_null(strstr((const char *)sqlite3_column_text(s, 3),
-	    "USING PRIMARY KEY (customer_id=?)"));
+	    "USING COVERING INDEX ledger_by_time (customer_id=?)"));
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 }
@@ -1112,6 +1275,7 @@ main(void)
 		T(test_recipient_cadence),
 		T(test_recipients_batch),
 		T(test_ledger_delivery_stands),
+		T(test_recipient_lookups_bounded),
 		T(test_engagement_many),
 		T(test_audit_chain),
 		T(test_audit_rewritten),

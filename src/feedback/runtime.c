@@ -1,7 +1,7 @@
 /*
  * runtime.c - segfeed's configuration generations and its store handle.
  *
- * As segmilter's (src/milter/runtime.c): a generation is segmilter.conf
+ * As segmilter's (src/daemon/runtime.c): a generation is segmilter.conf
  * and the page template, loaded and checked together, swapped in whole
  * by SIGHUP and freed when its last request gives it back.  rt->lock
  * guards the pointers and counts; the store handle, one for the process

@@ -313,9 +313,10 @@ message_fingerprint(struct milter_msg *m)
  * last thing done before the answer, so that the time in which a crash
  * loses a noted copy (noted, but the MTA never hears "continue") is what
  * lies between the commit and libmilter's write; the WAL's checkpoints
- * (checkpoint.c), the freeing of the message (mlfi.c) and the audit
- * head's log line (milter_msg_reset) are kept out of it: t-fault lost a
- * copy to a SIGKILL in it once in its fourth run of a day.
+ * (src/daemon/checkpoint.c), the freeing of the message (mlfi.c) and
+ * the audit head's log line (milter_msg_reset) are kept out of it:
+ * t-fault lost a copy to a SIGKILL in it once in its fourth run of a
+ * day.
  */
 static enum milter_verdict
 pass_copy(struct milter_msg *m, const struct daemon_env *env,

@@ -758,7 +758,8 @@ int	 store_copy_was_seen(struct store *st, const char *nonce);
 /* Notes that the copy with NONCE passed, in queue QID.  0, or -1. */
 int	 store_copy_seen(struct store *st, const char *nonce, const char *qid,
 	    int64_t now);
-/* Sets a job's state; NEXT_AT for a retry, ERROR (may be NULL). */
+/* Sets a job's state; NEXT_AT for a retry, ERROR (may be NULL).  An
+ * email job sent loses its body: the MTA has the copy. */
 int	 store_outbox_update(struct store *st, int64_t id,
 	    enum store_job_state state, int64_t next_at, const char *error,
 	    int64_t now);

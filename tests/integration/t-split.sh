@@ -328,6 +328,12 @@ wait_until '[ "$(perm_state)" = failed ]' \
 q "SELECT recipient, decision, detail FROM audit WHERE campaign_id = 'perm' AND decision = 'copy_failed'" |
     grep -q "^rita@example.com|copy_failed|outbox job .* after 1 attempts: .*554" || fail "the failure is not audited: $(q "SELECT decision, detail FROM audit WHERE campaign_id = 'perm'")"
 $S outbox | grep -Eq " failed +perm +default +1 .*554" || fail "outbox list: $($S outbox | grep perm)"
+# a copy sent is the MTA's: its body is gone from the store; the failed
+# one keeps it, for segctl outbox retry
+[ "$(q "SELECT count(*) FROM outbox WHERE kind = 'email' AND state = 'sent' AND length(message) > 0")" = 0 ] ||
+    fail "sent copies keep their bodies: $(q "SELECT id, length(message) FROM outbox WHERE state = 'sent'")"
+[ "$(q "SELECT length(message) > 0 FROM outbox WHERE campaign_id = 'perm' AND state = 'failed'")" = 1 ] ||
+    fail "the failed copy lost its body"
 # the report counts Rita's copy as not sent, in her segment
 $S report perm > "$T/report.out" || fail "report perm"
 grep -Eq "^repeat +1 +0( +0)+ +1$" "$T/report.out" || fail "report: $(cat "$T/report.out")"

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "audit.h"
 #include "marker.h"
@@ -172,6 +173,25 @@ claim(struct store *st, int64_t now, struct store_job **j, int64_t *next)
 	return store_outbox_claim(st, now, 600, STORE_JOB_EMAIL, j, next);
 }
 
+/* How many bytes of its copy job ID still keeps in the store at PATH. */
+static int64_t
+body_kept(const char *path, int64_t id)
+{
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT length(message) FROM"
+	    " outbox WHERE id = ?1", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_int64(s, 1, id);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
 static void
 test_jobs(void **state)
 {
@@ -223,6 +243,8 @@ test_jobs(void **state)
 	/* deferred, then sent */
 	assert_int_equal(store_outbox_update(st, id1, JOB_QUEUED, NOW + 700,
 	    "421 busy", NOW + 600), 0);
+	/* deferred, it keeps its body; sent (below), it is the MTA's */
+	assert_int_equal(body_kept(path, id1), (int64_t)j.len);
 	assert_int_equal(claim(st, NOW + 650, &c, &next), 1);
 	assert_int_equal(next, NOW + 700);
 	assert_int_equal(claim(st, NOW + 700, &c, &next), 0);
@@ -235,6 +257,8 @@ test_jobs(void **state)
 	assert_int_equal(got->state, JOB_SENT);
 	assert_int_equal(got->done_at, NOW + 700);
 	store_job_free(got);
+	assert_int_equal(body_kept(path, id1), 0);
+	assert_int_equal(body_kept(path, id2), (int64_t)j.len);
 
 	/* the held job once its time has come */
 	assert_int_equal(claim(st, NOW + 3600, &c, &next), 0);
@@ -257,6 +281,7 @@ test_jobs(void **state)
 	assert_int_equal(store_outbox_get(st, id2, &got), 0);
 	assert_int_equal(got->state, JOB_SENT);
 	store_job_free(got);
+	assert_int_equal(body_kept(path, id2), 0);
 	/* ... by this attempt: one that passed, then was refused or cut
 	 * off and deferred, does not make the next one sent unseen */
 	j.kind = "email";

@@ -94,6 +94,24 @@ void	 daemon_rt_stop(struct daemon_rt *rt);
 int	 daemon_rt_drain(struct daemon_rt *rt, int seconds);
 
 /*
+ * The one store handle a daemon's threads share (handle.c), for
+ * segmilter's runtime and segfeed's: opened on first use and checked on
+ * every later one (store_check_file); NULL (logged) when it cannot be
+ * opened or its file is gone, replaced or no longer ours, and tried
+ * again next time.  Its uses are serialised by daemon_handle_lock();
+ * with a checkpointer set, its commits wake it (daemon_ckpt).
+ */
+struct daemon_handle;
+struct daemon_ckpt;
+struct daemon_handle *daemon_handle_new(const char *path,
+	    int64_t timeout_ms);
+void	 daemon_handle_free(struct daemon_handle *h);
+struct store *daemon_handle_get(struct daemon_handle *h);
+pthread_mutex_t *daemon_handle_lock(struct daemon_handle *h);
+void	 daemon_handle_set_checkpointer(struct daemon_handle *h,
+	    struct daemon_ckpt *ck);
+
+/*
  * The checkpoint thread (checkpoint.c): copies the store's WAL back into
  * the database when a commit of the shared handle wakes it, through a
  * handle of its own, so that commits do not wait for checkpoints.  NULL

@@ -1,10 +1,10 @@
 /*
  * runtime.c - configuration generations and the shared store handle.
  *
- * rt->lock guards the current generation, the reference counts and the
- * opening of the store handle; it is held only to move pointers.  Uses
- * of the handle are serialised by store_lock, which msg.c takes (see
- * struct daemon_env).
+ * rt->lock guards the current generation and the reference counts; it
+ * is held only to move pointers.  The store handle is handle.c's; its
+ * lock, which the milter and the outbox take (struct daemon_env), is
+ * each generation's env.store_lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,17 +24,14 @@
 
 struct daemon_rt {
 	pthread_mutex_t	 lock;
-	pthread_mutex_t	 store_lock;	/* see struct daemon_env */
 	pthread_cond_t	 idle;
 	struct daemon_gen *cur;
-	struct store	*st;
-	char		*store_path;	/* from the first configuration */
-	int64_t		 store_timeout_ms;
+	/* the path from the first configuration: see daemon_rt_store */
+	struct daemon_handle *handle;
 	int		 busy;
 	int		 stopping;	/* SIGTERM: start nothing new */
 	void		(*outbox_wake)(void *, int64_t);
 	void		*outbox_arg;
-	struct daemon_ckpt *ckpt;
 };
 
 int
@@ -98,13 +95,12 @@ daemon_rt_new(struct daemon_gen *g)
 	struct daemon_rt *rt = xcalloc(1, sizeof(*rt));
 
 	pthread_mutex_init(&rt->lock, NULL);
-	pthread_mutex_init(&rt->store_lock, NULL);
 	pthread_cond_init(&rt->idle, NULL);
+	rt->handle = daemon_handle_new(g->conf->store_path,
+	    g->conf->store_timeout_ms);
 	g->refs = 1;
-	g->env.store_lock = &rt->store_lock;
+	g->env.store_lock = daemon_handle_lock(rt->handle);
 	rt->cur = g;
-	rt->store_path = xstrdup(g->conf->store_path);
-	rt->store_timeout_ms = g->conf->store_timeout_ms;
 	return rt;
 }
 
@@ -139,7 +135,7 @@ daemon_rt_swap(struct daemon_rt *rt, struct daemon_gen *g)
 {
 	struct daemon_gen *old;
 
-	g->env.store_lock = &rt->store_lock;
+	g->env.store_lock = daemon_handle_lock(rt->handle);
 	pthread_mutex_lock(&rt->lock);
 	g->env.outbox_wake = rt->outbox_wake;
 	g->env.outbox_arg = rt->outbox_arg;
@@ -162,65 +158,16 @@ daemon_rt_set_outbox(struct daemon_rt *rt, void (*wake)(void *, int64_t),
 	pthread_mutex_unlock(&rt->lock);
 }
 
-/* ST's commits wake CK; without one, they checkpoint themselves. */
-static void
-defer_checkpoints(struct store *st, struct daemon_ckpt *ck)
-{
-	if (ck != NULL)
-		store_defer_checkpoints(st, STORE_WAL_PAGES, daemon_ckpt_wake,
-		    ck);
-	else
-		store_defer_checkpoints(st, 0, NULL, NULL);
-}
-
 void
 daemon_rt_set_checkpointer(struct daemon_rt *rt, struct daemon_ckpt *ck)
 {
-	struct store *st;
-
-	pthread_mutex_lock(&rt->lock);
-	rt->ckpt = ck;
-	st = rt->st;
-	pthread_mutex_unlock(&rt->lock);
-	if (st == NULL)
-		return;
-	/* the hook is the handle's: changed only between its uses */
-	pthread_mutex_lock(&rt->store_lock);
-	defer_checkpoints(st, ck);
-	pthread_mutex_unlock(&rt->store_lock);
+	daemon_handle_set_checkpointer(rt->handle, ck);
 }
 
 struct store *
 daemon_rt_store(struct daemon_rt *rt)
 {
-	struct store *st;
-	char err[512];
-	int opened = 0;
-
-	pthread_mutex_lock(&rt->lock);
-	if (rt->st == NULL) {
-		if (store_open(rt->store_path, 0, rt->store_timeout_ms,
-		    &rt->st, err, sizeof(err)) == -1) {
-			rt->st = NULL;
-			daemon_log(LOG_ERR, NULL, "store: %s", err);
-		} else {
-			opened = 1;
-			if (rt->ckpt != NULL)
-				defer_checkpoints(rt->st, rt->ckpt);
-		}
-	}
-	st = rt->st;
-	pthread_mutex_unlock(&rt->lock);
-	if (st == NULL || opened)
-		return st;
-	/* a reopening replaces the handle's insides: between its uses */
-	pthread_mutex_lock(&rt->store_lock);
-	if (store_check_file(st) == -1) {
-		daemon_log(LOG_ERR, NULL, "store: %s", store_error(st));
-		st = NULL;
-	}
-	pthread_mutex_unlock(&rt->store_lock);
-	return st;
+	return daemon_handle_get(rt->handle);
 }
 
 void

@@ -4,9 +4,9 @@
  * As segmilter's (src/daemon/runtime.c): a generation is segmilter.conf
  * and the page template, loaded and checked together, swapped in whole
  * by SIGHUP and freed when its last request gives it back.  rt->lock
- * guards the pointers and counts; the store handle, one for the process
- * (a commit through any handle empties every other's page cache), is
- * used under store_lock by the handlers (struct feedback_env).
+ * guards the pointers and counts; the store handle is the daemons'
+ * shared one (src/daemon/handle.c), used under its lock by the handlers
+ * (struct feedback_env).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,11 +24,9 @@
 
 struct feedback_rt {
 	pthread_mutex_t	 lock;
-	pthread_mutex_t	 store_lock;
 	struct feedback_gen *cur;
-	struct store	*st;
-	char		*store_path;	/* from the first configuration */
-	int64_t		 store_timeout_ms;
+	/* the path from the first configuration, as segmilter's */
+	struct daemon_handle *handle;
 };
 
 struct check_names {
@@ -144,11 +142,10 @@ feedback_rt_new(struct feedback_gen *g)
 	struct feedback_rt *rt = xcalloc(1, sizeof(*rt));
 
 	pthread_mutex_init(&rt->lock, NULL);
-	pthread_mutex_init(&rt->store_lock, NULL);
 	g->refs = 1;
 	rt->cur = g;
-	rt->store_path = xstrdup(g->conf->store_path);
-	rt->store_timeout_ms = g->conf->store_timeout_ms;
+	rt->handle = daemon_handle_new(g->conf->store_path,
+	    g->conf->store_timeout_ms);
 	return rt;
 }
 
@@ -158,36 +155,9 @@ feedback_rt_free(struct feedback_rt *rt)
 	if (rt == NULL)
 		return;
 	feedback_rt_release(rt, rt->cur);
-	store_close(rt->st);
-	free(rt->store_path);
+	daemon_handle_free(rt->handle);
 	pthread_mutex_destroy(&rt->lock);
-	pthread_mutex_destroy(&rt->store_lock);
 	free(rt);
-}
-
-/* The store handle, opened on first use and checked on every later one
- * (store_check_file: reopened if its file was replaced); NULL, logged. */
-static struct store *
-rt_store(struct feedback_rt *rt)
-{
-	struct store *st;
-	char err[512];
-
-	pthread_mutex_lock(&rt->store_lock);
-	if (rt->st == NULL) {
-		if (store_open(rt->store_path, 0, rt->store_timeout_ms,
-		    &rt->st, err, sizeof(err)) == -1) {
-			rt->st = NULL;
-			daemon_log(LOG_ERR, NULL, "store: %s", err);
-		}
-	} else if (store_check_file(rt->st) == -1) {
-		daemon_log(LOG_ERR, NULL, "store: %s", store_error(rt->st));
-		pthread_mutex_unlock(&rt->store_lock);
-		return NULL;
-	}
-	st = rt->st;
-	pthread_mutex_unlock(&rt->store_lock);
-	return st;
 }
 
 struct feedback_gen *
@@ -201,8 +171,8 @@ feedback_rt_acquire(struct feedback_rt *rt, struct feedback_env *env)
 	pthread_mutex_unlock(&rt->lock);
 	/* the request's own copy: the generation is shared, read-only */
 	*env = g->env;
-	env->st = rt_store(rt);
-	env->store_lock = &rt->store_lock;
+	env->st = daemon_handle_get(rt->handle);
+	env->store_lock = daemon_handle_lock(rt->handle);
 	return g;
 }
 

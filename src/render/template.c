@@ -486,16 +486,9 @@ template_render(const char *in, size_t len, enum template_context ctx,
     const struct template_vars *vars, struct buf *out, char *err,
     size_t errlen)
 {
-	struct walk w;
+	struct walk w = { .in = in, .len = len, .ctx = ctx, .vars = vars,
+	    .out = out, .err = err, .errlen = errlen };
 
-	memset(&w, 0, sizeof(w));
-	w.in = in;
-	w.len = len;
-	w.ctx = ctx;
-	w.vars = vars;
-	w.out = out;
-	w.err = err;
-	w.errlen = errlen;
 	return walk_run(&w);
 }
 
@@ -504,15 +497,9 @@ template_check(const char *in, size_t len,
     void (*name_cb)(void *arg, const char *name, int is_section), void *arg,
     char *err, size_t errlen)
 {
-	struct walk w;
+	struct walk w = { .in = in, .len = len, .name_cb = name_cb,
+	    .cb_arg = arg, .err = err, .errlen = errlen };
 
-	memset(&w, 0, sizeof(w));
-	w.in = in;
-	w.len = len;
-	w.name_cb = name_cb;
-	w.cb_arg = arg;
-	w.err = err;
-	w.errlen = errlen;
 	return walk_run(&w);
 }
 
@@ -521,15 +508,9 @@ template_errors(const char *in, size_t len, enum template_context ctx,
     const struct template_vars *vars,
     void (*report)(void *arg, size_t pos, const char *why), void *arg)
 {
-	struct walk w;
+	struct walk w = { .in = in, .len = len, .ctx = ctx, .vars = vars,
+	    .report = report, .report_arg = arg };
 
-	memset(&w, 0, sizeof(w));
-	w.in = in;
-	w.len = len;
-	w.ctx = ctx;
-	w.vars = vars;
-	w.report = report;
-	w.report_arg = arg;
 	walk_run(&w);
 	return w.nerrors;
 }

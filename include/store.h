@@ -336,6 +336,14 @@ int	 store_customer_get(struct store *st, int64_t id,
  */
 typedef int (*store_facts_fn)(const struct segment_facts *facts, void *arg);
 int	 store_facts_scan(struct store *st, store_facts_fn fn, void *arg);
+/*
+ * What the store holds: FN for each table, its rows and the bytes of the
+ * table with its indexes (-1 when SQLite cannot say), the biggest first.
+ * A non-zero return from FN stops and is returned; 0, or -1.
+ */
+typedef int (*store_usage_fn)(const char *table, int64_t rows,
+	    int64_t bytes, void *arg);
+int	 store_usage(struct store *st, store_usage_fn fn, void *arg);
 /* How many customers a scan would see now, for a progress bar. */
 int	 store_facts_count(struct store *st, int64_t *n);
 int	 store_facts_get(struct store *st, int64_t customer_id,

@@ -58,6 +58,7 @@ int	 cmd_segments(struct cli *cli, int argc, char **argv);
 int	 cmd_explain(struct cli *cli, int argc, char **argv);
 int	 cmd_demo_data(struct cli *cli, int argc, char **argv);
 int	 cmd_check(struct cli *cli, int argc, char **argv);
+int	 cmd_info(struct cli *cli, int argc, char **argv);
 int	 cmd_audit(struct cli *cli, int argc, char **argv);
 int	 cmd_preview(struct cli *cli, int argc, char **argv);
 int	 cmd_report(struct cli *cli, int argc, char **argv);

@@ -1,5 +1,5 @@
 /*
- * cmd_store.c - segctl init, import and check: getting data in.
+ * cmd_store.c - segctl init, import, check and info: the store itself.
  *
  * The store holds every customer's data: init creates it 0600 (the
  * store module does) in a directory it creates 0700, and says so when
@@ -213,4 +213,70 @@ cmd_optout(struct cli *cli, int argc, char **argv)
 	args[n] = NULL;
 	optind = 1;
 	return cmd_import(cli, n, args);
+}
+
+struct info {
+	int64_t		 rows, bytes;
+};
+
+static int
+info_table(const char *table, int64_t rows, int64_t bytes, void *arg)
+{
+	struct info *in = arg;
+
+	if (bytes >= 0)
+		printf("  %-22s %12lld rows %10.1f MB\n", table,
+		    (long long)rows, (double)bytes / 1e6);
+	else
+		printf("  %-22s %12lld rows\n", table, (long long)rows);
+	in->rows += rows > 0 ? rows : 0;
+	in->bytes += bytes > 0 ? bytes : 0;
+	return 0;
+}
+
+/* The size of PATH in MB, or -1 when it is not there. */
+static double
+file_mb(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
+}
+
+/*
+ * segctl info: what the store holds, table by table, so that an
+ * operator sees what grows (the ledger and the audit with every
+ * campaign; the outbox with copies waiting) before the disk does.
+ */
+int
+cmd_info(struct cli *cli, int argc, char **argv)
+{
+	struct info in = { 0, 0 };
+	struct store *st;
+	char wal[4200];
+	int64_t version = 0;
+	int rc;
+
+	(void)argv;
+	if (argc != 1) {
+		cli_warnx("usage: segctl info");
+		return 2;
+	}
+	if ((st = cli_store(cli, STORE_READONLY)) == NULL)
+		return 1;
+	store_schema_version(st, &version);
+	snprintf(wal, sizeof(wal), "%s-wal", store_path(st));
+	printf("%s: schema version %lld, %.1f MB", store_path(st),
+	    (long long)version, file_mb(store_path(st)));
+	if (file_mb(wal) >= 0)
+		printf(" and %.1f MB of WAL", file_mb(wal));
+	printf("\n");
+	rc = store_usage(st, info_table, &in);
+	if (rc == -1)
+		cli_warnx("info: %s", store_error(st));
+	else if (in.bytes > 0)
+		printf("  %-22s %12lld rows %10.1f MB\n", "(all)",
+		    (long long)in.rows, (double)in.bytes / 1e6);
+	store_close(st);
+	return rc == -1 ? 1 : 0;
 }

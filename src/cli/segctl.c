@@ -31,6 +31,7 @@ static const struct {
 	{ "demo-data", cmd_demo_data, "demo-data [--customers N] [--seed S]"
 	    " DIR | demo-data --outcomes CAMPAIGN [--seed S] FILE" },
 	{ "check", cmd_check, "check" },
+	{ "info", cmd_info, "info" },
 	{ "preview", cmd_preview, "preview [--to EMAIL]... [--campaigns DIR]"
 	    " [--format text|csv|json] MESSAGE.eml" },
 	{ "report", cmd_report, "report [--format text|csv|json|html]"

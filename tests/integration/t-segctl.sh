@@ -177,8 +177,17 @@ grep -q "^$T/campaigns/y.conf:4: variants.default.sendafter: did you mean send_a
 rm "$T/campaigns/x.conf" "$T/campaigns/y.conf"
 
 # --help on every command: its usage, to stdout, success
+# info: what the store holds, table by table, the rows as SQLite counts
+$BUILD/segctl -s "$T/store.db" info > "$T/info.out" || fail "info: $(cat "$T/info.out")"
+grep -q "^$T/store.db: schema version [0-9]*, [0-9.]* MB" "$T/info.out" || fail "info: $(cat "$T/info.out")"
+for tb in customers orders consent engagement; do
+	n=$(sqlite3 "$T/store.db" "SELECT count(*) FROM $tb")
+	grep -Eq "^  $tb +$n rows +[0-9.]+ MB$" "$T/info.out" || fail "info, $tb ($n rows): $(cat "$T/info.out")"
+done
+grep -Eq "^  \(all\) +[0-9]+ rows" "$T/info.out" || fail "info, the total: $(cat "$T/info.out")"
+
 for c in init import segments explain demo-data check preview report outbox \
-    unsubscribe customer optout bounce webhook audit; do
+    unsubscribe customer optout bounce webhook audit info; do
 	"$BUILD/segctl" $c --help > "$T/help.out" 2> "$T/help.err" || fail "$c --help: exit $?"
 	grep -q "^usage: segctl .* $c" "$T/help.out" || fail "$c --help: $(cat "$T/help.out" "$T/help.err")"
 	[ -s "$T/help.err" ] && fail "$c --help wrote to stderr: $(cat "$T/help.err")"

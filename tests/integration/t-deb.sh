@@ -88,11 +88,8 @@ sed -n 's/^ExecStartPre=\([^+]\)/\1/p' $U | while read -r cmd; do
 done || fail "ExecStartPre"
 runuser -u segmilter -- $(sed -n 's/^ExecStart=//p' $U) > "$T/milter.log" 2>&1 &
 DPID=$!
-i=0
-while [ ! -S /run/segmilter/segmilter.sock ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "segmilter did not start: $(cat "$T/milter.log")"
-	sleep 0.05
-done
+wait_until '[ -S /run/segmilter/segmilter.sock ]' \
+    'segmilter did not start: $(cat "$T/milter.log")'
 [ "$(stat -c '%U %G' /run/segmilter/segmilter.sock)" = "segmilter postfix" ] ||
     fail "socket: $(stat -c '%U %G %a' /run/segmilter/segmilter.sock)"
 

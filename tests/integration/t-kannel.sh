@@ -90,13 +90,12 @@ Message-ID: <cart-k@shop.example>
 
 Still thinking it over?
 MSG
-i=0
-while [ "$(q "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state <> 'sent'")" != 0 ] ||
-    [ "$("$SRC/tests/lib/kannel.sh" received "$T/kannel" | wc -l)" -lt 3 ]; do
-	i=$((i + 1)); [ $i -lt 150 ] ||
-	    fail "SMS not delivered to the fake SMSC: $(q "SELECT id, state, last_error FROM outbox")"
-	sleep 0.2
-done
+all_delivered() {
+	[ "$(q "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state <> 'sent'")" = 0 ] &&
+	    [ "$("$SRC/tests/lib/kannel.sh" received "$T/kannel" | wc -l)" -ge 3 ]
+}
+wait_until all_delivered \
+    'SMS not delivered to the fake SMSC: $(q "SELECT id, state, last_error FROM outbox")'
 "$SRC/tests/lib/kannel.sh" messages "$T/kannel" > "$T/got"
 TAB=$(printf '\t')
 grep -qx "Shop${TAB}+15550001001${TAB}7bit${TAB}1${TAB}Ann, your cart is waiting: 10% off with CART10. Reply STOP to opt out" "$T/got" ||

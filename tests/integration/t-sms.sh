@@ -43,10 +43,7 @@ python3 "$SRC/tests/lib/smsgw.py" --port-file "$T/gw.port" --log "$T/gw.log" \
     --faults "$T/faults.json" --twilio-sid AC0123 --twilio-token tok-secret-1 \
     --webhook-secret hook-secret-1 2> "$T/gw.err" &
 GWPID=$!
-i=0
-while [ ! -s "$T/gw.port" ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "gateway did not start"; sleep 0.05
-done
+wait_until '[ -s "$T/gw.port" ]' "gateway did not start"
 GW=$(cat "$T/gw.port")
 faults() { printf '%s\n' "$1" > "$T/faults.json.new"; mv "$T/faults.json.new" "$T/faults.json"; }
 # accepted SMS per number: "COUNT NUMBER"
@@ -294,10 +291,8 @@ printf 'phone,received_at,text\n+81312345671,%s,stop\n' "$(ago '1 minute')" > "$
 $S optout import "$T/stop2.csv" || fail "optout import"
 q "UPDATE outbox SET next_at = 0 WHERE customer_id = (SELECT id FROM customers WHERE email = 't1@example.com')"
 q "UPDATE outbox SET next_at = 0, not_before = strftime('%s', 'now') - 2 * 86400 WHERE customer_id = (SELECT id FROM customers WHERE email = 't2@example.com')"
-i=0
-until [ "$(aud t1)" = "queued sms_withdrawn" ] && [ "$(aud t2)" = "queued sms_expired" ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "waiting jobs: t1 $(aud t1), t2 $(aud t2)"; sleep 0.1
-done
+wait_until '[ "$(aud t1)" = "queued sms_withdrawn" ] && [ "$(aud t2)" = "queued sms_expired" ]' \
+    'waiting jobs: t1 $(aud t1), t2 $(aud t2)'
 grep -q '"to": *"+8131234567' "$T/gw.log" && fail "a withdrawn or expired SMS went out"
 
 # --- 2. the same day, another campaign (capped), with the gateway down;
@@ -316,10 +311,8 @@ MSG
 "$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
 [ "$(aud a01 cart-rescue-2)" = capped ] || fail "a01 not capped: $(aud a01 cart-rescue-2)"
 [ "$(aud w1 cart-rescue-2)" = queued ] || fail "w1: $(aud w1 cart-rescue-2)"
-i=0
-until [ "$(grep -c '"to": *"+15550005001".*"outcome": *"500"' "$T/gw.log")" -ge 2 ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "w1's SMS not retried"; sleep 0.1
-done
+w1_tries() { grep -c '"to": *"+15550005001".*"outcome": *"500"' "$T/gw.log"; }
+wait_until '[ "$(w1_tries)" -ge 2 ]' "w1's SMS not retried"
 kill -9 "$MPID"; wait "$MPID" 2>/dev/null; MPID=""
 faults '{}'
 milter_start
@@ -346,12 +339,8 @@ MSG
 reload() {
 	n=$(grep -c "reloaded " "$T/milter.log")
 	kill -HUP "$MPID"
-	i=0
-	until [ "$(grep -c "reloaded " "$T/milter.log")" -gt "$n" ]; do
-		i=$((i + 1)); [ $i -lt 600 ] ||
-		    fail "reload not taken: $(tail -3 "$T/milter.log")"
-		sleep 0.1
-	done
+	wait_until '[ "$(grep -c "reloaded " "$T/milter.log")" -gt "$n" ]' \
+	    'reload not taken: $(tail -3 "$T/milter.log")'
 }
 
 # --- 4. the webhook driver, by SIGHUP ---------------------------------------
@@ -370,10 +359,8 @@ Message-ID: <vip-1@shop.example>
 
 Early access.
 MSG
-i=0
-until grep -q '"api": *"webhook".*"outcome": *"ok"' "$T/gw.log"; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "no signed webhook accepted: $(tail -2 "$T/gw.log")"; sleep 0.1
-done
+webhook_ok() { grep -q '"api": *"webhook".*"outcome": *"ok"' "$T/gw.log"; }
+wait_until webhook_ok 'no signed webhook accepted: $(tail -2 "$T/gw.log")'
 grep '"api": *"webhook"' "$T/gw.log" | grep -q '"idem": *"sms-vip-launch-' ||
     fail "webhook without its idempotency key"
 
@@ -385,10 +372,7 @@ python3 "$SRC/tests/lib/smsgw.py" --port-file "$T/tls.port" --log "$T/tls.log" \
     --twilio-sid AC0123 --twilio-token tok-secret-1 --tls-cert "$T/gw.crt" \
     --tls-key "$T/gw.key" 2> "$T/tls.err" &
 TLSPID=$!
-i=0
-while [ ! -s "$T/tls.port" ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "TLS gateway did not start"; sleep 0.05
-done
+wait_until '[ -s "$T/tls.port" ]' "TLS gateway did not start"
 write_conf twilio "https://127.0.0.1:$(cat "$T/tls.port")" "$T/twilio.cred"
 cat > "$T/campaigns/tls.conf" <<'CONF'
 id = "tls-check";
@@ -405,19 +389,13 @@ Message-ID: <tls-1@shop.example>
 TLS.
 MSG
 tlsjob() { q "SELECT state || '|' || coalesce(last_error, '') FROM outbox WHERE campaign_id = 'tls-check'"; }
-i=0
-until tlsjob | grep -qi 'certificate'; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "self-signed gateway not refused: $(tlsjob)"; sleep 0.1
-done
+wait_until 'tlsjob | grep -qi certificate' 'self-signed gateway not refused: $(tlsjob)'
 [ -s "$T/tls.log" ] && fail "a request reached the untrusted gateway"
 write_conf twilio "https://127.0.0.1:$(cat "$T/tls.port")" "$T/twilio.cred" \
     "ca_file = \"$T/gw.crt\";"
 reload
 q "UPDATE outbox SET next_at = 0 WHERE campaign_id = 'tls-check'"
-i=0
-until tlsjob | grep -q '^sent'; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "trusted TLS gateway not used: $(tlsjob)"; sleep 0.1
-done
+wait_until 'tlsjob | grep -q "^sent"' 'trusted TLS gateway not used: $(tlsjob)'
 
 $S report cart-rescue > "$T/report.out" || fail "report"
 # all: 21 in the SMS segments: 12 sent, 2 failed (the gateway's opted

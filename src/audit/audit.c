@@ -768,7 +768,8 @@ export_row(const struct store_audit *a, void *arg)
 	json_string(x->out, a->config_hash);
 	fprintf(x->out, ",\"form\":%d,\"seal\":", a->form);
 	json_string(x->out, a->seal);
-	if (a->key->state == AUDIT_KEY_ERASED)
+	/* what the erasure blanked: sealed rows, not the redaction's own */
+	if (audit_sealed(a) && a->key->state == AUDIT_KEY_ERASED)
 		fputs(",\"redacted\":true", x->out);
 	fputs(",\"prev_hash\":", x->out);
 	json_string(x->out, a->prev_hash);

@@ -15,6 +15,7 @@
 #include "progress.h"
 #include "segment.h"
 #include "store.h"
+#include "xalloc.h"
 
 static double
 segments_clock(void)
@@ -405,15 +406,17 @@ static void
 explain_rule_rows(struct cli_rows *rows, const char *text)
 {
 	const char *p, *eol;
-	char key[16], line[512];
+	char key[16], *line;
 	int n = 0;
 
+	/* whole: the interests line alone may hold 32 categories */
 	for (p = text; *p != '\0'; p = *eol ? eol + 1 : eol) {
 		if ((eol = strchr(p, '\n')) == NULL)
 			eol = p + strlen(p);
-		snprintf(line, sizeof(line), "%.*s", (int)(eol - p), p);
+		line = xstrndup(p, (size_t)(eol - p));
 		snprintf(key, sizeof(key), "%d", ++n);
 		explain_row(rows, "rules", key, line);
+		free(line);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,13 +353,16 @@ load_share(struct campaign_load *ld, const config_setting_t *s,
 		v = config_setting_get_float(s);
 	else
 		v = -1;
-	/* hundredths exactly: 12.345 is a typo, not a share */
-	if (!(v >= 0 && v <= 100) || v * 100 != (double)(int)(v * 100 + 0.5)) {
+	/*
+	 * Hundredths exactly: 12.345 is a typo, not a share.  Compared with
+	 * a tolerance: 1.1 * 100 is not 110 in binary floating point.
+	 */
+	if (!(v >= 0 && v <= 100) || fabs(v * 100 - round(v * 100)) > 1e-6) {
 		campaign_error(ld, s, path, "expected a percentage from 0 to"
 		    " 100, to at most two decimals");
 		return -1;
 	}
-	*out = (int)(v * 100 + 0.5);
+	*out = (int)lround(v * 100);
 	return 0;
 }
 
@@ -552,9 +556,9 @@ name_slip(const char *name, const struct conf *c, char *suggest,
 	if ((us = strchr(name, '_')) == NULL)
 		return 0;
 	p = (size_t)(us - name) + 1;
+	snprintf(fixed, sizeof(fixed), "%.*s", (int)p, name);
 	for (i = 0; i < sizeof(facet_prefixes) / sizeof(facet_prefixes[0]);
 	    i++) {
-		snprintf(fixed, sizeof(fixed), "%.*s", (int)p, name);
 		if (str_distance(fixed, facet_prefixes[i]) <= 2) {
 			snprintf(suggest, len, "%s%s", facet_prefixes[i],
 			    name + p);

@@ -236,9 +236,11 @@ store_customer_redact(struct store *st, int64_t id, int64_t at,
 	    redact_run(st, "UPDATE ledger SET recipient = 'redacted:'"
 	    " || lower(hex(randomblob(8))) WHERE customer_id = ?1", id, 0,
 	    &r->ledger_rows) == -1 ||
+	    /* the sealed rows (audit_sealed): a redaction row is hashed
+	     * as it stands, and keeps who asked */
 	    redact_run(st, "UPDATE audit SET recipient = '', detail = '',"
-	    " consent = '' WHERE customer_id = ?1 AND form = 2", id, 0,
-	    &r->audit_rows) == -1)
+	    " consent = '' WHERE customer_id = ?1 AND form = 2"
+	    " AND decision <> 'redacted'", id, 0, &r->audit_rows) == -1)
 		goto out;
 	if (redact_run(st, "SELECT count(*) FROM audit WHERE"
 	    " customer_id = ?1 AND form = 1", id, 0, &r->audit_unsealed) == -1)

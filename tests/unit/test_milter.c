@@ -1379,6 +1379,14 @@ test_campaign_files(void **state)
 	assert_non_null(strstr(err, "bad.conf:5: variants.default.sendafter:"
 	    " did you mean send_after?\n"));
 	assert_null(strstr(err, "'tea'"));
+	/* two decimals that binary floating point cannot hold exactly */
+	write_file(path, "id = \"x\";\nvariants = { default = {}; };\n"
+	    "arms = { tailored = 97.7; broad = 1.1; none = 1.2; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, NULL,
+	    &set, err, sizeof(err)), 0);
+	c = campaign_find(set, "x");
+	assert_int_equal(c->arms.broad, 110);
+	campaign_set_free(set);
 	write_file(path, "id = \"x\";\nvariants = { default = {}; };\n"
 	    "arms = { tailored = 90; none = 10; };\n");
 	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, NULL,

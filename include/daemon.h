@@ -102,7 +102,6 @@ int	 daemon_rt_drain(struct daemon_rt *rt, int seconds);
  * with a checkpointer set, its commits wake it (daemon_ckpt).
  */
 struct daemon_handle;
-struct daemon_ckpt;
 struct daemon_handle *daemon_handle_new(const char *path,
 	    int64_t timeout_ms);
 void	 daemon_handle_free(struct daemon_handle *h);

@@ -170,10 +170,8 @@ export_row(const char *table, int n, const char *const *names,
 static int
 customer_export(struct cli *cli, int argc, char **argv)
 {
-	char email[PARSE_EMAIL_MAX + 1], *text;
+	char email[PARSE_EMAIL_MAX + 1];
 	struct export x = { NULL, NULL };
-	JsonGenerator *gen;
-	JsonNode *root;
 	struct store *st;
 	const char *why;
 	int64_t id;
@@ -211,17 +209,9 @@ customer_export(struct cli *cli, int argc, char **argv)
 		return 1;
 	}
 	store_close(st);
-	root = json_builder_get_root(x.b);
-	gen = json_generator_new();
-	json_generator_set_pretty(gen, TRUE);
-	json_generator_set_root(gen, root);
-	text = json_generator_to_data(gen, NULL);
-	puts(text);
-	g_free(text);
-	g_object_unref(gen);
-	json_node_unref(root);
+	rc = cli_json_print(x.b);
 	g_object_unref(x.b);
-	return ferror(stdout) ? 1 : 0;
+	return rc == -1 ? 1 : 0;
 }
 
 int

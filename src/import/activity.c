@@ -21,7 +21,8 @@ static const struct import_column event_cols[] = {
 	[EC_TYPE] = { { "type" }, 1 },
 	[EC_AT] = { { "occurred_at" }, 1 },
 	[EC_CATEGORY] = { { "category" }, 0 },
-	[EC_SKU] = { { "sku" }, 0 }, [EC_VALUE] = { { "cart_value" }, 0 },
+	[EC_SKU] = { { "sku" }, 0 },
+	[EC_VALUE] = { { "cart_value" }, 0 },
 };
 
 enum { KC_EMAIL, KC_CHANNEL, KC_STATUS, KC_SOURCE, KC_AT, KC_EVIDENCE };
@@ -40,7 +41,8 @@ enum { GC_EMAIL, GC_CAMPAIGN, GC_TYPE, GC_AT };
 static const struct import_column engagement_cols[] = {
 	[GC_EMAIL] = { { "email" }, 1 },
 	[GC_CAMPAIGN] = { { "campaign_id" }, 1 },
-	[GC_TYPE] = { { "type" }, 1 }, [GC_AT] = { { "occurred_at" }, 1 },
+	[GC_TYPE] = { { "type" }, 1 },
+	[GC_AT] = { { "occurred_at" }, 1 },
 };
 
 /* A required timestamp column C into *OUT; 1 (reported) if bad. */

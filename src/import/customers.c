@@ -87,17 +87,18 @@ static const struct import_column shopify_cols[] = {
 	[CS_ADDR_PHONE] = { { "Default Address Phone" }, 0 },
 	[CS_PHONE] = { { "Phone" }, 0 },
 	[CS_ACCEPTS_SMS] = { { "Accepts SMS Marketing" }, 0 },
-	[CS_TAX] = { { "Tax Exempt" }, 0 }, [CS_TAGS] = { { "Tags" }, 0 },
+	[CS_TAX] = { { "Tax Exempt" }, 0 },
+	[CS_TAGS] = { { "Tags" }, 0 },
 };
 
 /* An export made without the marketing columns says nothing of consent. */
-static const char *const shopify_if_missing[] = {
+static const char *const
+shopify_if_missing[sizeof(shopify_cols) / sizeof(shopify_cols[0])] = {
 	[CS_ACCEPTS_EMAIL] = "no email consent is read from this file: what"
 	    " the store holds is kept, and customers new to it get no"
 	    " campaign email until their consent is imported",
 	[CS_ACCEPTS_SMS] = "no SMS consent is read from this file: what the"
 	    " store holds is kept, and customers new to it get no campaign SMS",
-	[CS_TAGS] = NULL
 };
 
 /* ISO 3166 alpha-2, uppercased into OUT; 1 (reported) if malformed. */

@@ -47,7 +47,8 @@ static const struct import_column native_cols[] = {
 	[OC_SKU] = { { "sku" }, 0 },
 	[OC_PRODUCT] = { { "product" }, 0 },
 	[OC_CATEGORY] = { { "category" }, 0 },
-	[OC_QUANTITY] = { { "quantity" }, 0 }, [OC_PRICE] = { { "price" }, 0 },
+	[OC_QUANTITY] = { { "quantity" }, 0 },
+	[OC_PRICE] = { { "price" }, 0 },
 };
 
 /* Shopify has no category: products.csv or the config maps supply it. */

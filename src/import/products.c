@@ -19,7 +19,8 @@ enum { PC_SKU, PC_TITLE, PC_CATEGORY, PC_COST, PC_HANDLE, PC_TYPE };
 static const struct import_column native_cols[] = {
 	[PC_SKU] = { { "sku" }, 1 },
 	[PC_TITLE] = { { "title" }, 0 },
-	[PC_CATEGORY] = { { "category" }, 0 }, [PC_COST] = { { "cost" }, 0 },
+	[PC_CATEGORY] = { { "category" }, 0 },
+	[PC_COST] = { { "cost" }, 0 },
 };
 
 static const struct import_column shopify_cols[] = {
@@ -27,7 +28,8 @@ static const struct import_column shopify_cols[] = {
 	[PC_TITLE] = { { "Title" }, 0 },
 	[PC_CATEGORY] = { { "Product Category" }, 0 },
 	[PC_COST] = { { "Cost per item" }, 0 },
-	[PC_HANDLE] = { { "Handle" }, 1 }, [PC_TYPE] = { { "Type" }, 0 },
+	[PC_HANDLE] = { { "Handle" }, 1 },
+	[PC_TYPE] = { { "Type" }, 0 },
 };
 
 struct products_state {

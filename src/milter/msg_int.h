@@ -245,7 +245,7 @@ void	 msg_vars(struct milter_group *g, const struct daemon_env *env,
  * SMS (sms.c), in three steps around the email's: the facts, read in
  * msg_decide's snapshot for recipients the email goes to who are in an
  * SMS segment; the decision and text, outside the store lock; the jobs
- * and audit rows, in record_all's transaction after the ledger (a
+ * and audit rows, in msg_record's transaction after the ledger (a
  * recipient the ledger turns into a duplicate gets no SMS either).
  */
 int	 msg_sms_lookup(struct milter_msg *m, const struct daemon_env *env,

@@ -371,41 +371,31 @@ preview_error(void *arg, unsigned long line, const char *what)
 }
 
 /*
- * The message would tempfail on a template error: every one of them, as
- * PATH:LINE at the tag it is about, for each variant someone gets, each
- * once, so that one round of edits can fix them all.
+ * The message RM would tempfail on a template error: every one of them,
+ * as PATH:LINE at the tag it is about, for each variant someone gets,
+ * each once, so that one round of edits can fix them all.
  */
 static void
 preview_errors(struct milter_msg *m, const struct daemon_env *env,
-    const struct campaign *c, const char *path, FILE *out)
+    const struct campaign *c, const struct render_msg *rm, const char *path,
+    FILE *out)
 {
 	struct preview_errors pe = { path, out, NULL, 0 };
 	struct template_vars vars;
 	struct milter_group g;
-	struct render_msg *rm;
-	const char *data;
-	char why[256];
-	size_t len, i;
-	int v, mixed, used;
+	size_t i;
+	int v, mixed;
 
-	if ((data = spool_data(m->spool, &len)) == NULL ||
-	    (rm = render_parse(data, len, why, sizeof(why))) == NULL)
-		return;
 	for (v = -1; v < (int)c->nvariants; v++) {
-		for (used = 0, i = 0; i < m->nrcpts && !used; i++)
-			used = m->rcpts[i].d.reason == POLICY_DELIVER &&
-			    m->rcpts[i].d.variant == v;
-		if (!used)
-			continue;
-		msg_group(m, c, v, &g, &mixed);
-		msg_vars(&g, env, &vars);
-		render_errors(rm, &vars, preview_error, &pe);
+		if (msg_group(m, c, v, &g, &mixed) > 0) {
+			msg_vars(&g, env, &vars);
+			render_errors(rm, &vars, preview_error, &pe);
+		}
 		free(g.flags);
 	}
 	for (i = 0; i < pe.n; i++)
 		free(pe.seen[i]);
 	free(pe.seen);
-	render_free(rm);
 }
 
 int
@@ -482,7 +472,9 @@ milter_preview_rows(const struct daemon_env *env, struct store *st,
 	 * findings (render_alone) and its refusals */
 	if (msg_plan_build(m, env, c, now, 0, &plan, why, sizeof(why)) == -1) {
 		fprintf(out, "campaign %s: would tempfail: %s\n", c->id, why);
-		preview_errors(m, env, c, path, out);
+		/* a template error: the plan has the message parsed */
+		if (plan.rm != NULL)
+			preview_errors(m, env, c, plan.rm, path, out);
 		rc = 1;
 		goto out;
 	}

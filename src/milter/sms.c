@@ -18,7 +18,6 @@
 #include "tz.h"
 #include "xalloc.h"
 
-
 static int
 in_sms_segments(const struct milter_rcpt *r, const struct campaign *c)
 {

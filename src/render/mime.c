@@ -1120,7 +1120,6 @@ mime_part_line(const struct render_msg *m, const struct render_part *p,
 struct errors_arg {
 	const struct render_msg	*m;
 	const struct render_part *p;	/* NULL: the Subject */
-	const char		*text;
 	size_t			 index;
 	unsigned long		 subject_line;
 	void			(*report)(void *, unsigned long, const char *);
@@ -1174,7 +1173,6 @@ render_errors(const struct render_msg *m, const struct template_vars *vars,
 	    vars, errors_report, &e);
 	for (i = 0; i < m->nparts; i++) {
 		e.p = &m->parts[i];
-		e.text = m->parts[i].text;
 		e.index = i;
 		n += template_errors(e.p->text, e.p->len, e.p->html ?
 		    TEMPLATE_HTML : TEMPLATE_TEXT, vars, errors_report, &e);

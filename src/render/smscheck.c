@@ -12,7 +12,6 @@
 #include "render.h"
 #include "template.h"
 
-
 /* Template callbacks for the check: a variant's values; a customer's
  * fields empty, so that their defaults count. */
 struct check_arg {

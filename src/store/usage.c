@@ -4,7 +4,6 @@
  * compiled in (Debian's is); -1 where it is not.
  */
 #include <sqlite3.h>
-#include <stdio.h>
 
 #include "store_int.h"
 
@@ -27,9 +26,9 @@ store_usage(struct store *st, store_usage_fn fn, void *arg)
 	    " ORDER BY name", -1, &s, NULL) != SQLITE_OK)
 		return store_fail(st, "usage");
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		/* a name from our own schema, quoted all the same */
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\"",
-		    (const char *)sqlite3_column_text(s, 0));
+		/* a name from our own schema, quoted and escaped all the same */
+		sqlite3_snprintf(sizeof(sql), sql, "SELECT count(*) FROM"
+		    " \"%w\"", (const char *)sqlite3_column_text(s, 0));
 		rows = -1;
 		if (sqlite3_prepare_v2(st->db, sql, -1, &c, NULL) ==
 		    SQLITE_OK) {

@@ -260,6 +260,16 @@ struct conf_report {
 	double		 min_effect_points;	/* worth detecting */
 };
 
+/*
+ * How long a campaign's records stay (store.h, store_retention_apply):
+ * one idle for HORIZON_DAYS is closed by segctl prune; 0 keeps all.
+ * Longer than every window a rule counts deliveries, jobs or orders in
+ * (conf_load checks), so that closing changes no decision.
+ */
+struct conf_retention {
+	int64_t		 horizon_days;
+};
+
 struct conf {
 	char			*path;		/* NULL for conf_defaults() */
 	char			*store_path;
@@ -270,6 +280,7 @@ struct conf {
 	struct conf_sms		 sms;
 	struct conf_feedback	 feedback;
 	struct conf_report	 report;
+	struct conf_retention	 retention;
 	struct conf_segments	 seg;
 	unsigned char		 hash[32];	/* SHA-256 of the file */
 };

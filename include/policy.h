@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "store.h"
 
 struct digest_hmac;
 
@@ -85,6 +86,8 @@ struct policy_facts {
 						   none ("fewer emails") */
 	int64_t		 deliveries_in_window;	/* within cap_window_hours */
 	int64_t		 campaign_delivered_at;	/* this campaign, 0: not yet */
+	int64_t		 campaign_closed_at;	/* ... closed by retention, 0:
+						   not */
 	/* the customer's segment, facets and interests, by name */
 	const char	*const *flags;
 	size_t		 nflags;
@@ -137,6 +140,13 @@ double	 policy_arm_draw(const struct digest_hmac *draws,
 	    const char *experiment, int64_t customer_id);
 /* "tailored", "broad", "none", "global"; "" for ARM_UNSET. */
 const char *policy_arm_name(enum policy_arm a);
+
+/*
+ * F from what the store returned for a recipient, flags aside (F's
+ * pointers point into R: F lasts as long as R).
+ */
+void	 policy_facts_init(struct policy_facts *f,
+	    const struct store_recipient *r);
 
 /* R: the thresholds of segmilter.conf's policy group. */
 void	 policy_decide(const struct conf_policy *r,

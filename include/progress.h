@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* What a long job calls now and then: DONE of about TOTAL units. */
+typedef void (*progress_fn)(int64_t done, int64_t total, void *arg);
+
 struct progress {
 	FILE		*out;
 	const char	*label;		/* a file name, "segments rebuild" */
@@ -23,6 +26,8 @@ void	 progress_start(struct progress *p, FILE *out, const char *label,
 /* Draws AT of OF (OF 0: no bar) and COUNT units, unless drawn just now. */
 void	 progress_draw(struct progress *p, unsigned long long at,
 	    unsigned long long of, int64_t count);
+/* A progress_fn drawing on the struct progress ARG: DONE of TOTAL. */
+void	 progress_step(int64_t done, int64_t total, void *arg);
 /* Clears the line, so that a message or the summary starts clean. */
 void	 progress_clear(const struct progress *p);
 

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "progress.h"
 
 #define SEGMENT_MAX_INTERESTS	32	/* most recent kept */
 
@@ -260,12 +261,6 @@ struct segment_rebuild_stats {
 };
 
 /*
- * Called by the rebuild from the caller's thread now and then, with the
- * customers classified so far and about how many there are.
- */
-typedef void (*segment_progress_fn)(int64_t done, int64_t total, void *arg);
-
-/*
  * One customer classified again from what the store holds now, with the
  * published VIP cut, and written back (store_segment_put): what a change
  * that arrives (an order, a refund, a cart, a profile) does at once, in
@@ -278,10 +273,12 @@ int	 segment_refresh(struct store *st, const struct conf_segments *rules,
 
 /*
  * Computes and atomically publishes a new generation of segments.
- * PROGRESS may be NULL.  0, or -1 with ERR.
+ * PROGRESS (may be NULL) is called from the caller's thread now and
+ * then with the customers classified so far and about how many there
+ * are.  0, or -1 with ERR.
  */
 int	 segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
-	    segment_progress_fn progress, void *arg,
+	    progress_fn progress, void *arg,
 	    struct segment_rebuild_stats *stats, char *err, size_t errlen);
 
 #endif

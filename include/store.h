@@ -27,7 +27,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	15
+#define STORE_SCHEMA_VERSION	16
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -344,6 +344,49 @@ int	 store_facts_scan(struct store *st, store_facts_fn fn, void *arg);
 typedef int (*store_usage_fn)(const char *table, int64_t rows,
 	    int64_t bytes, void *arg);
 int	 store_usage(struct store *st, store_usage_fn fn, void *arg);
+
+/*
+ * Retention: a campaign idle since before CUT (no decision, imported
+ * "sent" row, or outbox job after it, and no job still to send) is
+ * closed.  Its ledger rows, outbox jobs and "sent" rows go, and its
+ * opens and clicks but each customer's newest open and click; a note of
+ * each copy that passed before CUT goes too.  No decision changes: a
+ * closed campaign suppresses everyone as a duplicate (the ledger that
+ * said who had it is gone, and a campaign name reused years later is
+ * a mistake better caught than half sent); of a customer's deliveries
+ * in closed campaigns the store keeps those after their last open,
+ * click or order (what fatigue counts) and the newest (what cadences
+ * count from), so that the counts the milter reads stay exact as long
+ * as every rule's window ends after CUT (conf.h's retention check).
+ * Unsubscribes, bounces, complaints, orders and the audit stay.
+ *
+ * store_retention_plan counts what store_retention_apply would remove
+ * (in one read transaction: a scan of the ledger).  Apply closes the
+ * campaigns in one transaction, then prunes a few customers at a time
+ * in short ones, so that the milter never waits long; an interrupted
+ * run is finished by the next.  PROGRESS (may be NULL) is called with
+ * the customers done of the total.  0, or -1.
+ */
+struct store_retention {
+	int64_t		 campaigns;	/* closed (or still to prune) */
+	int64_t		 ledger_rows;
+	int64_t		 engagement_rows;
+	int64_t		 outbox_jobs;
+	int64_t		 copy_notes;
+};
+int	 store_retention_plan(struct store *st, int64_t cut,
+	    struct store_retention *r);
+int	 store_retention_apply(struct store *st, int64_t cut, int64_t now,
+	    struct store_retention *r, progress_fn progress, void *arg);
+/* A closed campaign's summary; 1 when CAMPAIGN is not closed. */
+struct store_closed_campaign {
+	int64_t		 first_at, last_at;	/* of its decisions */
+	int64_t		 decided, delivered;	/* ledger rows */
+	int64_t		 closed_at;
+};
+int	 store_campaign_closed(struct store *st, const char *campaign,
+	    struct store_closed_campaign *c);
+
 /* How many customers a scan would see now, for a progress bar. */
 int	 store_facts_count(struct store *st, int64_t *n);
 int	 store_facts_get(struct store *st, int64_t customer_id,
@@ -453,6 +496,8 @@ struct store_recipient {
 						   delivered at, 0: not */
 	char		 campaign_message[STORE_NAME_MAX]; /* ... in */
 	char		 campaign_route[8];	/* ... "inplace" or "copy" */
+	int64_t		 campaign_closed_at;	/* closed by retention, 0:
+						   not (store_retention_apply) */
 
 	int		 has_segment;
 	struct segment_result seg;	/* only what campaigns use: the

@@ -59,6 +59,7 @@ int	 cmd_explain(struct cli *cli, int argc, char **argv);
 int	 cmd_demo_data(struct cli *cli, int argc, char **argv);
 int	 cmd_check(struct cli *cli, int argc, char **argv);
 int	 cmd_info(struct cli *cli, int argc, char **argv);
+int	 cmd_prune(struct cli *cli, int argc, char **argv);
 int	 cmd_audit(struct cli *cli, int argc, char **argv);
 int	 cmd_preview(struct cli *cli, int argc, char **argv);
 int	 cmd_report(struct cli *cli, int argc, char **argv);

@@ -26,13 +26,6 @@ segments_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-segments_progress(int64_t done, int64_t total, void *arg)
-{
-	progress_draw(arg, (unsigned long long)done,
-	    (unsigned long long)total, done);
-}
-
 /*
  * What the rules could not read is said even with -q: segments computed
  * from it are wrong in a way nobody would otherwise see.
@@ -83,7 +76,7 @@ segments_rebuild(struct cli *cli)
 	draw = !cli->quiet && isatty(STDERR_FILENO);
 	progress_start(&bar, stderr, "segments rebuild", "customers");
 	t0 = segments_clock();
-	rc = segment_rebuild(st, cf, cli->now, draw ? segments_progress : NULL,
+	rc = segment_rebuild(st, cf, cli->now, draw ? progress_step : NULL,
 	    &bar, &stats, err, sizeof(err));
 	if (draw)
 		progress_clear(&bar);
@@ -359,20 +352,7 @@ explain_fatigue(struct store *st, const struct conf *cf, const char *email,
 	if (store_recipient_get(st, email, "", now, pol->cap_window_hours *
 	    3600, &r) == -1)
 		return;
-	memset(&f, 0, sizeof(f));
-	f.found = r.customer_id != 0;
-	f.customer_id = r.customer_id;
-	f.email_consent = r.has_consent && r.consent_granted;
-	f.consent_at = r.consent_at;
-	f.unsubscribed_at = r.unsubscribed_at;
-	f.bounces = r.bounces_since_consent;
-	f.complained_at = r.complained_at;
-	f.soft_bounce_at = r.soft_bounce_at;
-	f.nsoft_bounces = r.nsoft_bounces;
-	f.unanswered = r.unanswered;
-	f.last_delivery_at = r.last_delivery_at;
-	f.min_gap_days = r.min_gap_days;
-	f.deliveries_in_window = r.in_window;
+	policy_facts_init(&f, &r);
 	memset(&pc, 0, sizeof(pc));
 	policy_decide(pol, &pc, &f, now, &d);
 	format_time(r.last_delivery_at, last, sizeof(last));

@@ -1,5 +1,6 @@
 /*
- * cmd_store.c - segctl init, import, check and info: the store itself.
+ * cmd_store.c - segctl init, import, check, info and prune: the store
+ * itself.
  *
  * The store holds every customer's data: init creates it 0600 (the
  * store module does) in a directory it creates 0700, and says so when
@@ -18,6 +19,8 @@
 #include "daemon.h"
 #include "conf.h"
 #include "import.h"
+#include "parse.h"
+#include "progress.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -243,10 +246,57 @@ file_mb(const char *path)
 	return stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : -1;
 }
 
+/* R's counts, as "N campaigns: N ledger rows, ..." */
+static void
+print_retention(const char *verb, const struct store_retention *r)
+{
+	printf("%s %lld campaign%s: %lld ledger rows, %lld engagement rows,"
+	    " %lld outbox jobs, %lld copy notes\n", verb,
+	    (long long)r->campaigns, r->campaigns == 1 ? "" : "s",
+	    (long long)r->ledger_rows, (long long)r->engagement_rows,
+	    (long long)r->outbox_jobs, (long long)r->copy_notes);
+}
+
+/* The cut for NOW: campaigns idle since before it close; 0: keep all. */
+static int64_t
+retention_cut(const struct conf *cf, int64_t now)
+{
+	if (cf->retention.horizon_days == 0)
+		return 0;
+	return now - cf->retention.horizon_days * 86400;
+}
+
+/* What the next segctl prune would remove, under info's table. */
+static int
+info_retention(struct cli *cli, struct store *st)
+{
+	struct store_retention r;
+	const struct conf *cf;
+	char when[32];
+	int64_t cut;
+
+	if ((cf = cli_conf(cli)) == NULL)
+		return -1;
+	if ((cut = retention_cut(cf, cli->now)) == 0) {
+		printf("retention: off (retention.horizon_days = 0)\n");
+		return 0;
+	}
+	if (store_retention_plan(st, cut, &r) == -1) {
+		cli_warnx("info: %s", store_error(st));
+		return -1;
+	}
+	format_time(cut, when, sizeof(when));
+	printf("retention: %lld days; campaigns idle since before %s\n",
+	    (long long)cf->retention.horizon_days, when);
+	print_retention("  segctl prune would close", &r);
+	return 0;
+}
+
 /*
  * segctl info: what the store holds, table by table, so that an
  * operator sees what grows (the ledger and the audit with every
- * campaign; the outbox with copies waiting) before the disk does.
+ * campaign; the outbox with copies waiting) before the disk does, and
+ * what retention will take off it.
  */
 int
 cmd_info(struct cli *cli, int argc, char **argv)
@@ -277,6 +327,65 @@ cmd_info(struct cli *cli, int argc, char **argv)
 	else if (in.bytes > 0)
 		printf("  %-22s %12lld rows %10.1f MB\n", "(all)",
 		    (long long)in.rows, (double)in.bytes / 1e6);
+	if (rc != -1)
+		rc = info_retention(cli, st);
+	store_close(st);
+	return rc == -1 ? 1 : 0;
+}
+
+/*
+ * segctl prune [--dry-run]: retention (store.h, store_retention_apply).
+ * Run daily (segmilter-prune.timer); safe beside a running segmilter,
+ * whose writes wait for one slice of customers at most.
+ */
+int
+cmd_prune(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct store_retention r;
+	struct progress bar;
+	struct store *st;
+	const struct conf *cf;
+	int64_t cut;
+	int ch, dry = 0, rc, draw;
+
+	while ((ch = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
+		if (ch != 'n') {
+			cli_warnx("usage: segctl prune [--dry-run]");
+			return 2;
+		}
+		dry = 1;
+	}
+	if (optind != argc) {
+		cli_warnx("usage: segctl prune [--dry-run]");
+		return 2;
+	}
+	if ((cf = cli_conf(cli)) == NULL)
+		return 1;
+	if ((cut = retention_cut(cf, cli->now)) == 0) {
+		if (!cli->quiet)
+			printf("retention off (retention.horizon_days = 0):"
+			    " nothing to prune\n");
+		return 0;
+	}
+	if ((st = cli_store(cli, dry ? STORE_READONLY : 0)) == NULL)
+		return 1;
+	draw = !cli->quiet && isatty(STDERR_FILENO);
+	progress_start(&bar, stderr, "prune", "customers");
+	if (dry)
+		rc = store_retention_plan(st, cut, &r);
+	else
+		rc = store_retention_apply(st, cut, cli->now, &r,
+		    draw ? progress_step : NULL, &bar);
+	if (draw)
+		progress_clear(&bar);
+	if (rc == -1)
+		cli_warnx("prune: %s", store_error(st));
+	else if (!cli->quiet)
+		print_retention(dry ? "would close" : "closed", &r);
 	store_close(st);
 	return rc == -1 ? 1 : 0;
 }

@@ -32,6 +32,7 @@ static const struct {
 	    " DIR | demo-data --outcomes CAMPAIGN [--seed S] FILE" },
 	{ "check", cmd_check, "check" },
 	{ "info", cmd_info, "info" },
+	{ "prune", cmd_prune, "prune [--dry-run]" },
 	{ "preview", cmd_preview, "preview [--to EMAIL]... [--campaigns DIR]"
 	    " [--format text|csv|json] MESSAGE.eml" },
 	{ "report", cmd_report, "report [--format text|csv|json|html]"

@@ -207,6 +207,12 @@ static const struct conf_setting report_table[] = {
 	END
 };
 
+static const struct conf_setting retention_table[] = {
+	{ "horizon_days", CT_INT, offsetof(struct conf,
+	    retention.horizon_days), 0, 0, 36500, 0, 0, NULL },
+	END
+};
+
 #define OUT(f)	offsetof(struct conf, outbox.f)
 
 static const struct conf_setting outbox_table[] = {
@@ -285,6 +291,7 @@ static const struct conf_setting top_table[] = {
 	{ "sms", CT_GROUP, 0, 0, 0, 0, 0, 0, sms_table },
 	{ "feedback", CT_GROUP, 0, 0, 0, 0, 0, 0, feedback_table },
 	{ "report", CT_GROUP, 0, 0, 0, 0, 0, 0, report_table },
+	{ "retention", CT_GROUP, 0, 0, 0, 0, 0, 0, retention_table },
 	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
 	END
 };
@@ -1133,6 +1140,33 @@ load_sms_dlr(struct conf_load *ld, config_t *cfg)
 		    c->feedback.kannel_secret);
 }
 
+/*
+ * retention.horizon_days: past every window in which a rule counts what
+ * closing a campaign removes (deliveries for the frequency cap, SMS jobs
+ * for the 30-day cap, orders for the report's attribution), so that no
+ * decision or report of a campaign still open changes.
+ */
+static void
+load_retention(struct conf_load *ld, config_t *cfg)
+{
+	const struct conf *c = ld->c;
+	int64_t h = c->retention.horizon_days, need;
+
+	if (h == 0)
+		return;
+	need = 31;
+	if (c->policy.cap_window_hours / 24 + 1 > need)
+		need = c->policy.cap_window_hours / 24 + 1;
+	if (c->report.attribution_days + 1 > need)
+		need = c->report.attribution_days + 1;
+	if (h < need)
+		load_error(ld, config_lookup(cfg, "retention.horizon_days"),
+		    "retention.horizon_days", "%lld: at least %lld (0 keeps"
+		    " everything): the longest window a rule or the report"
+		    " counts in must end after it", (long long)h,
+		    (long long)need);
+}
+
 /* Each line of ERR (a group's check) as an error at S's line. */
 static void
 load_errors(struct conf_load *ld, config_setting_t *s, const char *group,
@@ -1254,6 +1288,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	load_bounce_domain(&ld, &cfg);
 	load_sms(&ld, &cfg);
 	load_feedback(&ld, &cfg);
+	load_retention(&ld, &cfg);
 	load_sms_dlr(&ld, &cfg);
 	config_destroy(&cfg);
 	if (ld.nerrs > 0) {
@@ -1318,6 +1353,7 @@ conf_defaults(void)
 	c->report.attribution_days = 5;
 	c->report.sms_attribution_days = 1;
 	c->report.min_effect_points = 2;
+	c->retention.horizon_days = 730;
 	c->outbox.reinject_url = xstrdup("");
 	c->outbox.key_file = xstrdup("");
 	c->outbox.workers = 2;

@@ -84,21 +84,7 @@ msg_decide(struct milter_msg *m, const struct daemon_env *env,
 		r->flags->n = 0;
 		if (r->r->has_segment)
 			segment_flags(&r->r->seg, r->flags);
-		memset(&f, 0, sizeof(f));
-		f.found = r->r->customer_id != 0;
-		f.customer_id = r->r->customer_id;
-		f.email_consent = r->r->has_consent && r->r->consent_granted;
-		f.consent_at = r->r->consent_at;
-		f.unsubscribed_at = r->r->unsubscribed_at;
-		f.bounces = r->r->bounces_since_consent;
-		f.complained_at = r->r->complained_at;
-		f.soft_bounce_at = r->r->soft_bounce_at;
-		f.nsoft_bounces = r->r->nsoft_bounces;
-		f.unanswered = r->r->unanswered;
-		f.last_delivery_at = r->r->last_delivery_at;
-		f.min_gap_days = r->r->min_gap_days;
-		f.deliveries_in_window = r->r->in_window;
-		f.campaign_delivered_at = r->r->campaign_at;
+		policy_facts_init(&f, r->r);
 		/*
 		 * The MTA retrying this very message (it never got our
 		 * answer): who was to get it in place did not get it.

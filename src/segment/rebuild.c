@@ -34,7 +34,7 @@ struct rebuild_ctx {
 	struct store_rebuild		*rb;
 	struct segment_rebuild_stats	*stats;
 	int64_t				 threshold;
-	segment_progress_fn		 progress;
+	progress_fn		 progress;
 	void				*progress_arg;
 	int64_t				 total;		/* about, for progress */
 
@@ -204,7 +204,7 @@ rebuild_pick(unsigned flags, int eligible, int64_t value,
 
 int
 segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
-    segment_progress_fn progress, void *arg,
+    progress_fn progress, void *arg,
     struct segment_rebuild_stats *stats, char *err, size_t errlen)
 {
 	struct store_segment_meta meta;

@@ -39,6 +39,7 @@ profile_row(sqlite3_stmt *s, struct store_recipient *r)
 		    evidence ? evidence : "");
 	}
 	r->min_gap_days = sqlite3_column_int64(s, 21);
+	r->campaign_closed_at = sqlite3_column_int64(s, 22);
 	r->campaign_at = sqlite3_column_int64(s, 10);
 	str_copy(r->campaign_message, sizeof(r->campaign_message),
 	    store_col_text(s, 11));
@@ -83,7 +84,8 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 	    " l.at, l.message_key, l.route,"
 	    " s.lifecycle, s.cart_abandoner, s.cart_at, s.cart_value,"
 	    " s.country, s.currency, s.language, s.time_zone,"
-	    " coalesce(g.min_gap_days, 0)"
+	    " coalesce(g.min_gap_days, 0),"
+	    " (SELECT closed_at FROM campaigns_closed WHERE campaign_id = ?2)"
 	    " FROM json_each(?1) j JOIN customers c ON c.email = j.value"
 	    " LEFT JOIN email_cadence g ON g.customer_id = c.id"
 	    " LEFT JOIN consent k ON k.customer_id = c.id"
@@ -240,6 +242,8 @@ delivery_engagement(struct store *st, struct store_recipient *r)
  * of the two bounds are read (a campaign last delivered before it counts
  * for neither), and the last delivery is the newest row of each index:
  * what the customer was sent before they last answered costs nothing.
+ * Closed campaigns count from what retention kept of them (a row per
+ * campaign, those after the last answer and the newest).
  */
 static int
 delivery_counts(struct store *st, struct store_recipient *r,
@@ -248,21 +252,28 @@ delivery_counts(struct store *st, struct store_recipient *r,
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
-	    " count(*) FILTER (WHERE at > ?2), count(*) FILTER (WHERE at > ?3),"
+	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT l.n + c.n,"
+	    " l.w + c.w, max(l.last_at, c.last_at) FROM (SELECT"
+	    " count(*) FILTER (WHERE at > ?2) AS n,"
+	    " count(*) FILTER (WHERE at > ?3) AS w,"
 	    " max(coalesce((SELECT at FROM ledger WHERE customer_id = ?1"
 	    "  AND decision = 'deliver' AND campaign_id <> ?4"
 	    "  ORDER BY at DESC LIMIT 1), 0),"
 	    "  coalesce((SELECT at FROM engagement WHERE customer_id = ?1"
 	    "  AND type = 'sent' AND campaign_id <> ?4"
-	    "  ORDER BY at DESC LIMIT 1), 0)) FROM ("
+	    "  ORDER BY at DESC LIMIT 1), 0)) AS last_at FROM ("
 	    "  SELECT campaign_id, max(at) AS at FROM ("
 	    "   SELECT campaign_id, at FROM ledger WHERE customer_id = ?1"
 	    "    AND decision = 'deliver' AND at > ?5 AND campaign_id <> ?4"
 	    "   UNION ALL SELECT campaign_id, at FROM engagement"
 	    "    WHERE customer_id = ?1 AND type = 'sent' AND at > ?5"
 	    "    AND campaign_id <> ?4)"
-	    "  GROUP BY campaign_id)");
+	    "  GROUP BY campaign_id)) AS l, (SELECT"
+	    " count(*) FILTER (WHERE at > ?2) AS n,"
+	    " count(*) FILTER (WHERE at > ?3) AS w,"
+	    " coalesce(max(at), 0) AS last_at"
+	    " FROM deliveries_closed WHERE customer_id = ?1"
+	    " AND campaign_id <> ?4) AS c");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, r->customer_id);

@@ -387,6 +387,30 @@ static const char *const migrations[] = {
 	("CREATE INDEX engagement_by_type ON engagement(customer_id, type, at);"
 	"CREATE INDEX ledger_by_time ON ledger(customer_id, at, decision)"
 	"  WHERE decision = 'deliver';"),
+
+	/*
+	 * 16: retention (store.h, store_retention_apply).  A campaign
+	 * idle past the horizon is closed: its ledger, outbox and "sent"
+	 * rows go, and what the milter's rules still need of them stays
+	 * in two small tables.  A closed campaign is never sent again
+	 * (its duplicate rule went with its ledger); a customer keeps, of
+	 * their deliveries in closed campaigns, those after their last
+	 * answer (what fatigue counts) and their newest (what cadences
+	 * count from), one row per campaign at its last delivery.
+	 */
+	("CREATE TABLE campaigns_closed ("
+	"  campaign_id TEXT PRIMARY KEY,"
+	"  first_at INTEGER NOT NULL,"
+	"  last_at INTEGER NOT NULL,"
+	"  decided INTEGER NOT NULL,"
+	"  delivered INTEGER NOT NULL,"
+	"  closed_at INTEGER NOT NULL,"
+	"  pruned_at INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE deliveries_closed ("
+	"  customer_id INTEGER NOT NULL,"
+	"  campaign_id TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (customer_id, campaign_id)) WITHOUT ROWID;"),
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

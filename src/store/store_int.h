@@ -56,6 +56,8 @@ enum store_stmt_id {
 	/* feedback.c */
 	SQ_FEEDBACK_CUSTOMERS, SQ_FEEDBACK_QUEUED, SQ_FEEDBACK_REGRANT,
 	SQ_FEEDBACK_JOB_ID, SQ_FEEDBACK_JOB_REF,
+	/* retention.c */
+	SQ_CAMPAIGN_CLOSED,
 	SQ_COUNT
 };
 

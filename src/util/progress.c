@@ -54,3 +54,10 @@ progress_clear(const struct progress *p)
 	fputs("\r\033[K", p->out);
 	fflush(p->out);
 }
+
+void
+progress_step(int64_t done, int64_t total, void *arg)
+{
+	progress_draw(arg, (unsigned long long)done,
+	    (unsigned long long)total, done);
+}

@@ -1,0 +1,299 @@
+/*
+ * retention.c - closing campaigns idle past the horizon (store.h,
+ * store_retention_apply), and what that would remove.
+ *
+ * A campaign is closed whole: its rows are either all in the ledger or
+ * all summarised, so that a campaign is counted once, from one place,
+ * whatever it was delivered by.  The pruning walks the customers a
+ * slice at a time: the ledger is keyed by customer, and a slice's rows
+ * are a range of every table it touches.
+ */
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store_int.h"
+
+/* Customers a pruning transaction takes: about 50 ms of writes. */
+#define SLICE	512
+
+/*
+ * The campaigns not yet closed whose last decision, imported "sent"
+ * row and outbox job were all before ?1 (a job still to send: never),
+ * with their first activity and ledger counts.
+ */
+#define CAMPAIGNS_IDLE							\
+	"SELECT campaign_id, min(first_at), max(last_at), sum(decided),"\
+	" sum(delivered) FROM ("						\
+	"  SELECT campaign_id, min(at) AS first_at, max(at) AS last_at,"	\
+	"   count(*) AS decided,"						\
+	"   count(*) FILTER (WHERE decision = 'deliver') AS delivered"	\
+	"   FROM ledger GROUP BY campaign_id"				\
+	"  UNION ALL SELECT campaign_id, min(at), max(at), 0, 0"		\
+	"   FROM engagement WHERE type = 'sent' GROUP BY campaign_id"	\
+	"  UNION ALL SELECT campaign_id, min(created_at),"		\
+	"   max(CASE WHEN state IN ('queued', 'sending')"			\
+	"   THEN 9223372036854775807"					\
+	"   ELSE max(created_at, coalesce(done_at, 0)) END), 0, 0"	\
+	"   FROM outbox GROUP BY campaign_id)"				\
+	" WHERE campaign_id NOT IN (SELECT campaign_id"			\
+	"  FROM campaigns_closed)"					\
+	" GROUP BY campaign_id HAVING max(last_at) < ?1"
+
+#define CLOSED	"(SELECT campaign_id FROM campaigns_closed)"
+
+/* Opens and clicks that are not their customer's newest of the kind. */
+#define ANSWER_NOT_NEWEST						\
+	"type IN ('open', 'click') AND at < (SELECT max(at)"		\
+	" FROM engagement n WHERE n.customer_id = engagement.customer_id"\
+	" AND n.type = engagement.type)"
+
+/* The copies' notes that no job still to send needs, from before ?1. */
+#define COPY_NOTES_OLD							\
+	"copy_seen WHERE at < ?1 AND nonce NOT IN (SELECT nonce"		\
+	" FROM outbox WHERE state IN ('queued', 'sending'))"
+
+int
+store_retention_plan(struct store *st, int64_t cut,
+    struct store_retention *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "WITH closing AS ("
+	    " SELECT campaign_id FROM (" CAMPAIGNS_IDLE ")"
+	    " UNION SELECT campaign_id FROM campaigns_closed"
+	    "  WHERE pruned_at IS NULL) SELECT"
+	    " (SELECT count(*) FROM closing),"
+	    " (SELECT count(*) FROM ledger WHERE campaign_id IN closing),"
+	    " (SELECT count(*) FROM engagement WHERE campaign_id IN closing"
+	    "  AND (type = 'sent' OR " ANSWER_NOT_NEWEST ")),"
+	    " (SELECT count(*) FROM outbox WHERE campaign_id IN closing),"
+	    " (SELECT count(*) FROM " COPY_NOTES_OLD ")", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return store_fail(st, "retention");
+	sqlite3_bind_int64(s, 1, cut);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r->campaigns = sqlite3_column_int64(s, 0);
+		r->ledger_rows = sqlite3_column_int64(s, 1);
+		r->engagement_rows = sqlite3_column_int64(s, 2);
+		r->outbox_jobs = sqlite3_column_int64(s, 3);
+		r->copy_notes = sqlite3_column_int64(s, 4);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "retention");
+}
+
+/*
+ * What a slice of customers ?1..?2 loses, in order: their deliveries
+ * in closed campaigns summarised (one row per campaign, at its last
+ * delivery), the rows themselves, and of the summary what no rule will
+ * read again: deliveries before their last open, click or order (which
+ * only ever moves later: answers are never removed but for the newest)
+ * except the newest.
+ */
+static const char *const slice_sql[] = {
+	"INSERT INTO deliveries_closed (customer_id, campaign_id, at)"
+	" SELECT customer_id, campaign_id, max(at) FROM ("
+	"  SELECT customer_id, campaign_id, at FROM ledger"
+	"   WHERE customer_id BETWEEN ?1 AND ?2 AND decision = 'deliver'"
+	"   AND campaign_id IN " CLOSED
+	"  UNION ALL SELECT customer_id, campaign_id, at FROM engagement"
+	"   WHERE customer_id BETWEEN ?1 AND ?2 AND type = 'sent'"
+	"   AND campaign_id IN " CLOSED ")"
+	" WHERE true GROUP BY customer_id, campaign_id"
+	" ON CONFLICT (customer_id, campaign_id)"
+	" DO UPDATE SET at = max(at, excluded.at)",
+	"DELETE FROM ledger WHERE customer_id BETWEEN ?1 AND ?2"
+	" AND campaign_id IN " CLOSED,
+	"DELETE FROM engagement WHERE customer_id BETWEEN ?1 AND ?2"
+	" AND campaign_id IN " CLOSED
+	" AND (type = 'sent' OR " ANSWER_NOT_NEWEST ")",
+	"DELETE FROM deliveries_closed WHERE customer_id BETWEEN ?1 AND ?2"
+	" AND at < (SELECT max(at) FROM deliveries_closed n"
+	"  WHERE n.customer_id = deliveries_closed.customer_id)"
+	" AND at <= max("
+	"  coalesce((SELECT max(at) FROM engagement"
+	"   WHERE customer_id = deliveries_closed.customer_id"
+	"   AND type = 'open'), 0),"
+	"  coalesce((SELECT max(at) FROM engagement"
+	"   WHERE customer_id = deliveries_closed.customer_id"
+	"   AND type = 'click'), 0),"
+	"  coalesce((SELECT max(created_at) FROM orders"
+	"   WHERE customer_id = deliveries_closed.customer_id), 0))",
+};
+#define NSLICE_SQL	(sizeof(slice_sql) / sizeof(slice_sql[0]))
+
+/* Runs the one-row query SQL (with ?1 = V if it has it) into *OUT. */
+static int
+query_int(struct store *st, const char *sql, int64_t v, int64_t *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, "retention");
+	if (sqlite3_bind_parameter_count(s) > 0)
+		sqlite3_bind_int64(s, 1, v);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "retention");
+}
+
+/* Runs S with ?1 = A and ?2 = B, those it has; *CHANGED += its rows. */
+static int
+run_bound(struct store *st, sqlite3_stmt *s, int64_t a, int64_t b,
+    int64_t *changed)
+{
+	if (sqlite3_bind_parameter_count(s) > 0)
+		sqlite3_bind_int64(s, 1, a);
+	if (sqlite3_bind_parameter_count(s) > 1)
+		sqlite3_bind_int64(s, 2, b);
+	if (store_run(st, s, "retention") == -1)
+		return -1;
+	if (changed != NULL)
+		*changed += sqlite3_changes(st->db);
+	return 0;
+}
+
+/* The slices, each its own transaction. */
+static int
+prune_slices(struct store *st, struct store_retention *r,
+    progress_fn progress, void *arg)
+{
+	sqlite3_stmt *s[NSLICE_SQL] = { NULL };
+	int64_t *counts[NSLICE_SQL] = { NULL, &r->ledger_rows,
+	    &r->engagement_rows, NULL };
+	int64_t last, lo;
+	size_t i;
+	int rc = -1;
+
+	if (query_int(st, "SELECT coalesce(max(id), 0) FROM customers"
+	    "", 0, &last) == -1)
+		return -1;
+	for (i = 0; i < NSLICE_SQL; i++)
+		if (sqlite3_prepare_v2(st->db, slice_sql[i], -1, &s[i],
+		    NULL) != SQLITE_OK) {
+			store_fail(st, "retention");
+			goto done;
+		}
+	for (lo = 0; lo <= last; lo += SLICE) {
+		if (store_begin(st) == -1)
+			goto done;
+		for (i = 0; i < NSLICE_SQL; i++)
+			if (run_bound(st, s[i], lo, lo + SLICE - 1,
+			    counts[i]) == -1) {
+				store_rollback(st);
+				goto done;
+			}
+		if (store_commit(st) == -1)
+			goto done;
+		if (progress != NULL)
+			progress(lo + SLICE > last ? last : lo + SLICE, last,
+			    arg);
+	}
+	rc = 0;
+done:
+	for (i = 0; i < NSLICE_SQL; i++)
+		sqlite3_finalize(s[i]);
+	return rc;
+}
+
+/* The campaigns' outbox jobs and old copy notes, and the closing done. */
+static int
+prune_finish(struct store *st, int64_t cut, int64_t now,
+    struct store_retention *r)
+{
+	static const char *const sql[] = {
+		"DELETE FROM outbox WHERE campaign_id IN " CLOSED
+		" AND state NOT IN ('queued', 'sending')",
+		"DELETE FROM " COPY_NOTES_OLD,
+		"UPDATE campaigns_closed SET pruned_at = ?1"
+		" WHERE pruned_at IS NULL",
+	};
+	int64_t *counts[] = { &r->outbox_jobs, &r->copy_notes, NULL };
+	int64_t bind[] = { 0, cut, now };
+	sqlite3_stmt *s;
+	size_t i;
+
+	if (store_begin(st) == -1)
+		return -1;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL) !=
+		    SQLITE_OK) {
+			store_fail(st, "retention");
+			store_rollback(st);
+			return -1;
+		}
+		if (run_bound(st, s, bind[i], 0, counts[i]) == -1) {
+			sqlite3_finalize(s);
+			store_rollback(st);
+			return -1;
+		}
+		sqlite3_finalize(s);
+	}
+	return store_commit(st);
+}
+
+int
+store_retention_apply(struct store *st, int64_t cut, int64_t now,
+    struct store_retention *r, progress_fn progress, void *arg)
+{
+	sqlite3_stmt *s;
+
+	memset(r, 0, sizeof(*r));
+	/* closed first, in one transaction: from then on the milter
+	 * suppresses them, so nothing the slices prune is being added */
+	if (store_begin(st) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO campaigns_closed"
+	    " (campaign_id, first_at, last_at, decided, delivered, closed_at)"
+	    " SELECT *, ?2 FROM (" CAMPAIGNS_IDLE ")", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		store_fail(st, "retention");
+		store_rollback(st);
+		return -1;
+	}
+	if (run_bound(st, s, cut, now, NULL) == -1) {
+		sqlite3_finalize(s);
+		store_rollback(st);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	if (query_int(st, "SELECT count(*) FROM campaigns_closed"
+	    " WHERE pruned_at IS NULL", 0, &r->campaigns) == -1 ||
+	    store_commit(st) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	if (r->campaigns > 0 && prune_slices(st, r, progress, arg) == -1)
+		return -1;
+	return prune_finish(st, cut, now, r);
+}
+
+int
+store_campaign_closed(struct store *st, const char *campaign,
+    struct store_closed_campaign *c)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = store_stmt(st, SQ_CAMPAIGN_CLOSED, "SELECT first_at, last_at,"
+	    " decided, delivered, closed_at FROM campaigns_closed"
+	    " WHERE campaign_id = ?1");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, campaign);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		c->first_at = sqlite3_column_int64(s, 0);
+		c->last_at = sqlite3_column_int64(s, 1);
+		c->decided = sqlite3_column_int64(s, 2);
+		c->delivered = sqlite3_column_int64(s, 3);
+		c->closed_at = sqlite3_column_int64(s, 4);
+	}
+	store_done(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : store_fail(st, "closed campaign");
+}

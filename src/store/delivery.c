@@ -243,7 +243,9 @@ delivery_engagement(struct store *st, struct store_recipient *r)
  * for neither), and the last delivery is the newest row of each index:
  * what the customer was sent before they last answered costs nothing.
  * Closed campaigns count from what retention kept of them (a row per
- * campaign, those after the last answer and the newest).
+ * campaign, those after the last answer and the newest), grouped with
+ * the rest: a "sent" row imported again after its campaign closed still
+ * counts the campaign once.
  */
 static int
 delivery_counts(struct store *st, struct store_recipient *r,
@@ -252,28 +254,25 @@ delivery_counts(struct store *st, struct store_recipient *r,
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT l.n + c.n,"
-	    " l.w + c.w, max(l.last_at, c.last_at) FROM (SELECT"
-	    " count(*) FILTER (WHERE at > ?2) AS n,"
-	    " count(*) FILTER (WHERE at > ?3) AS w,"
+	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
+	    " count(*) FILTER (WHERE at > ?2), count(*) FILTER (WHERE at > ?3),"
 	    " max(coalesce((SELECT at FROM ledger WHERE customer_id = ?1"
 	    "  AND decision = 'deliver' AND campaign_id <> ?4"
 	    "  ORDER BY at DESC LIMIT 1), 0),"
 	    "  coalesce((SELECT at FROM engagement WHERE customer_id = ?1"
 	    "  AND type = 'sent' AND campaign_id <> ?4"
-	    "  ORDER BY at DESC LIMIT 1), 0)) AS last_at FROM ("
+	    "  ORDER BY at DESC LIMIT 1), 0),"
+	    "  coalesce((SELECT max(at) FROM deliveries_closed"
+	    "  WHERE customer_id = ?1 AND campaign_id <> ?4), 0)) FROM ("
 	    "  SELECT campaign_id, max(at) AS at FROM ("
 	    "   SELECT campaign_id, at FROM ledger WHERE customer_id = ?1"
 	    "    AND decision = 'deliver' AND at > ?5 AND campaign_id <> ?4"
 	    "   UNION ALL SELECT campaign_id, at FROM engagement"
 	    "    WHERE customer_id = ?1 AND type = 'sent' AND at > ?5"
-	    "    AND campaign_id <> ?4)"
-	    "  GROUP BY campaign_id)) AS l, (SELECT"
-	    " count(*) FILTER (WHERE at > ?2) AS n,"
-	    " count(*) FILTER (WHERE at > ?3) AS w,"
-	    " coalesce(max(at), 0) AS last_at"
-	    " FROM deliveries_closed WHERE customer_id = ?1"
-	    " AND campaign_id <> ?4) AS c");
+	    "    AND campaign_id <> ?4"
+	    "   UNION ALL SELECT campaign_id, at FROM deliveries_closed"
+	    "    WHERE customer_id = ?1 AND at > ?5 AND campaign_id <> ?4)"
+	    "  GROUP BY campaign_id)");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, r->customer_id);

@@ -453,6 +453,34 @@ test_key_file_mode(void **state)
  * milter.bounce_domain: a domain a return path can end in, and a key to
  * sign it with; each refusal names the setting and why.
  */
+/*
+ * retention.horizon_days: 0, or past the frequency window and the
+ * report's attribution, reported at its line with what it must be.
+ */
+static void
+test_retention_horizon(void **state)
+{
+	char want[512];
+	struct conf *c;
+
+	(void)state;
+	assert_non_null(c = load("retention = { horizon_days = 0; };\n"));
+	assert_int_equal(c->retention.horizon_days, 0);
+	conf_free(c);
+	assert_non_null(c = load("policy = { cap_window_hours = 1000; };\n"
+	    "retention = { horizon_days = 42; };\n"));
+	assert_int_equal(c->retention.horizon_days, 42);
+	conf_free(c);
+	assert_null(load("policy = { cap_window_hours = 1000; };\n"
+	    "retention = {\n  horizon_days = 41;\n};\n"));
+	snprintf(want, sizeof(want), "%s:3: retention.horizon_days: 41: at"
+	    " least 42", path);
+	assert_non_null(strstr(err, want));
+	assert_null(load("report = { attribution_days = 90; };\n"
+	    "retention = { horizon_days = 90; };\n"));
+	assert_non_null(strstr(err, "90: at least 91"));
+}
+
 static void
 test_bounce_domain(void **state)
 {
@@ -609,6 +637,7 @@ main(void)
 		cmocka_unit_test(test_milter_and_policy),
 		cmocka_unit_test(test_key_file_mode),
 		cmocka_unit_test(test_bounce_domain),
+		cmocka_unit_test(test_retention_horizon),
 		cmocka_unit_test(test_feedback_credentials),
 	};
 

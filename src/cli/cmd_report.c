@@ -414,13 +414,14 @@ cmd_report(struct cli *cli, int argc, char **argv)
 	struct report_windows w;
 	struct campaign_set *set = NULL;
 	struct report email, sms;
+	struct store_closed_campaign closed;
 	struct bounces b;
 	struct lift l;
 	struct store *st;
 	struct conf *cf;
 	JsonBuilder *jb;
 	const char *campaign;
-	char err[4096], *end;
+	char err[4096], closed_on[32], *end;
 	long long last = 0;
 	int c, rc;
 
@@ -486,10 +487,15 @@ cmd_report(struct cli *cli, int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	snprintf(b.all.segment, sizeof(b.all.segment), "all");
 	lift_init(&l);
-	if ((rc = store_campaign_bounces(st, campaign, bounce_row, &b)) ==
+	/* closed: the decisions are the audit's, the lift had the ledger */
+	memset(&closed, 0, sizeof(closed));
+	if ((rc = store_campaign_closed(st, campaign, &closed)) == -1 ||
+	    (rc = store_campaign_bounces(st, campaign, bounce_row, &b)) ==
 	    -1 || (rc = report_lift(st, &cf->seg, campaign, set != NULL ?
 	    campaign_find(set, campaign) : NULL, 0, &w, &l)) == -1)
 		cli_warnx("report: %s", store_error(st));
+	if (closed.closed_at != 0)
+		format_time(closed.closed_at, closed_on, sizeof(closed_on));
 	store_close(st);
 	campaign_set_free(set);
 	if (rc == -1) {
@@ -503,6 +509,11 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		printf("campaign %s: recipients by segment at the time of"
 		    " sending\n", campaign);
 		report_print(&email);
+		if (closed.closed_at != 0)
+			printf("closed by retention %s: %lld decided, %lld"
+			    " delivered; no figures per arm\n", closed_on,
+			    (long long)closed.decided,
+			    (long long)closed.delivered);
 		bounces_text(&b);
 		if (sms.nsegments > 0) {
 			printf("\nSMS, recipients the email went to in the"
@@ -525,6 +536,10 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		json_builder_begin_object(jb);
 		json_builder_set_member_name(jb, "campaign");
 		json_builder_add_string_value(jb, campaign);
+		if (closed.closed_at != 0) {
+			json_builder_set_member_name(jb, "closed_at");
+			json_builder_add_string_value(jb, closed_on);
+		}
 		json_builder_set_member_name(jb, "decisions");
 		json_builder_begin_object(jb);
 		report_json(jb, &email, "email");

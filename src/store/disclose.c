@@ -41,6 +41,8 @@ static const struct {
 	{ "ledger", "SELECT campaign_id, recipient, queue_id, decision,"
 	    " variant, route, at FROM ledger WHERE customer_id = ?1"
 	    " ORDER BY at" },
+	{ "deliveries_closed", "SELECT campaign_id, at FROM"
+	    " deliveries_closed WHERE customer_id = ?1 ORDER BY at" },
 	{ "outbox", "SELECT id, kind, campaign_id, variant, recipients, state,"
 	    " created_at, done_at, last_error FROM outbox"
 	    " WHERE customer_id = ?1 OR instr(recipients,"

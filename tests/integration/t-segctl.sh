@@ -186,8 +186,38 @@ for tb in customers orders consent engagement; do
 done
 grep -Eq "^  \(all\) +[0-9]+ rows" "$T/info.out" || fail "info, the total: $(cat "$T/info.out")"
 
+# retention: info and prune --dry-run say what prune removes, prune does
+# it, and the campaign is then a duplicate for everyone
+printf 'store = "%s";\nretention = { horizon_days = 400; };\n' "$T/store.db" > "$T/ret.conf"
+id=$(sqlite3 "$T/store.db" "SELECT min(id) FROM customers")
+sqlite3 "$T/store.db" "INSERT INTO ledger (campaign_id, recipient, message_key,
+    customer_id, queue_id, decision, at) VALUES
+    ('winter-2024', 'a@example.com', 'm1', $id, 'Q1', 'deliver', 1733000000),
+    ('winter-2024', 'ghost@example.com', 'm1', 0, 'Q1', 'unknown', 1733000000),
+    ('spring-2026', 'a@example.com', 'm2', $id, 'Q2', 'deliver', 1775000000)" ||
+    fail "sqlite3"
+$BUILD/segctl -c "$T/ret.conf" --now 2026-03-01 info > "$T/info.out" || fail "info: $(cat "$T/info.out")"
+grep -q "^retention: 400 days; campaigns idle since before 2025-01-25T00:00:00Z$" "$T/info.out" ||
+    fail "info, retention: $(cat "$T/info.out")"
+grep -q "^  segctl prune would close 1 campaign: 2 ledger rows, 0 engagement rows, 0 outbox jobs, 0 copy notes$" \
+    "$T/info.out" || fail "info, what prune removes: $(cat "$T/info.out")"
+$BUILD/segctl -c "$T/ret.conf" --now 2026-03-01 prune --dry-run > "$T/prune.out" || fail "prune --dry-run"
+grep -q "^would close 1 campaign: 2 ledger rows" "$T/prune.out" || fail "prune --dry-run: $(cat "$T/prune.out")"
+[ "$(sqlite3 "$T/store.db" "SELECT count(*) FROM ledger")" = 3 ] || fail "prune --dry-run removed rows"
+$BUILD/segctl -c "$T/ret.conf" --now 2026-03-01 prune > "$T/prune.out" || fail "prune: $(cat "$T/prune.out")"
+grep -q "^closed 1 campaign: 2 ledger rows" "$T/prune.out" || fail "prune: $(cat "$T/prune.out")"
+[ "$(sqlite3 "$T/store.db" "SELECT group_concat(campaign_id) FROM ledger")" = spring-2026 ] ||
+    fail "prune: the wrong rows went"
+[ "$(sqlite3 "$T/store.db" "SELECT campaign_id || ':' || at FROM deliveries_closed")" = "winter-2024:1733000000" ] ||
+    fail "prune: the delivery's summary"
+$BUILD/segctl -c "$T/ret.conf" --now 2026-03-01 prune > "$T/prune.out" || fail "prune again"
+grep -q "^closed 0 campaigns: 0 ledger rows" "$T/prune.out" || fail "prune again: $(cat "$T/prune.out")"
+printf 'store = "%s";\nretention = { horizon_days = 20; };\n' "$T/store.db" > "$T/ret.conf"
+$BUILD/segctl -c "$T/ret.conf" prune > "$T/prune.out" 2>&1 && fail "prune took a horizon inside the cap window"
+grep -q "ret.conf:2: retention.horizon_days: 20: at least 31" "$T/prune.out" || fail "prune, the check: $(cat "$T/prune.out")"
+
 for c in init import segments explain demo-data check preview report outbox \
-    unsubscribe customer optout bounce webhook audit info; do
+    unsubscribe customer optout bounce webhook audit info prune; do
 	"$BUILD/segctl" $c --help > "$T/help.out" 2> "$T/help.err" || fail "$c --help: exit $?"
 	grep -q "^usage: segctl .* $c" "$T/help.out" || fail "$c --help: $(cat "$T/help.out" "$T/help.err")"
 	[ -s "$T/help.err" ] && fail "$c --help wrote to stderr: $(cat "$T/help.err")"

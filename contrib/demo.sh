@@ -293,3 +293,7 @@ echo
 echo "== 9. the audit log, checked against the heads segmilter and segfeed logged (audit=SEQ:HASH)"
 cat "$DIR/segmilter.log" "$DIR/segfeed.log" > "$DIR/anchors.log"
 $SEGCTL audit verify --anchors "$DIR/anchors.log"
+
+echo
+echo "== 10. years on: the store stays bounded (segctl info, three years from now)"
+$SEGCTL --now "$(date -u -d '+3 years' +%Y-%m-%d)" info | sed -n '/^retention/,$p'

@@ -140,6 +140,8 @@ double	 policy_arm_draw(const struct digest_hmac *draws,
 	    const char *experiment, int64_t customer_id);
 /* "tailored", "broad", "none", "global"; "" for ARM_UNSET. */
 const char *policy_arm_name(enum policy_arm a);
+/* The arm NAME names; ARM_UNSET for NULL or no arm's name. */
+enum policy_arm policy_arm_parse(const char *name);
 
 /*
  * F from what the store returned for a recipient, flags aside (F's

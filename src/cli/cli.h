@@ -29,8 +29,9 @@ const char	*cli_store_path(struct cli *cli);
 struct store	*cli_store(struct cli *cli, int flags);
 void	 cli_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* --format: text (each command's own), csv or json. */
-enum cli_format { CLI_TEXT, CLI_CSV, CLI_JSON };
+/* --format: text (each command's own), csv or json; report's html
+ * too, which cli_format_parse never returns.  0, or -1 for another. */
+enum cli_format { CLI_TEXT, CLI_CSV, CLI_JSON, CLI_HTML };
 int	 cli_format_parse(const char *s, enum cli_format *out);
 
 /*

@@ -43,7 +43,6 @@ struct report_column {
 	const char	*decisions[REPORT_DECISIONS];
 };
 
-enum report_format { FORMAT_TEXT, FORMAT_CSV, FORMAT_JSON, FORMAT_HTML };
 
 /* Email: the policy reasons; a retried copy is on its way again. */
 _Static_assert(POLICY_NREASONS == 10, "email_columns names every reason");
@@ -330,7 +329,7 @@ pool_one(const char *campaign, void *arg)
 /* --last N: the lift pooled over the latest campaigns. */
 static int
 report_last(struct store *st, const struct conf *cf,
-    const struct campaign_set *set, int64_t n, enum report_format fmt,
+    const struct campaign_set *set, int64_t n, enum cli_format fmt,
     const struct report_windows *w)
 {
 	struct pool p = { st, cf, set, w, NULL, NULL, 0 };
@@ -340,7 +339,7 @@ report_last(struct store *st, const struct conf *cf,
 
 	lift_init(&l);
 	p.l = &l;
-	if (fmt == FORMAT_JSON) {
+	if (fmt == CLI_JSON) {
 		b = json_builder_new();
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "campaigns");
@@ -358,11 +357,11 @@ report_last(struct store *st, const struct conf *cf,
 		return 1;
 	}
 	lift_compare(&l, cf->report.min_effect_points / 100);
-	if (fmt == FORMAT_TEXT) {
+	if (fmt == CLI_TEXT) {
 		printf("the %" PRId64 " latest campaigns, pooled per segment"
 		    " and arm\n", p.n);
 		report_lift_text(stdout, &l, cf, 0);
-	} else if (fmt == FORMAT_CSV) {
+	} else if (fmt == CLI_CSV) {
 		report_lift_csv(stdout, &l);
 	} else {
 		report_lift_json(b, &l, cf);
@@ -410,7 +409,7 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		{ "last", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
-	enum report_format fmt = FORMAT_TEXT;
+	enum cli_format fmt = CLI_TEXT;
 	struct report_windows w;
 	struct campaign_set *set = NULL;
 	struct report email, sms;
@@ -427,14 +426,10 @@ cmd_report(struct cli *cli, int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'f' && strcmp(optarg, "text") == 0)
-			fmt = FORMAT_TEXT;
-		else if (c == 'f' && strcmp(optarg, "csv") == 0)
-			fmt = FORMAT_CSV;
-		else if (c == 'f' && strcmp(optarg, "json") == 0)
-			fmt = FORMAT_JSON;
-		else if (c == 'f' && strcmp(optarg, "html") == 0)
-			fmt = FORMAT_HTML;
+		if (c == 'f' && strcmp(optarg, "html") == 0)
+			fmt = CLI_HTML;
+		else if (c == 'f' && cli_format_parse(optarg, &fmt) == 0)
+			continue;
 		else if (c == 'l') {
 			last = strtoll(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || last < 1 ||
@@ -452,7 +447,7 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		cli_warnx("%s", REPORT_USAGE);
 		return 2;
 	}
-	if (last > 0 && fmt == FORMAT_HTML) {
+	if (last > 0 && fmt == CLI_HTML) {
 		cli_warnx("--format html: one campaign at a time");
 		return 2;
 	}
@@ -505,7 +500,7 @@ cmd_report(struct cli *cli, int argc, char **argv)
 	}
 	lift_compare(&l, cf->report.min_effect_points / 100);
 	switch (fmt) {
-	case FORMAT_TEXT:
+	case CLI_TEXT:
 		printf("campaign %s: recipients by segment at the time of"
 		    " sending\n", campaign);
 		report_print(&email);
@@ -522,16 +517,16 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		}
 		report_lift_text(stdout, &l, cf, 1);
 		break;
-	case FORMAT_CSV:
+	case CLI_CSV:
 		printf("table,channel,segment,decision,count\n");
 		report_csv(&email, "email");
 		report_csv(&sms, "sms");
 		report_lift_csv(stdout, &l);
 		break;
-	case FORMAT_HTML:
+	case CLI_HTML:
 		report_html(&email, campaign, cli->now, &l, cf);
 		break;
-	case FORMAT_JSON:
+	case CLI_JSON:
 		jb = json_builder_new();
 		json_builder_begin_object(jb);
 		json_builder_set_member_name(jb, "campaign");

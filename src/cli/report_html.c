@@ -49,12 +49,6 @@ static const char *const arm_colours[ARM_COUNT] = {
 	[ARM_NONE] = "#8c959f", [ARM_GLOBAL] = "#6e7781",
 };
 
-static double
-share(int64_t k, int64_t n)
-{
-	return n > 0 ? 100.0 * (double)k / (double)n : 0;
-}
-
 /* Bars per segment: decided, delivered, held out, ordered. */
 static void
 funnel(FILE *out, const struct report_funnel *f, size_t n,
@@ -218,8 +212,8 @@ per_day(FILE *out, const struct lift *l, const struct conf *cf)
 	for (a = ARM_TAILORED; a < ARM_COUNT; a++) {
 		lift_total(l, LIFT_ALL, (enum policy_arm)a, &t[a]);
 		for (d = 0; d < days; d++)
-			if ((v = share(l->first_day[a][d], t[a].recipients)) >
-			    max)
+			if ((v = report_pct(l->first_day[a][d],
+			    t[a].recipients)) > max)
 				max = v;
 	}
 	fputs("<h2>First orders per day after the decision, % of each arm"
@@ -234,7 +228,7 @@ per_day(FILE *out, const struct lift *l, const struct conf *cf)
 		    " stroke-width=\"2\" points=\"", arm_colours[a]);
 		for (d = 0; d < days; d++)
 			fprintf(out, "%.1f,%.1f ", 40 + 660.0 * (d + 0.5) /
-			    days, 190 - 170 * share(l->first_day[a][d],
+			    days, 190 - 170 * report_pct(l->first_day[a][d],
 			    t[a].recipients) / max);
 		fprintf(out, "\"/>\n<text x=\"600\" y=\"%d\" fill=\"%s\">%s"
 		    "</text>\n", 20 + 14 * a, arm_colours[a],
@@ -285,7 +279,7 @@ cells(FILE *out, const struct lift *l, const struct conf *cf)
 		    "<td>%.2f</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%"
 		    PRId64 "</td><td>%" PRId64 "</td></tr>\n",
 		    policy_arm_name(c->arm), c->recipients, c->converters,
-		    share(c->converters, c->recipients), c->orders,
+		    report_pct(c->converters, c->recipients), c->orders,
 		    c->revenue / 100, c->code_orders, c->unsubscribed,
 		    c->bounced, c->complained);
 	}

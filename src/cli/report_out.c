@@ -8,9 +8,8 @@
 #include "csv.h"
 #include "report_out.h"
 
-/* A share as a percentage; "-" for nobody. */
-static double
-pct(int64_t k, int64_t n)
+double
+report_pct(int64_t k, int64_t n)
 {
 	return n > 0 ? 100.0 * (double)k / (double)n : 0;
 }
@@ -34,12 +33,13 @@ cell_text(FILE *out, const struct lift_cell *c, const char *variant)
 	    " %7" PRId64 " %9.2f %8.2f %5" PRId64 " %5.2f%% %6.2f%% %6.2f%%"
 	    " %5" PRId64 " %6.2f%%\n", c->segment, variant,
 	    arm_label(c->arm), c->recipients, c->converters,
-	    pct(c->converters, c->recipients), c->orders,
+	    report_pct(c->converters, c->recipients), c->orders,
 	    c->recipients > 0 ? major(c->revenue) / (double)c->recipients : 0,
 	    c->orders > 0 ? major(c->revenue) / (double)c->orders : 0,
-	    c->code_orders, pct(c->unsubscribed, c->recipients),
-	    pct(c->bounced, c->recipients), pct(c->complained, c->recipients),
-	    c->sms, pct(c->sms_converters, c->sms));
+	    c->code_orders, report_pct(c->unsubscribed, c->recipients),
+	    report_pct(c->bounced, c->recipients),
+	    report_pct(c->complained, c->recipients),
+	    c->sms, report_pct(c->sms_converters, c->sms));
 }
 
 static void

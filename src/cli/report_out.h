@@ -14,6 +14,8 @@
 #include "conf.h"
 #include "lift.h"
 
+/* K of N as a percentage; 0 for nobody. */
+double	 report_pct(int64_t k, int64_t n);
 /* The days after a decision the lift follows (its first_day). */
 int	 report_days(const struct conf *cf);
 void	 report_lift_text(FILE *out, const struct lift *l,

@@ -1461,27 +1461,30 @@ conf_lapsed_days(const struct conf_segments *s, const char *category)
 	return s->lapsed.default_days;
 }
 
-double
-conf_rate(const struct conf_segments *s, const char *currency)
+/* CURRENCY's rate in S, NULL when it has none. */
+static const struct conf_rate *
+rate_find(const struct conf_segments *s, const char *currency)
 {
 	size_t i;
 
 	for (i = 0; currency != NULL && i < s->nrates; i++)
 		if (strcmp(currency, s->rates[i].currency) == 0)
-			return s->rates[i].rate;
-	return 1.0;
+			return &s->rates[i];
+	return NULL;
+}
+
+double
+conf_rate(const struct conf_segments *s, const char *currency)
+{
+	const struct conf_rate *r = rate_find(s, currency);
+
+	return r != NULL ? r->rate : 1.0;
 }
 
 int
 conf_rate_known(const struct conf_segments *s, const char *currency)
 {
-	size_t i;
-
-	if (currency == NULL || *currency == '\0' ||
-	    strcmp(currency, s->base_currency) == 0)
-		return 1;
-	for (i = 0; i < s->nrates; i++)
-		if (strcmp(currency, s->rates[i].currency) == 0)
-			return 1;
-	return 0;
+	return currency == NULL || *currency == '\0' ||
+	    strcmp(currency, s->base_currency) == 0 ||
+	    rate_find(s, currency) != NULL;
 }

@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "digest.h"
 #include "policy.h"
@@ -21,6 +22,17 @@ const char *
 policy_arm_name(enum policy_arm a)
 {
 	return a < ARM_COUNT ? arm_names[a] : "?";
+}
+
+enum policy_arm
+policy_arm_parse(const char *name)
+{
+	int a;
+
+	for (a = ARM_TAILORED; name != NULL && a < ARM_COUNT; a++)
+		if (strcmp(name, arm_names[a]) == 0)
+			return a;
+	return ARM_UNSET;
 }
 
 struct digest_hmac *

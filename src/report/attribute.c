@@ -17,17 +17,6 @@ struct attribute {
 	int				 pooled;	/* no variants */
 };
 
-static enum policy_arm
-arm_parse(const char *name)
-{
-	int a;
-
-	for (a = ARM_TAILORED; name != NULL && a < ARM_COUNT; a++)
-		if (strcmp(name, policy_arm_name(a)) == 0)
-			return a;
-	return ARM_UNSET;
-}
-
 /* Whether ENGAGEMENT ("unsubscribe,bounce") holds TYPE. */
 static int
 has_type(const char *engagement, const char *type)
@@ -59,7 +48,7 @@ attribute_one(const struct store_outcome *so, void *arg)
 	out.segment = so->segment;
 	out.variant = x->pooled || strcmp(so->decision, "held_out") == 0 ?
 	    "" : so->variant;
-	out.arm = arm_parse(so->arm);
+	out.arm = policy_arm_parse(so->arm);
 	out.unsubscribed = has_type(so->engagement, "unsubscribe");
 	out.bounced = has_type(so->engagement, "bounce");
 	out.complained = has_type(so->engagement, "complaint");

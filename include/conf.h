@@ -260,6 +260,11 @@ struct conf_report {
 	double		 min_effect_points;	/* worth detecting */
 };
 
+/* The audit log's archives (audit.h, audit_archive). */
+struct conf_audit {
+	char		*archive_dir;	/* "": "audit-archive" beside the store */
+};
+
 struct conf {
 	char			*path;		/* NULL for conf_defaults() */
 	char			*store_path;
@@ -270,6 +275,7 @@ struct conf {
 	struct conf_sms		 sms;
 	struct conf_feedback	 feedback;
 	struct conf_report	 report;
+	struct conf_audit	 audit;
 	struct conf_segments	 seg;
 	unsigned char		 hash[32];	/* SHA-256 of the file */
 };

@@ -8,17 +8,21 @@
  * with --anchors: a chain that was rewritten or cut short no longer
  * matches them.  export writes JSON lines.  reindex
  * rebuilds the time index export starts from, which is no part of the
- * chain: verify tells a damaged index from a broken chain.
+ * chain: verify tells a damaged index from a broken chain.  archive
+ * moves the rows of past months into archive files, which verify and
+ * export then read before the store's rows.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
 #include "cli.h"
+#include "conf.h"
 #include "parse.h"
 #include "store.h"
 #include "xalloc.h"
@@ -26,7 +30,12 @@
 #define AUDIT_USAGE	"usage: segctl audit verify [--expect SEQ:HASH]" \
 			" [--anchors FILE]...\n" \
 			"       segctl audit export [--since TIME]\n" \
-			"       segctl audit reindex"
+			"       segctl audit reindex\n" \
+			"       segctl audit archive [--before TIME |" \
+			" --keep-days N]"
+
+/* What --keep-days is without it: a quarter's rows stay in the store. */
+#define AUDIT_KEEP_DAYS	90
 
 /* Heads to check the chain against: --expect's and --anchors'. */
 struct anchors {
@@ -72,13 +81,59 @@ read_anchors(const char *path, struct anchors *a)
 	return rc;
 }
 
+/*
+ * Where the archives are, into DIR: audit.archive_dir, else
+ * "audit-archive" beside the store.  0, or -1 if reported.
+ */
 static int
-audit_verify_cmd(struct cli *cli, struct store *st, const struct anchors *a)
+archive_dir(struct cli *cli, char *dir, size_t len)
+{
+	const char *store, *slash;
+
+	if ((store = cli_store_path(cli)) == NULL)
+		return -1;
+	if (*cli->conf->audit.archive_dir != '\0')
+		snprintf(dir, len, "%s", cli->conf->audit.archive_dir);
+	else if ((slash = strrchr(store, '/')) == NULL)
+		snprintf(dir, len, "audit-archive");
+	else
+		snprintf(dir, len, "%.*s/audit-archive",
+		    (int)(slash - store), store);
+	return 0;
+}
+
+static int
+audit_archive_cmd(struct cli *cli, struct store *st, const char *dir,
+    int64_t cut)
+{
+	struct audit_archive_report rep;
+	char at[32];
+
+	if (audit_archive(st, dir, cut, cli->now, &rep) == -1) {
+		cli_warnx("audit archive: %s", rep.why);
+		return 1;
+	}
+	if (cli->quiet)
+		return 0;
+	format_time(cut, at, sizeof(at));
+	if (rep.files == 0)
+		printf("no audit rows before %s to archive\n", at);
+	else
+		printf("%" PRId64 " audit rows (%" PRId64 " to %" PRId64 ")"
+		    " before %s archived in %" PRId64 " files in %s\n",
+		    rep.rows, rep.first_seq, rep.last_seq, at, rep.files,
+		    dir);
+	return 0;
+}
+
+static int
+audit_verify_cmd(struct cli *cli, struct store *st, const char *dir,
+    const struct anchors *a)
 {
 	struct audit_report rep;
 	int rc;
 
-	if ((rc = audit_verify(st, a->v, a->n, &rep)) == -1) {
+	if ((rc = audit_verify(st, dir, a->v, a->n, &rep)) == -1) {
 		cli_warnx("audit: %s", store_error(st));
 		return 1;
 	}
@@ -89,6 +144,9 @@ audit_verify_cmd(struct cli *cli, struct store *st, const struct anchors *a)
 	}
 	if (!cli->quiet) {
 		printf("audit chain intact: %" PRId64 " rows", rep.rows);
+		if (rep.archives > 0)
+			printf(" (%" PRId64 " archive files and the store)",
+			    rep.archives);
 		if (a->n > 0)
 			printf(", %zu anchors found (the latest at row %"
 			    PRId64 ")", rep.anchors_found, rep.anchor_last);
@@ -108,14 +166,17 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "anchors", required_argument, NULL, 'a' },
+		{ "before", required_argument, NULL, 'b' },
 		{ "expect", required_argument, NULL, 'e' },
+		{ "keep-days", required_argument, NULL, 'k' },
 		{ "since", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct anchors anchors = { NULL, 0, 0 };
 	struct audit_anchor one;
 	const char *why, *verb;
-	int64_t since = INT64_MIN, rows;
+	int64_t since = INT64_MIN, before = INT64_MIN, keep = -1, rows;
+	char dir[PATH_MAX], err[512], *end;
 	struct store *st;
 	int ch, rc;
 
@@ -131,6 +192,24 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 			if (read_anchors(optarg, &anchors) == -1) {
 				free(anchors.v);
 				return 1;
+			}
+			break;
+		case 'b':
+			if (parse_time(optarg, &before, &why) == -1) {
+				cli_warnx("--before: '%s': %s", optarg, why);
+				free(anchors.v);
+				return 2;
+			}
+			break;
+		case 'k':
+			errno = 0;
+			keep = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    keep < 0 || keep > 100 * 366) {
+				cli_warnx("--keep-days: '%s' is not a number"
+				    " of days", optarg);
+				free(anchors.v);
+				return 2;
 			}
 			break;
 		case 'e':
@@ -156,20 +235,31 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind != argc || (strcmp(verb, "verify") != 0 &&
-	    strcmp(verb, "export") != 0 && strcmp(verb, "reindex") != 0) ||
+	    strcmp(verb, "export") != 0 && strcmp(verb, "reindex") != 0 &&
+	    strcmp(verb, "archive") != 0) ||
 	    (anchors.n > 0 && strcmp(verb, "verify") != 0) ||
-	    (since != INT64_MIN && strcmp(verb, "export") != 0)) {
+	    (since != INT64_MIN && strcmp(verb, "export") != 0) ||
+	    ((before != INT64_MIN || keep != -1) &&
+	    strcmp(verb, "archive") != 0) ||
+	    (before != INT64_MIN && keep != -1)) {
 		cli_warnx("%s", AUDIT_USAGE);
 		free(anchors.v);
 		return 2;
 	}
-	if ((st = cli_store(cli, strcmp(verb, "reindex") == 0 ? 0 :
-	    STORE_READONLY)) == NULL) {
+	if (archive_dir(cli, dir, sizeof(dir)) == -1 ||
+	    (st = cli_store(cli, strcmp(verb, "reindex") == 0 ||
+	    strcmp(verb, "archive") == 0 ? 0 : STORE_READONLY)) == NULL) {
 		free(anchors.v);
 		return 1;
 	}
+	if (before == INT64_MIN)
+		before = cli->now - (keep == -1 ? AUDIT_KEEP_DAYS : keep) *
+		    86400;
 	if (strcmp(verb, "verify") == 0)
-		rc = audit_verify_cmd(cli, st, &anchors);
+		rc = audit_verify_cmd(cli, st, dir, &anchors);
+	else if (strcmp(verb, "archive") == 0)
+		rc = audit_archive_cmd(cli, st, dir,
+		    audit_archive_month_start(before));
 	else if (strcmp(verb, "reindex") == 0) {
 		rc = 0;
 		if (store_audit_reindex(st) == -1) {
@@ -177,8 +267,9 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 			rc = 1;
 		} else if (!cli->quiet)
 			fprintf(stderr, "segctl: audit time index rebuilt\n");
-	} else if ((rows = audit_export(st, since, stdout)) == -1) {
-		cli_warnx("audit export: %s", store_error(st));
+	} else if ((rows = audit_export(st, dir, since, stdout, err,
+	    sizeof(err))) == -1) {
+		cli_warnx("audit export: %s", err);
 		rc = 1;
 	} else {
 		rc = fflush(stdout) == 0 ? 0 : 1;

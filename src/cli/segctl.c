@@ -48,7 +48,8 @@ static const struct {
 	    " webhook prune [--days N]" },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH]"
 	    " [--anchors FILE]... | audit export [--since TIME] |"
-	    " audit reindex" },
+	    " audit reindex |\n              audit archive [--before TIME |"
+	    " --keep-days N]" },
 };
 
 void

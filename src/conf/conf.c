@@ -274,6 +274,12 @@ static const struct conf_setting feedback_table[] = {
 	END
 };
 
+static const struct conf_setting audit_table[] = {
+	{ "archive_dir", CT_STRING, offsetof(struct conf, audit.archive_dir),
+	    0, 0, 0, 0, 0, NULL },
+	END
+};
+
 static const struct conf_setting top_table[] = {
 	{ "store", CT_PATH, offsetof(struct conf, store_path), 0, 0, 0, 0, 0,
 	    NULL },
@@ -285,6 +291,7 @@ static const struct conf_setting top_table[] = {
 	{ "sms", CT_GROUP, 0, 0, 0, 0, 0, 0, sms_table },
 	{ "feedback", CT_GROUP, 0, 0, 0, 0, 0, 0, feedback_table },
 	{ "report", CT_GROUP, 0, 0, 0, 0, 0, 0, report_table },
+	{ "audit", CT_GROUP, 0, 0, 0, 0, 0, 0, audit_table },
 	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
 	END
 };
@@ -1318,6 +1325,7 @@ conf_defaults(void)
 	c->report.attribution_days = 5;
 	c->report.sms_attribution_days = 1;
 	c->report.min_effect_points = 2;
+	c->audit.archive_dir = xstrdup("");
 	c->outbox.reinject_url = xstrdup("");
 	c->outbox.key_file = xstrdup("");
 	c->outbox.workers = 2;
@@ -1370,6 +1378,7 @@ conf_free(struct conf *c)
 	free(c->milter.bounce_domain);
 	free(c->outbox.reinject_url);
 	free(c->outbox.key_file);
+	free(c->audit.archive_dir);
 	explicit_bzero(c->outbox.key, sizeof(c->outbox.key));
 	conf_sms_free(&c->sms);
 	conf_feedback_free(&c->feedback);

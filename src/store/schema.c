@@ -387,6 +387,24 @@ static const char *const migrations[] = {
 	("CREATE INDEX engagement_by_type ON engagement(customer_id, type, at);"
 	"CREATE INDEX ledger_by_time ON ledger(customer_id, at, decision)"
 	"  WHERE decision = 'deliver';"),
+
+	/*
+	 * 16: the audit rows moved into sealed archive files (audit.h,
+	 * audit_archive): each file's rows, the hashes it starts after and
+	 * ends with, and its own SHA-256, so that a file removed, renamed,
+	 * cut short or edited is named by verify.
+	 */
+	("CREATE TABLE audit_archives ("
+	"  name TEXT PRIMARY KEY,"
+	"  first_seq INTEGER NOT NULL UNIQUE,"
+	"  last_seq INTEGER NOT NULL,"
+	"  rows INTEGER NOT NULL,"
+	"  prev_hash TEXT NOT NULL,"
+	"  last_hash TEXT NOT NULL,"
+	"  min_at INTEGER NOT NULL,"
+	"  max_at INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  made_at INTEGER NOT NULL);"),
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -20,7 +20,8 @@ for f in opt/seg/sbin/segmilter opt/seg/sbin/segfeed opt/seg/bin/segctl \
     opt/seg/share/man/man8/segmilter.8 opt/seg/share/man/man1/segctl.1 \
     opt/etc/segmilter/segmilter.conf opt/etc/segmilter/unsubscribe.html \
     opt/seg/share/segmilter/examples/spring-launch.conf \
-    opt/seg/lib/systemd/system/segments-rebuild.timer; do
+    opt/seg/lib/systemd/system/segments-rebuild.timer \
+    opt/seg/lib/systemd/system/audit-archive.timer; do
 	[ -e "$T/$f" ] || fail "not installed: $f"
 done
 grep -q '^ExecStart=/opt/seg/sbin/segmilter -f -c /opt/etc/segmilter/segmilter.conf$' "$U/segmilter.service" ||
@@ -29,6 +30,8 @@ grep -q '^ExecStart=/opt/seg/sbin/segfeed -f -c /opt/etc/segmilter/segmilter.con
     fail "segfeed.service: $(grep Exec "$U/segfeed.service")"
 grep -q '^ExecStart=/opt/seg/bin/segctl -q -c /opt/etc/segmilter/segmilter.conf segments rebuild$' \
     "$U/segments-rebuild.service" || fail "segments-rebuild.service"
+grep -q '^ExecStart=/opt/seg/bin/segctl -q -c /opt/etc/segmilter/segmilter.conf audit archive$' \
+    "$U/audit-archive.service" || fail "audit-archive.service"
 # nothing left pointing where the programs are not
 grep -n '[ =]/usr/s\?bin/seg\|[ =]/etc/segmilter' "$U"/* && fail "a unit names another place"
 

@@ -342,7 +342,8 @@ test_archive_damaged(void **state)
 	free(p);
 
 	/* the end record's last hash edited: it no longer ends the rows */
-	p = ax_read(path, &len);
+	len = olen;
+	p = malloc(len);
 	memcpy(p, orig, len);
 	q = p + len - 2;	/* its last digit, before the newline */
 	*q = *q == '0' ? '1' : '0';
@@ -369,7 +370,8 @@ test_archive_damaged(void **state)
 	free(p);
 
 	/* the framing broken: the file reads no further */
-	p = ax_read(path, &len);
+	len = olen;
+	p = malloc(len);
 	memcpy(p, orig, len);
 	assert_non_null(q = memmem(p, len, "R1:3", 4));
 	q[1] = '2';

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "audit_int.h"
@@ -56,6 +59,34 @@
 #define ARC_NONCE	12
 #define ARC_TAG		16
 
+/*
+ * OpenSSL's AES-256-GCM and HKDF, fetched once: left to the implicit
+ * fetch, each row's box looked them up again under a lock, a fifth of
+ * what reading an archive cost.  Without them OpenSSL is broken: like
+ * running out of memory, that aborts.
+ */
+static EVP_CIPHER	*arc_aes;
+static EVP_KDF		*arc_hkdf;
+
+static void
+arc_fetch(void)
+{
+	if ((arc_aes = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL ||
+	    (arc_hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL) {
+		fprintf(stderr, "audit: no AES-256-GCM or HKDF from"
+		    " OpenSSL\n");
+		abort();
+	}
+}
+
+static void
+arc_fetch_once(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, arc_fetch);
+}
+
 /* The customer whose key was read last: their rows come in runs. */
 struct arc_key {
 	int64_t			 customer;	/* 0: none yet */
@@ -67,8 +98,8 @@ struct arc_key {
 static int
 arc_key_get(struct store *st, struct arc_key *c, int64_t customer)
 {
-	EVP_PKEY_CTX *p;
-	size_t n = sizeof(c->aes);
+	OSSL_PARAM params[4];
+	EVP_KDF_CTX *k;
 	int ok;
 
 	if (c->customer == customer && customer != 0)
@@ -79,15 +110,17 @@ arc_key_get(struct store *st, struct arc_key *c, int64_t customer)
 	c->customer = customer;
 	if (c->k.state != AUDIT_KEY_LIVE)
 		return 0;
-	p = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
-	ok = p != NULL && EVP_PKEY_derive_init(p) > 0 &&
-	    EVP_PKEY_CTX_set_hkdf_md(p, digest_sha256()) > 0 &&
-	    EVP_PKEY_CTX_set1_hkdf_key(p, c->k.bytes, STORE_AUDIT_KEY_LEN) >
-	    0 && EVP_PKEY_CTX_add1_hkdf_info(p, (const unsigned char *)
-	    ARC_INFO, (int)strlen(ARC_INFO)) > 0 &&
-	    EVP_PKEY_derive(p, c->aes, &n) > 0;
-	EVP_PKEY_CTX_free(p);
-	/* like running out of memory: OpenSSL without HKDF is broken */
+	arc_fetch_once();
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)"SHA2-256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    c->k.bytes, STORE_AUDIT_KEY_LEN);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+	    (char *)ARC_INFO, strlen(ARC_INFO));
+	params[3] = OSSL_PARAM_construct_end();
+	ok = (k = EVP_KDF_CTX_new(arc_hkdf)) != NULL &&
+	    EVP_KDF_derive(k, c->aes, sizeof(c->aes), params) == 1;
+	EVP_KDF_CTX_free(k);
 	if (!ok) {
 		fprintf(stderr, "audit: no HKDF from OpenSSL\n");
 		abort();
@@ -161,8 +194,8 @@ arc_box(const struct arc_key *c, const struct store_audit *a, struct buf *b)
 	ct = xmalloc(plain.len + 1);
 	x = EVP_CIPHER_CTX_new();
 	ok = x != NULL && RAND_bytes(nonce, sizeof(nonce)) == 1 &&
-	    EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), NULL, c->aes, nonce) ==
-	    1 && EVP_EncryptUpdate(x, NULL, &n, (unsigned char *)aad,
+	    EVP_EncryptInit_ex2(x, arc_aes, c->aes, nonce, NULL) == 1 &&
+	    EVP_EncryptUpdate(x, NULL, &n, (unsigned char *)aad,
 	    arc_aad(a, aad, sizeof(aad))) == 1 &&
 	    EVP_EncryptUpdate(x, ct, &n, (unsigned char *)plain.data,
 	    (int)plain.len) == 1 && EVP_EncryptFinal_ex(x, ct + n, &m) == 1 &&
@@ -241,8 +274,8 @@ arc_unbox(const struct arc_key *c, const char *box, struct store_audit *a,
 	n = len - ARC_NONCE - ARC_TAG;
 	out = p = xmalloc(n + 1);
 	x = EVP_CIPHER_CTX_new();
-	ok = x != NULL && EVP_DecryptInit_ex(x, EVP_aes_256_gcm(), NULL,
-	    c->aes, raw) == 1 && EVP_DecryptUpdate(x, NULL, &k,
+	ok = x != NULL && EVP_DecryptInit_ex2(x, arc_aes, c->aes, raw,
+	    NULL) == 1 && EVP_DecryptUpdate(x, NULL, &k,
 	    (unsigned char *)aad, arc_aad(a, aad, sizeof(aad))) == 1 &&
 	    EVP_DecryptUpdate(x, (unsigned char *)p, &k, raw + ARC_NONCE,
 	    (int)n) == 1 && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG,

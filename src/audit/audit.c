@@ -733,6 +733,15 @@ audit_verify(struct store *st, const char *dir,
 		v.nanchors = n;
 	}
 	v.hasher = audit_hasher_new();
+	/*
+	 * One snapshot: an archive run pruning meanwhile would otherwise
+	 * take rows from the store after their file was passed over.
+	 */
+	if ((rc = store_begin_read(st)) == -1) {
+		audit_hasher_free(v.hasher);
+		free(v.anchors);
+		return -1;
+	}
 	if ((rc = verify_archives(st, dir, &v)) == 0)
 		rc = store_audit_scan(st, INT64_MIN, verify_row, &v);
 	audit_hasher_free(v.hasher);
@@ -751,6 +760,11 @@ audit_verify(struct store *st, const char *dir,
 		rc = erasures_check(&v);
 	if (rc == 0)
 		rc = hours_check(st, &v);
+	/* a read transaction: the error, if any, was set before */
+	if (rc == -1)
+		store_rollback(st);
+	else if (store_commit(st) == -1)
+		rc = -1;
 	free(v.hours);
 	free(v.erased.v);
 	free(v.redacted.v);
@@ -840,20 +854,29 @@ audit_export(struct store *st, const char *dir, int64_t since, FILE *out,
 	size_t n, i;
 	int rc = 0;
 
-	if (store_audit_archives(st, &recs, &n) == -1) {
+	/* one snapshot, as audit_verify's */
+	if (store_begin_read(st) == -1) {
 		snprintf(why, len, "%s", store_error(st));
 		return -1;
 	}
-	for (i = 0; i < n && rc == 0; i++)
-		if (recs[i].max_at >= since)
-			rc = audit_archive_read(st, dir, &recs[i], export_row,
-			    &x, why, len);
-	free(recs);
+	if ((rc = store_audit_archives(st, &recs, &n)) == 0) {
+		for (i = 0; i < n && rc == 0; i++)
+			if (recs[i].max_at >= since)
+				rc = audit_archive_read(st, dir, &recs[i],
+				    export_row, &x, why, len);
+		free(recs);
+	}
 	if (rc == 0)
 		rc = store_audit_scan(st, since, export_row, &x);
 	if (rc == -1)
 		snprintf(why, len, "%s", store_error(st));
 	else if (rc != 0 && ferror(out))
 		snprintf(why, len, "%s", strerror(errno));
+	if (rc != 0)
+		store_rollback(st);
+	else if (store_commit(st) == -1) {
+		snprintf(why, len, "%s", store_error(st));
+		rc = -1;
+	}
 	return rc == 0 ? x.rows : -1;
 }

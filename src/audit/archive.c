@@ -472,6 +472,10 @@ arc_check(struct archiver *z, const struct store_audit *a)
 		else if (audit_sealed(a) && z->key.k.state == AUDIT_KEY_NONE)
 			why = "is sealed under a key that is missing";
 		else if (audit_sealed(a) && z->key.k.state ==
+		    AUDIT_KEY_ERASED && (*a->recipient != '\0' ||
+		    *a->detail != '\0' || *a->consent != '\0'))
+			why = "holds personal data of an erased customer";
+		else if (audit_sealed(a) && z->key.k.state ==
 		    AUDIT_KEY_LIVE) {
 			audit_seal(z->hasher, z->key.k.bytes, a, seal);
 			if (strcmp(seal, a->seal) != 0)
@@ -546,6 +550,34 @@ arc_row(const struct store_audit *a, void *arg)
 	return 0;
 }
 
+/* Z's directory, made if missing, and lasting as the files will. */
+static int
+arc_mkdir(struct archiver *z)
+{
+	char parent[PATH_MAX], *slash;
+	int fd;
+
+	if (mkdir(z->dir, 0700) == -1)
+		return errno == EEXIST ? 0 : arc_fail(z, "cannot create",
+		    z->dir);
+	snprintf(parent, sizeof(parent), "%s", z->dir);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1) {
+		arc_fail(z, "cannot sync", parent);
+		if (fd != -1)
+			close(fd);
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
 int
 audit_archive(struct store *st, const char *dir, int64_t cut, int64_t now,
     struct audit_archive_report *rep)
@@ -572,10 +604,8 @@ audit_archive(struct store *st, const char *dir, int64_t cut, int64_t now,
 		str_copy(z.prev, sizeof(z.prev), recs[nrecs - 1].last_hash);
 	}
 	free(recs);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		arc_fail(&z, "cannot create", dir);
+	if (arc_mkdir(&z) != 0)
 		return -1;
-	}
 	z.hasher = audit_hasher_new();
 	buf_init(&z.row, 4 * ARC_FIELD_MAX);
 	/* the head stays: the next row appended chains from it */

@@ -522,6 +522,13 @@ test_archive_refuses_broken(void **state)
 	    "UPDATE audit SET recipient = 'eve@example.com' WHERE seq = 2");
 	assert_int_equal(audit_archive(x->st, x->arc, DEC_1, NOW, &ar), -1);
 	assert_non_null(strstr(ar.why, "row 2 does not match its seal"));
+	/* a key destroyed by hand, the values left: not boxed, not lost */
+	ax_sql(x, "UPDATE audit SET recipient = 'r1@example.com' WHERE seq = 2;"
+	    "UPDATE customers SET audit_key = NULL, redacted_at = 1");
+	assert_int_equal(audit_archive(x->st, x->arc, DEC_1, NOW, &ar), -1);
+	assert_non_null(strstr(ar.why, "row 2 holds personal data of an"
+	    " erased customer"));
+	assert_int_equal(ax_int(x, "SELECT count(*) FROM audit_archives"), 0);
 }
 
 static void

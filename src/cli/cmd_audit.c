@@ -34,8 +34,12 @@
 			"       segctl audit archive [--before TIME |" \
 			" --keep-days N]"
 
-/* What --keep-days is without it: a quarter's rows stay in the store. */
-#define AUDIT_KEEP_DAYS	90
+/*
+ * What --keep-days is without it: a year.  `segctl report` counts a
+ * campaign's decisions from the store's audit rows, and a year of
+ * campaigns keeps them.
+ */
+#define AUDIT_KEEP_DAYS	365
 
 /* Heads to check the chain against: --expect's and --anchors'. */
 struct anchors {

@@ -165,8 +165,17 @@ audit_verify_cmd(struct cli *cli, struct store *st, const char *dir,
 	return 0;
 }
 
-int
-cmd_audit(struct cli *cli, int argc, char **argv)
+/* What the options asked for. */
+struct audit_opts {
+	struct anchors	 anchors;
+	int64_t		 since;		/* INT64_MIN: none */
+	int64_t		 before;	/* INT64_MIN: none */
+	int64_t		 keep;		/* -1: none */
+};
+
+/* ARGV's options after the verb into O: 0, or the exit status. */
+static int
+audit_getopt(int argc, char **argv, struct audit_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "anchors", required_argument, NULL, 'a' },
@@ -176,43 +185,21 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct anchors anchors = { NULL, 0, 0 };
 	struct audit_anchor one;
-	const char *why, *verb;
-	int64_t since = INT64_MIN, before = INT64_MIN, keep = -1, rows;
-	char dir[PATH_MAX], err[512], *end;
-	struct store *st;
-	int ch, rc;
+	const char *why;
+	char *end;
+	int ch;
 
-	if (argc < 2) {
-		cli_warnx("%s", AUDIT_USAGE);
-		return 2;
-	}
-	verb = argv[1];
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
-			if (read_anchors(optarg, &anchors) == -1) {
-				free(anchors.v);
+			if (read_anchors(optarg, &o->anchors) == -1)
 				return 1;
-			}
 			break;
 		case 'b':
-			if (parse_time(optarg, &before, &why) == -1) {
+			if (parse_time(optarg, &o->before, &why) == -1) {
 				cli_warnx("--before: '%s': %s", optarg, why);
-				free(anchors.v);
-				return 2;
-			}
-			break;
-		case 'k':
-			errno = 0;
-			keep = strtoll(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-			    keep < 0 || keep > 100 * 366) {
-				cli_warnx("--keep-days: '%s' is not a number"
-				    " of days", optarg);
-				free(anchors.v);
 				return 2;
 			}
 			break;
@@ -220,68 +207,117 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 			if (audit_anchor_parse(optarg, &one) == -1) {
 				cli_warnx("--expect: '%s' is not SEQ:HASH",
 				    optarg);
-				free(anchors.v);
 				return 2;
 			}
-			anchors_add(&anchors, &one);
+			anchors_add(&o->anchors, &one);
+			break;
+		case 'k':
+			errno = 0;
+			o->keep = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    o->keep < 0 || o->keep > 100 * 366) {
+				cli_warnx("--keep-days: '%s' is not a number"
+				    " of days", optarg);
+				return 2;
+			}
 			break;
 		case 's':
-			if (parse_time(optarg, &since, &why) == -1) {
+			if (parse_time(optarg, &o->since, &why) == -1) {
 				cli_warnx("--since: '%s': %s", optarg, why);
-				free(anchors.v);
 				return 2;
 			}
 			break;
 		default:
 			cli_warnx("%s", AUDIT_USAGE);
-			free(anchors.v);
 			return 2;
 		}
 	}
-	if (optind != argc || (strcmp(verb, "verify") != 0 &&
+	return 0;
+}
+
+/* Whether O's options are VERB's, and nothing follows them. */
+static int
+audit_opts_fit(const char *verb, const struct audit_opts *o, int rest)
+{
+	if (rest != 0 || (strcmp(verb, "verify") != 0 &&
 	    strcmp(verb, "export") != 0 && strcmp(verb, "reindex") != 0 &&
-	    strcmp(verb, "archive") != 0) ||
-	    (anchors.n > 0 && strcmp(verb, "verify") != 0) ||
-	    (since != INT64_MIN && strcmp(verb, "export") != 0) ||
-	    ((before != INT64_MIN || keep != -1) &&
-	    strcmp(verb, "archive") != 0) ||
-	    (before != INT64_MIN && keep != -1)) {
+	    strcmp(verb, "archive") != 0))
+		return 0;
+	if (o->anchors.n > 0 && strcmp(verb, "verify") != 0)
+		return 0;
+	if (o->since != INT64_MIN && strcmp(verb, "export") != 0)
+		return 0;
+	if ((o->before != INT64_MIN || o->keep != -1) &&
+	    strcmp(verb, "archive") != 0)
+		return 0;
+	return o->before == INT64_MIN || o->keep == -1;
+}
+
+static int
+audit_export_cmd(struct cli *cli, struct store *st, const char *dir,
+    int64_t since)
+{
+	char err[512];
+	int64_t rows;
+
+	if ((rows = audit_export(st, dir, since, stdout, err,
+	    sizeof(err))) == -1) {
+		cli_warnx("audit export: %s", err);
+		return 1;
+	}
+	if (fflush(stdout) != 0)
+		return 1;
+	if (!cli->quiet)
+		fprintf(stderr, "segctl: %" PRId64 " audit rows exported\n",
+		    rows);
+	return 0;
+}
+
+int
+cmd_audit(struct cli *cli, int argc, char **argv)
+{
+	struct audit_opts o = { { NULL, 0, 0 }, INT64_MIN, INT64_MIN, -1 };
+	char dir[PATH_MAX];
+	const char *verb;
+	struct store *st;
+	int rc;
+
+	if (argc < 2) {
 		cli_warnx("%s", AUDIT_USAGE);
-		free(anchors.v);
+		return 2;
+	}
+	verb = argv[1];
+	if ((rc = audit_getopt(argc, argv, &o)) != 0) {
+		free(o.anchors.v);
+		return rc;
+	}
+	if (!audit_opts_fit(verb, &o, argc - optind)) {
+		cli_warnx("%s", AUDIT_USAGE);
+		free(o.anchors.v);
 		return 2;
 	}
 	if (archive_dir(cli, dir, sizeof(dir)) == -1 ||
 	    (st = cli_store(cli, strcmp(verb, "reindex") == 0 ||
 	    strcmp(verb, "archive") == 0 ? 0 : STORE_READONLY)) == NULL) {
-		free(anchors.v);
+		free(o.anchors.v);
 		return 1;
 	}
-	if (before == INT64_MIN)
-		before = cli->now - (keep == -1 ? AUDIT_KEEP_DAYS : keep) *
-		    86400;
+	if (o.before == INT64_MIN)
+		o.before = cli->now - (o.keep == -1 ? AUDIT_KEEP_DAYS :
+		    o.keep) * 86400;
 	if (strcmp(verb, "verify") == 0)
-		rc = audit_verify_cmd(cli, st, dir, &anchors);
+		rc = audit_verify_cmd(cli, st, dir, &o.anchors);
 	else if (strcmp(verb, "archive") == 0)
 		rc = audit_archive_cmd(cli, st, dir,
-		    audit_archive_month_start(before));
-	else if (strcmp(verb, "reindex") == 0) {
-		rc = 0;
-		if (store_audit_reindex(st) == -1) {
-			cli_warnx("audit reindex: %s", store_error(st));
-			rc = 1;
-		} else if (!cli->quiet)
-			fprintf(stderr, "segctl: audit time index rebuilt\n");
-	} else if ((rows = audit_export(st, dir, since, stdout, err,
-	    sizeof(err))) == -1) {
-		cli_warnx("audit export: %s", err);
+		    audit_archive_month_start(o.before));
+	else if (strcmp(verb, "export") == 0)
+		rc = audit_export_cmd(cli, st, dir, o.since);
+	else if (store_audit_reindex(st) == -1) {
+		cli_warnx("audit reindex: %s", store_error(st));
 		rc = 1;
-	} else {
-		rc = fflush(stdout) == 0 ? 0 : 1;
-		if (!cli->quiet)
-			fprintf(stderr, "segctl: %" PRId64 " audit rows"
-			    " exported\n", rows);
-	}
+	} else if (!cli->quiet)
+		fprintf(stderr, "segctl: audit time index rebuilt\n");
 	store_close(st);
-	free(anchors.v);
+	free(o.anchors.v);
 	return rc;
 }

@@ -85,27 +85,6 @@ read_anchors(const char *path, struct anchors *a)
 	return rc;
 }
 
-/*
- * Where the archives are, into DIR: audit.archive_dir, else
- * "audit-archive" beside the store.  0, or -1 if reported.
- */
-static int
-archive_dir(struct cli *cli, char *dir, size_t len)
-{
-	const char *store, *slash;
-
-	if ((store = cli_store_path(cli)) == NULL)
-		return -1;
-	if (*cli->conf->audit.archive_dir != '\0')
-		snprintf(dir, len, "%s", cli->conf->audit.archive_dir);
-	else if ((slash = strrchr(store, '/')) == NULL)
-		snprintf(dir, len, "audit-archive");
-	else
-		snprintf(dir, len, "%.*s/audit-archive",
-		    (int)(slash - store), store);
-	return 0;
-}
-
 static int
 audit_archive_cmd(struct cli *cli, struct store *st, const char *dir,
     int64_t cut)
@@ -296,7 +275,7 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		free(o.anchors.v);
 		return 2;
 	}
-	if (archive_dir(cli, dir, sizeof(dir)) == -1 ||
+	if (cli_archive_dir(cli, dir, sizeof(dir)) == -1 ||
 	    (st = cli_store(cli, strcmp(verb, "reindex") == 0 ||
 	    strcmp(verb, "archive") == 0 ? 0 : STORE_READONLY)) == NULL) {
 		free(o.anchors.v);

@@ -190,6 +190,8 @@ grep -q "^4 audit rows (1 to 4) before 2027-02-01T00:00:00Z archived in 3 files 
 	fail "archive files: $(ls -a "$D")"
 [ "$(sqlite3 "$A/store.db" "SELECT group_concat(seq) FROM audit")" = 5 ] ||
 	fail "rows left: $(sqlite3 "$A/store.db" "SELECT seq FROM audit")"
+$SA info | grep -q "^audit archives: 3 files in $D, 4 rows (1 to 4), the latest made 2027-03-15T00:00:00Z$" ||
+	fail "info: $($SA info)"
 $SA audit verify > "$T/av2.out" || fail "verify across archives: $(cat "$T/av2.out")"
 grep -q "intact: 5 rows (3 archive files and the store)" "$T/av2.out" || fail "$(cat "$T/av2.out")"
 grep -q "^head 5:$a5$" "$T/av2.out" || fail "head: $(cat "$T/av2.out")"

@@ -1225,6 +1225,20 @@ conf_has_include(const char *path, int *line)
 	return found;
 }
 
+/*
+ * audit.archive_dir: absolute, since segctl runs from anywhere (the
+ * timer's unit from /) and a relative one would scatter the archives.
+ */
+static void
+load_audit(struct conf_load *ld, config_t *cfg)
+{
+	const char *dir = ld->c->audit.archive_dir;
+
+	if (*dir != '\0' && *dir != '/')
+		load_error(ld, config_lookup(cfg, "audit.archive_dir"),
+		    "audit.archive_dir", "'%s' is not an absolute path", dir);
+}
+
 int
 conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 {
@@ -1262,6 +1276,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	load_sms(&ld, &cfg);
 	load_feedback(&ld, &cfg);
 	load_sms_dlr(&ld, &cfg);
+	load_audit(&ld, &cfg);
 	config_destroy(&cfg);
 	if (ld.nerrs > 0) {
 		snprintf(err, errlen, "%s", buf_str(&ld.errs));

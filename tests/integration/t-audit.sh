@@ -239,4 +239,14 @@ $SA audit verify > "$T/ar3.out" || fail "verify after erasure: $(cat "$T/ar3.out
 $SA -q audit export > "$T/erased.jsonl" || fail "export after erasure"
 grep -q ann@example.com "$T/erased.jsonl" && fail "an erased address exported"
 [ "$(grep -c '"redacted":true' "$T/erased.jsonl")" = 2 ] || fail "erased rows: $(cat "$T/erased.jsonl")"
+
+# audit.archive_dir names where the archives are
+printf 'store = "%s";\naudit = { archive_dir = "%s"; };\n' "$A/store.db" \
+    "$T/moved" > "$T/a.conf"
+SC="$BUILD/segctl -c $T/a.conf --now 2027-03-15T00:00:00Z"
+$SC audit verify > "$T/am.out" && fail "archives looked for where they are not"
+grep -q "archive audit-2026-10-s1.archive is missing ($T/moved/" "$T/am.out" ||
+	fail "archive_dir: $(cat "$T/am.out")"
+mv "$D" "$T/moved"
+$SC audit verify > /dev/null || fail "archives moved where audit.archive_dir says"
 echo "t-audit: ok"

@@ -61,9 +61,9 @@
 
 /*
  * OpenSSL's AES-256-GCM and HKDF, fetched once: left to the implicit
- * fetch, each row's box looked them up again under a lock, a fifth of
- * what reading an archive cost.  Without them OpenSSL is broken: like
- * running out of memory, that aborts.
+ * fetch, every row's box looked them up again under a lock (see
+ * BENCHMARKS.md).  Without them OpenSSL is broken: like running out of
+ * memory, that aborts.
  */
 static EVP_CIPHER	*arc_aes;
 static EVP_KDF		*arc_hkdf;
@@ -596,9 +596,12 @@ audit_archive(struct store *st, const char *dir, int64_t cut, int64_t now,
 	z.cut = cut;
 	z.now = now;
 	z.rep = rep;
-	if (store_audit_archives(st, &recs, &nrecs) == -1 ||
-	    store_audit_last(st, &z.head, hash, sizeof(hash), &at) == -1)
+	if (store_audit_archives(st, &recs, &nrecs) == -1)
 		goto store_error;
+	if (store_audit_last(st, &z.head, hash, sizeof(hash), &at) == -1) {
+		free(recs);
+		goto store_error;
+	}
 	if (nrecs > 0) {
 		z.prev_seq = recs[nrecs - 1].last_seq;
 		str_copy(z.prev, sizeof(z.prev), recs[nrecs - 1].last_hash);

@@ -162,6 +162,15 @@ struct audit_archive_report {
  */
 int	 audit_archive(struct store *st, const char *dir, int64_t cut,
 	    int64_t now, struct audit_archive_report *rep);
+/*
+ * Customer ID's rows in the archives in DIR, for an access request as
+ * store_customer_rows gives the store's: FN is called for each, as table
+ * "audit_archived", with the columns of that function's "audit" (their
+ * values decrypted).  0, FN's non-zero, or -1 with why in WHY (LEN
+ * bytes): an archive missing or damaged, or a store error.
+ */
+int	 audit_archive_rows(struct store *st, const char *dir, int64_t id,
+	    store_row_fn fn, void *arg, char *why, size_t len);
 /* The first second of T's month, UTC: where archiving cuts. */
 int64_t	 audit_archive_month_start(int64_t t);
 

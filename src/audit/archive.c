@@ -854,3 +854,69 @@ audit_archive_read(struct store *st, const char *dir,
 	fclose(in.fp);
 	return rc;
 }
+
+/* An access request's walk through the archives. */
+struct arc_disclose {
+	int64_t		 customer;
+	store_row_fn	 fn;
+	void		*arg;
+	int		 stop;		/* FN's non-zero */
+};
+
+static int
+arc_disclose_row(const struct store_audit *a, void *arg)
+{
+	static const char *const names[] = { "seq", "at", "channel",
+	    "campaign_id", "recipient", "decision", "detail", "segment",
+	    "variant", "consent" };
+	struct arc_disclose *d = arg;
+	const char *values[sizeof(names) / sizeof(names[0])];
+	char seq[24], at[24];
+
+	if (a->customer_id != d->customer)
+		return 0;
+	snprintf(seq, sizeof(seq), "%" PRId64, a->seq);
+	snprintf(at, sizeof(at), "%" PRId64, a->at);
+	values[0] = seq;
+	values[1] = at;
+	values[2] = a->channel;
+	values[3] = a->campaign_id;
+	values[4] = a->recipient;
+	values[5] = a->decision;
+	values[6] = a->detail;
+	values[7] = a->segment;
+	values[8] = a->variant;
+	values[9] = a->consent;
+	/* told apart from a damaged archive's 1 */
+	d->stop = d->fn("audit_archived", (int)(sizeof(names) /
+	    sizeof(names[0])), names, values, d->arg);
+	return d->stop != 0 ? ARC_STOP : 0;
+}
+
+int
+audit_archive_rows(struct store *st, const char *dir, int64_t id,
+    store_row_fn fn, void *arg, char *why, size_t len)
+{
+	struct arc_disclose d = { id, fn, arg, 0 };
+	struct store_audit_archive *recs;
+	size_t n, i;
+	int rc;
+
+	/* one snapshot: the records and the keys as they were together */
+	if (store_begin_read(st) == -1) {
+		snprintf(why, len, "%s", store_error(st));
+		return -1;
+	}
+	if ((rc = store_audit_archives(st, &recs, &n)) == 0) {
+		for (i = 0; i < n && rc == 0; i++)
+			rc = audit_archive_read(st, dir, &recs[i],
+			    arc_disclose_row, &d, why, len);
+		free(recs);
+	}
+	if (rc == -1)
+		snprintf(why, len, "%s", store_error(st));
+	store_rollback(st);
+	if (rc == ARC_STOP)
+		return d.stop;
+	return rc == 0 ? 0 : -1;
+}

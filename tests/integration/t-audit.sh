@@ -232,6 +232,16 @@ $SA -q audit archive --keep-days 30 || fail "archive after a crash"
 $SA audit verify > "$T/ac2.out" || fail "after a crash: $(cat "$T/ac2.out")"
 grep -q "intact: 5 rows (3 archive files and the store)" "$T/ac2.out" || fail "$(cat "$T/ac2.out")"
 
+# an access request gets Ann's archived rows too, opened with her key
+$SA customer export ann@example.com > "$T/ann.json" || fail "customer export: $(cat "$T/ann.json")"
+python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+a = d["audit_archived"]
+assert [r["seq"] for r in a] == ["1", "4"], a
+assert all(r["recipient"] == "ann@example.com" for r in a), a
+assert a[0]["at"] == "2026-10-05T12:00:00Z", a' "$T/ann.json" ||
+	fail "customer export: $(cat "$T/ann.json")"
+
 # Ann erased after her rows were archived: the chain holds, her values
 # are gone from the export, and her key with them
 $SA -q customer redact --yes ann@example.com > /dev/null || fail "redact"

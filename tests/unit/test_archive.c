@@ -476,6 +476,49 @@ test_archive_erased(void **state)
 	assert_int_equal(rep.redacted_rows, 4);
 }
 
+struct ax_rows {
+	int	 n;
+	char	 seen[256];	/* "SEQ RECIPIENT;" each */
+};
+
+static int
+ax_row(const char *table, int n, const char *const *names,
+    const char *const *values, void *arg)
+{
+	struct ax_rows *r = arg;
+	size_t len = strlen(r->seen);
+
+	assert_string_equal(table, "audit_archived");
+	assert_int_equal(n, 10);
+	assert_string_equal(names[4], "recipient");
+	snprintf(r->seen + len, sizeof(r->seen) - len, "%s %s;", values[0],
+	    values[4]);
+	r->n++;
+	return 0;
+}
+
+/* An access request is owed the archived rows too, opened. */
+static void
+test_archive_access(void **state)
+{
+	struct ax *x = *state;
+	struct audit_archive_report ar;
+	struct ax_rows r;
+	char why[512], path[256];
+
+	ax_rows(x);
+	ax_archive(x, DEC_1, &ar);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(audit_archive_rows(x->st, x->arc, x->ann, ax_row, &r,
+	    why, sizeof(why)), 0);
+	assert_string_equal(r.seen, "2 r1@example.com;4 r3@example.com;"
+	    "6 r5@example.com;");
+	assert_int_equal(unlink(ax_path(x, OCT, path, sizeof(path))), 0);
+	assert_int_equal(audit_archive_rows(x->st, x->arc, x->ann, ax_row, &r,
+	    why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "archive " OCT " is missing"));
+}
+
 /* A box moved onto another row of the same customer does not open. */
 static void
 test_archive_box_moved(void **state)
@@ -550,6 +593,7 @@ main(void)
 		T(test_archive_damaged),
 		T(test_archive_erased),
 		T(test_archive_box_moved),
+		T(test_archive_access),
 		T(test_archive_refuses_broken),
 #undef T
 		cmocka_unit_test(test_archive_month_start),

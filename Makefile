@@ -154,7 +154,8 @@ deps:
 # The units name the programs, and the configuration, where this install
 # puts them (the files in systemd/ say /usr/sbin, /usr/bin and /etc).
 UNITS	 = segmilter.service segfeed.service segments-rebuild.service \
-	   segments-rebuild.timer segmilter-prune.service segmilter-prune.timer
+	   segments-rebuild.timer segmilter-prune.service segmilter-prune.timer \
+	   audit-archive.service audit-archive.timer
 UNIT_SED = -e 's|/usr/sbin/segmilter|$(SBINDIR)/segmilter|g' \
 	   -e 's|/usr/sbin/segfeed|$(SBINDIR)/segfeed|g' \
 	   -e 's|/usr/bin/segctl|$(BINDIR)/segctl|g' \

@@ -29,6 +29,16 @@
  * about an address that is nobody's customer, and rows written before
  * schema version 12 (form 1), hash the values as they are and cannot be
  * erased.
+ *
+ * The store stays bounded while the log stays verifiable: audit_archive
+ * moves the rows of past months into sealed archive files (archive.c
+ * says how they are made), recorded in the store with their first and
+ * last rows' hashes and their own SHA-256, and deletes the rows.  Verify
+ * and export walk the archives in chain order, then the rows left in
+ * the store; an archive removed, renamed, cut short or edited is named.
+ * The personal data of sealed rows goes into the files encrypted under a
+ * key derived from the customer's, so erasing them reaches the archives
+ * too; rows of form 1 and nobody's are archived as they are.
  */
 #ifndef SEGM_AUDIT_H
 #define SEGM_AUDIT_H
@@ -86,7 +96,8 @@ void	 audit_anchors_scan(const char *text, size_t len,
 	    struct audit_anchor **out, size_t *n, size_t *cap);
 
 struct audit_report {
-	int64_t	 rows;
+	int64_t	 rows;			/* the archives' and the store's */
+	int64_t	 archives;		/* archive files read */
 	int64_t	 redacted_rows;		/* personal data erased */
 	int64_t	 bad_seq;		/* 0: the chain is intact */
 	int64_t	 unindexed_seq;		/* 0: the time index is whole */
@@ -97,7 +108,8 @@ struct audit_report {
 };
 
 /*
- * Checks the whole chain, and the N ANCHORS (in any order) against it:
+ * Checks the whole chain, the archives in DIR (NULL: none) then the
+ * rows in the store, and the N ANCHORS (in any order) against it:
  * each must name a row of the chain with that very hash.  When the chain
  * is intact, also checks that the time index leads `audit export
  * --since` to every row; a row it would skip is UNINDEXED_SEQ (the first
@@ -105,8 +117,9 @@ struct audit_report {
  * 0 when all is intact (every anchor found), 1 when not, -1 on a store
  * error.
  */
-int	 audit_verify(struct store *st, const struct audit_anchor *anchors,
-	    size_t n, struct audit_report *rep);
+int	 audit_verify(struct store *st, const char *dir,
+	    const struct audit_anchor *anchors, size_t n,
+	    struct audit_report *rep);
 
 /* The decision of the row that records an erasure. */
 #define AUDIT_REDACTED	"redacted"
@@ -122,7 +135,43 @@ int	 audit_redact(struct store *st, struct audit_chain *ch, int64_t id,
 	    int64_t at, const char *source, const char *config_hash,
 	    struct store_redaction *r);
 
-/* Writes rows with at >= SINCE as JSON lines.  Rows written, or -1. */
-int64_t	 audit_export(struct store *st, int64_t since, FILE *out);
+/*
+ * Writes rows with at >= SINCE as JSON lines, the archives' in DIR (NULL:
+ * none) first: a sealed row whose customer was erased without its
+ * values.  Rows written, or -1 with why in WHY (LEN bytes).
+ */
+int64_t	 audit_export(struct store *st, const char *dir, int64_t since,
+	    FILE *out, char *why, size_t len);
+
+struct audit_archive_report {
+	int64_t	 files;			/* written */
+	int64_t	 rows;			/* moved into them */
+	int64_t	 first_seq, last_seq;	/* the first and last of those */
+	char	 why[512];
+};
+
+/*
+ * Moves the rows dated before CUT (up to the first row that is not, and
+ * never the head, which the next row chains from) into archive files in
+ * DIR, made if missing: a file per month of the rows' times (UTC),
+ * named "audit-YYYY-MM-sSEQ.archive" for its first row, recorded in the
+ * store at NOW.  The rows must verify (but for the anchors): a broken
+ * chain is not archived.  Running it again archives what has aged
+ * since; after a crash it writes again the files nothing recorded.  0
+ * (REP says what moved), or -1 with why in REP.
+ */
+int	 audit_archive(struct store *st, const char *dir, int64_t cut,
+	    int64_t now, struct audit_archive_report *rep);
+/*
+ * Customer ID's rows in the archives in DIR, for an access request as
+ * store_customer_rows gives the store's: FN is called for each, as table
+ * "audit_archived", with the columns of that function's "audit" (their
+ * values decrypted).  0, FN's non-zero, or -1 with why in WHY (LEN
+ * bytes): an archive missing or damaged, or a store error.
+ */
+int	 audit_archive_rows(struct store *st, const char *dir, int64_t id,
+	    store_row_fn fn, void *arg, char *why, size_t len);
+/* The first second of T's month, UTC: where archiving cuts. */
+int64_t	 audit_archive_month_start(int64_t t);
 
 #endif

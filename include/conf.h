@@ -270,6 +270,11 @@ struct conf_retention {
 	int64_t		 horizon_days;
 };
 
+/* The audit log's archives (audit.h, audit_archive). */
+struct conf_audit {
+	char		*archive_dir;	/* "": "audit-archive" beside the store */
+};
+
 struct conf {
 	char			*path;		/* NULL for conf_defaults() */
 	char			*store_path;
@@ -281,6 +286,7 @@ struct conf {
 	struct conf_feedback	 feedback;
 	struct conf_report	 report;
 	struct conf_retention	 retention;
+	struct conf_audit	 audit;
 	struct conf_segments	 seg;
 	unsigned char		 hash[32];	/* SHA-256 of the file */
 };

@@ -2,8 +2,8 @@
  * daemon - what segmilter's threads share, below both the milter and
  * the outbox workers (and used by segfeed): the loaded configuration in
  * generations, the one store handle and its checkpoint thread, the
- * logger, and where an SMS recipient lives.  Nothing here knows a
- * message or a job.
+ * logger, where an SMS recipient lives, and what policy judges a
+ * recipient by.  Nothing here knows a message or a job.
  */
 #ifndef SEGM_DAEMON_H
 #define SEGM_DAEMON_H
@@ -15,6 +15,14 @@
 #include "campaign.h"
 #include "conf.h"
 #include "store.h"
+
+struct policy_facts;
+/*
+ * F from what the store returned for a recipient, flags aside (F's
+ * pointers point into R: F lasts as long as R).
+ */
+void	 daemon_policy_facts(struct policy_facts *f,
+	    const struct store_recipient *r);
 
 /*
  * What a message is judged by: one generation of configuration, and the

@@ -45,7 +45,6 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "store.h"
 
 struct digest_hmac;
 
@@ -142,13 +141,6 @@ double	 policy_arm_draw(const struct digest_hmac *draws,
 const char *policy_arm_name(enum policy_arm a);
 /* The arm NAME names; ARM_UNSET for NULL or no arm's name. */
 enum policy_arm policy_arm_parse(const char *name);
-
-/*
- * F from what the store returned for a recipient, flags aside (F's
- * pointers point into R: F lasts as long as R).
- */
-void	 policy_facts_init(struct policy_facts *f,
-	    const struct store_recipient *r);
 
 /* R: the thresholds of segmilter.conf's policy group. */
 void	 policy_decide(const struct conf_policy *r,

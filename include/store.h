@@ -27,7 +27,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	16
+#define STORE_SCHEMA_VERSION	17
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -916,6 +916,34 @@ int	 store_audit_reindex(struct store *st);
 typedef int (*store_audit_fn)(const struct store_audit *a, void *arg);
 int	 store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 	    void *arg);
+
+/*
+ * The audit archives (audit.h, audit_archive; src/store/archive.c): one
+ * record per sealed file the rows FIRST_SEQ..LAST_SEQ went into, in
+ * chain order.  PREV_HASH is the hash of the row before FIRST_SEQ ("" for
+ * the first row of all), LAST_HASH that of LAST_SEQ, SHA256 the file's
+ * own digest, MIN_AT and MAX_AT its rows' earliest and latest times.
+ */
+#define STORE_ARCHIVE_NAME_MAX	64
+struct store_audit_archive {
+	char		 name[STORE_ARCHIVE_NAME_MAX];
+	int64_t		 first_seq, last_seq, rows;
+	char		 prev_hash[65], last_hash[65], sha256[65];
+	int64_t		 min_at, max_at;
+	int64_t		 made_at;
+};
+/* Every record, in chain order, into *OUT (the caller frees it), *N of
+ * them.  0, or -1. */
+int	 store_audit_archives(struct store *st, struct store_audit_archive **out,
+	    size_t *n);
+/*
+ * Records the N archives V, just written, and deletes their rows from
+ * the store, in one transaction of its own: the rows must still be there
+ * as archived (LAST_SEQ with LAST_HASH, none missing), else nothing
+ * changes.  The time index loses the hours no row is left in.  0, or -1.
+ */
+int	 store_audit_prune(struct store *st, const struct store_audit_archive *v,
+	    size_t n);
 
 /*
  * SMS feedback: what segfeed reads and writes when a gateway reports

@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "audit.h"
+#include "audit_int.h"
 #include "digest.h"
 #include "parse.h"
 #include "str.h"
@@ -41,7 +41,7 @@ struct hash_input {
 	size_t		 len;
 };
 
-static struct audit_hasher *
+struct audit_hasher *
 audit_hasher_new(void)
 {
 	struct audit_hasher *h = xcalloc(1, sizeof(*h));
@@ -54,7 +54,7 @@ audit_hasher_new(void)
 	return h;
 }
 
-static void
+void
 audit_hasher_free(struct audit_hasher *h)
 {
 	if (h == NULL)
@@ -124,7 +124,7 @@ hash_int(struct hash_input *in, int64_t v)
  * redaction row holds none, and must keep its detail (who asked) after
  * the key it follows is gone.
  */
-static int
+int
 audit_sealed(const struct store_audit *a)
 {
 	return a->form == 2 && a->customer_id != 0 &&
@@ -132,7 +132,7 @@ audit_sealed(const struct store_audit *a)
 }
 
 /* The hash of A given A->prev_hash, into OUT (65 bytes). */
-static void
+void
 audit_hash(struct audit_hasher *h, const struct store_audit *a, char *out)
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
@@ -179,7 +179,7 @@ audit_hash(struct audit_hasher *h, const struct store_audit *a, char *out)
  * the candidates: a guessed address gives a different seal under every
  * key.
  */
-static void
+void
 audit_seal(struct audit_hasher *h, const unsigned char *key,
     const struct store_audit *a, char *out)
 {
@@ -354,6 +354,7 @@ struct verify {
 	size_t			 nhours, hours_cap;
 	/* customers whose key is erased, and those with a redaction row */
 	struct id_set		 erased, redacted;
+	const char		*archive;	/* the file read; NULL: store */
 };
 
 static void
@@ -511,7 +512,9 @@ verify_row(const struct store_audit *a, void *arg)
 	}
 	if (verify_personal(v, a) != 0)
 		return 1;
-	hours_note(v, a);
+	/* archived rows left the time index with the store */
+	if (v->archive == NULL)
+		hours_note(v, a);
 	snprintf(v->prev, sizeof(v->prev), "%s", a->hash);
 	v->prev_seq = a->seq;
 	rep->head.seq = a->seq;
@@ -670,9 +673,52 @@ audit_anchors_scan(const char *text, size_t len, struct audit_anchor **out,
 	}
 }
 
+/* A row of an archive: as one of the store, its file named if bad. */
+static int
+verify_archived(const struct store_audit *a, void *arg)
+{
+	struct verify *v = arg;
+	char *why = v->rep->why, prefix[STORE_ARCHIVE_NAME_MAX + 16];
+	size_t n, len;
+
+	if (verify_row(a, v) == 0)
+		return 0;
+	n = (size_t)snprintf(prefix, sizeof(prefix), "archive %s: ",
+	    v->archive);
+	if ((len = strlen(why)) > sizeof(v->rep->why) - n - 1)
+		len = sizeof(v->rep->why) - n - 1;
+	memmove(why + n, why, len);
+	memcpy(why, prefix, n);
+	why[n + len] = '\0';
+	return 1;
+}
+
+/* The archives in DIR, in chain order, through verify_row.  0, 1, -1. */
+static int
+verify_archives(struct store *st, const char *dir, struct verify *v)
+{
+	struct store_audit_archive *recs;
+	size_t n, i;
+	int rc = 0;
+
+	if (store_audit_archives(st, &recs, &n) == -1)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		v->archive = recs[i].name;
+		rc = audit_archive_read(st, dir, &recs[i], verify_archived, v,
+		    v->rep->why, sizeof(v->rep->why));
+		if (rc == 1 && v->rep->bad_seq == 0)
+			v->rep->bad_seq = recs[i].first_seq;
+		v->rep->archives++;
+	}
+	v->archive = NULL;
+	free(recs);
+	return rc;
+}
+
 int
-audit_verify(struct store *st, const struct audit_anchor *anchors, size_t n,
-    struct audit_report *rep)
+audit_verify(struct store *st, const char *dir,
+    const struct audit_anchor *anchors, size_t n, struct audit_report *rep)
 {
 	struct verify v;
 	int rc;
@@ -687,7 +733,17 @@ audit_verify(struct store *st, const struct audit_anchor *anchors, size_t n,
 		v.nanchors = n;
 	}
 	v.hasher = audit_hasher_new();
-	rc = store_audit_scan(st, INT64_MIN, verify_row, &v);
+	/*
+	 * One snapshot: an archive run pruning meanwhile would otherwise
+	 * take rows from the store after their file was passed over.
+	 */
+	if ((rc = store_begin_read(st)) == -1) {
+		audit_hasher_free(v.hasher);
+		free(v.anchors);
+		return -1;
+	}
+	if ((rc = verify_archives(st, dir, &v)) == 0)
+		rc = store_audit_scan(st, INT64_MIN, verify_row, &v);
 	audit_hasher_free(v.hasher);
 	if (rc == 0 && v.next < v.nanchors) {
 		rep->bad_seq = rep->head.seq + 1;
@@ -704,6 +760,11 @@ audit_verify(struct store *st, const struct audit_anchor *anchors, size_t n,
 		rc = erasures_check(&v);
 	if (rc == 0)
 		rc = hours_check(st, &v);
+	/* a read transaction: the error, if any, was set before */
+	if (rc == -1)
+		store_rollback(st);
+	else if (store_commit(st) == -1)
+		rc = -1;
 	free(v.hours);
 	free(v.erased.v);
 	free(v.redacted.v);
@@ -730,6 +791,7 @@ json_string(FILE *out, const char *s)
 struct export {
 	FILE	*out;
 	int64_t	 rows;
+	int64_t	 since;
 };
 
 static int
@@ -738,6 +800,9 @@ export_row(const struct store_audit *a, void *arg)
 	struct export *x = arg;
 	char at[32];
 
+	/* the store's rows come filtered; an archive's all come */
+	if (a->at < x->since)
+		return 0;
 	format_time(a->at, at, sizeof(at));
 	fprintf(x->out, "{\"seq\":%" PRId64 ",\"at\":\"%s\",\"channel\":",
 	    a->seq, at);
@@ -777,15 +842,41 @@ export_row(const struct store_audit *a, void *arg)
 	json_string(x->out, a->hash);
 	fputs("}\n", x->out);
 	x->rows++;
-	return ferror(x->out) ? -1 : 0;
+	return ferror(x->out) ? 1 : 0;
 }
 
 int64_t
-audit_export(struct store *st, int64_t since, FILE *out)
+audit_export(struct store *st, const char *dir, int64_t since, FILE *out,
+    char *why, size_t len)
 {
-	struct export x = { out, 0 };
+	struct export x = { out, 0, since };
+	struct store_audit_archive *recs;
+	size_t n, i;
+	int rc = 0;
 
-	if (store_audit_scan(st, since, export_row, &x) != 0)
+	/* one snapshot, as audit_verify's */
+	if (store_begin_read(st) == -1) {
+		snprintf(why, len, "%s", store_error(st));
 		return -1;
-	return x.rows;
+	}
+	if ((rc = store_audit_archives(st, &recs, &n)) == 0) {
+		for (i = 0; i < n && rc == 0; i++)
+			if (recs[i].max_at >= since)
+				rc = audit_archive_read(st, dir, &recs[i],
+				    export_row, &x, why, len);
+		free(recs);
+	}
+	if (rc == 0)
+		rc = store_audit_scan(st, since, export_row, &x);
+	if (rc == -1)
+		snprintf(why, len, "%s", store_error(st));
+	else if (rc != 0 && ferror(out))
+		snprintf(why, len, "%s", strerror(errno));
+	if (rc != 0)
+		store_rollback(st);
+	else if (store_commit(st) == -1) {
+		snprintf(why, len, "%s", store_error(st));
+		rc = -1;
+	}
+	return rc == 0 ? x.rows : -1;
 }

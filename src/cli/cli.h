@@ -8,6 +8,7 @@
 #ifndef SEGM_CLI_H
 #define SEGM_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct conf;
@@ -25,6 +26,11 @@ struct cli {
 struct conf	*cli_conf(struct cli *cli);
 /* The store's path: -s, else the configuration's; NULL if reported. */
 const char	*cli_store_path(struct cli *cli);
+/*
+ * Where the audit archives are, into DIR (LEN bytes): audit.archive_dir,
+ * else "audit-archive" beside the store.  0, or -1 if reported.
+ */
+int	 cli_archive_dir(struct cli *cli, char *dir, size_t len);
 /* Opens the store named by -s or the configuration; NULL if reported. */
 struct store	*cli_store(struct cli *cli, int flags);
 void	 cli_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

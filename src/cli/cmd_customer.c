@@ -12,6 +12,7 @@
  * back.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,10 +171,10 @@ export_row(const char *table, int n, const char *const *names,
 static int
 customer_export(struct cli *cli, int argc, char **argv)
 {
-	char email[PARSE_EMAIL_MAX + 1];
+	char email[PARSE_EMAIL_MAX + 1], dir[PATH_MAX], why[512];
 	struct export x = { NULL, NULL };
 	struct store *st;
-	const char *why;
+	const char *bad;
 	int64_t id;
 	int rc;
 
@@ -181,11 +182,12 @@ customer_export(struct cli *cli, int argc, char **argv)
 		cli_warnx("usage: segctl customer export EMAIL");
 		return 2;
 	}
-	if (parse_email(argv[1], email, sizeof(email), &why) == -1) {
-		cli_warnx("'%s': %s", argv[1], why);
+	if (parse_email(argv[1], email, sizeof(email), &bad) == -1) {
+		cli_warnx("'%s': %s", argv[1], bad);
 		return 2;
 	}
-	if ((st = cli_store(cli, STORE_READONLY)) == NULL)
+	if (cli_archive_dir(cli, dir, sizeof(dir)) == -1 ||
+	    (st = cli_store(cli, STORE_READONLY)) == NULL)
 		return 1;
 	if ((rc = store_customer_find(st, email, &id)) != 0) {
 		if (rc == 1)
@@ -198,12 +200,17 @@ customer_export(struct cli *cli, int argc, char **argv)
 	}
 	x.b = json_builder_new();
 	json_builder_begin_object(x.b);
-	rc = store_customer_rows(st, id, export_row, &x);
+	/* the rows archived too: an access request is owed them all */
+	if ((rc = store_customer_rows(st, id, export_row, &x)) != 0)
+		snprintf(why, sizeof(why), "%s", store_error(st));
+	else
+		rc = audit_archive_rows(st, dir, id, export_row, &x, why,
+		    sizeof(why));
 	if (x.table != NULL && strcmp(x.table, "customer") != 0)
 		json_builder_end_array(x.b);
 	json_builder_end_object(x.b);
 	if (rc != 0) {
-		cli_warnx("%s", store_error(st));
+		cli_warnx("%s", why);
 		g_object_unref(x.b);
 		store_close(st);
 		return 1;

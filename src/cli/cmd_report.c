@@ -473,24 +473,35 @@ cmd_report(struct cli *cli, int argc, char **argv)
 		store_close(st);
 		return 1;
 	}
-	if (email.nsegments == 0) {
+	/* closed: the decisions are the audit's (unless archived), the
+	 * lift had the ledger */
+	memset(&closed, 0, sizeof(closed));
+	if (store_campaign_closed(st, campaign, &closed) == -1) {
+		cli_warnx("report: %s", store_error(st));
+		closed.closed_at = -1;
+	} else if (closed.closed_at != 0)
+		format_time(closed.closed_at, closed_on, sizeof(closed_on));
+	if (email.nsegments == 0 || closed.closed_at == -1) {
 		campaign_set_free(set);
 		store_close(st);
-		cli_warnx("campaign '%s': no decisions recorded", campaign);
+		if (closed.closed_at > 0)
+			cli_warnx("campaign '%s': closed by retention %s (%lld"
+			    " decided, %lld delivered); its decisions are in"
+			    " the audit archives", campaign, closed_on,
+			    (long long)closed.decided,
+			    (long long)closed.delivered);
+		else if (closed.closed_at == 0)
+			cli_warnx("campaign '%s': no decisions recorded",
+			    campaign);
 		return 1;
 	}
 	memset(&b, 0, sizeof(b));
 	snprintf(b.all.segment, sizeof(b.all.segment), "all");
 	lift_init(&l);
-	/* closed: the decisions are the audit's, the lift had the ledger */
-	memset(&closed, 0, sizeof(closed));
-	if ((rc = store_campaign_closed(st, campaign, &closed)) == -1 ||
-	    (rc = store_campaign_bounces(st, campaign, bounce_row, &b)) ==
+	if ((rc = store_campaign_bounces(st, campaign, bounce_row, &b)) ==
 	    -1 || (rc = report_lift(st, &cf->seg, campaign, set != NULL ?
 	    campaign_find(set, campaign) : NULL, 0, &w, &l)) == -1)
 		cli_warnx("report: %s", store_error(st));
-	if (closed.closed_at != 0)
-		format_time(closed.closed_at, closed_on, sizeof(closed_on));
 	store_close(st);
 	campaign_set_free(set);
 	if (rc == -1) {

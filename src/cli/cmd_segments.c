@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "parse.h"
+#include "daemon.h"
 #include "policy.h"
 #include "progress.h"
 #include "segment.h"
@@ -352,7 +353,7 @@ explain_fatigue(struct store *st, const struct conf *cf, const char *email,
 	if (store_recipient_get(st, email, "", now, pol->cap_window_hours *
 	    3600, &r) == -1)
 		return;
-	policy_facts_init(&f, &r);
+	daemon_policy_facts(&f, &r);
 	memset(&pc, 0, sizeof(pc));
 	policy_decide(pol, &pc, &f, now, &d);
 	format_time(r.last_delivery_at, last, sizeof(last));

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,32 @@ info_retention(struct cli *cli, struct store *st)
 	return 0;
 }
 
+/* The audit archives (segctl audit archive): how many, and where. */
+static int
+info_archives(struct cli *cli, struct store *st)
+{
+	struct store_audit_archive *v;
+	char dir[PATH_MAX], made[32];
+	int64_t rows = 0;
+	size_t n, i;
+
+	if (store_audit_archives(st, &v, &n) == -1) {
+		cli_warnx("info: %s", store_error(st));
+		return -1;
+	}
+	if (n > 0 && cli_archive_dir(cli, dir, sizeof(dir)) == 0) {
+		for (i = 0; i < n; i++)
+			rows += v[i].rows;
+		format_time(v[n - 1].made_at, made, sizeof(made));
+		printf("audit archives: %zu files in %s, %lld rows (%lld to"
+		    " %lld), the latest made %s\n", n, dir, (long long)rows,
+		    (long long)v[0].first_seq, (long long)v[n - 1].last_seq,
+		    made);
+	}
+	free(v);
+	return 0;
+}
+
 /*
  * segctl info: what the store holds, table by table, so that an
  * operator sees what grows (the ledger and the audit with every
@@ -327,6 +354,8 @@ cmd_info(struct cli *cli, int argc, char **argv)
 	else if (in.bytes > 0)
 		printf("  %-22s %12lld rows %10.1f MB\n", "(all)",
 		    (long long)in.rows, (double)in.bytes / 1e6);
+	if (rc != -1)
+		rc = info_archives(cli, st);
 	if (rc != -1)
 		rc = info_retention(cli, st);
 	store_close(st);

@@ -49,7 +49,8 @@ static const struct {
 	    " webhook prune [--days N]" },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH]"
 	    " [--anchors FILE]... | audit export [--since TIME] |"
-	    " audit reindex" },
+	    " audit reindex |\n              audit archive [--before TIME |"
+	    " --keep-days N]" },
 };
 
 void
@@ -107,6 +108,23 @@ cli_store_path(struct cli *cli)
 	if ((cf = cli_conf(cli)) == NULL)
 		return NULL;
 	return cli->store_path ? cli->store_path : cf->store_path;
+}
+
+int
+cli_archive_dir(struct cli *cli, char *dir, size_t len)
+{
+	const char *store, *slash;
+
+	if ((store = cli_store_path(cli)) == NULL)
+		return -1;
+	if (*cli->conf->audit.archive_dir != '\0')
+		snprintf(dir, len, "%s", cli->conf->audit.archive_dir);
+	else if ((slash = strrchr(store, '/')) == NULL)
+		snprintf(dir, len, "audit-archive");
+	else
+		snprintf(dir, len, "%.*s/audit-archive",
+		    (int)(slash - store), store);
+	return 0;
 }
 
 struct store *

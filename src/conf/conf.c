@@ -280,6 +280,12 @@ static const struct conf_setting feedback_table[] = {
 	END
 };
 
+static const struct conf_setting audit_table[] = {
+	{ "archive_dir", CT_STRING, offsetof(struct conf, audit.archive_dir),
+	    0, 0, 0, 0, 0, NULL },
+	END
+};
+
 static const struct conf_setting top_table[] = {
 	{ "store", CT_PATH, offsetof(struct conf, store_path), 0, 0, 0, 0, 0,
 	    NULL },
@@ -292,6 +298,7 @@ static const struct conf_setting top_table[] = {
 	{ "feedback", CT_GROUP, 0, 0, 0, 0, 0, 0, feedback_table },
 	{ "report", CT_GROUP, 0, 0, 0, 0, 0, 0, report_table },
 	{ "retention", CT_GROUP, 0, 0, 0, 0, 0, 0, retention_table },
+	{ "audit", CT_GROUP, 0, 0, 0, 0, 0, 0, audit_table },
 	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
 	END
 };
@@ -1252,6 +1259,20 @@ conf_has_include(const char *path, int *line)
 	return found;
 }
 
+/*
+ * audit.archive_dir: absolute, since segctl runs from anywhere (the
+ * timer's unit from /) and a relative one would scatter the archives.
+ */
+static void
+load_audit(struct conf_load *ld, config_t *cfg)
+{
+	const char *dir = ld->c->audit.archive_dir;
+
+	if (*dir != '\0' && *dir != '/')
+		load_error(ld, config_lookup(cfg, "audit.archive_dir"),
+		    "audit.archive_dir", "'%s' is not an absolute path", dir);
+}
+
 int
 conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 {
@@ -1290,6 +1311,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	load_feedback(&ld, &cfg);
 	load_retention(&ld, &cfg);
 	load_sms_dlr(&ld, &cfg);
+	load_audit(&ld, &cfg);
 	config_destroy(&cfg);
 	if (ld.nerrs > 0) {
 		snprintf(err, errlen, "%s", buf_str(&ld.errs));
@@ -1354,6 +1376,7 @@ conf_defaults(void)
 	c->report.sms_attribution_days = 1;
 	c->report.min_effect_points = 2;
 	c->retention.horizon_days = 730;
+	c->audit.archive_dir = xstrdup("");
 	c->outbox.reinject_url = xstrdup("");
 	c->outbox.key_file = xstrdup("");
 	c->outbox.workers = 2;
@@ -1406,6 +1429,7 @@ conf_free(struct conf *c)
 	free(c->milter.bounce_domain);
 	free(c->outbox.reinject_url);
 	free(c->outbox.key_file);
+	free(c->audit.archive_dir);
 	explicit_bzero(c->outbox.key, sizeof(c->outbox.key));
 	conf_sms_free(&c->sms);
 	conf_feedback_free(&c->feedback);

@@ -84,7 +84,7 @@ msg_decide(struct milter_msg *m, const struct daemon_env *env,
 		r->flags->n = 0;
 		if (r->r->has_segment)
 			segment_flags(&r->r->seg, r->flags);
-		policy_facts_init(&f, r->r);
+		daemon_policy_facts(&f, r->r);
 		/*
 		 * The MTA retrying this very message (it never got our
 		 * answer): who was to get it in place did not get it.

@@ -189,27 +189,6 @@ policy_arms(const struct conf_policy *r, const struct policy_campaign *c,
 }
 
 void
-policy_facts_init(struct policy_facts *f, const struct store_recipient *r)
-{
-	memset(f, 0, sizeof(*f));
-	f->found = r->customer_id != 0;
-	f->customer_id = r->customer_id;
-	f->email_consent = r->has_consent && r->consent_granted;
-	f->consent_at = r->consent_at;
-	f->unsubscribed_at = r->unsubscribed_at;
-	f->bounces = r->bounces_since_consent;
-	f->complained_at = r->complained_at;
-	f->soft_bounce_at = r->soft_bounce_at;
-	f->nsoft_bounces = r->nsoft_bounces;
-	f->unanswered = r->unanswered;
-	f->last_delivery_at = r->last_delivery_at;
-	f->min_gap_days = r->min_gap_days;
-	f->deliveries_in_window = r->in_window;
-	f->campaign_delivered_at = r->campaign_at;
-	f->campaign_closed_at = r->campaign_closed_at;
-}
-
-void
 policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
     const struct policy_facts *f, int64_t now, struct policy_decision *d)
 {

@@ -411,6 +411,24 @@ static const char *const migrations[] = {
 	"  campaign_id TEXT NOT NULL,"
 	"  at INTEGER NOT NULL,"
 	"  PRIMARY KEY (customer_id, campaign_id)) WITHOUT ROWID;"),
+
+	/*
+	 * 17: the audit rows moved into sealed archive files (audit.h,
+	 * audit_archive): each file's rows, the hashes it starts after and
+	 * ends with, and its own SHA-256, so that a file removed, renamed,
+	 * cut short or edited is named by verify.
+	 */
+	("CREATE TABLE audit_archives ("
+	"  name TEXT PRIMARY KEY,"
+	"  first_seq INTEGER NOT NULL UNIQUE,"
+	"  last_seq INTEGER NOT NULL,"
+	"  rows INTEGER NOT NULL,"
+	"  prev_hash TEXT NOT NULL,"
+	"  last_hash TEXT NOT NULL,"
+	"  min_at INTEGER NOT NULL,"
+	"  max_at INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  made_at INTEGER NOT NULL);"),
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -6,6 +6,9 @@
 # The rows go into the time index (audit_hours: each hour's first row)
 # as segmilter puts them (times after 1970: division rounds down).  The
 # same tools rewrite history, which only the heads segmilter logs catch.
+# Then `audit archive` moves past months into files: verify and export
+# across them, the files damaged one way after another, a crash between
+# writing them and pruning the store, and an erasure after archiving.
 set -u
 BUILD=${BUILD:-build}
 T=$(mktemp -d /tmp/segm-t-audit.XXXXXX)
@@ -128,4 +131,132 @@ sqlite3 "$T/store.db" "UPDATE audit SET recipient = 'eve@example.com' WHERE seq 
 $S audit verify > "$T/vs2.out" && fail "an edited sealed recipient must fail verify"
 grep -q "row 2's recipient, detail or consent does not match its seal" "$T/vs2.out" ||
     fail "sealed edit: $(cat "$T/vs2.out")"
+# Archives: the rows of past months leave the store for sealed files,
+# and verify and export go on across them.  A fresh store: Ann
+# (customer 7, sealed rows), Bob nobody's, from October to March.
+A=$T/a
+mkdir -m 0700 "$A"
+SA="$BUILD/segctl -s $A/store.db --now 2027-03-15T00:00:00Z"
+D=$A/audit-archive
+$SA init >/dev/null || fail "init the archived store"
+sqlite3 "$A/store.db" "INSERT INTO customers (id, email, audit_key)
+    VALUES (7, 'ann@example.com', randomblob(32))" || fail "customer 7"
+k=$(sqlite3 "$A/store.db" "SELECT hex(audit_key) FROM customers WHERE id = 7")
+seal=$({ f ann@example.com; f ""; f "granted checkout"; } |
+    openssl dgst -sha256 -mac HMAC -macopt "hexkey:$k" | sed 's/.*= //')
+# sealed SEQ AT PREV -> Ann's sealed row, inserted; prints its hash
+sealed() {
+	h=$({ f "form 2"; f "$1"; f "$2"; f email; f 4XyZ1; f "<m1@example.com>"
+	    f bf-2026; f ""; f 7; f deliver; f ""; f vip; f vip; f ""; f cfg
+	    f "$seal"; f "$3"; } | sha256sum | cut -d' ' -f1)
+	sqlite3 "$A/store.db" "INSERT INTO audit (seq, at, channel, queue_id,
+	    message_id, campaign_id, recipient, customer_id, decision, detail,
+	    segment, variant, consent, config_hash, prev_hash, hash, form,
+	    seal) VALUES ($1, $2, 'email', '4XyZ1', '<m1@example.com>',
+	    'bf-2026', 'ann@example.com', 7, 'deliver', '', 'vip', 'vip',
+	    'granted checkout', 'cfg', '$3', '$h', 2, '$seal');
+	    INSERT OR IGNORE INTO audit_hours VALUES ($2 / 3600, $1)" ||
+	    fail "insert sealed row $1"
+	echo "$h"
+}
+# plain SEQ AT PREV -> Bob's row (nobody's), inserted; prints its hash
+plain() {
+	h=$(row_hash "$1" "$2" bob@example.com 0 unknown "$3")
+	sqlite3 "$A/store.db" "INSERT INTO audit (seq, at, channel, queue_id,
+	    message_id, campaign_id, recipient, customer_id, decision,
+	    detail, segment, variant, consent, config_hash, prev_hash, hash)
+	    VALUES ($1, $2, 'email', '4XyZ1', '<m1@example.com>', 'bf-2026',
+	    'bob@example.com', NULL, 'unknown', '', 'vip', 'vip',
+	    'granted checkout', 'cfg', '$3', '$h');
+	    INSERT OR IGNORE INTO audit_hours VALUES ($2 / 3600, $1)" ||
+	    fail "insert row $1"
+	echo "$h"
+}
+a1=$(sealed 1 1791201600 "")		# 2026-10-05
+a2=$(plain 2 1791201601 "$a1")
+a3=$(plain 3 1793707200 "$a2")		# 2026-11-03
+a4=$(sealed 4 1796126400 "$a3")		# 2026-12-01
+a5=$(plain 5 1803902400 "$a4")		# 2027-03-01
+$SA audit verify > "$T/av.out" || fail "archived store: $(cat "$T/av.out")"
+$SA -q audit export > "$T/before.jsonl" || fail "export before archiving"
+sqlite3 "$A/store.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+cp "$A/store.db" "$T/unarchived.db"
+
+# a month kept back from the 15th of March: October to December go
+$SA audit archive --keep-days 30 > "$T/ar.out" || fail "archive: $(cat "$T/ar.out")"
+grep -q "^4 audit rows (1 to 4) before 2027-02-01T00:00:00Z archived in 3 files in $D$" "$T/ar.out" ||
+	fail "archive: $(cat "$T/ar.out")"
+[ "$(ls "$D" | tr '\n' ' ')" = "audit-2026-10-s1.archive audit-2026-11-s3.archive audit-2026-12-s4.archive " ] ||
+	fail "archive files: $(ls -a "$D")"
+[ "$(sqlite3 "$A/store.db" "SELECT group_concat(seq) FROM audit")" = 5 ] ||
+	fail "rows left: $(sqlite3 "$A/store.db" "SELECT seq FROM audit")"
+$SA info | grep -q "^audit archives: 3 files in $D, 4 rows (1 to 4), the latest made 2027-03-15T00:00:00Z$" ||
+	fail "info: $($SA info)"
+$SA audit verify > "$T/av2.out" || fail "verify across archives: $(cat "$T/av2.out")"
+grep -q "intact: 5 rows (3 archive files and the store)" "$T/av2.out" || fail "$(cat "$T/av2.out")"
+grep -q "^head 5:$a5$" "$T/av2.out" || fail "head: $(cat "$T/av2.out")"
+$SA audit verify --expect "4:$a4" --expect "1:$a1" > /dev/null || fail "heads inside the archives"
+$SA -q audit export > "$T/after.jsonl" || fail "export across archives"
+cmp -s "$T/before.jsonl" "$T/after.jsonl" || fail "export changed: $(diff "$T/before.jsonl" "$T/after.jsonl")"
+grep -q ann@example.com "$D"/* && fail "a sealed row's address in an archive"
+grep -q bob@example.com "$D/audit-2026-10-s1.archive" || fail "a plain row is archived as it is"
+$SA audit archive --keep-days 30 > "$T/ar2.out" || fail "archive again"
+grep -q "^no audit rows before 2027-02-01T00:00:00Z to archive$" "$T/ar2.out" || fail "again: $(cat "$T/ar2.out")"
+
+# an archive edited, removed, cut short: named
+cp -p "$D"/* "$T/"
+sed -i 's/7:unknown/7:unknowN/' "$D/audit-2026-11-s3.archive"
+$SA audit verify > "$T/at.out" && fail "an edited archive must fail verify"
+grep -q "BROKEN after 3 rows: archive audit-2026-11-s3.archive: row 3 does not match its hash" "$T/at.out" ||
+	fail "edited archive: $(cat "$T/at.out")"
+cp -p "$T/audit-2026-11-s3.archive" "$D/"
+rm "$D/audit-2026-12-s4.archive"
+$SA audit verify > "$T/at2.out" && fail "a missing archive must fail verify"
+grep -q "archive audit-2026-12-s4.archive is missing" "$T/at2.out" || fail "missing: $(cat "$T/at2.out")"
+cp -p "$T/audit-2026-12-s4.archive" "$D/"
+head -c 100 "$T/audit-2026-10-s1.archive" > "$D/audit-2026-10-s1.archive"
+$SA audit verify > "$T/at3.out" && fail "a truncated archive must fail verify"
+grep -q "archive audit-2026-10-s1.archive is damaged after row" "$T/at3.out" || fail "cut: $(cat "$T/at3.out")"
+$SA -q audit export > /dev/null 2>"$T/ae.out" && fail "export from a truncated archive"
+grep -q "audit export: archive audit-2026-10-s1.archive" "$T/ae.out" || fail "export: $(cat "$T/ae.out")"
+cp -p "$T/audit-2026-10-s1.archive" "$D/"
+$SA audit verify > /dev/null || fail "the archives restored"
+
+# a crash between the files' renaming and the rows' deletion: files
+# nothing records, the rows still in the store; the next run finishes
+cp "$T/unarchived.db" "$A/store.db"
+rm -f "$A/store.db-wal" "$A/store.db-shm"
+$SA audit verify > "$T/ac.out" || fail "after a crash: $(cat "$T/ac.out")"
+grep -q "intact: 5 rows$" "$T/ac.out" || fail "after a crash: $(cat "$T/ac.out")"
+$SA -q audit archive --keep-days 30 || fail "archive after a crash"
+$SA audit verify > "$T/ac2.out" || fail "after a crash: $(cat "$T/ac2.out")"
+grep -q "intact: 5 rows (3 archive files and the store)" "$T/ac2.out" || fail "$(cat "$T/ac2.out")"
+
+# an access request gets Ann's archived rows too, opened with her key
+$SA customer export ann@example.com > "$T/ann.json" || fail "customer export: $(cat "$T/ann.json")"
+python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+a = d["audit_archived"]
+assert [r["seq"] for r in a] == ["1", "4"], a
+assert all(r["recipient"] == "ann@example.com" for r in a), a
+assert a[0]["at"] == "2026-10-05T12:00:00Z", a' "$T/ann.json" ||
+	fail "customer export: $(cat "$T/ann.json")"
+
+# Ann erased after her rows were archived: the chain holds, her values
+# are gone from the export, and her key with them
+$SA -q customer redact --yes ann@example.com > /dev/null || fail "redact"
+$SA audit verify > "$T/ar3.out" || fail "verify after erasure: $(cat "$T/ar3.out")"
+$SA -q audit export > "$T/erased.jsonl" || fail "export after erasure"
+grep -q ann@example.com "$T/erased.jsonl" && fail "an erased address exported"
+[ "$(grep -c '"redacted":true' "$T/erased.jsonl")" = 2 ] || fail "erased rows: $(cat "$T/erased.jsonl")"
+
+# audit.archive_dir names where the archives are
+printf 'store = "%s";\naudit = { archive_dir = "%s"; };\n' "$A/store.db" \
+    "$T/moved" > "$T/a.conf"
+SC="$BUILD/segctl -c $T/a.conf --now 2027-03-15T00:00:00Z"
+$SC audit verify > "$T/am.out" && fail "archives looked for where they are not"
+grep -q "archive audit-2026-10-s1.archive is missing ($T/moved/" "$T/am.out" ||
+	fail "archive_dir: $(cat "$T/am.out")"
+mv "$D" "$T/moved"
+$SC audit verify > /dev/null || fail "archives moved where audit.archive_dir says"
 echo "t-audit: ok"

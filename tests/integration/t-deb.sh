@@ -59,6 +59,9 @@ dpkg-query -W -f='${Conffiles}\n' segmilter | grep -q ' /etc/segmilter/segmilter
     fail "segmilter.conf is no conffile"
 grep -q '^ExecStart=/usr/sbin/segmilter -f -c /etc/segmilter/segmilter.conf$' \
     /lib/systemd/system/segmilter.service || fail "the unit"
+grep -q '^ExecStart=/usr/bin/segctl -q -c /etc/segmilter/segmilter.conf audit archive$' \
+    /lib/systemd/system/audit-archive.service || fail "the audit archive unit"
+[ -f /lib/systemd/system/audit-archive.timer ] || fail "the audit archive timer"
 [ -f /usr/share/doc/segmilter/postfix/master.cf ] || fail "contrib docs: $(ls /usr/share/doc/segmilter)"
 [ -f /usr/share/man/man8/segmilter.8.gz ] || fail "man pages"
 [ -f /usr/lib/tmpfiles.d/segmilter.conf ] || fail "tmpfiles.d"

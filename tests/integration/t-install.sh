@@ -21,7 +21,8 @@ for f in opt/seg/sbin/segmilter opt/seg/sbin/segfeed opt/seg/bin/segctl \
     opt/etc/segmilter/segmilter.conf opt/etc/segmilter/unsubscribe.html \
     opt/seg/share/segmilter/examples/spring-launch.conf \
     opt/seg/lib/systemd/system/segments-rebuild.timer \
-    opt/seg/lib/systemd/system/segmilter-prune.timer; do
+    opt/seg/lib/systemd/system/segmilter-prune.timer \
+    opt/seg/lib/systemd/system/audit-archive.timer; do
 	[ -e "$T/$f" ] || fail "not installed: $f"
 done
 grep -q '^ExecStart=/opt/seg/sbin/segmilter -f -c /opt/etc/segmilter/segmilter.conf$' "$U/segmilter.service" ||
@@ -32,6 +33,8 @@ grep -q '^ExecStart=/opt/seg/bin/segctl -q -c /opt/etc/segmilter/segmilter.conf 
     "$U/segments-rebuild.service" || fail "segments-rebuild.service"
 grep -q '^ExecStart=/opt/seg/bin/segctl -q -c /opt/etc/segmilter/segmilter.conf prune$' \
     "$U/segmilter-prune.service" || fail "segmilter-prune.service"
+grep -q '^ExecStart=/opt/seg/bin/segctl -q -c /opt/etc/segmilter/segmilter.conf audit archive$' \
+    "$U/audit-archive.service" || fail "audit-archive.service"
 # nothing left pointing where the programs are not
 grep -n '[ =]/usr/s\?bin/seg\|[ =]/etc/segmilter' "$U"/* && fail "a unit names another place"
 

@@ -210,6 +210,9 @@ grep -q "^closed 1 campaign: 2 ledger rows" "$T/prune.out" || fail "prune: $(cat
     fail "prune: the wrong rows went"
 [ "$(sqlite3 "$T/store.db" "SELECT campaign_id || ':' || at FROM deliveries_closed")" = "winter-2024:1733000000" ] ||
     fail "prune: the delivery's summary"
+$BUILD/segctl -c "$T/ret.conf" report winter-2024 > "$T/report.out" 2>&1 && fail "report of a closed campaign without decisions"
+grep -q "campaign 'winter-2024': closed by retention 2026-03-01T00:00:00Z (2 decided, 1 delivered)" "$T/report.out" ||
+    fail "report of a closed campaign: $(cat "$T/report.out")"
 $BUILD/segctl -c "$T/ret.conf" --now 2026-03-01 prune > "$T/prune.out" || fail "prune again"
 grep -q "^closed 0 campaigns: 0 ledger rows" "$T/prune.out" || fail "prune again: $(cat "$T/prune.out")"
 printf 'store = "%s";\nretention = { horizon_days = 20; };\n' "$T/store.db" > "$T/ret.conf"

@@ -7,7 +7,8 @@ command -v systemd-analyze >/dev/null 2>&1 ||
     { echo "t-unit: no systemd-analyze"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 for U in systemd/segmilter.service systemd/segfeed.service \
-    systemd/segments-rebuild.service systemd/segmilter-prune.service; do
+    systemd/segments-rebuild.service systemd/segmilter-prune.service \
+    systemd/audit-archive.service; do
 	systemd-analyze security --offline=true --threshold=20 "$U" > /tmp/t-unit.$$ 2>&1
 	rc=$?
 	level=$(grep "Overall exposure level" /tmp/t-unit.$$ | sed 's/.*: \([0-9.]*\).*/\1/')
@@ -18,7 +19,8 @@ for U in systemd/segmilter.service systemd/segfeed.service \
 	    fail "systemd does not understand $U"
 	echo "t-unit: $U exposure $level"
 done
-for U in systemd/segments-rebuild.timer systemd/segmilter-prune.timer; do
+for U in systemd/segments-rebuild.timer systemd/segmilter-prune.timer \
+    systemd/audit-archive.timer; do
 	systemd-analyze verify "$U" 2>&1 | grep -i "unknown\|ignoring" &&
 	    fail "systemd does not understand $U"
 done

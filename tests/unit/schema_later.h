@@ -22,6 +22,7 @@
 	"ALTER TABLE ledger DROP COLUMN arm;"				\
 	"ALTER TABLE ledger DROP COLUMN segment;"			\
 	"DROP INDEX engagement_by_type; DROP INDEX ledger_by_time;"	\
-	"DROP TABLE campaigns_closed; DROP TABLE deliveries_closed;"
+	"DROP TABLE campaigns_closed; DROP TABLE deliveries_closed;"	\
+	"DROP TABLE audit_archives;"
 
 #endif

@@ -171,7 +171,8 @@ test_every_error_reported(void **state)
 	    "  b2b = { tax_exempt = 1; tags = [ \"\" ]; };\n"
 	    "  categories = { sku_prefixes = ( { prefix = \"X\"; } ); };\n"
 	    "};\n"
-	    "colour = \"blue\";\n"));
+	    "colour = \"blue\";\n"
+	    "audit = { archive_dir = \"archives\"; };\n"));
 #define HAS(line, text) do {						\
 	snprintf(want, sizeof(want), "%s:%d: %s", path, line, text);	\
 	if (strstr(err, want) == NULL)					\
@@ -190,6 +191,7 @@ test_every_error_reported(void **state)
 	HAS(10, "segments.categories.sku_prefixes[1]: needs a non-empty"
 	    " prefix and a category");
 	HAS(12, "colour: unknown setting");
+	HAS(13, "audit.archive_dir: 'archives' is not an absolute path");
 #undef HAS
 }
 
@@ -343,6 +345,7 @@ test_shipped_file_is_the_defaults(void **state)
 	assert_int_equal(c->milter.on_store_error, d->milter.on_store_error);
 	assert_int_equal(c->milter.unknown_empty, d->milter.unknown_empty);
 	assert_memory_equal(&c->policy, &d->policy, sizeof(d->policy));
+	assert_string_equal(c->audit.archive_dir, d->audit.archive_dir);
 	conf_free(c);
 	conf_free(d);
 }

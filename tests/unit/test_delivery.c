@@ -28,6 +28,7 @@
 struct dx {
 	char		 dir[64];
 	char		 db[128];
+	char		 arcdir[128];	/* the audit archives */
 	struct store	*st;
 	int64_t		 ann;
 	int		 nobody;	/* dx_audit: rows about nobody's
@@ -76,6 +77,7 @@ dx_setup(void **state)
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-delivery-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
 	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	snprintf(x->arcdir, sizeof(x->arcdir), "%s/archive", x->dir);
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
 	memset(&c, 0, sizeof(c));
@@ -667,7 +669,7 @@ dx_verify(struct dx *x, const char *log, struct audit_report *rep)
 
 	if (log != NULL)
 		audit_anchors_scan(log, strlen(log), &a, &n, &cap);
-	rc = audit_verify(x->st, a, n, rep);
+	rc = audit_verify(x->st, x->arcdir, a, n, rep);
 	free(a);
 	return rc;
 }
@@ -1012,13 +1014,14 @@ static void
 test_audit_export(void **state)
 {
 	struct dx *x = *state;
-	char *text = NULL;
+	char *text = NULL, why[512];
 	size_t len = 0;
 	FILE *out;
 
 	dx_audit(x, 3);
 	out = open_memstream(&text, &len);
-	assert_int_equal(audit_export(x->st, NOW + 1, out), 2);
+	assert_int_equal(audit_export(x->st, x->arcdir, NOW + 1, out, why,
+	    sizeof(why)), 2);
 	fclose(out);
 	assert_null(strstr(text, "\"seq\":1,"));
 	assert_non_null(strstr(text, "{\"seq\":2,\"at\":\"2026-11-18T"));
@@ -1046,13 +1049,13 @@ test_audit_hour(void **state)
 static void
 dx_export_check(struct dx *x, int64_t since)
 {
-	char *text = NULL, sql[128];
+	char *text = NULL, sql[128], why[512];
 	size_t len = 0;
 	FILE *out;
 	int64_t n;
 
 	out = open_memstream(&text, &len);
-	n = audit_export(x->st, since, out);
+	n = audit_export(x->st, x->arcdir, since, out, why, sizeof(why));
 	fclose(out);
 	free(text);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE at >= %lld",

@@ -209,7 +209,7 @@ test_one_click(void **state)
 	assert_null(strstr(body, "C"));
 	assert_int_equal(count(x, UNSUBS), 1);
 	assert_int_equal(count(x, AUDITS), 1);
-	assert_int_equal(audit_verify(x->st, NULL, 0, &rep), 0);
+	assert_int_equal(audit_verify(x->st, NULL, NULL, 0, &rep), 0);
 }
 
 static void
@@ -807,7 +807,7 @@ test_shopify_redact(void **state)
 	free(body);
 	assert_int_equal(count(x, "SELECT count(*) FROM customers WHERE"
 	    " email = 'bob.biller@example.com'"), 1);
-	assert_int_equal(audit_verify(x->st, NULL, 0, &rep), 0);
+	assert_int_equal(audit_verify(x->st, NULL, NULL, 0, &rep), 0);
 	snprintf(head, sizeof(head), "segfeed[1]: x: audit=%lld:%s",
 	    (long long)rep.head.seq, rep.head.hash);
 
@@ -848,7 +848,7 @@ test_shopify_redact(void **state)
 	assert_non_null(strstr(g.log, "not in the store, nothing to erase"));
 	audit_anchors_scan(head, strlen(head), &a, &n, &cap);
 	assert_int_equal(n, 1);
-	assert_int_equal(audit_verify(x->st, a, n, &rep), 0);
+	assert_int_equal(audit_verify(x->st, NULL, a, n, &rep), 0);
 	assert_int_equal(rep.anchors_found, 1);
 	free(a);
 }

@@ -714,7 +714,7 @@ fx_rows(struct fx *x)
 	if (store_audit_scan(x->st, 0, row_fn, &r) != 0)
 		fail_msg("%s", store_error(x->st));
 	/* every apply appends to one intact chain */
-	assert_int_equal(audit_verify(x->st, NULL, 0, &rep), 0);
+	assert_int_equal(audit_verify(x->st, NULL, NULL, 0, &rep), 0);
 	return r;
 }
 

@@ -325,7 +325,7 @@ test_suppress_and_rewrite(void **state)
 	    " week.\r\nWelcome back for a second order!\r\n");
 
 	/* four audit rows, chained */
-	assert_int_equal(audit_verify(x->st, NULL, 0, &rep), 0);
+	assert_int_equal(audit_verify(x->st, NULL, NULL, 0, &rep), 0);
 	assert_int_equal(rep.rows, 4);
 }
 
@@ -429,7 +429,7 @@ test_failures_tempfail(void **state)
 	assert_non_null(strstr(x->reply, "451 4.7.0 segmilter: campaign"
 	    " spring: "));
 	assert_non_null(strstr(x->reply, "coupon"));
-	assert_int_equal(audit_verify(x->st, NULL, 0, &rep), 0);
+	assert_int_equal(audit_verify(x->st, NULL, NULL, 0, &rep), 0);
 	assert_int_equal(rep.rows, 0);
 	/* ... or empty, when configured so */
 	x->cf->milter.unknown_empty = 1;
@@ -1551,7 +1551,7 @@ test_arms(void **state)
 	    " ON a.recipient = b.recipient AND a.seq < b.seq"
 	    " WHERE a.decision = 'held_out' AND b.decision = 'held_out'"),
 	    q_int(x, "SELECT count(*) FROM ledger WHERE arm = 'none'"));
-	assert_int_equal(audit_verify(x->st, NULL, 0, &rep), 0);
+	assert_int_equal(audit_verify(x->st, NULL, NULL, 0, &rep), 0);
 	digest_hmac_free(draws);
 }
 

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "daemon.h"
 #include "policy.h"
 #include "store.h"
 
@@ -269,7 +270,7 @@ test_closed_campaign_is_duplicate(void **state)
 	assert_int_equal(store_recipient_get(x->st, "cy@example.com", "old",
 	    NOW, 0, &rc), 0);
 	assert_int_equal(rc.campaign_closed_at, NOW);
-	policy_facts_init(&f, &rc);
+	daemon_policy_facts(&f, &rc);
 	memset(&pc, 0, sizeof(pc));
 	policy_decide(&cf->policy, &pc, &f, NOW + 3 * DAY, &d);
 	assert_int_equal(d.reason, POLICY_DUPLICATE);

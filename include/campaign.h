@@ -43,7 +43,9 @@
  * Audience and variant names are segment names: a lifecycle segment
  * (b2b, vip, lapsed, repeat, first_time, subscriber), cart_abandoner, a
  * category of interest (coffee), or a locale (country_de, language_fr,
- * currency_eur).  A variant's values fill the template's placeholders; a
+ * currency_eur).  Each element of include and exclude is an expression
+ * over them (expr.h): include = [ "lapsed & coffee & !b2b" ] takes
+ * whoever meets it, and a list is met by meeting any of its elements.  A variant's values fill the template's placeholders; a
  * name a variant lacks comes from the default variant.
  *
  * Loading reads every file and reports every problem as FILE:LINE: what,
@@ -61,6 +63,8 @@
 #include "conf.h"
 
 #define CAMPAIGN_ID_MAX		128
+
+struct expr;
 
 struct campaign_value {
 	char	*name;
@@ -100,9 +104,9 @@ struct campaign_name {
 struct campaign {
 	char			 id[CAMPAIGN_ID_MAX];
 	char			*file;
-	char			**include;
+	struct expr		**include;	/* expr.h */
 	size_t			 ninclude;
-	char			**exclude;
+	struct expr		**exclude;
 	size_t			 nexclude;
 	struct campaign_variant	*variants;	/* without the default */
 	size_t			 nvariants;

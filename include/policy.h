@@ -47,6 +47,7 @@
 #include "conf.h"
 
 struct digest_hmac;
+struct expr;
 
 enum policy_reason {
 	POLICY_DELIVER,
@@ -94,9 +95,9 @@ struct policy_facts {
 
 /* A campaign's audience and variants, as policy needs them. */
 struct policy_campaign {
-	const char	*const *include;	/* empty: everyone */
+	const struct expr *const *include;	/* empty: everyone */
 	size_t		 ninclude;
-	const char	*const *exclude;
+	const struct expr *const *exclude;
 	size_t		 nexclude;
 	const char	*const *variants;	/* segment names, in order */
 	size_t		 nvariants;

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "campaign.h"
 #include "conf_int.h"
+#include "expr.h"
 #include "parse.h"
 #include "str.h"
 #include "template.h"
@@ -73,8 +74,12 @@ free_campaign(struct campaign *c)
 	size_t i;
 
 	free(c->file);
-	conf_free_strlist(c->include, c->ninclude);
-	conf_free_strlist(c->exclude, c->nexclude);
+	for (i = 0; i < c->ninclude; i++)
+		expr_free(c->include[i]);
+	free(c->include);
+	for (i = 0; i < c->nexclude; i++)
+		expr_free(c->exclude[i]);
+	free(c->exclude);
 	for (i = 0; i < c->nvariants; i++)
 		free_variant(&c->variants[i]);
 	free(c->variants);
@@ -150,6 +155,52 @@ load_names(struct campaign_load *ld, struct campaign *c,
 	}
 }
 
+/*
+ * A list of audience expressions (expr.h), each name in them a segment
+ * name and noted for campaign_set_check.
+ */
+static void
+load_exprs(struct campaign_load *ld, struct campaign *c,
+    const config_setting_t *s, const char *path, const char *where,
+    struct expr ***out, size_t *n)
+{
+	const config_setting_t *elem;
+	const char *text, *const *names;
+	struct expr *e;
+	char why[160];
+	size_t k, nnames;
+	int i, len;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		campaign_error(ld, s, path, "expected a list of segment"
+		    " names or expressions");
+		return;
+	}
+	len = config_setting_length(s);
+	*out = xcalloc((size_t)len + 1, sizeof(**out));
+	for (i = 0; i < len; i++) {
+		elem = config_setting_get_elem(s, (unsigned)i);
+		if ((text = config_setting_get_string_elem(s, i)) == NULL) {
+			campaign_error(ld, s, path, "element %d: expected a"
+			    " string", i + 1);
+			continue;
+		}
+		if (expr_parse(text, &e, why, sizeof(why)) == -1) {
+			campaign_error(ld, elem, path, "element %d: '%s': %s",
+			    i + 1, text, why);
+			continue;
+		}
+		names = expr_names(e, &nnames);
+		for (k = 0; k < nnames; k++)
+			if (!valid_name(names[k]))
+				campaign_error(ld, elem, path, "element %d: '%s'"
+				    " is not a segment name", i + 1, names[k]);
+			else
+				note_name(c, names[k], elem, where);
+		(*out)[(*n)++] = e;
+	}
+}
+
 static void
 load_audience(struct campaign_load *ld, const config_setting_t *g,
     struct campaign *c)
@@ -169,10 +220,10 @@ load_audience(struct campaign_load *ld, const config_setting_t *g,
 		name = config_setting_name(s);
 		snprintf(path, sizeof(path), "audience.%s", name);
 		if (strcmp(name, "include") == 0)
-			load_names(ld, c, s, path, "audience.include",
+			load_exprs(ld, c, s, path, "audience.include",
 			    &c->include, &c->ninclude);
 		else if (strcmp(name, "exclude") == 0)
-			load_names(ld, c, s, path, "audience.exclude",
+			load_exprs(ld, c, s, path, "audience.exclude",
 			    &c->exclude, &c->nexclude);
 		else
 			campaign_error(ld, s, path, "unknown setting");

@@ -57,9 +57,9 @@ msg_decide(struct milter_msg *m, const struct daemon_env *env,
 	size_t i;
 
 	memset(&pc, 0, sizeof(pc));
-	pc.include = (const char *const *)c->include;
+	pc.include = (const struct expr *const *)c->include;
 	pc.ninclude = c->ninclude;
-	pc.exclude = (const char *const *)c->exclude;
+	pc.exclude = (const struct expr *const *)c->exclude;
 	pc.nexclude = c->nexclude;
 	pc.variants = c->variant_names;
 	pc.nvariants = c->nvariants;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "expr.h"
 #include "policy.h"
 
 #define HOUR	3600
@@ -47,16 +48,22 @@ policy_has_flag(const struct policy_facts *f, const char *name)
 	return 0;
 }
 
-/* The first of NAMES that F carries, or NULL. */
-static const char *
-policy_first(const struct policy_facts *f, const char *const *names,
+static int
+policy_has(const char *name, void *f)
+{
+	return policy_has_flag(f, name);
+}
+
+/* The first of the N expressions E that F meets, or NULL. */
+static const struct expr *
+policy_first(const struct policy_facts *f, const struct expr *const *e,
     size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (policy_has_flag(f, names[i]))
-			return names[i];
+		if (expr_eval(e[i], policy_has, (void *)f))
+			return e[i];
 	return NULL;
 }
 
@@ -64,7 +71,10 @@ static int
 policy_audience(const struct policy_campaign *c, const struct policy_facts *f,
     struct policy_decision *d)
 {
-	const char *hit;
+	const struct expr *hit;
+	const char *const *names;
+	size_t n;
+	int plain;
 
 	if (c->ninclude > 0 && policy_first(f, c->include, c->ninclude) ==
 	    NULL) {
@@ -73,8 +83,11 @@ policy_audience(const struct policy_campaign *c, const struct policy_facts *f,
 		return 1;
 	}
 	if ((hit = policy_first(f, c->exclude, c->nexclude)) != NULL) {
-		snprintf(d->detail, sizeof(d->detail), "excluded segment %s",
-		    hit);
+		/* a plain name reads as it always has */
+		names = expr_names(hit, &n);
+		plain = n == 1 && strcmp(expr_text(hit), names[0]) == 0;
+		snprintf(d->detail, sizeof(d->detail), "excluded %s%s",
+		    plain ? "segment " : "by ", expr_text(hit));
 		return 1;
 	}
 	return 0;

@@ -91,36 +91,38 @@ store_retention_plan(struct store *st, int64_t cut,
  * read again: deliveries before their last open, click or order (which
  * only ever moves later: answers are never removed but for the newest)
  * except the newest.
+ * (Each parenthesised: clang takes two literals in a row for a lost
+ * comma.)
  */
 static const char *const slice_sql[] = {
-	"INSERT INTO deliveries_closed (customer_id, campaign_id, at)"
-	" SELECT customer_id, campaign_id, max(at) FROM ("
-	"  SELECT customer_id, campaign_id, at FROM ledger"
-	"   WHERE customer_id BETWEEN ?1 AND ?2 AND decision = 'deliver'"
-	"   AND campaign_id IN " CLOSED
-	"  UNION ALL SELECT customer_id, campaign_id, at FROM engagement"
-	"   WHERE customer_id BETWEEN ?1 AND ?2 AND type = 'sent'"
-	"   AND campaign_id IN " CLOSED ")"
-	" WHERE true GROUP BY customer_id, campaign_id"
-	" ON CONFLICT (customer_id, campaign_id)"
-	" DO UPDATE SET at = max(at, excluded.at)",
-	"DELETE FROM ledger WHERE customer_id BETWEEN ?1 AND ?2"
-	" AND campaign_id IN " CLOSED,
-	"DELETE FROM engagement WHERE customer_id BETWEEN ?1 AND ?2"
-	" AND campaign_id IN " CLOSED
-	" AND (type = 'sent' OR " ANSWER_NOT_NEWEST ")",
-	"DELETE FROM deliveries_closed WHERE customer_id BETWEEN ?1 AND ?2"
-	" AND at < (SELECT max(at) FROM deliveries_closed n"
-	"  WHERE n.customer_id = deliveries_closed.customer_id)"
-	" AND at <= max("
-	"  coalesce((SELECT max(at) FROM engagement"
-	"   WHERE customer_id = deliveries_closed.customer_id"
-	"   AND type = 'open'), 0),"
-	"  coalesce((SELECT max(at) FROM engagement"
-	"   WHERE customer_id = deliveries_closed.customer_id"
-	"   AND type = 'click'), 0),"
-	"  coalesce((SELECT max(created_at) FROM orders"
-	"   WHERE customer_id = deliveries_closed.customer_id), 0))",
+	("INSERT INTO deliveries_closed (customer_id, campaign_id, at)"
+	 " SELECT customer_id, campaign_id, max(at) FROM ("
+	 "  SELECT customer_id, campaign_id, at FROM ledger"
+	 "   WHERE customer_id BETWEEN ?1 AND ?2 AND decision = 'deliver'"
+	 "   AND campaign_id IN " CLOSED
+	 "  UNION ALL SELECT customer_id, campaign_id, at FROM engagement"
+	 "   WHERE customer_id BETWEEN ?1 AND ?2 AND type = 'sent'"
+	 "   AND campaign_id IN " CLOSED ")"
+	 " WHERE true GROUP BY customer_id, campaign_id"
+	 " ON CONFLICT (customer_id, campaign_id)"
+	 " DO UPDATE SET at = max(at, excluded.at)"),
+	("DELETE FROM ledger WHERE customer_id BETWEEN ?1 AND ?2"
+	 " AND campaign_id IN " CLOSED),
+	("DELETE FROM engagement WHERE customer_id BETWEEN ?1 AND ?2"
+	 " AND campaign_id IN " CLOSED
+	 " AND (type = 'sent' OR " ANSWER_NOT_NEWEST ")"),
+	("DELETE FROM deliveries_closed WHERE customer_id BETWEEN ?1 AND ?2"
+	 " AND at < (SELECT max(at) FROM deliveries_closed n"
+	 "  WHERE n.customer_id = deliveries_closed.customer_id)"
+	 " AND at <= max("
+	 "  coalesce((SELECT max(at) FROM engagement"
+	 "   WHERE customer_id = deliveries_closed.customer_id"
+	 "   AND type = 'open'), 0),"
+	 "  coalesce((SELECT max(at) FROM engagement"
+	 "   WHERE customer_id = deliveries_closed.customer_id"
+	 "   AND type = 'click'), 0),"
+	 "  coalesce((SELECT max(created_at) FROM orders"
+	 "   WHERE customer_id = deliveries_closed.customer_id), 0))"),
 };
 #define NSLICE_SQL	(sizeof(slice_sql) / sizeof(slice_sql[0]))
 
@@ -206,9 +208,9 @@ prune_finish(struct store *st, int64_t cut, int64_t now,
     struct store_retention *r)
 {
 	static const char *const sql[] = {
-		"DELETE FROM outbox WHERE campaign_id IN " CLOSED
-		" AND state NOT IN ('queued', 'sending')",
-		"DELETE FROM " COPY_NOTES_OLD,
+		("DELETE FROM outbox WHERE campaign_id IN " CLOSED
+		 " AND state NOT IN ('queued', 'sending')"),
+		("DELETE FROM " COPY_NOTES_OLD),
 		"UPDATE campaigns_closed SET pruned_at = ?1"
 		" WHERE pruned_at IS NULL",
 	};

@@ -1332,7 +1332,8 @@ test_campaign_files(void **state)
 	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, NULL,
 	    &set, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "bad.conf:2: audience.include: element 1:"
-	    " 'VIP Club' is not a segment name"));
+	    " 'VIP Club': column 5: expected '&', '|' or the end, found"
+	    " 'Club'"));
 	assert_non_null(strstr(err, "bad.conf:4: variants.vip.offer: expected"
 	    " a string"));
 	assert_non_null(strstr(err, "bad.conf:3: variants: a default variant"
@@ -1364,7 +1365,7 @@ test_campaign_files(void **state)
 	 */
 	write_file(path, "id = \"x\";\n"
 	    "audience = { include = [ \"vpi\", \"tea\",\n"
-	    "  \"contry_de\" ]; };\n"
+	    "  \"contry_de\" ];\n exclude = [ \"lapsed & !bb2\" ]; };\n"
 	    "variants = { lapsd = { offer = \"a\"; };\n"
 	    "  default = { offer = \"b\"; sendafter = \"x\"; }; };\n");
 	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
@@ -1374,9 +1375,11 @@ test_campaign_files(void **state)
 	assert_non_null(strstr(err, "bad.conf:3: audience.include:"
 	    " 'contry_de' is no segment or facet: did you mean"
 	    " 'country_de'?\n"));
-	assert_non_null(strstr(err, "bad.conf:4: variants: 'lapsd' is no"
+	assert_non_null(strstr(err, "bad.conf:4: audience.exclude: 'bb2' is"
+	    " no segment or facet: did you mean 'b2b'?\n"));
+	assert_non_null(strstr(err, "bad.conf:5: variants: 'lapsd' is no"
 	    " segment or facet: did you mean 'lapsed'?\n"));
-	assert_non_null(strstr(err, "bad.conf:5: variants.default.sendafter:"
+	assert_non_null(strstr(err, "bad.conf:6: variants.default.sendafter:"
 	    " did you mean send_after?\n"));
 	assert_null(strstr(err, "'tea'"));
 	/* two decimals that binary floating point cannot hold exactly */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "digest.h"
+#include "expr.h"
 #include "policy.h"
 
 #define NOW	((int64_t)1795000000)
@@ -187,10 +188,20 @@ static void
 test_audience(void **state)
 {
 	struct fx *x = *state;
-	static const char *const only_lapsed[] = { "lapsed", "first_time" };
-	static const char *const no_coffee[] = { "tea", "coffee" };
+	struct expr *only_lapsed[2], *no_coffee[3];
+	char err[128];
 
-	x->c.include = only_lapsed;
+	assert_int_equal(expr_parse("lapsed", &only_lapsed[0], err,
+	    sizeof(err)), 0);
+	assert_int_equal(expr_parse("first_time", &only_lapsed[1], err,
+	    sizeof(err)), 0);
+	assert_int_equal(expr_parse("tea", &no_coffee[0], err, sizeof(err)),
+	    0);
+	assert_int_equal(expr_parse("coffee", &no_coffee[1], err,
+	    sizeof(err)), 0);
+	assert_int_equal(expr_parse("vip & !coffee", &no_coffee[2], err,
+	    sizeof(err)), 0);
+	x->c.include = (const struct expr *const *)only_lapsed;
 	x->c.ninclude = 2;
 	assert_int_equal(decide(x), POLICY_AUDIENCE);
 	assert_string_equal(x->d.detail, "in none of the 2 included segments");
@@ -199,7 +210,7 @@ test_audience(void **state)
 	assert_int_equal(decide(x), POLICY_DELIVER);
 
 	x->c.ninclude = 0;
-	x->c.exclude = no_coffee;
+	x->c.exclude = (const struct expr *const *)no_coffee;
 	x->c.nexclude = 2;
 	assert_int_equal(decide(x), POLICY_AUDIENCE);
 	assert_string_equal(x->d.detail, "excluded segment tea");
@@ -207,6 +218,18 @@ test_audience(void **state)
 	x->f.nflags = 3;
 	assert_int_equal(decide(x), POLICY_AUDIENCE);
 	assert_string_equal(x->d.detail, "excluded segment coffee");
+	/* an expression: the VIPs who are not coffee buyers */
+	x->c.exclude = (const struct expr *const *)&no_coffee[2];
+	x->c.nexclude = 1;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	x->f.nflags = 1;			/* vip alone */
+	assert_int_equal(decide(x), POLICY_AUDIENCE);
+	assert_string_equal(x->d.detail, "excluded by vip & !coffee");
+	expr_free(only_lapsed[0]);
+	expr_free(only_lapsed[1]);
+	expr_free(no_coffee[0]);
+	expr_free(no_coffee[1]);
+	expr_free(no_coffee[2]);
 }
 
 static void
@@ -273,12 +296,15 @@ static void
 test_reason_order(void **state)
 {
 	struct fx *x = *state;
+	struct expr *vip;
+	char err[128];
 
 	/* everything wrong at once: each fix reveals the next reason */
 	x->f.unsubscribed_at = NOW;
 	x->f.bounces = 5;
 	x->f.deliveries_in_window = 5;
-	x->c.exclude = vip_flags;
+	assert_int_equal(expr_parse("vip", &vip, err, sizeof(err)), 0);
+	x->c.exclude = (const struct expr *const *)&vip;
 	x->c.nexclude = 1;
 	assert_int_equal(decide(x), POLICY_UNSUBSCRIBED);
 	x->f.unsubscribed_at = 0;
@@ -290,6 +316,7 @@ test_reason_order(void **state)
 	x->f.deliveries_in_window = 0;
 	assert_int_equal(decide(x), POLICY_DELIVER);
 	assert_string_equal(policy_reason_name(POLICY_NREASONS), "?");
+	expr_free(vip);
 }
 
 static const unsigned char key[] = "0123456789abcdef0123";

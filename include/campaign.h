@@ -10,8 +10,13 @@
  *   variants = {                         first match wins, in file order
  *     vip = { offer = "25% off"; code = "VIP25"; };
  *     lapsed = { offer = "We miss you: 15% off"; };
+ *     swiss_de = { match = "language_de & currency_chf";
+ *                  offer = "15% Rabatt"; };
  *     default = { offer = "10% off"; };  required
  *   };
+ *
+ * A variant goes to whoever meets its match expression (expr.h), or
+ * without one to whoever has the segment it is named after.
  *
  * A variant's send_after ("2026-12-01T09:00:00Z") holds its copies in
  * the outbox until then (VIP early access before the public launch);
@@ -73,6 +78,9 @@ struct campaign_value {
 
 struct campaign_variant {
 	char			 name[CONF_NAME_MAX];
+	struct expr		*match;		/* who gets it: its match
+						   setting, else its name;
+						   NULL for the default */
 	struct campaign_value	*values;
 	size_t			 nvalues;
 	int64_t			 send_after;	/* epoch seconds, 0: now */
@@ -110,7 +118,7 @@ struct campaign {
 	size_t			 nexclude;
 	struct campaign_variant	*variants;	/* without the default */
 	size_t			 nvariants;
-	const char		**variant_names; /* for policy_campaign */
+	const struct expr	**variant_match; /* for policy_campaign */
 	struct campaign_variant	 dflt;
 	struct campaign_sms	 sms;
 	struct campaign_arms	 arms;

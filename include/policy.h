@@ -99,7 +99,7 @@ struct policy_campaign {
 	size_t		 ninclude;
 	const struct expr *const *exclude;
 	size_t		 nexclude;
-	const char	*const *variants;	/* segment names, in order */
+	const struct expr *const *variants;	/* who gets each, in order */
 	size_t		 nvariants;
 	/* arms, in hundredths of a percent (campaign.h); all 0: none */
 	const char	*experiment;

@@ -66,6 +66,7 @@ free_variant(struct campaign_variant *v)
 		free(v->values[i].value);
 	}
 	free(v->values);
+	expr_free(v->match);
 }
 
 static void
@@ -83,7 +84,7 @@ free_campaign(struct campaign *c)
 	for (i = 0; i < c->nvariants; i++)
 		free_variant(&c->variants[i]);
 	free(c->variants);
-	free(c->variant_names);
+	free(c->variant_match);
 	free_variant(&c->dflt);
 	conf_free_strlist(c->sms.segments, c->sms.nsegments);
 	free(c->names);
@@ -230,10 +231,46 @@ load_audience(struct campaign_load *ld, const config_setting_t *g,
 	}
 }
 
+/*
+ * A variant's match setting (S: NULL for none, then its name) into
+ * V->match, its names noted for campaign_set_check.
+ */
 static void
-load_variant(struct campaign_load *ld, const config_setting_t *g,
+load_match(struct campaign_load *ld, struct campaign *c,
+    const config_setting_t *g, const config_setting_t *s,
     struct campaign_variant *v)
 {
+	const char *text, *const *names;
+	char path[192], why[160];
+	size_t k, n;
+
+	snprintf(path, sizeof(path), "variants.%s.match", v->name);
+	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_STRING) {
+		campaign_error(ld, s, path, "expected an expression such as"
+		    " \"language_de & currency_chf\"");
+		return;
+	}
+	text = s != NULL ? config_setting_get_string(s) : v->name;
+	if (expr_parse(text, &v->match, why, sizeof(why)) == -1) {
+		campaign_error(ld, s != NULL ? s : g, path, "'%s': %s", text,
+		    why);
+		return;
+	}
+	names = expr_names(v->match, &n);
+	for (k = 0; k < n; k++)
+		if (!valid_name(names[k]))
+			campaign_error(ld, s != NULL ? s : g, path, "'%s' is"
+			    " not a segment name", names[k]);
+		else
+			note_name(c, names[k], s != NULL ? s : g, s != NULL ?
+			    "variants.match" : "variants");
+}
+
+static void
+load_variant(struct campaign_load *ld, struct campaign *c,
+    const config_setting_t *g, struct campaign_variant *v)
+{
+	const config_setting_t *match = NULL;
 	config_setting_t *s;
 	const char *val, *why;
 	char path[192];
@@ -257,6 +294,14 @@ load_variant(struct campaign_load *ld, const config_setting_t *g,
 			campaign_error(ld, s, path, "did you mean send_after?");
 			continue;
 		}
+		if (strcmp(config_setting_name(s), "match") == 0) {
+			if (c == NULL)
+				campaign_error(ld, s, path, "the default"
+				    " variant is everyone's: it takes no"
+				    " match");
+			match = s;
+			continue;
+		}
 		if (strcmp(config_setting_name(s), "send_after") == 0) {
 			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
 			    parse_time(config_setting_get_string(s),
@@ -278,6 +323,8 @@ load_variant(struct campaign_load *ld, const config_setting_t *g,
 		v->values[v->nvalues].value = xstrdup(val);
 		v->nvalues++;
 	}
+	if (c != NULL)
+		load_match(ld, c, g, match, v);
 }
 
 static void
@@ -294,12 +341,12 @@ load_variants(struct campaign_load *ld, const config_setting_t *g,
 	}
 	len = config_setting_length(g);
 	c->variants = xcalloc((size_t)len + 1, sizeof(*c->variants));
-	c->variant_names = xcalloc((size_t)len + 1,
-	    sizeof(*c->variant_names));
+	c->variant_match = xcalloc((size_t)len + 1,
+	    sizeof(*c->variant_match));
 	for (i = 0; i < len; i++) {
 		s = config_setting_get_elem(g, (unsigned)i);
 		if (strcmp(config_setting_name(s), "default") == 0) {
-			load_variant(ld, s, &c->dflt);
+			load_variant(ld, NULL, s, &c->dflt);
 			have_default = 1;
 			continue;
 		}
@@ -308,10 +355,15 @@ load_variants(struct campaign_load *ld, const config_setting_t *g,
 			    " segment name", config_setting_name(s));
 			continue;
 		}
-		load_variant(ld, s, &c->variants[c->nvariants]);
-		c->variant_names[c->nvariants] =
-		    c->variants[c->nvariants].name;
-		note_name(c, c->variants[c->nvariants].name, s, "variants");
+		load_variant(ld, c, s, &c->variants[c->nvariants]);
+		if (c->variants[c->nvariants].match == NULL) {
+			free_variant(&c->variants[c->nvariants]);
+			memset(&c->variants[c->nvariants], 0,
+			    sizeof(c->variants[0]));
+			continue;
+		}
+		c->variant_match[c->nvariants] =
+		    c->variants[c->nvariants].match;
 		c->nvariants++;
 	}
 	if (!have_default)

@@ -61,7 +61,7 @@ msg_decide(struct milter_msg *m, const struct daemon_env *env,
 	pc.ninclude = c->ninclude;
 	pc.exclude = (const struct expr *const *)c->exclude;
 	pc.nexclude = c->nexclude;
-	pc.variants = c->variant_names;
+	pc.variants = c->variant_match;
 	pc.nvariants = c->nvariants;
 	pc.experiment = c->arms.experiment;
 	pc.tailored = c->arms.tailored;

@@ -264,7 +264,7 @@ policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
 	if (policy_arms(r, c, f, d))
 		return;
 	for (i = 0; i < c->nvariants; i++)
-		if (policy_has_flag(f, c->variants[i])) {
+		if (expr_eval(c->variants[i], policy_has, (void *)f)) {
 			d->variant = (int)i;
 			break;
 		}

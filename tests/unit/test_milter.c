@@ -22,6 +22,7 @@
 #include "bounce.h"
 #include "buf.h"
 #include "campaign.h"
+#include "expr.h"
 #include "digest.h"
 #include "marker.h"
 #include "unsub.h"
@@ -1316,7 +1317,8 @@ test_campaign_files(void **state)
 	c = campaign_find(x->set, "spring");
 	assert_non_null(c);
 	assert_int_equal(c->nvariants, 2);
-	assert_string_equal(c->variant_names[1], "repeat");
+	assert_string_equal(c->variants[1].name, "repeat");
+	assert_string_equal(expr_text(c->variant_match[1]), "repeat");
 	assert_string_equal(campaign_value(c, 1, "offer"), "20% off");
 	assert_string_equal(campaign_value(c, 1, "headline"), "Spring");
 	assert_string_equal(campaign_value(c, -1, "offer"), "10% off");
@@ -1382,6 +1384,31 @@ test_campaign_files(void **state)
 	assert_non_null(strstr(err, "bad.conf:6: variants.default.sendafter:"
 	    " did you mean send_after?\n"));
 	assert_null(strstr(err, "'tea'"));
+	/* variants keyed by an expression; its names checked alike; the
+	 * default is everyone's */
+	write_file(path, "id = \"x\";\n"
+	    "variants = { swiss = { match = \"language_de & currency_chf\";"
+	    " offer = \"a\"; };\n"
+	    "  tea_fans = { match = \"lapsd & tea\"; };\n"
+	    "  default = { match = \"vip\"; offer = \"b\"; }; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
+	    &set, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad.conf:3: variants.match: 'lapsd' is"
+	    " no segment or facet: did you mean 'lapsed'?\n"));
+	assert_non_null(strstr(err, "bad.conf:4: variants.default.match: the"
+	    " default variant is everyone's: it takes no match\n"));
+	assert_null(strstr(err, "swiss"));
+	write_file(path, "id = \"x\";\n"
+	    "variants = { swiss = { match = \"language_de & currency_chf\";"
+	    " offer = \"a\"; };\n  default = { offer = \"b\"; }; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
+	    &set, err, sizeof(err)), 0);
+	c = campaign_find(set, "x");
+	assert_string_equal(c->variants[0].name, "swiss");
+	assert_string_equal(expr_text(c->variant_match[0]),
+	    "language_de & currency_chf");
+	assert_null(campaign_value(c, 0, "match"));
+	campaign_set_free(set);
 	/* two decimals that binary floating point cannot hold exactly */
 	write_file(path, "id = \"x\";\nvariants = { default = {}; };\n"
 	    "arms = { tailored = 97.7; broad = 1.1; none = 1.2; };\n");

@@ -20,7 +20,9 @@
 
 static const char *const vip_flags[] = { "vip", "cart_abandoner", "coffee" };
 static const char *const lapsed_flags[] = { "lapsed", "tea" };
-static const char *const variants[] = { "cart_abandoner", "vip", "lapsed" };
+static const char *const variant_names[] = { "cart_abandoner", "vip",
+    "lapsed" };
+static struct expr *variants[3];
 
 struct fx {
 	struct conf_policy	r;
@@ -29,6 +31,17 @@ struct fx {
 	struct policy_decision	d;
 };
 
+static int
+free_variants(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		expr_free(variants[i]);
+	return 0;
+}
+
 /* A consenting VIP who engages: delivered unless a test changes that. */
 static int
 setup(void **state)
@@ -36,10 +49,18 @@ setup(void **state)
 	static struct fx x;
 	struct conf *defaults = conf_defaults();
 
+	char err[128];
+	size_t i;
+
 	memset(&x, 0, sizeof(x));
 	x.r = defaults->policy;
 	conf_free(defaults);
-	x.c.variants = variants;
+	for (i = 0; i < 3; i++) {
+		expr_free(variants[i]);
+		assert_int_equal(expr_parse(variant_names[i], &variants[i],
+		    err, sizeof(err)), 0);
+	}
+	x.c.variants = (const struct expr *const *)variants;
 	x.c.nvariants = 3;
 	x.f.found = 1;
 	x.f.email_consent = 1;
@@ -61,6 +82,7 @@ static void
 test_deliver_and_variant(void **state)
 {
 	struct fx *x = *state;
+	char err[128];
 
 	assert_int_equal(decide(x), POLICY_DELIVER);
 	assert_int_equal(x->d.variant, 0);	/* first listed that applies */
@@ -71,6 +93,15 @@ test_deliver_and_variant(void **state)
 	x->c.nvariants = 2;
 	assert_int_equal(decide(x), POLICY_DELIVER);
 	assert_int_equal(x->d.variant, -1);	/* the default variant */
+	/* keyed by an expression: lapsed tea buyers, then VIPs */
+	expr_free(variants[0]);
+	assert_int_equal(expr_parse("lapsed & tea", &variants[0], err,
+	    sizeof(err)), 0);
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	assert_int_equal(x->d.variant, 0);
+	x->f.nflags = 1;			/* lapsed alone */
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	assert_int_equal(x->d.variant, -1);
 }
 
 static void
@@ -499,5 +530,5 @@ main(void)
 		cmocka_unit_test_setup(test_global_holdout, setup),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, free_variants);
 }

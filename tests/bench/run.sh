@@ -2,7 +2,7 @@
 # run.sh - make bench: prints figures, never passes or fails on them.
 #
 #   BENCH_PARTS="store milter arms split sms dsn feed report history
-#                retention archive"
+#                retention archive audience"
 #   BENCH_SIZES="100000 1000000"   customer counts for the store benchmark
 #   BENCH_DIR=/tmp/segm-bench      scratch space (several GB at 1M)
 # and tests/bench/milter.sh's BENCH_MESSAGES, BENCH_MESSAGES_1,
@@ -30,7 +30,7 @@ measure() {
 	    l, $1, $3 + $4, $2 / 1024 }' "$DIR/time.out"
 }
 
-PARTS=${BENCH_PARTS:-store milter arms split sms dsn feed report history retention archive}
+PARTS=${BENCH_PARTS:-store milter arms split sms dsn feed report history retention archive audience}
 case " $PARTS " in *" store "*) ;; *) SIZES="" ;; esac
 
 [ -z "$SIZES" ] || echo "== store: import and segments rebuild ($(nproc) cores)"
@@ -88,4 +88,7 @@ case " $PARTS " in
 esac
 case " $PARTS " in
 *" archive "*) BUILD=$BUILD tests/bench/archive.sh ;;
+esac
+case " $PARTS " in
+*" audience "*) BUILD=$BUILD tests/bench/audience.sh ;;
 esac

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expr.h"
 #include "msg_int.h"
 #include "render.h"
 #include "xalloc.h"
@@ -275,6 +276,66 @@ preview_sms(struct milter_msg *m, const struct daemon_env *env,
 			    counts[i]);
 }
 
+static int
+preview_has(const char *name, void *flags)
+{
+	const struct segment_flags *f = flags;
+	size_t i;
+
+	for (i = 0; f != NULL && i < f->n; i++)
+		if (strcmp(f->ptr[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* How many of M's recipients meet E, and each of its names. */
+static void
+preview_term(const struct milter_msg *m, const char *what,
+    const struct expr *e, FILE *out)
+{
+	const char *const *names;
+	size_t i, k, n, met = 0, has;
+
+	for (i = 0; i < m->nrcpts; i++)
+		met += expr_eval(e, preview_has, m->rcpts[i].flags) != 0;
+	fprintf(out, "  %s \"%s\": %zu\n", what, expr_text(e), met);
+	names = expr_names(e, &n);
+	if (n == 1 && strcmp(names[0], expr_text(e)) == 0)
+		return;
+	for (k = 0; k < n; k++) {
+		for (i = has = 0; i < m->nrcpts; i++)
+			has += preview_has(names[k], m->rcpts[i].flags);
+		fprintf(out, "%s%s %zu", k == 0 ? "    " : ", ", names[k],
+		    has);
+	}
+	fprintf(out, "\n");
+}
+
+/*
+ * Who meets each term of the audience and each variant, whatever else
+ * decides for them: what a marketer checks an expression by.
+ */
+static void
+preview_audience(const struct milter_msg *m, const struct campaign *c,
+    FILE *out)
+{
+	char what[CONF_NAME_MAX + 16];
+	size_t i;
+
+	if (c->ninclude + c->nexclude + c->nvariants == 0)
+		return;
+	fprintf(out, "\nwho meets the audience and the variants, of %zu"
+	    " recipients:\n", m->nrcpts);
+	for (i = 0; i < c->ninclude; i++)
+		preview_term(m, "include", c->include[i], out);
+	for (i = 0; i < c->nexclude; i++)
+		preview_term(m, "exclude", c->exclude[i], out);
+	for (i = 0; i < c->nvariants; i++) {
+		snprintf(what, sizeof(what), "variant %s", c->variants[i].name);
+		preview_term(m, what, c->variant_match[i], out);
+	}
+}
+
 /*
  * How many of each segment fall in each arm, when the campaign has arms
  * or a global control group holds anyone out.
@@ -533,6 +594,7 @@ milter_preview_rows(const struct daemon_env *env, struct store *st,
 			    r->d.reason == POLICY_BAD_RECORD ?
 			    "bad_record: " : "", r->d.detail);
 	}
+	preview_audience(m, c, out);
 	preview_arms(m, out);
 	if (c->sms.text != NULL)
 		preview_sms(m, env, c, now, out);

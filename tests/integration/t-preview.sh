@@ -33,6 +33,28 @@ done
 [ "$(q "SELECT count(*) FROM ledger") $(q "SELECT count(*) FROM audit")" = "0 0" ] ||
     fail "preview recorded something"
 
+# audiences and a variant said by expressions: who meets each term and
+# each variant, and who is left out by which
+cat > "$T/campaigns/mix.conf" <<'EOF2'
+id = "mix";
+audience = { include = [ "vip | repeat | lapsed" ];
+  exclude = [ "lapsed & !vip" ]; };
+variants = { loyal = { match = "vip | repeat"; offer = "20% off";
+  headline = "Thanks"; }; default = { offer = "5% off"; headline = "Hi"; }; };
+EOF2
+printf 'Subject: {{headline}}\nX-Campaign-ID: mix\n\n{{offer}}\n' > "$T/mix.eml"
+$P "$T/mix.eml" > "$T/out" || fail "preview, expressions: $(cat "$T/out")"
+grep -q "^campaign mix: 10 recipients, 2 delivered, 8 suppressed$" "$T/out" || fail "expressions: $(cat "$T/out")"
+grep -q "^variant loyal: 2 recipients$" "$T/out" || fail "expressions, the variant: $(cat "$T/out")"
+grep -q '^  include "vip | repeat | lapsed": 3$' "$T/out" || fail "expressions, include: $(cat "$T/out")"
+grep -q '^    vip 1, repeat 1, lapsed 1$' "$T/out" || fail "expressions, the terms: $(cat "$T/out")"
+grep -q '^  exclude "lapsed & !vip": 1$' "$T/out" || fail "expressions, exclude: $(cat "$T/out")"
+grep -q '^  variant loyal "vip | repeat": 2$' "$T/out" || fail "expressions, the variant's match: $(cat "$T/out")"
+$P --format csv "$T/mix.eml" > "$T/out" || fail "preview --format csv"
+grep -q "^lara@example.com,audience,,,lapsed,excluded by lapsed & !vip$" "$T/out" ||
+    fail "expressions, lara: $(cat "$T/out")"
+rm "$T/campaigns/mix.conf"
+
 $P --to ghost@example.com --to fred@example.com "$T/m.eml" > "$T/out" || fail "preview --to"
 grep -q "^campaign launch: 2 recipients, 1 delivered, 1 suppressed$" "$T/out" || fail "--to: $(cat "$T/out")"
 grep -q "^    Hi Fred: 10% off$" "$T/out" || fail "--to: Fred's own name"

@@ -730,6 +730,18 @@ struct store_job {
  */
 int	 store_outbox_add(struct store *st, const struct store_job *j,
 	    int64_t *id);
+/*
+ * store_outbox_add() for a message too big to hold whole (an email copy
+ * of a big campaign, built from its spool as it is stored): J->message
+ * is not read; FILL(ARG, PUT, W) writes J->len bytes, in order, through
+ * PUT(W, p, n), which returns 0 or -1.  Within the caller's transaction,
+ * like store_outbox_add().  0 and *ID, or -1 (FILL's -1 too, or fewer
+ * bytes than J->len: the caller rolls back).
+ */
+typedef int (*store_put_fn)(void *w, const void *p, size_t n);
+typedef int (*store_fill_fn)(void *arg, store_put_fn put, void *w);
+int	 store_outbox_add_from(struct store *st, const struct store_job *j,
+	    store_fill_fn fill, void *arg, int64_t *id);
 /* Puts a claimed job back until UNTIL without counting the claim as an
  * attempt (quiet hours), saying WHY.  0, or -1. */
 int	 store_outbox_hold(struct store *st, int64_t id, int64_t until,

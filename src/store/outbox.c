@@ -6,6 +6,7 @@
  * the same job, and a worker killed mid-send leaves a lease that runs
  * out rather than a job that is lost.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +38,10 @@ job_state_parse(const char *name)
 	return JOB_FAILED;
 }
 
-int
-store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
+/* The row for J, its message J->len zeros when ZEROS (written later). */
+static int
+outbox_insert(struct store *st, const struct store_job *j, int zeros,
+    int64_t *id)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -57,7 +60,10 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 	store_bind_text(s, 4, j->variant);
 	store_bind_text(s, 5, j->sender);
 	store_bind_text(s, 6, j->recipients);
-	sqlite3_bind_blob64(s, 7, j->message, j->len, SQLITE_STATIC);
+	if (zeros)
+		sqlite3_bind_zeroblob64(s, 7, j->len);
+	else
+		sqlite3_bind_blob64(s, 7, j->message, j->len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, j->not_before);
 	sqlite3_bind_int64(s, 9, j->created_at);
 	store_bind_text(s, 10, j->nonce != NULL ? j->nonce : "");
@@ -73,8 +79,80 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 		return 1;
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "outbox");
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
+	*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
+{
+	int64_t rowid;
+	int rc;
+
+	if ((rc = outbox_insert(st, j, 0, &rowid)) == 0 && id != NULL)
+		*id = rowid;
+	return rc;
+}
+
+struct blob_writer {
+	sqlite3_blob	*b;
+	size_t		 at;
+	size_t		 len;
+	int		 rc;		/* SQLite's, SQLITE_OK until one fails */
+};
+
+static int
+blob_put(void *arg, const void *p, size_t n)
+{
+	struct blob_writer *w = arg;
+
+	if (n > w->len - w->at || n > INT_MAX) {
+		w->rc = SQLITE_TOOBIG;
+		return -1;
+	}
+	if ((w->rc = sqlite3_blob_write(w->b, p, (int)n, (int)w->at)) !=
+	    SQLITE_OK)
+		return -1;
+	w->at += n;
+	return 0;
+}
+
+/*
+ * The row goes in with zeros where the message will be (SQLite writes a
+ * zeroblob's pages without making it in memory), then the message is
+ * written into them piece by piece through incremental blob I/O, in the
+ * caller's transaction: the page cache spills to the WAL as it fills.
+ */
+int
+store_outbox_add_from(struct store *st, const struct store_job *j,
+    store_fill_fn fill, void *arg, int64_t *id)
+{
+	struct blob_writer w = { NULL, 0, j->len, SQLITE_OK };
+	int64_t rowid;
+	int rc;
+
+	if (j->len > INT_MAX)
+		return store_failf(st, "outbox: message of %zu bytes, over"
+		    " %d", j->len, INT_MAX);
+	if ((rc = outbox_insert(st, j, 1, &rowid)) != 0)
+		return rc;
+	if (sqlite3_blob_open(st->db, "main", "outbox", "message", rowid, 1,
+	    &w.b) != SQLITE_OK) {
+		sqlite3_blob_close(w.b);
+		return store_fail(st, "outbox: message");
+	}
+	rc = fill(arg, blob_put, &w);
+	if (w.rc != SQLITE_OK) {
+		store_failf(st, "outbox: message: %s", sqlite3_errstr(w.rc));
+		sqlite3_blob_close(w.b);
+		return -1;
+	}
+	if (sqlite3_blob_close(w.b) != SQLITE_OK)
+		return store_fail(st, "outbox: message");
+	if (rc != 0 || w.at != w.len)
+		return store_failf(st, "outbox: message: %zu of %zu bytes"
+		    " written", w.at, w.len);
+	*id = rowid;
 	return 0;
 }
 

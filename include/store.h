@@ -32,6 +32,7 @@
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
 #define STORE_BULK	0x4	/* big cache: imports and rebuilds */
+#define STORE_DAEMON	0x8	/* a daemon's lasting handle: map capped */
 
 struct store;
 

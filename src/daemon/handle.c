@@ -93,7 +93,7 @@ daemon_handle_get(struct daemon_handle *h)
 
 	pthread_mutex_lock(&h->open_lock);
 	if (h->st == NULL) {
-		if (store_open(h->path, 0, h->timeout_ms, &h->st, err,
+		if (store_open(h->path, STORE_DAEMON, h->timeout_ms, &h->st, err,
 		    sizeof(err)) == -1) {
 			h->st = NULL;
 			daemon_log(LOG_ERR, NULL, "store: %s", err);

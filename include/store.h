@@ -705,7 +705,8 @@ struct store_job {
 	const char	*variant;
 	const char	*sender;
 	const char	*recipients;	/* one address per line */
-	const void	*message;	/* the whole copy, CRLF */
+	const void	*message;	/* the whole copy, CRLF; NULL in a
+					   claimed copy (store_outbox_read) */
 	size_t		 len;
 	const char	*nonce;		/* its marker's, names the copy;
 					   sms: the idempotency key */
@@ -761,10 +762,15 @@ int	 store_outbox_set_ref(struct store *st, int64_t id, const char *ref);
  * forgets an earlier attempt's copy_seen note; in a transaction of its
  * own, so not inside one.  0 and *J, a copy the caller frees with
  * store_job_free(); 1 when none is due (*NEXT_AT: the next due time, 0
- * when there is none); or -1.
+ * when there is none); or -1.  An email job comes without its message,
+ * J->len bytes that the worker reads as it sends (store_outbox_read):
+ * four workers must not hold four copies of a 30 MB campaign.
  */
 int	 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	    int kinds, struct store_job **j, int64_t *next_at);
+/* LEN bytes of job ID's message from AT, into BUF.  0, or -1. */
+int	 store_outbox_read(struct store *st, int64_t id, size_t at, void *buf,
+	    size_t len);
 void	 store_job_free(struct store_job *j);
 /*
  * Before this process's workers claim any job: jobs left 'sending' by a

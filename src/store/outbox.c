@@ -181,8 +181,11 @@ job_from_row(sqlite3_stmt *s, struct store_job *j, int with_message)
 	j->region = store_col_text(s, 18);
 	j->gateway_ref = store_col_text(s, 19);
 	if (with_message) {
+		/* a copy's length without reading it */
 		j->message = sqlite3_column_blob(s, 20);
-		j->len = (size_t)sqlite3_column_bytes(s, 20);
+		j->len = j->message != NULL ?
+		    (size_t)sqlite3_column_bytes(s, 20) :
+		    (size_t)sqlite3_column_int64(s, 21);
 	}
 }
 
@@ -201,7 +204,7 @@ static struct store_job *
 job_dup(const struct store_job *src)
 {
 	struct store_job *j = xcalloc(1, sizeof(*j));
-	void *msg = xmalloc(src->len + 1);
+	void *msg = src->message != NULL ? xmalloc(src->len + 1) : NULL;
 
 	*j = *src;
 	j->kind = xstrdup(src->kind ? src->kind : "");
@@ -216,7 +219,7 @@ job_dup(const struct store_job *src)
 	j->country = xstrdup(src->country ? src->country : "");
 	j->region = xstrdup(src->region ? src->region : "");
 	j->gateway_ref = xstrdup(src->gateway_ref ? src->gateway_ref : "");
-	if (src->len > 0)
+	if (msg != NULL && src->len > 0)
 		memcpy(msg, src->message, src->len);
 	j->message = msg;
 	return j;
@@ -261,7 +264,8 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 	    "  OR (state = 'sending' AND kind IN (?3, ?4)"
 	    "   AND lease_until <= ?1)"
 	    "  ORDER BY next_at, id LIMIT 1)"
-	    " RETURNING " JOB_COLUMNS ", message");
+	    " RETURNING " JOB_COLUMNS ", CASE kind WHEN 'sms' THEN message END,"
+	    " length(message)");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, now);
@@ -352,6 +356,35 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 		*next_at = sqlite3_column_int64(s, 0);
 	store_done(s);
 	return rc == SQLITE_ROW ? 1 : store_fail(st, "outbox");
+}
+
+/*
+ * A read opens the blob anew: a handle kept open across a send would
+ * hold a read transaction on the handle the milter shares, for as long
+ * as the far end takes.
+ */
+int
+store_outbox_read(struct store *st, int64_t id, size_t at, void *buf,
+    size_t len)
+{
+	sqlite3_blob *b = NULL;
+	int rc;
+
+	if (at > INT_MAX || len > INT_MAX - at)
+		return store_failf(st, "outbox: job %lld: read past %d bytes",
+		    (long long)id, INT_MAX);
+	if (sqlite3_blob_open(st->db, "main", "outbox", "message", id, 0,
+	    &b) != SQLITE_OK) {
+		store_fail(st, "outbox: message");
+		sqlite3_blob_close(b);
+		return -1;
+	}
+	rc = sqlite3_blob_read(b, buf, (int)len, (int)at);
+	sqlite3_blob_close(b);
+	if (rc != SQLITE_OK)
+		return store_failf(st, "outbox: job %lld: message: %s",
+		    (long long)id, sqlite3_errstr(rc));
+	return 0;
 }
 
 int

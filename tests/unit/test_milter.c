@@ -490,7 +490,12 @@ outbox_job(struct mx *x, int64_t id, struct buf *msg, struct buf *rcpts)
 	assert_int_equal(j->id, id);
 	buf_reset(msg);
 	buf_reset(rcpts);
-	buf_append(msg, j->message, j->len);
+	assert_null(j->message);	/* a copy is read as it is sent */
+	assert_int_equal(buf_reserve(msg, j->len), 0);
+	assert_int_equal(store_outbox_read(x->st, j->id, 0, msg->data,
+	    j->len), 0);
+	msg->len = j->len;
+	msg->data[msg->len] = '\0';
 	buf_puts(rcpts, j->recipients);
 	store_outbox_update(x->st, j->id, JOB_SENT, NOW, NULL, NOW);
 	store_job_free(j);

@@ -38,10 +38,9 @@ job_state_parse(const char *name)
 	return JOB_FAILED;
 }
 
-/* The row for J, its message J->len zeros when ZEROS (written later). */
+/* The row for J; an email's message goes in outbox_body, not here. */
 static int
-outbox_insert(struct store *st, const struct store_job *j, int zeros,
-    int64_t *id)
+outbox_insert(struct store *st, const struct store_job *j, int64_t *id)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -60,8 +59,8 @@ outbox_insert(struct store *st, const struct store_job *j, int zeros,
 	store_bind_text(s, 4, j->variant);
 	store_bind_text(s, 5, j->sender);
 	store_bind_text(s, 6, j->recipients);
-	if (zeros)
-		sqlite3_bind_zeroblob64(s, 7, j->len);
+	if (strcmp(j->kind, "email") == 0)
+		sqlite3_bind_zeroblob64(s, 7, 0);
 	else
 		sqlite3_bind_blob64(s, 7, j->message, j->len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, j->not_before);
@@ -83,13 +82,24 @@ outbox_insert(struct store *st, const struct store_job *j, int zeros,
 	return 0;
 }
 
+/* store_fill_fn for a message held whole. */
+static int
+fill_whole(void *arg, store_put_fn put, void *w)
+{
+	const struct store_job *j = arg;
+
+	return j->len > 0 ? put(w, j->message, j->len) : 0;
+}
+
 int
 store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 {
 	int64_t rowid;
 	int rc;
 
-	if ((rc = outbox_insert(st, j, 0, &rowid)) == 0 && id != NULL)
+	if (strcmp(j->kind, "email") == 0)
+		return store_outbox_add_from(st, j, fill_whole, (void *)j, id);
+	if ((rc = outbox_insert(st, j, &rowid)) == 0 && id != NULL)
 		*id = rowid;
 	return rc;
 }
@@ -118,26 +128,38 @@ blob_put(void *arg, const void *p, size_t n)
 }
 
 /*
- * The row goes in with zeros where the message will be (SQLite writes a
- * zeroblob's pages without making it in memory), then the message is
- * written into them piece by piece through incremental blob I/O, in the
- * caller's transaction: the page cache spills to the WAL as it fills.
+ * The body goes in as zeros (a zeroblob in a row's last column is
+ * written page by page, never made whole in memory), then the message
+ * is written over them piece by piece through incremental blob I/O, in
+ * the caller's transaction: the page cache spills to the WAL as it
+ * fills.
  */
 int
 store_outbox_add_from(struct store *st, const struct store_job *j,
     store_fill_fn fill, void *arg, int64_t *id)
 {
 	struct blob_writer w = { NULL, 0, j->len, SQLITE_OK };
+	sqlite3_stmt *s;
 	int64_t rowid;
 	int rc;
 
 	if (j->len > INT_MAX)
 		return store_failf(st, "outbox: message of %zu bytes, over"
 		    " %d", j->len, INT_MAX);
-	if ((rc = outbox_insert(st, j, 1, &rowid)) != 0)
+	if ((rc = outbox_insert(st, j, &rowid)) != 0)
 		return rc;
-	if (sqlite3_blob_open(st->db, "main", "outbox", "message", rowid, 1,
-	    &w.b) != SQLITE_OK) {
+	s = store_stmt(st, SQ_OUTBOX_BODY_ADD, "INSERT INTO outbox_body"
+	    " (job_id, message) VALUES (?1, ?2)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, rowid);
+	sqlite3_bind_zeroblob64(s, 2, j->len);
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "outbox: message");
+	if (sqlite3_blob_open(st->db, "main", "outbox_body", "message", rowid,
+	    1, &w.b) != SQLITE_OK) {
 		sqlite3_blob_close(w.b);
 		return store_fail(st, "outbox: message");
 	}
@@ -265,7 +287,8 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 	    "   AND lease_until <= ?1)"
 	    "  ORDER BY next_at, id LIMIT 1)"
 	    " RETURNING " JOB_COLUMNS ", CASE kind WHEN 'sms' THEN message END,"
-	    " length(message)");
+	    " (SELECT length(b.message) FROM outbox_body b"
+	    "  WHERE b.job_id = outbox.id)");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, now);
@@ -373,7 +396,7 @@ store_outbox_read(struct store *st, int64_t id, size_t at, void *buf,
 	if (at > INT_MAX || len > INT_MAX - at)
 		return store_failf(st, "outbox: job %lld: read past %d bytes",
 		    (long long)id, INT_MAX);
-	if (sqlite3_blob_open(st->db, "main", "outbox", "message", id, 0,
+	if (sqlite3_blob_open(st->db, "main", "outbox_body", "message", id, 0,
 	    &b) != SQLITE_OK) {
 		store_fail(st, "outbox: message");
 		sqlite3_blob_close(b);
@@ -394,18 +417,10 @@ store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
 	sqlite3_stmt *s;
 	int rc;
 
-	/*
-	 * A copy sent is the MTA's now: its body goes (a broadcast split 50
-	 * ways of a 31 MB message kept 983 MB), what the audit, the report
-	 * and `segctl outbox` read stays.  A failed or cancelled copy keeps
-	 * it for `segctl outbox retry`; an SMS text is small, and kept.
-	 */
 	s = store_stmt(st, SQ_OUTBOX_UPDATE, "UPDATE outbox SET state = ?2,"
 	    " next_at = ?3, last_error = ?4, lease_until = 0,"
 	    " done_at = CASE WHEN ?2 IN ('sent', 'failed', 'cancelled')"
-	    "  THEN ?5 END,"
-	    " message = CASE WHEN ?2 = 'sent' AND kind = 'email' THEN x''"
-	    "  ELSE message END WHERE id = ?1");
+	    "  THEN ?5 END WHERE id = ?1");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
@@ -417,8 +432,24 @@ store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
 	store_done(s);
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "outbox");
-	return sqlite3_changes(st->db) == 1 ? 0 :
-	    store_failf(st, "outbox: no job %lld", (long long)id);
+	if (sqlite3_changes(st->db) != 1)
+		return store_failf(st, "outbox: no job %lld", (long long)id);
+	/*
+	 * A copy sent is the MTA's now: its body goes (a broadcast split 50
+	 * ways of a 31 MB message kept 983 MB), what the audit, the report
+	 * and `segctl outbox` read stays.  A failed or cancelled copy keeps
+	 * it for `segctl outbox retry`; an SMS text is small, and kept.
+	 */
+	if (state != JOB_SENT)
+		return 0;
+	s = store_stmt(st, SQ_OUTBOX_BODY_DROP, "DELETE FROM outbox_body"
+	    " WHERE job_id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	store_done(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
 }
 
 int
@@ -533,6 +564,10 @@ store_outbox_get(struct store *st, int64_t id, struct store_job **out)
 	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");
 }
 
+/* Copies being sent that segmilter on the re-injection port saw pass. */
+#define SEEN_PASSING	"state = 'sending' AND kind = 'email' AND nonce <> ''" \
+			" AND nonce IN (SELECT nonce FROM copy_seen)"
+
 int
 store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
     int64_t *sent)
@@ -543,12 +578,19 @@ store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	*queued = *sent = 0;
 	if (store_begin(st) == -1)
 		return -1;
-	/* seen on the re-injection port: the far end has it */
+	/* seen on the re-injection port: the far end has it, bodies go */
+	s = store_stmt(st, SQ_OUTBOX_RECOVER_BODIES, "DELETE FROM outbox_body"
+	    " WHERE job_id IN (SELECT id FROM outbox WHERE " SEEN_PASSING ")");
+	if (s == NULL)
+		goto fail;
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
 	s = store_stmt(st, SQ_OUTBOX_RECOVER_SENT, "UPDATE outbox SET"
-	    " state = 'sent', done_at = ?1, lease_until = 0, message = x'',"
+	    " state = 'sent', done_at = ?1, lease_until = 0,"
 	    " last_error = 'seen passing before a restart'"
-	    " WHERE state = 'sending' AND kind = 'email' AND nonce <> ''"
-	    " AND nonce IN (SELECT nonce FROM copy_seen)");
+	    " WHERE " SEEN_PASSING);
 	if (s == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, now);

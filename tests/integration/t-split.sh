@@ -330,9 +330,9 @@ q "SELECT recipient, decision, detail FROM audit WHERE campaign_id = 'perm' AND 
 $S outbox | grep -Eq " failed +perm +default +1 .*554" || fail "outbox list: $($S outbox | grep perm)"
 # a copy sent is the MTA's: its body is gone from the store; the failed
 # one keeps it, for segctl outbox retry
-[ "$(q "SELECT count(*) FROM outbox WHERE kind = 'email' AND state = 'sent' AND length(message) > 0")" = 0 ] ||
-    fail "sent copies keep their bodies: $(q "SELECT id, length(message) FROM outbox WHERE state = 'sent'")"
-[ "$(q "SELECT length(message) > 0 FROM outbox WHERE campaign_id = 'perm' AND state = 'failed'")" = 1 ] ||
+[ "$(q "SELECT count(*) FROM outbox JOIN outbox_body ON job_id = id WHERE state = 'sent'")" = 0 ] ||
+    fail "sent copies keep their bodies: $(q "SELECT id, length(b.message) FROM outbox JOIN outbox_body b ON job_id = id WHERE state = 'sent'")"
+[ "$(q "SELECT length(b.message) > 0 FROM outbox JOIN outbox_body b ON job_id = id WHERE campaign_id = 'perm' AND state = 'failed'")" = 1 ] ||
     fail "the failed copy lost its body"
 # the report counts Rita's copy as not sent, in her segment
 $S report perm > "$T/report.out" || fail "report perm"

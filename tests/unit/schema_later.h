@@ -21,6 +21,7 @@
 	"ALTER TABLE events DROP COLUMN source_id;"			\
 	"ALTER TABLE ledger DROP COLUMN arm;"				\
 	"ALTER TABLE ledger DROP COLUMN segment;"			\
-	"DROP INDEX engagement_by_type; DROP INDEX ledger_by_time;"
+	"DROP INDEX engagement_by_type; DROP INDEX ledger_by_time;"	\
+	"DROP TABLE outbox_body;"
 
 #endif

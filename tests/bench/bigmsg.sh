@@ -92,6 +92,7 @@ sleep 1
 "$SRC/tests/lib/postfix.sh" listen "$D/pf" $((BASE + 3)) "unix:$D/segmilter.sock"
 
 hwm() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$MPID/status"; }
+rss() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$MPID/status"; }
 # the store's file and WAL, MB
 store_mb() {
 	ls -l "$D/store.db" "$D/store.db-wal" 2>/dev/null |
@@ -108,12 +109,13 @@ outbox() {	# CAMPAIGN STATE
 }
 
 echo "== a big message: $(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }') MB split 10 ways, 1 in place and 9 copies ($(nproc) cores)"
-printf '   %-6s %12s %12s %14s %14s %12s\n' round "milter peak" "outbox peak" "store queued" "store sent" "free pages"
+printf '   %-6s %10s %12s %12s %14s %14s %12s\n' round "at rest" "milter peak" "outbox peak" "store queued" "store sent" "free pages"
 r=1
 while [ $r -le "$ROUNDS" ]; do
 	rm -rf "$D/pf/sink"/*
 	sed "s/^X-Campaign-ID: big0/X-Campaign-ID: big$r/" "$D/big.eml" > "$D/round.eml"
 	s0=$(store_mb)
+	h0=$(rss)
 	echo 5 > "/proc/$MPID/clear_refs"
 	swaks -n --server "127.0.0.1:$((BASE + 3))" --from news@shop.example \
 	    --to "$(awk -F, 'NR > 1 { print $1 }' "$D/customers.csv" | paste -sd,)" \
@@ -129,8 +131,9 @@ while [ $r -le "$ROUNDS" ]; do
 	done
 	h2=$(hwm)
 	s2=$(store_mb)
-	printf '   %-6s %9s MB %9s MB %11s MB %11s MB %9s MB\n' "$r" "$h1" "$h2" \
+	printf '   %-6s %7s MB %9s MB %9s MB %11s MB %11s MB %9s MB\n' "$r" "$h0" "$h1" "$h2" \
 	    "+$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.1f", b - a }')" \
 	    "+$(awk -v a="$s0" -v b="$s2" 'BEGIN { printf "%.1f", b - a }')" "$(free_mb)"
 	r=$((r + 1))
 done
+grep -E '^(Rss|Pss_Anon|Pss_File|Pss_Shmem):' "/proc/$MPID/smaps_rollup" | tr -s ' ' | paste -sd' ' | sed 's/^/   at the end: /'

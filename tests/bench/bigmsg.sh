@@ -7,9 +7,10 @@
 # 9 copies through the outbox.  The copies' variants are held
 # (send_after) so that the milter's work and the outbox's are measured
 # apart: segmilter's peak RSS (VmHWM) over the message, then, reset
-# (clear_refs), over the sending of the copies once released; and the
-# store's growth (file and WAL) with the copies queued, then sent.
-# The target: a peak under twice the message plus a constant.
+# (clear_refs), over the sending of the copies once released; the
+# store's growth (its pages in use) with the copies queued, then sent,
+# and its file and WAL on disk.  The target: a peak under twice the
+# message plus a constant.
 set -eu
 BUILD=${BUILD:-build}
 SRC=$(pwd)
@@ -93,13 +94,15 @@ sleep 1
 
 hwm() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$MPID/status"; }
 rss() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$MPID/status"; }
-# the store's file and WAL, MB
+# what the store holds, MB: its pages in use, wherever they are (the
+# file or the WAL); and the file and WAL on disk
 store_mb() {
-	ls -l "$D/store.db" "$D/store.db-wal" 2>/dev/null |
-	    awk '{ n += $5 } END { printf "%.1f", n / 1048576 }'
+	sqlite3 "$D/store.db" "PRAGMA page_count; PRAGMA freelist_count; PRAGMA page_size" |
+	    paste -sd' ' | awk '{ printf "%.1f", ($1 - $2) * $3 / 1048576 }'
 }
-free_mb() {
-	sqlite3 "$D/store.db" "PRAGMA freelist_count" | awk '{ printf "%.1f", $1 * 8192 / 1048576 }'
+disk_mb() {
+	ls -l "$D/store.db" "$D/store.db-wal" 2>/dev/null |
+	    awk '{ n += $5 } END { printf "%.0f", n / 1048576 }'
 }
 delivered() {
 	find "$D/pf/sink" -type f -exec grep -h '^X-Rcpt-Args:' {} + 2>/dev/null | wc -l
@@ -109,7 +112,7 @@ outbox() {	# CAMPAIGN STATE
 }
 
 echo "== a big message: $(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }') MB split 10 ways, 1 in place and 9 copies ($(nproc) cores)"
-printf '   %-6s %10s %12s %12s %14s %14s %12s\n' round "at rest" "milter peak" "outbox peak" "store queued" "store sent" "free pages"
+printf '   %-6s %10s %12s %12s %14s %14s %10s\n' round "at rest" "milter peak" "outbox peak" "store queued" "store sent" "on disk"
 r=1
 while [ $r -le "$ROUNDS" ]; do
 	rm -rf "$D/pf/sink"/*
@@ -131,9 +134,9 @@ while [ $r -le "$ROUNDS" ]; do
 	done
 	h2=$(hwm)
 	s2=$(store_mb)
-	printf '   %-6s %7s MB %9s MB %9s MB %11s MB %11s MB %9s MB\n' "$r" "$h0" "$h1" "$h2" \
-	    "+$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.1f", b - a }')" \
-	    "+$(awk -v a="$s0" -v b="$s2" 'BEGIN { printf "%.1f", b - a }')" "$(free_mb)"
+	printf '   %-6s %7s MB %9s MB %9s MB %11s MB %11s MB %7s MB\n' "$r" "$h0" "$h1" "$h2" \
+	    "$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%+.1f", b - a }')" \
+	    "$(awk -v a="$s0" -v b="$s2" 'BEGIN { printf "%+.1f", b - a }')" "$(disk_mb)"
 	r=$((r + 1))
 done
 grep -E '^(Rss|Pss_Anon|Pss_File|Pss_Shmem):' "/proc/$MPID/smaps_rollup" | tr -s ' ' | paste -sd' ' | sed 's/^/   at the end: /'

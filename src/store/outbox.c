@@ -160,8 +160,9 @@ store_outbox_add_from(struct store *st, const struct store_job *j,
 		return store_fail(st, "outbox: message");
 	if (sqlite3_blob_open(st->db, "main", "outbox_body", "message", rowid,
 	    1, &w.b) != SQLITE_OK) {
+		store_fail(st, "outbox: message");
 		sqlite3_blob_close(w.b);
-		return store_fail(st, "outbox: message");
+		return -1;
 	}
 	rc = fill(arg, blob_put, &w);
 	if (w.rc != SQLITE_OK) {
@@ -174,7 +175,8 @@ store_outbox_add_from(struct store *st, const struct store_job *j,
 	if (rc != 0 || w.at != w.len)
 		return store_failf(st, "outbox: message: %zu of %zu bytes"
 		    " written", w.at, w.len);
-	*id = rowid;
+	if (id != NULL)
+		*id = rowid;
 	return 0;
 }
 

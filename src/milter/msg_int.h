@@ -106,8 +106,8 @@ struct msg_part {
 						   a copy's (in plan.bodies) */
 	struct render_result	 res;
 	struct buf		 copy;		/* a copy's header block */
-	size_t			 body_at;	/* a copy's body in plan.bodies */
-	size_t			 body_len;
+	size_t			 body_at;	/* a copy's body, in */
+	size_t			 body_len;	/* plan.bodies */
 	char			 nonce[MARKER_NONCE_MAX]; /* its marker's */
 	size_t			 marker_at;	/* the marker's value in copy */
 	size_t			 marker_len;

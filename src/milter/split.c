@@ -92,10 +92,11 @@ part_is_copy(const struct msg_plan *p, int i, int copies)
  * Renders part I: a copy's body onto the plan's bodies, any other part's
  * into a spool of its own.  One spool for all copies, not one each: a
  * message split per recipient would hold a descriptor per recipient,
- * and each copy is read back from it into the store (msg_record).  0; -1 with ERR when the template and the
- * values cannot be rendered (what a copy wrote is dropped); -2 with ERR
- * when the result cannot be written (the spool: a full disk), which no
- * recipient's values have anything to do with.
+ * and each copy is read back from it into the store (msg_record).
+ * 0; -1 with ERR when the template and the values cannot be rendered
+ * (what a copy wrote is dropped); -2 with ERR when the result cannot be
+ * written (the spool: a full disk), which no recipient's values have
+ * anything to do with.
  */
 static int
 render_part(const struct daemon_env *env, struct msg_plan *p, int i,

@@ -108,7 +108,7 @@ struct blob_writer {
 	sqlite3_blob	*b;
 	size_t		 at;
 	size_t		 len;
-	int		 rc;		/* SQLite's, SQLITE_OK until one fails */
+	int		 rc;		/* SQLite's: SQLITE_OK, or why */
 };
 
 static int

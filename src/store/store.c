@@ -183,9 +183,8 @@ store_connect(struct store *st, int flags, int64_t timeout_ms)
 	    || (!st->readonly && store_exec(st, "PRAGMA journal_mode=WAL") == -1)
 	    || store_exec(st, "PRAGMA foreign_keys=ON") == -1
 	    || store_exec(st, "PRAGMA synchronous=NORMAL") == -1
-	    || store_exec(st, (flags & STORE_DAEMON) ?
-	    "PRAGMA mmap_size=" STORE_DAEMON_MAP : "PRAGMA mmap_size=1073741824")
-	    == -1
+	    || store_exec(st, (flags & STORE_DAEMON) ? "PRAGMA mmap_size="
+	    STORE_DAEMON_MAP : "PRAGMA mmap_size=1073741824") == -1
 	    || store_limit_wal(st) == -1
 	    || ((flags & STORE_BULK) && store_bulk(st) == -1)
 	    || store_schema_migrate(st, (flags & STORE_CREATE) != 0) == -1

@@ -205,11 +205,15 @@ job_from_row(sqlite3_stmt *s, struct store_job *j, int with_message)
 	j->region = store_col_text(s, 18);
 	j->gateway_ref = store_col_text(s, 19);
 	if (with_message) {
-		/* a copy's length without reading it */
-		j->message = sqlite3_column_blob(s, 20);
-		j->len = j->message != NULL ?
-		    (size_t)sqlite3_column_bytes(s, 20) :
-		    (size_t)sqlite3_column_int64(s, 21);
+		/* an SMS's text (SQLite's NULL for an empty one); a
+		 * copy's length, without reading the copy */
+		if (strcmp(j->kind, "sms") == 0) {
+			j->message = sqlite3_column_blob(s, 20);
+			j->len = (size_t)sqlite3_column_bytes(s, 20);
+			if (j->message == NULL)
+				j->message = "";
+		} else
+			j->len = (size_t)sqlite3_column_int64(s, 21);
 	}
 }
 

@@ -135,10 +135,11 @@ struct msg_plan {
  * locked; -1 with ERR on a template error.  A copy is its header block
  * in memory and its body in the plan's bodies, a spool (on disk past
  * spool_memory_kb) that msg_record reads into the store copy by copy:
- * a big message split ten ways is never held ten times.  A recipient whose own values
- * break their part's rendering is judged alone (render_alone in split.c):
- * rendered without them, or suppressed as bad_record.  Malformed MIME is
- * not an error: the plan then has one part and no rendering.
+ * a big message split ten ways is never held ten times.  A recipient
+ * whose own values break their part's rendering is judged alone
+ * (render_alone in split.c): rendered without them, or suppressed as
+ * bad_record.  Malformed MIME is not an error: the plan then has one
+ * part and no rendering.
  */
 int	 msg_plan_build(struct milter_msg *m, const struct daemon_env *env,
 	    const struct campaign *c, int64_t now, int copies,

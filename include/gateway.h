@@ -36,13 +36,16 @@ struct gw_smtp;
 struct gw_smtp *gw_smtp_new(const char *url, const atomic_int *cancel);
 void	 gw_smtp_free(struct gw_smtp *g);
 /*
- * Sends MESSAGE (LEN bytes, CRLF) from SENDER ("<a@b>" or "<>") to
- * RECIPIENTS (one bare address per line).  ERR says what the server
- * said last (sent: its reply to the message, which names its queue
- * entry), or why nothing was said.
+ * Sends a message of LEN bytes (CRLF) from SENDER ("<a@b>" or "<>") to
+ * RECIPIENTS (one bare address per line), read as it goes: READ(ARG,
+ * AT, BUF, N) puts N bytes from AT into BUF, 0, or -1 (the transfer is
+ * abandoned, GW_TEMPFAIL, ERR "cannot read the message").  ERR says
+ * what the server said last (sent: its reply to the message, which
+ * names its queue entry), or why nothing was said.
  */
+typedef int (*gw_read_fn)(void *arg, size_t at, void *buf, size_t n);
 enum gw_result gw_smtp_send(struct gw_smtp *g, const char *sender,
-	    const char *recipients, const void *message, size_t len,
+	    const char *recipients, gw_read_fn read, void *arg, size_t len,
 	    char *err, size_t errlen);
 /* 0 when something takes a connection at URL, else -1 with ERR. */
 int	 gw_smtp_probe(const char *url, char *err, size_t errlen);

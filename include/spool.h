@@ -31,13 +31,23 @@ int	 spool_write(struct spool *sp, const void *p, size_t n);
 /* spool_write() for a writer that takes a void * (render_apply's). */
 int	 spool_put(void *sp, const void *p, size_t n);
 
+/* How many bytes were written. */
+size_t	 spool_size(const struct spool *sp);
+
+/* Drops what was written past LEN (a rendering that failed midway). */
+int	 spool_truncate(struct spool *sp, size_t len);
+
 /*
  * Calls FN with everything written, in chunks of at most 64 KB, from the
- * start.  0; FN's non-zero return, which stops the walk; or -1 when the
- * spool cannot be read.
+ * start; spool_range() with LEN bytes from AT.  A file is read, not
+ * mapped: walking copies of a 30 MB message one after another must not
+ * keep each one's pages in the process.  0; FN's non-zero return, which
+ * stops the walk; or -1 when the spool cannot be read (or holds less).
  */
-int	 spool_each(struct spool *sp, int (*fn)(void *arg, const void *p,
-	    size_t n), void *arg);
+typedef int (*spool_fn)(void *arg, const void *p, size_t n);
+int	 spool_each(struct spool *sp, spool_fn fn, void *arg);
+int	 spool_range(struct spool *sp, size_t at, size_t len, spool_fn fn,
+	    void *arg);
 
 /*
  * Everything written, as one piece of memory of *LEN bytes (a file is

@@ -27,11 +27,12 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	17
+#define STORE_SCHEMA_VERSION	18
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
 #define STORE_BULK	0x4	/* big cache: imports and rebuilds */
+#define STORE_DAEMON	0x8	/* a daemon's lasting handle: map capped */
 
 struct store;
 
@@ -749,7 +750,8 @@ struct store_job {
 	const char	*variant;
 	const char	*sender;
 	const char	*recipients;	/* one address per line */
-	const void	*message;	/* the whole copy, CRLF */
+	const void	*message;	/* the whole copy, CRLF; NULL in a
+					   claimed copy (store_outbox_read) */
 	size_t		 len;
 	const char	*nonce;		/* its marker's, names the copy;
 					   sms: the idempotency key */
@@ -775,6 +777,18 @@ struct store_job {
  */
 int	 store_outbox_add(struct store *st, const struct store_job *j,
 	    int64_t *id);
+/*
+ * store_outbox_add() for a message too big to hold whole (an email copy
+ * of a big campaign, built from its spool as it is stored): J->message
+ * is not read; FILL(ARG, PUT, W) writes J->len bytes, in order, through
+ * PUT(W, p, n), which returns 0 or -1.  Within the caller's transaction,
+ * like store_outbox_add().  0 and *ID, or -1 (FILL's -1 too, or fewer
+ * bytes than J->len: the caller rolls back).
+ */
+typedef int (*store_put_fn)(void *w, const void *p, size_t n);
+typedef int (*store_fill_fn)(void *arg, store_put_fn put, void *w);
+int	 store_outbox_add_from(struct store *st, const struct store_job *j,
+	    store_fill_fn fill, void *arg, int64_t *id);
 /* Puts a claimed job back until UNTIL without counting the claim as an
  * attempt (quiet hours), saying WHY.  0, or -1. */
 int	 store_outbox_hold(struct store *st, int64_t id, int64_t until,
@@ -793,10 +807,15 @@ int	 store_outbox_set_ref(struct store *st, int64_t id, const char *ref);
  * forgets an earlier attempt's copy_seen note; in a transaction of its
  * own, so not inside one.  0 and *J, a copy the caller frees with
  * store_job_free(); 1 when none is due (*NEXT_AT: the next due time, 0
- * when there is none); or -1.
+ * when there is none); or -1.  An email job comes without its message,
+ * J->len bytes that the worker reads as it sends (store_outbox_read):
+ * four workers must not hold four copies of a 30 MB campaign.
  */
 int	 store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	    int kinds, struct store_job **j, int64_t *next_at);
+/* LEN bytes of job ID's message from AT, into BUF.  0, or -1. */
+int	 store_outbox_read(struct store *st, int64_t id, size_t at, void *buf,
+	    size_t len);
 void	 store_job_free(struct store_job *j);
 /*
  * Before this process's workers claim any job: jobs left 'sending' by a

@@ -44,8 +44,8 @@ ckpt_once(struct daemon_ckpt *ck, struct store **st, int *failing)
 	char err[512];
 
 	err[0] = '\0';
-	if (*st == NULL && store_open(ck->path, 0, ck->timeout_ms, st, err,
-	    sizeof(err)) == -1)
+	if (*st == NULL && store_open(ck->path, STORE_DAEMON, ck->timeout_ms,
+	    st, err, sizeof(err)) == -1)
 		*st = NULL;
 	else if (store_check_file(*st) == -1 ||
 	    store_checkpoint(*st, NULL, NULL) == -1) {

@@ -93,8 +93,8 @@ daemon_handle_get(struct daemon_handle *h)
 
 	pthread_mutex_lock(&h->open_lock);
 	if (h->st == NULL) {
-		if (store_open(h->path, 0, h->timeout_ms, &h->st, err,
-		    sizeof(err)) == -1) {
+		if (store_open(h->path, STORE_DAEMON, h->timeout_ms, &h->st,
+		    err, sizeof(err)) == -1) {
 			h->st = NULL;
 			daemon_log(LOG_ERR, NULL, "store: %s", err);
 		} else {

@@ -27,8 +27,11 @@ struct gw_smtp {
 };
 
 struct upload {
-	const char	*p;
+	gw_read_fn	 read;
+	void		*arg;
+	size_t		 at;
 	size_t		 left;
+	int		 failed;
 };
 
 void
@@ -67,8 +70,11 @@ read_message(char *buf, size_t size, size_t nitems, void *arg)
 
 	if (n > u->left)
 		n = u->left;
-	memcpy(buf, u->p, n);
-	u->p += n;
+	if (n > 0 && u->read(u->arg, u->at, buf, n) == -1) {
+		u->failed = 1;
+		return CURL_READFUNC_ABORT;
+	}
+	u->at += n;
 	u->left -= n;
 	return n;
 }
@@ -178,10 +184,10 @@ gw_smtp_probe(const char *url, char *err, size_t errlen)
 
 enum gw_result
 gw_smtp_send(struct gw_smtp *g, const char *sender, const char *recipients,
-    const void *message, size_t len, char *err, size_t errlen)
+    gw_read_fn read, void *arg, size_t len, char *err, size_t errlen)
 {
 	struct curl_slist *rcpts = NULL, *next;
-	struct upload up = { message, len };
+	struct upload up = { read, arg, 0, len, 0 };
 	char addr[1024], from[1024];
 	const char *p, *eol;
 	long code = 0;
@@ -237,6 +243,10 @@ gw_smtp_send(struct gw_smtp *g, const char *sender, const char *recipients,
 	if (rc == CURLE_OK) {
 		snprintf(err, errlen, "%s", g->reply[0] ? g->reply : "250");
 		return GW_SENT;
+	}
+	if (up.failed) {
+		snprintf(err, errlen, "cannot read the message");
+		return GW_TEMPFAIL;
 	}
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(err, errlen, "segmilter is stopping");

@@ -87,7 +87,7 @@ struct milter_group {
 };
 
 #define MSG_ALL_KEPT	(-2)	/* msg_group: every kept recipient */
-#define MSG_COPY_MAX	(256 * 1024 * 1024)	/* one copy, whole */
+#define MSG_HEAD_MAX	(4 * 1024 * 1024)	/* a copy's header block */
 
 /*
  * The kept recipients in parts: one rendering each.  Without splitting
@@ -102,9 +102,12 @@ struct msg_part {
 	char			 language[8];
 	char			 currency[4];
 	int64_t			 send_after;	/* 0: now */
-	struct spool		*body;		/* NULL: the body untouched */
+	struct spool		*body;		/* NULL: the body untouched, or
+						   a copy's (in plan.bodies) */
 	struct render_result	 res;
-	struct buf		 copy;		/* the whole copy, when one */
+	struct buf		 copy;		/* a copy's header block */
+	size_t			 body_at;	/* a copy's body, in */
+	size_t			 body_len;	/* plan.bodies */
 	char			 nonce[MARKER_NONCE_MAX]; /* its marker's */
 	size_t			 marker_at;	/* the marker's value in copy */
 	size_t			 marker_len;
@@ -122,29 +125,36 @@ struct msg_plan {
 	int			 mixed;		/* one part, several variants */
 	int			 personal;	/* a part per recipient */
 	struct render_msg	*rm;		/* NULL: malformed, untouched */
+	struct spool		*bodies;	/* the copies' rendered bodies,
+						   one after another */
 };
 
 /*
  * Parts the kept recipients of M, renders each part and builds every
  * copy (unless COPIES is 0: segctl preview), all before the store is
- * locked; -1 with ERR on a template error.  A recipient whose own values
- * break their part's rendering is judged alone (render_alone in split.c):
- * rendered without them, or suppressed as bad_record.  Malformed MIME is
- * not an error: the plan then has one part and no rendering.
+ * locked; -1 with ERR on a template error.  A copy is its header block
+ * in memory and its body in the plan's bodies, a spool (on disk past
+ * spool_memory_kb) that msg_record reads into the store copy by copy:
+ * a big message split ten ways is never held ten times.  A recipient
+ * whose own values break their part's rendering is judged alone
+ * (render_alone in split.c): rendered without them, or suppressed as
+ * bad_record.  Malformed MIME is not an error: the plan then has one
+ * part and no rendering.
  */
 int	 msg_plan_build(struct milter_msg *m, const struct daemon_env *env,
 	    const struct campaign *c, int64_t now, int copies,
 	    struct msg_plan *p, char *err, size_t errlen);
 void	 msg_plan_free(struct msg_plan *p);
 /*
- * The whole copy for part P (number INDEX), into P->copy: the original
- * headers without the control header, the Subject and MIME headers
- * rendered, a fresh copy marker bound to the part's recipients and
- * body, then the rendered body.  0, or -1 with ERR.
+ * The header block of part P's copy (number INDEX), into P->copy: the
+ * original headers without the control header, the Subject and MIME
+ * headers rendered, a fresh copy marker bound to the part's recipients
+ * and to its rendered body, P->body_len bytes at P->body_at in BODIES,
+ * which follow the block.  0, or -1 with ERR.
  */
 int	 msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
-	    struct msg_part *p, int index, int64_t now, char *err,
-	    size_t errlen);
+	    struct msg_part *p, int index, struct spool *bodies, int64_t now,
+	    char *err, size_t errlen);
 /*
  * The RCPTS field of a copy marker (marker.h) for the delivered
  * recipients of part PART, or for every recipient (MSG_ALL_RCPTS: a

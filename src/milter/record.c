@@ -14,11 +14,53 @@
 #include "policy.h"
 #include "str.h"
 
+/* A copy on its way into the store: its header block, then its body. */
+struct copy_fill {
+	const struct msg_part	*part;
+	struct spool		*bodies;
+	const char		*qid;
+	store_put_fn		 put;
+	void			*w;
+	int			 put_failed;
+};
+
+static int
+fill_put(void *arg, const void *p, size_t n)
+{
+	struct copy_fill *f = arg;
+
+	if (f->put(f->w, p, n) == -1) {
+		f->put_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* store_fill_fn: the body comes from the spool as it goes in. */
+static int
+fill_copy(void *arg, store_put_fn put, void *w)
+{
+	struct copy_fill *f = arg;
+
+	f->put = put;
+	f->w = w;
+	if (fill_put(f, f->part->copy.data, f->part->copy.len) == -1)
+		return -1;
+	if (spool_range(f->bodies, f->part->body_at, f->part->body_len,
+	    fill_put, f) == 0)
+		return 0;
+	if (!f->put_failed)
+		daemon_log(LOG_ERR, f->qid, "spool: %s",
+		    spool_error(f->bodies));
+	return -1;
+}
+
 /*
  * Every copy of the plan into the outbox, inside the transaction, after
  * the ledger: a recipient the ledger has just found delivered by another
  * message is out of their part (and of its marker), and a part left
- * empty sends nothing.
+ * empty sends nothing.  Each copy is read from its spool into the store
+ * as it goes in: a message split ten ways is not held ten times.
  */
 static int
 queue_copies(struct milter_msg *m, const struct daemon_env *env,
@@ -27,6 +69,7 @@ queue_copies(struct milter_msg *m, const struct daemon_env *env,
 {
 	char from[PARSE_EMAIL_MAX + 3];
 	struct store_job j;
+	struct copy_fill f;
 	struct buf rcpts;
 	size_t i;
 	int rc = 0;
@@ -53,13 +96,17 @@ queue_copies(struct milter_msg *m, const struct daemon_env *env,
 		    sizeof(from)) == 0)
 			j.sender = from;
 		j.recipients = buf_str(&rcpts);
-		j.message = p->parts[i].copy.data;
-		j.len = p->parts[i].copy.len;
+		j.len = p->parts[i].copy.len + p->parts[i].body_len;
 		j.nonce = p->parts[i].nonce;
 		j.not_before = p->parts[i].send_after > now ?
 		    p->parts[i].send_after : now;
 		j.created_at = now;
-		rc = store_outbox_add(st, &j, &p->parts[i].job);
+		memset(&f, 0, sizeof(f));
+		f.part = &p->parts[i];
+		f.bodies = p->bodies;
+		f.qid = m->qid;
+		rc = store_outbox_add_from(st, &j, fill_copy, &f,
+		    &p->parts[i].job);
 		buf_free(&rcpts);
 	}
 	return rc;

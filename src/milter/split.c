@@ -81,27 +81,51 @@ assign_parts(struct milter_msg *m, const struct daemon_env *env,
 	}
 }
 
+/* Whether part I becomes a copy of its own in the outbox. */
+static int
+part_is_copy(const struct msg_plan *p, int i, int copies)
+{
+	return copies && p->split && i != p->inplace;
+}
+
 /*
- * 0; -1 with ERR when the template and the values cannot be rendered;
- * -2 with ERR when the result cannot be written (the spool: a full
- * disk), which no recipient's values have anything to do with.
+ * Renders part I: a copy's body onto the plan's bodies, any other part's
+ * into a spool of its own.  One spool for all copies, not one each: a
+ * message split per recipient would hold a descriptor per recipient,
+ * and each copy is read back from it into the store (msg_record).
+ * 0; -1 with ERR when the template and the values cannot be rendered
+ * (what a copy wrote is dropped); -2 with ERR when the result cannot be
+ * written (the spool: a full disk), which no recipient's values have
+ * anything to do with.
  */
 static int
-render_part(const struct daemon_env *env, struct msg_plan *p,
-    struct msg_part *part, char *err, size_t errlen)
+render_part(const struct daemon_env *env, struct msg_plan *p, int i,
+    int copies, char *err, size_t errlen)
 {
+	struct msg_part *part = &p->parts[i];
+	size_t memory_max = (size_t)env->conf->milter.spool_memory_kb * 1024;
 	struct template_vars vars;
+	struct spool *out;
 
 	msg_vars(&part->g, env, &vars);
-	part->body = spool_new((size_t)env->conf->milter.spool_memory_kb *
-	    1024, env->conf->milter.spool_dir);
-	if (render_apply(p->rm, &vars, spool_put, part->body, &part->res,
-	    err, errlen) == -1) {
-		if (spool_error(part->body)[0] == '\0')
+	if (part_is_copy(p, i, copies)) {
+		if (p->bodies == NULL)
+			p->bodies = spool_new(memory_max,
+			    env->conf->milter.spool_dir);
+		out = p->bodies;
+		part->body_at = spool_size(out);
+	} else
+		out = part->body = spool_new(memory_max,
+		    env->conf->milter.spool_dir);
+	if (render_apply(p->rm, &vars, spool_put, out, &part->res, err,
+	    errlen) == -1) {
+		if (spool_error(out)[0] == '\0' &&
+		    spool_truncate(out, part->body_at) == 0)
 			return -1;
-		snprintf(err, errlen, "spool: %s", spool_error(part->body));
+		snprintf(err, errlen, "spool: %s", spool_error(out));
 		return -2;
 	}
+	part->body_len = spool_size(out) - part->body_at;
 	return 0;
 }
 
@@ -133,7 +157,7 @@ part_single(struct milter_msg *m, const struct msg_plan *p, int part)
  */
 static int
 render_alone(struct milter_msg *m, const struct daemon_env *env,
-    struct msg_plan *p, int part, char *err, size_t errlen)
+    struct msg_plan *p, int part, int copies, char *err, size_t errlen)
 {
 	struct msg_part *pt = &p->parts[part];
 	struct milter_rcpt *r;
@@ -146,7 +170,7 @@ render_alone(struct milter_msg *m, const struct daemon_env *env,
 	spool_free(pt->body);
 	pt->body = NULL;
 	pt->g.withheld = 1;
-	if ((rc = render_part(env, p, pt, err, errlen)) == 0) {
+	if ((rc = render_part(env, p, part, copies, err, errlen)) == 0) {
 		daemon_log(LOG_WARNING, m->qid, "to=<%s>: their own values"
 		    " cannot be rendered (%s): rendered without them",
 		    r->email, first);
@@ -222,15 +246,10 @@ msg_plan_build(struct milter_msg *m, const struct daemon_env *env,
 			best = p->parts[i].n;
 		}
 	}
-	/*
-	 * A copy's rendered body goes into the copy at once and its spool
-	 * is closed: a message split per recipient would otherwise hold a
-	 * descriptor per recipient.
-	 */
 	for (i = 0; p->rm != NULL && i < p->nparts; i++) {
-		rc = render_part(env, p, &p->parts[i], err, errlen);
-		if (rc == -2 || (rc == -1 &&
-		    render_alone(m, env, p, (int)i, err, errlen) == -1))
+		rc = render_part(env, p, (int)i, copies, err, errlen);
+		if (rc == -2 || (rc == -1 && render_alone(m, env, p, (int)i,
+		    copies, err, errlen) == -1))
 			return -1;
 		if (p->parts[i].n == 0 && (int)i == p->inplace)
 			p->inplace = -1;	/* the original goes to nobody */
@@ -241,12 +260,10 @@ msg_plan_build(struct milter_msg *m, const struct daemon_env *env,
 			p->parts[i].body = NULL;
 			continue;
 		}
-		buf_init(&p->parts[i].copy, MSG_COPY_MAX);
-		if (msg_copy_build(m, env, &p->parts[i], (int)i, now, err,
-		    errlen) == -1)
+		buf_init(&p->parts[i].copy, MSG_HEAD_MAX);
+		if (msg_copy_build(m, env, &p->parts[i], (int)i, p->bodies,
+		    now, err, errlen) == -1)
 			return -1;
-		spool_free(p->parts[i].body);
-		p->parts[i].body = NULL;
 	}
 	return 0;
 }
@@ -263,6 +280,7 @@ msg_plan_free(struct msg_plan *p)
 		buf_free(&p->parts[i].copy);
 	}
 	free(p->parts);
+	spool_free(p->bodies);
 	render_free(p->rm);
 	memset(p, 0, sizeof(*p));
 	p->inplace = -1;
@@ -275,9 +293,10 @@ name_is(const char *line, size_t namelen, const char *name)
 }
 
 static int
-append_chunk(void *arg, const void *p, size_t n)
+digest_chunk(void *arg, const void *p, size_t n)
 {
-	return buf_append(arg, p, n) == -1 ? 1 : 0;
+	marker_body_add(arg, p, n);
+	return 0;
 }
 
 void
@@ -337,7 +356,8 @@ msg_copy_rebind(const struct milter_msg *m, const struct daemon_env *env,
 
 int
 msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
-    struct msg_part *p, int index, int64_t now, char *err, size_t errlen)
+    struct msg_part *p, int index, struct spool *bodies, int64_t now,
+    char *err, size_t errlen)
 {
 	const char *h = buf_str(&m->headers), *end, *colon;
 	const char *replace;
@@ -345,7 +365,7 @@ msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
 	struct marker_body *b;
 	char name[128];
 	char unsub[UNSUB_TOKEN_MAX + 512];
-	size_t namelen, body_at;
+	size_t namelen;
 	int skip = 0, rc = 0, have_type = 0, have_cte = 0, have_mime = 0;
 
 	/* header by header: a field and its continuation lines */
@@ -394,17 +414,19 @@ msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
 	    !have_mime)
 		rc |= msg_put_header(out, "MIME-Version", "1.0");
 	if (rc != 0) {
-		snprintf(err, errlen, "copy over %d bytes", MSG_COPY_MAX);
+		snprintf(err, errlen, "copy's headers over %d bytes",
+		    MSG_HEAD_MAX);
 		return -1;
 	}
-	/*
-	 * The marker is bound to the body, which comes after it: a stand-in
-	 * digest of the same width holds its place until the body is in,
-	 * then the marker is written again where it stands.
-	 */
+	/* the marker is bound to the body, which comes after it */
+	b = marker_body_new();
+	rc = spool_range(bodies, p->body_at, p->body_len, digest_chunk, b);
+	marker_body_end(b, p->body_digest);
+	if (rc != 0) {
+		snprintf(err, errlen, "spool: %s", spool_error(bodies));
+		return -1;
+	}
 	msg_rcpts_digest(m, index, p->rcpts_digest);
-	memset(p->body_digest, '0', MARKER_DIGEST_MAX - 1);
-	p->body_digest[MARKER_DIGEST_MAX - 1] = '\0';
 	p->marker_made = now;
 	p->marker_len = 0;
 	if (put_marker(m, env, p, p->rcpts_digest) == -1) {
@@ -417,20 +439,9 @@ msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
 		    "List-Unsubscribe=One-Click");
 	}
 	rc |= buf_puts(out, "\r\n");
-	body_at = out->len;
-	if (rc != 0 || (rc = spool_each(p->body, append_chunk, out)) == 1) {
-		snprintf(err, errlen, "copy over %d bytes", MSG_COPY_MAX);
-		return -1;
-	}
 	if (rc != 0) {
-		snprintf(err, errlen, "spool: %s", spool_error(p->body));
-		return -1;
-	}
-	b = marker_body_new();
-	marker_body_add(b, out->data + body_at, out->len - body_at);
-	marker_body_end(b, p->body_digest);
-	if (put_marker(m, env, p, p->rcpts_digest) == -1) {
-		snprintf(err, errlen, "cannot make the copy marker");
+		snprintf(err, errlen, "copy's headers over %d bytes",
+		    MSG_HEAD_MAX);
 		return -1;
 	}
 	return 0;

@@ -203,19 +203,76 @@ spool_data(struct spool *sp, size_t *len)
 	return sp->map;
 }
 
-int
-spool_each(struct spool *sp, int (*fn)(void *arg, const void *p, size_t n),
-    void *arg)
+size_t
+spool_size(const struct spool *sp)
 {
-	const char *data;
-	size_t len, off, n;
+	return sp->fd == -1 ? sp->len : (size_t)sp->size + sp->ngather;
+}
+
+int
+spool_truncate(struct spool *sp, size_t len)
+{
+	if (len >= spool_size(sp))
+		return 0;
+	spool_unmap(sp);
+	if (sp->fd == -1) {
+		sp->len = len;
+		return 0;
+	}
+	if (spool_flush(sp) == -1)
+		return -1;
+	if (ftruncate(sp->fd, (off_t)len) == -1 ||
+	    lseek(sp->fd, (off_t)len, SEEK_SET) == -1) {
+		snprintf(sp->err, sizeof(sp->err), "%s: truncate: %s",
+		    sp->dir, strerror(errno));
+		return -1;
+	}
+	sp->size = (off_t)len;
+	return 0;
+}
+
+int
+spool_range(struct spool *sp, size_t at, size_t len, spool_fn fn, void *arg)
+{
+	char *chunk;
+	size_t n;
+	ssize_t r;
 	int rc = 0;
 
-	if ((data = spool_data(sp, &len)) == NULL)
+	if (at > spool_size(sp) || len > spool_size(sp) - at) {
+		snprintf(sp->err, sizeof(sp->err), "%s: past the end",
+		    sp->dir);
 		return -1;
-	for (off = 0; rc == 0 && off < len; off += n) {
-		n = len - off < SPOOL_CHUNK ? len - off : SPOOL_CHUNK;
-		rc = fn(arg, data + off, n);
 	}
+	for (; sp->fd == -1 && rc == 0 && len > 0; at += n, len -= n) {
+		n = len < SPOOL_CHUNK ? len : SPOOL_CHUNK;
+		rc = fn(arg, sp->mem + at, n);
+	}
+	if (sp->fd == -1 || rc != 0)
+		return rc;
+	if (spool_flush(sp) == -1)
+		return -1;
+	chunk = xmalloc(SPOOL_CHUNK);
+	while (rc == 0 && len > 0) {
+		n = len < SPOOL_CHUNK ? len : SPOOL_CHUNK;
+		if ((r = pread(sp->fd, chunk, n, (off_t)at)) <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			snprintf(sp->err, sizeof(sp->err), "%s: read: %s",
+			    sp->dir, r == 0 ? "short file" : strerror(errno));
+			rc = -1;
+			break;
+		}
+		rc = fn(arg, chunk, (size_t)r);
+		at += (size_t)r;
+		len -= (size_t)r;
+	}
+	free(chunk);
 	return rc;
+}
+
+int
+spool_each(struct spool *sp, spool_fn fn, void *arg)
+{
+	return spool_range(sp, 0, spool_size(sp), fn, arg);
 }

@@ -26,6 +26,7 @@
 
 #define LEASE_SECONDS	600	/* longer than any one SMTP transaction */
 #define IDLE_SECONDS	5	/* a look at the outbox at least this often */
+#define COPY_WINDOW	(1024 * 1024)	/* a copy's bytes read at once */
 
 struct outbox;
 
@@ -191,18 +192,79 @@ recover(struct outbox *ob, struct store *st, int64_t now)
 	return 1;
 }
 
+/*
+ * A claimed copy is read from the store as libcurl sends it, a window
+ * at a time, each read under the store lock (the lock is never held
+ * while the far end is waited for).  A window rather than libcurl's 64
+ * KB: each read finds its place by walking the blob's overflow pages
+ * from the start.
+ */
+struct copy_reader {
+	struct store		*st;
+	pthread_mutex_t		*lock;
+	const struct store_job	*j;
+	char			*win;
+	size_t			 win_at;
+	size_t			 win_len;
+	char			 why[256];	/* the store's, on a failure */
+};
+
+static int
+read_copy(void *arg, size_t at, void *buf, size_t n)
+{
+	struct copy_reader *c = arg;
+	char *out = buf;
+	size_t take;
+	int rc;
+
+	while (n > 0) {
+		if (at < c->win_at || at >= c->win_at + c->win_len) {
+			c->win_at = at;
+			c->win_len = c->j->len - at < COPY_WINDOW ?
+			    c->j->len - at : COPY_WINDOW;
+			pthread_mutex_lock(c->lock);
+			if ((rc = store_outbox_read(c->st, c->j->id, at, c->win,
+			    c->win_len)) == -1)
+				snprintf(c->why, sizeof(c->why), "%s",
+				    store_error(c->st));
+			pthread_mutex_unlock(c->lock);
+			if (rc == -1) {
+				c->win_len = 0;
+				return -1;
+			}
+		}
+		take = c->win_at + c->win_len - at;
+		if (take > n)
+			take = n;
+		memcpy(out, c->win + (at - c->win_at), take);
+		out += take;
+		at += take;
+		n -= take;
+	}
+	return 0;
+}
+
 /* One claimed copy: re-injected, and the outcome recorded. */
 static void
 send_copy(struct store *st, const struct daemon_env *env,
     struct gw_smtp *smtp, const struct store_job *j)
 {
+	struct copy_reader c;
 	struct outbox_outcome o;
 	enum gw_result r;
 	char why[512], queue_id[64] = "";
 	int64_t now;
 
-	r = gw_smtp_send(smtp, j->sender, j->recipients, j->message, j->len,
+	memset(&c, 0, sizeof(c));
+	c.st = st;
+	c.lock = env->store_lock;
+	c.j = j;
+	c.win = xmalloc(j->len < COPY_WINDOW ? j->len + 1 : COPY_WINDOW);
+	r = gw_smtp_send(smtp, j->sender, j->recipients, read_copy, &c, j->len,
 	    why, sizeof(why));
+	free(c.win);
+	if (c.why[0] != '\0')
+		snprintf(why, sizeof(why), "cannot read the copy: %s", c.why);
 	if (r == GW_CANCELLED) {
 		daemon_log(LOG_NOTICE, "outbox", "job %lld: stopped mid-send:"
 		    " left to the restart's recovery", (long long)j->id);

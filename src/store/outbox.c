@@ -6,6 +6,7 @@
  * the same job, and a worker killed mid-send leaves a lease that runs
  * out rather than a job that is lost.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +38,9 @@ job_state_parse(const char *name)
 	return JOB_FAILED;
 }
 
-int
-store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
+/* The row for J; an email's message goes in outbox_body, not here. */
+static int
+outbox_insert(struct store *st, const struct store_job *j, int64_t *id)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -57,7 +59,10 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 	store_bind_text(s, 4, j->variant);
 	store_bind_text(s, 5, j->sender);
 	store_bind_text(s, 6, j->recipients);
-	sqlite3_bind_blob64(s, 7, j->message, j->len, SQLITE_STATIC);
+	if (strcmp(j->kind, "email") == 0)
+		sqlite3_bind_zeroblob64(s, 7, 0);
+	else
+		sqlite3_bind_blob64(s, 7, j->message, j->len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, j->not_before);
 	sqlite3_bind_int64(s, 9, j->created_at);
 	store_bind_text(s, 10, j->nonce != NULL ? j->nonce : "");
@@ -73,8 +78,105 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 		return 1;
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "outbox");
+	*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+/* store_fill_fn for a message held whole. */
+static int
+fill_whole(void *arg, store_put_fn put, void *w)
+{
+	const struct store_job *j = arg;
+
+	return j->len > 0 ? put(w, j->message, j->len) : 0;
+}
+
+int
+store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
+{
+	int64_t rowid;
+	int rc;
+
+	if (strcmp(j->kind, "email") == 0)
+		return store_outbox_add_from(st, j, fill_whole, (void *)j, id);
+	if ((rc = outbox_insert(st, j, &rowid)) == 0 && id != NULL)
+		*id = rowid;
+	return rc;
+}
+
+struct blob_writer {
+	sqlite3_blob	*b;
+	size_t		 at;
+	size_t		 len;
+	int		 rc;		/* SQLite's: SQLITE_OK, or why */
+};
+
+static int
+blob_put(void *arg, const void *p, size_t n)
+{
+	struct blob_writer *w = arg;
+
+	if (n > w->len - w->at || n > INT_MAX) {
+		w->rc = SQLITE_TOOBIG;
+		return -1;
+	}
+	if ((w->rc = sqlite3_blob_write(w->b, p, (int)n, (int)w->at)) !=
+	    SQLITE_OK)
+		return -1;
+	w->at += n;
+	return 0;
+}
+
+/*
+ * The body goes in as zeros (a zeroblob in a row's last column is
+ * written page by page, never made whole in memory), then the message
+ * is written over them piece by piece through incremental blob I/O, in
+ * the caller's transaction: the page cache spills to the WAL as it
+ * fills.
+ */
+int
+store_outbox_add_from(struct store *st, const struct store_job *j,
+    store_fill_fn fill, void *arg, int64_t *id)
+{
+	struct blob_writer w = { NULL, 0, j->len, SQLITE_OK };
+	sqlite3_stmt *s;
+	int64_t rowid;
+	int rc;
+
+	if (j->len > INT_MAX)
+		return store_failf(st, "outbox: message of %zu bytes, over"
+		    " %d", j->len, INT_MAX);
+	if ((rc = outbox_insert(st, j, &rowid)) != 0)
+		return rc;
+	s = store_stmt(st, SQ_OUTBOX_BODY_ADD, "INSERT INTO outbox_body"
+	    " (job_id, message) VALUES (?1, ?2)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, rowid);
+	sqlite3_bind_zeroblob64(s, 2, j->len);
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "outbox: message");
+	if (sqlite3_blob_open(st->db, "main", "outbox_body", "message", rowid,
+	    1, &w.b) != SQLITE_OK) {
+		store_fail(st, "outbox: message");
+		sqlite3_blob_close(w.b);
+		return -1;
+	}
+	rc = fill(arg, blob_put, &w);
+	if (w.rc != SQLITE_OK) {
+		store_failf(st, "outbox: message: %s", sqlite3_errstr(w.rc));
+		sqlite3_blob_close(w.b);
+		return -1;
+	}
+	if (sqlite3_blob_close(w.b) != SQLITE_OK)
+		return store_fail(st, "outbox: message");
+	if (rc != 0 || w.at != w.len)
+		return store_failf(st, "outbox: message: %zu of %zu bytes"
+		    " written", w.at, w.len);
 	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
+		*id = rowid;
 	return 0;
 }
 
@@ -103,8 +205,15 @@ job_from_row(sqlite3_stmt *s, struct store_job *j, int with_message)
 	j->region = store_col_text(s, 18);
 	j->gateway_ref = store_col_text(s, 19);
 	if (with_message) {
-		j->message = sqlite3_column_blob(s, 20);
-		j->len = (size_t)sqlite3_column_bytes(s, 20);
+		/* an SMS's text (SQLite's NULL for an empty one); a
+		 * copy's length, without reading the copy */
+		if (strcmp(j->kind, "sms") == 0) {
+			j->message = sqlite3_column_blob(s, 20);
+			j->len = (size_t)sqlite3_column_bytes(s, 20);
+			if (j->message == NULL)
+				j->message = "";
+		} else
+			j->len = (size_t)sqlite3_column_int64(s, 21);
 	}
 }
 
@@ -123,7 +232,7 @@ static struct store_job *
 job_dup(const struct store_job *src)
 {
 	struct store_job *j = xcalloc(1, sizeof(*j));
-	void *msg = xmalloc(src->len + 1);
+	void *msg = src->message != NULL ? xmalloc(src->len + 1) : NULL;
 
 	*j = *src;
 	j->kind = xstrdup(src->kind ? src->kind : "");
@@ -138,7 +247,7 @@ job_dup(const struct store_job *src)
 	j->country = xstrdup(src->country ? src->country : "");
 	j->region = xstrdup(src->region ? src->region : "");
 	j->gateway_ref = xstrdup(src->gateway_ref ? src->gateway_ref : "");
-	if (src->len > 0)
+	if (msg != NULL && src->len > 0)
 		memcpy(msg, src->message, src->len);
 	j->message = msg;
 	return j;
@@ -183,7 +292,9 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 	    "  OR (state = 'sending' AND kind IN (?3, ?4)"
 	    "   AND lease_until <= ?1)"
 	    "  ORDER BY next_at, id LIMIT 1)"
-	    " RETURNING " JOB_COLUMNS ", message");
+	    " RETURNING " JOB_COLUMNS ", CASE kind WHEN 'sms' THEN message END,"
+	    " (SELECT length(b.message) FROM outbox_body b"
+	    "  WHERE b.job_id = outbox.id)");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, now);
@@ -276,6 +387,35 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	return rc == SQLITE_ROW ? 1 : store_fail(st, "outbox");
 }
 
+/*
+ * A read opens the blob anew: a handle kept open across a send would
+ * hold a read transaction on the handle the milter shares, for as long
+ * as the far end takes.
+ */
+int
+store_outbox_read(struct store *st, int64_t id, size_t at, void *buf,
+    size_t len)
+{
+	sqlite3_blob *b = NULL;
+	int rc;
+
+	if (at > INT_MAX || len > INT_MAX - at)
+		return store_failf(st, "outbox: job %lld: read past %d bytes",
+		    (long long)id, INT_MAX);
+	if (sqlite3_blob_open(st->db, "main", "outbox_body", "message", id, 0,
+	    &b) != SQLITE_OK) {
+		store_fail(st, "outbox: message");
+		sqlite3_blob_close(b);
+		return -1;
+	}
+	rc = sqlite3_blob_read(b, buf, (int)len, (int)at);
+	sqlite3_blob_close(b);
+	if (rc != SQLITE_OK)
+		return store_failf(st, "outbox: job %lld: message: %s",
+		    (long long)id, sqlite3_errstr(rc));
+	return 0;
+}
+
 int
 store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
     int64_t next_at, const char *error, int64_t now)
@@ -283,18 +423,10 @@ store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
 	sqlite3_stmt *s;
 	int rc;
 
-	/*
-	 * A copy sent is the MTA's now: its body goes (a broadcast split 50
-	 * ways of a 31 MB message kept 983 MB), what the audit, the report
-	 * and `segctl outbox` read stays.  A failed or cancelled copy keeps
-	 * it for `segctl outbox retry`; an SMS text is small, and kept.
-	 */
 	s = store_stmt(st, SQ_OUTBOX_UPDATE, "UPDATE outbox SET state = ?2,"
 	    " next_at = ?3, last_error = ?4, lease_until = 0,"
 	    " done_at = CASE WHEN ?2 IN ('sent', 'failed', 'cancelled')"
-	    "  THEN ?5 END,"
-	    " message = CASE WHEN ?2 = 'sent' AND kind = 'email' THEN x''"
-	    "  ELSE message END WHERE id = ?1");
+	    "  THEN ?5 END WHERE id = ?1");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
@@ -306,8 +438,24 @@ store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
 	store_done(s);
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "outbox");
-	return sqlite3_changes(st->db) == 1 ? 0 :
-	    store_failf(st, "outbox: no job %lld", (long long)id);
+	if (sqlite3_changes(st->db) != 1)
+		return store_failf(st, "outbox: no job %lld", (long long)id);
+	/*
+	 * A copy sent is the MTA's now: its body goes (a broadcast split 50
+	 * ways of a 31 MB message kept 983 MB), what the audit, the report
+	 * and `segctl outbox` read stays.  A failed or cancelled copy keeps
+	 * it for `segctl outbox retry`; an SMS text is small, and kept.
+	 */
+	if (state != JOB_SENT)
+		return 0;
+	s = store_stmt(st, SQ_OUTBOX_BODY_DROP, "DELETE FROM outbox_body"
+	    " WHERE job_id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	store_done(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
 }
 
 int
@@ -422,6 +570,10 @@ store_outbox_get(struct store *st, int64_t id, struct store_job **out)
 	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");
 }
 
+/* Copies being sent that segmilter on the re-injection port saw pass. */
+#define SEEN_PASSING	"state = 'sending' AND kind = 'email' AND nonce <> ''" \
+			" AND nonce IN (SELECT nonce FROM copy_seen)"
+
 int
 store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
     int64_t *sent)
@@ -432,12 +584,19 @@ store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	*queued = *sent = 0;
 	if (store_begin(st) == -1)
 		return -1;
-	/* seen on the re-injection port: the far end has it */
+	/* seen on the re-injection port: the far end has it, bodies go */
+	s = store_stmt(st, SQ_OUTBOX_RECOVER_BODIES, "DELETE FROM outbox_body"
+	    " WHERE job_id IN (SELECT id FROM outbox WHERE " SEEN_PASSING ")");
+	if (s == NULL)
+		goto fail;
+	rc = sqlite3_step(s);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
 	s = store_stmt(st, SQ_OUTBOX_RECOVER_SENT, "UPDATE outbox SET"
-	    " state = 'sent', done_at = ?1, lease_until = 0, message = x'',"
+	    " state = 'sent', done_at = ?1, lease_until = 0,"
 	    " last_error = 'seen passing before a restart'"
-	    " WHERE state = 'sending' AND kind = 'email' AND nonce <> ''"
-	    " AND nonce IN (SELECT nonce FROM copy_seen)");
+	    " WHERE " SEEN_PASSING);
 	if (s == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, now);

@@ -128,7 +128,7 @@ lines_without(const char *list, const char *who, int *found)
 static int
 redact_jobs(struct store *st, const char *who, int64_t *n)
 {
-	sqlite3_stmt *s, *u = NULL;
+	sqlite3_stmt *s, *u = NULL, *d = NULL;
 	char *rest;
 	int rc, found;
 
@@ -136,6 +136,8 @@ redact_jobs(struct store *st, const char *who, int64_t *n)
 		return 0;
 	if (sqlite3_prepare_v2(st->db, "SELECT id, recipients FROM outbox"
 	    " WHERE instr(recipients, ?1) > 0", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "DELETE FROM outbox_body"
+	    " WHERE job_id = ?1 AND ?2 = ''", -1, &d, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, "UPDATE outbox SET recipients = ?2,"
 	    " message = CASE WHEN ?2 = '' THEN x'' ELSE message END,"
 	    " state = CASE WHEN ?2 = '' AND state = 'queued'"
@@ -144,6 +146,7 @@ redact_jobs(struct store *st, const char *who, int64_t *n)
 	    "  THEN 'recipient redacted' ELSE last_error END"
 	    " WHERE id = ?1", -1, &u, NULL) != SQLITE_OK) {
 		sqlite3_finalize(s);
+		sqlite3_finalize(d);
 		return store_fail(st, "redact outbox");
 	}
 	sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
@@ -152,8 +155,14 @@ redact_jobs(struct store *st, const char *who, int64_t *n)
 		if (found) {
 			sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
 			sqlite3_bind_text(u, 2, rest, -1, SQLITE_STATIC);
-			rc = sqlite3_step(u);
+			sqlite3_bind_int64(d, 1, sqlite3_column_int64(s, 0));
+			sqlite3_bind_text(d, 2, rest, -1, SQLITE_STATIC);
+			/* an email's body is in outbox_body, an SMS's text
+			 * in the job */
+			if ((rc = sqlite3_step(u)) == SQLITE_DONE)
+				rc = sqlite3_step(d);
 			sqlite3_reset(u);
+			sqlite3_reset(d);
 			if (rc != SQLITE_DONE) {
 				free(rest);
 				break;
@@ -164,6 +173,7 @@ redact_jobs(struct store *st, const char *who, int64_t *n)
 	}
 	sqlite3_finalize(s);
 	sqlite3_finalize(u);
+	sqlite3_finalize(d);
 	return rc == SQLITE_DONE ? 0 : store_fail(st, "redact outbox");
 }
 

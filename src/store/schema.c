@@ -429,6 +429,21 @@ static const char *const migrations[] = {
 	"  max_at INTEGER NOT NULL,"
 	"  sha256 TEXT NOT NULL,"
 	"  made_at INTEGER NOT NULL);"),
+
+	/*
+	 * 18: an email copy's body in a table of its own, as the row's last
+	 * column.  SQLite writes a row whole for any change to it: every
+	 * claim and deferral of a 30 MB copy read it into memory, built a
+	 * new row of it and wrote 30 MB to the WAL; and a zeroblob before
+	 * other columns is made whole in memory before it is written.  The
+	 * outbox row keeps what changes; an SMS job keeps its text there.
+	 */
+	("CREATE TABLE outbox_body ("
+	"  job_id INTEGER PRIMARY KEY REFERENCES outbox(id) ON DELETE CASCADE,"
+	"  message BLOB NOT NULL);"
+	"INSERT INTO outbox_body SELECT id, message FROM outbox"
+	"  WHERE kind = 'email' AND length(message) > 0;"
+	"UPDATE outbox SET message = x'' WHERE kind = 'email';"),
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

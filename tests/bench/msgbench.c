@@ -147,7 +147,7 @@ main(int argc, char **argv)
 	render_init();
 	daemon_log_open("msgbench", 1);
 	if (daemon_gen_load(argv[1], &g, err, sizeof(err)) == -1 ||
-	    store_open(g->conf->store_path, 0, 5000, &st, err,
+	    store_open(g->conf->store_path, STORE_DAEMON, 5000, &st, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

@@ -1,10 +1,11 @@
 #!/bin/sh
 # run.sh - make bench: prints figures, never passes or fails on them.
 #
-#   BENCH_PARTS="store milter arms split sms dsn feed report history
+#   BENCH_PARTS="store milter arms split bigmsg sms dsn feed report history
 #                retention archive audience"
 #   BENCH_SIZES="100000 1000000"   customer counts for the store benchmark
 #   BENCH_DIR=/tmp/segm-bench      scratch space (several GB at 1M)
+# tests/bench/bigmsg.sh's BENCH_BIGMSG_MB and BENCH_BIGMSG_ROUNDS,
 # and tests/bench/milter.sh's BENCH_MESSAGES, BENCH_MESSAGES_1,
 # BENCH_SESSIONS, BENCH_ROUNDS
 # (also used by tests/bench/sms.sh, with BENCH_GW_DELAY_MS, BENCH_JOBS).
@@ -30,7 +31,7 @@ measure() {
 	    l, $1, $3 + $4, $2 / 1024 }' "$DIR/time.out"
 }
 
-PARTS=${BENCH_PARTS:-store milter arms split sms dsn feed report history retention archive audience}
+PARTS=${BENCH_PARTS:-store milter arms split bigmsg sms dsn feed report history retention archive audience}
 case " $PARTS " in *" store "*) ;; *) SIZES="" ;; esac
 
 [ -z "$SIZES" ] || echo "== store: import and segments rebuild ($(nproc) cores)"
@@ -67,6 +68,9 @@ case " $PARTS " in
 esac
 case " $PARTS " in
 *" split "*) BUILD=$BUILD tests/bench/split.sh ;;
+esac
+case " $PARTS " in
+*" bigmsg "*) BUILD=$BUILD tests/bench/bigmsg.sh ;;
 esac
 case " $PARTS " in
 *" sms "*) BUILD=$BUILD tests/bench/sms.sh ;;

@@ -133,6 +133,15 @@ says_5xx(const char *err)
 	return 0;
 }
 
+/* gw_read_fn over the message above */
+static int
+read_message(void *arg, size_t at, void *buf, size_t n)
+{
+	(void)arg;
+	memcpy(buf, message + at, n);
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -149,7 +158,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g = gw_smtp_new(url, NULL);
 	err[0] = '\0';
 	r = gw_smtp_send(g, "<news@shop.example>",
-	    "rob@example.com\nzoe@example.com\n", message,
+	    "rob@example.com\nzoe@example.com\n", read_message, NULL,
 	    sizeof(message) - 1, err, sizeof(err));
 	gw_smtp_free(g);
 	pthread_join(t, NULL);

@@ -67,8 +67,10 @@ sqlite3 "$T/store.db" "INSERT INTO outbox (kind, campaign_id, message_key,
     variant, sender, recipients, message, not_before, next_at, state,
     created_at, nonce) VALUES ('email', 'launch', '<stop@shop.example>',
     'default', '<news@shop.example>', 'vera@example.com',
-    'Subject: x' || char(13, 10, 13, 10) || 'body' || char(13, 10),
-    $now, $now, 'queued', $now, '00ff00ff00ff00ff00ff00ff')" || fail "queue a copy"
+    x'', $now, $now, 'queued', $now, '00ff00ff00ff00ff00ff00ff');
+    INSERT INTO outbox_body VALUES (last_insert_rowid(),
+    CAST('Subject: x' || char(13, 10, 13, 10) || 'body' || char(13, 10) AS BLOB))" ||
+    fail "queue a copy"
 
 "$BUILD/segmilter" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
 MPID=$!

@@ -23,6 +23,7 @@
 	"ALTER TABLE ledger DROP COLUMN segment;"			\
 	"DROP INDEX engagement_by_type; DROP INDEX ledger_by_time;"	\
 	"DROP TABLE campaigns_closed; DROP TABLE deliveries_closed;"	\
-	"DROP TABLE audit_archives;"
+	"DROP TABLE audit_archives;"	\
+	"DROP TABLE outbox_body;"
 
 #endif

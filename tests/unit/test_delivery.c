@@ -900,11 +900,24 @@ test_audit_redact(void **state)
 	struct dx *x = *state;
 	struct audit_report rep;
 	struct store_recipient r;
+	struct store_job j;
 	char head[256], wal[160];
 	int64_t id;
 
 	dx_consent(x, 1, NOW - 300 * DAY);
 	dx_audit(x, 6);		/* rows 2, 4 and 6 are Ann's */
+	/* a copy queued for her alone, its body in outbox_body */
+	memset(&j, 0, sizeof(j));
+	j.kind = "email";
+	j.campaign_id = "spring";
+	j.message_key = "<m@x>";
+	j.variant = "default";
+	j.sender = "<news@shop.example>";
+	j.recipients = "ann@example.com\n";
+	j.message = "To: ann@example.com\r\n\r\nHello Ann\r\n";
+	j.len = strlen(j.message);
+	j.not_before = j.created_at = NOW;
+	assert_int_equal(store_outbox_add(x->st, &j, &id), 0);
 	dx_head(x, head, sizeof(head));
 	dx_sql(x, "PRAGMA wal_checkpoint(TRUNCATE)");
 	assert_true(dx_contains(x->db, "ann@example.com"));
@@ -920,6 +933,10 @@ test_audit_redact(void **state)
 	assert_int_equal(store_customer_find(x->st, "ann@example.com", &id),
 	    1);
 	assert_int_equal(dx_int(x, "SELECT count(*) FROM consent"), 0);
+	/* her copy is cancelled and its body gone */
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM outbox WHERE"
+	    " state = 'cancelled'"), 1);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM outbox_body"), 0);
 	/* the address no longer finds the customer: no consent, no mail */
 	dx_lookup(x, "ann@example.com", &r);
 	assert_false(r.has_consent);

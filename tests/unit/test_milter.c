@@ -491,7 +491,12 @@ outbox_job(struct mx *x, int64_t id, struct buf *msg, struct buf *rcpts)
 	assert_int_equal(j->id, id);
 	buf_reset(msg);
 	buf_reset(rcpts);
-	buf_append(msg, j->message, j->len);
+	assert_null(j->message);	/* a copy is read as it is sent */
+	assert_int_equal(buf_reserve(msg, j->len), 0);
+	assert_int_equal(store_outbox_read(x->st, j->id, 0, msg->data,
+	    j->len), 0);
+	msg->len = j->len;
+	msg->data[msg->len] = '\0';
 	buf_puts(rcpts, j->recipients);
 	store_outbox_update(x->st, j->id, JOB_SENT, NOW, NULL, NOW);
 	store_job_free(j);
@@ -649,6 +654,65 @@ test_split_personal(void **state)
 	outbox_job(x, 1, &msg, &to);
 	assert_string_equal(buf_str(&to), "rob@example.com\n");
 	assert_non_null(strstr(buf_str(&msg), "Hello Rob: VIP: 25% off"));
+	buf_free(&msg);
+	buf_free(&to);
+}
+
+/* What copy MSG carries after its first body line. */
+static const char *
+after_first_line(struct buf *msg)
+{
+	return strchr(strstr(buf_str(msg), "\r\n\r\n") + 4, '\n') + 1;
+}
+
+/*
+ * Copies of a message past the spool's memory limit: their bodies share
+ * a spool on disk and go into the store through incremental blob I/O,
+ * each from its own place in the spool, byte for byte.
+ */
+static void
+test_split_big(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>", "<rob@example.com>",
+	    "<dee@example.com>", NULL };
+	struct segment_rebuild_stats stats;
+	struct buf big, msg, to;
+	const char *tail;
+	char err[512];
+	size_t i;
+
+	customer(x, "dee@example.com", "Dee", 1, 1);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &stats, err, sizeof(err)), 0);
+	split_on(x);
+	buf_init(&big, 1 << 26);
+	buf_init(&msg, 1 << 26);
+	buf_init(&to, 1 << 20);
+	buf_puts(&big, "Hello {{first_name}}: {{offer}}\n");
+	for (i = 0; i < 20000; i++)
+		buf_printf(&big, "Line %zu of the campaign copy, the same for"
+		    " everyone.\n", i);
+	assert_int_equal(run(x, rcpts, "Subject: For you\n"
+	    "X-Campaign-ID: spring\n", buf_str(&big), x->st), MILTER_CONTINUE);
+	assert_true(x->body.len > 1000000);	/* 16 KB in memory */
+	assert_memory_equal(x->body.data, "Hello Ann: 10% off\r\n", 20);
+	tail = strchr(buf_str(&x->body), '\n') + 1;
+
+	outbox_job(x, 1, &msg, &to);
+	assert_string_equal(buf_str(&to), "rob@example.com\n");
+	assert_non_null(strstr(buf_str(&msg), "\r\n\r\nHello Rob: VIP: 25%"
+	    " off\r\nLine 0 of"));
+	assert_string_equal(after_first_line(&msg), tail);
+	assert_true(marker_for(x, &msg, "rob@example.com"));
+
+	outbox_job(x, 2, &msg, &to);
+	assert_string_equal(buf_str(&to), "dee@example.com\n");
+	assert_non_null(strstr(buf_str(&msg), "\r\n\r\nHello Dee: 10% off"
+	    "\r\nLine 0 of"));
+	assert_string_equal(after_first_line(&msg), tail);
+	assert_true(marker_for(x, &msg, "dee@example.com"));
+	buf_free(&big);
 	buf_free(&msg);
 	buf_free(&to);
 }
@@ -1624,6 +1688,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_split_copy_gains_mime,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_split_personal,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_split_big,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_return_paths, mx_setup,
 		    mx_teardown),

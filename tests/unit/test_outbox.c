@@ -182,8 +182,9 @@ body_kept(const char *path, int64_t id)
 	int64_t n;
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT length(message) FROM"
-	    " outbox WHERE id = ?1", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT coalesce((SELECT"
+	    " length(message) FROM outbox_body WHERE job_id = ?1), 0)", -1,
+	    &s, NULL), SQLITE_OK);
 	sqlite3_bind_int64(s, 1, id);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	n = sqlite3_column_int64(s, 0);
@@ -197,7 +198,7 @@ test_jobs(void **state)
 {
 	struct store_job j, *got, *c;
 	struct store *st;
-	char dir[64], path[128], err[512];
+	char dir[64], path[128], err[512], body[64];
 	int64_t id1, id2, next, q, sent;
 
 	(void)state;
@@ -229,7 +230,10 @@ test_jobs(void **state)
 	assert_int_equal(c->attempts, 1);
 	assert_int_equal(c->state, JOB_SENDING);
 	assert_int_equal(c->len, j.len);
-	assert_memory_equal(c->message, j.message, j.len);
+	assert_null(c->message);	/* read as it is sent */
+	assert_int_equal(store_outbox_read(st, c->id, 2, body, j.len - 2), 0);
+	assert_memory_equal(body, (const char *)j.message + 2, j.len - 2);
+	assert_int_equal(store_outbox_read(st, c->id, 2, body, j.len), -1);
 	assert_string_equal(c->recipients, j.recipients);
 	store_job_free(c);
 	assert_int_equal(claim(st, NOW, &c, &next), 1);
@@ -378,6 +382,75 @@ test_jobs(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/*
+ * Schema 18: a store of 17 kept each email copy's body in its outbox
+ * row.  The upgrade moves the bodies of copies not yet sent into
+ * outbox_body, where a claim's length and the worker's reads find them;
+ * an SMS keeps its text in the job.
+ */
+static void
+test_bodies_moved(void **state)
+{
+	struct store_job j, *c;
+	struct store *st;
+	char dir[64], path[128], err[512], body[64];
+	int64_t email, sms, next;
+	sqlite3 *db;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/segm-outbox-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_int_equal(store_open(path, STORE_CREATE, 5000, &st, err,
+	    sizeof(err)), 0);
+	memset(&j, 0, sizeof(j));
+	j.kind = "email";
+	j.campaign_id = "spring";
+	j.message_key = "<m@x>";
+	j.variant = "vip";
+	j.sender = "<news@shop.example>";
+	j.recipients = "a@example.com\n";
+	j.message = "Subject: x\r\n\r\nbody\r\n";
+	j.len = strlen(j.message);
+	j.nonce = "n1";
+	j.not_before = j.created_at = NOW;
+	assert_int_equal(store_outbox_add(st, &j, &email), 0);
+	j.kind = "sms";
+	j.recipients = "+15550001111";
+	j.message = "Your cart";
+	j.len = strlen(j.message);
+	j.customer_id = 1;
+	assert_int_equal(store_outbox_add(st, &j, &sms), 0);
+	store_close(st);
+	/* as schema 17 kept them */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE outbox SET message ="
+	    " (SELECT message FROM outbox_body WHERE job_id = outbox.id)"
+	    " WHERE kind = 'email'; DROP TABLE outbox_body;"
+	    " DELETE FROM schema_migrations WHERE version = 18", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(path, STORE_CREATE, 5000, &st, err,
+	    sizeof(err)), 0);
+	assert_int_equal(body_kept(path, email), 20);
+	assert_int_equal(claim(st, NOW, &c, &next), 0);
+	assert_int_equal(c->id, email);
+	assert_int_equal(c->len, 20);
+	assert_int_equal(store_outbox_read(st, c->id, 0, body, c->len), 0);
+	assert_memory_equal(body, "Subject: x\r\n\r\nbody\r\n", 20);
+	store_job_free(c);
+	assert_int_equal(store_outbox_claim(st, NOW, 600, STORE_JOB_SMS, &c,
+	    &next), 0);
+	assert_int_equal(c->id, sms);
+	assert_int_equal(c->len, 9);
+	assert_memory_equal(c->message, "Your cart", 9);
+	store_job_free(c);
+	store_close(st);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 /* Each audit row's detail, one per line, into the buffer at ARG. */
 static int
 details(const struct store_audit *a, void *arg)
@@ -446,6 +519,7 @@ main(void)
 		cmocka_unit_test(test_marker),
 		cmocka_unit_test(test_marker_not_from_token),
 		cmocka_unit_test(test_jobs),
+		cmocka_unit_test(test_bodies_moved),
 		cmocka_unit_test(test_audit_job),
 	};
 

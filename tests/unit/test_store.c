@@ -3,7 +3,8 @@
  * (store_check_file): the file deleted under it, replaced by a copy or by
  * garbage, made unreadable.  The daemon checks before every message; a handle that
  * went on with a deleted file wrote rows nobody would see and read
- * consent that had since changed.
+ * consent that had since changed.  And how much of its file a handle
+ * maps.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,7 +50,7 @@ open_store(const struct sx *x)
 	struct store *st;
 	char err[512];
 
-	if (store_open(x->db, 0, 5000, &st, err, sizeof(err)) == -1)
+	if (store_open(x->db, STORE_DAEMON, 5000, &st, err, sizeof(err)) == -1)
 		fail_msg("%s", err);
 	return st;
 }
@@ -219,6 +220,54 @@ test_unreadable(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* How many bytes of the file at PATH this process maps. */
+static size_t
+mapped(const char *path)
+{
+	unsigned long from, to;
+	char line[512], *name;
+	size_t n = 0;
+	FILE *fp;
+
+	assert_non_null(fp = fopen("/proc/self/maps", "r"));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((name = strchr(line, '/')) == NULL ||
+		    strcmp(name, path) != 0)
+			continue;
+		assert_int_equal(sscanf(line, "%lx-%lx", &from, &to), 2);
+		n += to - from;
+	}
+	fclose(fp);
+	return n;
+}
+
+/*
+ * A daemon's handle maps at most 64 MiB of the store, whatever its size:
+ * the pages a process touches through its map count as its memory, and
+ * a daemon in days touches all of them.  segctl's handles map up to 1
+ * GiB.  Seen on a store whose file is 256 MiB (sparse).
+ */
+static void
+test_daemon_map(void **state)
+{
+	struct sx *x = *state;
+	struct store *st;
+	char err[512];
+	int64_t id;
+
+	assert_int_equal(truncate(x->db, 256 << 20), 0);
+	st = open_store(x);
+	assert_int_equal(store_customer_find(st, "ann@example.com", &id), 0);
+	assert_int_equal(mapped(x->db), 64 << 20);
+	store_close(st);
+	assert_int_equal(store_open(x->db, 0, 5000, &st, err, sizeof(err)),
+	    0);
+	assert_int_equal(store_customer_find(st, "ann@example.com", &id), 0);
+	assert_int_equal(mapped(x->db), 256 << 20);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -231,6 +280,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_replaced_by_garbage,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_map, setup,
 		    teardown),
 	};
 

@@ -70,6 +70,7 @@ struct conf_segments {
 		int		 adapt_to_interval;
 		double		 interval_factor;
 		int64_t		 adapt_min_orders;
+		int64_t		 due_days;	/* a category due this soon */
 	} lapsed;
 
 	struct {

@@ -111,10 +111,14 @@ enum segment_b2b_reason {
 	B2B_BULK
 };
 
-/* Where a category interest came from; bits. */
+/* Where a category interest came from; bits.  DUE and LAPSED are the
+ * category's buying cycle (segment_categories), an interest or not. */
 #define SEG_INTEREST_BOUGHT	0x1
 #define SEG_INTEREST_VIEWED	0x2
 #define SEG_INTEREST_CARTED	0x4
+#define SEG_INTEREST_SEEN	0x7	/* any of the three: an interest */
+#define SEG_INTEREST_DUE	0x8
+#define SEG_INTEREST_LAPSED	0x10
 
 /* Which locale facts were not the profile's but derived: bits. */
 #define SEG_LOCALE_CURRENCY_ORDER	0x1	/* the latest order's */
@@ -180,6 +184,42 @@ struct segment_result {
 	char		 time_zone[48];
 };
 
+/*
+ * Per category bought, its own buying cycle (category.c): the last
+ * completed order with it, the customer's own mean interval between
+ * such orders, and the interval expected of them: their own once they
+ * have lapsed.adapt_min_orders orders of it, else their own shrunk
+ * toward the category's configured cycle (lapsed.categories), weighted
+ * by the orders they have; the cycle alone after one order.  Due from
+ * lapsed.due_days before the next expected order, lapsed after it.
+ * The customer-level lapsed keeps its meaning (the longest cycle of
+ * anything bought: lapsed from the shop); these say from what.
+ */
+#define SEGMENT_MAX_CATEGORIES	32	/* most recent kept */
+
+enum segment_category_state {
+	CAT_CURRENT,
+	CAT_DUE,		/* the next order due soon: replenishment */
+	CAT_LAPSED		/* past due */
+};
+
+struct segment_category {
+	char		 category[CONF_NAME_MAX];
+	int64_t		 orders;		/* completed, with it */
+	int64_t		 first_at, last_at;
+	double		 own_days;		/* mean interval, 0: one order */
+	int64_t		 cycle_days;		/* configured */
+	int64_t		 interval_days;		/* expected */
+	int64_t		 due_at;		/* last_at + interval */
+	enum segment_category_state state;
+};
+
+/* F's categories at NOW into OUT (at most SEGMENT_MAX_CATEGORIES, the
+ * most recently bought); how many. */
+size_t	 segment_categories(const struct conf_segments *rules,
+	    const struct segment_facts *f, int64_t now,
+	    struct segment_category *out);
+
 void	 segment_classify(const struct conf_segments *rules,
 	    const struct segment_facts *facts, int64_t now,
 	    struct segment_result *res);
@@ -216,19 +256,26 @@ struct buf;
 /*
  * Appends to OUT one line per lifecycle rule, in priority order:
  * "  vip         yes  net spend 1234.50 >= 800.00, the top 10% of 8123"
- * and then the facets, each with the figures that decided it.
+ * and then the facets, each with the figures that decided it, and the
+ * NCATS categories CATS (segment_categories) with their arithmetic.
  */
 void	 segment_explain(const struct conf_segments *rules,
-	    const struct segment_result *res, const struct segment_vip_cut *cut,
-	    int64_t now, struct buf *out);
+	    const struct segment_result *res,
+	    const struct segment_category *cats, size_t ncats,
+	    const struct segment_vip_cut *cut, int64_t now, struct buf *out);
 
 /*
  * The names a customer answers to in campaigns (audiences, variants,
  * template sections): the lifecycle segment ("vip"), "cart_abandoner",
- * every category of interest ("coffee"), and the locale as
- * "country_de", "language_fr", "currency_eur" (lowercase slugs).  At most SEGMENT_FLAGS_MAX.
+ * every category of interest ("coffee"), each category due or lapsed
+ * ("due_coffee", "lapsed_coffee"), and the locale as "country_de",
+ * "language_fr", "currency_eur" (lowercase slugs).  At most
+ * SEGMENT_FLAGS_MAX: categories due or lapsed count among
+ * SEGMENT_CATEGORY_FLAGS.
  */
-#define SEGMENT_FLAGS_MAX	(SEGMENT_MAX_INTERESTS + 5)
+#define SEGMENT_CATEGORY_FLAGS	8
+#define SEGMENT_FLAGS_MAX	(SEGMENT_MAX_INTERESTS + \
+	SEGMENT_CATEGORY_FLAGS + 5)
 struct segment_flags {
 	char		 name[SEGMENT_FLAGS_MAX][CONF_NAME_MAX];
 	const char	*ptr[SEGMENT_FLAGS_MAX];	/* into name */

@@ -193,6 +193,8 @@ struct explain_ctx {
 	int64_t			 now;
 	int64_t			 threshold;
 	struct segment_result	 res;
+	struct segment_category	 cats[SEGMENT_MAX_CATEGORIES];
+	size_t			 ncats;
 };
 
 static int
@@ -201,6 +203,8 @@ explain_classify(const struct segment_facts *f, void *arg)
 	struct explain_ctx *ctx = arg;
 
 	segment_classify(&ctx->cf->seg, f, ctx->now, &ctx->res);
+	ctx->ncats = segment_categories(&ctx->cf->seg, f, ctx->now,
+	    ctx->cats);
 	ctx->res.lifecycle = segment_pick(&ctx->cf->seg, ctx->res.flags,
 	    ctx->res.vip_eligible, ctx->res.vip_value, ctx->threshold,
 	    &ctx->res.flags);
@@ -466,7 +470,8 @@ cmd_explain(struct cli *cli, int argc, char **argv)
 	buf_init(&out, 1 << 20);
 	cut.threshold = ctx.threshold;
 	cut.eligible = have_meta ? meta.vip_eligible : 0;
-	segment_explain(&cf->seg, &ctx.res, &cut, cli->now, &out);
+	segment_explain(&cf->seg, &ctx.res, ctx.cats, ctx.ncats, &cut,
+	    cli->now, &out);
 	format_time(meta.built_at, when, sizeof(when));
 	if (fmt != CLI_TEXT) {
 		rows = cli_rows_begin(fmt, explain_columns,

@@ -619,6 +619,38 @@ nearer(const char *name, const char *k, const char **best, size_t *dist)
 static const char *const facet_prefixes[] = {
 	"country_", "language_", "currency_"
 };
+/* a category's buying cycle: "lapsed_coffee", "due_coffee" */
+static const char *const cycle_prefixes[] = { "lapsed_", "due_" };
+
+/* The configured category nearest NAME, into *BEST and *DIST. */
+static void
+nearest_category(const struct conf_segments *s, const char *name,
+    const char **best, size_t *dist)
+{
+	size_t i;
+
+	for (i = 0; i < s->lapsed.ncategory_days; i++)
+		nearer(name, s->lapsed.category_days[i].name, best, dist);
+	for (i = 0; i < s->nsku_prefixes; i++)
+		nearer(name, s->sku_prefixes[i].value, best, dist);
+	for (i = 0; i < s->nname_keywords; i++)
+		nearer(name, s->name_keywords[i].value, best, dist);
+}
+
+/* "lapsed_cofee": the category after a cycle prefix misspelt. */
+static int
+cycle_slip(const char *name, const struct conf_segments *s,
+    const char *prefix, char *suggest, size_t len)
+{
+	const char *cat = name + strlen(prefix), *best = NULL;
+	size_t dist = (size_t)-1;
+
+	nearest_category(s, cat, &best, &dist);
+	if (dist == 0 || best == NULL || dist > slip_max(cat))
+		return 0;
+	snprintf(suggest, len, "%s%s", prefix, best);
+	return 1;
+}
 
 /*
  * What NAME was meant to be, when it is no segment or facet that C knows
@@ -639,23 +671,24 @@ name_slip(const char *name, const struct conf *c, char *suggest,
 		if (strncmp(name, facet_prefixes[i],
 		    strlen(facet_prefixes[i])) == 0)
 			return 0;
+	for (i = 0; i < sizeof(cycle_prefixes) / sizeof(cycle_prefixes[0]);
+	    i++)
+		if (strncmp(name, cycle_prefixes[i],
+		    strlen(cycle_prefixes[i])) == 0)
+			return cycle_slip(name, s, cycle_prefixes[i], suggest,
+			    len);
 	for (i = 0; i < LC_COUNT; i++)
 		nearer(name, conf_lifecycle_name((enum conf_lifecycle)i), &best,
 		    &dist);
 	nearer(name, "cart_abandoner", &best, &dist);
-	for (i = 0; i < s->lapsed.ncategory_days; i++)
-		nearer(name, s->lapsed.category_days[i].name, &best, &dist);
-	for (i = 0; i < s->nsku_prefixes; i++)
-		nearer(name, s->sku_prefixes[i].value, &best, &dist);
-	for (i = 0; i < s->nname_keywords; i++)
-		nearer(name, s->name_keywords[i].value, &best, &dist);
+	nearest_category(s, name, &best, &dist);
 	if (dist == 0)
 		return 0;
 	if (best != NULL && dist <= slip_max(name)) {
 		snprintf(suggest, len, "%s", best);
 		return 1;
 	}
-	/* "contry_de": a facet's prefix misspelt */
+	/* "contry_de", "lapsd_coffee": a prefix misspelt */
 	if ((us = strchr(name, '_')) == NULL)
 		return 0;
 	p = (size_t)(us - name) + 1;
@@ -667,6 +700,11 @@ name_slip(const char *name, const struct conf *c, char *suggest,
 			    name + p);
 			return 1;
 		}
+	}
+	/* "due_" is too short to tell a slip from a category's name */
+	if (str_distance(fixed, cycle_prefixes[0]) == 1) {
+		snprintf(suggest, len, "%s%s", cycle_prefixes[0], name + p);
+		return 1;
 	}
 	return 0;
 }

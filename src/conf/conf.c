@@ -94,6 +94,7 @@ static const struct conf_setting lapsed_table[] = {
 	    0.999, 10.0, NULL },
 	{ "adapt_min_orders", CT_INT, SEG(lapsed.adapt_min_orders), 0, 2,
 	    1000, 0, 0, NULL },
+	{ "due_days", CT_INT, SEG(lapsed.due_days), 0, 0, 365, 0, 0, NULL },
 	END
 };
 
@@ -1398,6 +1399,7 @@ conf_defaults(void)
 	s->lapsed.adapt_to_interval = 0;
 	s->lapsed.interval_factor = 2.0;
 	s->lapsed.adapt_min_orders = 3;
+	s->lapsed.due_days = 7;
 	s->cart.window_hours = 72;
 	s->cart.min_age_minutes = 60;
 	s->interest.window_days = 90;

@@ -127,6 +127,22 @@ classify_interest(struct segment_result *r, const char *category,
 	in->last_at = at;
 }
 
+/* The categories due or lapsed, as interests' bits (segment_flags). */
+static void
+classify_categories(const struct conf_segments *rules,
+    const struct segment_facts *f, int64_t now, struct segment_result *r)
+{
+	struct segment_category c[SEGMENT_MAX_CATEGORIES];
+	size_t i, n;
+
+	n = segment_categories(rules, f, now, c);
+	for (i = 0; i < n; i++)
+		if (c[i].state != CAT_CURRENT)
+			classify_interest(r, c[i].category, c[i].state ==
+			    CAT_DUE ? SEG_INTEREST_DUE : SEG_INTEREST_LAPSED,
+			    c[i].last_at);
+}
+
 static void
 classify_orders(const struct conf_segments *rules,
     const struct segment_facts *f, int64_t now, struct segment_result *r)
@@ -426,6 +442,7 @@ segment_classify(const struct conf_segments *rules,
 	r->cart_value = -1;
 
 	classify_orders(rules, f, now, r);
+	classify_categories(rules, f, now, r);
 	if (r->orders == 0)
 		r->flags |= 1u << LC_SUBSCRIBER;
 	classify_b2b(rules, f, r);

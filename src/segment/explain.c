@@ -159,7 +159,7 @@ explain_facets(const struct conf_segments *rules,
     const struct segment_result *r, struct buf *out)
 {
 	char when[32], money[32], how[32];
-	size_t i;
+	size_t i, n;
 
 	buf_puts(out, "facets\n");
 	if (r->cart_abandoner) {
@@ -180,15 +180,19 @@ explain_facets(const struct conf_segments *rules,
 		buf_puts(out, "  cart        no cart activity\n");
 	}
 	buf_printf(out, "  interests  ");
-	if (r->ninterests == 0)
+	for (i = n = 0; i < r->ninterests; i++)
+		n += (r->interests[i].sources & SEG_INTEREST_SEEN) != 0;
+	if (n == 0)
 		buf_printf(out, " none in the last %lld days",
 		    (long long)rules->interest.window_days);
-	for (i = 0; i < r->ninterests; i++) {
+	for (i = n = 0; i < r->ninterests; i++) {
 		const struct segment_interest *in = &r->interests[i];
 
+		if (!(in->sources & SEG_INTEREST_SEEN))
+			continue;	/* a buying cycle's, below */
 		explain_date(in->last_at, when, sizeof(when));
 		explain_sources(in->sources, how, sizeof(how));
-		buf_printf(out, "%s %s (%s, last %s)", i ? "," : "",
+		buf_printf(out, "%s %s (%s, last %s)", n++ ? "," : "",
 		    in->category, how, when);
 	}
 	buf_putc(out, '\n');
@@ -215,10 +219,58 @@ explain_facets(const struct conf_segments *rules,
 	}
 }
 
+/*
+ * Each category's buying cycle with its arithmetic: "coffee  lapsed:
+ * last 2026-08-01, 5 orders, own interval 31 d, due 2026-09-01, 96 d
+ * overdue".
+ */
+static void
+explain_categories(const struct conf_segments *rules,
+    const struct segment_category *c, size_t n, int64_t now,
+    struct buf *out)
+{
+	static const char *const states[] = { "current", "due", "lapsed" };
+	char last[16], due[16], how[96], tail[48];
+	size_t i;
+
+	if (n == 0)
+		return;
+	buf_printf(out, "categories  (each one's buying cycle: due %lld days"
+	    " before the next order expected, lapsed after it)\n",
+	    (long long)rules->lapsed.due_days);
+	for (i = 0; i < n; i++) {
+		explain_date(c[i].last_at, last, sizeof(last));
+		explain_date(c[i].due_at, due, sizeof(due));
+		if (c[i].orders == 1)
+			snprintf(how, sizeof(how), "the category's cycle"
+			    " %lld d", (long long)c[i].cycle_days);
+		else if (c[i].orders >= rules->lapsed.adapt_min_orders)
+			snprintf(how, sizeof(how), "own interval %.0f d",
+			    c[i].own_days);
+		else
+			snprintf(how, sizeof(how), "own interval %.0f d,"
+			    " toward the category's %lld d: %lld d",
+			    c[i].own_days, (long long)c[i].cycle_days,
+			    (long long)c[i].interval_days);
+		tail[0] = '\0';
+		if (c[i].state == CAT_LAPSED)
+			snprintf(tail, sizeof(tail), ", %lld d overdue",
+			    (long long)((now - c[i].due_at) / DAY));
+		else if (c[i].state == CAT_DUE)
+			snprintf(tail, sizeof(tail), ", in %lld d",
+			    (long long)((c[i].due_at - now) / DAY));
+		buf_printf(out, "  %-11s %s: last %s, %lld order%s, %s, due"
+		    " %s%s\n", c[i].category, states[c[i].state], last,
+		    (long long)c[i].orders, c[i].orders == 1 ? "" : "s", how,
+		    due, tail);
+	}
+}
+
 void
 segment_explain(const struct conf_segments *rules,
-    const struct segment_result *r, const struct segment_vip_cut *cut,
-    int64_t now, struct buf *out)
+    const struct segment_result *r, const struct segment_category *cats,
+    size_t ncats, const struct segment_vip_cut *cut, int64_t now,
+    struct buf *out)
 {
 	char why[128];
 	size_t i;
@@ -256,4 +308,5 @@ segment_explain(const struct conf_segments *rules,
 		}
 	}
 	explain_facets(rules, r, out);
+	explain_categories(rules, cats, ncats, now, out);
 }

@@ -43,14 +43,25 @@ add(struct segment_flags *out, const char *prefix, const char *value)
 void
 segment_flags(const struct segment_result *res, struct segment_flags *out)
 {
-	size_t i;
+	size_t i, states = 0;
+	unsigned s;
 
 	out->n = 0;
 	add(out, "", conf_lifecycle_name(res->lifecycle));
 	if (res->cart_abandoner)
 		add(out, "", "cart_abandoner");
 	for (i = 0; i < res->ninterests; i++)
-		add(out, "", res->interests[i].category);
+		if (res->interests[i].sources & SEG_INTEREST_SEEN)
+			add(out, "", res->interests[i].category);
+	for (i = 0; i < res->ninterests && states < SEGMENT_CATEGORY_FLAGS;
+	    i++) {
+		s = res->interests[i].sources;
+		if (s & (SEG_INTEREST_DUE | SEG_INTEREST_LAPSED)) {
+			add(out, s & SEG_INTEREST_DUE ? "due_" : "lapsed_",
+			    res->interests[i].category);
+			states++;
+		}
+	}
 	add(out, "country_", res->country);
 	add(out, "language_", res->language);
 	add(out, "currency_", res->currency);

@@ -641,6 +641,9 @@ store_segment_interests(struct store *st, int64_t customer_id,
 	return 0;
 }
 
+_Static_assert(SEG_INTEREST_SEEN == 7 && SEG_INTEREST_DUE == 8 &&
+    SEG_INTEREST_LAPSED == 16, "store_segment_counts spells the bits");
+
 int
 store_segment_counts(struct store *st, store_count_fn fn, void *arg)
 {
@@ -657,9 +660,16 @@ store_segment_counts(struct store *st, store_count_fn fn, void *arg)
 		{ "b2b_reason", "SELECT b2b_reason, count(*) FROM"
 		  " customer_segments s JOIN segment_state USING (generation)"
 		  " WHERE b2b_reason <> 'none' GROUP BY 1 ORDER BY 2 DESC, 1" },
+		/* segment.h's SEG_INTEREST_ bits, asserted above */
 		{ "interest", "SELECT category, count(*) FROM"
 		  " customer_interests i JOIN segment_state USING (generation)"
-		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
+		  " WHERE sources & 7 GROUP BY 1 ORDER BY 2 DESC, 1" },
+		{ "due", "SELECT category, count(*) FROM"
+		  " customer_interests i JOIN segment_state USING (generation)"
+		  " WHERE sources & 8 GROUP BY 1 ORDER BY 2 DESC, 1" },
+		{ "lapsed_from", "SELECT category, count(*) FROM"
+		  " customer_interests i JOIN segment_state USING (generation)"
+		  " WHERE sources & 16 GROUP BY 1 ORDER BY 2 DESC, 1" },
 		{ "country", "SELECT country, count(*) FROM"
 		  " customer_segments s JOIN segment_state USING (generation)"
 		  " GROUP BY 1 ORDER BY 2 DESC, 1" },

@@ -1462,6 +1462,21 @@ test_campaign_files(void **state)
 	assert_non_null(strstr(err, "bad.conf:4: variants.default.match: the"
 	    " default variant is everyone's: it takes no match\n"));
 	assert_null(strstr(err, "swiss"));
+	/* a category's buying cycle: the category, or the prefix, slips */
+	write_file(path, "id = \"x\";\n"
+	    "audience = { include = [ \"lapsed_cofee\",\n"
+	    "  \"lapsd_coffee | due_furniture | due_kombucha\" ]; };\n"
+	    "variants = { default = {}; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
+	    &set, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad.conf:2: audience.include:"
+	    " 'lapsed_cofee' is no segment or facet: did you mean"
+	    " 'lapsed_coffee'?\n"));
+	assert_non_null(strstr(err, "bad.conf:3: audience.include:"
+	    " 'lapsd_coffee' is no segment or facet: did you mean"
+	    " 'lapsed_coffee'?\n"));
+	assert_null(strstr(err, "due_furniture"));
+	assert_null(strstr(err, "kombucha"));	/* the shop's data may */
 	write_file(path, "id = \"x\";\n"
 	    "variants = { swiss = { match = \"language_de & currency_chf\";"
 	    " offer = \"a\"; };\n  default = { offer = \"b\"; }; };\n");

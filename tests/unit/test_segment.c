@@ -173,6 +173,98 @@ test_lapsed_per_category(void **state)
 	assert_string_equal(x->r.cycle_source, "furniture");
 }
 
+/* The name among F's, or NULL. */
+static const char *
+fx_has_flag(const struct segment_flags *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (strcmp(f->ptr[i], name) == 0)
+			return f->ptr[i];
+	return NULL;
+}
+
+/*
+ * Each category's own cycle, over a hand-computed history: a monthly
+ * coffee buyer (five orders 31 days apart, the last 126 days ago) who
+ * bought a sofa 200 days ago and tea twice, 144 and 84 days ago.  From
+ * the shop they are not lapsed (furniture's 365 days, the longest);
+ * from coffee they are, 126 - 31 = 95 days overdue; furniture is
+ * current (its cycle, after one order: due in 165 days); tea is due:
+ * one interval of 60 days against the 120 of its (default) cycle,
+ * weighed one to one (adapt_min_orders 3: two intervals trusted),
+ * gives 90, the next order 84 - 90 = 6 days away, within due_days 7.
+ */
+static void
+test_category_cycles(void **state)
+{
+	struct fx *x = *state;
+	struct segment_category c[SEGMENT_MAX_CATEGORIES];
+	struct segment_flags f;
+	struct buf out;
+	size_t n;
+	int d;
+
+	fx_order(x, 250, "paid", 1000, 0, "coffee", 1);
+	fx_order(x, 219, "paid", 1000, 0, "coffee", 2);
+	fx_order(x, 200, "paid", 90000, 0, "furniture", 1);
+	fx_order(x, 188, "paid", 1000, 0, "coffee", 1);
+	fx_order(x, 157, "paid", 1000, 0, "coffee", 1);
+	fx_order(x, 144, "paid", 800, 0, "tea", 1);
+	fx_order(x, 126, "paid", 1000, 0, "coffee", 1);
+	fx_order(x, 84, "paid", 800, 0, "tea", 1);
+	fx_order(x, 30, "refunded", 1000, 1000, "coffee", 1);
+	assert_int_equal(fx_classify(x), LC_REPEAT);
+	assert_false(x->r.flags & (1u << LC_LAPSED));
+	n = segment_categories(&x->cf->seg, &x->f, NOW, c);
+	assert_int_equal(n, 3);
+	assert_string_equal(c[0].category, "coffee");
+	assert_int_equal(c[0].orders, 5);	/* not the refunded one */
+	assert_true(c[0].own_days == 31.0);
+	assert_int_equal(c[0].interval_days, 31);
+	assert_int_equal(c[0].due_at, NOW - 95 * DAY);
+	assert_int_equal(c[0].state, CAT_LAPSED);
+	assert_string_equal(c[1].category, "furniture");
+	assert_int_equal(c[1].interval_days, 365);
+	assert_int_equal(c[1].state, CAT_CURRENT);
+	assert_string_equal(c[2].category, "tea");
+	assert_true(c[2].own_days == 60.0);
+	assert_int_equal(c[2].cycle_days, 120);
+	assert_int_equal(c[2].interval_days, 90);
+	assert_int_equal(c[2].due_at, NOW + 6 * DAY);
+	assert_int_equal(c[2].state, CAT_DUE);
+
+	segment_flags(&x->r, &f);
+	assert_non_null(fx_has_flag(&f, "lapsed_coffee"));
+	assert_non_null(fx_has_flag(&f, "due_tea"));
+	assert_non_null(fx_has_flag(&f, "tea"));	/* bought in 90 days */
+	assert_null(fx_has_flag(&f, "lapsed_furniture"));
+	assert_null(fx_has_flag(&f, "coffee"));		/* not since 126 d */
+	assert_null(fx_has_flag(&f, "lapsed_tea"));
+
+	buf_init(&out, 65536);
+	segment_explain(&x->cf->seg, &x->r, c, n, NULL, NOW, &out);
+	assert_non_null(strstr(buf_str(&out), "  coffee      lapsed: last"
+	    " 2026-"));
+	assert_non_null(strstr(buf_str(&out), "5 orders, own interval 31 d,"
+	    " due "));
+	assert_non_null(strstr(buf_str(&out), ", 95 d overdue\n"));
+	assert_non_null(strstr(buf_str(&out), "  tea         due: last"));
+	assert_non_null(strstr(buf_str(&out), "2 orders, own interval 60 d,"
+	    " toward the category's 120 d: 90 d, due "));
+	assert_non_null(strstr(buf_str(&out), ", in 6 d\n"));
+	assert_non_null(strstr(buf_str(&out), "  furniture   current: last"));
+	assert_non_null(strstr(buf_str(&out), "1 order, the category's cycle"
+	    " 365 d"));
+	buf_free(&out);
+
+	/* a year on nothing is bought: every one of them lapsed */
+	n = segment_categories(&x->cf->seg, &x->f, NOW + 365 * DAY, c);
+	for (d = 0; d < (int)n; d++)
+		assert_int_equal(c[d].state, CAT_LAPSED);
+}
+
 static void
 test_lapsed_default_and_uncategorised(void **state)
 {
@@ -465,7 +557,7 @@ test_explain_names_the_figures(void **state)
 	    x->r.vip_eligible, x->r.vip_value, cut.threshold, &x->r.flags);
 	assert_int_equal(x->r.lifecycle, LC_VIP);
 	buf_init(&out, 65536);
-	segment_explain(&x->cf->seg, &x->r, &cut, NOW, &out);
+	segment_explain(&x->cf->seg, &x->r, NULL, 0, &cut, NOW, &out);
 	assert_non_null(strstr(buf_str(&out), "vip         yes  net spend"
 	    " 150.50 USD >= the cut 100.00 USD for the top 10% of 40"));
 	assert_non_null(strstr(buf_str(&out), "lapsed      yes  last order"));
@@ -480,7 +572,7 @@ test_explain_names_the_figures(void **state)
 	fx_order(x, 30, "partially_refunded", 5000, 1250, "coffee", 1);
 	segment_classify(&x->cf->seg, &x->f, NOW, &x->r);
 	buf_init(&out, 65536);
-	segment_explain(&x->cf->seg, &x->r, &cut, NOW, &out);
+	segment_explain(&x->cf->seg, &x->r, NULL, 0, &cut, NOW, &out);
 	assert_non_null(strstr(buf_str(&out), "refunds     1 order, 12.50 USD"
 	    " refunded"));
 	buf_free(&out);
@@ -499,18 +591,23 @@ test_flags_are_campaign_names(void **state)
 	res.lifecycle = LC_VIP;
 	res.cart_abandoner = 1;
 	snprintf(res.interests[0].category, CONF_NAME_MAX, "coffee");
-	res.ninterests = 1;
+	res.interests[0].sources = SEG_INTEREST_BOUGHT | SEG_INTEREST_DUE;
+	snprintf(res.interests[1].category, CONF_NAME_MAX, "furniture");
+	res.interests[1].sources = SEG_INTEREST_LAPSED;	/* bought long ago */
+	res.ninterests = 2;
 	snprintf(res.country, sizeof(res.country), "DE");
 	snprintf(res.language, sizeof(res.language), "en-US");
 	snprintf(res.currency, sizeof(res.currency), "EUR");
 	segment_flags(&res, &f);
-	assert_int_equal(f.n, 6);
+	assert_int_equal(f.n, 8);
 	assert_string_equal(f.ptr[0], "vip");
 	assert_string_equal(f.ptr[1], "cart_abandoner");
 	assert_string_equal(f.ptr[2], "coffee");
-	assert_string_equal(f.ptr[3], "country_de");
-	assert_string_equal(f.ptr[4], "language_en_us");
-	assert_string_equal(f.ptr[5], "currency_eur");
+	assert_string_equal(f.ptr[3], "due_coffee");
+	assert_string_equal(f.ptr[4], "lapsed_furniture");
+	assert_string_equal(f.ptr[5], "country_de");
+	assert_string_equal(f.ptr[6], "language_en_us");
+	assert_string_equal(f.ptr[7], "currency_eur");
 	/* no locale known: no locale names, never "country_" */
 	memset(&res, 0, sizeof(res));
 	res.lifecycle = LC_SUBSCRIBER;
@@ -521,6 +618,7 @@ test_flags_are_campaign_names(void **state)
 	/* the longest category name stays whole and terminated */
 	memset(res.interests[0].category, 'A', CONF_NAME_MAX - 1);
 	res.interests[0].category[CONF_NAME_MAX - 1] = '\0';
+	res.interests[0].sources = SEG_INTEREST_VIEWED;
 	res.ninterests = 1;
 	segment_flags(&res, &f);
 	assert_int_equal(f.n, 2);
@@ -537,6 +635,7 @@ main(void)
 		T(test_one_order_first_time_two_repeat),
 		T(test_refunds_and_cancellations),
 		T(test_lapsed_per_category),
+		T(test_category_cycles),
 		T(test_lapsed_default_and_uncategorised),
 		T(test_lapsed_adapts_to_own_interval),
 		T(test_b2b_reasons),

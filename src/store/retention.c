@@ -211,8 +211,8 @@ prune_finish(struct store *st, int64_t cut, int64_t now,
 		("DELETE FROM outbox WHERE campaign_id IN " CLOSED
 		 " AND state NOT IN ('queued', 'sending')"),
 		("DELETE FROM " COPY_NOTES_OLD),
-		"UPDATE campaigns_closed SET pruned_at = ?1"
-		" WHERE pruned_at IS NULL",
+		("UPDATE campaigns_closed SET pruned_at = ?1"
+		 " WHERE pruned_at IS NULL"),
 	};
 	int64_t *counts[] = { &r->outbox_jobs, &r->copy_notes, NULL };
 	int64_t bind[] = { 0, cut, now };

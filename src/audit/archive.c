@@ -809,8 +809,8 @@ arc_rows(struct store *st, struct arc_in *in, store_audit_fn fn, void *arg,
 
 int
 audit_archive_read(struct store *st, const char *dir,
-    const struct store_audit_archive *rec, store_audit_fn fn, void *arg,
-    char *why, size_t len)
+    const struct store_audit_archive *rec, int shown, store_audit_fn fn,
+    void *arg, char *why, size_t len)
 {
 	char path[PATH_MAX], digest[AUDIT_HASH_LEN + 1];
 	char magic[sizeof(ARC_MAGIC)];
@@ -837,8 +837,11 @@ audit_archive_read(struct store *st, const char *dir,
 		return 1;
 	}
 	buf_init(&in.rec_buf, 4 * ARC_FIELD_MAX);
-	if (fread(magic, 1, strlen(ARC_MAGIC), in.fp) != strlen(ARC_MAGIC) ||
-	    memcmp(magic, ARC_MAGIC, strlen(ARC_MAGIC)) != 0) {
+	if (shown && strcmp(digest, rec->sha256) != 0)
+		rc = 0;		/* said below, before a row is shown */
+	else if (fread(magic, 1, strlen(ARC_MAGIC), in.fp) !=
+	    strlen(ARC_MAGIC) || memcmp(magic, ARC_MAGIC,
+	    strlen(ARC_MAGIC)) != 0) {
 		snprintf(why, len, "archive %s is not an audit archive (%s)",
 		    rec->name, path);
 		rc = 1;
@@ -909,7 +912,7 @@ audit_archive_rows(struct store *st, const char *dir, int64_t id,
 	}
 	if ((rc = store_audit_archives(st, &recs, &n)) == 0) {
 		for (i = 0; i < n && rc == 0; i++)
-			rc = audit_archive_read(st, dir, &recs[i],
+			rc = audit_archive_read(st, dir, &recs[i], 1,
 			    arc_disclose_row, &d, why, len);
 		free(recs);
 	}

@@ -705,8 +705,8 @@ verify_archives(struct store *st, const char *dir, struct verify *v)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		v->archive = recs[i].name;
-		rc = audit_archive_read(st, dir, &recs[i], verify_archived, v,
-		    v->rep->why, sizeof(v->rep->why));
+		rc = audit_archive_read(st, dir, &recs[i], 0, verify_archived,
+		    v, v->rep->why, sizeof(v->rep->why));
 		if (rc == 1 && v->rep->bad_seq == 0)
 			v->rep->bad_seq = recs[i].first_seq;
 		v->rep->archives++;
@@ -862,7 +862,7 @@ audit_export(struct store *st, const char *dir, int64_t since, FILE *out,
 	if ((rc = store_audit_archives(st, &recs, &n)) == 0) {
 		for (i = 0; i < n && rc == 0; i++)
 			if (recs[i].max_at >= since)
-				rc = audit_archive_read(st, dir, &recs[i],
+				rc = audit_archive_read(st, dir, &recs[i], 1,
 				    export_row, &x, why, len);
 		free(recs);
 	}

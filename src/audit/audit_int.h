@@ -24,12 +24,15 @@ void	 audit_seal(struct audit_hasher *h, const unsigned char *key,
  * order, as store_audit_scan would have: the personal data of a sealed
  * row decrypted under its customer's key, or empty when that key was
  * erased (A->key says which).  The file must be whole, end with the row
- * REC names and hash to REC's SHA256.  0; FN's non-zero; 1 when the file
- * is missing, unreadable or damaged, WHY (LEN bytes) saying so and
- * naming it; -1 on a store error.
+ * REC names and hash to REC's SHA256: checked before any row reaches FN
+ * when SHOWN (what is shown to someone, export and disclosure: nothing
+ * of an edited file), after the rows otherwise (verify: a row says
+ * where the edit is).  0; FN's non-zero; 1 when the file is missing,
+ * unreadable or damaged, WHY (LEN bytes) saying so and naming it; -1 on
+ * a store error.
  */
 int	 audit_archive_read(struct store *st, const char *dir,
-	    const struct store_audit_archive *rec, store_audit_fn fn,
-	    void *arg, char *why, size_t len);
+	    const struct store_audit_archive *rec, int shown,
+	    store_audit_fn fn, void *arg, char *why, size_t len);
 
 #endif

@@ -321,8 +321,9 @@ test_archive_damaged(void **state)
 	struct ax *x = *state;
 	struct audit_archive_report ar;
 	struct audit_report rep;
-	char path[256], other[256], *p, *q, *orig;
-	size_t len, olen;
+	char path[256], other[256], why[512], *p, *q, *orig, *text;
+	size_t len, olen, tlen;
+	FILE *out;
 
 	ax_rows(x);
 	ax_archive(x, DEC_1, &ar);
@@ -339,6 +340,19 @@ test_archive_damaged(void **state)
 	assert_int_equal(rep.bad_seq, 4);
 	assert_string_equal(rep.why, "archive " OCT ": row 4 does not match"
 	    " its hash: it was edited");
+	/* export shows nothing of an edited file (earlier files' rows go
+	 * out as they are read), not even its rows before the edit */
+	text = NULL;
+	tlen = 0;
+	out = open_memstream(&text, &tlen);
+	assert_int_equal(audit_export(x->st, x->arc, INT64_MIN, out, why,
+	    sizeof(why)), -1);
+	fclose(out);
+	assert_string_equal(why, "archive " OCT " was edited: its SHA-256 is"
+	    " not the one the store recorded");
+	assert_null(strstr(text, "deliver_ok"));
+	assert_null(strstr(text, "\"seq\":4,"));
+	free(text);
 	free(p);
 
 	/* the end record's last hash edited: it no longer ends the rows */

@@ -161,6 +161,7 @@ UNIT_SED = -e 's|/usr/sbin/segmilter|$(SBINDIR)/segmilter|g' \
 	   -e 's|/usr/bin/segctl|$(BINDIR)/segctl|g' \
 	   -e 's|/etc/segmilter/|$(SYSCONFDIR)/segmilter/|g'
 EXAMPLES = conf/campaigns/spring-launch.conf conf/campaigns/cart-rescue.conf \
+	   conf/campaigns/coffee-winback.conf \
 	   contrib/demo-broadcast.eml
 
 install: all

@@ -51,7 +51,7 @@ mkdir -p "$DIR/campaigns"
 DIR=$(realpath "$DIR")
 chmod 755 "$DIR"	# Postfix's smtpd (user postfix) reaches the socket
 cp conf/campaigns/spring-launch.conf conf/campaigns/cart-rescue.conf \
-    "$DIR/campaigns/"
+    conf/campaigns/coffee-winback.conf "$DIR/campaigns/"
 openssl rand -hex 32 > "$DIR/copy.key"
 chmod 600 "$DIR/copy.key"
 printf 'secret = "%s";\n' "$(openssl rand -hex 16)" > "$DIR/sms.cred"
@@ -111,6 +111,10 @@ $SEGCTL segments
 echo
 echo "== 2. segctl preview contrib/demo-broadcast.eml"
 $SEGCTL preview contrib/demo-broadcast.eml | sed -n '1,60p'
+echo
+echo "== 2b. a coffee winback, said as lapsed_coffee & !b2b: who meets it"
+$SEGCTL preview contrib/demo-winback.eml |
+    sed -n '1,2p;/^variant /p;/^who meets/,/^$/p'
 
 if [ "$(id -u)" != 0 ]; then
 	echo

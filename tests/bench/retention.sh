@@ -57,11 +57,13 @@ SQL
 		t0=$(date +%s.%N)
 		$BUILD/segctl -q -c "$D/pruned.conf" \
 		    --now "$(date -u -d @$((at + 86400)) +%Y-%m-%d)" prune
-		prune_s=$(echo "$prune_s + $(date +%s.%N) - $t0" | bc)
+		prune_s=$(awk -v a="$prune_s" -v b="$t0" -v c="$(date +%s.%N)" \
+		    'BEGIN { print a + c - b }')
 	fi
 	if [ $((k % 52)) = 0 ] || [ $k = "$CAMPAIGNS" ]; then
-		printf '%4d %12d %12d %10d %10.1f %10.1f %10.1f\n' \
-		    $((k / 52)) "$(rows "$D/pruned.db" ledger)" \
+		printf '%4.1f %12d %12d %10d %10.1f %10.1f %10.1f\n' \
+		    "$(awk -v k="$k" 'BEGIN { print k / 52 }')" \
+		    "$(rows "$D/pruned.db" ledger)" \
 		    "$(rows "$D/pruned.db" engagement)" \
 		    "$(rows "$D/pruned.db" deliveries_closed)" \
 		    "$(in_use "$D/pruned.db")" "$(in_use "$D/kept.db")" \

@@ -33,7 +33,10 @@
  *   };
  *
  * The text is a template like the message's, rendered as plain text
- * with the recipient's variant.
+ * with the recipient's variant.  channel = "sms_if_no_email" texts, as
+ * well, those of the segments the email is not sent to for want of
+ * email consent alone (the default variant's text): a cart abandoner
+ * who agreed to texts but never to email.  Every SMS rule still holds.
  *
  * Optional arms measure what the tailoring is worth (policy.h): of the
  * recipients the campaign would deliver to, a random share gets the
@@ -86,11 +89,19 @@ struct campaign_variant {
 	int64_t			 send_after;	/* epoch seconds, 0: now */
 };
 
+/* Whom a campaign's SMS goes to, of its segments. */
+enum campaign_channel {
+	CHANNEL_WITH_EMAIL,	/* "email_and_sms": those the email goes to */
+	CHANNEL_IF_NO_EMAIL	/* "sms_if_no_email": and those it does not
+				   for want of email consent alone */
+};
+
 struct campaign_sms {
 	char			**segments;	/* NULL: no SMS */
 	size_t			 nsegments;
 	char			*text;
 	int64_t			 send_after;	/* 0: now */
+	enum campaign_channel	 channel;
 };
 
 /* Shares in hundredths of a percent: 10000 is everyone. */

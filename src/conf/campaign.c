@@ -432,6 +432,17 @@ load_sms(struct campaign_load *ld, const config_setting_t *g,
 			    &c->sms.send_after, &why) == -1)
 				campaign_error(ld, s, path, "expected a time"
 				    " such as \"2026-12-01T09:00:00Z\"");
+		} else if (strcmp(name, "channel") == 0) {
+			text = config_setting_type(s) == CONFIG_TYPE_STRING ?
+			    config_setting_get_string(s) : "";
+			if (strcmp(text, "email_and_sms") == 0)
+				c->sms.channel = CHANNEL_WITH_EMAIL;
+			else if (strcmp(text, "sms_if_no_email") == 0)
+				c->sms.channel = CHANNEL_IF_NO_EMAIL;
+			else
+				campaign_error(ld, s, path, "expected"
+				    " \"email_and_sms\" or"
+				    " \"sms_if_no_email\"");
 		} else {
 			campaign_error(ld, s, path, "unknown setting");
 		}

@@ -18,6 +18,19 @@
 #include "tz.h"
 #include "xalloc.h"
 
+/*
+ * Whether the campaign's SMS is for R as the email decided: the email
+ * goes to them, or (sms_if_no_email) it does not for want of email
+ * consent alone.
+ */
+static int
+sms_channel(const struct milter_rcpt *r, const struct campaign *c)
+{
+	return r->d.reason == POLICY_DELIVER ||
+	    (r->d.reason == POLICY_NO_CONSENT &&
+	    c->sms.channel == CHANNEL_IF_NO_EMAIL);
+}
+
 static int
 in_sms_segments(const struct milter_rcpt *r, const struct campaign *c)
 {
@@ -83,7 +96,7 @@ msg_sms_lookup(struct milter_msg *m, const struct daemon_env *env,
 	found = xcalloc(m->nrcpts + 1, sizeof(*found));
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
-		if (r->d.reason != POLICY_DELIVER || r->r->customer_id == 0 ||
+		if (!sms_channel(r, c) || r->r->customer_id == 0 ||
 		    !in_sms_segments(r, c))
 			continue;
 		r->sms = xcalloc(1, sizeof(*r->sms));
@@ -353,7 +366,7 @@ msg_sms_record(struct milter_msg *m, const struct daemon_env *env,
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
 		/* the ledger may have found the email a duplicate */
-		if (r->sms == NULL || r->d.reason != POLICY_DELIVER)
+		if (r->sms == NULL || !sms_channel(r, c))
 			continue;
 		if (r->sms->d.reason == POLICY_SMS_QUEUE &&
 		    queue_one(m, c, st, r, now) == -1)

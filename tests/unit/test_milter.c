@@ -1213,6 +1213,65 @@ test_sms_jobs(void **state)
 }
 
 /*
+ * channel = "sms_if_no_email": Bea, who never agreed to email but did
+ * to texts, gets the SMS and no email; Ann, who agreed to both, gets
+ * both, once; with the default channel Bea gets nothing at all.
+ */
+static void
+test_sms_if_no_email(void **state)
+{
+	static const char *const rcpts[] = { "<ann@example.com>",
+	    "<bea@example.com>", NULL };
+	struct mx *x = *state;
+	struct campaign_set *set;
+	char path[160], err[2048];
+
+	sms_reachable(x, "ann@example.com", "Ann", "+4915112345678",
+	    "Europe/Berlin", "DE", NULL);
+	sms_reachable(x, "bea@example.com", "Bea", "+4915187654321",
+	    "Europe/Berlin", "DE", NULL);
+	sms_campaign(x, "");
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n"
+	    "Message-ID: <both@x>\n", "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE kind ="
+	    " 'sms' AND recipients = '+4915187654321'"), 0);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'sms' AND message_id = '<both@x>' AND recipient LIKE"
+	    " '%bea%'"), 0);
+
+	/* again, texting the no-email too: the email is for nobody now
+	 * (Ann had it), the message discarded, Bea's SMS queued */
+	sms_campaign(x, "  channel = \"sms_if_no_email\";");
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n"
+	    "Message-ID: <either@x>\n", "{{offer}}\n", x->st),
+	    MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE kind ="
+	    " 'sms' AND recipients = '+4915187654321' AND CAST(message AS"
+	    " TEXT) = 'Bea: 10% off STOP'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'sms' AND message_id = '<either@x>' AND recipient ="
+	    " '+4915187654321' AND decision = 'queued'"), 1);
+	/* her email: still no */
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'email' AND message_id = '<either@x>' AND recipient ="
+	    " 'bea@example.com' AND decision = 'no_consent'"), 1);
+	/* Ann's SMS went with the first message: one, not two */
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE kind ="
+	    " 'sms' AND recipients = '+4915112345678'"), 1);
+	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
+	write_file(path, "id = \"cart\";\n"
+	    "variants = { default = { offer = \"10%\"; }; };\n"
+	    "sms = { segments = [ \"vip\" ]; text = \"Hi STOP\";\n"
+	    "  channel = \"fax\"; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
+	    &set, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cart.conf:4: sms.channel: expected"
+	    " \"email_and_sms\" or \"sms_if_no_email\"\n"));
+	tzdb_free(x->env.tzdb);
+	x->env.tzdb = NULL;
+}
+
+/*
  * SMS follows the arm of the email: the held out get no text, the broad
  * arm the default variant's, the tailored their own.
  */
@@ -1710,6 +1769,8 @@ main(void)
 		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_unsubscribe_links,
 		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_sms_if_no_email, mx_setup,
+		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_jobs, mx_setup,
 		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_places, mx_setup,

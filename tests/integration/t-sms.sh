@@ -13,7 +13,9 @@
 # back; the gateway's permanent refusals mark the number (opted out,
 # invalid) and are audited; a second campaign the same day is capped;
 # quiet hours hold the Tokyo customers until their window opens, and a
-# STOP or sms.max_age_hours passing while a job waits stops it; the
+# STOP or sms.max_age_hours passing while a job waits stops it; a
+# customer who agreed to texts but not to email gets nothing by default
+# and the text alone with channel = "sms_if_no_email"; the
 # webhook driver signs its requests (switched to by SIGHUP); TLS to the
 # gateway is verified (a self-signed certificate is refused until
 # sms.ca_file names it); the audit chain verifies.
@@ -98,11 +100,13 @@ print(int(d.timestamp()))")
 	echo "w1@example.com,Wes,+15550005001,US,,"
 	echo "s1@example.com,Sam,+15550006001,US,,"
 	echo "x1@example.com,Xia,+15550007001,US,,"
+	echo "m1@example.com,Mia,+15550008001,US,,"
+	echo "o1@example.com,Oli,+15550008002,US,,"
 } > "$T/customers.csv"
 CUSTOMERS="a01 a02 a03 a04 a05 a06 a07 a08 a09 a10 a11 a12 e1 e2 e3 e4 e5 n1 g1 g2 t1 t2"
 {
 	echo "email,type,occurred_at,category,cart_value"
-	for c in $CUSTOMERS w1 s1 x1; do
+	for c in $CUSTOMERS w1 s1 x1 m1 o1; do
 		[ "$c" = n1 ] && continue
 		echo "$c@example.com,add_to_cart,$(ago '3 hours'),coffee,42.00"
 	done
@@ -119,6 +123,10 @@ CUSTOMERS="a01 a02 a03 a04 a05 a06 a07 a08 a09 a10 a11 a12 e1 e2 e3 e4 e5 n1 g1 
 		*) echo "$c@example.com,sms,granted,checkout,$(ago '90 days'),sms box ticked (form v3)" ;;
 		esac
 	done
+	# m1 agreed to texts, never to email; o1 to neither
+	echo "m1@example.com,sms,granted,checkout,$(ago '90 days'),sms box ticked (form v3)"
+	echo "m1@example.com,email,revoked,checkout,$(ago '90 days'),box left empty"
+	echo "o1@example.com,email,revoked,checkout,$(ago '90 days'),box left empty"
 } > "$T/consent.csv"
 printf 'phone,received_at,text\n+15550002005,%s,STOP\n+15550001001,%s,help\n' \
     "$(ago '2 days')" "$(ago '2 days')" > "$T/replies.csv"
@@ -149,6 +157,12 @@ sms = {
   segments = [ "cart_abandoner" ];
   text = "{{first_name|default:\"Hi\"}}, your cart is waiting: 10% off with {{code}}. Reply STOP to opt out";
 };
+CONF
+cat > "$T/campaigns/cart3.conf" <<'CONF'
+id = "cart-rescue-3";
+variants = { default = { code = "CART3"; }; };
+sms = { segments = [ "cart_abandoner" ]; channel = "sms_if_no_email";
+  text = "{{first_name|default:\"Hi\"}}, {{code}} for your cart. Reply STOP to opt out"; };
 CONF
 cat > "$T/campaigns/cart2.conf" <<'CONF'
 id = "cart-rescue-2";
@@ -334,6 +348,40 @@ MSG
     fail "w1 after a resend: $(aud w1 cart-rescue-2)"
 [ "$(q "SELECT count(*) FROM outbox WHERE kind = 'sms' AND campaign_id = 'cart-rescue-2'")" = 1 ] ||
     fail "a second SMS job for one campaign and customer"
+
+# --- 3. the SMS for who gets no email: m1 agreed to texts alone -----------
+# by default (cart-rescue-2, the day's second: m1 had none) nothing at all;
+# with channel = "sms_if_no_email" the text and still no email; o1, who
+# agreed to neither, nothing
+n_arrived=$(arrived | wc -l)
+send nomail m1@example.com o1@example.com <<'MSG' || fail "campaign 2 to m1 refused"
+From: Shop <news@shop.example>
+Subject: Last call
+X-Campaign-ID: cart-rescue-2
+Message-ID: <cart-2-m1@shop.example>
+
+Last call.
+MSG
+send nomail3 m1@example.com o1@example.com <<'MSG' || fail "campaign 3 refused"
+From: Shop <news@shop.example>
+Subject: Your cart
+X-Campaign-ID: cart-rescue-3
+Message-ID: <cart-3@shop.example>
+
+Your cart.
+MSG
+"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
+[ "$(arrived | wc -l)" = "$n_arrived" ] || fail "an email to who never agreed to email"
+[ "$(aud m1 cart-rescue-2)" = "" ] || fail "m1 texted by default: $(aud m1 cart-rescue-2)"
+m1job() { q "SELECT o.state FROM outbox o JOIN customers c ON c.id = o.customer_id WHERE c.email = 'm1@example.com' AND o.campaign_id = 'cart-rescue-3'"; }
+wait_until '[ "$(m1job)" = sent ]' 'm1'"'"'s SMS not sent: $(m1job) $(aud m1 cart-rescue-3)'
+[ "$(aud m1 cart-rescue-3)" = "queued sms_sent" ] || fail "m1: $(aud m1 cart-rescue-3)"
+accepted | grep -qx '1 +15550008001' || fail "m1 did not get exactly one SMS: $(accepted)"
+grep '"to": *"+15550008001"' "$T/gw.log" | grep -q 'Mia, CART3 for your cart' ||
+    fail "m1's text: $(grep 15550008001 "$T/gw.log")"
+[ "$(aud o1 cart-rescue-3)" = no_sms_consent ] || fail "o1: $(aud o1 cart-rescue-3)"
+[ "$(q "SELECT decision FROM audit WHERE channel = 'email' AND campaign_id = 'cart-rescue-3' AND recipient = 'm1@example.com'")" = no_consent ] ||
+    fail "m1's email decision"
 
 # SIGHUP, then wait until segmilter says it took the new configuration
 reload() {

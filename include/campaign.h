@@ -38,6 +38,11 @@
  * email consent alone (the default variant's text): a cart abandoner
  * who agreed to texts but never to email.  Every SMS rule still holds.
  *
+ * class = "triggered" names a class of segmilter.conf's classes group:
+ * its frequency cap and fatigue instead of the policy group's (a cart
+ * reminder is not capped away by the week's newsletters); without one
+ * a campaign is promotional.
+ *
  * Optional arms measure what the tailoring is worth (policy.h): of the
  * recipients the campaign would deliver to, a random share gets the
  * variants (tailored), a share the default variant (broad), and a share
@@ -123,6 +128,8 @@ struct campaign_name {
 struct campaign {
 	char			 id[CAMPAIGN_ID_MAX];
 	char			*file;
+	char			 class_name[CONF_NAME_MAX]; /* "": promotional */
+	unsigned		 class_line;
 	struct expr		**include;	/* expr.h */
 	size_t			 ninclude;
 	struct expr		**exclude;

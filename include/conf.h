@@ -276,6 +276,19 @@ struct conf_audit {
 	char		*archive_dir;	/* "": "audit-archive" beside the store */
 };
 
+/*
+ * A campaign class (campaign.h: class = "triggered"): the frequency cap
+ * and fatigue of the policy group, overridden where its group says, so
+ * that a cart reminder is not capped away by the week's newsletters.
+ * Consent, unsubscribes, bounces, a customer's own cadence and quiet
+ * hours hold for every class.  Campaigns without a class are
+ * "promotional": the policy group itself.
+ */
+struct conf_class {
+	char		 name[CONF_NAME_MAX];
+	struct conf_policy policy;
+};
+
 struct conf {
 	char			*path;		/* NULL for conf_defaults() */
 	char			*store_path;
@@ -287,6 +300,8 @@ struct conf {
 	struct conf_feedback	 feedback;
 	struct conf_report	 report;
 	struct conf_retention	 retention;
+	struct conf_class	*classes;
+	size_t			 nclasses;
 	struct conf_audit	 audit;
 	struct conf_segments	 seg;
 	unsigned char		 hash[32];	/* SHA-256 of the file */
@@ -296,6 +311,10 @@ struct conf {
 int	 conf_load(const char *path, struct conf **out, char *err,
 	    size_t errlen);
 struct conf *conf_defaults(void);
+/* The thresholds of class NAME ("" or "promotional": the policy
+ * group's); NULL when there is no such class. */
+const struct conf_policy *conf_class_policy(const struct conf *c,
+	    const char *name);
 void	 conf_free(struct conf *c);
 
 const char *conf_lifecycle_name(enum conf_lifecycle lc);

@@ -95,6 +95,7 @@ struct policy_facts {
 
 /* A campaign's audience and variants, as policy needs them. */
 struct policy_campaign {
+	const char	*class_name;		/* NULL, "": promotional */
 	const struct expr *const *include;	/* empty: everyone */
 	size_t		 ninclude;
 	const struct expr *const *exclude;

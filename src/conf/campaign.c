@@ -554,6 +554,15 @@ load_campaign(struct campaign_load *ld, config_t *cfg, struct campaign *c)
 			load_variants(ld, s, c);
 		} else if (strcmp(name, "sms") == 0) {
 			load_sms(ld, s, c);
+		} else if (strcmp(name, "class") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+			    !valid_name(config_setting_get_string(s)))
+				campaign_error(ld, s, name, "expected a class"
+				    " name such as \"triggered\"");
+			else
+				snprintf(c->class_name, sizeof(c->class_name),
+				    "%s", config_setting_get_string(s));
+			c->class_line = config_setting_source_line(s);
 		} else if (strcmp(name, "arms") == 0) {
 			load_arms(ld, s, c);
 		} else {
@@ -733,6 +742,13 @@ check_campaign(struct campaign_load *ld, const struct campaign *c,
 	char suggest[CONF_NAME_MAX + 16];
 	size_t j;
 
+	if (c->class_name[0] != '\0' && conf_class_policy(cf,
+	    c->class_name) == NULL) {
+		buf_printf(&ld->errs, "%s:%u: class: '%s' is not one of the"
+		    " classes of the configuration (classes = { ... }) nor"
+		    " promotional\n", c->file, c->class_line, c->class_name);
+		ld->nerrs++;
+	}
 	if (c->arms.set && cf->outbox.keylen == 0) {
 		buf_printf(&ld->errs, "%s: arms: outbox.key_file is required:"
 		    " who falls in which arm is drawn with it, so that nobody"

@@ -56,6 +56,8 @@ enum conf_type {
 	CT_SMS_DRIVER,	/* "", "twilio", "kannel" or "webhook" */
 	CT_WINDOW,	/* struct conf_window: "08:00-21:00" */
 	CT_WINDOWS,	/* ( { where; window; }, ... ) */
+	CT_CLASSES,	/* { name = { policy overrides }; ... }, read
+			   once the policy group is (load_classes) */
 	CT_LISTEN,	/* char *: unix:/PATH, IPV4:PORT, [IPV6]:PORT */
 	CT_URL		/* char *: "", or http(s)://... */
 };
@@ -196,6 +198,18 @@ static const struct conf_setting policy_table[] = {
 	END
 };
 
+/* What a campaign class may set: the frequency cap and fatigue. */
+static const struct conf_setting class_table[] = {
+	{ "fatigue_unanswered", CT_INT, POL(fatigue_unanswered), 0, 0, 10000,
+	    0, 0, NULL },
+	{ "fatigue_cadence_days", CT_INT, POL(fatigue_cadence_days), 0, 1,
+	    3650, 0, 0, NULL },
+	{ "cap_count", CT_INT, POL(cap_count), 0, 0, 10000, 0, 0, NULL },
+	{ "cap_window_hours", CT_INT, POL(cap_window_hours), 0, 1, 8760, 0, 0,
+	    NULL },
+	END
+};
+
 #define REP(f)	offsetof(struct conf, report.f)
 
 static const struct conf_setting report_table[] = {
@@ -299,6 +313,7 @@ static const struct conf_setting top_table[] = {
 	{ "feedback", CT_GROUP, 0, 0, 0, 0, 0, 0, feedback_table },
 	{ "report", CT_GROUP, 0, 0, 0, 0, 0, 0, report_table },
 	{ "retention", CT_GROUP, 0, 0, 0, 0, 0, 0, retention_table },
+	{ "classes", CT_CLASSES, 0, 0, 0, 0, 0, 0, NULL },
 	{ "audit", CT_GROUP, 0, 0, 0, 0, 0, 0, audit_table },
 	{ "segments", CT_GROUP, 0, 0, 0, 0, 0, 0, segments_table },
 	END
@@ -326,6 +341,7 @@ struct conf_load {
 	int			 nerrs;
 	config_setting_t	*vip_min;
 	char			 vip_min_path[256];
+	config_setting_t	*classes;
 };
 
 static void
@@ -909,6 +925,13 @@ load_one(struct conf_load *ld, config_setting_t *s, const char *path,
 	case CT_WINDOWS:
 		load_windows(ld, s, path);
 		break;
+	case CT_CLASSES:
+		if (!config_setting_is_group(s))
+			load_error(ld, s, path, "expected a group of classes"
+			    " { triggered = { cap_count = 0; }; }");
+		else
+			ld->classes = s;
+		break;
 	}
 }
 
@@ -1149,6 +1172,63 @@ load_sms_dlr(struct conf_load *ld, config_t *cfg)
 }
 
 /*
+ * The classes, each the policy group's thresholds with its own group's
+ * overrides: read into a scratch copy of the configuration through the
+ * policy settings' own table, so that each is checked and reported as
+ * any other setting.
+ */
+static void
+load_classes(struct conf_load *ld)
+{
+	struct conf *c = ld->c, scratch;
+	config_setting_t *g;
+	char path[256];
+	const char *name;
+	int i, n;
+
+	if (ld->classes == NULL)
+		return;
+	n = config_setting_length(ld->classes);
+	c->classes = xcalloc((size_t)n + 1, sizeof(*c->classes));
+	for (i = 0; i < n; i++) {
+		g = config_setting_get_elem(ld->classes, (unsigned)i);
+		name = config_setting_name(g);
+		snprintf(path, sizeof(path), "classes.%s", name);
+		if (strcmp(name, "promotional") == 0) {
+			load_error(ld, g, path, "the policy group is the"
+			    " promotional class's");
+			continue;
+		}
+		if (!config_setting_is_group(g) ||
+		    strlen(name) >= CONF_NAME_MAX) {
+			load_error(ld, g, path, "expected a group { cap_count"
+			    " = ...; }");
+			continue;
+		}
+		scratch = *c;
+		ld->c = &scratch;
+		load_group(ld, g, path, class_table);
+		ld->c = c;
+		snprintf(c->classes[c->nclasses].name, CONF_NAME_MAX, "%s",
+		    name);
+		c->classes[c->nclasses++].policy = scratch.policy;
+	}
+}
+
+const struct conf_policy *
+conf_class_policy(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	if (name == NULL || *name == '\0' || strcmp(name, "promotional") == 0)
+		return &c->policy;
+	for (i = 0; i < c->nclasses; i++)
+		if (strcmp(c->classes[i].name, name) == 0)
+			return &c->classes[i].policy;
+	return NULL;
+}
+
+/*
  * retention.horizon_days: past every window in which a rule counts what
  * closing a campaign removes (deliveries for the frequency cap, SMS jobs
  * for the 30-day cap, orders for the report's attribution), so that no
@@ -1159,12 +1239,16 @@ load_retention(struct conf_load *ld, config_t *cfg)
 {
 	const struct conf *c = ld->c;
 	int64_t h = c->retention.horizon_days, need;
+	size_t i;
 
 	if (h == 0)
 		return;
 	need = 31;
 	if (c->policy.cap_window_hours / 24 + 1 > need)
 		need = c->policy.cap_window_hours / 24 + 1;
+	for (i = 0; i < c->nclasses; i++)
+		if (c->classes[i].policy.cap_window_hours / 24 + 1 > need)
+			need = c->classes[i].policy.cap_window_hours / 24 + 1;
 	if (c->report.attribution_days + 1 > need)
 		need = c->report.attribution_days + 1;
 	if (h < need)
@@ -1310,6 +1394,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	load_bounce_domain(&ld, &cfg);
 	load_sms(&ld, &cfg);
 	load_feedback(&ld, &cfg);
+	load_classes(&ld);
 	load_retention(&ld, &cfg);
 	load_sms_dlr(&ld, &cfg);
 	load_audit(&ld, &cfg);
@@ -1421,6 +1506,7 @@ conf_free(struct conf *c)
 	if (c == NULL)
 		return;
 	free(c->path);
+	free(c->classes);
 	free(c->store_path);
 	free(c->milter.socket);
 	free(c->milter.user);

@@ -50,13 +50,18 @@ int
 msg_decide(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, int64_t now)
 {
-	const struct conf_policy *pol = &env->conf->policy;
+	const struct conf_policy *pol;
 	struct policy_campaign pc;
 	struct policy_facts f;
 	struct milter_rcpt *r;
 	size_t i;
 
+	/* the campaign's class: loading checked that the configuration
+	 * has it */
+	if ((pol = conf_class_policy(env->conf, c->class_name)) == NULL)
+		pol = &env->conf->policy;
 	memset(&pc, 0, sizeof(pc));
+	pc.class_name = c->class_name;
 	pc.include = (const struct expr *const *)c->include;
 	pc.ninclude = c->ninclude;
 	pc.exclude = (const struct expr *const *)c->exclude;

@@ -205,6 +205,7 @@ void
 policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
     const struct policy_facts *f, int64_t now, struct policy_decision *d)
 {
+	char why[sizeof(d->detail)];
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
@@ -258,6 +259,12 @@ policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
 	}
 	if (policy_fatigue(r, f, now, d)) {
 		d->reason = POLICY_FATIGUED;
+		/* which class's thresholds said so */
+		if (c->class_name != NULL && *c->class_name != '\0') {
+			snprintf(why, sizeof(why), "%s", d->detail);
+			snprintf(d->detail, sizeof(d->detail), "class %.32s:"
+			    " %.119s", c->class_name, why);
+		}
 		return;
 	}
 	d->reason = POLICY_DELIVER;

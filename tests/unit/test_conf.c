@@ -484,6 +484,47 @@ test_retention_horizon(void **state)
 	assert_non_null(strstr(err, "90: at least 91"));
 }
 
+/*
+ * classes: each the policy group's thresholds, overridden where its
+ * group says, whatever the order in the file; only the cap and fatigue
+ * may be; promotional is the policy group's.
+ */
+static void
+test_classes(void **state)
+{
+	const struct conf_policy *p;
+	struct conf *c;
+
+	(void)state;
+	assert_non_null(c = load("classes = { triggered = { cap_count = 0; };"
+	    "\n  digest = { cap_window_hours = 168; }; };\n"
+	    "policy = { cap_count = 3; fatigue_unanswered = 7; };\n"));
+	assert_int_equal(c->nclasses, 2);
+	p = conf_class_policy(c, "triggered");
+	assert_non_null(p);
+	assert_int_equal(p->cap_count, 0);
+	assert_int_equal(p->fatigue_unanswered, 7);	/* the policy's */
+	assert_int_equal(p->cap_window_hours, 16);
+	p = conf_class_policy(c, "digest");
+	assert_int_equal(p->cap_count, 3);
+	assert_int_equal(p->cap_window_hours, 168);
+	assert_ptr_equal(conf_class_policy(c, ""), &c->policy);
+	assert_ptr_equal(conf_class_policy(c, "promotional"), &c->policy);
+	assert_null(conf_class_policy(c, "nope"));
+	conf_free(c);
+
+	assert_null(load("classes = {\n  triggered = { bounce_limit = 5; };"
+	    "\n  promotional = { cap_count = 1; };\n};\n"));
+	assert_non_null(strstr(err, ":2: classes.triggered.bounce_limit:"
+	    " unknown setting"));
+	assert_non_null(strstr(err, ":3: classes.promotional: the policy"
+	    " group is the promotional class's"));
+	/* a class's window counts for retention as the policy's does */
+	assert_null(load("classes = { weekly = { cap_window_hours = 2000; };"
+	    " };\nretention = { horizon_days = 60; };\n"));
+	assert_non_null(strstr(err, "60: at least 84"));
+}
+
 static void
 test_bounce_domain(void **state)
 {
@@ -641,6 +682,7 @@ main(void)
 		cmocka_unit_test(test_key_file_mode),
 		cmocka_unit_test(test_bounce_domain),
 		cmocka_unit_test(test_retention_horizon),
+		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_feedback_credentials),
 	};
 

@@ -1213,6 +1213,72 @@ test_sms_jobs(void **state)
 }
 
 /*
+ * Classes: Ann has had a newsletter today, so the next promotional
+ * campaign is capped (one per 16 hours), but a triggered one, whose
+ * class has no cap, reaches her; its skip, when there is one, names the
+ * class.  A campaign naming a class the configuration lacks is refused.
+ */
+static void
+test_campaign_classes(void **state)
+{
+	static const char *const ann[] = { "<ann@example.com>", NULL };
+	struct mx *x = *state;
+	struct campaign_set *set;
+	char path[160], err[2048];
+
+	x->cf->classes = calloc(1, sizeof(*x->cf->classes));
+	snprintf(x->cf->classes[0].name, CONF_NAME_MAX, "triggered");
+	x->cf->classes[0].policy = x->cf->policy;
+	x->cf->classes[0].policy.cap_count = 0;
+	x->cf->nclasses = 1;
+	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
+	write_file(path, "id = \"cart\";\nclass = \"triggered\";\n"
+	    "variants = { default = { offer = \"10%\"; }; };\n");
+	snprintf(path, sizeof(path), "%s/campaigns/news.conf", x->dir);
+	write_file(path, "id = \"news\";\n"
+	    "variants = { default = { offer = \"5%\"; }; };\n");
+	campaign_set_free(x->set);
+	if (campaign_set_load(x->cf->milter.campaigns_dir, x->cf, &x->set,
+	    err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	x->env.campaigns = x->set;
+
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: spring\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: news\n",
+	    "{{offer}}\n", x->st), MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " campaign_id = 'news' AND decision = 'fatigued' AND detail LIKE"
+	    " 'frequency cap:%'"), 1);
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: cart\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " campaign_id = 'cart' AND decision = 'deliver'"), 1);
+	/* the triggered class with a cap of its own: its skip says so */
+	x->cf->classes[0].policy.cap_count = 1;
+	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
+	write_file(path, "id = \"cart2\";\nclass = \"triggered\";\n"
+	    "variants = { default = { offer = \"10%\"; }; };\n");
+	campaign_set_free(x->set);
+	if (campaign_set_load(x->cf->milter.campaigns_dir, x->cf, &x->set,
+	    err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	x->env.campaigns = x->set;
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: cart2\n",
+	    "{{offer}}\n", x->st), MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " campaign_id = 'cart2' AND decision = 'fatigued' AND detail LIKE"
+	    " 'class triggered: frequency cap:%'"), 1);
+
+	write_file(path, "id = \"cart\";\nclass = \"trigered\";\n"
+	    "variants = { default = { offer = \"10%\"; }; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
+	    &set, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cart.conf:2: class: 'trigered' is not"
+	    " one of the classes"));
+}
+
+/*
  * channel = "sms_if_no_email": Bea, who never agreed to email but did
  * to texts, gets the SMS and no email; Ann, who agreed to both, gets
  * both, once; with the default channel Bea gets nothing at all.
@@ -1771,6 +1837,8 @@ main(void)
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_if_no_email, mx_setup,
 		    mx_teardown),
+		cmocka_unit_test_setup_teardown(test_campaign_classes,
+		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_jobs, mx_setup,
 		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_places, mx_setup,

@@ -426,8 +426,8 @@ mta_chgfrom(void *ctx, const char *sender)
 {
 	struct mta *m = ctx;
 	struct bounce_token bt;
-	char tok[BOUNCE_TOKEN_MAX + 64], addr[320];
-	const char *at, *left = NULL;
+	char tok[BOUNCE_TOKEN_MAX + 64], addr[320], norm[320];
+	const char *at, *left = NULL, *why;
 	size_t i, n = 0;
 
 	if (strncmp(sender, "<" BOUNCE_LOCAL "+", 9) != 0 ||
@@ -444,11 +444,13 @@ mta_chgfrom(void *ctx, const char *sender)
 		}
 	if (n != 1)
 		abort();
+	/* the address as the milter reads it ("<ann@example.com >") */
 	snprintf(addr, sizeof(addr), "%s", left + (*left == '<'));
 	addr[strcspn(addr, ">")] = '\0';
-	if (bounce_token_parse(cf->outbox.key, cf->outbox.keylen, tok,
+	if (parse_email(addr, norm, sizeof(norm), &why) == -1 ||
+	    bounce_token_parse(cf->outbox.key, cf->outbox.keylen, tok,
 	    &bt) == -1 || bt.customer_id <= 0 ||
-	    !bounce_token_names_email(&bt, addr))
+	    !bounce_token_names_email(&bt, norm))
 		abort();
 	m->asked++;
 	return m->refuse ? -1 : 0;

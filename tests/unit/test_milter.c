@@ -1131,6 +1131,7 @@ sms_campaign(struct mx *x, const char *extra)
 	x->cf->sms.driver = SMS_WEBHOOK;
 	x->cf->sms.window.start = 0;
 	x->cf->sms.window.end = 24 * 60;
+	tzdb_free(x->env.tzdb);		/* a test may load two campaigns */
 	x->env.tzdb = tzdb_new(TZ_DIR);
 }
 

@@ -38,6 +38,9 @@ void	 expr_free(struct expr *e);
 
 /* The text as written. */
 const char *expr_text(const struct expr *e);
+/* The name E is when its text is that name alone ("vip"), else NULL:
+ * what reads as a plain segment name where one was shown before. */
+const char *expr_name(const struct expr *e);
 /* Its names, each once, in order of appearance: *N of them. */
 const char *const *expr_names(const struct expr *e, size_t *n);
 

@@ -283,6 +283,8 @@ struct segment_flags {
 };
 void	 segment_flags(const struct segment_result *res,
 	    struct segment_flags *out);
+/* Whether F holds NAME. */
+int	 segment_flags_has(const struct segment_flags *f, const char *name);
 
 /* Formats CENTS as "1234.50" into OUT. */
 void	 segment_format_money(int64_t cents, char *out, size_t outlen);

@@ -94,22 +94,21 @@ struct arc_key {
 	unsigned char		 aes[32];
 };
 
-/* The key for CUSTOMER into C, and its derived AES key if it lives. */
-static int
-arc_key_get(struct store *st, struct arc_key *c, int64_t customer)
+/* KEY, CUSTOMER's, into C with its derived AES key if it lives. */
+static void
+arc_key_use(struct arc_key *c, int64_t customer,
+    const struct store_audit_key *key)
 {
 	OSSL_PARAM params[4];
 	EVP_KDF_CTX *k;
 	int ok;
 
 	if (c->customer == customer && customer != 0)
-		return 0;
-	c->customer = 0;
-	if (store_audit_key_get(st, customer, &c->k) == -1)
-		return -1;
+		return;
 	c->customer = customer;
+	c->k = *key;
 	if (c->k.state != AUDIT_KEY_LIVE)
-		return 0;
+		return;
 	arc_fetch_once();
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 	    (char *)"SHA2-256", 0);
@@ -125,6 +124,21 @@ arc_key_get(struct store *st, struct arc_key *c, int64_t customer)
 		fprintf(stderr, "audit: no HKDF from OpenSSL\n");
 		abort();
 	}
+}
+
+/* CUSTOMER's key, read from the store, into C (arc_key_use). */
+static int
+arc_key_get(struct store *st, struct arc_key *c, int64_t customer)
+{
+	struct store_audit_key key;
+
+	if (c->customer == customer && customer != 0)
+		return 0;
+	c->customer = 0;
+	if (store_audit_key_get(st, customer, &key) == -1)
+		return -1;
+	arc_key_use(c, customer, &key);
+	OPENSSL_cleanse(&key, sizeof(key));
 	return 0;
 }
 
@@ -391,6 +405,20 @@ arc_open(struct archiver *z, const struct store_audit *a)
 	return 0;
 }
 
+/* DIR's entries made to last: an fsync of the directory.  0, or 1. */
+static int
+arc_sync_dir(struct archiver *z, const char *dir)
+{
+	int fd, rc = 0;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return arc_fail(z, "cannot sync", dir);
+	if (fsync(fd) == -1)
+		rc = arc_fail(z, "cannot sync", dir);	/* errno before close */
+	close(fd);
+	return rc;
+}
+
 /* Ends, syncs and renames the file into place; its record is done. */
 static int
 arc_close(struct archiver *z)
@@ -398,7 +426,7 @@ arc_close(struct archiver *z)
 	struct arc_out *o = &z->out;
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int n;
-	int fd, bad;
+	int bad;
 
 	buf_reset(&z->row);
 	arc_c(&z->row, 'E');
@@ -424,14 +452,8 @@ arc_close(struct archiver *z)
 		return 1;
 	}
 	/* the rename itself must last before the rows go */
-	if ((fd = open(z->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1) {
-		arc_fail(z, "cannot sync", z->dir);
-		if (fd != -1)
-			close(fd);
+	if (arc_sync_dir(z, z->dir) != 0)
 		return 1;
-	}
-	close(fd);
 	if (z->ndone == z->cap) {
 		z->cap = z->cap ? z->cap * 2 : 8;
 		z->done = xreallocarray(z->done, z->cap, sizeof(*z->done));
@@ -501,9 +523,9 @@ arc_row(const struct store_audit *a, void *arg)
 
 	if (a->seq >= z->head || a->at >= z->cut)
 		return ARC_STOP;
-	if (audit_sealed(a) && arc_key_get(z->st, &z->key, a->customer_id) ==
-	    -1)
-		return -1;
+	/* the scan read the row's key with it */
+	if (audit_sealed(a))
+		arc_key_use(&z->key, a->customer_id, a->key);
 	if (arc_check(z, a) != 0)
 		return 1;
 	if (o->fp != NULL && arc_month(a->at, &year, &mon) != o->month &&
@@ -555,7 +577,6 @@ static int
 arc_mkdir(struct archiver *z)
 {
 	char parent[PATH_MAX], *slash;
-	int fd;
 
 	if (mkdir(z->dir, 0700) == -1)
 		return errno == EEXIST ? 0 : arc_fail(z, "cannot create",
@@ -567,15 +588,7 @@ arc_mkdir(struct archiver *z)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1) {
-		arc_fail(z, "cannot sync", parent);
-		if (fd != -1)
-			close(fd);
-		return 1;
-	}
-	close(fd);
-	return 0;
+	return arc_sync_dir(z, parent);
 }
 
 int
@@ -731,7 +744,7 @@ arc_rows(struct store *st, struct arc_in *in, store_audit_fn fn, void *arg,
 	struct arc_key key;
 	int64_t v[ARC_END_FIELDS], rows = 0, last = 0;
 	char *plain = NULL;
-	int kind, rc = 0, form;
+	int kind, rc = 0;
 
 	memset(&key, 0, sizeof(key));
 	while ((kind = arc_record(in)) == 'R') {
@@ -741,7 +754,6 @@ arc_rows(struct store *st, struct arc_in *in, store_audit_fn fn, void *arg,
 		    arc_int(in, 7, &a.customer_id) == -1 ||
 		    arc_int(in, 14, &v[0]) == -1)
 			break;
-		form = (int)v[0];
 		a.channel = in->f[2];
 		a.queue_id = in->f[3];
 		a.message_id = in->f[4];
@@ -753,7 +765,7 @@ arc_rows(struct store *st, struct arc_in *in, store_audit_fn fn, void *arg,
 		a.variant = in->f[11];
 		a.consent = in->f[12];
 		a.config_hash = in->f[13];
-		a.form = form;
+		a.form = (int)v[0];
 		a.seal = in->f[15];
 		a.prev_hash = in->f[17];
 		a.hash = in->f[18];

@@ -476,23 +476,20 @@ cmd_report(struct cli *cli, int argc, char **argv)
 	/* closed: the decisions are the audit's (unless archived), the
 	 * lift had the ledger */
 	memset(&closed, 0, sizeof(closed));
-	if (store_campaign_closed(st, campaign, &closed) == -1) {
+	if ((rc = store_campaign_closed(st, campaign, &closed)) == -1)
 		cli_warnx("report: %s", store_error(st));
-		closed.closed_at = -1;
-	} else if (closed.closed_at != 0)
+	else if (rc == 0)
 		format_time(closed.closed_at, closed_on, sizeof(closed_on));
-	if (email.nsegments == 0 || closed.closed_at == -1) {
+	if (email.nsegments == 0 && rc == 0)
+		cli_warnx("campaign '%s': closed by retention %s (%lld"
+		    " decided, %lld delivered); its decisions are in the audit"
+		    " archives", campaign, closed_on,
+		    (long long)closed.decided, (long long)closed.delivered);
+	else if (email.nsegments == 0 && rc == 1)
+		cli_warnx("campaign '%s': no decisions recorded", campaign);
+	if (email.nsegments == 0 || rc == -1) {
 		campaign_set_free(set);
 		store_close(st);
-		if (closed.closed_at > 0)
-			cli_warnx("campaign '%s': closed by retention %s (%lld"
-			    " decided, %lld delivered); its decisions are in"
-			    " the audit archives", campaign, closed_on,
-			    (long long)closed.decided,
-			    (long long)closed.delivered);
-		else if (closed.closed_at == 0)
-			cli_warnx("campaign '%s': no decisions recorded",
-			    campaign);
 		return 1;
 	}
 	memset(&b, 0, sizeof(b));

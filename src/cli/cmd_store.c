@@ -332,6 +332,7 @@ cmd_info(struct cli *cli, int argc, char **argv)
 	struct store *st;
 	char wal[4200];
 	int64_t version = 0;
+	double wal_mb;
 	int rc;
 
 	(void)argv;
@@ -345,8 +346,8 @@ cmd_info(struct cli *cli, int argc, char **argv)
 	snprintf(wal, sizeof(wal), "%s-wal", store_path(st));
 	printf("%s: schema version %lld, %.1f MB", store_path(st),
 	    (long long)version, file_mb(store_path(st)));
-	if (file_mb(wal) >= 0)
-		printf(" and %.1f MB of WAL", file_mb(wal));
+	if ((wal_mb = file_mb(wal)) >= 0)
+		printf(" and %.1f MB of WAL", wal_mb);
 	printf("\n");
 	rc = store_usage(st, info_table, &in);
 	if (rc == -1)

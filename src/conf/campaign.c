@@ -157,19 +157,44 @@ load_names(struct campaign_load *ld, struct campaign *c,
 }
 
 /*
- * A list of audience expressions (expr.h), each name in them a segment
- * name and noted for campaign_set_check.
+ * TEXT, found at S, compiled, its names checked as segment names and
+ * noted as WHERE for campaign_set_check; NULL when it does not compile.
+ * Problems are reported at PATH, PREFIX ("element 2: ") before each.
  */
+static struct expr *
+load_expr(struct campaign_load *ld, struct campaign *c,
+    const config_setting_t *s, const char *path, const char *where,
+    const char *prefix, const char *text)
+{
+	const char *const *names;
+	struct expr *e;
+	char why[160];
+	size_t k, n;
+
+	if (expr_parse(text, &e, why, sizeof(why)) == -1) {
+		campaign_error(ld, s, path, "%s'%s': %s", prefix, text, why);
+		return NULL;
+	}
+	names = expr_names(e, &n);
+	for (k = 0; k < n; k++)
+		if (!valid_name(names[k]))
+			campaign_error(ld, s, path, "%s'%s' is not a segment"
+			    " name", prefix, names[k]);
+		else
+			note_name(c, names[k], s, where);
+	return e;
+}
+
+/* A list of audience expressions (expr.h). */
 static void
 load_exprs(struct campaign_load *ld, struct campaign *c,
     const config_setting_t *s, const char *path, const char *where,
     struct expr ***out, size_t *n)
 {
 	const config_setting_t *elem;
-	const char *text, *const *names;
+	const char *text;
 	struct expr *e;
-	char why[160];
-	size_t k, nnames;
+	char prefix[32];
 	int i, len;
 
 	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
@@ -186,19 +211,10 @@ load_exprs(struct campaign_load *ld, struct campaign *c,
 			    " string", i + 1);
 			continue;
 		}
-		if (expr_parse(text, &e, why, sizeof(why)) == -1) {
-			campaign_error(ld, elem, path, "element %d: '%s': %s",
-			    i + 1, text, why);
-			continue;
-		}
-		names = expr_names(e, &nnames);
-		for (k = 0; k < nnames; k++)
-			if (!valid_name(names[k]))
-				campaign_error(ld, elem, path, "element %d: '%s'"
-				    " is not a segment name", i + 1, names[k]);
-			else
-				note_name(c, names[k], elem, where);
-		(*out)[(*n)++] = e;
+		snprintf(prefix, sizeof(prefix), "element %d: ", i + 1);
+		if ((e = load_expr(ld, c, elem, path, where, prefix,
+		    text)) != NULL)
+			(*out)[(*n)++] = e;
 	}
 }
 
@@ -233,37 +249,24 @@ load_audience(struct campaign_load *ld, const config_setting_t *g,
 
 /*
  * A variant's match setting (S: NULL for none, then its name) into
- * V->match, its names noted for campaign_set_check.
+ * V->match.
  */
 static void
 load_match(struct campaign_load *ld, struct campaign *c,
     const config_setting_t *g, const config_setting_t *s,
     struct campaign_variant *v)
 {
-	const char *text, *const *names;
-	char path[192], why[160];
-	size_t k, n;
+	char path[192];
 
 	snprintf(path, sizeof(path), "variants.%s.match", v->name);
-	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_STRING) {
+	if (s == NULL)
+		v->match = load_expr(ld, c, g, path, "variants", "", v->name);
+	else if (config_setting_type(s) != CONFIG_TYPE_STRING)
 		campaign_error(ld, s, path, "expected an expression such as"
 		    " \"language_de & currency_chf\"");
-		return;
-	}
-	text = s != NULL ? config_setting_get_string(s) : v->name;
-	if (expr_parse(text, &v->match, why, sizeof(why)) == -1) {
-		campaign_error(ld, s != NULL ? s : g, path, "'%s': %s", text,
-		    why);
-		return;
-	}
-	names = expr_names(v->match, &n);
-	for (k = 0; k < n; k++)
-		if (!valid_name(names[k]))
-			campaign_error(ld, s != NULL ? s : g, path, "'%s' is"
-			    " not a segment name", names[k]);
-		else
-			note_name(c, names[k], s != NULL ? s : g, s != NULL ?
-			    "variants.match" : "variants");
+	else
+		v->match = load_expr(ld, c, s, path, "variants.match", "",
+		    config_setting_get_string(s));
 }
 
 static void

@@ -280,6 +280,13 @@ expr_text(const struct expr *e)
 	return e->text;
 }
 
+const char *
+expr_name(const struct expr *e)
+{
+	return e->nnames == 1 && strcmp(e->text, e->names[0]) == 0 ?
+	    e->names[0] : NULL;
+}
+
 const char *const *
 expr_names(const struct expr *e, size_t *n)
 {

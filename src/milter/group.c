@@ -50,17 +50,6 @@ msg_vars(struct milter_group *g, const struct daemon_env *env,
 	vars->unknown_empty = env->conf->milter.unknown_empty;
 }
 
-static int
-rcpt_has_flag(const struct milter_rcpt *r, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < r->flags->n; i++)
-		if (strcmp(r->flags->ptr[i], name) == 0)
-			return 1;
-	return 0;
-}
-
 /* ONLY: a variant, MSG_ALL_KEPT; or, with BY_PART, a part index. */
 static int
 in_group(const struct milter_rcpt *r, int only, int by_part)
@@ -102,7 +91,8 @@ group_build(struct milter_msg *m, const struct campaign *c, int only,
 	for (j = 0; j < first->flags->n; j++) {
 		for (i = 0; i < m->nrcpts; i++)
 			if (in_group(&m->rcpts[i], only, by_part) &&
-			    !rcpt_has_flag(&m->rcpts[i], first->flags->ptr[j]))
+			    !segment_flags_has(m->rcpts[i].flags,
+			    first->flags->ptr[j]))
 				break;
 		if (i == m->nrcpts)
 			g->flags[g->nflags++] = first->flags->ptr[j];

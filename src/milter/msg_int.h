@@ -149,12 +149,13 @@ void	 msg_plan_free(struct msg_plan *p);
  * The header block of part P's copy (number INDEX), into P->copy: the
  * original headers without the control header, the Subject and MIME
  * headers rendered, a fresh copy marker bound to the part's recipients
- * and to its rendered body, P->body_len bytes at P->body_at in BODIES,
- * which follow the block.  0, or -1 with ERR.
+ * and to its rendered body (P->body_digest, taken as it was rendered:
+ * P->body_len bytes at P->body_at in the plan's bodies, which follow
+ * the block).  0, or -1 with ERR.
  */
 int	 msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
-	    struct msg_part *p, int index, struct spool *bodies, int64_t now,
-	    char *err, size_t errlen);
+	    struct msg_part *p, int index, int64_t now, char *err,
+	    size_t errlen);
 /*
  * The RCPTS field of a copy marker (marker.h) for the delivered
  * recipients of part PART, or for every recipient (MSG_ALL_RCPTS: a

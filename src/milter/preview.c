@@ -279,13 +279,7 @@ preview_sms(struct milter_msg *m, const struct daemon_env *env,
 static int
 preview_has(const char *name, void *flags)
 {
-	const struct segment_flags *f = flags;
-	size_t i;
-
-	for (i = 0; f != NULL && i < f->n; i++)
-		if (strcmp(f->ptr[i], name) == 0)
-			return 1;
-	return 0;
+	return flags != NULL && segment_flags_has(flags, name);
 }
 
 /* How many of M's recipients meet E, and each of its names. */
@@ -299,9 +293,9 @@ preview_term(const struct milter_msg *m, const char *what,
 	for (i = 0; i < m->nrcpts; i++)
 		met += expr_eval(e, preview_has, m->rcpts[i].flags) != 0;
 	fprintf(out, "  %s \"%s\": %zu\n", what, expr_text(e), met);
-	names = expr_names(e, &n);
-	if (n == 1 && strcmp(names[0], expr_text(e)) == 0)
+	if (expr_name(e) != NULL)
 		return;
+	names = expr_names(e, &n);
 	for (k = 0; k < n; k++) {
 		for (i = has = 0; i < m->nrcpts; i++)
 			has += preview_has(names[k], m->rcpts[i].flags);

@@ -19,37 +19,24 @@ struct copy_fill {
 	const struct msg_part	*part;
 	struct spool		*bodies;
 	const char		*qid;
-	store_put_fn		 put;
-	void			*w;
-	int			 put_failed;
 };
 
-static int
-fill_put(void *arg, const void *p, size_t n)
-{
-	struct copy_fill *f = arg;
-
-	if (f->put(f->w, p, n) == -1) {
-		f->put_failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
-/* store_fill_fn: the body comes from the spool as it goes in. */
+/*
+ * store_fill_fn: the body comes from the spool as it goes in.  A store
+ * write that fails is the store's to report; only a failed read sets
+ * the spool's error (any earlier one failed the plan).
+ */
 static int
 fill_copy(void *arg, store_put_fn put, void *w)
 {
 	struct copy_fill *f = arg;
 
-	f->put = put;
-	f->w = w;
-	if (fill_put(f, f->part->copy.data, f->part->copy.len) == -1)
+	if (put(w, f->part->copy.data, f->part->copy.len) == -1)
 		return -1;
-	if (spool_range(f->bodies, f->part->body_at, f->part->body_len,
-	    fill_put, f) == 0)
+	if (spool_range(f->bodies, f->part->body_at, f->part->body_len, put,
+	    w) == 0)
 		return 0;
-	if (!f->put_failed)
+	if (spool_error(f->bodies)[0] != '\0')
 		daemon_log(LOG_ERR, f->qid, "spool: %s",
 		    spool_error(f->bodies));
 	return -1;

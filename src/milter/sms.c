@@ -34,12 +34,11 @@ sms_channel(const struct milter_rcpt *r, const struct campaign *c)
 static int
 in_sms_segments(const struct milter_rcpt *r, const struct campaign *c)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < c->sms.nsegments; i++)
-		for (j = 0; j < r->flags->n; j++)
-			if (strcmp(c->sms.segments[i], r->flags->ptr[j]) == 0)
-				return 1;
+		if (segment_flags_has(r->flags, c->sms.segments[i]))
+			return 1;
 	return 0;
 }
 

@@ -98,6 +98,22 @@ part_is_copy(const struct msg_plan *p, int i, int copies)
  * written (the spool: a full disk), which no recipient's values have
  * anything to do with.
  */
+/* A copy's body as it is rendered: into the spool, and into the digest
+ * its marker binds (no second read of the spool). */
+struct copy_out {
+	struct spool		*sp;
+	struct marker_body	*b;
+};
+
+static int
+copy_put(void *arg, const void *p, size_t n)
+{
+	struct copy_out *o = arg;
+
+	marker_body_add(o->b, p, n);
+	return spool_put(o->sp, p, n);
+}
+
 static int
 render_part(const struct daemon_env *env, struct msg_plan *p, int i,
     int copies, char *err, size_t errlen)
@@ -105,20 +121,31 @@ render_part(const struct daemon_env *env, struct msg_plan *p, int i,
 	struct msg_part *part = &p->parts[i];
 	size_t memory_max = (size_t)env->conf->milter.spool_memory_kb * 1024;
 	struct template_vars vars;
+	struct copy_out co = { NULL, NULL };
 	struct spool *out;
+	int rc;
 
 	msg_vars(&part->g, env, &vars);
 	if (part_is_copy(p, i, copies)) {
 		if (p->bodies == NULL)
 			p->bodies = spool_new(memory_max,
 			    env->conf->milter.spool_dir);
-		out = p->bodies;
+		out = co.sp = p->bodies;
+		co.b = marker_body_new();
 		part->body_at = spool_size(out);
-	} else
+		rc = render_apply(p->rm, &vars, copy_put, &co, &part->res,
+		    err, errlen);
+		if (rc == 0)
+			marker_body_end(co.b, part->body_digest);
+		else
+			marker_body_free(co.b);
+	} else {
 		out = part->body = spool_new(memory_max,
 		    env->conf->milter.spool_dir);
-	if (render_apply(p->rm, &vars, spool_put, out, &part->res, err,
-	    errlen) == -1) {
+		rc = render_apply(p->rm, &vars, spool_put, out, &part->res,
+		    err, errlen);
+	}
+	if (rc == -1) {
 		if (spool_error(out)[0] == '\0' &&
 		    spool_truncate(out, part->body_at) == 0)
 			return -1;
@@ -261,8 +288,8 @@ msg_plan_build(struct milter_msg *m, const struct daemon_env *env,
 			continue;
 		}
 		buf_init(&p->parts[i].copy, MSG_HEAD_MAX);
-		if (msg_copy_build(m, env, &p->parts[i], (int)i, p->bodies,
-		    now, err, errlen) == -1)
+		if (msg_copy_build(m, env, &p->parts[i], (int)i, now, err,
+		    errlen) == -1)
 			return -1;
 	}
 	return 0;
@@ -290,13 +317,6 @@ static int
 name_is(const char *line, size_t namelen, const char *name)
 {
 	return strlen(name) == namelen && strncasecmp(line, name, namelen) == 0;
-}
-
-static int
-digest_chunk(void *arg, const void *p, size_t n)
-{
-	marker_body_add(arg, p, n);
-	return 0;
 }
 
 void
@@ -356,13 +376,11 @@ msg_copy_rebind(const struct milter_msg *m, const struct daemon_env *env,
 
 int
 msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
-    struct msg_part *p, int index, struct spool *bodies, int64_t now,
-    char *err, size_t errlen)
+    struct msg_part *p, int index, int64_t now, char *err, size_t errlen)
 {
 	const char *h = buf_str(&m->headers), *end, *colon;
 	const char *replace;
 	struct buf *out = &p->copy;
-	struct marker_body *b;
 	char name[128];
 	char unsub[UNSUB_TOKEN_MAX + 512];
 	size_t namelen;
@@ -418,14 +436,7 @@ msg_copy_build(struct milter_msg *m, const struct daemon_env *env,
 		    MSG_HEAD_MAX);
 		return -1;
 	}
-	/* the marker is bound to the body, which comes after it */
-	b = marker_body_new();
-	rc = spool_range(bodies, p->body_at, p->body_len, digest_chunk, b);
-	marker_body_end(b, p->body_digest);
-	if (rc != 0) {
-		snprintf(err, errlen, "spool: %s", spool_error(bodies));
-		return -1;
-	}
+	/* the marker is bound to the body, digested as it was rendered */
 	msg_rcpts_digest(m, index, p->rcpts_digest);
 	p->marker_made = now;
 	p->marker_len = 0;

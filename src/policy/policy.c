@@ -72,9 +72,6 @@ policy_audience(const struct policy_campaign *c, const struct policy_facts *f,
     struct policy_decision *d)
 {
 	const struct expr *hit;
-	const char *const *names;
-	size_t n;
-	int plain;
 
 	if (c->ninclude > 0 && policy_first(f, c->include, c->ninclude) ==
 	    NULL) {
@@ -84,10 +81,9 @@ policy_audience(const struct policy_campaign *c, const struct policy_facts *f,
 	}
 	if ((hit = policy_first(f, c->exclude, c->nexclude)) != NULL) {
 		/* a plain name reads as it always has */
-		names = expr_names(hit, &n);
-		plain = n == 1 && strcmp(expr_text(hit), names[0]) == 0;
 		snprintf(d->detail, sizeof(d->detail), "excluded %s%s",
-		    plain ? "segment " : "by ", expr_text(hit));
+		    expr_name(hit) != NULL ? "segment " : "by ",
+		    expr_text(hit));
 		return 1;
 	}
 	return 0;

@@ -66,3 +66,14 @@ segment_flags(const struct segment_result *res, struct segment_flags *out)
 	add(out, "language_", res->language);
 	add(out, "currency_", res->currency);
 }
+
+int
+segment_flags_has(const struct segment_flags *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (strcmp(f->ptr[i], name) == 0)
+			return 1;
+	return 0;
+}

@@ -315,6 +315,9 @@ struct conf *conf_defaults(void);
  * group's); NULL when there is no such class. */
 const struct conf_policy *conf_class_policy(const struct conf *c,
 	    const char *name);
+/* The longest cap window of the policy and every class, in hours: how
+ * far back the store must keep every delivery (store_deliveries_window). */
+int64_t	 conf_cap_window_longest(const struct conf *c);
 void	 conf_free(struct conf *c);
 
 const char *conf_lifecycle_name(enum conf_lifecycle lc);

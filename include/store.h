@@ -27,7 +27,7 @@
 
 #include "segment.h"
 
-#define STORE_SCHEMA_VERSION	18
+#define STORE_SCHEMA_VERSION	19
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2
@@ -354,12 +354,12 @@ int	 store_usage(struct store *st, store_usage_fn fn, void *arg);
  * each copy that passed before CUT goes too.  No decision changes: a
  * closed campaign suppresses everyone as a duplicate (the ledger that
  * said who had it is gone, and a campaign name reused years later is
- * a mistake better caught than half sent); of a customer's deliveries
- * in closed campaigns the store keeps those after their last open,
- * click or order (what fatigue counts) and the newest (what cadences
- * count from), so that the counts the milter reads stay exact as long
- * as every rule's window ends after CUT (conf.h's retention check).
- * Unsubscribes, bounces, complaints, orders and the audit stay.
+ * a mistake better caught than half sent); what the rules count of its
+ * deliveries stays in the summary of each customer's (below,
+ * store_deliveries_window), which is trimmed for everyone, so that the
+ * counts the milter reads stay exact as long as every rule's window ends
+ * after CUT (conf.h's retention check).  Unsubscribes, bounces,
+ * complaints, orders and the audit stay.
  *
  * store_retention_plan counts what store_retention_apply would remove
  * (in one read transaction: a scan of the ledger).  Apply closes the
@@ -374,6 +374,7 @@ struct store_retention {
 	int64_t		 engagement_rows;
 	int64_t		 outbox_jobs;
 	int64_t		 copy_notes;
+	int64_t		 summary_rows;	/* trimmed (apply only) */
 };
 int	 store_retention_plan(struct store *st, int64_t cut,
 	    struct store_retention *r);
@@ -553,6 +554,8 @@ struct store_ledger {
 	const char	*arm;		/* "tailored", "broad", "none",
 					   "global"; NULL: no arms */
 	const char	*segment;	/* the lifecycle segment then, NULL */
+	int64_t		 answered_at;	/* the customer's last open, click
+					   or order as looked up (0: none) */
 };
 
 /*
@@ -568,6 +571,23 @@ struct store_ledger {
  */
 int	 store_ledger_put(struct store *st, const struct store_ledger *l,
 	    int *written);
+
+/*
+ * What the fatigue, cadence and cap rules count is a summary of each
+ * customer's deliveries, one per campaign at its last delivery (schema
+ * 19): a delivery the ledger records adds to it, and a customer's rows
+ * are trimmed (by store_ledger_put with answered_at, and by
+ * store_retention_apply for everyone) to those after their last
+ * answer or within the window, and their two newest.  The counts are
+ * exact for any cap window up to the store's.
+ *
+ * store_deliveries_window sets the store's window to SECS (the longest
+ * cap window, conf_cap_window_longest) at NOW: a wider one than before
+ * is filled again from the ledger first (a scan of it, once), a
+ * narrower one trims from then on.  Called by segmilter as it loads its
+ * configuration and by `segctl prune`.  0, or -1.
+ */
+int	 store_deliveries_window(struct store *st, int64_t secs, int64_t now);
 
 struct store_audit {
 	int64_t		 seq;		/* 1, 2, 3... in append order */

@@ -252,10 +252,14 @@ static void
 print_retention(const char *verb, const struct store_retention *r)
 {
 	printf("%s %lld campaign%s: %lld ledger rows, %lld engagement rows,"
-	    " %lld outbox jobs, %lld copy notes\n", verb,
+	    " %lld outbox jobs, %lld copy notes", verb,
 	    (long long)r->campaigns, r->campaigns == 1 ? "" : "s",
 	    (long long)r->ledger_rows, (long long)r->engagement_rows,
 	    (long long)r->outbox_jobs, (long long)r->copy_notes);
+	if (r->summary_rows > 0)
+		printf("; %lld delivery summary rows trimmed",
+		    (long long)r->summary_rows);
+	printf("\n");
 }
 
 /* The cut for NOW: campaigns idle since before it close; 0: keep all. */
@@ -395,10 +399,11 @@ cmd_prune(struct cli *cli, int argc, char **argv)
 	}
 	if ((cf = cli_conf(cli)) == NULL)
 		return 1;
-	if ((cut = retention_cut(cf, cli->now)) == 0) {
+	/* retention off: nothing closes, the summaries are still trimmed */
+	if ((cut = retention_cut(cf, cli->now)) == 0 && dry) {
 		if (!cli->quiet)
 			printf("retention off (retention.horizon_days = 0):"
-			    " nothing to prune\n");
+			    " nothing to close\n");
 		return 0;
 	}
 	if ((st = cli_store(cli, dry ? STORE_READONLY : 0)) == NULL)
@@ -407,13 +412,18 @@ cmd_prune(struct cli *cli, int argc, char **argv)
 	progress_start(&bar, stderr, "prune", "customers");
 	if (dry)
 		rc = store_retention_plan(st, cut, &r);
-	else
+	else if ((rc = store_deliveries_window(st,
+	    conf_cap_window_longest(cf) * 3600, cli->now)) != -1)
 		rc = store_retention_apply(st, cut, cli->now, &r,
 		    draw ? progress_step : NULL, &bar);
 	if (draw)
 		progress_clear(&bar);
 	if (rc == -1)
 		cli_warnx("prune: %s", store_error(st));
+	else if (!cli->quiet && cut == 0)
+		printf("retention off (retention.horizon_days = 0): nothing"
+		    " to close; %lld delivery summary rows trimmed\n",
+		    (long long)r.summary_rows);
 	else if (!cli->quiet)
 		print_retention(dry ? "would close" : "closed", &r);
 	store_close(st);

@@ -1228,6 +1228,18 @@ conf_class_policy(const struct conf *c, const char *name)
 	return NULL;
 }
 
+int64_t
+conf_cap_window_longest(const struct conf *c)
+{
+	int64_t h = c->policy.cap_window_hours;
+	size_t i;
+
+	for (i = 0; i < c->nclasses; i++)
+		if (c->classes[i].policy.cap_window_hours > h)
+			h = c->classes[i].policy.cap_window_hours;
+	return h;
+}
+
 /*
  * retention.horizon_days: past every window in which a rule counts what
  * closing a campaign removes (deliveries for the frequency cap, SMS jobs
@@ -1239,16 +1251,12 @@ load_retention(struct conf_load *ld, config_t *cfg)
 {
 	const struct conf *c = ld->c;
 	int64_t h = c->retention.horizon_days, need;
-	size_t i;
 
 	if (h == 0)
 		return;
 	need = 31;
-	if (c->policy.cap_window_hours / 24 + 1 > need)
-		need = c->policy.cap_window_hours / 24 + 1;
-	for (i = 0; i < c->nclasses; i++)
-		if (c->classes[i].policy.cap_window_hours / 24 + 1 > need)
-			need = c->classes[i].policy.cap_window_hours / 24 + 1;
+	if (conf_cap_window_longest(c) / 24 + 1 > need)
+		need = conf_cap_window_longest(c) / 24 + 1;
 	if (c->report.attribution_days + 1 > need)
 		need = c->report.attribution_days + 1;
 	if (h < need)

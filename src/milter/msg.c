@@ -426,7 +426,12 @@ milter_msg_eom(struct milter_msg *m, const struct daemon_env *env,
 	if (m->message_id[0] == '\0')
 		message_fingerprint(m);
 	store_lock(env);
-	rc = msg_decide(m, env, c, st, now);
+	/* the window the configuration's cap rules read, kept by the store */
+	if ((rc = store_deliveries_window(st,
+	    conf_cap_window_longest(env->conf) * 3600, now)) == -1)
+		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
+	else
+		rc = msg_decide(m, env, c, st, now);
 	store_unlock(env);
 	if (rc == -1)
 		return msg_store_failed(m, env, ops);

@@ -125,6 +125,7 @@ record_ledger(struct milter_msg *m, const struct campaign *c,
 	l.arm = r->d.arm != ARM_UNSET ? policy_arm_name(r->d.arm) : NULL;
 	l.segment = r->r->has_segment ?
 	    conf_lifecycle_name(r->r->seg.lifecycle) : NULL;
+	l.answered_at = r->r->last_answer_at;
 	if (store_ledger_put(st, &l, &written) == -1)
 		return -1;
 	if (!written && r->d.reason == POLICY_DELIVER) {

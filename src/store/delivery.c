@@ -238,14 +238,12 @@ delivery_engagement(struct store *st, struct store_recipient *r)
  * other than CAMPAIGN itself: a campaign never fatigues its own retry
  * (whether it may go again is the duplicate rule's business).  A
  * campaign counts once however often it went (a split, a resend): each
- * is taken at its last delivery.  Only the deliveries after the earlier
- * of the two bounds are read (a campaign last delivered before it counts
- * for neither), and the last delivery is the newest row of each index:
- * what the customer was sent before they last answered costs nothing.
- * Closed campaigns count from what retention kept of them (a row per
- * campaign, those after the last answer and the newest), grouped with
- * the rest: a "sent" row imported again after its campaign closed still
- * counts the campaign once.
+ * is taken at its last delivery.  The deliveries are the customer's
+ * summary (store_deliveries_window: a few rows however long they were
+ * mailed) and their imported "sent" rows after the earlier of the two
+ * bounds (a campaign last delivered before it counts for neither), the
+ * newest of them being the last delivery; grouped together, so that a
+ * campaign both delivered here and imported counts once.
  */
 static int
 delivery_counts(struct store *st, struct store_recipient *r,
@@ -256,22 +254,17 @@ delivery_counts(struct store *st, struct store_recipient *r,
 
 	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
 	    " count(*) FILTER (WHERE at > ?2), count(*) FILTER (WHERE at > ?3),"
-	    " max(coalesce((SELECT at FROM ledger WHERE customer_id = ?1"
-	    "  AND decision = 'deliver' AND campaign_id <> ?4"
-	    "  ORDER BY at DESC LIMIT 1), 0),"
+	    " max(coalesce((SELECT max(at) FROM deliveries WHERE customer_id = ?1"
+	    "  AND campaign_id <> ?4), 0),"
 	    "  coalesce((SELECT at FROM engagement WHERE customer_id = ?1"
 	    "  AND type = 'sent' AND campaign_id <> ?4"
-	    "  ORDER BY at DESC LIMIT 1), 0),"
-	    "  coalesce((SELECT max(at) FROM deliveries_closed"
-	    "  WHERE customer_id = ?1 AND campaign_id <> ?4), 0)) FROM ("
+	    "  ORDER BY at DESC LIMIT 1), 0)) FROM ("
 	    "  SELECT campaign_id, max(at) AS at FROM ("
-	    "   SELECT campaign_id, at FROM ledger WHERE customer_id = ?1"
-	    "    AND decision = 'deliver' AND at > ?5 AND campaign_id <> ?4"
+	    "   SELECT campaign_id, at FROM deliveries WHERE customer_id = ?1"
+	    "    AND at > ?5 AND campaign_id <> ?4"
 	    "   UNION ALL SELECT campaign_id, at FROM engagement"
 	    "    WHERE customer_id = ?1 AND type = 'sent' AND at > ?5"
-	    "    AND campaign_id <> ?4"
-	    "   UNION ALL SELECT campaign_id, at FROM deliveries_closed"
-	    "    WHERE customer_id = ?1 AND at > ?5 AND campaign_id <> ?4)"
+	    "    AND campaign_id <> ?4)"
 	    "  GROUP BY campaign_id)");
 	if (s == NULL)
 		return -1;
@@ -331,8 +324,10 @@ store_customer_campaigns(struct store *st, int64_t id, store_campaign_fn fn,
 	sqlite3_stmt *s;
 	int rc, stop = 0;
 
-	s = store_stmt(st, SQ_CUST_CAMPAIGNS, "SELECT campaign_id FROM ledger"
-	    " WHERE customer_id = ?1 AND decision = 'deliver'"
+	s = store_stmt(st, SQ_CUST_CAMPAIGNS, STORE_LEDGER_CAMPAIGNS
+	    "SELECT campaign_id FROM ledger"
+	    " WHERE campaign_id IN (SELECT id FROM ledger_campaigns)"
+	    " AND customer_id = ?1 AND decision = 'deliver'"
 	    " UNION SELECT campaign_id FROM engagement"
 	    " WHERE customer_id = ?1 AND type = 'sent'");
 	if (s == NULL)
@@ -348,11 +343,55 @@ store_customer_campaigns(struct store *st, int64_t id, store_campaign_fn fn,
 }
 
 int
+store_deliveries_secs(struct store *st, int64_t *secs)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st->deliveries_secs < 0) {
+		if (sqlite3_prepare_v2(st->db, "SELECT secs FROM"
+		    " deliveries_window", -1, &s, NULL) != SQLITE_OK)
+			return store_fail(st, "deliveries window");
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			st->deliveries_secs = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+		if (rc != SQLITE_ROW)
+			return store_fail(st, "deliveries window");
+	}
+	*secs = st->deliveries_secs;
+	return 0;
+}
+
+/*
+ * Customer ID's summary after a delivery at NOW: what is before both
+ * their last answer and the window goes (the bound only moves later:
+ * answers are never removed but for older ones of a kind).
+ */
+static int
+deliveries_trim(struct store *st, int64_t id, int64_t answered_at,
+    int64_t now)
+{
+	sqlite3_stmt *s;
+	int64_t secs;
+
+	if (store_deliveries_secs(st, &secs) == -1)
+		return -1;
+	s = store_stmt(st, SQ_DELIVERIES_TRIM,
+	    STORE_DELIVERIES_TRIM("customer_id = ?1", "?2"));
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, answered_at < now - secs ? answered_at :
+	    now - secs);
+	return store_run(st, s, "deliveries");
+}
+
+int
 store_ledger_put(struct store *st, const struct store_ledger *l,
     int *written)
 {
 	sqlite3_stmt *s;
-	int rc;
+	int rc, changed;
 
 	s = store_stmt(st, SQ_LEDGER_PUT, "INSERT INTO ledger (campaign_id,"
 	    " recipient, message_key, customer_id, queue_id, decision,"
@@ -385,8 +424,40 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 	store_done(s);
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "ledger");
+	changed = sqlite3_changes(st->db) > 0;
 	if (written != NULL)
-		*written = sqlite3_changes(st->db) > 0;
+		*written = changed;
+	if (changed && l->customer_id != 0 && l->answered_at > 0 &&
+	    strcmp(l->decision, "deliver") == 0)
+		return deliveries_trim(st, l->customer_id, l->answered_at,
+		    l->at);
+	return 0;
+}
+
+int
+store_deliveries_window(struct store *st, int64_t secs, int64_t now)
+{
+	int64_t was;
+
+	if (store_deliveries_secs(st, &was) == -1)
+		return -1;
+	if (secs == was)
+		return 0;
+	if (store_begin(st) == -1)
+		return -1;
+	if ((secs > was && store_exec_int(st, "INSERT INTO deliveries"
+	    " SELECT customer_id, campaign_id, max(at) FROM ledger"
+	    " WHERE decision = 'deliver' AND customer_id <> 0 AND at > ?1"
+	    " GROUP BY customer_id, campaign_id"
+	    " ON CONFLICT (customer_id, campaign_id)"
+	    " DO UPDATE SET at = max(at, excluded.at)", now - secs,
+	    "deliveries") == -1) ||
+	    store_exec_int(st, "UPDATE deliveries_window SET secs = ?1", secs,
+	    "deliveries window") == -1 || store_commit(st) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	st->deliveries_secs = secs;
 	return 0;
 }
 

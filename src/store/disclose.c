@@ -38,11 +38,12 @@ static const struct {
 	    " WHERE customer_id = ?1 ORDER BY at" },
 	{ "engagement", "SELECT campaign_id, type, at FROM engagement"
 	    " WHERE customer_id = ?1 ORDER BY at" },
-	{ "ledger", "SELECT campaign_id, recipient, queue_id, decision,"
-	    " variant, route, at FROM ledger WHERE customer_id = ?1"
-	    " ORDER BY at" },
-	{ "deliveries_closed", "SELECT campaign_id, at FROM"
-	    " deliveries_closed WHERE customer_id = ?1 ORDER BY at" },
+	{ "ledger", STORE_LEDGER_CAMPAIGNS "SELECT campaign_id, recipient,"
+	    " queue_id, decision, variant, route, at FROM ledger"
+	    " WHERE campaign_id IN (SELECT id FROM ledger_campaigns)"
+	    " AND customer_id = ?1 ORDER BY at" },
+	{ "deliveries", "SELECT campaign_id, at FROM deliveries"
+	    " WHERE customer_id = ?1 ORDER BY at" },
 	{ "outbox", "SELECT id, kind, campaign_id, variant, recipients, state,"
 	    " created_at, done_at, last_error FROM outbox"
 	    " WHERE customer_id = ?1 OR instr(recipients,"

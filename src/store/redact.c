@@ -243,8 +243,10 @@ store_customer_redact(struct store *st, int64_t id, int64_t at,
 	    " customer_id = ?1", id, 0, NULL) == -1 ||
 	    redact_run(st, "DELETE FROM webhook_objects WHERE"
 	    " kind = 'customer' AND local_id = ?1", id, 0, NULL) == -1 ||
-	    redact_run(st, "UPDATE ledger SET recipient = 'redacted:'"
-	    " || lower(hex(randomblob(8))) WHERE customer_id = ?1", id, 0,
+	    redact_run(st, STORE_LEDGER_CAMPAIGNS "UPDATE ledger"
+	    " SET recipient = 'redacted:' || lower(hex(randomblob(8)))"
+	    " WHERE campaign_id IN (SELECT id FROM ledger_campaigns)"
+	    " AND customer_id = ?1", id, 0,
 	    &r->ledger_rows) == -1 ||
 	    /* the sealed rows (audit_sealed): a redaction row is hashed
 	     * as it stands, and keeps who asked */

@@ -2,11 +2,14 @@
  * retention.c - closing campaigns idle past the horizon (store.h,
  * store_retention_apply), and what that would remove.
  *
- * A campaign is closed whole: its rows are either all in the ledger or
- * all summarised, so that a campaign is counted once, from one place,
- * whatever it was delivered by.  The pruning walks the customers a
- * slice at a time: the ledger is keyed by customer, and a slice's rows
- * are a range of every table it touches.
+ * What the rules count of a closed campaign is in the summary of each
+ * customer's deliveries (store.h, store_deliveries_window), which the
+ * ledger's deliveries are written into as they happen and its imported
+ * "sent" rows move into; the milter groups what it reads by campaign,
+ * so a campaign half pruned still counts once.  The pruning walks the
+ * customers a
+ * slice at a time: a slice's rows are a range of every table it touches
+ * (of the ledger, a range in each closed campaign).
  */
 #include <string.h>
 
@@ -60,6 +63,7 @@ store_retention_plan(struct store *st, int64_t cut,
 	sqlite3_stmt *s;
 	int rc;
 
+	memset(r, 0, sizeof(*r));
 	if (sqlite3_prepare_v2(st->db, "WITH closing AS ("
 	    " SELECT campaign_id FROM (" CAMPAIGNS_IDLE ")"
 	    " UNION SELECT campaign_id FROM campaigns_closed"
@@ -85,44 +89,39 @@ store_retention_plan(struct store *st, int64_t cut,
 }
 
 /*
- * What a slice of customers ?1..?2 loses, in order: their deliveries
- * in closed campaigns summarised (one row per campaign, at its last
- * delivery), the rows themselves, and of the summary what no rule will
- * read again: deliveries before their last open, click or order (which
+ * What a slice of customers ?1..?2 loses, in order: the "sent" rows of
+ * closed campaigns into their summary (a row per campaign, at its last
+ * delivery; what the ledger delivered is there already), the closed
+ * campaigns' rows themselves, and of the summary what no rule will read
+ * again (store.h, store_deliveries_window): deliveries before both the
+ * window's start ?3 and the customer's last open, click or order (which
  * only ever moves later: answers are never removed but for the newest)
- * except the newest.
+ * except the two newest.
  * (Each parenthesised: clang takes two literals in a row for a lost
  * comma.)
  */
 static const char *const slice_sql[] = {
-	("INSERT INTO deliveries_closed (customer_id, campaign_id, at)"
-	 " SELECT customer_id, campaign_id, max(at) FROM ("
-	 "  SELECT customer_id, campaign_id, at FROM ledger"
-	 "   WHERE customer_id BETWEEN ?1 AND ?2 AND decision = 'deliver'"
-	 "   AND campaign_id IN " CLOSED
-	 "  UNION ALL SELECT customer_id, campaign_id, at FROM engagement"
-	 "   WHERE customer_id BETWEEN ?1 AND ?2 AND type = 'sent'"
-	 "   AND campaign_id IN " CLOSED ")"
-	 " WHERE true GROUP BY customer_id, campaign_id"
+	("INSERT INTO deliveries (customer_id, campaign_id, at)"
+	 " SELECT customer_id, campaign_id, max(at) FROM engagement"
+	 "  WHERE customer_id BETWEEN ?1 AND ?2 AND type = 'sent'"
+	 "  AND campaign_id IN " CLOSED
+	 " GROUP BY customer_id, campaign_id"
 	 " ON CONFLICT (customer_id, campaign_id)"
 	 " DO UPDATE SET at = max(at, excluded.at)"),
-	("DELETE FROM ledger WHERE customer_id BETWEEN ?1 AND ?2"
-	 " AND campaign_id IN " CLOSED),
+	("DELETE FROM ledger WHERE campaign_id IN " CLOSED
+	 " AND customer_id BETWEEN ?1 AND ?2"),
 	("DELETE FROM engagement WHERE customer_id BETWEEN ?1 AND ?2"
 	 " AND campaign_id IN " CLOSED
 	 " AND (type = 'sent' OR " ANSWER_NOT_NEWEST ")"),
-	("DELETE FROM deliveries_closed WHERE customer_id BETWEEN ?1 AND ?2"
-	 " AND at < (SELECT max(at) FROM deliveries_closed n"
-	 "  WHERE n.customer_id = deliveries_closed.customer_id)"
-	 " AND at <= max("
+	STORE_DELIVERIES_TRIM("customer_id BETWEEN ?1 AND ?2", "min(?3, max("
 	 "  coalesce((SELECT max(at) FROM engagement"
-	 "   WHERE customer_id = deliveries_closed.customer_id"
+	 "   WHERE customer_id = d.customer_id"
 	 "   AND type = 'open'), 0),"
 	 "  coalesce((SELECT max(at) FROM engagement"
-	 "   WHERE customer_id = deliveries_closed.customer_id"
+	 "   WHERE customer_id = d.customer_id"
 	 "   AND type = 'click'), 0),"
 	 "  coalesce((SELECT max(created_at) FROM orders"
-	 "   WHERE customer_id = deliveries_closed.customer_id), 0))"),
+	 "   WHERE customer_id = d.customer_id), 0)))"),
 };
 #define NSLICE_SQL	(sizeof(slice_sql) / sizeof(slice_sql[0]))
 
@@ -143,15 +142,17 @@ query_int(struct store *st, const char *sql, int64_t v, int64_t *out)
 	return rc == SQLITE_ROW ? 0 : store_fail(st, "retention");
 }
 
-/* Runs S with ?1 = A and ?2 = B, those it has; *CHANGED += its rows. */
+/* Runs S with ?1..?3 = A, B, C, those it has; *CHANGED += its rows. */
 static int
 run_bound(struct store *st, sqlite3_stmt *s, int64_t a, int64_t b,
-    int64_t *changed)
+    int64_t c, int64_t *changed)
 {
 	if (sqlite3_bind_parameter_count(s) > 0)
 		sqlite3_bind_int64(s, 1, a);
 	if (sqlite3_bind_parameter_count(s) > 1)
 		sqlite3_bind_int64(s, 2, b);
+	if (sqlite3_bind_parameter_count(s) > 2)
+		sqlite3_bind_int64(s, 3, c);
 	if (store_run(st, s, "retention") == -1)
 		return -1;
 	if (changed != NULL)
@@ -161,18 +162,18 @@ run_bound(struct store *st, sqlite3_stmt *s, int64_t a, int64_t b,
 
 /* The slices, each its own transaction. */
 static int
-prune_slices(struct store *st, struct store_retention *r,
+prune_slices(struct store *st, int64_t now, struct store_retention *r,
     progress_fn progress, void *arg)
 {
 	sqlite3_stmt *s[NSLICE_SQL] = { NULL };
 	int64_t *counts[NSLICE_SQL] = { NULL, &r->ledger_rows,
-	    &r->engagement_rows, NULL };
-	int64_t last, lo;
+	    &r->engagement_rows, &r->summary_rows };
+	int64_t last, lo, secs;
 	size_t i;
 	int rc = -1;
 
 	if (query_int(st, "SELECT coalesce(max(id), 0) FROM customers"
-	    "", 0, &last) == -1)
+	    "", 0, &last) == -1 || store_deliveries_secs(st, &secs) == -1)
 		return -1;
 	for (i = 0; i < NSLICE_SQL; i++)
 		if (sqlite3_prepare_v2(st->db, slice_sql[i], -1, &s[i],
@@ -185,7 +186,7 @@ prune_slices(struct store *st, struct store_retention *r,
 			goto done;
 		for (i = 0; i < NSLICE_SQL; i++)
 			if (run_bound(st, s[i], lo, lo + SLICE - 1,
-			    counts[i]) == -1) {
+			    now - secs, counts[i]) == -1) {
 				store_rollback(st);
 				goto done;
 			}
@@ -228,7 +229,7 @@ prune_finish(struct store *st, int64_t cut, int64_t now,
 			store_rollback(st);
 			return -1;
 		}
-		if (run_bound(st, s, bind[i], 0, counts[i]) == -1) {
+		if (run_bound(st, s, bind[i], 0, 0, counts[i]) == -1) {
 			sqlite3_finalize(s);
 			store_rollback(st);
 			return -1;
@@ -257,7 +258,7 @@ store_retention_apply(struct store *st, int64_t cut, int64_t now,
 		store_rollback(st);
 		return -1;
 	}
-	if (run_bound(st, s, cut, now, NULL) == -1) {
+	if (run_bound(st, s, cut, now, 0, NULL) == -1) {
 		sqlite3_finalize(s);
 		store_rollback(st);
 		return -1;
@@ -269,7 +270,8 @@ store_retention_apply(struct store *st, int64_t cut, int64_t now,
 		store_rollback(st);
 		return -1;
 	}
-	if (r->campaigns > 0 && prune_slices(st, r, progress, arg) == -1)
+	/* the summary is trimmed for everyone, closing or not */
+	if (prune_slices(st, now, r, progress, arg) == -1)
 		return -1;
 	return prune_finish(st, cut, now, r);
 }

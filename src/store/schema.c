@@ -444,6 +444,72 @@ static const char *const migrations[] = {
 	"INSERT INTO outbox_body SELECT id, message FROM outbox"
 	"  WHERE kind = 'email' AND length(message) > 0;"
 	"UPDATE outbox SET message = x'' WHERE kind = 'email';"),
+
+	/*
+	 * 19: the ledger keyed by campaign, and each customer's deliveries
+	 * summarised apart.  Keyed by customer, every recipient of a
+	 * message dirtied a leaf of the ledger and one of ledger_by_time
+	 * at random places in millions of rows, and each checkpoint wrote
+	 * and synced them all: at 1,000 past campaigns a customer, system
+	 * time was nine times that of a new store.  Keyed by campaign, a
+	 * message writes its campaign's few pages.  What the fatigue,
+	 * cadence and cap rules read is in deliveries: a row per customer
+	 * and campaign at its last delivery, written by the trigger below
+	 * for every delivery, and trimmed (store_ledger_put,
+	 * store_retention_apply) to those after the customer's last
+	 * answer or within the window deliveries_window names, and the
+	 * two newest: a few rows a customer, which stay cached.  Retention's
+	 * closed deliveries are the same rows.  The window starts at the
+	 * longest a rule may have (conf.c: 8,760 hours), everything kept.
+	 */
+	("CREATE TABLE ledger_by_campaign ("
+	"  customer_id INTEGER NOT NULL,"
+	"  campaign_id TEXT NOT NULL,"
+	"  recipient TEXT NOT NULL,"
+	"  message_key TEXT NOT NULL,"
+	"  queue_id TEXT NOT NULL,"
+	"  decision TEXT NOT NULL,"
+	"  variant TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  route TEXT,"
+	"  arm TEXT,"
+	"  segment TEXT,"
+	"  PRIMARY KEY (campaign_id, customer_id, recipient)) WITHOUT ROWID;"
+	"INSERT INTO ledger_by_campaign SELECT customer_id, campaign_id,"
+	"  recipient, message_key, queue_id, decision, variant, at, route,"
+	"  arm, segment FROM ledger ORDER BY campaign_id, customer_id,"
+	"  recipient;"
+	"DROP TABLE ledger;"
+	"ALTER TABLE ledger_by_campaign RENAME TO ledger;"
+	"CREATE TABLE deliveries ("
+	"  customer_id INTEGER NOT NULL,"
+	"  campaign_id TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (customer_id, campaign_id)) WITHOUT ROWID;"
+	"INSERT INTO deliveries SELECT customer_id, campaign_id, max(at)"
+	"  FROM (SELECT customer_id, campaign_id, at FROM ledger"
+	"   WHERE decision = 'deliver' AND customer_id <> 0"
+	"  UNION ALL SELECT customer_id, campaign_id, at"
+	"   FROM deliveries_closed)"
+	"  GROUP BY customer_id, campaign_id;"
+	"DROP TABLE deliveries_closed;"
+	"CREATE TABLE deliveries_window ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  secs INTEGER NOT NULL);"
+	"INSERT INTO deliveries_window VALUES (1, 8760 * 3600);"
+	"CREATE TRIGGER ledger_delivered AFTER INSERT ON ledger"
+	"  WHEN new.decision = 'deliver' AND new.customer_id <> 0 BEGIN"
+	"  INSERT INTO deliveries VALUES (new.customer_id, new.campaign_id,"
+	"   new.at) ON CONFLICT (customer_id, campaign_id)"
+	"   DO UPDATE SET at = max(at, excluded.at);"
+	"  END;"
+	"CREATE TRIGGER ledger_redelivered AFTER UPDATE OF decision, at"
+	"  ON ledger"
+	"  WHEN new.decision = 'deliver' AND new.customer_id <> 0 BEGIN"
+	"  INSERT INTO deliveries VALUES (new.customer_id, new.campaign_id,"
+	"   new.at) ON CONFLICT (customer_id, campaign_id)"
+	"   DO UPDATE SET at = max(at, excluded.at);"
+	"  END;"),
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

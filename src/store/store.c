@@ -211,6 +211,7 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->readonly = (flags & STORE_READONLY) != 0;
+	st->deliveries_secs = -1;
 	if (store_connect(st, flags, timeout_ms) == -1) {
 		snprintf(err, errlen, "%s", st->err);
 		store_close(st);
@@ -345,6 +346,21 @@ store_exec(struct store *st, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_exec_int(struct store *st, const char *sql, int64_t v,
+    const char *what)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(st, what);
+	sqlite3_bind_int64(s, 1, v);
+	rc = store_run(st, s, what);
+	sqlite3_finalize(s);
+	return rc;
 }
 
 int

@@ -37,7 +37,8 @@ enum store_stmt_id {
 	SQ_ENG_SUMMARY = SQ_ENG_INSERT_MANY + STORE_ENGAGEMENT_MANY_LOG2 + 1,
 	SQ_SEG_META, SQ_SEG_GET, SQ_SEG_INTERESTS, SQ_SEG_INTERESTS_MANY,
 	SQ_RCPT_ENGAGEMENT, SQ_RCPT_DELIVERIES, SQ_RCPT_PROFILE,
-	SQ_CUST_CAMPAIGNS, SQ_LEDGER_PUT, SQ_CADENCE_SET, SQ_CADENCE_DEL,
+	SQ_CUST_CAMPAIGNS, SQ_LEDGER_PUT, SQ_DELIVERIES_TRIM, SQ_CADENCE_SET,
+	SQ_CADENCE_DEL,
 	SQ_AUDIT_LAST, SQ_AUDIT_APPEND, SQ_AUDIT_SCAN, SQ_AUDIT_MARK,
 	SQ_AUDIT_MARK_GET, SQ_AUDIT_FROM, SQ_AUDIT_KEY_GET, SQ_AUDIT_KEY_PUT, SQ_SOURCE_ADD, SQ_FACT_SOURCES,
 	SQ_FACT_ORDERS, SQ_OUTCOMES, SQ_RECENT_CAMPAIGNS, SQ_REPORT, SQ_REPORT_BOUNCES,
@@ -68,6 +69,37 @@ enum store_stmt_id {
  * before 1970, as store_audit_hour): migration 7 and
  * store_audit_reindex.
  */
+/*
+ * Each campaign of the ledger, by a seek per campaign, as the table
+ * "ledger_campaigns(id)": the ledger is keyed by campaign, so a
+ * customer's rows are "campaign_id IN (SELECT id FROM ledger_campaigns)
+ * AND customer_id = ?", a seek per campaign rather than a scan.
+ */
+#define STORE_LEDGER_CAMPAIGNS						\
+	"WITH RECURSIVE ledger_campaigns(id) AS ("			\
+	" SELECT min(campaign_id) FROM ledger UNION ALL"		\
+	" SELECT (SELECT min(campaign_id) FROM ledger"			\
+	"  WHERE campaign_id > ledger_campaigns.id)"			\
+	" FROM ledger_campaigns WHERE id IS NOT NULL) "
+
+/* The store's window (store_deliveries_window), read once. */
+int	 store_deliveries_secs(struct store *st, int64_t *secs);
+
+/*
+ * The summary's trim (store.h, store_deliveries_window): of the
+ * deliveries of the customers WHO names, those at or before BOUND but
+ * each customer's two newest.  BOUND is the earlier of the customer's
+ * last answer and the window's start; it may name the row's customer as
+ * d.customer_id.
+ */
+#define STORE_DELIVERIES_TRIM(who, bound)				\
+	"DELETE FROM deliveries WHERE (customer_id, campaign_id) IN ("	\
+	" SELECT d.customer_id, d.campaign_id FROM ("			\
+	"  SELECT customer_id, campaign_id, at, row_number() OVER ("	\
+	"   PARTITION BY customer_id ORDER BY at DESC, campaign_id DESC)"\
+	"   AS newest FROM deliveries WHERE " who ") AS d"		\
+	" WHERE d.newest > 2 AND d.at <= " bound ")"
+
 #define STORE_AUDIT_HOURS_FILL	"INSERT INTO audit_hours"		\
 	" SELECT (at - ((at % 3600) + 3600) % 3600) / 3600, min(seq)"	\
 	" FROM audit GROUP BY 1;"
@@ -83,6 +115,8 @@ struct store {
 	int64_t		 busy_ms;	/* store_open's timeout */
 	struct timespec	 busy_since;	/* the wait under way began */
 	int64_t		 source_id;	/* store_source_begin; 0: none */
+	int64_t		 deliveries_secs; /* store_deliveries_window; -1:
+					   not read yet */
 	int		 ckpt_pages;	/* store_defer_checkpoints */
 	int		 ckpt_next;	/* WAL pages for the next wake */
 	int		 ckpt_last;	/* WAL pages after the last commit */
@@ -105,6 +139,10 @@ int	 store_failf(struct store *st, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Runs SQL that returns no rows (pragmas, DDL). */
 int	 store_exec(struct store *st, const char *sql);
+/* Runs SQL that returns no rows with ?1 = V; 0, or -1 with the error
+ * prefixed with WHAT. */
+int	 store_exec_int(struct store *st, const char *sql, int64_t v,
+	    const char *what);
 
 /* Binds a string, or NULL for a NULL pointer.  V is not copied: it must
  * stay valid until store_done(S). */

@@ -19,11 +19,20 @@
 	"ALTER TABLE customers DROP COLUMN source_id;"			\
 	"ALTER TABLE orders DROP COLUMN source_id;"			\
 	"ALTER TABLE events DROP COLUMN source_id;"			\
+	"DROP TRIGGER ledger_delivered; DROP TRIGGER ledger_redelivered;"\
 	"ALTER TABLE ledger DROP COLUMN arm;"				\
 	"ALTER TABLE ledger DROP COLUMN segment;"			\
-	"DROP INDEX engagement_by_type; DROP INDEX ledger_by_time;"	\
-	"DROP TABLE campaigns_closed; DROP TABLE deliveries_closed;"	\
-	"DROP TABLE audit_archives;"	\
-	"DROP TABLE outbox_body;"
+	"DROP INDEX engagement_by_type;"				\
+	"DROP TABLE campaigns_closed;"					\
+	"DROP TABLE audit_archives;"					\
+	"DROP TABLE outbox_body;"					\
+	"DROP TABLE deliveries; DROP TABLE deliveries_window;"
+
+/* Back to version 18 from 19: the summary out, its source back. */
+#define SCHEMA_UNDO_19							\
+	"DROP TABLE deliveries; DROP TABLE deliveries_window;"		\
+	"CREATE TABLE deliveries_closed (customer_id INTEGER NOT NULL,"	\
+	"  campaign_id TEXT NOT NULL, at INTEGER NOT NULL,"		\
+	"  PRIMARY KEY (customer_id, campaign_id)) WITHOUT ROWID;"
 
 #endif

@@ -2,9 +2,10 @@
  * delivery.c - the milter's reads and writes: one recipient's facts, the
  * per-campaign ledger and the audit rows.
  *
- * Deliveries are counted once per campaign from two sources: the ledger
- * (what this relay delivered) and imported "sent" engagement (what the
- * sending tool reports, including campaigns that never passed here).
+ * Deliveries are counted once per campaign from two sources, summarised
+ * together per customer (store_deliveries_window): the ledger (what this
+ * relay delivered) and imported "sent" engagement (what the sending tool
+ * reports, including campaigns that never passed here).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,10 +190,10 @@ delivery_soft_bounces(const char *list, struct store_recipient *r)
 
 /*
  * Unsubscribes and complaints, bounces since consent (hard: a count;
- * soft: the latest times), the last open, click or order.  Each is a
- * range of engagement_by_type (the newest row of a type, or the rows
- * since consent), so a customer mailed for years costs what a new one
- * does.
+ * soft: the latest times), the last open, click or order: the
+ * customer's row of engagement_last (schema 20), and their bounces only
+ * when the newest is since consent, so a customer mailed for years
+ * costs what a new one does.
  */
 static int
 delivery_engagement(struct store *st, struct store_recipient *r)
@@ -200,22 +201,16 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT"
-	    " (SELECT coalesce(max(at), 0) FROM engagement"
-	    "  WHERE customer_id = ?1 AND type = 'unsubscribe'),"
-	    " (SELECT count(*) FROM engagement"
-	    "  WHERE customer_id = ?1 AND type = 'bounce' AND at >= ?2),"
-	    " max((SELECT coalesce(max(at), 0) FROM engagement"
-	    "  WHERE customer_id = ?1 AND type = 'open'),"
-	    "  (SELECT coalesce(max(at), 0) FROM engagement"
-	    "  WHERE customer_id = ?1 AND type = 'click'),"
-	    "  (SELECT coalesce(max(created_at), 0) FROM orders"
-	    "  WHERE customer_id = ?1)),"
-	    " (SELECT coalesce(max(at), 0) FROM engagement"
-	    "  WHERE customer_id = ?1 AND type = 'complaint'),"
-	    " (SELECT group_concat(at) FROM (SELECT at FROM engagement"
+	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT unsubscribe_at,"
+	    " iif(bounce_at > 0 AND bounce_at >= ?2, (SELECT count(*)"
+	    "  FROM engagement WHERE customer_id = ?1 AND type = 'bounce'"
+	    "  AND at >= ?2), 0),"
+	    " max(open_at, click_at, order_at), complaint_at,"
+	    " iif(soft_bounce_at > 0 AND soft_bounce_at >= ?2,"
+	    "  (SELECT group_concat(at) FROM (SELECT at FROM engagement"
 	    "  WHERE customer_id = ?1 AND type = 'soft_bounce' AND at >= ?2"
-	    "  ORDER BY at DESC LIMIT ?3))");
+	    "  ORDER BY at DESC LIMIT ?3)), NULL)"
+	    " FROM engagement_last WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, r->customer_id);
@@ -230,20 +225,19 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 		    r);
 	}
 	store_done(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "engagement");
+	/* no row: nothing ever happened */
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    store_fail(st, "engagement");
 }
 
 /*
  * Campaigns delivered since the last answer and within the window,
  * other than CAMPAIGN itself: a campaign never fatigues its own retry
  * (whether it may go again is the duplicate rule's business).  A
- * campaign counts once however often it went (a split, a resend): each
- * is taken at its last delivery.  The deliveries are the customer's
- * summary (store_deliveries_window: a few rows however long they were
- * mailed) and their imported "sent" rows after the earlier of the two
- * bounds (a campaign last delivered before it counts for neither), the
- * newest of them being the last delivery; grouped together, so that a
- * campaign both delivered here and imported counts once.
+ * campaign counts once however often it went (a split, a resend, both
+ * delivered here and imported), at its last delivery: the customer's
+ * summary (store_deliveries_window) holds a row for each, a few rows
+ * however long they were mailed.
  */
 static int
 delivery_counts(struct store *st, struct store_recipient *r,
@@ -254,26 +248,14 @@ delivery_counts(struct store *st, struct store_recipient *r,
 
 	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
 	    " count(*) FILTER (WHERE at > ?2), count(*) FILTER (WHERE at > ?3),"
-	    " max(coalesce((SELECT max(at) FROM deliveries WHERE customer_id = ?1"
-	    "  AND campaign_id <> ?4), 0),"
-	    "  coalesce((SELECT at FROM engagement WHERE customer_id = ?1"
-	    "  AND type = 'sent' AND campaign_id <> ?4"
-	    "  ORDER BY at DESC LIMIT 1), 0)) FROM ("
-	    "  SELECT campaign_id, max(at) AS at FROM ("
-	    "   SELECT campaign_id, at FROM deliveries WHERE customer_id = ?1"
-	    "    AND at > ?5 AND campaign_id <> ?4"
-	    "   UNION ALL SELECT campaign_id, at FROM engagement"
-	    "    WHERE customer_id = ?1 AND type = 'sent' AND at > ?5"
-	    "    AND campaign_id <> ?4)"
-	    "  GROUP BY campaign_id)");
+	    " coalesce(max(at), 0) FROM deliveries"
+	    " WHERE customer_id = ?1 AND campaign_id <> ?4");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, r->customer_id);
 	sqlite3_bind_int64(s, 2, r->last_answer_at);
 	sqlite3_bind_int64(s, 3, window_start);
 	store_bind_text(s, 4, campaign);
-	sqlite3_bind_int64(s, 5, r->last_answer_at < window_start ?
-	    r->last_answer_at : window_start);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		r->unanswered = sqlite3_column_int64(s, 0);
 		r->in_window = sqlite3_column_int64(s, 1);
@@ -376,8 +358,15 @@ deliveries_trim(struct store *st, int64_t id, int64_t answered_at,
 
 	if (store_deliveries_secs(st, &secs) == -1)
 		return -1;
-	s = store_stmt(st, SQ_DELIVERIES_TRIM,
-	    STORE_DELIVERIES_TRIM("customer_id = ?1", "?2"));
+	/*
+	 * Older than the second newest (a tie keeps both): one value,
+	 * found once, where a NOT IN list of the two would build a
+	 * temporary table, and its page cache, for every recipient.
+	 */
+	s = store_stmt(st, SQ_DELIVERIES_TRIM, "DELETE FROM deliveries"
+	    " WHERE customer_id = ?1 AND at <= ?2 AND at < (SELECT at"
+	    "  FROM deliveries WHERE customer_id = ?1"
+	    "  ORDER BY at DESC LIMIT 1 OFFSET 1)");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
@@ -446,9 +435,12 @@ store_deliveries_window(struct store *st, int64_t secs, int64_t now)
 	if (store_begin(st) == -1)
 		return -1;
 	if ((secs > was && store_exec_int(st, "INSERT INTO deliveries"
-	    " SELECT customer_id, campaign_id, max(at) FROM ledger"
-	    " WHERE decision = 'deliver' AND customer_id <> 0 AND at > ?1"
-	    " GROUP BY customer_id, campaign_id"
+	    " SELECT customer_id, campaign_id, max(at) FROM ("
+	    "  SELECT customer_id, campaign_id, at FROM ledger"
+	    "   WHERE decision = 'deliver' AND customer_id <> 0 AND at > ?1"
+	    "  UNION ALL SELECT customer_id, campaign_id, at FROM engagement"
+	    "   WHERE type = 'sent' AND at > ?1)"
+	    " WHERE true GROUP BY customer_id, campaign_id"
 	    " ON CONFLICT (customer_id, campaign_id)"
 	    " DO UPDATE SET at = max(at, excluded.at)", now - secs,
 	    "deliveries") == -1) ||

@@ -3,10 +3,9 @@
  * store_retention_apply), and what that would remove.
  *
  * What the rules count of a closed campaign is in the summary of each
- * customer's deliveries (store.h, store_deliveries_window), which the
- * ledger's deliveries are written into as they happen and its imported
- * "sent" rows move into; the milter groups what it reads by campaign,
- * so a campaign half pruned still counts once.  The pruning walks the
+ * customer's deliveries (store.h, store_deliveries_window), which its
+ * deliveries and imported "sent" rows were written into as they
+ * happened: a campaign half pruned still counts once.  The pruning walks the
  * customers a
  * slice at a time: a slice's rows are a range of every table it touches
  * (of the ledger, a range in each closed campaign).
@@ -89,39 +88,33 @@ store_retention_plan(struct store *st, int64_t cut,
 }
 
 /*
- * What a slice of customers ?1..?2 loses, in order: the "sent" rows of
- * closed campaigns into their summary (a row per campaign, at its last
- * delivery; what the ledger delivered is there already), the closed
- * campaigns' rows themselves, and of the summary what no rule will read
- * again (store.h, store_deliveries_window): deliveries before both the
- * window's start ?3 and the customer's last open, click or order (which
- * only ever moves later: answers are never removed but for the newest)
- * except the two newest.
+ * What a slice of customers ?1..?2 loses, in order: the closed
+ * campaigns' rows, and of the summary of their deliveries (which has
+ * the closed campaigns' too) what no rule will read again (store.h,
+ * store_deliveries_window): deliveries before both the window's start
+ * ?3 and the customer's last open, click or order (which only ever
+ * moves later: answers are never removed but for the newest) except
+ * the two newest.
  * (Each parenthesised: clang takes two literals in a row for a lost
  * comma.)
  */
 static const char *const slice_sql[] = {
-	("INSERT INTO deliveries (customer_id, campaign_id, at)"
-	 " SELECT customer_id, campaign_id, max(at) FROM engagement"
-	 "  WHERE customer_id BETWEEN ?1 AND ?2 AND type = 'sent'"
-	 "  AND campaign_id IN " CLOSED
-	 " GROUP BY customer_id, campaign_id"
-	 " ON CONFLICT (customer_id, campaign_id)"
-	 " DO UPDATE SET at = max(at, excluded.at)"),
 	("DELETE FROM ledger WHERE campaign_id IN " CLOSED
 	 " AND customer_id BETWEEN ?1 AND ?2"),
 	("DELETE FROM engagement WHERE customer_id BETWEEN ?1 AND ?2"
 	 " AND campaign_id IN " CLOSED
 	 " AND (type = 'sent' OR " ANSWER_NOT_NEWEST ")"),
-	STORE_DELIVERIES_TRIM("customer_id BETWEEN ?1 AND ?2", "min(?3, max("
-	 "  coalesce((SELECT max(at) FROM engagement"
-	 "   WHERE customer_id = d.customer_id"
-	 "   AND type = 'open'), 0),"
-	 "  coalesce((SELECT max(at) FROM engagement"
-	 "   WHERE customer_id = d.customer_id"
-	 "   AND type = 'click'), 0),"
-	 "  coalesce((SELECT max(created_at) FROM orders"
-	 "   WHERE customer_id = d.customer_id), 0)))"),
+	/* each customer's newest numbered in one pass (a store just
+	 * migrated has every delivery in it) */
+	("DELETE FROM deliveries WHERE (customer_id, campaign_id) IN ("
+	 " SELECT d.customer_id, d.campaign_id FROM ("
+	 "  SELECT customer_id, campaign_id, at, row_number() OVER ("
+	 "   PARTITION BY customer_id ORDER BY at DESC, campaign_id DESC)"
+	 "   AS newest FROM deliveries"
+	 "   WHERE customer_id BETWEEN ?1 AND ?2) AS d"
+	 " WHERE d.newest > 2 AND d.at <= min(?3, coalesce((SELECT"
+	 "  max(open_at, click_at, order_at) FROM engagement_last"
+	 "  WHERE customer_id = d.customer_id), 0)))"),
 };
 #define NSLICE_SQL	(sizeof(slice_sql) / sizeof(slice_sql[0]))
 
@@ -166,8 +159,8 @@ prune_slices(struct store *st, int64_t now, struct store_retention *r,
     progress_fn progress, void *arg)
 {
 	sqlite3_stmt *s[NSLICE_SQL] = { NULL };
-	int64_t *counts[NSLICE_SQL] = { NULL, &r->ledger_rows,
-	    &r->engagement_rows, &r->summary_rows };
+	int64_t *counts[NSLICE_SQL] = { &r->ledger_rows, &r->engagement_rows,
+	    &r->summary_rows };
 	int64_t last, lo, secs;
 	size_t i;
 	int rc = -1;

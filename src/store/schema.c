@@ -15,6 +15,15 @@
 
 #include "store_int.h"
 
+/* In migration 19's triggers: the newest row of the removed one's
+ * customer and type, and of a customer's orders. */
+#define ENGAGEMENT_NEWEST						\
+	"(SELECT coalesce(max(at), 0) FROM engagement"			\
+	" WHERE customer_id = old.customer_id AND type = old.type)"
+#define ORDER_NEWEST(row)						\
+	"(SELECT coalesce(max(created_at), 0) FROM orders"		\
+	" WHERE customer_id = " row ".customer_id)"
+
 static const char *const migrations[] = {
 	/* 1: customers, orders, behaviour, consent, engagement, segments */
 	"CREATE TABLE customers ("
@@ -446,21 +455,25 @@ static const char *const migrations[] = {
 	"UPDATE outbox SET message = x'' WHERE kind = 'email';"),
 
 	/*
-	 * 19: the ledger keyed by campaign, and each customer's deliveries
-	 * summarised apart.  Keyed by customer, every recipient of a
-	 * message dirtied a leaf of the ledger and one of ledger_by_time
-	 * at random places in millions of rows, and each checkpoint wrote
-	 * and synced them all: at 1,000 past campaigns a customer, system
-	 * time was nine times that of a new store.  Keyed by campaign, a
-	 * message writes its campaign's few pages.  What the fatigue,
-	 * cadence and cap rules read is in deliveries: a row per customer
-	 * and campaign at its last delivery, written by the trigger below
-	 * for every delivery, and trimmed (store_ledger_put,
-	 * store_retention_apply) to those after the customer's last
-	 * answer or within the window deliveries_window names, and the
-	 * two newest: a few rows a customer, which stay cached.  Retention's
-	 * closed deliveries are the same rows.  The window starts at the
-	 * longest a rule may have (conf.c: 8,760 hours), everything kept.
+	 * 19: what the milter reads of a customer's history, summarised
+	 * apart, so that a customer mailed for years costs what a new one
+	 * does.  The leaves of a customer's engagement (hundreds of opens)
+	 * were read for every recipient, and each delivery dirtied a leaf
+	 * of the ledger and one of ledger_by_time at random places in
+	 * millions of rows, each checkpoint writing and syncing them all: at
+	 * 1,000 past campaigns a customer, system time was nine times a new
+	 * store's.  Now:
+	 *
+	 * - the ledger is keyed by campaign: a message writes its
+	 *   campaign's few pages;
+	 * - deliveries: a row per customer and campaign at its last
+	 *   delivery, from the ledger and imported "sent" rows (triggers),
+	 *   trimmed (store_ledger_put, store_retention_apply) to those after
+	 *   the customer's last answer or within deliveries_window, and the
+	 *   two newest.  Retention's closed deliveries are the same rows.
+	 *   The window starts at the longest a rule may have (conf.c: 8,760
+	 *   hours), everything kept;
+	 * - and (20) engagement_last.
 	 */
 	("CREATE TABLE ledger_by_campaign ("
 	"  customer_id INTEGER NOT NULL,"
@@ -481,6 +494,7 @@ static const char *const migrations[] = {
 	"  recipient;"
 	"DROP TABLE ledger;"
 	"ALTER TABLE ledger_by_campaign RENAME TO ledger;"
+
 	"CREATE TABLE deliveries ("
 	"  customer_id INTEGER NOT NULL,"
 	"  campaign_id TEXT NOT NULL,"
@@ -489,6 +503,8 @@ static const char *const migrations[] = {
 	"INSERT INTO deliveries SELECT customer_id, campaign_id, max(at)"
 	"  FROM (SELECT customer_id, campaign_id, at FROM ledger"
 	"   WHERE decision = 'deliver' AND customer_id <> 0"
+	"  UNION ALL SELECT customer_id, campaign_id, at FROM engagement"
+	"   WHERE type = 'sent'"
 	"  UNION ALL SELECT customer_id, campaign_id, at"
 	"   FROM deliveries_closed)"
 	"  GROUP BY customer_id, campaign_id;"
@@ -509,6 +525,95 @@ static const char *const migrations[] = {
 	"  INSERT INTO deliveries VALUES (new.customer_id, new.campaign_id,"
 	"   new.at) ON CONFLICT (customer_id, campaign_id)"
 	"   DO UPDATE SET at = max(at, excluded.at);"
+	"  END;"
+	"CREATE TRIGGER engagement_sent AFTER INSERT ON engagement"
+	"  WHEN new.type = 'sent' BEGIN"
+	"  INSERT INTO deliveries VALUES (new.customer_id, new.campaign_id,"
+	"   new.at) ON CONFLICT (customer_id, campaign_id)"
+	"   DO UPDATE SET at = max(at, excluded.at);"
+	"  END;"),
+
+	/*
+	 * 20: each customer's newest open, click, order, unsubscribe,
+	 * complaint, bounce and soft bounce (triggers; a removal looks the
+	 * newest up again), one row the milter reads instead of the
+	 * leaves of their engagement.  Bounces since consent are read from
+	 * engagement only when the newest is since.
+	 */
+	("CREATE TABLE engagement_last ("
+	"  customer_id INTEGER PRIMARY KEY,"
+	"  open_at INTEGER NOT NULL DEFAULT 0,"
+	"  click_at INTEGER NOT NULL DEFAULT 0,"
+	"  order_at INTEGER NOT NULL DEFAULT 0,"
+	"  unsubscribe_at INTEGER NOT NULL DEFAULT 0,"
+	"  complaint_at INTEGER NOT NULL DEFAULT 0,"
+	"  bounce_at INTEGER NOT NULL DEFAULT 0,"
+	"  soft_bounce_at INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO engagement_last (customer_id, open_at, click_at,"
+	"  unsubscribe_at, complaint_at, bounce_at, soft_bounce_at)"
+	"  SELECT customer_id,"
+	"  coalesce(max(at) FILTER (WHERE type = 'open'), 0),"
+	"  coalesce(max(at) FILTER (WHERE type = 'click'), 0),"
+	"  coalesce(max(at) FILTER (WHERE type = 'unsubscribe'), 0),"
+	"  coalesce(max(at) FILTER (WHERE type = 'complaint'), 0),"
+	"  coalesce(max(at) FILTER (WHERE type = 'bounce'), 0),"
+	"  coalesce(max(at) FILTER (WHERE type = 'soft_bounce'), 0)"
+	"  FROM engagement WHERE type <> 'sent' GROUP BY customer_id;"
+	"INSERT INTO engagement_last (customer_id, order_at)"
+	"  SELECT customer_id, max(created_at) FROM orders WHERE true"
+	"  GROUP BY customer_id"
+	"  ON CONFLICT (customer_id) DO UPDATE SET order_at = excluded.order_at;"
+	"CREATE TRIGGER engagement_added AFTER INSERT ON engagement"
+	"  WHEN new.type <> 'sent' BEGIN"
+	"  INSERT INTO engagement_last (customer_id, open_at, click_at,"
+	"   unsubscribe_at, complaint_at, bounce_at, soft_bounce_at)"
+	"   VALUES (new.customer_id, iif(new.type = 'open', new.at, 0),"
+	"   iif(new.type = 'click', new.at, 0),"
+	"   iif(new.type = 'unsubscribe', new.at, 0),"
+	"   iif(new.type = 'complaint', new.at, 0),"
+	"   iif(new.type = 'bounce', new.at, 0),"
+	"   iif(new.type = 'soft_bounce', new.at, 0))"
+	"   ON CONFLICT (customer_id) DO UPDATE SET"
+	"   open_at = max(open_at, excluded.open_at),"
+	"   click_at = max(click_at, excluded.click_at),"
+	"   unsubscribe_at = max(unsubscribe_at, excluded.unsubscribe_at),"
+	"   complaint_at = max(complaint_at, excluded.complaint_at),"
+	"   bounce_at = max(bounce_at, excluded.bounce_at),"
+	"   soft_bounce_at = max(soft_bounce_at, excluded.soft_bounce_at);"
+	"  END;"
+	"CREATE TRIGGER engagement_removed AFTER DELETE ON engagement"
+	"  WHEN old.type <> 'sent' BEGIN"
+	"  UPDATE engagement_last SET"
+	"   open_at = iif(old.type = 'open', " ENGAGEMENT_NEWEST ", open_at),"
+	"   click_at = iif(old.type = 'click', " ENGAGEMENT_NEWEST ","
+	"    click_at),"
+	"   unsubscribe_at = iif(old.type = 'unsubscribe', "
+	ENGAGEMENT_NEWEST ", unsubscribe_at),"
+	"   complaint_at = iif(old.type = 'complaint', " ENGAGEMENT_NEWEST ","
+	"    complaint_at),"
+	"   bounce_at = iif(old.type = 'bounce', " ENGAGEMENT_NEWEST ","
+	"    bounce_at),"
+	"   soft_bounce_at = iif(old.type = 'soft_bounce', "
+	ENGAGEMENT_NEWEST ", soft_bounce_at)"
+	"   WHERE customer_id = old.customer_id;"
+	"  END;"
+	"CREATE TRIGGER order_added AFTER INSERT ON orders BEGIN"
+	"  INSERT INTO engagement_last (customer_id, order_at)"
+	"   VALUES (new.customer_id, new.created_at)"
+	"   ON CONFLICT (customer_id)"
+	"   DO UPDATE SET order_at = max(order_at, excluded.order_at);"
+	"  END;"
+	"CREATE TRIGGER order_changed AFTER UPDATE OF customer_id, created_at"
+	"  ON orders BEGIN"
+	"  UPDATE engagement_last SET order_at = " ORDER_NEWEST("old")
+	"   WHERE customer_id = old.customer_id;"
+	"  INSERT INTO engagement_last (customer_id, order_at)"
+	"   VALUES (new.customer_id, " ORDER_NEWEST("new") ")"
+	"   ON CONFLICT (customer_id) DO UPDATE SET order_at = excluded.order_at;"
+	"  END;"
+	"CREATE TRIGGER order_removed AFTER DELETE ON orders BEGIN"
+	"  UPDATE engagement_last SET order_at = " ORDER_NEWEST("old")
+	"   WHERE customer_id = old.customer_id;"
 	"  END;"),
 };
 
@@ -557,7 +662,7 @@ store_schema_version(struct store *st, int64_t *version)
 static int
 schema_apply(struct store *st, int64_t n)
 {
-	char sql[160];
+	char sql[160], why[sizeof(st->err)];
 
 	if (store_exec(st, "BEGIN IMMEDIATE") == -1)
 		return -1;
@@ -573,9 +678,10 @@ schema_apply(struct store *st, int64_t n)
 		goto fail;
 	return 0;
 fail:
+	/* the failing statement's error, not the rollback's "not an error" */
+	snprintf(why, sizeof(why), "%s", st->err);
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	return store_failf(st, "migration %lld: %s", (long long)n,
-	    sqlite3_errmsg(st->db));
+	return store_failf(st, "migration %lld: %s", (long long)n, why);
 }
 
 int

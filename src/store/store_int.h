@@ -85,21 +85,6 @@ enum store_stmt_id {
 /* The store's window (store_deliveries_window), read once. */
 int	 store_deliveries_secs(struct store *st, int64_t *secs);
 
-/*
- * The summary's trim (store.h, store_deliveries_window): of the
- * deliveries of the customers WHO names, those at or before BOUND but
- * each customer's two newest.  BOUND is the earlier of the customer's
- * last answer and the window's start; it may name the row's customer as
- * d.customer_id.
- */
-#define STORE_DELIVERIES_TRIM(who, bound)				\
-	"DELETE FROM deliveries WHERE (customer_id, campaign_id) IN ("	\
-	" SELECT d.customer_id, d.campaign_id FROM ("			\
-	"  SELECT customer_id, campaign_id, at, row_number() OVER ("	\
-	"   PARTITION BY customer_id ORDER BY at DESC, campaign_id DESC)"\
-	"   AS newest FROM deliveries WHERE " who ") AS d"		\
-	" WHERE d.newest > 2 AND d.at <= " bound ")"
-
 #define STORE_AUDIT_HOURS_FILL	"INSERT INTO audit_hours"		\
 	" SELECT (at - ((at % 3600) + 3600) % 3600) / 3600, min(seq)"	\
 	" FROM audit GROUP BY 1;"

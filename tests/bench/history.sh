@@ -23,8 +23,10 @@ bench_message "$D/message.eml"
 now=$(date +%s)
 for h in $HISTORY; do
 	mkdir -p "$D/$h/campaigns"
+	chmod 700 "$D/$h"
 	cat > "$D/$h/segmilter.conf" <<CONF
 store = "$D/$h/store.db";
+retention = { horizon_days = 0; };
 milter = { socket = "unix:$D/$h/segmilter.sock"; user = "";
   campaigns = "$D/$h/campaigns"; spool_dir = "$D/$h"; };
 CONF
@@ -50,6 +52,9 @@ INSERT INTO engagement (customer_id, campaign_id, type, at)
 INSERT INTO engagement (customer_id, campaign_id, type, at)
   SELECT id, 'past-1', 'click', $now - 86400 FROM customers;
 SQL
+	# each customer's delivery summary as segmilter's own deliveries
+	# trim it (store.h, store_deliveries_window), for all at once
+	$S prune
 	cp "$D/$h/store.db" "$D/$h/pristine.db"
 done
 

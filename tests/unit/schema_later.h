@@ -7,7 +7,26 @@
 #ifndef SEGM_TEST_SCHEMA_LATER_H
 #define SEGM_TEST_SCHEMA_LATER_H
 
+/* Back to version 19 from 20. */
+#define SCHEMA_UNDO_20							\
+	"DROP TABLE engagement_last; DROP TRIGGER engagement_added;"	\
+	"DROP TRIGGER engagement_removed; DROP TRIGGER order_added;"	\
+	"DROP TRIGGER order_changed; DROP TRIGGER order_removed;"
+
+/* Back to version 18 from 20: the summaries out, their source back. */
+#define SCHEMA_UNDO_19							\
+	SCHEMA_UNDO_20							\
+	"DROP TRIGGER engagement_sent;"					\
+	"DROP TABLE deliveries; DROP TABLE deliveries_window;"		\
+	"CREATE TABLE deliveries_closed (customer_id INTEGER NOT NULL,"	\
+	"  campaign_id TEXT NOT NULL, at INTEGER NOT NULL,"		\
+	"  PRIMARY KEY (customer_id, campaign_id)) WITHOUT ROWID;"
+
 #define SCHEMA_DROP_9_ON						\
+	SCHEMA_UNDO_20							\
+	"DROP TRIGGER engagement_sent;"					\
+	"DROP TABLE deliveries; DROP TABLE deliveries_window;"		\
+	"DROP TRIGGER ledger_delivered; DROP TRIGGER ledger_redelivered;"\
 	"DROP TABLE webhook_deliveries;"				\
 	"DROP TABLE webhook_objects; DROP TABLE webhook_refunds;"	\
 	"DROP TABLE segment_building;"					\
@@ -19,20 +38,11 @@
 	"ALTER TABLE customers DROP COLUMN source_id;"			\
 	"ALTER TABLE orders DROP COLUMN source_id;"			\
 	"ALTER TABLE events DROP COLUMN source_id;"			\
-	"DROP TRIGGER ledger_delivered; DROP TRIGGER ledger_redelivered;"\
 	"ALTER TABLE ledger DROP COLUMN arm;"				\
 	"ALTER TABLE ledger DROP COLUMN segment;"			\
 	"DROP INDEX engagement_by_type;"				\
 	"DROP TABLE campaigns_closed;"					\
 	"DROP TABLE audit_archives;"					\
-	"DROP TABLE outbox_body;"					\
-	"DROP TABLE deliveries; DROP TABLE deliveries_window;"
-
-/* Back to version 18 from 19: the summary out, its source back. */
-#define SCHEMA_UNDO_19							\
-	"DROP TABLE deliveries; DROP TABLE deliveries_window;"		\
-	"CREATE TABLE deliveries_closed (customer_id INTEGER NOT NULL,"	\
-	"  campaign_id TEXT NOT NULL, at INTEGER NOT NULL,"		\
-	"  PRIMARY KEY (customer_id, campaign_id)) WITHOUT ROWID;"
+	"DROP TABLE outbox_body;"
 
 #endif

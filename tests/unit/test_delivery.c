@@ -543,7 +543,9 @@ old_lookup(sqlite3 *db, int64_t id, int64_t consent_at, const char *campaign,
 /*
  * Property: over random histories (deliveries written as the milter
  * writes them, imported sends, answers, unsubscribes, bounces hard and
- * soft, complaints, orders, the campaign itself among them, times
+ * soft, complaints, orders, some dated again later, older answers
+ * removed as retention removes them, the campaign itself among them,
+ * times
  * clustered so that ties and the bounds themselves occur), the bounded
  * lookups answer exactly what the unbounded ones did, for several
  * campaigns and windows each up to the store's (store_deliveries_window:
@@ -612,6 +614,26 @@ test_recipient_lookups_bounded(void **state)
 			    (int64_t)(rand_r(&seed) % 90) * DAY));
 			dx_sql(x, sql);
 		}
+		/* what the summaries must follow: an order dated again
+		 * later (a re-import), answers but the newest of each
+		 * kind removed (retention) */
+		switch (rand_r(&seed) % 4) {
+		case 0:
+			snprintf(sql, sizeof(sql), "UPDATE orders SET"
+			    " created_at = created_at + %d * 86400"
+			    " WHERE customer_id = %lld", rand_r(&seed) % 60,
+			    (long long)id);
+			dx_sql(x, sql);
+			break;
+		case 1:
+			snprintf(sql, sizeof(sql), "DELETE FROM engagement"
+			    " WHERE customer_id = %lld AND type <> 'sent'"
+			    " AND at < (SELECT max(at) FROM engagement n"
+			    "  WHERE n.customer_id = engagement.customer_id"
+			    "  AND n.type = engagement.type)", (long long)id);
+			dx_sql(x, sql);
+			break;
+		}
 		for (q = 0; q < 5; q++) {
 			window = (int64_t)(rand_r(&seed) % (days + 1)) * DAY;
 			if (store_recipient_get(x->st, email, campaigns[q], NOW,
@@ -640,6 +662,46 @@ test_recipient_lookups_bounded(void **state)
 	assert_true(dx_int(x, "SELECT count(*) FROM deliveries") <
 	    dx_int(x, "SELECT count(*) FROM (SELECT DISTINCT customer_id,"
 	    " campaign_id FROM ledger WHERE decision = 'deliver')"));
+}
+
+/*
+ * A customer's newest answers follow their rows both ways (schema 20's
+ * triggers): an order dated again earlier, moved to another customer
+ * or removed, the newest open removed.
+ */
+static void
+test_engagement_last(void **state)
+{
+	struct dx *x = *state;
+	struct store_recipient r;
+	char sql[512];
+
+	dx_engage(x, "a", ENG_OPEN, NOW - 3 * DAY);
+	dx_engage(x, "b", ENG_OPEN, NOW - 2 * DAY);
+	snprintf(sql, sizeof(sql), "INSERT INTO customers (email) VALUES"
+	    " ('bob@example.com'); INSERT INTO orders (ref, customer_id,"
+	    " created_at, financial_status, total) VALUES"
+	    " ('#1', 1, %lld, 'paid', 100), ('#2', 1, %lld, 'paid', 100)",
+	    (long long)(NOW - DAY), (long long)(NOW - DAY - DAY / 2));
+	dx_sql(x, sql);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.last_answer_at, NOW - DAY);
+	snprintf(sql, sizeof(sql), "UPDATE orders SET created_at = %lld"
+	    " WHERE ref = '#1'", (long long)(NOW - 4 * DAY));
+	dx_sql(x, sql);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.last_answer_at, NOW - DAY - DAY / 2);	/* #2 */
+	dx_sql(x, "UPDATE orders SET customer_id = 2 WHERE ref = '#2'");
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.last_answer_at, NOW - 2 * DAY);	/* b's open */
+	dx_lookup(x, "bob@example.com", &r);
+	assert_int_equal(r.last_answer_at, NOW - DAY - DAY / 2);
+	dx_sql(x, "DELETE FROM orders WHERE ref = '#2';"
+	    " DELETE FROM engagement WHERE campaign_id = 'b'");
+	dx_lookup(x, "bob@example.com", &r);
+	assert_int_equal(r.last_answer_at, 0);
+	dx_lookup(x, "ann@example.com", &r);
+	assert_int_equal(r.last_answer_at, NOW - 3 * DAY);
 }
 
 /*
@@ -1366,6 +1428,7 @@ main(void)
 		T(test_ledger_delivery_stands),
 		T(test_recipient_lookups_bounded),
 		T(test_deliveries_window),
+		T(test_engagement_last),
 		T(test_engagement_many),
 		T(test_audit_chain),
 		T(test_audit_rewritten),

@@ -494,6 +494,8 @@ struct store_recipient {
 	int64_t		 unanswered;		/* campaigns delivered since */
 	int64_t		 in_window;		/* ... since window start */
 	int64_t		 last_delivery_at;
+	int64_t		 deliveries_kept;	/* their summary's rows (for
+						   store_ledger_put) */
 	int64_t		 campaign_at;		/* this campaign already
 						   delivered at, 0: not */
 	char		 campaign_message[STORE_NAME_MAX]; /* ... in */
@@ -556,6 +558,7 @@ struct store_ledger {
 	const char	*segment;	/* the lifecycle segment then, NULL */
 	int64_t		 answered_at;	/* the customer's last open, click
 					   or order as looked up (0: none) */
+	int64_t		 deliveries_kept; /* ... their summary's rows */
 };
 
 /*
@@ -575,11 +578,15 @@ int	 store_ledger_put(struct store *st, const struct store_ledger *l,
 /*
  * What the fatigue, cadence and cap rules count is a summary of each
  * customer's deliveries, one per campaign at its last delivery (schema
- * 19): a delivery the ledger records adds to it, and a customer's rows
- * are trimmed (by store_ledger_put with answered_at, and by
- * store_retention_apply for everyone) to those after their last
- * answer or within the window, and their two newest.  The counts are
- * exact for any cap window up to the store's.
+ * 19): a delivery the ledger records, or an imported "sent" row, adds
+ * to it, and a customer's rows are trimmed (by store_ledger_put, given
+ * answered_at, once they are more than STORE_DELIVERIES_KEPT; and by
+ * store_retention_apply for everyone) to those after their last answer
+ * or within the window, and their two newest.  The counts are exact for
+ * any cap window up to the store's, as long as a last answer only moves
+ * later (answers are never removed but an older one of a kind; an order
+ * imported again with an earlier date than a trimmed delivery leaves
+ * that delivery uncounted by fatigue).
  *
  * store_deliveries_window sets the store's window to SECS (the longest
  * cap window, conf_cap_window_longest) at NOW: a wider one than before
@@ -588,6 +595,7 @@ int	 store_ledger_put(struct store *st, const struct store_ledger *l,
  * configuration and by `segctl prune`.  0, or -1.
  */
 int	 store_deliveries_window(struct store *st, int64_t secs, int64_t now);
+#define STORE_DELIVERIES_KEPT	8
 
 struct store_audit {
 	int64_t		 seq;		/* 1, 2, 3... in append order */

@@ -126,6 +126,7 @@ record_ledger(struct milter_msg *m, const struct campaign *c,
 	l.segment = r->r->has_segment ?
 	    conf_lifecycle_name(r->r->seg.lifecycle) : NULL;
 	l.answered_at = r->r->last_answer_at;
+	l.deliveries_kept = r->r->deliveries_kept;
 	if (store_ledger_put(st, &l, &written) == -1)
 		return -1;
 	if (!written && r->d.reason == POLICY_DELIVER) {

@@ -247,9 +247,10 @@ delivery_counts(struct store *st, struct store_recipient *r,
 	int rc;
 
 	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
-	    " count(*) FILTER (WHERE at > ?2), count(*) FILTER (WHERE at > ?3),"
-	    " coalesce(max(at), 0) FROM deliveries"
-	    " WHERE customer_id = ?1 AND campaign_id <> ?4");
+	    " count(*) FILTER (WHERE at > ?2 AND campaign_id <> ?4),"
+	    " count(*) FILTER (WHERE at > ?3 AND campaign_id <> ?4),"
+	    " coalesce(max(at) FILTER (WHERE campaign_id <> ?4), 0),"
+	    " count(*) FROM deliveries WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, r->customer_id);
@@ -260,6 +261,7 @@ delivery_counts(struct store *st, struct store_recipient *r,
 		r->unanswered = sqlite3_column_int64(s, 0);
 		r->in_window = sqlite3_column_int64(s, 1);
 		r->last_delivery_at = sqlite3_column_int64(s, 2);
+		r->deliveries_kept = sqlite3_column_int64(s, 3);
 	}
 	store_done(s);
 	return rc == SQLITE_ROW ? 0 : store_fail(st, "deliveries");
@@ -416,7 +418,9 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 	changed = sqlite3_changes(st->db) > 0;
 	if (written != NULL)
 		*written = changed;
+	/* a few rows more cost a lookup less than a delete each time */
 	if (changed && l->customer_id != 0 && l->answered_at > 0 &&
+	    l->deliveries_kept >= STORE_DELIVERIES_KEPT &&
 	    strcmp(l->decision, "deliver") == 0)
 		return deliveries_trim(st, l->customer_id, l->answered_at,
 		    l->at);

@@ -24,6 +24,7 @@
 #define DAY	86400
 #define HOUR	3600
 #define NOW	((int64_t)1795000000)
+#define NOW_SQL	"1795000000"
 
 struct dx {
 	char		 dir[64];
@@ -132,6 +133,7 @@ dx_deliver_to(struct dx *x, const char *email, const char *campaign,
 	l.decision = decision;
 	l.at = at;
 	l.answered_at = r.last_answer_at;
+	l.deliveries_kept = r.deliveries_kept;
 	assert_int_equal(store_ledger_put(x->st, &l, &written), 0);
 	return written;
 }
@@ -559,7 +561,9 @@ test_recipient_lookups_bounded(void **state)
 		ENG_SENT, ENG_OPEN, ENG_CLICK, ENG_UNSUBSCRIBE, ENG_BOUNCE,
 		ENG_SOFT_BOUNCE, ENG_COMPLAINT
 	};
-	static const char *const campaigns[] = { "c-now", "a", "b", "c", "d" };
+	/* more than STORE_DELIVERIES_KEPT, so that deliveries trim */
+	static const char *const campaigns[] = { "c-now", "a", "b", "c", "d",
+	    "e", "f", "g", "h", "i", "j", "k" };
 	struct dx *x = *state;
 	struct store_recipient got, want;
 	struct store_customer c;
@@ -592,7 +596,7 @@ test_recipient_lookups_bounded(void **state)
 			at = NOW - (int64_t)(rand_r(&seed) % 90) * DAY -
 			    (rand_r(&seed) % 3 == 0 ? 16 * HOUR : 0);
 			if (rand_r(&seed) % 2 == 0) {
-				q = rand_r(&seed) % 5;
+				q = rand_r(&seed) % 12;
 				dx_deliver_to(x, email, campaigns[q],
 				    rand_r(&seed) % 4 ? "deliver" : "fatigued",
 				    at);
@@ -600,7 +604,7 @@ test_recipient_lookups_bounded(void **state)
 			}
 			memset(&e, 0, sizeof(e));
 			e.customer_id = id;
-			e.campaign_id = campaigns[rand_r(&seed) % 5];
+			e.campaign_id = campaigns[rand_r(&seed) % 12];
 			e.type = types[rand_r(&seed) % 7];
 			e.at = at;
 			assert_int_equal(store_engagement_add(x->st, &e, &ch),
@@ -660,8 +664,34 @@ test_recipient_lookups_bounded(void **state)
 	sqlite3_close(db);
 	/* the summary was trimmed: the property held of something */
 	assert_true(dx_int(x, "SELECT count(*) FROM deliveries") <
-	    dx_int(x, "SELECT count(*) FROM (SELECT DISTINCT customer_id,"
-	    " campaign_id FROM ledger WHERE decision = 'deliver')"));
+	    dx_int(x, "SELECT count(*) FROM (SELECT customer_id, campaign_id"
+	    " FROM ledger WHERE decision = 'deliver' UNION SELECT"
+	    " customer_id, campaign_id FROM engagement WHERE type = 'sent')"));
+}
+
+/*
+ * A trim keeps the two newest however old: the cadence of a campaign's
+ * retry counts from the one before it.
+ */
+static void
+test_deliveries_two_newest(void **state)
+{
+	struct dx *x = *state;
+	struct store_recipient r;
+	char name[8];
+	int k;
+
+	assert_int_equal(store_deliveries_window(x->st, 7 * DAY, NOW), 0);
+	for (k = 0; k < STORE_DELIVERIES_KEPT; k++) {
+		snprintf(name, sizeof(name), "p%d", k);
+		dx_deliver(x, name, "deliver", NOW - (40 + k) * DAY);
+	}
+	dx_engage(x, "p0", ENG_CLICK, NOW - DAY);
+	dx_deliver(x, "z", "deliver", NOW);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM deliveries"), 2);
+	assert_int_equal(store_recipient_get(x->st, "ann@example.com", "z",
+	    NOW + HOUR, 7 * DAY, &r), 0);
+	assert_int_equal(r.last_delivery_at, NOW - 40 * DAY);
 }
 
 /*
@@ -714,14 +744,21 @@ test_deliveries_window(void **state)
 {
 	struct dx *x = *state;
 	struct store_recipient r;
+	char name[8];
+	int k;
 
 	assert_int_equal(store_deliveries_window(x->st, 7 * DAY, NOW), 0);
+	for (k = 0; k < 7; k++) {	/* enough for a delivery to trim */
+		snprintf(name, sizeof(name), "p%d", k);
+		dx_deliver(x, name, "deliver", NOW - (40 + k) * DAY);
+	}
 	dx_deliver(x, "a", "deliver", NOW - 20 * DAY);
 	dx_deliver(x, "b", "deliver", NOW - 10 * DAY);
 	dx_deliver(x, "c", "deliver", NOW - 5 * DAY);
 	dx_engage(x, "c", ENG_CLICK, NOW - DAY);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM deliveries"), 10);
 	dx_deliver(x, "d", "deliver", NOW);
-	/* a and b: before the click and the window; c and d the newest */
+	/* the rest: before the click and the window; c and d the newest */
 	assert_int_equal(dx_int(x, "SELECT group_concat(campaign_id, '')"
 	    " = 'cd' FROM (SELECT * FROM deliveries ORDER BY at)"), 1);
 	assert_int_equal(store_recipient_get(x->st, "ann@example.com", "e",
@@ -736,15 +773,20 @@ test_deliveries_window(void **state)
 	assert_int_equal(r.in_window, 3);	/* b is back */
 	assert_int_equal(dx_int(x, "SELECT count(*) FROM deliveries"), 3);
 
+	/* narrower: the next trim goes by it */
 	assert_int_equal(store_deliveries_window(x->st, 3 * DAY, NOW), 0);
 	assert_int_equal(dx_int(x, "SELECT count(*) FROM deliveries"), 3);
-	dx_deliver(x, "e", "deliver", NOW + HOUR);
-	assert_int_equal(dx_int(x, "SELECT group_concat(campaign_id, '')"
-	    " = 'de' FROM (SELECT * FROM deliveries ORDER BY at)"), 1);
+	for (k = 1; k <= 6; k++) {
+		snprintf(name, sizeof(name), "e%d", k);
+		dx_deliver(x, name, "deliver", NOW + k * HOUR);
+	}
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM deliveries"
+	    " WHERE at < " NOW_SQL), 0);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM deliveries"), 7);
 	assert_int_equal(store_recipient_get(x->st, "ann@example.com", "f",
-	    NOW + HOUR, 3 * DAY, &r), 0);
-	assert_int_equal(r.in_window, 2);
-	assert_int_equal(r.last_delivery_at, NOW + HOUR);
+	    NOW + 6 * HOUR, 3 * DAY, &r), 0);
+	assert_int_equal(r.in_window, 7);
+	assert_int_equal(r.last_delivery_at, NOW + 6 * HOUR);
 }
 
 /* N audit rows in one transaction, at AT[i] (NULL: NOW + i). */
@@ -1429,6 +1471,7 @@ main(void)
 		T(test_recipient_lookups_bounded),
 		T(test_deliveries_window),
 		T(test_engagement_last),
+		T(test_deliveries_two_newest),
 		T(test_engagement_many),
 		T(test_audit_chain),
 		T(test_audit_rewritten),

@@ -208,8 +208,13 @@ $BUILD/segctl -c "$T/ret.conf" --now 2026-03-01 prune > "$T/prune.out" || fail "
 grep -q "^closed 1 campaign: 2 ledger rows" "$T/prune.out" || fail "prune: $(cat "$T/prune.out")"
 [ "$(sqlite3 "$T/store.db" "SELECT group_concat(campaign_id) FROM ledger")" = spring-2026 ] ||
     fail "prune: the wrong rows went"
-[ "$(sqlite3 "$T/store.db" "SELECT group_concat(campaign_id || ':' || at, ' ') FROM (SELECT * FROM deliveries ORDER BY at)")" = "winter-2024:1733000000 spring-2026:1775000000" ] ||
-    fail "prune: the delivery's summary"
+# the summary the rules read: the closed campaign's delivery went with
+# the trim (before the customer's newer ones, their last answer and the
+# window), the open one's stays
+[ "$(sqlite3 "$T/store.db" "SELECT group_concat(campaign_id) FROM deliveries
+    WHERE customer_id = $id AND campaign_id IN ('winter-2024', 'spring-2026')")" = spring-2026 ] ||
+    fail "prune: the delivery summary"
+grep -q "; [1-9][0-9]* delivery summary rows trimmed$" "$T/prune.out" || fail "prune, the trim: $(cat "$T/prune.out")"
 $BUILD/segctl -c "$T/ret.conf" report winter-2024 > "$T/report.out" 2>&1 && fail "report of a closed campaign without decisions"
 grep -q "campaign 'winter-2024': closed by retention 2026-03-01T00:00:00Z (2 decided, 1 delivered)" "$T/report.out" ||
     fail "report of a closed campaign: $(cat "$T/report.out")"
@@ -224,7 +229,7 @@ $BUILD/segctl -c "$T/ret.conf" prune --dry-run > "$T/prune.out" 2>&1 || fail "pr
 grep -q "^retention off (retention.horizon_days = 0): nothing to close$" "$T/prune.out" ||
     fail "prune --dry-run, retention off: $(cat "$T/prune.out")"
 $BUILD/segctl -c "$T/ret.conf" prune > "$T/prune.out" 2>&1 || fail "prune, retention off"
-grep -q "^retention off (retention.horizon_days = 0): nothing to close; 0 delivery summary rows trimmed$" \
+grep -q "^retention off (retention.horizon_days = 0): nothing to close; [0-9]* delivery summary rows trimmed$" \
     "$T/prune.out" || fail "prune, retention off: $(cat "$T/prune.out")"
 
 for c in init import segments explain demo-data check preview report outbox \

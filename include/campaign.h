@@ -19,8 +19,20 @@
  * without one to whoever has the segment it is named after.
  *
  * A variant's send_after ("2026-12-01T09:00:00Z") holds its copies in
- * the outbox until then (VIP early access before the public launch);
- * every other setting of a variant is a placeholder value.
+ * the outbox until then (VIP early access before the public launch); a
+ * fact of the recipient's and an offset ("cart_at + 24h",
+ * "first_order_at + 14d", "last_order_at + 7d") holds each recipient's
+ * until theirs: the steps of a sequence timed from events, a campaign
+ * each.  A recipient without the fact is outside the audience.  A held
+ * copy is one recipient's, checked again when it is due: sent only if
+ * no unsubscribe, complaint, bounce or withdrawn consent came meanwhile,
+ * and no goal of the campaign's was met:
+ *
+ *   stop_if = [ "ordered" ];    an order since the fact (since the
+ *                               decision, for a fixed time)
+ *
+ * A goal met before the copy is decided suppresses it then (goal_met).
+ * Every other setting of a variant is a placeholder value.
  *
  * An optional sms block sends a text as well, to recipients the email
  * goes to who are in one of its segments (see policy.h for the rest):
@@ -91,7 +103,7 @@ struct campaign_variant {
 						   NULL for the default */
 	struct campaign_value	*values;
 	size_t			 nvalues;
-	int64_t			 send_after;	/* epoch seconds, 0: now */
+	struct conf_due		 send_after;	/* conf.h; fixed 0: now */
 };
 
 /* Whom a campaign's SMS goes to, of its segments. */
@@ -140,6 +152,7 @@ struct campaign {
 	struct campaign_variant	 dflt;
 	struct campaign_sms	 sms;
 	struct campaign_arms	 arms;
+	unsigned		 goals;		/* stop_if: CONF_GOAL_* */
 	struct campaign_name	*names;
 	size_t			 nnames;
 };
@@ -174,7 +187,7 @@ const char *campaign_variant_value(const struct campaign *c,
 	    const char *variant, const char *name);
 /* "vip", or "default" for -1. */
 const char *campaign_variant_name(const struct campaign *c, int variant);
-/* The variant's send_after (-1: the default's), 0 when there is none. */
-int64_t	 campaign_send_after(const struct campaign *c, int variant);
+/* The variant's send_after (-1: the default's); fixed at 0: none. */
+const struct conf_due *campaign_due(const struct campaign *c, int variant);
 
 #endif

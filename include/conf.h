@@ -37,6 +37,29 @@ enum conf_vip_metric {
 	VIP_MARGIN		/* net spend less product cost */
 };
 
+/*
+ * When a campaign's copy is due (a variant's send_after): a fixed time,
+ * or a fact of each recipient's and an offset ("cart_at + 24h"), which
+ * sequences timed from events are made of.
+ */
+enum conf_due_from {
+	DUE_FIXED,		/* at: epoch seconds, 0: now */
+	DUE_CART,		/* at: the offset from cart_at */
+	DUE_FIRST_ORDER,	/* ... from first_order_at */
+	DUE_LAST_ORDER,		/* ... from last_order_at */
+	DUE_NFROM
+};
+struct conf_due {
+	enum conf_due_from	 from;
+	int64_t			 at;
+};
+
+/* What stops a campaign's copy for a recipient before it is due
+ * (stop_if): their goal met. */
+#define CONF_GOAL_ORDERED	0x1u	/* an order since the fact the copy
+					   counts from, or since it was
+					   decided */
+
 struct conf_kv_int {		/* a name with a number: coffee = 60 */
 	char	 name[CONF_NAME_MAX];
 	int64_t	 value;
@@ -355,6 +378,19 @@ int	 conf_listen_parse(const char *s, struct conf_listen *l);
  */
 int	 conf_unsub_route(const char *url, struct conf_unsub_route *r,
 	    char *err, size_t errlen);
+
+/*
+ * A send_after: "2026-12-01T09:00:00Z" (parse.h's times), or a fact and
+ * an offset in minutes, hours or days ("cart_at + 24h", "last_order_at
+ * + 7d", "first_order_at"), into *D.  0, or -1 with why in *ERR.
+ */
+int	 conf_due_parse(const char *s, struct conf_due *d, const char **err);
+/* The fact D counts from ("cart_at"), "" for a fixed time. */
+const char *conf_due_from_name(enum conf_due_from f);
+/* D as written, "cart_at + 24h" or the time, into OUT. */
+void	 conf_due_format(const struct conf_due *d, char *out, size_t outlen);
+/* The stop_if goal NAME ("ordered") as its bit, 0 when none. */
+unsigned conf_goal_parse(const char *name);
 
 /* Rate to the base currency, 1.0 for the base or an unknown currency. */
 double	 conf_rate(const struct conf_segments *s, const char *currency);

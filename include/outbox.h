@@ -7,7 +7,8 @@
  * older than outbox.max_age_hours; a permanent failure (5xx) or expiry
  * recorded as failed, with an audit row per recipient, and listed by
  * `segctl outbox`.  A job claimed by a worker that dies is claimed again
- * when its lease runs out, so nothing queued is lost to a crash.
+ * when its lease runs out, so nothing queued is lost to a crash.  A copy
+ * held for later is asked again when it is due (outbox_recheck).
  *
  * outbox_backoff() is the pure part, for tests.
  */
@@ -31,6 +32,19 @@ struct store_job;
 int	 outbox_audit_job(struct store *st, const struct store_job *j,
 	    const char *decision, const char *why, const char *config_hash,
 	    int64_t now, char *anchor);
+
+/*
+ * Whether J, an email copy held for later (a send_after), may still go
+ * at NOW: its recipient looked up again and judged by policy_recheck
+ * against its campaign's send_after and goals.  0 when it may (a copy
+ * not held is not asked); 1 when not, the job cancelled, its delivery
+ * withdrawn and audited (copy_goal_met, copy_withdrawn); -1 on a store
+ * error (logged: the job is left to its lease).  The workers ask it of
+ * every copy they claim.
+ */
+struct daemon_env;
+int	 outbox_recheck(struct store *st, const struct daemon_env *env,
+	    const struct store_job *j, int64_t now);
 
 /*
  * Seconds before attempt ATTEMPTS + 1: BASE * 2^(ATTEMPTS - 1), at most

@@ -64,6 +64,8 @@ enum policy_reason {
 				   control group */
 	POLICY_BAD_RECORD,	/* their own values cannot be rendered,
 				   even left out (the milter's finding) */
+	POLICY_GOAL_MET,	/* the campaign's goal met before its copy
+				   went (stop_if, policy_due) */
 	POLICY_NREASONS
 };
 
@@ -91,6 +93,10 @@ struct policy_facts {
 	/* the customer's segment, facets and interests, by name */
 	const char	*const *flags;
 	size_t		 nflags;
+	/* what sequences count from (policy_due); 0: none */
+	int64_t		 cart_at;
+	int64_t		 first_order_at;
+	int64_t		 last_order_at;		/* any order, as it came */
 };
 
 /* A campaign's audience and variants, as policy needs them. */
@@ -125,6 +131,8 @@ struct policy_decision {
 	int		 variant;	/* index, or -1: the default variant */
 	enum policy_arm	 arm;
 	char		 detail[160];	/* the figures, for the audit log */
+	int64_t		 due_at;	/* the copy held until, 0: now
+					   (policy_due) */
 };
 
 /*
@@ -147,6 +155,27 @@ enum policy_arm policy_arm_parse(const char *name);
 /* R: the thresholds of segmilter.conf's policy group. */
 void	 policy_decide(const struct conf_policy *r,
 	    const struct policy_campaign *c, const struct policy_facts *f,
+	    int64_t now, struct policy_decision *d);
+
+/*
+ * When a delivery D of a variant whose send_after is DUE (campaign.h) is
+ * due for the recipient F, into D->due_at (0: now): a fixed time,
+ * or F's fact plus the offset.  Without the fact the recipient is
+ * outside the audience; with GOALS (CONF_GOAL_*) met since the fact, the
+ * goal is met already.  Nothing for a D that is not a delivery.
+ */
+void	 policy_due(const struct conf_due *due, unsigned goals,
+	    const struct policy_facts *f, struct policy_decision *d);
+/*
+ * Whether a copy decided at DECIDED_AT, held until now (policy_due), may
+ * still go to the recipient F at NOW: what every delivery needs (a known
+ * customer, consent, no unsubscribe, complaint or bounce since) and no
+ * goal met since its fact (for a fixed time, since the decision).  D's
+ * reason is POLICY_DELIVER, or why not.  Caps and fatigue are not asked
+ * again: they counted the copy when it was decided.
+ */
+void	 policy_recheck(const struct conf_policy *r, const struct conf_due *due,
+	    unsigned goals, const struct policy_facts *f, int64_t decided_at,
 	    int64_t now, struct policy_decision *d);
 
 /*

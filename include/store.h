@@ -491,6 +491,8 @@ struct store_recipient {
 	int64_t		 soft_bounce_at[STORE_SOFT_BOUNCES_MAX];
 	size_t		 nsoft_bounces;
 	int64_t		 last_answer_at;	/* open, click or order */
+	int64_t		 first_order_at;	/* 0: none */
+	int64_t		 last_order_at;
 	int64_t		 unanswered;		/* campaigns delivered since */
 	int64_t		 in_window;		/* ... since window start */
 	int64_t		 last_delivery_at;
@@ -574,6 +576,16 @@ struct store_ledger {
  */
 int	 store_ledger_put(struct store *st, const struct store_ledger *l,
 	    int *written);
+
+/*
+ * A delivery of CAMPAIGN to EMAIL that never went (its held copy
+ * withdrawn when it came due): the ledger row takes DECISION at AT, and
+ * the customer's summary forgets the campaign, so that caps and fatigue
+ * no longer count it.  In the caller's transaction; 0 (nothing when no
+ * delivery stands), or -1.
+ */
+int	 store_delivery_withdraw(struct store *st, const char *campaign,
+	    const char *email, const char *decision, int64_t at);
 
 /*
  * What the fatigue, cadence and cap rules count is a summary of each

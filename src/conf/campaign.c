@@ -306,11 +306,11 @@ load_variant(struct campaign_load *ld, struct campaign *c,
 			continue;
 		}
 		if (strcmp(config_setting_name(s), "send_after") == 0) {
+			why = "expected a string";
 			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
-			    parse_time(config_setting_get_string(s),
+			    conf_due_parse(config_setting_get_string(s),
 			    &v->send_after, &why) == -1)
-				campaign_error(ld, s, path, "expected a time"
-				    " such as \"2026-12-01T09:00:00Z\"");
+				campaign_error(ld, s, path, "%s", why);
 			continue;
 		}
 		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
@@ -483,6 +483,32 @@ load_share(struct campaign_load *ld, const config_setting_t *s,
 	return 0;
 }
 
+/* stop_if = [ "ordered" ]: the goals that stop a copy before it goes. */
+static void
+load_goals(struct campaign_load *ld, const config_setting_t *g,
+    struct campaign *c)
+{
+	const config_setting_t *s;
+	const char *name;
+	unsigned goal;
+	int i;
+
+	if (!config_setting_is_array(g)) {
+		campaign_error(ld, g, "stop_if", "expected a list such as"
+		    " [ \"ordered\" ]");
+		return;
+	}
+	for (i = 0; i < config_setting_length(g); i++) {
+		s = config_setting_get_elem(g, (unsigned)i);
+		name = config_setting_get_string(s);
+		if (name == NULL || (goal = conf_goal_parse(name)) == 0)
+			campaign_error(ld, s, "stop_if", "%s: expected"
+			    " \"ordered\"", name != NULL ? name : "?");
+		else
+			c->goals |= goal;
+	}
+}
+
 static void
 load_arms(struct campaign_load *ld, const config_setting_t *g,
     struct campaign *c)
@@ -568,6 +594,8 @@ load_campaign(struct campaign_load *ld, config_t *cfg, struct campaign *c)
 			c->class_line = config_setting_source_line(s);
 		} else if (strcmp(name, "arms") == 0) {
 			load_arms(ld, s, c);
+		} else if (strcmp(name, "stop_if") == 0) {
+			load_goals(ld, s, c);
 		} else {
 			campaign_error(ld, s, name, "unknown setting");
 		}
@@ -732,10 +760,22 @@ name_slip(const char *name, const struct conf *c, char *suggest,
 	return 0;
 }
 
+/* 1 when a variant of C counts its send_after from a fact. */
+static int
+campaign_held_by_fact(const struct campaign *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nvariants; i++)
+		if (c->variants[i].send_after.from != DUE_FIXED)
+			return 1;
+	return c->dflt.send_after.from != DUE_FIXED;
+}
+
 /*
  * What campaign C needs from the configuration CF: arms need
- * outbox.key_file; a name a slip away from a segment or facet is an
- * error that names it.
+ * outbox.key_file, a send_after from a fact re-injection; a name a slip
+ * away from a segment or facet is an error that names it.
  */
 static void
 check_campaign(struct campaign_load *ld, const struct campaign *c,
@@ -750,6 +790,12 @@ check_campaign(struct campaign_load *ld, const struct campaign *c,
 		buf_printf(&ld->errs, "%s:%u: class: '%s' is not one of the"
 		    " classes of the configuration (classes = { ... }) nor"
 		    " promotional\n", c->file, c->class_line, c->class_name);
+		ld->nerrs++;
+	}
+	if (campaign_held_by_fact(c) && cf->outbox.reinject_url[0] == '\0') {
+		buf_printf(&ld->errs, "%s: send_after from a fact holds each"
+		    " recipient's copy in the outbox: outbox.reinject_url is"
+		    " required\n", c->file);
 		ld->nerrs++;
 	}
 	if (c->arms.set && cf->outbox.keylen == 0) {
@@ -877,12 +923,12 @@ campaign_value(const struct campaign *c, int variant, const char *name)
 	return v != NULL ? v : variant_value(&c->dflt, name);
 }
 
-int64_t
-campaign_send_after(const struct campaign *c, int variant)
+const struct conf_due *
+campaign_due(const struct campaign *c, int variant)
 {
 	if (variant >= 0 && (size_t)variant < c->nvariants)
-		return c->variants[variant].send_after;
-	return c->dflt.send_after;
+		return &c->variants[variant].send_after;
+	return &c->dflt.send_after;
 }
 
 const char *

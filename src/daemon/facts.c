@@ -27,4 +27,8 @@ daemon_policy_facts(struct policy_facts *f, const struct store_recipient *r)
 	f->deliveries_in_window = r->in_window;
 	f->campaign_delivered_at = r->campaign_at;
 	f->campaign_closed_at = r->campaign_closed_at;
+	f->cart_at = r->has_segment && r->seg.cart_abandoner ?
+	    r->seg.cart_at : 0;
+	f->first_order_at = r->first_order_at;
+	f->last_order_at = r->last_order_at;
 }

@@ -192,10 +192,11 @@ msg_log_summary(struct milter_msg *m, const struct campaign *c,
 {
 	const struct msg_part *pt;
 	struct buf line;
+	const struct conf_due *due;
 	char when[32];
 	int64_t first, last;
 	size_t i, copies, n;
-	int v;
+	int v, held;
 
 	buf_init(&line, 4096);
 	buf_printf(&line, "campaign=%s: delivered to %zu of %zu", c->id, kept,
@@ -225,16 +226,17 @@ msg_log_summary(struct milter_msg *m, const struct campaign *c,
 		}
 		if (copies == 0)
 			continue;
-		format_time(campaign_send_after(c, v), when, sizeof(when));
+		due = campaign_due(c, v);
+		conf_due_format(due, when, sizeof(when));
 		buf_printf(&line, "; variant=%s: %zu in %zu cop%s (job%s %lld%s",
 		    campaign_variant_name(c, v), n, copies, copies == 1 ? "y" :
 		    "ies", first == last ? "" : "s", (long long)first,
 		    first == last ? "" : "-");
 		if (first != last)
 			buf_printf(&line, "%lld", (long long)last);
-		buf_printf(&line, ")%s%s", campaign_send_after(c, v) > 0 ?
-		    ", held until " : "", campaign_send_after(c, v) > 0 ?
-		    when : "");
+		held = due->from != DUE_FIXED || due->at > 0;
+		buf_printf(&line, ")%s%s", held ? ", held until " : "",
+		    held ? when : "");
 	}
 	daemon_log(LOG_INFO, m->qid, "%s", buf_str(&line));
 	buf_free(&line);

@@ -102,6 +102,8 @@ msg_decide(struct milter_msg *m, const struct daemon_env *env,
 		f.flags = r->flags->ptr;
 		f.nflags = r->flags->n;
 		policy_decide(pol, &pc, &f, now, &r->d);
+		policy_due(campaign_due(c, r->d.variant), c->goals, &f,
+		    &r->d);
 	}
 	/* SMS facts, and the newest job (SMS caps are checked against it) */
 	if (msg_sms_lookup(m, env, c, st, now) == -1 ||

@@ -25,11 +25,18 @@ static const char *const personal_names[] = {
 	"first_name", "last_name", "company", "email"
 };
 
+/*
+ * Whether R goes in part P.  A copy held for later is one recipient's
+ * (policy_due): what changes meanwhile, an unsubscribe or an order, is
+ * checked for each when it is due, and a copy's marker is bound to its
+ * recipients, so none can be taken out of a shared one.
+ */
 static int
 same_part(const struct milter_rcpt *r, const struct msg_part *p,
-    const struct conf_outbox *o)
+    const struct conf_outbox *o, int64_t now)
 {
-	if (r->d.variant != p->g.variant)
+	if (r->d.variant != p->g.variant || r->d.due_at > now ||
+	    p->send_after > now)
 		return 0;
 	if (o->split_language && strcmp(r->r->seg.language, p->language) != 0)
 		return 0;
@@ -41,7 +48,7 @@ same_part(const struct milter_rcpt *r, const struct msg_part *p,
 /* Gives every kept recipient a part; the parts' keys into P. */
 static void
 assign_parts(struct milter_msg *m, const struct daemon_env *env,
-    const struct campaign *c, struct msg_plan *p)
+    struct msg_plan *p, int64_t now)
 {
 	const struct conf_outbox *o = &env->conf->outbox;
 	struct milter_rcpt *r;
@@ -62,7 +69,7 @@ assign_parts(struct milter_msg *m, const struct daemon_env *env,
 			continue;
 		}
 		for (j = 0; !p->personal && j < p->nparts; j++)
-			if (same_part(r, &p->parts[j], o))
+			if (same_part(r, &p->parts[j], o, now))
 				break;
 		if (p->personal)
 			j = p->nparts;
@@ -73,8 +80,7 @@ assign_parts(struct milter_msg *m, const struct daemon_env *env,
 			    r->r->seg.language);
 			str_copy(part->currency, sizeof(part->currency),
 			    r->r->seg.currency);
-			part->send_after = campaign_send_after(c,
-			    r->d.variant);
+			part->send_after = r->d.due_at;
 		}
 		r->part = (int)j;
 		p->parts[j].n++;
@@ -258,7 +264,7 @@ msg_plan_build(struct milter_msg *m, const struct daemon_env *env,
 	    (env->conf->milter.unsubscribe_url[0] != '\0' ||
 	    render_uses(p->rm, personal_names,
 	    sizeof(personal_names) / sizeof(personal_names[0])));
-	assign_parts(m, env, c, p);
+	assign_parts(m, env, p, now);
 	for (i = 0; i < p->nparts; i++) {
 		if (p->split)
 			msg_part_group(m, c, (int)i, &p->parts[i].g);

@@ -28,6 +28,9 @@ struct outbox_outcome {
 	int		 mark;		/* enum store_phone_status for the
 					   number, or -1 */
 	const char	*mark_detail;	/* the evidence for the mark */
+	const char	*withdrawn;	/* the ledger's decision for a copy
+					   that will never go, or NULL ... */
+	const char	*withdrawn_to;	/* ... and its recipient */
 };
 
 /*

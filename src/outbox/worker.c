@@ -103,6 +103,9 @@ outbox_record(struct store *st, const struct daemon_env *env,
 	    (enum store_phone_status)o->mark, "gateway", o->mark_detail, now,
 	    NULL) == -1)
 		rc = -1;
+	if (rc == 0 && o->withdrawn != NULL)
+		rc = store_delivery_withdraw(st, j->campaign_id,
+		    o->withdrawn_to, o->withdrawn, now);
 	if (rc == 0 && o->decision != NULL)
 		rc = outbox_audit_job(st, j, o->decision, o->why != NULL ?
 		    o->why : o->detail, env->conf_hash, now, anchor);
@@ -255,6 +258,9 @@ send_copy(struct store *st, const struct daemon_env *env,
 	char why[512], queue_id[64] = "";
 	int64_t now;
 
+	/* withdrawn, or a store error that leaves it to its lease */
+	if (outbox_recheck(st, env, j, (int64_t)time(NULL)) != 0)
+		return;
 	memset(&c, 0, sizeof(c));
 	c.st = st;
 	c.lock = env->store_lock;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "expr.h"
+#include "parse.h"
 #include "policy.h"
 
 #define HOUR	3600
@@ -22,6 +23,7 @@ static const char *const reason_names[POLICY_NREASONS] = {
 	[POLICY_FATIGUED] = "fatigued",
 	[POLICY_HELD_OUT] = "held_out",
 	[POLICY_BAD_RECORD] = "bad_record",
+	[POLICY_GOAL_MET] = "goal_met",
 };
 
 const char *
@@ -197,6 +199,129 @@ policy_arms(const struct conf_policy *r, const struct policy_campaign *c,
 	return d->arm != ARM_TAILORED;
 }
 
+/*
+ * What every delivery needs, whenever it is asked: no complaint or
+ * unsubscribe since consent, consent, no bounces since it.  1 with D's
+ * reason when one fails.
+ */
+static int
+policy_standing(const struct conf_policy *r, const struct policy_facts *f,
+    int64_t now, struct policy_decision *d)
+{
+	if (policy_unsubscribed(f->complained_at, f->consent_at)) {
+		d->reason = POLICY_UNSUBSCRIBED;
+		snprintf(d->detail, sizeof(d->detail), "complaint (feedback"
+		    " report) %lld d ago", (long long)((now - f->complained_at) /
+		    DAY));
+		return 1;
+	}
+	if (policy_unsubscribed(f->unsubscribed_at, f->consent_at)) {
+		d->reason = POLICY_UNSUBSCRIBED;
+		return 1;
+	}
+	if (!f->email_consent) {
+		d->reason = POLICY_NO_CONSENT;
+		return 1;
+	}
+	if (r->bounce_limit > 0 && f->bounces >= r->bounce_limit) {
+		d->reason = POLICY_BOUNCED;
+		snprintf(d->detail, sizeof(d->detail), "%lld bounces since"
+		    " consent (limit %lld)", (long long)f->bounces,
+		    (long long)r->bounce_limit);
+		return 1;
+	}
+	if (policy_soft_bounced(r, f, now, d)) {
+		d->reason = POLICY_BOUNCED;
+		return 1;
+	}
+	return 0;
+}
+
+/* F's fact that DUE counts from; 0: none. */
+static int64_t
+policy_due_base(const struct conf_due *due, const struct policy_facts *f)
+{
+	switch (due->from) {
+	case DUE_CART:
+		return f->cart_at;
+	case DUE_FIRST_ORDER:
+		return f->first_order_at;
+	case DUE_LAST_ORDER:
+		return f->last_order_at;
+	default:
+		return 0;
+	}
+}
+
+/* 1 with D's reason when GOALS were met since BASE, which is SINCE. */
+static int
+policy_goal_met(unsigned goals, const struct policy_facts *f, int64_t base,
+    const char *since, struct policy_decision *d)
+{
+	char when[32];
+
+	if (!(goals & CONF_GOAL_ORDERED) || f->last_order_at <= base)
+		return 0;
+	format_time(f->last_order_at, when, sizeof(when));
+	d->reason = POLICY_GOAL_MET;
+	snprintf(d->detail, sizeof(d->detail), "ordered %s, after %s", when,
+	    since);
+	return 1;
+}
+
+void
+policy_due(const struct conf_due *due, unsigned goals,
+    const struct policy_facts *f, struct policy_decision *d)
+{
+	const char *fact = conf_due_from_name(due->from);
+	int64_t base;
+
+	if (d->reason != POLICY_DELIVER)
+		return;
+	if (due->from == DUE_FIXED) {
+		d->due_at = due->at;
+		return;
+	}
+	if ((base = policy_due_base(due, f)) == 0) {
+		d->reason = POLICY_AUDIENCE;
+		snprintf(d->detail, sizeof(d->detail), "no %s to count"
+		    " send_after from", fact);
+		return;
+	}
+	if (policy_goal_met(goals, f, base, fact, d))
+		return;
+	d->due_at = base + due->at;
+}
+
+void
+policy_recheck(const struct conf_policy *r, const struct conf_due *due,
+    unsigned goals, const struct policy_facts *f, int64_t decided_at,
+    int64_t now, struct policy_decision *d)
+{
+	int64_t base;
+
+	memset(d, 0, sizeof(*d));
+	d->variant = -1;
+	if (!f->found) {
+		d->reason = POLICY_UNKNOWN;
+		return;
+	}
+	if (policy_standing(r, f, now, d))
+		return;
+	if (due->from == DUE_FIXED) {
+		if (policy_goal_met(goals, f, decided_at, "the decision", d))
+			return;
+	} else if ((base = policy_due_base(due, f)) == 0) {
+		d->reason = POLICY_AUDIENCE;
+		snprintf(d->detail, sizeof(d->detail), "no %s any more",
+		    conf_due_from_name(due->from));
+		return;
+	} else if (policy_goal_met(goals, f, base,
+	    conf_due_from_name(due->from), d))
+		return;
+	d->reason = POLICY_DELIVER;
+}
+
 void
 policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
     const struct policy_facts *f, int64_t now, struct policy_decision *d)
@@ -223,32 +348,8 @@ policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
 		    " earlier", (long long)(now - f->campaign_delivered_at));
 		return;
 	}
-	if (policy_unsubscribed(f->complained_at, f->consent_at)) {
-		d->reason = POLICY_UNSUBSCRIBED;
-		snprintf(d->detail, sizeof(d->detail), "complaint (feedback"
-		    " report) %lld d ago", (long long)((now - f->complained_at) /
-		    DAY));
+	if (policy_standing(r, f, now, d))
 		return;
-	}
-	if (policy_unsubscribed(f->unsubscribed_at, f->consent_at)) {
-		d->reason = POLICY_UNSUBSCRIBED;
-		return;
-	}
-	if (!f->email_consent) {
-		d->reason = POLICY_NO_CONSENT;
-		return;
-	}
-	if (r->bounce_limit > 0 && f->bounces >= r->bounce_limit) {
-		d->reason = POLICY_BOUNCED;
-		snprintf(d->detail, sizeof(d->detail), "%lld bounces since"
-		    " consent (limit %lld)", (long long)f->bounces,
-		    (long long)r->bounce_limit);
-		return;
-	}
-	if (policy_soft_bounced(r, f, now, d)) {
-		d->reason = POLICY_BOUNCED;
-		return;
-	}
 	if (policy_audience(c, f, d)) {
 		d->reason = POLICY_AUDIENCE;
 		return;

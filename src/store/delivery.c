@@ -41,6 +41,7 @@ profile_row(sqlite3_stmt *s, struct store_recipient *r)
 	}
 	r->min_gap_days = sqlite3_column_int64(s, 21);
 	r->campaign_closed_at = sqlite3_column_int64(s, 22);
+	r->first_order_at = sqlite3_column_int64(s, 23);
 	r->campaign_at = sqlite3_column_int64(s, 10);
 	str_copy(r->campaign_message, sizeof(r->campaign_message),
 	    store_col_text(s, 11));
@@ -86,7 +87,8 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 	    " s.lifecycle, s.cart_abandoner, s.cart_at, s.cart_value,"
 	    " s.country, s.currency, s.language, s.time_zone,"
 	    " coalesce(g.min_gap_days, 0),"
-	    " (SELECT closed_at FROM campaigns_closed WHERE campaign_id = ?2)"
+	    " (SELECT closed_at FROM campaigns_closed WHERE campaign_id = ?2),"
+	    " (SELECT min(created_at) FROM orders WHERE customer_id = c.id)"
 	    " FROM json_each(?1) j JOIN customers c ON c.email = j.value"
 	    " LEFT JOIN email_cadence g ON g.customer_id = c.id"
 	    " LEFT JOIN consent k ON k.customer_id = c.id"
@@ -201,7 +203,8 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 	sqlite3_stmt *s;
 	int rc;
 
-	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT unsubscribe_at,"
+	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT order_at,"
+	    " unsubscribe_at,"
 	    " iif(bounce_at > 0 AND bounce_at >= ?2, (SELECT count(*)"
 	    "  FROM engagement WHERE customer_id = ?1 AND type = 'bounce'"
 	    "  AND at >= ?2), 0),"
@@ -217,11 +220,12 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 	sqlite3_bind_int64(s, 2, r->consent_at);
 	sqlite3_bind_int64(s, 3, STORE_SOFT_BOUNCES_MAX);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r->unsubscribed_at = sqlite3_column_int64(s, 0);
-		r->bounces_since_consent = sqlite3_column_int64(s, 1);
-		r->last_answer_at = sqlite3_column_int64(s, 2);
-		r->complained_at = sqlite3_column_int64(s, 3);
-		delivery_soft_bounces((const char *)sqlite3_column_text(s, 4),
+		r->last_order_at = sqlite3_column_int64(s, 0);
+		r->unsubscribed_at = sqlite3_column_int64(s, 1);
+		r->bounces_since_consent = sqlite3_column_int64(s, 2);
+		r->last_answer_at = sqlite3_column_int64(s, 3);
+		r->complained_at = sqlite3_column_int64(s, 4);
+		delivery_soft_bounces((const char *)sqlite3_column_text(s, 5),
 		    r);
 	}
 	store_done(s);
@@ -425,6 +429,40 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 		return deliveries_trim(st, l->customer_id, l->answered_at,
 		    l->at);
 	return 0;
+}
+
+int
+store_delivery_withdraw(struct store *st, const char *campaign,
+    const char *email, const char *decision, int64_t at)
+{
+	sqlite3_stmt *s;
+	int64_t id;
+	int rc;
+
+	if ((rc = store_customer_find(st, email, &id)) != 0)
+		return rc == 1 ? 0 : -1;
+	s = store_stmt(st, SQ_DELIVERY_WITHDRAW, "UPDATE ledger"
+	    " SET decision = ?4, at = ?5 WHERE campaign_id = ?1"
+	    " AND customer_id = ?2 AND recipient = ?3"
+	    " AND decision = 'deliver'");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, campaign);
+	sqlite3_bind_int64(s, 2, id);
+	store_bind_text(s, 3, email);
+	store_bind_text(s, 4, decision);
+	sqlite3_bind_int64(s, 5, at);
+	if (store_run(st, s, "ledger") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return 0;
+	s = store_stmt(st, SQ_DELIVERY_FORGET, "DELETE FROM deliveries"
+	    " WHERE customer_id = ?1 AND campaign_id = ?2");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, campaign);
+	return store_run(st, s, "deliveries");
 }
 
 int

@@ -220,7 +220,7 @@ check_campaigns(const struct conf *c, const struct campaign_set *set)
 		for (v = -1; v <= (int)cp->nvariants; v++) {
 			if (campaign_variant_name(cp, v) == NULL)
 				abort();
-			(void)campaign_send_after(cp, v);
+			(void)campaign_due(cp, v);
 			for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
 				(void)campaign_value(cp, v, names[k]);
 		}

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "marker.h"
 #include "unsub.h"
 #include "milter.h"
+#include "outbox.h"
 #include "policy.h"
 #include "render.h"
 #include "segment.h"
@@ -1279,6 +1281,110 @@ test_campaign_classes(void **state)
 	    " one of the classes"));
 }
 
+/* Loads the campaigns again, the file NAME now TEXT. */
+static void
+reload_campaigns(struct mx *x, const char *name, const char *text)
+{
+	char path[160], err[2048];
+
+	snprintf(path, sizeof(path), "%s/campaigns/%s", x->dir, name);
+	write_file(path, text);
+	campaign_set_free(x->set);
+	if (campaign_set_load(x->cf->milter.campaigns_dir, x->cf, &x->set,
+	    err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	x->env.campaigns = x->set;
+}
+
+/*
+ * A step of a cart sequence, send_after = "cart_at + 24h" with stop_if
+ * ordered: Ann's copy is held until her cart's day is up, hers alone;
+ * Rob, who ordered after his cart, meets the goal at once; Bea has no
+ * cart (outside the audience).  When Ann's copy comes due it goes
+ * (outbox_recheck: 0), unless she ordered since her cart: then it is
+ * cancelled, her delivery withdrawn from the ledger and the summary,
+ * and audited as copy_goal_met.  Without re-injection the file is
+ * refused: nothing could hold the copies.
+ */
+static void
+test_sequence_step(void **state)
+{
+	static const char *const rcpts[] = { "<ann@example.com>",
+	    "<rob@example.com>", "<cy@example.com>", NULL };
+	static const char cart2[] = "id = \"cart-2\";\nstop_if = [ \"ordered\" ];\n"
+	    "variants = { default = { offer = \"Your cart\";"
+	    " send_after = \"cart_at + 24h\"; }; };\n";
+	struct mx *x = *state;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct campaign_set *set;
+	struct store_job *j;
+	char sql[512], err[2048];
+	int64_t next, ann_cart = NOW - 2 * 3600;
+
+	split_on(x);
+	x->env.store_lock = &lock;
+	reload_campaigns(x, "cart2.conf", cart2);
+	snprintf(sql, sizeof(sql), "UPDATE customer_segments SET"
+	    " cart_abandoner = 1, cart_at = CASE customer_id WHEN 1 THEN %lld"
+	    " ELSE %lld END WHERE customer_id IN (1, 2) RETURNING 0",
+	    (long long)ann_cart, (long long)(NOW - 5 * 3600));
+	q_int(x, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO orders (ref, customer_id,"
+	    " created_at, financial_status, total) VALUES ('#rob-new', 2,"
+	    " %lld, 'paid', 100) RETURNING 0", (long long)(NOW - 3600));
+	q_int(x, sql);
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart-2\n",
+	    "{{offer}}\n", x->st), MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " campaign_id = 'cart-2' AND recipient = 'rob@example.com' AND"
+	    " decision = 'goal_met' AND detail LIKE 'ordered %, after"
+	    " cart_at'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " campaign_id = 'cart-2' AND recipient = 'cy@example.com' AND"
+	    " decision IN ('no_consent', 'audience')"), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE"
+	    " campaign_id = 'cart-2' AND recipients = 'ann@example.com\n'"
+	    " AND not_before = %lld", (long long)(ann_cart + DAY));
+	assert_int_equal(q_int(x, sql), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox"), 1);
+
+	/* due, nothing changed: it goes */
+	assert_int_equal(store_outbox_claim(x->st, ann_cart + DAY, 600,
+	    STORE_JOB_EMAIL, &j, &next), 0);
+	assert_int_equal(outbox_recheck(x->st, &x->env, j, ann_cart + DAY),
+	    0);
+	/* she ordered since her cart: withdrawn */
+	snprintf(sql, sizeof(sql), "INSERT INTO orders (ref, customer_id,"
+	    " created_at, financial_status, total) VALUES ('#ann-new', 1,"
+	    " %lld, 'paid', 100) RETURNING 0", (long long)(NOW + 3600));
+	q_int(x, sql);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM deliveries WHERE"
+	    " campaign_id = 'cart-2'"), 1);
+	assert_int_equal(outbox_recheck(x->st, &x->env, j, ann_cart + DAY),
+	    1);
+	store_job_free(j);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
+	    " state = 'cancelled'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM ledger WHERE"
+	    " campaign_id = 'cart-2' AND recipient = 'ann@example.com' AND"
+	    " decision = 'goal_met'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM deliveries WHERE"
+	    " campaign_id = 'cart-2'"), 0);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " campaign_id = 'cart-2' AND recipient = 'ann@example.com' AND"
+	    " decision = 'copy_goal_met' AND detail LIKE '%goal_met when it"
+	    " came due: ordered %, after cart_at'"), 1);
+
+	/* nothing can hold a copy without re-injection */
+	free(x->cf->outbox.reinject_url);
+	x->cf->outbox.reinject_url = strdup("");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
+	    &set, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cart2.conf: send_after from a fact"
+	    " holds each recipient's copy in the outbox:"
+	    " outbox.reinject_url is required"));
+}
+
 /*
  * channel = "sms_if_no_email": Bea, who never agreed to email but did
  * to texts, gets the SMS and no email; Ann, who agreed to both, gets
@@ -1838,6 +1944,8 @@ main(void)
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_if_no_email, mx_setup,
 		    mx_teardown),
+		cmocka_unit_test_setup_teardown(test_sequence_step,
+		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_classes,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_jobs, mx_setup,

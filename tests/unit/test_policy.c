@@ -508,6 +508,175 @@ test_global_holdout(void **state)
 	assert_int_equal(again, held);
 }
 
+/* send_after as written: facts and offsets, times, and what is refused. */
+static void
+test_due_parse(void **state)
+{
+	static const struct {
+		const char	*in;
+		int		 ok;
+		enum conf_due_from from;
+		int64_t		 at;
+		const char	*out;
+	} cases[] = {
+		{ "cart_at + 1h", 1, DUE_CART, 3600, "cart_at + 1h" },
+		{ "cart_at+24h", 1, DUE_CART, 86400, "cart_at + 1d" },
+		{ "cart_at + 90m", 1, DUE_CART, 5400, "cart_at + 90m" },
+		{ "first_order_at + 14d", 1, DUE_FIRST_ORDER, 14 * DAY,
+		    "first_order_at + 14d" },
+		{ "last_order_at  +  7d", 1, DUE_LAST_ORDER, 7 * DAY,
+		    "last_order_at + 7d" },
+		{ "last_order_at", 1, DUE_LAST_ORDER, 0, "last_order_at" },
+		{ "2026-12-01T09:00:00Z", 1, DUE_FIXED, 1796115600,
+		    "2026-12-01T09:00:00Z" },
+		{ "cart_at + 24", 0, 0, 0, NULL },
+		{ "cart_at - 1h", 0, 0, 0, NULL },
+		{ "cart_at + 367d", 0, 0, 0, NULL },
+		{ "cart_at + 1h2", 0, 0, 0, NULL },
+		{ "cart_atx + 1h", 0, 0, 0, NULL },
+		{ "crt_at + 1h", 0, 0, 0, NULL },
+		{ "tomorrow", 0, 0, 0, NULL },
+		{ "", 0, 0, 0, NULL },
+	};
+	struct conf_due d;
+	const char *why;
+	char out[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&d, 0, sizeof(d));
+		why = NULL;
+		if (conf_due_parse(cases[i].in, &d, &why) != (cases[i].ok ? 0 :
+		    -1))
+			fail_msg("%s: %s", cases[i].in, why ? why : "taken");
+		if (!cases[i].ok) {
+			assert_non_null(why);
+			continue;
+		}
+		assert_int_equal(d.from, cases[i].from);
+		assert_int_equal(d.at, cases[i].at);
+		conf_due_format(&d, out, sizeof(out));
+		assert_string_equal(out, cases[i].out);
+	}
+	assert_int_equal(conf_due_parse("crt_at + 1h", &d, &why), -1);
+	assert_string_equal(why, "expected cart_at, first_order_at or"
+	    " last_order_at");
+	assert_int_equal(conf_goal_parse("ordered"), CONF_GOAL_ORDERED);
+	assert_int_equal(conf_goal_parse("orderd"), 0);
+}
+
+/*
+ * A step of a cart sequence: due at the cart plus its offset, outside
+ * the audience without a cart, its goal met by an order since the cart
+ * (not by one before it); a fixed time is due then, with no fact asked.
+ */
+static void
+test_due(void **state)
+{
+	struct fx *x = *state;
+	struct conf_due due = { DUE_CART, DAY };
+
+	x->f.cart_at = NOW - 2 * 3600;
+	assert_int_equal(decide(x), POLICY_DELIVER);
+	policy_due(&due, CONF_GOAL_ORDERED, &x->f, &x->d);
+	assert_int_equal(x->d.reason, POLICY_DELIVER);
+	assert_int_equal(x->d.due_at, NOW - 2 * 3600 + DAY);
+
+	x->f.last_order_at = NOW - 3 * 3600;		/* before the cart */
+	decide(x);
+	policy_due(&due, CONF_GOAL_ORDERED, &x->f, &x->d);
+	assert_int_equal(x->d.reason, POLICY_DELIVER);
+	x->f.last_order_at = NOW - 3600;		/* since it */
+	decide(x);
+	policy_due(&due, CONF_GOAL_ORDERED, &x->f, &x->d);
+	assert_int_equal(x->d.reason, POLICY_GOAL_MET);
+	assert_string_equal(x->d.detail, "ordered 2026-11-18T10:06:40Z,"
+	    " after cart_at");
+	decide(x);					/* no goal asked */
+	policy_due(&due, 0, &x->f, &x->d);
+	assert_int_equal(x->d.reason, POLICY_DELIVER);
+
+	x->f.cart_at = 0;
+	decide(x);
+	policy_due(&due, CONF_GOAL_ORDERED, &x->f, &x->d);
+	assert_int_equal(x->d.reason, POLICY_AUDIENCE);
+	assert_string_equal(x->d.detail, "no cart_at to count send_after"
+	    " from");
+
+	due.from = DUE_FIXED;
+	due.at = NOW + DAY;
+	decide(x);
+	policy_due(&due, CONF_GOAL_ORDERED, &x->f, &x->d);
+	assert_int_equal(x->d.reason, POLICY_DELIVER);
+	assert_int_equal(x->d.due_at, NOW + DAY);
+	/* nothing for a recipient not delivered */
+	x->f.email_consent = 0;
+	decide(x);
+	policy_due(&due, CONF_GOAL_ORDERED, &x->f, &x->d);
+	assert_int_equal(x->d.reason, POLICY_NO_CONSENT);
+	assert_int_equal(x->d.due_at, 0);
+}
+
+/*
+ * A held copy when it comes due: what came meanwhile stops it (an
+ * unsubscribe, consent withdrawn, a hard bounce, an order since the
+ * cart or, for a fixed time, since the decision); caps and fatigue,
+ * counted at the decision, do not.
+ */
+static void
+test_recheck(void **state)
+{
+	struct fx *x = *state;
+	struct conf_due cart = { DUE_CART, DAY }, fixed = { DUE_FIXED, 0 };
+	int64_t decided = NOW - DAY;
+
+	x->f.cart_at = decided - 3600;
+	x->f.deliveries_in_window = 99;			/* not asked */
+	x->f.unanswered = 99;
+	policy_recheck(&x->r, &cart, CONF_GOAL_ORDERED, &x->f, decided, NOW,
+	    &x->d);
+	assert_int_equal(x->d.reason, POLICY_DELIVER);
+
+	x->f.last_order_at = decided - 1800;		/* since the cart */
+	policy_recheck(&x->r, &cart, CONF_GOAL_ORDERED, &x->f, decided, NOW,
+	    &x->d);
+	assert_int_equal(x->d.reason, POLICY_GOAL_MET);
+	/* for a fixed time the decision is the start: that order is older */
+	policy_recheck(&x->r, &fixed, CONF_GOAL_ORDERED, &x->f, decided, NOW,
+	    &x->d);
+	assert_int_equal(x->d.reason, POLICY_DELIVER);
+	x->f.last_order_at = decided + 60;
+	policy_recheck(&x->r, &fixed, CONF_GOAL_ORDERED, &x->f, decided, NOW,
+	    &x->d);
+	assert_int_equal(x->d.reason, POLICY_GOAL_MET);
+	assert_non_null(strstr(x->d.detail, "after the decision"));
+	x->f.last_order_at = 0;
+
+	x->f.cart_at = 0;				/* the cart gone */
+	policy_recheck(&x->r, &cart, CONF_GOAL_ORDERED, &x->f, decided, NOW,
+	    &x->d);
+	assert_int_equal(x->d.reason, POLICY_AUDIENCE);
+	assert_string_equal(x->d.detail, "no cart_at any more");
+	x->f.cart_at = decided - 3600;
+
+	x->f.unsubscribed_at = NOW - 60;
+	policy_recheck(&x->r, &cart, 0, &x->f, decided, NOW, &x->d);
+	assert_int_equal(x->d.reason, POLICY_UNSUBSCRIBED);
+	x->f.unsubscribed_at = 0;
+	x->f.email_consent = 0;
+	policy_recheck(&x->r, &cart, 0, &x->f, decided, NOW, &x->d);
+	assert_int_equal(x->d.reason, POLICY_NO_CONSENT);
+	x->f.email_consent = 1;
+	x->f.bounces = 1;
+	policy_recheck(&x->r, &cart, 0, &x->f, decided, NOW, &x->d);
+	assert_int_equal(x->d.reason, POLICY_BOUNCED);
+	x->f.bounces = 0;
+	x->f.found = 0;
+	policy_recheck(&x->r, &cart, 0, &x->f, decided, NOW, &x->d);
+	assert_int_equal(x->d.reason, POLICY_UNKNOWN);
+}
+
 int
 main(void)
 {
@@ -528,6 +697,9 @@ main(void)
 		cmocka_unit_test(test_arm_draw),
 		cmocka_unit_test_setup(test_arms, setup),
 		cmocka_unit_test_setup(test_global_holdout, setup),
+		cmocka_unit_test(test_due_parse),
+		cmocka_unit_test_setup(test_due, setup),
+		cmocka_unit_test_setup(test_recheck, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, free_variants);

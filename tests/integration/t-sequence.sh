@@ -1,0 +1,126 @@
+#!/bin/sh
+# t-sequence.sh - a three-step cart sequence through a private Postfix
+# with re-injection: cart-1, cart-2 and cart-3 hold each copy until the
+# recipient's own cart_at + 1h, + 24h and + 48h, and stop once they
+# ordered since the cart.  Rita orders after the first step: her second
+# copy, held, is withdrawn when it comes due (copy_goal_met) and the
+# third is not even queued for her (goal_met), while Vera and Fred get
+# all three and Sue, whose cart is older, gets her late steps at once or
+# when due.  The clock is driven by moving the held copies' due time in
+# the store, never by waiting for it.
+#
+# Needs root (Postfix's master), postfix, smtp-sink and swaks: skipped
+# (77) without them.
+set -u
+BUILD=${BUILD:-build}
+[ "$(id -u)" = 0 ] || { echo "t-sequence: needs root"; exit 77; }
+for p in postfix smtp-sink swaks sqlite3; do
+	command -v $p >/dev/null 2>&1 || { echo "t-sequence: no $p"; exit 77; }
+done
+. tests/lib/harness.sh
+harness_init t-sequence
+PORT=${T_SEQUENCE_PORT:-13785}
+SINK=$((PORT + 1))
+REINJECT=$((PORT + 2))
+. "$SRC/tests/lib/fixture.sh"
+fixture_store "$T" || fail "fixture store"
+S="$BUILD/segctl -q -c $T/segmilter.conf"
+{
+	echo "email,type,occurred_at,category,cart_value"
+	for c in vera rita fred; do
+		echo "$c@example.com,add_to_cart,$(ago '3 hours'),coffee,42.00"
+	done
+	echo "sue@example.com,add_to_cart,$(ago '30 hours'),coffee,18.00"
+} > "$T/events.csv"
+$S import events "$T/events.csv" && $S segments rebuild || fail "carts"
+printf '0123456789abcdef0123456789abcdef\n' > "$T/copy.key"
+chmod 600 "$T/copy.key"
+cat >> "$T/segmilter.conf" <<CONF
+outbox = { reinject_url = "smtp://127.0.0.1:$REINJECT";
+  key_file = "$T/copy.key"; retry_base_s = 1; };
+classes = { triggered = { cap_count = 0; }; };
+CONF
+for step in 1:1h 2:24h 3:48h; do
+	cat > "$T/campaigns/cart-${step%%:*}.conf" <<CONF
+id = "cart-${step%%:*}";
+class = "triggered";
+audience = { include = [ "cart_abandoner" ]; };
+stop_if = [ "ordered" ];
+variants = { default = { offer = "step ${step%%:*}"; send_after = "cart_at + ${step#*:}"; }; };
+CONF
+done
+"$BUILD/segmilter" -n -c "$T/segmilter.conf" > "$T/check.out" 2>&1 ||
+    fail "segmilter -n: $(cat "$T/check.out")"
+milter_start
+"$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
+    fail "postfix start"
+"$SRC/tests/lib/postfix.sh" reinject "$T/pf" "$REINJECT" "unix:$T/segmilter.sock" ||
+    fail "re-injection listener"
+
+no_work_due() {
+	[ "$(q "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now')")" = 0 ]
+}
+settle() {
+	wait_until no_work_due "outbox did not drain"
+	"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
+}
+# the held copies of campaign $1 come due now: their time moved, the
+# time they were queued with it, as if the hours had passed
+due_now() {
+	q "UPDATE outbox SET created_at = created_at - (not_before - strftime('%s', 'now')), not_before = strftime('%s', 'now'), next_at = strftime('%s', 'now') WHERE campaign_id = '$1' AND state = 'queued'"
+	settle
+}
+got() { for f in $(arrived); do grep -q "^X-Rcpt-Args: <$1@example.com>" "$f" && grep -q "^Step: step $2$" "$f" && echo "$f"; done; }
+aud() { q "SELECT group_concat(decision, ',') FROM (SELECT decision FROM audit WHERE campaign_id = '$1' AND recipient = '$2@example.com' ORDER BY seq)"; }
+step() {	# N: the shop sends step N to all four
+	send "cart-$1" vera@example.com rita@example.com fred@example.com \
+	    sue@example.com <<MSG || fail "cart-$1 refused: $(tail -3 "$T/cart-$1.swaks")"
+From: Shop <news@shop.example>
+Subject: Your cart
+X-Campaign-ID: cart-$1
+Message-ID: <cart-$1@shop.example>
+
+Step: {{offer}}
+MSG
+	settle
+}
+
+# 1: every cart is more than an hour old: all four at once
+step 1
+for c in vera rita fred sue; do
+	[ -n "$(got $c 1)" ] || fail "$c: no step 1"
+done
+# 2: three carts are three hours old, held a day; Sue's is due already
+step 2
+[ -n "$(got sue 2)" ] || fail "sue: step 2 not at once"
+for c in vera rita fred; do
+	[ -z "$(got $c 2)" ] || fail "$c: step 2 went before its time"
+	[ "$(q "SELECT count(*) FROM outbox WHERE campaign_id = 'cart-2' AND recipients = '$c@example.com' || char(10) AND state = 'queued'")" = 1 ] ||
+	    fail "$c: no held copy of their own"
+done
+# Rita orders after her cart; then step 2 comes due
+printf 'order_id,email,created_at,total,currency\nR9,rita@example.com,%s,42.00,EUR\n' \
+    "$(ago '1 minute')" > "$T/order.csv"
+$S import orders "$T/order.csv" || fail "rita's order"
+due_now cart-2
+for c in vera fred; do
+	[ -n "$(got $c 2)" ] || fail "$c: no step 2 when due"
+done
+[ -z "$(got rita 2)" ] || fail "rita got step 2 after she ordered"
+[ "$(aud cart-2 rita)" = "deliver,copy_goal_met" ] || fail "rita's step 2: $(aud cart-2 rita)"
+[ "$(q "SELECT decision FROM ledger WHERE campaign_id = 'cart-2' AND recipient = 'rita@example.com'")" = goal_met ] ||
+    fail "rita's step 2 still a delivery in the ledger"
+# 3: Rita is stopped when it is decided; the others held, then sent
+step 3
+[ "$(aud cart-3 rita)" = goal_met ] || fail "rita's step 3: $(aud cart-3 rita)"
+due_now cart-3
+for c in vera fred sue; do
+	[ -n "$(got $c 3)" ] || fail "$c: no step 3 when due"
+done
+[ -z "$(got rita 3)" ] || fail "rita got step 3"
+n=$(for f in $(arrived); do grep -q "^Step: step" "$f" && grep "^X-Rcpt-Args:" "$f"; done | wc -l)
+[ "$n" = 10 ] || fail "$n deliveries at the sink, not 10"
+$S report cart-2 > "$T/report.out" || fail "report cart-2"
+grep -Eq "^all +4 +3( +0)+ +1 +0$" "$T/report.out" || fail "report: $(cat "$T/report.out")"
+$S audit verify > "$T/verify.out" 2>&1 || fail "audit verify: $(cat "$T/verify.out")"
+echo "t-sequence: 3 steps, 10 deliveries; rita stopped after her order (copy_goal_met, goal_met)"

@@ -15,12 +15,15 @@
 #      block: an email to the cart abandoners, and an SMS to those of
 #      them with SMS consent, through a local test gateway on loopback
 #      (tests/lib/smsgw.py, speaking the webhook driver's signed JSON on
-#      port 12528) inside each one's quiet hours;
+#      port 12528) inside each one's quiet hours; then the sequence's
+#      next step (conf/campaigns/cart-24h.conf), each copy held until a
+#      day after that shopper's cart;
 #   6. close the loop through segfeed, the feedback listener on 12529:
 #      one customer clicks her unsubscribe link (the page on a GET, which
 #      changes nothing; the one-click POST); a cart abandoner's order
 #      arrives as a signed Shopify webhook and takes him out of the
-#      cart abandoners at once; a bounce comes back to the return path
+#      cart abandoners at once, and when the held reminders come due his
+#      is withdrawn (copy_goal_met); a bounce comes back to the return path
 #      segmilter gave another's message (milter.bounce_domain) and is
 #      read by segctl bounce, as Postfix's pipe(8) would hand it; the
 #      next campaign suppresses each, and the report counts the bounce;
@@ -51,7 +54,8 @@ mkdir -p "$DIR/campaigns"
 DIR=$(realpath "$DIR")
 chmod 755 "$DIR"	# Postfix's smtpd (user postfix) reaches the socket
 cp conf/campaigns/spring-launch.conf conf/campaigns/cart-rescue.conf \
-    conf/campaigns/coffee-winback.conf "$DIR/campaigns/"
+    conf/campaigns/coffee-winback.conf conf/campaigns/cart-24h.conf \
+    "$DIR/campaigns/"
 openssl rand -hex 32 > "$DIR/copy.key"
 chmod 600 "$DIR/copy.key"
 printf 'secret = "%s";\n' "$(openssl rand -hex 16)" > "$DIR/sms.cred"
@@ -87,6 +91,8 @@ outbox = {
 # two campaigns back to back: the default frequency cap (one per 16
 # hours) would keep the second from everyone who got the first
 policy = { cap_count = 2; };
+# what a shopper triggered (a reminder of their cart) is not capped
+classes = { triggered = { cap_count = 0; }; };
 # SMS through the local test gateway; quiet hours at their default
 sms = {
   driver = "webhook";
@@ -208,6 +214,21 @@ echo "at the local SMS gateway: $(grep -c '"outcome": "ok"' "$DIR/smsgw.log") SM
     "(requests in $DIR/smsgw.log); $held wait for quiet hours to end where" \
     "their recipients live ($SEGCTL outbox)"
 echo "segmilter's log: $DIR/segmilter.log; Postfix's: $DIR/postfix/maillog"
+
+echo
+echo "== 5b. the cart sequence's next step, a day after each cart (cart-24h)"
+printf 'From: Shop <news@shop.example>\nSubject: {{offer}}\nX-Campaign-ID: cart-24h\n\nStill thinking it over? {{offer}}.\n' \
+    > "$DIR/cart-24h.eml"
+for b in "$DIR"/batch.*; do
+	case $b in *.swaks|*.cart|*.seq) continue ;; esac
+	swaks -n --server "127.0.0.1:$PORT" --from news@shop.example \
+	    --to "$(paste -sd, "$b")" --data "$DIR/cart-24h.eml" \
+	    > "$b.seq" 2>&1 || { tail -5 "$b.seq"; exit 1; }
+done
+tests/lib/postfix.sh wait "$DIR/postfix" 120
+sqlite3 "$DIR/store.db" "SELECT count(*) || ' reminders held, each its recipient''s own, due from '
+    || datetime(min(not_before), 'unixepoch') || ' to ' || datetime(max(not_before), 'unixepoch') || ' UTC'
+    FROM outbox WHERE campaign_id = 'cart-24h' AND state = 'queued'"
 echo
 echo "== 6. the loop closes: an unsubscribe click, an order webhook, a bounce"
 echo "a customer clicks the unsubscribe link (RFC 8058 one-click, served by segfeed):"
@@ -221,7 +242,7 @@ echo "the mail reader's one-click POST:" \
     "HTTP $(curl -s -o /dev/null -w '%{http_code}' -d 'List-Unsubscribe=One-Click' "$url")"
 
 # an order from a cart abandoner, as Shopify's orders/create webhook
-buyer=$(sqlite3 "$DIR/store.db" "SELECT recipient FROM ledger WHERE campaign_id = 'cart-rescue' AND decision = 'deliver' AND recipient <> '$who' LIMIT 1")
+buyer=$(sqlite3 "$DIR/store.db" "SELECT trim(recipients, char(10)) FROM outbox WHERE campaign_id = 'cart-24h' AND state = 'queued' AND trim(recipients, char(10)) <> '$who' LIMIT 1")
 echo
 echo "$buyer, a cart abandoner, before the order:"
 $SEGCTL explain "$buyer" | grep '^  cart '
@@ -235,6 +256,23 @@ echo "Shopify's orders/create webhook, signed with the app secret:" \
     "http://127.0.0.1:$((PORT + 4))/shopify/webhook")"
 echo "after it, with no rebuild (segfeed refreshes his segments in the same transaction):"
 $SEGCTL explain "$buyer" | grep '^  cart '
+# the reminders' day is up: their time moved rather than waited for
+echo "a day on, the held cart-24h reminders come due, each asked again:"
+held=$(sqlite3 "$DIR/store.db" "SELECT group_concat(id) FROM outbox WHERE campaign_id = 'cart-24h' AND state = 'queued'")
+sqlite3 "$DIR/store.db" "UPDATE outbox SET created_at = created_at - (not_before - strftime('%s', 'now')),
+    not_before = strftime('%s', 'now'), next_at = strftime('%s', 'now')
+    WHERE campaign_id = 'cart-24h' AND state = 'queued'"
+i=0
+while [ "$(sqlite3 "$DIR/store.db" "SELECT count(*) FROM outbox WHERE campaign_id = 'cart-24h' AND state IN ('queued', 'sending')")" != 0 ]; do
+	i=$((i + 1))
+	[ $i -lt 1200 ] || { echo "demo: the reminders did not go"; exit 1; }
+	sleep 0.1
+done
+tests/lib/postfix.sh wait "$DIR/postfix" 120
+echo "  $(sqlite3 "$DIR/store.db" "SELECT count(*) FILTER (WHERE state = 'sent') || ' sent, '
+    || count(*) FILTER (WHERE state = 'cancelled') || ' withdrawn' FROM outbox WHERE id IN ($held)");" \
+    "$buyer's: $(sqlite3 "$DIR/store.db" "SELECT decision || ' (' || detail || ')' FROM audit
+    WHERE campaign_id = 'cart-24h' AND recipient = '$buyer' ORDER BY seq DESC LIMIT 1")"
 
 # a bounce: the DSN Postfix would send to a recipient's return path
 dead=$(sqlite3 "$DIR/store.db" "SELECT recipient FROM ledger WHERE campaign_id = 'spring-launch' AND decision = 'deliver' AND recipient NOT IN (SELECT recipient FROM ledger WHERE campaign_id = 'cart-rescue' AND decision = 'deliver') AND recipient NOT IN ('$who', '$buyer') LIMIT 1")

@@ -170,7 +170,8 @@ void	 policy_due(const struct conf_due *due, unsigned goals,
  * Whether a copy decided at DECIDED_AT, held until now (policy_due), may
  * still go to the recipient F at NOW: what every delivery needs (a known
  * customer, consent, no unsubscribe, complaint or bounce since) and no
- * goal met since its fact (for a fixed time, since the decision).  D's
+ * goal met since its fact (for a fixed time, or the fact gone, since
+ * the decision), nor the fact gone.  D's
  * reason is POLICY_DELIVER, or why not.  Caps and fatigue are not asked
  * again: they counted the copy when it was decided.
  */

@@ -308,17 +308,19 @@ policy_recheck(const struct conf_policy *r, const struct conf_due *due,
 	}
 	if (policy_standing(r, f, now, d))
 		return;
-	if (due->from == DUE_FIXED) {
-		if (policy_goal_met(goals, f, decided_at, "the decision", d))
+	/* the fact gone (an order clears the cart): the decision then */
+	if ((base = policy_due_base(due, f)) != 0) {
+		if (policy_goal_met(goals, f, base,
+		    conf_due_from_name(due->from), d))
 			return;
-	} else if ((base = policy_due_base(due, f)) == 0) {
+	} else if (policy_goal_met(goals, f, decided_at, "the decision", d))
+		return;
+	if (due->from != DUE_FIXED && base == 0) {
 		d->reason = POLICY_AUDIENCE;
 		snprintf(d->detail, sizeof(d->detail), "no %s any more",
 		    conf_due_from_name(due->from));
 		return;
-	} else if (policy_goal_met(goals, f, base,
-	    conf_due_from_name(due->from), d))
-		return;
+	}
 	d->reason = POLICY_DELIVER;
 }
 

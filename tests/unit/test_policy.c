@@ -658,6 +658,13 @@ test_recheck(void **state)
 	    &x->d);
 	assert_int_equal(x->d.reason, POLICY_AUDIENCE);
 	assert_string_equal(x->d.detail, "no cart_at any more");
+	/* ... by an order since the decision: the goal, said so */
+	x->f.last_order_at = decided + 60;
+	policy_recheck(&x->r, &cart, CONF_GOAL_ORDERED, &x->f, decided, NOW,
+	    &x->d);
+	assert_int_equal(x->d.reason, POLICY_GOAL_MET);
+	assert_non_null(strstr(x->d.detail, "after the decision"));
+	x->f.last_order_at = 0;
 	x->f.cart_at = decided - 3600;
 
 	x->f.unsubscribed_at = NOW - 60;

@@ -32,6 +32,11 @@
  *                               decision, for a fixed time)
  *
  * A goal met before the copy is decided suppresses it then (goal_met).
+ *
+ * A variant's send_local ("10:00", or a window "09:00-11:00") holds each
+ * recipient's copy, once send_after has passed, until that local time
+ * where they live: their time zone, else their country's when it has
+ * one; else it is kept in UTC.
  * Every other setting of a variant is a placeholder value.
  *
  * An optional sms block sends a text as well, to recipients the email
@@ -104,6 +109,9 @@ struct campaign_variant {
 	struct campaign_value	*values;
 	size_t			 nvalues;
 	struct conf_due		 send_after;	/* conf.h; fixed 0: now */
+	int			 has_local;	/* send_local set: ... */
+	struct conf_window	 local;		/* ... the recipient's local
+						   time it waits for */
 };
 
 /* Whom a campaign's SMS goes to, of its segments. */
@@ -189,5 +197,8 @@ const char *campaign_variant_value(const struct campaign *c,
 const char *campaign_variant_name(const struct campaign *c, int variant);
 /* The variant's send_after (-1: the default's); fixed at 0: none. */
 const struct conf_due *campaign_due(const struct campaign *c, int variant);
+/* The variant's send_local window (-1: the default's); NULL: none. */
+const struct conf_window *campaign_local(const struct campaign *c,
+	    int variant);
 
 #endif

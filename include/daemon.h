@@ -147,15 +147,20 @@ void	 daemon_log(int prio, const char *qid, const char *fmt, ...)
 void	 daemon_log_lines(int prio, const char *intro, const char *text);
 
 /*
- * Where a recipient's quiet hours are kept: their TIME_ZONE, else every
- * zone of their COUNTRY (either may be ""), with the window for COUNTRY
- * and REGION.  ONE holds the single zone P may point at.  0, or -1 when
- * no zone is known (nothing is guessed).  The zones are read from the
- * tz database on first use, so this is here and not in policy.
+ * Where a recipient's local window W is kept: their TIME_ZONE, else
+ * every zone of their COUNTRY (either may be "").  ONE holds the single
+ * zone P may point at.  0, or -1 when no zone is known (nothing is
+ * guessed).  The zones are read from the tz database on first use, so
+ * this is here and not in policy.
  */
 struct policy_place;
 struct tz;
 struct tzdb;
+int	 daemon_place(struct tzdb *db, const char *time_zone,
+	    const char *country, struct conf_window w, struct policy_place *p,
+	    const struct tz **one);
+/* The same for their SMS quiet hours: the window for COUNTRY and
+ * REGION. */
 int	 daemon_sms_place(struct tzdb *db, const struct conf_sms *s,
 	    const char *time_zone, const char *country, const char *region,
 	    struct policy_place *p, const struct tz **one);

@@ -258,6 +258,6 @@ struct policy_place {
  * minute.  -1 when there is none within 8 days (windows that never
  * overlap across the country's zones).
  */
-int64_t	 policy_sms_due(const struct policy_place *p, int64_t t);
+int64_t	 policy_place_due(const struct policy_place *p, int64_t t);
 
 #endif

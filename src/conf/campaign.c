@@ -305,6 +305,17 @@ load_variant(struct campaign_load *ld, struct campaign *c,
 			match = s;
 			continue;
 		}
+		if (strcmp(config_setting_name(s), "send_local") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+			    conf_local_parse(config_setting_get_string(s),
+			    &v->local) == -1)
+				campaign_error(ld, s, path, "expected a local"
+				    " time such as \"10:00\" or a window such"
+				    " as \"09:00-11:00\"");
+			else
+				v->has_local = 1;
+			continue;
+		}
 		if (strcmp(config_setting_name(s), "send_after") == 0) {
 			why = "expected a string";
 			if (config_setting_type(s) != CONFIG_TYPE_STRING ||
@@ -760,21 +771,23 @@ name_slip(const char *name, const struct conf *c, char *suggest,
 	return 0;
 }
 
-/* 1 when a variant of C counts its send_after from a fact. */
+/* 1 when a variant of C holds each recipient's copy to a time of
+ * theirs: send_after from a fact, or send_local. */
 static int
-campaign_held_by_fact(const struct campaign *c)
+campaign_held_per_recipient(const struct campaign *c)
 {
 	size_t i;
 
 	for (i = 0; i < c->nvariants; i++)
-		if (c->variants[i].send_after.from != DUE_FIXED)
+		if (c->variants[i].send_after.from != DUE_FIXED ||
+		    c->variants[i].has_local)
 			return 1;
-	return c->dflt.send_after.from != DUE_FIXED;
+	return c->dflt.send_after.from != DUE_FIXED || c->dflt.has_local;
 }
 
 /*
  * What campaign C needs from the configuration CF: arms need
- * outbox.key_file, a send_after from a fact re-injection; a name a slip
+ * outbox.key_file, a copy held per recipient re-injection; a name a slip
  * away from a segment or facet is an error that names it.
  */
 static void
@@ -792,10 +805,11 @@ check_campaign(struct campaign_load *ld, const struct campaign *c,
 		    " promotional\n", c->file, c->class_line, c->class_name);
 		ld->nerrs++;
 	}
-	if (campaign_held_by_fact(c) && cf->outbox.reinject_url[0] == '\0') {
-		buf_printf(&ld->errs, "%s: send_after from a fact holds each"
-		    " recipient's copy in the outbox: outbox.reinject_url is"
-		    " required\n", c->file);
+	if (campaign_held_per_recipient(c) &&
+	    cf->outbox.reinject_url[0] == '\0') {
+		buf_printf(&ld->errs, "%s: send_after from a fact or send_local"
+		    " holds each recipient's copy in the outbox:"
+		    " outbox.reinject_url is required\n", c->file);
 		ld->nerrs++;
 	}
 	if (c->arms.set && cf->outbox.keylen == 0) {
@@ -921,6 +935,15 @@ campaign_value(const struct campaign *c, int variant, const char *name)
 	if (variant >= 0 && (size_t)variant < c->nvariants)
 		v = variant_value(&c->variants[variant], name);
 	return v != NULL ? v : variant_value(&c->dflt, name);
+}
+
+const struct conf_window *
+campaign_local(const struct campaign *c, int variant)
+{
+	const struct campaign_variant *v = variant >= 0 &&
+	    (size_t)variant < c->nvariants ? &c->variants[variant] : &c->dflt;
+
+	return v->has_local ? &v->local : NULL;
 }
 
 const struct conf_due *

@@ -1,7 +1,8 @@
 /*
  * due.c - when a campaign's copy is due, as written in a campaign file:
  * a time, or a fact of the recipient's and an offset (conf.h,
- * conf_due_parse), and the goals that stop it (stop_if).
+ * conf_due_parse), the local time it waits for (send_local), and the
+ * goals that stop it (stop_if).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -120,6 +121,22 @@ conf_due_format(const struct conf_due *d, char *out, size_t outlen)
 	else
 		snprintf(out, outlen, "%s + %lldm", conf_due_from_name(d->from),
 		    (long long)(a / 60));
+}
+
+int
+conf_local_parse(const char *s, struct conf_window *w)
+{
+	unsigned h, m;
+	char tail;
+
+	if (strlen(s) != 5)
+		return conf_window_parse(s, w);
+	if (sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || s[2] != ':' ||
+	    h > 23 || m > 59)
+		return -1;
+	w->start = (int)(h * 60 + m);
+	w->end = w->start + 1;
+	return 0;
 }
 
 unsigned

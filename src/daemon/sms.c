@@ -15,11 +15,19 @@ daemon_sms_place(struct tzdb *db, const struct conf_sms *s,
     const char *time_zone, const char *country, const char *region,
     struct policy_place *p, const struct tz **one)
 {
+	return daemon_place(db, time_zone, country,
+	    conf_sms_window(s, country, region), p, one);
+}
+
+int
+daemon_place(struct tzdb *db, const char *time_zone, const char *country,
+    struct conf_window w, struct policy_place *p, const struct tz **one)
+{
 	char err[256];
 	size_t n = 0;
 
 	memset(p, 0, sizeof(*p));
-	p->window = conf_sms_window(s, country, region);
+	p->window = w;
 	if (db == NULL)
 		return -1;
 	if (time_zone[0] != '\0' &&

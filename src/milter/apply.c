@@ -188,15 +188,14 @@ msg_log_decisions(struct milter_msg *m, const struct campaign *c)
  */
 void
 msg_log_summary(struct milter_msg *m, const struct campaign *c,
-    const struct msg_plan *p, size_t kept)
+    const struct msg_plan *p, size_t kept, int64_t now)
 {
 	const struct msg_part *pt;
 	struct buf line;
-	const struct conf_due *due;
 	char when[32];
-	int64_t first, last;
-	size_t i, copies, n;
-	int v, held;
+	int64_t first, last, until;
+	size_t i, copies, n, held;
+	int v;
 
 	buf_init(&line, 4096);
 	buf_printf(&line, "campaign=%s: delivered to %zu of %zu", c->id, kept,
@@ -210,8 +209,8 @@ msg_log_summary(struct milter_msg *m, const struct campaign *c,
 		    "untouched");
 	}
 	for (v = -1; v < (int)c->nvariants; v++) {
-		copies = n = 0;
-		first = last = 0;
+		copies = n = held = 0;
+		first = last = until = 0;
 		for (i = 0; i < p->nparts; i++) {
 			pt = &p->parts[i];
 			if (pt->n == 0 || (int)i == p->inplace ||
@@ -223,20 +222,27 @@ msg_log_summary(struct milter_msg *m, const struct campaign *c,
 				first = pt->job;
 			if (pt->job > last)
 				last = pt->job;
+			if (pt->send_after > now) {
+				held++;
+				if (until == 0 || pt->send_after < until)
+					until = pt->send_after;
+			}
 		}
 		if (copies == 0)
 			continue;
-		due = campaign_due(c, v);
-		conf_due_format(due, when, sizeof(when));
 		buf_printf(&line, "; variant=%s: %zu in %zu cop%s (job%s %lld%s",
 		    campaign_variant_name(c, v), n, copies, copies == 1 ? "y" :
 		    "ies", first == last ? "" : "s", (long long)first,
 		    first == last ? "" : "-");
 		if (first != last)
 			buf_printf(&line, "%lld", (long long)last);
-		held = due->from != DUE_FIXED || due->at > 0;
-		buf_printf(&line, ")%s%s", held ? ", held until " : "",
-		    held ? when : "");
+		buf_printf(&line, ")");
+		format_time(until, when, sizeof(when));
+		if (held == 1 && copies == 1)
+			buf_printf(&line, ", held until %s", when);
+		else if (held > 0)
+			buf_printf(&line, ", %zu held, the first until %s",
+			    held, when);
 	}
 	daemon_log(LOG_INFO, m->qid, "%s", buf_str(&line));
 	buf_free(&line);

@@ -46,11 +46,36 @@ lookup_all(struct milter_msg *m, struct store *st, const char *campaign,
 	return rc;
 }
 
+/*
+ * A delivery D whose variant waits for the local window W (send_local):
+ * due at the first instant inside it, once send_after has passed, where
+ * recipient R lives; where that is not known (no zone, or a country's
+ * zones that never share the window), in UTC.
+ */
+static void
+local_due(const struct daemon_env *env, const struct conf_window *w,
+    const struct store_recipient *r, int64_t now, struct policy_decision *d)
+{
+	struct policy_place p;
+	const struct tz *one;
+	int64_t from = d->due_at > now ? d->due_at : now, due = -1;
+
+	if (daemon_place(env->tzdb, r->seg.time_zone, r->seg.country, *w, &p,
+	    &one) == 0)
+		due = policy_place_due(&p, from);
+	if (due == -1 && daemon_place(env->tzdb, "UTC", "", *w, &p,
+	    &one) == 0)
+		due = policy_place_due(&p, from);
+	if (due != -1)
+		d->due_at = due;
+}
+
 int
 msg_decide(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, int64_t now)
 {
 	const struct conf_policy *pol;
+	const struct conf_window *w;
 	struct policy_campaign pc;
 	struct policy_facts f;
 	struct milter_rcpt *r;
@@ -104,6 +129,9 @@ msg_decide(struct milter_msg *m, const struct daemon_env *env,
 		policy_decide(pol, &pc, &f, now, &r->d);
 		policy_due(campaign_due(c, r->d.variant), c->goals, &f,
 		    &r->d);
+		if (r->d.reason == POLICY_DELIVER &&
+		    (w = campaign_local(c, r->d.variant)) != NULL)
+			local_due(env, w, r->r, now, &r->d);
 	}
 	/* SMS facts, and the newest job (SMS caps are checked against it) */
 	if (msg_sms_lookup(m, env, c, st, now) == -1 ||

@@ -468,7 +468,7 @@ milter_msg_eom(struct milter_msg *m, const struct daemon_env *env,
 	if (kept == 0 || plan.inplace == -1 ||
 	    plan.parts[plan.inplace].n == 0) {
 		if (kept > 0)
-			msg_log_summary(m, c, &plan, kept);
+			msg_log_summary(m, c, &plan, kept, now);
 		daemon_log(LOG_INFO, m->qid, "campaign=%s: nobody left in the"
 		    " original: discarded", c->id);
 		v = MILTER_DISCARD;
@@ -477,7 +477,7 @@ milter_msg_eom(struct milter_msg *m, const struct daemon_env *env,
 		    " change: tempfail", c->id);
 		v = MILTER_TEMPFAIL;
 	} else {
-		msg_log_summary(m, c, &plan, kept);
+		msg_log_summary(m, c, &plan, kept, now);
 		v = MILTER_CONTINUE;
 	}
 	msg_plan_free(&plan);

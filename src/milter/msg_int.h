@@ -236,10 +236,10 @@ void	 msg_reply(const struct milter_ops *ops, const char *rcode,
 enum milter_verdict msg_store_failed(struct milter_msg *m,
 	    const struct daemon_env *env, const struct milter_ops *ops);
 /* A line per suppressed recipient; then the summary, per variant, of
- * KEPT delivered. */
+ * KEPT delivered, with the copies held past NOW. */
 void	 msg_log_decisions(struct milter_msg *m, const struct campaign *c);
 void	 msg_log_summary(struct milter_msg *m, const struct campaign *c,
-	    const struct msg_plan *p, size_t kept);
+	    const struct msg_plan *p, size_t kept, int64_t now);
 /*
  * The kept recipients of variant ONLY (MSG_ALL_KEPT: all of them): their
  * variant when they share one, else the default (*MIXED set); the

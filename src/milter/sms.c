@@ -199,7 +199,7 @@ msg_sms_decide(struct milter_msg *m, const struct daemon_env *env,
 		if (s->d.reason != POLICY_SMS_QUEUE)
 			continue;
 		if (pm.due == 0)
-			pm.due = policy_sms_due(&pm.place,
+			pm.due = policy_place_due(&pm.place,
 			    c->sms.send_after > now ? c->sms.send_after : now);
 		s->due = pm.due;
 		if (s->due == -1) {

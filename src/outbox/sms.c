@@ -170,7 +170,7 @@ outbox_sms_attempt(struct store *st, const struct daemon_env *env,
 	}
 	if (daemon_sms_place(env->tzdb, cs, j->time_zone, j->country,
 	    j->region, &place, &one) == -1 ||
-	    (due = policy_sms_due(&place, now)) == -1) {
+	    (due = policy_place_due(&place, now)) == -1) {
 		/* the zone left the tz database since it was queued */
 		snprintf(why, sizeof(why), "local time unknown (time zone"
 		    " '%s', country '%s'): quiet hours cannot be kept",

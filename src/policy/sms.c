@@ -117,7 +117,7 @@ local_minute(const struct tz *z, int64_t t, int64_t *local)
 }
 
 int64_t
-policy_sms_due(const struct policy_place *p, int64_t t)
+policy_place_due(const struct policy_place *p, int64_t t)
 {
 	const struct conf_window *w = &p->window;
 	int64_t limit = t + 8 * DAY, local, day, next;

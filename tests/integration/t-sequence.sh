@@ -6,8 +6,9 @@
 # copy, held, is withdrawn when it comes due (copy_goal_met) and the
 # third is not even queued for her (goal_met), while Vera and Fred get
 # all three and Sue, whose cart is older, gets her late steps at once or
-# when due.  The clock is driven by moving the held copies' due time in
-# the store, never by waiting for it.
+# when due.  Then a campaign sent for 10:00 local time: each copy held
+# until the next 10:00 in its recipient's zone.  The clock is driven by
+# moving the held copies' due time in the store, never by waiting for it.
 #
 # Needs root (Postfix's master), postfix, smtp-sink and swaks: skipped
 # (77) without them.
@@ -70,7 +71,7 @@ due_now() {
 	q "UPDATE outbox SET created_at = created_at - (not_before - strftime('%s', 'now')), not_before = strftime('%s', 'now'), next_at = strftime('%s', 'now') WHERE campaign_id = '$1' AND state = 'queued'"
 	settle
 }
-got() { for f in $(arrived); do grep -q "^X-Rcpt-Args: <$1@example.com>" "$f" && grep -q "^Step: step $2$" "$f" && echo "$f"; done; }
+got() { for f in $(arrived); do grep -q "^X-Rcpt-Args: <$1@example.com>" "$f" && grep -q "^Step: $2$" "$f" && echo "$f"; done; }
 aud() { q "SELECT group_concat(decision, ',') FROM (SELECT decision FROM audit WHERE campaign_id = '$1' AND recipient = '$2@example.com' ORDER BY seq)"; }
 step() {	# N: the shop sends step N to all four
 	send "cart-$1" vera@example.com rita@example.com fred@example.com \
@@ -88,13 +89,13 @@ MSG
 # 1: every cart is more than an hour old: all four at once
 step 1
 for c in vera rita fred sue; do
-	[ -n "$(got $c 1)" ] || fail "$c: no step 1"
+	[ -n "$(got $c 'step 1')" ] || fail "$c: no step 1"
 done
 # 2: three carts are three hours old, held a day; Sue's is due already
 step 2
-[ -n "$(got sue 2)" ] || fail "sue: step 2 not at once"
+[ -n "$(got sue 'step 2')" ] || fail "sue: step 2 not at once"
 for c in vera rita fred; do
-	[ -z "$(got $c 2)" ] || fail "$c: step 2 went before its time"
+	[ -z "$(got $c 'step 2')" ] || fail "$c: step 2 went before its time"
 	[ "$(q "SELECT count(*) FROM outbox WHERE campaign_id = 'cart-2' AND recipients = '$c@example.com' || char(10) AND state = 'queued'")" = 1 ] ||
 	    fail "$c: no held copy of their own"
 done
@@ -104,9 +105,9 @@ printf 'order_id,email,created_at,total,currency\nR9,rita@example.com,%s,42.00,E
 $S import orders "$T/order.csv" || fail "rita's order"
 due_now cart-2
 for c in vera fred; do
-	[ -n "$(got $c 2)" ] || fail "$c: no step 2 when due"
+	[ -n "$(got $c 'step 2')" ] || fail "$c: no step 2 when due"
 done
-[ -z "$(got rita 2)" ] || fail "rita got step 2 after she ordered"
+[ -z "$(got rita 'step 2')" ] || fail "rita got step 2 after she ordered"
 [ "$(aud cart-2 rita)" = "deliver,copy_goal_met" ] || fail "rita's step 2: $(aud cart-2 rita)"
 [ "$(q "SELECT decision FROM ledger WHERE campaign_id = 'cart-2' AND recipient = 'rita@example.com'")" = goal_met ] ||
     fail "rita's step 2 still a delivery in the ledger"
@@ -115,12 +116,54 @@ step 3
 [ "$(aud cart-3 rita)" = goal_met ] || fail "rita's step 3: $(aud cart-3 rita)"
 due_now cart-3
 for c in vera fred sue; do
-	[ -n "$(got $c 3)" ] || fail "$c: no step 3 when due"
+	[ -n "$(got $c 'step 3')" ] || fail "$c: no step 3 when due"
 done
-[ -z "$(got rita 3)" ] || fail "rita got step 3"
+[ -z "$(got rita 'step 3')" ] || fail "rita got step 3"
 n=$(for f in $(arrived); do grep -q "^Step: step" "$f" && grep "^X-Rcpt-Args:" "$f"; done | wc -l)
 [ "$n" = 10 ] || fail "$n deliveries at the sink, not 10"
 $S report cart-2 > "$T/report.out" || fail "report cart-2"
 grep -Eq "^all +4 +3( +0)+ +1 +0$" "$T/report.out" || fail "report: $(cat "$T/report.out")"
+
+# send_local: 10:00 where each recipient lives, the next one: Vera in
+# Germany, Rita in France (one zone each), Fred in Chicago (his zone
+# given: the United States have several); Sue, whose zone is unknown
+# (no country), at 10:00 UTC
+printf 'email,country,time_zone\nfred@example.com,US,America/Chicago\nsue@example.com,,\n' > "$T/zones.csv"
+$S import customers "$T/zones.csv" && $S segments rebuild || fail "zones"
+cat > "$T/campaigns/morning.conf" <<'CONF'
+id = "morning";
+class = "triggered";
+variants = { default = { offer = "good morning"; send_local = "10:00"; }; };
+CONF
+kill -HUP "$MPID"
+wait_until 'grep -q "reloaded" "$T/milter.log"' "segmilter did not reload"
+send morning vera@example.com rita@example.com fred@example.com \
+    sue@example.com <<'MSG' || fail "morning refused: $(tail -3 "$T/morning.swaks")"
+From: Shop <news@shop.example>
+Subject: Morning
+X-Campaign-ID: morning
+Message-ID: <morning@shop.example>
+
+Step: {{offer}}
+MSG
+settle
+next10() {	# the next 10:00 in zone $1 after the decision, in epoch seconds
+	python3 -c 'import sys, datetime, zoneinfo
+z = zoneinfo.ZoneInfo(sys.argv[1]); t = datetime.datetime.fromtimestamp(int(sys.argv[2]), z)
+d = t.replace(hour=10, minute=0, second=0, microsecond=0)
+print(int((d if d >= t else d + datetime.timedelta(days=1)).timestamp()))' "$1" "$2"
+}
+for w in vera:Europe/Berlin rita:Europe/Paris fred:America/Chicago sue:UTC; do
+	c=${w%%:*}
+	row=$(q "SELECT created_at || ' ' || not_before FROM outbox WHERE campaign_id = 'morning' AND recipients = '$c@example.com' || char(10)")
+	[ -n "$row" ] || fail "$c: no held copy of their own"
+	[ "${row#* }" = "$(next10 "${w#*:}" "${row% *}")" ] ||
+	    fail "$c: due $(date -u -d "@${row#* }"), not 10:00 ${w#*:}"
+	[ -z "$(got $c 'good morning')" ] || fail "$c: the morning copy went before its time"
+done
+due_now morning
+for c in vera rita fred sue; do
+	[ -n "$(got $c 'good morning')" ] || fail "$c: no morning copy when due"
+done
 $S audit verify > "$T/verify.out" 2>&1 || fail "audit verify: $(cat "$T/verify.out")"
-echo "t-sequence: 3 steps, 10 deliveries; rita stopped after her order (copy_goal_met, goal_met)"
+echo "t-sequence: 3 steps, 10 deliveries; rita stopped after her order (copy_goal_met, goal_met); 10:00 local in 4 zones"

@@ -1380,9 +1380,51 @@ test_sequence_step(void **state)
 	x->cf->outbox.reinject_url = strdup("");
 	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
 	    &set, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "cart2.conf: send_after from a fact"
-	    " holds each recipient's copy in the outbox:"
+	assert_non_null(strstr(err, "cart2.conf: send_after from a fact or"
+	    " send_local holds each recipient's copy in the outbox:"
 	    " outbox.reinject_url is required"));
+}
+
+/*
+ * send_local = "10:00": at 12:06 in Berlin (NOW), Ann's copy (Germany,
+ * one zone) waits for tomorrow's 10:00 there, Rob's (his zone Tokyo) for
+ * 10:00 JST, each alone; one whose zone nobody knows waits for 10:00 UTC.
+ */
+static void
+test_send_local(void **state)
+{
+	static const char *const rcpts[] = { "<ann@example.com>",
+	    "<rob@example.com>", NULL };
+	struct mx *x = *state;
+
+	split_on(x);
+	x->cf->policy.cap_count = 0;		/* two campaigns in a row */
+	tzdb_free(x->env.tzdb);
+	x->env.tzdb = tzdb_new(TZ_DIR);
+	reload_campaigns(x, "morning.conf", "id = \"morning\";\n"
+	    "variants = { default = { offer = \"Good morning\";"
+	    " send_local = \"10:00\"; }; };\n");
+	q_int(x, "UPDATE customer_segments SET time_zone = 'Asia/Tokyo'"
+	    " WHERE customer_id = 2 RETURNING 0");
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: morning\n",
+	    "{{offer}}\n", x->st), MILTER_DISCARD);
+	/* 2026-11-19 10:00 CET and 10:00 JST */
+	assert_int_equal(q_int(x, "SELECT not_before FROM outbox WHERE"
+	    " recipients = 'ann@example.com' || char(10)"), 1795078800);
+	assert_int_equal(q_int(x, "SELECT not_before FROM outbox WHERE"
+	    " recipients = 'rob@example.com' || char(10)"), 1795050000);
+	q_int(x, "UPDATE customer_segments SET country = '', time_zone = ''"
+	    " WHERE customer_id = 1 RETURNING 0");
+	reload_campaigns(x, "morning.conf", "id = \"morning2\";\n"
+	    "variants = { default = { offer = \"Good morning\";"
+	    " send_local = \"10:00\"; }; };\n");
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: morning2\n",
+	    "{{offer}}\n", x->st), MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT not_before FROM outbox WHERE"
+	    " campaign_id = 'morning2' AND recipients = 'ann@example.com' ||"
+	    " char(10)"), 1795082400);		/* 10:00 UTC */
+	tzdb_free(x->env.tzdb);
+	x->env.tzdb = NULL;
 }
 
 /*
@@ -1945,6 +1987,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sms_if_no_email, mx_setup,
 		    mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_step,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_send_local,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_classes,
 		    mx_setup, mx_teardown),

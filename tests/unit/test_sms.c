@@ -409,7 +409,7 @@ due(const struct tz *const *zones, size_t n, const char *win, int64_t t)
 	p.zones = zones;
 	p.nzones = n;
 	p.window = window(win);
-	return policy_sms_due(&p, t);
+	return policy_place_due(&p, t);
 }
 
 /* 1 if T is inside W in every zone. */
@@ -445,6 +445,57 @@ brute_due(const struct tz *const *zones, size_t n, struct conf_window w,
 		if (allowed(zones, n, w, u))
 			return u;
 	return -1;
+}
+
+/*
+ * An email's send_local (conf_local_parse): "10:00" is that minute where
+ * the recipient lives, the next one; a window is any time inside it.
+ * Across the changes of 2026: New York springs forward on 03-08 (10:00
+ * EDT is 14:00Z, the day before 10:00 EST was 15:00Z), Berlin falls
+ * back on 10-25 (10:00 CET is 09:00Z, the day before 10:00 CEST
+ * 08:00Z); Tokyo has none.  Malformed times are refused.
+ */
+static void
+test_local_due(void **state)
+{
+	struct zones ny = { .n = 0 }, be = { .n = 0 }, tk = { .n = 0 };
+	struct policy_place p;
+
+	(void)state;
+	zones_add(&ny, "America/New_York");
+	zones_add(&be, "Europe/Berlin");
+	zones_add(&tk, "Asia/Tokyo");
+	memset(&p, 0, sizeof(p));
+	p.nzones = 1;
+	assert_int_equal(conf_local_parse("10:00", &p.window), 0);
+	assert_int_equal(p.window.start, 600);
+	assert_int_equal(p.window.end, 601);
+	p.zones = ny.cz;
+	assert_int_equal(policy_place_due(&p, utc(2026, 3, 7, 5, 0)),
+	    utc(2026, 3, 7, 15, 0));
+	assert_int_equal(policy_place_due(&p, utc(2026, 3, 7, 15, 1)),
+	    utc(2026, 3, 8, 14, 0));
+	p.zones = be.cz;
+	assert_int_equal(policy_place_due(&p, utc(2026, 10, 24, 0, 0)),
+	    utc(2026, 10, 24, 8, 0));
+	assert_int_equal(policy_place_due(&p, utc(2026, 10, 24, 8, 30)),
+	    utc(2026, 10, 25, 9, 0));
+	p.zones = tk.cz;				/* 11:00 JST: tomorrow */
+	assert_int_equal(policy_place_due(&p, utc(2026, 11, 18, 2, 0)),
+	    utc(2026, 11, 19, 1, 0));
+	assert_int_equal(conf_local_parse("09:00-11:00", &p.window), 0);
+	assert_int_equal(policy_place_due(&p, utc(2026, 11, 18, 1, 30)),
+	    utc(2026, 11, 18, 1, 30));		/* 10:30 JST: now */
+	assert_int_equal(policy_place_due(&p, utc(2026, 11, 18, 2, 0)),
+	    utc(2026, 11, 19, 0, 0));
+	assert_int_equal(conf_local_parse("24:00", &p.window), -1);
+	assert_int_equal(conf_local_parse("9:00", &p.window), -1);
+	assert_int_equal(conf_local_parse("10:60", &p.window), -1);
+	assert_int_equal(conf_local_parse("10-00", &p.window), -1);
+	assert_int_equal(conf_local_parse("11:00-09:00", &p.window), -1);
+	zones_free(&ny);
+	zones_free(&be);
+	zones_free(&tk);
 }
 
 static void
@@ -618,7 +669,7 @@ next_rand(uint64_t *s)
 	return *s;
 }
 
-/* policy_sms_due against brute_due for places made of several zones. */
+/* policy_place_due against brute_due for places made of several zones. */
 static void
 test_due_brute_force(void **state)
 {
@@ -2145,6 +2196,7 @@ main(void)
 		cmocka_unit_test(test_sms_too_long_no_text_no_place),
 		cmocka_unit_test(test_sms_reason_order),
 		cmocka_unit_test(test_e164),
+		cmocka_unit_test(test_local_due),
 		cmocka_unit_test(test_due_new_york),
 		cmocka_unit_test(test_due_london_sydney),
 		cmocka_unit_test(test_due_country),

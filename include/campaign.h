@@ -53,7 +53,10 @@
  * with the recipient's variant.  channel = "sms_if_no_email" texts, as
  * well, those of the segments the email is not sent to for want of
  * email consent alone (the default variant's text): a cart abandoner
- * who agreed to texts but never to email.  Every SMS rule still holds.
+ * who agreed to texts but never to email.  channel = "sms" texts the
+ * same people and sends the segments' recipients no email at all
+ * (by_sms): the channel chosen per segment.  Every SMS rule still
+ * holds; with sms.driver off a campaign of channel "sms" is refused.
  *
  * class = "triggered" names a class of segmilter.conf's classes group:
  * its frequency cap and fatigue instead of the policy group's (a cart
@@ -117,8 +120,11 @@ struct campaign_variant {
 /* Whom a campaign's SMS goes to, of its segments. */
 enum campaign_channel {
 	CHANNEL_WITH_EMAIL,	/* "email_and_sms": those the email goes to */
-	CHANNEL_IF_NO_EMAIL	/* "sms_if_no_email": and those it does not
+	CHANNEL_IF_NO_EMAIL,	/* "sms_if_no_email": and those it does not
 				   for want of email consent alone */
+	CHANNEL_SMS_ONLY	/* "sms": the segments' recipients get the
+				   SMS instead of the email, as
+				   sms_if_no_email chooses them */
 };
 
 struct campaign_sms {

@@ -66,6 +66,8 @@ enum policy_reason {
 				   even left out (the milter's finding) */
 	POLICY_GOAL_MET,	/* the campaign's goal met before its copy
 				   went (stop_if, policy_due) */
+	POLICY_BY_SMS,		/* the campaign texts their segment instead
+				   (channel "sms", the milter's choice) */
 	POLICY_NREASONS
 };
 

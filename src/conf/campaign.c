@@ -453,10 +453,12 @@ load_sms(struct campaign_load *ld, const config_setting_t *g,
 				c->sms.channel = CHANNEL_WITH_EMAIL;
 			else if (strcmp(text, "sms_if_no_email") == 0)
 				c->sms.channel = CHANNEL_IF_NO_EMAIL;
+			else if (strcmp(text, "sms") == 0)
+				c->sms.channel = CHANNEL_SMS_ONLY;
 			else
 				campaign_error(ld, s, path, "expected"
-				    " \"email_and_sms\" or"
-				    " \"sms_if_no_email\"");
+				    " \"email_and_sms\", \"sms_if_no_email\""
+				    " or \"sms\"");
 		} else {
 			campaign_error(ld, s, path, "unknown setting");
 		}
@@ -810,6 +812,13 @@ check_campaign(struct campaign_load *ld, const struct campaign *c,
 		buf_printf(&ld->errs, "%s: send_after from a fact or send_local"
 		    " holds each recipient's copy in the outbox:"
 		    " outbox.reinject_url is required\n", c->file);
+		ld->nerrs++;
+	}
+	if (c->sms.text != NULL && c->sms.channel == CHANNEL_SMS_ONLY &&
+	    cf->sms.driver == SMS_OFF) {
+		buf_printf(&ld->errs, "%s: sms.channel: \"sms\" with"
+		    " sms.driver off: the segments it names would get neither"
+		    " email nor SMS\n", c->file);
 		ld->nerrs++;
 	}
 	if (c->arms.set && cf->outbox.keylen == 0) {

@@ -132,6 +132,14 @@ msg_decide(struct milter_msg *m, const struct daemon_env *env,
 		if (r->d.reason == POLICY_DELIVER &&
 		    (w = campaign_local(c, r->d.variant)) != NULL)
 			local_due(env, w, r->r, now, &r->d);
+		/* the channel chosen for their segment: texted instead */
+		if (r->d.reason == POLICY_DELIVER && c->sms.text != NULL &&
+		    c->sms.channel == CHANNEL_SMS_ONLY &&
+		    msg_sms_segment(r, c)) {
+			r->d.reason = POLICY_BY_SMS;
+			snprintf(r->d.detail, sizeof(r->d.detail), "channel"
+			    " sms: the campaign texts their segment instead");
+		}
 	}
 	/* SMS facts, and the newest job (SMS caps are checked against it) */
 	if (msg_sms_lookup(m, env, c, st, now) == -1 ||

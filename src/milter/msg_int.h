@@ -268,5 +268,7 @@ int	 msg_sms_record(struct milter_msg *m, const struct daemon_env *env,
 	    const struct campaign *c, struct store *st,
 	    struct audit_chain *ch, int64_t now);
 void	 msg_sms_free(struct milter_rcpt *r);
+/* 1 when R is in one of the segments C's SMS is for. */
+int	 msg_sms_segment(const struct milter_rcpt *r, const struct campaign *c);
 
 #endif

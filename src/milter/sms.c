@@ -20,19 +20,20 @@
 
 /*
  * Whether the campaign's SMS is for R as the email decided: the email
- * goes to them, or (sms_if_no_email) it does not for want of email
- * consent alone.
+ * goes to them, or it is texted instead (channel sms), or (either of
+ * the other channels) it does not go for want of email consent alone.
  */
 static int
 sms_channel(const struct milter_rcpt *r, const struct campaign *c)
 {
 	return r->d.reason == POLICY_DELIVER ||
+	    r->d.reason == POLICY_BY_SMS ||
 	    (r->d.reason == POLICY_NO_CONSENT &&
-	    c->sms.channel == CHANNEL_IF_NO_EMAIL);
+	    c->sms.channel != CHANNEL_WITH_EMAIL);
 }
 
-static int
-in_sms_segments(const struct milter_rcpt *r, const struct campaign *c)
+int
+msg_sms_segment(const struct milter_rcpt *r, const struct campaign *c)
 {
 	size_t i;
 
@@ -96,7 +97,7 @@ msg_sms_lookup(struct milter_msg *m, const struct daemon_env *env,
 	for (i = 0; i < m->nrcpts; i++) {
 		r = &m->rcpts[i];
 		if (!sms_channel(r, c) || r->r->customer_id == 0 ||
-		    !in_sms_segments(r, c))
+		    !msg_sms_segment(r, c))
 			continue;
 		r->sms = xcalloc(1, sizeof(*r->sms));
 		who[n++] = r;

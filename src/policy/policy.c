@@ -24,6 +24,7 @@ static const char *const reason_names[POLICY_NREASONS] = {
 	[POLICY_HELD_OUT] = "held_out",
 	[POLICY_BAD_RECORD] = "bad_record",
 	[POLICY_GOAL_MET] = "goal_met",
+	[POLICY_BY_SMS] = "by_sms",
 };
 
 const char *

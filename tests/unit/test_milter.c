@@ -1430,7 +1430,8 @@ test_send_local(void **state)
 /*
  * channel = "sms_if_no_email": Bea, who never agreed to email but did
  * to texts, gets the SMS and no email; Ann, who agreed to both, gets
- * both, once; with the default channel Bea gets nothing at all.
+ * both, once; with the default channel Bea gets nothing at all.  And
+ * channel = "sms": their segment texted, not emailed.
  */
 static void
 test_sms_if_no_email(void **state)
@@ -1481,7 +1482,37 @@ test_sms_if_no_email(void **state)
 	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
 	    &set, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "cart.conf:4: sms.channel: expected"
-	    " \"email_and_sms\" or \"sms_if_no_email\"\n"));
+	    " \"email_and_sms\", \"sms_if_no_email\" or \"sms\"\n"));
+
+	/* channel sms: the segment is texted instead; Ann, who agreed to
+	 * both, gets the text and no email (by_sms), Bea the text; Rob,
+	 * outside the segment, the email alone */
+	x->cf->policy.cap_count = 0;		/* Ann had "cart", */
+	x->cf->sms.cap_day = 2;			/* both its SMS */
+	reload_campaigns(x, "cart.conf", "id = \"cart-sms\";\n"
+	    "variants = { default = { offer = \"10%\"; }; };\n"
+	    "sms = { segments = [ \"first_time\" ];\n"
+	    "  text = \"{{first_name}}: {{offer}} STOP\"; channel = \"sms\"; };\n");
+	assert_int_equal(run(x, (const char *const []){ "<ann@example.com>",
+	    "<bea@example.com>", "<rob@example.com>", NULL },
+	    "Subject: x\nX-Campaign-ID: cart-sms\nMessage-ID: <sms@x>\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_string_equal(buf_str(&x->log), "delrcpt <ann@example.com>\n"
+	    "delrcpt <bea@example.com>\n"
+	    "chgheader X-Campaign-ID 1 (delete)\n");
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'email' AND message_id = '<sms@x>' AND recipient ="
+	    " 'ann@example.com' AND decision = 'by_sms'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE kind ="
+	    " 'sms' AND campaign_id = 'cart-sms'"), 2);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM ledger WHERE"
+	    " campaign_id = 'cart-sms' AND decision = 'deliver'"), 1);
+	/* nothing could text them with the driver off: refused */
+	x->cf->sms.driver = SMS_OFF;
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
+	    &set, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cart.conf: sms.channel: \"sms\" with"
+	    " sms.driver off"));
 	tzdb_free(x->env.tzdb);
 	x->env.tzdb = NULL;
 }

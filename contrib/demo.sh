@@ -91,8 +91,9 @@ outbox = {
 # two campaigns back to back: the default frequency cap (one per 16
 # hours) would keep the second from everyone who got the first
 policy = { cap_count = 2; };
-# what a shopper triggered (a reminder of their cart) is not capped
-classes = { triggered = { cap_count = 0; }; };
+# what a shopper triggered (a reminder of their cart) is not held back
+# by newsletters: its cap counts only its own class's deliveries
+classes = { triggered = { priority = 10; cap_count = 2; cap_window_hours = 24; }; };
 # SMS through the local test gateway; quiet hours at their default
 sms = {
   driver = "webhook";

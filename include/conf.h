@@ -138,6 +138,10 @@ struct conf_policy {
 	int64_t		 soft_bounce_limit;	/* soft bounces that do, 0: off */
 	int64_t		 soft_bounce_days;	/* ... within this many days */
 	double		 global_holdout_percent; /* never mailed, 0: none */
+	int64_t		 priority;		/* a class's: its cap and fatigue
+						   count the deliveries of
+						   classes of this priority or
+						   more (promotional: 0) */
 };
 
 enum conf_on_error {

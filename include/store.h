@@ -531,10 +531,14 @@ int	 store_customer_campaigns(struct store *st, int64_t id,
 /*
  * The same for N recipients at once, EMAILS[i] into *R[i] (an empty
  * email is an unknown address); cheaper per recipient than one call each.
+ * The deliveries since the last answer and within the window count only
+ * campaigns whose class's priority is MIN_PRIORITY or more (conf.h: a
+ * triggered class's cap is not spent by newsletters); store_recipient_get
+ * counts all.
  */
 int	 store_recipients_get(struct store *st, const char *const *emails,
 	    size_t n, const char *campaign, int64_t now, int64_t window_secs,
-	    struct store_recipient *const *r);
+	    int64_t min_priority, struct store_recipient *const *r);
 
 /*
  * A customer's own cadence ("fewer emails"): at least DAYS between two
@@ -561,6 +565,7 @@ struct store_ledger {
 	int64_t		 answered_at;	/* the customer's last open, click
 					   or order as looked up (0: none) */
 	int64_t		 deliveries_kept; /* ... their summary's rows */
+	int64_t		 priority;	/* the campaign's class's (conf.h) */
 };
 
 /*

@@ -207,6 +207,7 @@ static const struct conf_setting class_table[] = {
 	{ "cap_count", CT_INT, POL(cap_count), 0, 0, 10000, 0, 0, NULL },
 	{ "cap_window_hours", CT_INT, POL(cap_window_hours), 0, 1, 8760, 0, 0,
 	    NULL },
+	{ "priority", CT_INT, POL(priority), 0, 0, 100, 0, 0, NULL },
 	END
 };
 

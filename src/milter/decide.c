@@ -13,10 +13,11 @@
 #include "segment.h"
 #include "xalloc.h"
 
-/* Every recipient's facts, in batches (store_recipients_get). */
+/* Every recipient's facts, in batches (store_recipients_get), the
+ * deliveries counted as the campaign's class POL counts them. */
 static int
 lookup_all(struct milter_msg *m, struct store *st, const char *campaign,
-    int64_t now, int64_t window_secs)
+    int64_t now, const struct conf_policy *pol)
 {
 	const char **emails;
 	struct store_recipient **r;
@@ -40,7 +41,7 @@ lookup_all(struct milter_msg *m, struct store *st, const char *campaign,
 		r[i] = m->rcpts[i].r;
 	}
 	rc = store_recipients_get(st, emails, m->nrcpts, campaign, now,
-	    window_secs, r);
+	    pol->cap_window_hours * 3600, pol->priority, r);
 	free(emails);
 	free(r);
 	return rc;
@@ -104,7 +105,7 @@ msg_decide(struct milter_msg *m, const struct daemon_env *env,
 		store_rollback(st);
 		return -1;
 	}
-	if (lookup_all(m, st, c->id, now, pol->cap_window_hours * 3600) == -1) {
+	if (lookup_all(m, st, c->id, now, pol) == -1) {
 		daemon_log(LOG_ERR, m->qid, "store: %s", store_error(st));
 		store_rollback(st);
 		return -1;

@@ -99,11 +99,13 @@ queue_copies(struct milter_msg *m, const struct daemon_env *env,
 	return rc;
 }
 
-/* The ledger row for R; a delivery that loses to another message's
- * becomes a duplicate, out of its part. */
+/* The ledger row for R, with the priority of the campaign's class POL; a
+ * delivery that loses to another message's becomes a duplicate, out of
+ * its part. */
 static int
 record_ledger(struct milter_msg *m, const struct campaign *c,
-    struct store *st, struct msg_plan *p, struct milter_rcpt *r, int64_t now)
+    const struct conf_policy *pol, struct store *st, struct msg_plan *p,
+    struct milter_rcpt *r, int64_t now)
 {
 	struct store_ledger l;
 	int written = 1;
@@ -127,6 +129,7 @@ record_ledger(struct milter_msg *m, const struct campaign *c,
 	    conf_lifecycle_name(r->r->seg.lifecycle) : NULL;
 	l.answered_at = r->r->last_answer_at;
 	l.deliveries_kept = r->r->deliveries_kept;
+	l.priority = pol->priority;
 	if (store_ledger_put(st, &l, &written) == -1)
 		return -1;
 	if (!written && r->d.reason == POLICY_DELIVER) {
@@ -204,13 +207,18 @@ msg_record(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, struct msg_plan *p,
     int64_t now)
 {
+	const struct conf_policy *pol = conf_class_policy(env->conf,
+	    c->class_name);
 	struct audit_chain ch = { 0 };
 	size_t i;
 
+	/* loading checked that the configuration has the class */
+	if (pol == NULL)
+		pol = &env->conf->policy;
 	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
 		goto fail;
 	for (i = 0; i < m->nrcpts; i++)
-		if (record_ledger(m, c, st, p, &m->rcpts[i], now) == -1)
+		if (record_ledger(m, c, pol, st, p, &m->rcpts[i], now) == -1)
 			goto fail;
 	if (queue_copies(m, env, c, st, p, now) == -1)
 		goto fail;

@@ -245,14 +245,16 @@ delivery_engagement(struct store *st, struct store_recipient *r)
  */
 static int
 delivery_counts(struct store *st, struct store_recipient *r,
-    const char *campaign, int64_t window_start)
+    const char *campaign, int64_t window_start, int64_t min_priority)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
-	    " count(*) FILTER (WHERE at > ?2 AND campaign_id <> ?4),"
-	    " count(*) FILTER (WHERE at > ?3 AND campaign_id <> ?4),"
+	    " count(*) FILTER (WHERE at > ?2 AND campaign_id <> ?4"
+	    "  AND priority >= ?5),"
+	    " count(*) FILTER (WHERE at > ?3 AND campaign_id <> ?4"
+	    "  AND priority >= ?5),"
 	    " coalesce(max(at) FILTER (WHERE campaign_id <> ?4), 0),"
 	    " count(*) FROM deliveries WHERE customer_id = ?1");
 	if (s == NULL)
@@ -261,6 +263,7 @@ delivery_counts(struct store *st, struct store_recipient *r,
 	sqlite3_bind_int64(s, 2, r->last_answer_at);
 	sqlite3_bind_int64(s, 3, window_start);
 	store_bind_text(s, 4, campaign);
+	sqlite3_bind_int64(s, 5, min_priority);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		r->unanswered = sqlite3_column_int64(s, 0);
 		r->in_window = sqlite3_column_int64(s, 1);
@@ -274,7 +277,7 @@ delivery_counts(struct store *st, struct store_recipient *r,
 int
 store_recipients_get(struct store *st, const char *const *emails, size_t n,
     const char *campaign, int64_t now, int64_t window_secs,
-    struct store_recipient *const *r)
+    int64_t min_priority, struct store_recipient *const *r)
 {
 	size_t off, k, i;
 
@@ -289,7 +292,7 @@ store_recipients_get(struct store *st, const char *const *emails, size_t n,
 			if (r[i]->customer_id != 0 &&
 			    (delivery_engagement(st, r[i]) == -1 ||
 			    delivery_counts(st, r[i], campaign,
-			    now - window_secs) == -1))
+			    now - window_secs, min_priority) == -1))
 				return -1;
 		if (delivery_interests(st, k, r + off) == -1)
 			return -1;
@@ -302,7 +305,7 @@ store_recipient_get(struct store *st, const char *email, const char *campaign,
     int64_t now, int64_t window_secs, struct store_recipient *r)
 {
 	return store_recipients_get(st, &email, 1, campaign, now,
-	    window_secs, &r);
+	    window_secs, 0, &r);
 }
 
 int
@@ -390,8 +393,8 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 
 	s = store_stmt(st, SQ_LEDGER_PUT, "INSERT INTO ledger (campaign_id,"
 	    " recipient, message_key, customer_id, queue_id, decision,"
-	    " variant, at, route, arm, segment)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+	    " variant, at, route, arm, segment, priority)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
 	    " ON CONFLICT (customer_id, campaign_id, recipient) DO UPDATE SET"
 	    " message_key = excluded.message_key,"
 	    " queue_id = excluded.queue_id, decision = excluded.decision,"
@@ -415,6 +418,7 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 	store_bind_text(s, 9, l->route);
 	store_bind_text(s, 10, l->arm);
 	store_bind_text(s, 11, l->segment);
+	sqlite3_bind_int64(s, 12, l->priority);
 	rc = sqlite3_step(s);
 	store_done(s);
 	if (rc != SQLITE_DONE)
@@ -477,14 +481,15 @@ store_deliveries_window(struct store *st, int64_t secs, int64_t now)
 	if (store_begin(st) == -1)
 		return -1;
 	if ((secs > was && store_exec_int(st, "INSERT INTO deliveries"
-	    " SELECT customer_id, campaign_id, max(at) FROM ("
-	    "  SELECT customer_id, campaign_id, at FROM ledger"
+	    " SELECT customer_id, campaign_id, max(at), max(priority) FROM ("
+	    "  SELECT customer_id, campaign_id, at, priority FROM ledger"
 	    "   WHERE decision = 'deliver' AND customer_id <> 0 AND at > ?1"
-	    "  UNION ALL SELECT customer_id, campaign_id, at FROM engagement"
-	    "   WHERE type = 'sent' AND at > ?1)"
+	    "  UNION ALL SELECT customer_id, campaign_id, at, 0"
+	    "   FROM engagement WHERE type = 'sent' AND at > ?1)"
 	    " WHERE true GROUP BY customer_id, campaign_id"
-	    " ON CONFLICT (customer_id, campaign_id)"
-	    " DO UPDATE SET at = max(at, excluded.at)", now - secs,
+	    " ON CONFLICT (customer_id, campaign_id) DO UPDATE SET"
+	    " at = max(at, excluded.at),"
+	    " priority = max(priority, excluded.priority)", now - secs,
 	    "deliveries") == -1) ||
 	    store_exec_int(st, "UPDATE deliveries_window SET secs = ?1", secs,
 	    "deliveries window") == -1 || store_commit(st) == -1) {

@@ -15,6 +15,13 @@
 
 #include "store_int.h"
 
+/* A delivery into the summary: a campaign's last, its class's priority
+ * the one known (imported sends know none). */
+#define DELIVERIES_UPSERT						\
+	"ON CONFLICT (customer_id, campaign_id) DO UPDATE SET"		\
+	" at = max(at, excluded.at),"					\
+	" priority = max(priority, excluded.priority)"
+
 /* In migration 19's triggers: the newest row of the removed one's
  * customer and type, and of a customer's orders. */
 #define ENGAGEMENT_NEWEST						\
@@ -467,7 +474,8 @@ static const char *const migrations[] = {
 	 * - the ledger is keyed by campaign: a message writes its
 	 *   campaign's few pages;
 	 * - deliveries: a row per customer and campaign at its last
-	 *   delivery, from the ledger and imported "sent" rows (triggers),
+	 *   delivery and with its class's priority, from the ledger and
+	 *   imported "sent" rows (triggers),
 	 *   trimmed (store_ledger_put, store_retention_apply) to those after
 	 *   the customer's last answer or within deliveries_window, and the
 	 *   two newest.  Retention's closed deliveries are the same rows.
@@ -487,8 +495,11 @@ static const char *const migrations[] = {
 	"  route TEXT,"
 	"  arm TEXT,"
 	"  segment TEXT,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (campaign_id, customer_id, recipient)) WITHOUT ROWID;"
-	"INSERT INTO ledger_by_campaign SELECT customer_id, campaign_id,"
+	"INSERT INTO ledger_by_campaign (customer_id, campaign_id,"
+	"  recipient, message_key, queue_id, decision, variant, at, route,"
+	"  arm, segment) SELECT customer_id, campaign_id,"
 	"  recipient, message_key, queue_id, decision, variant, at, route,"
 	"  arm, segment FROM ledger ORDER BY campaign_id, customer_id,"
 	"  recipient;"
@@ -499,8 +510,10 @@ static const char *const migrations[] = {
 	"  customer_id INTEGER NOT NULL,"
 	"  campaign_id TEXT NOT NULL,"
 	"  at INTEGER NOT NULL,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (customer_id, campaign_id)) WITHOUT ROWID;"
-	"INSERT INTO deliveries SELECT customer_id, campaign_id, max(at)"
+	"INSERT INTO deliveries (customer_id, campaign_id, at)"
+	"  SELECT customer_id, campaign_id, max(at)"
 	"  FROM (SELECT customer_id, campaign_id, at FROM ledger"
 	"   WHERE decision = 'deliver' AND customer_id <> 0"
 	"  UNION ALL SELECT customer_id, campaign_id, at FROM engagement"
@@ -516,21 +529,19 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER ledger_delivered AFTER INSERT ON ledger"
 	"  WHEN new.decision = 'deliver' AND new.customer_id <> 0 BEGIN"
 	"  INSERT INTO deliveries VALUES (new.customer_id, new.campaign_id,"
-	"   new.at) ON CONFLICT (customer_id, campaign_id)"
-	"   DO UPDATE SET at = max(at, excluded.at);"
+	"   new.at, new.priority) " DELIVERIES_UPSERT ";"
 	"  END;"
 	"CREATE TRIGGER ledger_redelivered AFTER UPDATE OF decision, at"
 	"  ON ledger"
 	"  WHEN new.decision = 'deliver' AND new.customer_id <> 0 BEGIN"
 	"  INSERT INTO deliveries VALUES (new.customer_id, new.campaign_id,"
-	"   new.at) ON CONFLICT (customer_id, campaign_id)"
-	"   DO UPDATE SET at = max(at, excluded.at);"
+	"   new.at, new.priority) " DELIVERIES_UPSERT ";"
 	"  END;"
+	/* another tool's sends are promotional: their class is unknown */
 	"CREATE TRIGGER engagement_sent AFTER INSERT ON engagement"
 	"  WHEN new.type = 'sent' BEGIN"
 	"  INSERT INTO deliveries VALUES (new.customer_id, new.campaign_id,"
-	"   new.at) ON CONFLICT (customer_id, campaign_id)"
-	"   DO UPDATE SET at = max(at, excluded.at);"
+	"   new.at, 0) " DELIVERIES_UPSERT ";"
 	"  END;"),
 
 	/*

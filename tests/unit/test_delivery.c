@@ -231,7 +231,7 @@ test_recipients_batch(void **state)
 		memset(many[i], 0xa5, sizeof(**many));	/* must be cleared */
 	}
 	if (store_recipients_get(x->st, emails, 70, "c-now", NOW, 16 * HOUR,
-	    many) != 0)
+	    0, many) != 0)
 		fail_msg("%s", store_error(x->st));
 	for (i = 0; i < 70; i++) {
 		dx_lookup(x, emails[i], &one);
@@ -667,6 +667,51 @@ test_recipient_lookups_bounded(void **state)
 	    dx_int(x, "SELECT count(*) FROM (SELECT customer_id, campaign_id"
 	    " FROM ledger WHERE decision = 'deliver' UNION SELECT"
 	    " customer_id, campaign_id FROM engagement WHERE type = 'sent')"));
+}
+
+/*
+ * Classes' priorities: a lookup for a class of priority 10 counts the
+ * deliveries of priority 10 or more, since the last answer and in the
+ * window; one for the promotional (0) counts them all; the last
+ * delivery, what a customer's own cadence counts from, is every
+ * campaign's.  A sent row imported is promotional.
+ */
+static void
+test_delivery_priority(void **state)
+{
+	struct dx *x = *state;
+	struct store_recipient r, *rp = &r;
+	const char *email = "ann@example.com";
+	struct store_ledger l;
+	int written, i;
+
+	for (i = 0; i < 3; i++) {
+		memset(&l, 0, sizeof(l));
+		l.campaign_id = i == 0 ? "news" : i == 1 ? "cart" : "promo";
+		l.recipient = email;
+		l.message_key = l.campaign_id;
+		l.customer_id = x->ann;
+		l.queue_id = "Q";
+		l.decision = "deliver";
+		l.at = NOW - (3 - i) * HOUR;
+		l.priority = i == 1 ? 10 : 0;
+		assert_int_equal(store_ledger_put(x->st, &l, &written), 0);
+	}
+	dx_engage(x, "esp", ENG_SENT, NOW - 30 * 60);
+	assert_int_equal(store_recipients_get(x->st, &email, 1, "next", NOW,
+	    16 * HOUR, 10, &rp), 0);
+	assert_int_equal(r.in_window, 1);		/* cart */
+	assert_int_equal(r.unanswered, 1);
+	assert_int_equal(r.last_delivery_at, NOW - 30 * 60);
+	assert_int_equal(store_recipients_get(x->st, &email, 1, "next", NOW,
+	    16 * HOUR, 0, &rp), 0);
+	assert_int_equal(r.in_window, 4);
+	assert_int_equal(r.unanswered, 4);
+	/* the same campaign delivered here too: the class it has here */
+	dx_engage(x, "cart", ENG_SENT, NOW - 60);
+	assert_int_equal(store_recipients_get(x->st, &email, 1, "next", NOW,
+	    16 * HOUR, 10, &rp), 0);
+	assert_int_equal(r.in_window, 1);
 }
 
 /*
@@ -1472,6 +1517,7 @@ main(void)
 		T(test_deliveries_window),
 		T(test_engagement_last),
 		T(test_deliveries_two_newest),
+		T(test_delivery_priority),
 		T(test_engagement_many),
 		T(test_audit_chain),
 		T(test_audit_rewritten),

@@ -1282,6 +1282,55 @@ test_campaign_classes(void **state)
 }
 
 /* Loads the campaigns again, the file NAME now TEXT. */
+static void reload_campaigns(struct mx *x, const char *name,
+    const char *text);
+
+/*
+ * A class's priority: the triggered class (priority 10, its own cap of
+ * one) counts only deliveries of priority 10 or more, so the spring
+ * newsletter Ann had does not hold back her cart reminder, while the
+ * reminder holds back a second one; the promotional cap counts every
+ * delivery, the reminder's too.
+ */
+static void
+test_class_priority(void **state)
+{
+	static const char *const ann[] = { "<ann@example.com>", NULL };
+	static const char *const files[][2] = {
+		{ "cart.conf", "id = \"cart\";\nclass = \"triggered\";\n"
+		    "variants = { default = { offer = \"10%\"; }; };\n" },
+		{ "cart2.conf", "id = \"cart2\";\nclass = \"triggered\";\n"
+		    "variants = { default = { offer = \"10%\"; }; };\n" },
+		{ "news.conf", "id = \"news\";\n"
+		    "variants = { default = { offer = \"5%\"; }; };\n" },
+	};
+	struct mx *x = *state;
+	size_t i;
+
+	x->cf->classes = calloc(1, sizeof(*x->cf->classes));
+	snprintf(x->cf->classes[0].name, CONF_NAME_MAX, "triggered");
+	x->cf->classes[0].policy = x->cf->policy;	/* a cap of one */
+	x->cf->classes[0].policy.priority = 10;
+	x->cf->nclasses = 1;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		reload_campaigns(x, files[i][0], files[i][1]);
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: spring\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: cart\n",
+	    "{{offer}}\n", x->st), MILTER_CONTINUE);
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: cart2\n",
+	    "{{offer}}\n", x->st), MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " campaign_id = 'cart2' AND decision = 'fatigued' AND detail ="
+	    " 'class triggered: frequency cap: 1 delivered in 16 h (cap 1)'"),
+	    1);
+	assert_int_equal(run(x, ann, "Subject: x\nX-Campaign-ID: news\n",
+	    "{{offer}}\n", x->st), MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " campaign_id = 'news' AND decision = 'fatigued' AND detail ="
+	    " 'frequency cap: 2 delivered in 16 h (cap 1)'"), 1);
+}
+
 static void
 reload_campaigns(struct mx *x, const char *name, const char *text)
 {
@@ -2017,6 +2066,8 @@ main(void)
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_if_no_email, mx_setup,
 		    mx_teardown),
+		cmocka_unit_test_setup_teardown(test_class_priority,
+		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_step,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_send_local,

@@ -93,13 +93,10 @@ grep -q "^O DaemonPortOptions=Port=$REINJECT, Addr=127.0.0.1, Name=MTA-reinject,
 [ "$(grep -c '^O DaemonPortOptions=' "$T/sm/sendmail.cf")" = 2 ] ||
     fail "daemons: $(grep '^O DaemonPortOptions=' "$T/sm/sendmail.cf")"
 
-no_work_due() {
-	[ "$(q "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now')")" = 0 ]
-}
 D="$T/sm/debug"	# Sendmail's milter trace
 # the outbox empty of due work, then Sendmail's queue
 settle() {
-	wait_until no_work_due "outbox did not drain"
+	wait_until outbox_idle "outbox did not drain"
 	"$SM" wait "$T/sm" || fail "sendmail's queue did not drain"
 }
 

@@ -52,19 +52,7 @@ CONF
 done
 "$BUILD/segmilter" -n -c "$T/segmilter.conf" > "$T/check.out" 2>&1 ||
     fail "segmilter -n: $(cat "$T/check.out")"
-milter_start
-"$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
-    fail "postfix start"
-"$SRC/tests/lib/postfix.sh" reinject "$T/pf" "$REINJECT" "unix:$T/segmilter.sock" ||
-    fail "re-injection listener"
-
-no_work_due() {
-	[ "$(q "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now')")" = 0 ]
-}
-settle() {
-	wait_until no_work_due "outbox did not drain"
-	"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
-}
+relay_start "$REINJECT"
 # the held copies of campaign $1 come due now: their time moved, the
 # time they were queued with it, as if the hours had passed
 due_now() {

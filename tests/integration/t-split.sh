@@ -47,20 +47,7 @@ variants = {
 };
 CONF
 
-milter_start
-"$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
-    fail "postfix start"
-"$SRC/tests/lib/postfix.sh" reinject "$T/pf" "$REINJECT" "unix:$T/segmilter.sock" ||
-    fail "re-injection listener"
-
-no_work_due() {
-	[ "$(q "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now')")" = 0 ]
-}
-# waits until the outbox is empty of due work and the queue has drained
-settle() {
-	wait_until no_work_due "outbox did not drain"
-	"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
-}
+relay_start "$REINJECT"
 # RCPT: the sink's messages for that recipient, one per line
 for_rcpt() { grep -l "^X-Rcpt-Args: <$1>" $(arrived) 2>/dev/null; }
 

@@ -10,6 +10,12 @@
 #   send NAME RCPT...        swaks to 127.0.0.1:$PORT, message on stdin,
 #                            the dialogue in $T/NAME.swaks
 #   arrived                  the messages at the sink, one file per line
+#   relay_start [REINJECT]   milter_start, then a private Postfix on
+#                            $PORT relaying to $SINK (and the
+#                            re-injection listener on REINJECT)
+#   outbox_idle              the outbox has no work due ($T/store.db)
+#   settle                   waits for outbox_idle, then for Postfix's
+#                            queue to drain
 #   wait_until COND WHY      tests/lib/wait.sh
 # KEEP=1 keeps $T for a post-mortem.
 
@@ -52,3 +58,20 @@ send() {
 }
 
 arrived() { find "$T/pf/sink" -type f | sort; }
+
+relay_start() {
+	milter_start
+	"$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" \
+	    "unix:$T/segmilter.sock" || fail "postfix start"
+	[ -z "${1:-}" ] || "$SRC/tests/lib/postfix.sh" reinject "$T/pf" "$1" \
+	    "unix:$T/segmilter.sock" || fail "re-injection listener"
+}
+
+outbox_idle() {
+	[ "$(sqlite3 "$T/store.db" "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now')")" = 0 ]
+}
+
+settle() {
+	wait_until outbox_idle "outbox did not drain"
+	"$SRC/tests/lib/postfix.sh" wait "$T/pf" || fail "queue did not drain"
+}

@@ -11,7 +11,8 @@
  *
  * Beyond crashes and leaks: a refused file must say why; what loads must
  * answer sanely (SMS windows within the day, rates above 0, every
- * campaign found by its own id, values of every variant readable).
+ * campaign found by its own id, values of every variant readable, due
+ * times and local windows in range, only known goals).
  *
  * The input is also written as a credentials file and loaded as both
  * sms.credentials_file (webhook driver) and feedback.credentials_file
@@ -209,18 +210,30 @@ check_campaigns(const struct conf *c, const struct campaign_set *set)
 		"offer", "code", "headline", "send_after", "", "default"
 	};
 	const struct campaign *cp;
+	const struct conf_due *due;
+	const struct conf_window *w;
 	struct buf report, errs;
 	size_t i, k;
 	int v;
 
 	for (i = 0; i < set->n; i++) {
 		cp = &set->v[i];
-		if (campaign_find(set, cp->id) != cp)
+		if (campaign_find(set, cp->id) != cp ||
+		    (cp->goals & ~CONF_GOAL_ORDERED) != 0)
 			abort();
 		for (v = -1; v <= (int)cp->nvariants; v++) {
 			if (campaign_variant_name(cp, v) == NULL)
 				abort();
-			(void)campaign_due(cp, v);
+			/* what loads is in range: a due time's fact and
+			 * offset, a local window inside the day */
+			due = campaign_due(cp, v);
+			if (due->from >= DUE_NFROM || (due->from != DUE_FIXED &&
+			    (due->at < 0 || due->at > 366 * 86400)))
+				abort();
+			if ((w = campaign_local(cp, v)) != NULL &&
+			    (w->start < 0 || w->start >= w->end ||
+			    w->end > 24 * 60))
+				abort();
 			for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
 				(void)campaign_value(cp, v, names[k]);
 		}

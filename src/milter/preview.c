@@ -16,6 +16,7 @@
 
 #include "expr.h"
 #include "msg_int.h"
+#include "parse.h"
 #include "render.h"
 #include "xalloc.h"
 
@@ -189,6 +190,8 @@ preview_render(const struct daemon_env *env, struct render_msg *rm,
 	return rc;
 }
 
+#define PREVIEW_NAMED	20	/* at most this many recipients: each
+				   held one is named */
 #define PREVIEW_SAMPLES	3	/* recipients shown per variant when each
 				   gets a rendering of their own */
 
@@ -374,6 +377,43 @@ preview_arms(const struct milter_msg *m, FILE *out)
 	for (a = ARM_TAILORED; a < ARM_COUNT; a++)
 		fprintf(out, " %9zu", all[a]);
 	fputc('\n', out);
+}
+
+/*
+ * The copies that would wait for their time (send_after, send_local):
+ * how many, from when to when, each to-be recipient's named.
+ */
+static void
+preview_held(const struct milter_msg *m, int64_t now, FILE *out)
+{
+	const struct milter_rcpt *r;
+	char first[32], last[32];
+	int64_t lo = 0, hi = 0;
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if (r->d.reason != POLICY_DELIVER || r->d.due_at <= now)
+			continue;
+		n++;
+		if (lo == 0 || r->d.due_at < lo)
+			lo = r->d.due_at;
+		if (r->d.due_at > hi)
+			hi = r->d.due_at;
+	}
+	if (n == 0)
+		return;
+	format_time(lo, first, sizeof(first));
+	format_time(hi, last, sizeof(last));
+	fprintf(out, "\nheld: %zu, each copy until its recipient's time, from"
+	    " %s to %s\n", n, first, last);
+	for (i = 0; m->nrcpts <= PREVIEW_NAMED && i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if (r->d.reason == POLICY_DELIVER && r->d.due_at > now) {
+			format_time(r->d.due_at, first, sizeof(first));
+			fprintf(out, "  to %s: until %s\n", r->email, first);
+		}
+	}
 }
 
 /* Each recipient's judgement to FN: milter_preview_rows. */
@@ -588,6 +628,7 @@ milter_preview_rows(const struct daemon_env *env, struct store *st,
 			    r->d.reason == POLICY_BAD_RECORD ?
 			    "bad_record: " : "", r->d.detail);
 	}
+	preview_held(m, now, out);
 	preview_audience(m, c, out);
 	preview_arms(m, out);
 	if (c->sms.text != NULL)

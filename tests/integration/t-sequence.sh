@@ -79,7 +79,14 @@ step 1
 for c in vera rita fred sue; do
 	[ -n "$(got $c 'step 1')" ] || fail "$c: no step 1"
 done
-# 2: three carts are three hours old, held a day; Sue's is due already
+# 2: three carts are three hours old, held a day; Sue's is due already,
+# as the preview says before it is sent
+printf 'Subject: Your cart\nX-Campaign-ID: cart-2\n\nStep: {{offer}}\n' > "$T/cart-2.eml"
+$S preview --to vera@example.com --to rita@example.com --to fred@example.com \
+    --to sue@example.com "$T/cart-2.eml" > "$T/preview.out" 2>&1 || fail "preview: $(cat "$T/preview.out")"
+grep -q "^held: 3, each copy until its recipient's time, from " "$T/preview.out" &&
+    grep -q "^  to vera@example.com: until " "$T/preview.out" &&
+    ! grep -q "^  to sue@example.com: until " "$T/preview.out" || fail "preview, held: $(cat "$T/preview.out")"
 step 2
 [ -n "$(got sue 'step 2')" ] || fail "sue: step 2 not at once"
 for c in vera rita fred; do

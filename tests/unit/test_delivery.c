@@ -723,7 +723,7 @@ test_deliveries_two_newest(void **state)
 {
 	struct dx *x = *state;
 	struct store_recipient r;
-	char name[8];
+	char name[16];
 	int k;
 
 	assert_int_equal(store_deliveries_window(x->st, 7 * DAY, NOW), 0);
@@ -789,7 +789,7 @@ test_deliveries_window(void **state)
 {
 	struct dx *x = *state;
 	struct store_recipient r;
-	char name[8];
+	char name[16];
 	int k;
 
 	assert_int_equal(store_deliveries_window(x->st, 7 * DAY, NOW), 0);

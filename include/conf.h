@@ -391,8 +391,6 @@ int	 conf_unsub_route(const char *url, struct conf_unsub_route *r,
 int	 conf_due_parse(const char *s, struct conf_due *d, const char **err);
 /* The fact D counts from ("cart_at"), "" for a fixed time. */
 const char *conf_due_from_name(enum conf_due_from f);
-/* D as written, "cart_at + 24h" or the time, into OUT. */
-void	 conf_due_format(const struct conf_due *d, char *out, size_t outlen);
 /* A send_local: "10:00" (that minute) or "10:00-12:00" into *W; 0, or -1
  * when it is neither. */
 int	 conf_local_parse(const char *s, struct conf_window *w);

@@ -68,6 +68,9 @@ enum policy_reason {
 				   went (stop_if, policy_due) */
 	POLICY_BY_SMS,		/* the campaign texts their segment instead
 				   (channel "sms", the milter's choice) */
+	POLICY_CANNOT_HOLD,	/* due later, but the message cannot be
+				   split to hold their copy (the milter's
+				   finding): nothing rather than early */
 	POLICY_NREASONS
 };
 
@@ -261,5 +264,7 @@ struct policy_place {
  * overlap across the country's zones).
  */
 int64_t	 policy_place_due(const struct policy_place *p, int64_t t);
+/* The same in UTC, which needs no tz database: never -1. */
+int64_t	 policy_utc_due(const struct conf_window *w, int64_t t);
 
 #endif

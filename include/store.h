@@ -583,11 +583,12 @@ int	 store_ledger_put(struct store *st, const struct store_ledger *l,
 	    int *written);
 
 /*
- * A delivery of CAMPAIGN to EMAIL that never went (its held copy
- * withdrawn when it came due): the ledger row takes DECISION at AT, and
- * the customer's summary forgets the campaign, so that caps and fatigue
- * no longer count it.  In the caller's transaction; 0 (nothing when no
- * delivery stands), or -1.
+ * A delivery of CAMPAIGN to EMAIL (as the ledger has it) that never went
+ * (its held copy withdrawn when it came due): the ledger row takes
+ * DECISION at AT, and the customer's summary counts the campaign only
+ * from what else stands (an imported send of it), so that caps and
+ * fatigue no longer count the copy.  In the caller's transaction; 0
+ * (nothing when no delivery stands), or -1.
  */
 int	 store_delivery_withdraw(struct store *st, const char *campaign,
 	    const char *email, const char *decision, int64_t at);
@@ -602,8 +603,9 @@ int	 store_delivery_withdraw(struct store *st, const char *campaign,
  * or within the window, and their two newest.  The counts are exact for
  * any cap window up to the store's, as long as a last answer only moves
  * later (answers are never removed but an older one of a kind; an order
- * imported again with an earlier date than a trimmed delivery leaves
- * that delivery uncounted by fatigue).
+ * imported again with an earlier date, or moved to another customer,
+ * leaves its old customer's deliveries trimmed before it uncounted by
+ * fatigue).
  *
  * store_deliveries_window sets the store's window to SECS (the longest
  * cap window, conf_cap_window_longest) at NOW: a wider one than before

@@ -45,7 +45,7 @@ struct report_column {
 
 
 /* Email: the policy reasons; a retried copy is on its way again. */
-_Static_assert(POLICY_NREASONS == 12, "email_columns names every reason");
+_Static_assert(POLICY_NREASONS == 13, "email_columns names every reason");
 static const struct report_column email_columns[] = {
 	{ "deliver", { "deliver", "broad", "copy_retried", "copy_passed" } },
 	{ "unknown", { "unknown" } },
@@ -59,6 +59,7 @@ static const struct report_column email_columns[] = {
 	{ "bad_record", { "bad_record" } },
 	{ "goal_met", { "goal_met", "copy_goal_met" } },
 	{ "by_sms", { "by_sms" } },
+	{ "cannot_hold", { "cannot_hold" } },
 	{ "not_sent", { "copy_failed", "copy_expired", "copy_cancelled",
 	    "copy_withdrawn" } },
 	{ NULL, { NULL } }

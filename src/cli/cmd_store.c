@@ -420,7 +420,7 @@ cmd_prune(struct cli *cli, int argc, char **argv)
 		progress_clear(&bar);
 	if (rc == -1)
 		cli_warnx("prune: %s", store_error(st));
-	else if (!cli->quiet && cut == 0)
+	else if (!cli->quiet && cut == 0 && r.campaigns == 0)
 		printf("retention off (retention.horizon_days = 0): nothing"
 		    " to close; %lld delivery summary rows trimmed\n",
 		    (long long)r.summary_rows);

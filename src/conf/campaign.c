@@ -814,6 +814,12 @@ check_campaign(struct campaign_load *ld, const struct campaign *c,
 		    " outbox.reinject_url is required\n", c->file);
 		ld->nerrs++;
 	}
+	if (c->sms.text != NULL && campaign_held_per_recipient(c)) {
+		buf_printf(&ld->errs, "%s: sms: a text does not wait for each"
+		    " recipient's send_after from a fact or send_local: send"
+		    " it in a campaign of its own\n", c->file);
+		ld->nerrs++;
+	}
 	if (c->sms.text != NULL && c->sms.channel == CHANNEL_SMS_ONLY &&
 	    cf->sms.driver == SMS_OFF) {
 		buf_printf(&ld->errs, "%s: sms.channel: \"sms\" with"

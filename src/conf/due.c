@@ -101,28 +101,6 @@ conf_due_parse(const char *s, struct conf_due *d, const char **err)
 	return -1;
 }
 
-void
-conf_due_format(const struct conf_due *d, char *out, size_t outlen)
-{
-	int64_t a = d->at;
-
-	if (d->from == DUE_FIXED) {
-		format_time(a, out, outlen);
-		return;
-	}
-	if (a == 0)
-		snprintf(out, outlen, "%s", conf_due_from_name(d->from));
-	else if (a % 86400 == 0)
-		snprintf(out, outlen, "%s + %lldd", conf_due_from_name(d->from),
-		    (long long)(a / 86400));
-	else if (a % 3600 == 0)
-		snprintf(out, outlen, "%s + %lldh", conf_due_from_name(d->from),
-		    (long long)(a / 3600));
-	else
-		snprintf(out, outlen, "%s + %lldm", conf_due_from_name(d->from),
-		    (long long)(a / 60));
-}
-
 int
 conf_local_parse(const char *s, struct conf_window *w)
 {
@@ -131,8 +109,11 @@ conf_local_parse(const char *s, struct conf_window *w)
 
 	if (strlen(s) != 5)
 		return conf_window_parse(s, w);
-	if (sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || s[2] != ':' ||
-	    h > 23 || m > 59)
+	/* digits only: sscanf would take a sign */
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	    s[2] != ':' || !isdigit((unsigned char)s[3]) ||
+	    !isdigit((unsigned char)s[4]) ||
+	    sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || h > 23 || m > 59)
 		return -1;
 	w->start = (int)(h * 60 + m);
 	w->end = w->start + 1;

@@ -50,8 +50,8 @@ lookup_all(struct milter_msg *m, struct store *st, const char *campaign,
 /*
  * A delivery D whose variant waits for the local window W (send_local):
  * due at the first instant inside it, once send_after has passed, where
- * recipient R lives; where that is not known (no zone, or a country's
- * zones that never share the window), in UTC.
+ * recipient R lives; where that is not known (no zone, a country's zones
+ * that never share the window, no tz database), in UTC.
  */
 static void
 local_due(const struct daemon_env *env, const struct conf_window *w,
@@ -64,11 +64,7 @@ local_due(const struct daemon_env *env, const struct conf_window *w,
 	if (daemon_place(env->tzdb, r->seg.time_zone, r->seg.country, *w, &p,
 	    &one) == 0)
 		due = policy_place_due(&p, from);
-	if (due == -1 && daemon_place(env->tzdb, "UTC", "", *w, &p,
-	    &one) == 0)
-		due = policy_place_due(&p, from);
-	if (due != -1)
-		d->due_at = due;
+	d->due_at = due != -1 ? due : policy_utc_due(w, from);
 }
 
 int

@@ -210,6 +210,18 @@ msg_sms_decide(struct milter_msg *m, const struct daemon_env *env,
 			    " zones", pm.place.nzones);
 		}
 	}
+	/* texted instead only when a text goes: else the email does */
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if (r->d.reason != POLICY_BY_SMS || (r->sms != NULL &&
+		    r->sms->d.reason == POLICY_SMS_QUEUE))
+			continue;
+		r->d.reason = POLICY_DELIVER;
+		snprintf(r->d.detail, sizeof(r->d.detail), "channel sms, but"
+		    " no text can go (%s): emailed",
+		    r->sms != NULL ? policy_sms_reason_name(r->sms->d.reason) :
+		    "no SMS facts");
+	}
 }
 
 static int

@@ -16,6 +16,7 @@
 
 #include "bounce.h"
 #include "msg_int.h"
+#include "parse.h"
 #include "str.h"
 #include "unsub.h"
 #include "xalloc.h"
@@ -84,6 +85,29 @@ assign_parts(struct milter_msg *m, const struct daemon_env *env,
 		}
 		r->part = (int)j;
 		p->parts[j].n++;
+	}
+}
+
+/*
+ * Without splitting nothing can wait: a recipient whose copy is due
+ * later (a sequence's step, send_local) gets nothing now rather than
+ * the message early, said why.
+ */
+static void
+refuse_held(struct milter_msg *m, const char *why, int64_t now)
+{
+	struct milter_rcpt *r;
+	char when[32];
+	size_t i;
+
+	for (i = 0; i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if (r->d.reason != POLICY_DELIVER || r->d.due_at <= now)
+			continue;
+		format_time(r->d.due_at, when, sizeof(when));
+		r->d.reason = POLICY_CANNOT_HOLD;
+		snprintf(r->d.detail, sizeof(r->d.detail), "due %s, but the"
+		    " message cannot be split to hold it: %s", when, why);
 	}
 }
 
@@ -259,6 +283,9 @@ msg_plan_build(struct milter_msg *m, const struct daemon_env *env,
 		daemon_log(LOG_WARNING, m->qid, "campaign=%s: the body passes"
 		    " untouched: %s", c->id, why);
 	p->split = p->rm != NULL && env->conf->outbox.reinject_url[0] != '\0';
+	if (!p->split)
+		refuse_held(m, p->rm == NULL ? "its body passes untouched" :
+		    "no outbox.reinject_url", now);
 	/* a personal unsubscribe link is a personal value too */
 	p->personal = p->split &&
 	    (env->conf->milter.unsubscribe_url[0] != '\0' ||

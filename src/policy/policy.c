@@ -25,6 +25,7 @@ static const char *const reason_names[POLICY_NREASONS] = {
 	[POLICY_BAD_RECORD] = "bad_record",
 	[POLICY_GOAL_MET] = "goal_met",
 	[POLICY_BY_SMS] = "by_sms",
+	[POLICY_CANNOT_HOLD] = "cannot_hold",
 };
 
 const char *
@@ -309,8 +310,13 @@ policy_recheck(const struct conf_policy *r, const struct conf_due *due,
 	}
 	if (policy_standing(r, f, now, d))
 		return;
-	/* the fact gone (an order clears the cart): the decision then */
-	if ((base = policy_due_base(due, f)) != 0) {
+	/*
+	 * Since the fact, or since the decision when the fact is gone (an
+	 * order clears the cart) or newer than it (last_order_at is the
+	 * order that would meet the goal: counted from itself, never).
+	 */
+	base = policy_due_base(due, f);
+	if (base != 0 && base <= decided_at) {
 		if (policy_goal_met(goals, f, base,
 		    conf_due_from_name(due->from), d))
 			return;

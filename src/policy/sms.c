@@ -117,6 +117,17 @@ local_minute(const struct tz *z, int64_t t, int64_t *local)
 }
 
 int64_t
+policy_utc_due(const struct conf_window *w, int64_t t)
+{
+	int64_t day = t - ((t % DAY) + DAY) % DAY;
+	int m = (int)((t - day) / 60);
+
+	if (m >= w->start && m < w->end)
+		return t;
+	return (m < w->start ? day : day + DAY) + (int64_t)w->start * 60;
+}
+
+int64_t
 policy_place_due(const struct policy_place *p, int64_t t)
 {
 	const struct conf_window *w = &p->window;

@@ -339,18 +339,15 @@ store_deliveries_secs(struct store *st, int64_t *secs)
 	sqlite3_stmt *s;
 	int rc;
 
-	if (st->deliveries_secs < 0) {
-		if (sqlite3_prepare_v2(st->db, "SELECT secs FROM"
-		    " deliveries_window", -1, &s, NULL) != SQLITE_OK)
-			return store_fail(st, "deliveries window");
-		if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-			st->deliveries_secs = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-		if (rc != SQLITE_ROW)
-			return store_fail(st, "deliveries window");
-	}
-	*secs = st->deliveries_secs;
-	return 0;
+	/* read each time: segctl prune or another daemon may have set it */
+	s = store_stmt(st, SQ_DELIVERIES_WINDOW, "SELECT secs FROM"
+	    " deliveries_window");
+	if (s == NULL)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*secs = sqlite3_column_int64(s, 0);
+	store_done(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, "deliveries window");
 }
 
 /*
@@ -440,28 +437,46 @@ store_delivery_withdraw(struct store *st, const char *campaign,
     const char *email, const char *decision, int64_t at)
 {
 	sqlite3_stmt *s;
-	int64_t id;
+	int64_t id = -1;
 	int rc;
 
-	if ((rc = store_customer_find(st, email, &id)) != 0)
-		return rc == 1 ? 0 : -1;
+	/* by address: the customer's may have changed since */
 	s = store_stmt(st, SQ_DELIVERY_WITHDRAW, "UPDATE ledger"
-	    " SET decision = ?4, at = ?5 WHERE campaign_id = ?1"
-	    " AND customer_id = ?2 AND recipient = ?3"
-	    " AND decision = 'deliver'");
+	    " SET decision = ?3, at = ?4 WHERE campaign_id = ?1"
+	    " AND recipient = ?2 AND decision = 'deliver'"
+	    " RETURNING customer_id");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, campaign);
-	sqlite3_bind_int64(s, 2, id);
-	store_bind_text(s, 3, email);
-	store_bind_text(s, 4, decision);
-	sqlite3_bind_int64(s, 5, at);
-	if (store_run(st, s, "ledger") == -1)
-		return -1;
-	if (sqlite3_changes(st->db) == 0)
+	store_bind_text(s, 2, email);
+	store_bind_text(s, 3, decision);
+	sqlite3_bind_int64(s, 4, at);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	store_done(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "ledger");
+	if (id <= 0)
 		return 0;
+	/* the campaign's summary row again from what still counts (an
+	 * imported send of it, another address of theirs) */
 	s = store_stmt(st, SQ_DELIVERY_FORGET, "DELETE FROM deliveries"
 	    " WHERE customer_id = ?1 AND campaign_id = ?2");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, campaign);
+	if (store_run(st, s, "deliveries") == -1)
+		return -1;
+	s = store_stmt(st, SQ_DELIVERY_RECOUNT, "INSERT INTO deliveries"
+	    " SELECT customer_id, campaign_id, max(at), max(priority) FROM ("
+	    "  SELECT customer_id, campaign_id, at, priority FROM ledger"
+	    "   WHERE campaign_id = ?2 AND customer_id = ?1"
+	    "   AND decision = 'deliver'"
+	    "  UNION ALL SELECT customer_id, campaign_id, at, 0"
+	    "   FROM engagement WHERE customer_id = ?1 AND campaign_id = ?2"
+	    "   AND type = 'sent')"
+	    " WHERE true GROUP BY customer_id, campaign_id");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
@@ -496,7 +511,6 @@ store_deliveries_window(struct store *st, int64_t secs, int64_t now)
 		store_rollback(st);
 		return -1;
 	}
-	st->deliveries_secs = secs;
 	return 0;
 }
 

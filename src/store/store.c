@@ -211,7 +211,6 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->readonly = (flags & STORE_READONLY) != 0;
-	st->deliveries_secs = -1;
 	if (store_connect(st, flags, timeout_ms) == -1) {
 		snprintf(err, errlen, "%s", st->err);
 		store_close(st);

@@ -38,7 +38,9 @@ enum store_stmt_id {
 	SQ_SEG_META, SQ_SEG_GET, SQ_SEG_INTERESTS, SQ_SEG_INTERESTS_MANY,
 	SQ_RCPT_ENGAGEMENT, SQ_RCPT_DELIVERIES, SQ_RCPT_PROFILE,
 	SQ_CUST_CAMPAIGNS, SQ_LEDGER_PUT, SQ_DELIVERIES_TRIM,
-	SQ_DELIVERY_WITHDRAW, SQ_DELIVERY_FORGET, SQ_CADENCE_SET,
+	SQ_DELIVERY_WITHDRAW, SQ_DELIVERY_FORGET, SQ_DELIVERY_RECOUNT,
+	SQ_DELIVERIES_WINDOW,
+	SQ_CADENCE_SET,
 	SQ_CADENCE_DEL,
 	SQ_AUDIT_LAST, SQ_AUDIT_APPEND, SQ_AUDIT_SCAN, SQ_AUDIT_MARK,
 	SQ_AUDIT_MARK_GET, SQ_AUDIT_FROM, SQ_AUDIT_KEY_GET, SQ_AUDIT_KEY_PUT, SQ_SOURCE_ADD, SQ_FACT_SOURCES,
@@ -83,7 +85,7 @@ enum store_stmt_id {
 	"  WHERE campaign_id > ledger_campaigns.id)"			\
 	" FROM ledger_campaigns WHERE id IS NOT NULL) "
 
-/* The store's window (store_deliveries_window), read once. */
+/* The store's window (store_deliveries_window). */
 int	 store_deliveries_secs(struct store *st, int64_t *secs);
 
 #define STORE_AUDIT_HOURS_FILL	"INSERT INTO audit_hours"		\
@@ -101,8 +103,6 @@ struct store {
 	int64_t		 busy_ms;	/* store_open's timeout */
 	struct timespec	 busy_since;	/* the wait under way began */
 	int64_t		 source_id;	/* store_source_begin; 0: none */
-	int64_t		 deliveries_secs; /* store_deliveries_window; -1:
-					   not read yet */
 	int		 ckpt_pages;	/* store_defer_checkpoints */
 	int		 ckpt_next;	/* WAL pages for the next wake */
 	int		 ckpt_last;	/* WAL pages after the last commit */

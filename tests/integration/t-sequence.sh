@@ -117,7 +117,11 @@ done
 n=$(for f in $(arrived); do grep -q "^Step: step" "$f" && grep "^X-Rcpt-Args:" "$f"; done | wc -l)
 [ "$n" = 10 ] || fail "$n deliveries at the sink, not 10"
 $S report cart-2 > "$T/report.out" || fail "report cart-2"
-grep -Eq "^all +4 +3( +0)+ +1 +0 +0$" "$T/report.out" || fail "report: $(cat "$T/report.out")"
+# the report's column NAME, row all, of its first table
+col() { awk -v c="$1" '$1 == "segment" && !k { for (i = 1; i <= NF; i++) if ($i == c) k = i }
+    $1 == "all" && k { print $k; exit }' "$T/report.out"; }
+[ "$(col total) $(col deliver) $(col goal_met) $(col not_sent)" = "4 3 1 0" ] ||
+    fail "report: $(cat "$T/report.out")"
 
 # send_local: 10:00 where each recipient lives, the next one: Vera in
 # Germany, Rita in France (one zone each), Fred in Chicago (his zone

@@ -782,14 +782,16 @@ test_engagement_last(void **state)
 /*
  * The summary's window: a delivery trims what is before both the last
  * answer and the window; widening it brings back from the ledger what
- * the wider window counts; narrowing it trims more from then on.
+ * the wider window counts; narrowing it trims more from then on; what
+ * another process set is what the next call compares with.
  */
 static void
 test_deliveries_window(void **state)
 {
 	struct dx *x = *state;
 	struct store_recipient r;
-	char name[16];
+	struct store *other;
+	char name[16], err[512];
 	int k;
 
 	assert_int_equal(store_deliveries_window(x->st, 7 * DAY, NOW), 0);
@@ -832,6 +834,19 @@ test_deliveries_window(void **state)
 	    NOW + 6 * HOUR, 3 * DAY, &r), 0);
 	assert_int_equal(r.in_window, 7);
 	assert_int_equal(r.last_delivery_at, NOW + 6 * HOUR);
+
+	/* another process (segctl prune, of a narrower configuration)
+	 * narrows the window and trims; this handle's next call, at 3 days
+	 * still, widens it again from the ledger */
+	assert_int_equal(store_open(x->db, 0, 5000, &other, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_deliveries_window(other, DAY, NOW + 6 * HOUR),
+	    0);
+	store_close(other);
+	dx_sql(x, "DELETE FROM deliveries");
+	assert_int_equal(store_deliveries_window(x->st, 3 * DAY,
+	    NOW + 6 * HOUR), 0);
+	assert_int_equal(dx_int(x, "SELECT count(*) FROM deliveries"), 7);
 }
 
 /* N audit rows in one transaction, at AT[i] (NULL: NOW + i). */

@@ -1424,6 +1424,23 @@ test_sequence_step(void **state)
 	    " decision = 'copy_goal_met' AND detail LIKE '%goal_met when it"
 	    " came due: ordered %, after cart_at'"), 1);
 
+	/* a body that passes untouched cannot be split: Ann's next step,
+	 * due later, is not sent early but refused, said why */
+	reload_campaigns(x, "cart3.conf", "id = \"cart-3\";\n"
+	    "variants = { default = { offer = \"Your cart\";"
+	    " send_after = \"cart_at + 48h\"; }; };\n");
+	assert_int_equal(run(x, (const char *const []){ "<ann@example.com>",
+	    NULL }, "Subject: s\nX-Campaign-ID: cart-3\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"b1\"\n",
+	    "--b1\nContent-Type: text/plain\nContent-Transfer-Encoding:"
+	    " x-unheard-of\n\n{{offer}}\n--b1--\n", x->st), MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
+	    " campaign_id = 'cart-3' AND decision = 'cannot_hold' AND detail"
+	    " LIKE 'due %, but the message cannot be split to hold it: its"
+	    " body passes untouched'"), 1);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
+	    " campaign_id = 'cart-3'"), 0);
+
 	/* nothing can hold a copy without re-injection */
 	free(x->cf->outbox.reinject_url);
 	x->cf->outbox.reinject_url = strdup("");
@@ -1472,8 +1489,17 @@ test_send_local(void **state)
 	assert_int_equal(q_int(x, "SELECT not_before FROM outbox WHERE"
 	    " campaign_id = 'morning2' AND recipients = 'ann@example.com' ||"
 	    " char(10)"), 1795082400);		/* 10:00 UTC */
+	/* no tz database at all: UTC too, never at once */
 	tzdb_free(x->env.tzdb);
 	x->env.tzdb = NULL;
+	reload_campaigns(x, "morning.conf", "id = \"morning3\";\n"
+	    "variants = { default = { offer = \"Good morning\";"
+	    " send_local = \"10:00\"; }; };\n");
+	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: morning3\n",
+	    "{{offer}}\n", x->st), MILTER_DISCARD);
+	assert_int_equal(q_int(x, "SELECT not_before FROM outbox WHERE"
+	    " campaign_id = 'morning3' AND recipients = 'rob@example.com' ||"
+	    " char(10)"), 1795082400);
 }
 
 /*
@@ -1556,6 +1582,33 @@ test_sms_if_no_email(void **state)
 	    " 'sms' AND campaign_id = 'cart-sms'"), 2);
 	assert_int_equal(q_int(x, "SELECT count(*) FROM ledger WHERE"
 	    " campaign_id = 'cart-sms' AND decision = 'deliver'"), 1);
+	/* Ann's texts for the day are spent: no text can go, so the email
+	 * does, said why */
+	reload_campaigns(x, "cart.conf", "id = \"cart-sms2\";\n"
+	    "variants = { default = { offer = \"10%\"; }; };\n"
+	    "sms = { segments = [ \"first_time\" ];\n"
+	    "  text = \"{{first_name}}: {{offer}} STOP\"; channel = \"sms\"; };\n");
+	assert_int_equal(run(x, (const char *const []){ "<ann@example.com>",
+	    NULL }, "Subject: x\nX-Campaign-ID: cart-sms2\n", "{{offer}}\n",
+	    x->st), MILTER_CONTINUE);
+	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
+	    " 'email' AND campaign_id = 'cart-sms2' AND decision = 'deliver'"
+	    " AND detail = 'channel sms, but no text can go (capped):"
+	    " emailed'"), 1);
+	/* a text does not wait for each recipient's time: refused */
+	snprintf(path, sizeof(path), "%s/campaigns/cart.conf", x->dir);
+	write_file(path, "id = \"cart-seq\";\n"
+	    "variants = { default = { offer = \"10%\";"
+	    " send_after = \"cart_at + 1h\"; }; };\n"
+	    "sms = { segments = [ \"vip\" ]; text = \"Hi STOP\"; };\n");
+	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,
+	    &set, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cart.conf: sms: a text does not wait for"
+	    " each recipient's send_after from a fact or send_local"));
+	reload_campaigns(x, "cart.conf", "id = \"cart-sms\";\n"
+	    "variants = { default = { offer = \"10%\"; }; };\n"
+	    "sms = { segments = [ \"first_time\" ];\n"
+	    "  text = \"{{first_name}}: {{offer}} STOP\"; channel = \"sms\"; };\n");
 	/* nothing could text them with the driver off: refused */
 	x->cf->sms.driver = SMS_OFF;
 	assert_int_equal(campaign_set_load(x->cf->milter.campaigns_dir, x->cf,

@@ -488,7 +488,16 @@ test_local_due(void **state)
 	    utc(2026, 11, 18, 1, 30));		/* 10:30 JST: now */
 	assert_int_equal(policy_place_due(&p, utc(2026, 11, 18, 2, 0)),
 	    utc(2026, 11, 19, 0, 0));
+	/* where no zone is known: UTC, without a tz database */
+	assert_int_equal(conf_local_parse("10:00", &p.window), 0);
+	assert_int_equal(policy_utc_due(&p.window, utc(2026, 11, 18, 9, 0)),
+	    utc(2026, 11, 18, 10, 0));
+	assert_int_equal(policy_utc_due(&p.window, utc(2026, 11, 18, 10, 0)),
+	    utc(2026, 11, 18, 10, 0));
+	assert_int_equal(policy_utc_due(&p.window, utc(2026, 11, 18, 10, 1)),
+	    utc(2026, 11, 19, 10, 0));
 	assert_int_equal(conf_local_parse("24:00", &p.window), -1);
+	assert_int_equal(conf_local_parse("+1:00", &p.window), -1);
 	assert_int_equal(conf_local_parse("9:00", &p.window), -1);
 	assert_int_equal(conf_local_parse("10:60", &p.window), -1);
 	assert_int_equal(conf_local_parse("10-00", &p.window), -1);

@@ -5,11 +5,13 @@
  * snapshot) and writes each classification into a new generation through
  * the caller's handle.  Reading and classifying run in a thread of their
  * own while this one writes, through a small bounded queue: the two halves
- * cost about the same, and on two cores they overlap.  Each handle stays
- * with one thread.  The VIP threshold is then the K-th highest value among
- * eligible customers, found by the store without holding a million values
- * in memory.  Pass 2 revisits the customers at or above it, and the
- * generation is published.
+ * cost about the same, and on two cores they overlap.  The queue passes
+ * customers a batch at a time: one hand-over each would wake the other
+ * thread a million times (a tenth of the CPU time at 1M customers, spent
+ * in futex calls).  Each handle stays with one thread.  The VIP threshold
+ * is then the K-th highest value among eligible customers, found by the
+ * store without holding a million values in memory.  Pass 2 revisits the
+ * customers at or above it, and the generation is published.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,11 +23,17 @@
 #include "store.h"
 #include "xalloc.h"
 
-#define QUEUE_LEN	256	/* classified customers waiting to be written */
+#define BATCH_LEN	64	/* classified customers handed over at once */
+#define QUEUE_LEN	4	/* batches filled or being written */
 
 struct rebuild_item {
 	int64_t			 customer_id;
 	struct segment_result	 res;
+};
+
+struct rebuild_batch {
+	size_t			 n;
+	struct rebuild_item	 items[BATCH_LEN];
 };
 
 struct rebuild_ctx {
@@ -38,11 +46,14 @@ struct rebuild_ctx {
 	void				*progress_arg;
 	int64_t				 total;		/* about, for progress */
 
-	/* the queue between the reading thread and the writing one */
+	/* the queue between the reading thread and the writing one: the
+	 * batches from head on, count of them, are the writer's; the next
+	 * one is the reader's while it fills it (filling) */
 	pthread_mutex_t			 lock;
 	pthread_cond_t			 not_empty, not_full;
-	struct rebuild_item		*queue;
+	struct rebuild_batch		*queue;
 	size_t				 head, count;
+	struct rebuild_batch		*filling;
 	int				 done;		/* reader finished */
 	int				 stop;		/* writer failed */
 	int				 scan_rc;
@@ -69,24 +80,45 @@ rebuild_note_misses(struct segment_rebuild_stats *stats,
 		    sizeof(stats->unrated[0]), "%s", res->unrated_currency);
 }
 
-/* Reader thread: classifies one customer and queues the result. */
+/* Hands the batch being filled to the writer.  0, or 1 if it stopped. */
+static int
+rebuild_hand_over(struct rebuild_ctx *ctx)
+{
+	int stop;
+
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->filling != NULL && ctx->filling->n > 0) {
+		ctx->count++;
+		pthread_cond_signal(&ctx->not_empty);
+	}
+	ctx->filling = NULL;
+	stop = ctx->stop;
+	pthread_mutex_unlock(&ctx->lock);
+	return stop;
+}
+
+/* Reader thread: classifies one customer into the batch being filled. */
 static int
 rebuild_classify(const struct segment_facts *f, void *arg)
 {
 	struct rebuild_ctx *ctx = arg;
 	struct rebuild_item *it;
 
-	pthread_mutex_lock(&ctx->lock);
-	while (ctx->count == QUEUE_LEN && !ctx->stop)
-		pthread_cond_wait(&ctx->not_full, &ctx->lock);
-	if (ctx->stop) {
+	if (ctx->filling == NULL) {
+		pthread_mutex_lock(&ctx->lock);
+		while (ctx->count == QUEUE_LEN && !ctx->stop)
+			pthread_cond_wait(&ctx->not_full, &ctx->lock);
+		if (ctx->stop) {
+			pthread_mutex_unlock(&ctx->lock);
+			return 1;
+		}
+		/* the batch is ours until count says otherwise */
+		ctx->filling = &ctx->queue[(ctx->head + ctx->count) %
+		    QUEUE_LEN];
+		ctx->filling->n = 0;
 		pthread_mutex_unlock(&ctx->lock);
-		return 1;
 	}
-	it = &ctx->queue[(ctx->head + ctx->count) % QUEUE_LEN];
-	pthread_mutex_unlock(&ctx->lock);
-
-	/* the slot is ours until count says otherwise */
+	it = &ctx->filling->items[ctx->filling->n++];
 	it->customer_id = f->cust.id;
 	segment_classify(ctx->rules, f, ctx->now, &it->res);
 	/* provisional: as if nobody were VIP, until the cut is known */
@@ -97,10 +129,8 @@ rebuild_classify(const struct segment_facts *f, void *arg)
 	ctx->stats->counts[it->res.lifecycle]++;
 	rebuild_note_misses(ctx->stats, &it->res);
 
-	pthread_mutex_lock(&ctx->lock);
-	ctx->count++;
-	pthread_cond_signal(&ctx->not_empty);
-	pthread_mutex_unlock(&ctx->lock);
+	if (ctx->filling->n == BATCH_LEN)
+		return rebuild_hand_over(ctx);
 	return 0;
 }
 
@@ -111,6 +141,9 @@ rebuild_reader(void *arg)
 	int rc;
 
 	rc = store_facts_scan(ctx->reader, rebuild_classify, ctx);
+	/* the last batch, however full */
+	if (rc == 0)
+		rebuild_hand_over(ctx);
 	pthread_mutex_lock(&ctx->lock);
 	ctx->scan_rc = rc;
 	ctx->done = 1;
@@ -123,8 +156,9 @@ rebuild_reader(void *arg)
 static int
 rebuild_write(struct rebuild_ctx *ctx)
 {
-	struct rebuild_item *it;
+	struct rebuild_batch *b;
 	int64_t written = 0;
+	size_t i, n;
 
 	for (;;) {
 		pthread_mutex_lock(&ctx->lock);
@@ -134,23 +168,25 @@ rebuild_write(struct rebuild_ctx *ctx)
 			pthread_mutex_unlock(&ctx->lock);
 			return 0;
 		}
-		it = &ctx->queue[ctx->head];
+		b = &ctx->queue[ctx->head];
 		pthread_mutex_unlock(&ctx->lock);
 
-		if (store_rebuild_add(ctx->rb, it->customer_id, &it->res) ==
-		    -1) {
-			pthread_mutex_lock(&ctx->lock);
-			ctx->stop = 1;
-			pthread_cond_signal(&ctx->not_full);
-			pthread_mutex_unlock(&ctx->lock);
-			return -1;
-		}
+		for (i = 0, n = b->n; i < n; i++)
+			if (store_rebuild_add(ctx->rb, b->items[i].customer_id,
+			    &b->items[i].res) == -1) {
+				pthread_mutex_lock(&ctx->lock);
+				ctx->stop = 1;
+				pthread_cond_signal(&ctx->not_full);
+				pthread_mutex_unlock(&ctx->lock);
+				return -1;
+			}
 		pthread_mutex_lock(&ctx->lock);
 		ctx->head = (ctx->head + 1) % QUEUE_LEN;
 		ctx->count--;
 		pthread_cond_signal(&ctx->not_full);
 		pthread_mutex_unlock(&ctx->lock);
-		if (ctx->progress != NULL && (++written & 4095) == 0)
+		written += (int64_t)n;
+		if (ctx->progress != NULL)
 			ctx->progress(written, ctx->total, ctx->progress_arg);
 	}
 }

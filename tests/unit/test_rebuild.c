@@ -1,8 +1,9 @@
 /*
  * test_rebuild.c - segments rebuild on a real store: the VIP percentile
  * edge and its ties, publication by generation (a reader in a transaction
- * keeps the old one), leftovers of an interrupted rebuild, and what
- * store_segment_get returns.
+ * keeps the old one), leftovers of an interrupted rebuild, what
+ * store_segment_get returns, and customers enough for several of the
+ * queue's batches.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,6 +150,39 @@ test_vip_percentile_edge(void **state)
 	assert_int_equal(x->stats.counts[LC_VIP], 5);
 	assert_int_equal(rx_lifecycle(x, "c18@example.com"), LC_VIP);
 	assert_int_equal(rx_lifecycle(x, "tie2@example.com"), LC_VIP);
+}
+
+/* More customers than one batch of the queue holds, the last one part
+ * full: each result is written for its own customer. */
+static void
+test_many_customers_in_batches(void **state)
+{
+	struct rx *x = *state;
+	struct segment_result r;
+	char email[64];
+	int64_t id[150];
+	int i;
+
+	assert_int_equal(store_begin(x->st), 0);
+	for (i = 0; i < 150; i++) {
+		snprintf(email, sizeof(email), "b%03d@example.com", i);
+		id[i] = rx_customer(x, email, i % 3 == 0 ? 100 * (i + 1) : -1,
+		    10);
+	}
+	assert_int_equal(store_commit(x->st), 0);
+	rx_rebuild(x);
+	assert_int_equal(x->stats.customers, 150);
+	for (i = 0; i < 150; i++) {
+		assert_int_equal(store_segment_get(x->st, id[i], &r), 0);
+		if (i % 3 != 0) {
+			assert_int_equal(r.lifecycle, LC_SUBSCRIBER);
+			assert_int_equal(r.ninterests, 0);
+			continue;
+		}
+		assert_int_equal(r.net_spend, 100 * (i + 1));
+		assert_int_equal(r.ninterests, 1);
+		assert_string_equal(r.interests[0].category, "coffee");
+	}
 }
 
 static void
@@ -336,6 +370,7 @@ main(void)
 		T(test_stored_result_round_trips),
 		T(test_live_change_during_rebuild),
 		T(test_refresh_before_any_build),
+		T(test_many_customers_in_batches),
 #undef T
 	};
 

@@ -256,7 +256,7 @@ segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
 	ctx.progress = progress;
 	ctx.progress_arg = arg;
 
-	if (store_open(store_path(st), STORE_READONLY | STORE_BULK,
+	if (store_open(store_path(st), STORE_READONLY | STORE_SCAN,
 	    cf->store_timeout_ms, &reader, err, errlen) == -1)
 		return -1;
 	if (progress != NULL && store_facts_count(reader, &ctx.total) == -1) {

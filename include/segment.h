@@ -91,7 +91,10 @@ struct segment_event {
 	int64_t		 cart_value;	/* cents, -1 unknown */
 };
 
-/* One customer's facts; orders and events in ascending time. */
+/*
+ * One customer's facts; orders and events in ascending time.  A string
+ * added here is one more for rebuild.c's rebuild_strings to copy.
+ */
 struct segment_facts {
 	struct segment_customer	 cust;
 	struct segment_order	*orders;

@@ -33,6 +33,7 @@
 #define STORE_READONLY	0x2
 #define STORE_BULK	0x4	/* big cache: imports and rebuilds */
 #define STORE_DAEMON	0x8	/* a daemon's lasting handle: map capped */
+#define STORE_SCAN	0x10	/* one pass over big tables: small cache */
 
 struct store;
 

@@ -9,6 +9,13 @@
  * reader sees the old generation or the new one, never a mix.  The old
  * generation is deleted afterwards, again in batches.
  *
+ * A customer's segment row is inserted alone, its interests (two in
+ * three customers have one or more) wait and go in by up to 64 a
+ * statement: a statement per interest row cost as much again as the row
+ * (its run, reset and halt), the writer's largest single cost.  They are
+ * written before the transaction commits, which also holds their segment
+ * rows.
+ *
  * Rows are written with a provisional lifecycle, decided as if nobody
  * were VIP; once the VIP cut is known, the second pass
  * (store_rebuild_assign) revisits only the rows at or above it.  It reads
@@ -19,37 +26,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "store_int.h"
 #include "str.h"
 #include "xalloc.h"
 
 #define REBUILD_BATCH	20000
 #define DELETE_STEP	50000	/* customer ids per delete transaction */
+#define INTERESTS_LOG2	6	/* interest rows a statement writes: 2^6 */
 
 struct store_rebuild {
 	struct store	*st;
 	int64_t		 generation;
 	int64_t		 pending;	/* rows in the open transaction */
-	sqlite3_stmt	*ins_seg, *ins_int, *upd;
+	sqlite3_stmt	*ins_seg, *upd;
+	sqlite3_stmt	*ins_int[INTERESTS_LOG2 + 1];	/* 2^i rows each */
+	struct {
+		int64_t			 customer_id;
+		struct segment_interest	 in;
+	}		 interests[1 << INTERESTS_LOG2];	/* waiting */
+	size_t		 ninterests;
 };
+
+static int	 rebuild_write_interests(struct store_rebuild *);
 
 static int
 rebuild_flush(struct store_rebuild *rb)
 {
+	if (rebuild_write_interests(rb) == -1)
+		return -1;
 	if (rb->pending == 0)
 		return 0;
 	rb->pending = 0;
 	return store_commit(rb->st);
 }
 
-/* Counts a written row, committing and reopening at batch boundaries. */
+/* Counts a row about to be written: its batch's transaction is committed
+ * once full, before the row, and opened for it if need be. */
 static int
 rebuild_count(struct store_rebuild *rb)
 {
+	if (rb->pending >= REBUILD_BATCH && rebuild_flush(rb) == -1)
+		return -1;
 	if (rb->pending == 0 && store_begin(rb->st) == -1)
 		return -1;
-	if (++rb->pending >= REBUILD_BATCH)
-		return rebuild_flush(rb);
+	rb->pending++;
 	return 0;
 }
 
@@ -169,6 +190,9 @@ rebuild_drop_leftovers(struct store *st, int64_t current, int64_t *maxgen)
 #define INTEREST_INSERT	"INSERT INTO customer_interests" \
 	" (generation, customer_id, category, sources, last_at)" \
 	" VALUES (?1, ?2, ?3, ?4, ?5)"
+#define INTEREST_ROWS	"INSERT INTO customer_interests" \
+	" (generation, customer_id, category, sources, last_at) VALUES "
+#define INTEREST_ROW	"(?, ?, ?, ?, ?)"
 
 static void
 segment_bind(sqlite3_stmt *s, int64_t gen, int64_t customer_id,
@@ -225,6 +249,64 @@ interests_insert(struct store *st, sqlite3_stmt *s, int64_t gen,
 	return 0;
 }
 
+/* The statement writing 2^LOG2 interest rows, prepared on first use. */
+static sqlite3_stmt *
+rebuild_interests_stmt(struct store_rebuild *rb, int log2)
+{
+	struct buf sql;
+	size_t i;
+
+	if (rb->ins_int[log2] != NULL)
+		return rb->ins_int[log2];
+	buf_init(&sql, 4096);
+	buf_puts(&sql, INTEREST_ROWS);
+	for (i = 0; i < (size_t)1 << log2; i++)
+		buf_puts(&sql, i > 0 ? ", " INTEREST_ROW : INTEREST_ROW);
+	if (sqlite3_prepare_v3(rb->st->db, buf_str(&sql), -1,
+	    SQLITE_PREPARE_PERSISTENT, &rb->ins_int[log2], NULL) != SQLITE_OK)
+		store_fail(rb->st, "interest rows");
+	buf_free(&sql);
+	return rb->ins_int[log2];
+}
+
+/* The interest rows waiting, in as few statements as their count has
+ * bits set. */
+static int
+rebuild_write_interests(struct store_rebuild *rb)
+{
+	sqlite3_stmt *s;
+	size_t i, k, done;
+	int lg, at, rc;
+
+	for (done = 0; done < rb->ninterests; done += k) {
+		for (lg = INTERESTS_LOG2; ((size_t)1 << lg) >
+		    rb->ninterests - done; lg--)
+			;
+		k = (size_t)1 << lg;
+		if ((s = rebuild_interests_stmt(rb, lg)) == NULL)
+			return -1;
+		for (i = 0; i < k; i++) {
+			at = 5 * (int)i;
+			sqlite3_bind_int64(s, at + 1, rb->generation);
+			sqlite3_bind_int64(s, at + 2,
+			    rb->interests[done + i].customer_id);
+			sqlite3_bind_text(s, at + 3,
+			    rb->interests[done + i].in.category, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_int64(s, at + 4,
+			    rb->interests[done + i].in.sources);
+			sqlite3_bind_int64(s, at + 5,
+			    rb->interests[done + i].in.last_at);
+		}
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return store_fail(rb->st, "interest rows");
+	}
+	rb->ninterests = 0;
+	return 0;
+}
+
 /* Names GEN as the generation being built (0: none), committed. */
 static int
 segments_building(struct store *st, int64_t gen)
@@ -266,9 +348,7 @@ store_rebuild_begin(struct store *st, struct store_rebuild **out)
 	 * (store_segment_put), from facts newer than this build's snapshot */
 	if (sqlite3_prepare_v3(st->db, "INSERT OR IGNORE INTO"
 	    " customer_segments" SEGMENT_COLUMNS, -1,
-	    SQLITE_PREPARE_PERSISTENT, &rb->ins_seg, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(st->db, INTEREST_INSERT, -1,
-	    SQLITE_PREPARE_PERSISTENT, &rb->ins_int, NULL) != SQLITE_OK) {
+	    SQLITE_PREPARE_PERSISTENT, &rb->ins_seg, NULL) != SQLITE_OK) {
 		store_fail(st, "segments");
 		store_rebuild_abort(rb);
 		return -1;
@@ -282,6 +362,7 @@ store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
     const struct segment_result *r)
 {
 	sqlite3_stmt *s = rb->ins_seg;
+	size_t i;
 	int rc;
 
 	if (rebuild_count(rb) == -1)
@@ -294,8 +375,15 @@ store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
 	/* ignored: the newer row keeps its own interests */
 	if (sqlite3_changes(rb->st->db) == 0)
 		return 0;
-	return interests_insert(rb->st, rb->ins_int, rb->generation,
-	    customer_id, r);
+	for (i = 0; i < r->ninterests; i++) {
+		if (rb->ninterests == sizeof(rb->interests) /
+		    sizeof(rb->interests[0]) &&
+		    rebuild_write_interests(rb) == -1)
+			return -1;
+		rb->interests[rb->ninterests].customer_id = customer_id;
+		rb->interests[rb->ninterests++].in = r->interests[i];
+	}
+	return 0;
 }
 
 int
@@ -502,12 +590,15 @@ fail:
 void
 store_rebuild_abort(struct store_rebuild *rb)
 {
+	int i;
+
 	if (rb == NULL)
 		return;
 	if (rb->pending > 0)
 		store_rollback(rb->st);
 	sqlite3_finalize(rb->ins_seg);
-	sqlite3_finalize(rb->ins_int);
+	for (i = 0; i <= INTERESTS_LOG2; i++)
+		sqlite3_finalize(rb->ins_int[i]);
 	sqlite3_finalize(rb->upd);
 	/* published or dropped: nothing is being built (errors: the next
 	 * rebuild names its own) */

@@ -1,8 +1,9 @@
 /*
  * test_rebuild.c - segments rebuild on a real store: the VIP percentile
  * edge and its ties, publication by generation (a reader in a transaction
- * keeps the old one), leftovers of an interrupted rebuild, and what
- * store_segment_get returns.
+ * keeps the old one), leftovers of an interrupted rebuild, what
+ * store_segment_get returns, customers enough for several of the
+ * queue's batches, and what a line's product tells the facts.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,6 +150,139 @@ test_vip_percentile_edge(void **state)
 	assert_int_equal(x->stats.counts[LC_VIP], 5);
 	assert_int_equal(rx_lifecycle(x, "c18@example.com"), LC_VIP);
 	assert_int_equal(rx_lifecycle(x, "tie2@example.com"), LC_VIP);
+}
+
+/* More customers than one batch of the queue holds, the last one part
+ * full, and more interest rows than one statement writes: each result
+ * is written for its own customer. */
+static void
+test_many_customers_in_batches(void **state)
+{
+	struct rx *x = *state;
+	struct segment_result r;
+	char email[64];
+	int64_t id[150];
+	int i;
+
+	assert_int_equal(store_begin(x->st), 0);
+	for (i = 0; i < 150; i++) {
+		snprintf(email, sizeof(email), "b%03d@example.com", i);
+		id[i] = rx_customer(x, email, i % 3 != 2 ? 100 * (i + 1) : -1,
+		    10);
+	}
+	assert_int_equal(store_commit(x->st), 0);
+	rx_rebuild(x);
+	assert_int_equal(x->stats.customers, 150);
+	for (i = 0; i < 150; i++) {
+		assert_int_equal(store_segment_get(x->st, id[i], &r), 0);
+		if (i % 3 == 2) {
+			assert_int_equal(r.lifecycle, LC_SUBSCRIBER);
+			assert_int_equal(r.ninterests, 0);
+			continue;
+		}
+		assert_int_equal(r.net_spend, 100 * (i + 1));
+		assert_int_equal(r.ninterests, 1);
+		assert_string_equal(r.interests[0].category, "coffee");
+	}
+}
+
+struct rx_lines {
+	int64_t		 customer_id;
+	size_t		 n;
+	struct {
+		char	 sku[16], category[16];
+		int64_t	 cost;
+	}		 line[8];
+};
+
+static int
+rx_collect_lines(const struct segment_facts *f, void *arg)
+{
+	struct rx_lines *out = arg;
+	size_t i;
+
+	if (f->cust.id != out->customer_id)
+		return 0;
+	for (i = 0; i < f->nlines && i < 8; i++) {
+		snprintf(out->line[i].sku, sizeof(out->line[i].sku), "%s",
+		    f->lines[i].sku ? f->lines[i].sku : "-");
+		snprintf(out->line[i].category,
+		    sizeof(out->line[i].category), "%s",
+		    f->lines[i].category ? f->lines[i].category : "-");
+		out->line[i].cost = f->lines[i].cost;
+	}
+	out->n = f->nlines;
+	return 0;
+}
+
+/* A line's own category first, else its product's; the cost is always
+ * the product's, unknown without one. */
+static void
+test_line_products(void **state)
+{
+	static const struct {
+		const char	*sku, *category;
+		const char	*want_sku, *want_category;
+		int64_t		 want_cost;
+	} lines[] = {
+		{ "TEA-1", "coffee", "-", "coffee", 300 },
+		{ "TEA-1", NULL, "-", "tea", 300 },
+		{ "MUG-1", NULL, "MUG-1", "-", -1 },
+		{ "NOPE-9", NULL, "NOPE-9", "-", -1 },
+		{ NULL, "gifts", "-", "gifts", -1 },
+		{ "TEA-1", NULL, "-", "tea", 300 },
+	};
+	struct rx *x = *state;
+	struct store_product p;
+	struct store_order o;
+	struct store_order_line l;
+	struct rx_lines got;
+	enum store_change ch;
+	size_t i;
+	int64_t oid;
+
+	memset(&p, 0, sizeof(p));
+	p.sku = "TEA-1";
+	p.category = "tea";
+	p.cost = 300;
+	assert_int_equal(store_product_upsert(x->st, &p, &ch), 0);
+	p.sku = "MUG-1";
+	p.category = NULL;
+	p.cost = -1;
+	assert_int_equal(store_product_upsert(x->st, &p, &ch), 0);
+	rx_customer(x, "before@example.com", 1000, 5);
+	memset(&got, 0, sizeof(got));
+	got.customer_id = rx_customer(x, "lines@example.com", -1, 0);
+	memset(&o, 0, sizeof(o));
+	o.ref = "#lines";
+	o.customer_id = got.customer_id;
+	o.created_at = NOW - DAY;
+	o.financial_status = "paid";
+	o.total = 600;
+	assert_int_equal(store_order_upsert(x->st, &o, &oid, &ch), 0);
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		memset(&l, 0, sizeof(l));
+		l.line_no = (int64_t)i + 1;
+		l.sku = lines[i].sku;
+		l.category = lines[i].category;
+		l.quantity = 1;
+		l.price = 100;
+		assert_int_equal(store_order_line_upsert(x->st, oid, &l, &ch),
+		    0);
+	}
+	assert_int_equal(store_facts_scan(x->st, rx_collect_lines, &got), 0);
+	assert_int_equal(got.n, sizeof(lines) / sizeof(lines[0]));
+	for (i = 0; i < got.n; i++) {
+		assert_string_equal(got.line[i].sku, lines[i].want_sku);
+		assert_string_equal(got.line[i].category,
+		    lines[i].want_category);
+		assert_int_equal(got.line[i].cost, lines[i].want_cost);
+	}
+	memset(&got.line, 0, sizeof(got.line));
+	assert_int_equal(store_facts_get(x->st, got.customer_id,
+	    rx_collect_lines, &got), 0);
+	assert_string_equal(got.line[1].category, "tea");
+	assert_int_equal(got.line[1].cost, 300);
 }
 
 static void
@@ -336,6 +470,8 @@ main(void)
 		T(test_stored_result_round_trips),
 		T(test_live_change_during_rebuild),
 		T(test_refresh_before_any_build),
+		T(test_many_customers_in_batches),
+		T(test_line_products),
 #undef T
 	};
 

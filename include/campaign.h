@@ -43,7 +43,7 @@
  * goes to who are in one of its segments (see policy.h for the rest):
  *
  *   sms = {
- *     segments = [ "cart_abandoner", "vip" ];
+ *     segments = [ "cart_abandoner", "vip & !b2b" ];   as audience
  *     text = "{{first_name|default:\"Hi\"}}, {{offer}}: {{code}}."
  *            " Reply STOP to opt out";
  *     send_after = "2026-12-01T09:00:00Z";   optional
@@ -128,7 +128,8 @@ enum campaign_channel {
 };
 
 struct campaign_sms {
-	char			**segments;	/* NULL: no SMS */
+	struct expr		**segments;	/* whom of the email's, as
+						   audience's; NULL: no SMS */
 	size_t			 nsegments;
 	char			*text;
 	int64_t			 send_after;	/* 0: now */

@@ -81,12 +81,14 @@ free_campaign(struct campaign *c)
 	for (i = 0; i < c->nexclude; i++)
 		expr_free(c->exclude[i]);
 	free(c->exclude);
+	for (i = 0; i < c->sms.nsegments; i++)
+		expr_free(c->sms.segments[i]);
+	free(c->sms.segments);
 	for (i = 0; i < c->nvariants; i++)
 		free_variant(&c->variants[i]);
 	free(c->variants);
 	free(c->variant_match);
 	free_variant(&c->dflt);
-	conf_free_strlist(c->sms.segments, c->sms.nsegments);
 	free(c->names);
 	free(c->sms.text);
 }
@@ -125,35 +127,6 @@ note_name(struct campaign *c, const char *name, const config_setting_t *s,
 	cn->name = name;
 	cn->line = config_setting_source_line(s);
 	cn->where = where;
-}
-
-static void
-load_names(struct campaign_load *ld, struct campaign *c,
-    const config_setting_t *s, const char *path, const char *where,
-    char ***out, size_t *n)
-{
-	const config_setting_t *elem;
-	const char *e;
-	int i, len;
-
-	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
-		campaign_error(ld, s, path, "expected a list of segment"
-		    " names");
-		return;
-	}
-	len = config_setting_length(s);
-	*out = xcalloc((size_t)len + 1, sizeof(**out));
-	for (i = 0; i < len; i++) {
-		e = config_setting_get_string_elem(s, i);
-		if (e == NULL || !valid_name(e)) {
-			campaign_error(ld, s, path, "element %d: '%s' is not"
-			    " a segment name", i + 1, e ? e : "?");
-			continue;
-		}
-		(*out)[*n] = xstrdup(e);
-		elem = config_setting_get_elem(s, (unsigned)i);
-		note_name(c, (*out)[(*n)++], elem != NULL ? elem : s, where);
-	}
 }
 
 /*
@@ -421,7 +394,7 @@ load_sms(struct campaign_load *ld, const config_setting_t *g,
 		name = config_setting_name(s);
 		snprintf(path, sizeof(path), "sms.%s", name);
 		if (strcmp(name, "segments") == 0) {
-			load_names(ld, c, s, path, "sms.segments",
+			load_exprs(ld, c, s, path, "sms.segments",
 			    &c->sms.segments, &c->sms.nsegments);
 		} else if (strcmp(name, "text") == 0) {
 			text = config_setting_type(s) == CONFIG_TYPE_STRING ?

@@ -255,7 +255,8 @@ preview_sms(struct milter_msg *m, const struct daemon_env *env,
 	fprintf(out, "\nsms: %zu delivered recipients in its segments",
 	    n);
 	for (i = 0; i < c->sms.nsegments; i++)
-		fprintf(out, "%s%s", i == 0 ? " (" : ", ", c->sms.segments[i]);
+		fprintf(out, "%s%s", i == 0 ? " (" : ", ",
+		    expr_text(c->sms.segments[i]));
 	fprintf(out, ")%s\n", env->conf->sms.driver == SMS_OFF ?
 	    "; sms.driver is off: none would be sent" : "");
 	shown = xcalloc(c->nvariants + 1, sizeof(*shown));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "expr.h"
 #include "milter.h"
 #include "msg_int.h"
 #include "parse.h"
@@ -32,13 +33,20 @@ sms_channel(const struct milter_rcpt *r, const struct campaign *c)
 	    c->sms.channel != CHANNEL_WITH_EMAIL);
 }
 
+/* expr_eval's question of R's segment flags. */
+static int
+sms_has(const char *name, void *arg)
+{
+	return segment_flags_has(arg, name);
+}
+
 int
 msg_sms_segment(const struct milter_rcpt *r, const struct campaign *c)
 {
 	size_t i;
 
 	for (i = 0; i < c->sms.nsegments; i++)
-		if (segment_flags_has(r->flags, c->sms.segments[i]))
+		if (expr_eval(c->sms.segments[i], sms_has, r->flags))
 			return 1;
 	return 0;
 }

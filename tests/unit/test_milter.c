@@ -1564,9 +1564,10 @@ test_sms_if_no_email(void **state)
 	 * outside the segment, the email alone */
 	x->cf->policy.cap_count = 0;		/* Ann had "cart", */
 	x->cf->sms.cap_day = 2;			/* both its SMS */
+	/* (the segments an expression, as an audience's) */
 	reload_campaigns(x, "cart.conf", "id = \"cart-sms\";\n"
 	    "variants = { default = { offer = \"10%\"; }; };\n"
-	    "sms = { segments = [ \"first_time\" ];\n"
+	    "sms = { segments = [ \"vip\", \"first_time & !b2b\" ];\n"
 	    "  text = \"{{first_name}}: {{offer}} STOP\"; channel = \"sms\"; };\n");
 	assert_int_equal(run(x, (const char *const []){ "<ann@example.com>",
 	    "<bea@example.com>", "<rob@example.com>", NULL },

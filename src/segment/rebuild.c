@@ -300,8 +300,10 @@ rebuild_write(struct rebuild_ctx *ctx)
 		ctx->count--;
 		pthread_cond_signal(&ctx->not_full);
 		pthread_mutex_unlock(&ctx->lock);
+		/* every 4,096 customers, as before batches: a batch divides it */
 		written += (int64_t)n;
-		if (ctx->progress != NULL)
+		if (ctx->progress != NULL &&
+		    written / 4096 != (written - (int64_t)n) / 4096)
 			ctx->progress(written, ctx->total, ctx->progress_arg);
 	}
 }

@@ -202,6 +202,12 @@ const char *campaign_variant_value(const struct campaign *c,
 	    const char *variant, const char *name);
 /* "vip", or "default" for -1. */
 const char *campaign_variant_name(const struct campaign *c, int variant);
+/* The index of C's variant called NAME; -1 (the default) when none is. */
+int	 campaign_variant_find(const struct campaign *c, const char *name);
+/* The thresholds of C's class in CF (conf_class_policy), the policy
+ * group's when CF no longer has the class. */
+const struct conf_policy *campaign_policy(const struct campaign *c,
+	    const struct conf *cf);
 /* The variant's send_after (-1: the default's); fixed at 0: none. */
 const struct conf_due *campaign_due(const struct campaign *c, int variant);
 /* The variant's send_local window (-1: the default's); NULL: none. */

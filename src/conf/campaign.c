@@ -950,14 +950,28 @@ campaign_variant_name(const struct campaign *c, int variant)
 	return "default";
 }
 
-const char *
-campaign_variant_value(const struct campaign *c, const char *variant,
-    const char *name)
+int
+campaign_variant_find(const struct campaign *c, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < c->nvariants; i++)
-		if (strcmp(c->variants[i].name, variant) == 0)
-			return campaign_value(c, (int)i, name);
-	return campaign_value(c, -1, name);
+		if (strcmp(c->variants[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+campaign_variant_value(const struct campaign *c, const char *variant,
+    const char *name)
+{
+	return campaign_value(c, campaign_variant_find(c, variant), name);
+}
+
+const struct conf_policy *
+campaign_policy(const struct campaign *c, const struct conf *cf)
+{
+	const struct conf_policy *pol = conf_class_policy(cf, c->class_name);
+
+	return pol != NULL ? pol : &cf->policy;
 }

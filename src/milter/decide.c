@@ -78,10 +78,7 @@ msg_decide(struct milter_msg *m, const struct daemon_env *env,
 	struct milter_rcpt *r;
 	size_t i;
 
-	/* the campaign's class: loading checked that the configuration
-	 * has it */
-	if ((pol = conf_class_policy(env->conf, c->class_name)) == NULL)
-		pol = &env->conf->policy;
+	pol = campaign_policy(c, env->conf);
 	memset(&pc, 0, sizeof(pc));
 	pc.class_name = c->class_name;
 	pc.include = (const struct expr *const *)c->include;

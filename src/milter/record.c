@@ -207,14 +207,10 @@ msg_record(struct milter_msg *m, const struct daemon_env *env,
     const struct campaign *c, struct store *st, struct msg_plan *p,
     int64_t now)
 {
-	const struct conf_policy *pol = conf_class_policy(env->conf,
-	    c->class_name);
+	const struct conf_policy *pol = campaign_policy(c, env->conf);
 	struct audit_chain ch = { 0 };
 	size_t i;
 
-	/* loading checked that the configuration has the class */
-	if (pol == NULL)
-		pol = &env->conf->policy;
 	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
 		goto fail;
 	for (i = 0; i < m->nrcpts; i++)

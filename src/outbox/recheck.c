@@ -17,18 +17,6 @@
 #include "parse.h"
 #include "policy.h"
 
-/* The send_after of J's variant in C, by name: the default's if gone. */
-static const struct conf_due *
-job_due(const struct campaign *c, const char *variant)
-{
-	size_t i;
-
-	for (i = 0; i < c->nvariants; i++)
-		if (strcmp(c->variants[i].name, variant) == 0)
-			return &c->variants[i].send_after;
-	return &c->dflt.send_after;
-}
-
 /* J's one recipient, normalised as the ledger has it; -1: not one. */
 static int
 job_recipient(const struct store_job *j, char *email, size_t len)
@@ -93,10 +81,9 @@ outbox_recheck(struct store *st, const struct daemon_env *env,
 		return 0;
 	/* a campaign gone from the files keeps the rules every copy keeps */
 	if ((c = campaign_find(env->campaigns, j->campaign_id)) != NULL) {
-		due = job_due(c, j->variant);
+		due = campaign_due(c, campaign_variant_find(c, j->variant));
 		goals = c->goals;
-		if (conf_class_policy(env->conf, c->class_name) != NULL)
-			pol = conf_class_policy(env->conf, c->class_name);
+		pol = campaign_policy(c, env->conf);
 	}
 	pthread_mutex_lock(env->store_lock);
 	rc = store_recipient_get(st, email, j->campaign_id, now, 0, &r);

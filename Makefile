@@ -54,7 +54,7 @@ FUZZ_SECONDS ?= 60
 MILTER_SRCS = src/milter/main.c src/milter/mlfi.c
 FEED_SRCS = src/feedback/main.c
 LIB_SRCS = $(filter-out $(MILTER_SRCS) $(FEED_SRCS), \
-	   $(wildcard src/util/*.c src/conf/*.c src/store/*.c \
+	   $(wildcard src/util/*.c src/conf/*.c src/store/*.c src/store/*/*.c \
 		src/segment/*.c src/import/*.c src/demo/*.c \
 		src/render/*.c src/policy/*.c src/audit/*.c src/daemon/*.c \
 		src/milter/*.c \

@@ -17,38 +17,37 @@ store_audit_archives(struct store *st, struct store_audit_archive **out,
     size_t *n)
 {
 	struct store_audit_archive *a;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t cap = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT name, first_seq, last_seq,"
+	if ((s = db_prepare(st->db, "SELECT name, first_seq, last_seq,"
 	    " rows, prev_hash, last_hash, sha256, min_at, max_at, made_at"
-	    " FROM audit_archives ORDER BY first_seq", -1, &s, NULL) !=
-	    SQLITE_OK)
+	    " FROM audit_archives ORDER BY first_seq", 0)) == NULL)
 		return store_fail(st, "audit_archives");
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			*out = xreallocarray(*out, cap, sizeof(**out));
 		}
 		a = &(*out)[(*n)++];
-		str_copy(a->name, sizeof(a->name), store_col_text(s, 0));
-		a->first_seq = sqlite3_column_int64(s, 1);
-		a->last_seq = sqlite3_column_int64(s, 2);
-		a->rows = sqlite3_column_int64(s, 3);
+		str_copy(a->name, sizeof(a->name), db_col_text(s, 0));
+		a->first_seq = db_col_int(s, 1);
+		a->last_seq = db_col_int(s, 2);
+		a->rows = db_col_int(s, 3);
 		str_copy(a->prev_hash, sizeof(a->prev_hash),
-		    store_col_text(s, 4));
+		    db_col_text(s, 4));
 		str_copy(a->last_hash, sizeof(a->last_hash),
-		    store_col_text(s, 5));
-		str_copy(a->sha256, sizeof(a->sha256), store_col_text(s, 6));
-		a->min_at = sqlite3_column_int64(s, 7);
-		a->max_at = sqlite3_column_int64(s, 8);
-		a->made_at = sqlite3_column_int64(s, 9);
+		    db_col_text(s, 5));
+		str_copy(a->sha256, sizeof(a->sha256), db_col_text(s, 6));
+		a->min_at = db_col_int(s, 7);
+		a->max_at = db_col_int(s, 8);
+		a->made_at = db_col_int(s, 9);
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
+	db_finalize(s);
+	if (rc == DB_DONE)
 		return 0;
 	free(*out);
 	*out = NULL;
@@ -60,22 +59,22 @@ store_audit_archives(struct store *st, struct store_audit_archive **out,
 static int
 prune_check(struct store *st, const struct store_audit_archive *a)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, same = 0;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT count(*), (SELECT hash FROM"
+	if ((s = db_prepare(st->db, "SELECT count(*), (SELECT hash FROM"
 	    " audit WHERE seq = ?2) FROM audit WHERE seq BETWEEN ?1 AND ?2",
-	    -1, &s, NULL) != SQLITE_OK)
+	    0)) == NULL)
 		return store_fail(st, "audit_archives");
-	sqlite3_bind_int64(s, 1, a->first_seq);
-	sqlite3_bind_int64(s, 2, a->last_seq);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		same = sqlite3_column_int64(s, 0) == a->rows &&
+	db_bind_int(s, 1, a->first_seq);
+	db_bind_int(s, 2, a->last_seq);
+	if ((rc = db_step(s)) == DB_ROW)
+		same = db_col_int(s, 0) == a->rows &&
 		    a->rows == a->last_seq - a->first_seq + 1 &&
-		    store_col_text(s, 1) != NULL &&
-		    strcmp(store_col_text(s, 1), a->last_hash) == 0;
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
+		    db_col_text(s, 1) != NULL &&
+		    strcmp(db_col_text(s, 1), a->last_hash) == 0;
+	db_finalize(s);
+	if (rc != DB_ROW)
 		return store_fail(st, "audit");
 	if (!same)
 		return store_failf(st, "audit rows %lld to %lld changed while"
@@ -87,38 +86,38 @@ prune_check(struct store *st, const struct store_audit_archive *a)
 static int
 prune_one(struct store *st, const struct store_audit_archive *a)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (prune_check(st, a) == -1)
 		return -1;
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO audit_archives (name,"
+	if ((s = db_prepare(st->db, "INSERT INTO audit_archives (name,"
 	    " first_seq, last_seq, rows, prev_hash, last_hash, sha256, min_at,"
 	    " max_at, made_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-	    " ?10)", -1, &s, NULL) != SQLITE_OK)
+	    " ?10)", 0)) == NULL)
 		return store_fail(st, "audit_archives");
-	store_bind_text(s, 1, a->name);
-	sqlite3_bind_int64(s, 2, a->first_seq);
-	sqlite3_bind_int64(s, 3, a->last_seq);
-	sqlite3_bind_int64(s, 4, a->rows);
-	store_bind_text(s, 5, a->prev_hash);
-	store_bind_text(s, 6, a->last_hash);
-	store_bind_text(s, 7, a->sha256);
-	sqlite3_bind_int64(s, 8, a->min_at);
-	sqlite3_bind_int64(s, 9, a->max_at);
-	sqlite3_bind_int64(s, 10, a->made_at);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_bind_text(s, 1, a->name);
+	db_bind_int(s, 2, a->first_seq);
+	db_bind_int(s, 3, a->last_seq);
+	db_bind_int(s, 4, a->rows);
+	db_bind_text(s, 5, a->prev_hash);
+	db_bind_text(s, 6, a->last_hash);
+	db_bind_text(s, 7, a->sha256);
+	db_bind_int(s, 8, a->min_at);
+	db_bind_int(s, 9, a->max_at);
+	db_bind_int(s, 10, a->made_at);
+	rc = db_step(s);
+	db_finalize(s);
+	if (rc != DB_DONE)
 		return store_fail(st, "audit_archives");
-	if (sqlite3_prepare_v2(st->db, "DELETE FROM audit WHERE seq BETWEEN"
-	    " ?1 AND ?2", -1, &s, NULL) != SQLITE_OK)
+	if ((s = db_prepare(st->db, "DELETE FROM audit WHERE seq BETWEEN"
+	    " ?1 AND ?2", 0)) == NULL)
 		return store_fail(st, "audit");
-	sqlite3_bind_int64(s, 1, a->first_seq);
-	sqlite3_bind_int64(s, 2, a->last_seq);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit");
+	db_bind_int(s, 1, a->first_seq);
+	db_bind_int(s, 2, a->last_seq);
+	rc = db_step(s);
+	db_finalize(s);
+	return rc == DB_DONE ? 0 : store_fail(st, "audit");
 }
 
 int

@@ -18,50 +18,50 @@
 
 /* Columns 1.. of a profile row into R. */
 static void
-profile_row(sqlite3_stmt *s, struct store_recipient *r)
+profile_row(struct db_stmt *s, struct store_recipient *r)
 {
 	struct segment_result *seg = &r->seg;
 	enum conf_lifecycle lc;
 	const char *evidence;
 
-	r->customer_id = sqlite3_column_int64(s, 1);
-	str_copy(r->first_name, sizeof(r->first_name), store_col_text(s, 2));
-	str_copy(r->last_name, sizeof(r->last_name), store_col_text(s, 3));
-	str_copy(r->company, sizeof(r->company), store_col_text(s, 4));
-	str_copy(r->phone, sizeof(r->phone), store_col_text(s, 5));
-	if (sqlite3_column_type(s, 6) != SQLITE_NULL) {
+	r->customer_id = db_col_int(s, 1);
+	str_copy(r->first_name, sizeof(r->first_name), db_col_text(s, 2));
+	str_copy(r->last_name, sizeof(r->last_name), db_col_text(s, 3));
+	str_copy(r->company, sizeof(r->company), db_col_text(s, 4));
+	str_copy(r->phone, sizeof(r->phone), db_col_text(s, 5));
+	if (!db_col_null(s, 6)) {
 		r->has_consent = 1;
-		r->consent_granted = sqlite3_column_int(s, 6);
-		r->consent_at = sqlite3_column_int64(s, 8);
-		evidence = store_col_text(s, 9);
+		r->consent_granted = db_col_int(s, 6);
+		r->consent_at = db_col_int(s, 8);
+		evidence = db_col_text(s, 9);
 		snprintf(r->consent_evidence, sizeof(r->consent_evidence),
 		    "%s %s%s%s", r->consent_granted ? "granted" : "revoked",
-		    store_col_text(s, 7), evidence ? ": " : "",
+		    db_col_text(s, 7), evidence ? ": " : "",
 		    evidence ? evidence : "");
 	}
-	r->min_gap_days = sqlite3_column_int64(s, 21);
-	r->campaign_closed_at = sqlite3_column_int64(s, 22);
-	r->first_order_at = sqlite3_column_int64(s, 23);
-	r->campaign_at = sqlite3_column_int64(s, 10);
+	r->min_gap_days = db_col_int(s, 21);
+	r->campaign_closed_at = db_col_int(s, 22);
+	r->first_order_at = db_col_int(s, 23);
+	r->campaign_at = db_col_int(s, 10);
 	str_copy(r->campaign_message, sizeof(r->campaign_message),
-	    store_col_text(s, 11));
+	    db_col_text(s, 11));
 	str_copy(r->campaign_route, sizeof(r->campaign_route),
-	    store_col_text(s, 12));
-	if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
+	    db_col_text(s, 12));
+	if (!db_col_null(s, 13)) {
 		r->has_segment = 1;
-		seg->lifecycle = conf_lifecycle_parse(store_col_text(s, 13),
+		seg->lifecycle = conf_lifecycle_parse(db_col_text(s, 13),
 		    &lc) == 0 ? lc : LC_SUBSCRIBER;
-		seg->cart_abandoner = sqlite3_column_int(s, 14);
-		seg->cart_at = sqlite3_column_int64(s, 15);
-		seg->cart_value = sqlite3_column_int64(s, 16);
+		seg->cart_abandoner = db_col_int(s, 14);
+		seg->cart_at = db_col_int(s, 15);
+		seg->cart_value = db_col_int(s, 16);
 		str_copy(seg->country, sizeof(seg->country),
-		    store_col_text(s, 17));
+		    db_col_text(s, 17));
 		str_copy(seg->currency, sizeof(seg->currency),
-		    store_col_text(s, 18));
+		    db_col_text(s, 18));
 		str_copy(seg->language, sizeof(seg->language),
-		    store_col_text(s, 19));
+		    db_col_text(s, 19));
 		str_copy(seg->time_zone, sizeof(seg->time_zone),
-		    store_col_text(s, 20));
+		    db_col_text(s, 20));
 	}
 }
 
@@ -76,7 +76,7 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
     const char *campaign, struct store_recipient *const *r)
 {
 	struct buf in;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t i;
 	int rc;
 
@@ -102,16 +102,16 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 		return -1;
 	buf_init(&in, STORE_BATCH_JSON_MAX);
 	store_json_strings(&in, emails, n);
-	sqlite3_bind_text(s, 1, buf_str(&in), -1, SQLITE_STATIC);
-	store_bind_text(s, 2, campaign);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		i = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, buf_str(&in));
+	db_bind_text(s, 2, campaign);
+	while ((rc = db_step(s)) == DB_ROW) {
+		i = db_col_int(s, 0);
 		if (i >= 0 && (size_t)i < n)
 			profile_row(s, r[i]);
 	}
 	store_done(s);
 	buf_free(&in);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "customer");
+	return rc == DB_DONE ? 0 : store_fail(st, "customer");
 }
 
 /*
@@ -127,7 +127,7 @@ delivery_interests(struct store *st, size_t n,
 	struct segment_interest *in;
 	int64_t id[STORE_BATCH], i;
 	struct buf ids;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t k;
 	int rc;
 
@@ -142,9 +142,9 @@ delivery_interests(struct store *st, size_t n,
 		id[k] = r[k]->has_segment ? r[k]->customer_id : 0;
 	buf_init(&ids, STORE_BATCH_JSON_MAX);
 	store_json_ints(&ids, id, n);
-	sqlite3_bind_text(s, 1, buf_str(&ids), -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		i = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, buf_str(&ids));
+	while ((rc = db_step(s)) == DB_ROW) {
+		i = db_col_int(s, 0);
 		if (i < 0 || (size_t)i >= n)
 			continue;
 		seg = &r[i]->seg;
@@ -152,13 +152,13 @@ delivery_interests(struct store *st, size_t n,
 			continue;
 		in = &seg->interests[seg->ninterests++];
 		str_copy(in->category, sizeof(in->category),
-		    store_col_text(s, 1));
-		in->sources = (unsigned)sqlite3_column_int64(s, 2);
-		in->last_at = sqlite3_column_int64(s, 3);
+		    db_col_text(s, 1));
+		in->sources = (unsigned)db_col_int(s, 2);
+		in->last_at = db_col_int(s, 3);
 	}
 	store_done(s);
 	buf_free(&ids);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "interests");
+	return rc == DB_DONE ? 0 : store_fail(st, "interests");
 }
 
 /*
@@ -200,7 +200,7 @@ delivery_soft_bounces(const char *list, struct store_recipient *r)
 static int
 delivery_engagement(struct store *st, struct store_recipient *r)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT order_at,"
@@ -216,21 +216,21 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 	    " FROM engagement_last WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, r->customer_id);
-	sqlite3_bind_int64(s, 2, r->consent_at);
-	sqlite3_bind_int64(s, 3, STORE_SOFT_BOUNCES_MAX);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r->last_order_at = sqlite3_column_int64(s, 0);
-		r->unsubscribed_at = sqlite3_column_int64(s, 1);
-		r->bounces_since_consent = sqlite3_column_int64(s, 2);
-		r->last_answer_at = sqlite3_column_int64(s, 3);
-		r->complained_at = sqlite3_column_int64(s, 4);
-		delivery_soft_bounces((const char *)sqlite3_column_text(s, 5),
+	db_bind_int(s, 1, r->customer_id);
+	db_bind_int(s, 2, r->consent_at);
+	db_bind_int(s, 3, STORE_SOFT_BOUNCES_MAX);
+	if ((rc = db_step(s)) == DB_ROW) {
+		r->last_order_at = db_col_int(s, 0);
+		r->unsubscribed_at = db_col_int(s, 1);
+		r->bounces_since_consent = db_col_int(s, 2);
+		r->last_answer_at = db_col_int(s, 3);
+		r->complained_at = db_col_int(s, 4);
+		delivery_soft_bounces(db_col_text(s, 5),
 		    r);
 	}
 	store_done(s);
 	/* no row: nothing ever happened */
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	return rc == DB_ROW || rc == DB_DONE ? 0 :
 	    store_fail(st, "engagement");
 }
 
@@ -247,7 +247,7 @@ static int
 delivery_counts(struct store *st, struct store_recipient *r,
     const char *campaign, int64_t window_start, int64_t min_priority)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
@@ -259,19 +259,19 @@ delivery_counts(struct store *st, struct store_recipient *r,
 	    " count(*) FROM deliveries WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, r->customer_id);
-	sqlite3_bind_int64(s, 2, r->last_answer_at);
-	sqlite3_bind_int64(s, 3, window_start);
-	store_bind_text(s, 4, campaign);
-	sqlite3_bind_int64(s, 5, min_priority);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r->unanswered = sqlite3_column_int64(s, 0);
-		r->in_window = sqlite3_column_int64(s, 1);
-		r->last_delivery_at = sqlite3_column_int64(s, 2);
-		r->deliveries_kept = sqlite3_column_int64(s, 3);
+	db_bind_int(s, 1, r->customer_id);
+	db_bind_int(s, 2, r->last_answer_at);
+	db_bind_int(s, 3, window_start);
+	db_bind_text(s, 4, campaign);
+	db_bind_int(s, 5, min_priority);
+	if ((rc = db_step(s)) == DB_ROW) {
+		r->unanswered = db_col_int(s, 0);
+		r->in_window = db_col_int(s, 1);
+		r->last_delivery_at = db_col_int(s, 2);
+		r->deliveries_kept = db_col_int(s, 3);
 	}
 	store_done(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "deliveries");
+	return rc == DB_ROW ? 0 : store_fail(st, "deliveries");
 }
 
 int
@@ -312,7 +312,7 @@ int
 store_customer_campaigns(struct store *st, int64_t id, store_campaign_fn fn,
     void *arg)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, stop = 0;
 
 	s = store_stmt(st, SQ_CUST_CAMPAIGNS, STORE_LEDGER_CAMPAIGNS
@@ -323,20 +323,20 @@ store_customer_campaigns(struct store *st, int64_t id, store_campaign_fn fn,
 	    " WHERE customer_id = ?1 AND type = 'sent'");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if ((stop = fn(store_col_text(s, 0), arg)) != 0)
+	db_bind_int(s, 1, id);
+	while ((rc = db_step(s)) == DB_ROW)
+		if ((stop = fn(db_col_text(s, 0), arg)) != 0)
 			break;
 	store_done(s);
 	if (stop != 0)
 		return stop;
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "campaigns");
+	return rc == DB_DONE ? 0 : store_fail(st, "campaigns");
 }
 
 int
 store_deliveries_secs(struct store *st, int64_t *secs)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	/* read each time: segctl prune or another daemon may have set it */
@@ -344,10 +344,10 @@ store_deliveries_secs(struct store *st, int64_t *secs)
 	    " deliveries_window");
 	if (s == NULL)
 		return -1;
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*secs = sqlite3_column_int64(s, 0);
+	if ((rc = db_step(s)) == DB_ROW)
+		*secs = db_col_int(s, 0);
 	store_done(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "deliveries window");
+	return rc == DB_ROW ? 0 : store_fail(st, "deliveries window");
 }
 
 /*
@@ -359,7 +359,7 @@ static int
 deliveries_trim(struct store *st, int64_t id, int64_t answered_at,
     int64_t now)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t secs;
 
 	if (store_deliveries_secs(st, &secs) == -1)
@@ -375,8 +375,8 @@ deliveries_trim(struct store *st, int64_t id, int64_t answered_at,
 	    "  ORDER BY at DESC LIMIT 1 OFFSET 1)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, answered_at < now - secs ? answered_at :
+	db_bind_int(s, 1, id);
+	db_bind_int(s, 2, answered_at < now - secs ? answered_at :
 	    now - secs);
 	return store_run(st, s, "deliveries");
 }
@@ -385,7 +385,7 @@ int
 store_ledger_put(struct store *st, const struct store_ledger *l,
     int *written)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, changed;
 
 	s = store_stmt(st, SQ_LEDGER_PUT, "INSERT INTO ledger (campaign_id,"
@@ -404,23 +404,23 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 	    "   AND excluded.decision = 'deliver')");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, l->campaign_id);
-	store_bind_text(s, 2, l->recipient);
-	store_bind_text(s, 3, l->message_key);
-	sqlite3_bind_int64(s, 4, l->customer_id);
-	store_bind_text(s, 5, l->queue_id);
-	store_bind_text(s, 6, l->decision);
-	store_bind_text(s, 7, l->variant);
-	sqlite3_bind_int64(s, 8, l->at);
-	store_bind_text(s, 9, l->route);
-	store_bind_text(s, 10, l->arm);
-	store_bind_text(s, 11, l->segment);
-	sqlite3_bind_int64(s, 12, l->priority);
-	rc = sqlite3_step(s);
+	db_bind_text(s, 1, l->campaign_id);
+	db_bind_text(s, 2, l->recipient);
+	db_bind_text(s, 3, l->message_key);
+	db_bind_int(s, 4, l->customer_id);
+	db_bind_text(s, 5, l->queue_id);
+	db_bind_text(s, 6, l->decision);
+	db_bind_text(s, 7, l->variant);
+	db_bind_int(s, 8, l->at);
+	db_bind_text(s, 9, l->route);
+	db_bind_text(s, 10, l->arm);
+	db_bind_text(s, 11, l->segment);
+	db_bind_int(s, 12, l->priority);
+	rc = db_step(s);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "ledger");
-	changed = sqlite3_changes(st->db) > 0;
+	changed = db_changes(st->db) > 0;
 	if (written != NULL)
 		*written = changed;
 	/* a few rows more cost a lookup less than a delete each time */
@@ -436,7 +436,7 @@ int
 store_delivery_withdraw(struct store *st, const char *campaign,
     const char *email, const char *decision, int64_t at)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t id = -1;
 	int rc;
 
@@ -447,14 +447,14 @@ store_delivery_withdraw(struct store *st, const char *campaign,
 	    " RETURNING customer_id");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, campaign);
-	store_bind_text(s, 2, email);
-	store_bind_text(s, 3, decision);
-	sqlite3_bind_int64(s, 4, at);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		id = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, campaign);
+	db_bind_text(s, 2, email);
+	db_bind_text(s, 3, decision);
+	db_bind_int(s, 4, at);
+	while ((rc = db_step(s)) == DB_ROW)
+		id = db_col_int(s, 0);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "ledger");
 	if (id <= 0)
 		return 0;
@@ -464,8 +464,8 @@ store_delivery_withdraw(struct store *st, const char *campaign,
 	    " WHERE customer_id = ?1 AND campaign_id = ?2");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, campaign);
+	db_bind_int(s, 1, id);
+	db_bind_text(s, 2, campaign);
 	if (store_run(st, s, "deliveries") == -1)
 		return -1;
 	s = store_stmt(st, SQ_DELIVERY_RECOUNT, "INSERT INTO deliveries"
@@ -479,8 +479,8 @@ store_delivery_withdraw(struct store *st, const char *campaign,
 	    " WHERE true GROUP BY customer_id, campaign_id");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, campaign);
+	db_bind_int(s, 1, id);
+	db_bind_text(s, 2, campaign);
 	return store_run(st, s, "deliveries");
 }
 
@@ -518,7 +518,7 @@ int
 store_cadence_set(struct store *st, int64_t customer_id, int64_t days,
     const char *source, int64_t at, enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (days > 0) {
@@ -534,17 +534,17 @@ store_cadence_set(struct store *st, int64_t customer_id, int64_t days,
 		    " WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, customer_id);
+	db_bind_int(s, 1, customer_id);
 	if (days > 0) {
-		sqlite3_bind_int64(s, 2, days);
-		store_bind_text(s, 3, source);
-		sqlite3_bind_int64(s, 4, at);
+		db_bind_int(s, 2, days);
+		db_bind_text(s, 3, source);
+		db_bind_int(s, 4, at);
 	}
-	rc = sqlite3_step(s);
+	rc = db_step(s);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "cadence");
-	*changed = sqlite3_changes(st->db) > 0 ? STORE_UPDATED :
+	*changed = db_changes(st->db) > 0 ? STORE_UPDATED :
 	    STORE_UNCHANGED;
 	return 0;
 }
@@ -553,7 +553,7 @@ int
 store_audit_last(struct store *st, int64_t *seq, char *hash, size_t len,
     int64_t *at)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_AUDIT_LAST, "SELECT seq, hash, at FROM audit"
@@ -563,20 +563,20 @@ store_audit_last(struct store *st, int64_t *seq, char *hash, size_t len,
 	*seq = 0;
 	*at = 0;
 	hash[0] = '\0';
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(s, 0);
-		str_copy(hash, len, store_col_text(s, 1));
-		*at = sqlite3_column_int64(s, 2);
+	if ((rc = db_step(s)) == DB_ROW) {
+		*seq = db_col_int(s, 0);
+		str_copy(hash, len, db_col_text(s, 1));
+		*at = db_col_int(s, 2);
 	}
 	store_done(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	return rc == DB_ROW || rc == DB_DONE ? 0 :
 	    store_fail(st, "audit");
 }
 
 int
 store_audit_append(struct store *st, const struct store_audit *a)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_AUDIT_APPEND, "INSERT INTO audit (at, channel,"
@@ -587,27 +587,27 @@ store_audit_append(struct store *st, const struct store_audit *a)
 	    " ?17, ?18)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, a->at);
-	store_bind_text(s, 2, a->channel);
-	store_bind_text(s, 3, a->queue_id);
-	store_bind_text(s, 4, a->message_id);
-	store_bind_text(s, 5, a->campaign_id);
-	store_bind_text(s, 6, a->recipient);
-	sqlite3_bind_int64(s, 7, a->customer_id);
-	store_bind_text(s, 8, a->decision);
-	store_bind_text(s, 9, a->detail);
-	store_bind_text(s, 10, a->segment);
-	store_bind_text(s, 11, a->variant);
-	store_bind_text(s, 12, a->consent);
-	store_bind_text(s, 13, a->config_hash);
-	store_bind_text(s, 14, a->prev_hash);
-	store_bind_text(s, 15, a->hash);
-	sqlite3_bind_int64(s, 16, a->seq);
-	sqlite3_bind_int(s, 17, a->form);
-	store_bind_text(s, 18, a->seal ? a->seal : "");
-	rc = sqlite3_step(s);
+	db_bind_int(s, 1, a->at);
+	db_bind_text(s, 2, a->channel);
+	db_bind_text(s, 3, a->queue_id);
+	db_bind_text(s, 4, a->message_id);
+	db_bind_text(s, 5, a->campaign_id);
+	db_bind_text(s, 6, a->recipient);
+	db_bind_int(s, 7, a->customer_id);
+	db_bind_text(s, 8, a->decision);
+	db_bind_text(s, 9, a->detail);
+	db_bind_text(s, 10, a->segment);
+	db_bind_text(s, 11, a->variant);
+	db_bind_text(s, 12, a->consent);
+	db_bind_text(s, 13, a->config_hash);
+	db_bind_text(s, 14, a->prev_hash);
+	db_bind_text(s, 15, a->hash);
+	db_bind_int(s, 16, a->seq);
+	db_bind_int(s, 17, a->form);
+	db_bind_text(s, 18, a->seal ? a->seal : "");
+	rc = db_step(s);
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit");
+	return rc == DB_DONE ? 0 : store_fail(st, "audit");
 }
 
 int64_t
@@ -619,36 +619,36 @@ store_audit_hour(int64_t at)
 int
 store_audit_mark(struct store *st, int64_t hour, int64_t seq)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_AUDIT_MARK, "INSERT OR IGNORE INTO audit_hours"
 	    " (hour, first_seq) VALUES (?1, ?2)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, hour);
-	sqlite3_bind_int64(s, 2, seq);
-	rc = sqlite3_step(s);
+	db_bind_int(s, 1, hour);
+	db_bind_int(s, 2, seq);
+	rc = db_step(s);
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit_hours");
+	return rc == DB_DONE ? 0 : store_fail(st, "audit_hours");
 }
 
 int
 store_audit_mark_get(struct store *st, int64_t hour, int64_t *seq)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_AUDIT_MARK_GET, "SELECT first_seq FROM"
 	    " audit_hours WHERE hour = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, hour);
+	db_bind_int(s, 1, hour);
 	*seq = 0;
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*seq = sqlite3_column_int64(s, 0);
+	if ((rc = db_step(s)) == DB_ROW)
+		*seq = db_col_int(s, 0);
 	store_done(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	return rc == DB_ROW || rc == DB_DONE ? 0 :
 	    store_fail(st, "audit_hours");
 }
 
@@ -669,7 +669,7 @@ store_audit_reindex(struct store *st)
 static int
 delivery_audit_from(struct store *st, int64_t since, int64_t *from)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*from = INT64_MIN;
@@ -679,11 +679,11 @@ delivery_audit_from(struct store *st, int64_t since, int64_t *from)
 	    " 9223372036854775807) FROM audit_hours WHERE hour >= ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, store_audit_hour(since));
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*from = sqlite3_column_int64(s, 0);
+	db_bind_int(s, 1, store_audit_hour(since));
+	if ((rc = db_step(s)) == DB_ROW)
+		*from = db_col_int(s, 0);
 	store_done(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "audit_hours");
+	return rc == DB_ROW ? 0 : store_fail(st, "audit_hours");
 }
 
 int
@@ -692,7 +692,7 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 {
 	struct store_audit a;
 	struct store_audit_key key;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t from;
 	int rc, stop = 0;
 
@@ -706,27 +706,27 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 	    " WHERE seq >= ?2 AND at >= ?1 ORDER BY seq");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, since);
-	sqlite3_bind_int64(s, 2, from);
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		a.seq = sqlite3_column_int64(s, 0);
-		a.at = sqlite3_column_int64(s, 1);
-		a.channel = store_col_text(s, 2);
-		a.queue_id = store_col_text(s, 3);
-		a.message_id = store_col_text(s, 4);
-		a.campaign_id = store_col_text(s, 5);
-		a.recipient = store_col_text(s, 6);
-		a.customer_id = sqlite3_column_int64(s, 7);
-		a.decision = store_col_text(s, 8);
-		a.detail = store_col_text(s, 9);
-		a.segment = store_col_text(s, 10);
-		a.variant = store_col_text(s, 11);
-		a.consent = store_col_text(s, 12);
-		a.config_hash = store_col_text(s, 13);
-		a.prev_hash = store_col_text(s, 14);
-		a.hash = store_col_text(s, 15);
-		a.form = sqlite3_column_int(s, 16);
-		a.seal = store_col_text(s, 17);
+	db_bind_int(s, 1, since);
+	db_bind_int(s, 2, from);
+	while (!stop && (rc = db_step(s)) == DB_ROW) {
+		a.seq = db_col_int(s, 0);
+		a.at = db_col_int(s, 1);
+		a.channel = db_col_text(s, 2);
+		a.queue_id = db_col_text(s, 3);
+		a.message_id = db_col_text(s, 4);
+		a.campaign_id = db_col_text(s, 5);
+		a.recipient = db_col_text(s, 6);
+		a.customer_id = db_col_int(s, 7);
+		a.decision = db_col_text(s, 8);
+		a.detail = db_col_text(s, 9);
+		a.segment = db_col_text(s, 10);
+		a.variant = db_col_text(s, 11);
+		a.consent = db_col_text(s, 12);
+		a.config_hash = db_col_text(s, 13);
+		a.prev_hash = db_col_text(s, 14);
+		a.hash = db_col_text(s, 15);
+		a.form = db_col_int(s, 16);
+		a.seal = db_col_text(s, 17);
 		store_audit_key_read(s, 18, &key);
 		a.key = &key;
 		stop = fn(&a, arg);
@@ -734,7 +734,7 @@ store_audit_scan(struct store *st, int64_t since, store_audit_fn fn,
 	store_done(s);
 	if (stop)
 		return stop;
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "audit");
+	return rc == DB_DONE ? 0 : store_fail(st, "audit");
 }
 
 int
@@ -742,7 +742,7 @@ store_campaign_report(struct store *st, const char *campaign,
     const char *channel, store_report_fn fn, void *arg)
 {
 	int sms = strcmp(channel, "sms") == 0;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, stop = 0;
 
 	/* ?2 and ?3: what happened to a send, which outranks later rows */
@@ -759,15 +759,15 @@ store_campaign_report(struct store *st, const char *campaign,
 	    " ORDER BY segment, decision");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, campaign);
-	store_bind_text(s, 2, sms ? "queued" : "deliver");
-	store_bind_text(s, 3, sms ? "sms\\_%" : "copy\\_%");
-	store_bind_text(s, 4, sms ? "sms" : "email");
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		stop = fn(store_col_text(s, 0), store_col_text(s, 1),
-		    sqlite3_column_int64(s, 2), arg);
+	db_bind_text(s, 1, campaign);
+	db_bind_text(s, 2, sms ? "queued" : "deliver");
+	db_bind_text(s, 3, sms ? "sms\\_%" : "copy\\_%");
+	db_bind_text(s, 4, sms ? "sms" : "email");
+	while (!stop && (rc = db_step(s)) == DB_ROW)
+		stop = fn(db_col_text(s, 0), db_col_text(s, 1),
+		    db_col_int(s, 2), arg);
 	store_done(s);
-	if (!stop && rc != SQLITE_DONE)
+	if (!stop && rc != DB_DONE)
 		return store_fail(st, "audit");
 	return stop;
 }
@@ -777,7 +777,7 @@ store_campaign_bounces(struct store *st, const char *campaign,
     store_bounce_fn fn, void *arg)
 {
 	struct store_bounce_row row;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, stop = 0;
 
 	/* a recipient's latest delivery says where they were counted */
@@ -802,18 +802,18 @@ store_campaign_bounces(struct store *st, const char *campaign,
 	    " ORDER BY d.segment, d.variant");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, campaign);
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row.segment = store_col_text(s, 0);
-		row.variant = store_col_text(s, 1);
-		row.delivered = sqlite3_column_int64(s, 2);
-		row.hard = sqlite3_column_int64(s, 3);
-		row.soft = sqlite3_column_int64(s, 4);
-		row.complaints = sqlite3_column_int64(s, 5);
+	db_bind_text(s, 1, campaign);
+	while (!stop && (rc = db_step(s)) == DB_ROW) {
+		row.segment = db_col_text(s, 0);
+		row.variant = db_col_text(s, 1);
+		row.delivered = db_col_int(s, 2);
+		row.hard = db_col_int(s, 3);
+		row.soft = db_col_int(s, 4);
+		row.complaints = db_col_int(s, 5);
 		stop = fn(&row, arg);
 	}
 	store_done(s);
-	if (!stop && rc != SQLITE_DONE)
+	if (!stop && rc != DB_DONE)
 		return store_fail(st, "audit");
 	return stop;
 }

@@ -65,37 +65,37 @@ store_customer_rows(struct store *st, int64_t id, store_row_fn fn,
     void *arg)
 {
 	const char *names[STORE_ROW_MAX], *values[STORE_ROW_MAX];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t q;
-	int i, n, rc = SQLITE_DONE, stop = 0;
+	int i, n, rc = DB_DONE, stop = 0;
 
 	if (store_begin_read(st) == -1)
 		return -1;
 	for (q = 0; !stop && q < sizeof(disclose_queries) /
 	    sizeof(disclose_queries[0]); q++) {
-		if (sqlite3_prepare_v2(st->db, disclose_queries[q].sql, -1, &s,
-		    NULL) != SQLITE_OK) {
+		if ((s = db_prepare(st->db, disclose_queries[q].sql,
+		    0)) == NULL) {
 			store_fail(st, disclose_queries[q].table);
 			store_rollback(st);
 			return -1;
 		}
-		if ((n = sqlite3_column_count(s)) > STORE_ROW_MAX) {
-			sqlite3_finalize(s);
+		if ((n = db_col_count(s)) > STORE_ROW_MAX) {
+			db_finalize(s);
 			store_rollback(st);
 			return store_failf(st, "%s: %d columns, more than %d",
 			    disclose_queries[q].table, n, STORE_ROW_MAX);
 		}
-		sqlite3_bind_int64(s, 1, id);
-		while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		db_bind_int(s, 1, id);
+		while (!stop && (rc = db_step(s)) == DB_ROW) {
 			for (i = 0; i < n; i++) {
-				names[i] = sqlite3_column_name(s, i);
-				values[i] = store_col_text(s, i);
+				names[i] = db_col_name(s, i);
+				values[i] = db_col_text(s, i);
 			}
 			stop = fn(disclose_queries[q].table, n, names, values,
 			    arg);
 		}
-		sqlite3_finalize(s);
-		if (!stop && rc != SQLITE_DONE) {
+		db_finalize(s);
+		if (!stop && rc != DB_DONE) {
 			store_fail(st, disclose_queries[q].table);
 			store_rollback(st);
 			return -1;

@@ -40,7 +40,7 @@ struct facts_product {
 
 struct facts_ctx {
 	struct store		*st;
-	sqlite3_stmt		*cust, *ord, *ev, *prod;
+	struct db_stmt		*cust, *ord, *ev, *prod;
 	struct facts_product	*products;	/* PRODUCT_CACHE, or NULL */
 	int			 ord_rc, ev_rc;	/* last step of each */
 	struct pool_chunk	*pool;
@@ -103,10 +103,10 @@ facts_free(struct facts_ctx *ctx)
 	free(ctx->f.orders);
 	free(ctx->f.lines);
 	free(ctx->f.events);
-	sqlite3_finalize(ctx->cust);
-	sqlite3_finalize(ctx->ord);
-	sqlite3_finalize(ctx->ev);
-	sqlite3_finalize(ctx->prod);
+	db_finalize(ctx->cust);
+	db_finalize(ctx->ord);
+	db_finalize(ctx->ev);
+	db_finalize(ctx->prod);
 }
 
 /*
@@ -140,7 +140,7 @@ static const struct facts_query facts_ev_q = {
 
 static int
 facts_prepare(struct facts_ctx *ctx, const struct facts_query *q,
-    sqlite3_stmt **s, int64_t customer_id)
+    struct db_stmt **s, int64_t customer_id)
 {
 	char sql[1024];
 
@@ -150,10 +150,10 @@ facts_prepare(struct facts_ctx *ctx, const struct facts_query *q,
 	else
 		snprintf(sql, sizeof(sql), "%s ORDER BY %s", q->select,
 		    q->order);
-	if (sqlite3_prepare_v2(ctx->st->db, sql, -1, s, NULL) != SQLITE_OK)
+	if ((*s = db_prepare(ctx->st->db, sql, 0)) == NULL)
 		return store_fail(ctx->st, "facts");
 	if (customer_id > 0)
-		sqlite3_bind_int64(*s, 1, customer_id);
+		db_bind_int(*s, 1, customer_id);
 	return 0;
 }
 
@@ -179,23 +179,23 @@ facts_product(struct facts_ctx *ctx, const char *sku)
 	p = &ctx->products[facts_sku_hash(sku) & (PRODUCT_CACHE - 1)];
 	if (p->sku != NULL && strcmp(p->sku, sku) == 0)
 		return p;
-	if (ctx->prod == NULL && sqlite3_prepare_v2(ctx->st->db,
+	if (ctx->prod == NULL && (ctx->prod = db_prepare(ctx->st->db,
 	    "SELECT category, coalesce(cost, -1) FROM products WHERE sku = ?1",
-	    -1, &ctx->prod, NULL) != SQLITE_OK)
+	    0)) == NULL)
 		return NULL;
 	free(p->sku);
 	free(p->category);
 	p->sku = xstrdup(sku);
 	p->category = NULL;
 	p->cost = -1;
-	sqlite3_bind_text(ctx->prod, 1, sku, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(ctx->prod)) == SQLITE_ROW) {
-		if (store_col_text(ctx->prod, 0) != NULL)
-			p->category = xstrdup(store_col_text(ctx->prod, 0));
-		p->cost = sqlite3_column_int64(ctx->prod, 1);
+	db_bind_text(ctx->prod, 1, sku);
+	if ((rc = db_step(ctx->prod)) == DB_ROW) {
+		if (db_col_text(ctx->prod, 0) != NULL)
+			p->category = xstrdup(db_col_text(ctx->prod, 0));
+		p->cost = db_col_int(ctx->prod, 1);
 	}
-	sqlite3_reset(ctx->prod);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	db_reset(ctx->prod);
+	if (rc != DB_ROW && rc != DB_DONE) {
 		free(p->sku);
 		p->sku = NULL;
 		return NULL;
@@ -208,13 +208,13 @@ static int
 facts_add_order(struct facts_ctx *ctx)
 {
 	static const struct facts_product none = { NULL, NULL, -1 };
-	sqlite3_stmt *s = ctx->ord;
+	struct db_stmt *s = ctx->ord;
 	struct segment_facts *f = &ctx->f;
 	struct segment_order *o;
 	struct segment_line *l;
 	const struct facts_product *p = &none;
 	const char *sku, *category;
-	int64_t order_id = sqlite3_column_int64(s, 1);
+	int64_t order_id = db_col_int(s, 1);
 
 	if (f->norders == 0 || f->orders[f->norders - 1].id != order_id) {
 		if (f->norders == ctx->orders_cap) {
@@ -225,19 +225,19 @@ facts_add_order(struct facts_ctx *ctx)
 		}
 		o = &f->orders[f->norders++];
 		o->id = order_id;
-		o->at = sqlite3_column_int64(s, 2);
-		o->financial_status = facts_strdup(ctx, store_col_text(s, 3));
-		o->cancelled = sqlite3_column_int(s, 4);
-		o->currency = facts_strdup(ctx, store_col_text(s, 5));
-		o->total = sqlite3_column_int64(s, 6);
-		o->refunded = sqlite3_column_int64(s, 7);
+		o->at = db_col_int(s, 2);
+		o->financial_status = facts_strdup(ctx, db_col_text(s, 3));
+		o->cancelled = db_col_int(s, 4);
+		o->currency = facts_strdup(ctx, db_col_text(s, 5));
+		o->total = db_col_int(s, 6);
+		o->refunded = db_col_int(s, 7);
 		o->first_line = f->nlines;
 		o->nlines = 0;
 	}
-	if (sqlite3_column_type(s, 8) == SQLITE_NULL)
+	if (db_col_null(s, 8))
 		return 0;	/* an order without lines */
 	/* as a join on products would: no SKU, no product */
-	if ((sku = store_col_text(s, 9)) != NULL &&
+	if ((sku = db_col_text(s, 9)) != NULL &&
 	    (p = facts_product(ctx, sku)) == NULL)
 		return store_fail(ctx->st, "products");
 	if (f->nlines == ctx->lines_cap) {
@@ -246,14 +246,14 @@ facts_add_order(struct facts_ctx *ctx)
 		    sizeof(*f->lines));
 	}
 	l = &f->lines[f->nlines++];
-	category = store_col_text(s, 11);
+	category = db_col_text(s, 11);
 	l->category = facts_strdup(ctx, category ? category : p->category);
 	/* SKU and name only matter for mapping a line with no category */
 	l->sku = l->category ? NULL : facts_strdup(ctx, sku);
 	l->product = l->category ? NULL :
-	    facts_strdup(ctx, store_col_text(s, 10));
-	l->quantity = sqlite3_column_int64(s, 12);
-	l->price = sqlite3_column_int64(s, 13);
+	    facts_strdup(ctx, db_col_text(s, 10));
+	l->quantity = db_col_int(s, 12);
+	l->price = db_col_int(s, 13);
 	l->cost = p->cost;
 	f->orders[f->norders - 1].nlines++;
 	return 0;
@@ -262,13 +262,13 @@ facts_add_order(struct facts_ctx *ctx)
 static void
 facts_add_event(struct facts_ctx *ctx)
 {
-	sqlite3_stmt *s = ctx->ev;
+	struct db_stmt *s = ctx->ev;
 	struct segment_facts *f = &ctx->f;
 	struct segment_event *e;
 	enum segment_event_type t;
 
 	/* The schema's CHECK admits only names segment_event_parse knows. */
-	if (segment_event_parse(store_col_text(s, 1), &t) == -1)
+	if (segment_event_parse(db_col_text(s, 1), &t) == -1)
 		return;
 	if (f->nevents == ctx->events_cap) {
 		ctx->events_cap = ctx->events_cap ? ctx->events_cap * 2 : 16;
@@ -277,30 +277,30 @@ facts_add_event(struct facts_ctx *ctx)
 	}
 	e = &f->events[f->nevents++];
 	e->type = t;
-	e->at = sqlite3_column_int64(s, 2);
-	e->category = facts_strdup(ctx, store_col_text(s, 3));
-	e->cart_value = sqlite3_column_int64(s, 4);
+	e->at = db_col_int(s, 2);
+	e->category = facts_strdup(ctx, db_col_text(s, 3));
+	e->cart_value = db_col_int(s, 4);
 }
 
 /* Steps the cursors past every row of customer ID, collecting them. */
 static int
 facts_collect(struct facts_ctx *ctx, int64_t id)
 {
-	while (ctx->ord_rc == SQLITE_ROW &&
-	    sqlite3_column_int64(ctx->ord, 0) <= id) {
-		if (sqlite3_column_int64(ctx->ord, 0) == id &&
+	while (ctx->ord_rc == DB_ROW &&
+	    db_col_int(ctx->ord, 0) <= id) {
+		if (db_col_int(ctx->ord, 0) == id &&
 		    facts_add_order(ctx) == -1)
 			return -1;
-		ctx->ord_rc = sqlite3_step(ctx->ord);
+		ctx->ord_rc = db_step(ctx->ord);
 	}
-	while (ctx->ev_rc == SQLITE_ROW &&
-	    sqlite3_column_int64(ctx->ev, 0) <= id) {
-		if (sqlite3_column_int64(ctx->ev, 0) == id)
+	while (ctx->ev_rc == DB_ROW &&
+	    db_col_int(ctx->ev, 0) <= id) {
+		if (db_col_int(ctx->ev, 0) == id)
 			facts_add_event(ctx);
-		ctx->ev_rc = sqlite3_step(ctx->ev);
+		ctx->ev_rc = db_step(ctx->ev);
 	}
-	if ((ctx->ord_rc != SQLITE_ROW && ctx->ord_rc != SQLITE_DONE) ||
-	    (ctx->ev_rc != SQLITE_ROW && ctx->ev_rc != SQLITE_DONE))
+	if ((ctx->ord_rc != DB_ROW && ctx->ord_rc != DB_DONE) ||
+	    (ctx->ev_rc != DB_ROW && ctx->ev_rc != DB_DONE))
 		return store_fail(ctx->st, "facts");
 	return 0;
 }
@@ -308,19 +308,19 @@ facts_collect(struct facts_ctx *ctx, int64_t id)
 static void
 facts_set_customer(struct facts_ctx *ctx)
 {
-	sqlite3_stmt *s = ctx->cust;
+	struct db_stmt *s = ctx->cust;
 	struct segment_customer *c = &ctx->f.cust;
 
-	c->id = sqlite3_column_int64(s, 0);
-	c->email = facts_strdup(ctx, store_col_text(s, 1));
-	c->country = facts_strdup(ctx, store_col_text(s, 2));
-	c->currency = facts_strdup(ctx, store_col_text(s, 3));
-	c->language = facts_strdup(ctx, store_col_text(s, 4));
-	c->time_zone = facts_strdup(ctx, store_col_text(s, 5));
-	c->account_type = facts_strdup(ctx, store_col_text(s, 6));
-	c->company = facts_strdup(ctx, store_col_text(s, 7));
-	c->tags = facts_strdup(ctx, store_col_text(s, 8));
-	c->tax_exempt = sqlite3_column_int(s, 9);
+	c->id = db_col_int(s, 0);
+	c->email = facts_strdup(ctx, db_col_text(s, 1));
+	c->country = facts_strdup(ctx, db_col_text(s, 2));
+	c->currency = facts_strdup(ctx, db_col_text(s, 3));
+	c->language = facts_strdup(ctx, db_col_text(s, 4));
+	c->time_zone = facts_strdup(ctx, db_col_text(s, 5));
+	c->account_type = facts_strdup(ctx, db_col_text(s, 6));
+	c->company = facts_strdup(ctx, db_col_text(s, 7));
+	c->tags = facts_strdup(ctx, db_col_text(s, 8));
+	c->tax_exempt = db_col_int(s, 9);
 }
 
 static int
@@ -333,7 +333,7 @@ facts_run(struct store *st, int64_t customer_id, store_facts_fn fn,
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.st = st;
 	/* One read transaction: the three cursors see one snapshot. */
-	own_txn = sqlite3_get_autocommit(st->db);
+	own_txn = !db_in_transaction(st->db);
 	if (own_txn && store_exec(st, "BEGIN") == -1)
 		return -1;
 	if (facts_prepare(&ctx, &facts_cust_q, &ctx.cust, customer_id) == -1
@@ -342,9 +342,9 @@ facts_run(struct store *st, int64_t customer_id, store_facts_fn fn,
 		ret = -1;
 		goto out;
 	}
-	ctx.ord_rc = sqlite3_step(ctx.ord);
-	ctx.ev_rc = sqlite3_step(ctx.ev);
-	while ((rc = sqlite3_step(ctx.cust)) == SQLITE_ROW) {
+	ctx.ord_rc = db_step(ctx.ord);
+	ctx.ev_rc = db_step(ctx.ev);
+	while ((rc = db_step(ctx.cust)) == DB_ROW) {
 		facts_pool_reset(&ctx);
 		ctx.f.norders = ctx.f.nlines = ctx.f.nevents = 0;
 		facts_set_customer(&ctx);
@@ -355,12 +355,12 @@ facts_run(struct store *st, int64_t customer_id, store_facts_fn fn,
 		if ((ret = fn(&ctx.f, arg)) != 0)
 			goto out;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		ret = store_fail(st, "facts");
 out:
 	facts_free(&ctx);
 	if (own_txn)
-		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+		db_exec(st->db, "COMMIT");
 	return ret;
 }
 
@@ -373,16 +373,16 @@ store_facts_scan(struct store *st, store_facts_fn fn, void *arg)
 int
 store_facts_count(struct store *st, int64_t *n)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM customers", -1,
-	    &s, NULL) != SQLITE_OK)
+	if ((s = db_prepare(st->db, "SELECT count(*) FROM customers",
+	    0)) == NULL)
 		return store_fail(st, "customers");
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "customers");
+	if ((rc = db_step(s)) == DB_ROW)
+		*n = db_col_int(s, 0);
+	db_finalize(s);
+	return rc == DB_ROW ? 0 : store_fail(st, "customers");
 }
 
 int

@@ -17,33 +17,33 @@
 
 /* The ids in column 0 of S's rows into IDS (up to MAX), *N of them. */
 static int
-ids_of(struct store *st, sqlite3_stmt *s, int64_t *ids, size_t max,
+ids_of(struct store *st, struct db_stmt *s, int64_t *ids, size_t max,
     size_t *n, const char *what)
 {
-	int rc = SQLITE_DONE;
+	int rc = DB_DONE;
 
 	*n = 0;
-	while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	while (*n < max && (rc = db_step(s)) == DB_ROW)
+		ids[(*n)++] = db_col_int(s, 0);
 	if (*n == max)
-		rc = SQLITE_DONE;
+		rc = DB_DONE;
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, what);
+	return rc == DB_DONE ? 0 : store_fail(st, what);
 }
 
 int
 store_feedback_customers(struct store *st, const char *phone, int64_t *ids,
     size_t max, size_t *n)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*n = 0;
 	if ((s = store_stmt(st, SQ_FEEDBACK_CUSTOMERS, "SELECT id FROM"
 	    " customers WHERE phone = ?1"
 	    " ORDER BY id LIMIT ?2")) == NULL)
 		return -1;
-	store_bind_text(s, 1, phone);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	db_bind_text(s, 1, phone);
+	db_bind_int(s, 2, (int64_t)max);
 	return ids_of(st, s, ids, max, n, "customers");
 }
 
@@ -51,7 +51,7 @@ int
 store_feedback_sms_queued(struct store *st, const char *phone, int64_t *ids,
     size_t max, size_t *n)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*n = 0;
 	/*
@@ -67,8 +67,8 @@ store_feedback_sms_queued(struct store *st, const char *phone, int64_t *ids,
 	    " WHERE c.phone = ?1 AND o.recipients = ?1 AND o.state = 'queued'"
 	    " ORDER BY o.id LIMIT ?2")) == NULL)
 		return -1;
-	store_bind_text(s, 1, phone);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+	db_bind_text(s, 1, phone);
+	db_bind_int(s, 2, (int64_t)max);
 	return ids_of(st, s, ids, max, n, "outbox");
 }
 
@@ -80,7 +80,7 @@ store_feedback_sms_regrant(struct store *st, const char *phone,
 	struct store_consent c;
 	enum store_change changed;
 	int64_t id;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, ever, live;
 
 	*n = 0;
@@ -101,12 +101,12 @@ store_feedback_sms_regrant(struct store *st, const char *phone,
 	    "  AND k.channel = 'sms'"
 	    " WHERE c.phone = ?1 ORDER BY c.id LIMIT ?2")) == NULL)
 		return -1;
-	store_bind_text(s, 1, phone);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(s, 0);
-		ever = sqlite3_column_int(s, 1);
-		live = sqlite3_column_int(s, 2);
+	db_bind_text(s, 1, phone);
+	db_bind_int(s, 2, (int64_t)max);
+	while ((rc = db_step(s)) == DB_ROW) {
+		id = db_col_int(s, 0);
+		ever = db_col_int(s, 1);
+		live = db_col_int(s, 2);
 		if (live)
 			continue;
 		if (!ever) {
@@ -129,14 +129,14 @@ store_feedback_sms_regrant(struct store *st, const char *phone,
 			ids[(*n)++] = id;
 	}
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "consent");
+	return rc == DB_DONE ? 0 : store_fail(st, "consent");
 }
 
 int
 store_feedback_sms_job(struct store *st, const char *phone, const char *ref,
     int64_t job, int64_t *id)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*id = 0;
@@ -153,16 +153,16 @@ store_feedback_sms_job(struct store *st, const char *phone, const char *ref,
 		return 1;
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, phone);
+	db_bind_text(s, 1, phone);
 	if (job > 0)
-		sqlite3_bind_int64(s, 3, job);
+		db_bind_int(s, 3, job);
 	else
-		store_bind_text(s, 2, ref);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(s, 0);
+		db_bind_text(s, 2, ref);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*id = db_col_int(s, 0);
 	store_done(s);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");
+	return rc == DB_DONE ? 1 : store_fail(st, "outbox");
 }

@@ -42,7 +42,7 @@ job_state_parse(const char *name)
 static int
 outbox_insert(struct store *st, const struct store_job *j, int64_t *id)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_OUTBOX_ADD, "INSERT INTO outbox (kind,"
@@ -50,35 +50,36 @@ outbox_insert(struct store *st, const struct store_job *j, int64_t *id)
 	    " not_before, next_at, state, created_at, nonce, customer_id,"
 	    " time_zone, country, region)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 'queued', ?9, ?10,"
-	    " ?11, ?12, ?13, ?14)");
+	    " ?11, ?12, ?13, ?14) RETURNING id");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, j->kind);
-	store_bind_text(s, 2, j->campaign_id);
-	store_bind_text(s, 3, j->message_key);
-	store_bind_text(s, 4, j->variant);
-	store_bind_text(s, 5, j->sender);
-	store_bind_text(s, 6, j->recipients);
+	db_bind_text(s, 1, j->kind);
+	db_bind_text(s, 2, j->campaign_id);
+	db_bind_text(s, 3, j->message_key);
+	db_bind_text(s, 4, j->variant);
+	db_bind_text(s, 5, j->sender);
+	db_bind_text(s, 6, j->recipients);
 	if (strcmp(j->kind, "email") == 0)
-		sqlite3_bind_zeroblob64(s, 7, 0);
+		db_bind_zeroblob(s, 7, 0);
 	else
-		sqlite3_bind_blob64(s, 7, j->message, j->len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 8, j->not_before);
-	sqlite3_bind_int64(s, 9, j->created_at);
-	store_bind_text(s, 10, j->nonce != NULL ? j->nonce : "");
+		db_bind_blob(s, 7, j->message, j->len);
+	db_bind_int(s, 8, j->not_before);
+	db_bind_int(s, 9, j->created_at);
+	db_bind_text(s, 10, j->nonce != NULL ? j->nonce : "");
 	if (j->customer_id != 0)
-		sqlite3_bind_int64(s, 11, j->customer_id);
-	store_bind_text(s, 12, j->time_zone);
-	store_bind_text(s, 13, j->country);
-	store_bind_text(s, 14, j->region);
-	rc = sqlite3_step(s);
+		db_bind_int(s, 11, j->customer_id);
+	db_bind_text(s, 12, j->time_zone);
+	db_bind_text(s, 13, j->country);
+	db_bind_text(s, 14, j->region);
+	if ((rc = db_step(s)) == DB_ROW) {
+		*id = db_col_int(s, 0);
+		rc = db_step(s);
+	}
 	store_done(s);
-	/* the store runs with extended result codes */
-	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+	if (rc == DB_UNIQUE)
 		return 1;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "outbox");
-	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
 
@@ -105,10 +106,9 @@ store_outbox_add(struct store *st, const struct store_job *j, int64_t *id)
 }
 
 struct blob_writer {
-	sqlite3_blob	*b;
+	struct db_blob	*b;
 	size_t		 at;
-	size_t		 len;
-	int		 rc;		/* SQLite's: SQLITE_OK, or why */
+	int		 failed;	/* db_errmsg() says why */
 };
 
 static int
@@ -116,13 +116,10 @@ blob_put(void *arg, const void *p, size_t n)
 {
 	struct blob_writer *w = arg;
 
-	if (n > w->len - w->at || n > INT_MAX) {
-		w->rc = SQLITE_TOOBIG;
+	if (db_blob_write(w->b, p, n, w->at) == -1) {
+		w->failed = 1;
 		return -1;
 	}
-	if ((w->rc = sqlite3_blob_write(w->b, p, (int)n, (int)w->at)) !=
-	    SQLITE_OK)
-		return -1;
 	w->at += n;
 	return 0;
 }
@@ -138,8 +135,8 @@ int
 store_outbox_add_from(struct store *st, const struct store_job *j,
     store_fill_fn fill, void *arg, int64_t *id)
 {
-	struct blob_writer w = { NULL, 0, j->len, SQLITE_OK };
-	sqlite3_stmt *s;
+	struct blob_writer w = { NULL, 0, 0 };
+	struct db_stmt *s;
 	int64_t rowid;
 	int rc;
 
@@ -152,68 +149,66 @@ store_outbox_add_from(struct store *st, const struct store_job *j,
 	    " (job_id, message) VALUES (?1, ?2)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, rowid);
-	sqlite3_bind_zeroblob64(s, 2, j->len);
-	rc = sqlite3_step(s);
+	db_bind_int(s, 1, rowid);
+	db_bind_zeroblob(s, 2, j->len);
+	rc = db_step(s);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "outbox: message");
-	if (sqlite3_blob_open(st->db, "main", "outbox_body", "message", rowid,
-	    1, &w.b) != SQLITE_OK) {
-		store_fail(st, "outbox: message");
-		sqlite3_blob_close(w.b);
-		return -1;
-	}
+	if (db_blob_open(st->db, "outbox_body", "message", "job_id", rowid,
+	    j->len, 1, &w.b) == -1)
+		return store_fail(st, "outbox: message");
 	rc = fill(arg, blob_put, &w);
-	if (w.rc != SQLITE_OK) {
-		store_failf(st, "outbox: message: %s", sqlite3_errstr(w.rc));
-		sqlite3_blob_close(w.b);
+	if (w.failed) {
+		store_fail(st, "outbox: message");
+		db_blob_close(w.b);
 		return -1;
 	}
-	if (sqlite3_blob_close(w.b) != SQLITE_OK)
-		return store_fail(st, "outbox: message");
-	if (rc != 0 || w.at != w.len)
+	if (rc != 0 || w.at != j->len) {
+		db_blob_close(w.b);
 		return store_failf(st, "outbox: message: %zu of %zu bytes"
-		    " written", w.at, w.len);
+		    " written", w.at, j->len);
+	}
+	if (db_blob_close(w.b) == -1)
+		return store_fail(st, "outbox: message");
 	if (id != NULL)
 		*id = rowid;
 	return 0;
 }
 
 static void
-job_from_row(sqlite3_stmt *s, struct store_job *j, int with_message)
+job_from_row(struct db_stmt *s, struct store_job *j, int with_message)
 {
 	memset(j, 0, sizeof(*j));
-	j->id = sqlite3_column_int64(s, 0);
-	j->kind = store_col_text(s, 1);
-	j->campaign_id = store_col_text(s, 2);
-	j->message_key = store_col_text(s, 3);
-	j->variant = store_col_text(s, 4);
-	j->sender = store_col_text(s, 5);
-	j->recipients = store_col_text(s, 6);
-	j->not_before = sqlite3_column_int64(s, 7);
-	j->next_at = sqlite3_column_int64(s, 8);
-	j->attempts = sqlite3_column_int64(s, 9);
-	j->state = job_state_parse(store_col_text(s, 10));
-	j->last_error = store_col_text(s, 11);
-	j->created_at = sqlite3_column_int64(s, 12);
-	j->done_at = sqlite3_column_int64(s, 13);
-	j->nonce = store_col_text(s, 14);
-	j->customer_id = sqlite3_column_int64(s, 15);
-	j->time_zone = store_col_text(s, 16);
-	j->country = store_col_text(s, 17);
-	j->region = store_col_text(s, 18);
-	j->gateway_ref = store_col_text(s, 19);
+	j->id = db_col_int(s, 0);
+	j->kind = db_col_text(s, 1);
+	j->campaign_id = db_col_text(s, 2);
+	j->message_key = db_col_text(s, 3);
+	j->variant = db_col_text(s, 4);
+	j->sender = db_col_text(s, 5);
+	j->recipients = db_col_text(s, 6);
+	j->not_before = db_col_int(s, 7);
+	j->next_at = db_col_int(s, 8);
+	j->attempts = db_col_int(s, 9);
+	j->state = job_state_parse(db_col_text(s, 10));
+	j->last_error = db_col_text(s, 11);
+	j->created_at = db_col_int(s, 12);
+	j->done_at = db_col_int(s, 13);
+	j->nonce = db_col_text(s, 14);
+	j->customer_id = db_col_int(s, 15);
+	j->time_zone = db_col_text(s, 16);
+	j->country = db_col_text(s, 17);
+	j->region = db_col_text(s, 18);
+	j->gateway_ref = db_col_text(s, 19);
 	if (with_message) {
 		/* an SMS's text (SQLite's NULL for an empty one); a
 		 * copy's length, without reading the copy */
 		if (strcmp(j->kind, "sms") == 0) {
-			j->message = sqlite3_column_blob(s, 20);
-			j->len = (size_t)sqlite3_column_bytes(s, 20);
+			j->message = db_col_blob(s, 20, &j->len);
 			if (j->message == NULL)
 				j->message = "";
 		} else
-			j->len = (size_t)sqlite3_column_int64(s, 21);
+			j->len = (size_t)db_col_int(s, 21);
 	}
 }
 
@@ -281,7 +276,7 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
     const char *sms, struct store_job **out)
 {
 	struct store_job j;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_OUTBOX_CLAIM, "UPDATE outbox SET"
@@ -297,22 +292,22 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 	    "  WHERE b.job_id = outbox.id)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int64(s, 2, lease);
-	store_bind_text(s, 3, email);
-	store_bind_text(s, 4, sms);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_int(s, 1, now);
+	db_bind_int(s, 2, lease);
+	db_bind_text(s, 3, email);
+	db_bind_text(s, 4, sms);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		job_from_row(s, &j, 1);
 		*out = job_dup(&j);
-		rc = sqlite3_step(s);
+		rc = db_step(s);
 		store_done(s);
-		if (rc != SQLITE_DONE)
+		if (rc != DB_DONE)
 			return store_fail(st, "outbox claim");
 		return 0;
 	}
 	store_done(s);
-	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox claim");
+	return rc == DB_DONE ? 1 : store_fail(st, "outbox claim");
 }
 
 /*
@@ -325,17 +320,17 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 static int
 forget_seen(struct store *st, const char *nonce)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_COPY_FORGET, "DELETE FROM copy_seen"
 	    " WHERE nonce = ?1");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, nonce);
-	rc = sqlite3_step(s);
+	db_bind_text(s, 1, nonce);
+	rc = db_step(s);
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "copy_seen");
+	return rc == DB_DONE ? 0 : store_fail(st, "copy_seen");
 }
 
 int
@@ -347,7 +342,7 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	 * a job per recipient through quiet hours */
 	const char *email = kinds & STORE_JOB_EMAIL ? "email" : NULL;
 	const char *sms = kinds & STORE_JOB_SMS ? "sms" : NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*next_at = 0;
@@ -379,12 +374,12 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	    "  WHERE state = 'sending' AND kind IN (?1, ?2))");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, email);
-	store_bind_text(s, 2, sms);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*next_at = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, email);
+	db_bind_text(s, 2, sms);
+	if ((rc = db_step(s)) == DB_ROW)
+		*next_at = db_col_int(s, 0);
 	store_done(s);
-	return rc == SQLITE_ROW ? 1 : store_fail(st, "outbox");
+	return rc == DB_ROW ? 1 : store_fail(st, "outbox");
 }
 
 /*
@@ -396,31 +391,25 @@ int
 store_outbox_read(struct store *st, int64_t id, size_t at, void *buf,
     size_t len)
 {
-	sqlite3_blob *b = NULL;
+	struct db_blob *b = NULL;
 	int rc;
 
-	if (at > INT_MAX || len > INT_MAX - at)
-		return store_failf(st, "outbox: job %lld: read past %d bytes",
-		    (long long)id, INT_MAX);
-	if (sqlite3_blob_open(st->db, "main", "outbox_body", "message", id, 0,
-	    &b) != SQLITE_OK) {
-		store_fail(st, "outbox: message");
-		sqlite3_blob_close(b);
-		return -1;
-	}
-	rc = sqlite3_blob_read(b, buf, (int)len, (int)at);
-	sqlite3_blob_close(b);
-	if (rc != SQLITE_OK)
-		return store_failf(st, "outbox: job %lld: message: %s",
-		    (long long)id, sqlite3_errstr(rc));
-	return 0;
+	if (db_blob_open(st->db, "outbox_body", "message", "job_id", id, 0, 0,
+	    &b) == -1)
+		return store_fail(st, "outbox: message");
+	rc = db_blob_read(b, buf, len, at);
+	if (rc == -1)
+		store_failf(st, "outbox: job %lld: message: %s", (long long)id,
+		    db_errmsg(st->db));
+	db_blob_close(b);
+	return rc;
 }
 
 int
 store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
     int64_t next_at, const char *error, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_OUTBOX_UPDATE, "UPDATE outbox SET state = ?2,"
@@ -429,16 +418,16 @@ store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
 	    "  THEN ?5 END WHERE id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, store_job_state_name(state));
-	sqlite3_bind_int64(s, 3, next_at);
-	store_bind_text(s, 4, error);
-	sqlite3_bind_int64(s, 5, now);
-	rc = sqlite3_step(s);
+	db_bind_int(s, 1, id);
+	db_bind_text(s, 2, store_job_state_name(state));
+	db_bind_int(s, 3, next_at);
+	db_bind_text(s, 4, error);
+	db_bind_int(s, 5, now);
+	rc = db_step(s);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "outbox");
-	if (sqlite3_changes(st->db) != 1)
+	if (db_changes(st->db) != 1)
 		return store_failf(st, "outbox: no job %lld", (long long)id);
 	/*
 	 * A copy sent is the MTA's now: its body goes (a broadcast split 50
@@ -452,17 +441,17 @@ store_outbox_update(struct store *st, int64_t id, enum store_job_state state,
 	    " WHERE job_id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
+	db_bind_int(s, 1, id);
+	rc = db_step(s);
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
+	return rc == DB_DONE ? 0 : store_fail(st, "outbox");
 }
 
 int
 store_outbox_hold(struct store *st, int64_t id, int64_t until,
     const char *why)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_OUTBOX_HOLD, "UPDATE outbox SET state = 'queued',"
@@ -470,12 +459,12 @@ store_outbox_hold(struct store *st, int64_t id, int64_t until,
 	    " attempts = max(attempts - 1, 0) WHERE id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, until);
-	store_bind_text(s, 3, why);
-	rc = sqlite3_step(s);
+	db_bind_int(s, 1, id);
+	db_bind_int(s, 2, until);
+	db_bind_text(s, 3, why);
+	rc = db_step(s);
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
+	return rc == DB_DONE ? 0 : store_fail(st, "outbox");
 }
 
 /* One integer from statement ID (SQL, binding ARG to ?1 if not 0). */
@@ -483,16 +472,16 @@ static int
 outbox_int(struct store *st, enum store_stmt_id id, const char *sql,
     int64_t arg, int64_t *out)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if ((s = store_stmt(st, id, sql)) == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, arg);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*out = sqlite3_column_int64(s, 0);
+	db_bind_int(s, 1, arg);
+	if ((rc = db_step(s)) == DB_ROW)
+		*out = db_col_int(s, 0);
 	store_done(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "outbox");
+	return rc == DB_ROW ? 0 : store_fail(st, "outbox");
 }
 
 int
@@ -512,37 +501,37 @@ store_outbox_sms_after(struct store *st, int64_t after, int64_t *n)
 int
 store_outbox_set_ref(struct store *st, int64_t id, const char *ref)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_OUTBOX_REF, "UPDATE outbox SET gateway_ref = ?2"
 	    " WHERE id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	store_bind_text(s, 2, ref);
-	rc = sqlite3_step(s);
+	db_bind_int(s, 1, id);
+	db_bind_text(s, 2, ref);
+	rc = db_step(s);
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "outbox");
+	return rc == DB_DONE ? 0 : store_fail(st, "outbox");
 }
 
 int
 store_outbox_scan(struct store *st, store_job_fn fn, void *arg)
 {
 	struct store_job j;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, stop = 0;
 
 	s = store_stmt(st, SQ_OUTBOX_SCAN, "SELECT " JOB_COLUMNS
 	    " FROM outbox ORDER BY id");
 	if (s == NULL)
 		return -1;
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (!stop && (rc = db_step(s)) == DB_ROW) {
 		job_from_row(s, &j, 0);
 		stop = fn(&j, arg);
 	}
 	store_done(s);
-	if (!stop && rc != SQLITE_DONE)
+	if (!stop && rc != DB_DONE)
 		return store_fail(st, "outbox");
 	return stop;
 }
@@ -551,23 +540,23 @@ int
 store_outbox_get(struct store *st, int64_t id, struct store_job **out)
 {
 	struct store_job j;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_OUTBOX_GET, "SELECT " JOB_COLUMNS
 	    " FROM outbox WHERE id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_int(s, 1, id);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		job_from_row(s, &j, 0);
 		*out = job_dup(&j);
 	}
 	store_done(s);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? 1 : store_fail(st, "outbox");
+	return rc == DB_DONE ? 1 : store_fail(st, "outbox");
 }
 
 /* Copies being sent that segmilter on the re-injection port saw pass. */
@@ -578,7 +567,7 @@ int
 store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
     int64_t *sent)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*queued = *sent = 0;
@@ -589,9 +578,9 @@ store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	    " WHERE job_id IN (SELECT id FROM outbox WHERE " SEEN_PASSING ")");
 	if (s == NULL)
 		goto fail;
-	rc = sqlite3_step(s);
+	rc = db_step(s);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		goto fail;
 	s = store_stmt(st, SQ_OUTBOX_RECOVER_SENT, "UPDATE outbox SET"
 	    " state = 'sent', done_at = ?1, lease_until = 0,"
@@ -599,23 +588,23 @@ store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	    " WHERE " SEEN_PASSING);
 	if (s == NULL)
 		goto fail;
-	sqlite3_bind_int64(s, 1, now);
-	rc = sqlite3_step(s);
+	db_bind_int(s, 1, now);
+	rc = db_step(s);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		goto fail;
-	*sent = sqlite3_changes(st->db);
+	*sent = db_changes(st->db);
 	s = store_stmt(st, SQ_OUTBOX_RECOVER, "UPDATE outbox SET"
 	    " state = 'queued', next_at = ?1, lease_until = 0,"
 	    " last_error = 'interrupted by a restart' WHERE state = 'sending'");
 	if (s == NULL)
 		goto fail;
-	sqlite3_bind_int64(s, 1, now);
-	rc = sqlite3_step(s);
+	db_bind_int(s, 1, now);
+	rc = db_step(s);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		goto fail;
-	*queued = sqlite3_changes(st->db);
+	*queued = db_changes(st->db);
 	if (store_commit(st) == -1)
 		goto fail;
 	return 0;
@@ -629,7 +618,7 @@ int
 store_copy_seen(struct store *st, const char *nonce, const char *qid,
     int64_t now)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_COPY_SEEN, "INSERT INTO copy_seen (nonce,"
@@ -637,28 +626,28 @@ store_copy_seen(struct store *st, const char *nonce, const char *qid,
 	    " DO UPDATE SET queue_id = excluded.queue_id, at = excluded.at");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, nonce);
-	store_bind_text(s, 2, qid);
-	sqlite3_bind_int64(s, 3, now);
-	rc = sqlite3_step(s);
+	db_bind_text(s, 1, nonce);
+	db_bind_text(s, 2, qid);
+	db_bind_int(s, 3, now);
+	rc = db_step(s);
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "copy_seen");
+	return rc == DB_DONE ? 0 : store_fail(st, "copy_seen");
 }
 
 int
 store_copy_was_seen(struct store *st, const char *nonce)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_COPY_WAS_SEEN, "SELECT 1 FROM copy_seen"
 	    " WHERE nonce = ?1");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, nonce);
-	rc = sqlite3_step(s);
+	db_bind_text(s, 1, nonce);
+	rc = db_step(s);
 	store_done(s);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "copy_seen");
+	return rc == DB_DONE ? 0 : store_fail(st, "copy_seen");
 }

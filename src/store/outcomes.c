@@ -50,26 +50,26 @@ outcome_reset(struct outcome_buf *b)
 }
 
 static void
-outcome_start(struct outcome_buf *b, sqlite3_stmt *s)
+outcome_start(struct outcome_buf *b, struct db_stmt *s)
 {
 	outcome_reset(b);
-	b->o.customer_id = sqlite3_column_int64(s, 0);
-	b->o.recipient = keep(b, store_col_text(s, 1));
-	b->o.arm = keep(b, store_col_text(s, 2));
-	b->o.segment = keep(b, store_col_text(s, 3));
-	b->o.variant = keep(b, store_col_text(s, 4));
-	b->o.decision = keep(b, store_col_text(s, 5));
-	b->o.at = sqlite3_column_int64(s, 6);
-	b->o.engagement = keep(b, store_col_text(s, 7));
-	b->o.sms_at = sqlite3_column_int64(s, 8);
+	b->o.customer_id = db_col_int(s, 0);
+	b->o.recipient = keep(b, db_col_text(s, 1));
+	b->o.arm = keep(b, db_col_text(s, 2));
+	b->o.segment = keep(b, db_col_text(s, 3));
+	b->o.variant = keep(b, db_col_text(s, 4));
+	b->o.decision = keep(b, db_col_text(s, 5));
+	b->o.at = db_col_int(s, 6);
+	b->o.engagement = keep(b, db_col_text(s, 7));
+	b->o.sms_at = db_col_int(s, 8);
 }
 
 static void
-outcome_order(struct outcome_buf *b, sqlite3_stmt *s)
+outcome_order(struct outcome_buf *b, struct db_stmt *s)
 {
 	struct store_outcome_order *o;
 
-	if (sqlite3_column_type(s, 9) == SQLITE_NULL)
+	if (db_col_null(s, 9))
 		return;		/* no order in the window */
 	if (b->o.norders == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 8;
@@ -77,13 +77,13 @@ outcome_order(struct outcome_buf *b, sqlite3_stmt *s)
 		    sizeof(*b->orders));
 	}
 	o = &b->orders[b->o.norders++];
-	o->at = sqlite3_column_int64(s, 9);
-	o->financial_status = keep(b, store_col_text(s, 10));
-	o->cancelled = sqlite3_column_int(s, 11);
-	o->currency = keep(b, store_col_text(s, 12));
-	o->total = sqlite3_column_int64(s, 13);
-	o->refunded = sqlite3_column_int64(s, 14);
-	o->discount_code = keep(b, store_col_text(s, 15));
+	o->at = db_col_int(s, 9);
+	o->financial_status = keep(b, db_col_text(s, 10));
+	o->cancelled = db_col_int(s, 11);
+	o->currency = keep(b, db_col_text(s, 12));
+	o->total = db_col_int(s, 13);
+	o->refunded = db_col_int(s, 14);
+	o->discount_code = keep(b, db_col_text(s, 15));
 	b->o.orders = b->orders;
 }
 
@@ -92,7 +92,7 @@ store_campaign_outcomes(struct store *st, const char *campaign,
     int64_t window, store_outcome_fn fn, void *arg)
 {
 	struct outcome_buf b;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t cust = -1;
 	int rc, stop = 0, open = 0;
 
@@ -114,13 +114,13 @@ store_campaign_outcomes(struct store *st, const char *campaign,
 	    " ORDER BY l.customer_id, l.recipient, o.created_at");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, campaign);
-	sqlite3_bind_int64(s, 2, window);
+	db_bind_text(s, 1, campaign);
+	db_bind_int(s, 2, window);
 	memset(&b, 0, sizeof(b));
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (!stop && (rc = db_step(s)) == DB_ROW) {
 		/* a new ledger row: the last one is whole */
-		if (!open || sqlite3_column_int64(s, 0) != cust ||
-		    strcmp(store_col_text(s, 1), b.o.recipient) != 0) {
+		if (!open || db_col_int(s, 0) != cust ||
+		    strcmp(db_col_text(s, 1), b.o.recipient) != 0) {
 			if (open && (stop = fn(&b.o, arg)) != 0)
 				break;
 			outcome_start(&b, s);
@@ -129,7 +129,7 @@ store_campaign_outcomes(struct store *st, const char *campaign,
 		}
 		outcome_order(&b, s);
 	}
-	if (!stop && open && rc == SQLITE_DONE)
+	if (!stop && open && rc == DB_DONE)
 		stop = fn(&b.o, arg);
 	store_done(s);
 	outcome_reset(&b);
@@ -137,14 +137,14 @@ store_campaign_outcomes(struct store *st, const char *campaign,
 	free(b.orders);
 	if (stop)
 		return stop;
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "outcomes");
+	return rc == DB_DONE ? 0 : store_fail(st, "outcomes");
 }
 
 int
 store_recent_campaigns(struct store *st, int64_t n, store_name_fn fn,
     void *arg)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, stop = 0;
 
 	s = store_stmt(st, SQ_RECENT_CAMPAIGNS, "SELECT campaign_id"
@@ -152,11 +152,11 @@ store_recent_campaigns(struct store *st, int64_t n, store_name_fn fn,
 	    " GROUP BY campaign_id ORDER BY max(at) DESC, campaign_id LIMIT ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, n);
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		stop = fn(store_col_text(s, 0), arg);
+	db_bind_int(s, 1, n);
+	while (!stop && (rc = db_step(s)) == DB_ROW)
+		stop = fn(db_col_text(s, 0), arg);
 	store_done(s);
 	if (stop)
 		return stop;
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "campaigns");
+	return rc == DB_DONE ? 0 : store_fail(st, "campaigns");
 }

@@ -15,26 +15,26 @@
 static enum store_change
 records_changed(struct store *st, enum store_change if_changed)
 {
-	return sqlite3_changes(st->db) > 0 ? if_changed : STORE_UNCHANGED;
+	return db_changes(st->db) > 0 ? if_changed : STORE_UNCHANGED;
 }
 
 /* Looks KEY up with S; 0 and *id found, 1 not found, -1 error. */
 static int
-records_find(struct store *st, sqlite3_stmt *s, const char *key, int64_t *id)
+records_find(struct store *st, struct db_stmt *s, const char *key, int64_t *id)
 {
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, key);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*id = db_col_int(s, 0);
 		store_done(s);
 		return 0;
 	}
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "lookup");
 	return 1;
 }
@@ -43,12 +43,12 @@ records_find(struct store *st, sqlite3_stmt *s, const char *key, int64_t *id)
  * The statement for 2^LOG2 rows, in slot FIRST + LOG2: HEAD, then ROW that
  * many times, then TAIL.  Each size is prepared on its first use.
  */
-static sqlite3_stmt *
+static struct db_stmt *
 records_rows_stmt(struct store *st, enum store_stmt_id first, int log2,
     const char *head, const char *row, const char *tail)
 {
 	enum store_stmt_id id = (enum store_stmt_id)(first + log2);
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	struct buf sql;
 	size_t i;
 
@@ -91,34 +91,34 @@ store_customer_find(struct store *st, const char *email, int64_t *id)
 
 /* Binds C to parameters AT + 1 to AT + 15. */
 static void
-records_bind_customer(sqlite3_stmt *s, int at, const struct store_customer *c)
+records_bind_customer(struct db_stmt *s, int at, const struct store_customer *c)
 {
-	store_bind_text(s, at + 1, c->email);
-	store_bind_text(s, at + 2, c->external_id);
-	store_bind_text(s, at + 3, c->first_name);
-	store_bind_text(s, at + 4, c->last_name);
-	store_bind_text(s, at + 5, c->phone);
-	store_bind_text(s, at + 6, c->country);
-	store_bind_text(s, at + 7, c->region);
-	store_bind_text(s, at + 8, c->currency);
-	store_bind_text(s, at + 9, c->language);
-	store_bind_text(s, at + 10, c->time_zone);
-	store_bind_text(s, at + 11, c->account_type ? c->account_type :
+	db_bind_text(s, at + 1, c->email);
+	db_bind_text(s, at + 2, c->external_id);
+	db_bind_text(s, at + 3, c->first_name);
+	db_bind_text(s, at + 4, c->last_name);
+	db_bind_text(s, at + 5, c->phone);
+	db_bind_text(s, at + 6, c->country);
+	db_bind_text(s, at + 7, c->region);
+	db_bind_text(s, at + 8, c->currency);
+	db_bind_text(s, at + 9, c->language);
+	db_bind_text(s, at + 10, c->time_zone);
+	db_bind_text(s, at + 11, c->account_type ? c->account_type :
 	    "retail");
-	sqlite3_bind_int(s, at + 12, c->tax_exempt != 0);
-	store_bind_text(s, at + 13, c->company);
-	store_bind_text(s, at + 14, c->tags);
+	db_bind_int(s, at + 12, c->tax_exempt != 0);
+	db_bind_text(s, at + 13, c->company);
+	db_bind_text(s, at + 14, c->tags);
 	if (c->created_at != 0)
-		sqlite3_bind_int64(s, at + 15, c->created_at);
+		db_bind_int(s, at + 15, c->created_at);
 	else
-		sqlite3_bind_null(s, at + 15);
+		db_bind_null(s, at + 15);
 }
 
 int
 store_customer_upsert(struct store *st, const struct store_customer *c,
     int64_t *id, enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	/* Try the insert first: on a first import that is all it takes. */
@@ -128,15 +128,14 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	    " account_type, tax_exempt, company, tags, created_at,"
 	    " audit_key, source_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 	    " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, randomblob(32),"
-	    " nullif(?16, 0)) ON CONFLICT (email) DO NOTHING");
+	    " nullif(?16, 0)) ON CONFLICT (email) DO NOTHING RETURNING id");
 	if (s == NULL)
 		return -1;
 	records_bind_customer(s, 0, c);
-	sqlite3_bind_int64(s, 16, st->source_id);
-	if (store_run(st, s, "insert customer") == -1)
+	db_bind_int(s, 16, st->source_id);
+	if ((rc = store_run_id(st, s, "insert customer", id)) == -1)
 		return -1;
-	if (sqlite3_changes(st->db) > 0) {
-		*id = sqlite3_last_insert_rowid(st->db);
+	if (rc == 1) {
 		*changed = STORE_INSERTED;
 		return 0;
 	}
@@ -160,7 +159,7 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	if (s == NULL)
 		return -1;
 	records_bind_customer(s, 0, c);
-	sqlite3_bind_int64(s, 16, st->source_id);
+	db_bind_int(s, 16, st->source_id);
 	if (store_run(st, s, "update customer") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
@@ -171,7 +170,7 @@ int
 store_customer_ensure(struct store *st, const char *email, int64_t *id,
     enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	rc = store_customer_find(st, email, id);
@@ -181,14 +180,14 @@ store_customer_ensure(struct store *st, const char *email, int64_t *id,
 	}
 	s = store_stmt(st, SQ_CUST_ENSURE,
 	    "INSERT INTO customers (email, audit_key, source_id)"
-	    " VALUES (?1, randomblob(32), nullif(?2, 0))");
+	    " VALUES (?1, randomblob(32), nullif(?2, 0)) RETURNING id");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, email);
-	sqlite3_bind_int64(s, 2, st->source_id);
-	if (store_run(st, s, "insert customer") == -1)
-		return -1;
-	*id = sqlite3_last_insert_rowid(st->db);
+	db_bind_text(s, 1, email);
+	db_bind_int(s, 2, st->source_id);
+	if ((rc = store_run_id(st, s, "insert customer", id)) != 1)
+		return rc == 0 ? store_failf(st, "customer %s: not inserted",
+		    email) : -1;
 	*changed = STORE_INSERTED;
 	return 0;
 }
@@ -196,7 +195,7 @@ store_customer_ensure(struct store *st, const char *email, int64_t *id,
 int
 store_customer_get(struct store *st, int64_t id, struct store_customer *c)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_CUST_GET, "SELECT email, external_id,"
@@ -206,45 +205,45 @@ store_customer_get(struct store *st, int64_t id, struct store_customer *c)
 	if (s == NULL)
 		return -1;
 	/* The strings stay valid until the next use of this statement. */
-	sqlite3_reset(s);
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
+	db_reset(s);
+	db_bind_int(s, 1, id);
+	rc = db_step(s);
+	if (rc != DB_ROW) {
 		store_done(s);
-		return rc == SQLITE_DONE ? 1 : store_fail(st, "customer");
+		return rc == DB_DONE ? 1 : store_fail(st, "customer");
 	}
-	c->email = store_col_text(s, 0);
-	c->external_id = store_col_text(s, 1);
-	c->first_name = store_col_text(s, 2);
-	c->last_name = store_col_text(s, 3);
-	c->phone = store_col_text(s, 4);
-	c->country = store_col_text(s, 5);
-	c->region = store_col_text(s, 6);
-	c->currency = store_col_text(s, 7);
-	c->language = store_col_text(s, 8);
-	c->time_zone = store_col_text(s, 9);
-	c->account_type = store_col_text(s, 10);
-	c->tax_exempt = sqlite3_column_int(s, 11);
-	c->company = store_col_text(s, 12);
-	c->tags = store_col_text(s, 13);
-	c->created_at = sqlite3_column_int64(s, 14);
+	c->email = db_col_text(s, 0);
+	c->external_id = db_col_text(s, 1);
+	c->first_name = db_col_text(s, 2);
+	c->last_name = db_col_text(s, 3);
+	c->phone = db_col_text(s, 4);
+	c->country = db_col_text(s, 5);
+	c->region = db_col_text(s, 6);
+	c->currency = db_col_text(s, 7);
+	c->language = db_col_text(s, 8);
+	c->time_zone = db_col_text(s, 9);
+	c->account_type = db_col_text(s, 10);
+	c->tax_exempt = db_col_int(s, 11);
+	c->company = db_col_text(s, 12);
+	c->tags = db_col_text(s, 13);
+	c->created_at = db_col_int(s, 14);
 	return 0;
 }
 
 static void
-records_bind_cost(sqlite3_stmt *s, int i, int64_t cost)
+records_bind_cost(struct db_stmt *s, int i, int64_t cost)
 {
 	if (cost >= 0)
-		sqlite3_bind_int64(s, i, cost);
+		db_bind_int(s, i, cost);
 	else
-		sqlite3_bind_null(s, i);
+		db_bind_null(s, i);
 }
 
 int
 store_product_upsert(struct store *st, const struct store_product *p,
     enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t unused;
 	int rc;
 
@@ -263,10 +262,10 @@ store_product_upsert(struct store *st, const struct store_product *p,
 		    " OR category IS NOT ?4 OR cost IS NOT ?5)");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, p->sku);
-	store_bind_text(s, 2, p->handle);
-	store_bind_text(s, 3, p->title);
-	store_bind_text(s, 4, p->category);
+	db_bind_text(s, 1, p->sku);
+	db_bind_text(s, 2, p->handle);
+	db_bind_text(s, 3, p->title);
+	db_bind_text(s, 4, p->category);
 	records_bind_cost(s, 5, p->cost);
 	if (store_run(st, s, "product") == -1)
 		return -1;
@@ -277,27 +276,27 @@ store_product_upsert(struct store *st, const struct store_product *p,
 
 /* Binds O to parameters AT + 1 to AT + 9. */
 static void
-records_bind_order(sqlite3_stmt *s, int at, const struct store_order *o)
+records_bind_order(struct db_stmt *s, int at, const struct store_order *o)
 {
-	store_bind_text(s, at + 1, o->ref);
-	sqlite3_bind_int64(s, at + 2, o->customer_id);
-	sqlite3_bind_int64(s, at + 3, o->created_at);
-	store_bind_text(s, at + 4, o->financial_status);
+	db_bind_text(s, at + 1, o->ref);
+	db_bind_int(s, at + 2, o->customer_id);
+	db_bind_int(s, at + 3, o->created_at);
+	db_bind_text(s, at + 4, o->financial_status);
 	if (o->cancelled_at != 0)
-		sqlite3_bind_int64(s, at + 5, o->cancelled_at);
+		db_bind_int(s, at + 5, o->cancelled_at);
 	else
-		sqlite3_bind_null(s, at + 5);
-	store_bind_text(s, at + 6, o->currency);
-	sqlite3_bind_int64(s, at + 7, o->total);
-	sqlite3_bind_int64(s, at + 8, o->refunded);
-	store_bind_text(s, at + 9, o->discount_code);
+		db_bind_null(s, at + 5);
+	db_bind_text(s, at + 6, o->currency);
+	db_bind_int(s, at + 7, o->total);
+	db_bind_int(s, at + 8, o->refunded);
+	db_bind_text(s, at + 9, o->discount_code);
 }
 
 int
 store_order_upsert(struct store *st, const struct store_order *o,
     int64_t *order_id, enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	/* Try the insert first: on a first import that is all it takes. */
@@ -305,15 +304,14 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	    " customer_id, created_at, financial_status, cancelled_at,"
 	    " currency, total, refunded, discount_code, source_id)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, nullif(?10, 0))"
-	    " ON CONFLICT (ref) DO NOTHING");
+	    " ON CONFLICT (ref) DO NOTHING RETURNING id");
 	if (s == NULL)
 		return -1;
 	records_bind_order(s, 0, o);
-	sqlite3_bind_int64(s, 10, st->source_id);
-	if (store_run(st, s, "order") == -1)
+	db_bind_int(s, 10, st->source_id);
+	if ((rc = store_run_id(st, s, "order", order_id)) == -1)
 		return -1;
-	if (sqlite3_changes(st->db) > 0) {
-		*order_id = sqlite3_last_insert_rowid(st->db);
+	if (rc == 1) {
 		*changed = STORE_INSERTED;
 		return 0;
 	}
@@ -335,7 +333,7 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	if (s == NULL)
 		return -1;
 	records_bind_order(s, 0, o);
-	sqlite3_bind_int64(s, 10, st->source_id);
+	db_bind_int(s, 10, st->source_id);
 	if (store_run(st, s, "order") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
@@ -346,7 +344,7 @@ int
 store_order_line_upsert(struct store *st, int64_t order_id,
     const struct store_order_line *l, enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, SQ_LINE_UPSERT, "INSERT INTO order_lines"
 	    " (order_id, line_no, sku, product, category, quantity, price)"
@@ -357,13 +355,13 @@ store_order_line_upsert(struct store *st, int64_t order_id,
 	    " OR quantity IS NOT ?6 OR price IS NOT ?7");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, order_id);
-	sqlite3_bind_int64(s, 2, l->line_no);
-	store_bind_text(s, 3, l->sku);
-	store_bind_text(s, 4, l->product);
-	store_bind_text(s, 5, l->category);
-	sqlite3_bind_int64(s, 6, l->quantity);
-	sqlite3_bind_int64(s, 7, l->price);
+	db_bind_int(s, 1, order_id);
+	db_bind_int(s, 2, l->line_no);
+	db_bind_text(s, 3, l->sku);
+	db_bind_text(s, 4, l->product);
+	db_bind_text(s, 5, l->category);
+	db_bind_int(s, 6, l->quantity);
+	db_bind_int(s, 7, l->price);
 	if (store_run(st, s, "order line") == -1)
 		return -1;
 	/* An insert and an update both change the order. */
@@ -375,14 +373,14 @@ int
 store_order_lines_trim(struct store *st, int64_t order_id, int64_t nlines,
     enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, SQ_LINE_TRIM, "DELETE FROM order_lines"
 	    " WHERE order_id = ?1 AND line_no > ?2");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, order_id);
-	sqlite3_bind_int64(s, 2, nlines);
+	db_bind_int(s, 1, order_id);
+	db_bind_int(s, 2, nlines);
 	if (store_run(st, s, "order lines") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_UPDATED);
@@ -417,7 +415,7 @@ int
 store_orders_add(struct store *st, const struct store_order *o, size_t n,
     int64_t *ids)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t next;
 	size_t i, k, done;
 	int lg, rc;
@@ -430,10 +428,10 @@ store_orders_add(struct store *st, const struct store_order *o, size_t n,
 	if ((s = store_stmt(st, SQ_MAX_ORDER,
 	    "SELECT coalesce(max(id), 0) FROM orders")) == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	next = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) + 1 : 0;
+	rc = db_step(s);
+	next = rc == DB_ROW ? db_col_int(s, 0) + 1 : 0;
 	store_done(s);
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return store_fail(st, "orders");
 	for (done = 0; done < n; done += k) {
 		lg = records_chunk(n - done, STORE_ORDERS_MANY_LOG2);
@@ -448,14 +446,14 @@ store_orders_add(struct store *st, const struct store_order *o, size_t n,
 			return -1;
 		for (i = 0; i < k; i++) {
 			ids[done + i] = next++;
-			sqlite3_bind_int64(s, 11 * (int)i + 1, ids[done + i]);
+			db_bind_int(s, 11 * (int)i + 1, ids[done + i]);
 			records_bind_order(s, 11 * (int)i + 1, &o[done + i]);
-			sqlite3_bind_int64(s, 11 * (int)i + 11,
+			db_bind_int(s, 11 * (int)i + 11,
 			    st->source_id);
 		}
 		if (store_run(st, s, "orders") == -1)
 			return -1;
-		if ((size_t)sqlite3_changes(st->db) < k &&
+		if ((size_t)db_changes(st->db) < k &&
 		    records_orders_which(st, o + done, k, ids + done) == -1)
 			return -1;
 	}
@@ -466,7 +464,7 @@ int
 store_order_lines_add(struct store *st, const int64_t *order_ids,
     const struct store_order_line *l, size_t n)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t i, k, done;
 	int at, lg;
 
@@ -480,13 +478,13 @@ store_order_lines_add(struct store *st, const int64_t *order_ids,
 			return -1;
 		for (i = 0; i < k; i++) {
 			at = 7 * (int)i;
-			sqlite3_bind_int64(s, at + 1, order_ids[done + i]);
-			sqlite3_bind_int64(s, at + 2, l[done + i].line_no);
-			store_bind_text(s, at + 3, l[done + i].sku);
-			store_bind_text(s, at + 4, l[done + i].product);
-			store_bind_text(s, at + 5, l[done + i].category);
-			sqlite3_bind_int64(s, at + 6, l[done + i].quantity);
-			sqlite3_bind_int64(s, at + 7, l[done + i].price);
+			db_bind_int(s, at + 1, order_ids[done + i]);
+			db_bind_int(s, at + 2, l[done + i].line_no);
+			db_bind_text(s, at + 3, l[done + i].sku);
+			db_bind_text(s, at + 4, l[done + i].product);
+			db_bind_text(s, at + 5, l[done + i].category);
+			db_bind_int(s, at + 6, l[done + i].quantity);
+			db_bind_int(s, at + 7, l[done + i].price);
 		}
 		if (store_run(st, s, "order lines") == -1)
 			return -1;
@@ -498,21 +496,21 @@ int
 store_event_add(struct store *st, const struct store_event *e,
     enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, SQ_EVENT_INSERT, "INSERT OR IGNORE INTO events"
 	    " (customer_id, at, type, sku, category, cart_value, source_id)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, 0))");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, e->customer_id);
-	sqlite3_bind_int64(s, 2, e->at);
-	store_bind_text(s, 3, segment_event_name(e->type));
-	store_bind_text(s, 4, e->sku ? e->sku : "");
-	store_bind_text(s, 5, e->category);
+	db_bind_int(s, 1, e->customer_id);
+	db_bind_int(s, 2, e->at);
+	db_bind_text(s, 3, segment_event_name(e->type));
+	db_bind_text(s, 4, e->sku ? e->sku : "");
+	db_bind_text(s, 5, e->category);
 	if (e->cart_value >= 0)
-		sqlite3_bind_int64(s, 6, e->cart_value);
-	sqlite3_bind_int64(s, 7, st->source_id);
+		db_bind_int(s, 6, e->cart_value);
+	db_bind_int(s, 7, st->source_id);
 	if (store_run(st, s, "event") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_INSERTED);
@@ -523,7 +521,7 @@ int
 store_events_add(struct store *st, const struct store_event *e, size_t n,
     int64_t *inserted)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t i, k, done;
 	int at, lg;
 
@@ -539,23 +537,23 @@ store_events_add(struct store *st, const struct store_event *e, size_t n,
 			return -1;
 		for (i = 0; i < k; i++) {
 			at = 7 * (int)i;
-			sqlite3_bind_int64(s, at + 7, st->source_id);
-			sqlite3_bind_int64(s, at + 1, e[done + i].customer_id);
-			sqlite3_bind_int64(s, at + 2, e[done + i].at);
-			store_bind_text(s, at + 3,
+			db_bind_int(s, at + 7, st->source_id);
+			db_bind_int(s, at + 1, e[done + i].customer_id);
+			db_bind_int(s, at + 2, e[done + i].at);
+			db_bind_text(s, at + 3,
 			    segment_event_name(e[done + i].type));
-			store_bind_text(s, at + 4, e[done + i].sku ?
+			db_bind_text(s, at + 4, e[done + i].sku ?
 			    e[done + i].sku : "");
-			store_bind_text(s, at + 5, e[done + i].category);
+			db_bind_text(s, at + 5, e[done + i].category);
 			if (e[done + i].cart_value >= 0)
-				sqlite3_bind_int64(s, at + 6,
+				db_bind_int(s, at + 6,
 				    e[done + i].cart_value);
 			else
-				sqlite3_bind_null(s, at + 6);
+				db_bind_null(s, at + 6);
 		}
 		if (store_run(st, s, "events") == -1)
 			return -1;
-		*inserted += sqlite3_changes(st->db);
+		*inserted += db_changes(st->db);
 	}
 	return 0;
 }
@@ -564,7 +562,7 @@ int
 store_consent_get(struct store *st, int64_t customer_id,
     enum store_channel channel, struct store_consent *c)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_CONSENT_GET, "SELECT granted, source,"
@@ -572,20 +570,20 @@ store_consent_get(struct store *st, int64_t customer_id,
 	    " WHERE customer_id = ?1 AND channel = ?2");
 	if (s == NULL)
 		return -1;
-	sqlite3_reset(s);
-	sqlite3_bind_int64(s, 1, customer_id);
-	store_bind_text(s, 2, store_channel_name(channel));
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
+	db_reset(s);
+	db_bind_int(s, 1, customer_id);
+	db_bind_text(s, 2, store_channel_name(channel));
+	rc = db_step(s);
+	if (rc != DB_ROW) {
 		store_done(s);
-		return rc == SQLITE_DONE ? 1 : store_fail(st, "consent");
+		return rc == DB_DONE ? 1 : store_fail(st, "consent");
 	}
 	c->customer_id = customer_id;
 	c->channel = channel;
-	c->granted = sqlite3_column_int(s, 0);
-	c->source = store_col_text(s, 1);
-	c->recorded_at = sqlite3_column_int64(s, 2);
-	c->evidence = store_col_text(s, 3);
+	c->granted = db_col_int(s, 0);
+	c->source = db_col_text(s, 1);
+	c->recorded_at = db_col_int(s, 2);
+	c->evidence = db_col_text(s, 3);
 	return 0;
 }
 
@@ -594,7 +592,7 @@ store_consent_record(struct store *st, const struct store_consent *c,
     int flags, enum store_change *changed)
 {
 	struct store_consent cur;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, make_current;
 
 	*changed = STORE_UNCHANGED;
@@ -622,12 +620,12 @@ store_consent_record(struct store *st, const struct store_consent *c,
 	    " source, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, c->customer_id);
-	store_bind_text(s, 2, store_channel_name(c->channel));
-	sqlite3_bind_int64(s, 3, c->recorded_at);
-	sqlite3_bind_int(s, 4, c->granted != 0);
-	store_bind_text(s, 5, c->source);
-	store_bind_text(s, 6, c->evidence);
+	db_bind_int(s, 1, c->customer_id);
+	db_bind_text(s, 2, store_channel_name(c->channel));
+	db_bind_int(s, 3, c->recorded_at);
+	db_bind_int(s, 4, c->granted != 0);
+	db_bind_text(s, 5, c->source);
+	db_bind_text(s, 6, c->evidence);
 	if (store_run(st, s, "consent history") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_INSERTED);
@@ -643,15 +641,15 @@ store_consent_record(struct store *st, const struct store_consent *c,
 	    " OR recorded_at IS NOT ?5 OR evidence IS NOT ?6");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, c->customer_id);
-	store_bind_text(s, 2, store_channel_name(c->channel));
-	sqlite3_bind_int(s, 3, c->granted != 0);
-	store_bind_text(s, 4, c->source);
-	sqlite3_bind_int64(s, 5, c->recorded_at);
-	store_bind_text(s, 6, c->evidence);
+	db_bind_int(s, 1, c->customer_id);
+	db_bind_text(s, 2, store_channel_name(c->channel));
+	db_bind_int(s, 3, c->granted != 0);
+	db_bind_text(s, 4, c->source);
+	db_bind_int(s, 5, c->recorded_at);
+	db_bind_text(s, 6, c->evidence);
 	if (store_run(st, s, "consent") == -1)
 		return -1;
-	if (sqlite3_changes(st->db) > 0 && *changed == STORE_UNCHANGED)
+	if (db_changes(st->db) > 0 && *changed == STORE_UNCHANGED)
 		*changed = STORE_UPDATED;
 	return 0;
 }
@@ -659,7 +657,7 @@ store_consent_record(struct store *st, const struct store_consent *c,
 int
 store_consent_add(struct store *st, const struct store_consent *c, size_t n)
 {
-	sqlite3_stmt *h, *s;
+	struct db_stmt *h, *s;
 	size_t i, k, done;
 	int at, lg;
 
@@ -685,20 +683,20 @@ store_consent_add(struct store *st, const struct store_consent *c, size_t n)
 			return -1;
 		for (i = 0; i < k; i++) {
 			at = 6 * (int)i;
-			sqlite3_bind_int64(h, at + 1, c[done + i].customer_id);
-			store_bind_text(h, at + 2,
+			db_bind_int(h, at + 1, c[done + i].customer_id);
+			db_bind_text(h, at + 2,
 			    store_channel_name(c[done + i].channel));
-			sqlite3_bind_int64(h, at + 3, c[done + i].recorded_at);
-			sqlite3_bind_int(h, at + 4, c[done + i].granted != 0);
-			store_bind_text(h, at + 5, c[done + i].source);
-			store_bind_text(h, at + 6, c[done + i].evidence);
-			sqlite3_bind_int64(s, at + 1, c[done + i].customer_id);
-			store_bind_text(s, at + 2,
+			db_bind_int(h, at + 3, c[done + i].recorded_at);
+			db_bind_int(h, at + 4, c[done + i].granted != 0);
+			db_bind_text(h, at + 5, c[done + i].source);
+			db_bind_text(h, at + 6, c[done + i].evidence);
+			db_bind_int(s, at + 1, c[done + i].customer_id);
+			db_bind_text(s, at + 2,
 			    store_channel_name(c[done + i].channel));
-			sqlite3_bind_int(s, at + 3, c[done + i].granted != 0);
-			store_bind_text(s, at + 4, c[done + i].source);
-			sqlite3_bind_int64(s, at + 5, c[done + i].recorded_at);
-			store_bind_text(s, at + 6, c[done + i].evidence);
+			db_bind_int(s, at + 3, c[done + i].granted != 0);
+			db_bind_text(s, at + 4, c[done + i].source);
+			db_bind_int(s, at + 5, c[done + i].recorded_at);
+			db_bind_text(s, at + 6, c[done + i].evidence);
 		}
 		if (store_run(st, h, "consent history") == -1) {
 			store_done(s);
@@ -738,16 +736,16 @@ int
 store_engagement_add(struct store *st, const struct store_engagement *e,
     enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, SQ_ENG_INSERT, "INSERT OR IGNORE INTO engagement"
 	    " (customer_id, campaign_id, type, at) VALUES (?1, ?2, ?3, ?4)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, e->customer_id);
-	store_bind_text(s, 2, e->campaign_id);
-	store_bind_text(s, 3, store_engagement_name(e->type));
-	sqlite3_bind_int64(s, 4, e->at);
+	db_bind_int(s, 1, e->customer_id);
+	db_bind_text(s, 2, e->campaign_id);
+	db_bind_text(s, 3, store_engagement_name(e->type));
+	db_bind_int(s, 4, e->at);
 	if (store_run(st, s, "engagement") == -1)
 		return -1;
 	*changed = records_changed(st, STORE_INSERTED);
@@ -758,7 +756,7 @@ int
 store_engagement_add_many(struct store *st, const struct store_engagement *e,
     size_t n, int64_t *inserted)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t i, k, done;
 	int at, lg;
 
@@ -773,15 +771,15 @@ store_engagement_add_many(struct store *st, const struct store_engagement *e,
 			return -1;
 		for (i = 0; i < k; i++) {
 			at = 4 * (int)i;
-			sqlite3_bind_int64(s, at + 1, e[done + i].customer_id);
-			store_bind_text(s, at + 2, e[done + i].campaign_id);
-			store_bind_text(s, at + 3,
+			db_bind_int(s, at + 1, e[done + i].customer_id);
+			db_bind_text(s, at + 2, e[done + i].campaign_id);
+			db_bind_text(s, at + 3,
 			    store_engagement_name(e[done + i].type));
-			sqlite3_bind_int64(s, at + 4, e[done + i].at);
+			db_bind_int(s, at + 4, e[done + i].at);
 		}
 		if (store_run(st, s, "engagement") == -1)
 			return -1;
-		*inserted += sqlite3_changes(st->db);
+		*inserted += db_changes(st->db);
 	}
 	return 0;
 }
@@ -791,7 +789,7 @@ store_engagement_summary(struct store *st, int64_t customer_id,
     struct store_engagement_summary *sum)
 {
 	enum store_engagement_type t;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
@@ -799,15 +797,15 @@ store_engagement_summary(struct store *st, int64_t customer_id,
 	    " FROM engagement WHERE customer_id = ?1 GROUP BY type");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, customer_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (store_engagement_parse(store_col_text(s, 0), &t) == 0) {
-			sum->count[t] = sqlite3_column_int64(s, 1);
-			sum->last[t] = sqlite3_column_int64(s, 2);
+	db_bind_int(s, 1, customer_id);
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (store_engagement_parse(db_col_text(s, 0), &t) == 0) {
+			sum->count[t] = db_col_int(s, 1);
+			sum->last[t] = db_col_int(s, 2);
 		}
 	}
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "engagement");
 	return 0;
 }
@@ -815,17 +813,17 @@ store_engagement_summary(struct store *st, int64_t customer_id,
 int
 store_customer_emails(struct store *st, store_email_fn fn, void *arg)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, stop = 0;
 
 	s = store_stmt(st, SQ_CUST_EMAILS, "SELECT email FROM customers"
 	    " ORDER BY id");
 	if (s == NULL)
 		return -1;
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		stop = fn((const char *)sqlite3_column_text(s, 0), arg);
+	while (!stop && (rc = db_step(s)) == DB_ROW)
+		stop = fn(db_col_text(s, 0), arg);
 	store_done(s);
-	if (!stop && rc != SQLITE_DONE)
+	if (!stop && rc != DB_DONE)
 		return store_fail(st, "customers");
 	return stop;
 }

@@ -17,7 +17,7 @@ int
 store_audit_key_get(struct store *st, int64_t customer_id,
     struct store_audit_key *k)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(k, 0, sizeof(*k));
@@ -27,24 +27,27 @@ store_audit_key_get(struct store *st, int64_t customer_id,
 	    " FROM customers WHERE id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, customer_id);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	db_bind_int(s, 1, customer_id);
+	if ((rc = db_step(s)) == DB_ROW)
 		store_audit_key_read(s, 0, k);
 	store_done(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	return rc == DB_ROW || rc == DB_DONE ? 0 :
 	    store_fail(st, "audit key");
 }
 
 void
-store_audit_key_read(sqlite3_stmt *s, int col, struct store_audit_key *k)
+store_audit_key_read(struct db_stmt *s, int col, struct store_audit_key *k)
 {
+	const void *key;
+	size_t n = 0;
+
 	memset(k, 0, sizeof(*k));
-	if (sqlite3_column_type(s, col + 1) != SQLITE_NULL)
+	if (!db_col_null(s, col + 1))
 		k->state = AUDIT_KEY_ERASED;
-	else if (sqlite3_column_bytes(s, col) == STORE_AUDIT_KEY_LEN) {
+	else if ((key = db_col_blob(s, col, &n)) != NULL &&
+	    n == STORE_AUDIT_KEY_LEN) {
 		k->state = AUDIT_KEY_LIVE;
-		memcpy(k->bytes, sqlite3_column_blob(s, col),
-		    STORE_AUDIT_KEY_LEN);
+		memcpy(k->bytes, key, STORE_AUDIT_KEY_LEN);
 	}
 }
 
@@ -52,15 +55,15 @@ int
 store_audit_key_put(struct store *st, int64_t customer_id,
     const unsigned char *key)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, SQ_AUDIT_KEY_PUT, "UPDATE customers"
 	    " SET audit_key = ?2 WHERE id = ?1 AND audit_key IS NULL"
 	    " AND redacted_at IS NULL");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, customer_id);
-	sqlite3_bind_blob(s, 2, key, STORE_AUDIT_KEY_LEN, SQLITE_STATIC);
+	db_bind_int(s, 1, customer_id);
+	db_bind_blob(s, 2, key, STORE_AUDIT_KEY_LEN);
 	return store_run(st, s, "audit key");
 }
 
@@ -73,23 +76,23 @@ static int
 redact_run(struct store *st, const char *sql, int64_t id, int64_t at,
     int64_t *n)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if ((s = db_prepare(st->db, sql, 0)) == NULL)
 		return store_fail(st, "redact");
-	if (sqlite3_bind_parameter_count(s) >= 1)
-		sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_bind_parameter_count(s) >= 2)
-		sqlite3_bind_int64(s, 2, at);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && n != NULL)
-		*n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (db_param_count(s) >= 1)
+		db_bind_int(s, 1, id);
+	if (db_param_count(s) >= 2)
+		db_bind_int(s, 2, at);
+	rc = db_step(s);
+	if (rc == DB_ROW && n != NULL)
+		*n = db_col_int(s, 0);
+	db_finalize(s);
+	if (rc != DB_DONE && rc != DB_ROW)
 		return store_fail(st, "redact");
-	if (rc == SQLITE_DONE && n != NULL)
-		*n += sqlite3_changes64(st->db);
+	if (rc == DB_DONE && n != NULL)
+		*n += db_changes(st->db);
 	return 0;
 }
 
@@ -128,42 +131,42 @@ lines_without(const char *list, const char *who, int *found)
 static int
 redact_jobs(struct store *st, const char *who, int64_t *n)
 {
-	sqlite3_stmt *s, *u = NULL, *d = NULL;
+	struct db_stmt *s, *u = NULL, *d = NULL;
 	char *rest;
 	int rc, found;
 
 	if (who == NULL || *who == '\0')
 		return 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, recipients FROM outbox"
-	    " WHERE instr(recipients, ?1) > 0", -1, &s, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(st->db, "DELETE FROM outbox_body"
-	    " WHERE job_id = ?1 AND ?2 = ''", -1, &d, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(st->db, "UPDATE outbox SET recipients = ?2,"
+	if ((s = db_prepare(st->db, "SELECT id, recipients FROM outbox"
+	    " WHERE instr(recipients, ?1) > 0", 0)) == NULL ||
+	    (d = db_prepare(st->db, "DELETE FROM outbox_body"
+	    " WHERE job_id = ?1 AND ?2 = ''", 0)) == NULL ||
+	    (u = db_prepare(st->db, "UPDATE outbox SET recipients = ?2,"
 	    " message = CASE WHEN ?2 = '' THEN x'' ELSE message END,"
 	    " state = CASE WHEN ?2 = '' AND state = 'queued'"
 	    "  THEN 'cancelled' ELSE state END,"
 	    " last_error = CASE WHEN ?2 = '' AND state = 'queued'"
 	    "  THEN 'recipient redacted' ELSE last_error END"
-	    " WHERE id = ?1", -1, &u, NULL) != SQLITE_OK) {
-		sqlite3_finalize(s);
-		sqlite3_finalize(d);
+	    " WHERE id = ?1", 0)) == NULL) {
+		db_finalize(s);
+		db_finalize(d);
 		return store_fail(st, "redact outbox");
 	}
-	sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		rest = lines_without(store_col_text(s, 1), who, &found);
+	db_bind_text(s, 1, who);
+	while ((rc = db_step(s)) == DB_ROW) {
+		rest = lines_without(db_col_text(s, 1), who, &found);
 		if (found) {
-			sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
-			sqlite3_bind_text(u, 2, rest, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(d, 1, sqlite3_column_int64(s, 0));
-			sqlite3_bind_text(d, 2, rest, -1, SQLITE_STATIC);
+			db_bind_int(u, 1, db_col_int(s, 0));
+			db_bind_text(u, 2, rest);
+			db_bind_int(d, 1, db_col_int(s, 0));
+			db_bind_text(d, 2, rest);
 			/* an email's body is in outbox_body, an SMS's text
 			 * in the job */
-			if ((rc = sqlite3_step(u)) == SQLITE_DONE)
-				rc = sqlite3_step(d);
-			sqlite3_reset(u);
-			sqlite3_reset(d);
-			if (rc != SQLITE_DONE) {
+			if ((rc = db_step(u)) == DB_DONE)
+				rc = db_step(d);
+			db_reset(u);
+			db_reset(d);
+			if (rc != DB_DONE) {
 				free(rest);
 				break;
 			}
@@ -171,34 +174,34 @@ redact_jobs(struct store *st, const char *who, int64_t *n)
 		}
 		free(rest);
 	}
-	sqlite3_finalize(s);
-	sqlite3_finalize(u);
-	sqlite3_finalize(d);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "redact outbox");
+	db_finalize(s);
+	db_finalize(u);
+	db_finalize(d);
+	return rc == DB_DONE ? 0 : store_fail(st, "redact outbox");
 }
 
 /* The profile's address and number, copied: the jobs that name them. */
 static int
 redact_contacts(struct store *st, int64_t id, char **email, char **phone)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*email = *phone = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT email, phone FROM customers"
-	    " WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+	if ((s = db_prepare(st->db, "SELECT email, phone FROM customers"
+	    " WHERE id = ?1", 0)) == NULL)
 		return store_fail(st, "redact");
-	sqlite3_bind_int64(s, 1, id);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		*email = xstrdup(store_col_text(s, 0));
-		if (store_col_text(s, 1) != NULL)
-			*phone = xstrdup(store_col_text(s, 1));
+	db_bind_int(s, 1, id);
+	if ((rc = db_step(s)) == DB_ROW) {
+		*email = xstrdup(db_col_text(s, 0));
+		if (db_col_text(s, 1) != NULL)
+			*phone = xstrdup(db_col_text(s, 1));
 	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
+	db_finalize(s);
+	if (rc == DB_DONE)
 		return store_failf(st, "redact: no customer %lld",
 		    (long long)id);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "redact");
+	return rc == DB_ROW ? 0 : store_fail(st, "redact");
 }
 
 int

@@ -12,8 +12,6 @@
  */
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "store_int.h"
 
 /* Customers a pruning transaction takes: about 50 ms of writes. */
@@ -59,11 +57,11 @@ int
 store_retention_plan(struct store *st, int64_t cut,
     struct store_retention *r)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if (sqlite3_prepare_v2(st->db, "WITH closing AS ("
+	if ((s = db_prepare(st->db, "WITH closing AS ("
 	    " SELECT campaign_id FROM (" CAMPAIGNS_IDLE ")"
 	    " UNION SELECT campaign_id FROM campaigns_closed"
 	    "  WHERE pruned_at IS NULL) SELECT"
@@ -72,19 +70,18 @@ store_retention_plan(struct store *st, int64_t cut,
 	    " (SELECT count(*) FROM engagement WHERE campaign_id IN closing"
 	    "  AND (type = 'sent' OR " ANSWER_NOT_NEWEST ")),"
 	    " (SELECT count(*) FROM outbox WHERE campaign_id IN closing),"
-	    " (SELECT count(*) FROM " COPY_NOTES_OLD ")", -1, &s, NULL) !=
-	    SQLITE_OK)
+	    " (SELECT count(*) FROM " COPY_NOTES_OLD ")", 0)) == NULL)
 		return store_fail(st, "retention");
-	sqlite3_bind_int64(s, 1, cut);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r->campaigns = sqlite3_column_int64(s, 0);
-		r->ledger_rows = sqlite3_column_int64(s, 1);
-		r->engagement_rows = sqlite3_column_int64(s, 2);
-		r->outbox_jobs = sqlite3_column_int64(s, 3);
-		r->copy_notes = sqlite3_column_int64(s, 4);
+	db_bind_int(s, 1, cut);
+	if ((rc = db_step(s)) == DB_ROW) {
+		r->campaigns = db_col_int(s, 0);
+		r->ledger_rows = db_col_int(s, 1);
+		r->engagement_rows = db_col_int(s, 2);
+		r->outbox_jobs = db_col_int(s, 3);
+		r->copy_notes = db_col_int(s, 4);
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "retention");
+	db_finalize(s);
+	return rc == DB_ROW ? 0 : store_fail(st, "retention");
 }
 
 /*
@@ -122,34 +119,34 @@ static const char *const slice_sql[] = {
 static int
 query_int(struct store *st, const char *sql, int64_t v, int64_t *out)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if ((s = db_prepare(st->db, sql, 0)) == NULL)
 		return store_fail(st, "retention");
-	if (sqlite3_bind_parameter_count(s) > 0)
-		sqlite3_bind_int64(s, 1, v);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*out = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "retention");
+	if (db_param_count(s) > 0)
+		db_bind_int(s, 1, v);
+	if ((rc = db_step(s)) == DB_ROW)
+		*out = db_col_int(s, 0);
+	db_finalize(s);
+	return rc == DB_ROW ? 0 : store_fail(st, "retention");
 }
 
 /* Runs S with ?1..?3 = A, B, C, those it has; *CHANGED += its rows. */
 static int
-run_bound(struct store *st, sqlite3_stmt *s, int64_t a, int64_t b,
+run_bound(struct store *st, struct db_stmt *s, int64_t a, int64_t b,
     int64_t c, int64_t *changed)
 {
-	if (sqlite3_bind_parameter_count(s) > 0)
-		sqlite3_bind_int64(s, 1, a);
-	if (sqlite3_bind_parameter_count(s) > 1)
-		sqlite3_bind_int64(s, 2, b);
-	if (sqlite3_bind_parameter_count(s) > 2)
-		sqlite3_bind_int64(s, 3, c);
+	if (db_param_count(s) > 0)
+		db_bind_int(s, 1, a);
+	if (db_param_count(s) > 1)
+		db_bind_int(s, 2, b);
+	if (db_param_count(s) > 2)
+		db_bind_int(s, 3, c);
 	if (store_run(st, s, "retention") == -1)
 		return -1;
 	if (changed != NULL)
-		*changed += sqlite3_changes(st->db);
+		*changed += db_changes(st->db);
 	return 0;
 }
 
@@ -158,7 +155,7 @@ static int
 prune_slices(struct store *st, int64_t now, struct store_retention *r,
     progress_fn progress, void *arg)
 {
-	sqlite3_stmt *s[NSLICE_SQL] = { NULL };
+	struct db_stmt *s[NSLICE_SQL] = { NULL };
 	int64_t *counts[NSLICE_SQL] = { &r->ledger_rows, &r->engagement_rows,
 	    &r->summary_rows };
 	int64_t last, lo, secs;
@@ -169,8 +166,7 @@ prune_slices(struct store *st, int64_t now, struct store_retention *r,
 	    "", 0, &last) == -1 || store_deliveries_secs(st, &secs) == -1)
 		return -1;
 	for (i = 0; i < NSLICE_SQL; i++)
-		if (sqlite3_prepare_v2(st->db, slice_sql[i], -1, &s[i],
-		    NULL) != SQLITE_OK) {
+		if ((s[i] = db_prepare(st->db, slice_sql[i], 0)) == NULL) {
 			store_fail(st, "retention");
 			goto done;
 		}
@@ -192,7 +188,7 @@ prune_slices(struct store *st, int64_t now, struct store_retention *r,
 	rc = 0;
 done:
 	for (i = 0; i < NSLICE_SQL; i++)
-		sqlite3_finalize(s[i]);
+		db_finalize(s[i]);
 	return rc;
 }
 
@@ -210,24 +206,23 @@ prune_finish(struct store *st, int64_t cut, int64_t now,
 	};
 	int64_t *counts[] = { &r->outbox_jobs, &r->copy_notes, NULL };
 	int64_t bind[] = { 0, cut, now };
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t i;
 
 	if (store_begin(st) == -1)
 		return -1;
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if (sqlite3_prepare_v2(st->db, sql[i], -1, &s, NULL) !=
-		    SQLITE_OK) {
+		if ((s = db_prepare(st->db, sql[i], 0)) == NULL) {
 			store_fail(st, "retention");
 			store_rollback(st);
 			return -1;
 		}
 		if (run_bound(st, s, bind[i], 0, 0, counts[i]) == -1) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			store_rollback(st);
 			return -1;
 		}
-		sqlite3_finalize(s);
+		db_finalize(s);
 	}
 	return store_commit(st);
 }
@@ -236,27 +231,26 @@ int
 store_retention_apply(struct store *st, int64_t cut, int64_t now,
     struct store_retention *r, progress_fn progress, void *arg)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	memset(r, 0, sizeof(*r));
 	/* closed first, in one transaction: from then on the milter
 	 * suppresses them, so nothing the slices prune is being added */
 	if (store_begin(st) == -1)
 		return -1;
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO campaigns_closed"
+	if ((s = db_prepare(st->db, "INSERT INTO campaigns_closed"
 	    " (campaign_id, first_at, last_at, decided, delivered, closed_at)"
-	    " SELECT *, ?2 FROM (" CAMPAIGNS_IDLE ")", -1, &s, NULL) !=
-	    SQLITE_OK) {
+	    " SELECT *, ?2 FROM (" CAMPAIGNS_IDLE ")", 0)) == NULL) {
 		store_fail(st, "retention");
 		store_rollback(st);
 		return -1;
 	}
 	if (run_bound(st, s, cut, now, 0, NULL) == -1) {
-		sqlite3_finalize(s);
+		db_finalize(s);
 		store_rollback(st);
 		return -1;
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	if (query_int(st, "SELECT count(*) FROM campaigns_closed"
 	    " WHERE pruned_at IS NULL", 0, &r->campaigns) == -1 ||
 	    store_commit(st) == -1) {
@@ -273,7 +267,7 @@ int
 store_campaign_closed(struct store *st, const char *campaign,
     struct store_closed_campaign *c)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_CAMPAIGN_CLOSED, "SELECT first_at, last_at,"
@@ -281,16 +275,16 @@ store_campaign_closed(struct store *st, const char *campaign,
 	    " WHERE campaign_id = ?1");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, campaign);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		c->first_at = sqlite3_column_int64(s, 0);
-		c->last_at = sqlite3_column_int64(s, 1);
-		c->decided = sqlite3_column_int64(s, 2);
-		c->delivered = sqlite3_column_int64(s, 3);
-		c->closed_at = sqlite3_column_int64(s, 4);
+	db_bind_text(s, 1, campaign);
+	if ((rc = db_step(s)) == DB_ROW) {
+		c->first_at = db_col_int(s, 0);
+		c->last_at = db_col_int(s, 1);
+		c->decided = db_col_int(s, 2);
+		c->delivered = db_col_int(s, 3);
+		c->closed_at = db_col_int(s, 4);
 	}
 	store_done(s);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? 1 : store_fail(st, "closed campaign");
+	return rc == DB_DONE ? 1 : store_fail(st, "closed campaign");
 }

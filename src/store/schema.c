@@ -636,31 +636,29 @@ _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,
 static int
 schema_read_version(struct store *st, int64_t *version)
 {
-	sqlite3_stmt *s;
-	int rc;
+	struct db_stmt *s;
+	enum db_rc rc;
 
 	*version = 0;
-	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master"
-	    " WHERE type = 'table' AND name = 'schema_migrations'", -1, &s,
-	    NULL);
-	if (rc != SQLITE_OK)
+	if ((s = db_prepare(st->db, "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'table' AND name = 'schema_migrations'", 0)) == NULL)
 		return store_fail(st, "not a segmilter store");
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(s);
+	rc = db_step(s);
+	if (rc != DB_ROW) {
+		db_finalize(s);
 		return store_fail(st, "not a segmilter store");
 	}
-	if (sqlite3_column_int(s, 0) == 0) {
-		sqlite3_finalize(s);
+	if (db_col_int(s, 0) == 0) {
+		db_finalize(s);
 		return 0;
 	}
-	sqlite3_finalize(s);
-	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0)"
-	    " FROM schema_migrations", -1, &s, NULL) != SQLITE_OK)
+	db_finalize(s);
+	if ((s = db_prepare(st->db, "SELECT coalesce(max(version), 0)"
+	    " FROM schema_migrations", 0)) == NULL)
 		return store_fail(st, "schema_migrations");
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*version = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	if (db_step(s) == DB_ROW)
+		*version = db_col_int(s, 0);
+	db_finalize(s);
 	return 0;
 }
 
@@ -691,7 +689,7 @@ schema_apply(struct store *st, int64_t n)
 fail:
 	/* the failing statement's error, not the rollback's "not an error" */
 	snprintf(why, sizeof(why), "%s", st->err);
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	db_exec(st->db, "ROLLBACK");
 	return store_failf(st, "migration %lld: %s", (long long)n, why);
 }
 

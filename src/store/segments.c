@@ -39,8 +39,8 @@ struct store_rebuild {
 	struct store	*st;
 	int64_t		 generation;
 	int64_t		 pending;	/* rows in the open transaction */
-	sqlite3_stmt	*ins_seg, *upd;
-	sqlite3_stmt	*ins_int[INTERESTS_LOG2 + 1];	/* 2^i rows each */
+	struct db_stmt	*ins_seg, *upd;
+	struct db_stmt	*ins_int[INTERESTS_LOG2 + 1];	/* 2^i rows each */
 	struct {
 		int64_t			 customer_id;
 		struct segment_interest	 in;
@@ -81,49 +81,49 @@ rebuild_delete_generation(struct store *st, int64_t gen)
 	static const char *const tables[] = {
 		"customer_segments", "customer_interests"
 	};
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t maxid = 0, lo;
 	size_t i;
 	char sql[160];
 
-	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0)"
-	    " FROM customers", -1, &s, NULL) != SQLITE_OK)
+	if ((s = db_prepare(st->db, "SELECT coalesce(max(id), 0)"
+	    " FROM customers", 0)) == NULL)
 		return store_fail(st, "segments");
-	if (sqlite3_step(s) == SQLITE_ROW)
-		maxid = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	if (db_step(s) == DB_ROW)
+		maxid = db_col_int(s, 0);
+	db_finalize(s);
 
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE generation"
 		    " = ?1 AND customer_id BETWEEN ?2 AND ?3", tables[i]);
-		if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		if ((s = db_prepare(st->db, sql, 0)) == NULL)
 			return store_fail(st, "segments");
 		/* Rows of customers deleted since are caught by the last. */
 		for (lo = 0; lo <= maxid; lo += DELETE_STEP) {
 			int rc;
 
-			sqlite3_bind_int64(s, 1, gen);
-			sqlite3_bind_int64(s, 2, lo);
-			sqlite3_bind_int64(s, 3, lo + DELETE_STEP - 1 >= maxid
+			db_bind_int(s, 1, gen);
+			db_bind_int(s, 2, lo);
+			db_bind_int(s, 3, lo + DELETE_STEP - 1 >= maxid
 			    ? INT64_MAX : lo + DELETE_STEP - 1);
 			if (store_begin(st) == -1) {
-				sqlite3_finalize(s);
+				db_finalize(s);
 				return -1;
 			}
-			rc = sqlite3_step(s);
-			sqlite3_reset(s);
-			if (rc != SQLITE_DONE) {
-				sqlite3_finalize(s);
+			rc = db_step(s);
+			db_reset(s);
+			if (rc != DB_DONE) {
+				db_finalize(s);
 				store_fail(st, "segments");
 				store_rollback(st);
 				return -1;
 			}
 			if (store_commit(st) == -1) {
-				sqlite3_finalize(s);
+				db_finalize(s);
 				return -1;
 			}
 		}
-		sqlite3_finalize(s);
+		db_finalize(s);
 	}
 	return 0;
 }
@@ -131,18 +131,18 @@ rebuild_delete_generation(struct store *st, int64_t gen)
 static int
 segments_current_generation(struct store *st, int64_t *gen)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*gen = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT generation FROM segment_state",
-	    -1, &s, NULL) != SQLITE_OK)
+	if ((s = db_prepare(st->db, "SELECT generation FROM segment_state",
+	    0)) == NULL)
 		return store_fail(st, "segments");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*gen = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*gen = db_col_int(s, 0);
+	db_finalize(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return store_fail(st, "segments");
 	return 0;
 }
@@ -151,24 +151,24 @@ segments_current_generation(struct store *st, int64_t *gen)
 static int
 rebuild_drop_leftovers(struct store *st, int64_t current, int64_t *maxgen)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t gen;
 	int rc;
 
 	*maxgen = current;
-	if (sqlite3_prepare_v2(st->db, "SELECT DISTINCT generation FROM"
+	if ((s = db_prepare(st->db, "SELECT DISTINCT generation FROM"
 	    " customer_segments WHERE generation <> ?1 UNION SELECT DISTINCT"
-	    " generation FROM customer_interests WHERE generation <> ?1", -1,
-	    &s, NULL) != SQLITE_OK)
+	    " generation FROM customer_interests WHERE generation <> ?1",
+	    0)) == NULL)
 		return store_fail(st, "segments");
-	sqlite3_bind_int64(s, 1, current);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		gen = sqlite3_column_int64(s, 0);
+	db_bind_int(s, 1, current);
+	while ((rc = db_step(s)) == DB_ROW) {
+		gen = db_col_int(s, 0);
 		if (gen > *maxgen)
 			*maxgen = gen;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_finalize(s);
+	if (rc != DB_DONE)
 		return store_fail(st, "segments");
 	for (gen = current + 1; gen <= *maxgen; gen++)
 		if (rebuild_delete_generation(st, gen) == -1)
@@ -195,62 +195,59 @@ rebuild_drop_leftovers(struct store *st, int64_t current, int64_t *maxgen)
 #define INTEREST_ROW	"(?, ?, ?, ?, ?)"
 
 static void
-segment_bind(sqlite3_stmt *s, int64_t gen, int64_t customer_id,
+segment_bind(struct db_stmt *s, int64_t gen, int64_t customer_id,
     const struct segment_result *r)
 {
-	sqlite3_bind_int64(s, 1, gen);
-	sqlite3_bind_int64(s, 2, customer_id);
-	sqlite3_bind_int64(s, 3, r->flags);
-	sqlite3_bind_int64(s, 4, r->orders);
-	sqlite3_bind_int64(s, 5, r->net_spend);
-	sqlite3_bind_int64(s, 6, r->margin);
-	sqlite3_bind_int64(s, 7, r->uncosted_lines);
-	sqlite3_bind_int64(s, 8, r->first_order_at);
-	sqlite3_bind_int64(s, 9, r->last_order_at);
-	sqlite3_bind_int64(s, 10, r->vip_value);
-	sqlite3_bind_int(s, 11, r->vip_eligible);
-	sqlite3_bind_int64(s, 12, r->cycle_days);
-	sqlite3_bind_text(s, 13, r->cycle_source, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 14, r->mean_interval_days);
-	sqlite3_bind_text(s, 15, segment_b2b_reason_name(r->b2b_reason), -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(s, 16, r->b2b_detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 17, r->cart_abandoner);
-	sqlite3_bind_int64(s, 18, r->cart_at);
-	sqlite3_bind_int64(s, 19, r->cart_value);
-	sqlite3_bind_text(s, 20, r->country, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 21, r->currency, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 22, r->language, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 23, r->time_zone, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 24, conf_lifecycle_name(r->lifecycle), -1,
-	    SQLITE_STATIC);
+	db_bind_int(s, 1, gen);
+	db_bind_int(s, 2, customer_id);
+	db_bind_int(s, 3, r->flags);
+	db_bind_int(s, 4, r->orders);
+	db_bind_int(s, 5, r->net_spend);
+	db_bind_int(s, 6, r->margin);
+	db_bind_int(s, 7, r->uncosted_lines);
+	db_bind_int(s, 8, r->first_order_at);
+	db_bind_int(s, 9, r->last_order_at);
+	db_bind_int(s, 10, r->vip_value);
+	db_bind_int(s, 11, r->vip_eligible);
+	db_bind_int(s, 12, r->cycle_days);
+	db_bind_text(s, 13, r->cycle_source);
+	db_bind_int(s, 14, r->mean_interval_days);
+	db_bind_text(s, 15, segment_b2b_reason_name(r->b2b_reason));
+	db_bind_text(s, 16, r->b2b_detail);
+	db_bind_int(s, 17, r->cart_abandoner);
+	db_bind_int(s, 18, r->cart_at);
+	db_bind_int(s, 19, r->cart_value);
+	db_bind_text(s, 20, r->country);
+	db_bind_text(s, 21, r->currency);
+	db_bind_text(s, 22, r->language);
+	db_bind_text(s, 23, r->time_zone);
+	db_bind_text(s, 24, conf_lifecycle_name(r->lifecycle));
 }
 
 /* R's interests for CUSTOMER_ID in generation GEN, through S. */
 static int
-interests_insert(struct store *st, sqlite3_stmt *s, int64_t gen,
+interests_insert(struct store *st, struct db_stmt *s, int64_t gen,
     int64_t customer_id, const struct segment_result *r)
 {
 	size_t i;
 	int rc;
 
 	for (i = 0; i < r->ninterests; i++) {
-		sqlite3_bind_int64(s, 1, gen);
-		sqlite3_bind_int64(s, 2, customer_id);
-		sqlite3_bind_text(s, 3, r->interests[i].category, -1,
-		    SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, r->interests[i].sources);
-		sqlite3_bind_int64(s, 5, r->interests[i].last_at);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
+		db_bind_int(s, 1, gen);
+		db_bind_int(s, 2, customer_id);
+		db_bind_text(s, 3, r->interests[i].category);
+		db_bind_int(s, 4, r->interests[i].sources);
+		db_bind_int(s, 5, r->interests[i].last_at);
+		rc = db_step(s);
+		db_reset(s);
+		if (rc != DB_DONE)
 			return store_fail(st, "interest row");
 	}
 	return 0;
 }
 
 /* The statement writing 2^LOG2 interest rows, prepared on first use. */
-static sqlite3_stmt *
+static struct db_stmt *
 rebuild_interests_stmt(struct store_rebuild *rb, int log2)
 {
 	struct buf sql;
@@ -262,8 +259,8 @@ rebuild_interests_stmt(struct store_rebuild *rb, int log2)
 	buf_puts(&sql, INTEREST_ROWS);
 	for (i = 0; i < (size_t)1 << log2; i++)
 		buf_puts(&sql, i > 0 ? ", " INTEREST_ROW : INTEREST_ROW);
-	if (sqlite3_prepare_v3(rb->st->db, buf_str(&sql), -1,
-	    SQLITE_PREPARE_PERSISTENT, &rb->ins_int[log2], NULL) != SQLITE_OK)
+	if ((rb->ins_int[log2] = db_prepare(rb->st->db, buf_str(&sql),
+	    1)) == NULL)
 		store_fail(rb->st, "interest rows");
 	buf_free(&sql);
 	return rb->ins_int[log2];
@@ -274,7 +271,7 @@ rebuild_interests_stmt(struct store_rebuild *rb, int log2)
 static int
 rebuild_write_interests(struct store_rebuild *rb)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t i, k, done;
 	int lg, at, rc;
 
@@ -287,20 +284,19 @@ rebuild_write_interests(struct store_rebuild *rb)
 			return -1;
 		for (i = 0; i < k; i++) {
 			at = 5 * (int)i;
-			sqlite3_bind_int64(s, at + 1, rb->generation);
-			sqlite3_bind_int64(s, at + 2,
+			db_bind_int(s, at + 1, rb->generation);
+			db_bind_int(s, at + 2,
 			    rb->interests[done + i].customer_id);
-			sqlite3_bind_text(s, at + 3,
-			    rb->interests[done + i].in.category, -1,
-			    SQLITE_STATIC);
-			sqlite3_bind_int64(s, at + 4,
+			db_bind_text(s, at + 3,
+			    rb->interests[done + i].in.category);
+			db_bind_int(s, at + 4,
 			    rb->interests[done + i].in.sources);
-			sqlite3_bind_int64(s, at + 5,
+			db_bind_int(s, at + 5,
 			    rb->interests[done + i].in.last_at);
 		}
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
+		rc = db_step(s);
+		db_reset(s);
+		if (rc != DB_DONE)
 			return store_fail(rb->st, "interest rows");
 	}
 	rb->ninterests = 0;
@@ -311,18 +307,18 @@ rebuild_write_interests(struct store_rebuild *rb)
 static int
 segments_building(struct store *st, int64_t gen)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, gen > 0 ? "INSERT OR REPLACE INTO"
+	if ((s = db_prepare(st->db, gen > 0 ? "INSERT OR REPLACE INTO"
 	    " segment_building (id, generation) VALUES (1, ?1)" :
-	    "DELETE FROM segment_building", -1, &s, NULL) != SQLITE_OK)
+	    "DELETE FROM segment_building", 0)) == NULL)
 		return store_fail(st, "segments");
 	if (gen > 0)
-		sqlite3_bind_int64(s, 1, gen);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "segments");
+		db_bind_int(s, 1, gen);
+	rc = db_step(s);
+	db_finalize(s);
+	return rc == DB_DONE ? 0 : store_fail(st, "segments");
 }
 
 int
@@ -346,9 +342,8 @@ store_rebuild_begin(struct store *st, struct store_rebuild **out)
 	}
 	/* OR IGNORE: a change that arrived meanwhile wrote the row already
 	 * (store_segment_put), from facts newer than this build's snapshot */
-	if (sqlite3_prepare_v3(st->db, "INSERT OR IGNORE INTO"
-	    " customer_segments" SEGMENT_COLUMNS, -1,
-	    SQLITE_PREPARE_PERSISTENT, &rb->ins_seg, NULL) != SQLITE_OK) {
+	if ((rb->ins_seg = db_prepare(st->db, "INSERT OR IGNORE INTO"
+	    " customer_segments" SEGMENT_COLUMNS, 1)) == NULL) {
 		store_fail(st, "segments");
 		store_rebuild_abort(rb);
 		return -1;
@@ -361,19 +356,19 @@ int
 store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
     const struct segment_result *r)
 {
-	sqlite3_stmt *s = rb->ins_seg;
+	struct db_stmt *s = rb->ins_seg;
 	size_t i;
 	int rc;
 
 	if (rebuild_count(rb) == -1)
 		return -1;
 	segment_bind(s, rb->generation, customer_id, r);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	rc = db_step(s);
+	db_reset(s);
+	if (rc != DB_DONE)
 		return store_fail(rb->st, "segment row");
 	/* ignored: the newer row keeps its own interests */
-	if (sqlite3_changes(rb->st->db) == 0)
+	if (db_changes(rb->st->db) == 0)
 		return 0;
 	for (i = 0; i < r->ninterests; i++) {
 		if (rb->ninterests == sizeof(rb->interests) /
@@ -390,7 +385,7 @@ int
 store_segment_put(struct store *st, int64_t customer_id,
     const struct segment_result *r, const struct segment_result *building)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t gen[2];
 	int i, n = 0, rc;
 
@@ -400,13 +395,13 @@ store_segment_put(struct store *st, int64_t customer_id,
 	    " FROM segment_state g");
 	if (s == NULL)
 		return -1;
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		gen[n++] = sqlite3_column_int64(s, 0);
-		if (sqlite3_column_int64(s, 1) > gen[0])
-			gen[n++] = sqlite3_column_int64(s, 1);
+	if ((rc = db_step(s)) == DB_ROW) {
+		gen[n++] = db_col_int(s, 0);
+		if (db_col_int(s, 1) > gen[0])
+			gen[n++] = db_col_int(s, 1);
 	}
 	store_done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		return store_fail(st, "segment state");
 	for (i = 0; i < n; i++) {
 		if ((s = store_stmt(st, SQ_SEG_PUT, "INSERT OR REPLACE INTO"
@@ -419,8 +414,8 @@ store_segment_put(struct store *st, int64_t customer_id,
 		    " customer_interests WHERE generation = ?1 AND"
 		    " customer_id = ?2")) == NULL)
 			return -1;
-		sqlite3_bind_int64(s, 1, gen[i]);
-		sqlite3_bind_int64(s, 2, customer_id);
+		db_bind_int(s, 1, gen[i]);
+		db_bind_int(s, 2, customer_id);
 		if (store_run(st, s, "interest rows") == -1)
 			return -1;
 		if ((s = store_stmt(st, SQ_SEG_INTERESTS_PUT,
@@ -437,35 +432,34 @@ store_rebuild_kth_value(struct store_rebuild *rb, int64_t k, int64_t *value,
     int64_t *eligible)
 {
 	struct store *st = rb->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*value = 0;
 	*eligible = 0;
 	if (rebuild_flush(rb) == -1)
 		return -1;
-	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM"
-	    " customer_segments WHERE generation = ?1 AND vip_eligible", -1,
-	    &s, NULL) != SQLITE_OK)
+	if ((s = db_prepare(st->db, "SELECT count(*) FROM"
+	    " customer_segments WHERE generation = ?1 AND vip_eligible",
+	    0)) == NULL)
 		return store_fail(st, "vip");
-	sqlite3_bind_int64(s, 1, rb->generation);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*eligible = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	db_bind_int(s, 1, rb->generation);
+	if (db_step(s) == DB_ROW)
+		*eligible = db_col_int(s, 0);
+	db_finalize(s);
 	if (k < 1 || *eligible == 0)
 		return 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT vip_value FROM"
+	if ((s = db_prepare(st->db, "SELECT vip_value FROM"
 	    " customer_segments WHERE generation = ?1 AND vip_eligible"
-	    " ORDER BY vip_value DESC LIMIT 1 OFFSET ?2", -1, &s, NULL)
-	    != SQLITE_OK)
+	    " ORDER BY vip_value DESC LIMIT 1 OFFSET ?2", 0)) == NULL)
 		return store_fail(st, "vip");
-	sqlite3_bind_int64(s, 1, rb->generation);
-	sqlite3_bind_int64(s, 2, (k > *eligible ? *eligible : k) - 1);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*value = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
+	db_bind_int(s, 1, rb->generation);
+	db_bind_int(s, 2, (k > *eligible ? *eligible : k) - 1);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*value = db_col_int(s, 0);
+	db_finalize(s);
+	if (rc != DB_ROW)
 		return store_fail(st, "vip");
 	return 0;
 }
@@ -475,71 +469,65 @@ store_rebuild_assign(struct store_rebuild *rb, int64_t threshold,
     store_pick_fn pick, void *arg)
 {
 	struct store *st = rb->st;
-	sqlite3 *reader = NULL;
-	sqlite3_stmt *sel = NULL;
+	struct db *reader = NULL;
+	struct db_stmt *sel = NULL;
 	enum conf_lifecycle lc, old;
 	unsigned flags;
 	int rc, ret = -1;
 
 	if (rebuild_flush(rb) == -1)
 		return -1;
-	if (sqlite3_open_v2(st->path, &reader, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		store_failf(st, "assign: %s", sqlite3_errmsg(reader));
+	if (store_connect_reader(st, 10000, &reader) == -1)
 		goto out;
-	}
-	sqlite3_busy_timeout(reader, 10000);
 	/* only rows at or above the cut can change: the rest are not VIP */
-	if (sqlite3_prepare_v2(reader, "SELECT customer_id, flags,"
+	if ((sel = db_prepare(reader, "SELECT customer_id, flags,"
 	    " vip_eligible, vip_value, lifecycle FROM customer_segments"
 	    " WHERE generation = ?1 AND vip_eligible AND vip_value >= ?2"
-	    " ORDER BY customer_id", -1, &sel, NULL) != SQLITE_OK ||
-	    (rb->upd == NULL && sqlite3_prepare_v3(st->db,
+	    " ORDER BY customer_id", 0)) == NULL ||
+	    (rb->upd == NULL && (rb->upd = db_prepare(st->db,
 	    "UPDATE customer_segments SET lifecycle = ?3, flags = ?4"
 	    " WHERE generation = ?1 AND customer_id = ?2 AND flags = ?5",
-	    -1,
-	    SQLITE_PREPARE_PERSISTENT, &rb->upd, NULL) != SQLITE_OK)) {
-		store_failf(st, "assign: %s", sqlite3_errmsg(sel ? st->db :
+	    1)) == NULL)) {
+		store_failf(st, "assign: %s", db_errmsg(sel ? st->db :
 		    reader));
 		goto out;
 	}
-	sqlite3_bind_int64(sel, 1, rb->generation);
-	sqlite3_bind_int64(sel, 2, threshold);
-	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-		if (conf_lifecycle_parse((const char *)sqlite3_column_text(sel,
+	db_bind_int(sel, 1, rb->generation);
+	db_bind_int(sel, 2, threshold);
+	while ((rc = db_step(sel)) == DB_ROW) {
+		if (conf_lifecycle_parse(db_col_text(sel,
 		    4), &old) == -1)
 			old = LC_SUBSCRIBER;
-		lc = pick((unsigned)sqlite3_column_int64(sel, 1),
-		    sqlite3_column_int(sel, 2), sqlite3_column_int64(sel, 3),
+		lc = pick((unsigned)db_col_int(sel, 1),
+		    db_col_int(sel, 2), db_col_int(sel, 3),
 		    old, &flags, arg);
-		if (lc == old && flags == (unsigned)sqlite3_column_int64(sel,
+		if (lc == old && flags == (unsigned)db_col_int(sel,
 		    1))
 			continue;
 		if (rebuild_count(rb) == -1)
 			goto out;
-		sqlite3_bind_int64(rb->upd, 1, rb->generation);
-		sqlite3_bind_int64(rb->upd, 2, sqlite3_column_int64(sel, 0));
-		sqlite3_bind_text(rb->upd, 3, conf_lifecycle_name(lc), -1,
-		    SQLITE_STATIC);
-		sqlite3_bind_int64(rb->upd, 4, flags);
+		db_bind_int(rb->upd, 1, rb->generation);
+		db_bind_int(rb->upd, 2, db_col_int(sel, 0));
+		db_bind_text(rb->upd, 3, conf_lifecycle_name(lc));
+		db_bind_int(rb->upd, 4, flags);
 		/* a change that arrived since the read (store_segment_put)
 		 * wrote a newer row: this one's flags are not to be set */
-		sqlite3_bind_int64(rb->upd, 5, sqlite3_column_int64(sel, 1));
-		rc = sqlite3_step(rb->upd);
-		sqlite3_reset(rb->upd);
-		if (rc != SQLITE_DONE) {
+		db_bind_int(rb->upd, 5, db_col_int(sel, 1));
+		rc = db_step(rb->upd);
+		db_reset(rb->upd);
+		if (rc != DB_DONE) {
 			store_fail(st, "assign");
 			goto out;
 		}
 	}
-	if (rc != SQLITE_DONE) {
-		store_failf(st, "assign: %s", sqlite3_errmsg(reader));
+	if (rc != DB_DONE) {
+		store_failf(st, "assign: %s", db_errmsg(reader));
 		goto out;
 	}
 	ret = rebuild_flush(rb);
 out:
-	sqlite3_finalize(sel);
-	sqlite3_close(reader);
+	db_finalize(sel);
+	db_close(reader);
 	return ret;
 }
 
@@ -548,32 +536,31 @@ store_rebuild_commit(struct store_rebuild *rb,
     const struct store_segment_meta *m)
 {
 	struct store *st = rb->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t old;
 	int rc;
 
 	if (rebuild_flush(rb) == -1 ||
 	    segments_current_generation(st, &old) == -1)
 		goto fail;
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO segment_state"
+	if ((s = db_prepare(st->db, "INSERT OR REPLACE INTO segment_state"
 	    " (id, generation, built_at, customers, vip_threshold,"
 	    " vip_eligible, vip_metric, vip_top_percent, config_hash)"
-	    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &s, NULL)
-	    != SQLITE_OK) {
+	    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", 0)) == NULL) {
 		store_fail(st, "publish");
 		goto fail;
 	}
-	sqlite3_bind_int64(s, 1, rb->generation);
-	sqlite3_bind_int64(s, 2, m->built_at);
-	sqlite3_bind_int64(s, 3, m->customers);
-	sqlite3_bind_int64(s, 4, m->vip_threshold);
-	sqlite3_bind_int64(s, 5, m->vip_eligible);
-	sqlite3_bind_text(s, 6, m->vip_metric, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 7, m->vip_top_percent);
-	sqlite3_bind_text(s, 8, m->config_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
+	db_bind_int(s, 1, rb->generation);
+	db_bind_int(s, 2, m->built_at);
+	db_bind_int(s, 3, m->customers);
+	db_bind_int(s, 4, m->vip_threshold);
+	db_bind_int(s, 5, m->vip_eligible);
+	db_bind_text(s, 6, m->vip_metric);
+	db_bind_double(s, 7, m->vip_top_percent);
+	db_bind_text(s, 8, m->config_hash);
+	rc = db_step(s);
+	db_finalize(s);
+	if (rc != DB_DONE) {
 		store_fail(st, "publish");
 		goto fail;
 	}
@@ -596,10 +583,10 @@ store_rebuild_abort(struct store_rebuild *rb)
 		return;
 	if (rb->pending > 0)
 		store_rollback(rb->st);
-	sqlite3_finalize(rb->ins_seg);
+	db_finalize(rb->ins_seg);
 	for (i = 0; i <= INTERESTS_LOG2; i++)
-		sqlite3_finalize(rb->ins_int[i]);
-	sqlite3_finalize(rb->upd);
+		db_finalize(rb->ins_int[i]);
+	db_finalize(rb->upd);
 	/* published or dropped: nothing is being built (errors: the next
 	 * rebuild names its own) */
 	segments_building(rb->st, 0);
@@ -611,7 +598,7 @@ store_rebuild_abort(struct store_rebuild *rb)
 int
 store_segment_meta(struct store *st, struct store_segment_meta *m)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -620,30 +607,30 @@ store_segment_meta(struct store *st, struct store_segment_meta *m)
 	    " vip_top_percent, config_hash FROM segment_state");
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		m->generation = sqlite3_column_int64(s, 0);
-		m->built_at = sqlite3_column_int64(s, 1);
-		m->customers = sqlite3_column_int64(s, 2);
-		m->vip_threshold = sqlite3_column_int64(s, 3);
-		m->vip_eligible = sqlite3_column_int64(s, 4);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		m->generation = db_col_int(s, 0);
+		m->built_at = db_col_int(s, 1);
+		m->customers = db_col_int(s, 2);
+		m->vip_threshold = db_col_int(s, 3);
+		m->vip_eligible = db_col_int(s, 4);
 		snprintf(m->vip_metric, sizeof(m->vip_metric), "%s",
-		    store_col_text(s, 5));
-		m->vip_top_percent = sqlite3_column_double(s, 6);
+		    db_col_text(s, 5));
+		m->vip_top_percent = db_col_double(s, 6);
 		snprintf(m->config_hash, sizeof(m->config_hash), "%s",
-		    store_col_text(s, 7));
+		    db_col_text(s, 7));
 	}
 	store_done(s);
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return 1;
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "segment state");
+	return rc == DB_ROW ? 0 : store_fail(st, "segment state");
 }
 
 int
 store_segment_get(struct store *st, int64_t customer_id,
     struct segment_result *r)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum conf_lifecycle lc;
 	const char *name;
 	int rc;
@@ -661,42 +648,42 @@ store_segment_get(struct store *st, int64_t customer_id,
 	    " WHERE s.customer_id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, customer_id);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
+	db_bind_int(s, 1, customer_id);
+	rc = db_step(s);
+	if (rc != DB_ROW) {
 		store_done(s);
-		return rc == SQLITE_DONE ? 1 : store_fail(st, "segment");
+		return rc == DB_DONE ? 1 : store_fail(st, "segment");
 	}
-	name = store_col_text(s, 0);
+	name = db_col_text(s, 0);
 	r->lifecycle = name && conf_lifecycle_parse(name, &lc) == 0 ? lc :
 	    LC_SUBSCRIBER;
-	r->flags = (unsigned)sqlite3_column_int64(s, 1);
-	r->orders = sqlite3_column_int64(s, 2);
-	r->net_spend = sqlite3_column_int64(s, 3);
-	r->margin = sqlite3_column_int64(s, 4);
-	r->uncosted_lines = sqlite3_column_int64(s, 5);
-	r->first_order_at = sqlite3_column_int64(s, 6);
-	r->last_order_at = sqlite3_column_int64(s, 7);
-	r->vip_value = sqlite3_column_int64(s, 8);
-	r->vip_eligible = sqlite3_column_int(s, 9);
-	r->cycle_days = sqlite3_column_int64(s, 10);
+	r->flags = (unsigned)db_col_int(s, 1);
+	r->orders = db_col_int(s, 2);
+	r->net_spend = db_col_int(s, 3);
+	r->margin = db_col_int(s, 4);
+	r->uncosted_lines = db_col_int(s, 5);
+	r->first_order_at = db_col_int(s, 6);
+	r->last_order_at = db_col_int(s, 7);
+	r->vip_value = db_col_int(s, 8);
+	r->vip_eligible = db_col_int(s, 9);
+	r->cycle_days = db_col_int(s, 10);
 	str_copy(r->cycle_source, sizeof(r->cycle_source),
-	    store_col_text(s, 11));
-	r->mean_interval_days = sqlite3_column_int64(s, 12);
-	name = store_col_text(s, 13);
+	    db_col_text(s, 11));
+	r->mean_interval_days = db_col_int(s, 12);
+	name = db_col_text(s, 13);
 	for (i = B2B_NONE; i <= B2B_BULK; i++)
 		if (name && strcmp(name, segment_b2b_reason_name(i)) == 0)
 			r->b2b_reason = i;
 	str_copy(r->b2b_detail, sizeof(r->b2b_detail),
-	    store_col_text(s, 14));
-	r->cart_abandoner = sqlite3_column_int(s, 15);
-	r->cart_at = sqlite3_column_int64(s, 16);
-	r->cart_value = sqlite3_column_int64(s, 17);
-	str_copy(r->country, sizeof(r->country), store_col_text(s, 18));
-	str_copy(r->currency, sizeof(r->currency), store_col_text(s, 19));
-	str_copy(r->language, sizeof(r->language), store_col_text(s, 20));
+	    db_col_text(s, 14));
+	r->cart_abandoner = db_col_int(s, 15);
+	r->cart_at = db_col_int(s, 16);
+	r->cart_value = db_col_int(s, 17);
+	str_copy(r->country, sizeof(r->country), db_col_text(s, 18));
+	str_copy(r->currency, sizeof(r->currency), db_col_text(s, 19));
+	str_copy(r->language, sizeof(r->language), db_col_text(s, 20));
 	str_copy(r->time_zone, sizeof(r->time_zone),
-	    store_col_text(s, 21));
+	    db_col_text(s, 21));
 	store_done(s);
 
 	return store_segment_interests(st, customer_id, r);
@@ -706,7 +693,7 @@ int
 store_segment_interests(struct store *st, int64_t customer_id,
     struct segment_result *r)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	r->ninterests = 0;
@@ -716,18 +703,18 @@ store_segment_interests(struct store *st, int64_t customer_id,
 	    " ORDER BY last_at DESC, category");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, customer_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	db_bind_int(s, 1, customer_id);
+	while ((rc = db_step(s)) == DB_ROW &&
 	    r->ninterests < SEGMENT_MAX_INTERESTS) {
 		struct segment_interest *in = &r->interests[r->ninterests++];
 
 		str_copy(in->category, sizeof(in->category),
-		    store_col_text(s, 0));
-		in->sources = (unsigned)sqlite3_column_int64(s, 1);
-		in->last_at = sqlite3_column_int64(s, 2);
+		    db_col_text(s, 0));
+		in->sources = (unsigned)db_col_int(s, 1);
+		in->last_at = db_col_int(s, 2);
 	}
 	store_done(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (rc != DB_DONE && rc != DB_ROW)
 		return store_fail(st, "interests");
 	return 0;
 }
@@ -774,31 +761,30 @@ store_segment_counts(struct store *st, store_count_fn fn, void *arg)
 		  " customer_segments s JOIN segment_state USING (generation)"
 		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
 	};
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t i;
 	int rc, ret = 0, own_txn;
 
 	/* One snapshot for every count. */
-	own_txn = sqlite3_get_autocommit(st->db);
+	own_txn = !db_in_transaction(st->db);
 	if (own_txn && store_exec(st, "BEGIN") == -1)
 		return -1;
 	for (i = 0; i < sizeof(q) / sizeof(q[0]) && ret == 0; i++) {
-		if (sqlite3_prepare_v2(st->db, q[i].sql, -1, &s, NULL)
-		    != SQLITE_OK) {
+		if ((s = db_prepare(st->db, q[i].sql, 0)) == NULL) {
 			ret = store_fail(st, "counts");
 			break;
 		}
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW && ret == 0) {
-			const char *v = store_col_text(s, 0);
+		while ((rc = db_step(s)) == DB_ROW && ret == 0) {
+			const char *v = db_col_text(s, 0);
 
 			ret = fn(q[i].facet, v && *v ? v : "(unknown)",
-			    sqlite3_column_int64(s, 1), arg);
+			    db_col_int(s, 1), arg);
 		}
-		if (ret == 0 && rc != SQLITE_DONE)
+		if (ret == 0 && rc != DB_DONE)
 			ret = store_fail(st, "counts");
-		sqlite3_finalize(s);
+		db_finalize(s);
 	}
 	if (own_txn)
-		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+		db_exec(st->db, "COMMIT");
 	return ret;
 }

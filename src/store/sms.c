@@ -16,28 +16,28 @@
 
 /* Columns 1.. of a facts row into F. */
 static void
-facts_row(sqlite3_stmt *s, struct store_sms_facts *f)
+facts_row(struct db_stmt *s, struct store_sms_facts *f)
 {
 	const char *evidence;
 
-	str_copy(f->phone, sizeof(f->phone), store_col_text(s, 1));
-	str_copy(f->time_zone, sizeof(f->time_zone), store_col_text(s, 2));
-	str_copy(f->country, sizeof(f->country), store_col_text(s, 3));
-	str_copy(f->region, sizeof(f->region), store_col_text(s, 4));
-	if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
+	str_copy(f->phone, sizeof(f->phone), db_col_text(s, 1));
+	str_copy(f->time_zone, sizeof(f->time_zone), db_col_text(s, 2));
+	str_copy(f->country, sizeof(f->country), db_col_text(s, 3));
+	str_copy(f->region, sizeof(f->region), db_col_text(s, 4));
+	if (!db_col_null(s, 5)) {
 		f->has_consent = 1;
-		f->consent_granted = sqlite3_column_int(s, 5);
-		f->consent_at = sqlite3_column_int64(s, 7);
-		evidence = store_col_text(s, 8);
+		f->consent_granted = db_col_int(s, 5);
+		f->consent_at = db_col_int(s, 7);
+		evidence = db_col_text(s, 8);
 		f->has_evidence = evidence != NULL && *evidence != '\0';
 		snprintf(f->consent_evidence, sizeof(f->consent_evidence),
 		    "%s %s%s%s", f->consent_granted ? "granted" : "revoked",
-		    store_col_text(s, 6), f->has_evidence ? ": " : "",
+		    db_col_text(s, 6), f->has_evidence ? ": " : "",
 		    f->has_evidence ? evidence : "");
 	}
 	str_copy(f->phone_status, sizeof(f->phone_status),
-	    store_col_text(s, 9));
-	f->phone_status_at = sqlite3_column_int64(s, 10);
+	    db_col_text(s, 9));
+	f->phone_status_at = db_col_int(s, 10);
 }
 
 /*
@@ -55,7 +55,7 @@ jobs_grouped(struct store *st, const char *in, size_t n, int64_t after,
     int64_t day_from, int64_t month_from, const char *campaign,
     int64_t *day, int64_t *month, int64_t *job)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t i;
 	int rc;
 
@@ -73,22 +73,22 @@ jobs_grouped(struct store *st, const char *in, size_t n, int64_t after,
 	if (month != NULL)
 		memset(month, 0, n * sizeof(*month));
 	memset(job, 0, n * sizeof(*job));
-	sqlite3_bind_text(s, 1, in, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, after);
-	sqlite3_bind_int64(s, 3, day_from);
-	sqlite3_bind_int64(s, 4, month_from);
-	store_bind_text(s, 5, campaign);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		i = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, in);
+	db_bind_int(s, 2, after);
+	db_bind_int(s, 3, day_from);
+	db_bind_int(s, 4, month_from);
+	db_bind_text(s, 5, campaign);
+	while ((rc = db_step(s)) == DB_ROW) {
+		i = db_col_int(s, 0);
 		if (i < 0 || (size_t)i >= n)
 			continue;
-		day[i] = sqlite3_column_int64(s, 1);
+		day[i] = db_col_int(s, 1);
 		if (month != NULL)
-			month[i] = sqlite3_column_int64(s, 2);
-		job[i] = sqlite3_column_int64(s, 3);
+			month[i] = db_col_int(s, 2);
+		job[i] = db_col_int(s, 3);
 	}
 	store_done(s);
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "sms jobs");
+	return rc == DB_DONE ? 0 : store_fail(st, "sms jobs");
 }
 
 /* Up to STORE_BATCH customers: their rows, then their jobs. */
@@ -99,7 +99,7 @@ facts_batch(struct store *st, const int64_t *ids, size_t n,
 {
 	int64_t day[STORE_BATCH], month[STORE_BATCH], job[STORE_BATCH];
 	struct buf in;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t i;
 	int rc;
 
@@ -114,16 +114,16 @@ facts_batch(struct store *st, const int64_t *ids, size_t n,
 		return -1;
 	buf_init(&in, STORE_BATCH_JSON_MAX);
 	store_json_ints(&in, ids, n);
-	sqlite3_bind_text(s, 1, buf_str(&in), -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		i = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, buf_str(&in));
+	while ((rc = db_step(s)) == DB_ROW) {
+		i = db_col_int(s, 0);
 		if (i >= 0 && (size_t)i < n) {
 			facts_row(s, f[i]);
 			found[i] = 1;
 		}
 	}
 	store_done(s);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		buf_free(&in);
 		return store_fail(st, "sms facts");
 	}
@@ -200,7 +200,7 @@ phone_revoke(struct store *st, const char *phone, const char *source,
 	struct store_consent c;
 	enum store_change changed;
 	int64_t ids[64];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t i, n = 0;
 	int rc;
 
@@ -210,11 +210,11 @@ phone_revoke(struct store *st, const char *phone, const char *source,
 	    " WHERE phone = ?1 LIMIT 64");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, phone);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, phone);
+	while ((rc = db_step(s)) == DB_ROW)
+		ids[n++] = db_col_int(s, 0);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "customers");
 	for (i = 0; i < n; i++) {
 		memset(&c, 0, sizeof(c));
@@ -242,21 +242,21 @@ phone_revoke(struct store *st, const char *phone, const char *source,
 int
 store_phone_opted_out(struct store *st, const char *phone, int64_t *at)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_PHONE_OPTED_OUT, "SELECT at FROM phone_status"
 	    " WHERE phone = ?1 AND status = 'opted_out'");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, phone);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*at = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, phone);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*at = db_col_int(s, 0);
 	store_done(s);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(st, "phone status");
+	return rc == DB_DONE ? 0 : store_fail(st, "phone status");
 }
 
 int
@@ -264,7 +264,7 @@ store_phone_mark(struct store *st, const char *phone,
     enum store_phone_status status, const char *source, const char *detail,
     int64_t at, int64_t *customers)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (customers != NULL)
@@ -277,17 +277,17 @@ store_phone_mark(struct store *st, const char *phone,
 	    " ?2 = 'opted_out' AND status <> 'opted_out')");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, phone);
-	store_bind_text(s, 2, status == PHONE_OPTED_OUT ? "opted_out" :
+	db_bind_text(s, 1, phone);
+	db_bind_text(s, 2, status == PHONE_OPTED_OUT ? "opted_out" :
 	    "invalid");
-	sqlite3_bind_int64(s, 3, at);
-	store_bind_text(s, 4, source);
-	store_bind_text(s, 5, detail);
-	rc = sqlite3_step(s);
+	db_bind_int(s, 3, at);
+	db_bind_text(s, 4, source);
+	db_bind_text(s, 5, detail);
+	rc = db_step(s);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "phone status");
-	if (sqlite3_changes(st->db) == 0)
+	if (db_changes(st->db) == 0)
 		return 1;
 	if (status == PHONE_OPTED_OUT)
 		return phone_revoke(st, phone, source, detail, at, customers);

@@ -11,18 +11,21 @@
 int
 store_source_begin(struct store *st, const char *name, int64_t at)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, SQ_SOURCE_ADD, "INSERT INTO sources (name, at)"
-	    " VALUES (substr(?1, 1, 255), ?2)");
+	    " VALUES (substr(?1, 1, 255), ?2) RETURNING id");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, name);
-	sqlite3_bind_int64(s, 2, at);
-	if (store_run(st, s, "source") == -1)
-		return -1;
-	st->source_id = sqlite3_last_insert_rowid(st->db);
-	return 0;
+	db_bind_text(s, 1, name);
+	db_bind_int(s, 2, at);
+	switch (store_run_id(st, s, "source", &st->source_id)) {
+	case 1:
+		return 0;
+	case 0:
+		return store_failf(st, "source %s: not inserted", name);
+	}
+	return -1;
 }
 
 void
@@ -36,7 +39,7 @@ store_fact_sources(struct store *st, int64_t id, store_fact_source_fn fn,
     void *arg, int64_t *more)
 {
 	struct store_fact_source f;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, stop = 0;
 
 	/* the latest event of each type: a customer has few types */
@@ -52,20 +55,20 @@ store_fact_sources(struct store *st, int64_t id, store_fact_source_fn fn,
 	    "  WHERE e.customer_id = ?1 GROUP BY e.type ORDER BY e.type)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, STORE_FACT_ORDERS);
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		f.kind = (enum store_fact_kind)sqlite3_column_int(s, 0);
-		f.ref = store_col_text(s, 1);
-		f.at = sqlite3_column_int64(s, 2);
-		f.source = store_col_text(s, 3);
-		f.arrived = sqlite3_column_int64(s, 4);
+	db_bind_int(s, 1, id);
+	db_bind_int(s, 2, STORE_FACT_ORDERS);
+	while (!stop && (rc = db_step(s)) == DB_ROW) {
+		f.kind = (enum store_fact_kind)db_col_int(s, 0);
+		f.ref = db_col_text(s, 1);
+		f.at = db_col_int(s, 2);
+		f.source = db_col_text(s, 3);
+		f.arrived = db_col_int(s, 4);
 		stop = fn(&f, arg);
 	}
 	store_done(s);
 	if (stop)
 		return stop;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "sources");
 	if (more == NULL)
 		return 0;
@@ -73,10 +76,10 @@ store_fact_sources(struct store *st, int64_t id, store_fact_source_fn fn,
 	    " FROM orders WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, STORE_FACT_ORDERS);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*more = sqlite3_column_int64(s, 0);
+	db_bind_int(s, 1, id);
+	db_bind_int(s, 2, STORE_FACT_ORDERS);
+	if ((rc = db_step(s)) == DB_ROW)
+		*more = db_col_int(s, 0);
 	store_done(s);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, "sources");
+	return rc == DB_ROW ? 0 : store_fail(st, "sources");
 }

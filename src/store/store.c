@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "sqlite/sqlite.h"
 #include "store_int.h"
 #include "xalloc.h"
 
@@ -71,17 +72,6 @@ store_limit_wal(struct store *st)
 	return store_exec(st, sql);
 }
 
-/*
- * Before SQLite's first use: no allocation statistics, which would take a
- * global mutex on every malloc.  Fails harmlessly if SQLite is already in
- * use.
- */
-static void
-store_configure(void)
-{
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
-
 /* Which file ST's path names now: its device and inode. */
 static int
 store_identify(struct store *st, dev_t *dev, ino_t *ino)
@@ -115,34 +105,6 @@ store_create_file(struct store *st)
 }
 
 /*
- * Waiting for another connection's lock: short sleeps (50 us, doubling
- * to 2 ms) rather than SQLite's own 1, 2, 5, ... 100 ms, within the
- * same timeout.  Two processes commit to one store (segmilter, and
- * segfeed taking webhooks), and a commit holds the lock for a
- * millisecond or two: one that loses the race then slept through many
- * of the other's.  make bench (feed), segmilter beside 35 webhooks a
- * second against alone: 0.91x and 0.95x with this, 0.80x and 0.90x
- * with SQLite's (two runs each, spread 15-20%).
- */
-static int
-store_busy(void *arg, int tries)
-{
-	struct store *st = arg;
-	struct timespec now;
-	int64_t waited_ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (tries == 0)
-		st->busy_since = now;
-	waited_ms = (int64_t)(now.tv_sec - st->busy_since.tv_sec) * 1000 +
-	    (now.tv_nsec - st->busy_since.tv_nsec) / 1000000;
-	if (waited_ms >= st->busy_ms)
-		return 0;
-	usleep(tries < 5 ? 50u << tries : 2000u);
-	return 1;
-}
-
-/*
  * Opens ST->db on ST->path with store_open's FLAGS and TIMEOUT_MS: the
  * connection, the pragmas and the schema.  0, or -1 with st->err (ST->db
  * then closed, NULL).
@@ -151,27 +113,17 @@ static int
 store_connect(struct store *st, int flags, int64_t timeout_ms)
 {
 	char why[sizeof(st->err)];
-	int oflags, rc;
+	int oflags = 0;
 
 	if (st->readonly)
-		oflags = SQLITE_OPEN_READONLY;
+		oflags = SQLITE_DB_READONLY;
 	else if (flags & STORE_CREATE)
-		oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	else
-		oflags = SQLITE_OPEN_READWRITE;
-	oflags |= SQLITE_OPEN_NOMUTEX;
-
+		oflags = SQLITE_DB_CREATE;
 	if ((flags & STORE_CREATE) && store_create_file(st) == -1)
 		return -1;
-	rc = sqlite3_open_v2(st->path, &st->db, oflags, NULL);
-	if (rc != SQLITE_OK) {
-		store_failf(st, "%s: %s", st->path, st->db ?
-		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-		goto fail;
-	}
-	sqlite3_extended_result_codes(st->db, 1);
-	st->busy_ms = timeout_ms > 0 ? timeout_ms : 0;
-	sqlite3_busy_handler(st->db, store_busy, st);
+	if (sqlite_db_open(st->path, oflags, timeout_ms, &st->db, st->err,
+	    sizeof(st->err)) == -1)
+		return -1;
 
 	/*
 	 * 8 KiB pages for a new store (no effect on an existing one): a
@@ -211,7 +163,7 @@ store_connect(struct store *st, int flags, int64_t timeout_ms)
 	}
 	return 0;
 fail:
-	sqlite3_close(st->db);
+	db_close(st->db);
 	st->db = NULL;
 	return -1;
 }
@@ -220,10 +172,8 @@ int
 store_open(const char *path, int flags, int64_t timeout_ms,
     struct store **out, char *err, size_t errlen)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct store *st;
 
-	pthread_once(&once, store_configure);
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->readonly = (flags & STORE_READONLY) != 0;
@@ -233,6 +183,17 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 		return -1;
 	}
 	*out = st;
+	return 0;
+}
+
+int
+store_connect_reader(struct store *st, int64_t timeout_ms, struct db **out)
+{
+	char err[sizeof(st->err)];
+
+	if (sqlite_db_open(st->path, SQLITE_DB_READONLY, timeout_ms, out, err,
+	    sizeof(err)) == -1)
+		return store_failf(st, "%s", err);
 	return 0;
 }
 
@@ -283,8 +244,8 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	for (i = 0; i < SQ_COUNT; i++)
-		sqlite3_finalize(st->stmt[i]);
-	sqlite3_close(st->db);
+		db_finalize(st->stmt[i]);
+	db_close(st->db);
 	free(st->path);
 	free(st);
 }
@@ -301,12 +262,11 @@ store_path(const struct store *st)
 	return st->path;
 }
 
-sqlite3_stmt *
+struct db_stmt *
 store_stmt(struct store *st, enum store_stmt_id id, const char *sql)
 {
 	if (st->stmt[id] == NULL &&
-	    sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-	    &st->stmt[id], NULL) != SQLITE_OK) {
+	    (st->stmt[id] = db_prepare(st->db, sql, 1)) == NULL) {
 		store_fail(st, "prepare");
 		return NULL;
 	}
@@ -314,28 +274,46 @@ store_stmt(struct store *st, enum store_stmt_id id, const char *sql)
 }
 
 void
-store_done(sqlite3_stmt *s)
+store_done(struct db_stmt *s)
 {
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	db_reset(s);
+	db_clear(s);
 }
 
 int
-store_run(struct store *st, sqlite3_stmt *s, const char *what)
+store_run(struct store *st, struct db_stmt *s, const char *what)
 {
-	int rc = sqlite3_step(s);
+	enum db_rc rc = db_step(s);
 
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, what);
 	return 0;
+}
+
+int
+store_run_id(struct store *st, struct db_stmt *s, const char *what,
+    int64_t *id)
+{
+	enum db_rc rc = db_step(s);
+	int n = 0;
+
+	if (rc == DB_ROW) {
+		*id = db_col_int(s, 0);
+		n = 1;
+		rc = db_step(s);
+	}
+	store_done(s);
+	if (rc != DB_DONE)
+		return store_fail(st, what);
+	return n;
 }
 
 int
 store_fail(struct store *st, const char *what)
 {
 	snprintf(st->err, sizeof(st->err), "%s: %s", what,
-	    sqlite3_errmsg(st->db));
+	    db_errmsg(st->db));
 	return -1;
 }
 
@@ -353,13 +331,8 @@ store_failf(struct store *st, const char *fmt, ...)
 int
 store_exec(struct store *st, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		store_failf(st, "%s", msg ? msg : sqlite3_errmsg(st->db));
-		sqlite3_free(msg);
-		return -1;
-	}
+	if (db_exec(st->db, sql) != DB_OK)
+		return store_failf(st, "%s", db_errmsg(st->db));
 	return 0;
 }
 
@@ -367,84 +340,36 @@ int
 store_exec_int(struct store *st, const char *sql, int64_t v,
     const char *what)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if ((s = db_prepare(st->db, sql, 0)) == NULL)
 		return store_fail(st, what);
-	sqlite3_bind_int64(s, 1, v);
+	db_bind_int(s, 1, v);
 	rc = store_run(st, s, what);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return rc;
-}
-
-int
-store_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v == NULL)
-		return sqlite3_bind_null(s, i);
-	/* not copied: every caller steps and store_done()s before V goes */
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-const char *
-store_col_text(sqlite3_stmt *s, int i)
-{
-	return (const char *)sqlite3_column_text(s, i);
-}
-
-/*
- * After each commit in WAL mode, with the pages the WAL now holds.  The
- * WAL starts again from its first page only once a checkpoint has copied
- * all of it, and the commits made meanwhile keep it over the threshold:
- * a wake at every one of them would have the checkpointer chase each
- * commit with two fsyncs (65 checkpoints for 2000 messages instead of
- * 13), so after a wake the next waits for 1/16 of the threshold more.
- */
-static int
-store_wal_committed(void *arg, sqlite3 *db, const char *name, int pages)
-{
-	struct store *st = arg;
-
-	if (pages < st->ckpt_last)
-		st->ckpt_next = st->ckpt_pages;
-	st->ckpt_last = pages;
-	if (pages >= STORE_WAL_BOUND * st->ckpt_pages)
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
-		    NULL, NULL);
-	else if (pages >= st->ckpt_next) {
-		st->ckpt_next = pages + st->ckpt_pages / 16 + 1;
-		st->ckpt_wake(st->ckpt_arg);
-	}
-	return SQLITE_OK;
 }
 
 void
 store_defer_checkpoints(struct store *st, int pages, void (*wake)(void *),
     void *arg)
 {
-	st->ckpt_pages = pages > 0 ? pages : 1;
-	st->ckpt_next = st->ckpt_pages;
-	st->ckpt_last = 0;
-	st->ckpt_wake = wake;
-	st->ckpt_arg = arg;
-	/* either replaces the other: SQLite's hook is its automatic
-	 * checkpoint */
-	if (wake == NULL)
-		sqlite3_wal_autocheckpoint(st->db, STORE_WAL_PAGES);
-	else
-		sqlite3_wal_hook(st->db, store_wal_committed, st);
+	if (db_engine(st->db) == DB_SQLITE)
+		sqlite_db_defer_checkpoints(st->db, pages, STORE_WAL_BOUND,
+		    STORE_WAL_PAGES, wake, arg);
 }
 
 int
 store_checkpoint(struct store *st, int *wal, int *copied)
 {
-	int rc;
+	enum db_rc rc;
 
-	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
-	    SQLITE_CHECKPOINT_PASSIVE, wal, copied);
+	if (db_engine(st->db) != DB_SQLITE)
+		return 0;
+	rc = sqlite_db_checkpoint(st->db, wal, copied);
 	/* BUSY: another checkpoint is running; the next wake comes soon */
-	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+	if (rc != DB_OK && rc != DB_BUSY)
 		return store_fail(st, "checkpoint");
 	return 0;
 }
@@ -452,26 +377,27 @@ store_checkpoint(struct store *st, int *wal, int *copied)
 int
 store_checkpoint_truncate(struct store *st)
 {
-	int rc;
+	enum db_rc rc;
 
-	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
-	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	if ((rc & 0xff) == SQLITE_BUSY)
+	if (db_engine(st->db) != DB_SQLITE)
+		return 0;
+	rc = sqlite_db_checkpoint_truncate(st->db);
+	if (rc == DB_BUSY)
 		return 1;
-	return rc == SQLITE_OK ? 0 : store_fail(st, "checkpoint");
+	return rc == DB_OK ? 0 : store_fail(st, "checkpoint");
 }
 
 static int
 store_simple(struct store *st, enum store_stmt_id id, const char *sql)
 {
-	sqlite3_stmt *s = store_stmt(st, id, sql);
-	int rc;
+	struct db_stmt *s = store_stmt(st, id, sql);
+	enum db_rc rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
+	rc = db_step(s);
 	store_done(s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, sql);
 	return 0;
 }
@@ -506,7 +432,7 @@ store_rollback(struct store *st)
 {
 	/* the source's row goes with the transaction that recorded it */
 	st->source_id = 0;
-	if (sqlite3_get_autocommit(st->db))
+	if (!db_in_transaction(st->db))
 		return 0;
 	return store_simple(st, SQ_ROLLBACK, "ROLLBACK");
 }

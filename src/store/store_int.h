@@ -11,8 +11,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "store.h"
 
 enum store_stmt_id {
@@ -93,31 +92,38 @@ int	 store_deliveries_secs(struct store *st, int64_t *secs);
 	" FROM audit GROUP BY 1;"
 
 struct store {
-	sqlite3		*db;
+	struct db	*db;
 	char		*path;
 	int		 readonly;
 	dev_t		 dev;		/* the file opened */
 	ino_t		 ino;
 	char		 err[512];
-	sqlite3_stmt	*stmt[SQ_COUNT];
-	int64_t		 busy_ms;	/* store_open's timeout */
-	struct timespec	 busy_since;	/* the wait under way began */
+	struct db_stmt	*stmt[SQ_COUNT];
 	int64_t		 source_id;	/* store_source_begin; 0: none */
-	int		 ckpt_pages;	/* store_defer_checkpoints */
-	int		 ckpt_next;	/* WAL pages for the next wake */
-	int		 ckpt_last;	/* WAL pages after the last commit */
-	void		(*ckpt_wake)(void *);
-	void		*ckpt_arg;
 };
 
 /* The statement for ID, prepared from SQL on first use; NULL on error. */
-sqlite3_stmt *store_stmt(struct store *st, enum store_stmt_id id,
+struct db_stmt *store_stmt(struct store *st, enum store_stmt_id id,
 	    const char *sql);
+/*
+ * Another connection to ST's store, for reading while ST writes: its
+ * own snapshot, waiting up to TIMEOUT_MS for locks.  0, or -1 with
+ * store_error().
+ */
+int	 store_connect_reader(struct store *st, int64_t timeout_ms,
+	    struct db **out);
 /* Resets S (and clears its bindings) for the next use. */
-void	 store_done(sqlite3_stmt *s);
+void	 store_done(struct db_stmt *s);
 /* Runs S to completion (no rows expected) and resets it; 0, or -1 with
  * the error prefixed with WHAT. */
-int	 store_run(struct store *st, sqlite3_stmt *s, const char *what);
+int	 store_run(struct store *st, struct db_stmt *s, const char *what);
+/*
+ * Runs S, an INSERT ... RETURNING of one integer key, to completion and
+ * resets it: 1 with *ID when a row went in, 0 when none did (ON CONFLICT
+ * DO NOTHING), -1 with the error prefixed with WHAT.
+ */
+int	 store_run_id(struct store *st, struct db_stmt *s, const char *what,
+	    int64_t *id);
 /* Sets the error from the connection, prefixed with WHAT; returns -1. */
 int	 store_fail(struct store *st, const char *what);
 /* Sets a formatted error; returns -1. */
@@ -130,16 +136,10 @@ int	 store_exec(struct store *st, const char *sql);
 int	 store_exec_int(struct store *st, const char *sql, int64_t v,
 	    const char *what);
 
-/* Binds a string, or NULL for a NULL pointer.  V is not copied: it must
- * stay valid until store_done(S). */
-int	 store_bind_text(sqlite3_stmt *s, int i, const char *v);
-/* A column as a string, NULL for SQL NULL. */
-const char *store_col_text(sqlite3_stmt *s, int i);
-
 int	 store_schema_migrate(struct store *st, int create);
 
 /* An audit key from columns COL (audit_key) and COL + 1 (redacted_at). */
-void	 store_audit_key_read(sqlite3_stmt *s, int col,
+void	 store_audit_key_read(struct db_stmt *s, int col,
 	    struct store_audit_key *k);
 
 /*

@@ -3,44 +3,44 @@
  * the bytes of the table with its indexes where SQLite's dbstat table is
  * compiled in (Debian's is); -1 where it is not.
  */
-#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "store_int.h"
 
 int
 store_usage(struct store *st, store_usage_fn fn, void *arg)
 {
-	sqlite3_stmt *s, *c;
+	struct db_stmt *s, *c;
 	char sql[160];
 	int64_t rows;
 	int rc, stop = 0, sized;
 
 	/* the sizes, when dbstat is there; the tables alone, when not */
-	sized = sqlite3_prepare_v2(st->db, "SELECT m.tbl_name, sum(d.pgsize)"
+	sized = (s = db_prepare(st->db, "SELECT m.tbl_name, sum(d.pgsize)"
 	    " FROM dbstat d JOIN sqlite_schema m ON m.name = d.name"
 	    " WHERE m.tbl_name NOT LIKE 'sqlite_%'"
-	    " GROUP BY m.tbl_name ORDER BY 2 DESC, 1", -1, &s, NULL) ==
-	    SQLITE_OK;
-	if (!sized && sqlite3_prepare_v2(st->db, "SELECT name, -1 FROM"
+	    " GROUP BY m.tbl_name ORDER BY 2 DESC, 1", 0)) != NULL;
+	if (!sized && (s = db_prepare(st->db, "SELECT name, -1 FROM"
 	    " sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-	    " ORDER BY name", -1, &s, NULL) != SQLITE_OK)
+	    " ORDER BY name", 0)) == NULL)
 		return store_fail(st, "usage");
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		/* a name from our own schema, quoted and escaped all the same */
-		sqlite3_snprintf(sizeof(sql), sql, "SELECT count(*) FROM"
-		    " \"%w\"", (const char *)sqlite3_column_text(s, 0));
+	while (!stop && (rc = db_step(s)) == DB_ROW) {
+		/* a name from our own schema, quoted all the same */
 		rows = -1;
-		if (sqlite3_prepare_v2(st->db, sql, -1, &c, NULL) ==
-		    SQLITE_OK) {
-			if (sqlite3_step(c) == SQLITE_ROW)
-				rows = sqlite3_column_int64(c, 0);
-			sqlite3_finalize(c);
+		if (strchr(db_col_text(s, 0), '"') == NULL &&
+		    snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\"",
+		    db_col_text(s, 0)) < (int)sizeof(sql) &&
+		    (c = db_prepare(st->db, sql, 0)) != NULL) {
+			if (db_step(c) == DB_ROW)
+				rows = db_col_int(c, 0);
+			db_finalize(c);
 		}
-		stop = fn((const char *)sqlite3_column_text(s, 0), rows,
-		    sqlite3_column_int64(s, 1), arg);
+		stop = fn(db_col_text(s, 0), rows,
+		    db_col_int(s, 1), arg);
 	}
-	sqlite3_finalize(s);
-	if (!stop && rc != SQLITE_DONE)
+	db_finalize(s);
+	if (!stop && rc != DB_DONE)
 		return store_fail(st, "usage");
 	return stop;
 }

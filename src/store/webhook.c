@@ -35,20 +35,20 @@ int
 store_webhook_seen(struct store *st, const char *source,
     const char *delivery_id)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_WEBHOOK_SEEN, "SELECT 1 FROM webhook_deliveries"
 	    " WHERE source = ?1 AND delivery_id = ?2");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, source);
-	store_bind_text(s, 2, delivery_id);
-	rc = sqlite3_step(s);
+	db_bind_text(s, 1, source);
+	db_bind_text(s, 2, delivery_id);
+	rc = db_step(s);
 	store_done(s);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 1;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_fail(st, "webhook delivery");
 	return 0;
 }
@@ -57,18 +57,18 @@ static int
 delivery_mark(struct store *st, const char *source, const char *id,
     const char *event_id, const char *topic, int64_t at)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, SQ_WEBHOOK_MARK, "INSERT INTO webhook_deliveries"
 	    " (source, delivery_id, event_id, topic, received_at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5)");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, source);
-	store_bind_text(s, 2, id);
-	store_bind_text(s, 3, event_id);
-	store_bind_text(s, 4, topic);
-	sqlite3_bind_int64(s, 5, at);
+	db_bind_text(s, 1, source);
+	db_bind_text(s, 2, id);
+	db_bind_text(s, 3, event_id);
+	db_bind_text(s, 4, topic);
+	db_bind_int(s, 5, at);
 	return store_run(st, s, "webhook delivery");
 }
 
@@ -93,17 +93,17 @@ store_delivery_once(struct store *st, const char *source, const char *id,
 int
 store_webhook_prune(struct store *st, int64_t before, int64_t *n)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, SQ_WEBHOOK_PRUNE, "DELETE FROM webhook_deliveries"
 	    " WHERE received_at < ?1");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, before);
+	db_bind_int(s, 1, before);
 	if (store_run(st, s, "webhook deliveries") == -1)
 		return -1;
 	if (n != NULL)
-		*n = sqlite3_changes(st->db);
+		*n = db_changes(st->db);
 	return 0;
 }
 
@@ -112,7 +112,7 @@ static int
 webhook_object_get(struct store *st, const char *source, const char *kind,
     const char *key, int64_t *local, int64_t *updated)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	s = store_stmt(st, SQ_WEBHOOK_OBJ_GET, "SELECT local_id, updated_at"
@@ -120,18 +120,18 @@ webhook_object_get(struct store *st, const char *source, const char *kind,
 	    " AND external_id = ?3");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, source);
-	store_bind_text(s, 2, kind);
-	store_bind_text(s, 3, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*local = sqlite3_column_int64(s, 0);
-		*updated = sqlite3_column_int64(s, 1);
+	db_bind_text(s, 1, source);
+	db_bind_text(s, 2, kind);
+	db_bind_text(s, 3, key);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*local = db_col_int(s, 0);
+		*updated = db_col_int(s, 1);
 	}
 	store_done(s);
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? 1 : store_fail(st, "webhook object");
+	return rc == DB_DONE ? 1 : store_fail(st, "webhook object");
 }
 
 int
@@ -147,7 +147,7 @@ static int
 webhook_object_set(struct store *st, const char *source, const char *kind,
     const char *key, int64_t local, int64_t updated)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, SQ_WEBHOOK_OBJ_SET, "INSERT INTO webhook_objects"
 	    " (source, kind, external_id, local_id, updated_at)"
@@ -157,11 +157,11 @@ webhook_object_set(struct store *st, const char *source, const char *kind,
 	    " updated_at = max(updated_at, excluded.updated_at)");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, source);
-	store_bind_text(s, 2, kind);
-	store_bind_text(s, 3, key);
-	sqlite3_bind_int64(s, 4, local);
-	sqlite3_bind_int64(s, 5, updated);
+	db_bind_text(s, 1, source);
+	db_bind_text(s, 2, kind);
+	db_bind_text(s, 3, key);
+	db_bind_int(s, 4, local);
+	db_bind_int(s, 5, updated);
 	return store_run(st, s, "webhook object");
 }
 
@@ -252,7 +252,7 @@ webhook_consent(struct store *st, const struct store_webhook *w, int64_t id,
 static int
 webhook_refunded(struct store *st, const char *ref, int64_t *cents)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*cents = 0;
@@ -260,12 +260,12 @@ webhook_refunded(struct store *st, const char *ref, int64_t *cents)
 	    " WHERE ref = ?1");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, ref);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*cents = sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, ref);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*cents = db_col_int(s, 0);
 	store_done(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		return store_fail(st, "order");
 	return 0;
 }
@@ -279,7 +279,7 @@ static int
 webhook_refund_add(struct store *st, const char *source, const char *key,
     int64_t order_id, const struct store_webhook_refund *r, int *added)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	*added = 0;
 	s = store_stmt(st, SQ_WEBHOOK_REFUND_ADD, "INSERT INTO webhook_refunds"
@@ -290,17 +290,17 @@ webhook_refund_add(struct store *st, const char *source, const char *key,
 	    " WHERE order_id IS NULL AND excluded.order_id IS NOT NULL");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, source);
-	store_bind_text(s, 2, r->id);
-	store_bind_text(s, 3, key);
+	db_bind_text(s, 1, source);
+	db_bind_text(s, 2, r->id);
+	db_bind_text(s, 3, key);
 	if (order_id != 0)
-		sqlite3_bind_int64(s, 4, order_id);
+		db_bind_int(s, 4, order_id);
 	else
-		sqlite3_bind_null(s, 4);
-	sqlite3_bind_int64(s, 5, r->amount);
+		db_bind_null(s, 4);
+	db_bind_int(s, 5, r->amount);
 	if (store_run(st, s, "webhook refund") == -1)
 		return -1;
-	*added = order_id != 0 && sqlite3_changes(st->db) > 0;
+	*added = order_id != 0 && db_changes(st->db) > 0;
 	return 0;
 }
 
@@ -349,7 +349,7 @@ static int
 webhook_refunds(struct store *st, const struct store_webhook *w, int *known,
     int64_t *customer_id, enum store_change *changed)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t order_id = 0, unused;
 	size_t i;
 	int rc, added;
@@ -365,11 +365,11 @@ webhook_refunds(struct store *st, const struct store_webhook *w, int *known,
 		    " customer_id FROM orders WHERE id = ?1");
 		if (s == NULL)
 			return -1;
-		sqlite3_bind_int64(s, 1, order_id);
-		if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-			*customer_id = sqlite3_column_int64(s, 0);
+		db_bind_int(s, 1, order_id);
+		if ((rc = db_step(s)) == DB_ROW)
+			*customer_id = db_col_int(s, 0);
 		store_done(s);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		if (rc != DB_ROW && rc != DB_DONE)
 			return store_fail(st, "order");
 	}
 	for (i = 0; i < w->nrefunds; i++) {
@@ -384,9 +384,9 @@ webhook_refunds(struct store *st, const struct store_webhook *w, int *known,
 		    " WHERE id = ?1");
 		if (s == NULL)
 			return -1;
-		sqlite3_bind_int64(s, 1, order_id);
-		sqlite3_bind_int64(s, 2, w->refunds[i].amount);
-		sqlite3_bind_int64(s, 3, st->source_id);
+		db_bind_int(s, 1, order_id);
+		db_bind_int(s, 2, w->refunds[i].amount);
+		db_bind_int(s, 3, st->source_id);
 		if (store_run(st, s, "order refunded") == -1)
 			return -1;
 		if (w->refunds[i].amount != 0)

@@ -26,7 +26,7 @@ EXAMPLEDIR ?= $(PREFIX)/share/segmilter/examples
 BUILD	?= build
 VERSION	 = 0.1.0
 
-PKGS	 = sqlite3 libconfig libcrypto gmime-3.0 libcurl json-glib-1.0 libmicrohttpd
+PKGS	 = sqlite3 libpq libconfig libcrypto gmime-3.0 libcurl json-glib-1.0 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
@@ -64,7 +64,7 @@ CLI_SRCS = $(wildcard src/cli/*.c)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 
-LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/pgsql_schema.o
 CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 MILTER_OBJS = $(MILTER_SRCS:%.c=$(BUILD)/%.o)
 FEED_OBJS = $(FEED_SRCS:%.c=$(BUILD)/%.o)
@@ -78,6 +78,16 @@ all: $(BUILD)/segctl $(BUILD)/segmilter $(BUILD)/segfeed
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The PostgreSQL baseline stays a file that psql can load and a DBA can
+# read; the binaries carry it as a string.
+$(BUILD)/gen/pgsql_schema.c: src/store/pgsql/schema.sql
+	@mkdir -p $(dir $@)
+	{ echo '/* made by make from $<: edit that */'; \
+	  echo 'extern const char pgsql_schema_baseline[];'; \
+	  echo 'const char pgsql_schema_baseline[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@.tmp && mv $@.tmp $@
 
 $(LIBSEGM): $(LIB_OBJS)
 	@rm -f $@

@@ -37,8 +37,16 @@
 
 struct store;
 
+/*
+ * PATH is a file (SQLite), or a PostgreSQL URI (postgresql://...) for a
+ * store that a fleet of relays shares; store_path() shows the URI
+ * without its password.
+ */
 int	 store_open(const char *path, int flags, int64_t timeout_ms,
 	    struct store **out, char *err, size_t errlen);
+/* Whether PATH names a server's store: no file to make, stat, checkpoint
+ * or archive beside. */
+int	 store_is_server(const char *path);
 void	 store_close(struct store *st);
 /*
  * Whether ST still uses the file at its path.  A store deleted, or

@@ -76,7 +76,8 @@ cmd_init(struct cli *cli, int argc, char **argv)
 		cli_warnx("usage: segctl init");
 		return 2;
 	}
-	if ((path = cli_store_path(cli)) == NULL || store_dir(path) == -1)
+	if ((path = cli_store_path(cli)) == NULL ||
+	    (!store_is_server(path) && store_dir(path) == -1))
 		return 1;
 	/* bulk settings: a migration may copy every row of a table */
 	if ((st = cli_store(cli, STORE_CREATE | STORE_BULK)) == NULL)

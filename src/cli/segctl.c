@@ -137,7 +137,8 @@ cli_store(struct cli *cli, int flags)
 
 	if ((path = cli_store_path(cli)) == NULL)
 		return NULL;
-	if (!(flags & STORE_CREATE) && stat(path, &sb) == -1) {
+	if (!(flags & STORE_CREATE) && !store_is_server(path) &&
+	    stat(path, &sb) == -1) {
 		cli_warnx("%s: %s; create the store with `segctl init`", path,
 		    strerror(errno));
 		return NULL;

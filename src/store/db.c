@@ -40,12 +40,6 @@ db_bind_text(struct db_stmt *s, int i, const char *v)
 }
 
 int
-db_bind_textn(struct db_stmt *s, int i, const char *v, size_t n)
-{
-	return s->db->ops->bind_text(s, i, v, n);
-}
-
-int
 db_bind_blob(struct db_stmt *s, int i, const void *v, size_t n)
 {
 	return s->db->ops->bind_blob(s, i, v, n);

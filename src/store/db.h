@@ -49,6 +49,7 @@ struct db_ops {
 	void		(*finalize)(struct db_stmt *);
 	int		(*bind_int)(struct db_stmt *, int, int64_t);
 	int		(*bind_double)(struct db_stmt *, int, double);
+	/* a C string and its length */
 	int		(*bind_text)(struct db_stmt *, int, const char *,
 			    size_t);
 	int		(*bind_blob)(struct db_stmt *, int, const void *,
@@ -102,10 +103,8 @@ void		 db_finalize(struct db_stmt *s);	/* NULL: nothing */
 
 int		 db_bind_int(struct db_stmt *s, int i, int64_t v);
 int		 db_bind_double(struct db_stmt *s, int i, double v);
-/* V NULL binds SQL NULL. */
+/* V, a C string, or NULL for SQL NULL. */
 int		 db_bind_text(struct db_stmt *s, int i, const char *v);
-int		 db_bind_textn(struct db_stmt *s, int i, const char *v,
-		    size_t n);
 int		 db_bind_blob(struct db_stmt *s, int i, const void *v,
 		    size_t n);
 int		 db_bind_null(struct db_stmt *s, int i);

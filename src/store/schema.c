@@ -6,6 +6,12 @@
  * appended: a released migration is never edited, so every store reaches
  * the same schema whatever version it started from.
  *
+ * A PostgreSQL store starts at PGSQL_BASELINE, from pgsql/schema.sql (the
+ * schema SQLite's migrations 1 to 20 reach); each migration after it has
+ * a text for each engine.  Relays that start together on a new fleet
+ * store take turns under an advisory lock: one creates, the others find
+ * it made.
+ *
  * Money is in minor units (cents) as integers; times are seconds since the
  * epoch, UTC.  CHECK constraints are written with OR, not IN (...): SQLite
  * builds a temporary table for an IN list on every row written.  Segments are stored per generation so that a rebuild can be
@@ -633,6 +639,22 @@ static const char *const migrations[] = {
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION,
     "STORE_SCHEMA_VERSION must equal the number of migrations");
 
+/* src/store/pgsql/schema.sql, made a string by make. */
+extern const char pgsql_schema_baseline[];
+
+#define PGSQL_BASELINE	20
+
+/* Migrations after the baseline, PostgreSQL's text of each. */
+static const char *const pgsql_migrations[] = { NULL };
+#define NPGSQL_MIGRATIONS \
+	(sizeof(pgsql_migrations) / sizeof(pgsql_migrations[0]) - 1)
+
+_Static_assert(PGSQL_BASELINE + NPGSQL_MIGRATIONS == STORE_SCHEMA_VERSION,
+    "each migration after the baseline needs its PostgreSQL text");
+
+/* Any number: the key of the fleet's lock on its schema. */
+#define PGSQL_SCHEMA_LOCK	"SELECT pg_advisory_xact_lock(1936025453)"
+
 static int
 schema_read_version(struct store *st, int64_t *version)
 {
@@ -640,8 +662,13 @@ schema_read_version(struct store *st, int64_t *version)
 	enum db_rc rc;
 
 	*version = 0;
-	if ((s = db_prepare(st->db, "SELECT count(*) FROM sqlite_master"
-	    " WHERE type = 'table' AND name = 'schema_migrations'", 0)) == NULL)
+	if ((s = db_prepare(st->db, db_engine(st->db) == DB_PGSQL ?
+	    "SELECT count(*) FROM information_schema.tables"
+	    " WHERE table_schema = current_schema()"
+	    " AND table_name = 'schema_migrations'" :
+	    "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'table' AND name = 'schema_migrations'",
+	    0)) == NULL)
 		return store_fail(st, "not a segmilter store");
 	rc = db_step(s);
 	if (rc != DB_ROW) {
@@ -693,6 +720,47 @@ fail:
 	return store_failf(st, "migration %lld: %s", (long long)n, why);
 }
 
+/*
+ * A PostgreSQL store brought to this binary's version, under the fleet's
+ * lock: the version read again once the lock is held.
+ */
+static int
+schema_migrate_pgsql(struct store *st)
+{
+	char why[sizeof(st->err)];
+	int64_t v, n;
+
+	if (store_exec(st, "BEGIN") == -1)
+		return -1;
+	if (store_exec(st, PGSQL_SCHEMA_LOCK) == -1 ||
+	    schema_read_version(st, &v) == -1)
+		goto fail;
+	if (v == 0 && store_exec(st, pgsql_schema_baseline) == -1)
+		goto fail;
+	if (v == 0)
+		v = PGSQL_BASELINE;
+	if (v < PGSQL_BASELINE) {
+		store_failf(st, "schema version %lld: not a PostgreSQL store's",
+		    (long long)v);
+		goto fail;
+	}
+	for (n = v + 1; n <= STORE_SCHEMA_VERSION; n++) {
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations"
+		    " VALUES (%lld, extract(epoch FROM now())::bigint)",
+		    (long long)n);
+		if (store_exec(st, pgsql_migrations[n - PGSQL_BASELINE - 1])
+		    == -1 || store_exec(st, sql) == -1)
+			goto fail;
+	}
+	return store_exec(st, "COMMIT");
+fail:
+	snprintf(why, sizeof(why), "%s", st->err);
+	db_exec(st->db, "ROLLBACK");
+	return store_failf(st, "schema: %s", why);
+}
+
 int
 store_schema_migrate(struct store *st, int create)
 {
@@ -714,6 +782,8 @@ store_schema_migrate(struct store *st, int create)
 		    " upgrade it with `segctl init`", (long long)v,
 		    STORE_SCHEMA_VERSION);
 	}
+	if (db_engine(st->db) == DB_PGSQL)
+		return schema_migrate_pgsql(st);
 	for (n = v + 1; n <= STORE_SCHEMA_VERSION; n++)
 		if (schema_apply(st, n) == -1)
 			return -1;

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "pgsql/pgsql.h"
 #include "sqlite/sqlite.h"
 #include "store_int.h"
 #include "xalloc.h"
@@ -105,12 +106,12 @@ store_create_file(struct store *st)
 }
 
 /*
- * Opens ST->db on ST->path with store_open's FLAGS and TIMEOUT_MS: the
- * connection, the pragmas and the schema.  0, or -1 with st->err (ST->db
- * then closed, NULL).
+ * Opens ST->db on the file ST->path with store_open's FLAGS and
+ * TIMEOUT_MS: the connection, the pragmas and the schema.  0, or -1 with
+ * st->err (ST->db then closed, NULL).
  */
 static int
-store_connect(struct store *st, int flags, int64_t timeout_ms)
+store_connect_sqlite(struct store *st, int flags, int64_t timeout_ms)
 {
 	char why[sizeof(st->err)];
 	int oflags = 0;
@@ -168,6 +169,42 @@ fail:
 	return -1;
 }
 
+/*
+ * Opens ST->db on the PostgreSQL store ST->path names, as
+ * store_connect_sqlite.  A lock held by another relay is waited for up
+ * to TIMEOUT_MS, as SQLite's busy timeout.
+ */
+static int
+store_connect_pgsql(struct store *st, int flags, int64_t timeout_ms)
+{
+	char why[sizeof(st->err)], sql[96];
+
+	if (pgsql_db_open(st->path, timeout_ms, &st->db, st->err,
+	    sizeof(st->err)) == -1)
+		return -1;
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %lld",
+	    (long long)(timeout_ms > 0 ? timeout_ms : 0));
+	if (store_exec(st, sql) == -1
+	    || (st->readonly && store_exec(st, "SET"
+	    " default_transaction_read_only = on") == -1)
+	    || store_schema_migrate(st, (flags & STORE_CREATE) != 0) == -1) {
+		snprintf(why, sizeof(why), "%s", st->err);
+		store_failf(st, "%s: %s", st->shown, why);
+		db_close(st->db);
+		st->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_connect(struct store *st, int flags, int64_t timeout_ms)
+{
+	if (pgsql_db_is_uri(st->path))
+		return store_connect_pgsql(st, flags, timeout_ms);
+	return store_connect_sqlite(st, flags, timeout_ms);
+}
+
 int
 store_open(const char *path, int flags, int64_t timeout_ms,
     struct store **out, char *err, size_t errlen)
@@ -176,6 +213,8 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
+	st->shown = xmalloc(strlen(path) + 8);
+	pgsql_db_redact(path, st->shown, strlen(path) + 8);
 	st->readonly = (flags & STORE_READONLY) != 0;
 	if (store_connect(st, flags, timeout_ms) == -1) {
 		snprintf(err, errlen, "%s", st->err);
@@ -190,11 +229,21 @@ int
 store_connect_reader(struct store *st, int64_t timeout_ms, struct db **out)
 {
 	char err[sizeof(st->err)];
+	int rc;
 
-	if (sqlite_db_open(st->path, SQLITE_DB_READONLY, timeout_ms, out, err,
-	    sizeof(err)) == -1)
-		return store_failf(st, "%s", err);
-	return 0;
+	if (db_engine(st->db) == DB_PGSQL)
+		rc = pgsql_db_open(st->path, timeout_ms, out, err,
+		    sizeof(err));
+	else
+		rc = sqlite_db_open(st->path, SQLITE_DB_READONLY, timeout_ms,
+		    out, err, sizeof(err));
+	return rc == -1 ? store_failf(st, "%s", err) : 0;
+}
+
+int
+store_is_server(const char *path)
+{
+	return pgsql_db_is_uri(path);
 }
 
 int
@@ -203,6 +252,9 @@ store_check_file(struct store *st)
 	dev_t dev = 0;
 	ino_t ino = 0;
 
+	/* a server's store: no file here to be replaced */
+	if (db_engine(st->db) == DB_PGSQL)
+		return 0;
 	if (store_identify(st, &dev, &ino) == -1)
 		return -1;
 	if (faccessat(AT_FDCWD, st->path, st->readonly ? R_OK : R_OK | W_OK,
@@ -247,6 +299,7 @@ store_close(struct store *st)
 		db_finalize(st->stmt[i]);
 	db_close(st->db);
 	free(st->path);
+	free(st->shown);
 	free(st);
 }
 
@@ -259,7 +312,7 @@ store_error(const struct store *st)
 const char *
 store_path(const struct store *st)
 {
-	return st->path;
+	return st->shown;
 }
 
 struct db_stmt *

@@ -93,7 +93,8 @@ int	 store_deliveries_secs(struct store *st, int64_t *secs);
 
 struct store {
 	struct db	*db;
-	char		*path;
+	char		*path;		/* a file, or a PostgreSQL URI */
+	char		*shown;		/* path as it may be shown */
 	int		 readonly;
 	dev_t		 dev;		/* the file opened */
 	ino_t		 ino;

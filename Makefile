@@ -110,10 +110,10 @@ $(BUILD)/nullmilter: tests/bench/nullmilter.c $(LIBSEGM)
 $(BUILD)/msgbench: tests/bench/msgbench.c $(LIBSEGM)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBSEGM)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tstore.c $(LIBSEGM)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) \
-	    $(LIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< tests/unit/tstore.c \
+	    $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS) $(shell pkg-config --libs cmocka)
 
 # A fuzz target replaying its corpus (make check), or driven by libFuzzer
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBSEGM)

@@ -17,7 +17,6 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "audit.h"
 #include "bounce.h"
@@ -33,6 +32,7 @@
 #include "render.h"
 #include "segment.h"
 #include "store.h"
+#include "tstore.h"
 #include "tz.h"
 
 #define NOW	((int64_t)1795000000)
@@ -40,6 +40,7 @@
 
 struct mx {
 	char			 dir[64];
+	char			 db[256];	/* the store's name */
 	struct store		*st;
 	struct conf		*cf;
 	struct campaign_set	*set;
@@ -176,8 +177,8 @@ mx_setup(void **state)
 
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-milter-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(path, sizeof(path), "%s/store.db", x->dir);
-	assert_int_equal(store_open(path, STORE_CREATE, 5000, &x->st, err,
+	tstore_name(x->dir, x->db, sizeof(x->db));
+	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
 	x->cf = conf_defaults();
 	free(x->cf->milter.spool_dir);
@@ -732,7 +733,6 @@ test_split_language(void **state)
 	enum store_change ch;
 	struct buf msg, to;
 	char err[512];
-	sqlite3 *db;
 	int64_t id;
 
 	memset(&c, 0, sizeof(c));
@@ -759,11 +759,7 @@ test_split_language(void **state)
 	assert_null(strstr(buf_str(&x->log), "delrcpt"));
 	/* and two with it, another campaign message to fresh people */
 	x->cf->outbox.split_language = 1;
-	snprintf(err, sizeof(err), "%s/store.db", x->dir);
-	assert_int_equal(sqlite3_open(err, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DELETE FROM ledger", NULL, NULL,
-	    NULL), SQLITE_OK);
-	sqlite3_close(db);
+	tstore_exec(x->db, "DELETE FROM ledger");
 	assert_int_equal(run(x, rcpts, "Subject: s\nX-Campaign-ID: spring\n"
 	    "Message-ID: <l2@x>\n", "{{offer}}\n", x->st), MILTER_CONTINUE);
 	assert_non_null(strstr(buf_str(&x->log), "delrcpt <fr@example.com>"));
@@ -777,18 +773,7 @@ test_split_language(void **state)
 static void
 query(struct mx *x, const char *sql, char *out, size_t outlen)
 {
-	sqlite3_stmt *s;
-	sqlite3 *db;
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/store.db", x->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	out[0] = '\0';
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-		snprintf(out, outlen, "%s", sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	tstore_text(x->db, out, outlen, "%s", sql);
 }
 
 /*
@@ -1004,19 +989,7 @@ test_return_paths(void **state)
 static int64_t
 q_int(struct mx *x, const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	char path[160];
-	int64_t v = -1;
-
-	snprintf(path, sizeof(path), "%s/store.db", x->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
+	return tstore_int(x->db, "%s", sql);
 }
 
 /*

@@ -471,6 +471,8 @@ pgsql_ready(struct pgsql_db *c, struct pgsql_stmt *s)
 	PQclear(r);
 	if (rc == 0)
 		s->gen = c->gen;
+	else if (getenv("SEGM_PGSQL_TRACE") != NULL)
+		fprintf(stderr, "pgsql: %s\n  in: %s\n", c->err, s->sql);
 	return rc;
 }
 
@@ -511,6 +513,9 @@ pgsql_step(struct db_stmt *st)
 		    s->values, s->lengths, s->formats, 0);
 		c->round_trips++;
 		if ((rc = pgsql_result(c, s->res, in_txn)) != DB_OK) {
+			if (getenv("SEGM_PGSQL_TRACE") != NULL)
+				fprintf(stderr, "pgsql: %s\n  in: %s\n",
+				    c->err, s->sql);
 			PQclear(s->res);
 			s->res = NULL;
 			return rc;

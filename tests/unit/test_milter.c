@@ -32,7 +32,8 @@
 #include "policy.h"
 #include "render.h"
 #include "segment.h"
-#include "store.h"
+#include "store_outbox.h"
+#include "store_record.h"
 #include "tz.h"
 
 #define NOW	((int64_t)1795000000)

@@ -46,7 +46,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "store.h"
+#include "store_audit.h"
 
 #define AUDIT_HASH_LEN	64	/* hex SHA-256 */
 

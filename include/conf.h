@@ -289,7 +289,7 @@ struct conf_report {
 };
 
 /*
- * How long a campaign's records stay (store.h, store_retention_apply):
+ * How long a campaign's records stay (store_retention.h):
  * one idle for HORIZON_DAYS is closed by segctl prune; 0 keeps all.
  * Longer than every window a rule counts deliveries, jobs or orders in
  * (conf_load checks), so that closing changes no decision.

@@ -17,6 +17,8 @@
 #include "store.h"
 
 struct policy_facts;
+struct store_recipient;		/* store_lookup.h */
+struct store_sms_facts;
 /*
  * F from what the store returned for a recipient, flags aside (F's
  * pointers point into R: F lasts as long as R).

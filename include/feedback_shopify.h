@@ -29,7 +29,10 @@
 #include <stdint.h>
 
 #include "parse.h"
-#include "store.h"
+#include "store_feedback.h"
+#include "store_record.h"
+
+struct store_redaction;		/* store_audit.h */
 
 #define FEEDBACK_SHOPIFY_BODY_MAX	(1024 * 1024)
 #define FEEDBACK_SHOPIFY_DEPTH_MAX	32

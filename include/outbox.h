@@ -1,7 +1,7 @@
 /*
  * outbox - the worker threads that send what the milter queued.
  *
- * Workers claim due jobs from the store's outbox (store.h), send each
+ * Workers claim due jobs from the store's outbox (store_outbox.h), send each
  * copy to outbox.reinject_url, and record the outcome: sent; a temporary
  * failure retried with exponential backoff and jitter until the copy is
  * older than outbox.max_age_hours; a permanent failure (5xx) or expiry

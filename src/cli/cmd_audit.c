@@ -24,7 +24,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "parse.h"
-#include "store.h"
+#include "store_audit.h"
 #include "xalloc.h"
 
 #define AUDIT_USAGE	"usage: segctl audit verify [--expect SEQ:HASH]" \

@@ -23,7 +23,8 @@
 #include "cli.h"
 #include "conf.h"
 #include "parse.h"
-#include "store.h"
+#include "store_audit.h"
+#include "store_lookup.h"
 
 static void
 redact_print(const char *email, int64_t id, const struct store_redaction *r,

@@ -13,7 +13,7 @@
 #include "conf.h"
 #include "demo.h"
 #include "parse.h"
-#include "store.h"
+#include "store_report.h"
 
 #define DEMO_USAGE	"usage: segctl demo-data [--customers N] [--seed S]" \
 	" DIR | --outcomes CAMPAIGN [--seed S] FILE"

@@ -15,7 +15,7 @@
 #include "conf.h"
 #include "outbox.h"
 #include "parse.h"
-#include "store.h"
+#include "store_outbox.h"
 
 #define OUTBOX_USAGE	"usage: segctl outbox [list] [--format text|csv|json]" \
 	" | retry ID | cancel ID"

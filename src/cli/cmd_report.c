@@ -30,7 +30,7 @@
 #include "policy.h"
 #include "report.h"
 #include "report_out.h"
-#include "store.h"
+#include "store_report.h"
 #include "xalloc.h"
 
 #define REPORT_SEGMENTS	64

@@ -15,7 +15,9 @@
 #include "policy.h"
 #include "progress.h"
 #include "segment.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_record.h"
+#include "store_segment.h"
 #include "xalloc.h"
 
 static double

@@ -22,7 +22,10 @@
 #include "import.h"
 #include "parse.h"
 #include "progress.h"
-#include "store.h"
+#include "store_audit.h"
+#include "store_lookup.h"
+#include "store_report.h"
+#include "store_retention.h"
 #include "xalloc.h"
 
 #define OPEN_TO_OTHERS	(S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)
@@ -369,7 +372,7 @@ cmd_info(struct cli *cli, int argc, char **argv)
 }
 
 /*
- * segctl prune [--dry-run]: retention (store.h, store_retention_apply).
+ * segctl prune [--dry-run]: retention (store_retention.h).
  * Run daily (segmilter-prune.timer); safe beside a running segmilter,
  * whose writes wait for one slice of customers at most.
  */

@@ -31,7 +31,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "digest.h"
-#include "store.h"
+#include "store_feedback.h"
 
 #define WEBHOOK_USAGE	"usage: segctl webhook test [--url URL] |" \
 			" webhook prune [--days N]"

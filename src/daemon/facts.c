@@ -7,6 +7,7 @@
 
 #include "daemon.h"
 #include "policy.h"
+#include "store_lookup.h"
 
 void
 daemon_policy_facts(struct policy_facts *f, const struct store_recipient *r)

@@ -7,7 +7,7 @@
 
 #include "daemon.h"
 #include "policy.h"
-#include "store.h"
+#include "store_lookup.h"
 #include "tz.h"
 
 int

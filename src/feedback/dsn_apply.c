@@ -18,7 +18,8 @@
 #include "audit.h"
 #include "bounce.h"
 #include "dsn.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_record.h"
 
 static const char *const outcome_names[] = {
 	[DSN_RECORDED] = "recorded",

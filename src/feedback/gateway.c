@@ -32,7 +32,7 @@
 #include "feedback.h"
 #include "feedback_shopify.h"
 #include "feedback_sms.h"
-#include "store.h"
+#include "store_feedback.h"
 #include "str.h"
 
 #define FORM_CTYPE	"application/x-www-form-urlencoded"

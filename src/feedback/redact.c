@@ -8,6 +8,8 @@
 
 #include "audit.h"
 #include "feedback_shopify.h"
+#include "store_feedback.h"
+#include "store_lookup.h"
 
 /* The customer P names: by the shop's id, else by email.  0, 1, -1. */
 static int

@@ -18,7 +18,9 @@
 #include "feedback_sms.h"
 #include "outbox.h"
 #include "parse.h"
-#include "store.h"
+#include "store_feedback.h"
+#include "store_outbox.h"
+#include "store_record.h"
 #include "str.h"
 
 /* How much of a reply goes into the evidence and the audit rows. */

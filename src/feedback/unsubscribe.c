@@ -21,7 +21,7 @@
 
 #include "feedback.h"
 #include "policy.h"
-#include "store.h"
+#include "store_lookup.h"
 #include "template.h"
 #include "unsub.h"
 

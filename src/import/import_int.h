@@ -16,7 +16,7 @@
 #include "import.h"
 #include "parse.h"
 #include "progress.h"
-#include "store.h"
+#include "store_record.h"
 
 #define IMPORT_MAX_COLS	32
 

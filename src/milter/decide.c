@@ -11,6 +11,7 @@
 #include "msg_int.h"
 #include "policy.h"
 #include "segment.h"
+#include "store_outbox.h"
 #include "xalloc.h"
 
 /* Every recipient's facts, in batches (store_recipients_get), the

@@ -22,6 +22,7 @@
 #include "digest.h"
 #include "msg_int.h"
 #include "parse.h"
+#include "store_outbox.h"
 #include "str.h"
 #include "xalloc.h"
 

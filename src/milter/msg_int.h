@@ -13,6 +13,7 @@
 #include "policy.h"
 #include "segment.h"
 #include "spool.h"
+#include "store_lookup.h"
 #include "template.h"
 
 /* A recipient in one of the campaign's SMS segments. */

@@ -12,6 +12,7 @@
 #include "msg_int.h"
 #include "parse.h"
 #include "policy.h"
+#include "store_outbox.h"
 #include "str.h"
 
 /* A copy on its way into the store: its header block, then its body. */

@@ -15,6 +15,7 @@
 #include "milter.h"
 #include "msg_int.h"
 #include "parse.h"
+#include "store_outbox.h"
 #include "str.h"
 #include "tz.h"
 #include "xalloc.h"

@@ -9,7 +9,8 @@
 
 #include "audit.h"
 #include "outbox.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_outbox.h"
 
 int
 outbox_audit_job(struct store *st, const struct store_job *j,

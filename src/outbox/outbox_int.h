@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "gateway.h"
-#include "store.h"
+#include "store_outbox.h"
 
 struct gw_sms;
 struct daemon_env;

@@ -16,6 +16,7 @@
 #include "outbox_int.h"
 #include "parse.h"
 #include "policy.h"
+#include "store_lookup.h"
 
 /* J's one recipient, normalised as the ledger has it; -1: not one. */
 static int

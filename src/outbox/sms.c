@@ -22,6 +22,8 @@
 #include "parse.h"
 #include "policy.h"
 #include "render.h"
+#include "store_lookup.h"
+#include "store_record.h"
 #include "tz.h"
 
 /* The outcome of one attempt, recorded, and logged. */

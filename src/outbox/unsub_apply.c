@@ -13,7 +13,8 @@
 
 #include "audit.h"
 #include "policy.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_record.h"
 #include "unsub.h"
 
 static const char *const choice_names[] = {

@@ -22,6 +22,8 @@
 #include "daemon.h"
 #include "outbox.h"
 #include "outbox_int.h"
+#include "store_lookup.h"
+#include "store_record.h"
 #include "xalloc.h"
 
 #define LEASE_SECONDS	600	/* longer than any one SMTP transaction */

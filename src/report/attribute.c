@@ -8,6 +8,7 @@
 
 #include "report.h"
 #include "segment.h"
+#include "store_report.h"
 
 struct attribute {
 	const struct conf_segments	*rules;

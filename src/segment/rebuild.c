@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "segment.h"
-#include "store.h"
+#include "store_segment.h"
 #include "xalloc.h"
 
 #define BATCH_LEN	64	/* customers handed over at once */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "segment.h"
-#include "store.h"
+#include "store_segment.h"
 
 struct refresh_ctx {
 	const struct conf_segments	*rules;

@@ -13,6 +13,14 @@
 
 #include "db.h"
 #include "store.h"
+#include "store_audit.h"
+#include "store_feedback.h"
+#include "store_lookup.h"
+#include "store_outbox.h"
+#include "store_record.h"
+#include "store_report.h"
+#include "store_retention.h"
+#include "store_segment.h"
 
 enum store_stmt_id {
 	SQ_BEGIN, SQ_BEGIN_IMMEDIATE, SQ_COMMIT, SQ_ROLLBACK,

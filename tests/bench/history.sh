@@ -53,7 +53,7 @@ INSERT INTO engagement (customer_id, campaign_id, type, at)
   SELECT id, 'past-1', 'click', $now - 86400 FROM customers;
 SQL
 	# each customer's delivery summary as segmilter's own deliveries
-	# trim it (store.h, store_deliveries_window), for all at once
+	# trim it (store_lookup.h, store_deliveries_window), for all at once
 	$S prune
 	cp "$D/$h/store.db" "$D/$h/pristine.db"
 done

@@ -32,7 +32,8 @@
 #include <sqlite3.h>
 
 #include "audit.h"
-#include "store.h"
+#include "store_audit.h"
+#include "store_record.h"
 
 #define SEP_10		((int64_t)1789041600)	/* 2026-09-10T12:00:00Z */
 #define SEP_20		((int64_t)1789905600)	/* 2026-09-20T12:00:00Z */

@@ -29,7 +29,7 @@
 
 #include "conf.h"
 #include "feedback.h"
-#include "store.h"
+#include "store_record.h"
 
 #define MAX_HEADERS	32
 

@@ -70,7 +70,7 @@
 #include "parse.h"
 #include "render.h"
 #include "segment.h"
-#include "store.h"
+#include "store_record.h"
 #include "tz.h"
 
 #define NOW		((int64_t)1795000000)	/* 2026-11-18 11:06:40Z */

@@ -25,7 +25,7 @@
 #include "conf.h"
 #include "feedback_shopify.h"
 #include "segment.h"
-#include "store.h"
+#include "store_feedback.h"
 
 #define NOW	((int64_t)1794324600)
 

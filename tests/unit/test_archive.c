@@ -17,7 +17,8 @@
 #include <sqlite3.h>
 
 #include "audit.h"
-#include "store.h"
+#include "store_audit.h"
+#include "store_record.h"
 
 /* Rows in September, October and November 2026, two in December. */
 static const int64_t times[] = {

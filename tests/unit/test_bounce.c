@@ -29,7 +29,8 @@
 #include "dsn.h"
 #include "render.h"
 #include "policy.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_record.h"
 
 #define NOW	((int64_t)1795000000)
 #define DAY	86400

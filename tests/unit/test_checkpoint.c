@@ -22,6 +22,7 @@
 
 #include "daemon.h"
 #include "store.h"
+#include "store_outbox.h"
 
 struct fixture {
 	char		 dir[64];

@@ -18,7 +18,10 @@
 
 #include "audit.h"
 #include "parse.h"
-#include "store.h"
+#include "store_audit.h"
+#include "store_lookup.h"
+#include "store_outbox.h"
+#include "store_record.h"
 #include "schema_later.h"
 
 #define DAY	86400

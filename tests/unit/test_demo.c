@@ -20,7 +20,7 @@
 #include "import.h"
 #include "parse.h"
 #include "segment.h"
-#include "store.h"
+#include "store_segment.h"
 
 #define NOW	((int64_t)1795521600)	/* 2026-11-24T12:00:00Z */
 

@@ -25,7 +25,7 @@
 
 #include "audit.h"
 #include "feedback.h"
-#include "store.h"
+#include "store_record.h"
 #include "unsub.h"
 
 #define NOW	((int64_t)1795000000)

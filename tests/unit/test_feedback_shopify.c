@@ -22,7 +22,10 @@
 #include "conf.h"
 #include "feedback_shopify.h"
 #include "segment.h"
-#include "store.h"
+#include "store_feedback.h"
+#include "store_lookup.h"
+#include "store_record.h"
+#include "store_segment.h"
 #include "schema_later.h"
 
 /* 2026-11-10T10:30:00-05:00: 2 h 25 min after the checkout's update */

@@ -24,7 +24,11 @@
 #include "conf.h"
 #include "feedback_sms.h"
 #include "policy.h"
-#include "store.h"
+#include "store_audit.h"
+#include "store_feedback.h"
+#include "store_lookup.h"
+#include "store_outbox.h"
+#include "store_record.h"
 
 #define DAY	86400
 #define NOW	((int64_t)1795000000)

@@ -15,7 +15,8 @@
 #include <sqlite3.h>
 
 #include "import.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_record.h"
 
 #define NOW	((int64_t)1795000000)
 

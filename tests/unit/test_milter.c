@@ -31,7 +31,8 @@
 #include "policy.h"
 #include "render.h"
 #include "segment.h"
-#include "store.h"
+#include "store_outbox.h"
+#include "store_record.h"
 #include "tstore.h"
 #include "tz.h"
 

@@ -19,7 +19,8 @@
 #include "marker.h"
 #include "unsub.h"
 #include "outbox.h"
-#include "store.h"
+#include "store_audit.h"
+#include "store_outbox.h"
 #include "schema_later.h"
 
 #define NOW	((int64_t)1795000000)

@@ -18,7 +18,9 @@
 
 #include "conf.h"
 #include "segment.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_record.h"
+#include "store_segment.h"
 
 #define DAY	86400
 #define NOW	((int64_t)1795000000)

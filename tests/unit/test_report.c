@@ -17,7 +17,8 @@
 #include <cmocka.h>
 
 #include "report.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_record.h"
 
 #define NOW	((int64_t)1795000000)
 #define DAY	86400

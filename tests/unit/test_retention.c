@@ -1,5 +1,5 @@
 /*
- * test_retention.c - closing campaigns past the horizon (store.h,
+ * test_retention.c - closing campaigns past the horizon (store_retention.h,
  * store_retention_apply) on real SQLite files: it removes what it
  * promises and nothing else, and no lookup the milter's rules read
  * changes, over random histories, then as new events keep arriving.
@@ -17,7 +17,10 @@
 
 #include "daemon.h"
 #include "policy.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_record.h"
+#include "store_report.h"
+#include "store_retention.h"
 
 #define DAY	86400
 #define HOUR	3600

@@ -32,7 +32,9 @@
 #include "gateway.h"
 #include "policy.h"
 #include "render.h"
-#include "store.h"
+#include "store_lookup.h"
+#include "store_outbox.h"
+#include "store_record.h"
 #include "tz.h"
 
 #define MIN	60

@@ -18,7 +18,8 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "store.h"
+#include "store_lookup.h"
+#include "store_record.h"
 
 struct sx {
 	char		 dir[64];

@@ -622,8 +622,8 @@ store_audit_mark(struct store *st, int64_t hour, int64_t seq)
 	struct db_stmt *s;
 	int rc;
 
-	s = store_stmt(st, SQ_AUDIT_MARK, "INSERT OR IGNORE INTO audit_hours"
-	    " (hour, first_seq) VALUES (?1, ?2)");
+	s = store_stmt(st, SQ_AUDIT_MARK, "INSERT INTO audit_hours"
+	    " (hour, first_seq) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, hour);
@@ -797,7 +797,7 @@ store_campaign_bounces(struct store *st, const char *campaign,
 	    " SELECT d.segment, d.variant, count(*), total(f.hard),"
 	    "  total(f.soft), total(f.complaint)"
 	    " FROM d LEFT JOIN f ON f.recipient = d.recipient"
-	    "  AND f.customer_id IS d.customer_id"
+	    "  AND f.customer_id IS NOT DISTINCT FROM d.customer_id"
 	    " WHERE d.latest = 1 GROUP BY d.segment, d.variant"
 	    " ORDER BY d.segment, d.variant");
 	if (s == NULL)

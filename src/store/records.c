@@ -3,8 +3,8 @@
  * their lines, behaviour events, consent and engagement.
  *
  * Every write is by natural key and says whether it changed anything: an
- * existing row is updated only when a value differs (IS NOT also compares
- * NULLs), and event-like rows are inserted or ignored.  That is what lets a
+ * existing row is updated only when a value differs (IS DISTINCT FROM also
+ * compares NULLs), and event-like rows are inserted or ignored.  That is what lets a
  * re-import of the same file change nothing and report it.
  */
 #include <string.h>
@@ -149,13 +149,13 @@ store_customer_upsert(struct store *st, const struct store_customer *c,
 	    " time_zone = ?10, account_type = ?11, tax_exempt = ?12,"
 	    " company = ?13, tags = ?14, created_at = ?15,"
 	    " source_id = coalesce(nullif(?16, 0), source_id)"
-	    " WHERE email = ?1 AND (external_id IS NOT ?2"
-	    " OR first_name IS NOT ?3 OR last_name IS NOT ?4"
-	    " OR phone IS NOT ?5 OR country IS NOT ?6 OR region IS NOT ?7"
-	    " OR currency IS NOT ?8 OR language IS NOT ?9"
-	    " OR time_zone IS NOT ?10 OR account_type IS NOT ?11"
-	    " OR tax_exempt IS NOT ?12 OR company IS NOT ?13"
-	    " OR tags IS NOT ?14 OR created_at IS NOT ?15)");
+	    " WHERE email = ?1 AND (external_id IS DISTINCT FROM ?2"
+	    " OR first_name IS DISTINCT FROM ?3 OR last_name IS DISTINCT FROM ?4"
+	    " OR phone IS DISTINCT FROM ?5 OR country IS DISTINCT FROM ?6 OR region IS DISTINCT FROM ?7"
+	    " OR currency IS DISTINCT FROM ?8 OR language IS DISTINCT FROM ?9"
+	    " OR time_zone IS DISTINCT FROM ?10 OR account_type IS DISTINCT FROM ?11"
+	    " OR tax_exempt IS DISTINCT FROM ?12 OR company IS DISTINCT FROM ?13"
+	    " OR tags IS DISTINCT FROM ?14 OR created_at IS DISTINCT FROM ?15)");
 	if (s == NULL)
 		return -1;
 	records_bind_customer(s, 0, c);
@@ -258,8 +258,8 @@ store_product_upsert(struct store *st, const struct store_product *p,
 	else
 		s = store_stmt(st, SQ_PROD_UPDATE, "UPDATE products SET"
 		    " handle = ?2, title = ?3, category = ?4, cost = ?5"
-		    " WHERE sku = ?1 AND (handle IS NOT ?2 OR title IS NOT ?3"
-		    " OR category IS NOT ?4 OR cost IS NOT ?5)");
+		    " WHERE sku = ?1 AND (handle IS DISTINCT FROM ?2 OR title IS DISTINCT FROM ?3"
+		    " OR category IS DISTINCT FROM ?4 OR cost IS DISTINCT FROM ?5)");
 	if (s == NULL)
 		return -1;
 	db_bind_text(s, 1, p->sku);
@@ -326,10 +326,10 @@ store_order_upsert(struct store *st, const struct store_order *o,
 	    " refunded = ?8, discount_code = ?9,"
 	    " source_id = coalesce(nullif(?10, 0), source_id)"
 	    " WHERE ref = ?1 AND"
-	    " (customer_id IS NOT ?2 OR created_at IS NOT ?3"
-	    " OR financial_status IS NOT ?4 OR cancelled_at IS NOT ?5"
-	    " OR currency IS NOT ?6 OR total IS NOT ?7"
-	    " OR refunded IS NOT ?8 OR discount_code IS NOT ?9)");
+	    " (customer_id IS DISTINCT FROM ?2 OR created_at IS DISTINCT FROM ?3"
+	    " OR financial_status IS DISTINCT FROM ?4 OR cancelled_at IS DISTINCT FROM ?5"
+	    " OR currency IS DISTINCT FROM ?6 OR total IS DISTINCT FROM ?7"
+	    " OR refunded IS DISTINCT FROM ?8 OR discount_code IS DISTINCT FROM ?9)");
 	if (s == NULL)
 		return -1;
 	records_bind_order(s, 0, o);
@@ -351,8 +351,8 @@ store_order_line_upsert(struct store *st, int64_t order_id,
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 	    " ON CONFLICT (order_id, line_no) DO UPDATE SET"
 	    " sku = ?3, product = ?4, category = ?5, quantity = ?6, price = ?7"
-	    " WHERE sku IS NOT ?3 OR product IS NOT ?4 OR category IS NOT ?5"
-	    " OR quantity IS NOT ?6 OR price IS NOT ?7");
+	    " WHERE sku IS DISTINCT FROM ?3 OR product IS DISTINCT FROM ?4 OR category IS DISTINCT FROM ?5"
+	    " OR quantity IS DISTINCT FROM ?6 OR price IS DISTINCT FROM ?7");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, order_id);
@@ -498,9 +498,10 @@ store_event_add(struct store *st, const struct store_event *e,
 {
 	struct db_stmt *s;
 
-	s = store_stmt(st, SQ_EVENT_INSERT, "INSERT OR IGNORE INTO events"
+	s = store_stmt(st, SQ_EVENT_INSERT, "INSERT INTO events"
 	    " (customer_id, at, type, sku, category, cart_value, source_id)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, 0))");
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, 0))"
+	    " ON CONFLICT DO NOTHING");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, e->customer_id);
@@ -529,10 +530,11 @@ store_events_add(struct store *st, const struct store_event *e, size_t n,
 	for (done = 0; done < n; done += k) {
 		lg = records_chunk(n - done, STORE_EVENTS_MANY_LOG2);
 		k = (size_t)1 << lg;
-		s = records_rows_stmt(st, SQ_EVENT_ADD, lg, "INSERT OR IGNORE"
+		s = records_rows_stmt(st, SQ_EVENT_ADD, lg, "INSERT"
 		    " INTO events (customer_id, at, type, sku, category,"
 		    " cart_value, source_id) VALUES ",
-		    "(?, ?, ?, ?, ?, ?, nullif(?, 0))", "");
+		    "(?, ?, ?, ?, ?, ?, nullif(?, 0))",
+		    " ON CONFLICT DO NOTHING");
 		if (s == NULL)
 			return -1;
 		for (i = 0; i < k; i++) {
@@ -615,9 +617,10 @@ store_consent_record(struct store *st, const struct store_consent *c,
 	if (rc == 0)
 		store_done(st->stmt[SQ_CONSENT_GET]);
 
-	s = store_stmt(st, SQ_CONSENT_HISTORY, "INSERT OR IGNORE INTO"
+	s = store_stmt(st, SQ_CONSENT_HISTORY, "INSERT INTO"
 	    " consent_history (customer_id, channel, recorded_at, granted,"
-	    " source, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	    " source, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+	    " ON CONFLICT DO NOTHING");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, c->customer_id);
@@ -637,8 +640,10 @@ store_consent_record(struct store *st, const struct store_consent *c,
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 	    " ON CONFLICT (customer_id, channel) DO UPDATE SET"
 	    " granted = ?3, source = ?4, recorded_at = ?5, evidence = ?6"
-	    " WHERE granted IS NOT ?3 OR source IS NOT ?4"
-	    " OR recorded_at IS NOT ?5 OR evidence IS NOT ?6");
+	    " WHERE consent.granted IS DISTINCT FROM ?3"
+	    " OR consent.source IS DISTINCT FROM ?4"
+	    " OR consent.recorded_at IS DISTINCT FROM ?5"
+	    " OR consent.evidence IS DISTINCT FROM ?6");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, c->customer_id);
@@ -664,10 +669,10 @@ store_consent_add(struct store *st, const struct store_consent *c, size_t n)
 	for (done = 0; done < n; done += k) {
 		lg = records_chunk(n - done, STORE_CONSENT_MANY_LOG2);
 		k = (size_t)1 << lg;
-		h = records_rows_stmt(st, SQ_CONSENT_HISTORY_ADD, lg, "INSERT OR"
-		    " IGNORE INTO consent_history (customer_id, channel,"
+		h = records_rows_stmt(st, SQ_CONSENT_HISTORY_ADD, lg, "INSERT"
+		    " INTO consent_history (customer_id, channel,"
 		    " recorded_at, granted, source, evidence) VALUES ",
-		    "(?, ?, ?, ?, ?, ?)", "");
+		    "(?, ?, ?, ?, ?, ?)", " ON CONFLICT DO NOTHING");
 		s = records_rows_stmt(st, SQ_CONSENT_ADD, lg, "INSERT INTO"
 		    " consent (customer_id, channel, granted, source,"
 		    " recorded_at, evidence) VALUES ", "(?, ?, ?, ?, ?, ?)",
@@ -675,10 +680,11 @@ store_consent_add(struct store *st, const struct store_consent *c, size_t n)
 		    " granted = excluded.granted, source = excluded.source,"
 		    " recorded_at = excluded.recorded_at,"
 		    " evidence = excluded.evidence"
-		    " WHERE granted IS NOT excluded.granted"
-		    " OR source IS NOT excluded.source"
-		    " OR recorded_at IS NOT excluded.recorded_at"
-		    " OR evidence IS NOT excluded.evidence");
+		    " WHERE consent.granted IS DISTINCT FROM excluded.granted"
+		    " OR consent.source IS DISTINCT FROM excluded.source"
+		    " OR consent.recorded_at IS DISTINCT FROM"
+		    " excluded.recorded_at"
+		    " OR consent.evidence IS DISTINCT FROM excluded.evidence");
 		if (h == NULL || s == NULL)
 			return -1;
 		for (i = 0; i < k; i++) {
@@ -738,8 +744,9 @@ store_engagement_add(struct store *st, const struct store_engagement *e,
 {
 	struct db_stmt *s;
 
-	s = store_stmt(st, SQ_ENG_INSERT, "INSERT OR IGNORE INTO engagement"
-	    " (customer_id, campaign_id, type, at) VALUES (?1, ?2, ?3, ?4)");
+	s = store_stmt(st, SQ_ENG_INSERT, "INSERT INTO engagement"
+	    " (customer_id, campaign_id, type, at) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT DO NOTHING");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, e->customer_id);

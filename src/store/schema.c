@@ -652,9 +652,6 @@ static const char *const pgsql_migrations[] = { NULL };
 _Static_assert(PGSQL_BASELINE + NPGSQL_MIGRATIONS == STORE_SCHEMA_VERSION,
     "each migration after the baseline needs its PostgreSQL text");
 
-/* Any number: the key of the fleet's lock on its schema. */
-#define PGSQL_SCHEMA_LOCK	"SELECT pg_advisory_xact_lock(1936025453)"
-
 static int
 schema_read_version(struct store *st, int64_t *version)
 {
@@ -732,7 +729,7 @@ schema_migrate_pgsql(struct store *st)
 
 	if (store_exec(st, "BEGIN") == -1)
 		return -1;
-	if (store_exec(st, PGSQL_SCHEMA_LOCK) == -1 ||
+	if (store_exec(st, STORE_PG_SCHEMA_LOCK) == -1 ||
 	    schema_read_version(st, &v) == -1)
 		goto fail;
 	if (v == 0 && store_exec(st, pgsql_schema_baseline) == -1)

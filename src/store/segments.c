@@ -187,6 +187,24 @@ rebuild_drop_leftovers(struct store *st, int64_t current, int64_t *maxgen)
 	" cart_at, cart_value, country, currency, language, time_zone)" \
 	" VALUES (?1, ?2, ?24, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11," \
 	" ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+/* A row put again: every column but the key from the new one. */
+#define SEGMENT_REPLACE	" ON CONFLICT (generation, customer_id) DO UPDATE" \
+	" SET lifecycle = excluded.lifecycle, flags = excluded.flags," \
+	" orders = excluded.orders, net_spend = excluded.net_spend," \
+	" margin = excluded.margin," \
+	" uncosted_lines = excluded.uncosted_lines," \
+	" first_order_at = excluded.first_order_at," \
+	" last_order_at = excluded.last_order_at," \
+	" vip_value = excluded.vip_value," \
+	" vip_eligible = excluded.vip_eligible," \
+	" cycle_days = excluded.cycle_days," \
+	" cycle_source = excluded.cycle_source," \
+	" mean_interval_days = excluded.mean_interval_days," \
+	" b2b_reason = excluded.b2b_reason, b2b_detail = excluded.b2b_detail," \
+	" cart_abandoner = excluded.cart_abandoner," \
+	" cart_at = excluded.cart_at, cart_value = excluded.cart_value," \
+	" country = excluded.country, currency = excluded.currency," \
+	" language = excluded.language, time_zone = excluded.time_zone"
 #define INTEREST_INSERT	"INSERT INTO customer_interests" \
 	" (generation, customer_id, category, sources, last_at)" \
 	" VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -310,8 +328,9 @@ segments_building(struct store *st, int64_t gen)
 	struct db_stmt *s;
 	int rc;
 
-	if ((s = db_prepare(st->db, gen > 0 ? "INSERT OR REPLACE INTO"
-	    " segment_building (id, generation) VALUES (1, ?1)" :
+	if ((s = db_prepare(st->db, gen > 0 ? "INSERT INTO"
+	    " segment_building (id, generation) VALUES (1, ?1)"
+	    " ON CONFLICT (id) DO UPDATE SET generation = excluded.generation" :
 	    "DELETE FROM segment_building", 0)) == NULL)
 		return store_fail(st, "segments");
 	if (gen > 0)
@@ -342,8 +361,9 @@ store_rebuild_begin(struct store *st, struct store_rebuild **out)
 	}
 	/* OR IGNORE: a change that arrived meanwhile wrote the row already
 	 * (store_segment_put), from facts newer than this build's snapshot */
-	if ((rb->ins_seg = db_prepare(st->db, "INSERT OR IGNORE INTO"
-	    " customer_segments" SEGMENT_COLUMNS, 1)) == NULL) {
+	if ((rb->ins_seg = db_prepare(st->db, "INSERT INTO"
+	    " customer_segments" SEGMENT_COLUMNS " ON CONFLICT DO NOTHING",
+	    1)) == NULL) {
 		store_fail(st, "segments");
 		store_rebuild_abort(rb);
 		return -1;
@@ -404,8 +424,9 @@ store_segment_put(struct store *st, int64_t customer_id,
 	if (rc != DB_ROW && rc != DB_DONE)
 		return store_fail(st, "segment state");
 	for (i = 0; i < n; i++) {
-		if ((s = store_stmt(st, SQ_SEG_PUT, "INSERT OR REPLACE INTO"
-		    " customer_segments" SEGMENT_COLUMNS)) == NULL)
+		if ((s = store_stmt(st, SQ_SEG_PUT, "INSERT INTO"
+		    " customer_segments" SEGMENT_COLUMNS SEGMENT_REPLACE)) ==
+		    NULL)
 			return -1;
 		segment_bind(s, gen[i], customer_id, i == 0 ? r : building);
 		if (store_run(st, s, "segment row") == -1)
@@ -543,10 +564,17 @@ store_rebuild_commit(struct store_rebuild *rb,
 	if (rebuild_flush(rb) == -1 ||
 	    segments_current_generation(st, &old) == -1)
 		goto fail;
-	if ((s = db_prepare(st->db, "INSERT OR REPLACE INTO segment_state"
+	if ((s = db_prepare(st->db, "INSERT INTO segment_state"
 	    " (id, generation, built_at, customers, vip_threshold,"
 	    " vip_eligible, vip_metric, vip_top_percent, config_hash)"
-	    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", 0)) == NULL) {
+	    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	    " ON CONFLICT (id) DO UPDATE SET generation = excluded.generation,"
+	    " built_at = excluded.built_at, customers = excluded.customers,"
+	    " vip_threshold = excluded.vip_threshold,"
+	    " vip_eligible = excluded.vip_eligible,"
+	    " vip_metric = excluded.vip_metric,"
+	    " vip_top_percent = excluded.vip_top_percent,"
+	    " config_hash = excluded.config_hash", 0)) == NULL) {
 		store_fail(st, "publish");
 		goto fail;
 	}

@@ -464,13 +464,26 @@ store_begin(struct store *st)
 	 * where the busy timeout no longer helps.
 	 */
 	if (st->readonly)
-		return store_simple(st, SQ_BEGIN, "BEGIN");
+		return store_begin_read(st);
+	/*
+	 * PostgreSQL: every writer of the fleet takes one lock, as SQLite's
+	 * writers do, so that what a transaction reads before it writes
+	 * (a recipient's deliveries, a webhook's id, the audit chain's
+	 * head) still holds when it commits, whichever relay wrote last.
+	 * One round trip for both.
+	 */
+	if (db_engine(st->db) == DB_PGSQL)
+		return store_exec(st, "BEGIN; " STORE_PG_WRITE_LOCK);
 	return store_simple(st, SQ_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE");
 }
 
 int
 store_begin_read(struct store *st)
 {
+	/* one snapshot for every read, as SQLite's read transaction */
+	if (db_engine(st->db) == DB_PGSQL)
+		return store_simple(st, SQ_BEGIN, "BEGIN ISOLATION LEVEL"
+		    " REPEATABLE READ");
 	return store_simple(st, SQ_BEGIN, "BEGIN");
 }
 

@@ -99,6 +99,13 @@ int	 store_deliveries_secs(struct store *st, int64_t *secs);
 	" SELECT (at - ((at % 3600) + 3600) % 3600) / 3600, min(seq)"	\
 	" FROM audit GROUP BY 1;"
 
+/*
+ * PostgreSQL's advisory locks, fleet-wide: the writers' (store_begin),
+ * and the schema's (one relay migrates).  The numbers are any, fixed.
+ */
+#define STORE_PG_WRITE_LOCK	"SELECT pg_advisory_xact_lock(1936025431)"
+#define STORE_PG_SCHEMA_LOCK	"SELECT pg_advisory_xact_lock(1936025453)"
+
 struct store {
 	struct db	*db;
 	char		*path;		/* a file, or a PostgreSQL URI */

@@ -45,6 +45,17 @@
 -- checks it against SQLite).  Like SQLite's, an upsert's DO UPDATE fires
 -- the UPDATE OF triggers of the columns its SET names.
 
+-- SQLite's functions that the store's SQL uses and PostgreSQL lacks,
+-- so that one text serves both engines.
+
+-- N random bytes, from the server's strong source (gen_random_uuid():
+-- 122 random bits in each 16 bytes).  Audit keys are 32.
+CREATE FUNCTION randomblob(n BIGINT) RETURNS BYTEA LANGUAGE sql
+  VOLATILE AS $$
+  SELECT substring(decode(string_agg(replace(gen_random_uuid()::text,
+    '-', ''), ''), 'hex') FROM 1 FOR n::integer)
+  FROM generate_series(1, (n + 15) / 16) $$;
+
 CREATE TABLE schema_migrations (
   version BIGINT PRIMARY KEY,
   applied_at BIGINT NOT NULL);

@@ -5,7 +5,10 @@
 #
 # Packages never start their system daemons here: a policy-rc.d that exits
 # 101 is in place for the duration of the install, so the system Postfix
-# (port 25) is never started or touched.
+# (port 25) is never started or touched.  Nor is PostgreSQL's system
+# cluster (15/main, port 5432), which the package creates: the tests run
+# their own, with initdb and pg_ctl in a temporary directory
+# (tests/lib/pgsql.sh); libpq-dev is the store's client library.
 #
 # Sendmail, for tests/integration/t-sendmail.sh: Debian's sendmail-bin
 # conflicts with postfix as an installed package, so it is not installed:
@@ -23,6 +26,7 @@ SENDMAIL_DIR=/usr/local/lib/segmilter-tests/sendmail
 PKGS="build-essential pkg-config
 libmilter-dev libgmime-3.0-dev libconfig-dev libcurl4-openssl-dev
 libsqlite3-dev libcmocka-dev libssl-dev libjson-glib-dev libmicrohttpd-dev
+libpq-dev postgresql
 sqlite3 miltertest postfix swaks python3 curl time openssl xxd systemd tzdata
 clang libclang-rt-14-dev
 kannel kannel-extras

@@ -14,8 +14,11 @@
 #   pgsql_kill DIR       SIGKILL the postmaster and every process it forked,
 #                        as a crash of the server would; the next start
 #                        recovers from the WAL
-#   pgsql_psql DIR [SQL...]  psql -X -At -v ON_ERROR_STOP=1 on database
-#                        segm: each SQL argument as a -c, or stdin without
+#   pgsql_psql DIR [SQL...]  psql -X -q -At -v ON_ERROR_STOP=1 on database
+#                        $PGSQL_DB (segm): each SQL argument as a -c, or
+#                        stdin without
+#   pgsql_available      0 when there is a server to start (initdb, psql,
+#                        and as root the server's user): else a test skips
 #   pgsql_cleanup        pgsql_stop on every DIR this shell started; for
 #                        traps: trap 'pgsql_cleanup; rm -rf "$T"' EXIT
 #
@@ -30,7 +33,8 @@
 # postgres; initdb refuses root): DIR, and each parent of it that lacks
 # it (a mktemp directory is 0700), get o+x (search, not listing), so
 # that it reaches DIR/data (0700, its own) and DIR/sock (0755, its own, so
-# any client user can connect).  Run as anyone else, the server runs as that user.
+# any client user can connect).  Run as anyone else, the server runs as
+# that user.
 # The client side (psql, segctl, segmilter) may run as root or anyone who
 # can reach DIR/sock: authentication is trust, on a test machine only.
 #
@@ -44,14 +48,16 @@
 #                  name, so clusters in different DIRs may share it
 #   PGSQL_TIMEOUT  seconds a start or stop may take before it is called a
 #                  hang (60)
+#   PGSQL_DB       the database pgsql_psql connects to (segm)
 #
 # Settings for tests only: fsync = off (a crash of the machine, not of the
 # postmaster, may corrupt the cluster; pgsql_kill is still a faithful crash,
 # since every write reached the kernel).  synchronous_commit stays on, so a
 # commit reported is a commit that survives pgsql_kill.
-# DIR must be an absolute-or-relative path of [A-Za-z0-9/._-] (it goes
-# into the URI unescaped) short enough for a socket path (<= 90 bytes).
+# DIR must be a path of [A-Za-z0-9/._-] only (it goes into the URI
+# unescaped), short enough for a socket's path (90 bytes, made absolute).
 
+# shellcheck disable=SC3043 # local: dash and bash both have it
 PGSQL_DIRS=${PGSQL_DIRS:-}
 
 pgsql__err() { echo "pgsql: $*" >&2; return 1; }
@@ -233,8 +239,11 @@ pgsql_start() {
 		pgsql_stop "$d"
 		return 1
 	fi
-	if [ -z "$(pgsql__psql "$d" postgres -c "SELECT 1 FROM pg_database WHERE datname = 'segm'")" ] &&
-	    ! pgsql__psql "$d" postgres -c "CREATE DATABASE segm TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"; then
+	if [ -z "$(pgsql__psql "$d" postgres -c "SELECT 1 FROM pg_database
+	    WHERE datname = 'segm'")" ] &&
+	    ! pgsql__psql "$d" postgres -c "CREATE DATABASE segm
+	    TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+	then
 		pgsql_stop "$d"
 		pgsql__err "cannot create database segm"
 		return 1
@@ -297,7 +306,13 @@ pgsql_psql() {
 			shift
 		done
 	fi
-	pgsql__psql "$d" segm "$@"
+	pgsql__psql "$d" "${PGSQL_DB:-segm}" "$@"
+}
+
+pgsql_available() {
+	pgsql__bin 2>/dev/null && command -v psql > /dev/null 2>&1 &&
+	    { [ "$(id -u)" != 0 ] || id -u "${PGSQL_USER:-postgres}" \
+	    > /dev/null 2>&1; }
 }
 
 pgsql_cleanup() {

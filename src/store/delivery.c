@@ -133,7 +133,8 @@ delivery_interests(struct store *st, size_t n,
 
 	s = store_stmt(st, SQ_SEG_INTERESTS_MANY, "SELECT j.key, category,"
 	    " sources, last_at FROM json_each(?1) j"
-	    " JOIN customer_interests i ON i.customer_id = j.value"
+	    " JOIN customer_interests i"
+	    "  ON i.customer_id = CAST(j.value AS BIGINT)"
 	    "  AND i.generation = (SELECT generation FROM segment_state)"
 	    " ORDER BY j.key, last_at DESC, category");
 	if (s == NULL)
@@ -205,14 +206,15 @@ delivery_engagement(struct store *st, struct store_recipient *r)
 
 	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT order_at,"
 	    " unsubscribe_at,"
-	    " iif(bounce_at > 0 AND bounce_at >= ?2, (SELECT count(*)"
-	    "  FROM engagement WHERE customer_id = ?1 AND type = 'bounce'"
-	    "  AND at >= ?2), 0),"
-	    " max(open_at, click_at, order_at), complaint_at,"
-	    " iif(soft_bounce_at > 0 AND soft_bounce_at >= ?2,"
-	    "  (SELECT group_concat(at) FROM (SELECT at FROM engagement"
-	    "  WHERE customer_id = ?1 AND type = 'soft_bounce' AND at >= ?2"
-	    "  ORDER BY at DESC LIMIT ?3)), NULL)"
+	    " CASE WHEN bounce_at > 0 AND bounce_at >= ?2 THEN (SELECT"
+	    "  count(*) FROM engagement WHERE customer_id = ?1"
+	    "  AND type = 'bounce' AND at >= ?2) ELSE 0 END,"
+	    " greatest(open_at, click_at, order_at), complaint_at,"
+	    " CASE WHEN soft_bounce_at > 0 AND soft_bounce_at >= ?2 THEN"
+	    "  (SELECT group_concat(CAST(at AS TEXT)) FROM (SELECT at"
+	    "  FROM engagement WHERE customer_id = ?1"
+	    "  AND type = 'soft_bounce' AND at >= ?2"
+	    "  ORDER BY at DESC LIMIT ?3) AS newest) END"
 	    " FROM engagement_last WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;
@@ -475,7 +477,7 @@ store_delivery_withdraw(struct store *st, const char *campaign,
 	    "   AND decision = 'deliver'"
 	    "  UNION ALL SELECT customer_id, campaign_id, at, 0"
 	    "   FROM engagement WHERE customer_id = ?1 AND campaign_id = ?2"
-	    "   AND type = 'sent')"
+	    "   AND type = 'sent') AS d"
 	    " WHERE true GROUP BY customer_id, campaign_id");
 	if (s == NULL)
 		return -1;
@@ -500,11 +502,12 @@ store_deliveries_window(struct store *st, int64_t secs, int64_t now)
 	    "  SELECT customer_id, campaign_id, at, priority FROM ledger"
 	    "   WHERE decision = 'deliver' AND customer_id <> 0 AND at > ?1"
 	    "  UNION ALL SELECT customer_id, campaign_id, at, 0"
-	    "   FROM engagement WHERE type = 'sent' AND at > ?1)"
+	    "   FROM engagement WHERE type = 'sent' AND at > ?1) AS d"
 	    " WHERE true GROUP BY customer_id, campaign_id"
 	    " ON CONFLICT (customer_id, campaign_id) DO UPDATE SET"
-	    " at = max(at, excluded.at),"
-	    " priority = max(priority, excluded.priority)", now - secs,
+	    " at = greatest(deliveries.at, excluded.at),"
+	    " priority = greatest(deliveries.priority, excluded.priority)",
+	    now - secs,
 	    "deliveries") == -1) ||
 	    store_exec_int(st, "UPDATE deliveries_window SET secs = ?1", secs,
 	    "deliveries window") == -1 || store_commit(st) == -1) {

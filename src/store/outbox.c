@@ -456,7 +456,7 @@ store_outbox_hold(struct store *st, int64_t id, int64_t until,
 
 	s = store_stmt(st, SQ_OUTBOX_HOLD, "UPDATE outbox SET state = 'queued',"
 	    " next_at = ?2, last_error = ?3, lease_until = 0,"
-	    " attempts = max(attempts - 1, 0) WHERE id = ?1");
+	    " attempts = greatest(attempts - 1, 0) WHERE id = ?1");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, id);

@@ -110,7 +110,7 @@ static const char *const slice_sql[] = {
 	 "   AS newest FROM deliveries"
 	 "   WHERE customer_id BETWEEN ?1 AND ?2) AS d"
 	 " WHERE d.newest > 2 AND d.at <= min(?3, coalesce((SELECT"
-	 "  max(open_at, click_at, order_at) FROM engagement_last"
+	 "  greatest(open_at, click_at, order_at) FROM engagement_last"
 	 "  WHERE customer_id = d.customer_id), 0)))"),
 };
 #define NSLICE_SQL	(sizeof(slice_sql) / sizeof(slice_sql[0]))

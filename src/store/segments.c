@@ -461,7 +461,7 @@ store_rebuild_kth_value(struct store_rebuild *rb, int64_t k, int64_t *value,
 	if (rebuild_flush(rb) == -1)
 		return -1;
 	if ((s = db_prepare(st->db, "SELECT count(*) FROM"
-	    " customer_segments WHERE generation = ?1 AND vip_eligible",
+	    " customer_segments WHERE generation = ?1 AND vip_eligible <> 0",
 	    0)) == NULL)
 		return store_fail(st, "vip");
 	db_bind_int(s, 1, rb->generation);
@@ -471,7 +471,7 @@ store_rebuild_kth_value(struct store_rebuild *rb, int64_t k, int64_t *value,
 	if (k < 1 || *eligible == 0)
 		return 0;
 	if ((s = db_prepare(st->db, "SELECT vip_value FROM"
-	    " customer_segments WHERE generation = ?1 AND vip_eligible"
+	    " customer_segments WHERE generation = ?1 AND vip_eligible <> 0"
 	    " ORDER BY vip_value DESC LIMIT 1 OFFSET ?2", 0)) == NULL)
 		return store_fail(st, "vip");
 	db_bind_int(s, 1, rb->generation);
@@ -503,7 +503,7 @@ store_rebuild_assign(struct store_rebuild *rb, int64_t threshold,
 	/* only rows at or above the cut can change: the rest are not VIP */
 	if ((sel = db_prepare(reader, "SELECT customer_id, flags,"
 	    " vip_eligible, vip_value, lifecycle FROM customer_segments"
-	    " WHERE generation = ?1 AND vip_eligible AND vip_value >= ?2"
+	    " WHERE generation = ?1 AND vip_eligible <> 0 AND vip_value >= ?2"
 	    " ORDER BY customer_id", 0)) == NULL ||
 	    (rb->upd == NULL && (rb->upd = db_prepare(st->db,
 	    "UPDATE customer_segments SET lifecycle = ?3, flags = ?4"

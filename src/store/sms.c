@@ -66,7 +66,8 @@ jobs_grouped(struct store *st, const char *in, size_t n, int64_t after,
 	    "  AND o.state NOT IN ('failed', 'cancelled')),"
 	    " coalesce(max(CASE WHEN o.campaign_id = ?5 THEN o.id END), 0)"
 	    " FROM json_each(?1) j JOIN outbox o ON o.kind = 'sms'"
-	    "  AND o.customer_id = j.value AND o.id > ?2 GROUP BY j.key");
+	    "  AND o.customer_id = CAST(j.value AS BIGINT) AND o.id > ?2"
+	    " GROUP BY j.key");
 	if (s == NULL)
 		return -1;
 	memset(day, 0, n * sizeof(*day));
@@ -107,7 +108,8 @@ facts_batch(struct store *st, const int64_t *ids, size_t n,
 	    " c.country, c.region,"
 	    " k.granted, k.source, k.recorded_at, k.evidence,"
 	    " p.status, p.at"
-	    " FROM json_each(?1) j JOIN customers c ON c.id = j.value"
+	    " FROM json_each(?1) j"
+	    " JOIN customers c ON c.id = CAST(j.value AS BIGINT)"
 	    " LEFT JOIN consent k ON k.customer_id = c.id AND k.channel = 'sms'"
 	    " LEFT JOIN phone_status p ON p.phone = c.phone");
 	if (s == NULL)

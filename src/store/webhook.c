@@ -154,7 +154,8 @@ webhook_object_set(struct store *st, const char *source, const char *kind,
 	    " VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (source, kind, external_id) DO UPDATE SET"
 	    " local_id = excluded.local_id,"
-	    " updated_at = max(updated_at, excluded.updated_at)");
+	    " updated_at = greatest(webhook_objects.updated_at,"
+	    " excluded.updated_at)");
 	if (s == NULL)
 		return -1;
 	db_bind_text(s, 1, source);

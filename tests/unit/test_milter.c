@@ -777,6 +777,19 @@ query(struct mx *x, const char *sql, char *out, size_t outlen)
 	tstore_text(x->db, out, outlen, "%s", sql);
 }
 
+/* SMS jobs queued to PHONE with TEXT, and AND-ed WHERE, if any. */
+static int64_t
+sms_queued(struct mx *x, const char *phone, const char *text,
+    const char *where)
+{
+	char col[64];
+
+	tstore_blob_text("message", col, sizeof(col));
+	return tstore_int(x->db, "SELECT count(*) FROM outbox WHERE kind ="
+	    " 'sms' AND recipients = '%s' AND %s = '%s'%s%s", phone, col,
+	    text, where != NULL ? " AND " : "", where != NULL ? where : "");
+}
+
 /*
  * One recipient whose name holds a line break (it came in through an
  * import before imports cleaned names): the Subject that uses it cannot
@@ -1037,19 +1050,28 @@ sms_meanwhile(struct mx *x, const char *const *rcpts, const char *campaign,
 
 	assert_int_equal(q_int(x, "DELETE FROM ledger RETURNING 0"), 0);
 	assert_int_equal(q_int(x, "DELETE FROM outbox RETURNING 0"), 0);
-	snprintf(sql, sizeof(sql), "CREATE TRIGGER meanwhile AFTER INSERT ON"
-	    " ledger WHEN NEW.recipient = 'ann@example.com' BEGIN"
-	    " INSERT INTO outbox (kind, campaign_id, message_key, variant,"
-	    "  sender, recipients, message, not_before, next_at, state,"
-	    "  created_at, customer_id) SELECT 'sms', '%s', 'k', 'v', '',"
-	    "  phone, 'hi', 0, 0, '%s', 1795000000, id FROM customers"
-	    "  WHERE email = 'ann@example.com'; END", campaign, state);
-	assert_int_equal(q_int(x, sql), -1);
+	snprintf(sql, sizeof(sql), "INSERT INTO outbox (kind, campaign_id,"
+	    "  message_key, variant, sender, recipients, message, not_before,"
+	    "  next_at, state, created_at, customer_id) SELECT 'sms', '%s',"
+	    "  'k', 'v', '', phone, 'hi', 0, 0, '%s', 1795000000, id"
+	    "  FROM customers WHERE email = 'ann@example.com';", campaign,
+	    state);
+	if (tstore_pgsql())
+		tstore_exec(x->db, "CREATE FUNCTION meanwhile() RETURNS trigger"
+		    " LANGUAGE plpgsql AS $$ BEGIN %s RETURN NULL; END $$;"
+		    " CREATE TRIGGER meanwhile AFTER INSERT ON ledger"
+		    " FOR EACH ROW WHEN (NEW.recipient = 'ann@example.com')"
+		    " EXECUTE FUNCTION meanwhile()", sql);
+	else
+		tstore_exec(x->db, "CREATE TRIGGER meanwhile AFTER INSERT ON"
+		    " ledger WHEN NEW.recipient = 'ann@example.com' BEGIN %s"
+		    " END", sql);
 	snprintf(headers, sizeof(headers), "Subject: x\nX-Campaign-ID: cart\n"
 	    "Message-ID: %s\n", msgid);
 	assert_int_equal(run(x, rcpts, headers, "{{offer}}\n", x->st),
 	    MILTER_CONTINUE);
-	assert_int_equal(q_int(x, "DROP TRIGGER meanwhile"), -1);
+	tstore_exec(x->db, tstore_pgsql() ? "DROP TRIGGER meanwhile ON ledger;"
+	    " DROP FUNCTION meanwhile()" : "DROP TRIGGER meanwhile");
 }
 
 /*
@@ -1132,10 +1154,9 @@ test_sms_jobs(void **state)
 	    "{{offer}}\n", x->st), MILTER_CONTINUE);
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox"
 	    " WHERE kind = 'sms'"), 1);
-	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE kind ="
-	    " 'sms' AND recipients = '+4915112345678' AND CAST(message AS"
-	    " TEXT) = 'Ann: 10% off STOP' AND time_zone = 'Europe/Berlin' AND"
-	    " next_at = 1795003600"), 1);	/* send_after */
+	assert_int_equal(sms_queued(x, "+4915112345678", "Ann: 10% off STOP",
+	    "time_zone = 'Europe/Berlin' AND next_at = 1795003600"),
+	    1);	/* send_after */
 	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE"
 	    " channel = 'sms' AND recipient = '+4915112345678' AND decision ="
 	    " 'queued' AND consent LIKE 'granted checkout: SMS box ticked'"),
@@ -1450,9 +1471,9 @@ test_send_local(void **state)
 	    "{{offer}}\n", x->st), MILTER_DISCARD);
 	/* 2026-11-19 10:00 CET and 10:00 JST */
 	assert_int_equal(q_int(x, "SELECT not_before FROM outbox WHERE"
-	    " recipients = 'ann@example.com' || char(10)"), 1795078800);
+	    " recipients = 'ann@example.com\n'"), 1795078800);
 	assert_int_equal(q_int(x, "SELECT not_before FROM outbox WHERE"
-	    " recipients = 'rob@example.com' || char(10)"), 1795050000);
+	    " recipients = 'rob@example.com\n'"), 1795050000);
 	q_int(x, "UPDATE customer_segments SET country = '', time_zone = ''"
 	    " WHERE customer_id = 1 RETURNING 0");
 	reload_campaigns(x, "morning.conf", "id = \"morning2\";\n"
@@ -1461,8 +1482,8 @@ test_send_local(void **state)
 	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: morning2\n",
 	    "{{offer}}\n", x->st), MILTER_DISCARD);
 	assert_int_equal(q_int(x, "SELECT not_before FROM outbox WHERE"
-	    " campaign_id = 'morning2' AND recipients = 'ann@example.com' ||"
-	    " char(10)"), 1795082400);		/* 10:00 UTC */
+	    " campaign_id = 'morning2' AND recipients ="
+	    " 'ann@example.com\n'"), 1795082400);	/* 10:00 UTC */
 	/* no tz database at all: UTC too, never at once */
 	tzdb_free(x->env.tzdb);
 	x->env.tzdb = NULL;
@@ -1472,8 +1493,8 @@ test_send_local(void **state)
 	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: morning3\n",
 	    "{{offer}}\n", x->st), MILTER_DISCARD);
 	assert_int_equal(q_int(x, "SELECT not_before FROM outbox WHERE"
-	    " campaign_id = 'morning3' AND recipients = 'rob@example.com' ||"
-	    " char(10)"), 1795082400);
+	    " campaign_id = 'morning3' AND recipients ="
+	    " 'rob@example.com\n'"), 1795082400);
 }
 
 /*
@@ -1510,9 +1531,8 @@ test_sms_if_no_email(void **state)
 	assert_int_equal(run(x, rcpts, "Subject: x\nX-Campaign-ID: cart\n"
 	    "Message-ID: <either@x>\n", "{{offer}}\n", x->st),
 	    MILTER_DISCARD);
-	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE kind ="
-	    " 'sms' AND recipients = '+4915187654321' AND CAST(message AS"
-	    " TEXT) = 'Bea: 10% off STOP'"), 1);
+	assert_int_equal(sms_queued(x, "+4915187654321", "Bea: 10% off STOP",
+	    NULL), 1);
 	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
 	    " 'sms' AND message_id = '<either@x>' AND recipient ="
 	    " '+4915187654321' AND decision = 'queued'"), 1);
@@ -1605,6 +1625,7 @@ test_sms_arms(void **state)
 	struct segment_rebuild_stats stats;
 	const char *rcpts[41];
 	char addr[40][48], email[40], phone[24], path[160], err[2048];
+	char text[64];
 	struct digest_hmac *draws;
 	int i;
 
@@ -1648,12 +1669,13 @@ test_sms_arms(void **state)
 	    " ON l.customer_id = a.customer_id WHERE a.channel = 'sms'"
 	    " AND l.arm = 'none'"), 0);
 	/* the rest: an SMS each, in the variant of their arm */
-	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox j JOIN ledger l"
-	    " ON l.customer_id = j.customer_id WHERE j.kind = 'sms'"
-	    " AND ((l.arm = 'broad' AND CAST(j.message AS TEXT) ="
-	    "  'C: 10% off STOP')"
-	    " OR (l.arm = 'tailored' AND CAST(j.message AS TEXT) <>"
-	    "  'C: 10% off STOP'))"), q_int(x, "SELECT count(*) FROM ledger"
+	tstore_blob_text("j.message", text, sizeof(text));
+	assert_int_equal(tstore_int(x->db, "SELECT count(*) FROM outbox j"
+	    " JOIN ledger l ON l.customer_id = j.customer_id"
+	    " WHERE j.kind = 'sms' AND ((l.arm = 'broad' AND %s ="
+	    "  'C: 10%% off STOP')"
+	    " OR (l.arm = 'tailored' AND %s <> 'C: 10%% off STOP'))", text,
+	    text), q_int(x, "SELECT count(*) FROM ledger"
 	    " WHERE arm IN ('broad', 'tailored')"));
 	assert_int_equal(q_int(x, "SELECT count(*) FROM outbox WHERE"
 	    " kind = 'sms'"), q_int(x, "SELECT count(*) FROM ledger"
@@ -1744,10 +1766,8 @@ test_sms_long_name(void **state)
 	assert_int_equal(q_int(x, "SELECT count(*) FROM audit WHERE channel ="
 	    " 'sms' AND decision = 'no_text'"), 0);
 	/* 63 of the 100 characters: 126 bytes, the most that fit in 127 */
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM outbox WHERE kind ="
-	    " 'sms' AND recipients = '+4915112345678' AND CAST(message AS"
-	    " TEXT) = '%.126s: 10%% off STOP'", first);
-	assert_int_equal(q_int(x, sql), 1);
+	snprintf(sql, sizeof(sql), "%.126s: 10%% off STOP", first);
+	assert_int_equal(sms_queued(x, "+4915112345678", sql, NULL), 1);
 	tzdb_free(x->env.tzdb);
 	x->env.tzdb = NULL;
 }

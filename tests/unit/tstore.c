@@ -31,6 +31,14 @@ tstore_pgsql(void)
 	return tstore_server() != NULL;
 }
 
+void
+tstore_blob_text(const char *col, char *out, size_t outlen)
+{
+	/* PostgreSQL casts a bytea to its \x... spelling, not its text */
+	snprintf(out, outlen, tstore_pgsql() ? "convert_from(%s, 'UTF8')" :
+	    "CAST(%s AS TEXT)", col);
+}
+
 static struct db *
 tstore_open(const char *name)
 {

@@ -18,6 +18,8 @@
 
 /* Whether the tests run against PostgreSQL. */
 int	 tstore_pgsql(void);
+/* SQL for the blob column COL read as UTF-8 text, into OUT. */
+void	 tstore_blob_text(const char *col, char *out, size_t outlen);
 /* A new store's name, for a store in DIR (a file there, or a schema). */
 void	 tstore_name(const char *dir, char *out, size_t outlen);
 /* Runs SQL (several statements allowed) on the store NAME. */

@@ -692,9 +692,9 @@ pgsql_blob_read(struct db_blob *db_b, void *p, size_t n, size_t at)
 	char sql[256];
 	int rc = -1;
 
-	snprintf(sql, sizeof(sql), "SELECT substring(\"%s\" FROM ?2 + 1"
-	    " FOR ?3) FROM \"%s\" WHERE \"%s\" = ?1", b->col, b->table,
-	    b->key);
+	snprintf(sql, sizeof(sql), "SELECT substring(\"%s\" FROM"
+	    " CAST(?2 AS integer) + 1 FOR CAST(?3 AS integer)) FROM \"%s\""
+	    " WHERE \"%s\" = ?1", b->col, b->table, b->key);
 	if (pgsql_blob_sql(db_b, sql, &s, NULL, 0, (int64_t)at, (int64_t)n)
 	    == DB_ROW) {
 		v = pgsql_col_blob(s, 0, &got);

@@ -56,6 +56,24 @@ CREATE FUNCTION randomblob(n BIGINT) RETURNS BYTEA LANGUAGE sql
     '-', ''), ''), 'hex') FROM 1 FOR n::integer)
   FROM generate_series(1, (n + 15) / 16) $$;
 
+-- SQLite's json_each over a JSON array, as the store's batched lookups
+-- use it: a row per element, KEY its position from 0, VALUE its text
+-- (the SQL casts it where it wants a number).  The server's own
+-- json_each(json) walks objects; a text parameter picks this one.
+CREATE FUNCTION json_each(a TEXT, OUT key BIGINT, OUT value TEXT)
+  RETURNS SETOF record LANGUAGE sql IMMUTABLE AS $$
+  SELECT ord - 1, v FROM json_array_elements_text(a::json)
+    WITH ORDINALITY AS t(v, ord) $$;
+
+-- SQLite's group_concat(X): the values joined with commas, NULLs left
+-- out.
+CREATE FUNCTION group_concat_step(acc TEXT, v TEXT) RETURNS TEXT
+  LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN v IS NULL THEN acc WHEN acc IS NULL THEN v
+    ELSE acc || ',' || v END $$;
+CREATE AGGREGATE group_concat(TEXT) (SFUNC = group_concat_step,
+  STYPE = TEXT);
+
 CREATE TABLE schema_migrations (
   version BIGINT PRIMARY KEY,
   applied_at BIGINT NOT NULL);

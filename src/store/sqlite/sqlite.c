@@ -316,6 +316,51 @@ sqlite_errmsg(struct db *db)
 	return c->err[0] != '\0' ? c->err : sqlite3_errmsg(c->h);
 }
 
+/*
+ * greatest() and least(), as PostgreSQL has them (and SQL the store
+ * writes once for both engines uses): NULLs are passed over, all NULL is
+ * NULL.  SQLite's own max(a, b) is NULL when either is.  Integers only:
+ * the store compares times and counts.
+ */
+static void
+sqlite_extreme(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int most = *(int *)sqlite3_user_data(ctx);
+	sqlite3_int64 v, best = 0;
+	int i, any = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+			continue;
+		if (sqlite3_value_type(argv[i]) != SQLITE_INTEGER) {
+			sqlite3_result_error(ctx, most ? "greatest: integers"
+			    " only" : "least: integers only", -1);
+			return;
+		}
+		v = sqlite3_value_int64(argv[i]);
+		if (!any || (most ? v > best : v < best))
+			best = v;
+		any = 1;
+	}
+	if (any)
+		sqlite3_result_int64(ctx, best);
+	else
+		sqlite3_result_null(ctx);
+}
+
+static int
+sqlite_functions(sqlite3 *h)
+{
+	static int greatest = 1, least = 0;
+	const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+	    SQLITE_INNOCUOUS;
+
+	return sqlite3_create_function(h, "greatest", -1, flags, &greatest,
+	    sqlite_extreme, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(h, "least", -1, flags, &least,
+	    sqlite_extreme, NULL, NULL) != SQLITE_OK ? -1 : 0;
+}
+
 static const struct db_ops sqlite_ops = {
 	.engine = DB_SQLITE,
 	.close = sqlite_close,
@@ -410,6 +455,11 @@ sqlite_db_open(const char *path, int flags, int64_t busy_ms,
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, c->h != NULL ?
 		    sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
+		sqlite_close(&c->base);
+		return -1;
+	}
+	if (sqlite_functions(c->h) == -1) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(c->h));
 		sqlite_close(&c->base);
 		return -1;
 	}

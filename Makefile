@@ -110,10 +110,13 @@ $(BUILD)/nullmilter: tests/bench/nullmilter.c $(LIBSEGM)
 $(BUILD)/msgbench: tests/bench/msgbench.c $(LIBSEGM)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tstore.c $(LIBSEGM)
+# Each test with its header dependencies (a changed header rebuilds it),
+# and the store it runs on (tests/unit/tstore.h).
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/tests/unit/tstore.o $(LIBSEGM)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< tests/unit/tstore.c \
-	    $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -Itests/unit -o $@ $< \
+	    $(BUILD)/tests/unit/tstore.o $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS) \
+	    $(shell pkg-config --libs cmocka)
 
 # A fuzz target replaying its corpus (make check), or driven by libFuzzer
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBSEGM)
@@ -240,4 +243,4 @@ clean:
 	install uninstall clean
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(MILTER_OBJS:.o=.d) \
-    $(FEED_OBJS:.o=.d)
+    $(FEED_OBJS:.o=.d) $(TESTS:=.d) $(BUILD)/tests/unit/tstore.d

@@ -189,6 +189,7 @@ struct conf_outbox {
 	int64_t		 max_age_hours;	/* then a copy expires */
 	int		 split_language; /* a copy per segment and language */
 	int		 split_currency;
+	char		*relay_name;	/* this relay's, in a fleet's outbox */
 };
 
 enum conf_sms_driver {

@@ -89,6 +89,14 @@ int	 store_outbox_sms_after(struct store *st, int64_t after, int64_t *n);
 int	 store_outbox_set_ref(struct store *st, int64_t id, const char *ref);
 #define STORE_JOB_EMAIL	0x1	/* kinds a worker can send */
 #define STORE_JOB_SMS	0x2
+#define STORE_RELAY_MAX	64	/* bytes of a relay's name */
+/*
+ * Names the relay whose workers claim jobs through ST: a fleet's relays
+ * share one outbox, and a relay that starts again takes back its own
+ * jobs left being sent, not another's (store_outbox_recover).  Longer
+ * names are cut; "" (the default) names none.
+ */
+void	 store_set_relay(struct store *st, const char *name);
 /*
  * Claims the job of KINDS due first at NOW (queued and due, or sending
  * with its lease run out) for LEASE seconds, counting the attempt, and
@@ -107,8 +115,10 @@ int	 store_outbox_read(struct store *st, int64_t id, size_t at, void *buf,
 void	 store_job_free(struct store_job *j);
 /*
  * Before this process's workers claim any job: jobs left 'sending' by a
- * process that died are sent if segmilter on the re-injection port saw
- * them go through (store_copy_seen), else queued again, due now.
+ * process of this relay that died (or claimed by no relay named, or
+ * whose lease ran out) are sent if segmilter on the re-injection port
+ * saw them go through (store_copy_seen), else queued again, due now.
+ * Another relay's jobs under lease are its own: it is sending them.
  * *QUEUED and *SENT say how many of each.  0, or -1.
  */
 int	 store_outbox_recover(struct store *st, int64_t now, int64_t *queued,

@@ -1,7 +1,9 @@
 #!/bin/sh
 # run.sh - runs every test program and prints one closing tally.
 #
-#   tests/run.sh               unit tests, fuzz corpora, then integration tests
+#   tests/run.sh               unit tests (those on a store: on SQLite, then
+#                              on a private PostgreSQL), fuzz corpora, then
+#                              integration tests
 #   tests/run.sh --unit-only   unit tests and fuzz corpora only
 #
 # BUILD names the build directory (default build).  Each unit test is a
@@ -34,6 +36,29 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t"
 done
+
+# the unit tests that take their store from tstore (tests/unit/tstore.h),
+# again on a private PostgreSQL: the same assertions on the other engine
+. tests/lib/pgsql.sh
+if pgsql_available; then
+	pgdir=$(mktemp -d /tmp/segm-pgsql.XXXXXX)
+	trap 'pgsql_cleanup; rm -rf "$pgdir"' EXIT
+	if pgsql_start "$pgdir/pg"; then
+		for t in "$BUILD"/tests/test_*; do
+			[ -x "$t" ] || continue
+			grep -q tstore_name "tests/unit/$(basename "$t").c" ||
+			    continue
+			run "pgsql:$(basename "$t")" env \
+			    SEGM_TEST_PGSQL="$PGSQL_URL" "$t"
+		done
+		pgsql_stop "$pgdir/pg"
+	else
+		run "pgsql" false
+	fi
+else
+	echo "== pgsql: no PostgreSQL to start (initdb, pg_ctl); skipped"
+	skipped=$((skipped + 1))
+fi
 
 # each fuzz target over its corpus: the inputs that once found a bug,
 # and seeds; a crash or a sanitizer report fails it

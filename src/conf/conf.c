@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 #include <openssl/evp.h>
@@ -244,6 +245,7 @@ static const struct conf_setting outbox_table[] = {
 	    NULL },
 	{ "split_currency", CT_BOOL, OUT(split_currency), 0, 0, 0, 0, 0,
 	    NULL },
+	{ "relay_name", CT_PATH, OUT(relay_name), 0, 0, 0, 0, 0, NULL },
 	END
 };
 
@@ -1430,6 +1432,18 @@ strlist(const char *const *v, size_t n)
 	return out;
 }
 
+/* The host's name: a relay's default name in a fleet's outbox. */
+static char *
+conf_hostname(void)
+{
+	char name[256];
+
+	if (gethostname(name, sizeof(name)) == -1 || name[0] == '\0')
+		return xstrdup("relay");
+	name[sizeof(name) - 1] = '\0';
+	return xstrdup(name);
+}
+
 struct conf *
 conf_defaults(void)
 {
@@ -1478,6 +1492,7 @@ conf_defaults(void)
 	c->outbox.retry_base_s = 30;
 	c->outbox.retry_max_s = 3600;
 	c->outbox.max_age_hours = 72;
+	c->outbox.relay_name = conf_hostname();
 	conf_sms_defaults(&c->sms);
 	conf_feedback_defaults(&c->feedback);
 	memcpy(s->priority, priority, sizeof(priority));
@@ -1526,6 +1541,7 @@ conf_free(struct conf *c)
 	free(c->milter.bounce_domain);
 	free(c->outbox.reinject_url);
 	free(c->outbox.key_file);
+	free(c->outbox.relay_name);
 	free(c->audit.archive_dir);
 	explicit_bzero(c->outbox.key, sizeof(c->outbox.key));
 	conf_sms_free(&c->sms);

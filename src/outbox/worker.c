@@ -329,6 +329,8 @@ work(void *arg)
 		now = (int64_t)time(NULL);
 		next = 0;
 		pthread_mutex_lock(g->env.store_lock);
+		/* the handle is shared: name the relay for each claim */
+		store_set_relay(st, g->conf->outbox.relay_name);
 		if (!recover(ob, st, now))
 			rc = -1;
 		else if (kinds == 0)

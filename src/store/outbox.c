@@ -281,7 +281,7 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 
 	s = store_stmt(st, SQ_OUTBOX_CLAIM, "UPDATE outbox SET"
 	    " state = 'sending', lease_until = ?1 + ?2,"
-	    " attempts = attempts + 1"
+	    " attempts = attempts + 1, claimed_by = nullif(?5, '')"
 	    " WHERE id = (SELECT id FROM outbox"
 	    "  WHERE (state = 'queued' AND kind IN (?3, ?4) AND next_at <= ?1)"
 	    "  OR (state = 'sending' AND kind IN (?3, ?4)"
@@ -296,6 +296,7 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 	db_bind_int(s, 2, lease);
 	db_bind_text(s, 3, email);
 	db_bind_text(s, 4, sms);
+	db_bind_text(s, 5, st->relay);
 	rc = db_step(s);
 	if (rc == DB_ROW) {
 		job_from_row(s, &j, 1);
@@ -559,9 +560,18 @@ store_outbox_get(struct store *st, int64_t id, struct store_job **out)
 	return rc == DB_DONE ? 1 : store_fail(st, "outbox");
 }
 
-/* Copies being sent that segmilter on the re-injection port saw pass. */
-#define SEEN_PASSING	"state = 'sending' AND kind = 'email' AND nonce <> ''" \
+/* Jobs being sent by this relay's last process, ?2, or by nobody now. */
+#define LEFT_SENDING	"state = 'sending' AND (claimed_by IS NULL" \
+			" OR claimed_by = ?2 OR lease_until <= ?1)"
+/* Those of them that segmilter on the re-injection port saw pass. */
+#define SEEN_PASSING	LEFT_SENDING " AND kind = 'email' AND nonce <> ''" \
 			" AND nonce IN (SELECT nonce FROM copy_seen)"
+
+void
+store_set_relay(struct store *st, const char *name)
+{
+	snprintf(st->relay, sizeof(st->relay), "%s", name);
+}
 
 int
 store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
@@ -578,6 +588,8 @@ store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	    " WHERE job_id IN (SELECT id FROM outbox WHERE " SEEN_PASSING ")");
 	if (s == NULL)
 		goto fail;
+	db_bind_int(s, 1, now);
+	db_bind_text(s, 2, st->relay);
 	rc = db_step(s);
 	store_done(s);
 	if (rc != DB_DONE)
@@ -589,6 +601,7 @@ store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	if (s == NULL)
 		goto fail;
 	db_bind_int(s, 1, now);
+	db_bind_text(s, 2, st->relay);
 	rc = db_step(s);
 	store_done(s);
 	if (rc != DB_DONE)
@@ -596,10 +609,11 @@ store_outbox_recover(struct store *st, int64_t now, int64_t *queued,
 	*sent = db_changes(st->db);
 	s = store_stmt(st, SQ_OUTBOX_RECOVER, "UPDATE outbox SET"
 	    " state = 'queued', next_at = ?1, lease_until = 0,"
-	    " last_error = 'interrupted by a restart' WHERE state = 'sending'");
+	    " last_error = 'interrupted by a restart' WHERE " LEFT_SENDING);
 	if (s == NULL)
 		goto fail;
 	db_bind_int(s, 1, now);
+	db_bind_text(s, 2, st->relay);
 	rc = db_step(s);
 	store_done(s);
 	if (rc != DB_DONE)

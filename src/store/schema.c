@@ -37,6 +37,13 @@
 	"(SELECT coalesce(max(created_at), 0) FROM orders"		\
 	" WHERE customer_id = " row ".customer_id)"
 
+/*
+ * 21: a job being sent names the relay that claimed it, so that a relay
+ * starting again takes back its own and no other's (a fleet's relays
+ * share the outbox).  The text both engines read.
+ */
+#define M21_CLAIMED_BY	"ALTER TABLE outbox ADD COLUMN claimed_by TEXT"
+
 static const char *const migrations[] = {
 	/* 1: customers, orders, behaviour, consent, engagement, segments */
 	"CREATE TABLE customers ("
@@ -632,6 +639,8 @@ static const char *const migrations[] = {
 	"  UPDATE engagement_last SET order_at = " ORDER_NEWEST("old")
 	"   WHERE customer_id = old.customer_id;"
 	"  END;"),
+	/* 21: which relay claimed a job being sent (both engines) */
+	M21_CLAIMED_BY,
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
@@ -645,7 +654,7 @@ extern const char pgsql_schema_baseline[];
 #define PGSQL_BASELINE	20
 
 /* Migrations after the baseline, PostgreSQL's text of each. */
-static const char *const pgsql_migrations[] = { NULL };
+static const char *const pgsql_migrations[] = { M21_CLAIMED_BY, NULL };
 #define NPGSQL_MIGRATIONS \
 	(sizeof(pgsql_migrations) / sizeof(pgsql_migrations[0]) - 1)
 

@@ -116,6 +116,7 @@ struct store {
 	char		 err[512];
 	struct db_stmt	*stmt[SQ_COUNT];
 	int64_t		 source_id;	/* store_source_begin; 0: none */
+	char		 relay[STORE_RELAY_MAX]; /* store_set_relay */
 };
 
 /* The statement for ID, prepared from SQL on first use; NULL on error. */

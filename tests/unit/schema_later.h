@@ -7,8 +7,13 @@
 #ifndef SEGM_TEST_SCHEMA_LATER_H
 #define SEGM_TEST_SCHEMA_LATER_H
 
-/* Back to version 19 from 20. */
+/* Back to version 20 from 21. */
+#define SCHEMA_UNDO_21							\
+	"ALTER TABLE outbox DROP COLUMN claimed_by;"
+
+/* Back to version 19 from 21. */
 #define SCHEMA_UNDO_20							\
+	SCHEMA_UNDO_21							\
 	"DROP TABLE engagement_last; DROP TRIGGER engagement_added;"	\
 	"DROP TRIGGER engagement_removed; DROP TRIGGER order_added;"	\
 	"DROP TRIGGER order_changed; DROP TRIGGER order_removed;"

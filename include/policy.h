@@ -172,6 +172,18 @@ void	 policy_decide(const struct conf_policy *r,
 void	 policy_due(const struct conf_due *due, unsigned goals,
 	    const struct policy_facts *f, struct policy_decision *d);
 /*
+ * Whether the frequency cap or fatigue of R (the thresholds of the class
+ * CLASS_NAME, NULL: the policy group's) refuse F at NOW: 1 with D's
+ * reason POLICY_FATIGUED and the figures, else 0.  What
+ * policy_decide() asks; and again for a delivery decided on an earlier
+ * read, with the counts read under the store's write lock (another
+ * relay, or another message, may have delivered meanwhile).  At 0, D's
+ * detail may note a reduced cadence.
+ */
+int	 policy_fatigued(const struct conf_policy *r, const char *class_name,
+	    const struct policy_facts *f, int64_t now,
+	    struct policy_decision *d);
+/*
  * Whether a copy decided at DECIDED_AT, held until now (policy_due), may
  * still go to the recipient F at NOW: what every delivery needs (a known
  * customer, consent, no unsubscribe, complaint or bounce since) and no

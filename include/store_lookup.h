@@ -106,6 +106,16 @@ int	 store_recipients_get(struct store *st, const char *const *emails,
 	    size_t n, const char *campaign, int64_t now, int64_t window_secs,
 	    int64_t min_priority, struct store_recipient *const *r);
 
+/*
+ * The delivery counts of the known customers among R[0..N-1]
+ * (unanswered, in_window, last_delivery_at, deliveries_kept) read
+ * again, as store_recipients_get() reads them: inside the transaction
+ * that records a message, what another relay or message delivered since
+ * its lookup.  0, or -1.
+ */
+int	 store_recipients_recount(struct store *st, const char *campaign,
+	    int64_t now, int64_t window_secs, int64_t min_priority, size_t n,
+	    struct store_recipient *const *r);
 
 struct store_ledger {
 	const char	*route;		/* "inplace", "copy", NULL: none */

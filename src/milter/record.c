@@ -199,8 +199,43 @@ log_anchor(const char *qid, const struct audit_chain *ch)
 }
 
 /*
- * In one transaction: the ledger rows (which may turn a delivery into a
- * duplicate), then the copies, then the audit rows that name them, then
+ * A delivery decided on msg_decide's read, its customer's deliveries
+ * counted again under the write lock: another message, on another relay
+ * or another thread here, may have delivered to them since, and the cap
+ * or their fatigue may now refuse this one.  Then R is suppressed as
+ * fatigued, out of their part.
+ */
+static int
+recheck_fatigue(const struct campaign *c, const struct conf_policy *pol,
+    struct store *st, struct msg_plan *p, struct milter_rcpt *r,
+    int64_t now)
+{
+	struct store_recipient *one = r->r;
+	struct policy_decision d;
+	struct policy_facts f;
+
+	if (r->d.reason != POLICY_DELIVER)
+		return 0;
+	if (store_recipients_recount(st, c->id, now,
+	    pol->cap_window_hours * 3600, pol->priority, 1, &one) == -1)
+		return -1;
+	daemon_policy_facts(&f, r->r);
+	memset(&d, 0, sizeof(d));
+	if (!policy_fatigued(pol, c->class_name, &f, now, &d))
+		return 0;
+	r->d.reason = POLICY_FATIGUED;
+	snprintf(r->d.detail, sizeof(r->d.detail), "%.130s; since the lookup",
+	    d.detail);
+	if (r->part >= 0)
+		p->parts[r->part].n--;
+	r->part = -1;
+	return 0;
+}
+
+/*
+ * In one transaction: the ledger rows (each delivery's cap and fatigue
+ * counted again, and its key, which may turn it into a duplicate), then
+ * the copies, then the audit rows that name them, then
  * the SMS jobs and their audit rows.
  */
 int
@@ -215,7 +250,8 @@ msg_record(struct milter_msg *m, const struct daemon_env *env,
 	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
 		goto fail;
 	for (i = 0; i < m->nrcpts; i++)
-		if (record_ledger(m, c, pol, st, p, &m->rcpts[i], now) == -1)
+		if (recheck_fatigue(c, pol, st, p, &m->rcpts[i], now) == -1 ||
+		    record_ledger(m, c, pol, st, p, &m->rcpts[i], now) == -1)
 			goto fail;
 	if (queue_copies(m, env, c, st, p, now) == -1)
 		goto fail;

@@ -331,11 +331,28 @@ policy_recheck(const struct conf_policy *r, const struct conf_due *due,
 	d->reason = POLICY_DELIVER;
 }
 
+int
+policy_fatigued(const struct conf_policy *r, const char *class_name,
+    const struct policy_facts *f, int64_t now, struct policy_decision *d)
+{
+	char why[sizeof(d->detail)];
+
+	if (!policy_fatigue(r, f, now, d))
+		return 0;
+	d->reason = POLICY_FATIGUED;
+	/* which class's thresholds said so */
+	if (class_name != NULL && *class_name != '\0') {
+		snprintf(why, sizeof(why), "%s", d->detail);
+		snprintf(d->detail, sizeof(d->detail), "class %.32s: %.119s",
+		    class_name, why);
+	}
+	return 1;
+}
+
 void
 policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
     const struct policy_facts *f, int64_t now, struct policy_decision *d)
 {
-	char why[sizeof(d->detail)];
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
@@ -363,16 +380,8 @@ policy_decide(const struct conf_policy *r, const struct policy_campaign *c,
 		d->reason = POLICY_AUDIENCE;
 		return;
 	}
-	if (policy_fatigue(r, f, now, d)) {
-		d->reason = POLICY_FATIGUED;
-		/* which class's thresholds said so */
-		if (c->class_name != NULL && *c->class_name != '\0') {
-			snprintf(why, sizeof(why), "%s", d->detail);
-			snprintf(d->detail, sizeof(d->detail), "class %.32s:"
-			    " %.119s", c->class_name, why);
-		}
+	if (policy_fatigued(r, c->class_name, f, now, d))
 		return;
-	}
 	d->reason = POLICY_DELIVER;
 	if (policy_arms(r, c, f, d))
 		return;

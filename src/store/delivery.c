@@ -303,6 +303,20 @@ store_recipients_get(struct store *st, const char *const *emails, size_t n,
 }
 
 int
+store_recipients_recount(struct store *st, const char *campaign, int64_t now,
+    int64_t window_secs, int64_t min_priority, size_t n,
+    struct store_recipient *const *r)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (r[i]->customer_id != 0 && delivery_counts(st, r[i],
+		    campaign, now - window_secs, min_priority) == -1)
+			return -1;
+	return 0;
+}
+
+int
 store_recipient_get(struct store *st, const char *email, const char *campaign,
     int64_t now, int64_t window_secs, struct store_recipient *r)
 {

@@ -334,6 +334,53 @@ test_suppress_and_rewrite(void **state)
 	assert_int_equal(rep.rows, 4);
 }
 
+/*
+ * Another message (another relay's, sharing the store) delivers a
+ * campaign to Rob after this message looked him up and before it
+ * records: a trigger on Ann's ledger row plays it, inside this
+ * message's transaction and before Rob's row.  With the cap at one a
+ * window, Rob's delivery is counted again there and refused; Ann's
+ * stands.
+ */
+static void
+test_fatigue_meanwhile(void **state)
+{
+	struct mx *x = *state;
+	const char *const rcpts[] = { "<ann@example.com>", "<rob@example.com>",
+	    NULL };
+	const char *other = "INSERT INTO ledger (customer_id, campaign_id,"
+	    " recipient, message_key, queue_id, decision, at) SELECT id,"
+	    " 'other', email, '<o@x>', 'Q2', 'deliver', 1795000000"
+	    " FROM customers WHERE email = 'rob@example.com';";
+	char detail[256];
+
+	if (tstore_pgsql())
+		tstore_exec(x->db, "CREATE FUNCTION meanwhile() RETURNS trigger"
+		    " LANGUAGE plpgsql AS $$ BEGIN %s RETURN NULL; END $$;"
+		    " CREATE TRIGGER meanwhile AFTER INSERT ON ledger"
+		    " FOR EACH ROW WHEN (NEW.recipient = 'ann@example.com')"
+		    " EXECUTE FUNCTION meanwhile()", other);
+	else
+		tstore_exec(x->db, "CREATE TRIGGER meanwhile AFTER INSERT ON"
+		    " ledger WHEN NEW.recipient = 'ann@example.com' BEGIN %s"
+		    " END", other);
+	assert_int_equal(run(x, rcpts, campaign_headers, "{{offer}}\n",
+	    x->st), MILTER_CONTINUE);
+	/* rendered for both, before Rob was refused: no one's own name */
+	assert_string_equal(buf_str(&x->log), "delrcpt <rob@example.com>\n"
+	    "chgheader X-Campaign-ID 1 (delete)\n"
+	    "chgheader Subject 1 Spring for you\n");
+	assert_int_equal(tstore_int(x->db, "SELECT count(*) FROM ledger"
+	    " WHERE campaign_id = 'spring' AND decision = 'deliver'"), 1);
+	assert_int_equal(tstore_int(x->db, "SELECT count(*) FROM ledger"
+	    " WHERE campaign_id = 'spring' AND recipient = 'rob@example.com'"
+	    " AND decision = 'fatigued'"), 1);
+	tstore_text(x->db, detail, sizeof(detail), "SELECT detail FROM audit"
+	    " WHERE recipient = 'rob@example.com'");
+	assert_string_equal(detail, "frequency cap: 1 delivered in 16 h"
+	    " (cap 1); since the lookup");
+}
+
 static void
 test_duplicate_discarded(void **state)
 {
@@ -2121,6 +2168,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_send_local,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_classes,
+		    mx_setup, mx_teardown),
+		cmocka_unit_test_setup_teardown(test_fatigue_meanwhile,
 		    mx_setup, mx_teardown),
 		cmocka_unit_test_setup_teardown(test_sms_jobs, mx_setup,
 		    mx_teardown),

@@ -332,9 +332,10 @@ facts_run(struct store *st, int64_t customer_id, store_facts_fn fn,
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.st = st;
-	/* One read transaction: the three cursors see one snapshot. */
+	/* One read transaction: the three cursors see one snapshot
+	 * (PostgreSQL's BEGIN would give each statement its own). */
 	own_txn = !db_in_transaction(st->db);
-	if (own_txn && store_exec(st, "BEGIN") == -1)
+	if (own_txn && store_begin_read(st) == -1)
 		return -1;
 	if (facts_prepare(&ctx, &facts_cust_q, &ctx.cust, customer_id) == -1
 	    || facts_prepare(&ctx, &facts_ord_q, &ctx.ord, customer_id) == -1

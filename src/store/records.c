@@ -775,9 +775,10 @@ store_engagement_add_many(struct store *st, const struct store_engagement *e,
 	for (done = 0; done < n; done += k) {
 		lg = records_chunk(n - done, STORE_ENGAGEMENT_MANY_LOG2);
 		k = (size_t)1 << lg;
-		s = records_rows_stmt(st, SQ_ENG_INSERT_MANY, lg, "INSERT OR"
-		    " IGNORE INTO engagement (customer_id, campaign_id, type,"
-		    " at) VALUES ", "(?, ?, ?, ?)", "");
+		/* as store_engagement_add: only a row already there yields */
+		s = records_rows_stmt(st, SQ_ENG_INSERT_MANY, lg, "INSERT"
+		    " INTO engagement (customer_id, campaign_id, type,"
+		    " at) VALUES ", "(?, ?, ?, ?)", " ON CONFLICT DO NOTHING");
 		if (s == NULL)
 			return -1;
 		for (i = 0; i < k; i++) {

@@ -135,7 +135,9 @@ static const struct facts_query facts_ord_q = {
 static const struct facts_query facts_ev_q = {
 	"SELECT customer_id, type, at, category, coalesce(cart_value, -1)"
 	" FROM events",
-	"customer_id", "customer_id, at"
+	/* the primary key's order whole: SQLite walks it so, PostgreSQL
+	 * would give a customer's events at one second in any order */
+	"customer_id", "customer_id, at, type, sku"
 };
 
 static int

@@ -12,7 +12,7 @@
 
 #define USAGE_PGSQL							\
 	"SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"\
-	" JOIN pg_namespace n ON n.oid = c.relnamespace"			\
+	" JOIN pg_namespace n ON n.oid = c.relnamespace"		\
 	" WHERE n.nspname = current_schema() AND c.relkind = 'r'"	\
 	" ORDER BY 2 DESC, 1"
 

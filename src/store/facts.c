@@ -135,7 +135,9 @@ static const struct facts_query facts_ord_q = {
 static const struct facts_query facts_ev_q = {
 	"SELECT customer_id, type, at, category, coalesce(cart_value, -1)"
 	" FROM events",
-	"customer_id", "customer_id, at"
+	/* the primary key's order whole: SQLite walks it so, PostgreSQL
+	 * would give a customer's events at one second in any order */
+	"customer_id", "customer_id, at, type, sku"
 };
 
 static int
@@ -332,9 +334,10 @@ facts_run(struct store *st, int64_t customer_id, store_facts_fn fn,
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.st = st;
-	/* One read transaction: the three cursors see one snapshot. */
+	/* One read transaction: the three cursors see one snapshot
+	 * (PostgreSQL's BEGIN would give each statement its own). */
 	own_txn = !db_in_transaction(st->db);
-	if (own_txn && store_exec(st, "BEGIN") == -1)
+	if (own_txn && store_begin_read(st) == -1)
 		return -1;
 	if (facts_prepare(&ctx, &facts_cust_q, &ctx.cust, customer_id) == -1
 	    || facts_prepare(&ctx, &facts_ord_q, &ctx.ord, customer_id) == -1

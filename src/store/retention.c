@@ -34,8 +34,8 @@
 	"  UNION ALL SELECT campaign_id, min(created_at),"		\
 	"   max(CASE WHEN state IN ('queued', 'sending')"			\
 	"   THEN 9223372036854775807"					\
-	"   ELSE max(created_at, coalesce(done_at, 0)) END), 0, 0"	\
-	"   FROM outbox GROUP BY campaign_id)"				\
+	"   ELSE greatest(created_at, coalesce(done_at, 0)) END), 0, 0"\
+	"   FROM outbox GROUP BY campaign_id) AS a"			\
 	" WHERE campaign_id NOT IN (SELECT campaign_id"			\
 	"  FROM campaigns_closed)"					\
 	" GROUP BY campaign_id HAVING max(last_at) < ?1"
@@ -62,14 +62,17 @@ store_retention_plan(struct store *st, int64_t cut,
 
 	memset(r, 0, sizeof(*r));
 	if ((s = db_prepare(st->db, "WITH closing AS ("
-	    " SELECT campaign_id FROM (" CAMPAIGNS_IDLE ")"
+	    " SELECT campaign_id FROM (" CAMPAIGNS_IDLE ") AS idle"
 	    " UNION SELECT campaign_id FROM campaigns_closed"
 	    "  WHERE pruned_at IS NULL) SELECT"
 	    " (SELECT count(*) FROM closing),"
-	    " (SELECT count(*) FROM ledger WHERE campaign_id IN closing),"
-	    " (SELECT count(*) FROM engagement WHERE campaign_id IN closing"
+	    " (SELECT count(*) FROM ledger WHERE campaign_id IN"
+	    "  (SELECT campaign_id FROM closing)),"
+	    " (SELECT count(*) FROM engagement WHERE campaign_id IN"
+	    "  (SELECT campaign_id FROM closing)"
 	    "  AND (type = 'sent' OR " ANSWER_NOT_NEWEST ")),"
-	    " (SELECT count(*) FROM outbox WHERE campaign_id IN closing),"
+	    " (SELECT count(*) FROM outbox WHERE campaign_id IN"
+	    "  (SELECT campaign_id FROM closing)),"
 	    " (SELECT count(*) FROM " COPY_NOTES_OLD ")", 0)) == NULL)
 		return store_fail(st, "retention");
 	db_bind_int(s, 1, cut);
@@ -109,7 +112,7 @@ static const char *const slice_sql[] = {
 	 "   PARTITION BY customer_id ORDER BY at DESC, campaign_id DESC)"
 	 "   AS newest FROM deliveries"
 	 "   WHERE customer_id BETWEEN ?1 AND ?2) AS d"
-	 " WHERE d.newest > 2 AND d.at <= min(?3, coalesce((SELECT"
+	 " WHERE d.newest > 2 AND d.at <= least(?3, coalesce((SELECT"
 	 "  greatest(open_at, click_at, order_at) FROM engagement_last"
 	 "  WHERE customer_id = d.customer_id), 0)))"),
 };
@@ -240,7 +243,7 @@ store_retention_apply(struct store *st, int64_t cut, int64_t now,
 		return -1;
 	if ((s = db_prepare(st->db, "INSERT INTO campaigns_closed"
 	    " (campaign_id, first_at, last_at, decided, delivered, closed_at)"
-	    " SELECT *, ?2 FROM (" CAMPAIGNS_IDLE ")", 0)) == NULL) {
+	    " SELECT *, ?2 FROM (" CAMPAIGNS_IDLE ") AS idle", 0)) == NULL) {
 		store_fail(st, "retention");
 		store_rollback(st);
 		return -1;

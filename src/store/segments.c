@@ -762,20 +762,20 @@ store_segment_counts(struct store *st, store_count_fn fn, void *arg)
 		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
 		{ "cart_abandoner", "SELECT 'yes', count(*) FROM"
 		  " customer_segments s JOIN segment_state USING (generation)"
-		  " WHERE cart_abandoner" },
+		  " WHERE cart_abandoner <> 0" },
 		{ "b2b_reason", "SELECT b2b_reason, count(*) FROM"
 		  " customer_segments s JOIN segment_state USING (generation)"
 		  " WHERE b2b_reason <> 'none' GROUP BY 1 ORDER BY 2 DESC, 1" },
 		/* segment.h's SEG_INTEREST_ bits, asserted above */
 		{ "interest", "SELECT category, count(*) FROM"
 		  " customer_interests i JOIN segment_state USING (generation)"
-		  " WHERE sources & 7 GROUP BY 1 ORDER BY 2 DESC, 1" },
+		  " WHERE (sources & 7) <> 0 GROUP BY 1 ORDER BY 2 DESC, 1" },
 		{ "due", "SELECT category, count(*) FROM"
 		  " customer_interests i JOIN segment_state USING (generation)"
-		  " WHERE sources & 8 GROUP BY 1 ORDER BY 2 DESC, 1" },
+		  " WHERE (sources & 8) <> 0 GROUP BY 1 ORDER BY 2 DESC, 1" },
 		{ "lapsed_from", "SELECT category, count(*) FROM"
 		  " customer_interests i JOIN segment_state USING (generation)"
-		  " WHERE sources & 16 GROUP BY 1 ORDER BY 2 DESC, 1" },
+		  " WHERE (sources & 16) <> 0 GROUP BY 1 ORDER BY 2 DESC, 1" },
 		{ "country", "SELECT country, count(*) FROM"
 		  " customer_segments s JOIN segment_state USING (generation)"
 		  " GROUP BY 1 ORDER BY 2 DESC, 1" },
@@ -793,9 +793,10 @@ store_segment_counts(struct store *st, store_count_fn fn, void *arg)
 	size_t i;
 	int rc, ret = 0, own_txn;
 
-	/* One snapshot for every count. */
+	/* One snapshot for every count (PostgreSQL's BEGIN would give
+	 * each statement its own). */
 	own_txn = !db_in_transaction(st->db);
-	if (own_txn && store_exec(st, "BEGIN") == -1)
+	if (own_txn && store_begin_read(st) == -1)
 		return -1;
 	for (i = 0; i < sizeof(q) / sizeof(q[0]) && ret == 0; i++) {
 		if ((s = db_prepare(st->db, q[i].sql, 0)) == NULL) {

@@ -1,12 +1,20 @@
 /*
  * usage.c - what a store holds, table by table (segctl info): rows, and
  * the bytes of the table with its indexes where SQLite's dbstat table is
- * compiled in (Debian's is); -1 where it is not.
+ * compiled in (Debian's is); -1 where it is not.  On PostgreSQL, the
+ * tables of the store's schema (current_schema()) and their total size,
+ * indexes and TOAST with them: the catalogs have no form in common.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
+
+#define USAGE_PGSQL							\
+	"SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"\
+	" JOIN pg_namespace n ON n.oid = c.relnamespace"		\
+	" WHERE n.nspname = current_schema() AND c.relkind = 'r'"	\
+	" ORDER BY 2 DESC, 1"
 
 int
 store_usage(struct store *st, store_usage_fn fn, void *arg)
@@ -17,10 +25,13 @@ store_usage(struct store *st, store_usage_fn fn, void *arg)
 	int rc, stop = 0, sized;
 
 	/* the sizes, when dbstat is there; the tables alone, when not */
-	sized = (s = db_prepare(st->db, "SELECT m.tbl_name, sum(d.pgsize)"
-	    " FROM dbstat d JOIN sqlite_schema m ON m.name = d.name"
-	    " WHERE m.tbl_name NOT LIKE 'sqlite_%'"
-	    " GROUP BY m.tbl_name ORDER BY 2 DESC, 1", 0)) != NULL;
+	if (db_engine(st->db) == DB_PGSQL)
+		sized = (s = db_prepare(st->db, USAGE_PGSQL, 0)) != NULL;
+	else
+		sized = (s = db_prepare(st->db, "SELECT m.tbl_name,"
+		    " sum(d.pgsize) FROM dbstat d JOIN sqlite_schema m"
+		    " ON m.name = d.name WHERE m.tbl_name NOT LIKE 'sqlite_%'"
+		    " GROUP BY m.tbl_name ORDER BY 2 DESC, 1", 0)) != NULL;
 	if (!sized && (s = db_prepare(st->db, "SELECT name, -1 FROM"
 	    " sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
 	    " ORDER BY name", 0)) == NULL)

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "audit.h"
 #include "store_audit.h"
 #include "store_record.h"
+#include "tstore.h"
 
 /* Rows in September, October and November 2026, two in December. */
 static const int64_t times[] = {
@@ -36,7 +36,7 @@ static const int64_t times[] = {
 
 struct ax {
 	char		 dir[64];
-	char		 db[128];
+	char		 db[256];
 	char		 arc[128];	/* the archive directory */
 	struct store	*st;
 	int64_t		 ann;
@@ -52,7 +52,7 @@ ax_setup(void **state)
 
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-archive-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	tstore_name(x->dir, x->db, sizeof(x->db));
 	snprintf(x->arc, sizeof(x->arc), "%s/archive", x->dir);
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
@@ -80,29 +80,15 @@ ax_teardown(void **state)
 static void
 ax_sql(struct ax *x, const char *sql)
 {
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
+	tstore_exec(x->db, "%s", sql);
 }
 
 static int64_t
 ax_int(struct ax *x, const char *sql)
 {
-	sqlite3_stmt *s;
-	sqlite3 *db;
-	int64_t v;
+	int64_t v = tstore_int(x->db, "%s", sql);
 
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	assert_int_not_equal(v, -1);	/* a row */
 	return v;
 }
 

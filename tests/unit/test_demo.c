@@ -21,6 +21,7 @@
 #include "parse.h"
 #include "segment.h"
 #include "store_segment.h"
+#include "tstore.h"
 
 #define NOW	((int64_t)1795521600)	/* 2026-11-24T12:00:00Z */
 
@@ -169,13 +170,13 @@ test_imports_into_every_segment(void **state)
 	struct store *st;
 	struct conf *cf = conf_defaults();
 	int64_t counts[LC_COUNT + 1] = { 0 };
-	char db[128], path[128], err[512];
+	char db[256], path[128], err[512];
 	size_t i;
 	int lc;
 
 	(void)state;
 	write_demo("seg", 1500, 3);
-	snprintf(db, sizeof(db), "%s/store.db", dir);
+	tstore_name(dir, db, sizeof(db));
 	assert_int_equal(store_open(db, STORE_CREATE, 5000, &st, err,
 	    sizeof(err)), 0);
 	memset(&opts, 0, sizeof(opts));

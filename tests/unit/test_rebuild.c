@@ -14,20 +14,20 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "conf.h"
 #include "segment.h"
 #include "store_lookup.h"
 #include "store_record.h"
 #include "store_segment.h"
+#include "tstore.h"
 
 #define DAY	86400
 #define NOW	((int64_t)1795000000)
 
 struct rx {
 	char		 dir[64];
-	char		 db[128];
+	char		 db[256];
 	struct store	*st;
 	struct conf	*cf;
 	struct segment_rebuild_stats stats;
@@ -41,7 +41,7 @@ rx_setup(void **state)
 
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-rebuild-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	tstore_name(x->dir, x->db, sizeof(x->db));
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
 	x->cf = conf_defaults();
@@ -339,32 +339,19 @@ test_readers_see_one_generation(void **state)
 static int64_t
 rx_count(struct rx *x, const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	return tstore_int(x->db, "%s", sql);
 }
 
 static void
 test_old_and_leftover_generations_removed(void **state)
 {
 	struct rx *x = *state;
-	sqlite3 *db;
 
 	rx_customer(x, "ann@example.com", 5000, 10);
 	rx_rebuild(x);
 	/* rows of a rebuild that died before publishing */
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "INSERT INTO customer_interests"
-	    " VALUES (7, 1, 'tea', 1, 0)", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	tstore_exec(x->db, "INSERT INTO customer_interests"
+	    " VALUES (7, 1, 'tea', 1, 0)");
 	rx_rebuild(x);
 	rx_rebuild(x);
 	assert_int_equal(rx_count(x, "SELECT count(DISTINCT generation) FROM"

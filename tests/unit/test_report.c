@@ -19,6 +19,7 @@
 #include "report.h"
 #include "store_lookup.h"
 #include "store_record.h"
+#include "tstore.h"
 
 #define NOW	((int64_t)1795000000)
 #define DAY	86400
@@ -33,11 +34,11 @@ static int
 rx_setup(void **state)
 {
 	struct rx *x = calloc(1, sizeof(*x));
-	char path[128], err[512];
+	char path[256], err[512];
 
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-report-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(path, sizeof(path), "%s/store.db", x->dir);
+	tstore_name(x->dir, path, sizeof(path));
 	assert_int_equal(store_open(path, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
 	x->cf = conf_defaults();

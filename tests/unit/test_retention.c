@@ -1,8 +1,9 @@
 /*
  * test_retention.c - closing campaigns past the horizon (store_retention.h,
- * store_retention_apply) on real SQLite files: it removes what it
- * promises and nothing else, and no lookup the milter's rules read
- * changes, over random histories, then as new events keep arriving.
+ * store_retention_apply) on real stores (SQLite files, or PostgreSQL
+ * schemas: tstore.h): it removes what it promises and nothing else,
+ * and no lookup the milter's rules read changes, over random histories,
+ * then as new events keep arriving.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "daemon.h"
 #include "policy.h"
@@ -21,6 +21,7 @@
 #include "store_record.h"
 #include "store_report.h"
 #include "store_retention.h"
+#include "tstore.h"
 
 #define DAY	86400
 #define HOUR	3600
@@ -29,8 +30,8 @@
 
 struct rx {
 	char		 dir[64];
-	char		 db[128];
-	char		 copy[128];	/* the same history, never pruned */
+	char		 db[256];
+	char		 copy[256];	/* the same history, unpruned */
 	struct store	*st;
 	struct store	*kept;
 };
@@ -44,8 +45,7 @@ rx_setup(void **state)
 	assert_non_null(x);
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-retention-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
-	snprintf(x->copy, sizeof(x->copy), "%s/kept.db", x->dir);
+	tstore_name(x->dir, x->db, sizeof(x->db));
 	if (store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)) != 0)
 		fail_msg("%s", err);
@@ -71,39 +71,23 @@ rx_teardown(void **state)
 static void
 rx_sql(struct rx *x, const char *fmt, ...)
 {
-	struct store *st[2] = { x->st, x->kept };
-	char sql[1024], *err = NULL;
-	sqlite3 *db;
+	char sql[1024];
 	va_list ap;
-	int i;
 
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
-	for (i = 0; i < 2 && st[i] != NULL; i++) {
-		assert_int_equal(sqlite3_open(store_path(st[i]), &db),
-		    SQLITE_OK);
-		sqlite3_busy_timeout(db, 5000);
-		if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-			fail_msg("%s: %s", sql, err);
-		sqlite3_close(db);
-	}
+	tstore_exec(x->db, "%s", sql);
+	if (x->kept != NULL)
+		tstore_exec(x->copy, "%s", sql);
 }
 
 static int64_t
 rx_int(struct rx *x, const char *sql)
 {
-	sqlite3_stmt *s;
-	sqlite3 *db;
-	int64_t v;
+	int64_t v = tstore_int(x->db, "%s", sql);
 
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	assert_int_not_equal(v, -1);	/* a row */
 	return v;
 }
 
@@ -146,8 +130,9 @@ static void
 rx_engage(struct rx *x, const char *campaign, int64_t id, const char *type,
     int64_t at)
 {
-	rx_sql(x, "INSERT OR IGNORE INTO engagement VALUES (%lld, '%s', '%s',"
-	    " %lld)", (long long)id, campaign, type, (long long)at);
+	rx_sql(x, "INSERT INTO engagement VALUES (%lld, '%s', '%s', %lld)"
+	    " ON CONFLICT DO NOTHING", (long long)id, campaign, type,
+	    (long long)at);
 }
 
 static void
@@ -157,8 +142,10 @@ rx_job(struct rx *x, const char *kind, const char *campaign, int64_t id,
 	rx_sql(x, "INSERT INTO outbox (kind, campaign_id, message_key,"
 	    " variant, sender, recipients, message, not_before, next_at,"
 	    " state, created_at, done_at, customer_id) VALUES ('%s', '%s',"
-	    " 'm', 'v', 's@example.com', 'r@example.com', x'', %lld, %lld,"
-	    " '%s', %lld, %lld, %lld)", kind, campaign, (long long)at,
+	    " 'm', 'v', 's@example.com', 'r@example.com', %s, %lld, %lld,"
+	    " '%s', %lld, %lld, %lld)", kind, campaign,
+	    /* an empty blob: x'' is a bit string to PostgreSQL */
+	    tstore_pgsql() ? "'\\x'" : "x''", (long long)at,
 	    (long long)at, state, (long long)at, (long long)at + 60,
 	    (long long)id);
 }
@@ -291,21 +278,52 @@ test_closed_campaign_is_duplicate(void **state)
 	conf_free(cf);
 }
 
+/*
+ * A table by table copy of the schema FROM into TO (both made by
+ * store_open): every row as it is, ids given, so the triggers that keep
+ * the summaries stay off as a restore has them, and each identity's
+ * sequence moved past the ids copied.
+ */
+#define RX_COPY_PGSQL							\
+	"DO $$ DECLARE t record; BEGIN"					\
+	" SET LOCAL session_replication_role = replica;"		\
+	" FOR t IN SELECT table_name AS n FROM information_schema.tables"\
+	"  WHERE table_schema = '%s' AND table_type = 'BASE TABLE' LOOP"\
+	"  EXECUTE format('DELETE FROM %%I.%%I', '%s', t.n);"		\
+	"  EXECUTE format('INSERT INTO %%I.%%I SELECT * FROM %%I.%%I',"	\
+	"   '%s', t.n, '%s', t.n);"					\
+	" END LOOP;"							\
+	" FOR t IN SELECT table_name AS n, column_name AS c"		\
+	"  FROM information_schema.columns WHERE table_schema = '%s'"	\
+	"  AND is_identity = 'YES' LOOP"				\
+	"  EXECUTE format('SELECT setval(pg_get_serial_sequence(%%L, %%L),"\
+	"   coalesce(max(%%I), 0) + 1, false) FROM %%I.%%I',"		\
+	"   format('%%I.%%I', '%s', t.n), t.c, t.c, '%s', t.n);"	\
+	" END LOOP; END $$"
+
 /* The copy: the history so far, then every later event on both. */
 static void
 rx_fork(struct rx *x)
 {
-	sqlite3 *from, *to;
-	sqlite3_backup *b;
-	char err[512];
+	char from[64], to[64], err[512];
 
-	assert_int_equal(sqlite3_open(x->db, &from), SQLITE_OK);
-	assert_int_equal(sqlite3_open(x->copy, &to), SQLITE_OK);
-	assert_non_null(b = sqlite3_backup_init(to, "main", from, "main"));
-	assert_int_equal(sqlite3_backup_step(b, -1), SQLITE_DONE);
-	sqlite3_backup_finish(b);
-	sqlite3_close(to);
-	sqlite3_close(from);
+	if (!tstore_pgsql()) {
+		snprintf(x->copy, sizeof(x->copy), "%s/kept.db", x->dir);
+		tstore_exec(x->db, "VACUUM INTO '%s'", x->copy);
+	} else {
+		tstore_name(x->dir, x->copy, sizeof(x->copy));
+		if (store_open(x->copy, STORE_CREATE, 5000, &x->kept, err,
+		    sizeof(err)) != 0)
+			fail_msg("%s", err);
+		store_close(x->kept);
+		x->kept = NULL;
+		tstore_text(x->db, from, sizeof(from),
+		    "SELECT current_schema()");
+		tstore_text(x->copy, to, sizeof(to),
+		    "SELECT current_schema()");
+		tstore_exec(x->db, RX_COPY_PGSQL, from, to, to, from, to, to,
+		    to);
+	}
 	if (store_open(x->copy, 0, 5000, &x->kept, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 }

@@ -74,6 +74,19 @@ CREATE FUNCTION group_concat_step(acc TEXT, v TEXT) RETURNS TEXT
 CREATE AGGREGATE group_concat(TEXT) (SFUNC = group_concat_step,
   STYPE = TEXT);
 
+-- SQLite's hex(X) of a blob: its bytes as upper-case hex digits.
+CREATE FUNCTION hex(b BYTEA) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
+  SELECT upper(encode(b, 'hex')) $$;
+
+-- SQLite's zeroblob(N): N zero bytes (zeroblob(0), the empty blob, where
+-- SQLite's x'' would be a bit string here).
+CREATE FUNCTION zeroblob(n BIGINT) RETURNS BYTEA LANGUAGE sql IMMUTABLE
+  AS $$ SELECT decode(repeat('00', greatest(n, 0)::integer), 'hex') $$;
+
+-- SQLite's instr(X, Y): where Y first starts in X, from 1; 0 if nowhere.
+CREATE FUNCTION instr(x TEXT, y TEXT) RETURNS BIGINT LANGUAGE sql
+  IMMUTABLE AS $$ SELECT strpos(x, y) $$;
+
 CREATE TABLE schema_migrations (
   version BIGINT PRIMARY KEY,
   applied_at BIGINT NOT NULL);

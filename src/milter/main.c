@@ -393,7 +393,7 @@ main(int argc, char **argv)
 	struct daemon_gen *g;
 	struct daemon_rt *rt;
 	struct outbox *ob;
-	struct daemon_ckpt *ck;
+	struct daemon_ckpt *ck = NULL;
 	pthread_t thread;
 	sigset_t sigs;
 	char err[8192], me[64];
@@ -502,7 +502,9 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	if ((ck = daemon_ckpt_start(g->conf->store_path,
+	/* a server's store has no log of ours to checkpoint */
+	if (!store_is_server(g->conf->store_path) &&
+	    (ck = daemon_ckpt_start(g->conf->store_path,
 	    g->conf->store_timeout_ms)) == NULL)
 		daemon_log(LOG_WARNING, NULL, "cannot start the checkpoint"
 		    " thread: commits checkpoint the store themselves");

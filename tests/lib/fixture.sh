@@ -8,9 +8,18 @@
 # sue (subscriber), bo (b2b), nora (consent revoked), una (unsubscribed),
 # bob (bounced), fay (two campaigns in the last two hours: capped).
 # Campaign "launch" excludes b2b and has vip, lapsed and default variants.
+# STORE, when set, names the store instead of DIR/store.db: a PostgreSQL
+# URI (tests/lib/pgsql.sh) for the fleet's tests.
 
 ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
-q() { sqlite3 "$T/store.db" "$1"; }
+# SQL on the test's store, either engine: the answer's rows, fields
+# separated by '|'
+q() {
+	case ${STORE:-} in
+	postgresql://*) psql -X -q -At -v ON_ERROR_STOP=1 "$STORE" -c "$1" ;;
+	*) sqlite3 "$T/store.db" "$1" ;;
+	esac
+}
 
 fixture_store() {
 	fx=$1
@@ -57,7 +66,7 @@ fixture_store() {
 	} > "$fx/data/engagement.csv"
 
 	cat > "$fx/segmilter.conf" <<-CONF
-	store = "$fx/store.db";
+	store = "${STORE:-$fx/store.db}";
 	store_timeout_ms = 500;
 	milter = {
 	  socket = "unix:$fx/segmilter.sock";

@@ -13,7 +13,7 @@
 #   relay_start [REINJECT]   milter_start, then a private Postfix on
 #                            $PORT relaying to $SINK (and the
 #                            re-injection listener on REINJECT)
-#   outbox_idle              the outbox has no work due ($T/store.db)
+#   outbox_idle              the outbox has no work due (q, fixture.sh)
 #   settle                   waits for outbox_idle, then for Postfix's
 #                            queue to drain
 #   wait_until COND WHY      tests/lib/wait.sh
@@ -68,7 +68,7 @@ relay_start() {
 }
 
 outbox_idle() {
-	[ "$(sqlite3 "$T/store.db" "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now')")" = 0 ]
+	[ "$(q "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending') AND next_at <= $(date +%s)")" = 0 ]
 }
 
 settle() {

@@ -140,9 +140,11 @@ store_feedback_sms_job(struct store *st, const char *phone, const char *ref,
 	int rc;
 
 	*id = 0;
+	/* no gap in the numbers: PostgreSQL cannot type a parameter
+	 * that the SQL never uses */
 	if (job > 0)
 		s = store_stmt(st, SQ_FEEDBACK_JOB_ID, "SELECT id FROM outbox"
-		    " WHERE id = ?3"
+		    " WHERE id = ?2"
 		    " AND kind = 'sms' AND (?1 = '' OR recipients = ?1)");
 	else if (ref != NULL && ref[0] != '\0' && phone[0] != '\0')
 		s = store_stmt(st, SQ_FEEDBACK_JOB_REF, "SELECT o.id FROM"
@@ -155,7 +157,7 @@ store_feedback_sms_job(struct store *st, const char *phone, const char *ref,
 		return -1;
 	db_bind_text(s, 1, phone);
 	if (job > 0)
-		db_bind_int(s, 3, job);
+		db_bind_int(s, 2, job);
 	else
 		db_bind_text(s, 2, ref);
 	rc = db_step(s);

@@ -94,9 +94,10 @@ store_feedback_sms_regrant(struct store *st, const char *phone,
 	    " EXISTS (SELECT 1 FROM consent_history h"
 	    "  WHERE h.customer_id = c.id AND h.channel = 'sms'"
 	    "  AND h.granted = 1),"
-	    " coalesce(k.granted = 1 AND k.recorded_at > coalesce((SELECT"
+	    " CASE WHEN k.granted = 1 AND k.recorded_at > coalesce((SELECT"
 	    "  p.at FROM phone_status p WHERE p.phone = c.phone"
-	    "  AND p.status = 'opted_out'), -9223372036854775807 - 1), 0)"
+	    "  AND p.status = 'opted_out'), -9223372036854775807 - 1)"
+	    "  THEN 1 ELSE 0 END"
 	    " FROM customers c LEFT JOIN consent k ON k.customer_id = c.id"
 	    "  AND k.channel = 'sms'"
 	    " WHERE c.phone = ?1 ORDER BY c.id LIMIT ?2")) == NULL)

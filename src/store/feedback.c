@@ -94,9 +94,10 @@ store_feedback_sms_regrant(struct store *st, const char *phone,
 	    " EXISTS (SELECT 1 FROM consent_history h"
 	    "  WHERE h.customer_id = c.id AND h.channel = 'sms'"
 	    "  AND h.granted = 1),"
-	    " coalesce(k.granted = 1 AND k.recorded_at > coalesce((SELECT"
+	    " CASE WHEN k.granted = 1 AND k.recorded_at > coalesce((SELECT"
 	    "  p.at FROM phone_status p WHERE p.phone = c.phone"
-	    "  AND p.status = 'opted_out'), -9223372036854775807 - 1), 0)"
+	    "  AND p.status = 'opted_out'), -9223372036854775807 - 1)"
+	    "  THEN 1 ELSE 0 END"
 	    " FROM customers c LEFT JOIN consent k ON k.customer_id = c.id"
 	    "  AND k.channel = 'sms'"
 	    " WHERE c.phone = ?1 ORDER BY c.id LIMIT ?2")) == NULL)
@@ -140,9 +141,11 @@ store_feedback_sms_job(struct store *st, const char *phone, const char *ref,
 	int rc;
 
 	*id = 0;
+	/* no gap in the numbers: PostgreSQL cannot type a parameter
+	 * that the SQL never uses */
 	if (job > 0)
 		s = store_stmt(st, SQ_FEEDBACK_JOB_ID, "SELECT id FROM outbox"
-		    " WHERE id = ?3"
+		    " WHERE id = ?2"
 		    " AND kind = 'sms' AND (?1 = '' OR recipients = ?1)");
 	else if (ref != NULL && ref[0] != '\0' && phone[0] != '\0')
 		s = store_stmt(st, SQ_FEEDBACK_JOB_REF, "SELECT o.id FROM"
@@ -155,7 +158,7 @@ store_feedback_sms_job(struct store *st, const char *phone, const char *ref,
 		return -1;
 	db_bind_text(s, 1, phone);
 	if (job > 0)
-		db_bind_int(s, 3, job);
+		db_bind_int(s, 2, job);
 	else
 		db_bind_text(s, 2, ref);
 	rc = db_step(s);

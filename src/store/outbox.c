@@ -50,7 +50,11 @@ outbox_insert(struct store *st, const struct store_job *j, int64_t *id)
 	    " not_before, next_at, state, created_at, nonce, customer_id,"
 	    " time_zone, country, region)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 'queued', ?9, ?10,"
-	    " ?11, ?12, ?13, ?14) RETURNING id");
+	    " ?11, ?12, ?13, ?14)"
+	    /* an SMS queued meanwhile is no error: on PostgreSQL an
+	     * error would abort the caller's transaction */
+	    " ON CONFLICT (customer_id, campaign_id) WHERE kind = 'sms'"
+	    " DO NOTHING RETURNING id");
 	if (s == NULL)
 		return -1;
 	db_bind_text(s, 1, j->kind);
@@ -74,7 +78,8 @@ outbox_insert(struct store *st, const struct store_job *j, int64_t *id)
 	if ((rc = db_step(s)) == DB_ROW) {
 		*id = db_col_int(s, 0);
 		rc = db_step(s);
-	}
+	} else if (rc == DB_DONE)
+		rc = DB_UNIQUE;		/* no row: the SMS was queued */
 	store_done(s);
 	if (rc == DB_UNIQUE)
 		return 1;
@@ -372,7 +377,7 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 	    " UNION ALL SELECT min(next_at) FROM outbox"
 	    "  WHERE state = 'queued' AND kind = ?2"
 	    " UNION ALL SELECT min(lease_until) FROM outbox"
-	    "  WHERE state = 'sending' AND kind IN (?1, ?2))");
+	    "  WHERE state = 'sending' AND kind IN (?1, ?2)) AS n");
 	if (s == NULL)
 		return -1;
 	db_bind_text(s, 1, email);

@@ -275,8 +275,9 @@ store_phone_mark(struct store *st, const char *phone,
 	s = store_stmt(st, SQ_PHONE_MARK, "INSERT INTO phone_status (phone,"
 	    " status, at, source, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (phone) DO UPDATE SET status = ?2, at = ?3,"
-	    " source = ?4, detail = ?5 WHERE ?3 > at OR (?3 = at AND"
-	    " ?2 = 'opted_out' AND status <> 'opted_out')");
+	    " source = ?4, detail = ?5 WHERE ?3 > phone_status.at"
+	    " OR (?3 = phone_status.at AND ?2 = 'opted_out'"
+	    " AND phone_status.status <> 'opted_out')");
 	if (s == NULL)
 		return -1;
 	db_bind_text(s, 1, phone);

@@ -49,10 +49,14 @@ store_fact_sources(struct store *st, int64_t id, store_fact_source_fn fn,
 	    " UNION ALL SELECT * FROM (SELECT 1, o.ref, o.created_at, s.name,"
 	    "  s.at FROM orders o LEFT JOIN sources s ON s.id = o.source_id"
 	    "  WHERE o.customer_id = ?1 ORDER BY o.created_at DESC, o.id DESC"
-	    "  LIMIT ?2)"
-	    " UNION ALL SELECT * FROM (SELECT 2, e.type, max(e.at), s.name,"
-	    "  s.at FROM events e LEFT JOIN sources s ON s.id = e.source_id"
-	    "  WHERE e.customer_id = ?1 GROUP BY e.type ORDER BY e.type)");
+	    "  LIMIT ?2) AS o"
+	    /* by row_number(): PostgreSQL has no bare columns beside a
+	     * max() to take from its row */
+	    " UNION ALL SELECT 2, type, at, name, arrived FROM (SELECT"
+	    "  e.type, e.at, s.name, s.at AS arrived, row_number() OVER"
+	    "  (PARTITION BY e.type ORDER BY e.at DESC, e.sku) AS n"
+	    "  FROM events e LEFT JOIN sources s ON s.id = e.source_id"
+	    "  WHERE e.customer_id = ?1 ORDER BY e.type) AS e WHERE n = 1");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, id);
@@ -72,7 +76,7 @@ store_fact_sources(struct store *st, int64_t id, store_fact_source_fn fn,
 		return store_fail(st, "sources");
 	if (more == NULL)
 		return 0;
-	s = store_stmt(st, SQ_FACT_ORDERS, "SELECT max(count(*) - ?2, 0)"
+	s = store_stmt(st, SQ_FACT_ORDERS, "SELECT greatest(count(*) - ?2, 0)"
 	    " FROM orders WHERE customer_id = ?1");
 	if (s == NULL)
 		return -1;

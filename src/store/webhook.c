@@ -288,7 +288,8 @@ webhook_refund_add(struct store *st, const char *source, const char *key,
 	    " VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (source, external_id) DO UPDATE SET"
 	    " order_id = excluded.order_id"
-	    " WHERE order_id IS NULL AND excluded.order_id IS NOT NULL");
+	    " WHERE webhook_refunds.order_id IS NULL"
+	    " AND excluded.order_id IS NOT NULL");
 	if (s == NULL)
 		return -1;
 	db_bind_text(s, 1, source);

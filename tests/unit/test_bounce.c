@@ -21,8 +21,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <sqlite3.h>
-
 #include "bounce.h"
 #include "conf.h"
 #include "digest.h"
@@ -31,6 +29,7 @@
 #include "policy.h"
 #include "store_lookup.h"
 #include "store_record.h"
+#include "tstore.h"
 
 #define NOW	((int64_t)1795000000)
 #define DAY	86400
@@ -180,7 +179,7 @@ test_token_of(void **state)
 
 struct bx {
 	char		 dir[64];
-	char		 db[128];
+	char		 db[256];
 	struct store	*st;
 	int64_t		 sue, fred, rita;
 };
@@ -215,7 +214,7 @@ bx_setup(void **state)
 
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-bounce-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	tstore_name(x->dir, x->db, sizeof(x->db));
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
 	x->sue = bx_customer(x, "sue@example.com");
@@ -312,21 +311,11 @@ bx_decide(struct bx *x, const char *email, int64_t now)
 	return d;
 }
 
-/* The count of SQL's one-number answer on the store's file. */
+/* The count of SQL's one-number answer on the store. */
 static int64_t
 bx_count(struct bx *x, const char *sql)
 {
-	sqlite3_stmt *s;
-	sqlite3 *db;
-	int64_t n;
-
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	return tstore_int(x->db, "%s", sql);
 }
 
 static void

@@ -21,12 +21,12 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <sqlite3.h>
 
 #include "audit.h"
 #include "feedback.h"
 #include "store_record.h"
 #include "unsub.h"
+#include "tstore.h"
 
 #define NOW	((int64_t)1795000000)
 #define DAY	86400
@@ -37,7 +37,7 @@ static const char page[] = "{{email}}|{{campaign}}|{{action}}|"
 
 struct fx {
 	char		 dir[64];
-	char		 db[128];
+	char		 db[256];
 	struct conf	*conf;
 	struct feedback_env env;
 	struct store	*st;
@@ -57,7 +57,7 @@ fx_setup(void **state)
 
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-feed-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	tstore_name(x->dir, x->db, sizeof(x->db));
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
 	memset(&c, 0, sizeof(c));
@@ -133,18 +133,7 @@ req(struct fx *x, const char *method, const char *target, const char *ctype,
 static int64_t
 count(struct fx *x, const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	return tstore_int(x->db, "%s", sql);
 }
 
 #define UNSUBS	"SELECT count(*) FROM engagement WHERE type = 'unsubscribe'"

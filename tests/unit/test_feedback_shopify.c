@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -27,6 +26,7 @@
 #include "store_record.h"
 #include "store_segment.h"
 #include "schema_later.h"
+#include "tstore.h"
 
 /* 2026-11-10T10:30:00-05:00: 2 h 25 min after the checkout's update */
 #define NOW	((int64_t)1794324600)
@@ -35,7 +35,7 @@
 
 struct sx {
 	char		 dir[64];
-	char		 db[128];
+	char		 db[256];
 	struct store	*st;
 	struct conf	*cf;		/* the segment rules */
 	char		 err[1024];
@@ -52,7 +52,7 @@ sx_setup(void **state)
 
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-shopify-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	tstore_name(x->dir, x->db, sizeof(x->db));
 	assert_int_equal(store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)), 0);
 	x->cf = conf_defaults();
@@ -136,42 +136,37 @@ sx_apply(struct sx *x, const char *topic, const char *name, const char *id)
 static int64_t
 sx_int(struct sx *x, const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	return tstore_int(x->db, "%s", sql);
 }
 
-/* One text ("" NULL, "-" no row) from SQL, into OUT. */
+/* One text ("" for NULL or no row) from SQL, into OUT. */
 static const char *
 sx_text(struct sx *x, const char *sql, char *out, size_t outlen)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	const unsigned char *t;
-
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
-	    SQLITE_OK);
-	snprintf(out, outlen, "-");
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		t = sqlite3_column_text(s, 0);
-		snprintf(out, outlen, "%s", t ? (const char *)t : "");
-	}
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	tstore_text(x->db, out, outlen, "%s", sql);
 	return out;
 }
 
-/* Every row of the tables a delivery may write, as text. */
+/* TABLE's columns in their order, joined with commas, into OUT. */
+static void
+sx_columns(struct sx *x, const char *table, char *out, size_t outlen)
+{
+	if (tstore_pgsql())
+		tstore_text(x->db, out, outlen, "SELECT group_concat(n) FROM"
+		    " (SELECT CAST(column_name AS TEXT) AS n"
+		    "  FROM information_schema.columns"
+		    "  WHERE table_schema = current_schema()"
+		    "  AND table_name = '%s' ORDER BY ordinal_position) AS c",
+		    table);
+	else
+		tstore_text(x->db, out, outlen, "SELECT group_concat(name)"
+		    " FROM (SELECT name FROM pragma_table_info('%s')"
+		    "  ORDER BY cid) AS c", table);
+}
+
+/* Every row of the tables a delivery may write, as text: a row a line,
+ * each column's text (or NULL) and a '|', in the order of its first
+ * three columns. */
 static char *
 sx_dump(struct sx *x)
 {
@@ -180,31 +175,37 @@ sx_dump(struct sx *x)
 		"consent_history", "webhook_deliveries", "webhook_objects",
 		"webhook_refunds"
 	};
-	struct buf b;
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	char sql[128];
+	struct buf b, q;
+	char cols[1024], *rows, *c, *next;
 	size_t i;
 	int k;
 
 	buf_init(&b, 1 << 20);
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
+	buf_init(&q, 1 << 16);
+	rows = malloc(1 << 20);
+	assert_non_null(rows);
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2, 3",
-		    tables[i]);
-		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
-		    SQLITE_OK);
-		buf_printf(&b, "%s:\n", tables[i]);
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			for (k = 0; k < sqlite3_column_count(s); k++)
-				buf_printf(&b, "%s|",
-				    sqlite3_column_text(s, k) ? (const char *)
-				    sqlite3_column_text(s, k) : "NULL");
-			buf_putc(&b, '\n');
+		sx_columns(x, tables[i], cols, sizeof(cols));
+		assert_true(cols[0] != '\0');
+		buf_reset(&q);
+		buf_puts(&q, "SELECT group_concat(r) FROM (SELECT ");
+		for (c = cols; c != NULL; c = next) {
+			if ((next = strchr(c, ',')) != NULL)
+				*next++ = '\0';
+			buf_printf(&q, "coalesce(CAST(%s AS TEXT), 'NULL')"
+			    " || '|' || ", c);
 		}
-		sqlite3_finalize(s);
+		buf_printf(&q, "'\n' AS r FROM %s ORDER BY ", tables[i]);
+		/* the names, now each ended by its NUL */
+		for (c = cols, k = 0; k < 3 && c < cols + sizeof(cols) &&
+		    *c != '\0'; k++, c += strlen(c) + 1)
+			buf_printf(&q, "%s%s", k > 0 ? ", " : "", c);
+		buf_puts(&q, ") AS d");
+		tstore_text(x->db, rows, 1 << 20, "%s", buf_str(&q));
+		buf_printf(&b, "%s:\n%s", tables[i], rows);
 	}
-	sqlite3_close(db);
+	free(rows);
+	buf_free(&q);
 	return buf_take(&b);
 }
 
@@ -286,14 +287,15 @@ test_orders_create(void **state)
 	assert_string_equal(sx_text(x, "SELECT ref || ' ' || financial_status"
 	    " || ' ' || currency || ' ' || total || ' ' || refunded || ' ' ||"
 	    " discount_code || ' ' || created_at || ' ' ||"
-	    " coalesce(cancelled_at, 'open') FROM orders", t, sizeof(t)),
+	    " coalesce(CAST(cancelled_at AS TEXT), 'open') FROM orders", t,
+	    sizeof(t)),
 	    "#1001 paid USD 40300 0 WELCOME10 1794319200 open");
 	assert_int_equal(sx_int(x, "SELECT customer_id = (SELECT id FROM"
 	    " customers) FROM orders"), 1);
 	assert_string_equal(sx_text(x, "SELECT group_concat(line_no || ':' ||"
-	    " sku || ':' || product || ':' || quantity || ':' || price, ';')"
-	    " FROM (SELECT * FROM order_lines ORDER BY line_no)", t,
-	    sizeof(t)), "1:IPOD2008BLACK:IPod Nano - 8GB - Black:1:19900;"
+	    " sku || ':' || product || ':' || quantity || ':' || price)"
+	    " FROM (SELECT * FROM order_lines ORDER BY line_no) AS l", t,
+	    sizeof(t)), "1:IPOD2008BLACK:IPod Nano - 8GB - Black:1:19900,"
 	    "2:IPOD2008RED:IPod Nano - 8GB - Red:2:10200");
 	/* the delivery, both ids, and the shop's id of the order */
 	assert_string_equal(sx_text(x, "SELECT source || ' ' || delivery_id"
@@ -434,9 +436,9 @@ test_customers(void **state)
 	assert_string_equal(sx_text(x, "SELECT last_name FROM customers", t,
 	    sizeof(t)), "Biller-Smith");
 	assert_string_equal(sx_text(x, "SELECT group_concat(channel || '=' ||"
-	    " granted || '@' || recorded_at, ' ') FROM (SELECT * FROM consent"
-	    " ORDER BY channel)", t, sizeof(t)),
-	    "email=0@1794432000 sms=1@1794431940");
+	    " granted || '@' || recorded_at) FROM (SELECT * FROM consent"
+	    " ORDER BY channel) AS k", t, sizeof(t)),
+	    "email=0@1794432000,sms=1@1794431940");
 	assert_int_equal(sx_int(x, "SELECT count(*) FROM consent_history"), 4);
 	/* the older create again, as a retry: stale, nothing changes */
 	assert_int_equal(sx_apply(x, "customers/create",
@@ -477,11 +479,12 @@ test_checkouts(void **state)
 	assert_non_null(x->p->cart.recovery_url);
 	assert_int_equal(x->p->cart.at, CART_AT);
 	assert_string_equal(sx_text(x, "SELECT group_concat(type || ':' ||"
-	    " sku || ':' || coalesce(cart_value, '-') || ':' || at, ' ') FROM"
-	    " (SELECT * FROM events ORDER BY type, sku)", t, sizeof(t)),
-	    "add_to_cart:IPOD2008BLACK:-:1794315900"
-	    " add_to_cart:IPOD2008RED:-:1794315900"
-	    " checkout_start::40300:1794315900");
+	    " sku || ':' || coalesce(CAST(cart_value AS TEXT), '-') || ':' ||"
+	    " at) FROM (SELECT * FROM events ORDER BY type, sku) AS e", t,
+	    sizeof(t)),
+	    "add_to_cart:IPOD2008BLACK:-:1794315900,"
+	    "add_to_cart:IPOD2008RED:-:1794315900,"
+	    "checkout_start::40300:1794315900");
 	assert_string_equal(sx_text(x, "SELECT email FROM customers", t,
 	    sizeof(t)), "jon@example.com");
 	/* completed: its order ends the cart; it adds nothing */
@@ -699,14 +702,18 @@ test_rollback(void **state)
 {
 	struct sx *x = *state;
 	char *before, *after;
-	sqlite3 *db;
 
 	before = sx_dump(x);
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER no_lines BEFORE"
-	    " INSERT ON order_lines BEGIN SELECT RAISE(ABORT, 'disk on fire');"
-	    " END", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	if (tstore_pgsql())
+		tstore_exec(x->db, "CREATE FUNCTION no_lines() RETURNS trigger"
+		    " LANGUAGE plpgsql AS $$ BEGIN"
+		    " RAISE EXCEPTION 'disk on fire'; END $$;"
+		    " CREATE TRIGGER no_lines BEFORE INSERT ON order_lines"
+		    " FOR EACH ROW EXECUTE FUNCTION no_lines()");
+	else
+		tstore_exec(x->db, "CREATE TRIGGER no_lines BEFORE INSERT ON"
+		    " order_lines BEGIN SELECT RAISE(ABORT, 'disk on fire');"
+		    " END");
 	assert_int_equal(sx_apply(x, "orders/create", "orders-create.json",
 	    "wh-o1"), -1);
 	assert_non_null(strstr(x->err, "disk on fire"));
@@ -816,14 +823,14 @@ test_schema_upgrade(void **state)
 	struct sx *x = *state;
 	char err[512], want[64];
 	int64_t v;
-	sqlite3 *db;
 
+	/* a PostgreSQL store starts at schema 20: it was never 8 */
+	if (tstore_pgsql())
+		skip();
 	store_close(x->st);
 	x->st = NULL;
-	assert_int_equal(sqlite3_open(x->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DELETE FROM schema_migrations WHERE"
-	    " version >= 9;" SCHEMA_DROP_9_ON, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	tstore_exec(x->db, "DELETE FROM schema_migrations WHERE"
+	    " version >= 9;" SCHEMA_DROP_9_ON);
 	assert_int_equal(store_open(x->db, 0, 5000, &x->st, err,
 	    sizeof(err)), -1);
 	snprintf(want, sizeof(want), "schema version 8 is older than %d",

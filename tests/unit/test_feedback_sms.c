@@ -29,6 +29,7 @@
 #include "store_lookup.h"
 #include "store_outbox.h"
 #include "store_record.h"
+#include "tstore.h"
 
 #define DAY	86400
 #define NOW	((int64_t)1795000000)
@@ -558,7 +559,7 @@ test_twiml(void **state)
 
 struct fx {
 	char		 dir[64];
-	char		 db[128];
+	char		 db[256];
 	struct store	*st;
 	int64_t		 sam;		/* PHONE, consented */
 	int64_t		 ann;		/* PHONE too, never consented */
@@ -623,7 +624,7 @@ fx_setup(void **state)
 	assert_non_null(x);
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-feedback-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	tstore_name(x->dir, x->db, sizeof(x->db));
 	if (store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)) != 0)
 		fail_msg("%s", err);

@@ -35,6 +35,7 @@
 #include "store_lookup.h"
 #include "store_outbox.h"
 #include "store_record.h"
+#include "tstore.h"
 #include "tz.h"
 
 #define MIN	60
@@ -1689,7 +1690,7 @@ test_send_cut_off(void **state)
 
 struct sx {
 	char		 dir[64];
-	char		 db[128];
+	char		 db[256];
 	struct store	*st;
 	int64_t		 sam;		/* phone PHONE, New York, US-FL */
 	int64_t		 ned;		/* nothing about SMS */
@@ -1741,7 +1742,7 @@ sx_setup(void **state)
 	assert_non_null(x);
 	snprintf(x->dir, sizeof(x->dir), "/tmp/segm-smsstore-XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
-	snprintf(x->db, sizeof(x->db), "%s/store.db", x->dir);
+	tstore_name(x->dir, x->db, sizeof(x->db));
 	if (store_open(x->db, STORE_CREATE, 5000, &x->st, err,
 	    sizeof(err)) != 0)
 		fail_msg("%s", err);

@@ -130,9 +130,10 @@ CONF
 done
 # both relays read the campaigns again; COUNT: how many reloads so far
 reload_both() {
+	reloads=$1
 	kill -HUP "$MPID" "$BPID"
-	wait_until '[ "$(grep -c "reloaded " "$T/milter.log")" -ge $1 ] &&
-	    [ "$(grep -c "reloaded " "$T/b/milter.log")" -ge $1 ]' \
+	wait_until '[ "$(grep -c "reloaded " "$T/milter.log")" -ge $reloads ] &&
+	    [ "$(grep -c "reloaded " "$T/b/milter.log")" -ge $reloads ]' \
 	    "the relays did not reload: $(tail -2 "$T/milter.log")"
 }
 reload_both 1

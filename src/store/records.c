@@ -351,8 +351,11 @@ store_order_line_upsert(struct store *st, int64_t order_id,
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 	    " ON CONFLICT (order_id, line_no) DO UPDATE SET"
 	    " sku = ?3, product = ?4, category = ?5, quantity = ?6, price = ?7"
-	    " WHERE sku IS DISTINCT FROM ?3 OR product IS DISTINCT FROM ?4 OR category IS DISTINCT FROM ?5"
-	    " OR quantity IS DISTINCT FROM ?6 OR price IS DISTINCT FROM ?7");
+	    " WHERE order_lines.sku IS DISTINCT FROM ?3"
+	    " OR order_lines.product IS DISTINCT FROM ?4"
+	    " OR order_lines.category IS DISTINCT FROM ?5"
+	    " OR order_lines.quantity IS DISTINCT FROM ?6"
+	    " OR order_lines.price IS DISTINCT FROM ?7");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, order_id);
@@ -771,9 +774,9 @@ store_engagement_add_many(struct store *st, const struct store_engagement *e,
 	for (done = 0; done < n; done += k) {
 		lg = records_chunk(n - done, STORE_ENGAGEMENT_MANY_LOG2);
 		k = (size_t)1 << lg;
-		s = records_rows_stmt(st, SQ_ENG_INSERT_MANY, lg, "INSERT OR"
-		    " IGNORE INTO engagement (customer_id, campaign_id, type,"
-		    " at) VALUES ", "(?, ?, ?, ?)", "");
+		s = records_rows_stmt(st, SQ_ENG_INSERT_MANY, lg, "INSERT"
+		    " INTO engagement (customer_id, campaign_id, type,"
+		    " at) VALUES ", "(?, ?, ?, ?)", " ON CONFLICT DO NOTHING");
 		if (s == NULL)
 			return -1;
 		for (i = 0; i < k; i++) {

@@ -531,7 +531,8 @@ store_cadence_set(struct store *st, int64_t customer_id, int64_t days,
 		    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (customer_id)"
 		    " DO UPDATE SET min_gap_days = excluded.min_gap_days,"
 		    " source = excluded.source, set_at = excluded.set_at"
-		    " WHERE min_gap_days <> excluded.min_gap_days");
+		    " WHERE email_cadence.min_gap_days <>"
+		    " excluded.min_gap_days");
 	} else
 		s = store_stmt(st, SQ_CADENCE_DEL, "DELETE FROM email_cadence"
 		    " WHERE customer_id = ?1");

@@ -141,8 +141,10 @@ redact_jobs(struct store *st, const char *who, int64_t *n)
 	    " WHERE instr(recipients, ?1) > 0", 0)) == NULL ||
 	    (d = db_prepare(st->db, "DELETE FROM outbox_body"
 	    " WHERE job_id = ?1 AND ?2 = ''", 0)) == NULL ||
+	    /* zeroblob(0), an empty blob: x'' is a bit string to
+	     * PostgreSQL */
 	    (u = db_prepare(st->db, "UPDATE outbox SET recipients = ?2,"
-	    " message = CASE WHEN ?2 = '' THEN x'' ELSE message END,"
+	    " message = CASE WHEN ?2 = '' THEN zeroblob(0) ELSE message END,"
 	    " state = CASE WHEN ?2 = '' AND state = 'queued'"
 	    "  THEN 'cancelled' ELSE state END,"
 	    " last_error = CASE WHEN ?2 = '' AND state = 'queued'"
@@ -215,11 +217,15 @@ store_customer_redact(struct store *st, int64_t id, int64_t at,
 	memset(r, 0, sizeof(*r));
 	if (redact_contacts(st, id, &email, &phone) == -1)
 		return -1;
-	if (redact_run(st, "PRAGMA secure_delete", 0, 0, &v) == -1)
-		goto out;
-	was_secure = v != 0;
-	if (store_exec(st, "PRAGMA secure_delete = ON") == -1)
-		goto out;
+	/* SQLite's: PostgreSQL has no such setting (a deleted row's old
+	 * version stays in its files until VACUUM reclaims it) */
+	if (db_engine(st->db) == DB_SQLITE) {
+		if (redact_run(st, "PRAGMA secure_delete", 0, 0, &v) == -1)
+			goto out;
+		was_secure = v != 0;
+		if (store_exec(st, "PRAGMA secure_delete = ON") == -1)
+			goto out;
+	}
 	if (redact_jobs(st, email, &r->jobs) == -1 ||
 	    redact_jobs(st, phone, &r->jobs) == -1 ||
 	    redact_run(st, "UPDATE outbox SET state = 'cancelled',"

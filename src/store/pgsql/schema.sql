@@ -74,6 +74,21 @@ CREATE FUNCTION group_concat_step(acc TEXT, v TEXT) RETURNS TEXT
 CREATE AGGREGATE group_concat(TEXT) (SFUNC = group_concat_step,
   STYPE = TEXT);
 
+-- SQLite's instr(X, Y): where Y first occurs in X, counted from 1; 0
+-- when it does not, NULL when either is NULL.  strpos() is the server's
+-- (position(Y IN X), which SQLite lacks).
+CREATE FUNCTION instr(x TEXT, y TEXT) RETURNS BIGINT LANGUAGE sql
+  IMMUTABLE AS $$ SELECT CAST(strpos(x, y) AS BIGINT) $$;
+
+-- SQLite's hex(X) of a blob: its bytes in upper-case hexadecimal.
+CREATE FUNCTION hex(b BYTEA) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
+  SELECT upper(encode(b, 'hex')) $$;
+
+-- SQLite's zeroblob(N): N bytes of zeros; zeroblob(0) is the empty blob,
+-- which SQLite spells x'' and PostgreSQL reads as a bit string.
+CREATE FUNCTION zeroblob(n BIGINT) RETURNS BYTEA LANGUAGE sql
+  IMMUTABLE AS $$ SELECT decode(repeat('00', CAST(n AS integer)), 'hex') $$;
+
 CREATE TABLE schema_migrations (
   version BIGINT PRIMARY KEY,
   applied_at BIGINT NOT NULL);

@@ -482,8 +482,10 @@ test_orders_batches(void **state)
 {
 	struct tx *t = *state;
 	char *odd, *all, *more;
-	int64_t lines = 0, nodd = 0, extra = 0;
+	int64_t lines = 0, nodd = 0, extra = 0, id;
 	int i, big = 0, before = 0;
+	struct store_order one;
+	enum store_change ch;
 
 	/* the big order straddles the commit after 50000 records */
 	for (i = 1; big == 0; i++) {
@@ -547,6 +549,19 @@ test_orders_batches(void **state)
 	assert_int_equal(tx_count(t, "SELECT count(*) FROM order_lines l"
 	    " JOIN orders o ON o.id = l.order_id"
 	    " WHERE l.quantity != CAST(substr(o.ref, 2) AS INTEGER)"), 1);
+
+	/* an order alone (a webhook's) after the batches: an id of its
+	 * own, not one a batch gave (PostgreSQL's identity) */
+	memset(&one, 0, sizeof(one));
+	one.ref = "#alone";
+	one.customer_id = tx_count(t, "SELECT min(id) FROM customers");
+	one.created_at = NOW;
+	one.financial_status = "paid";
+	one.total = 100;
+	assert_int_equal(store_order_upsert(t->st, &one, &id, &ch), 0);
+	assert_int_equal(ch, STORE_INSERTED);
+	assert_int_equal(tx_count(t, "SELECT count(*) FROM orders"),
+	    BATCH_ORDERS + 2001);
 	free(odd);
 	free(all);
 	free(more);

@@ -427,11 +427,21 @@ store_orders_add(struct store *st, const struct store_order *o, size_t n,
 	/*
 	 * Ids are given, not left to SQLite, so that each order's is known
 	 * without a statement of its own; the writer's lock is held, so no
-	 * one else takes them meanwhile.
+	 * one else takes them meanwhile.  On PostgreSQL they are a block of
+	 * N taken from the identity's sequence (the query answers the one
+	 * before it): max(id) + 1 there is unseen by the sequence, whose
+	 * next id for an order inserted alone (store_order_upsert) would
+	 * then be one of these.
 	 */
-	if ((s = store_stmt(st, SQ_MAX_ORDER,
+	if (n == 0)
+		return 0;
+	if ((s = store_stmt(st, SQ_MAX_ORDER, db_engine(st->db) == DB_PGSQL ?
+	    "SELECT setval(pg_get_serial_sequence('orders', 'id'),"
+	    " nextval(pg_get_serial_sequence('orders', 'id')) + ?1 - 1) - ?1" :
 	    "SELECT coalesce(max(id), 0) FROM orders")) == NULL)
 		return -1;
+	if (db_engine(st->db) == DB_PGSQL)
+		db_bind_int(s, 1, (int64_t)n);
 	rc = db_step(s);
 	next = rc == DB_ROW ? db_col_int(s, 0) + 1 : 0;
 	store_done(s);

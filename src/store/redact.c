@@ -141,6 +141,8 @@ redact_jobs(struct store *st, const char *who, int64_t *n)
 	    " WHERE instr(recipients, ?1) > 0", 0)) == NULL ||
 	    (d = db_prepare(st->db, "DELETE FROM outbox_body"
 	    " WHERE job_id = ?1 AND ?2 = ''", 0)) == NULL ||
+	    /* zeroblob(0), an empty blob: x'' is a bit string to
+	     * PostgreSQL */
 	    (u = db_prepare(st->db, "UPDATE outbox SET recipients = ?2,"
 	    " message = CASE WHEN ?2 = '' THEN zeroblob(0) ELSE message END,"
 	    " state = CASE WHEN ?2 = '' AND state = 'queued'"

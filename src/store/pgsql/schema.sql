@@ -29,8 +29,8 @@
 -- the writer; outbox_body.job_id; keys that are customer ids; the
 -- singletons with id = 1; audit_hours.hour; schema_migrations.version)
 -- it is a plain BIGINT PRIMARY KEY.  An identity's sequence does not see
--- ids given explicitly: whoever inserts them (store_orders_add gives
--- max(id) + 1 to a batch; a store copy gives every id) must take them
+-- ids given explicitly: whoever inserts them (store_orders_add takes a
+-- batch's from the sequence; a store copy gives every id) must take them
 -- from the sequence or setval() it afterwards.  Ids are not reused after
 -- a delete, as SQLite's max + 1 may reuse the largest.
 --

@@ -168,7 +168,7 @@ variants = {
 CONF
 cat > "$T/campaigns/probe.conf" <<'CONF'
 id = "probe";
-variants = { vip = { offer = "Probe VIP"; headline = "Probe VIP"; };
+variants = { lapsed = { offer = "Probe lapsed"; headline = "Probe"; };
   default = { offer = "Probe"; headline = "Probe"; }; };
 CONF
 reload_both 2
@@ -192,7 +192,7 @@ wait "$BPID" 2>/dev/null
 milter_b_start
 # a copy of B's own, sent: B's workers looked at the outbox, recovery
 # first
-cat <<MSG | send_b probe vera@example.com rita@example.com || fail "probe refused"
+cat <<MSG | send_b probe rita@example.com lara@example.com || fail "probe refused"
 Subject: {{offer}}
 X-Campaign-ID: probe
 Message-ID: <probe@shop.example>
@@ -224,16 +224,16 @@ variants = { default = { offer = "Back"; headline = "Back"; }; };
 CONF
 reload_both 3
 pgsql_stop "$T/pg" || fail "pgsql stop"
-news restart | send restart-down rita@example.com
+news restart | send restart-down bo@acme.example
 grep -q "451 4.3.0 segmilter: customer store unavailable" "$T/restart-down.swaks" ||
     fail "not tempfailed with the store down: $(grep -- '<' "$T/restart-down.swaks" | tail -2)"
 pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql restart: $(cat "$T/pg.out")"
 # the MTA's retry: taken once the connection is made again
-wait_until 'news restart | send restart-up rita@example.com' \
+wait_until 'news restart | send restart-up bo@acme.example' \
     "not taken after the restart: \$(tail -5 \"\$T/restart-up.swaks\")"
 settle_all
 n=$(grep -l '^Subject: Back$' $(arrived_all) | wc -l)
-[ "$n" = 1 ] || fail "restart: rita received it $n times"
+[ "$n" = 1 ] || fail "restart: bo received it $n times"
 [ "$(q "SELECT count(*) FROM ledger WHERE campaign_id = 'restart'")" = 1 ] ||
     fail "restart ledger: $(q "SELECT * FROM ledger WHERE campaign_id = 'restart'")"
 

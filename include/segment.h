@@ -327,7 +327,8 @@ int	 segment_refresh(struct store *st, const struct conf_segments *rules,
  * Computes and atomically publishes a new generation of segments.
  * PROGRESS (may be NULL) is called from the caller's thread now and
  * then with the customers classified so far and about how many there
- * are.  0, or -1 with ERR.
+ * are.  0; 1 with ERR when another relay sharing the store is
+ * rebuilding it (nothing done: one build a fleet); or -1 with ERR.
  */
 int	 segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
 	    progress_fn progress, void *arg,

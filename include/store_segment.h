@@ -37,6 +37,8 @@ int	 store_facts_get(struct store *st, int64_t customer_id,
  */
 struct store_rebuild;
 
+/* 0; 1 when another relay of the fleet is rebuilding (store_error()
+ * says so); or -1. */
 int	 store_rebuild_begin(struct store *st, struct store_rebuild **out);
 int	 store_rebuild_add(struct store_rebuild *rb, int64_t customer_id,
 	    const struct segment_result *res);

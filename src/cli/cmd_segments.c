@@ -88,6 +88,12 @@ segments_rebuild(struct cli *cli)
 		cli_warnx("rebuild: %s", err);
 		return 1;
 	}
+	/* the timers of a fleet's relays fire together: one builds */
+	if (rc == 1) {
+		if (!cli->quiet)
+			printf("rebuild: %s: nothing done\n", err);
+		return 0;
+	}
 	segments_warn_misses(&stats, &cf->seg);
 	if (cli->quiet)
 		return 0;

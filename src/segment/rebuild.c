@@ -373,6 +373,7 @@ segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
 	struct rebuild_ctx ctx;
 	struct store *reader = NULL;
 	int64_t k;
+	int rc;
 
 	memset(stats, 0, sizeof(*stats));
 	memset(&ctx, 0, sizeof(ctx));
@@ -390,8 +391,11 @@ segment_rebuild(struct store *st, const struct conf *cf, int64_t now,
 		store_close(reader);
 		return -1;
 	}
-	if (store_rebuild_begin(st, &ctx.rb) == -1)
-		goto fail_store;
+	if ((rc = store_rebuild_begin(st, &ctx.rb)) != 0) {
+		snprintf(err, errlen, "%s", store_error(st));
+		store_close(reader);
+		return rc;
+	}
 	ctx.reader = reader;
 	if (rebuild_pass1(&ctx, st, err, errlen) == -1)
 		goto fail;

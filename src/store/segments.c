@@ -22,9 +22,14 @@
  * them through a second connection: its read snapshot is unaffected by
  * the batches the first connection commits while updating the same rows.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
 
 #include "buf.h"
 #include "store_int.h"
@@ -340,22 +345,102 @@ segments_building(struct store *st, int64_t gen)
 	return rc == DB_DONE ? 0 : store_fail(st, "segments");
 }
 
+/*
+ * SQLite's rebuild lock: a file beside the store, locked for the build
+ * (flock: it goes with the process).  0, 1 when another process holds
+ * it, or -1.
+ */
+static int
+rebuild_lock_file(struct store *st)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s-rebuild", st->path) >=
+	    sizeof(path))
+		return store_failf(st, "%s-rebuild: path too long", st->path);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return store_failf(st, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		if (errno != EWOULDBLOCK)
+			return store_failf(st, "%s: %s", path,
+			    strerror(errno));
+		store_failf(st, "another process is rebuilding this store's"
+		    " segments");
+		return 1;
+	}
+	st->rebuild_fd = fd;
+	return 0;
+}
+
+/*
+ * One build at a time: 0 when this one may go, 1 when another holds the
+ * lock (another relay of the fleet, another process here), or -1.
+ * PostgreSQL's is a session's advisory lock, not a transaction's (a
+ * build commits many times); both go with the process if it dies.
+ */
+static int
+rebuild_lock(struct store *st)
+{
+	struct db_stmt *s;
+	enum db_rc rc;
+	int64_t got = 0;
+
+	if (db_engine(st->db) != DB_PGSQL)
+		return rebuild_lock_file(st);
+	if ((s = db_prepare(st->db, "SELECT pg_try_advisory_lock("
+	    STORE_PG_REBUILD_KEY ")", 0)) == NULL)
+		return store_fail(st, "segments");
+	if ((rc = db_step(s)) == DB_ROW)
+		got = db_col_int(s, 0);
+	db_finalize(s);
+	if (rc != DB_ROW)
+		return store_fail(st, "segments");
+	if (!got) {
+		store_failf(st, "another relay is rebuilding this store's"
+		    " segments");
+		return 1;
+	}
+	return 0;
+}
+
+static void
+rebuild_unlock(struct store *st)
+{
+	if (db_engine(st->db) == DB_PGSQL)
+		(void)db_exec(st->db, "SELECT pg_advisory_unlock("
+		    STORE_PG_REBUILD_KEY ")");
+	else if (st->rebuild_fd != -1) {
+		close(st->rebuild_fd);
+		st->rebuild_fd = -1;
+	}
+}
+
 int
 store_rebuild_begin(struct store *st, struct store_rebuild **out)
 {
 	struct store_rebuild *rb;
 	int64_t current, maxgen;
+	int rc;
 
+	/* one build at a time in a fleet: a second would take the first's
+	 * for a crashed one's, and drop it */
+	if ((rc = rebuild_lock(st)) != 0)
+		return rc;
 	/* a crashed build's name first: no change is written into what is
 	 * about to be dropped */
 	if (segments_building(st, 0) == -1 ||
 	    segments_current_generation(st, &current) == -1 ||
-	    rebuild_drop_leftovers(st, current, &maxgen) == -1)
+	    rebuild_drop_leftovers(st, current, &maxgen) == -1) {
+		rebuild_unlock(st);
 		return -1;
+	}
 	rb = xcalloc(1, sizeof(*rb));
 	rb->st = st;
 	rb->generation = maxgen + 1;
 	if (segments_building(st, rb->generation) == -1) {
+		rebuild_unlock(st);
 		free(rb);
 		return -1;
 	}
@@ -620,6 +705,7 @@ store_rebuild_abort(struct store_rebuild *rb)
 	segments_building(rb->st, 0);
 	if (rb->generation > 0)
 		rebuild_delete_generation(rb->st, rb->generation);
+	rebuild_unlock(rb->st);
 	free(rb);
 }
 

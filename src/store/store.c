@@ -213,6 +213,7 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
+	st->rebuild_fd = -1;
 	st->shown = xmalloc(strlen(path) + 8);
 	pgsql_db_redact(path, st->shown, strlen(path) + 8);
 	st->readonly = (flags & STORE_READONLY) != 0;
@@ -298,6 +299,8 @@ store_close(struct store *st)
 	for (i = 0; i < SQ_COUNT; i++)
 		db_finalize(st->stmt[i]);
 	db_close(st->db);
+	if (st->rebuild_fd != -1)
+		close(st->rebuild_fd);
 	free(st->path);
 	free(st->shown);
 	free(st);

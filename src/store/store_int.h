@@ -101,10 +101,12 @@ int	 store_deliveries_secs(struct store *st, int64_t *secs);
 
 /*
  * PostgreSQL's advisory locks, fleet-wide: the writers' (store_begin),
- * and the schema's (one relay migrates).  The numbers are any, fixed.
+ * the schema's (one relay migrates), the segment rebuild's (one at a
+ * time).  The numbers are any, fixed.
  */
 #define STORE_PG_WRITE_LOCK	"SELECT pg_advisory_xact_lock(1936025431)"
 #define STORE_PG_SCHEMA_LOCK	"SELECT pg_advisory_xact_lock(1936025453)"
+#define STORE_PG_REBUILD_KEY	"1936025442"	/* segments.c's, a session's */
 
 struct store {
 	struct db	*db;
@@ -117,6 +119,7 @@ struct store {
 	struct db_stmt	*stmt[SQ_COUNT];
 	int64_t		 source_id;	/* store_source_begin; 0: none */
 	char		 relay[STORE_RELAY_MAX]; /* store_set_relay */
+	int		 rebuild_fd;	/* SQLite's rebuild lock, -1: none */
 };
 
 /* The statement for ID, prepared from SQL on first use; NULL on error. */

@@ -448,6 +448,39 @@ test_refresh_before_any_build(void **state)
 	assert_int_equal(store_segment_get(x->st, id, &r), 1);
 }
 
+/*
+ * One build at a time: while another handle (another relay of a fleet,
+ * another segctl here) builds, a rebuild does nothing and says why,
+ * and the other's generation is left alone; once that one is done, the
+ * rebuild goes.
+ */
+static void
+test_one_build_at_a_time(void **state)
+{
+	struct rx *x = *state;
+	struct store_rebuild *rb;
+	struct store *other;
+	char err[512];
+	int64_t gen;
+
+	rx_customer(x, "ann@example.com", 5000, 10);
+	rx_rebuild(x);
+	gen = x->stats.generation;
+	assert_int_equal(store_open(x->db, 0, 5000, &other, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_rebuild_begin(other, &rb), 0);
+	assert_int_equal(segment_rebuild(x->st, x->cf, NOW, NULL, NULL,
+	    &x->stats, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "is rebuilding this store's segments"));
+	/* the other's generation, being written, is still there */
+	assert_int_equal(rx_count(x, "SELECT count(*) FROM segment_building"),
+	    1);
+	store_rebuild_abort(rb);
+	store_close(other);
+	rx_rebuild(x);
+	assert_true(x->stats.generation > gen);
+}
+
 int
 main(void)
 {
@@ -461,6 +494,7 @@ main(void)
 		T(test_refresh_before_any_build),
 		T(test_many_customers_in_batches),
 		T(test_line_products),
+		T(test_one_build_at_a_time),
 #undef T
 	};
 

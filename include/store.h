@@ -69,6 +69,16 @@ int	 store_open(const char *path, int flags, int64_t timeout_ms,
 /* Whether PATH names a server's store: no file to make, stat, checkpoint
  * or archive beside. */
 int	 store_is_server(const char *path);
+/*
+ * Copies FROM whole into TO, a new store with no customers, ledger,
+ * audit or outbox yet, either engine into either: every row and key,
+ * the audit chain as it stands.  Read in one snapshot, written in one
+ * transaction.  FN (may be NULL) hears of each table copied and its
+ * rows.  0, or -1 with store_error(TO).
+ */
+typedef void (*store_copy_fn)(const char *table, int64_t rows, void *arg);
+int	 store_copy(struct store *from, struct store *to, store_copy_fn fn,
+	    void *arg);
 void	 store_close(struct store *st);
 /*
  * Whether ST still uses the file at its path.  A store deleted, or

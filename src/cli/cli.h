@@ -28,7 +28,8 @@ struct conf	*cli_conf(struct cli *cli);
 const char	*cli_store_path(struct cli *cli);
 /*
  * Where the audit archives are, into DIR (LEN bytes): audit.archive_dir,
- * else "audit-archive" beside the store.  0, or -1 if reported.
+ * else "audit-archive" beside the store; "" for a PostgreSQL store
+ * without audit.archive_dir (none yet).  0, or -1 if reported.
  */
 int	 cli_archive_dir(struct cli *cli, char *dir, size_t len);
 /* Opens the store named by -s or the configuration; NULL if reported. */
@@ -66,6 +67,7 @@ int	 cmd_explain(struct cli *cli, int argc, char **argv);
 int	 cmd_demo_data(struct cli *cli, int argc, char **argv);
 int	 cmd_check(struct cli *cli, int argc, char **argv);
 int	 cmd_info(struct cli *cli, int argc, char **argv);
+int	 cmd_store(struct cli *cli, int argc, char **argv);
 int	 cmd_prune(struct cli *cli, int argc, char **argv);
 int	 cmd_audit(struct cli *cli, int argc, char **argv);
 int	 cmd_preview(struct cli *cli, int argc, char **argv);

@@ -285,12 +285,16 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		o.before = cli->now - (o.keep == -1 ? AUDIT_KEEP_DAYS :
 		    o.keep) * 86400;
 	if (strcmp(verb, "verify") == 0)
-		rc = audit_verify_cmd(cli, st, dir, &o.anchors);
-	else if (strcmp(verb, "archive") == 0)
+		rc = audit_verify_cmd(cli, st, *dir ? dir : NULL, &o.anchors);
+	else if (strcmp(verb, "archive") == 0 && *dir == '\0') {
+		cli_warnx("audit archive: set audit.archive_dir: a PostgreSQL"
+		    " store has no directory to keep archives beside");
+		rc = 1;
+	} else if (strcmp(verb, "archive") == 0)
 		rc = audit_archive_cmd(cli, st, dir,
 		    audit_archive_month_start(o.before));
 	else if (strcmp(verb, "export") == 0)
-		rc = audit_export_cmd(cli, st, dir, o.since);
+		rc = audit_export_cmd(cli, st, *dir ? dir : NULL, o.since);
 	else if (store_audit_reindex(st) == -1) {
 		cli_warnx("audit reindex: %s", store_error(st));
 		rc = 1;

@@ -205,8 +205,8 @@ customer_export(struct cli *cli, int argc, char **argv)
 	if ((rc = store_customer_rows(st, id, export_row, &x)) != 0)
 		snprintf(why, sizeof(why), "%s", store_error(st));
 	else
-		rc = audit_archive_rows(st, dir, id, export_row, &x, why,
-		    sizeof(why));
+		rc = audit_archive_rows(st, *dir ? dir : NULL, id, export_row,
+		    &x, why, sizeof(why));
 	if (x.table != NULL && strcmp(x.table, "customer") != 0)
 		json_builder_end_array(x.b);
 	json_builder_end_object(x.b);

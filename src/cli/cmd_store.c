@@ -1,6 +1,6 @@
 /*
- * cmd_store.c - segctl init, import, check, info and prune: the store
- * itself.
+ * cmd_store.c - segctl init, import, check, info, prune and store copy:
+ * the store itself.
  *
  * The store holds every customer's data: init creates it 0600 (the
  * store module does) in a directory it creates 0700, and says so when
@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "daemon.h"
 #include "conf.h"
@@ -432,4 +433,76 @@ cmd_prune(struct cli *cli, int argc, char **argv)
 		print_retention(dry ? "would close" : "closed", &r);
 	store_close(st);
 	return rc == -1 ? 1 : 0;
+}
+
+static void
+copy_said(const char *table, int64_t rows, void *arg)
+{
+	const struct cli *cli = arg;
+
+	if (!cli->quiet)
+		printf("  %-20s %12lld\n", table, (long long)rows);
+}
+
+/*
+ * segctl store copy FROM TO: the store FROM, whole, into the new store
+ * TO, either a file or a PostgreSQL URI: a relay's SQLite store moved
+ * to a fleet's PostgreSQL, or back.  Then TO's audit chain is verified
+ * where it now stands.
+ */
+int
+cmd_store(struct cli *cli, int argc, char **argv)
+{
+	struct audit_report rep;
+	struct store *from, *to;
+	char err[1024];
+	int rc;
+
+	if (argc != 4 || strcmp(argv[1], "copy") != 0) {
+		cli_warnx("usage: segctl store copy FROM TO");
+		return 2;
+	}
+	if (cli_conf(cli) == NULL)
+		return 1;
+	if (!store_is_server(argv[3]) && access(argv[3], F_OK) == 0) {
+		cli_warnx("%s: exists: a store is copied into a new one",
+		    argv[3]);
+		return 1;
+	}
+	if (store_open(argv[2], STORE_READONLY | STORE_SCAN,
+	    cli->conf->store_timeout_ms, &from, err, sizeof(err)) == -1) {
+		cli_warnx("%s", err);
+		return 1;
+	}
+	if ((!store_is_server(argv[3]) && store_dir(argv[3]) == -1) ||
+	    store_open(argv[3], STORE_CREATE | STORE_BULK,
+	    cli->conf->store_timeout_ms, &to, err, sizeof(err)) == -1) {
+		if (err[0] != '\0')
+			cli_warnx("%s", err);
+		store_close(from);
+		return 1;
+	}
+	if (!cli->quiet)
+		printf("%s -> %s\n", store_path(from), store_path(to));
+	rc = store_copy(from, to, copy_said, cli);
+	store_close(from);
+	if (rc == -1) {
+		cli_warnx("copy: %s", store_error(to));
+		store_close(to);
+		return 1;
+	}
+	/* archives stay where they are: the rows in the store are checked,
+	 * and their first links to the archives' last */
+	rc = audit_verify(to, NULL, NULL, 0, &rep);
+	if (rc == -1 || (rc == 1 && rep.unindexed_seq == 0)) {
+		cli_warnx("copy: the audit chain in %s: %s", store_path(to),
+		    rc == -1 ? store_error(to) : rep.why);
+		store_close(to);
+		return 1;
+	}
+	if (!cli->quiet)
+		printf("audit chain intact in the copy: %lld rows\n",
+		    (long long)rep.rows);
+	store_close(to);
+	return 0;
 }

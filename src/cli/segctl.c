@@ -47,6 +47,7 @@ static const struct {
 	    " < MESSAGE" },
 	{ "webhook", cmd_webhook, "webhook test [--url URL] |"
 	    " webhook prune [--days N]" },
+	{ "store", cmd_store, "store copy FROM TO" },
 	{ "audit", cmd_audit, "audit verify [--expect SEQ:HASH]"
 	    " [--anchors FILE]... | audit export [--since TIME] |"
 	    " audit reindex |\n              audit archive [--before TIME |"
@@ -119,6 +120,9 @@ cli_archive_dir(struct cli *cli, char *dir, size_t len)
 		return -1;
 	if (*cli->conf->audit.archive_dir != '\0')
 		snprintf(dir, len, "%s", cli->conf->audit.archive_dir);
+	else if (store_is_server(store))
+		/* none beside a server's store: archives need it set */
+		snprintf(dir, len, "%s", "");
 	else if ((slash = strrchr(store, '/')) == NULL)
 		snprintf(dir, len, "audit-archive");
 	else

@@ -99,6 +99,12 @@ db_col_null(struct db_stmt *s, int i)
 	return s->db->ops->col_null(s, i);
 }
 
+enum db_kind
+db_col_kind(struct db_stmt *s, int i)
+{
+	return s->db->ops->col_kind(s, i);
+}
+
 int64_t
 db_col_int(struct db_stmt *s, int i)
 {

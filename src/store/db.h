@@ -37,6 +37,15 @@ enum db_rc {
 	DB_UNIQUE	/* a unique key already had the row */
 };
 
+/* What a column of a row holds. */
+enum db_kind {
+	DB_NULL,
+	DB_INTEGER,
+	DB_FLOAT,
+	DB_TEXT,
+	DB_BLOB
+};
+
 struct db;
 struct db_stmt;
 struct db_blob;
@@ -62,6 +71,7 @@ struct db_ops {
 	int		(*col_count)(struct db_stmt *);
 	const char	*(*col_name)(struct db_stmt *, int);
 	int		(*col_null)(struct db_stmt *, int);
+	enum db_kind	(*col_kind)(struct db_stmt *, int);
 	int64_t		(*col_int)(struct db_stmt *, int);
 	double		(*col_double)(struct db_stmt *, int);
 	const char	*(*col_text)(struct db_stmt *, int);
@@ -121,6 +131,9 @@ void		 db_clear(struct db_stmt *s);
 int		 db_col_count(struct db_stmt *s);
 const char	*db_col_name(struct db_stmt *s, int i);
 int		 db_col_null(struct db_stmt *s, int i);
+/* What column I of the row holds (SQLite: the value's own type;
+ * PostgreSQL: the column's). */
+enum db_kind	 db_col_kind(struct db_stmt *s, int i);
 int64_t		 db_col_int(struct db_stmt *s, int i);
 double		 db_col_double(struct db_stmt *s, int i);
 /* NULL for SQL NULL. */

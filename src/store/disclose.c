@@ -24,7 +24,7 @@ static const struct {
 	    " FROM consent WHERE customer_id = ?1 ORDER BY channel" },
 	{ "consent_history", "SELECT channel, recorded_at, granted, source,"
 	    " evidence FROM consent_history WHERE customer_id = ?1"
-	    " ORDER BY recorded_at, channel" },
+	    " ORDER BY recorded_at, channel, granted, source" },
 	{ "email_cadence", "SELECT min_gap_days, source, set_at"
 	    " FROM email_cadence WHERE customer_id = ?1" },
 	{ "orders", "SELECT ref, created_at, financial_status, cancelled_at,"
@@ -35,22 +35,22 @@ static const struct {
 	    " JOIN orders o ON o.id = l.order_id WHERE o.customer_id = ?1"
 	    " ORDER BY o.created_at, o.id, l.line_no" },
 	{ "events", "SELECT at, type, sku, category, cart_value FROM events"
-	    " WHERE customer_id = ?1 ORDER BY at" },
+	    " WHERE customer_id = ?1 ORDER BY at, type, sku" },
 	{ "engagement", "SELECT campaign_id, type, at FROM engagement"
-	    " WHERE customer_id = ?1 ORDER BY at" },
+	    " WHERE customer_id = ?1 ORDER BY at, campaign_id, type" },
 	{ "ledger", STORE_LEDGER_CAMPAIGNS "SELECT campaign_id, recipient,"
 	    " queue_id, decision, variant, route, at FROM ledger"
 	    " WHERE campaign_id IN (SELECT id FROM ledger_campaigns)"
-	    " AND customer_id = ?1 ORDER BY at" },
+	    " AND customer_id = ?1 ORDER BY at, campaign_id, recipient" },
 	{ "deliveries", "SELECT campaign_id, at FROM deliveries"
-	    " WHERE customer_id = ?1 ORDER BY at" },
+	    " WHERE customer_id = ?1 ORDER BY at, campaign_id" },
 	{ "outbox", "SELECT id, kind, campaign_id, variant, recipients, state,"
 	    " created_at, done_at, last_error FROM outbox"
 	    " WHERE customer_id = ?1 OR instr(recipients,"
 	    "  (SELECT email FROM customers WHERE id = ?1)) > 0 ORDER BY id" },
 	{ "phone_status", "SELECT p.phone, p.status, p.at, p.source, p.detail"
 	    " FROM phone_status p JOIN customers c ON c.phone = p.phone"
-	    " WHERE c.id = ?1" },
+	    " WHERE c.id = ?1 ORDER BY p.phone" },
 	{ "segments", "SELECT s.lifecycle, s.orders, s.net_spend,"
 	    " s.cart_abandoner, s.country, s.currency, s.language,"
 	    " s.time_zone FROM customer_segments s JOIN segment_state g"

@@ -11,7 +11,9 @@
 #      that starts again leaves another's claimed jobs alone;
 #   4. PostgreSQL restarted: a message meanwhile is tempfailed, then
 #      taken once the server is back, nothing lost or twice;
-#   5. the audit log is one chain across the relays (segctl audit verify).
+#   5. the audit log is one chain across the relays (segctl audit verify);
+#   6. segctl store copy: the store to SQLite and back to PostgreSQL, rows,
+#      audit log and a customer's data the same in all three.
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-fleet: needs root"; exit 77; }
@@ -241,5 +243,35 @@ n=$(grep -l '^Subject: Back$' $(arrived_all) | wc -l)
 $S audit verify > "$T/verify.out" 2>&1 || fail "audit verify: $(cat "$T/verify.out")"
 [ "$(q "SELECT count(DISTINCT queue_id) FROM audit WHERE campaign_id = 'launch'")" -ge 2 ] ||
     fail "launch's audit rows are not from two relays"
+# --- 6. the fleet's store copied to SQLite and back --------------------
+kill "$MPID" "$BPID"
+wait "$MPID" "$BPID" 2>/dev/null
+MPID="" BPID=""
+$BUILD/segctl -c "$T/segmilter.conf" store copy "$STORE" "$T/copy.db" > "$T/copy.out" 2>&1 || fail "store copy to SQLite: $(cat "$T/copy.out")"
+grep -q "audit chain intact in the copy" "$T/copy.out" || fail "copy: $(cat "$T/copy.out")"
+pgsql_psql "$T/pg" "CREATE SCHEMA back" || fail "schema back"
+BACK="$STORE&options=-csearch_path%3Dback"
+$BUILD/segctl -c "$T/segmilter.conf" store copy "$T/copy.db" "$BACK" > "$T/back.out" 2>&1 || fail "store copy back: $(cat "$T/back.out")"
+# every table's rows, the audit log and a customer's data: the same in
+# all three
+grep -E '^  [a-z_]+ +[0-9]+$' "$T/copy.out" > "$T/copy.counts"
+grep -E '^  [a-z_]+ +[0-9]+$' "$T/back.out" > "$T/back.counts"
+cmp -s "$T/copy.counts" "$T/back.counts" || fail "rows differ: $(diff "$T/copy.counts" "$T/back.counts")"
+grep -q "^  audit  *[1-9]" "$T/copy.counts" || fail "no audit rows copied"
+for s in "$STORE" "$T/copy.db" "$BACK"; do
+	$BUILD/segctl -q -c "$T/segmilter.conf" -s "$s" audit export > "$T/export.$$" || fail "audit export $s"
+	$BUILD/segctl -q -c "$T/segmilter.conf" -s "$s" customer export vera@example.com >> "$T/export.$$" || fail "customer export $s"
+	if [ -f "$T/export.first" ]; then
+		cmp -s "$T/export.first" "$T/export.$$" || fail "$s differs: $(diff "$T/export.first" "$T/export.$$" | head -5)"
+	else
+		mv "$T/export.$$" "$T/export.first"
+	fi
+done
+# the copy's ids go on from the copied ones
+$BUILD/segctl -q -c "$T/segmilter.conf" -s "$BACK" customer export nobody@example.com > /dev/null 2>&1
+echo "email,first_name" > "$T/one.csv"
+echo "newcomer@example.com,New" >> "$T/one.csv"
+$BUILD/segctl -q -c "$T/segmilter.conf" -s "$BACK" import customers "$T/one.csv" > /dev/null || fail "import into the copy"
+
 echo "t-fleet: ok"
 exit 0

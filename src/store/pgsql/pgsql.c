@@ -579,6 +579,32 @@ pgsql_col_null(struct db_stmt *st, int i)
 	return pgsql_value(STMT(st), i) == NULL;
 }
 
+/* From PostgreSQL's catalog, as OID_BYTEA and its kin above. */
+#define OID_BOOL	16
+#define OID_INT2	21
+#define OID_INT4	23
+#define OID_FLOAT4	700
+
+static enum db_kind
+pgsql_col_kind(struct db_stmt *st, int i)
+{
+	if (pgsql_value(STMT(st), i) == NULL)
+		return DB_NULL;
+	switch (PQftype(STMT(st)->res, i)) {
+	case OID_BOOL:
+	case OID_INT2:
+	case OID_INT4:
+	case OID_INT8:
+		return DB_INTEGER;
+	case OID_FLOAT4:
+	case OID_FLOAT8:
+		return DB_FLOAT;
+	case OID_BYTEA:
+		return DB_BLOB;
+	}
+	return DB_TEXT;
+}
+
 static int64_t
 pgsql_col_int(struct db_stmt *st, int i)
 {
@@ -795,6 +821,7 @@ static const struct db_ops pgsql_ops = {
 	.col_count = pgsql_col_count,
 	.col_name = pgsql_col_name,
 	.col_null = pgsql_col_null,
+	.col_kind = pgsql_col_kind,
 	.col_int = pgsql_col_int,
 	.col_double = pgsql_col_double,
 	.col_text = pgsql_col_text,

@@ -180,6 +180,22 @@ sqlite_col_null(struct db_stmt *s, int i)
 	return sqlite3_column_type(STMT(s), i) == SQLITE_NULL;
 }
 
+static enum db_kind
+sqlite_col_kind(struct db_stmt *s, int i)
+{
+	switch (sqlite3_column_type(STMT(s), i)) {
+	case SQLITE_INTEGER:
+		return DB_INTEGER;
+	case SQLITE_FLOAT:
+		return DB_FLOAT;
+	case SQLITE_TEXT:
+		return DB_TEXT;
+	case SQLITE_BLOB:
+		return DB_BLOB;
+	}
+	return DB_NULL;
+}
+
 static int64_t
 sqlite_col_int(struct db_stmt *s, int i)
 {
@@ -379,6 +395,7 @@ static const struct db_ops sqlite_ops = {
 	.col_count = sqlite_col_count,
 	.col_name = sqlite_col_name,
 	.col_null = sqlite_col_null,
+	.col_kind = sqlite_col_kind,
 	.col_int = sqlite_col_int,
 	.col_double = sqlite_col_double,
 	.col_text = sqlite_col_text,

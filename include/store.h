@@ -69,6 +69,9 @@ int	 store_open(const char *path, int flags, int64_t timeout_ms,
 /* Whether PATH names a server's store: no file to make, stat, checkpoint
  * or archive beside. */
 int	 store_is_server(const char *path);
+/* Statements sent to the store's server so far (PostgreSQL's round
+ * trips); 0 for SQLite, which has none.  For benchmarks. */
+uint64_t store_round_trips(const struct store *st);
 /*
  * Copies FROM whole into TO, a new store with no customers, ledger,
  * audit or outbox yet, either engine into either: every row and key,

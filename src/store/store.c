@@ -241,6 +241,13 @@ store_connect_reader(struct store *st, int64_t timeout_ms, struct db **out)
 	return rc == -1 ? store_failf(st, "%s", err) : 0;
 }
 
+uint64_t
+store_round_trips(const struct store *st)
+{
+	return db_engine(st->db) == DB_PGSQL ?
+	    pgsql_db_round_trips(st->db) : 0;
+}
+
 int
 store_is_server(const char *path)
 {

@@ -348,7 +348,8 @@ store_copy(struct store *from, struct store *to, store_copy_fn fn,
 	if (copy_identities_set(to) == -1 || store_commit(to) == -1)
 		goto fail;
 	store_rollback(from);
-	return 0;
+	/* the planner's figures for what just went in */
+	return store_exec(to, "ANALYZE");
 fail:
 	store_rollback(to);
 	store_rollback(from);

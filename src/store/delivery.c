@@ -192,88 +192,128 @@ delivery_soft_bounces(const char *list, struct store_recipient *r)
 }
 
 /*
+ * Up to STORE_BATCH known customers' ids, R[i]'s at position i (0 for
+ * an unknown address, which matches nothing), as the JSON array batch
+ * statements take.
+ */
+static void
+delivery_ids(struct buf *ids, size_t n, struct store_recipient *const *r)
+{
+	int64_t id[STORE_BATCH];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		id[i] = r[i]->customer_id;
+	buf_init(ids, STORE_BATCH_JSON_MAX);
+	store_json_ints(ids, id, n);
+}
+
+/*
  * Unsubscribes and complaints, bounces since consent (hard: a count;
- * soft: the latest times), the last open, click or order: the
- * customer's row of engagement_last (schema 20), and their bounces only
- * when the newest is since consent, so a customer mailed for years
- * costs what a new one does.
+ * soft: the latest times), the last open, click or order, of up to
+ * STORE_BATCH recipients: each customer's row of engagement_last
+ * (schema 20), and their bounces only when the newest is since their
+ * email consent, so a customer mailed for years costs what a new one
+ * does.  No row: nothing ever happened.
  */
 static int
-delivery_engagement(struct store *st, struct store_recipient *r)
+delivery_engagement(struct store *st, size_t n,
+    struct store_recipient *const *r)
 {
 	struct db_stmt *s;
+	struct buf ids;
+	int64_t i;
 	int rc;
 
-	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT order_at,"
-	    " unsubscribe_at,"
-	    " CASE WHEN bounce_at > 0 AND bounce_at >= ?2 THEN (SELECT"
-	    "  count(*) FROM engagement WHERE customer_id = ?1"
-	    "  AND type = 'bounce' AND at >= ?2) ELSE 0 END,"
-	    " greatest(open_at, click_at, order_at), complaint_at,"
-	    " CASE WHEN soft_bounce_at > 0 AND soft_bounce_at >= ?2 THEN"
-	    "  (SELECT group_concat(CAST(at AS TEXT)) FROM (SELECT at"
-	    "  FROM engagement WHERE customer_id = ?1"
-	    "  AND type = 'soft_bounce' AND at >= ?2"
-	    "  ORDER BY at DESC LIMIT ?3) AS newest) END"
-	    " FROM engagement_last WHERE customer_id = ?1");
+	s = store_stmt(st, SQ_RCPT_ENGAGEMENT, "SELECT j.key, e.order_at,"
+	    " e.unsubscribe_at,"
+	    " CASE WHEN e.bounce_at > 0"
+	    "  AND e.bounce_at >= coalesce(k.recorded_at, 0) THEN (SELECT"
+	    "  count(*) FROM engagement b WHERE b.customer_id = e.customer_id"
+	    "  AND b.type = 'bounce' AND b.at >= coalesce(k.recorded_at, 0))"
+	    "  ELSE 0 END,"
+	    " greatest(e.open_at, e.click_at, e.order_at), e.complaint_at,"
+	    " CASE WHEN e.soft_bounce_at > 0"
+	    "  AND e.soft_bounce_at >= coalesce(k.recorded_at, 0) THEN"
+	    "  (SELECT group_concat(CAST(newest.at AS TEXT)) FROM (SELECT b.at"
+	    "  FROM engagement b WHERE b.customer_id = e.customer_id"
+	    "  AND b.type = 'soft_bounce' AND b.at >= coalesce(k.recorded_at, 0)"
+	    "  ORDER BY b.at DESC LIMIT ?2) AS newest) END"
+	    " FROM json_each(?1) j"
+	    " JOIN engagement_last e ON e.customer_id = CAST(j.value AS BIGINT)"
+	    " LEFT JOIN consent k ON k.customer_id = e.customer_id"
+	    "  AND k.channel = 'email'");
 	if (s == NULL)
 		return -1;
-	db_bind_int(s, 1, r->customer_id);
-	db_bind_int(s, 2, r->consent_at);
-	db_bind_int(s, 3, STORE_SOFT_BOUNCES_MAX);
-	if ((rc = db_step(s)) == DB_ROW) {
-		r->last_order_at = db_col_int(s, 0);
-		r->unsubscribed_at = db_col_int(s, 1);
-		r->bounces_since_consent = db_col_int(s, 2);
-		r->last_answer_at = db_col_int(s, 3);
-		r->complained_at = db_col_int(s, 4);
-		delivery_soft_bounces(db_col_text(s, 5),
-		    r);
+	delivery_ids(&ids, n, r);
+	db_bind_text(s, 1, buf_str(&ids));
+	db_bind_int(s, 2, STORE_SOFT_BOUNCES_MAX);
+	while ((rc = db_step(s)) == DB_ROW) {
+		if ((i = db_col_int(s, 0)) < 0 || (size_t)i >= n)
+			continue;
+		r[i]->last_order_at = db_col_int(s, 1);
+		r[i]->unsubscribed_at = db_col_int(s, 2);
+		r[i]->bounces_since_consent = db_col_int(s, 3);
+		r[i]->last_answer_at = db_col_int(s, 4);
+		r[i]->complained_at = db_col_int(s, 5);
+		delivery_soft_bounces(db_col_text(s, 6), r[i]);
 	}
 	store_done(s);
-	/* no row: nothing ever happened */
-	return rc == DB_ROW || rc == DB_DONE ? 0 :
-	    store_fail(st, "engagement");
+	buf_free(&ids);
+	return rc == DB_DONE ? 0 : store_fail(st, "engagement");
 }
 
 /*
  * Campaigns delivered since the last answer and within the window,
- * other than CAMPAIGN itself: a campaign never fatigues its own retry
- * (whether it may go again is the duplicate rule's business).  A
- * campaign counts once however often it went (a split, a resend, both
- * delivered here and imported), at its last delivery: the customer's
- * summary (store_deliveries_window) holds a row for each, a few rows
- * however long they were mailed.
+ * other than CAMPAIGN itself, to up to STORE_BATCH recipients: a
+ * campaign never fatigues its own retry (whether it may go again is the
+ * duplicate rule's business).  A campaign counts once however often it
+ * went (a split, a resend, both delivered here and imported), at its
+ * last delivery: the customer's summary (store_deliveries_window) holds
+ * a row for each, a few rows however long they were mailed.
  */
 static int
-delivery_counts(struct store *st, struct store_recipient *r,
+delivery_counts(struct store *st, size_t n, struct store_recipient *const *r,
     const char *campaign, int64_t window_start, int64_t min_priority)
 {
 	struct db_stmt *s;
+	struct buf ids;
+	int64_t i;
 	int rc;
 
-	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT"
-	    " count(*) FILTER (WHERE at > ?2 AND campaign_id <> ?4"
-	    "  AND priority >= ?5),"
-	    " count(*) FILTER (WHERE at > ?3 AND campaign_id <> ?4"
-	    "  AND priority >= ?5),"
-	    " coalesce(max(at) FILTER (WHERE campaign_id <> ?4), 0),"
-	    " count(*) FROM deliveries WHERE customer_id = ?1");
+	s = store_stmt(st, SQ_RCPT_DELIVERIES, "SELECT j.key,"
+	    " count(*) FILTER (WHERE d.at > coalesce(greatest(e.open_at,"
+	    "  e.click_at, e.order_at), 0) AND d.campaign_id <> ?3"
+	    "  AND d.priority >= ?4),"
+	    " count(*) FILTER (WHERE d.at > ?2 AND d.campaign_id <> ?3"
+	    "  AND d.priority >= ?4),"
+	    " coalesce(max(d.at) FILTER (WHERE d.campaign_id <> ?3), 0),"
+	    " count(*)"
+	    " FROM json_each(?1) j"
+	    " JOIN deliveries d ON d.customer_id = CAST(j.value AS BIGINT)"
+	    " LEFT JOIN engagement_last e ON e.customer_id = d.customer_id"
+	    " GROUP BY j.key");
 	if (s == NULL)
 		return -1;
-	db_bind_int(s, 1, r->customer_id);
-	db_bind_int(s, 2, r->last_answer_at);
-	db_bind_int(s, 3, window_start);
-	db_bind_text(s, 4, campaign);
-	db_bind_int(s, 5, min_priority);
-	if ((rc = db_step(s)) == DB_ROW) {
-		r->unanswered = db_col_int(s, 0);
-		r->in_window = db_col_int(s, 1);
-		r->last_delivery_at = db_col_int(s, 2);
-		r->deliveries_kept = db_col_int(s, 3);
+	delivery_ids(&ids, n, r);
+	db_bind_text(s, 1, buf_str(&ids));
+	db_bind_int(s, 2, window_start);
+	db_bind_text(s, 3, campaign);
+	db_bind_int(s, 4, min_priority);
+	for (i = 0; i < (int64_t)n; i++)
+		r[i]->unanswered = r[i]->in_window = r[i]->last_delivery_at =
+		    r[i]->deliveries_kept = 0;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if ((i = db_col_int(s, 0)) < 0 || (size_t)i >= n)
+			continue;
+		r[i]->unanswered = db_col_int(s, 1);
+		r[i]->in_window = db_col_int(s, 2);
+		r[i]->last_delivery_at = db_col_int(s, 3);
+		r[i]->deliveries_kept = db_col_int(s, 4);
 	}
 	store_done(s);
-	return rc == DB_ROW ? 0 : store_fail(st, "deliveries");
+	buf_free(&ids);
+	return rc == DB_DONE ? 0 : store_fail(st, "deliveries");
 }
 
 int
@@ -288,15 +328,11 @@ store_recipients_get(struct store *st, const char *const *emails, size_t n,
 	for (off = 0; off < n; off += k) {
 		k = n - off < STORE_BATCH ? n - off : STORE_BATCH;
 		if (delivery_profiles(st, emails + off, k, campaign,
-		    r + off) == -1)
-			return -1;
-		for (i = off; i < off + k; i++)
-			if (r[i]->customer_id != 0 &&
-			    (delivery_engagement(st, r[i]) == -1 ||
-			    delivery_counts(st, r[i], campaign,
-			    now - window_secs, min_priority) == -1))
-				return -1;
-		if (delivery_interests(st, k, r + off) == -1)
+		    r + off) == -1 ||
+		    delivery_engagement(st, k, r + off) == -1 ||
+		    delivery_counts(st, k, r + off, campaign,
+		    now - window_secs, min_priority) == -1 ||
+		    delivery_interests(st, k, r + off) == -1)
 			return -1;
 	}
 	return 0;
@@ -307,12 +343,14 @@ store_recipients_recount(struct store *st, const char *campaign, int64_t now,
     int64_t window_secs, int64_t min_priority, size_t n,
     struct store_recipient *const *r)
 {
-	size_t i;
+	size_t off, k;
 
-	for (i = 0; i < n; i++)
-		if (r[i]->customer_id != 0 && delivery_counts(st, r[i],
-		    campaign, now - window_secs, min_priority) == -1)
+	for (off = 0; off < n; off += k) {
+		k = n - off < STORE_BATCH ? n - off : STORE_BATCH;
+		if (delivery_counts(st, k, r + off, campaign,
+		    now - window_secs, min_priority) == -1)
 			return -1;
+	}
 	return 0;
 }
 

@@ -70,6 +70,13 @@ void	 audit_end(struct audit_chain *ch);
 /* Numbers A, chains it, appends it and moves the head.  0 or -1. */
 int	 audit_append(struct store *st, struct audit_chain *ch,
 	    struct store_audit *a);
+/*
+ * The same for the N rows A, in order: their customers' keys read at
+ * once and the rows written in as few statements as they take (a
+ * message's recipients).  0, or -1 with the head unmoved.
+ */
+int	 audit_append_many(struct store *st, struct audit_chain *ch,
+	    struct store_audit *a, size_t n);
 
 /* A head recorded outside the store. */
 struct audit_anchor {

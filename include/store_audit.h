@@ -67,6 +67,10 @@ struct store_audit_key {
  * without a key).  0, or -1. */
 int	 store_audit_key_get(struct store *st, int64_t customer_id,
 	    struct store_audit_key *k);
+/* The same for the N customers IDS[i] into K[i], a statement for up to
+ * STORE_BATCH of them. */
+int	 store_audit_keys_get(struct store *st, const int64_t *ids, size_t n,
+	    struct store_audit_key *k);
 /* Gives CUSTOMER_ID the key K unless they have one or were erased,
  * inside the caller's transaction. */
 int	 store_audit_key_put(struct store *st, int64_t customer_id,
@@ -78,7 +82,11 @@ int	 store_audit_key_put(struct store *st, int64_t customer_id,
  */
 int	 store_audit_last(struct store *st, int64_t *seq, char *hash,
 	    size_t len, int64_t *at);
-int	 store_audit_append(struct store *st, const struct store_audit *a);
+/* Appends the N rows A (numbered, chained and sealed by audit.c), up to
+ * 2^STORE_AUDIT_MANY_LOG2 a statement.  0, or -1. */
+#define STORE_AUDIT_MANY_LOG2	5
+int	 store_audit_append(struct store *st, const struct store_audit *a,
+	    size_t n);
 /*
  * The audit rows' time index, which `audit export --since` starts from:
  * for every hour that has rows (store_audit_hour: a time's hour, rounded

@@ -234,71 +234,111 @@ audit_end(struct audit_chain *ch)
 }
 
 /*
- * The customer's key for A, made the first time they need one.  A
- * customer whose key was erased gets rows without personal data.
+ * The keys of A[0..N-1]'s customers into K, read at once, and made for
+ * those who have none yet (a customer's first row: the same key for
+ * their later rows here).
  */
 static int
-audit_seal_row(struct store *st, struct audit_chain *ch,
-    struct store_audit *a, char *seal)
+audit_keys(struct store *st, const struct store_audit *a, size_t n,
+    struct store_audit_key *k)
 {
-	struct store_audit_key k;
+	int64_t *ids = xcalloc(n, sizeof(*ids));
+	size_t i, j;
+	int rc;
 
-	*seal = '\0';
-	a->form = 2;
-	if (!audit_sealed(a))
-		return 0;
-	if (store_audit_key_get(st, a->customer_id, &k) == -1)
-		return -1;
-	if (k.state == AUDIT_KEY_NONE) {
+	for (i = 0; i < n; i++)
+		ids[i] = audit_sealed(&a[i]) ? a[i].customer_id : 0;
+	rc = store_audit_keys_get(st, ids, n, k);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (ids[i] == 0 || k[i].state != AUDIT_KEY_NONE)
+			continue;
 		/* like running out of memory: no key is no audit row */
-		if (RAND_bytes(k.bytes, sizeof(k.bytes)) != 1) {
+		if (RAND_bytes(k[i].bytes, sizeof(k[i].bytes)) != 1) {
 			fprintf(stderr, "audit: no random bytes from"
 			    " OpenSSL\n");
 			abort();
 		}
-		if (store_audit_key_put(st, a->customer_id, k.bytes) == -1)
-			return -1;
-		k.state = AUDIT_KEY_LIVE;
+		if ((rc = store_audit_key_put(st, ids[i], k[i].bytes)) == -1)
+			break;
+		k[i].state = AUDIT_KEY_LIVE;
+		for (j = i + 1; j < n; j++)
+			if (ids[j] == ids[i])
+				k[j] = k[i];
 	}
-	if (k.state == AUDIT_KEY_ERASED)
-		a->recipient = a->detail = a->consent = "";
-	else
-		audit_seal(ch->hasher, k.bytes, a, seal);
-	OPENSSL_cleanse(k.bytes, sizeof(k.bytes));
-	return 0;
+	free(ids);
+	return rc;
+}
+
+/* The row after A's place in CH: numbered, sealed, chained. */
+struct audit_made {
+	char	 seal[AUDIT_HASH_LEN + 1];
+	char	 hash[AUDIT_HASH_LEN + 1];
+	const char *recipient, *detail, *consent;	/* the caller's */
+};
+
+int
+audit_append_many(struct store *st, struct audit_chain *ch,
+    struct store_audit *a, size_t n)
+{
+	struct store_audit_key *k = xcalloc(n + 1, sizeof(*k));
+	struct audit_made *made = xcalloc(n + 1, sizeof(*made));
+	const char *prev = ch->hash;
+	int64_t seq = ch->seq, hour = ch->hour, h;
+	size_t i;
+	int rc = 0;
+
+	if (n == 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		a[i].form = 2;
+	if ((rc = audit_keys(st, a, n, k)) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		made[i].recipient = a[i].recipient;
+		made[i].detail = a[i].detail;
+		made[i].consent = a[i].consent;
+		if (audit_sealed(&a[i]) && k[i].state == AUDIT_KEY_ERASED)
+			/* erased: rows without personal data */
+			a[i].recipient = a[i].detail = a[i].consent = "";
+		else if (audit_sealed(&a[i]))
+			audit_seal(ch->hasher, k[i].bytes, &a[i],
+			    made[i].seal);
+		a[i].seal = made[i].seal;
+		a[i].seq = ++seq;
+		a[i].prev_hash = prev;
+		audit_hash(ch->hasher, &a[i], made[i].hash);
+		a[i].hash = prev = made[i].hash;
+	}
+	rc = store_audit_append(st, a, n);
+	/* no mark when the row before was of this hour: it has one */
+	for (i = 0; rc == 0 && i < n; i++) {
+		if ((h = store_audit_hour(a[i].at)) == hour)
+			continue;
+		rc = store_audit_mark(st, h, a[i].seq);
+		hour = h;
+	}
+	if (rc == 0) {
+		ch->hour = hour;
+		ch->seq = seq;
+		memcpy(ch->hash, made[n - 1].hash, sizeof(ch->hash));
+	}
+	for (i = 0; i < n; i++) {
+		a[i].recipient = made[i].recipient;
+		a[i].detail = made[i].detail;
+		a[i].consent = made[i].consent;
+		a[i].seal = a[i].prev_hash = a[i].hash = NULL;
+	}
+out:
+	OPENSSL_cleanse(k, n * sizeof(*k));
+	free(k);
+	free(made);
+	return rc;
 }
 
 int
 audit_append(struct store *st, struct audit_chain *ch, struct store_audit *a)
 {
-	char hash[AUDIT_HASH_LEN + 1], seal[AUDIT_HASH_LEN + 1];
-	const char *recipient = a->recipient, *detail = a->detail;
-	const char *consent = a->consent;
-	int64_t hour = store_audit_hour(a->at);
-	int rc;
-
-	if (audit_seal_row(st, ch, a, seal) == -1)
-		return -1;
-	a->seal = seal;
-	a->seq = ch->seq + 1;
-	a->prev_hash = ch->hash;
-	audit_hash(ch->hasher, a, hash);
-	a->hash = hash;
-	rc = store_audit_append(st, a);
-	a->recipient = recipient;
-	a->detail = detail;
-	a->consent = consent;
-	a->seal = NULL;
-	if (rc == -1)
-		return -1;
-	/* no mark when the row before was of this hour: it has one */
-	if (hour != ch->hour && store_audit_mark(st, hour, a->seq) == -1)
-		return -1;
-	ch->hour = hour;
-	ch->seq = a->seq;
-	memcpy(ch->hash, hash, sizeof(hash));
-	a->prev_hash = a->hash = NULL;
-	return 0;
+	return audit_append_many(st, ch, a, 1);
 }
 
 /* The first row of an hour, as the rows show it. */

@@ -5,6 +5,7 @@
  * passes the re-injection port, the note that it did.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -14,6 +15,7 @@
 #include "policy.h"
 #include "store_outbox.h"
 #include "str.h"
+#include "xalloc.h"
 
 /* A copy on its way into the store: its header block, then its body. */
 struct copy_fill {
@@ -144,43 +146,66 @@ record_ledger(struct milter_msg *m, const struct campaign *c,
 	return 0;
 }
 
-static int
+/* A recipient's audit row, its detail in DETAIL (kept by the caller). */
+static void
 record_audit(struct milter_msg *m, const struct daemon_env *env,
-    const struct campaign *c, struct store *st, struct audit_chain *ch,
-    const struct msg_plan *p, const struct milter_rcpt *r, int64_t now)
+    const struct campaign *c, const struct msg_plan *p,
+    const struct milter_rcpt *r, int64_t now, struct store_audit *a,
+    char *detail, size_t len)
 {
 	const struct msg_part *part = r->part >= 0 ? &p->parts[r->part] :
 	    NULL;
-	struct store_audit a;
-	char detail[sizeof(r->d.detail) + 96], when[32];
+	char when[32];
 
-	str_copy(detail, sizeof(detail), r->d.detail);
+	str_copy(detail, len, r->d.detail);
 	if (part != NULL && part->job != 0) {
 		format_time(part->send_after, when, sizeof(when));
-		snprintf(detail, sizeof(detail), "%s%scopy, outbox job %lld%s%s",
+		snprintf(detail, len, "%s%scopy, outbox job %lld%s%s",
 		    r->d.detail, r->d.detail[0] ? "; " : "",
 		    (long long)part->job, part->send_after > now ?
 		    ", held until " : "", part->send_after > now ? when : "");
 	}
-	memset(&a, 0, sizeof(a));
-	a.at = now;
-	a.channel = "email";
-	a.queue_id = m->qid;
-	a.message_id = m->message_id;
-	a.campaign_id = c->id;
-	a.recipient = r->email[0] != '\0' ? r->email : r->addr;
-	a.customer_id = r->r->customer_id;
+	memset(a, 0, sizeof(*a));
+	a->at = now;
+	a->channel = "email";
+	a->queue_id = m->qid;
+	a->message_id = m->message_id;
+	a->campaign_id = c->id;
+	a->recipient = r->email[0] != '\0' ? r->email : r->addr;
+	a->customer_id = r->r->customer_id;
 	/* a delivery of the broad arm says so: the default is no accident */
-	a.decision = r->d.reason == POLICY_DELIVER && r->d.arm == ARM_BROAD ?
+	a->decision = r->d.reason == POLICY_DELIVER && r->d.arm == ARM_BROAD ?
 	    "broad" : policy_reason_name(r->d.reason);
-	a.detail = detail;
-	a.segment = r->r->has_segment ?
+	a->detail = detail;
+	a->segment = r->r->has_segment ?
 	    conf_lifecycle_name(r->r->seg.lifecycle) : "";
-	a.variant = r->d.reason == POLICY_DELIVER ?
+	a->variant = r->d.reason == POLICY_DELIVER ?
 	    campaign_variant_name(c, r->d.variant) : "";
-	a.consent = r->r->has_consent ? r->r->consent_evidence : "";
-	a.config_hash = env->conf_hash;
-	return audit_append(st, ch, &a);
+	a->consent = r->r->has_consent ? r->r->consent_evidence : "";
+	a->config_hash = env->conf_hash;
+}
+
+/* Every recipient's audit row, appended at once. */
+static int
+record_audits(struct milter_msg *m, const struct daemon_env *env,
+    const struct campaign *c, struct store *st, struct audit_chain *ch,
+    const struct msg_plan *p, int64_t now)
+{
+	const size_t len = sizeof(m->rcpts[0].d.detail) + 96;
+	struct store_audit *a;
+	char *details;
+	size_t i;
+	int rc;
+
+	a = xcalloc(m->nrcpts + 1, sizeof(*a));
+	details = xcalloc(m->nrcpts + 1, len);
+	for (i = 0; i < m->nrcpts; i++)
+		record_audit(m, env, c, p, &m->rcpts[i], now, &a[i],
+		    details + i * len, len);
+	rc = audit_append_many(st, ch, a, m->nrcpts);
+	free(details);
+	free(a);
+	return rc;
 }
 
 /*
@@ -255,10 +280,8 @@ msg_record(struct milter_msg *m, const struct daemon_env *env,
 			goto fail;
 	if (queue_copies(m, env, c, st, p, now) == -1)
 		goto fail;
-	for (i = 0; i < m->nrcpts; i++)
-		if (record_audit(m, env, c, st, &ch, p, &m->rcpts[i],
-		    now) == -1)
-			goto fail;
+	if (record_audits(m, env, c, st, &ch, p, now) == -1)
+		goto fail;
 	if (msg_sms_record(m, env, c, st, &ch, now) == -1)
 		goto fail;
 	if (store_commit(st) == -1)

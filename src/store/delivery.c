@@ -630,40 +630,50 @@ store_audit_last(struct store *st, int64_t *seq, char *hash, size_t len,
 }
 
 int
-store_audit_append(struct store *st, const struct store_audit *a)
+store_audit_append(struct store *st, const struct store_audit *a, size_t n)
 {
 	struct db_stmt *s;
-	int rc;
+	size_t i, k, done;
+	int at, lg;
 
-	s = store_stmt(st, SQ_AUDIT_APPEND, "INSERT INTO audit (at, channel,"
-	    " queue_id, message_id, campaign_id, recipient, customer_id,"
-	    " decision, detail, segment, variant, consent, config_hash,"
-	    " prev_hash, hash, seq, form, seal) VALUES (?1, ?2, ?3, ?4, ?5,"
-	    " ?6, nullif(?7, 0), ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-	    " ?17, ?18)");
-	if (s == NULL)
-		return -1;
-	db_bind_int(s, 1, a->at);
-	db_bind_text(s, 2, a->channel);
-	db_bind_text(s, 3, a->queue_id);
-	db_bind_text(s, 4, a->message_id);
-	db_bind_text(s, 5, a->campaign_id);
-	db_bind_text(s, 6, a->recipient);
-	db_bind_int(s, 7, a->customer_id);
-	db_bind_text(s, 8, a->decision);
-	db_bind_text(s, 9, a->detail);
-	db_bind_text(s, 10, a->segment);
-	db_bind_text(s, 11, a->variant);
-	db_bind_text(s, 12, a->consent);
-	db_bind_text(s, 13, a->config_hash);
-	db_bind_text(s, 14, a->prev_hash);
-	db_bind_text(s, 15, a->hash);
-	db_bind_int(s, 16, a->seq);
-	db_bind_int(s, 17, a->form);
-	db_bind_text(s, 18, a->seal ? a->seal : "");
-	rc = db_step(s);
-	store_done(s);
-	return rc == DB_DONE ? 0 : store_fail(st, "audit");
+	for (done = 0; done < n; done += k) {
+		lg = store_rows_chunk(n - done, STORE_AUDIT_MANY_LOG2);
+		k = (size_t)1 << lg;
+		s = store_rows_stmt(st, SQ_AUDIT_APPEND, lg, "INSERT INTO audit"
+		    " (at, channel, queue_id, message_id, campaign_id,"
+		    " recipient, customer_id, decision, detail, segment,"
+		    " variant, consent, config_hash, prev_hash, hash, seq,"
+		    " form, seal) VALUES ", "(?, ?, ?, ?, ?, ?, nullif(?, 0),"
+		    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "");
+		if (s == NULL)
+			return -1;
+		for (i = 0; i < k; i++) {
+			const struct store_audit *r = &a[done + i];
+
+			at = 18 * (int)i;
+			db_bind_int(s, at + 1, r->at);
+			db_bind_text(s, at + 2, r->channel);
+			db_bind_text(s, at + 3, r->queue_id);
+			db_bind_text(s, at + 4, r->message_id);
+			db_bind_text(s, at + 5, r->campaign_id);
+			db_bind_text(s, at + 6, r->recipient);
+			db_bind_int(s, at + 7, r->customer_id);
+			db_bind_text(s, at + 8, r->decision);
+			db_bind_text(s, at + 9, r->detail);
+			db_bind_text(s, at + 10, r->segment);
+			db_bind_text(s, at + 11, r->variant);
+			db_bind_text(s, at + 12, r->consent);
+			db_bind_text(s, at + 13, r->config_hash);
+			db_bind_text(s, at + 14, r->prev_hash);
+			db_bind_text(s, at + 15, r->hash);
+			db_bind_int(s, at + 16, r->seq);
+			db_bind_int(s, at + 17, r->form);
+			db_bind_text(s, at + 18, r->seal ? r->seal : "");
+		}
+		if (store_run(st, s, "audit") == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int64_t

@@ -39,48 +39,6 @@ records_find(struct store *st, struct db_stmt *s, const char *key, int64_t *id)
 	return 1;
 }
 
-/*
- * The statement for 2^LOG2 rows, in slot FIRST + LOG2: HEAD, then ROW that
- * many times, then TAIL.  Each size is prepared on its first use.
- */
-static struct db_stmt *
-records_rows_stmt(struct store *st, enum store_stmt_id first, int log2,
-    const char *head, const char *row, const char *tail)
-{
-	enum store_stmt_id id = (enum store_stmt_id)(first + log2);
-	struct db_stmt *s;
-	struct buf sql;
-	size_t i;
-
-	if (st->stmt[id] != NULL)
-		return st->stmt[id];
-	buf_init(&sql, 64 * 1024);
-	buf_puts(&sql, head);
-	for (i = 0; i < (size_t)1 << log2; i++) {
-		if (i > 0)
-			buf_puts(&sql, ", ");
-		buf_puts(&sql, row);
-	}
-	buf_puts(&sql, tail);
-	s = store_stmt(st, id, buf_str(&sql));
-	buf_free(&sql);
-	return s;
-}
-
-/*
- * Log2 of the largest power of two not above N (N > 0) nor 2^MAX: N rows
- * are written in as many statements as N has bits set, past the largest.
- */
-static int
-records_chunk(size_t n, int max)
-{
-	int lg = 0;
-
-	while (lg < max && ((size_t)2 << lg) <= n)
-		lg++;
-	return lg;
-}
-
 int
 store_customer_find(struct store *st, const char *email, int64_t *id)
 {
@@ -448,9 +406,9 @@ store_orders_add(struct store *st, const struct store_order *o, size_t n,
 	if (rc != DB_ROW)
 		return store_fail(st, "orders");
 	for (done = 0; done < n; done += k) {
-		lg = records_chunk(n - done, STORE_ORDERS_MANY_LOG2);
+		lg = store_rows_chunk(n - done, STORE_ORDERS_MANY_LOG2);
 		k = (size_t)1 << lg;
-		s = records_rows_stmt(st, SQ_ORDER_ADD, lg, "INSERT INTO orders"
+		s = store_rows_stmt(st, SQ_ORDER_ADD, lg, "INSERT INTO orders"
 		    " (id, ref, customer_id, created_at, financial_status,"
 		    " cancelled_at, currency, total, refunded, discount_code,"
 		    " source_id) VALUES ",
@@ -483,9 +441,9 @@ store_order_lines_add(struct store *st, const int64_t *order_ids,
 	int at, lg;
 
 	for (done = 0; done < n; done += k) {
-		lg = records_chunk(n - done, STORE_LINES_MANY_LOG2);
+		lg = store_rows_chunk(n - done, STORE_LINES_MANY_LOG2);
 		k = (size_t)1 << lg;
-		s = records_rows_stmt(st, SQ_LINE_ADD, lg, "INSERT INTO"
+		s = store_rows_stmt(st, SQ_LINE_ADD, lg, "INSERT INTO"
 		    " order_lines (order_id, line_no, sku, product, category,"
 		    " quantity, price) VALUES ", "(?, ?, ?, ?, ?, ?, ?)", "");
 		if (s == NULL)
@@ -542,9 +500,9 @@ store_events_add(struct store *st, const struct store_event *e, size_t n,
 
 	*inserted = 0;
 	for (done = 0; done < n; done += k) {
-		lg = records_chunk(n - done, STORE_EVENTS_MANY_LOG2);
+		lg = store_rows_chunk(n - done, STORE_EVENTS_MANY_LOG2);
 		k = (size_t)1 << lg;
-		s = records_rows_stmt(st, SQ_EVENT_ADD, lg, "INSERT"
+		s = store_rows_stmt(st, SQ_EVENT_ADD, lg, "INSERT"
 		    " INTO events (customer_id, at, type, sku, category,"
 		    " cart_value, source_id) VALUES ",
 		    "(?, ?, ?, ?, ?, ?, nullif(?, 0))",
@@ -681,13 +639,13 @@ store_consent_add(struct store *st, const struct store_consent *c, size_t n)
 	int at, lg;
 
 	for (done = 0; done < n; done += k) {
-		lg = records_chunk(n - done, STORE_CONSENT_MANY_LOG2);
+		lg = store_rows_chunk(n - done, STORE_CONSENT_MANY_LOG2);
 		k = (size_t)1 << lg;
-		h = records_rows_stmt(st, SQ_CONSENT_HISTORY_ADD, lg, "INSERT"
+		h = store_rows_stmt(st, SQ_CONSENT_HISTORY_ADD, lg, "INSERT"
 		    " INTO consent_history (customer_id, channel,"
 		    " recorded_at, granted, source, evidence) VALUES ",
 		    "(?, ?, ?, ?, ?, ?)", " ON CONFLICT DO NOTHING");
-		s = records_rows_stmt(st, SQ_CONSENT_ADD, lg, "INSERT INTO"
+		s = store_rows_stmt(st, SQ_CONSENT_ADD, lg, "INSERT INTO"
 		    " consent (customer_id, channel, granted, source,"
 		    " recorded_at, evidence) VALUES ", "(?, ?, ?, ?, ?, ?)",
 		    " ON CONFLICT (customer_id, channel) DO UPDATE SET"
@@ -783,10 +741,10 @@ store_engagement_add_many(struct store *st, const struct store_engagement *e,
 
 	*inserted = 0;
 	for (done = 0; done < n; done += k) {
-		lg = records_chunk(n - done, STORE_ENGAGEMENT_MANY_LOG2);
+		lg = store_rows_chunk(n - done, STORE_ENGAGEMENT_MANY_LOG2);
 		k = (size_t)1 << lg;
 		/* as store_engagement_add: only a row already there yields */
-		s = records_rows_stmt(st, SQ_ENG_INSERT_MANY, lg, "INSERT"
+		s = store_rows_stmt(st, SQ_ENG_INSERT_MANY, lg, "INSERT"
 		    " INTO engagement (customer_id, campaign_id, type,"
 		    " at) VALUES ", "(?, ?, ?, ?)", " ON CONFLICT DO NOTHING");
 		if (s == NULL)

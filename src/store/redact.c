@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "store_int.h"
 #include "xalloc.h"
 
@@ -17,22 +18,37 @@ int
 store_audit_key_get(struct store *st, int64_t customer_id,
     struct store_audit_key *k)
 {
-	struct db_stmt *s;
-	int rc;
+	return store_audit_keys_get(st, &customer_id, 1, k);
+}
 
-	memset(k, 0, sizeof(*k));
-	if (customer_id == 0)
-		return 0;
-	s = store_stmt(st, SQ_AUDIT_KEY_GET, "SELECT audit_key, redacted_at"
-	    " FROM customers WHERE id = ?1");
+int
+store_audit_keys_get(struct store *st, const int64_t *ids, size_t n,
+    struct store_audit_key *k)
+{
+	struct db_stmt *s;
+	struct buf in;
+	size_t off, m;
+	int64_t i;
+	int rc = DB_DONE;
+
+	memset(k, 0, n * sizeof(*k));
+	s = store_stmt(st, SQ_AUDIT_KEY_GET, "SELECT j.key, c.audit_key,"
+	    " c.redacted_at FROM json_each(?1) j"
+	    " JOIN customers c ON c.id = CAST(j.value AS BIGINT)");
 	if (s == NULL)
 		return -1;
-	db_bind_int(s, 1, customer_id);
-	if ((rc = db_step(s)) == DB_ROW)
-		store_audit_key_read(s, 0, k);
-	store_done(s);
-	return rc == DB_ROW || rc == DB_DONE ? 0 :
-	    store_fail(st, "audit key");
+	for (off = 0; off < n && rc == DB_DONE; off += m) {
+		m = n - off < STORE_BATCH ? n - off : STORE_BATCH;
+		buf_init(&in, STORE_BATCH_JSON_MAX);
+		store_json_ints(&in, ids + off, m);
+		db_bind_text(s, 1, buf_str(&in));
+		while ((rc = db_step(s)) == DB_ROW)
+			if ((i = db_col_int(s, 0)) >= 0 && (size_t)i < m)
+				store_audit_key_read(s, 1, &k[off + i]);
+		store_done(s);
+		buf_free(&in);
+	}
+	return rc == DB_DONE ? 0 : store_fail(st, "audit key");
 }
 
 void

@@ -343,6 +343,41 @@ store_done(struct db_stmt *s)
 	db_clear(s);
 }
 
+struct db_stmt *
+store_rows_stmt(struct store *st, enum store_stmt_id first, int log2,
+    const char *head, const char *row, const char *tail)
+{
+	enum store_stmt_id id = (enum store_stmt_id)(first + log2);
+	struct db_stmt *s;
+	struct buf sql;
+	size_t i;
+	int ok;
+
+	if (st->stmt[id] != NULL)
+		return st->stmt[id];
+	buf_init(&sql, 256 * 1024);
+	ok = buf_puts(&sql, head) == 0;
+	for (i = 0; ok && i < (size_t)1 << log2; i++)
+		ok = (i == 0 || buf_puts(&sql, ", ") == 0) &&
+		    buf_puts(&sql, row) == 0;
+	ok = ok && buf_puts(&sql, tail) == 0;
+	s = ok ? store_stmt(st, id, buf_str(&sql)) : NULL;
+	if (!ok)
+		store_failf(st, "a statement of %d rows: too long", 1 << log2);
+	buf_free(&sql);
+	return s;
+}
+
+int
+store_rows_chunk(size_t n, int max)
+{
+	int lg = 0;
+
+	while (lg < max && ((size_t)2 << lg) <= n)
+		lg++;
+	return lg;
+}
+
 int
 store_run(struct store *st, struct db_stmt *s, const char *what)
 {

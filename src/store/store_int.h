@@ -49,7 +49,9 @@ enum store_stmt_id {
 	SQ_DELIVERIES_WINDOW,
 	SQ_CADENCE_SET,
 	SQ_CADENCE_DEL,
-	SQ_AUDIT_LAST, SQ_AUDIT_APPEND, SQ_AUDIT_SCAN, SQ_AUDIT_MARK,
+	SQ_AUDIT_LAST, SQ_AUDIT_APPEND,
+	SQ_AUDIT_SCAN = SQ_AUDIT_APPEND + STORE_AUDIT_MANY_LOG2 + 1,
+	SQ_AUDIT_MARK,
 	SQ_AUDIT_MARK_GET, SQ_AUDIT_FROM, SQ_AUDIT_KEY_GET, SQ_AUDIT_KEY_PUT, SQ_SOURCE_ADD, SQ_FACT_SOURCES,
 	SQ_FACT_ORDERS, SQ_OUTCOMES, SQ_RECENT_CAMPAIGNS, SQ_REPORT, SQ_REPORT_BOUNCES,
 	SQ_SEG_GENERATIONS, SQ_SEG_PUT, SQ_SEG_INTERESTS_DEL, SQ_SEG_INTERESTS_PUT,
@@ -132,6 +134,18 @@ struct db_stmt *store_stmt(struct store *st, enum store_stmt_id id,
  */
 int	 store_connect_reader(struct store *st, int64_t timeout_ms,
 	    struct db **out);
+/*
+ * The statement for 2^LOG2 rows, in slot FIRST + LOG2: HEAD, then ROW
+ * that many times, then TAIL.  Each size is prepared on its first use.
+ * NULL with the error.
+ */
+struct db_stmt *store_rows_stmt(struct store *st, enum store_stmt_id first,
+	    int log2, const char *head, const char *row, const char *tail);
+/*
+ * Log2 of the largest power of two not above N (N > 0) nor 2^MAX: N rows
+ * are written in as many statements as N has bits set, past the largest.
+ */
+int	 store_rows_chunk(size_t n, int max);
 /* Resets S (and clears its bindings) for the next use. */
 void	 store_done(struct db_stmt *s);
 /* Runs S to completion (no rows expected) and resets it; 0, or -1 with

@@ -149,6 +149,11 @@ struct store_ledger {
  */
 int	 store_ledger_put(struct store *st, const struct store_ledger *l,
 	    int *written);
+/* The same for the N decisions L (a message's recipients), WRITTEN[i]
+ * for L[i], up to 2^STORE_LEDGER_MANY_LOG2 a statement. */
+#define STORE_LEDGER_MANY_LOG2	5
+int	 store_ledger_put_many(struct store *st, const struct store_ledger *l,
+	    size_t n, int *written);
 
 /*
  * A delivery of CAMPAIGN to EMAIL (as the ledger has it) that never went

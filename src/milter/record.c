@@ -102,48 +102,125 @@ queue_copies(struct milter_msg *m, const struct daemon_env *env,
 	return rc;
 }
 
-/* The ledger row for R, with the priority of the campaign's class POL; a
- * delivery that loses to another message's becomes a duplicate, out of
- * its part. */
-static int
-record_ledger(struct milter_msg *m, const struct campaign *c,
-    const struct conf_policy *pol, struct store *st, struct msg_plan *p,
-    struct milter_rcpt *r, int64_t now)
+/* The ledger row for R into L, with the priority of the campaign's
+ * class POL. */
+static void
+ledger_row(const struct milter_msg *m, const struct campaign *c,
+    const struct conf_policy *pol, const struct msg_plan *p,
+    const struct milter_rcpt *r, int64_t now, struct store_ledger *l)
 {
-	struct store_ledger l;
-	int written = 1;
-
-	if (r->d.reason == POLICY_DUPLICATE)
-		return 0;	/* its row is the delivery that stands */
-	memset(&l, 0, sizeof(l));
-	l.campaign_id = c->id;
-	l.recipient = r->email[0] != '\0' ? r->email : r->addr;
-	l.message_key = m->message_id[0] != '\0' ? m->message_id : m->qid;
-	l.customer_id = r->r->customer_id;
-	l.queue_id = m->qid;
-	l.decision = policy_reason_name(r->d.reason);
-	l.variant = r->d.reason == POLICY_DELIVER ?
+	memset(l, 0, sizeof(*l));
+	l->campaign_id = c->id;
+	l->recipient = r->email[0] != '\0' ? r->email : r->addr;
+	l->message_key = m->message_id[0] != '\0' ? m->message_id : m->qid;
+	l->customer_id = r->r->customer_id;
+	l->queue_id = m->qid;
+	l->decision = policy_reason_name(r->d.reason);
+	l->variant = r->d.reason == POLICY_DELIVER ?
 	    campaign_variant_name(c, r->d.variant) : NULL;
-	l.route = r->part < 0 ? NULL : r->part == p->inplace ? "inplace" :
+	l->route = r->part < 0 ? NULL : r->part == p->inplace ? "inplace" :
 	    "copy";
-	l.at = now;
-	l.arm = r->d.arm != ARM_UNSET ? policy_arm_name(r->d.arm) : NULL;
-	l.segment = r->r->has_segment ?
+	l->at = now;
+	l->arm = r->d.arm != ARM_UNSET ? policy_arm_name(r->d.arm) : NULL;
+	l->segment = r->r->has_segment ?
 	    conf_lifecycle_name(r->r->seg.lifecycle) : NULL;
-	l.answered_at = r->r->last_answer_at;
-	l.deliveries_kept = r->r->deliveries_kept;
-	l.priority = pol->priority;
-	if (store_ledger_put(st, &l, &written) == -1)
-		return -1;
-	if (!written && r->d.reason == POLICY_DELIVER) {
-		r->d.reason = POLICY_DUPLICATE;
-		snprintf(r->d.detail, sizeof(r->d.detail), "delivered by"
-		    " another message meanwhile");
-		if (r->part >= 0)
-			p->parts[r->part].n--;
-		r->part = -1;
+	l->answered_at = r->r->last_answer_at;
+	l->deliveries_kept = r->r->deliveries_kept;
+	l->priority = pol->priority;
+}
+
+/* R, decided a delivery, goes nowhere after all: WHY, out of its part. */
+static void
+record_refuse(struct msg_plan *p, struct milter_rcpt *r,
+    enum policy_reason why, const char *detail)
+{
+	r->d.reason = why;
+	snprintf(r->d.detail, sizeof(r->d.detail), "%s", detail);
+	if (r->part >= 0)
+		p->parts[r->part].n--;
+	r->part = -1;
+}
+
+/*
+ * Every recipient's ledger row, at once; a delivery that loses to
+ * another message's becomes a duplicate, out of its part.  A duplicate
+ * decided already has no row to write: its row is the delivery that
+ * stands.
+ */
+static int
+record_ledgers(struct milter_msg *m, const struct campaign *c,
+    const struct conf_policy *pol, struct store *st, struct msg_plan *p,
+    int64_t now)
+{
+	struct store_ledger *l = xcalloc(m->nrcpts + 1, sizeof(*l));
+	size_t *who = xcalloc(m->nrcpts + 1, sizeof(*who));
+	int *written = xcalloc(m->nrcpts + 1, sizeof(*written));
+	struct milter_rcpt *r;
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].d.reason != POLICY_DUPLICATE) {
+			ledger_row(m, c, pol, p, &m->rcpts[i], now, &l[n]);
+			who[n++] = i;
+		}
+	rc = store_ledger_put_many(st, l, n, written);
+	for (i = 0; rc == 0 && i < n; i++) {
+		r = &m->rcpts[who[i]];
+		if (!written[i] && r->d.reason == POLICY_DELIVER)
+			record_refuse(p, r, POLICY_DUPLICATE, "delivered by"
+			    " another message meanwhile");
 	}
-	return 0;
+	free(written);
+	free(who);
+	free(l);
+	return rc;
+}
+
+/*
+ * The deliveries decided on msg_decide's read, their customers'
+ * deliveries counted again under the write lock, their own rows written
+ * (a campaign never counts against itself): another message, on another
+ * relay or another thread here, may have delivered to them since, and
+ * the cap or their fatigue may now refuse one.  That one's ledger row is
+ * withdrawn (store_delivery_withdraw) and it is suppressed as fatigued,
+ * out of its part.
+ */
+static int
+recheck_fatigue(struct milter_msg *m, const struct campaign *c,
+    const struct conf_policy *pol, struct store *st, struct msg_plan *p,
+    int64_t now)
+{
+	struct store_recipient **rr = xcalloc(m->nrcpts + 1, sizeof(*rr));
+	struct policy_decision d;
+	struct policy_facts f;
+	struct milter_rcpt *r;
+	char detail[sizeof(d.detail)];
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].d.reason == POLICY_DELIVER)
+			rr[n++] = m->rcpts[i].r;
+	rc = n == 0 ? 0 : store_recipients_recount(st, c->id, now,
+	    pol->cap_window_hours * 3600, pol->priority, n, rr);
+	for (i = 0; rc == 0 && i < m->nrcpts; i++) {
+		r = &m->rcpts[i];
+		if (r->d.reason != POLICY_DELIVER)
+			continue;
+		daemon_policy_facts(&f, r->r);
+		memset(&d, 0, sizeof(d));
+		if (!policy_fatigued(pol, c->class_name, &f, now, &d))
+			continue;
+		rc = store_delivery_withdraw(st, c->id, r->email[0] != '\0' ?
+		    r->email : r->addr, policy_reason_name(POLICY_FATIGUED),
+		    now);
+		snprintf(detail, sizeof(detail), "%.130s; since the lookup",
+		    d.detail);
+		record_refuse(p, r, POLICY_FATIGUED, detail);
+	}
+	free(rr);
+	return rc;
 }
 
 /* A recipient's audit row, its detail in DETAIL (kept by the caller). */
@@ -224,43 +301,9 @@ log_anchor(const char *qid, const struct audit_chain *ch)
 }
 
 /*
- * A delivery decided on msg_decide's read, its customer's deliveries
- * counted again under the write lock: another message, on another relay
- * or another thread here, may have delivered to them since, and the cap
- * or their fatigue may now refuse this one.  Then R is suppressed as
- * fatigued, out of their part.
- */
-static int
-recheck_fatigue(const struct campaign *c, const struct conf_policy *pol,
-    struct store *st, struct msg_plan *p, struct milter_rcpt *r,
-    int64_t now)
-{
-	struct store_recipient *one = r->r;
-	struct policy_decision d;
-	struct policy_facts f;
-
-	if (r->d.reason != POLICY_DELIVER)
-		return 0;
-	if (store_recipients_recount(st, c->id, now,
-	    pol->cap_window_hours * 3600, pol->priority, 1, &one) == -1)
-		return -1;
-	daemon_policy_facts(&f, r->r);
-	memset(&d, 0, sizeof(d));
-	if (!policy_fatigued(pol, c->class_name, &f, now, &d))
-		return 0;
-	r->d.reason = POLICY_FATIGUED;
-	snprintf(r->d.detail, sizeof(r->d.detail), "%.130s; since the lookup",
-	    d.detail);
-	if (r->part >= 0)
-		p->parts[r->part].n--;
-	r->part = -1;
-	return 0;
-}
-
-/*
- * In one transaction: the ledger rows (each delivery's cap and fatigue
- * counted again, and its key, which may turn it into a duplicate), then
- * the copies, then the audit rows that name them, then
+ * In one transaction: the ledger rows (whose keys may turn a delivery
+ * into a duplicate; each delivery's cap and fatigue then counted again),
+ * then the copies, then the audit rows that name them, then
  * the SMS jobs and their audit rows.
  */
 int
@@ -270,21 +313,14 @@ msg_record(struct milter_msg *m, const struct daemon_env *env,
 {
 	const struct conf_policy *pol = campaign_policy(c, env->conf);
 	struct audit_chain ch = { 0 };
-	size_t i;
 
-	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1)
-		goto fail;
-	for (i = 0; i < m->nrcpts; i++)
-		if (recheck_fatigue(c, pol, st, p, &m->rcpts[i], now) == -1 ||
-		    record_ledger(m, c, pol, st, p, &m->rcpts[i], now) == -1)
-			goto fail;
-	if (queue_copies(m, env, c, st, p, now) == -1)
-		goto fail;
-	if (record_audits(m, env, c, st, &ch, p, now) == -1)
-		goto fail;
-	if (msg_sms_record(m, env, c, st, &ch, now) == -1)
-		goto fail;
-	if (store_commit(st) == -1)
+	if (store_begin(st) == -1 || audit_begin(st, &ch) == -1 ||
+	    record_ledgers(m, c, pol, st, p, now) == -1 ||
+	    recheck_fatigue(m, c, pol, st, p, now) == -1 ||
+	    queue_copies(m, env, c, st, p, now) == -1 ||
+	    record_audits(m, env, c, st, &ch, p, now) == -1 ||
+	    msg_sms_record(m, env, c, st, &ch, now) == -1 ||
+	    store_commit(st) == -1)
 		goto fail;
 	log_anchor(m->qid, &ch);
 	audit_end(&ch);

@@ -435,17 +435,39 @@ deliveries_trim(struct store *st, int64_t id, int64_t answered_at,
 	return store_run(st, s, "deliveries");
 }
 
-int
-store_ledger_put(struct store *st, const struct store_ledger *l,
-    int *written)
+/* Whether two of L's N decisions share a key: one statement would
+ * meet its own row (PostgreSQL refuses; SQLite would update it). */
+static int
+ledger_keys_repeat(const struct store_ledger *l, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (l[i].customer_id == l[j].customer_id &&
+			    strcmp(l[i].recipient, l[j].recipient) == 0 &&
+			    strcmp(l[i].campaign_id, l[j].campaign_id) == 0)
+				return 1;
+	return 0;
+}
+
+/* L[0..N-1] (N a power of two) in one statement; WRITTEN[i] from the
+ * rows it returns. */
+static int
+ledger_put_rows(struct store *st, const struct store_ledger *l, size_t n,
+    int lg, int *written)
 {
 	struct db_stmt *s;
-	int rc, changed;
+	const char *recipient;
+	int64_t customer;
+	size_t i;
+	int at;
+	enum db_rc rc;
 
-	s = store_stmt(st, SQ_LEDGER_PUT, "INSERT INTO ledger (campaign_id,"
-	    " recipient, message_key, customer_id, queue_id, decision,"
-	    " variant, at, route, arm, segment, priority)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+	s = store_rows_stmt(st, SQ_LEDGER_PUT, lg, "INSERT INTO ledger"
+	    " (campaign_id, recipient, message_key, customer_id, queue_id,"
+	    " decision, variant, at, route, arm, segment, priority) VALUES ",
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	    " ON CONFLICT (customer_id, campaign_id, recipient) DO UPDATE SET"
 	    " message_key = excluded.message_key,"
 	    " queue_id = excluded.queue_id, decision = excluded.decision,"
@@ -455,34 +477,76 @@ store_ledger_put(struct store *st, const struct store_ledger *l,
 	    " WHERE ledger.decision <> 'deliver'"
 	    "  OR (ledger.route = 'inplace'"
 	    "   AND ledger.message_key = excluded.message_key"
-	    "   AND excluded.decision = 'deliver')");
+	    "   AND excluded.decision = 'deliver')"
+	    " RETURNING customer_id, recipient");
 	if (s == NULL)
 		return -1;
-	db_bind_text(s, 1, l->campaign_id);
-	db_bind_text(s, 2, l->recipient);
-	db_bind_text(s, 3, l->message_key);
-	db_bind_int(s, 4, l->customer_id);
-	db_bind_text(s, 5, l->queue_id);
-	db_bind_text(s, 6, l->decision);
-	db_bind_text(s, 7, l->variant);
-	db_bind_int(s, 8, l->at);
-	db_bind_text(s, 9, l->route);
-	db_bind_text(s, 10, l->arm);
-	db_bind_text(s, 11, l->segment);
-	db_bind_int(s, 12, l->priority);
-	rc = db_step(s);
+	for (i = 0; i < n; i++) {
+		at = 12 * (int)i;
+		written[i] = 0;
+		db_bind_text(s, at + 1, l[i].campaign_id);
+		db_bind_text(s, at + 2, l[i].recipient);
+		db_bind_text(s, at + 3, l[i].message_key);
+		db_bind_int(s, at + 4, l[i].customer_id);
+		db_bind_text(s, at + 5, l[i].queue_id);
+		db_bind_text(s, at + 6, l[i].decision);
+		db_bind_text(s, at + 7, l[i].variant);
+		db_bind_int(s, at + 8, l[i].at);
+		db_bind_text(s, at + 9, l[i].route);
+		db_bind_text(s, at + 10, l[i].arm);
+		db_bind_text(s, at + 11, l[i].segment);
+		db_bind_int(s, at + 12, l[i].priority);
+	}
+	/* the rows written come back; one kept (a delivery that stands)
+	 * does not */
+	while ((rc = db_step(s)) == DB_ROW) {
+		customer = db_col_int(s, 0);
+		recipient = db_col_text(s, 1);
+		for (i = 0; i < n; i++)
+			if (l[i].customer_id == customer && recipient != NULL &&
+			    strcmp(l[i].recipient, recipient) == 0)
+				written[i] = 1;
+	}
 	store_done(s);
-	if (rc != DB_DONE)
-		return store_fail(st, "ledger");
-	changed = db_changes(st->db) > 0;
-	if (written != NULL)
-		*written = changed;
+	return rc == DB_DONE ? 0 : store_fail(st, "ledger");
+}
+
+int
+store_ledger_put_many(struct store *st, const struct store_ledger *l,
+    size_t n, int *written)
+{
+	size_t i, k, done;
+	int lg, one = ledger_keys_repeat(l, n);
+
+	for (done = 0; done < n; done += k) {
+		lg = one ? 0 : store_rows_chunk(n - done,
+		    STORE_LEDGER_MANY_LOG2);
+		k = (size_t)1 << lg;
+		if (ledger_put_rows(st, l + done, k, lg, written + done) == -1)
+			return -1;
+	}
 	/* a few rows more cost a lookup less than a delete each time */
-	if (changed && l->customer_id != 0 && l->answered_at > 0 &&
-	    l->deliveries_kept >= STORE_DELIVERIES_KEPT &&
-	    strcmp(l->decision, "deliver") == 0)
-		return deliveries_trim(st, l->customer_id, l->answered_at,
-		    l->at);
+	for (i = 0; i < n; i++)
+		if (written[i] && l[i].customer_id != 0 &&
+		    l[i].answered_at > 0 &&
+		    l[i].deliveries_kept >= STORE_DELIVERIES_KEPT &&
+		    strcmp(l[i].decision, "deliver") == 0 &&
+		    deliveries_trim(st, l[i].customer_id, l[i].answered_at,
+		    l[i].at) == -1)
+			return -1;
+	return 0;
+}
+
+int
+store_ledger_put(struct store *st, const struct store_ledger *l,
+    int *written)
+{
+	int w = 0;
+
+	if (store_ledger_put_many(st, l, 1, &w) == -1)
+		return -1;
+	if (written != NULL)
+		*written = w;
 	return 0;
 }
 

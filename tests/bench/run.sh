@@ -2,7 +2,7 @@
 # run.sh - make bench: prints figures, never passes or fails on them.
 #
 #   BENCH_PARTS="store milter arms split bigmsg sms dsn feed report history
-#                retention archive audience"
+#                retention archive audience fleet"
 #   BENCH_SIZES="100000 1000000"   customer counts for the store benchmark
 #   BENCH_DIR=/tmp/segm-bench      scratch space (several GB at 1M)
 # tests/bench/bigmsg.sh's BENCH_BIGMSG_MB and BENCH_BIGMSG_ROUNDS,
@@ -31,7 +31,7 @@ measure() {
 	    l, $1, $3 + $4, $2 / 1024 }' "$DIR/time.out"
 }
 
-PARTS=${BENCH_PARTS:-store milter arms split bigmsg sms dsn feed report history retention archive audience}
+PARTS=${BENCH_PARTS:-store milter arms split bigmsg sms dsn feed report history retention archive audience fleet}
 case " $PARTS " in *" store "*) ;; *) SIZES="" ;; esac
 
 [ -z "$SIZES" ] || echo "== store: import and segments rebuild ($(nproc) cores)"
@@ -95,4 +95,7 @@ case " $PARTS " in
 esac
 case " $PARTS " in
 *" audience "*) BUILD=$BUILD tests/bench/audience.sh ;;
+esac
+case " $PARTS " in
+*" fleet "*) BUILD=$BUILD tests/bench/fleet.sh ;;
 esac

@@ -247,7 +247,7 @@ copy_table(struct store *from, struct store *to, const struct copy_table *t,
 	if (store_exec(to, sql) == -1)
 		return -1;
 	snprintf(sql, sizeof(sql), "SELECT * FROM %s", t->name);
-	if ((s = db_prepare(from->db, sql, 0)) == NULL)
+	if ((s = db_prepare(from->db, sql, DB_STREAM)) == NULL)
 		return store_failf(to, "copy: %s: %s", t->name,
 		    db_errmsg(from->db));
 	b.ncols = db_col_count(s);

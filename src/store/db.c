@@ -7,9 +7,9 @@
 #include "db.h"
 
 struct db_stmt *
-db_prepare(struct db *db, const char *sql, int persist)
+db_prepare(struct db *db, const char *sql, int flags)
 {
-	return db->ops->prepare(db, sql, persist);
+	return db->ops->prepare(db, sql, flags);
 }
 
 void

@@ -54,7 +54,7 @@ struct db_blob;
 struct db_ops {
 	enum db_engine	  engine;
 	void		(*close)(struct db *);
-	struct db_stmt	*(*prepare)(struct db *, const char *, int);
+	struct db_stmt	*(*prepare)(struct db *, const char *, int flags);
 	void		(*finalize)(struct db_stmt *);
 	int		(*bind_int)(struct db_stmt *, int, int64_t);
 	int		(*bind_double)(struct db_stmt *, int, double);
@@ -104,11 +104,16 @@ struct db_blob {
 };
 
 /*
- * Prepares SQL; NULL with db_errmsg() on error.  A statement kept for the
- * life of the connection (the store's cache) passes PERSIST: SQLite then
- * keeps it out of its lookaside memory.
+ * Prepares SQL; NULL with db_errmsg() on error.  FLAGS: DB_PERSIST for a
+ * statement kept for the life of the connection (the store's cache:
+ * SQLite keeps it out of its lookaside memory); DB_STREAM for one that
+ * walks a big table inside a transaction (an engine that would hold the
+ * whole answer in memory reads it in pieces instead; other statements
+ * may run on the connection meanwhile).
  */
-struct db_stmt	*db_prepare(struct db *db, const char *sql, int persist);
+#define DB_PERSIST	0x1
+#define DB_STREAM	0x2
+struct db_stmt	*db_prepare(struct db *db, const char *sql, int flags);
 void		 db_finalize(struct db_stmt *s);	/* NULL: nothing */
 
 int		 db_bind_int(struct db_stmt *s, int i, int64_t v);

@@ -152,7 +152,8 @@ facts_prepare(struct facts_ctx *ctx, const struct facts_query *q,
 	else
 		snprintf(sql, sizeof(sql), "%s ORDER BY %s", q->select,
 		    q->order);
-	if ((*s = db_prepare(ctx->st->db, sql, 0)) == NULL)
+	if ((*s = db_prepare(ctx->st->db, sql, customer_id > 0 ? 0 :
+	    DB_STREAM)) == NULL)
 		return store_fail(ctx->st, "facts");
 	if (customer_id > 0)
 		db_bind_int(*s, 1, customer_id);

@@ -163,19 +163,20 @@ test_many_customers_in_batches(void **state)
 	struct rx *x = *state;
 	struct segment_result r;
 	char email[64];
-	int64_t id[150];
+	int64_t id[600];
 	int i;
 
+	/* more than a PostgreSQL store reads at once (pgsql.c, 256) */
 	assert_int_equal(store_begin(x->st), 0);
-	for (i = 0; i < 150; i++) {
+	for (i = 0; i < 600; i++) {
 		snprintf(email, sizeof(email), "b%03d@example.com", i);
 		id[i] = rx_customer(x, email, i % 3 != 2 ? 100 * (i + 1) : -1,
 		    10);
 	}
 	assert_int_equal(store_commit(x->st), 0);
 	rx_rebuild(x);
-	assert_int_equal(x->stats.customers, 150);
-	for (i = 0; i < 150; i++) {
+	assert_int_equal(x->stats.customers, 600);
+	for (i = 0; i < 600; i++) {
 		assert_int_equal(store_segment_get(x->st, id[i], &r), 0);
 		if (i % 3 == 2) {
 			assert_int_equal(r.lifecycle, LC_SUBSCRIBER);

@@ -60,6 +60,8 @@ struct pgsql_stmt {
 	char		(*num)[24];	/* integers as text */
 	PGresult	*res;
 	int		 row;		/* -1 before the first step */
+	int		 stream;	/* DB_STREAM: read through a cursor */
+	int		 open;		/* the cursor is declared */
 	unsigned char	*blob;		/* the last bytea read, decoded */
 };
 
@@ -322,15 +324,15 @@ pgsql_translate(const char *sql, int *nparams)
 }
 
 static struct db_stmt *
-pgsql_prepare(struct db *db, const char *sql, int persist)
+pgsql_prepare(struct db *db, const char *sql, int flags)
 {
 	struct pgsql_stmt *s;
 
-	(void)persist;		/* every statement is prepared once */
 	CONN(db)->err[0] = '\0';
 	s = xcalloc(1, sizeof(*s));
 	s->base.db = db;
 	s->sql = pgsql_translate(sql, &s->nparams);
+	s->stream = (flags & DB_STREAM) != 0;
 	if (s->nparams > 0) {
 		s->types = xcalloc((size_t)s->nparams, sizeof(*s->types));
 		s->values = xcalloc((size_t)s->nparams, sizeof(*s->values));
@@ -346,7 +348,16 @@ static void
 pgsql_reset(struct db_stmt *st)
 {
 	struct pgsql_stmt *s = STMT(st);
+	struct pgsql_db *c = CONN(st->db);
+	char sql[48];
 
+	/* a cursor goes with its transaction anyway: closed while it runs */
+	if (s->open && pgsql_in_txn(c) && !c->txn_lost) {
+		snprintf(sql, sizeof(sql), "CLOSE c%p", (void *)s);
+		PQclear(PQexec(c->conn, sql));
+		c->round_trips++;
+	}
+	s->open = 0;
 	PQclear(s->res);
 	s->res = NULL;
 	s->row = -1;
@@ -497,6 +508,54 @@ pgsql_lost(struct pgsql_db *c, const char *sql)
 	return -1;
 }
 
+#define PGSQL_FETCH	256	/* rows a cursor reads at once */
+
+/*
+ * A DB_STREAM statement's next rows: the cursor declared at its first
+ * step, inside the caller's transaction (cursors live in one), then
+ * read PGSQL_FETCH rows at a time.  DB_OK with s->res, or an error.
+ */
+static enum db_rc
+pgsql_fetch(struct pgsql_db *c, struct pgsql_stmt *s)
+{
+	char *declare, fetch[64];
+	PGresult *r;
+	enum db_rc rc;
+	int in_txn = pgsql_in_txn(c);
+
+	if (!s->open) {
+		if (!in_txn) {
+			pgsql_fail(c, "%s", "a stream outside a transaction");
+			return DB_ERROR;
+		}
+		if (asprintf(&declare, "DECLARE c%p NO SCROLL CURSOR FOR %s",
+		    (void *)s, s->sql) == -1) {
+			pgsql_fail(c, "%s", "out of memory");
+			return DB_ERROR;
+		}
+		r = PQexecParams(c->conn, declare, s->nparams, s->types,
+		    s->values, s->lengths, s->formats, 0);
+		free(declare);
+		c->round_trips++;
+		rc = pgsql_result(c, r, in_txn);
+		PQclear(r);
+		if (rc != DB_OK)
+			return rc;
+		s->open = 1;
+	}
+	snprintf(fetch, sizeof(fetch), "FETCH %d FROM c%p", PGSQL_FETCH,
+	    (void *)s);
+	PQclear(s->res);
+	s->res = PQexec(c->conn, fetch);
+	c->round_trips++;
+	s->row = -1;
+	if ((rc = pgsql_result(c, s->res, in_txn)) != DB_OK) {
+		PQclear(s->res);
+		s->res = NULL;
+	}
+	return rc;
+}
+
 static enum db_rc
 pgsql_step(struct db_stmt *st)
 {
@@ -505,6 +564,25 @@ pgsql_step(struct db_stmt *st)
 	enum db_rc rc;
 	int in_txn, lost;
 
+	if (s->stream) {
+		if (s->res != NULL && s->row + 1 < PQntuples(s->res)) {
+			PQfreemem(s->blob);
+			s->blob = NULL;
+			s->row++;
+			return DB_ROW;
+		}
+		/* the last piece was short: the cursor is done */
+		if (s->res != NULL && PQntuples(s->res) < PGSQL_FETCH)
+			return DB_DONE;
+		if (pgsql_link(c) == -1)
+			return DB_ERROR;
+		if ((rc = pgsql_fetch(c, s)) != DB_OK)
+			return rc;
+		if (PQntuples(s->res) == 0)
+			return DB_DONE;
+		s->row = 0;
+		return DB_ROW;
+	}
 	if (s->res == NULL) {
 		if ((lost = pgsql_lost(c, s->sql)) != 0)
 			return lost == 1 ? DB_DONE : DB_ERROR;

@@ -70,14 +70,15 @@ sqlite_close(struct db *db)
 }
 
 static struct db_stmt *
-sqlite_prepare(struct db *db, const char *sql, int persist)
+sqlite_prepare(struct db *db, const char *sql, int flags)
 {
 	struct sqlite_stmt *s;
 	sqlite3_stmt *h;
 
 	CONN(db)->err[0] = '\0';
 	if (sqlite3_prepare_v3(CONN(db)->h, sql, -1,
-	    persist ? SQLITE_PREPARE_PERSISTENT : 0, &h, NULL) != SQLITE_OK)
+	    (flags & DB_PERSIST) ? SQLITE_PREPARE_PERSISTENT : 0, &h, NULL) !=
+	    SQLITE_OK)
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->base.db = db;

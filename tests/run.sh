@@ -74,6 +74,11 @@ if [ "${1:-}" != "--unit-only" ]; then
 		[ -f "$t" ] || continue
 		run "$(basename "$t" .sh)" sh "$t"
 	done
+	# again on PostgreSQL, those written for both engines
+	for t in tests/integration/t-*.sh; do
+		grep -q '^# engines: sqlite pgsql$' "$t" || continue
+		run "pgsql:$(basename "$t" .sh)" env T_STORE_ENGINE=pgsql sh "$t"
+	done
 fi
 
 echo

@@ -352,11 +352,14 @@ cmd_info(struct cli *cli, int argc, char **argv)
 	if ((st = cli_store(cli, STORE_READONLY)) == NULL)
 		return 1;
 	store_schema_version(st, &version);
-	snprintf(wal, sizeof(wal), "%s-wal", store_path(st));
-	printf("%s: schema version %lld, %.1f MB", store_path(st),
-	    (long long)version, file_mb(store_path(st)));
-	if ((wal_mb = file_mb(wal)) >= 0)
-		printf(" and %.1f MB of WAL", wal_mb);
+	printf("%s: schema version %lld", store_path(st), (long long)version);
+	/* a server's store has no file here: its tables' sizes follow */
+	if (!store_is_server(store_path(st))) {
+		snprintf(wal, sizeof(wal), "%s-wal", store_path(st));
+		printf(", %.1f MB", file_mb(store_path(st)));
+		if ((wal_mb = file_mb(wal)) >= 0)
+			printf(" and %.1f MB of WAL", wal_mb);
+	}
 	printf("\n");
 	rc = store_usage(st, info_table, &in);
 	if (rc == -1)

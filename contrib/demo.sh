@@ -340,3 +340,23 @@ $SEGCTL audit verify --anchors "$DIR/anchors.log"
 echo
 echo "== 10. years on: the store stays bounded (segctl info, three years from now)"
 $SEGCTL --now "$(date -u -d '+3 years' +%Y-%m-%d)" info | sed -n '/^retention/,$p'
+
+echo
+echo "== 11. a fleet's store: the same store moved to PostgreSQL, for relays that share it"
+. "$SRC/tests/lib/pgsql.sh"
+if pgsql_available; then
+	trap 'cleanup; pgsql_cleanup' EXIT
+	rm -rf "$DIR/pg"
+	if pgsql_start "$DIR/pg" > "$DIR/pg.out" 2>&1; then
+		$SEGCTL store copy "$DIR/store.db" "$PGSQL_URL" |
+		    sed -n '1p; /^  \(customers\|ledger\|audit\|outbox\) /p; $p'
+		$SEGCTL -s "$PGSQL_URL" audit verify
+		echo "(segmilter.conf: store = \"postgresql://...\" on each relay;"
+		echo " contrib/fleet/README; tests/integration/t-fleet.sh runs two)"
+		pgsql_stop "$DIR/pg"
+	else
+		echo "no private PostgreSQL: $(tail -2 "$DIR/pg.out")"
+	fi
+else
+	echo "no PostgreSQL server here (make deps installs it): skipped"
+fi

@@ -40,7 +40,8 @@
 /*
  * 21: a job being sent names the relay that claimed it, so that a relay
  * starting again takes back its own and no other's (a fleet's relays
- * share the outbox).  The text both engines read.
+ * share the outbox).  PostgreSQL's text columns say their collation
+ * (schema.sql); SQLite's BINARY is its default.
  */
 #define M21_CLAIMED_BY	"ALTER TABLE outbox ADD COLUMN claimed_by TEXT"
 
@@ -654,7 +655,10 @@ extern const char pgsql_schema_baseline[];
 #define PGSQL_BASELINE	20
 
 /* Migrations after the baseline, PostgreSQL's text of each. */
-static const char *const pgsql_migrations[] = { M21_CLAIMED_BY, NULL };
+static const char *const pgsql_migrations[] = {
+	M21_CLAIMED_BY " COLLATE \"C\"",
+	NULL
+};
 #define NPGSQL_MIGRATIONS \
 	(sizeof(pgsql_migrations) / sizeof(pgsql_migrations[0]) - 1)
 

@@ -85,15 +85,16 @@ pgsql_quiet(void *arg, const char *msg)
 	(void)msg;
 }
 
+/*
+ * The error, on one line: libpq's run over several (a hint, the
+ * statement's text with a caret), and a log line or an SMTP reply is
+ * one.
+ */
 static int
 pgsql_fail(struct pgsql_db *c, const char *fmt, const char *what)
 {
-	size_t n;
-
 	snprintf(c->err, sizeof(c->err), fmt, what);
-	n = strlen(c->err);
-	while (n > 0 && c->err[n - 1] == '\n')	/* libpq ends lines so */
-		c->err[--n] = '\0';
+	c->err[strcspn(c->err, "\n")] = '\0';
 	return -1;
 }
 

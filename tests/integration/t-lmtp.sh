@@ -8,20 +8,30 @@
 # each; the store gone: 451, nothing lost, recorded once it is back; -n
 # names the listener, a bad lmtp_listen is refused with FILE:LINE;
 # SIGTERM removes the socket.
+# engines: sqlite pgsql
 set -u
 BUILD=${BUILD:-build}
 SRC=$(pwd)
 F="$SRC/$BUILD/segfeed"
-PORT=13145
+PORT=${T_LMTP_PORT:-13145}
 T=$(mktemp -d /tmp/segm-t-lmtp.XXXXXX)
 PID=""
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"' EXIT
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null
+    [ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && pgsql_cleanup; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -20 "$T/log"; exit 1; }
-for c in python3 openssl xxd base32 sqlite3; do
+db=sqlite3
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && db=psql
+for c in python3 openssl xxd base32 $db; do
 	command -v $c >/dev/null 2>&1 || { echo "t-lmtp: no $c"; exit 77; }
 done
+if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
+	. "$SRC/tests/lib/pgsql.sh"
+	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
+	STORE=$PGSQL_URL
+fi
 . "$SRC/tests/lib/fixture.sh"
 . "$SRC/tests/lib/bounce.sh"
+. "$SRC/tests/lib/wait.sh"
 fixture_store "$T" 2>/dev/null || fail "fixture store"
 (umask 077; openssl rand -hex 32 > "$T/key"; openssl rand -hex 32 > "$T/other")
 mkdir "$T/q"
@@ -37,8 +47,8 @@ feedback = {
 CONF
 L="python3 $SRC/tests/lib/lmtp.py unix:$T/lmtp.sock"
 FX="$SRC/tests/fixtures/dsn"
-id() { q "SELECT id FROM customers WHERE email = '$1'"; }
-tok() { bounce_token "$(id "$1")" "$1" launch "${2:-$T/key}"; }
+cust_id() { q "SELECT id FROM customers WHERE email = '$1'"; }
+tok() { bounce_token "$(cust_id "$1")" "$1" launch "${2:-$T/key}"; }
 # FIXTURE with its token and recipient replaced, into FILE
 report() { sed -e "s/XTOKENX/$2/g" -e "s/sue@example.com/$3/g" "$FX/$1" > "$4"; }
 engaged() { q "SELECT count(*) FROM engagement e JOIN customers c ON c.id = e.customer_id WHERE c.email = '$1' AND e.type = '$2'"; }
@@ -55,11 +65,9 @@ grep -q "^$T/bad.conf:$line: feedback: lmtp_listen: 'somewhere' is not unix:/PAT
 
 "$F" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
 PID=$!
-i=0
-until [ -S "$T/lmtp.sock" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "segfeed did not start"
-	sleep 0.05
-done
+wait_until '[ -S "$T/lmtp.sock" ] || ! kill -0 "$PID" 2>/dev/null' \
+    "segfeed did not start"
+[ -S "$T/lmtp.sock" ] || fail "segfeed exited at start"
 
 # --- one connection: recorded, complaint, forged, unreadable, two rcpts
 sue=$(tok sue@example.com)
@@ -102,10 +110,22 @@ grep -q "L1: from=<>, to=<bounces+$sue@shop.example>: sue@example.com: hard boun
 # --- the store gone: 451, nothing recorded; back: recorded -------------
 fred=$(tok fred@example.com)
 report postfix-hard.eml "$fred" fred@example.com "$T/fred.eml"
-mv "$T/store.db" "$T/store.away"
+# the file moved away on SQLite; the server stopped on PostgreSQL
+if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
+	pgsql_stop "$T/pg" || fail "pgsql stop"
+else
+	mv "$T/store.db" "$T/store.away"
+fi
 $L "bounces+$fred@shop.example=$T/fred.eml" > "$T/replies" 2>&1
-grep -q " 451 4.3.0 the store cannot be opened" "$T/replies" || fail "store gone: $(cat "$T/replies")"
-mv "$T/store.away" "$T/store.db"
+# SQLite's file cannot be opened; PostgreSQL's link breaks (libpq's why)
+gone=" 451 4.3.0 the store cannot be opened"
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && gone=" 451 4.3.0 "
+grep -q "$gone" "$T/replies" || fail "store gone: $(cat "$T/replies")"
+if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
+	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
+else
+	mv "$T/store.away" "$T/store.db"
+fi
 $L "bounces+$fred@shop.example=$T/fred.eml" > "$T/replies" 2>&1
 grep -q " 250 2.0.0 fred@example.com: hard bounce 5.1.1 recorded" "$T/replies" ||
     fail "store back: $(cat "$T/replies")"

@@ -111,7 +111,8 @@ $(BUILD)/msgbench: tests/bench/msgbench.c $(LIBSEGM)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS)
 
 # Each test with its header dependencies (a changed header rebuilds it),
-# and the store it runs on (tests/unit/tstore.h).
+# and the store it runs on (tests/unit/tstore.h), kept between runs.
+.PRECIOUS: $(BUILD)/tests/unit/tstore.o
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/tests/unit/tstore.o $(LIBSEGM)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -Itests/unit -o $@ $< \

@@ -341,7 +341,7 @@ cmd_info(struct cli *cli, int argc, char **argv)
 	struct store *st;
 	char wal[4200];
 	int64_t version = 0;
-	double wal_mb;
+	double mb, wal_mb;
 	int rc;
 
 	(void)argv;
@@ -353,8 +353,10 @@ cmd_info(struct cli *cli, int argc, char **argv)
 		return 1;
 	store_schema_version(st, &version);
 	snprintf(wal, sizeof(wal), "%s-wal", store_path(st));
-	printf("%s: schema version %lld, %.1f MB", store_path(st),
-	    (long long)version, file_mb(store_path(st)));
+	printf("%s: schema version %lld", store_path(st), (long long)version);
+	/* a file's size; a PostgreSQL store's is its tables' (all) below */
+	if ((mb = file_mb(store_path(st))) >= 0)
+		printf(", %.1f MB", mb);
 	if ((wal_mb = file_mb(wal)) >= 0)
 		printf(" and %.1f MB of WAL", wal_mb);
 	printf("\n");

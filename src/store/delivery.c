@@ -884,7 +884,7 @@ store_campaign_report(struct store *st, const char *campaign,
 	    "   ORDER BY decision = ?2 OR decision = 'broad'"
 	    "   OR decision LIKE ?3 ESCAPE '\\' DESC, seq DESC)"
 	    "   AS latest"
-	    " FROM audit WHERE campaign_id = ?1 AND channel = ?4)"
+	    " FROM audit WHERE campaign_id = ?1 AND channel = ?4) AS a"
 	    " WHERE latest = 1 GROUP BY segment, decision"
 	    " ORDER BY segment, decision");
 	if (s == NULL)

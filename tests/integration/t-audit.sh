@@ -9,13 +9,39 @@
 # Then `audit archive` moves past months into files: verify and export
 # across them, the files damaged one way after another, a crash between
 # writing them and pruning the store, and an erasure after archiving.
+# engines: sqlite pgsql
+# On PostgreSQL (T_STORE_ENGINE=pgsql) the two stores are two databases
+# of a private cluster in $T/pg, and the archives' directory is named in
+# a configuration (a PostgreSQL store has no directory beside it).
 set -u
 BUILD=${BUILD:-build}
 T=$(mktemp -d /tmp/segm-t-audit.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-S="$BUILD/segctl -s $T/store.db --now 2026-11-24T12:00:00Z"
 fail() { echo "FAIL: $*"; exit 1; }
 command -v sha256sum >/dev/null || { echo "no sha256sum"; exit 77; }
+A=$T/a
+D=$A/audit-archive
+if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
+	command -v psql >/dev/null || { echo "t-audit: no psql"; exit 77; }
+	. tests/lib/pgsql.sh
+	pgsql_available || { echo "t-audit: no PostgreSQL server"; exit 77; }
+	trap 'pgsql_cleanup; rm -rf "$T"' EXIT
+	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
+	pgsql_psql "$T/pg" "CREATE DATABASE segma" || fail "database segma"
+	ST=$PGSQL_URL
+	STA=$(echo "$PGSQL_URL" | sed 's|///segm?|///segma?|')
+else
+	ST=$T/store.db
+	STA=$A/store.db
+fi
+# qs STORE SQL: the answer's rows, fields separated by '|'
+qs() {
+	case $1 in
+	postgresql://*) psql -X -q -At -v ON_ERROR_STOP=1 "$1" -c "$2" ;;
+	*) sqlite3 "$1" "$2" ;;
+	esac
+}
+S="$BUILD/segctl -s $ST --now 2026-11-24T12:00:00Z"
 
 $S init >/dev/null || fail init
 
@@ -29,13 +55,14 @@ row_hash() {
 insert() {
 	cust=$4
 	[ "$cust" = 0 ] && cust=NULL
-	sqlite3 "$T/store.db" "INSERT INTO audit (seq, at, channel, queue_id,
+	qs "$ST" "INSERT INTO audit (seq, at, channel, queue_id,
 	    message_id, campaign_id, recipient, customer_id, decision,
 	    detail, segment, variant, consent, config_hash, prev_hash, hash)
 	    VALUES ($1, $2, 'email',
 	    '4XyZ1', '<m1@example.com>', 'bf-2026', '$3', $cust, '$5', '',
 	    'vip', 'vip', 'granted checkout', 'cfg', '$6', '$7');
-	    INSERT OR IGNORE INTO audit_hours VALUES ($2 / 3600, $1)" ||
+	    INSERT INTO audit_hours VALUES ($2 / 3600, $1)
+	    ON CONFLICT DO NOTHING" ||
 	    fail "insert row $1"
 }
 h1=$(row_hash 1 1795000000 ann@example.com 7 deliver "")
@@ -58,21 +85,21 @@ assert r["at"] == "2026-11-18T11:06:41Z", r' "$T/x.jsonl" ||
 
 # the time index is no part of the chain: a damaged one is told apart,
 # and rebuilt
-sqlite3 "$T/store.db" "DELETE FROM audit_hours"
+qs "$ST" "DELETE FROM audit_hours"
 $S audit verify > "$T/vi.out" && fail "a damaged time index must fail verify"
 grep -q "intact: 2 rows" "$T/vi.out" || fail "index: $(cat "$T/vi.out")"
 grep -q "^audit time index DAMAGED: row 1 .* has no row for its hour" "$T/vi.out" ||
 	fail "index: $(cat "$T/vi.out")"
 $S -q audit reindex || fail reindex
 $S audit verify > /dev/null || fail "verify after reindex"
-[ "$(sqlite3 "$T/store.db" "SELECT hour, first_seq FROM audit_hours")" = "498611|1" ] ||
-	fail "reindex: $(sqlite3 "$T/store.db" "SELECT * FROM audit_hours")"
+[ "$(qs "$ST" "SELECT hour, first_seq FROM audit_hours")" = "498611|1" ] ||
+	fail "reindex: $(qs "$ST" "SELECT * FROM audit_hours")"
 
 # an edited decision breaks the row's own hash
-sqlite3 "$T/store.db" "UPDATE audit SET decision = 'deliver' WHERE seq = 2"
+qs "$ST" "UPDATE audit SET decision = 'deliver' WHERE seq = 2"
 $S audit verify > "$T/v2.out" && fail "an edited row must fail verify"
 grep -q "row 2 does not match its hash" "$T/v2.out" || fail "$(cat "$T/v2.out")"
-sqlite3 "$T/store.db" "UPDATE audit SET decision = 'unknown' WHERE seq = 2"
+qs "$ST" "UPDATE audit SET decision = 'unknown' WHERE seq = 2"
 
 # history rewritten with these very tools, every hash recomputed: row 1
 # now delivered to someone else.  Intact by itself; not the chain whose
@@ -89,7 +116,7 @@ $S audit verify --anchors "$T/feed.log" > "$T/vf.out" || fail "segfeed anchors: 
 grep -q "intact: 2 rows, 2 anchors found (the latest at row 2)" "$T/vf.out" || fail "segfeed anchors: $(cat "$T/vf.out")"
 r1=$(row_hash 1 1795000000 eve@example.com 7 deliver "")
 r2=$(row_hash 2 1795000001 bob@example.com 0 unknown "$r1")
-sqlite3 "$T/store.db" "DELETE FROM audit"
+qs "$ST" "DELETE FROM audit"
 insert 1 1795000000 eve@example.com 7 deliver "" "$r1"
 insert 2 1795000001 bob@example.com 0 unknown "$r1" "$r2"
 $S audit verify > /dev/null || fail "a recomputed chain is a chain by itself"
@@ -98,7 +125,7 @@ grep -q "BROKEN after 1 rows: row 1 is not the row the log recorded (audit=1:.*t
     fail "rewrite: $(cat "$T/vr.out")"
 
 # a cut tail is caught against a head recorded earlier, or logged
-sqlite3 "$T/store.db" "DELETE FROM audit; DELETE FROM audit_hours"
+qs "$ST" "DELETE FROM audit; DELETE FROM audit_hours"
 insert 1 1795000000 ann@example.com 7 deliver "" "$h1"
 $S audit verify > /dev/null || fail "a shorter chain is still a chain"
 $S audit verify --expect "2:$h2" > "$T/v3.out" && fail "cut tail not caught"
@@ -112,36 +139,38 @@ $S audit verify --anchors "$T/nowhere.log" > /dev/null 2>&1 && fail "a missing a
 # hashed as their seal, HMAC-SHA256 under the customer's own key, and the
 # row's hash is over "form 2", the fields with those three left empty,
 # and the seal before the previous hash
-sqlite3 "$T/store.db" "INSERT INTO customers (id, email, audit_key)
+qs "$ST" "INSERT INTO customers (id, email, audit_key)
     VALUES (7, 'ann@example.com', randomblob(32))" || fail "customer 7"
-k=$(sqlite3 "$T/store.db" "SELECT hex(audit_key) FROM customers WHERE id = 7")
+k=$(qs "$ST" "SELECT hex(audit_key) FROM customers WHERE id = 7")
 seal=$({ f ann@example.com; f ""; f "granted checkout"; } |
     openssl dgst -sha256 -mac HMAC -macopt "hexkey:$k" | sed 's/.*= //')
 h2s=$({ f "form 2"; f 2; f 1795000001; f email; f 4XyZ1; f "<m1@example.com>"
     f bf-2026; f ""; f 7; f deliver; f ""; f vip; f vip; f ""; f cfg
     f "$seal"; f "$h1"; } | sha256sum | cut -d' ' -f1)
-sqlite3 "$T/store.db" "INSERT INTO audit (seq, at, channel, queue_id,
+qs "$ST" "INSERT INTO audit (seq, at, channel, queue_id,
     message_id, campaign_id, recipient, customer_id, decision, detail,
     segment, variant, consent, config_hash, prev_hash, hash, form, seal)
     VALUES (2, 1795000001, 'email', '4XyZ1', '<m1@example.com>', 'bf-2026',
     'ann@example.com', 7, 'deliver', '', 'vip', 'vip', 'granted checkout',
     'cfg', '$h1', '$h2s', 2, '$seal')" || fail "insert sealed row"
 $S audit verify --expect "2:$h2s" > "$T/vs.out" || fail "sealed row: $(cat "$T/vs.out")"
-sqlite3 "$T/store.db" "UPDATE audit SET recipient = 'eve@example.com' WHERE seq = 2"
+qs "$ST" "UPDATE audit SET recipient = 'eve@example.com' WHERE seq = 2"
 $S audit verify > "$T/vs2.out" && fail "an edited sealed recipient must fail verify"
 grep -q "row 2's recipient, detail or consent does not match its seal" "$T/vs2.out" ||
     fail "sealed edit: $(cat "$T/vs2.out")"
 # Archives: the rows of past months leave the store for sealed files,
 # and verify and export go on across them.  A fresh store: Ann
 # (customer 7, sealed rows), Bob nobody's, from October to March.
-A=$T/a
 mkdir -m 0700 "$A"
-SA="$BUILD/segctl -s $A/store.db --now 2027-03-15T00:00:00Z"
-D=$A/audit-archive
+SA="$BUILD/segctl -s $STA --now 2027-03-15T00:00:00Z"
+if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
+	printf 'audit = { archive_dir = "%s"; };\n' "$D" > "$A/pg.conf"
+	SA="$BUILD/segctl -c $A/pg.conf -s $STA --now 2027-03-15T00:00:00Z"
+fi
 $SA init >/dev/null || fail "init the archived store"
-sqlite3 "$A/store.db" "INSERT INTO customers (id, email, audit_key)
+qs "$STA" "INSERT INTO customers (id, email, audit_key)
     VALUES (7, 'ann@example.com', randomblob(32))" || fail "customer 7"
-k=$(sqlite3 "$A/store.db" "SELECT hex(audit_key) FROM customers WHERE id = 7")
+k=$(qs "$STA" "SELECT hex(audit_key) FROM customers WHERE id = 7")
 seal=$({ f ann@example.com; f ""; f "granted checkout"; } |
     openssl dgst -sha256 -mac HMAC -macopt "hexkey:$k" | sed 's/.*= //')
 # sealed SEQ AT PREV -> Ann's sealed row, inserted; prints its hash
@@ -149,26 +178,28 @@ sealed() {
 	h=$({ f "form 2"; f "$1"; f "$2"; f email; f 4XyZ1; f "<m1@example.com>"
 	    f bf-2026; f ""; f 7; f deliver; f ""; f vip; f vip; f ""; f cfg
 	    f "$seal"; f "$3"; } | sha256sum | cut -d' ' -f1)
-	sqlite3 "$A/store.db" "INSERT INTO audit (seq, at, channel, queue_id,
+	qs "$STA" "INSERT INTO audit (seq, at, channel, queue_id,
 	    message_id, campaign_id, recipient, customer_id, decision, detail,
 	    segment, variant, consent, config_hash, prev_hash, hash, form,
 	    seal) VALUES ($1, $2, 'email', '4XyZ1', '<m1@example.com>',
 	    'bf-2026', 'ann@example.com', 7, 'deliver', '', 'vip', 'vip',
 	    'granted checkout', 'cfg', '$3', '$h', 2, '$seal');
-	    INSERT OR IGNORE INTO audit_hours VALUES ($2 / 3600, $1)" ||
+	    INSERT INTO audit_hours VALUES ($2 / 3600, $1)
+	    ON CONFLICT DO NOTHING" ||
 	    fail "insert sealed row $1"
 	echo "$h"
 }
 # plain SEQ AT PREV -> Bob's row (nobody's), inserted; prints its hash
 plain() {
 	h=$(row_hash "$1" "$2" bob@example.com 0 unknown "$3")
-	sqlite3 "$A/store.db" "INSERT INTO audit (seq, at, channel, queue_id,
+	qs "$STA" "INSERT INTO audit (seq, at, channel, queue_id,
 	    message_id, campaign_id, recipient, customer_id, decision,
 	    detail, segment, variant, consent, config_hash, prev_hash, hash)
 	    VALUES ($1, $2, 'email', '4XyZ1', '<m1@example.com>', 'bf-2026',
 	    'bob@example.com', NULL, 'unknown', '', 'vip', 'vip',
 	    'granted checkout', 'cfg', '$3', '$h');
-	    INSERT OR IGNORE INTO audit_hours VALUES ($2 / 3600, $1)" ||
+	    INSERT INTO audit_hours VALUES ($2 / 3600, $1)
+	    ON CONFLICT DO NOTHING" ||
 	    fail "insert row $1"
 	echo "$h"
 }
@@ -179,8 +210,11 @@ a4=$(sealed 4 1796126400 "$a3")		# 2026-12-01
 a5=$(plain 5 1803902400 "$a4")		# 2027-03-01
 $SA audit verify > "$T/av.out" || fail "archived store: $(cat "$T/av.out")"
 $SA -q audit export > "$T/before.jsonl" || fail "export before archiving"
-sqlite3 "$A/store.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
-cp "$A/store.db" "$T/unarchived.db"
+# the store as it was, for the crash below: SQLite's file, whole
+if [ "${T_STORE_ENGINE:-sqlite}" = sqlite ]; then
+	qs "$STA" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	cp "$A/store.db" "$T/unarchived.db"
+fi
 
 # a month kept back from the 15th of March: October to December go
 $SA audit archive --keep-days 30 > "$T/ar.out" || fail "archive: $(cat "$T/ar.out")"
@@ -188,8 +222,8 @@ grep -q "^4 audit rows (1 to 4) before 2027-02-01T00:00:00Z archived in 3 files 
 	fail "archive: $(cat "$T/ar.out")"
 [ "$(ls "$D" | tr '\n' ' ')" = "audit-2026-10-s1.archive audit-2026-11-s3.archive audit-2026-12-s4.archive " ] ||
 	fail "archive files: $(ls -a "$D")"
-[ "$(sqlite3 "$A/store.db" "SELECT group_concat(seq) FROM audit")" = 5 ] ||
-	fail "rows left: $(sqlite3 "$A/store.db" "SELECT seq FROM audit")"
+[ "$(qs "$STA" "SELECT group_concat(CAST(seq AS TEXT)) FROM audit")" = 5 ] ||
+	fail "rows left: $(qs "$STA" "SELECT seq FROM audit")"
 $SA info | grep -q "^audit archives: 3 files in $D, 4 rows (1 to 4), the latest made 2027-03-15T00:00:00Z$" ||
 	fail "info: $($SA info)"
 $SA audit verify > "$T/av2.out" || fail "verify across archives: $(cat "$T/av2.out")"
@@ -224,8 +258,19 @@ $SA audit verify > /dev/null || fail "the archives restored"
 
 # a crash between the files' renaming and the rows' deletion: files
 # nothing records, the rows still in the store; the next run finishes
-cp "$T/unarchived.db" "$A/store.db"
-rm -f "$A/store.db-wal" "$A/store.db-shm"
+if [ "${T_STORE_ENGINE:-sqlite}" = sqlite ]; then
+	cp "$T/unarchived.db" "$A/store.db"
+	rm -f "$A/store.db-wal" "$A/store.db-shm"
+else
+	# no file to put back on PostgreSQL: the transaction that never
+	# committed undone by hand, the archives unrecorded, the rows back
+	qs "$STA" "DELETE FROM audit_archives" || fail "unrecord the archives"
+	[ "$(sealed 1 1791201600 "")" = "$a1" ] &&
+	    [ "$(plain 2 1791201601 "$a1")" = "$a2" ] &&
+	    [ "$(plain 3 1793707200 "$a2")" = "$a3" ] &&
+	    [ "$(sealed 4 1796126400 "$a3")" = "$a4" ] ||
+	    fail "the archived rows back"
+fi
 $SA audit verify > "$T/ac.out" || fail "after a crash: $(cat "$T/ac.out")"
 grep -q "intact: 5 rows$" "$T/ac.out" || fail "after a crash: $(cat "$T/ac.out")"
 $SA -q audit archive --keep-days 30 || fail "archive after a crash"
@@ -251,7 +296,7 @@ grep -q ann@example.com "$T/erased.jsonl" && fail "an erased address exported"
 [ "$(grep -c '"redacted":true' "$T/erased.jsonl")" = 2 ] || fail "erased rows: $(cat "$T/erased.jsonl")"
 
 # audit.archive_dir names where the archives are
-printf 'store = "%s";\naudit = { archive_dir = "%s"; };\n' "$A/store.db" \
+printf 'store = "%s";\naudit = { archive_dir = "%s"; };\n' "$STA" \
     "$T/moved" > "$T/a.conf"
 SC="$BUILD/segctl -c $T/a.conf --now 2027-03-15T00:00:00Z"
 $SC audit verify > "$T/am.out" && fail "archives looked for where they are not"

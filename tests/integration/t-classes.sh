@@ -7,10 +7,13 @@
 #
 # Needs root (Postfix's master), postfix, smtp-sink and swaks: skipped
 # (77) without them.
+# engines: sqlite pgsql
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-classes: needs root"; exit 77; }
-for p in postfix smtp-sink swaks sqlite3; do
+db=sqlite3
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && db=psql
+for p in postfix smtp-sink swaks $db; do
 	command -v $p >/dev/null 2>&1 || { echo "t-classes: no $p"; exit 77; }
 done
 . tests/lib/harness.sh
@@ -32,7 +35,7 @@ CONF
 milter_start
 "$SRC/tests/lib/postfix.sh" start "$T/pf" "$PORT" "$SINK" "unix:$T/segmilter.sock" ||
     fail "postfix start"
-aud() { sqlite3 "$T/store.db" "SELECT decision || '|' || coalesce(detail, '') FROM audit WHERE campaign_id = '$1' AND recipient = '$2@example.com'"; }
+aud() { q "SELECT decision || '|' || coalesce(detail, '') FROM audit WHERE campaign_id = '$1' AND recipient = '$2@example.com'"; }
 at_sink() { for f in $(arrived); do grep -q "^X-Rcpt-Args: <$1@example.com>" "$f" && grep -q "$2" "$f" && echo "$f"; done; }
 
 send launch fay@example.com fred@example.com <<'MSG' || fail "launch refused: $(tail -3 "$T/launch.swaks")"

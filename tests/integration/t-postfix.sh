@@ -7,14 +7,18 @@
 # a campaign added by SIGHUP; a 50 MB campaign spooled to disk; the store
 # locked past its timeout tempfails; the store deleted under the daemon
 # tempfails, and a copy put back in its place is read after a restart; the audit
-# chain intact afterwards.
+# chain intact afterwards.  The locked and the deleted store are SQLite's
+# (a file, a lock another process takes on it): on PostgreSQL, skipped.
 #
 # Needs root (Postfix's master), postfix, smtp-sink and swaks: skipped
 # (77) without them.
+# engines: sqlite pgsql
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-postfix: needs root"; exit 77; }
-for p in postfix smtp-sink swaks sqlite3; do
+DBCLI=sqlite3
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && DBCLI=psql
+for p in postfix smtp-sink swaks $DBCLI; do
 	command -v $p >/dev/null 2>&1 || { echo "t-postfix: no $p"; exit 77; }
 done
 . tests/lib/harness.sh
@@ -184,7 +188,11 @@ grep -q '^Hello Sue, the big catalogue:' "$M" || fail "50 MB message not rendere
 grep -q '^The end\.' "$M" || fail "50 MB message lost its end"
 
 # --- 7. the store locked past its timeout: tempfail, nothing lost ------
-# held until the refused message is answered, not for a fixed time
+# held until the refused message is answered, not for a fixed time.
+# SQLite's: a lock on the file, which a PostgreSQL store does not have
+# (t-fleet.sh tempfails with the server down instead); sections 7 and 8
+# run on SQLite only.
+if [ "${T_STORE_ENGINE:-sqlite}" = sqlite ]; then
 printf '%s\n' "BEGIN IMMEDIATE;" ".print locked" \
     ".shell sh -c 'until [ -e $T/unlock ]; do sleep 0.1; done'" "COMMIT;" |
     sqlite3 "$T/store.db" > "$T/lock" &
@@ -255,12 +263,16 @@ grep -q '^Subject: the big catalogue' "$M" || fail "fred not delivered from the 
 grep -q '^X-Rcpt-Args: <rita@example.com>' "$M" && fail "rita mailed after unsubscribing in the copy"
 [ "$(q "SELECT decision FROM ledger WHERE campaign_id = 'big' AND recipient = 'rita@example.com'")" = unsubscribed ] ||
     fail "rita's decision in the copy: $(q "SELECT decision FROM ledger WHERE recipient = 'rita@example.com'")"
+fi	# sections 7 and 8: SQLite only
 
 # --- the audit chain --------------------------------------------------
 # against the heads segmilter logged, one per commit
 $BUILD/segctl -c "$T/segmilter.conf" audit verify --anchors "$T/milter.log" > "$T/verify.out" || fail "audit verify: $(cat "$T/verify.out")"
 n=$(grep -c ": audit=[0-9]*:[0-9a-f]*$" "$T/milter.log")
-[ "$n" -ge 5 ] || fail "heads logged: $n"
+# (one fewer on PostgreSQL, where sections 7 and 8 do not run)
+min=5
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && min=4
+[ "$n" -ge $min ] || fail "heads logged: $n"
 grep -q "intact: $(q "SELECT count(*) FROM audit") rows, $n anchors found (the latest at row $(q "SELECT max(seq) FROM audit")" "$T/verify.out" ||
     fail "anchors: $(cat "$T/verify.out")"
 echo "t-postfix: ok ($(q "SELECT count(*) FROM audit") audit rows, $(arrived | wc -l) messages at the sink)"

@@ -12,10 +12,13 @@
 #
 # Needs root (Postfix's master), postfix, smtp-sink and swaks: skipped
 # (77) without them.
+# engines: sqlite pgsql
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-sequence: needs root"; exit 77; }
-for p in postfix smtp-sink swaks sqlite3; do
+DBCLI=sqlite3
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && DBCLI=psql
+for p in postfix smtp-sink swaks $DBCLI; do
 	command -v $p >/dev/null 2>&1 || { echo "t-sequence: no $p"; exit 77; }
 done
 . tests/lib/harness.sh
@@ -56,11 +59,15 @@ relay_start "$REINJECT"
 # the held copies of campaign $1 come due now: their time moved, the
 # time they were queued with it, as if the hours had passed
 due_now() {
-	q "UPDATE outbox SET created_at = created_at - (not_before - strftime('%s', 'now')), not_before = strftime('%s', 'now'), next_at = strftime('%s', 'now') WHERE campaign_id = '$1' AND state = 'queued'"
+	dn_now=$(date +%s)
+	q "UPDATE outbox SET created_at = created_at - (not_before - $dn_now), not_before = $dn_now, next_at = $dn_now WHERE campaign_id = '$1' AND state = 'queued'"
 	settle
 }
 got() { for f in $(arrived); do grep -q "^X-Rcpt-Args: <$1@example.com>" "$f" && grep -q "^Step: $2$" "$f" && echo "$f"; done; }
-aud() { q "SELECT group_concat(decision, ',') FROM (SELECT decision FROM audit WHERE campaign_id = '$1' AND recipient = '$2@example.com' ORDER BY seq)"; }
+aud() { q "SELECT group_concat(decision) FROM (SELECT decision FROM audit WHERE campaign_id = '$1' AND recipient = '$2@example.com' ORDER BY seq) AS a"; }
+# the outbox's recipients column: one address a line
+NL='
+'
 step() {	# N: the shop sends step N to all four
 	send "cart-$1" vera@example.com rita@example.com fred@example.com \
 	    sue@example.com <<MSG || fail "cart-$1 refused: $(tail -3 "$T/cart-$1.swaks")"
@@ -91,7 +98,7 @@ step 2
 [ -n "$(got sue 'step 2')" ] || fail "sue: step 2 not at once"
 for c in vera rita fred; do
 	[ -z "$(got $c 'step 2')" ] || fail "$c: step 2 went before its time"
-	[ "$(q "SELECT count(*) FROM outbox WHERE campaign_id = 'cart-2' AND recipients = '$c@example.com' || char(10) AND state = 'queued'")" = 1 ] ||
+	[ "$(q "SELECT count(*) FROM outbox WHERE campaign_id = 'cart-2' AND recipients = '$c@example.com$NL' AND state = 'queued'")" = 1 ] ||
 	    fail "$c: no held copy of their own"
 done
 # Rita orders after her cart; then step 2 comes due
@@ -154,7 +161,7 @@ print(int((d if d >= t else d + datetime.timedelta(days=1)).timestamp()))' "$1" 
 }
 for w in vera:Europe/Berlin rita:Europe/Paris fred:America/Chicago sue:UTC; do
 	c=${w%%:*}
-	row=$(q "SELECT created_at || ' ' || not_before FROM outbox WHERE campaign_id = 'morning' AND recipients = '$c@example.com' || char(10)")
+	row=$(q "SELECT created_at || ' ' || not_before FROM outbox WHERE campaign_id = 'morning' AND recipients = '$c@example.com$NL'")
 	[ -n "$row" ] || fail "$c: no held copy of their own"
 	[ "${row#* }" = "$(next10 "${w#*:}" "${row% *}")" ] ||
 	    fail "$c: due $(date -u -d "@${row#* }"), not 10:00 ${w#*:}"

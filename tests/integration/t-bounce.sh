@@ -5,15 +5,31 @@
 # a second implementation of the format), then the store's rows, the
 # next decision segctl preview makes, the exit codes pipe(8) acts on
 # (0, EX_DATAERR 65, EX_TEMPFAIL 75, EX_USAGE 64) and the quarantine.
+# engines: sqlite pgsql
+# On PostgreSQL (T_STORE_ENGINE=pgsql) the store is the database of a
+# private cluster in $T/pg (tests/lib/pgsql.sh).  No ports opened.
 set -u
 BUILD=${BUILD:-build}
 SRC=$(pwd)
 T=$(mktemp -d /tmp/segm-t-bounce.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-for c in openssl xxd base32 sqlite3; do
+db=sqlite3
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && db=psql
+for c in openssl xxd base32 $db; do
 	command -v $c >/dev/null || { echo "skip: no $c"; exit 77; }
 done
+if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
+	. "$SRC/tests/lib/pgsql.sh"
+	pgsql_available || { echo "t-bounce: no PostgreSQL server"; exit 77; }
+	trap 'pgsql_cleanup; rm -rf "$T"' EXIT
+	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
+	STORE=$PGSQL_URL
+	# a server nobody listens for: the store cannot be reached
+	NOSTORE="postgresql:///segm?host=$T/none&user=segm"
+else
+	NOSTORE=$T/none/store.db
+fi
 . "$SRC/tests/lib/fixture.sh"
 fixture_store "$T" || fail "fixture store"
 (umask 077; openssl rand -hex 32 > "$T/key")
@@ -115,7 +131,7 @@ $B < "$F/malformed-not-mime.eml" 2>/dev/null
 
 # EX_TEMPFAIL: no store to write, a quarantine that takes nothing
 report postfix-hard.eml x | $BUILD/segctl -c "$T/segmilter.conf" \
-    -s "$T/none/store.db" bounce --recipient "bounces+$tok@shop.example" \
+    -s "$NOSTORE" bounce --recipient "bounces+$tok@shop.example" \
     2>/dev/null
 [ $? = 75 ] || fail "no store: not 75"
 $B --quarantine "$T/none" < "$F/malformed-not-mime.eml" 2>/dev/null

@@ -16,10 +16,14 @@
 #
 # Needs root (Postfix's master, pipe's user=), postfix, smtp-sink, swaks
 # and the user nobody: skipped (77) without them.
+# engines: sqlite pgsql
+# Ports: T_BOUNCE_MTA_PORT (13225) and the four after it.
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-bounce-mta: needs root"; exit 77; }
-for p in postfix smtp-sink swaks sqlite3; do
+db=sqlite3
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && db=psql
+for p in postfix smtp-sink swaks $db; do
 	command -v $p >/dev/null 2>&1 || { echo "t-bounce-mta: no $p"; exit 77; }
 done
 id nobody > /dev/null 2>&1 || { echo "t-bounce-mta: no user nobody"; exit 77; }
@@ -56,10 +60,13 @@ variants = { default = { offer = "5% off"; }; };
 CONF
 # segctl bounce runs as nobody: the store, its directory, the key and
 # the quarantine are theirs (segmilter, as root, reads them all; SQLite
-# gives the -wal and -shm files it makes the database's owner)
+# gives the -wal and -shm files it makes the database's owner).  On
+# PostgreSQL there is no store file: nobody reaches the server's socket
+# in $T/pg/sock (mode 0777) through $T.
 mkdir "$T/q" "$T/bin"
 cp "$BUILD/segctl" "$T/bin/segctl"
-chown nobody "$T" "$T/store.db" "$T/key" "$T/q"
+chown nobody "$T" "$T/key" "$T/q"
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] || chown nobody "$T/store.db"
 "$BUILD/segmilter" -n -c "$T/segmilter.conf" > "$T/check.out" 2>&1 ||
     fail "segmilter -n: $(cat "$T/check.out")"
 milter_start

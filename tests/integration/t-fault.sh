@@ -10,10 +10,13 @@
 # copy killed in the one window segmilter(8) names, told apart below),
 # nobody else at all, and the audit chain must verify.  Prints the
 # counts.
+# engines: sqlite pgsql
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-fault: needs root"; exit 77; }
-for p in postfix smtp-sink sqlite3 python3; do
+db=sqlite3
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && db=psql
+for p in postfix smtp-sink $db python3; do
 	command -v $p >/dev/null 2>&1 || { echo "t-fault: no $p"; exit 77; }
 done
 . tests/lib/harness.sh
@@ -22,7 +25,7 @@ PORT=${T_FAULT_PORT:-12825}
 SINK=$((PORT + 1))
 REINJECT=$((PORT + 2))
 N=${T_FAULT_CUSTOMERS:-600}
-q() { sqlite3 "$T/store.db" "$1"; }
+. "$SRC/tests/lib/fixture.sh"	# q
 
 # --- N customers in four countries; every tenth without consent -------
 awk -v n="$N" 'BEGIN { split("US DE FR GB", c, " "); print "email,first_name,country";
@@ -37,7 +40,7 @@ printf '%s\n' 0123456789abcdef0123456789abcdef > "$T/copy.key"
 chmod 600 "$T/copy.key"
 mkdir -p "$T/campaigns"
 cat > "$T/segmilter.conf" <<CONF
-store = "$T/store.db";
+store = "${STORE:-$T/store.db}";
 milter = { socket = "unix:$T/segmilter.sock"; socket_mode = "0666";
   user = ""; campaigns = "$T/campaigns"; spool_dir = "$T"; };
 policy = { cap_count = 0; };

@@ -6,10 +6,13 @@
 # right text, a UCS-2 text (a name outside GSM-7) intact, a two-part text
 # joined, nothing for a customer without SMS consent.  Skipped (77) when
 # Kannel is not installed.
+# engines: sqlite pgsql
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-kannel: needs root"; exit 77; }
-for p in postfix smtp-sink swaks sqlite3 python3 curl; do
+db=sqlite3
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && db=psql
+for p in postfix smtp-sink swaks $db python3 curl; do
 	command -v $p >/dev/null 2>&1 || { echo "t-kannel: no $p"; exit 77; }
 done
 [ -x /usr/sbin/bearerbox ] && [ -x /usr/lib/kannel/test/fakesmsc ] ||
@@ -19,8 +22,7 @@ harness_init t-kannel
 PORT=${T_KANNEL_PORT:-12925}
 SINK=$((PORT + 1))
 KBASE=$((PORT + 10))
-q() { sqlite3 "$T/store.db" "$1"; }
-ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
+. "$SRC/tests/lib/fixture.sh"	# q
 cleanup_kannel() {
 	"$SRC/tests/lib/kannel.sh" stop "$T/kannel" 2>/dev/null
 	harness_cleanup
@@ -54,7 +56,7 @@ CSV
 printf 'username = "segm";\npassword = "segm-test";\n' > "$T/kannel.cred"
 chmod 600 "$T/kannel.cred"
 cat > "$T/segmilter.conf" <<CONF
-store = "$T/store.db";
+store = "${STORE:-$T/store.db}";
 milter = { socket = "unix:$T/segmilter.sock"; socket_mode = "0666";
   user = ""; campaigns = "$T/campaigns"; spool_dir = "$T"; };
 outbox = { retry_base_s = 1; retry_max_s = 2; };

@@ -19,10 +19,13 @@
 # webhook driver signs its requests (switched to by SIGHUP); TLS to the
 # gateway is verified (a self-signed certificate is refused until
 # sms.ca_file names it); the audit chain verifies.
+# engines: sqlite pgsql
 set -u
 BUILD=${BUILD:-build}
 [ "$(id -u)" = 0 ] || { echo "t-sms: needs root"; exit 77; }
-for p in postfix smtp-sink swaks sqlite3 python3 openssl; do
+db=sqlite3
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && db=psql
+for p in postfix smtp-sink swaks $db python3 openssl; do
 	command -v $p >/dev/null 2>&1 || { echo "t-sms: no $p"; exit 77; }
 done
 . tests/lib/harness.sh
@@ -30,8 +33,7 @@ harness_init t-sms
 PORT=${T_SMS_PORT:-12825}
 SINK=$((PORT + 1))
 GWPID="" TLSPID=""
-q() { sqlite3 "$T/store.db" "$1"; }
-ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
+. "$SRC/tests/lib/fixture.sh"	# q, ago
 cleanup_gw() {
 	[ -n "$GWPID" ] && kill "$GWPID" 2>/dev/null
 	[ -n "$TLSPID" ] && kill "$TLSPID" 2>/dev/null
@@ -137,7 +139,7 @@ printf 'secret = "hook-secret-1";\n' > "$T/hook.cred"
 chmod 600 "$T/hook.cred"
 write_conf() {	# DRIVER URL CREDENTIALS [EXTRA]
 	cat > "$T/segmilter.conf" <<-CONF
-	store = "$T/store.db";
+	store = "${STORE:-$T/store.db}";
 	store_timeout_ms = 2000;
 	milter = { socket = "unix:$T/segmilter.sock"; socket_mode = "0666";
 	  user = ""; campaigns = "$T/campaigns"; spool_dir = "$T"; };
@@ -227,7 +229,7 @@ send cart $RCPTS < "$T/cart.eml" || fail "campaign refused: $(tail -3 "$T/cart.s
 [ "$(arrived | wc -l)" = 1 ] || fail "email not delivered"
 [ "$(grep -c '^X-Rcpt-Args' $(arrived))" = 22 ] || fail "email lost recipients"
 
-due_left() { q "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state IN ('queued', 'sending') AND next_at <= strftime('%s', 'now') + 5"; }
+due_left() { q "SELECT count(*) FROM outbox WHERE kind = 'sms' AND state IN ('queued', 'sending') AND next_at <= $(($(date +%s) + 5))"; }
 wait_until '[ "$(due_left)" = 0 ]' \
     'SMS jobs did not settle: $(q "SELECT id, recipients, state, attempts, last_error FROM outbox")'
 accepted > "$T/accepted.1"
@@ -304,7 +306,7 @@ grep -q '"to": *"+8131234567' "$T/gw.log" && fail "an SMS went out in Tokyo's qu
 printf 'phone,received_at,text\n+81312345671,%s,stop\n' "$(ago '1 minute')" > "$T/stop2.csv"
 $S optout import "$T/stop2.csv" || fail "optout import"
 q "UPDATE outbox SET next_at = 0 WHERE customer_id = (SELECT id FROM customers WHERE email = 't1@example.com')"
-q "UPDATE outbox SET next_at = 0, not_before = strftime('%s', 'now') - 2 * 86400 WHERE customer_id = (SELECT id FROM customers WHERE email = 't2@example.com')"
+q "UPDATE outbox SET next_at = 0, not_before = $(($(date +%s) - 2 * 86400)) WHERE customer_id = (SELECT id FROM customers WHERE email = 't2@example.com')"
 wait_until '[ "$(aud t1)" = "queued sms_withdrawn" ] && [ "$(aud t2)" = "queued sms_expired" ]' \
     'waiting jobs: t1 $(aud t1), t2 $(aud t2)'
 grep -q '"to": *"+8131234567' "$T/gw.log" && fail "a withdrawn or expired SMS went out"

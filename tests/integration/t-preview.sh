@@ -3,12 +3,19 @@
 # and renderings, suppressions by reason, non-campaign mail, an unknown
 # campaign and a template error, a customer whose name cannot be rendered
 # judged alone as segmilter does, and that nothing is recorded.
+# engines: sqlite pgsql
 set -u
 BUILD=${BUILD:-build}
 SRC=$(pwd)
 T=$(mktemp -d /tmp/segm-t-preview.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
+	. "$SRC/tests/lib/pgsql.sh"
+	trap 'pgsql_cleanup; rm -rf "$T"' EXIT
+	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
+	STORE=$PGSQL_URL
+fi
 . "$SRC/tests/lib/fixture.sh"
 fixture_store "$T" || fail "fixture store"
 P="$BUILD/segctl -c $T/segmilter.conf preview"
@@ -109,8 +116,13 @@ cmp -s "$T/want" "$T/got" || fail "every error, once, at its line: $(diff "$T/wa
 
 # a name with a line break (stored before imports cleaned names), in a
 # message to her alone, so that her own values are used: the preview
-# says what segmilter does
-q "UPDATE customers SET first_name = 'Fred' || char(13, 10) || 'Bcc: all@example.com' WHERE email = 'fred@example.com'"
+# says what segmilter does (CR LF written literally: no char() in
+# PostgreSQL)
+cr=$(printf '\r')
+q "UPDATE customers SET first_name = 'Fred$cr
+Bcc: all@example.com' WHERE email = 'fred@example.com'" || fail "fred's name"
+[ "$(q "SELECT length(first_name) FROM customers WHERE email = 'fred@example.com'")" = 26 ] ||
+    fail "fred's name: $(q "SELECT first_name FROM customers WHERE email = 'fred@example.com'")"
 printf 'Subject: Hi {{first_name|default:"friend"}}\nX-Campaign-ID: launch\n\n{{offer}}\n' > "$T/name.eml"
 $P --to fred@example.com "$T/name.eml" > "$T/out" || fail "bad name: $(cat "$T/out")"
 grep -q "^  to fred@example.com: rendered without their own values: Subject: line 1: the value of {{first_name}} holds a line break" "$T/out" ||

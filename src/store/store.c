@@ -214,8 +214,12 @@ store_open(const char *path, int flags, int64_t timeout_ms,
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->rebuild_fd = -1;
+	/* a file's name as it is; a URI's without its password */
 	st->shown = xmalloc(strlen(path) + 8);
-	pgsql_db_redact(path, st->shown, strlen(path) + 8);
+	if (pgsql_db_is_uri(path))
+		pgsql_db_redact(path, st->shown, strlen(path) + 8);
+	else
+		memcpy(st->shown, path, strlen(path) + 1);
 	st->readonly = (flags & STORE_READONLY) != 0;
 	if (store_connect(st, flags, timeout_ms) == -1) {
 		snprintf(err, errlen, "%s", st->err);

@@ -29,13 +29,8 @@ else
 	STL=$L/store.db
 	STB=$L/big.db
 fi
-# qs STORE SQL: the answer's rows, fields separated by '|'
-qs() {
-	case $1 in
-	postgresql://*) psql -X -q -At -v ON_ERROR_STOP=1 "$1" -c "$2" ;;
-	*) sqlite3 "$1" "$2" ;;
-	esac
-}
+# qs STORE SQL, on either engine
+. tests/lib/fixture.sh
 S="$BUILD/segctl -q -s $ST --now 2026-11-24T12:00:00Z"
 V="$BUILD/segctl -s $ST --now 2026-11-24T12:00:00Z"
 

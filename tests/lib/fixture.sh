@@ -12,14 +12,15 @@
 # URI (tests/lib/pgsql.sh) for the fleet's tests.
 
 ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
-# SQL on the test's store, either engine: the answer's rows, fields
-# separated by '|'
-q() {
-	case ${STORE:-} in
-	postgresql://*) psql -X -q -At -v ON_ERROR_STOP=1 "$STORE" -c "$1" ;;
-	*) sqlite3 "$T/store.db" "$1" ;;
+# qs STORE SQL: SQL on STORE, a file or a PostgreSQL URI; the answer's
+# rows, fields separated by '|'.  q SQL: on the test's store.
+qs() {
+	case $1 in
+	postgresql://*) psql -X -q -At -v ON_ERROR_STOP=1 "$1" -c "$2" ;;
+	*) sqlite3 "$1" "$2" ;;
 	esac
 }
+q() { qs "${STORE:-$T/store.db}" "$1"; }
 
 fixture_store() {
 	fx=$1

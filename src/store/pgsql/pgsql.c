@@ -770,28 +770,6 @@ pgsql_blob_write(struct db_blob *db_b, const void *p, size_t n, size_t at)
 	return 0;
 }
 
-/* Runs SQL with the blob's row as $1 and PARAM as $2. */
-static enum db_rc
-pgsql_blob_sql(struct db_blob *db_b, const char *sql, struct db_stmt **out,
-    const void *param, size_t n, int64_t a, int64_t len)
-{
-	struct pgsql_blob *b = (struct pgsql_blob *)db_b;
-	struct db_stmt *s;
-	enum db_rc rc;
-
-	s = pgsql_prepare(b->base.db, sql, 0);
-	pgsql_bind_int(s, 1, b->row);
-	if (param != NULL)
-		pgsql_bind_blob(s, 2, param, n);
-	else {
-		pgsql_bind_int(s, 2, a);
-		pgsql_bind_int(s, 3, len);
-	}
-	rc = pgsql_step(s);
-	*out = s;
-	return rc;
-}
-
 static int
 pgsql_blob_read(struct db_blob *db_b, void *p, size_t n, size_t at)
 {
@@ -806,8 +784,11 @@ pgsql_blob_read(struct db_blob *db_b, void *p, size_t n, size_t at)
 	snprintf(sql, sizeof(sql), "SELECT substring(\"%s\" FROM"
 	    " CAST(?2 AS integer) + 1 FOR CAST(?3 AS integer)) FROM \"%s\""
 	    " WHERE \"%s\" = ?1", b->col, b->table, b->key);
-	if (pgsql_blob_sql(db_b, sql, &s, NULL, 0, (int64_t)at, (int64_t)n)
-	    == DB_ROW) {
+	s = pgsql_prepare(b->base.db, sql, 0);
+	pgsql_bind_int(s, 1, b->row);
+	pgsql_bind_int(s, 2, (int64_t)at);
+	pgsql_bind_int(s, 3, (int64_t)n);
+	if (pgsql_step(s) == DB_ROW) {
 		v = pgsql_col_blob(s, 0, &got);
 		if (v != NULL && got == n) {
 			memcpy(p, v, n);
@@ -833,10 +814,14 @@ pgsql_blob_close(struct db_blob *db_b)
 	if (b->write) {
 		snprintf(sql, sizeof(sql), "UPDATE \"%s\" SET \"%s\" = ?2"
 		    " WHERE \"%s\" = ?1", b->table, b->col, b->key);
-		if (pgsql_blob_sql(db_b, sql, &s, b->buf != NULL ? b->buf :
-		    (const void *)"", b->len, 0, 0) != DB_DONE ||
-		    CONN(b->base.db)->changes != 1)
+		s = pgsql_prepare(b->base.db, sql, 0);
+		pgsql_bind_int(s, 1, b->row);
+		pgsql_bind_blob(s, 2, b->buf, b->len);
+		if (pgsql_step(s) != DB_DONE)
 			rc = -1;
+		else if (CONN(b->base.db)->changes != 1)
+			rc = pgsql_fail(CONN(b->base.db), "no row %s to write",
+			    b->table);
 		pgsql_finalize(s);
 	}
 	free(b->buf);

@@ -49,7 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION	21
+#define STORE_SCHEMA_VERSION	22
 
 #define STORE_CREATE	0x1	/* create or upgrade the schema */
 #define STORE_READONLY	0x2

@@ -45,6 +45,35 @@
  */
 #define M21_CLAIMED_BY	"ALTER TABLE outbox ADD COLUMN claimed_by TEXT"
 
+/*
+ * 22: on PostgreSQL, a statement's delivered ledger rows go into the
+ * summary at once: the relay writes a message's ledger rows 32 to a
+ * statement, and a PL/pgSQL call per row cost 25 us of the server's time
+ * each (1.3 ms of a 50-recipient message).  A customer twice in one
+ * statement (two addresses) counts once, at their last.  SQLite's row
+ * trigger is a call within the process: it stays.  An UPDATE's trigger
+ * stays a row's (PostgreSQL gives no transition table to a trigger on
+ * some columns), and withdrawals and redeliveries are rare.
+ */
+#define M22_SQLITE	"SELECT 22"
+#define M22_PGSQL							\
+	"DROP TRIGGER ledger_delivered ON ledger;"			\
+	"DROP FUNCTION ledger_delivered();"				\
+	"CREATE FUNCTION ledger_delivered() RETURNS trigger"		\
+	" LANGUAGE plpgsql AS $$ BEGIN"					\
+	"  INSERT INTO deliveries SELECT customer_id, campaign_id,"	\
+	"   max(at), max(priority) FROM ledger_new"			\
+	"   WHERE decision = 'deliver' AND customer_id <> 0"		\
+	"   GROUP BY customer_id, campaign_id"				\
+	"  ON CONFLICT (customer_id, campaign_id) DO UPDATE SET"	\
+	"   at = GREATEST(deliveries.at, excluded.at),"			\
+	"   priority = GREATEST(deliveries.priority, excluded.priority);"	\
+	"  RETURN NULL;"						\
+	" END $$;"							\
+	"CREATE TRIGGER ledger_delivered AFTER INSERT ON ledger"	\
+	" REFERENCING NEW TABLE AS ledger_new FOR EACH STATEMENT"	\
+	" EXECUTE FUNCTION ledger_delivered()"
+
 static const char *const migrations[] = {
 	/* 1: customers, orders, behaviour, consent, engagement, segments */
 	"CREATE TABLE customers ("
@@ -642,6 +671,8 @@ static const char *const migrations[] = {
 	"  END;"),
 	/* 21: which relay claimed a job being sent (both engines) */
 	M21_CLAIMED_BY,
+	/* 22: PostgreSQL's delivery summary a statement at a time */
+	M22_SQLITE,
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
@@ -657,6 +688,7 @@ extern const char pgsql_schema_baseline[];
 /* Migrations after the baseline, PostgreSQL's text of each. */
 static const char *const pgsql_migrations[] = {
 	M21_CLAIMED_BY " COLLATE \"C\"",
+	M22_PGSQL,
 	NULL
 };
 #define NPGSQL_MIGRATIONS \

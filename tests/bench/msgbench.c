@@ -13,7 +13,8 @@
  * microseconds per message and per recipient, CPU time included, and on
  * a PostgreSQL store the round trips a message takes.  MSGBENCH_FIRST
  * (default 0) is where the numbering starts: relays of a fleet run side
- * by side on ranges of their own.
+ * by side on ranges of their own.  MSGBENCH_NOW (default the clock) is
+ * the time the messages are sent at: a store's history made in the past.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -133,6 +134,7 @@ main(int argc, char **argv)
 	size_t replaced = 0;
 	long messages, rcpts, customers = 0, i, j, seq = 0;
 	uint64_t trips;
+	int64_t sent_at = 0;
 	double t0, c0, wall, cpu;
 	FILE *fp;
 
@@ -150,6 +152,8 @@ main(int argc, char **argv)
 	}
 	if (getenv("MSGBENCH_FIRST") != NULL)
 		seq = atol(getenv("MSGBENCH_FIRST"));
+	if (getenv("MSGBENCH_NOW") != NULL)
+		sent_at = atoll(getenv("MSGBENCH_NOW"));
 	render_init();
 	daemon_log_open("msgbench", 1);
 	if (daemon_gen_load(argv[1], &g, err, sizeof(err)) == -1 ||
@@ -205,7 +209,8 @@ main(int argc, char **argv)
 		}
 		milter_msg_eoh(m, &g->env);
 		milter_msg_body(m, (const unsigned char *)body, strlen(body));
-		if (milter_msg_eom(m, &g->env, st, (int64_t)time(NULL), &ops) !=
+		if (milter_msg_eom(m, &g->env, st,
+		    sent_at > 0 ? sent_at : (int64_t)time(NULL), &ops) !=
 		    MILTER_CONTINUE) {
 			fprintf(stderr, "msgbench: message %ld not accepted\n",
 			    i);

@@ -127,7 +127,13 @@ field() {	# OUT WORD: the number before WORD
 	    "$1" | head -1 | tr -d '(,'
 }
 
-sq="" pg="" pg2="" sqcpu="" pgcpu="" trips=""
+# the CPU seconds a message of everything in the cgroup between C0 and
+# now (the relays and the server), over N messages
+cpu_per() {	# C0 N
+	awk "BEGIN { printf \"%.2f\", ($(cg_cpu) - $1) * 1000 / $2 }"
+}
+
+sq="" pg="" pg2="" sqcpu="" pgcpu="" trips="" pgall="" pg2all=""
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
 	conf "$D/sqlite.conf" "$(fresh sqlite)"
@@ -136,18 +142,22 @@ while [ "$r" -le "$ROUNDS" ]; do
 	sqcpu="$sqcpu $(awk '/cpu/ { for (i = 1; i <= NF; i++) if ($i == "(cpu") print $(i + 1) }' "$D/sqlite.out")"
 
 	conf "$D/pgsql.conf" "$(fresh pgsql)"
+	c0=$(cg_cpu)
 	run "$D/pgsql.conf" 0 "$D/pgsql.out"
+	pgall="$pgall $(cpu_per "$c0" "$MESSAGES")"
 	pg="$pg $(per_second "$D/pgsql.out")"
 	pgcpu="$pgcpu $(awk '/cpu/ { for (i = 1; i <= NF; i++) if ($i == "(cpu") print $(i + 1) }' "$D/pgsql.out")"
 	trips="$trips $(awk '/round trips/ { print $3 }' "$D/pgsql.out")"
 
 	conf "$D/pgsql2.conf" "$(fresh pgsql2)"
+	c0=$(cg_cpu)
 	run "$D/pgsql2.conf" 0 "$D/pgsql2a.out" &
 	a=$!
 	run "$D/pgsql2.conf" $((MESSAGES * 50)) "$D/pgsql2b.out" &
 	b=$!
 	wait $a
 	wait $b
+	pg2all="$pg2all $(cpu_per "$c0" $((MESSAGES * 2)))"
 	pg2="$pg2 $(per_second "$D/pgsql2a.out" "$D/pgsql2b.out")"
 	r=$((r + 1))
 done
@@ -235,6 +245,7 @@ awk -v sq="$sq" -v pg="$pg" -v pg2="$pg2" -v sqcpu="$sqcpu" \
     -v pgcpu="$pgcpu" -v trips="$trips" -v m="$MESSAGES" \
     -v c="$CUSTOMERS" -v rm="$RELAY_MESSAGES" -v rsq="$rsq" -v rpg="$rpg" \
     -v rpg2="$rpg2" -v csq="$csq" -v cpg="$cpg" -v cpg2="$cpg2" \
+    -v pgall="$pgall" -v pg2all="$pg2all" \
     -v cores="$(nproc)" "$AWK_MEDIAN"'
 BEGIN {
 	printf "fleet: %d messages of 50 recipients over %d customers, %d" \
@@ -246,6 +257,11 @@ BEGIN {
 	    median(pg), spread(pg, "%.1f"), median(pgcpu), median(trips)
 	printf "  two relays, PostgreSQL:   %7.1f messages/s (%s)\n",
 	    median(pg2), spread(pg2, "%.1f")
+	if (pgall != "" && median(pg2all) > 0)
+		printf "  CPU of relays and server: one relay %.2f ms/message," \
+		    " two %.2f: %d cores carry at most %.1f messages/s at" \
+		    " the CPU of two\n", median(pgall), median(pg2all), cores,
+		    cores * 1000 / median(pg2all)
 	printf "  PostgreSQL/SQLite %.2fx (goal 0.8x); two relays/one %.2fx" \
 	    " (goal 1.6x)\n", median(pg) / median(sq), median(pg2) / median(pg)
 	if (rsq == "")

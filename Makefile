@@ -119,16 +119,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/tests/unit/tstore.o $(LIBSEGM)
 	    $(BUILD)/tests/unit/tstore.o $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS) \
 	    $(shell pkg-config --libs cmocka)
 
-# A fuzz target replaying its corpus (make check), or driven by libFuzzer
-$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBSEGM)
+# A fuzz target replaying its corpus (make check), or driven by libFuzzer;
+# the store it runs on from tests/fuzz/fstore.h, kept between runs.
+FSTORE	 = $(BUILD)/tests/fuzz/fstore.o
+.PRECIOUS: $(FSTORE)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fstore.h \
+	    $(FSTORE) $(LIBSEGM)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBSEGM) \
-	    $(ALL_LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(FSTORE) \
+	    $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS)
 
-$(BUILD)/fuzz/%-fuzz: tests/fuzz/%.c $(LIBSEGM)
+$(BUILD)/fuzz/%-fuzz: tests/fuzz/%.c tests/fuzz/fstore.h $(FSTORE) \
+	    $(LIBSEGM)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBSEGM) \
-	    $(ALL_LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FSTORE) \
+	    $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS)
 
 tests: $(TESTS) $(FUZZ_REPLAY) $(BUILD)/segctl $(BUILD)/segmilter \
 	    $(BUILD)/segfeed
@@ -244,4 +249,5 @@ clean:
 	install uninstall clean
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(MILTER_OBJS:.o=.d) \
-    $(FEED_OBJS:.o=.d) $(TESTS:=.d) $(BUILD)/tests/unit/tstore.d
+    $(FEED_OBJS:.o=.d) $(TESTS:=.d) $(BUILD)/tests/unit/tstore.d \
+    $(FSTORE:.o=.d)

@@ -1,9 +1,9 @@
 #!/bin/sh
 # run.sh - runs every test program and prints one closing tally.
 #
-#   tests/run.sh               unit tests (those on a store: on SQLite, then
-#                              on a private PostgreSQL), fuzz corpora, then
-#                              integration tests
+#   tests/run.sh               unit tests and fuzz corpora (those on a
+#                              store: on SQLite, then on a private
+#                              PostgreSQL), then integration tests
 #   tests/run.sh --unit-only   unit tests and fuzz corpora only
 #
 # BUILD names the build directory (default build).  Each unit test is a
@@ -37,8 +37,18 @@ for t in "$BUILD"/tests/test_*; do
 	run "$(basename "$t")" "$t"
 done
 
+# each fuzz target over its corpus: the inputs that once found a bug,
+# and seeds; a crash or a sanitizer report fails it
+for t in "$BUILD"/fuzz/fuzz_*; do
+	case $t in *-fuzz) continue ;; esac
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	run "$name" "$t" "tests/fuzz/corpus/${name#fuzz_}"
+done
+
 # the unit tests that take their store from tstore (tests/unit/tstore.h),
-# again on a private PostgreSQL: the same assertions on the other engine
+# and the fuzz targets from fstore (tests/fuzz/fstore.h), again on a
+# private PostgreSQL: the same assertions on the other engine
 . tests/lib/pgsql.sh
 if pgsql_available; then
 	pgdir=$(mktemp -d /tmp/segm-pgsql.XXXXXX)
@@ -51,6 +61,14 @@ if pgsql_available; then
 			run "pgsql:$(basename "$t")" env \
 			    SEGM_TEST_PGSQL="$PGSQL_URL" "$t"
 		done
+		for t in "$BUILD"/fuzz/fuzz_*; do
+			case $t in *-fuzz) continue ;; esac
+			[ -x "$t" ] || continue
+			name=$(basename "$t")
+			grep -q fstore_name "tests/fuzz/$name.c" || continue
+			run "pgsql:$name" env SEGM_TEST_PGSQL="$PGSQL_URL" \
+			    "$t" "tests/fuzz/corpus/${name#fuzz_}"
+		done
 		pgsql_stop "$pgdir/pg"
 	else
 		run "pgsql" false
@@ -59,15 +77,6 @@ else
 	echo "== pgsql: no PostgreSQL to start (initdb, pg_ctl); skipped"
 	skipped=$((skipped + 1))
 fi
-
-# each fuzz target over its corpus: the inputs that once found a bug,
-# and seeds; a crash or a sanitizer report fails it
-for t in "$BUILD"/fuzz/fuzz_*; do
-	case $t in *-fuzz) continue ;; esac
-	[ -x "$t" ] || continue
-	name=$(basename "$t")
-	run "$name" "$t" "tests/fuzz/corpus/${name#fuzz_}"
-done
 
 if [ "${1:-}" != "--unit-only" ]; then
 	for t in tests/integration/t-*.sh; do

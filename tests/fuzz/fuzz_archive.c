@@ -8,14 +8,16 @@
  * whole).  The reader parses a file before its digest is checked, so
  * every byte reaches the parser.
  *
- * The store is made once per process, in a directory removed at exit:
- * six rows in September 2026 archived into one file (nobody's rows with
- * values as they are, quotes, a newline and a control character among
- * them; rows of a customer with a fixed audit key, their personal data
- * boxed; rows of an erased customer and the row of their erasure), and
- * a row in December left in the store.  With the key fixed, a seed
- * written by another process opens and parses to its end: only its
- * boxes' random nonces, so its digest, differ.
+ * The store is made once per process (tests/fuzz/fstore.h: a file in a
+ * directory removed at exit, or a schema on PostgreSQL; the archive is a
+ * file in that directory either way): six rows in September 2026
+ * archived into one file (nobody's rows with values as they are, quotes,
+ * a newline and a control character among them; rows of a customer with
+ * a fixed audit key, their personal data boxed; rows of an erased
+ * customer and the row of their erasure), and a row in December left in
+ * the store.  With the key fixed, a seed written by another process opens
+ * and parses to its end: only its boxes' random nonces, so its digest,
+ * differ.
  *
  * Beyond crashes, leaks and reads past a field: an input that is not
  * the file's very bytes is never accepted, by verify nor by export; a
@@ -29,9 +31,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "../../src/store/db.h"
 #include "audit.h"
+#include "fstore.h"
 #include "store_audit.h"
 #include "store_record.h"
 
@@ -54,7 +56,7 @@ static const unsigned char ann_key[STORE_AUDIT_KEY_LEN] =
 static const unsigned char bob_key[STORE_AUDIT_KEY_LEN] =
     "segmilter fuzz_archive bob key!";
 
-static char dir[64], db[128], arc[128], path[256];
+static char dir[64], db[512], arc[128], path[256];
 static struct store *st;
 static struct store_audit_archive rec;
 static char *orig, *orig_export;		/* the file; its export */
@@ -63,16 +65,10 @@ static size_t orig_len, orig_export_len;
 static void
 cleanup(void)
 {
-	char p[160];
-
 	store_close(st);
 	unlink(path);
 	rmdir(arc);
-	snprintf(p, sizeof(p), "%s-wal", db);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", db);
-	unlink(p);
-	unlink(db);
+	fstore_remove(db);
 	rmdir(dir);
 	free(orig);
 	free(orig_export);
@@ -130,22 +126,19 @@ append(struct audit_chain *ch, int64_t at, int64_t id, const char *rcpt,
 static void
 fix_key(int64_t id, const unsigned char *key)
 {
-	sqlite3_stmt *s = NULL;
-	sqlite3 *h;
+	struct db_stmt *s;
+	struct db *h = fstore_open(db);
 	int ok;
 
-	ok = sqlite3_open(db, &h) == SQLITE_OK &&
-	    sqlite3_busy_timeout(h, 5000) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, "UPDATE customers SET audit_key = ?2"
-	    " WHERE id = ?1", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_bind_int64(s, 1, id) == SQLITE_OK &&
-	    sqlite3_bind_blob(s, 2, key, STORE_AUDIT_KEY_LEN,
-	    SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_DONE && sqlite3_changes(h) == 1;
+	ok = (s = db_prepare(h, "UPDATE customers SET audit_key = ?2"
+	    " WHERE id = ?1", 0)) != NULL &&
+	    db_bind_int(s, 1, id) == 0 &&
+	    db_bind_blob(s, 2, key, STORE_AUDIT_KEY_LEN) == 0 &&
+	    db_step(s) == DB_DONE && db_changes(h) == 1;
 	if (!ok)
-		fail("audit key", sqlite3_errmsg(h));
-	sqlite3_finalize(s);
-	sqlite3_close(h);
+		fail("audit key", db_errmsg(h));
+	db_finalize(s);
+	db_close(h);
 }
 
 /* The rows, in one transaction; Bob's erased among them. */
@@ -218,7 +211,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("mkdtemp");
 		exit(1);
 	}
-	snprintf(db, sizeof(db), "%s/store.db", dir);
+	fstore_name(dir, db, sizeof(db));
 	snprintf(arc, sizeof(arc), "%s/archive", dir);
 	if (store_open(db, STORE_CREATE, 1000, &st, err, sizeof(err)) == -1)
 		fail(db, err);

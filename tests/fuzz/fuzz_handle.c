@@ -3,7 +3,8 @@
  * on whatever a client may send: the route and method, the query, the
  * headers (signatures, topics, content types), the body, through every
  * endpoint (one-click unsubscribe, Twilio, Kannel, Shopify), on a real
- * store made once per process.  Beyond crashes and leaks: every answer
+ * store made once per process (tests/fuzz/fstore.h: a file, or a schema
+ * on PostgreSQL).  Beyond crashes and leaks: every answer
  * has a status between 200 and 599 and a terminated log line (its
  * controls are masked where it is logged, daemon_log); a head to log is
  * one.
@@ -29,6 +30,7 @@
 
 #include "conf.h"
 #include "feedback.h"
+#include "fstore.h"
 #include "store_record.h"
 
 #define MAX_HEADERS	32
@@ -38,22 +40,16 @@ int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char page[] = "<p>{{email}}</p><form method=\"post\">"
     "<button>Unsubscribe</button></form>\n";
-static char dir[64], db[128];
+static char dir[64], db[512];
 static struct feedback_env env;
 static struct conf *cf;
 
 static void
 cleanup(void)
 {
-	char path[160];
-
 	store_close(env.st);
 	conf_free(cf);
-	snprintf(path, sizeof(path), "%s-wal", db);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db);
-	unlink(path);
-	unlink(db);
+	fstore_remove(db);
 	rmdir(dir);
 }
 
@@ -72,7 +68,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("mkdtemp");
 		exit(1);
 	}
-	snprintf(db, sizeof(db), "%s/store.db", dir);
+	fstore_name(dir, db, sizeof(db));
 	if (store_open(db, STORE_CREATE, 1000, &env.st, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);

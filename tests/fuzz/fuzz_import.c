@@ -20,10 +20,11 @@
  * fails on imported data is a bug: a value a format accepts must be one
  * the store and the rules can use).
  *
- * The store is made once per process, in a directory removed at exit,
- * and emptied after each input through a second connection (no table
- * dropped, so the store's prepared statements stay good); every input
- * overwrites the one CSV file.  libFuzzer entry point; see
+ * The store is made once per process (tests/fuzz/fstore.h: a file in a
+ * directory removed at exit, or a schema on PostgreSQL), and emptied
+ * after each input through a second connection (no table dropped, so
+ * the store's prepared statements stay good); every input overwrites the
+ * one CSV file in that directory.  libFuzzer entry point; see
  * fuzz_render.c.
  */
 #include <stdint.h>
@@ -32,10 +33,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "../../src/store/db.h"
 #include "buf.h"
 #include "conf.h"
+#include "fstore.h"
 #include "import.h"
 #include "segment.h"
 #include "store.h"
@@ -46,10 +47,10 @@
 int	 LLVMFuzzerInitialize(int *argc, char ***argv);
 int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], db_path[96], csv_path[96];
+static char dir[64], db_path[512], csv_path[96];
 static struct store *st;
-static sqlite3 *db;		/* the same file, to empty it */
-static struct buf reset_sql;	/* DELETE FROM every table */
+static struct db *db;		/* the same store, to empty it */
+static struct buf reset_sql;	/* every table emptied */
 static struct conf *cf;
 static FILE *report;		/* an input's, into report_text */
 static char *report_text;
@@ -58,16 +59,10 @@ static size_t report_len;
 static void
 cleanup(void)
 {
-	char path[128];
-
 	store_close(st);
-	sqlite3_close(db);
+	db_close(db);
 	unlink(csv_path);
-	unlink(db_path);
-	snprintf(path, sizeof(path), "%s-wal", db_path);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db_path);
-	unlink(path);
+	fstore_remove(db_path);
 	rmdir(dir);
 }
 
@@ -81,8 +76,10 @@ die(const char *what, const char *why)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
+	enum db_rc rc;
 	char err[512];
+	int n, pgsql;
 
 	(void)argc;
 	(void)argv;
@@ -90,29 +87,43 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp", "cannot make a directory");
 	atexit(cleanup);
-	snprintf(db_path, sizeof(db_path), "%s/store.db", dir);
+	fstore_name(dir, db_path, sizeof(db_path));
 	snprintf(csv_path, sizeof(csv_path), "%s/in.csv", dir);
 	if (store_open(db_path, STORE_CREATE, 5000, &st, err,
 	    sizeof(err)) == -1)
 		die("store", err);
+	db = fstore_open(db_path);
+	pgsql = db_engine(db) == DB_PGSQL;
 	/* a reset is thrown away with the store: no fsync for it */
-	if (sqlite3_open(db_path, &db) != SQLITE_OK ||
-	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA synchronous=OFF", NULL, NULL,
-	    NULL) != SQLITE_OK)
-		die("store", sqlite3_errmsg(db));
-	/* every table the migrations made, whatever they are by now */
+	if (!pgsql && db_exec(db, "PRAGMA synchronous=OFF") != DB_OK)
+		die("store", db_errmsg(db));
+	/*
+	 * Every table the migrations made, whatever they are by now.
+	 * PostgreSQL holds to the foreign keys at each statement, so there
+	 * one TRUNCATE empties them all at once; SQLite's second connection
+	 * does not (foreign_keys is off), so it deletes table by table.
+	 */
+	if ((s = db_prepare(db, pgsql ? "SELECT tablename FROM pg_tables"
+	    " WHERE schemaname = current_schema() AND"
+	    " tablename <> 'schema_migrations' ORDER BY tablename" :
+	    "SELECT name FROM sqlite_master WHERE type = 'table' AND"
+	    " name <> 'schema_migrations' AND name NOT LIKE 'sqlite%'",
+	    0)) == NULL)
+		die("store", db_errmsg(db));
 	buf_init(&reset_sql, 64 * 1024);
-	buf_puts(&reset_sql, "BEGIN;");
-	if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE"
-	    " type = 'table' AND name <> 'schema_migrations' AND name NOT"
-	    " LIKE 'sqlite%'", -1, &s, NULL) != SQLITE_OK)
-		die("store", sqlite3_errmsg(db));
-	while (sqlite3_step(s) == SQLITE_ROW)
-		buf_printf(&reset_sql, "DELETE FROM \"%s\";",
-		    (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	buf_puts(&reset_sql, "COMMIT;");
+	buf_puts(&reset_sql, pgsql ? "TRUNCATE " : "BEGIN;");
+	for (n = 0; (rc = db_step(s)) == DB_ROW; n++) {
+		if (pgsql)
+			buf_printf(&reset_sql, "%s\"%s\"", n > 0 ? ", " : "",
+			    db_col_text(s, 0));
+		else
+			buf_printf(&reset_sql, "DELETE FROM \"%s\";",
+			    db_col_text(s, 0));
+	}
+	if (rc != DB_DONE)
+		die("store", db_errmsg(db));
+	db_finalize(s);
+	buf_puts(&reset_sql, pgsql ? ";" : "COMMIT;");
 	cf = conf_defaults();
 	return 0;
 }
@@ -181,8 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz_import: rebuild: %s\n", err);
 		abort();
 	}
-	if (sqlite3_exec(db, buf_str(&reset_sql), NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		die("reset", sqlite3_errmsg(db));
+	if (db_exec(db, buf_str(&reset_sql)) != DB_OK)
+		die("reset", db_errmsg(db));
 	return 0;
 }

@@ -3,7 +3,8 @@
  * client may send: sessions of envelope, headers and body driven through
  * milter_msg_* as src/milter/mlfi.c drives them for libmilter, without
  * libmilter, with the MTA's side (struct milter_ops) played by stubs that
- * check each request; on a real store made once per process.
+ * check each request; on a real store made once per process
+ * (tests/fuzz/fstore.h: a file, or a schema on PostgreSQL).
  *
  * An input is one or more messages on one connection, SMTP-like:
  *
@@ -59,12 +60,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "../../src/store/db.h"
 #include "bounce.h"
 #include "buf.h"
 #include "campaign.h"
 #include "conf.h"
+#include "fstore.h"
 #include "marker.h"
 #include "milter.h"
 #include "parse.h"
@@ -81,9 +82,9 @@
 int	 LLVMFuzzerInitialize(int *argc, char ***argv);
 int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], db_path[96], campaigns_dir[96];
+static char dir[64], db_path[512], campaigns_dir[96];
 static struct store *st;
-static sqlite3 *db;		/* the same file, to empty it */
+static struct db *db;		/* the same store, to empty it */
 static struct conf *cf;
 static struct campaign_set *set;
 static struct daemon_env env;
@@ -155,12 +156,8 @@ cleanup(void)
 	char path[160];
 
 	store_close(st);
-	sqlite3_close(db);
-	unlink(db_path);
-	snprintf(path, sizeof(path), "%s-wal", db_path);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db_path);
-	unlink(path);
+	db_close(db);
+	fstore_remove(db_path);
 	snprintf(path, sizeof(path), "%s/spring.conf", campaigns_dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/cart.conf", campaigns_dir);
@@ -277,17 +274,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp", "cannot make a directory");
 	atexit(cleanup);
-	snprintf(db_path, sizeof(db_path), "%s/store.db", dir);
+	fstore_name(dir, db_path, sizeof(db_path));
 	snprintf(campaigns_dir, sizeof(campaigns_dir), "%s/campaigns", dir);
 	if (store_open(db_path, STORE_CREATE, 5000, &st, err,
 	    sizeof(err)) == -1)
 		die("store", err);
+	db = fstore_open(db_path);
 	/* a reset is thrown away with the store: no fsync for it */
-	if (sqlite3_open(db_path, &db) != SQLITE_OK ||
-	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA synchronous=OFF", NULL, NULL,
-	    NULL) != SQLITE_OK)
-		die("store", sqlite3_errmsg(db));
+	if (db_engine(db) == DB_SQLITE &&
+	    db_exec(db, "PRAGMA synchronous=OFF") != DB_OK)
+		die("store", db_errmsg(db));
 
 	cf = conf_defaults();
 	free(cf->milter.spool_dir);
@@ -663,9 +659,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (message(msg, &p, end, NOW + 60 * i) == -1)
 			break;
 	milter_msg_free(msg);
-	if (sqlite3_exec(db, "BEGIN; DELETE FROM ledger; DELETE FROM audit;"
+	if (db_exec(db, "BEGIN; DELETE FROM ledger; DELETE FROM audit;"
 	    " DELETE FROM audit_hours; DELETE FROM outbox;"
-	    " DELETE FROM copy_seen; COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
-		die("reset", sqlite3_errmsg(db));
+	    " DELETE FROM copy_seen; COMMIT;") != DB_OK)
+		die("reset", db_errmsg(db));
 	return 0;
 }

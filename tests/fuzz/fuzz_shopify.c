@@ -12,8 +12,9 @@
  * accepted is a bug); and the second delivery of the same id is a
  * duplicate that changes nothing.
  *
- * The store is made once per process in a directory removed at exit;
- * each input gets delivery ids of its own.  libFuzzer entry point; see
+ * The store is made once per process (tests/fuzz/fstore.h: a file in a
+ * directory removed at exit, or a schema on PostgreSQL); each input gets
+ * delivery ids of its own.  libFuzzer entry point; see
  * fuzz_render.c.
  */
 #include <stdint.h>
@@ -24,6 +25,7 @@
 
 #include "conf.h"
 #include "feedback_shopify.h"
+#include "fstore.h"
 #include "segment.h"
 #include "store_feedback.h"
 
@@ -32,7 +34,7 @@
 int	 LLVMFuzzerInitialize(int *argc, char ***argv);
 int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], db_path[96];
+static char dir[64], db_path[512];
 static struct store *st;
 static struct conf *cf;		/* the segment rules */
 static unsigned long inputs;
@@ -40,15 +42,9 @@ static unsigned long inputs;
 static void
 cleanup(void)
 {
-	char path[128];
-
 	store_close(st);
 	conf_free(cf);
-	unlink(db_path);
-	snprintf(path, sizeof(path), "%s-wal", db_path);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db_path);
-	unlink(path);
+	fstore_remove(db_path);
 	rmdir(dir);
 }
 
@@ -64,7 +60,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(dir) == NULL)
 		abort();
 	atexit(cleanup);
-	snprintf(db_path, sizeof(db_path), "%s/store.db", dir);
+	fstore_name(dir, db_path, sizeof(db_path));
 	cf = conf_defaults();
 	/* segments published: each delivery refreshes its customer's */
 	if (store_open(db_path, STORE_CREATE, 5000, &st, err,

@@ -111,17 +111,20 @@ $(BUILD)/msgbench: tests/bench/msgbench.c $(LIBSEGM)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS)
 
 # Each test with its header dependencies (a changed header rebuilds it),
-# and the store it runs on (tests/unit/tstore.h), kept between runs.
+# and the store it runs on (tests/unit/tstore.h, naming it with
+# tests/fuzz/fstore.h), kept between runs.
+FSTORE	 = $(BUILD)/tests/fuzz/fstore.o
 .PRECIOUS: $(BUILD)/tests/unit/tstore.o
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/tests/unit/tstore.o $(LIBSEGM)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/tests/unit/tstore.o $(FSTORE) \
+	    $(LIBSEGM)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -Itests/unit -o $@ $< \
-	    $(BUILD)/tests/unit/tstore.o $(LIBSEGM) $(ALL_LDFLAGS) $(LIBS) \
+	    $(BUILD)/tests/unit/tstore.o $(FSTORE) $(LIBSEGM) $(ALL_LDFLAGS) \
+	    $(LIBS) \
 	    $(shell pkg-config --libs cmocka)
 
 # A fuzz target replaying its corpus (make check), or driven by libFuzzer;
 # the store it runs on from tests/fuzz/fstore.h, kept between runs.
-FSTORE	 = $(BUILD)/tests/fuzz/fstore.o
 .PRECIOUS: $(FSTORE)
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fstore.h \
 	    $(FSTORE) $(LIBSEGM)

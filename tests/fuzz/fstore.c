@@ -36,17 +36,18 @@ fstore_open(const char *name)
 void
 fstore_name(const char *dir, char *out, size_t outlen)
 {
+	static unsigned n;
 	const char *uri = getenv("SEGM_TEST_PGSQL");
-	char schema[32], sql[64];
+	char schema[48], sql[80];
 	struct db *db;
 
 	if (uri == NULL || *uri == '\0') {
 		snprintf(out, outlen, "%s/store.db", dir);
 		return;
 	}
-	/* the process's own: the replays of several targets may share a
+	/* the process's own: several targets' replays, or tests, share a
 	 * server */
-	snprintf(schema, sizeof(schema), "fuzz_%ld", (long)getpid());
+	snprintf(schema, sizeof(schema), "s%ld_%u", (long)getpid(), ++n);
 	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
 	if ((size_t)snprintf(out, outlen, "%s%soptions=-c%s%s", uri,
 	    strchr(uri, '?') != NULL ? "&" : "?", FSTORE_PATH, schema) >=

@@ -1,7 +1,7 @@
 /*
  * fstore.h - the store a fuzz target runs on, and the target's own
- * connection behind the store's back, as tests/unit/tstore.h gives the
- * unit tests theirs.
+ * connection behind the store's back; tests/unit/tstore.c names and
+ * opens the unit tests' stores with it too.
  *
  * A store is a file in the target's directory or, when SEGM_TEST_PGSQL
  * holds a PostgreSQL URI, a schema of its own on that server: tests/run.sh

@@ -1,6 +1,8 @@
 /*
  * tstore.c - see tstore.h.  Connections are the store's own engines,
- * opened for each call: tests are not the place to save them.
+ * opened for each call: tests are not the place to save them.  A store
+ * is named and opened as a fuzz target's (tests/fuzz/fstore.h): a
+ * failure there prints why and exits, which fails the test.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +15,7 @@
 #include <cmocka.h>
 
 #include "../../src/store/db.h"
-#include "../../src/store/pgsql/pgsql.h"
-#include "../../src/store/sqlite/sqlite.h"
+#include "../fuzz/fstore.h"
 #include "tstore.h"
 
 static const char *
@@ -39,40 +40,10 @@ tstore_blob_text(const char *col, char *out, size_t outlen)
 	    "CAST(%s AS TEXT)", col);
 }
 
-static struct db *
-tstore_open(const char *name)
-{
-	struct db *db;
-	char err[512];
-
-	if ((pgsql_db_is_uri(name) ? pgsql_db_open(name, 5000, &db, err,
-	    sizeof(err)) : sqlite_db_open(name, 0, 5000, &db, err,
-	    sizeof(err))) == -1)
-		fail_msg("%s", err);
-	return db;
-}
-
 void
 tstore_name(const char *dir, char *out, size_t outlen)
 {
-	static unsigned n;
-	const char *uri = tstore_server();
-	char schema[64], sql[96];
-	struct db *db;
-
-	if (uri == NULL) {
-		snprintf(out, outlen, "%s/store.db", dir);
-		return;
-	}
-	snprintf(schema, sizeof(schema), "t%ld_%u", (long)getpid(), ++n);
-	db = tstore_open(uri);
-	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
-	if (db_exec(db, sql) != DB_OK)
-		fail_msg("%s: %s", sql, db_errmsg(db));
-	db_close(db);
-	if ((size_t)snprintf(out, outlen, "%s%soptions=-csearch_path%%3D%s",
-	    uri, strchr(uri, '?') != NULL ? "&" : "?", schema) >= outlen)
-		fail_msg("store name too long for %zu bytes", outlen);
+	fstore_name(dir, out, outlen);
 }
 
 static char *
@@ -88,7 +59,7 @@ tstore_format(const char *fmt, va_list ap)
 void
 tstore_exec(const char *name, const char *fmt, ...)
 {
-	struct db *db = tstore_open(name);
+	struct db *db = fstore_open(name);
 	va_list ap;
 	char *sql;
 
@@ -109,7 +80,7 @@ tstore_row(const char *name, struct db **db, const char *fmt, va_list ap,
 	struct db_stmt *s;
 	char *sql;
 
-	*db = tstore_open(name);
+	*db = fstore_open(name);
 	sql = tstore_format(fmt, ap);
 	if ((s = db_prepare(*db, sql, 0)) == NULL)
 		fail_msg("%s: %s", sql, db_errmsg(*db));

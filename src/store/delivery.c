@@ -115,9 +115,26 @@ delivery_profiles(struct store *st, const char *const *emails, size_t n,
 }
 
 /*
- * The category interests of every recipient (N <= STORE_BATCH) in the
- * current segments generation, most recent first (as
- * store_segment_interests()).
+ * Up to STORE_BATCH known customers' ids, R[i]'s at position i (0 for
+ * an unknown address, which matches nothing), as the JSON array batch
+ * statements take.
+ */
+static void
+delivery_ids(struct buf *ids, size_t n, struct store_recipient *const *r)
+{
+	int64_t id[STORE_BATCH];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		id[i] = r[i]->customer_id;
+	buf_init(ids, STORE_BATCH_JSON_MAX);
+	store_json_ints(ids, id, n);
+}
+
+/*
+ * The category interests of every recipient with a segment (N <=
+ * STORE_BATCH) in the current segments generation, most recent first
+ * (as store_segment_interests()).
  */
 static int
 delivery_interests(struct store *st, size_t n,
@@ -125,10 +142,9 @@ delivery_interests(struct store *st, size_t n,
 {
 	struct segment_result *seg;
 	struct segment_interest *in;
-	int64_t id[STORE_BATCH], i;
 	struct buf ids;
 	struct db_stmt *s;
-	size_t k;
+	int64_t i;
 	int rc;
 
 	s = store_stmt(st, SQ_SEG_INTERESTS_MANY, "SELECT j.key, category,"
@@ -139,14 +155,11 @@ delivery_interests(struct store *st, size_t n,
 	    " ORDER BY j.key, last_at DESC, category");
 	if (s == NULL)
 		return -1;
-	for (k = 0; k < n; k++)
-		id[k] = r[k]->has_segment ? r[k]->customer_id : 0;
-	buf_init(&ids, STORE_BATCH_JSON_MAX);
-	store_json_ints(&ids, id, n);
+	delivery_ids(&ids, n, r);
 	db_bind_text(s, 1, buf_str(&ids));
 	while ((rc = db_step(s)) == DB_ROW) {
 		i = db_col_int(s, 0);
-		if (i < 0 || (size_t)i >= n)
+		if (i < 0 || (size_t)i >= n || !r[i]->has_segment)
 			continue;
 		seg = &r[i]->seg;
 		if (seg->ninterests == SEGMENT_MAX_INTERESTS)
@@ -191,22 +204,6 @@ delivery_soft_bounces(const char *list, struct store_recipient *r)
 	}
 }
 
-/*
- * Up to STORE_BATCH known customers' ids, R[i]'s at position i (0 for
- * an unknown address, which matches nothing), as the JSON array batch
- * statements take.
- */
-static void
-delivery_ids(struct buf *ids, size_t n, struct store_recipient *const *r)
-{
-	int64_t id[STORE_BATCH];
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		id[i] = r[i]->customer_id;
-	buf_init(ids, STORE_BATCH_JSON_MAX);
-	store_json_ints(ids, id, n);
-}
 
 /*
  * Unsubscribes and complaints, bounces since consent (hard: a count;

@@ -4,7 +4,10 @@
  * A claim is one UPDATE ... RETURNING: the row moves to 'sending' with a
  * lease in the same statement that picks it, so two workers never take
  * the same job, and a worker killed mid-send leaves a lease that runs
- * out rather than a job that is lost.
+ * out rather than a job that is lost.  On PostgreSQL the pick locks the
+ * row and passes over rows other claims have locked (FOR UPDATE SKIP
+ * LOCKED): a fleet's workers claim side by side, outside the writers'
+ * lock, and never the same job.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -274,6 +277,20 @@ store_job_free(struct store_job *j)
 	free(j);
 }
 
+/* The job due first marked as being sent; LOCK is how the pick locks it. */
+#define CLAIM_SQL(lock)							\
+	"UPDATE outbox SET"						\
+	" state = 'sending', lease_until = ?1 + ?2,"			\
+	" attempts = attempts + 1, claimed_by = nullif(?5, '')"		\
+	" WHERE id = (SELECT id FROM outbox"				\
+	"  WHERE (state = 'queued' AND kind IN (?3, ?4) AND next_at <= ?1)" \
+	"  OR (state = 'sending' AND kind IN (?3, ?4)"			\
+	"   AND lease_until <= ?1)"					\
+	"  ORDER BY next_at, id LIMIT 1" lock ")"			\
+	" RETURNING " JOB_COLUMNS ", CASE kind WHEN 'sms' THEN message END," \
+	" (SELECT length(b.message) FROM outbox_body b"			\
+	"  WHERE b.job_id = outbox.id)"
+
 /* Marks the job due first as being sent: 0 and *OUT, 1 for none, or -1
  * (*OUT may be set then: the caller frees it). */
 static int
@@ -284,17 +301,8 @@ claim_due(struct store *st, int64_t now, int64_t lease, const char *email,
 	struct db_stmt *s;
 	int rc;
 
-	s = store_stmt(st, SQ_OUTBOX_CLAIM, "UPDATE outbox SET"
-	    " state = 'sending', lease_until = ?1 + ?2,"
-	    " attempts = attempts + 1, claimed_by = nullif(?5, '')"
-	    " WHERE id = (SELECT id FROM outbox"
-	    "  WHERE (state = 'queued' AND kind IN (?3, ?4) AND next_at <= ?1)"
-	    "  OR (state = 'sending' AND kind IN (?3, ?4)"
-	    "   AND lease_until <= ?1)"
-	    "  ORDER BY next_at, id LIMIT 1)"
-	    " RETURNING " JOB_COLUMNS ", CASE kind WHEN 'sms' THEN message END,"
-	    " (SELECT length(b.message) FROM outbox_body b"
-	    "  WHERE b.job_id = outbox.id)");
+	s = store_stmt(st, SQ_OUTBOX_CLAIM, db_engine(st->db) == DB_PGSQL ?
+	    CLAIM_SQL(" FOR UPDATE SKIP LOCKED") : CLAIM_SQL(""));
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, now);
@@ -353,7 +361,7 @@ store_outbox_claim(struct store *st, int64_t now, int64_t lease,
 
 	*next_at = 0;
 	*out = NULL;
-	if (store_begin(st) == -1)
+	if (store_begin_rows(st) == -1)
 		return -1;
 	rc = claim_due(st, now, lease, email, sms, out);
 	if (rc == 0 && strcmp((*out)->kind, "email") == 0 &&

@@ -527,6 +527,14 @@ store_begin(struct store *st)
 }
 
 int
+store_begin_rows(struct store *st)
+{
+	if (db_engine(st->db) == DB_PGSQL && !st->readonly)
+		return store_simple(st, SQ_BEGIN_ROWS, "BEGIN");
+	return store_begin(st);
+}
+
+int
 store_begin_read(struct store *st)
 {
 	/* one snapshot for every read, as SQLite's read transaction */

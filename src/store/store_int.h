@@ -23,7 +23,7 @@
 #include "store_segment.h"
 
 enum store_stmt_id {
-	SQ_BEGIN, SQ_BEGIN_IMMEDIATE, SQ_COMMIT, SQ_ROLLBACK,
+	SQ_BEGIN, SQ_BEGIN_IMMEDIATE, SQ_BEGIN_ROWS, SQ_COMMIT, SQ_ROLLBACK,
 	SQ_CUST_FIND, SQ_CUST_INSERT, SQ_CUST_UPDATE, SQ_CUST_ENSURE,
 	SQ_CUST_GET, SQ_CUST_EMAILS,
 	SQ_PROD_FIND, SQ_PROD_INSERT, SQ_PROD_UPDATE,
@@ -108,6 +108,14 @@ int	 store_deliveries_secs(struct store *st, int64_t *secs);
  * time).  The numbers are any, fixed.
  */
 #define STORE_PG_WRITE_LOCK	"SELECT pg_advisory_xact_lock(1936025431)"
+
+/*
+ * A write transaction without the writers' lock on PostgreSQL, for a
+ * write whose rows' own locks keep it right (an outbox claim: FOR UPDATE
+ * SKIP LOCKED), so that it does not wait for a message being recorded;
+ * store_begin() on SQLite, whose writers have only the file's lock.
+ */
+int	 store_begin_rows(struct store *st);
 #define STORE_PG_SCHEMA_LOCK	"SELECT pg_advisory_xact_lock(1936025453)"
 #define STORE_PG_REBUILD_KEY	"1936025442"	/* segments.c's, a session's */
 

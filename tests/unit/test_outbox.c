@@ -1,8 +1,9 @@
 /*
  * test_outbox.c - the outbox's pure parts and its store: backoff with
  * jitter, the copy marker (valid, forged, another key, tampered), jobs
- * through claim, lease, retry and completion on a real store, and the
- * audit rows of what became of a job.
+ * through claim, lease, retry and completion on a real store, the
+ * audit rows of what became of a job, and claims side by side on a
+ * fleet's store.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -501,6 +502,63 @@ test_audit_job(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/*
+ * PostgreSQL: a claim passes over the job another relay's worker has
+ * locked, and waits neither for that nor for the writers' lock a relay
+ * recording a message holds; the job is claimable again once the other
+ * lets go.  Claiming under the writers' lock, or picking without SKIP
+ * LOCKED, makes the claim wait into its lock timeout.
+ */
+static void
+test_claims_side_by_side(void **state)
+{
+	struct store_job j, *c;
+	struct store *st;
+	struct db *other;
+	char dir[64], path[256], err[512], sql[160];
+	int64_t id1, id2, next;
+
+	(void)state;
+	if (!tstore_pgsql())
+		skip();
+	snprintf(dir, sizeof(dir), "/tmp/segm-outbox-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	tstore_name(dir, path, sizeof(path));
+	assert_int_equal(store_open(path, STORE_CREATE, 1000, &st, err,
+	    sizeof(err)), 0);
+	memset(&j, 0, sizeof(j));
+	j.kind = "email";
+	j.campaign_id = "spring";
+	j.message_key = "<m@x>";
+	j.variant = "vip";
+	j.sender = "<news@shop.example>";
+	j.recipients = "a@example.com\n";
+	j.message = "Subject: x\r\n\r\nbody\r\n";
+	j.len = strlen(j.message);
+	j.not_before = NOW;
+	j.created_at = NOW;
+	assert_int_equal(store_outbox_add(st, &j, &id1), 0);
+	j.created_at = NOW + 1;
+	j.not_before = NOW + 1;
+	assert_int_equal(store_outbox_add(st, &j, &id2), 0);
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(1936025431);"
+	    " SELECT id FROM outbox WHERE id = %lld FOR UPDATE",
+	    (long long)id1);
+	other = tstore_hold(path, sql);
+	assert_int_equal(claim(st, NOW + 10, &c, &next), 0);
+	assert_int_equal(c->id, id2);
+	store_job_free(c);
+	assert_int_equal(claim(st, NOW + 10, &c, &next), 1);
+	tstore_release(other);
+	assert_int_equal(claim(st, NOW + 10, &c, &next), 0);
+	assert_int_equal(c->id, id1);
+	store_job_free(c);
+	store_close(st);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -511,6 +569,7 @@ main(void)
 		cmocka_unit_test(test_jobs),
 		cmocka_unit_test(test_bodies_moved),
 		cmocka_unit_test(test_audit_job),
+		cmocka_unit_test(test_claims_side_by_side),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

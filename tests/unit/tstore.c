@@ -126,3 +126,21 @@ tstore_text(const char *name, char *out, size_t outlen, const char *fmt,
 	db_finalize(s);
 	db_close(db);
 }
+
+struct db *
+tstore_hold(const char *name, const char *sql)
+{
+	struct db *db = fstore_open(name);
+
+	if (db_exec(db, "BEGIN") != DB_OK || db_exec(db, sql) != DB_OK)
+		fail_msg("%s: %s", sql, db_errmsg(db));
+	return db;
+}
+
+void
+tstore_release(struct db *db)
+{
+	if (db_exec(db, "ROLLBACK") != DB_OK)
+		fail_msg("ROLLBACK: %s", db_errmsg(db));
+	db_close(db);
+}

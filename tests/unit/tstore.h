@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct db;
+
 /* Whether the tests run against PostgreSQL. */
 int	 tstore_pgsql(void);
 /* SQL for the blob column COL read as UTF-8 text, into OUT. */
@@ -32,5 +34,10 @@ int64_t	 tstore_int(const char *name, const char *fmt, ...)
 /* As a string into OUT ("" for NULL or no row). */
 void	 tstore_text(const char *name, char *out, size_t outlen,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* SQL run in a transaction left open on a connection of its own, as
+ * another relay holding its locks would; tstore_release() rolls it back
+ * and closes the connection. */
+struct db *tstore_hold(const char *name, const char *sql);
+void	 tstore_release(struct db *db);
 
 #endif

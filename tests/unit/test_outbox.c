@@ -184,31 +184,50 @@ body_kept(const char *path, int64_t id)
 	    " FROM outbox_body WHERE job_id = %lld), 0)", (long long)id);
 }
 
+/* J a due email job of campaign spring's to a@example.com (test_jobs's
+ * first, with b@ too), created at NOW */
+static void
+email_job(struct store_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->kind = "email";
+	j->campaign_id = "spring";
+	j->message_key = "<m@x>";
+	j->variant = "vip";
+	j->sender = "<news@shop.example>";
+	j->recipients = "a@example.com\n";
+	j->message = "Subject: x\r\n\r\nbody\r\n";
+	j->len = strlen(j->message);
+	j->not_before = j->created_at = NOW;
+}
+
+/* A new store in a new directory DIR (DIRLEN bytes), its name in PATH */
+static struct store *
+new_store(char *dir, size_t dirlen, char *path, size_t pathlen)
+{
+	struct store *st;
+	char err[512];
+
+	snprintf(dir, dirlen, "/tmp/segm-outbox-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	tstore_name(dir, path, pathlen);
+	if (store_open(path, STORE_CREATE, 1000, &st, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	return st;
+}
+
 static void
 test_jobs(void **state)
 {
 	struct store_job j, *got, *c;
 	struct store *st;
-	char dir[64], path[256], err[512], body[64];
+	char dir[64], path[256], body[64];
 	int64_t id1, id2, next, q, sent;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/segm-outbox-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	tstore_name(dir, path, sizeof(path));
-	assert_int_equal(store_open(path, STORE_CREATE, 5000, &st, err,
-	    sizeof(err)), 0);
-	memset(&j, 0, sizeof(j));
-	j.kind = "email";
-	j.campaign_id = "spring";
-	j.message_key = "<m@x>";
-	j.variant = "vip";
-	j.sender = "<news@shop.example>";
+	st = new_store(dir, sizeof(dir), path, sizeof(path));
+	email_job(&j);
 	j.recipients = "a@example.com\nb@example.com\n";
-	j.message = "Subject: x\r\n\r\nbody\r\n";
-	j.len = strlen(j.message);
-	j.not_before = NOW;
-	j.created_at = NOW;
 	assert_int_equal(store_outbox_add(st, &j, &id1), 0);
 	j.variant = "lapsed";
 	j.nonce = "n2";
@@ -391,22 +410,9 @@ test_bodies_moved(void **state)
 	/* a PostgreSQL store starts at schema 20: it was never 17 */
 	if (tstore_pgsql())
 		skip();
-	snprintf(dir, sizeof(dir), "/tmp/segm-outbox-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	tstore_name(dir, path, sizeof(path));
-	assert_int_equal(store_open(path, STORE_CREATE, 5000, &st, err,
-	    sizeof(err)), 0);
-	memset(&j, 0, sizeof(j));
-	j.kind = "email";
-	j.campaign_id = "spring";
-	j.message_key = "<m@x>";
-	j.variant = "vip";
-	j.sender = "<news@shop.example>";
-	j.recipients = "a@example.com\n";
-	j.message = "Subject: x\r\n\r\nbody\r\n";
-	j.len = strlen(j.message);
+	st = new_store(dir, sizeof(dir), path, sizeof(path));
+	email_job(&j);
 	j.nonce = "n1";
-	j.not_before = j.created_at = NOW;
 	assert_int_equal(store_outbox_add(st, &j, &email), 0);
 	j.kind = "sms";
 	j.recipients = "+15550001111";
@@ -515,28 +521,14 @@ test_claims_side_by_side(void **state)
 	struct store_job j, *c;
 	struct store *st;
 	struct db *other;
-	char dir[64], path[256], err[512], sql[160];
+	char dir[64], path[256], sql[160];
 	int64_t id1, id2, next;
 
 	(void)state;
 	if (!tstore_pgsql())
 		skip();
-	snprintf(dir, sizeof(dir), "/tmp/segm-outbox-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	tstore_name(dir, path, sizeof(path));
-	assert_int_equal(store_open(path, STORE_CREATE, 1000, &st, err,
-	    sizeof(err)), 0);
-	memset(&j, 0, sizeof(j));
-	j.kind = "email";
-	j.campaign_id = "spring";
-	j.message_key = "<m@x>";
-	j.variant = "vip";
-	j.sender = "<news@shop.example>";
-	j.recipients = "a@example.com\n";
-	j.message = "Subject: x\r\n\r\nbody\r\n";
-	j.len = strlen(j.message);
-	j.not_before = NOW;
-	j.created_at = NOW;
+	st = new_store(dir, sizeof(dir), path, sizeof(path));
+	email_job(&j);
 	assert_int_equal(store_outbox_add(st, &j, &id1), 0);
 	j.created_at = NOW + 1;
 	j.not_before = NOW + 1;

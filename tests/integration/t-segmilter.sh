@@ -13,20 +13,10 @@ T=$(mktemp -d /tmp/segm-t-segmilter.XXXXXX)
 # the re-injection listener's port
 R=${T_SEGMILTER_PORT:-13641}
 PID=""
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null
-	[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && pgsql_cleanup
-	rm -rf "$T"
-}
-trap cleanup EXIT
+. "$SRC/tests/lib/fixture.sh"	# and wait.sh
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; store_stop; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -20 "$T/log"; exit 1; }
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	. "$SRC/tests/lib/pgsql.sh"
-	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
-	STORE=$PGSQL_URL
-fi
-. "$SRC/tests/lib/fixture.sh"
-. "$SRC/tests/lib/wait.sh"
+store_start "$T"
 fixture_store "$T" || fail "fixture store"
 
 "$M" -V | grep -q "^segmilter [0-9.]* (libmilter " || fail "-V"

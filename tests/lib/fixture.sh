@@ -10,6 +10,22 @@
 # Campaign "launch" excludes b2b and has vip, lapsed and default variants.
 # STORE, when set, names the store instead of DIR/store.db: a PostgreSQL
 # URI (tests/lib/pgsql.sh) for the fleet's tests.
+#
+# The test's store on either engine (tests/run.sh sets T_STORE_ENGINE=pgsql
+# for the tests whose header says "# engines: sqlite pgsql"):
+#   store_start DIR      STORE=DIR/store.db; or, on pgsql, a private
+#                        PostgreSQL started in DIR/pg and STORE the URI of
+#                        its database segm.  No server to start: the test
+#                        is skipped (exit 77); one that fails to start
+#                        fails it (the caller's fail).  The caller's EXIT
+#                        trap, set before, calls store_stop
+#   store_stop           stops what store_start started; for traps
+#   store_db NAME FILE   prints another store beside STORE: FILE, or on
+#                        pgsql the URI of database NAME, created
+# Run from the source tree; the caller defines fail() (as for wait_until).
+
+. tests/lib/pgsql.sh
+. tests/lib/wait.sh
 
 ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
 # qs STORE SQL: SQL on STORE, a file or a PostgreSQL URI; the answer's
@@ -21,6 +37,34 @@ qs() {
 	esac
 }
 q() { qs "${STORE:-$T/store.db}" "$1"; }
+
+store_start() {
+	STORE_PG=""
+	if [ "${T_STORE_ENGINE:-sqlite}" != pgsql ]; then
+		STORE=$1/store.db
+		return 0
+	fi
+	pgsql_available ||
+	    { echo "$(basename "$0" .sh): no PostgreSQL server"; exit 77; }
+	STORE_PG=$1/pg
+	pgsql_start "$STORE_PG" > "$1/pg.out" 2>&1 ||
+	    fail "pgsql: $(cat "$1/pg.out")"
+	STORE=$PGSQL_URL
+}
+
+store_stop() {
+	[ -z "${STORE_PG:-}" ] || pgsql_stop "$STORE_PG"
+	return 0
+}
+
+store_db() {
+	case $STORE in
+	postgresql://*)
+		pgsql_psql "$STORE_PG" "CREATE DATABASE $1" >&2 || return 1
+		echo "$STORE" | sed "s|///segm?|///$1?|" ;;
+	*) echo "$2" ;;
+	esac
+}
 
 fixture_store() {
 	fx=$1

@@ -16,26 +16,16 @@
 set -u
 BUILD=${BUILD:-build}
 T=$(mktemp -d /tmp/segm-t-audit.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+# store_start, qs STORE SQL on either engine
+. tests/lib/fixture.sh
+trap 'store_stop; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 command -v sha256sum >/dev/null || { echo "no sha256sum"; exit 77; }
 A=$T/a
 D=$A/audit-archive
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	command -v psql >/dev/null || { echo "t-audit: no psql"; exit 77; }
-	. tests/lib/pgsql.sh
-	pgsql_available || { echo "t-audit: no PostgreSQL server"; exit 77; }
-	trap 'pgsql_cleanup; rm -rf "$T"' EXIT
-	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
-	pgsql_psql "$T/pg" "CREATE DATABASE segma" || fail "database segma"
-	ST=$PGSQL_URL
-	STA=$(echo "$PGSQL_URL" | sed 's|///segm?|///segma?|')
-else
-	ST=$T/store.db
-	STA=$A/store.db
-fi
-# qs STORE SQL, on either engine
-. tests/lib/fixture.sh
+store_start "$T"
+ST=$STORE
+STA=$(store_db segma "$A/store.db") || fail "database segma"
 S="$BUILD/segctl -s $ST --now 2026-11-24T12:00:00Z"
 
 $S init >/dev/null || fail init

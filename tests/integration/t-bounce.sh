@@ -12,25 +12,21 @@ set -u
 BUILD=${BUILD:-build}
 SRC=$(pwd)
 T=$(mktemp -d /tmp/segm-t-bounce.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+. "$SRC/tests/lib/fixture.sh"
+trap 'store_stop; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 db=sqlite3
 [ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && db=psql
 for c in openssl xxd base32 $db; do
 	command -v $c >/dev/null || { echo "skip: no $c"; exit 77; }
 done
+store_start "$T"
 if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	. "$SRC/tests/lib/pgsql.sh"
-	pgsql_available || { echo "t-bounce: no PostgreSQL server"; exit 77; }
-	trap 'pgsql_cleanup; rm -rf "$T"' EXIT
-	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
-	STORE=$PGSQL_URL
 	# a server nobody listens for: the store cannot be reached
 	NOSTORE="postgresql:///segm?host=$T/none&user=segm"
 else
 	NOSTORE=$T/none/store.db
 fi
-. "$SRC/tests/lib/fixture.sh"
 fixture_store "$T" || fail "fixture store"
 (umask 077; openssl rand -hex 32 > "$T/key")
 echo "outbox = { key_file = \"$T/key\"; };" >> "$T/segmilter.conf"

@@ -19,17 +19,11 @@ PORT=${T_FEED_PORT:-13125}
 U="http://127.0.0.1:$PORT"
 T=$(mktemp -d /tmp/segm-t-feed.XXXXXX)
 PID=""
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null
-    [ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && pgsql_cleanup; rm -rf "$T"' EXIT
+. "$SRC/tests/lib/fixture.sh"	# and wait.sh
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; store_stop; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -20 "$T/log"; exit 1; }
 command -v curl >/dev/null 2>&1 || { echo "t-feed: no curl"; exit 77; }
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	. "$SRC/tests/lib/pgsql.sh"
-	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
-	STORE=$PGSQL_URL
-fi
-. "$SRC/tests/lib/fixture.sh"
-. "$SRC/tests/lib/wait.sh"
+store_start "$T"
 fixture_store "$T" 2>/dev/null || fail "fixture store"
 S="$BUILD/segctl -q -c $T/segmilter.conf"
 

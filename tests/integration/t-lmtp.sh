@@ -16,22 +16,16 @@ F="$SRC/$BUILD/segfeed"
 PORT=${T_LMTP_PORT:-13145}
 T=$(mktemp -d /tmp/segm-t-lmtp.XXXXXX)
 PID=""
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null
-    [ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && pgsql_cleanup; rm -rf "$T"' EXIT
+. "$SRC/tests/lib/fixture.sh"	# and wait.sh
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; store_stop; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -20 "$T/log"; exit 1; }
 db=sqlite3
 [ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && db=psql
 for c in python3 openssl xxd base32 $db; do
 	command -v $c >/dev/null 2>&1 || { echo "t-lmtp: no $c"; exit 77; }
 done
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	. "$SRC/tests/lib/pgsql.sh"
-	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
-	STORE=$PGSQL_URL
-fi
-. "$SRC/tests/lib/fixture.sh"
+store_start "$T"
 . "$SRC/tests/lib/bounce.sh"
-. "$SRC/tests/lib/wait.sh"
 fixture_store "$T" 2>/dev/null || fail "fixture store"
 (umask 077; openssl rand -hex 32 > "$T/key"; openssl rand -hex 32 > "$T/other")
 mkdir "$T/q"

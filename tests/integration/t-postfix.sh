@@ -191,30 +191,17 @@ grep -q '^The end\.' "$M" || fail "50 MB message lost its end"
 # held until the refused message is answered, not for a fixed time: on
 # SQLite the file's write lock, on PostgreSQL the audit table's (which
 # every decision writes), each past store_timeout_ms
-hold="sh -c 'until [ -e $T/unlock ]; do sleep 0.1; done'"
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	printf '%s\n' "BEGIN;" "LOCK TABLE audit IN EXCLUSIVE MODE;" \
-	    "\\! $hold" "COMMIT;" |
-	    psql -X -q -At -v ON_ERROR_STOP=1 "$STORE" -f - > "$T/lock" 2>&1 &
-	LPID=$!
-	audit_locked() { [ "$(q "SELECT count(*) FROM pg_locks WHERE relation = 'audit'::regclass AND mode = 'ExclusiveLock' AND granted")" = 1 ]; }
-	wait_until audit_locked "the store was not locked"
-	locked="lock timeout"
-else
-	printf '%s\n' "BEGIN IMMEDIATE;" ".print locked" ".shell $hold" \
-	    "COMMIT;" | sqlite3 "$T/store.db" > "$T/lock" &
-	LPID=$!
-	wait_until 'grep -q locked "$T/lock"' "the store was not locked"
-	locked=locked
-fi
+store_hold audit
+# what each engine's error says
+locked=locked
+[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && locked="lock timeout"
 send locked lara@example.com <<'MSG' && fail "accepted while the store was locked"
 Subject: {{offer}}
 X-Campaign-ID: big
 
 {{offer}}
 MSG
-touch "$T/unlock"
-wait "$LPID" || fail "the lock: $(cat "$T/lock")"
+store_release
 grep -q "451 4.3.0 segmilter: customer store unavailable" "$T/locked.swaks" ||
     fail "locked store reply: $(grep -- '<' "$T/locked.swaks" | tail -2)"
 grep -q "campaign=big: store: .*$locked" "$T/milter.log" || fail "locked store not logged"

@@ -8,15 +8,10 @@ set -u
 BUILD=${BUILD:-build}
 SRC=$(pwd)
 T=$(mktemp -d /tmp/segm-t-preview.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	. "$SRC/tests/lib/pgsql.sh"
-	trap 'pgsql_cleanup; rm -rf "$T"' EXIT
-	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
-	STORE=$PGSQL_URL
-fi
 . "$SRC/tests/lib/fixture.sh"
+trap 'store_stop; rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+store_start "$T"
 fixture_store "$T" || fail "fixture store"
 P="$BUILD/segctl -c $T/segmilter.conf preview"
 

@@ -9,28 +9,16 @@
 set -u
 BUILD=${BUILD:-build}
 T=$(mktemp -d /tmp/segm-t-segctl.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+# store_start, qs STORE SQL on either engine
+. tests/lib/fixture.sh
+trap 'store_stop; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 P="$T/private"
 L="$T/loud"
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	command -v psql >/dev/null || { echo "t-segctl: no psql"; exit 77; }
-	. tests/lib/pgsql.sh
-	pgsql_available || { echo "t-segctl: no PostgreSQL server"; exit 77; }
-	trap 'pgsql_cleanup; rm -rf "$T"' EXIT
-	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
-	pgsql_psql "$T/pg" "CREATE DATABASE segml" "CREATE DATABASE segmb" ||
-	    fail "databases segml and segmb"
-	ST=$PGSQL_URL
-	STL=$(echo "$PGSQL_URL" | sed 's|///segm?|///segml?|')
-	STB=$(echo "$PGSQL_URL" | sed 's|///segm?|///segmb?|')
-else
-	ST=$T/store.db
-	STL=$L/store.db
-	STB=$L/big.db
-fi
-# qs STORE SQL, on either engine
-. tests/lib/fixture.sh
+store_start "$T"
+ST=$STORE
+STL=$(store_db segml "$L/store.db") || fail "database segml"
+STB=$(store_db segmb "$L/big.db") || fail "database segmb"
 S="$BUILD/segctl -q -s $ST --now 2026-11-24T12:00:00Z"
 V="$BUILD/segctl -s $ST --now 2026-11-24T12:00:00Z"
 

@@ -13,20 +13,10 @@ T=$(mktemp -d /tmp/segm-t-segmilter.XXXXXX)
 # the re-injection listener's port
 R=${T_SEGMILTER_PORT:-13641}
 PID=""
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null
-	[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && pgsql_cleanup
-	rm -rf "$T"
-}
-trap cleanup EXIT
+. "$SRC/tests/lib/fixture.sh"	# and wait.sh
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; store_stop; rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -20 "$T/log"; exit 1; }
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	. "$SRC/tests/lib/pgsql.sh"
-	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
-	STORE=$PGSQL_URL
-fi
-. "$SRC/tests/lib/fixture.sh"
-. "$SRC/tests/lib/wait.sh"
+store_start "$T"
 fixture_store "$T" || fail "fixture store"
 
 "$M" -V | grep -q "^segmilter [0-9.]* (libmilter " || fail "-V"
@@ -114,8 +104,9 @@ grep -q "NOQUEUE: stopped" "$T/log" || fail "no 'stopped' line"
 
 # A job the last process left 'sending' (its lease 10 minutes off) is
 # queued again once the store can be written, not at the lease's end:
-# here another writer holds the store until segmilter has started: on
-# SQLite the file's write lock, on PostgreSQL the outbox table's.
+# here another writer holds the store (store_hold) until segmilter's
+# first try has failed: on SQLite the file's write lock, on PostgreSQL
+# the outbox table's.
 # The message a byte, in each engine's blob literal (bytea is no text)
 now=$(date +%s)
 blob="x'00'"
@@ -124,27 +115,14 @@ q "INSERT INTO outbox (kind, campaign_id, message_key, variant, sender,
     recipients, message, not_before, next_at, state, lease_until,
     created_at) VALUES ('email', 'launch', 'left', 'default', 's@x.example',
     'r@x.example', $blob, 0, 0, 'sending', $((now + 600)), $now)" || fail "the job left sending"
-hold="sh -c 'until [ -e $T/unlock ]; do sleep 0.1; done'"
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	printf '%s\n' "BEGIN;" "LOCK TABLE outbox IN EXCLUSIVE MODE;" \
-	    "\\! $hold" "ROLLBACK;" |
-	    psql -X -q -At -v ON_ERROR_STOP=1 "$STORE" -f - > "$T/lock" 2>&1 &
-	LOCK=$!
-	outbox_locked() { [ "$(q "SELECT count(*) FROM pg_locks WHERE relation = 'outbox'::regclass AND mode = 'ExclusiveLock' AND granted")" = 1 ]; }
-	wait_until outbox_locked "the store was not locked"
-else
-	printf '%s\n' "BEGIN IMMEDIATE;" "UPDATE outbox SET attempts = attempts;" \
-	    ".print locked" ".shell $hold" \
-	    "ROLLBACK;" | sqlite3 "$T/store.db" > "$T/lock" &
-	LOCK=$!
-	wait_until 'grep -q locked "$T/lock"' "the store was not locked"
-fi
+store_hold outbox
 : > "$T/log"	# wait_log must not find the last run's lines
 "$M" -f -c "$T/segmilter.conf" > "$T/log" 2>&1 &
 PID=$!
 wait_log "listening on unix:$T/segmilter.sock"
-touch "$T/unlock"
-wait "$LOCK" || fail "the lock: $(cat "$T/lock")"
+# the first try found the store held: else the retry goes untested
+wait_log "the jobs the last process left being sent wait for the next try"
+store_release
 left_state() { q "SELECT state FROM outbox WHERE message_key = 'left'"; }
 wait_until '[ "$(left_state)" = queued ]' \
     'the job left sending is still $(left_state)'

@@ -17,18 +17,13 @@ cleanup() {
 	[ -n "$MPID" ] && kill -9 "$MPID" 2>/dev/null
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
 	wait 2>/dev/null
-	[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && pgsql_cleanup
+	store_stop
 	rm -rf "$T"
 }
+. "$SRC/tests/lib/fixture.sh"	# and wait.sh
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; tail -20 "$T/log" 2>/dev/null; exit 1; }
-if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-	. "$SRC/tests/lib/pgsql.sh"
-	pgsql_start "$T/pg" > "$T/pg.out" 2>&1 || fail "pgsql: $(cat "$T/pg.out")"
-	STORE=$PGSQL_URL
-fi
-. "$SRC/tests/lib/fixture.sh"
-. "$SRC/tests/lib/wait.sh"
+store_start "$T"
 fixture_store "$T" || fail "fixture store"
 printf '%s\n' 0123456789abcdef0123456789abcdef > "$T/copy.key"
 chmod 600 "$T/copy.key"

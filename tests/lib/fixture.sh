@@ -10,6 +10,28 @@
 # Campaign "launch" excludes b2b and has vip, lapsed and default variants.
 # STORE, when set, names the store instead of DIR/store.db: a PostgreSQL
 # URI (tests/lib/pgsql.sh) for the fleet's tests.
+#
+# The test's store on either engine (tests/run.sh sets T_STORE_ENGINE=pgsql
+# for the tests whose header says "# engines: sqlite pgsql"):
+#   store_start DIR      STORE=DIR/store.db; or, on pgsql, a private
+#                        PostgreSQL started in DIR/pg and STORE the URI of
+#                        its database segm.  No server to start: the test
+#                        is skipped (exit 77); one that fails to start
+#                        fails it (the caller's fail).  The caller's EXIT
+#                        trap, set before, calls store_stop
+#   store_stop           stops what store_start started, and lets go a
+#                        store_hold not released; for traps
+#   store_db NAME FILE   prints another store beside STORE: FILE, or on
+#                        pgsql the URI of database NAME, created
+#   store_hold TABLE     another writer holds the store until store_release:
+#                        SQLite's write lock on the file, or PostgreSQL's
+#                        EXCLUSIVE lock on TABLE (reads go on, writes wait);
+#                        returns once it is held
+#   store_release        lets it go; fails the test if the holder failed
+# Run from the source tree; the caller defines fail() (as for wait_until).
+
+. tests/lib/pgsql.sh
+. tests/lib/wait.sh
 
 ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
 # qs STORE SQL: SQL on STORE, a file or a PostgreSQL URI; the answer's
@@ -21,6 +43,81 @@ qs() {
 	esac
 }
 q() { qs "${STORE:-$T/store.db}" "$1"; }
+
+store_start() {
+	STORE_PG=""
+	if [ "${T_STORE_ENGINE:-sqlite}" != pgsql ]; then
+		STORE=$1/store.db
+		return 0
+	fi
+	pgsql_available ||
+	    { echo "$(basename "$0" .sh): no PostgreSQL server"; exit 77; }
+	STORE_PG=$1/pg
+	pgsql_start "$STORE_PG" > "$1/pg.out" 2>&1 ||
+	    fail "pgsql: $(cat "$1/pg.out")"
+	STORE=$PGSQL_URL
+}
+
+store_stop() {
+	# a holder the test left, failing: its loop would outlive $T
+	[ -z "${STORE_HOLDER:-}" ] || touch "$T/store.release"
+	[ -z "${STORE_PG:-}" ] || pgsql_stop "$STORE_PG"
+	[ -z "${STORE_HOLDER:-}" ] || wait "$STORE_HOLDER" 2>/dev/null
+	return 0
+}
+
+store_db() {
+	case $STORE in
+	postgresql://*)
+		pgsql_psql "$STORE_PG" "CREATE DATABASE $1" >&2 || return 1
+		echo "$STORE" | sed "s|///segm?|///$1?|" ;;
+	*) echo "$2" ;;
+	esac
+}
+
+# the holder waits for a file, not for a time: the test says when
+store_hold() {
+	store__until="sh -c 'until [ -e $T/store.release ]; do sleep 0.1; done'"
+	rm -f "$T/store.release"
+	store__table=$1
+	case ${STORE:-$T/store.db} in
+	postgresql://*)
+		printf '%s\n' "BEGIN;" "LOCK TABLE $1 IN EXCLUSIVE MODE;" \
+		    "\\! $store__until" "ROLLBACK;" |
+		    psql -X -q -At -v ON_ERROR_STOP=1 "$STORE" -f - \
+		    > "$T/store.hold" 2>&1 & ;;
+	*)
+		# -bail: "locked" only once BEGIN IMMEDIATE has the lock;
+		# .timeout: a write of the daemon's may hold it a moment
+		printf '%s\n' ".timeout 10000" "BEGIN IMMEDIATE;" \
+		    ".print locked" ".shell $store__until" "ROLLBACK;" |
+		    sqlite3 -bail "${STORE:-$T/store.db}" \
+		    > "$T/store.hold" 2>&1 & ;;
+	esac
+	STORE_HOLDER=$!
+	wait_until 'store__held || ! kill -0 "$STORE_HOLDER" 2>/dev/null' \
+	    "the store was not locked"
+	store__held || fail "the store was not locked: $(cat "$T/store.hold")"
+}
+
+# the holder has its lock: on PostgreSQL as the server says
+store__held() {
+	case ${STORE:-$T/store.db} in
+	postgresql://*)
+		[ "$(q "SELECT count(*) FROM pg_locks WHERE relation =
+		    '$store__table'::regclass AND mode = 'ExclusiveLock' AND
+		    granted" 2>/dev/null)" = 1 ] ;;
+	*) grep -q '^locked$' "$T/store.hold" ;;
+	esac
+}
+
+store_release() {
+	touch "$T/store.release"
+	wait "$STORE_HOLDER"
+	store__rc=$?
+	STORE_HOLDER=""
+	[ "$store__rc" = 0 ] || fail "the store's holder: $(cat "$T/store.hold")"
+}
 
 fixture_store() {
 	fx=$1

@@ -21,10 +21,12 @@
 #
 # T_STORE_ENGINE=pgsql (tests/run.sh sets it for the tests whose header
 # says "# engines: sqlite pgsql") runs the test on a private PostgreSQL
-# started in $T/pg: STORE is its URI, and fixture.sh's store and q()
-# use it.  A test that runs on both writes its SQL for both (q).
+# started in $T/pg (fixture.sh's store_start): STORE is its URI, and
+# fixture.sh's store and q() use it.  A test that runs on both writes its
+# SQL for both (q).
 
 . tests/lib/wait.sh
+. tests/lib/fixture.sh
 
 harness_init() {
 	SRC=$(pwd)
@@ -32,18 +34,13 @@ harness_init() {
 	chmod 755 "$T"
 	MPID=""
 	trap harness_cleanup EXIT
-	if [ "${T_STORE_ENGINE:-sqlite}" = pgsql ]; then
-		. "$SRC/tests/lib/pgsql.sh"
-		pgsql_start "$T/pg" > "$T/pg.out" 2>&1 ||
-		    fail "pgsql: $(cat "$T/pg.out")"
-		STORE=$PGSQL_URL
-	fi
+	store_start "$T"
 }
 
 harness_cleanup() {
 	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
 	"$SRC/tests/lib/postfix.sh" stop "$T/pf"
-	[ "${T_STORE_ENGINE:-sqlite}" = pgsql ] && pgsql_cleanup
+	store_stop
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 

@@ -20,7 +20,7 @@
 # everything (Postfix, segmilter, PostgreSQL, smtp-source: one cgroup)
 # a message tells what two cores can carry at most.
 #
-# The store has a history: a campaign to half the customers a month
+# The store has a history: a campaign to every customer a month
 # before, so that its tables are not empty when the copy's ANALYZE
 # reads them (PostgreSQL's plans are made from those statistics; an
 # empty ledger has it scan a campaign's rows for every recipient).
@@ -93,7 +93,7 @@ $S import customers "$D/customers.csv"
 $S import consent "$D/consent.csv"
 $S segments rebuild
 MSGBENCH_NOW=$(($(date +%s) - 30 * 86400)) "$BUILD/msgbench" \
-    "$D/base.conf" "$D/history.eml" "$((CUSTOMERS / 100))" 50 \
+    "$D/base.conf" "$D/history.eml" "$((CUSTOMERS / 50))" 50 \
     "$CUSTOMERS" > /dev/null 2>&1
 
 # a round's store: the base copied, into a file or a schema of its own

@@ -338,6 +338,13 @@ recheck_caps(struct milter_msg *m, const struct daemon_env *env,
 	size_t i, n = 0;
 	int rc;
 
+	/* nobody to text: no store round trip for the campaigns without */
+	for (i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].sms != NULL &&
+		    m->rcpts[i].sms->d.reason == POLICY_SMS_QUEUE)
+			break;
+	if (i == m->nrcpts)
+		return 0;
 	if (store_outbox_sms_after(st, m->sms_seen, &newer) == -1)
 		return -1;
 	if (newer == 0)

@@ -139,6 +139,12 @@ int	 store_outbox_scan(struct store *st, store_job_fn fn, void *arg);
 /* 0 and *J without the message (caller frees with store_job_free()),
  * 1 when there is no job ID, or -1. */
 int	 store_outbox_get(struct store *st, int64_t id, struct store_job **j);
+/* As store_outbox_get(), in a write transaction about to change the job:
+ * on PostgreSQL the row stays locked until the transaction ends, so a
+ * claim in progress is waited for (the job is then 'sending') and none
+ * starts meanwhile (claims pass over locked rows). */
+int	 store_outbox_get_locked(struct store *st, int64_t id,
+	    struct store_job **j);
 const char *store_job_state_name(enum store_job_state s);
 
 /*

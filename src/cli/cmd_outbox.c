@@ -89,12 +89,13 @@ outbox_set(struct cli *cli, struct store *st, const char *verb,
 		cli_warnx("%s: '%s': %s", verb, arg, why);
 		return 2;
 	}
-	/* one transaction: a worker must not claim the job in between */
+	/* one transaction, the job's row locked: a worker must not claim
+	 * the job between its state read here and its change */
 	if (store_begin(st) == -1) {
 		cli_warnx("outbox: %s", store_error(st));
 		return 1;
 	}
-	if ((rc = store_outbox_get(st, id, &j)) != 0) {
+	if ((rc = store_outbox_get_locked(st, id, &j)) != 0) {
 		if (rc == 1)
 			cli_warnx("no outbox job %" PRId64, id);
 		else

@@ -107,8 +107,15 @@ withdraw(struct store *st, const char *phone, const char *why,
 		    STORE_FEEDBACK_MAX, &n) == -1)
 			return -1;
 		for (i = 0; i < n; i++) {
-			if ((rc = store_outbox_get(st, ids[i], &j)) != 0)
+			if ((rc = store_outbox_get_locked(st, ids[i], &j)) != 0)
 				return -1;	/* read a moment ago */
+			/* claimed since the list (a fleet's worker): in a
+			 * worker's hands, past withdrawing, as the list's
+			 * own 'sending' jobs are */
+			if (j->state != JOB_QUEUED) {
+				store_job_free(j);
+				continue;
+			}
 			rc = store_outbox_update(st, ids[i], JOB_FAILED, now,
 			    why, now);
 			if (rc == 0)

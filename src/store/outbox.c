@@ -550,15 +550,14 @@ store_outbox_scan(struct store *st, store_job_fn fn, void *arg)
 	return stop;
 }
 
-int
-store_outbox_get(struct store *st, int64_t id, struct store_job **out)
+/* Job ID read by S (its id ?1), as store_outbox_get() says. */
+static int
+outbox_get(struct store *st, struct db_stmt *s, int64_t id,
+    struct store_job **out)
 {
 	struct store_job j;
-	struct db_stmt *s;
 	int rc;
 
-	s = store_stmt(st, SQ_OUTBOX_GET, "SELECT " JOB_COLUMNS
-	    " FROM outbox WHERE id = ?1");
 	if (s == NULL)
 		return -1;
 	db_bind_int(s, 1, id);
@@ -572,6 +571,24 @@ store_outbox_get(struct store *st, int64_t id, struct store_job **out)
 		return 0;
 	return rc == DB_DONE ? 1 : store_fail(st, "outbox");
 }
+
+int
+store_outbox_get(struct store *st, int64_t id, struct store_job **out)
+{
+	return outbox_get(st, store_stmt(st, SQ_OUTBOX_GET, "SELECT "
+	    JOB_COLUMNS " FROM outbox WHERE id = ?1"), id, out);
+}
+
+int
+store_outbox_get_locked(struct store *st, int64_t id, struct store_job **out)
+{
+	/* SQLite's writer holds the file: no claim runs meanwhile */
+	if (db_engine(st->db) != DB_PGSQL)
+		return store_outbox_get(st, id, out);
+	return outbox_get(st, store_stmt(st, SQ_OUTBOX_GET_LOCKED, "SELECT "
+	    JOB_COLUMNS " FROM outbox WHERE id = ?1 FOR UPDATE"), id, out);
+}
+
 
 /* Jobs being sent by this relay's last process, ?2, or by nobody now. */
 #define LEFT_SENDING	"state = 'sending' AND (claimed_by IS NULL" \

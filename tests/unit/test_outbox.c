@@ -3,7 +3,7 @@
  * jitter, the copy marker (valid, forged, another key, tampered), jobs
  * through claim, lease, retry and completion on a real store, the
  * audit rows of what became of a job, and claims side by side on a
- * fleet's store.
+ * fleet's store, with the reads that change a job locking it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -551,6 +551,55 @@ test_claims_side_by_side(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/*
+ * PostgreSQL: a job read to be changed (segctl outbox retry or cancel, a
+ * STOP withdrawing an SMS) is read locked.  A claim in progress
+ * elsewhere is waited for (here into the lock timeout) rather than read
+ * as it was; and while the row is held, a claim from another relay
+ * passes over it, then takes it once it is let go.  A plain read fails
+ * both halves.
+ */
+static void
+test_job_read_locked(void **state)
+{
+	struct store_job j, *c;
+	struct store *st, *other_relay;
+	struct db *claiming;
+	char dir[64], path[256], err[512], sql[96];
+	int64_t id, next;
+
+	(void)state;
+	if (!tstore_pgsql())
+		skip();
+	st = new_store(dir, sizeof(dir), path, sizeof(path));
+	email_job(&j);
+	assert_int_equal(store_outbox_add(st, &j, &id), 0);
+
+	snprintf(sql, sizeof(sql), "UPDATE outbox SET state = 'sending'"
+	    " WHERE id = %lld", (long long)id);
+	claiming = tstore_hold(path, sql);
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_outbox_get_locked(st, id, &c), -1);
+	store_rollback(st);
+	tstore_release(claiming);
+
+	assert_int_equal(store_open(path, 0, 1000, &other_relay, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_outbox_get_locked(st, id, &c), 0);
+	assert_int_equal(c->state, JOB_QUEUED);
+	store_job_free(c);
+	assert_int_equal(claim(other_relay, NOW, &c, &next), 1);
+	assert_int_equal(store_rollback(st), 0);
+	assert_int_equal(claim(other_relay, NOW, &c, &next), 0);
+	assert_int_equal(c->id, id);
+	store_job_free(c);
+	store_close(other_relay);
+	store_close(st);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int
 main(void)
 {
@@ -562,6 +611,7 @@ main(void)
 		cmocka_unit_test(test_bodies_moved),
 		cmocka_unit_test(test_audit_job),
 		cmocka_unit_test(test_claims_side_by_side),
+		cmocka_unit_test(test_job_read_locked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -204,7 +204,6 @@ delivery_soft_bounces(const char *list, struct store_recipient *r)
 	}
 }
 
-
 /*
  * Unsubscribes and complaints, bounces since consent (hard: a count;
  * soft: the latest times), the last open, click or order, of up to

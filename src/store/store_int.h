@@ -109,6 +109,9 @@ int	 store_deliveries_secs(struct store *st, int64_t *secs);
  */
 #define STORE_PG_WRITE_LOCK	"SELECT pg_advisory_xact_lock(1936025431)"
 
+#define STORE_PG_SCHEMA_LOCK	"SELECT pg_advisory_xact_lock(1936025453)"
+#define STORE_PG_REBUILD_KEY	"1936025442"	/* segments.c's, a session's */
+
 /*
  * A write transaction without the writers' lock on PostgreSQL, for a
  * write whose rows' own locks keep it right (an outbox claim: FOR UPDATE
@@ -116,8 +119,6 @@ int	 store_deliveries_secs(struct store *st, int64_t *secs);
  * store_begin() on SQLite, whose writers have only the file's lock.
  */
 int	 store_begin_rows(struct store *st);
-#define STORE_PG_SCHEMA_LOCK	"SELECT pg_advisory_xact_lock(1936025453)"
-#define STORE_PG_REBUILD_KEY	"1936025442"	/* segments.c's, a session's */
 
 struct store {
 	struct db	*db;

@@ -85,8 +85,10 @@ fstore_remove(const char *name)
 		}
 		return;
 	}
+	if (schema == NULL)	/* not one fstore_name() made */
+		return;
 	snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE",
-	    schema != NULL ? schema + strlen(FSTORE_PATH) : "");
+	    schema + strlen(FSTORE_PATH));
 	if (fstore_connect(name, &db, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fstore: %s\n", err);
 		return;

@@ -432,7 +432,8 @@ deliveries_trim(struct store *st, int64_t id, int64_t answered_at,
 }
 
 /* Whether two of L's N decisions share a key: one statement would
- * meet its own row (PostgreSQL refuses; SQLite would update it). */
+ * meet its own row (PostgreSQL refuses; SQLite would update it), so
+ * such a statement's rows go one at a time. */
 static int
 ledger_keys_repeat(const struct store_ledger *l, size_t n)
 {
@@ -512,12 +513,15 @@ store_ledger_put_many(struct store *st, const struct store_ledger *l,
     size_t n, int *written)
 {
 	size_t i, k, done;
-	int lg, one = ledger_keys_repeat(l, n);
+	int lg;
 
 	for (done = 0; done < n; done += k) {
-		lg = one ? 0 : store_rows_chunk(n - done,
-		    STORE_LEDGER_MANY_LOG2);
+		lg = store_rows_chunk(n - done, STORE_LEDGER_MANY_LOG2);
 		k = (size_t)1 << lg;
+		if (ledger_keys_repeat(l + done, k)) {
+			lg = 0;
+			k = 1;
+		}
 		if (ledger_put_rows(st, l + done, k, lg, written + done) == -1)
 			return -1;
 	}

@@ -216,6 +216,17 @@ new_store(char *dir, size_t dirlen, char *path, size_t pathlen)
 	return st;
 }
 
+/* ST closed and its directory DIR gone */
+static void
+drop_store(struct store *st, const char *dir)
+{
+	char cmd[96];
+
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_jobs(void **state)
 {
@@ -387,9 +398,7 @@ test_jobs(void **state)
 	assert_string_equal(c->kind, "sms");	/* id1's lease ran out */
 	assert_int_equal(c->id, id1);
 	store_job_free(c);
-	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	drop_store(st, dir);
 }
 
 /*
@@ -443,9 +452,7 @@ test_bodies_moved(void **state)
 	assert_int_equal(c->len, 9);
 	assert_memory_equal(c->message, "Your cart", 9);
 	store_job_free(c);
-	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	drop_store(st, dir);
 }
 
 /* Each audit row's detail, one per line, into the buffer at ARG. */
@@ -469,15 +476,11 @@ test_audit_job(void **state)
 {
 	struct store_job j;
 	struct store *st;
-	char dir[64], path[256], err[512], got[1024] = "";
+	char dir[64], path[256], got[1024] = "";
 	char anchor[AUDIT_ANCHOR_MAX];
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/segm-outbox-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	tstore_name(dir, path, sizeof(path));
-	assert_int_equal(store_open(path, STORE_CREATE, 5000, &st, err,
-	    sizeof(err)), 0);
+	st = new_store(dir, sizeof(dir), path, sizeof(path));
 	memset(&j, 0, sizeof(j));
 	j.id = 7;
 	j.attempts = 1;
@@ -503,9 +506,7 @@ test_audit_job(void **state)
 	    "sms_sent outbox job 7 after 1 attempts: HTTP 201, id SMabc\n"
 	    "sms_sent outbox job 7 after 1 attempts\n"
 	    "sms_cancelled outbox job 7 after 1 attempts: by segctl outbox\n");
-	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	drop_store(st, dir);
 }
 
 /*
@@ -546,9 +547,7 @@ test_claims_side_by_side(void **state)
 	assert_int_equal(claim(st, NOW + 10, &c, &next), 0);
 	assert_int_equal(c->id, id1);
 	store_job_free(c);
-	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	drop_store(st, dir);
 }
 
 /*
@@ -595,9 +594,7 @@ test_job_read_locked(void **state)
 	assert_int_equal(c->id, id);
 	store_job_free(c);
 	store_close(other_relay);
-	store_close(st);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	assert_int_equal(system(path), 0);
+	drop_store(st, dir);
 }
 
 int
